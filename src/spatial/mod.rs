@@ -1,0 +1,8 @@
+//! Geometry shared by the pipeline stages: Web Mercator tile math, the
+//! Morton (Z-order) keys that make every tile a contiguous key range, and
+//! the point-in-region lookup used to assign records to districts and parks.
+
+pub mod mercator;
+pub mod morton;
+
+pub use mercator::{TileError, TileId, lonlat_to_unit, unit_to_lonlat};

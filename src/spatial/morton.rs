@@ -1,0 +1,120 @@
+//! Morton (Z-order) keys over Web Mercator.
+//!
+//! A point's key interleaves the bits of its tile column and row at
+//! [`KEY_ZOOM`]. Sorting records by key puts every tile's records in one
+//! contiguous run: tile `(z, x, y)` holds exactly the keys whose top `2z`
+//! bits are `interleave(x, y)`. That is what makes a tile's aggregate cost
+//! proportional to the tile's contents rather than the city's size: two
+//! binary searches find the run.
+
+use std::ops::Range;
+
+use super::mercator::{TileId, lonlat_to_unit};
+
+/// Zoom whose tile grid the keys resolve: at zoom 24 a cell is about 2 m at
+/// the equator, finer than any aggregate the service draws.
+pub const KEY_ZOOM: u8 = 24;
+
+/// Spreads the low 32 bits of `v` to the even bit positions.
+fn spread(v: u32) -> u64 {
+    let mut v = v as u64;
+    v = (v | (v << 16)) & 0x0000_FFFF_0000_FFFF;
+    v = (v | (v << 8)) & 0x00FF_00FF_00FF_00FF;
+    v = (v | (v << 4)) & 0x0F0F_0F0F_0F0F_0F0F;
+    v = (v | (v << 2)) & 0x3333_3333_3333_3333;
+    v = (v | (v << 1)) & 0x5555_5555_5555_5555;
+    v
+}
+
+/// Inverse of [`spread`].
+fn compact(v: u64) -> u32 {
+    let mut v = v & 0x5555_5555_5555_5555;
+    v = (v | (v >> 1)) & 0x3333_3333_3333_3333;
+    v = (v | (v >> 2)) & 0x0F0F_0F0F_0F0F_0F0F;
+    v = (v | (v >> 4)) & 0x00FF_00FF_00FF_00FF;
+    v = (v | (v >> 8)) & 0x0000_FFFF_0000_FFFF;
+    v = (v | (v >> 16)) & 0x0000_0000_FFFF_FFFF;
+    v as u32
+}
+
+/// Interleaves column `x` (even bits) and row `y` (odd bits).
+pub fn interleave(x: u32, y: u32) -> u64 {
+    spread(x) | (spread(y) << 1)
+}
+
+/// Inverse of [`interleave`].
+pub fn deinterleave(key: u64) -> (u32, u32) {
+    (compact(key), compact(key >> 1))
+}
+
+/// Key of a lon/lat point at [`KEY_ZOOM`].
+pub fn key(lon: f64, lat: f64) -> u64 {
+    let (x, y) = lonlat_to_unit(lon, lat);
+    let n = (1u64 << KEY_ZOOM) as f64;
+    let max = (1u32 << KEY_ZOOM) - 1;
+    let col = ((x * n) as i64).clamp(0, max as i64) as u32;
+    let row = ((y * n) as i64).clamp(0, max as i64) as u32;
+    interleave(col, row)
+}
+
+/// The keys of all points inside `tile`.
+pub fn tile_range(tile: TileId) -> Range<u64> {
+    let shift = 2 * (KEY_ZOOM - tile.z.min(KEY_ZOOM)) as u32;
+    let start = interleave(tile.x, tile.y) << shift;
+    start..start + (1u64 << shift)
+}
+
+/// The tile at zoom `z` (≤ [`KEY_ZOOM`]) that contains a key.
+pub fn tile_of(key: u64, z: u8) -> TileId {
+    let (x, y) = deinterleave(key >> (2 * (KEY_ZOOM - z) as u32));
+    TileId { z, x, y }
+}
+
+/// Stable identifier of the grid cell at `level` (≤ [`KEY_ZOOM`]) containing
+/// `key`: the level in the top 6 bits, the cell's Morton code below. Unique
+/// across levels, identical in every tile that shows the cell.
+pub fn cell_id(key: u64, level: u8) -> u64 {
+    ((level as u64) << 58) | (key >> (2 * (KEY_ZOOM - level) as u32))
+}
+
+/// The cell addressed by a [`cell_id`], as a tile at the cell's level.
+pub fn cell_tile(id: u64) -> TileId {
+    let level = (id >> 58) as u8;
+    let (x, y) = deinterleave(id & ((1u64 << 58) - 1));
+    TileId { z: level, x, y }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interleave_round_trips() {
+        for (x, y) in [(0, 0), (1, 0), (0, 1), (844, 403), ((1 << 24) - 1, 12345)] {
+            assert_eq!(deinterleave(interleave(x, y)), (x, y));
+        }
+        assert_eq!(interleave(1, 0), 1);
+        assert_eq!(interleave(0, 1), 2);
+        assert_eq!(interleave(3, 3), 15);
+    }
+
+    #[test]
+    fn a_point_key_lies_in_the_range_of_every_tile_containing_it() {
+        let k = key(117.02, 36.66);
+        for z in 0..=KEY_ZOOM {
+            let t = tile_of(k, z);
+            assert!(tile_range(t).contains(&k), "zoom {z}");
+            if z == 10 {
+                assert_eq!((t.x, t.y), (844, 403));
+            }
+        }
+    }
+
+    #[test]
+    fn cells_round_trip() {
+        let k = key(117.02, 36.66);
+        let id = cell_id(k, 15);
+        assert_eq!(cell_tile(id), tile_of(k, 15));
+        assert_ne!(cell_id(k, 15), cell_id(k, 16));
+    }
+}
