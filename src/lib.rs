@@ -9,3 +9,5 @@
 
 pub mod model;
 pub mod spatial;
+pub mod store;
+pub mod import;

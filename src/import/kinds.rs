@@ -1,0 +1,307 @@
+//! Per-kind record parsing (every rule of the import contract) and the SQL
+//! that upserts a valid record.
+
+use std::collections::HashSet;
+
+use rusqlite::{Connection, OptionalExtension, Statement, params};
+
+use crate::model::{Education, Enterprise, LonLat, Move, MoveEvent, Station, StationMode, Talent, Taxonomy, Tier, Title, Vacancy};
+use crate::spatial::RegionLookup;
+
+use super::columns::*;
+
+/// Region ids and their lookup, loaded once per import.
+pub struct Regions {
+    pub ids: Vec<String>,
+    pub lookup: RegionLookup,
+}
+
+impl Regions {
+    /// `(district id, park id)` of a point.
+    pub fn assign(&self, p: LonLat) -> (Option<&str>, Option<&str>) {
+        let hit = self.lookup.locate(p.lon, p.lat);
+        let id = |i: Option<u32>| i.map(|i| self.ids[i as usize].as_str());
+        (id(hit.district), id(hit.park))
+    }
+}
+
+/// What a row parser may consult.
+pub struct Context<'a> {
+    pub taxonomy: &'a Taxonomy,
+    pub regions: Regions,
+    /// Enterprise ids in the store (loaded only for kinds that reference them).
+    pub enterprises: HashSet<String>,
+    /// Oldest and youngest accepted birth years.
+    pub birth_years: (i64, i64),
+}
+
+fn check_field(taxonomy: &Taxonomy) -> impl Fn(&str) -> Result<String, String> + '_ {
+    move |v| {
+        taxonomy.field_index(v).map(|_| v.to_string()).ok_or_else(|| {
+            "not a first-level discipline code of the degree catalogue (4 digits, e.g. 0812; see fixtures/taxonomy/fields.csv)".to_string()
+        })
+    }
+}
+
+fn check_enterprise<'c>(ctx: &'c Context<'_>) -> impl Fn(&str) -> Result<String, String> + 'c {
+    move |v| {
+        validate_id_then(v)?;
+        if ctx.enterprises.contains(v) {
+            Ok(v.to_string())
+        } else {
+            Err("no enterprise with this id; import enterprises first".to_string())
+        }
+    }
+}
+
+fn validate_id_then(v: &str) -> Result<(), String> {
+    crate::model::validate_id(v)
+}
+
+pub const ENTERPRISE_COLUMNS: (&[&str], &[&str]) =
+    (&["id", "name", "lon", "lat", "industry", "employees", "key"], &["park"]);
+
+pub fn parse_enterprise(row: &mut Row, ctx: &Context) -> Option<Enterprise> {
+    let id = row.required("id", parse_id);
+    let name = row.required("name", |v| parse_text(200)(v));
+    let location = row.point("lon", "lat");
+    let industry = row.required("industry", |v| {
+        ctx.taxonomy.industry_index(v).map(|_| v.to_string()).ok_or_else(|| {
+            "not a GB/T 4754-2017 division code (2 digits, 01-97; see fixtures/taxonomy/industries.csv)".to_string()
+        })
+    });
+    let employees = row.required("employees", parse_int(0, 10_000_000));
+    let key = row.required("key", parse_bool);
+    let park = row.optional("park", parse_id);
+    Some(Enterprise {
+        id: id?,
+        name: name?,
+        location: location?,
+        industry: industry?,
+        employees: employees? as u32,
+        key: key?,
+        park: park.ok()?,
+    })
+}
+
+pub fn write_enterprise(stmt: &mut Statement, e: &Enterprise, ctx: &Context, batch: u64) -> rusqlite::Result<usize> {
+    let (district, park) = ctx.regions.assign(e.location);
+    stmt.execute(params![e.id, e.name, e.location.lon, e.location.lat, e.industry, e.employees, e.key, e.park, district, park, batch as i64])
+}
+
+pub const ENTERPRISE_UPSERT: &str = "INSERT INTO enterprises(id, name, lon, lat, industry, employees, key, park, district_id, park_id, batch)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+    ON CONFLICT(id) DO UPDATE SET name = excluded.name, lon = excluded.lon, lat = excluded.lat, industry = excluded.industry,
+      employees = excluded.employees, key = excluded.key, park = excluded.park, district_id = excluded.district_id,
+      park_id = excluded.park_id, batch = excluded.batch
+    WHERE enterprises.batch <> excluded.batch";
+
+pub const VACANCY_COLUMNS: (&[&str], &[&str]) =
+    (&["id", "enterprise_id", "field", "education", "title", "openings", "posted"], &["filled"]);
+
+pub fn parse_vacancy(row: &mut Row, ctx: &Context) -> Option<Vacancy> {
+    let id = row.required("id", parse_id);
+    let enterprise_id = row.required("enterprise_id", check_enterprise(ctx));
+    let field = row.required("field", check_field(ctx.taxonomy));
+    let education = row.required("education", parse_enum::<Education>);
+    let title = row.required("title", parse_enum::<Title>);
+    let openings = row.required("openings", parse_int(1, 100_000));
+    let posted = row.required("posted", parse_date);
+    let filled = row.optional("filled", parse_date).ok()?;
+    if let (Some(p), Some(f)) = (posted, filled) {
+        if f < p {
+            row.fail("filled", &f.to_string(), format!("a vacancy cannot be filled ({f}) before it was posted ({p})"));
+            return None;
+        }
+    }
+    Some(Vacancy {
+        id: id?,
+        enterprise_id: enterprise_id?,
+        field: field?,
+        education: education?,
+        title: title?,
+        openings: openings? as u32,
+        posted: posted?,
+        filled,
+    })
+}
+
+pub const VACANCY_UPSERT: &str = "INSERT INTO vacancies(id, enterprise_id, field, education, title, openings, posted, filled, batch)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+    ON CONFLICT(id) DO UPDATE SET enterprise_id = excluded.enterprise_id, field = excluded.field, education = excluded.education,
+      title = excluded.title, openings = excluded.openings, posted = excluded.posted, filled = excluded.filled, batch = excluded.batch
+    WHERE vacancies.batch <> excluded.batch";
+
+pub fn write_vacancy(stmt: &mut Statement, v: &Vacancy, _ctx: &Context, batch: u64) -> rusqlite::Result<usize> {
+    stmt.execute(params![
+        v.id,
+        v.enterprise_id,
+        v.field,
+        v.education.code(),
+        v.title.code(),
+        v.openings,
+        v.posted.to_string(),
+        v.filled.map(|d| d.to_string()),
+        batch as i64
+    ])
+}
+
+pub const TALENT_COLUMNS: (&[&str], &[&str]) = (
+    &["id", "home_lon", "home_lat", "field", "education", "title", "tier", "birth_year", "seeking"],
+    &["work_lon", "work_lat", "enterprise_id"],
+);
+
+pub fn parse_talent(row: &mut Row, ctx: &Context) -> Option<Talent> {
+    let id = row.required("id", parse_id);
+    let home = row.point("home_lon", "home_lat");
+    let work = row.optional_point("work_lon", "work_lat");
+    let enterprise_id = row.optional("enterprise_id", check_enterprise(ctx));
+    let field = row.required("field", check_field(ctx.taxonomy));
+    let education = row.required("education", parse_enum::<Education>);
+    let title = row.required("title", parse_enum::<Title>);
+    let tier = row.required("tier", parse_enum::<Tier>);
+    let (oldest, youngest) = ctx.birth_years;
+    let birth_year = row.required("birth_year", parse_int(oldest, youngest));
+    let seeking = row.required("seeking", parse_bool);
+    Some(Talent {
+        id: id?,
+        home: home?,
+        work: work.ok()?,
+        enterprise_id: enterprise_id.ok()?,
+        field: field?,
+        education: education?,
+        title: title?,
+        tier: tier?,
+        birth_year: birth_year? as u16,
+        seeking: seeking?,
+    })
+}
+
+pub const TALENT_UPSERT: &str = "INSERT INTO talents(id, home_lon, home_lat, work_lon, work_lat, enterprise_id, field, education, title,
+      tier, birth_year, seeking, home_district, home_park, work_district, work_park, batch)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+    ON CONFLICT(id) DO UPDATE SET home_lon = excluded.home_lon, home_lat = excluded.home_lat, work_lon = excluded.work_lon,
+      work_lat = excluded.work_lat, enterprise_id = excluded.enterprise_id, field = excluded.field, education = excluded.education,
+      title = excluded.title, tier = excluded.tier, birth_year = excluded.birth_year, seeking = excluded.seeking,
+      home_district = excluded.home_district, home_park = excluded.home_park, work_district = excluded.work_district,
+      work_park = excluded.work_park, batch = excluded.batch
+    WHERE talents.batch <> excluded.batch";
+
+pub fn write_talent(stmt: &mut Statement, t: &Talent, ctx: &Context, batch: u64) -> rusqlite::Result<usize> {
+    let (home_district, home_park) = ctx.regions.assign(t.home);
+    let (work_district, work_park) = t.work.map(|w| ctx.regions.assign(w)).unwrap_or((None, None));
+    stmt.execute(params![
+        t.id,
+        t.home.lon,
+        t.home.lat,
+        t.work.map(|w| w.lon),
+        t.work.map(|w| w.lat),
+        t.enterprise_id,
+        t.field,
+        t.education.code(),
+        t.title.code(),
+        t.tier.code(),
+        t.birth_year,
+        t.seeking,
+        home_district,
+        home_park,
+        work_district,
+        work_park,
+        batch as i64
+    ])
+}
+
+pub const STATION_COLUMNS: (&[&str], &[&str]) = (&["id", "name", "lon", "lat", "mode"], &[]);
+
+pub fn parse_station(row: &mut Row, _ctx: &Context) -> Option<Station> {
+    let id = row.required("id", parse_id);
+    let name = row.required("name", |v| parse_text(200)(v));
+    let location = row.point("lon", "lat");
+    let mode = row.required("mode", parse_enum::<StationMode>);
+    Some(Station { id: id?, name: name?, location: location?, mode: mode? })
+}
+
+pub const STATION_UPSERT: &str = "INSERT INTO stations(id, name, lon, lat, mode, district_id, park_id, batch)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+    ON CONFLICT(id) DO UPDATE SET name = excluded.name, lon = excluded.lon, lat = excluded.lat, mode = excluded.mode,
+      district_id = excluded.district_id, park_id = excluded.park_id, batch = excluded.batch
+    WHERE stations.batch <> excluded.batch";
+
+pub fn write_station(stmt: &mut Statement, s: &Station, ctx: &Context, batch: u64) -> rusqlite::Result<usize> {
+    let (district, park) = ctx.regions.assign(s.location);
+    stmt.execute(params![s.id, s.name, s.location.lon, s.location.lat, s.mode.code(), district, park, batch as i64])
+}
+
+pub const MOVE_COLUMNS: (&[&str], &[&str]) = (
+    &["id", "talent_id", "date", "event"],
+    &["from_lon", "from_lat", "to_lon", "to_lat", "to_enterprise_id", "destination"],
+);
+
+/// Moves reference talents, which are too many to hold as a set: each
+/// reference is one primary-key lookup in the import's transaction.
+pub fn parse_move(row: &mut Row, ctx: &Context, talent_exists: &mut Statement) -> Option<Move> {
+    let id = row.required("id", parse_id);
+    let talent_id = row.required("talent_id", parse_id);
+    if let Some(t) = &talent_id {
+        match talent_exists.query_row(params![t], |_| Ok(())).optional() {
+            Ok(Some(())) => {}
+            Ok(None) => row.fail("talent_id", t, "no talent with this id; import talents first"),
+            Err(e) => row.fail("talent_id", t, format!("lookup failed: {e}")),
+        }
+    }
+    let date = row.required("date", parse_date);
+    let event = row.required("event", parse_enum::<MoveEvent>);
+    let from = row.optional_point("from_lon", "from_lat");
+    let to = row.optional_point("to_lon", "to_lat");
+    let to_enterprise_id = row.optional("to_enterprise_id", check_enterprise(ctx));
+    let destination = row.optional("destination", |v| parse_text(100)(v));
+    if !row.errors.is_empty() {
+        return None;
+    }
+    Some(Move {
+        id: id?,
+        talent_id: talent_id?,
+        date: date?,
+        event: event?,
+        from: from.ok()?,
+        to: to.ok()?,
+        to_enterprise_id: to_enterprise_id.ok()?,
+        destination: destination.ok()?,
+    })
+}
+
+pub const MOVE_UPSERT: &str = "INSERT INTO moves(id, talent_id, date, event, from_lon, from_lat, to_lon, to_lat, to_enterprise_id,
+      destination, from_district, to_district, batch)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+    ON CONFLICT(id) DO UPDATE SET talent_id = excluded.talent_id, date = excluded.date, event = excluded.event,
+      from_lon = excluded.from_lon, from_lat = excluded.from_lat, to_lon = excluded.to_lon, to_lat = excluded.to_lat,
+      to_enterprise_id = excluded.to_enterprise_id, destination = excluded.destination,
+      from_district = excluded.from_district, to_district = excluded.to_district, batch = excluded.batch
+    WHERE moves.batch <> excluded.batch";
+
+pub fn write_move(stmt: &mut Statement, m: &Move, ctx: &Context, batch: u64) -> rusqlite::Result<usize> {
+    let from_district = m.from.and_then(|p| ctx.regions.assign(p).0);
+    let to_district = m.to.and_then(|p| ctx.regions.assign(p).0);
+    stmt.execute(params![
+        m.id,
+        m.talent_id,
+        m.date.to_string(),
+        m.event.code(),
+        m.from.map(|p| p.lon),
+        m.from.map(|p| p.lat),
+        m.to.map(|p| p.lon),
+        m.to.map(|p| p.lat),
+        m.to_enterprise_id,
+        m.destination,
+        from_district,
+        to_district,
+        batch as i64
+    ])
+}
+
+/// Loads the enterprise ids of the store.
+pub fn enterprise_ids(conn: &Connection) -> rusqlite::Result<HashSet<String>> {
+    let mut stmt = conn.prepare("SELECT id FROM enterprises")?;
+    let ids = stmt.query_map([], |r| r.get::<_, String>(0))?.collect();
+    ids
+}

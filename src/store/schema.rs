@@ -1,0 +1,64 @@
+//! Versioned schema migrations. Each entry of [`MIGRATIONS`] moves the
+//! database from `user_version = i` to `i + 1`; they run in one transaction.
+
+use std::path::Path;
+
+use rusqlite::Connection;
+
+use super::StoreError;
+
+/// Migrations in order; never edit a released one, append a new one.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE imports (
+    version INTEGER PRIMARY KEY, kind TEXT NOT NULL, file TEXT NOT NULL,
+    rows INTEGER NOT NULL, replace INTEGER NOT NULL, at TEXT NOT NULL);
+CREATE TABLE regions (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL,
+    geometry TEXT NOT NULL, batch INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE enterprises (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, lon REAL NOT NULL, lat REAL NOT NULL,
+    industry TEXT NOT NULL, employees INTEGER NOT NULL, key INTEGER NOT NULL, park TEXT,
+    district_id TEXT, park_id TEXT, batch INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE vacancies (
+    id TEXT PRIMARY KEY, enterprise_id TEXT NOT NULL, field TEXT NOT NULL,
+    education TEXT NOT NULL, title TEXT NOT NULL, openings INTEGER NOT NULL,
+    posted TEXT NOT NULL, filled TEXT, batch INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX vacancies_enterprise ON vacancies(enterprise_id);
+CREATE TABLE talents (
+    id TEXT PRIMARY KEY, home_lon REAL NOT NULL, home_lat REAL NOT NULL,
+    work_lon REAL, work_lat REAL, enterprise_id TEXT, field TEXT NOT NULL,
+    education TEXT NOT NULL, title TEXT NOT NULL, tier TEXT NOT NULL,
+    birth_year INTEGER NOT NULL, seeking INTEGER NOT NULL,
+    home_district TEXT, home_park TEXT, work_district TEXT, work_park TEXT,
+    batch INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX talents_enterprise ON talents(enterprise_id) WHERE enterprise_id IS NOT NULL;
+CREATE TABLE stations (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, lon REAL NOT NULL, lat REAL NOT NULL,
+    mode TEXT NOT NULL, district_id TEXT, park_id TEXT, batch INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE moves (
+    id TEXT PRIMARY KEY, talent_id TEXT NOT NULL, date TEXT NOT NULL, event TEXT NOT NULL,
+    from_lon REAL, from_lat REAL, to_lon REAL, to_lat REAL, to_enterprise_id TEXT,
+    destination TEXT, from_district TEXT, to_district TEXT, batch INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX moves_talent ON moves(talent_id);
+"#];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::TooNew { path: path.to_path_buf(), found, supported: SCHEMA_VERSION });
+    }
+    if found == SCHEMA_VERSION {
+        return Ok(());
+    }
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
