@@ -11,3 +11,8 @@ pub mod model;
 pub mod spatial;
 pub mod store;
 pub mod import;
+pub mod snapshot;
+pub mod analytics;
+pub mod api;
+pub mod cli;
+pub mod generate;

@@ -29,6 +29,7 @@ use crate::model::Taxonomy;
 use crate::store::{self, Store};
 
 pub use error::{ImportError, RowError, write_report};
+pub use regions::to_multipolygon;
 use kinds::*;
 
 /// At most this many value errors are kept; the rest are only counted.

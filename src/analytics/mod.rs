@@ -1,0 +1,4 @@
+//! Analytics over a snapshot: aggregates for the map, and the privacy rule
+//! every talent aggregate passes through.
+
+pub mod privacy;

@@ -1,0 +1,82 @@
+//! The HTTP API (axum). [`router`] builds the whole service over a state so
+//! tests can drive it in memory with `oneshot`; [`serve`] binds it to a
+//! socket with graceful shutdown.
+
+mod error;
+mod state;
+mod stats;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::get;
+use tower_http::compression::CompressionLayer;
+use tower_http::cors::{Any, CorsLayer};
+use tower_http::trace::TraceLayer;
+
+pub use error::ApiError;
+pub use state::{AppState, Settings};
+pub use stats::stats as stats_handler;
+
+/// The whole service.
+pub fn router(state: AppState) -> Router {
+    let cors = CorsLayer::new().allow_origin(Any).allow_methods([axum::http::Method::GET, axum::http::Method::HEAD]);
+    Router::new()
+        .route("/health", get(stats::health))
+        .route("/api/stats", get(stats::stats))
+        .fallback(error::not_found)
+        .with_state(state)
+        .layer(CompressionLayer::new())
+        .layer(cors)
+        .layer(TraceLayer::new_for_http())
+}
+
+/// Polls the store every `every` and swaps in a new snapshot when another
+/// process (the CLI importer) changed the data.
+pub fn spawn_reloader(state: AppState, every: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(every);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            let s = state.clone();
+            match tokio::task::spawn_blocking(move || s.refresh()).await {
+                Ok(Ok(Some(version))) => tracing::info!(version, "data changed: new snapshot published"),
+                Ok(Ok(None)) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "snapshot rebuild failed; keeping the previous one"),
+                Err(e) => tracing::warn!(error = %e, "snapshot rebuild task failed"),
+            }
+        }
+    })
+}
+
+/// Serves until SIGINT or SIGTERM, then drains in-flight requests.
+pub async fn serve(state: AppState, addr: SocketAddr) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    tracing::info!("listening on http://{local}/ — open it in a browser to see the map");
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}

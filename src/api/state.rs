@@ -1,0 +1,76 @@
+//! Shared state: the current snapshot behind an `ArcSwap`, the store path
+//! and settings. Cloning is cheap (a few `Arc`s).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use arc_swap::ArcSwap;
+
+use crate::model::Taxonomy;
+use crate::snapshot::{self, Snapshot, SnapshotError};
+use crate::store::Store;
+
+/// Settings that shape responses.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Privacy threshold: aggregate cells with a count in `1..k` are
+    /// suppressed.
+    pub k: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { k: 5 }
+    }
+}
+
+/// State shared by all handlers.
+#[derive(Clone)]
+pub struct AppState {
+    snapshot: Arc<ArcSwap<Snapshot>>,
+    pub taxonomy: Arc<Taxonomy>,
+    pub data_dir: Option<PathBuf>,
+    pub settings: Arc<Settings>,
+    pub snapshot_builds: Arc<AtomicU64>,
+}
+
+impl AppState {
+    /// State over a snapshot that is already built.
+    pub fn new(snapshot: Snapshot, data_dir: Option<PathBuf>, settings: Settings) -> AppState {
+        AppState {
+            taxonomy: snapshot.taxonomy.clone(),
+            snapshot: Arc::new(ArcSwap::from_pointee(snapshot)),
+            data_dir,
+            settings: Arc::new(settings),
+            snapshot_builds: Arc::new(AtomicU64::new(1)),
+        }
+    }
+
+    /// The current snapshot; holding it keeps it alive while newer ones are
+    /// swapped in.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.snapshot.load_full()
+    }
+
+    /// Swaps in a new snapshot.
+    pub fn publish(&self, snapshot: Snapshot) {
+        self.snapshot.store(Arc::new(snapshot));
+        self.snapshot_builds.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Rebuilds from the store when its data version differs from the
+    /// snapshot's. Returns the new version if it rebuilt.
+    pub fn refresh(&self) -> Result<Option<u64>, SnapshotError> {
+        let Some(dir) = &self.data_dir else { return Ok(None) };
+        let mut store = Store::open(dir)?;
+        let current = store.data_version()?;
+        if current == self.snapshot().version {
+            return Ok(None);
+        }
+        let snap = snapshot::build(&mut store, self.taxonomy.clone())?;
+        let version = snap.version;
+        self.publish(snap);
+        Ok(Some(version))
+    }
+}

@@ -1,0 +1,190 @@
+//! Command line: `serve`, `import`, `generate`, `stats`. Parsing and
+//! dispatch only; the work is done by the library modules.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+
+use crate::api::{self, AppState, Settings};
+use crate::import::{self, ImportError, ImportKind, ImportOptions};
+use crate::model::Taxonomy;
+use crate::snapshot;
+use crate::store::Store;
+
+/// talentmap — industry–talent map service.
+#[derive(Debug, Parser)]
+#[command(name = "talentmap", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DataArg {
+    /// Data directory holding the store (created if missing).
+    #[arg(long, env = "TALENTMAP_DATA", default_value = "./data", global = true)]
+    pub data: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the map and the API. On an empty data directory, loads the
+    /// synthetic demo city first.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "TALENTMAP_ADDR", default_value = "127.0.0.1:8080")]
+        addr: SocketAddr,
+        /// Privacy threshold k: talent aggregates with counts 1..k-1 are suppressed.
+        #[arg(long, env = "TALENTMAP_K", default_value_t = 5, value_parser = clap::value_parser!(u32).range(2..=100))]
+        k: u32,
+        /// Seconds between checks for imports made by another process.
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=3600))]
+        reload_secs: u64,
+        /// Talents in the demo city loaded into an empty data directory.
+        #[arg(long, default_value_t = 100_000)]
+        demo_talents: usize,
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// Import one file (kinds in order: regions, enterprises, stations,
+    /// vacancies, talents, moves).
+    Import {
+        /// regions | enterprises | stations | vacancies | talents | moves
+        kind: ImportKind,
+        file: PathBuf,
+        /// Replace all records of this kind instead of upserting by id.
+        #[arg(long)]
+        replace: bool,
+        /// Write every validation error to this CSV file.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// Write the synthetic demo city's import files.
+    Generate {
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        #[arg(long, default_value_t = 100_000)]
+        talents: usize,
+        #[arg(long, default_value_t = 4_000)]
+        enterprises: usize,
+    },
+    /// Print what the store holds, as JSON.
+    Stats {
+        #[command(flatten)]
+        data: DataArg,
+    },
+}
+
+/// Runs a parsed command; returns the process exit code.
+pub fn run(cli: Cli) -> anyhow::Result<i32> {
+    match cli.command {
+        Command::Serve { addr, k, reload_secs, demo_talents, data } => serve(&data.data, addr, k, reload_secs, demo_talents),
+        Command::Import { kind, file, replace, report, data } => import_one(&data.data, kind, &file, replace, report.as_deref()),
+        Command::Generate { out, seed, talents, enterprises } => {
+            let opts = crate::generate::GenerateOptions { seed, talents, enterprises };
+            let summary = crate::generate::generate(&opts, &out).with_context(|| format!("generating into {}", out.display()))?;
+            for (kind, path, n) in &summary.files {
+                println!("{kind:<12} {n:>9}  {}", path.display());
+            }
+            println!("synthetic demo city written to {} (import order: regions, enterprises, stations, vacancies, talents, moves)", out.display());
+            Ok(0)
+        }
+        Command::Stats { data } => {
+            let mut store = Store::open(&data.data)?;
+            let taxonomy = load_taxonomy(&data.data)?;
+            let snap = snapshot::build(&mut store, taxonomy)?;
+            let state = AppState::new(snap, None, Settings::default());
+            let rt = tokio::runtime::Builder::new_current_thread().build()?;
+            let axum::Json(body) = rt.block_on(api_stats(state));
+            println!("{}", serde_json::to_string_pretty(&body)?);
+            Ok(0)
+        }
+    }
+}
+
+async fn api_stats(state: AppState) -> axum::Json<serde_json::Value> {
+    crate::api::stats_handler(axum::extract::State(state)).await
+}
+
+/// The code tables, with the data directory's `chains.csv` if it has one.
+pub fn load_taxonomy(data: &Path) -> anyhow::Result<Arc<Taxonomy>> {
+    Ok(Arc::new(Taxonomy::with_chains_file(&data.join("chains.csv"))?))
+}
+
+fn import_one(data: &Path, kind: ImportKind, file: &Path, replace: bool, report: Option<&Path>) -> anyhow::Result<i32> {
+    let mut store = Store::open(data)?;
+    let taxonomy = load_taxonomy(data)?;
+    let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    match import::import_file(&mut store, &taxonomy, kind, file, ImportOptions { replace, progress }) {
+        Ok(s) => {
+            println!("imported {} {} from {} ({} in store, data version {})", s.rows, s.kind, s.file, s.total, s.version);
+            Ok(0)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            let errors = e.row_errors();
+            for row in errors.iter().take(20) {
+                eprintln!("  {row}");
+            }
+            if let ImportError::Invalid { total, .. } = &e {
+                if *total > 20 {
+                    eprintln!("  … and {} more", total - 20);
+                }
+            }
+            if let Some(path) = report {
+                if !errors.is_empty() {
+                    import::write_report(path, errors)?;
+                    eprintln!("all {} errors written to {}", errors.len(), path.display());
+                }
+            } else if errors.len() > 20 {
+                eprintln!("use --report FILE to get all of them");
+            }
+            Ok(1)
+        }
+    }
+}
+
+/// Imports every file of a generated city, in order.
+pub fn import_city(store: &mut Store, taxonomy: &Taxonomy, dir: &Path) -> anyhow::Result<()> {
+    for kind in ImportKind::ALL {
+        let path = dir.join(kind.file_name());
+        import::import_file(store, taxonomy, kind, &path, ImportOptions::default())
+            .with_context(|| format!("importing {}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn serve(data: &Path, addr: SocketAddr, k: u32, reload_secs: u64, demo_talents: usize) -> anyhow::Result<i32> {
+    let taxonomy = load_taxonomy(data)?;
+    let mut store = Store::open(data).with_context(|| format!("opening the store in {}", data.display()))?;
+    if store.data_version()? == 0 {
+        let source = data.join("demo-city");
+        tracing::info!(dir = %source.display(), talents = demo_talents, "empty data directory: loading the synthetic demo city");
+        let enterprises = (demo_talents / 25).max(200);
+        let opts = crate::generate::GenerateOptions { seed: 42, talents: demo_talents, enterprises };
+        crate::generate::generate(&opts, &source)?;
+        import_city(&mut store, &taxonomy, &source)?;
+        tracing::info!("demo city loaded (synthetic data on real Jinan district boundaries)");
+    }
+    let snap = snapshot::build(&mut store, taxonomy)?;
+    drop(store);
+    tracing::info!(version = snap.version, talents = snap.totals.talents, enterprises = snap.totals.enterprises, build_ms = snap.build_ms, "snapshot ready");
+    if reload_secs == 0 {
+        bail!("--reload-secs must be at least 1");
+    }
+    let state = AppState::new(snap, Some(data.to_path_buf()), Settings { k });
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(async move {
+        api::spawn_reloader(state.clone(), Duration::from_secs(reload_secs));
+        api::serve(state, addr).await
+    })?;
+    Ok(0)
+}

@@ -1,0 +1,180 @@
+//! The immutable in-memory snapshot every request reads.
+//!
+//! Built from the store at start and after every import, then swapped in
+//! atomically (`arc-swap`), so readers never block and never see half an
+//! import. It holds compact records sorted by Morton key (a tile is a
+//! contiguous run, found by two binary searches), R-trees for point, box and
+//! nearest-neighbour queries (talent homes and workplaces in bucketed R-trees,
+//! see [`point_index`]), the regions with their polygons, and per-region
+//! totals.
+
+mod load;
+pub mod point_index;
+pub mod records;
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::Arc;
+
+use geo::MultiPolygon;
+use rstar::RTree;
+use rstar::primitives::GeomWithData;
+use serde::Serialize;
+
+use crate::model::{RegionKind, Taxonomy};
+use crate::spatial::{TileId, morton};
+
+pub use load::{SnapshotError, build};
+pub use point_index::PointIndex;
+pub use records::*;
+
+/// A point in unit Web Mercator coordinates tagged with a record position.
+pub type IndexedPoint = GeomWithData<[f64; 2], u32>;
+
+/// A region with its polygon and precomputed totals.
+#[derive(Debug, Clone)]
+pub struct RegionInfo {
+    pub id: String,
+    pub name: String,
+    pub kind: RegionKind,
+    pub geometry: MultiPolygon<f64>,
+    /// `[west, south, east, north]` in degrees.
+    pub bbox: [f64; 4],
+    /// A representative point inside or near the region (label position).
+    pub centre: [f64; 2],
+    pub stats: RegionStats,
+}
+
+/// Totals per region. Talent counts are aggregates and pass through the
+/// privacy rule before they are served.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RegionStats {
+    /// Talents living in the region.
+    pub talents: u64,
+    /// Talents working in the region.
+    pub workers: u64,
+    /// Resident talents seeking a job.
+    pub seekers: u64,
+    pub enterprises: u64,
+    pub key_enterprises: u64,
+    pub employees: u64,
+    /// Open (unfilled) positions.
+    pub openings: u64,
+}
+
+/// City-wide totals.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Totals {
+    pub enterprises: u64,
+    /// Vacancy rows.
+    pub vacancies: u64,
+    /// Sum of openings over all vacancy rows.
+    pub openings: u64,
+    /// Sum of openings of vacancies not yet filled.
+    pub open_openings: u64,
+    pub talents: u64,
+    pub seekers: u64,
+    pub stations: u64,
+    pub regions: u64,
+    pub moves: u64,
+}
+
+/// Everything the read side needs, immutable.
+pub struct Snapshot {
+    pub version: u64,
+    /// Milliseconds it took to build.
+    pub build_ms: u64,
+    pub taxonomy: Arc<Taxonomy>,
+    /// The year ages are computed against (age = year − birth year).
+    pub reference_year: u16,
+    pub regions: Vec<RegionInfo>,
+    region_index: HashMap<String, u16>,
+    /// Sorted by key.
+    pub enterprises: Vec<EnterpriseRec>,
+    enterprise_index: HashMap<String, u32>,
+    pub enterprise_tree: RTree<IndexedPoint>,
+    /// Sorted by key (their enterprise's position).
+    pub vacancies: Vec<VacancyRec>,
+    /// Sorted by home key.
+    pub talents: Vec<TalentRec>,
+    /// Talent homes; ids are positions in `talents`.
+    pub homes: PointIndex,
+    /// Talent workplaces; ids are positions in `talents`.
+    pub workplaces: PointIndex,
+    pub stations: Vec<StationRec>,
+    pub station_tree: RTree<IndexedPoint>,
+    pub totals: Totals,
+}
+
+fn key_range<T>(items: &[T], key: impl Fn(&T) -> u64, range: Range<u64>) -> Range<usize> {
+    let start = items.partition_point(|t| key(t) < range.start);
+    let end = items.partition_point(|t| key(t) < range.end);
+    start..end
+}
+
+impl Snapshot {
+    /// An empty snapshot (no store yet).
+    pub fn empty(taxonomy: Arc<Taxonomy>) -> Snapshot {
+        Snapshot {
+            version: 0,
+            build_ms: 0,
+            taxonomy,
+            reference_year: crate::import::current_year() as u16,
+            regions: Vec::new(),
+            region_index: HashMap::new(),
+            enterprises: Vec::new(),
+            enterprise_index: HashMap::new(),
+            enterprise_tree: RTree::new(),
+            vacancies: Vec::new(),
+            talents: Vec::new(),
+            homes: PointIndex::build(&[]),
+            workplaces: PointIndex::build(&[]),
+            stations: Vec::new(),
+            station_tree: RTree::new(),
+            totals: Totals::default(),
+        }
+    }
+
+    /// Position of a region by id.
+    pub fn region(&self, id: &str) -> Option<u16> {
+        self.region_index.get(id).copied()
+    }
+
+    /// Position of an enterprise by id.
+    pub fn enterprise(&self, id: &str) -> Option<u32> {
+        self.enterprise_index.get(id).copied()
+    }
+
+    /// Talents whose home lies in `tile`.
+    pub fn talents_in(&self, tile: TileId) -> &[TalentRec] {
+        &self.talents[key_range(&self.talents, |t| t.home, morton::tile_range(tile))]
+    }
+
+    /// Vacancies whose enterprise lies in `tile`.
+    pub fn vacancies_in(&self, tile: TileId) -> &[VacancyRec] {
+        &self.vacancies[key_range(&self.vacancies, |v| v.key, morton::tile_range(tile))]
+    }
+
+    /// Enterprises in `tile`, with their positions.
+    pub fn enterprises_in(&self, tile: TileId) -> Range<usize> {
+        key_range(&self.enterprises, |e| e.key, morton::tile_range(tile))
+    }
+
+    /// Approximate bytes of talent records and talent indexes.
+    pub fn talent_index_bytes(&self) -> usize {
+        self.talents.capacity() * std::mem::size_of::<TalentRec>() + self.homes.heap_bytes() + self.workplaces.heap_bytes()
+    }
+
+    /// Lon/lat bounds `[west, south, east, north]` of all regions (or of
+    /// the enterprises when there are no regions).
+    pub fn bounds(&self) -> Option<[f64; 4]> {
+        let boxes = self.regions.iter().filter(|r| r.kind == RegionKind::District).map(|r| r.bbox);
+        let merged = boxes.reduce(|a, b| [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])]);
+        merged.or_else(|| {
+            self.enterprises
+                .iter()
+                .map(|e| [e.lon, e.lat, e.lon, e.lat])
+                .reduce(|a, b| [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])])
+        })
+    }
+}
