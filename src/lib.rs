@@ -7,5 +7,6 @@
 //!   ─► analytics ─► encode (MVT, GeoJSON, JSON) ─► api (axum) ─► web (MapLibre GL JS)
 //! ```
 
+pub mod encode;
 pub mod model;
 pub mod spatial;

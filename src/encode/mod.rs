@@ -1,0 +1,9 @@
+//! Output encodings for map clients.
+//!
+//! The API answers tile requests with Mapbox Vector Tiles; this module holds
+//! the pieces that turn tile-coordinate geometry and properties into tile
+//! bytes: a protobuf wire writer, the MVT layer/tile encoder on top of it,
+//! and the clipping/simplification that brings lon/lat geometry into a
+//! tile's integer frame.
+
+pub mod protobuf;
