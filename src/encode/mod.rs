@@ -6,4 +6,7 @@
 //! and the clipping/simplification that brings lon/lat geometry into a
 //! tile's integer frame.
 
+pub mod mvt;
 pub mod protobuf;
+
+pub use mvt::{DEFAULT_EXTENT, GeomType, LayerBuilder, MVT_VERSION, PropValue, encode_tile};
