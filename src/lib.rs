@@ -7,6 +7,7 @@
 //!   ─► analytics ─► encode (MVT, GeoJSON, JSON) ─► api (axum) ─► web (MapLibre GL JS)
 //! ```
 
+pub mod encode;
 pub mod model;
 pub mod spatial;
 pub mod store;
