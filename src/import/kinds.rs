@@ -5,7 +5,9 @@ use std::collections::HashSet;
 
 use rusqlite::{Connection, OptionalExtension, Statement, params};
 
-use crate::model::{Education, Enterprise, LonLat, Move, MoveEvent, Station, StationMode, Talent, Taxonomy, Tier, Title, Vacancy};
+use crate::model::{
+    Education, Enterprise, LonLat, Move, MoveEvent, Station, StationMode, Talent, Taxonomy, Tier, Title, Vacancy,
+};
 use crate::spatial::RegionLookup;
 
 use super::columns::*;
@@ -86,7 +88,19 @@ pub fn parse_enterprise(row: &mut Row, ctx: &Context) -> Option<Enterprise> {
 
 pub fn write_enterprise(stmt: &mut Statement, e: &Enterprise, ctx: &Context, batch: u64) -> rusqlite::Result<usize> {
     let (district, park) = ctx.regions.assign(e.location);
-    stmt.execute(params![e.id, e.name, e.location.lon, e.location.lat, e.industry, e.employees, e.key, e.park, district, park, batch as i64])
+    stmt.execute(params![
+        e.id,
+        e.name,
+        e.location.lon,
+        e.location.lat,
+        e.industry,
+        e.employees,
+        e.key,
+        e.park,
+        district,
+        park,
+        batch as i64
+    ])
 }
 
 pub const ENTERPRISE_UPSERT: &str = "INSERT INTO enterprises(id, name, lon, lat, industry, employees, key, park, district_id, park_id, batch)
@@ -270,7 +284,8 @@ pub fn parse_move(row: &mut Row, ctx: &Context, talent_exists: &mut Statement) -
     })
 }
 
-pub const MOVE_UPSERT: &str = "INSERT INTO moves(id, talent_id, date, event, from_lon, from_lat, to_lon, to_lat, to_enterprise_id,
+pub const MOVE_UPSERT: &str =
+    "INSERT INTO moves(id, talent_id, date, event, from_lon, from_lat, to_lon, to_lat, to_enterprise_id,
       destination, from_district, to_district, batch)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
     ON CONFLICT(id) DO UPDATE SET talent_id = excluded.talent_id, date = excluded.date, event = excluded.event,

@@ -50,9 +50,7 @@ impl Date {
             return None;
         }
         let digits = |r: std::ops::Range<usize>| -> Option<u32> {
-            s.get(r.clone())
-                .filter(|t| t.bytes().all(|c| c.is_ascii_digit()))
-                .and_then(|t| t.parse().ok())
+            s.get(r.clone()).filter(|t| t.bytes().all(|c| c.is_ascii_digit())).and_then(|t| t.parse().ok())
         };
         let (year, month, day) = (digits(0..4)?, digits(5..7)?, digits(8..10)?);
         if !(1..=12).contains(&month) || year < 1 {
