@@ -41,9 +41,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/regions/{id}", get(features::region))
         .route("/api/aggregates", get(features::aggregates))
         .route("/tiles/{file}", get(tiles::tilejson))
-        .route("/tiles/{layer}/{z}/{x}/{y}", get(tiles::tile))
-        .route("/api/{*rest}", get(error::not_found))
-        .route("/tiles/{*rest}", get(error::not_found));
+        .route("/tiles/{layer}/{z}/{x}/{y}", get(tiles::tile));
     let routes = match web {
         Some(dir) => {
             routes.fallback_service(ServeDir::new(dir).fallback(get(error::not_found).with_state(state.clone())))

@@ -67,3 +67,72 @@ pub fn tiny_city(dir: &Path, talents: usize) -> Store {
     import(&mut store, ImportKind::Talents, &write(dir, "talents.csv", &talents_csv(talents, true))).unwrap();
     store
 }
+
+pub mod mvt;
+
+/// Deterministic xorshift generator for test data.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    pub fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    pub fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[(self.next() % items.len() as u64) as usize]
+    }
+}
+
+pub const FIELDS: [&str; 5] = ["0812", "0810", "1007", "0202", "0802"];
+pub const EDUCATION: [&str; 4] = ["associate", "bachelor", "master", "doctorate"];
+pub const TIERS: [&str; 3] = ["none", "E", "C"];
+
+/// The tiny city plus `n` seeded random talents and vacancies spread over
+/// both districts, with clusters so that cells of every size occur.
+pub fn random_city(dir: &Path, n: usize, seed: u64) -> Store {
+    let mut store = tiny_city(dir, 0);
+    let mut rng = Rng(seed | 1);
+    let mut t = String::from("id,home_lon,home_lat,work_lon,work_lat,enterprise_id,field,education,title,tier,birth_year,seeking\n");
+    let employers = [("E1", 117.01, 36.61), ("E2", 117.30, 36.70), ("E3", 117.10, 36.70)];
+    for i in 0..n {
+        let (lon, lat) = if rng.next() % 3 == 0 {
+            (117.0 + rng.unit() * 0.4, 36.6 + rng.unit() * 0.2)
+        } else {
+            let c = (rng.next() % 4) as f64;
+            (117.05 + c * 0.08 + rng.unit() * 0.01, 36.65 + c * 0.03 + rng.unit() * 0.01)
+        };
+        let (work, ent) = if rng.next() % 4 == 0 {
+            (",".to_string(), String::new())
+        } else {
+            let (id, x, y) = employers[(rng.next() % 3) as usize];
+            (format!("{x},{y}"), id.to_string())
+        };
+        t.push_str(&format!(
+            "T{i},{lon:.6},{lat:.6},{work},{ent},{},{},none,{},{},{}\n",
+            rng.pick(&FIELDS),
+            rng.pick(&EDUCATION),
+            rng.pick(&TIERS),
+            1966 + rng.next() % 40,
+            rng.next() % 5 == 0
+        ));
+    }
+    import(&mut store, talentmap::import::ImportKind::Talents, &write(dir, "talents.csv", &t)).unwrap();
+    let mut v = String::from("id,enterprise_id,field,education,title,openings,posted,filled\n");
+    for i in 0..(n / 10).max(3) {
+        let (id, _, _) = employers[(rng.next() % 3) as usize];
+        v.push_str(&format!(
+            "V{i},{id},{},{},none,{},2026-03-01,{}\n",
+            rng.pick(&FIELDS),
+            rng.pick(&EDUCATION),
+            1 + rng.next() % 6,
+            if rng.next() % 5 == 0 { "2026-05-01" } else { "" }
+        ));
+    }
+    import(&mut store, talentmap::import::ImportKind::Vacancies, &write(dir, "vacancies.csv", &v)).unwrap();
+    store
+}
