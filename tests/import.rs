@@ -2,6 +2,8 @@
 //! failed import changes nothing, re-imports are idempotent, replace swaps,
 //! regions are assigned and reassigned.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::*;

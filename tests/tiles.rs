@@ -2,6 +2,8 @@
 //! conservation rule over random filters and zooms against a brute-force
 //! count, the privacy rule, HTTP behaviour and GeoJSON conformance.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::collections::{BTreeMap, HashMap};

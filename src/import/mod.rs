@@ -329,7 +329,7 @@ fn run_csv<T: HasId>(
         total_errors += row.errors.len() as u64;
         let room = MAX_KEPT_ERRORS.saturating_sub(errors.len());
         errors.extend(row.errors.into_iter().take(room));
-        if rows % 8192 == 0 {
+        if rows.is_multiple_of(8192) {
             bar.set_position(reader.position().byte());
         }
     }

@@ -2,6 +2,8 @@
 //! every number is known.
 #![allow(dead_code)]
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 
 use talentmap::import::{ImportError, ImportKind, ImportOptions, ImportSummary, import_file};
@@ -100,13 +102,13 @@ pub fn random_city(dir: &Path, n: usize, seed: u64) -> Store {
     let mut t = String::from("id,home_lon,home_lat,work_lon,work_lat,enterprise_id,field,education,title,tier,birth_year,seeking\n");
     let employers = [("E1", 117.01, 36.61), ("E2", 117.30, 36.70), ("E3", 117.10, 36.70)];
     for i in 0..n {
-        let (lon, lat) = if rng.next() % 3 == 0 {
+        let (lon, lat) = if rng.next().is_multiple_of(3) {
             (117.0 + rng.unit() * 0.4, 36.6 + rng.unit() * 0.2)
         } else {
             let c = (rng.next() % 4) as f64;
             (117.05 + c * 0.08 + rng.unit() * 0.01, 36.65 + c * 0.03 + rng.unit() * 0.01)
         };
-        let (work, ent) = if rng.next() % 4 == 0 {
+        let (work, ent) = if rng.next().is_multiple_of(4) {
             (",".to_string(), String::new())
         } else {
             let (id, x, y) = employers[(rng.next() % 3) as usize];
@@ -118,7 +120,7 @@ pub fn random_city(dir: &Path, n: usize, seed: u64) -> Store {
             rng.pick(&EDUCATION),
             rng.pick(&TIERS),
             1966 + rng.next() % 40,
-            rng.next() % 5 == 0
+            rng.next().is_multiple_of(5)
         ));
     }
     import(&mut store, talentmap::import::ImportKind::Talents, &write(dir, "talents.csv", &t)).unwrap();
@@ -130,7 +132,7 @@ pub fn random_city(dir: &Path, n: usize, seed: u64) -> Store {
             rng.pick(&FIELDS),
             rng.pick(&EDUCATION),
             1 + rng.next() % 6,
-            if rng.next() % 5 == 0 { "2026-05-01" } else { "" }
+            if rng.next().is_multiple_of(5) { "2026-05-01" } else { "" }
         ));
     }
     import(&mut store, talentmap::import::ImportKind::Vacancies, &write(dir, "vacancies.csv", &v)).unwrap();

@@ -2,6 +2,8 @@
 //! of the encoder under test.
 #![allow(dead_code)]
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeMap;
 
 use geozero::mvt::{Message, Tile, tile};
