@@ -22,7 +22,8 @@ web: web-deps
 	cd web && $(NPM) run build
 
 rust-test:
-	$(CARGO) test --all-targets
+	$(CARGO) test --lib --bins --tests --examples
+	$(CARGO) test --doc
 
 browser-test: web
 	$(CARGO) build
@@ -33,4 +34,4 @@ lint:
 	$(CARGO) clippy --all-targets -- -D warnings
 
 bench:
-	$(CARGO) bench --bench snapshot --bench tiles
+	$(CARGO) bench --bench tiles
