@@ -7,4 +7,5 @@
 //!   ─► analytics ─► encode (MVT, GeoJSON, JSON) ─► api (axum) ─► web (MapLibre GL JS)
 //! ```
 
+pub mod generate;
 pub mod model;
