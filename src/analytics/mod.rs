@@ -2,5 +2,6 @@
 //! every talent aggregate passes through.
 
 pub mod cells;
+pub mod commute;
 pub mod filter;
 pub mod privacy;

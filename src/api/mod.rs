@@ -3,6 +3,7 @@
 //! socket with graceful shutdown.
 
 mod cache;
+mod commute;
 mod error;
 mod features;
 mod metrics;
@@ -15,13 +16,14 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::services::ServeDir;
 use tower_http::trace::TraceLayer;
 
 pub use cache::TileCache;
+pub use commute::CommuteCache;
 pub use error::ApiError;
 pub use state::{AppState, Settings};
 pub use stats::stats as stats_handler;
@@ -40,6 +42,14 @@ pub fn router(state: AppState) -> Router {
         .route("/api/regions", get(features::regions))
         .route("/api/regions/{id}", get(features::region))
         .route("/api/aggregates", get(features::aggregates))
+        // Commute and job–housing (static segments take precedence over {layer}).
+        .route("/tiles/commute.json", get(commute::tilejson))
+        .route("/tiles/commute/{z}/{x}/{y}", get(commute::tile))
+        .route("/api/commute/summary", get(commute::summary))
+        .route("/api/commute/districts", get(commute::districts))
+        .route("/api/commute/flows", get(commute::flows))
+        .route("/api/commute/underserved", get(commute::underserved))
+        .route("/api/commute/scenario", post(commute::scenario))
         .route("/tiles/{file}", get(tiles::tilejson))
         .route("/tiles/{layer}/{z}/{x}/{y}", get(tiles::tile));
     let routes = match web {

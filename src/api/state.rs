@@ -40,6 +40,8 @@ pub struct AppState {
     pub snapshot_builds: Arc<AtomicU64>,
     pub tile_cache: Arc<TileCache>,
     pub metrics: Arc<Metrics>,
+    /// Commute index of the current snapshot, built on first use.
+    pub commute: Arc<super::commute::CommuteCache>,
 }
 
 impl AppState {
@@ -53,6 +55,7 @@ impl AppState {
             snapshot_builds: Arc::new(AtomicU64::new(1)),
             tile_cache: Arc::new(TileCache::new(settings_cache_bytes())),
             metrics: Arc::new(Metrics::default()),
+            commute: Arc::default(),
         }
     }
 

@@ -153,7 +153,14 @@ fn cell_square(tile: TileId, cell_id: u64) -> Vec<Vec<Vec<(i32, i32)>>> {
     vec![vec![vec![(cx, cy), (cx + size, cy), (cx + size, cy + size), (cx, cy + size), (cx, cy)]]]
 }
 
-fn cell_features(b: &mut LayerBuilder, tile: TileId, cells: &[Cell], snap: &Snapshot, talents: bool, k: u32) {
+pub(crate) fn cell_features(
+    b: &mut LayerBuilder,
+    tile: TileId,
+    cells: &[Cell],
+    snap: &Snapshot,
+    talents: bool,
+    k: u32,
+) {
     let level = cells::cell_level(tile.z) as u64;
     for c in cells {
         let square = cell_square(tile, c.id);

@@ -14,4 +14,5 @@ pub use clip::{
     clip_line, clip_polygon, line_to_tile, point_in_box, point_to_tile, polygon_to_tile, simplify_line, simplify_ring,
 };
 pub use mvt::{DEFAULT_EXTENT, GeomType, LayerBuilder, MVT_VERSION, PropValue, encode_tile};
+pub mod commute;
 pub mod layers;

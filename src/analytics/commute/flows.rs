@@ -1,0 +1,80 @@
+//! Origin–destination commute flows between areas, for an arc or flow layer.
+//!
+//! A flow counts the talents who live in one area and work in another:
+//! - `district` level: home district → work district;
+//! - `park` level: home district → work park (where each park's workers come
+//!   from; parks are small, so a park-to-park matrix would be mostly empty).
+//!
+//! Talents without a workplace, or whose home or work area is unknown, are
+//! not counted. Counts pass through the privacy rule when served.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+
+use crate::analytics::filter::Filter;
+use crate::snapshot::{NONE16, Snapshot, TalentRec};
+
+/// Which areas the flows join.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlowLevel {
+    District,
+    Park,
+}
+
+impl FlowLevel {
+    pub const ACCEPTED: &'static str = "district, park";
+
+    pub fn name(self) -> &'static str {
+        match self {
+            FlowLevel::District => "district",
+            FlowLevel::Park => "park",
+        }
+    }
+
+    /// Origin and destination region of a talent at this level.
+    fn ends(self, t: &TalentRec) -> (u16, u16) {
+        match self {
+            FlowLevel::District => (t.home_district, t.work_district),
+            FlowLevel::Park => (t.home_district, t.work_park),
+        }
+    }
+}
+
+impl FromStr for FlowLevel {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s {
+            "district" => Ok(FlowLevel::District),
+            "park" => Ok(FlowLevel::Park),
+            _ => Err(()),
+        }
+    }
+}
+
+/// Talents living in region `from` and working in region `to` (positions in
+/// `Snapshot::regions`). `from == to` is the area's internal commuting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Flow {
+    pub from: u16,
+    pub to: u16,
+    pub count: u64,
+}
+
+/// All non-empty flows at `level` among talents matching `filter`, largest
+/// first (ties by origin, then destination). One pass over the talents.
+pub fn od(snap: &Snapshot, level: FlowLevel, filter: &Filter) -> Vec<Flow> {
+    let all = filter.is_empty();
+    let mut counts: HashMap<(u16, u16), u64> = HashMap::new();
+    for t in &snap.talents {
+        if !t.has_work() || (!all && !filter.talent(t)) {
+            continue;
+        }
+        let (from, to) = level.ends(t);
+        if from != NONE16 && to != NONE16 {
+            *counts.entry((from, to)).or_default() += 1;
+        }
+    }
+    let mut flows: Vec<Flow> = counts.into_iter().map(|((from, to), count)| Flow { from, to, count }).collect();
+    flows.sort_unstable_by(|a, b| b.count.cmp(&a.count).then(a.from.cmp(&b.from)).then(a.to.cmp(&b.to)));
+    flows
+}

@@ -1,0 +1,294 @@
+//! Commute and job–housing analytics: where each area's workers live, how far
+//! they travel, and which parks transit fails.
+//!
+//! Everything that does not depend on the request is computed once per
+//! snapshot into a [`CommuteIndex`] (built on first use, in parallel): the
+//! commute of every talent with a workplace (`f32` km), whether each home and
+//! each workplace lies within 800 m of a rail or metro station (two bitsets),
+//! the talents with a workplace in workplace-key order (for heat tiles of
+//! where residents work), the unfiltered indicators of every district, park
+//! and the city, the origin–destination matrices, and each park's nearest
+//! station. Requests without filters then only format numbers; requests with
+//! filters make one pass over the talents (about 10 ns per talent).
+//!
+//! | file | concept |
+//! |---|---|
+//! | [`distance`] | haversine commute distance, the [`distance::CommuteDistance`] trait for network distance later |
+//! | [`stations`] | nearest rail station and station catchments in ground metres |
+//! | [`indicators`] | per-area indicators and their privacy rule |
+//! | [`flows`] | origin–destination flows between districts and parks |
+//! | [`underserved`] | the underserved-park score and ranking |
+//! | [`scenario`] | what-if stations and shuttle stops |
+//! | [`heat`] | job–housing heat cells for a tile |
+
+pub mod distance;
+pub mod flows;
+pub mod heat;
+pub mod indicators;
+pub mod scenario;
+pub mod stations;
+pub mod underserved;
+
+use std::time::Instant;
+
+use crate::analytics::filter::Filter;
+use crate::model::RegionKind;
+use crate::snapshot::{NO_KEY, Snapshot, key_to_lonlat};
+
+use distance::{CommuteDistance, Haversine};
+use flows::{Flow, FlowLevel};
+use indicators::{AreaCounts, Scope};
+use stations::{StationSet, WALK_RADIUS_M, within_m};
+use underserved::NearestStation;
+
+/// A fixed-size set of talent positions.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BitSet(Vec<u64>);
+
+impl BitSet {
+    /// An empty set for positions `0..n`.
+    pub fn new(n: usize) -> BitSet {
+        BitSet(vec![0; n.div_ceil(64)])
+    }
+    /// Whether `i` is in the set (`false` beyond the end).
+    pub fn get(&self, i: usize) -> bool {
+        self.0.get(i >> 6).is_some_and(|w| w & (1 << (i & 63)) != 0)
+    }
+    /// Adds `i`; `true` when it was not in the set before.
+    pub fn insert(&mut self, i: usize) -> bool {
+        let Some(w) = self.0.get_mut(i >> 6) else { return false };
+        let bit = 1u64 << (i & 63);
+        let new = *w & bit == 0;
+        *w |= bit;
+        new
+    }
+    pub fn count(&self) -> u64 {
+        self.0.iter().map(|w| w.count_ones() as u64).sum()
+    }
+}
+
+/// Per-snapshot commute data (see the module documentation).
+pub struct CommuteIndex {
+    method: &'static str,
+    /// Commute km per talent (NaN without a workplace).
+    pub(crate) km: Vec<f32>,
+    /// Talents whose home is within 800 m of a rail or metro station.
+    pub(crate) home_near: BitSet,
+    /// Talents whose workplace is within 800 m of a rail or metro station.
+    pub(crate) work_near: BitSet,
+    /// Rail and metro stations.
+    pub(crate) rail: StationSet,
+    /// Positions in `Snapshot::stations` of the points of `rail`.
+    rail_ids: Vec<u32>,
+    /// Talents with a workplace, sorted by workplace key.
+    pub(crate) by_work: Vec<u32>,
+    /// Unfiltered totals: slot `i` is region `i`, the last slot the city.
+    pub(crate) areas: Vec<AreaCounts>,
+    flows_district: Vec<Flow>,
+    flows_park: Vec<Flow>,
+    /// Nearest rail station of each park (by region position; `None` for
+    /// other regions or without stations).
+    pub(crate) park_nearest: Vec<Option<NearestStation>>,
+    /// Milliseconds the build took.
+    pub build_ms: u64,
+}
+
+impl CommuteIndex {
+    /// Builds the index with straight-line ([`Haversine`]) commutes.
+    pub fn build(snap: &Snapshot) -> CommuteIndex {
+        CommuteIndex::build_with(snap, &Haversine)
+    }
+
+    /// Builds the index measuring commutes with `distance`.
+    ///
+    /// Cost: one distance per talent with a workplace (spread over the
+    /// machine's cores), one catchment query per rail station, one sort of
+    /// the workplaces and one pass for the totals — about a second for four
+    /// million talents on two cores.
+    pub fn build_with(snap: &Snapshot, distance: &dyn CommuteDistance) -> CommuteIndex {
+        let started = Instant::now();
+        let km = commute_km(snap, distance);
+
+        let (mut rail_points, mut rail_ids) = (Vec::new(), Vec::new());
+        for (i, s) in snap.stations.iter().enumerate() {
+            if s.mode.is_rail() {
+                rail_points.push([s.lon, s.lat]);
+                rail_ids.push(i as u32);
+            }
+        }
+        let rail = StationSet::new(rail_points);
+        let n = snap.talents.len();
+        let (mut home_near, mut work_near) = (BitSet::new(n), BitSet::new(n));
+        for i in 0..rail.len() as u32 {
+            mark_catchment(snap, rail.point(i), WALK_RADIUS_M, &mut home_near, &mut work_near, |_, _| {});
+        }
+
+        let mut by_work: Vec<u32> = (0..n as u32).filter(|&i| snap.talents[i as usize].work != NO_KEY).collect();
+        by_work.sort_by_key(|&i| (snap.talents[i as usize].work, i));
+
+        let areas = indicators::accumulate(
+            snap,
+            &km,
+            &home_near,
+            &work_near,
+            &Filter::default(),
+            &Scope { wants: &|_| true, city: true },
+        );
+        let flows_district = flows::od(snap, FlowLevel::District, &Filter::default());
+        let flows_park = flows::od(snap, FlowLevel::Park, &Filter::default());
+        let park_nearest = snap
+            .regions
+            .iter()
+            .map(|r| {
+                if r.kind != RegionKind::Park {
+                    return None;
+                }
+                rail.nearest(r.centre).map(|(i, metres)| NearestStation {
+                    name: snap.stations[rail_ids[i as usize] as usize].name.clone(),
+                    metres,
+                    hypothetical: false,
+                })
+            })
+            .collect();
+        CommuteIndex {
+            method: distance.method(),
+            km,
+            home_near,
+            work_near,
+            rail,
+            rail_ids,
+            by_work,
+            areas,
+            flows_district,
+            flows_park,
+            park_nearest,
+            build_ms: started.elapsed().as_millis() as u64,
+        }
+    }
+
+    /// How commutes are measured (`"haversine"`).
+    pub fn method(&self) -> &'static str {
+        self.method
+    }
+
+    /// Commute km of talent `i` (its position in `Snapshot::talents`), or
+    /// `None` without a workplace.
+    pub fn commute_km(&self, i: usize) -> Option<f32> {
+        self.km.get(i).copied().filter(|k| !k.is_nan())
+    }
+
+    /// Whether talent `i` lives within 800 m of a rail or metro station.
+    pub fn home_near_rail(&self, i: usize) -> bool {
+        self.home_near.get(i)
+    }
+
+    /// Whether talent `i` works within 800 m of a rail or metro station.
+    pub fn work_near_rail(&self, i: usize) -> bool {
+        self.work_near.get(i)
+    }
+
+    /// The rail or metro station nearest to `[lon, lat]`: its position in
+    /// `Snapshot::stations` and the ground distance in metres.
+    pub fn nearest_rail(&self, at: [f64; 2]) -> Option<(u32, f64)> {
+        self.rail.nearest(at).map(|(i, m)| (self.rail_ids[i as usize], m))
+    }
+
+    /// Unfiltered totals of region `r` (or of the city for `None`).
+    pub fn area(&self, r: Option<u16>) -> &AreaCounts {
+        let city = self.areas.len() - 1;
+        &self.areas[r.map_or(city, |r| (r as usize).min(city))]
+    }
+
+    /// Totals of every district (and the city, last) for talents matching
+    /// `filter`; precomputed when the filter is empty.
+    pub fn districts(&self, snap: &Snapshot, filter: &Filter) -> Vec<AreaCounts> {
+        if filter.is_empty() {
+            return self.areas.clone();
+        }
+        let wants = |r: u16| snap.regions[r as usize].kind == RegionKind::District;
+        indicators::accumulate(
+            snap,
+            &self.km,
+            &self.home_near,
+            &self.work_near,
+            filter,
+            &Scope { wants: &wants, city: true },
+        )
+    }
+
+    /// Totals of region `r` for talents matching `filter`; precomputed when
+    /// the filter is empty.
+    pub fn area_filtered(&self, snap: &Snapshot, r: u16, filter: &Filter) -> AreaCounts {
+        if filter.is_empty() {
+            return self.area(Some(r)).clone();
+        }
+        let wants = |x: u16| x == r;
+        let mut all = indicators::accumulate(
+            snap,
+            &self.km,
+            &self.home_near,
+            &self.work_near,
+            filter,
+            &Scope { wants: &wants, city: false },
+        );
+        all.swap_remove(r as usize)
+    }
+
+    /// Origin–destination flows at `level` for talents matching `filter`;
+    /// precomputed when the filter is empty.
+    pub fn flows(&self, snap: &Snapshot, level: FlowLevel, filter: &Filter) -> std::borrow::Cow<'_, [Flow]> {
+        match (filter.is_empty(), level) {
+            (true, FlowLevel::District) => std::borrow::Cow::Borrowed(&self.flows_district),
+            (true, FlowLevel::Park) => std::borrow::Cow::Borrowed(&self.flows_park),
+            (false, _) => std::borrow::Cow::Owned(flows::od(snap, level, filter)),
+        }
+    }
+
+    /// Approximate heap bytes of the index.
+    pub fn heap_bytes(&self) -> usize {
+        self.km.capacity() * 4 + self.by_work.capacity() * 4 + (self.home_near.0.len() + self.work_near.0.len()) * 8
+    }
+}
+
+/// Commute km of every talent, NaN without a workplace, computed on all
+/// cores.
+fn commute_km(snap: &Snapshot, distance: &dyn CommuteDistance) -> Vec<f32> {
+    let mut km = vec![f32::NAN; snap.talents.len()];
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).max(1);
+    let chunk = snap.talents.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        for (talents, out) in snap.talents.chunks(chunk).zip(km.chunks_mut(chunk)) {
+            scope.spawn(move || {
+                for (t, o) in talents.iter().zip(out.iter_mut()) {
+                    if t.work != NO_KEY {
+                        *o = distance.km(key_to_lonlat(t.home), key_to_lonlat(t.work)) as f32;
+                    }
+                }
+            });
+        }
+    });
+    km
+}
+
+/// Adds to `home_near` / `work_near` the talents whose home / workplace lies
+/// within `radius_m` of `centre`, calling `newly(talent, is_home)` for each
+/// one not in the set before.
+pub(crate) fn mark_catchment(
+    snap: &Snapshot,
+    centre: [f64; 2],
+    radius_m: f64,
+    home_near: &mut BitSet,
+    work_near: &mut BitSet,
+    mut newly: impl FnMut(usize, bool),
+) {
+    for i in within_m(&snap.homes, |i| snap.talents[i as usize].home, centre, radius_m) {
+        if home_near.insert(i as usize) {
+            newly(i as usize, true);
+        }
+    }
+    for i in within_m(&snap.workplaces, |i| snap.talents[i as usize].work, centre, radius_m) {
+        if work_near.insert(i as usize) {
+            newly(i as usize, false);
+        }
+    }
+}
