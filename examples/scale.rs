@@ -72,7 +72,8 @@ fn main() {
     println!("\n| import | rows | seconds | rows/s |\n|---|---:|---:|---:|");
     for kind in ImportKind::ALL {
         let t = Instant::now();
-        let s = import_file(&mut store, &taxonomy, kind, &files.join(kind.file_name()), ImportOptions::default()).unwrap();
+        let s =
+            import_file(&mut store, &taxonomy, kind, &files.join(kind.file_name()), ImportOptions::default()).unwrap();
         let secs = t.elapsed().as_secs_f64();
         println!("| {} | {} | {:.1} | {:.0} |", kind.name(), s.rows, secs, s.rows as f64 / secs);
     }
@@ -92,7 +93,9 @@ fn main() {
     // Tiles: the densest tiles of each zoom (where a policymaker looks).
     let q: BTreeMap<String, String> = [("field".to_string(), "0812".to_string())].into();
     let field = Filter::parse(&q, &snap.taxonomy, snap.reference_year).unwrap();
-    println!("\n| layer | zoom | tiles | filter | p50 ms | p99 ms | max ms | mean bytes |\n|---|---:|---:|---|---:|---:|---:|---:|");
+    println!(
+        "\n| layer | zoom | tiles | filter | p50 ms | p99 ms | max ms | mean bytes |\n|---|---:|---:|---|---:|---:|---:|---:|"
+    );
     for layer in [Layer::Talents, Layer::Vacancies, Layer::Enterprises] {
         for z in [6u8, 8, 10, 11, 12, 13, 14] {
             let mut counts: BTreeMap<TileId, usize> = BTreeMap::new();

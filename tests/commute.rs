@@ -1,0 +1,528 @@
+//! Commute and job–housing: indicators computed by hand on a tiny fixture,
+//! catchments and heat tiles against brute force, the underserved ranking on
+//! a constructed city (and a scenario that fixes its worst park), the privacy
+//! rule, and 400s for bad parameters.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use common::mvt::{Val, decode};
+use common::*;
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use talentmap::analytics::commute::CommuteIndex;
+use talentmap::analytics::commute::distance::haversine_km;
+use talentmap::analytics::commute::heat::Selection;
+use talentmap::analytics::filter::Filter;
+use talentmap::api::{AppState, Settings, router};
+use talentmap::encode::commute::render_commute;
+use talentmap::import::ImportKind;
+use talentmap::model::Taxonomy;
+use talentmap::snapshot::{self, Snapshot, key_to_lonlat};
+use talentmap::spatial::{TileId, lonlat_to_unit, morton};
+use talentmap::store::Store;
+use tower::ServiceExt;
+
+/// Workplaces and homes of the tiny fixture (the tiny city of
+/// `tests/common`: districts D1, D2, park P1 in D1, metro S1 at
+/// 117.02, 36.62, bus S2).
+const W_A: (f64, f64) = (117.02, 36.621); // in P1, 111 m from S1
+const W_B: (f64, f64) = (117.10, 36.70); // D1, far from S1
+const W_C: (f64, f64) = (117.30, 36.70); // D2
+const H1: (f64, f64) = (117.021, 36.62); // in P1, 89 m from S1
+const H2: (f64, f64) = (117.15, 36.75); // D1
+const H3: (f64, f64) = (117.35, 36.65); // D2
+
+/// Home, workplace, enterprise and birth year of a fixture talent.
+type FixtureTalent = ((f64, f64), Option<(f64, f64)>, &'static str, u16);
+
+/// The fixture's talents: young = born 1991 or later.
+fn fixture_talents() -> Vec<FixtureTalent> {
+    vec![
+        (H1, Some(W_A), "E1", 1995),
+        (H2, Some(W_A), "E1", 1980),
+        (H3, Some(W_A), "E1", 2000),
+        (H2, Some(W_B), "E3", 1990),
+        (H3, Some(W_C), "E2", 1992),
+        (H1, None, "", 1985),
+        (H3, Some(W_C), "E2", 1970),
+    ]
+}
+
+fn tiny_fixture() -> (tempfile::TempDir, Snapshot) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = tiny_city(dir.path(), 0);
+    let mut csv = String::from(
+        "id,home_lon,home_lat,work_lon,work_lat,enterprise_id,field,education,title,tier,birth_year,seeking\n",
+    );
+    for (i, (h, w, e, born)) in fixture_talents().into_iter().enumerate() {
+        let work = w.map_or(",".to_string(), |w| format!("{},{}", w.0, w.1));
+        csv.push_str(&format!("F{i},{},{},{work},{e},0812,master,none,none,{born},false\n", h.0, h.1));
+    }
+    import(&mut store, ImportKind::Talents, &write(dir.path(), "talents.csv", &csv)).unwrap();
+    let snap = snapshot::build(&mut store, Arc::new(Taxonomy::builtin())).unwrap();
+    (dir, snap)
+}
+
+fn app(snap: Snapshot, k: u32) -> axum::Router {
+    router(AppState::new(snap, None, Settings { k, ..Settings::default() }))
+}
+
+async fn send(app: &axum::Router, req: Request<Body>) -> (StatusCode, Vec<u8>) {
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    (status, resp.into_body().collect().await.unwrap().to_bytes().to_vec())
+}
+
+async fn get(app: &axum::Router, uri: &str) -> (StatusCode, Vec<u8>) {
+    send(app, Request::get(uri).body(Body::empty()).unwrap()).await
+}
+
+async fn get_json(app: &axum::Router, uri: &str) -> Value {
+    let (status, body) = get(app, uri).await;
+    assert_eq!(status, StatusCode::OK, "{uri}: {}", String::from_utf8_lossy(&body));
+    serde_json::from_slice(&body).unwrap()
+}
+
+async fn post_json(app: &axum::Router, uri: &str, body: &str) -> (StatusCode, Value) {
+    let req = Request::post(uri).header(header::CONTENT_TYPE, "application/json").body(Body::from(body.to_string()));
+    let (status, bytes) = send(app, req.unwrap()).await;
+    (status, serde_json::from_slice(&bytes).unwrap())
+}
+
+fn km(a: (f64, f64), b: (f64, f64)) -> f64 {
+    haversine_km([a.0, a.1], [b.0, b.1])
+}
+
+fn close(got: &Value, want: f64, tol: f64) {
+    let g = got.as_f64().unwrap_or_else(|| panic!("{got} is not a number"));
+    assert!((g - want).abs() <= tol, "got {g}, want {want}");
+}
+
+#[tokio::test]
+async fn hand_computed_indicators_of_a_park_and_districts() {
+    let (_d, snap) = tiny_fixture();
+    let app = app(snap, 1);
+
+    // P1: workers 1, 2, 3 (all at W_A), residents 1 and 6 (home H1).
+    let p1 = get_json(&app, "/api/commute/summary?area=P1").await;
+    assert_eq!(
+        (p1["id"].as_str(), p1["kind"].as_str(), p1["method"].as_str()),
+        (Some("P1"), Some("park"), Some("haversine"))
+    );
+    assert_eq!(p1["workers"], 3);
+    assert_eq!(p1["residents"], 2);
+    assert_eq!(p1["resident_workers"], 1);
+    let (d1, d2, d3) = (km(H1, W_A), km(H2, W_A), km(H3, W_A));
+    let tol = 0.01; // positions are stored to about 2 m
+    close(&p1["mean_commute_km"], (d1 + d2 + d3) / 3.0, tol);
+    close(&p1["median_commute_km"], d2, tol); // d1 < d2 < d3
+    assert!(d1 < d2 && d2 < d3);
+    close(&p1["share_within_5km"], [d1, d2, d3].iter().filter(|&&d| d <= 5.0).count() as f64 / 3.0, 1e-4);
+    close(&p1["share_over_20km"], [d1, d2, d3].iter().filter(|&&d| d > 20.0).count() as f64 / 3.0, 1e-4);
+    close(&p1["share_homes_near_rail"], 1.0 / 3.0, 1e-4); // only H1 is within 800 m of S1
+    close(&p1["share_jobs_near_rail"], 1.0, 0.0); // W_A is 111 m from S1
+    close(&p1["job_housing_ratio"], 3.0, 0.0); // 3 jobs, 1 resident worker
+    close(&p1["young_share"], 2.0 / 3.0, 1e-4);
+    assert_eq!(p1["young_workers"], 2);
+    let bands: u64 = p1["histogram"].as_array().unwrap().iter().map(|b| b["count"].as_u64().unwrap()).sum();
+    assert_eq!(bands, 3, "every worker in one band");
+    assert_eq!(p1["histogram"][0]["count"], 1, "H1 → W_A is under 1 km");
+    close(&p1["residents_commute"]["median_km"], d1, tol);
+
+    // Districts and the city.
+    let all = get_json(&app, "/api/commute/districts").await;
+    let districts = all["districts"].as_array().unwrap();
+    assert_eq!(districts.len(), 2);
+    let d1s = districts.iter().find(|d| d["id"] == "D1").unwrap();
+    assert_eq!(
+        (d1s["workers"].as_u64(), d1s["residents"].as_u64(), d1s["resident_workers"].as_u64()),
+        (Some(4), Some(4), Some(3))
+    );
+    close(&d1s["job_housing_ratio"], 4.0 / 3.0, 1e-4);
+    let d2s = districts.iter().find(|d| d["id"] == "D2").unwrap();
+    assert_eq!(
+        (d2s["workers"].as_u64(), d2s["residents"].as_u64(), d2s["resident_workers"].as_u64()),
+        (Some(2), Some(3), Some(3))
+    );
+    close(&d2s["mean_commute_km"], km(H3, W_C), tol);
+    let city = &all["city"];
+    assert_eq!((city["workers"].as_u64(), city["residents"].as_u64()), (Some(6), Some(7)));
+    close(&city["job_housing_ratio"], 1.0, 0.0);
+    let mut all_km = [d1, d2, d3, km(H2, W_B), km(H3, W_C), km(H3, W_C)];
+    all_km.sort_by(f64::total_cmp);
+    close(&city["median_commute_km"], (all_km[2] + all_km[3]) / 2.0, tol);
+
+    // Filters: only the young (born 1991 or later; reference year = this year).
+    let year = talentmap::import::current_year();
+    let young = get_json(&app, &format!("/api/commute/summary?area=P1&max_age={}", year - 1991)).await;
+    assert_eq!(young["workers"], 2);
+    close(&young["young_share"], 1.0, 0.0);
+    close(&young["median_commute_km"], (d1 + d3) / 2.0, tol);
+    assert_eq!(young["filter"], format!("max_age={}", year - 1991));
+
+    // Flows: D1→D1 3, D2→D1 1, D2→D2 2; parks: D1→P1 2, D2→P1 1.
+    let flows = get_json(&app, "/api/commute/flows?level=district").await;
+    assert_eq!(flows["type"], "FeatureCollection");
+    let features = flows["features"].as_array().unwrap();
+    assert_eq!(features.len(), 1);
+    assert_eq!(
+        (features[0]["properties"]["from"].as_str(), features[0]["properties"]["to"].as_str()),
+        (Some("D2"), Some("D1"))
+    );
+    assert_eq!(features[0]["properties"]["count"], 1);
+    assert_eq!(features[0]["geometry"]["type"], "LineString");
+    let internal: Vec<(String, u64)> = flows["internal"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["id"].as_str().unwrap().to_string(), i["count"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(internal, [("D1".to_string(), 3), ("D2".to_string(), 2)]);
+    let parks = get_json(&app, "/api/commute/flows?level=park").await;
+    let counts: Vec<(String, u64)> = parks["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["properties"]["from"].as_str().unwrap().to_string(), f["properties"]["count"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(counts, [("D1".to_string(), 2), ("D2".to_string(), 1)]);
+
+    // The one park is ranked; its distance to rail is P1's centre to S1.
+    let ranking = get_json(&app, "/api/commute/underserved").await;
+    let items = ranking["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    let p = &items[0];
+    assert_eq!((p["id"].as_str(), p["workers"].as_u64(), p["young_workers"].as_u64()), (Some("P1"), Some(3), Some(2)));
+    assert_eq!(p["enterprises"], 1);
+    assert_eq!(p["nearest_station"], "一号站");
+    close(&p["nearest_station_m"], km((117.025, 36.625), (117.02, 36.62)) * 1000.0, 1.0);
+    close(&p["share_far_from_station"], 0.0, 0.0);
+    assert!(p["reason"].as_str().unwrap().contains("3 名") && p["reason_en"].as_str().unwrap().contains("3 people"));
+    // score = 100 · S · (0.5 F + 0.25 D + 0.25 C) with S = 1 (the only park), F = 0.
+    let want = 100.0 * (0.25 * (p["nearest_station_m"].as_f64().unwrap() / 3000.0) + 0.25 * (d2 / 20.0));
+    close(&p["score"], want, 0.02);
+}
+
+#[tokio::test]
+async fn small_counts_are_withheld_with_everything_derived_from_them() {
+    let (_d, snap) = tiny_fixture();
+    let app = app(snap, 5);
+    let p1 = get_json(&app, "/api/commute/summary?area=P1").await;
+    assert_eq!(p1["workers"], Value::Null);
+    assert_eq!(p1["suppressed"], json!(["workers", "residents", "resident_workers"]));
+    for key in [
+        "mean_commute_km",
+        "median_commute_km",
+        "share_within_5km",
+        "share_jobs_near_rail",
+        "job_housing_ratio",
+        "young_workers",
+        "young_share",
+    ] {
+        assert_eq!(p1[key], Value::Null, "{key}");
+    }
+    assert_eq!(p1["histogram"], json!([]));
+    // The city has 7 talents, 6 workers: published.
+    let city = &get_json(&app, "/api/commute/districts").await["city"];
+    assert_eq!(city["workers"], 6);
+    // Flows of 1..4 are left out and counted; parks under k are not ranked.
+    let flows = get_json(&app, "/api/commute/flows").await;
+    assert_eq!(flows["features"], json!([]));
+    assert_eq!(flows["suppressed_flows"], 3);
+    let ranking = get_json(&app, "/api/commute/underserved").await;
+    assert_eq!((ranking["items"].as_array().unwrap().len(), ranking["parks"].as_u64()), (0, Some(1)));
+    // Heat cells of 1..4 talents carry nothing but `suppressed`.
+    let tile = morton::tile_of(morton::key(117.2, 36.7), 8);
+    let (status, body) = get(&app, &format!("/tiles/commute/{tile}.mvt?work_area=P1")).await;
+    assert_eq!(status, StatusCode::OK);
+    for f in decode(&body).into_iter().flat_map(|l| l.features) {
+        assert_eq!(f.props.len(), 1);
+        assert_eq!(f.props["suppressed"], Val::Bool(true));
+    }
+}
+
+/// Tiles of zoom `z` covering the tiny city's box.
+fn covering(z: u8) -> Vec<TileId> {
+    let n = (1u64 << z) as f64;
+    let (x0, y0) = lonlat_to_unit(116.99, 36.81);
+    let (x1, y1) = lonlat_to_unit(117.41, 36.59);
+    let mut out = Vec::new();
+    for y in (y0 * n) as u32..=(y1 * n) as u32 {
+        for x in (x0 * n) as u32..=(x1 * n) as u32 {
+            out.push(TileId { z, x, y });
+        }
+    }
+    out
+}
+
+/// Sum of `count` over the commute cells of all covering tiles at `z`.
+fn heat_total(snap: &Snapshot, index: &CommuteIndex, sel: Selection, z: u8, filter: &Filter) -> u64 {
+    covering(z)
+        .into_iter()
+        .flat_map(|t| decode(&render_commute(snap, index, sel, t, filter, 1)))
+        .flat_map(|l| l.features)
+        .map(|f| f.props["count"].as_u64().unwrap())
+        .sum()
+}
+
+#[test]
+fn heat_cells_and_catchments_equal_brute_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = random_city(dir.path(), 4000, 11);
+    let snap = snapshot::build(&mut store, Arc::new(Taxonomy::builtin())).unwrap();
+    let index = CommuteIndex::build(&snap);
+    let (d1, p1, d2) = (snap.region("D1").unwrap(), snap.region("P1").unwrap(), snap.region("D2").unwrap());
+    let e2 = snap.enterprise("E2").unwrap();
+    let q = [("field".to_string(), "0812".to_string())].into();
+    let field = Filter::parse(&q, &snap.taxonomy, snap.reference_year).unwrap();
+    let bbox = [117.09, 36.69, 117.31, 36.71];
+    let in_bbox = |k: u64| {
+        let [lon, lat] = key_to_lonlat(k);
+        lon >= bbox[0] && lon <= bbox[2] && lat >= bbox[1] && lat <= bbox[3]
+    };
+    for filter in [Filter::default(), field] {
+        let matching = |pred: &dyn Fn(&talentmap::snapshot::TalentRec) -> bool| {
+            snap.talents.iter().filter(|t| filter.talent(t) && pred(t)).count() as u64
+        };
+        for z in [6u8, 9, 12] {
+            let work_d1 = matching(&|t| t.has_work() && (t.work_district == d1 || t.work_park == d1));
+            assert_eq!(heat_total(&snap, &index, Selection::WorkArea(d1), z, &filter), work_d1, "work_area D1 z{z}");
+            let work_p1 = matching(&|t| t.has_work() && t.work_park == p1);
+            assert_eq!(heat_total(&snap, &index, Selection::WorkArea(p1), z, &filter), work_p1, "work_area P1 z{z}");
+            let home_d2 = matching(&|t| t.has_work() && t.home_district == d2);
+            assert_eq!(heat_total(&snap, &index, Selection::HomeArea(d2), z, &filter), home_d2, "home_area D2 z{z}");
+            let of_e2 = matching(&|t| t.enterprise == e2);
+            assert_eq!(heat_total(&snap, &index, Selection::Enterprise(e2), z, &filter), of_e2, "enterprise E2 z{z}");
+            let boxed = matching(&|t| t.has_work() && in_bbox(t.work));
+            assert!(boxed > 0);
+            assert_eq!(heat_total(&snap, &index, Selection::WorkBox(bbox), z, &filter), boxed, "work_bbox z{z}");
+        }
+    }
+    // Catchments: within 800 m of the metro station S1 (S2 is a bus stop).
+    let s1 = [117.02, 36.62];
+    let mut near = 0;
+    for (i, t) in snap.talents.iter().enumerate() {
+        let home = haversine_km(key_to_lonlat(t.home), s1) * 1000.0 <= 800.0;
+        assert_eq!(index.home_near_rail(i), home, "home of talent {i}");
+        let work = t.has_work() && haversine_km(key_to_lonlat(t.work), s1) * 1000.0 <= 800.0;
+        assert_eq!(index.work_near_rail(i), work, "work of talent {i}");
+        near += home as u64 + work as u64;
+        if let Some(km) = index.commute_km(i) {
+            let want = haversine_km(key_to_lonlat(t.home), key_to_lonlat(t.work));
+            assert!((km as f64 - want).abs() < 1e-3, "commute of talent {i}");
+        }
+    }
+    assert!(near > 0, "some homes lie near S1");
+    // Nearest rail station: only S1 is rail.
+    for p in [[117.3, 36.7], [117.0, 36.6], [117.02, 36.62]] {
+        let (id, m) = index.nearest_rail(p).unwrap();
+        assert_eq!(snap.stations[id as usize].id, "S1");
+        assert!((m - haversine_km(p, s1) * 1000.0).abs() < 1e-6);
+    }
+}
+
+/// A city with three parks: PA has many young workers and no rail station
+/// (only a bus stop); PB and PC each have a metro station at their centre
+/// but older workforces with longer commutes.
+fn constructed_city() -> (tempfile::TempDir, Snapshot) {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut store = Store::open(&d.join("data")).unwrap();
+    let square = |id: &str, kind: &str, x: f64, y: f64, s: f64| {
+        format!(
+            r#"{{"type":"Feature","properties":{{"id":"{id}","name":"{id}","kind":"{kind}"}},"geometry":{{"type":"Polygon","coordinates":[[[{x},{y}],[{x2},{y}],[{x2},{y2}],[{x},{y2}],[{x},{y}]]]}}}}"#,
+            x2 = x + s,
+            y2 = y + s
+        )
+    };
+    let regions = format!(
+        r#"{{"type":"FeatureCollection","features":[{},{},{},{}]}}"#,
+        square("D0", "district", 116.8, 36.5, 0.8),
+        square("PA", "park", 117.40, 36.80, 0.04),
+        square("PB", "park", 117.00, 36.60, 0.04),
+        square("PC", "park", 117.20, 36.60, 0.04),
+    );
+    import(&mut store, ImportKind::Regions, &write(d, "regions.geojson", &regions)).unwrap();
+    let enterprises = "id,name,lon,lat,industry,employees,key\nEA,甲,117.42,36.82,39,300,false\nEB,乙,117.02,36.62,39,200,false\nEC,丙,117.22,36.62,39,150,false\n";
+    import(&mut store, ImportKind::Enterprises, &write(d, "enterprises.csv", enterprises)).unwrap();
+    let stations = "id,name,lon,lat,mode\nSA,甲园公交站,117.42,36.826,bus\nSB,乙园地铁站,117.02,36.62,metro\nSC,丙园地铁站,117.22,36.62,metro\n";
+    import(&mut store, ImportKind::Stations, &write(d, "stations.csv", stations)).unwrap();
+    let mut csv = String::from(
+        "id,home_lon,home_lat,work_lon,work_lat,enterprise_id,field,education,title,tier,birth_year,seeking\n",
+    );
+    let mut rng = Rng(5);
+    let mut add = |prefix: &str, n: usize, ent: &str, work: (f64, f64), home: (f64, f64), young_every: usize| {
+        for i in 0..n {
+            let j = |r: &mut Rng| (r.unit() - 0.5) * 0.004; // about ±180 m
+            let born = if i % young_every == 0 { 1975 } else { 1998 };
+            csv.push_str(&format!(
+                "{prefix}{i},{:.6},{:.6},{:.6},{:.6},{ent},0812,bachelor,none,none,{born},false\n",
+                home.0 + j(&mut rng),
+                home.1 + j(&mut rng),
+                work.0 + j(&mut rng),
+                work.1 + j(&mut rng),
+            ));
+        }
+    };
+    add("A", 300, "EA", (117.42, 36.82), (117.33, 36.82), 10); // 8 km commutes, 90 % young
+    add("B", 200, "EB", (117.02, 36.62), (117.19, 36.62), 1); // 15 km, none young
+    add("C", 150, "EC", (117.22, 36.62), (117.05, 36.62), 1);
+    import(&mut store, ImportKind::Talents, &write(d, "talents.csv", &csv)).unwrap();
+    let snap = snapshot::build(&mut store, Arc::new(Taxonomy::builtin())).unwrap();
+    (dir, snap)
+}
+
+#[tokio::test]
+async fn the_park_transit_fails_ranks_first_until_a_station_is_added_beside_it() {
+    let (_d, snap) = constructed_city();
+    let app = app(snap, 5);
+    let ranking = get_json(&app, "/api/commute/underserved").await;
+    let items = ranking["items"].as_array().unwrap();
+    let ids: Vec<&str> = items.iter().map(|i| i["id"].as_str().unwrap()).collect();
+    assert_eq!(ids[0], "PA", "{ranking}");
+    assert_eq!(ids.len(), 3);
+    let pa = &items[0];
+    assert_eq!(
+        (pa["workers"].as_u64(), pa["young_workers"].as_u64(), pa["enterprises"].as_u64()),
+        (Some(300), Some(270), Some(1))
+    );
+    close(&pa["share_far_from_station"], 1.0, 0.0);
+    assert!(pa["nearest_station_m"].as_f64().unwrap() > 20_000.0, "the nearest metro is in another park");
+    close(&pa["median_commute_km"], km((117.33, 36.82), (117.42, 36.82)), 0.3);
+    assert!(items[1]["score"].as_f64().unwrap() < pa["score"].as_f64().unwrap() / 2.0);
+    assert_eq!(get_json(&app, "/api/commute/underserved?limit=1").await["items"].as_array().unwrap().len(), 1);
+
+    // A shuttle stop beside PA's enterprise.
+    let (status, out) = post_json(
+        &app,
+        "/api/commute/scenario",
+        r#"{"stations": [{"lon": 117.421, "lat": 36.821, "name": "甲园接驳站"}], "area": "PA"}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    let after = out["underserved"]["items"].as_array().unwrap();
+    let pa_after = after.iter().find(|i| i["id"] == "PA").unwrap();
+    assert!(pa_after["rank"].as_u64().unwrap() > 1, "PA moved down: {out}");
+    assert_eq!(pa_after["rank_before"], 1);
+    assert!(pa_after["score"].as_f64().unwrap() < pa_after["score_before"].as_f64().unwrap());
+    assert_eq!(pa_after["nearest_station"], "甲园接驳站");
+    assert_eq!(pa_after["nearest_station_hypothetical"], true);
+    close(&pa_after["share_far_from_station"], 0.0, 0.0);
+    close(&out["area"]["share_jobs_near_rail"], 1.0, 0.0);
+    assert_eq!(out["newly_served_jobs"], 300);
+    assert_eq!(out["newly_served_homes"], 0, "homes are 8 km away");
+    // Nothing was persisted.
+    let again = get_json(&app, "/api/commute/underserved").await;
+    assert_eq!(again["items"][0]["id"], "PA");
+    let pa_summary = get_json(&app, "/api/commute/summary?area=PA").await;
+    close(&pa_summary["share_jobs_near_rail"], 0.0, 0.0);
+
+    // A stop with a 100 m radius 500 m away serves nobody.
+    let (_, small) =
+        post_json(&app, "/api/commute/scenario", r#"{"stops": [{"lon": 117.42, "lat": 36.8255, "radius_m": 100}]}"#)
+            .await;
+    assert_eq!(small["newly_served_jobs"], 0);
+    assert_eq!(small["underserved"]["items"][0]["id"], "PA");
+}
+
+#[tokio::test]
+async fn commute_tiles_and_tilejson() {
+    let (_d, snap) = tiny_fixture();
+    let app = app(snap, 1);
+    let tile = morton::tile_of(morton::key(117.2, 36.7), 6);
+    let (status, body) = get(&app, &format!("/tiles/commute/{tile}.mvt?work_area=P1")).await;
+    assert_eq!(status, StatusCode::OK);
+    let layers = decode(&body);
+    assert_eq!(layers[0].name, "commute");
+    let total: u64 = layers[0].features.iter().map(|f| f.props["count"].as_u64().unwrap()).sum();
+    assert_eq!(total, 3, "homes of P1's three workers");
+    let (_, body) = get(&app, &format!("/tiles/commute/{tile}.mvt?home_area=D2")).await;
+    let total: u64 = decode(&body)[0].features.iter().map(|f| f.props["count"].as_u64().unwrap()).sum();
+    assert_eq!(total, 3, "workplaces of D2's three resident workers");
+    let (_, body) = get(&app, &format!("/tiles/commute/{tile}.mvt?enterprise=E1")).await;
+    assert_eq!(decode(&body)[0].features.iter().map(|f| f.props["count"].as_u64().unwrap()).sum::<u64>(), 3);
+    let (_, body) = get(&app, &format!("/tiles/commute/{tile}.mvt?work_bbox=117.09,36.69,117.11,36.71")).await;
+    assert_eq!(decode(&body)[0].features.iter().map(|f| f.props["count"].as_u64().unwrap()).sum::<u64>(), 1);
+    // A tile far away is empty.
+    let (status, _) = get(&app, "/tiles/commute/6/0/0.mvt?work_area=P1").await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    // ETags answer 304.
+    let resp = app
+        .clone()
+        .oneshot(Request::get(format!("/tiles/commute/{tile}.mvt?work_area=P1")).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let etag = resp.headers()[header::ETAG].to_str().unwrap().to_string();
+    let req = Request::get(format!("/tiles/commute/{tile}.mvt?work_area=P1")).header(header::IF_NONE_MATCH, &etag);
+    assert_eq!(send(&app, req.body(Body::empty()).unwrap()).await.0, StatusCode::NOT_MODIFIED);
+
+    let tj = get_json(&app, "/tiles/commute.json?work_area=P1&education=master").await;
+    assert_eq!(tj["vector_layers"][0]["id"], "commute");
+    assert!(tj["tiles"][0].as_str().unwrap().ends_with("/tiles/commute/{z}/{x}/{y}.mvt?work_area=P1&education=master"));
+    // The generic layers still answer.
+    assert_eq!(get(&app, "/tiles/talents.json").await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn bad_parameters_get_400_naming_them_and_unknown_ids_404() {
+    let (_d, snap) = tiny_fixture();
+    let app = app(snap, 5);
+    let cases: &[(&str, &str)] = &[
+        ("/tiles/commute/8/0/0.mvt", "work_area|work_bbox|enterprise|home_area"),
+        ("/tiles/commute/8/0/0.mvt?work_area=P1&home_area=D1", "work_area|work_bbox|enterprise|home_area"),
+        ("/tiles/commute/8/0/0.mvt?work_bbox=1,2,3", "work_bbox"),
+        ("/tiles/commute/8/0/0.mvt?work_bbox=117.2,36.6,117.0,36.8", "work_bbox"),
+        ("/tiles/commute/23/0/0.mvt?work_area=P1", "z"),
+        ("/tiles/commute/8/0/0.mvt?work_area=P1&colour=red", "colour"),
+        ("/tiles/commute/8/0/0.mvt?work_area=P1&education=phd", "education"),
+        ("/tiles/commute.json", "work_area|work_bbox|enterprise|home_area"),
+        ("/api/commute/summary", "area"),
+        ("/api/commute/summary?area=P1&min_age=x", "min_age"),
+        ("/api/commute/summary?area=P1&radius=3", "radius"),
+        ("/api/commute/flows?level=street", "level"),
+        ("/api/commute/underserved?limit=0", "limit"),
+        ("/api/commute/underserved?limit=abc", "limit"),
+        ("/api/commute/districts?field=9999", "field"),
+    ];
+    for (uri, param) in cases {
+        let (status, body) = get(&app, uri).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}");
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["error"]["parameter"], *param, "{uri}: {v}");
+    }
+    for uri in [
+        "/api/commute/summary?area=NOPE",
+        "/tiles/commute/8/0/0.mvt?work_area=NOPE",
+        "/tiles/commute/8/0/0.mvt?enterprise=NOPE",
+    ] {
+        assert_eq!(get(&app, uri).await.0, StatusCode::NOT_FOUND, "{uri}");
+    }
+    let bodies: &[(&str, &str)] = &[
+        (r#"{"stations": []}"#, "stations"),
+        (r#"{"stations": [{"lon": 117.0, "lat": 36.6}, {"lon": 117.0, "lat": 95}]}"#, "stations[1].lat"),
+        (r#"{"stations": [{"lat": 36.6}]}"#, "stations[0].lon"),
+        (r#"{"stops": [{"lon": 117.0, "lat": 36.6, "radius_m": 0}]}"#, "stops[0].radius_m"),
+        (r#"{"stops": [{"lon": 117.0, "lat": 36.6, "radius_m": 9000}]}"#, "stops[0].radius_m"),
+        (r#"{"stations": [{"lon": 117.0, "lat": 36.6, "colour": 1}]}"#, "stations[0].colour"),
+        (r#"{"stations": {"lon": 117.0}}"#, "stations"),
+        (r#"{"stations": [{"lon": 117.0, "lat": 36.6}], "limit": 0}"#, "limit"),
+        (r#"{"stations": [{"lon": 117.0, "lat": 36.6}], "when": 1}"#, "when"),
+    ];
+    for (body, param) in bodies {
+        let (status, v) = post_json(&app, "/api/commute/scenario", body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(v["error"]["parameter"], *param, "{body}: {v}");
+    }
+    let (status, v) = post_json(&app, "/api/commute/scenario", "not json").await;
+    assert_eq!((status, v["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_request")));
+    let (status, _) =
+        post_json(&app, "/api/commute/scenario", r#"{"stations": [{"lon": 117.0, "lat": 36.6}], "area": "NOPE"}"#)
+            .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
