@@ -393,7 +393,7 @@ pub async fn underserved(
     let limit = params::int(&query, "limit", 1, 1000, 20)? as usize;
     let (snap, index) = current(&state).await?;
     let k = state.settings.k;
-    let items = underserved::rank(&snap, &index.areas, &index.park_nearest, k);
+    let items = index.underserved(&snap, k);
     let parks = snap.regions.iter().filter(|r| r.kind == RegionKind::Park).count();
     let mut body = meta(&snap, &index, &Filter::default(), k);
     body.extend(ranking_body(&items, limit, parks)?);
@@ -506,10 +506,8 @@ pub async fn scenario(State(state): State<AppState>, body: Bytes) -> Result<Json
     let outcome = tokio::task::spawn_blocking(move || scenario::apply(&snap2, &index2, &stops))
         .await
         .map_err(|e| ApiError::Internal(format!("scenario failed: {e}")))?;
-    let before: HashMap<String, (usize, f64)> = underserved::rank(&snap, &index.areas, &index.park_nearest, k)
-        .into_iter()
-        .map(|u| (u.id, (u.rank, u.score)))
-        .collect();
+    let before: HashMap<String, (usize, f64)> =
+        index.underserved(&snap, k).into_iter().map(|u| (u.id, (u.rank, u.score))).collect();
     let after = underserved::rank(&snap, &outcome.areas, &outcome.park_nearest, k);
     let parks = snap.regions.iter().filter(|r| r.kind == RegionKind::Park).count();
     let mut ranking = ranking_body(&after, req.limit, parks)?;

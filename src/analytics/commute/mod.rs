@@ -244,6 +244,12 @@ impl CommuteIndex {
         }
     }
 
+    /// The underserved-park ranking on this snapshot under privacy threshold
+    /// `k` (see [`underserved`]).
+    pub fn underserved(&self, snap: &Snapshot, k: u32) -> Vec<underserved::Underserved> {
+        underserved::rank(snap, &self.areas, &self.park_nearest, k)
+    }
+
     /// Approximate heap bytes of the index.
     pub fn heap_bytes(&self) -> usize {
         self.km.capacity() * 4 + self.by_work.capacity() * 4 + (self.home_near.0.len() + self.work_near.0.len()) * 8
