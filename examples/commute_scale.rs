@@ -176,6 +176,8 @@ async fn main() {
         }
     }
 
+    let (park_id, centre) = (info.id.clone(), info.centre);
+    drop(index);
     let state = AppState::new(Arc::try_unwrap(snap).ok().unwrap(), None, Settings::default());
     let app = router(state);
     // First request builds the index inside the service.
@@ -186,11 +188,11 @@ async fn main() {
     row("GET /api/commute/districts", &mut times, &format!("{bytes} B"));
     let (mut times, bytes) = time_get(&app, "/api/commute/underserved", 200).await;
     row("GET /api/commute/underserved", &mut times, &format!("{bytes} B"));
-    let (mut times, bytes) = time_get(&app, &format!("/api/commute/summary?area={}", info.id), 200).await;
+    let (mut times, bytes) = time_get(&app, &format!("/api/commute/summary?area={park_id}"), 200).await;
     row("GET /api/commute/summary (largest park)", &mut times, &format!("{bytes} B"));
     let (mut times, bytes) = time_get(&app, "/api/commute/flows?level=park", 100).await;
     row("GET /api/commute/flows?level=park", &mut times, &format!("{bytes} B"));
-    let (mut times, bytes) = time_get(&app, &format!("/api/commute/summary?area={}&field=0812", info.id), 20).await;
+    let (mut times, bytes) = time_get(&app, &format!("/api/commute/summary?area={park_id}&field=0812"), 20).await;
     row(
         "GET /api/commute/summary (largest park, field=0812)",
         &mut times,
@@ -201,7 +203,7 @@ async fn main() {
 
     let body = format!(
         r#"{{"stations": [{{"lon": {}, "lat": {}, "name": "shuttle"}}, {{"lon": 117.0, "lat": 36.66, "radius_m": 1500}}]}}"#,
-        info.centre[0], info.centre[1]
+        centre[0], centre[1]
     );
     let mut times = Vec::new();
     for _ in 0..20 {
