@@ -69,17 +69,16 @@ impl CommuteCache {
     }
 }
 
-/// The current snapshot and its commute index.
-async fn current(state: &AppState) -> Result<(Arc<Snapshot>, Arc<CommuteIndex>), ApiError> {
-    let snap = state.snapshot();
-    if let Some(index) = state.commute.cached(&snap) {
-        return Ok((snap, index));
+/// The commute index of `snap` (the snapshot a request started with, so
+/// region and enterprise positions resolved on it stay valid).
+async fn index_of(state: &AppState, snap: &Arc<Snapshot>) -> Result<Arc<CommuteIndex>, ApiError> {
+    if let Some(index) = state.commute.cached(snap) {
+        return Ok(index);
     }
     let (cache, s) = (state.commute.clone(), snap.clone());
-    let index = tokio::task::spawn_blocking(move || cache.get(&s))
+    tokio::task::spawn_blocking(move || cache.get(&s))
         .await
-        .map_err(|e| ApiError::Internal(format!("commute index build failed: {e}")))?;
-    Ok((snap, index))
+        .map_err(|e| ApiError::Internal(format!("commute index build failed: {e}")))
 }
 
 /// A region parameter that must name a district or a park.
@@ -211,7 +210,7 @@ pub async fn tile(
     let bytes = match state.tile_cache.get(&key) {
         Some(b) => b,
         None => {
-            let (snap, index) = current(&state).await?;
+            let index = index_of(&state, &snap).await?;
             let started = std::time::Instant::now();
             let b = Bytes::from(render_commute(&snap, &index, sel, tile, &filter, state.settings.k));
             state.metrics.tile_render(LAYER, started.elapsed());
@@ -279,7 +278,7 @@ pub async fn summary(
     let filter = params::filter(&query, &snap)?;
     let id = query.get("area").ok_or_else(|| ApiError::param("area", "required: a district or park id"))?;
     let r = area_param(&snap, "area", id.trim())?;
-    let (snap, index) = current(&state).await?;
+    let index = index_of(&state, &snap).await?;
     let k = state.settings.k;
     let counts = index.area_filtered(&snap, r, &filter);
     let mut body = meta(&snap, &index, &filter, k);
@@ -307,7 +306,7 @@ pub async fn districts(
     params::check_known(&query, true, &[])?;
     let snap = state.snapshot();
     let filter = params::filter(&query, &snap)?;
-    let (snap, index) = current(&state).await?;
+    let index = index_of(&state, &snap).await?;
     let k = state.settings.k;
     let areas = index.districts(&snap, &filter);
     let (districts, city) = district_summaries(&snap, &areas, k);
@@ -339,7 +338,7 @@ pub async fn flows(
             ApiError::param("level", format!("'{v}' is not accepted; accepted: {}", FlowLevel::ACCEPTED))
         })?,
     };
-    let (snap, index) = current(&state).await?;
+    let index = index_of(&state, &snap).await?;
     let k = state.settings.k;
     let all = index.flows(&snap, level, &filter);
     let (mut features, mut internal, mut suppressed) = (Vec::new(), Vec::new(), 0u64);
@@ -391,7 +390,8 @@ pub async fn underserved(
 ) -> Result<Json<Value>, ApiError> {
     params::check_known(&query, false, &["limit"])?;
     let limit = params::int(&query, "limit", 1, 1000, 20)? as usize;
-    let (snap, index) = current(&state).await?;
+    let snap = state.snapshot();
+    let index = index_of(&state, &snap).await?;
     let k = state.settings.k;
     let items = index.underserved(&snap, k);
     let parks = snap.regions.iter().filter(|r| r.kind == RegionKind::Park).count();
@@ -499,7 +499,7 @@ pub async fn scenario(State(state): State<AppState>, body: Bytes) -> Result<Json
     let req = parse_scenario(&body)?;
     let snap = state.snapshot();
     let area = req.area.as_deref().map(|id| area_param(&snap, "area", id)).transpose()?;
-    let (snap, index) = current(&state).await?;
+    let index = index_of(&state, &snap).await?;
     let k = state.settings.k;
     let stops = req.stops;
     let (snap2, index2) = (snap.clone(), index.clone());

@@ -3,13 +3,17 @@
 //! grid cells as the talents layer (see [`crate::analytics::cells`]) and so
 //! under the same privacy rule.
 //!
-//! Tile path: the talents of the tile (one Morton run of the home-sorted
-//! records, or of the workplace-sorted positions for `home_area`) → keep
-//! those of the selection → cell aggregation. Cost is proportional to the
-//! talents in the tile, as for the talents layer.
+//! Tile path: the selected talents inside the tile → cell aggregation. For a
+//! park or an enterprise the index holds the list of its talents in home-key
+//! order, so the tile is one run of that list (two binary searches) and the
+//! cost is proportional to the selection's talents in the tile. For a
+//! district or a box, the tile's run of the home-sorted talents is filtered
+//! (cost proportional to the talents in the tile, as for the talents layer);
+//! for `home_area`, the tile's run of the workplace-sorted positions.
 
 use crate::analytics::cells::{self, Cell, YOUNG_MAX_AGE};
 use crate::analytics::filter::Filter;
+use crate::model::RegionKind;
 use crate::snapshot::{NONE16, Snapshot, TalentRec};
 use crate::spatial::{TileId, lonlat_to_unit, morton};
 
@@ -71,14 +75,25 @@ pub fn heat_cells(
     let level = cells::cell_level(tile.z);
     let young_from = snap.reference_year.saturating_sub(YOUNG_MAX_AGE);
     let in_region = |a: u16, b: u16, r: u16| r != NONE16 && (a == r || b == r);
+    let range = morton::tile_range(tile);
+    // The run of a home-ordered list of talent positions inside the tile.
+    let run = |list: &[u32]| -> Vec<TalentRec> {
+        let home_of = |i: &u32| snap.talents[*i as usize].home;
+        let start = list.partition_point(|i| home_of(i) < range.start);
+        let end = list.partition_point(|i| home_of(i) < range.end);
+        list[start..end].iter().map(|&i| snap.talents[i as usize]).collect()
+    };
     let homes: Vec<TalentRec> = match selection {
+        Selection::WorkArea(r) if snap.regions.get(r as usize).is_some_and(|x| x.kind == RegionKind::Park) => {
+            run(index.park_workers.get(r as usize).map_or(&[], Vec::as_slice))
+        }
+        Selection::Enterprise(e) => run(index.enterprise_talents(e)),
         Selection::WorkArea(r) => snap
             .talents_in(tile)
             .iter()
             .filter(|t| t.has_work() && in_region(t.work_district, t.work_park, r))
             .copied()
             .collect(),
-        Selection::Enterprise(e) => snap.talents_in(tile).iter().filter(|t| t.enterprise == e).copied().collect(),
         Selection::WorkBox(b) => {
             let [c0, r0, c1, r1] = key_box(b);
             snap.talents_in(tile)
@@ -97,7 +112,6 @@ pub fn heat_cells(
             // Talents sorted by workplace: the tile is one run. The copies
             // carry the workplace as their position, so the same cell
             // aggregation draws workplaces.
-            let range = morton::tile_range(tile);
             let work_of = |i: &u32| snap.talents[*i as usize].work;
             let start = index.by_work.partition_point(|i| work_of(i) < range.start);
             let end = index.by_work.partition_point(|i| work_of(i) < range.end);

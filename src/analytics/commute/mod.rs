@@ -82,6 +82,13 @@ pub struct CommuteIndex {
     rail_ids: Vec<u32>,
     /// Talents with a workplace, sorted by workplace key.
     pub(crate) by_work: Vec<u32>,
+    /// Per region position: the talents working in it when it is a park
+    /// (empty otherwise), ascending, i.e. in home-key order.
+    pub(crate) park_workers: Vec<Vec<u32>>,
+    /// Talents of each enterprise, ascending (home-key order): those of
+    /// enterprise `e` are `enterprise_talents[enterprise_start[e]..enterprise_start[e + 1]]`.
+    enterprise_start: Vec<u32>,
+    enterprise_talents: Vec<u32>,
     /// Unfiltered totals: slot `i` is region `i`, the last slot the city.
     pub(crate) areas: Vec<AreaCounts>,
     flows_district: Vec<Flow>,
@@ -126,6 +133,37 @@ impl CommuteIndex {
         let mut by_work: Vec<u32> = (0..n as u32).filter(|&i| snap.talents[i as usize].work != NO_KEY).collect();
         by_work.sort_by_key(|&i| (snap.talents[i as usize].work, i));
 
+        let mut park_workers: Vec<Vec<u32>> = vec![Vec::new(); snap.regions.len()];
+        let mut enterprise_start = vec![0u32; snap.enterprises.len() + 1];
+        for t in &snap.talents {
+            if let Some(c) = enterprise_start.get_mut(t.enterprise as usize + 1) {
+                *c += 1;
+            }
+        }
+        for e in 1..enterprise_start.len() {
+            enterprise_start[e] += enterprise_start[e - 1];
+        }
+        let mut enterprise_talents = vec![0u32; enterprise_start.last().copied().unwrap_or(0) as usize];
+        let mut fill = enterprise_start.clone();
+        for (i, t) in snap.talents.iter().enumerate() {
+            if let Some(park) = park_workers.get_mut(t.work_park as usize)
+                && t.has_work()
+            {
+                park.push(i as u32);
+            }
+            if let Some(at) = fill.get_mut(t.enterprise as usize) {
+                enterprise_talents[*at as usize] = i as u32;
+                *at += 1;
+            }
+        }
+        drop(fill);
+        for (r, list) in snap.regions.iter().zip(park_workers.iter_mut()) {
+            if r.kind != RegionKind::Park {
+                list.clear();
+            }
+            list.shrink_to_fit();
+        }
+
         let areas = indicators::accumulate(
             snap,
             &km,
@@ -158,6 +196,9 @@ impl CommuteIndex {
             rail,
             rail_ids,
             by_work,
+            park_workers,
+            enterprise_start,
+            enterprise_talents,
             areas,
             flows_district,
             flows_park,
@@ -250,9 +291,22 @@ impl CommuteIndex {
         underserved::rank(snap, &self.areas, &self.park_nearest, k)
     }
 
+    /// Talents employed by enterprise `e` (position in
+    /// `Snapshot::enterprises`), in home-key order.
+    pub fn enterprise_talents(&self, e: u32) -> &[u32] {
+        let e = e as usize;
+        match (self.enterprise_start.get(e), self.enterprise_start.get(e + 1)) {
+            (Some(&a), Some(&b)) => &self.enterprise_talents[a as usize..b as usize],
+            _ => &[],
+        }
+    }
+
     /// Approximate heap bytes of the index.
     pub fn heap_bytes(&self) -> usize {
-        self.km.capacity() * 4 + self.by_work.capacity() * 4 + (self.home_near.0.len() + self.work_near.0.len()) * 8
+        let lists: usize = self.park_workers.iter().map(|l| l.capacity()).sum();
+        (self.km.capacity() + self.by_work.capacity() + lists) * 4
+            + (self.enterprise_start.capacity() + self.enterprise_talents.capacity()) * 4
+            + (self.home_near.0.len() + self.work_near.0.len()) * 8
     }
 }
 
