@@ -140,14 +140,15 @@ async function main() {
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
   map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-right');
 
-  map.on('styleimagemissing', (e) => {
-    if (map.hasImage(e.id)) return;
-    if (e.id === HATCH) {
+  // Images drawn on demand: the suppressed-cell hatching and cluster badges.
+  map.setMissingStyleImageResolver((id) => {
+    if (map.hasImage(id)) return;
+    if (id === HATCH) {
       map.addImage(HATCH, hatchImage());
-    } else if (e.id.startsWith('count:')) {
-      const n = Number(e.id.split(':')[2]);
+    } else if (id.startsWith('count:')) {
+      const n = Number(id.split(':')[2]);
       const { image, pixelRatio } = countImage(n >= 1000 ? fmtCompact(n) : fmt(n));
-      map.addImage(e.id, image, { pixelRatio });
+      map.addImage(id, image, { pixelRatio });
     }
   });
   map.on('error', (e) => {
@@ -467,6 +468,7 @@ async function main() {
 
   map.once('idle', () => {
     app.firstIdleMs = performance.now();
+    app.firstIdleEpoch = Date.now();
     writeHash();
   });
   map.once('load', () => {

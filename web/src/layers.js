@@ -235,7 +235,15 @@ export function buildStyle({ origin, state, base }) {
         layout: { visibility: vis('enterprises'), 'circle-sort-key': ['case', ['==', ['get', 'key'], true], 1, 0] },
         paint: {
           'circle-color': ['case', ['==', ['get', 'key'], true], KEY_ENTERPRISE_COLOR, ENTERPRISE_COLOR],
-          'circle-radius': ['case', ['==', ['get', 'key'], true], 8, ['interpolate', ['linear'], ['zoom'], 13, 4, 17, 7]],
+          'circle-radius': [
+            'interpolate',
+            ['linear'],
+            ['zoom'],
+            13,
+            ['case', ['==', ['get', 'key'], true], 7, 4],
+            17,
+            ['case', ['==', ['get', 'key'], true], 10, 7],
+          ],
           'circle-stroke-color': '#ffffff',
           'circle-stroke-width': ['case', ['==', ['get', 'key'], true], 2.5, 1.2],
         },
