@@ -358,6 +358,10 @@ async function main() {
     f ? `<p class="popup-region"><button type="button" class="link-btn" data-region="${esc(f.properties.id)}">${esc(f.properties.name)} →</button></p>` : '';
 
   map.on('click', (e) => {
+    if (document.body.classList.contains('sidebar-open')) {
+      document.body.classList.remove('sidebar-open');
+      $('#toggle-sidebar').setAttribute('aria-expanded', 'false');
+    }
     const layers = CLICKABLE.filter((id) => map.getLayer(id) && map.getLayoutProperty(id, 'visibility') !== 'none');
     const feats = map.queryRenderedFeatures(e.point, { layers });
     const rank = (f) => CLICKABLE.indexOf(f.layer.id);
