@@ -16,6 +16,7 @@ import {
   hatchImage,
   regionBreaks,
   regionFillColor,
+  regionFilters,
   tileJsonUrl,
 } from './layers.js';
 import { CIVIDIS, VIRIDIS, stepExpression } from './ramps.js';
@@ -264,6 +265,9 @@ async function main() {
       }
     }
     if (force) {
+      const filters = regionFilters(state.stat);
+      map.setFilter('regions-fill', filters.fill);
+      map.setFilter('regions-suppressed', filters.hatch);
       map.setPaintProperty('regions-fill', 'fill-color', regionFillColor(state.stat, breaks.regions));
       renderLegend('regions');
     }

@@ -86,16 +86,16 @@ export function buildStyle({ origin, state, base }) {
         type: 'fill',
         source: 'regions',
         'source-layer': 'regions',
-        filter: ['!=', ['get', 'suppressed'], true],
+        filter: regionFilters(state.stat).fill,
         layout: { visibility: vis('regions') },
-        paint: { 'fill-color': regionPaint, 'fill-opacity': 0.8 },
+        paint: { 'fill-color': regionPaint, 'fill-opacity': 0.7 },
       },
       {
         id: 'regions-suppressed',
         type: 'fill',
         source: 'regions',
         'source-layer': 'regions',
-        filter: ['==', ['get', 'suppressed'], true],
+        filter: regionFilters(state.stat).hatch,
         layout: { visibility: vis('regions') },
         paint: { 'fill-pattern': HATCH },
       },
@@ -249,6 +249,16 @@ export function buildStyle({ origin, state, base }) {
         },
       },
     ],
+  };
+}
+
+/** Region layer filters: suppression (talent count 1..k−1) hides only the
+ *  talent statistics, so the other statistics still colour those regions. */
+export function regionFilters(stat) {
+  const privateStat = stat === 'talents' || stat === 'seekers';
+  return {
+    fill: privateStat ? ['!=', ['get', 'suppressed'], true] : ['boolean', true],
+    hatch: privateStat ? ['==', ['get', 'suppressed'], true] : ['boolean', false],
   };
 }
 
