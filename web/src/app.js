@@ -32,8 +32,8 @@ const CLUSTER_MAX_ZOOM = 13;
 // Hooks for the browser tests and for debugging from the console.
 const app = (window.__talentmap = { ready: false, firstIdleMs: null, idleCount: 0, errors: [] });
 
-async function getJson(path) {
-  const res = await fetch(path);
+async function getJson(path, pending = null) {
+  const res = await (pending || fetch(path));
   if (!res.ok) {
     let msg = `HTTP ${res.status}`;
     try {
@@ -88,6 +88,8 @@ function bboxOf(fc) {
 }
 
 async function main() {
+  // Start the map's web workers while the API answers.
+  maplibregl.prewarm();
   const state = parseHash(window.location.hash);
   setLang(state.lang || localStorage.getItem('talentmap.lang') || 'zh');
   state.lang = getLang();
@@ -97,7 +99,10 @@ async function main() {
   let stats;
   let base;
   try {
-    [taxonomy, stats, base] = await Promise.all([getJson('/api/taxonomy'), getJson('/api/stats'), getJson('/api/regions')]);
+    const boot = window.__talentmapBoot || [];
+    [taxonomy, stats, base] = await Promise.all(
+      ['/api/taxonomy', '/api/stats', '/api/regions'].map((path, i) => getJson(path, boot[i])),
+    );
   } catch (err) {
     setStatus(t('loadError', { msg: err.message }), true);
     throw err;
