@@ -65,7 +65,8 @@ export function renderFilters(root, tax, state, onChange) {
   const customAge = ageIndex < 0 && (f.min_age !== null || f.max_age !== null);
   const seekingValue = f.seeking === null ? '' : String(f.seeking);
 
-  const tierEntries = tax.raw.tiers.map((e) => ({ code: e.code, label: e.code === 'none' ? t('tierNone') : `${e.code} ${nameOf(e)}` }));
+  // Tier names carry their letter (A类 顶尖人才 / A: top).
+  const tierEntries = tax.raw.tiers.map((e) => ({ code: e.code, label: nameOf(e, e.code === 'none' ? t('tierNone') : e.code) }));
 
   root.innerHTML = `
     <div class="field-row">

@@ -206,7 +206,7 @@ export function buildStyle({ origin, state, base }) {
         paint: {
           'circle-color': ENTERPRISE_COLOR,
           'circle-opacity': 0.88,
-          'circle-radius': ['interpolate', ['linear'], ['sqrt', ['get', 'count']], 1, 9, 10, 16, 40, 30],
+          'circle-radius': ['interpolate', ['linear'], ['sqrt', ['get', 'count']], 1, 7, 10, 15, 40, 30],
           'circle-stroke-color': ['case', ['>', ['coalesce', ['get', 'key_count'], 0], 0], KEY_ENTERPRISE_COLOR, '#ffffff'],
           'circle-stroke-width': ['case', ['>', ['coalesce', ['get', 'key_count'], 0], 0], 3, 1.5],
         },
