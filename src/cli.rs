@@ -44,6 +44,9 @@ pub enum Command {
         /// Seconds between checks for imports made by another process.
         #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=3600))]
         reload_secs: u64,
+        /// Folder of the built web front end (`npm run build` in web/).
+        #[arg(long, env = "TALENTMAP_WEB", default_value = "web/dist")]
+        web: PathBuf,
         /// Talents in the demo city loaded into an empty data directory.
         #[arg(long, default_value_t = 100_000)]
         demo_talents: usize,
@@ -86,15 +89,23 @@ pub enum Command {
 /// Runs a parsed command; returns the process exit code.
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
-        Command::Serve { addr, k, reload_secs, demo_talents, data } => serve(&data.data, addr, k, reload_secs, demo_talents),
-        Command::Import { kind, file, replace, report, data } => import_one(&data.data, kind, &file, replace, report.as_deref()),
+        Command::Serve { addr, k, reload_secs, web, demo_talents, data } => {
+            serve(&data.data, addr, k, reload_secs, &web, demo_talents)
+        }
+        Command::Import { kind, file, replace, report, data } => {
+            import_one(&data.data, kind, &file, replace, report.as_deref())
+        }
         Command::Generate { out, seed, talents, enterprises } => {
             let opts = crate::generate::GenerateOptions { seed, talents, enterprises };
-            let summary = crate::generate::generate(&opts, &out).with_context(|| format!("generating into {}", out.display()))?;
+            let summary =
+                crate::generate::generate(&opts, &out).with_context(|| format!("generating into {}", out.display()))?;
             for (kind, path, n) in &summary.files {
                 println!("{kind:<12} {n:>9}  {}", path.display());
             }
-            println!("synthetic demo city written to {} (import order: regions, enterprises, stations, vacancies, talents, moves)", out.display());
+            println!(
+                "synthetic demo city written to {} (import order: regions, enterprises, stations, vacancies, talents, moves)",
+                out.display()
+            );
             Ok(0)
         }
         Command::Stats { data } => {
@@ -125,7 +136,10 @@ fn import_one(data: &Path, kind: ImportKind, file: &Path, replace: bool, report:
     let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
     match import::import_file(&mut store, &taxonomy, kind, file, ImportOptions { replace, progress }) {
         Ok(s) => {
-            println!("imported {} {} from {} ({} in store, data version {})", s.rows, s.kind, s.file, s.total, s.version);
+            println!(
+                "imported {} {} from {} ({} in store, data version {})",
+                s.rows, s.kind, s.file, s.total, s.version
+            );
             Ok(0)
         }
         Err(e) => {
@@ -134,11 +148,10 @@ fn import_one(data: &Path, kind: ImportKind, file: &Path, replace: bool, report:
             for row in errors.iter().take(20) {
                 eprintln!("  {row}");
             }
-            if let ImportError::Invalid { total, .. } = &e {
-                if *total > 20 {
+            if let ImportError::Invalid { total, .. } = &e
+                && *total > 20 {
                     eprintln!("  … and {} more", total - 20);
                 }
-            }
             if let Some(path) = report {
                 if !errors.is_empty() {
                     import::write_report(path, errors)?;
@@ -162,7 +175,14 @@ pub fn import_city(store: &mut Store, taxonomy: &Taxonomy, dir: &Path) -> anyhow
     Ok(())
 }
 
-fn serve(data: &Path, addr: SocketAddr, k: u32, reload_secs: u64, demo_talents: usize) -> anyhow::Result<i32> {
+fn serve(
+    data: &Path,
+    addr: SocketAddr,
+    k: u32,
+    reload_secs: u64,
+    web: &Path,
+    demo_talents: usize,
+) -> anyhow::Result<i32> {
     let taxonomy = load_taxonomy(data)?;
     let mut store = Store::open(data).with_context(|| format!("opening the store in {}", data.display()))?;
     if store.data_version()? == 0 {
@@ -176,11 +196,23 @@ fn serve(data: &Path, addr: SocketAddr, k: u32, reload_secs: u64, demo_talents: 
     }
     let snap = snapshot::build(&mut store, taxonomy)?;
     drop(store);
-    tracing::info!(version = snap.version, talents = snap.totals.talents, enterprises = snap.totals.enterprises, build_ms = snap.build_ms, "snapshot ready");
+    tracing::info!(
+        version = snap.version,
+        talents = snap.totals.talents,
+        enterprises = snap.totals.enterprises,
+        build_ms = snap.build_ms,
+        "snapshot ready"
+    );
     if reload_secs == 0 {
         bail!("--reload-secs must be at least 1");
     }
-    let state = AppState::new(snap, Some(data.to_path_buf()), Settings { k });
+    let web_dir = if web.join("index.html").exists() {
+        Some(web.to_path_buf())
+    } else {
+        tracing::warn!(dir = %web.display(), "web front end not built (run `npm ci && npm run build` in web/); serving the API only");
+        None
+    };
+    let state = AppState::new(snap, Some(data.to_path_buf()), Settings { k, web_dir });
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async move {
         api::spawn_reloader(state.clone(), Duration::from_secs(reload_secs));

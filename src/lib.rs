@@ -7,13 +7,13 @@
 //!   ─► analytics ─► encode (MVT, GeoJSON, JSON) ─► api (axum) ─► web (MapLibre GL JS)
 //! ```
 
-pub mod encode;
-pub mod model;
-pub mod spatial;
-pub mod store;
-pub mod import;
-pub mod snapshot;
 pub mod analytics;
 pub mod api;
 pub mod cli;
+pub mod encode;
 pub mod generate;
+pub mod import;
+pub mod model;
+pub mod snapshot;
+pub mod spatial;
+pub mod store;

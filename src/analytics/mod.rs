@@ -1,4 +1,6 @@
 //! Analytics over a snapshot: aggregates for the map, and the privacy rule
 //! every talent aggregate passes through.
 
+pub mod cells;
+pub mod filter;
 pub mod privacy;

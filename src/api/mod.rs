@@ -2,9 +2,14 @@
 //! tests can drive it in memory with `oneshot`; [`serve`] binds it to a
 //! socket with graceful shutdown.
 
+mod cache;
 mod error;
+mod features;
+mod metrics;
+mod params;
 mod state;
 mod stats;
+mod tiles;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -13,23 +18,37 @@ use axum::Router;
 use axum::routing::get;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{Any, CorsLayer};
+use tower_http::services::ServeDir;
 use tower_http::trace::TraceLayer;
 
+pub use cache::TileCache;
 pub use error::ApiError;
 pub use state::{AppState, Settings};
 pub use stats::stats as stats_handler;
+pub use tiles::MVT_CONTENT_TYPE;
 
 /// The whole service.
 pub fn router(state: AppState) -> Router {
     let cors = CorsLayer::new().allow_origin(Any).allow_methods([axum::http::Method::GET, axum::http::Method::HEAD]);
-    Router::new()
+    let web = state.settings.web_dir.clone().filter(|d| d.join("index.html").exists());
+    let routes = Router::new()
         .route("/health", get(stats::health))
+        .route("/metrics", get(metrics::metrics))
         .route("/api/stats", get(stats::stats))
-        .fallback(error::not_found)
-        .with_state(state)
-        .layer(CompressionLayer::new())
-        .layer(cors)
-        .layer(TraceLayer::new_for_http())
+        .route("/api/taxonomy", get(features::taxonomy))
+        .route("/api/enterprises", get(features::enterprises))
+        .route("/api/regions", get(features::regions))
+        .route("/api/regions/{id}", get(features::region))
+        .route("/api/aggregates", get(features::aggregates))
+        .route("/tiles/{file}", get(tiles::tilejson))
+        .route("/tiles/{layer}/{z}/{x}/{y}", get(tiles::tile));
+    let routes = match web {
+        Some(dir) => {
+            routes.fallback_service(ServeDir::new(dir).fallback(get(error::not_found).with_state(state.clone())))
+        }
+        None => routes.fallback(error::not_found),
+    };
+    routes.with_state(state).layer(CompressionLayer::new()).layer(cors).layer(TraceLayer::new_for_http())
 }
 
 /// Polls the store every `every` and swaps in a new snapshot when another

@@ -8,6 +8,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use arc_swap::ArcSwap;
 
 use crate::model::Taxonomy;
+
+use super::cache::TileCache;
+use super::metrics::Metrics;
 use crate::snapshot::{self, Snapshot, SnapshotError};
 use crate::store::Store;
 
@@ -17,11 +20,13 @@ pub struct Settings {
     /// Privacy threshold: aggregate cells with a count in `1..k` are
     /// suppressed.
     pub k: u32,
+    /// Folder of the built web front end, served at `/`.
+    pub web_dir: Option<PathBuf>,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { k: 5 }
+        Settings { k: 5, web_dir: None }
     }
 }
 
@@ -33,6 +38,8 @@ pub struct AppState {
     pub data_dir: Option<PathBuf>,
     pub settings: Arc<Settings>,
     pub snapshot_builds: Arc<AtomicU64>,
+    pub tile_cache: Arc<TileCache>,
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
@@ -44,6 +51,8 @@ impl AppState {
             data_dir,
             settings: Arc::new(settings),
             snapshot_builds: Arc::new(AtomicU64::new(1)),
+            tile_cache: Arc::new(TileCache::new(settings_cache_bytes())),
+            metrics: Arc::new(Metrics::default()),
         }
     }
 
@@ -56,6 +65,7 @@ impl AppState {
     /// Swaps in a new snapshot.
     pub fn publish(&self, snapshot: Snapshot) {
         self.snapshot.store(Arc::new(snapshot));
+        self.tile_cache.clear();
         self.snapshot_builds.fetch_add(1, Ordering::Relaxed);
     }
 
@@ -73,4 +83,9 @@ impl AppState {
         self.publish(snap);
         Ok(Some(version))
     }
+}
+
+/// Memory budget of the tile cache (256 MiB).
+fn settings_cache_bytes() -> usize {
+    256 << 20
 }

@@ -70,12 +70,7 @@ fn clip_ring(ring: &[Pt], min: f64, max: f64) -> Vec<Pt> {
     if !(point_in_box(lo, min, max) && point_in_box(hi, min, max)) {
         let mut next = Vec::with_capacity(open.len() + 4);
         // (axis, bound, keep the side with coordinate >= bound?)
-        for (axis, bound, keep_ge) in [
-            (0, min, true),
-            (0, max, false),
-            (1, min, true),
-            (1, max, false),
-        ] {
+        for (axis, bound, keep_ge) in [(0, min, true), (0, max, false), (1, min, true), (1, max, false)] {
             clip_against(&cur, &mut next, axis, bound, keep_ge);
             std::mem::swap(&mut cur, &mut next);
             if cur.is_empty() {
@@ -100,11 +95,7 @@ fn clip_against(input: &[Pt], out: &mut Vec<Pt>, axis: usize, bound: f64, keep_g
     out.clear();
     let coord = |p: Pt| if axis == 0 { p.0 } else { p.1 };
     let inside = |p: Pt| {
-        if keep_ge {
-            coord(p) >= bound
-        } else {
-            coord(p) <= bound
-        }
+        if keep_ge { coord(p) >= bound } else { coord(p) <= bound }
     };
     let Some(&last) = input.last() else { return };
     let mut prev = last;
@@ -128,18 +119,10 @@ fn clip_against(input: &[Pt], out: &mut Vec<Pt>, axis: usize, bound: f64, keep_g
 /// clamped between the endpoints' values, so rounding can never push the
 /// result out of the box.
 fn intersect(a: Pt, b: Pt, axis: usize, bound: f64) -> Pt {
-    let (a_on, a_off, b_on, b_off) = if axis == 0 {
-        (a.0, a.1, b.0, b.1)
-    } else {
-        (a.1, a.0, b.1, b.0)
-    };
+    let (a_on, a_off, b_on, b_off) = if axis == 0 { (a.0, a.1, b.0, b.1) } else { (a.1, a.0, b.1, b.0) };
     let t = (bound - a_on) / (b_on - a_on);
     let off = (a_off + t * (b_off - a_off)).clamp(a_off.min(b_off), a_off.max(b_off));
-    if axis == 0 {
-        (bound, off)
-    } else {
-        (off, bound)
-    }
+    if axis == 0 { (bound, off) } else { (off, bound) }
 }
 
 /// Clips a polyline to the square `[min, max]²`.
@@ -194,12 +177,7 @@ fn clip_segment(a: Pt, b: Pt, min: f64, max: f64) -> Option<(Pt, Pt, f64, f64)> 
     let (dx, dy) = (b.0 - a.0, b.1 - a.1);
     let mut t0 = 0.0f64;
     let mut t1 = 1.0f64;
-    for (p, q) in [
-        (-dx, a.0 - min),
-        (dx, max - a.0),
-        (-dy, a.1 - min),
-        (dy, max - a.1),
-    ] {
+    for (p, q) in [(-dx, a.0 - min), (dx, max - a.0), (-dy, a.1 - min), (dy, max - a.1)] {
         if p == 0.0 {
             if q < 0.0 {
                 return None;
@@ -222,10 +200,7 @@ fn clip_segment(a: Pt, b: Pt, min: f64, max: f64) -> Option<(Pt, Pt, f64, f64)> 
         } else if t == 1.0 {
             b
         } else {
-            (
-                (a.0 + t * dx).clamp(min, max),
-                (a.1 + t * dy).clamp(min, max),
-            )
+            ((a.0 + t * dx).clamp(min, max), (a.1 + t * dy).clamp(min, max))
         }
     };
     Some((at(t0), at(t1), t0, t1))
@@ -247,10 +222,7 @@ pub fn simplify_line(line: &[(f64, f64)], tolerance: f64) -> Vec<(f64, f64)> {
         return line.to_vec();
     }
     let keep = douglas_peucker(line, tolerance);
-    line.iter()
-        .zip(keep)
-        .filter_map(|(&p, k)| k.then_some(p))
-        .collect()
+    line.iter().zip(keep).filter_map(|(&p, k)| k.then_some(p)).collect()
 }
 
 /// Douglas–Peucker simplification of a ring.
@@ -353,11 +325,7 @@ pub fn polygon_to_tile(
     for poly in polygon {
         projected.clear();
         projected.push(project_line(tile, extent, poly.exterior()));
-        projected.extend(
-            poly.interiors()
-                .iter()
-                .map(|r| project_line(tile, extent, r)),
-        );
+        projected.extend(poly.interiors().iter().map(|r| project_line(tile, extent, r)));
         let mut rings = Vec::new();
         for (i, ring) in clip_polygon(&projected, min, max).iter().enumerate() {
             let simplified = simplify_ring(ring, tolerance);
@@ -399,10 +367,7 @@ pub fn line_to_tile(
     for line in lines {
         let projected = project_line(tile, extent, line);
         for piece in clip_line(&projected, min, max) {
-            let mut rounded: Vec<(i32, i32)> = simplify_line(&piece, tolerance)
-                .iter()
-                .map(|&p| round(p))
-                .collect();
+            let mut rounded: Vec<(i32, i32)> = simplify_line(&piece, tolerance).iter().map(|&p| round(p)).collect();
             rounded.dedup();
             if rounded.len() >= 2 {
                 out.push(rounded);
@@ -418,9 +383,7 @@ fn project(tile: TileId, extent: u32, lon: f64, lat: f64) -> Pt {
 }
 
 fn project_line(tile: TileId, extent: u32, line: &LineString<f64>) -> Vec<Pt> {
-    line.coords()
-        .map(|c| project(tile, extent, c.x, c.y))
-        .collect()
+    line.coords().map(|c| project(tile, extent, c.x, c.y)).collect()
 }
 
 fn round(p: Pt) -> (i32, i32) {
@@ -467,9 +430,7 @@ fn ring_area2(ring: &[Pt]) -> f64 {
     let Some(&(x0, y0)) = ring.first() else {
         return 0.0;
     };
-    ring.windows(2)
-        .map(|w| (w[0].0 - x0) * (w[1].1 - y0) - (w[1].0 - x0) * (w[0].1 - y0))
-        .sum()
+    ring.windows(2).map(|w| (w[0].0 - x0) * (w[1].1 - y0) - (w[1].0 - x0) * (w[0].1 - y0)).sum()
 }
 
 #[cfg(test)]
@@ -480,25 +441,15 @@ mod tests {
     use proptest::prelude::*;
 
     fn area(rings: &[Vec<Pt>]) -> f64 {
-        rings
-            .iter()
-            .enumerate()
-            .map(|(i, r)| ring_area2(r).abs() / 2.0 * if i == 0 { 1.0 } else { -1.0 })
-            .sum()
+        rings.iter().enumerate().map(|(i, r)| ring_area2(r).abs() / 2.0 * if i == 0 { 1.0 } else { -1.0 }).sum()
     }
 
     /// Rotation of a closed ring so that it starts at its smallest point,
     /// for order-insensitive comparison.
     fn canonical(ring: &[Pt]) -> Vec<Pt> {
         let open = strip_closure(ring);
-        let start = (0..open.len())
-            .min_by(|&a, &b| open[a].partial_cmp(&open[b]).unwrap())
-            .unwrap();
-        let mut r: Vec<Pt> = open[start..]
-            .iter()
-            .chain(&open[..start])
-            .copied()
-            .collect();
+        let start = (0..open.len()).min_by(|&a, &b| open[a].partial_cmp(&open[b]).unwrap()).unwrap();
+        let mut r: Vec<Pt> = open[start..].iter().chain(&open[..start]).copied().collect();
         r.push(r[0]);
         r
     }
@@ -511,63 +462,35 @@ mod tests {
     fn square_partially_outside_is_cut_to_the_box() {
         let clipped = clip_polygon(&[square(-100.0, 1000.0, 500.0, 5000.0)], -64.0, 4160.0);
         assert_eq!(clipped.len(), 1);
-        assert_eq!(
-            canonical(&clipped[0]),
-            canonical(&square(-64.0, 1000.0, 500.0, 4160.0))
-        );
+        assert_eq!(canonical(&clipped[0]), canonical(&square(-64.0, 1000.0, 500.0, 4160.0)));
     }
 
     #[test]
     fn polygon_inside_is_unchanged_and_outside_vanishes() {
-        let rings = vec![
-            square(10.0, 10.0, 100.0, 100.0),
-            square(20.0, 20.0, 30.0, 30.0),
-        ];
+        let rings = vec![square(10.0, 10.0, 100.0, 100.0), square(20.0, 20.0, 30.0, 30.0)];
         assert_eq!(clip_polygon(&rings, 0.0, 4096.0), rings);
         assert!(clip_polygon(&[square(5000.0, 5000.0, 6000.0, 6000.0)], 0.0, 4096.0).is_empty());
         // Bounding box overlaps the box but the triangle does not.
         let triangle = vec![(4000.0, 4200.0), (4200.0, 4000.0), (4200.0, 4200.0)];
         assert!(clip_polygon(&[triangle], 0.0, 4096.0).is_empty());
         // A hole outside the box is dropped, a hole across the edge is cut.
-        let rings = vec![
-            square(0.0, 0.0, 200.0, 200.0),
-            square(150.0, 150.0, 190.0, 190.0),
-            square(50.0, 50.0, 150.0, 150.0),
-        ];
+        let rings =
+            vec![square(0.0, 0.0, 200.0, 200.0), square(150.0, 150.0, 190.0, 190.0), square(50.0, 50.0, 150.0, 150.0)];
         let clipped = clip_polygon(&rings, 0.0, 100.0);
         assert_eq!(clipped.len(), 2);
-        assert_eq!(
-            canonical(&clipped[0]),
-            canonical(&square(0.0, 0.0, 100.0, 100.0))
-        );
-        assert_eq!(
-            canonical(&clipped[1]),
-            canonical(&square(50.0, 50.0, 100.0, 100.0))
-        );
+        assert_eq!(canonical(&clipped[0]), canonical(&square(0.0, 0.0, 100.0, 100.0)));
+        assert_eq!(canonical(&clipped[1]), canonical(&square(50.0, 50.0, 100.0, 100.0)));
         // An exterior clipped away takes its holes along.
-        let rings = vec![
-            square(200.0, 200.0, 300.0, 300.0),
-            square(-10.0, -10.0, 10.0, 10.0),
-        ];
+        let rings = vec![square(200.0, 200.0, 300.0, 300.0), square(-10.0, -10.0, 10.0, 10.0)];
         assert!(clip_polygon(&rings, 0.0, 100.0).is_empty());
     }
 
     #[test]
     fn lines_are_cut_and_split() {
-        let line = [
-            (-10.0, 50.0),
-            (50.0, 50.0),
-            (50.0, 150.0),
-            (80.0, 150.0),
-            (80.0, 50.0),
-            (120.0, 50.0),
-        ];
+        let line = [(-10.0, 50.0), (50.0, 50.0), (50.0, 150.0), (80.0, 150.0), (80.0, 50.0), (120.0, 50.0)];
         assert_eq!(
             clip_line(&line, 0.0, 100.0),
-            vec![
-                vec![(0.0, 50.0), (50.0, 50.0), (50.0, 100.0)],
-                vec![(80.0, 100.0), (80.0, 50.0), (100.0, 50.0)]
-            ]
+            vec![vec![(0.0, 50.0), (50.0, 50.0), (50.0, 100.0)], vec![(80.0, 100.0), (80.0, 50.0), (100.0, 50.0)]]
         );
         let inside = [(1.0, 1.0), (2.0, 2.0), (3.0, 1.0)];
         assert_eq!(clip_line(&inside, 0.0, 100.0), vec![inside.to_vec()]);
@@ -580,18 +503,8 @@ mod tests {
 
     #[test]
     fn simplify_removes_collinear_points_only() {
-        let line = [
-            (0.0, 0.0),
-            (1.0, 0.0),
-            (2.0, 0.0),
-            (2.0, 1.0),
-            (2.0, 3.0),
-            (5.0, 7.0),
-        ];
-        assert_eq!(
-            simplify_line(&line, 0.0),
-            vec![(0.0, 0.0), (2.0, 0.0), (2.0, 3.0), (5.0, 7.0)]
-        );
+        let line = [(0.0, 0.0), (1.0, 0.0), (2.0, 0.0), (2.0, 1.0), (2.0, 3.0), (5.0, 7.0)];
+        assert_eq!(simplify_line(&line, 0.0), vec![(0.0, 0.0), (2.0, 0.0), (2.0, 3.0), (5.0, 7.0)]);
         // Spike doubling back along the same line is not collinear "inside".
         let spike = [(0.0, 0.0), (4.0, 0.0), (2.0, 0.0)];
         assert_eq!(simplify_line(&spike, 0.0), spike.to_vec());
@@ -600,15 +513,7 @@ mod tests {
         assert_eq!(simplify_line(&zigzag, 0.5), vec![(0.0, 0.0), (4.0, 0.0)]);
         assert_eq!(simplify_line(&zigzag, 0.0), zigzag.to_vec());
 
-        let ring = [
-            (0.0, 0.0),
-            (5.0, 0.0),
-            (10.0, 0.0),
-            (10.0, 10.0),
-            (0.0, 10.0),
-            (0.0, 5.0),
-            (0.0, 0.0),
-        ];
+        let ring = [(0.0, 0.0), (5.0, 0.0), (10.0, 0.0), (10.0, 10.0), (0.0, 10.0), (0.0, 5.0), (0.0, 0.0)];
         assert_eq!(simplify_ring(&ring, 0.0), square(0.0, 0.0, 10.0, 10.0));
         // A thin sliver collapses below a triangle and is dropped.
         let sliver = [(0.0, 0.0), (10.0, 0.1), (20.0, 0.0), (10.0, -0.1)];
@@ -633,44 +538,25 @@ mod tests {
         };
         let dw = (e - w) / 4.0;
         let poly = Polygon::new(ext(dw), vec![ext(dw / 2.0)]);
-        let far = Polygon::new(
-            LineString::from(vec![(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 0.0)]),
-            vec![],
-        );
+        let far = Polygon::new(LineString::from(vec![(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 0.0)]), vec![]);
         let big = Polygon::new(ext(dw * 8.0), vec![]);
         let mp = MultiPolygon(vec![poly, far, big]);
         let out = polygon_to_tile(tile, 4096, 64, 0.0, &mp);
         assert_eq!(out.len(), 2, "far polygon dropped");
         assert_eq!(out[0].len(), 2, "hole kept");
         let corner = |dx: f64, dy: f64| point_to_tile(tile, 4096, cx + dx, cy + dy);
-        let expected = [
-            corner(-dw, -dw),
-            corner(dw, -dw),
-            corner(dw, dw),
-            corner(-dw, dw),
-            corner(-dw, -dw),
-        ];
+        let expected = [corner(-dw, -dw), corner(dw, -dw), corner(dw, dw), corner(-dw, dw), corner(-dw, -dw)];
         assert_eq!(out[0][0], expected);
         assert_eq!((expected[0].0, expected[1].0), (1024, 3072));
         // The big square covers the buffered tile: clipped to it exactly.
         let b = &out[1][0];
         assert_eq!(b.len(), 5);
-        assert!(
-            b.iter()
-                .all(|&(x, y)| [-64, 4160].contains(&x) && [-64, 4160].contains(&y))
-        );
+        assert!(b.iter().all(|&(x, y)| [-64, 4160].contains(&x) && [-64, 4160].contains(&y)));
 
         let (px, py) = point_to_tile(tile, 4096, cx, cy);
-        assert!(
-            (px - 2048).abs() <= 1 && (py - 2048).abs() <= 30,
-            "{px},{py}"
-        );
+        assert!((px - 2048).abs() <= 1 && (py - 2048).abs() <= 30, "{px},{py}");
 
-        let lines = MultiLineString(vec![LineString::from(vec![
-            (w - 1.0, cy),
-            (cx, cy),
-            (cx, n + 1.0),
-        ])]);
+        let lines = MultiLineString(vec![LineString::from(vec![(w - 1.0, cy), (cx, cy), (cx, n + 1.0)])]);
         let out = line_to_tile(tile, 4096, 64, 0.5, &lines);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0][0], (-64, py));

@@ -11,7 +11,7 @@ pub mod mvt;
 pub mod protobuf;
 
 pub use clip::{
-    clip_line, clip_polygon, line_to_tile, point_in_box, point_to_tile, polygon_to_tile,
-    simplify_line, simplify_ring,
+    clip_line, clip_polygon, line_to_tile, point_in_box, point_to_tile, polygon_to_tile, simplify_line, simplify_ring,
 };
 pub use mvt::{DEFAULT_EXTENT, GeomType, LayerBuilder, MVT_VERSION, PropValue, encode_tile};
+pub mod layers;

@@ -18,8 +18,8 @@
 use std::collections::HashMap;
 
 use super::protobuf::{
-    len_field_size, packed_field_size, varint_field_size, write_bytes_field, write_double_field,
-    write_len_header, write_packed_u32, write_varint_field, zigzag32, zigzag64,
+    len_field_size, packed_field_size, varint_field_size, write_bytes_field, write_double_field, write_len_header,
+    write_packed_u32, write_varint_field, zigzag32, zigzag64,
 };
 
 /// Layer `version` written into every layer (MVT 2.1).
@@ -192,12 +192,7 @@ impl LayerBuilder {
     ///
     /// Notes: repeated points are kept (a MultiPoint may legitimately repeat
     /// a position).
-    pub fn add_point(
-        &mut self,
-        id: Option<u64>,
-        points: &[(i32, i32)],
-        props: &[(&str, PropValue<'_>)],
-    ) -> bool {
+    pub fn add_point(&mut self, id: Option<u64>, points: &[(i32, i32)], props: &[(&str, PropValue<'_>)]) -> bool {
         if points.is_empty() {
             return false;
         }
@@ -273,11 +268,7 @@ impl LayerBuilder {
                 while self.ring.len() > 1 && self.ring.first() == self.ring.last() {
                     self.ring.pop();
                 }
-                let area = if self.ring.len() < 3 {
-                    0
-                } else {
-                    signed_area2(&self.ring)
-                };
+                let area = if self.ring.len() < 3 { 0 } else { signed_area2(&self.ring) };
                 if area == 0 {
                     if i == 0 {
                         break; // no exterior: the holes have nothing to cut
@@ -356,11 +347,7 @@ impl LayerBuilder {
                 write_double_field(buf, VALUE_DOUBLE, v);
             }
             PropValue::Bool(v) => {
-                write_len_header(
-                    buf,
-                    LAYER_VALUES,
-                    varint_field_size(VALUE_BOOL, u64::from(v)),
-                );
+                write_len_header(buf, LAYER_VALUES, varint_field_size(VALUE_BOOL, u64::from(v)));
                 write_varint_field(buf, VALUE_BOOL, u64::from(v));
             }
         }
@@ -426,11 +413,7 @@ impl LayerBuilder {
 ///
 /// Notes: layer names should be unique within a tile; this is not checked.
 pub fn encode_tile(layers: &[LayerBuilder]) -> Vec<u8> {
-    let total: usize = layers
-        .iter()
-        .filter(|l| !l.is_empty())
-        .map(|l| len_field_size(TILE_LAYERS, l.body_len()))
-        .sum();
+    let total: usize = layers.iter().filter(|l| !l.is_empty()).map(|l| len_field_size(TILE_LAYERS, l.body_len())).sum();
     let mut buf = Vec::with_capacity(total);
     for layer in layers.iter().filter(|l| !l.is_empty()) {
         write_len_header(&mut buf, TILE_LAYERS, layer.body_len());
@@ -488,12 +471,7 @@ pub(crate) fn signed_area2(ring: &[(i32, i32)]) -> i128 {
     let Some(&(x0, y0)) = ring.first() else {
         return 0;
     };
-    let rel = |p: (i32, i32)| {
-        (
-            i128::from(p.0) - i128::from(x0),
-            i128::from(p.1) - i128::from(y0),
-        )
-    };
+    let rel = |p: (i32, i32)| (i128::from(p.0) - i128::from(x0), i128::from(p.1) - i128::from(y0));
     let mut sum = 0i128;
     for w in ring.windows(2) {
         let (ax, ay) = rel(w[0]);
@@ -533,12 +511,7 @@ mod tests {
             self.kind = Some("MultiPoint");
             Ok(())
         }
-        fn linestring_begin(
-            &mut self,
-            tagged: bool,
-            _size: usize,
-            _idx: usize,
-        ) -> geozero::error::Result<()> {
+        fn linestring_begin(&mut self, tagged: bool, _size: usize, _idx: usize) -> geozero::error::Result<()> {
             if tagged {
                 self.kind = Some("LineString");
             }
@@ -549,20 +522,11 @@ mod tests {
             self.lines.push(std::mem::take(&mut self.points));
             Ok(())
         }
-        fn multilinestring_begin(
-            &mut self,
-            _size: usize,
-            _idx: usize,
-        ) -> geozero::error::Result<()> {
+        fn multilinestring_begin(&mut self, _size: usize, _idx: usize) -> geozero::error::Result<()> {
             self.kind = Some("MultiLineString");
             Ok(())
         }
-        fn polygon_begin(
-            &mut self,
-            tagged: bool,
-            _size: usize,
-            _idx: usize,
-        ) -> geozero::error::Result<()> {
+        fn polygon_begin(&mut self, tagged: bool, _size: usize, _idx: usize) -> geozero::error::Result<()> {
             if tagged {
                 self.kind = Some("Polygon");
             }
@@ -603,11 +567,7 @@ mod tests {
                     v.sint_value.is_some(),
                     v.bool_value.is_some(),
                 ];
-                assert_eq!(
-                    set.iter().filter(|&&b| b).count(),
-                    1,
-                    "exactly one Value field set"
-                );
+                assert_eq!(set.iter().filter(|&&b| b).count(), 1, "exactly one Value field set");
                 let value = if let Some(s) = &v.string_value {
                     format!("str:{s}")
                 } else if let Some(d) = v.double_value {
@@ -627,19 +587,12 @@ mod tests {
     }
 
     fn owned(props: &[(&str, &str)]) -> Vec<(String, String)> {
-        props
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        props.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     fn area2(ring: &[(i32, i32)]) -> i128 {
         // geozero repeats the first point at the end; drop it.
-        let open = if ring.len() > 1 && ring.first() == ring.last() {
-            &ring[..ring.len() - 1]
-        } else {
-            ring
-        };
+        let open = if ring.len() > 1 && ring.first() == ring.last() { &ring[..ring.len() - 1] } else { ring };
         signed_area2(open)
     }
 
@@ -658,27 +611,15 @@ mod tests {
                 ("listed", PropValue::Bool(true)),
             ],
         ));
-        assert!(pois.add_point(
-            None,
-            &[(-10, 4100), (5, 5)],
-            &[("name", "park".into()), ("count", 4i64.into())]
-        ));
+        assert!(pois.add_point(None, &[(-10, 4100), (5, 5)], &[("name", "park".into()), ("count", 4i64.into())]));
         assert!(!pois.add_point(Some(9), &[], &[("unused", PropValue::Bool(false))]));
         assert_eq!(pois.len(), 2);
 
         let mut roads = LayerBuilder::new("roads", DEFAULT_EXTENT);
-        assert!(roads.add_linestring(
-            Some(1),
-            &[vec![(0, 0), (0, 0), (10, 0), (10, 20)]],
-            &[("name", "park".into())]
-        ));
+        assert!(roads.add_linestring(Some(1), &[vec![(0, 0), (0, 0), (10, 0), (10, 20)]], &[("name", "park".into())]));
         assert!(roads.add_linestring(
             Some(u64::MAX),
-            &[
-                vec![(1, 1), (2, 2)],
-                vec![(5, 5)],
-                vec![(-64, 4160), (3, 3)]
-            ],
+            &[vec![(1, 1), (2, 2)], vec![(5, 5)], vec![(-64, 4160), (3, 3)]],
             &[],
         ));
         assert!(!roads.add_linestring(Some(3), &[vec![(1, 1), (1, 1)]], &[]));
@@ -689,10 +630,7 @@ mod tests {
         assert_eq!(tile.layers.len(), 2, "empty layer omitted");
 
         let l = &tile.layers[0];
-        assert_eq!(
-            (l.name.as_str(), l.version, l.extent),
-            ("pois", 2, Some(4096))
-        );
+        assert_eq!((l.name.as_str(), l.version, l.extent), ("pois", 2, Some(4096)));
         assert_eq!(l.features.len(), 2);
         assert_eq!(l.keys, ["name", "count", "staff", "share", "listed"]);
         assert_eq!(l.values.len(), 7, "five values of feature 0, 'park' and 4");
@@ -713,43 +651,24 @@ mod tests {
         assert_eq!((g.kind, g.points), (Some("Point"), vec![(100, 200)]));
         let f = &l.features[1];
         assert_eq!(f.id, None);
-        assert_eq!(
-            props(l, f),
-            owned(&[("name", "str:park"), ("count", "sint:4")])
-        );
+        assert_eq!(props(l, f), owned(&[("name", "str:park"), ("count", "sint:4")]));
         let g = geometry(f);
-        assert_eq!(
-            (g.kind, g.points),
-            (Some("MultiPoint"), vec![(-10, 4100), (5, 5)])
-        );
+        assert_eq!((g.kind, g.points), (Some("MultiPoint"), vec![(-10, 4100), (5, 5)]));
 
         let l = &tile.layers[1];
-        assert_eq!(
-            (l.name.as_str(), l.version, l.extent),
-            ("roads", 2, Some(4096))
-        );
+        assert_eq!((l.name.as_str(), l.version, l.extent), ("roads", 2, Some(4096)));
         assert_eq!(l.features.len(), 2);
         let f = &l.features[0];
-        assert_eq!(
-            (f.id, f.r#type),
-            (Some(1), Some(tile::GeomType::Linestring as i32))
-        );
+        assert_eq!((f.id, f.r#type), (Some(1), Some(tile::GeomType::Linestring as i32)));
         assert_eq!(props(l, f), owned(&[("name", "str:park")]));
         let g = geometry(f);
-        assert_eq!(
-            (g.kind, g.lines),
-            (Some("LineString"), vec![vec![(0, 0), (10, 0), (10, 20)]])
-        );
+        assert_eq!((g.kind, g.lines), (Some("LineString"), vec![vec![(0, 0), (10, 0), (10, 20)]]));
         let f = &l.features[1];
         assert_eq!(f.id, Some(u64::MAX));
         assert!(f.tags.is_empty());
         let g = geometry(f);
         assert_eq!(g.kind, Some("MultiLineString"));
-        assert_eq!(
-            g.lines,
-            vec![vec![(1, 1), (2, 2)], vec![(-64, 4160), (3, 3)]],
-            "single-point line dropped"
-        );
+        assert_eq!(g.lines, vec![vec![(1, 1), (2, 2)], vec![(-64, 4160), (3, 3)]], "single-point line dropped");
     }
 
     #[test]
@@ -758,23 +677,13 @@ mod tests {
         let mut l = LayerBuilder::new("x", DEFAULT_EXTENT);
         assert!(l.add_polygon(None, &[vec![vec![(3, 6), (8, 12), (20, 34), (3, 6)]]], &[]));
         let tile = Tile::decode(encode_tile(&[l]).as_slice()).unwrap();
-        assert_eq!(
-            tile.layers[0].features[0].geometry,
-            [9, 6, 12, 18, 10, 12, 24, 44, 15]
-        );
+        assert_eq!(tile.layers[0].features[0].geometry, [9, 6, 12, 18, 10, 12, 24, 44, 15]);
 
         // §4.3.5 "Example Multi LineString".
         let mut l = LayerBuilder::new("x", DEFAULT_EXTENT);
-        assert!(l.add_linestring(
-            None,
-            &[vec![(2, 2), (2, 10), (10, 10)], vec![(1, 1), (3, 5)]],
-            &[]
-        ));
+        assert!(l.add_linestring(None, &[vec![(2, 2), (2, 10), (10, 10)], vec![(1, 1), (3, 5)]], &[]));
         let tile = Tile::decode(encode_tile(&[l]).as_slice()).unwrap();
-        assert_eq!(
-            tile.layers[0].features[0].geometry,
-            [9, 4, 4, 18, 0, 16, 16, 0, 9, 17, 17, 10, 4, 8]
-        );
+        assert_eq!(tile.layers[0].features[0].geometry, [9, 4, 4, 18, 0, 16, 16, 0, 9, 17, 17, 10, 4, 8]);
     }
 
     #[test]
@@ -784,24 +693,13 @@ mod tests {
         let exterior = vec![(0, 0), (0, 100), (100, 100), (100, 0), (0, 0)];
         let hole = vec![(20, 20), (80, 20), (80, 80), (20, 80)];
         // Second polygon with right orientations plus a degenerate hole.
-        let second = vec![
-            vec![(200, 0), (300, 0), (300, 50), (200, 50)],
-            vec![(210, 10), (220, 10), (230, 10)],
-        ];
+        let second = vec![vec![(200, 0), (300, 0), (300, 50), (200, 50)], vec![(210, 10), (220, 10), (230, 10)]];
         // A polygon whose exterior is degenerate: dropped with its hole.
         let collapsed = vec![vec![(0, 0), (5, 5), (10, 10)], vec![(1, 1), (2, 1), (2, 2)]];
 
         let mut l = LayerBuilder::new("regions", DEFAULT_EXTENT);
-        assert!(l.add_polygon(
-            Some(42),
-            &[vec![exterior, hole]],
-            &[("kind", "district".into())]
-        ));
-        assert!(l.add_polygon(
-            Some(43),
-            &[second, collapsed.clone()],
-            &[("kind", "park".into())]
-        ));
+        assert!(l.add_polygon(Some(42), &[vec![exterior, hole]], &[("kind", "district".into())]));
+        assert!(l.add_polygon(Some(43), &[second, collapsed.clone()], &[("kind", "park".into())]));
         assert!(!l.add_polygon(Some(44), &[collapsed], &[]));
         assert!(!l.add_polygon(Some(45), &[vec![vec![(1, 1), (1, 1), (1, 1), (1, 1)]]], &[]));
         assert_eq!(l.len(), 2);
@@ -811,17 +709,10 @@ mod tests {
         assert_eq!(l.features.len(), 2);
 
         let f = &l.features[0];
-        assert_eq!(
-            (f.id, f.r#type),
-            (Some(42), Some(tile::GeomType::Polygon as i32))
-        );
+        assert_eq!((f.id, f.r#type), (Some(42), Some(tile::GeomType::Polygon as i32)));
         assert_eq!(props(l, f), owned(&[("kind", "str:district")]));
         let g = geometry(f);
-        assert_eq!(
-            g.kind,
-            Some("Polygon"),
-            "hole recognised as interior ring, not a second polygon"
-        );
+        assert_eq!(g.kind, Some("Polygon"), "hole recognised as interior ring, not a second polygon");
         let rings = &g.polygons[0];
         assert_eq!(rings.len(), 2);
         assert_eq!(rings[0], [(0, 0), (100, 0), (100, 100), (0, 100), (0, 0)]);
@@ -831,29 +722,13 @@ mod tests {
 
         let f = &l.features[1];
         let g = geometry(f);
-        assert_eq!(
-            g.kind,
-            Some("Polygon"),
-            "degenerate hole and collapsed polygon dropped"
-        );
-        assert_eq!(
-            g.polygons,
-            [vec![vec![
-                (200, 0),
-                (300, 0),
-                (300, 50),
-                (200, 50),
-                (200, 0)
-            ]]]
-        );
+        assert_eq!(g.kind, Some("Polygon"), "degenerate hole and collapsed polygon dropped");
+        assert_eq!(g.polygons, [vec![vec![(200, 0), (300, 0), (300, 50), (200, 50), (200, 0)]]]);
     }
 
     #[test]
     fn multipolygon_keeps_each_exterior_with_its_holes() {
-        let a = vec![
-            vec![(0, 0), (10, 0), (10, 10), (0, 10)],
-            vec![(2, 2), (2, 4), (4, 4), (4, 2)],
-        ];
+        let a = vec![vec![(0, 0), (10, 0), (10, 10), (0, 10)], vec![(2, 2), (2, 4), (4, 4), (4, 2)]];
         let b = vec![vec![(20, 20), (20, 30), (30, 30), (30, 20)]];
         let mut l = LayerBuilder::new("m", DEFAULT_EXTENT);
         assert!(l.add_polygon(None, &[a, b], &[]));
@@ -895,8 +770,6 @@ mod tests {
     #[test]
     fn empty_tile_is_empty_bytes() {
         assert!(encode_tile(&[]).is_empty());
-        assert!(
-            encode_tile(&[LayerBuilder::new("a", 4096), LayerBuilder::new("b", 512)]).is_empty()
-        );
+        assert!(encode_tile(&[LayerBuilder::new("a", 4096), LayerBuilder::new("b", 512)]).is_empty());
     }
 }

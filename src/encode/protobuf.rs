@@ -110,11 +110,7 @@ pub fn write_packed_u32(buf: &mut Vec<u8>, field: u32, values: &[u32]) {
 /// Size of a packed repeated `uint32` field as written by
 /// [`write_packed_u32`] (0 for an empty slice).
 pub fn packed_field_size(field: u32, values: &[u32]) -> usize {
-    if values.is_empty() {
-        0
-    } else {
-        len_field_size(field, packed_len(values))
-    }
+    if values.is_empty() { 0 } else { len_field_size(field, packed_len(values)) }
 }
 
 /// Size of a varint field as written by [`write_varint_field`].
@@ -134,10 +130,7 @@ mod tests {
             (127, vec![0x7f]),
             (128, vec![0x80, 0x01]),
             (300, vec![0xac, 0x02]),
-            (
-                u64::MAX,
-                vec![0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01],
-            ),
+            (u64::MAX, vec![0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]),
         ] {
             let mut buf = Vec::new();
             write_varint(&mut buf, v);

@@ -15,7 +15,11 @@ pub struct Columns {
 
 impl Columns {
     /// Maps the header. `required` and `optional` list accepted names.
-    pub fn from_header(header: &csv::StringRecord, required: &[&'static str], optional: &[&'static str]) -> Result<Columns, String> {
+    pub fn from_header(
+        header: &csv::StringRecord,
+        required: &[&'static str],
+        optional: &[&'static str],
+    ) -> Result<Columns, String> {
         let mut index = HashMap::new();
         for (i, raw) in header.iter().enumerate() {
             let name = raw.trim().trim_start_matches('\u{feff}');
@@ -32,7 +36,11 @@ impl Columns {
         }
         let missing: Vec<&str> = required.iter().copied().filter(|r| !index.contains_key(r)).collect();
         if !missing.is_empty() {
-            return Err(format!("missing required column{} {}", if missing.len() > 1 { "s" } else { "" }, missing.join(", ")));
+            return Err(format!(
+                "missing required column{} {}",
+                if missing.len() > 1 { "s" } else { "" },
+                missing.join(", ")
+            ));
         }
         Ok(Columns { index })
     }

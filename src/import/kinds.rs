@@ -5,7 +5,9 @@ use std::collections::HashSet;
 
 use rusqlite::{Connection, OptionalExtension, Statement, params};
 
-use crate::model::{Education, Enterprise, LonLat, Move, MoveEvent, Station, StationMode, Talent, Taxonomy, Tier, Title, Vacancy};
+use crate::model::{
+    Education, Enterprise, LonLat, Move, MoveEvent, Station, StationMode, Talent, Taxonomy, Tier, Title, Vacancy,
+};
 use crate::spatial::RegionLookup;
 
 use super::columns::*;
@@ -86,7 +88,19 @@ pub fn parse_enterprise(row: &mut Row, ctx: &Context) -> Option<Enterprise> {
 
 pub fn write_enterprise(stmt: &mut Statement, e: &Enterprise, ctx: &Context, batch: u64) -> rusqlite::Result<usize> {
     let (district, park) = ctx.regions.assign(e.location);
-    stmt.execute(params![e.id, e.name, e.location.lon, e.location.lat, e.industry, e.employees, e.key, e.park, district, park, batch as i64])
+    stmt.execute(params![
+        e.id,
+        e.name,
+        e.location.lon,
+        e.location.lat,
+        e.industry,
+        e.employees,
+        e.key,
+        e.park,
+        district,
+        park,
+        batch as i64
+    ])
 }
 
 pub const ENTERPRISE_UPSERT: &str = "INSERT INTO enterprises(id, name, lon, lat, industry, employees, key, park, district_id, park_id, batch)
@@ -108,12 +122,11 @@ pub fn parse_vacancy(row: &mut Row, ctx: &Context) -> Option<Vacancy> {
     let openings = row.required("openings", parse_int(1, 100_000));
     let posted = row.required("posted", parse_date);
     let filled = row.optional("filled", parse_date).ok()?;
-    if let (Some(p), Some(f)) = (posted, filled) {
-        if f < p {
+    if let (Some(p), Some(f)) = (posted, filled)
+        && f < p {
             row.fail("filled", &f.to_string(), format!("a vacancy cannot be filled ({f}) before it was posted ({p})"));
             return None;
         }
-    }
     Some(Vacancy {
         id: id?,
         enterprise_id: enterprise_id?,
@@ -270,7 +283,8 @@ pub fn parse_move(row: &mut Row, ctx: &Context, talent_exists: &mut Statement) -
     })
 }
 
-pub const MOVE_UPSERT: &str = "INSERT INTO moves(id, talent_id, date, event, from_lon, from_lat, to_lon, to_lat, to_enterprise_id,
+pub const MOVE_UPSERT: &str =
+    "INSERT INTO moves(id, talent_id, date, event, from_lon, from_lat, to_lon, to_lat, to_enterprise_id,
       destination, from_district, to_district, batch)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
     ON CONFLICT(id) DO UPDATE SET talent_id = excluded.talent_id, date = excluded.date, event = excluded.event,
@@ -302,6 +316,6 @@ pub fn write_move(stmt: &mut Statement, m: &Move, ctx: &Context, batch: u64) -> 
 /// Loads the enterprise ids of the store.
 pub fn enterprise_ids(conn: &Connection) -> rusqlite::Result<HashSet<String>> {
     let mut stmt = conn.prepare("SELECT id FROM enterprises")?;
-    let ids = stmt.query_map([], |r| r.get::<_, String>(0))?.collect();
-    ids
+    
+    stmt.query_map([], |r| r.get::<_, String>(0))?.collect()
 }

@@ -29,8 +29,8 @@ use crate::model::Taxonomy;
 use crate::store::{self, Store};
 
 pub use error::{ImportError, RowError, write_report};
-pub use regions::to_multipolygon;
 use kinds::*;
+pub use regions::to_multipolygon;
 
 /// At most this many value errors are kept; the rest are only counted.
 const MAX_KEPT_ERRORS: usize = 100_000;
@@ -182,18 +182,54 @@ fn import_csv(
     progress: bool,
 ) -> Result<u64, ImportError> {
     match kind {
-        ImportKind::Enterprises => {
-            run_csv(conn, ctx, path, file, batch, progress, ENTERPRISE_COLUMNS, ENTERPRISE_UPSERT, parse_enterprise as Parse<_>, write_enterprise as Write<_>)
-        }
-        ImportKind::Stations => {
-            run_csv(conn, ctx, path, file, batch, progress, STATION_COLUMNS, STATION_UPSERT, parse_station as Parse<_>, write_station as Write<_>)
-        }
-        ImportKind::Vacancies => {
-            run_csv(conn, ctx, path, file, batch, progress, VACANCY_COLUMNS, VACANCY_UPSERT, parse_vacancy as Parse<_>, write_vacancy as Write<_>)
-        }
-        ImportKind::Talents => {
-            run_csv(conn, ctx, path, file, batch, progress, TALENT_COLUMNS, TALENT_UPSERT, parse_talent as Parse<_>, write_talent as Write<_>)
-        }
+        ImportKind::Enterprises => run_csv(
+            conn,
+            ctx,
+            path,
+            file,
+            batch,
+            progress,
+            ENTERPRISE_COLUMNS,
+            ENTERPRISE_UPSERT,
+            parse_enterprise as Parse<_>,
+            write_enterprise as Write<_>,
+        ),
+        ImportKind::Stations => run_csv(
+            conn,
+            ctx,
+            path,
+            file,
+            batch,
+            progress,
+            STATION_COLUMNS,
+            STATION_UPSERT,
+            parse_station as Parse<_>,
+            write_station as Write<_>,
+        ),
+        ImportKind::Vacancies => run_csv(
+            conn,
+            ctx,
+            path,
+            file,
+            batch,
+            progress,
+            VACANCY_COLUMNS,
+            VACANCY_UPSERT,
+            parse_vacancy as Parse<_>,
+            write_vacancy as Write<_>,
+        ),
+        ImportKind::Talents => run_csv(
+            conn,
+            ctx,
+            path,
+            file,
+            batch,
+            progress,
+            TALENT_COLUMNS,
+            TALENT_UPSERT,
+            parse_talent as Parse<_>,
+            write_talent as Write<_>,
+        ),
         ImportKind::Moves => {
             let mut exists = conn.prepare("SELECT 1 FROM talents WHERE id = ?1")?;
             let parse = |row: &mut columns::Row, ctx: &Context| parse_move(row, ctx, &mut exists);
@@ -209,7 +245,13 @@ trait HasId {
 macro_rules! has_id {
     ($($t:ty),*) => { $(impl HasId for $t { fn id(&self) -> &str { &self.id } })* };
 }
-has_id!(crate::model::Enterprise, crate::model::Vacancy, crate::model::Talent, crate::model::Station, crate::model::Move);
+has_id!(
+    crate::model::Enterprise,
+    crate::model::Vacancy,
+    crate::model::Talent,
+    crate::model::Station,
+    crate::model::Move
+);
 
 #[allow(clippy::too_many_arguments)]
 fn run_csv<T: HasId>(
@@ -228,7 +270,8 @@ fn run_csv<T: HasId>(
     let handle = File::open(path).map_err(io)?;
     let size = handle.metadata().map_err(io)?.len();
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(BufReader::with_capacity(1 << 20, handle));
-    let header = reader.headers().map_err(|e| ImportError::Header { file: file.to_string(), message: e.to_string() })?.clone();
+    let header =
+        reader.headers().map_err(|e| ImportError::Header { file: file.to_string(), message: e.to_string() })?.clone();
     let cols = columns::Columns::from_header(&header, required, optional)
         .map_err(|message| ImportError::Header { file: file.to_string(), message })?;
     let width = header.len();
@@ -277,7 +320,8 @@ fn run_csv<T: HasId>(
         let mut row = columns::Row::new(file, line, &record, &cols);
         let parsed = parse(&mut row, ctx);
         if let (Some(value), true, 0) = (parsed, row.errors.is_empty(), total_errors) {
-            let changed = write(&mut stmt, &value, ctx, batch).map_err(|source| ImportError::Database { file: file.to_string(), source })?;
+            let changed = write(&mut stmt, &value, ctx, batch)
+                .map_err(|source| ImportError::Database { file: file.to_string(), source })?;
             if changed == 0 {
                 row.fail("id", value.id(), "duplicate id: an earlier row of this file has the same id");
             }
@@ -285,7 +329,7 @@ fn run_csv<T: HasId>(
         total_errors += row.errors.len() as u64;
         let room = MAX_KEPT_ERRORS.saturating_sub(errors.len());
         errors.extend(row.errors.into_iter().take(room));
-        if rows % 8192 == 0 {
+        if rows.is_multiple_of(8192) {
             bar.set_position(reader.position().byte());
         }
     }
@@ -301,7 +345,9 @@ fn progress_bar(enabled: bool, size: u64) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(size);
-    if let Ok(style) = ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({eta})") {
+    if let Ok(style) =
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({eta})")
+    {
         bar.set_style(style);
     }
     bar
@@ -319,7 +365,8 @@ fn check_references(conn: &Connection, kind: ImportKind, file: &str) -> Result<(
              WHERE t.{column} IS NOT NULL AND e.id IS NULL LIMIT 3"
         );
         let mut stmt = conn.prepare(&sql)?;
-        let dangling: Vec<(String, String)> = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+        let dangling: Vec<(String, String)> =
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
         if !dangling.is_empty() {
             let examples: Vec<String> = dangling.iter().map(|(id, e)| format!("{id} → {e}")).collect();
             return Err(ImportError::Integrity {

@@ -37,7 +37,13 @@ pub(super) fn import_regions(conn: &Connection, path: &Path, file: &str, batch: 
     for (i, f) in features.iter().enumerate() {
         let geometry = serde_json::to_string(&f.geometry).unwrap_or_default();
         if stmt.execute(params![f.id, f.name, f.kind.code(), geometry, batch as i64])? == 0 {
-            errors.push(feature_error(file, i, "properties.id", &f.id, "duplicate id: an earlier feature of this file has the same id"));
+            errors.push(feature_error(
+                file,
+                i,
+                "properties.id",
+                &f.id,
+                "duplicate id: an earlier feature of this file has the same id",
+            ));
         }
     }
     if !errors.is_empty() {
@@ -62,7 +68,14 @@ fn feature_error(file: &str, index: usize, path: &str, value: &str, message: &st
 fn parse_regions(text: &str, file: &str) -> Result<Vec<RegionFeature>, ImportError> {
     let invalid = |line: u64, column: usize, message: String| ImportError::Invalid {
         file: file.to_string(),
-        errors: vec![RowError { file: file.to_string(), line, column, field: "document".into(), value: String::new(), message }],
+        errors: vec![RowError {
+            file: file.to_string(),
+            line,
+            column,
+            field: "document".into(),
+            value: String::new(),
+            message,
+        }],
         total: 1,
     };
     let json: serde_json::Value = serde_json::from_str(text.trim_start_matches('\u{feff}'))
@@ -72,7 +85,8 @@ fn parse_regions(text: &str, file: &str) -> Result<Vec<RegionFeature>, ImportErr
     let mut out = Vec::new();
     let mut errors = Vec::new();
     for (i, feature) in fc.features.into_iter().enumerate() {
-        let mut fail = |path: &str, value: &str, message: &str| errors.push(feature_error(file, i, path, value, message));
+        let mut fail =
+            |path: &str, value: &str, message: &str| errors.push(feature_error(file, i, path, value, message));
         let prop_str = |key: &str| feature.properties.as_ref().and_then(|p| p.get(key)).and_then(json_text);
         let id = prop_str("id").or_else(|| {
             feature.id.as_ref().map(|id| match id {
@@ -217,7 +231,11 @@ fn reassign(
     let mut select = conn.prepare(&format!("SELECT id, {lon}, {lat} FROM {table}"))?;
     let mut update = conn.prepare(&format!(
         "UPDATE {table} SET {} WHERE id = ?3",
-        [district.map(|c| format!("{c} = ?1")), park.map(|c| format!("{c} = ?2"))].into_iter().flatten().collect::<Vec<_>>().join(", ")
+        [district.map(|c| format!("{c} = ?1")), park.map(|c| format!("{c} = ?2"))]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(", ")
     ))?;
     let mut rows = select.query([])?;
     while let Some(r) = rows.next()? {

@@ -11,7 +11,5 @@ mod records;
 pub mod taxonomy;
 
 pub use enums::{Education, MoveEvent, ParseEnumError, RegionKind, StationMode, Tier, Title};
-pub use records::{
-    Date, Enterprise, LonLat, Move, Region, Station, Talent, Vacancy, validate_id,
-};
+pub use records::{Date, Enterprise, LonLat, Move, Region, Station, Talent, Vacancy, validate_id};
 pub use taxonomy::{Chain, CodeEntry, Taxonomy, TaxonomyError};

@@ -50,9 +50,7 @@ impl Date {
             return None;
         }
         let digits = |r: std::ops::Range<usize>| -> Option<u32> {
-            s.get(r.clone())
-                .filter(|t| t.bytes().all(|c| c.is_ascii_digit()))
-                .and_then(|t| t.parse().ok())
+            s.get(r.clone()).filter(|t| t.bytes().all(|c| c.is_ascii_digit())).and_then(|t| t.parse().ok())
         };
         let (year, month, day) = (digits(0..4)?, digits(5..7)?, digits(8..10)?);
         if !(1..=12).contains(&month) || year < 1 {
@@ -74,7 +72,7 @@ fn days_in_month(year: u32, month: u32) -> u32 {
     match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
-        _ if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        _ if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) => 29,
         _ => 28,
     }
 }

@@ -82,7 +82,8 @@ impl Taxonomy {
     }
 
     fn from_sources(chains_csv: &str, chains_file: &str) -> Result<Taxonomy, TaxonomyError> {
-        let industries = read_table(INDUSTRIES, "fixtures/taxonomy/industries.csv", &["code", "section", "name_zh", "name_en"])?;
+        let industries =
+            read_table(INDUSTRIES, "fixtures/taxonomy/industries.csv", &["code", "section", "name_zh", "name_en"])?;
         let sections = read_table(SECTIONS, "fixtures/taxonomy/sections.csv", &["code", "name_zh", "name_en"])?;
         let fields = read_table(FIELDS, "fixtures/taxonomy/fields.csv", &["code", "category", "name_zh", "name_en"])?;
         let categories = read_table(CATEGORIES, "fixtures/taxonomy/categories.csv", &["code", "name_zh", "name_en"])?;
@@ -168,7 +169,11 @@ fn index_of(entries: &[CodeEntry], file: &str) -> Result<HashMap<String, u8>, Ta
     let mut map = HashMap::new();
     for (i, e) in entries.iter().enumerate() {
         if map.insert(e.code.clone(), i as u8).is_some() {
-            return Err(TaxonomyError::Invalid { file: file.into(), line: i as u64 + 2, message: format!("duplicate code '{}'", e.code) });
+            return Err(TaxonomyError::Invalid {
+                file: file.into(),
+                line: i as u64 + 2,
+                message: format!("duplicate code '{}'", e.code),
+            });
         }
     }
     Ok(map)
@@ -179,7 +184,11 @@ fn read_table(text: &str, file: &str, header: &[&str]) -> Result<Vec<CodeEntry>,
     Ok(read_rows(text, file, header)?
         .into_iter()
         .map(|(_, r)| {
-            let (group, zh, en) = if grouped { (r[1].clone(), r[2].clone(), r[3].clone()) } else { (String::new(), r[1].clone(), r[2].clone()) };
+            let (group, zh, en) = if grouped {
+                (r[1].clone(), r[2].clone(), r[3].clone())
+            } else {
+                (String::new(), r[1].clone(), r[2].clone())
+            };
             CodeEntry { code: r[0].clone(), group, name_zh: zh, name_en: en }
         })
         .collect())
@@ -236,7 +245,9 @@ mod tests {
 
     #[test]
     fn chain_file_errors_name_the_line() {
-        let err = Taxonomy::from_sources("id,name_zh,name_en,divisions\nok,好,Good,39\nbad,坏,Bad,39 00\n", "chains.csv").unwrap_err();
+        let err =
+            Taxonomy::from_sources("id,name_zh,name_en,divisions\nok,好,Good,39\nbad,坏,Bad,39 00\n", "chains.csv")
+                .unwrap_err();
         assert_eq!(err.to_string(), "chains.csv:3: division '00' is not a GB/T 4754-2017 division code");
     }
 }

@@ -61,7 +61,8 @@ pub fn build(store: &mut Store, taxonomy: Arc<Taxonomy>) -> Result<Snapshot, Sna
             let id: String = r.get(0)?;
             let geometry = crate::import::to_multipolygon(&r.get::<_, String>(3)?)
                 .ok_or_else(|| corrupt("region", &id, "geometry is not a polygon".into()))?;
-            let kind = r.get::<_, String>(2)?.parse::<RegionKind>().map_err(|e| corrupt("region", &id, e.to_string()))?;
+            let kind =
+                r.get::<_, String>(2)?.parse::<RegionKind>().map_err(|e| corrupt("region", &id, e.to_string()))?;
             let rect = geometry.bounding_rect();
             let bbox = rect.map_or([0.0; 4], |b| [b.min().x, b.min().y, b.max().x, b.max().y]);
             let centroid = geometry.centroid();
@@ -91,7 +92,8 @@ pub fn build(store: &mut Store, taxonomy: Arc<Taxonomy>) -> Result<Snapshot, Sna
     // Enterprises.
     let mut enterprises = Vec::new();
     {
-        let mut stmt = tx.prepare("SELECT id, name, lon, lat, industry, employees, key, district_id, park_id FROM enterprises")?;
+        let mut stmt =
+            tx.prepare("SELECT id, name, lon, lat, industry, employees, key, district_id, park_id FROM enterprises")?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
             let id: String = r.get(0)?;
@@ -121,7 +123,8 @@ pub fn build(store: &mut Store, taxonomy: Arc<Taxonomy>) -> Result<Snapshot, Sna
     let mut vacancies = Vec::new();
     let (mut openings_all, mut open_openings) = (0u64, 0u64);
     {
-        let mut stmt = tx.prepare("SELECT id, enterprise_id, field, education, title, openings, filled FROM vacancies")?;
+        let mut stmt =
+            tx.prepare("SELECT id, enterprise_id, field, education, title, openings, filled FROM vacancies")?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
             let id = text(r.get_ref(0)?);
@@ -140,9 +143,13 @@ pub fn build(store: &mut Store, taxonomy: Arc<Taxonomy>) -> Result<Snapshot, Sna
                 key: e.key,
                 enterprise,
                 openings,
-                field: taxonomy.field_index(text(r.get_ref(2)?)).ok_or_else(|| corrupt("vacancy", id, "unknown field".into()))?,
-                education: parse_code::<Education>(text(r.get_ref(3)?)).ok_or_else(|| corrupt("vacancy", id, "bad education".into()))?,
-                title: parse_code::<Title>(text(r.get_ref(4)?)).ok_or_else(|| corrupt("vacancy", id, "bad title".into()))?,
+                field: taxonomy
+                    .field_index(text(r.get_ref(2)?))
+                    .ok_or_else(|| corrupt("vacancy", id, "unknown field".into()))?,
+                education: parse_code::<Education>(text(r.get_ref(3)?))
+                    .ok_or_else(|| corrupt("vacancy", id, "bad education".into()))?,
+                title: parse_code::<Title>(text(r.get_ref(4)?))
+                    .ok_or_else(|| corrupt("vacancy", id, "bad title".into()))?,
                 industry: e.industry,
                 open,
                 district: e.district,
@@ -161,7 +168,8 @@ pub fn build(store: &mut Store, taxonomy: Arc<Taxonomy>) -> Result<Snapshot, Sna
         )?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
-            let bad = |what: &str| corrupt("talent", text(r.get_ref(0).unwrap_or(ValueRef::Null)), format!("bad {what}"));
+            let bad =
+                |what: &str| corrupt("talent", text(r.get_ref(0).unwrap_or(ValueRef::Null)), format!("bad {what}"));
             let (lon, lat): (f64, f64) = (r.get(1)?, r.get(2)?);
             let work = match (opt_f64(r.get_ref(3)?), opt_f64(r.get_ref(4)?)) {
                 (Some(x), Some(y)) => morton::key(x, y),
@@ -210,7 +218,8 @@ pub fn build(store: &mut Store, taxonomy: Arc<Taxonomy>) -> Result<Snapshot, Sna
         while let Some(r) = rows.next()? {
             let id: String = r.get(0)?;
             let (lon, lat): (f64, f64) = (r.get(2)?, r.get(3)?);
-            let mode = text(r.get_ref(4)?).parse::<StationMode>().map_err(|e| corrupt("station", &id, e.to_string()))?;
+            let mode =
+                text(r.get_ref(4)?).parse::<StationMode>().map_err(|e| corrupt("station", &id, e.to_string()))?;
             stations.push(StationRec {
                 name: r.get(1)?,
                 lon,
@@ -242,7 +251,8 @@ pub fn build(store: &mut Store, taxonomy: Arc<Taxonomy>) -> Result<Snapshot, Sna
         let [x, y] = key_to_unit(k);
         [x as f32, y as f32]
     };
-    let home_points: Vec<([f32; 2], u32)> = talents.iter().enumerate().map(|(i, t)| (to_f32(t.home), i as u32)).collect();
+    let home_points: Vec<([f32; 2], u32)> =
+        talents.iter().enumerate().map(|(i, t)| (to_f32(t.home), i as u32)).collect();
     snap.homes = PointIndex::build(&home_points);
     drop(home_points);
     let mut work_keys: Vec<(u64, u32)> =

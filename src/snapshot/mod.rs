@@ -162,7 +162,9 @@ impl Snapshot {
 
     /// Approximate bytes of talent records and talent indexes.
     pub fn talent_index_bytes(&self) -> usize {
-        self.talents.capacity() * std::mem::size_of::<TalentRec>() + self.homes.heap_bytes() + self.workplaces.heap_bytes()
+        self.talents.capacity() * std::mem::size_of::<TalentRec>()
+            + self.homes.heap_bytes()
+            + self.workplaces.heap_bytes()
     }
 
     /// Lon/lat bounds `[west, south, east, north]` of all regions (or of

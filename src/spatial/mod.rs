@@ -6,5 +6,5 @@ pub mod mercator;
 pub mod morton;
 pub mod regions;
 
-pub use regions::{RegionHit, RegionLookup};
 pub use mercator::{TileError, TileId, lonlat_to_unit, unit_to_lonlat};
+pub use regions::{RegionHit, RegionLookup};

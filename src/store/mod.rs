@@ -28,7 +28,9 @@ pub enum StoreError {
     CreateDir { path: PathBuf, source: std::io::Error },
     #[error("database {path}: {source}")]
     Open { path: PathBuf, source: rusqlite::Error },
-    #[error("database {path} has schema version {found}, newer than this build understands ({supported}); upgrade talentmap")]
+    #[error(
+        "database {path} has schema version {found}, newer than this build understands ({supported}); upgrade talentmap"
+    )]
     TooNew { path: PathBuf, found: i64, supported: i64 },
     #[error("database error: {0}")]
     Sql(#[from] rusqlite::Error),

@@ -1,0 +1,272 @@
+//! Record filters from the query string: `industry` (division codes or
+//! industry chain ids), `field`, `education`, `title`, `tier`, `min_age`,
+//! `max_age`, `seeking`, each a comma-separated list (ages and `seeking` take
+//! one value).
+//!
+//! Which filters apply to which records:
+//! - talents: all of them (`industry` = their employer's industry);
+//! - vacancies: `industry`, `field`, `education`, `title` (the demand side);
+//! - enterprises: `industry`.
+//!
+//! Filters that do not apply to a layer are accepted and ignored, so one
+//! filter state can drive every layer of the map.
+
+use std::collections::BTreeMap;
+
+use crate::model::{Education, ParseEnumError, Taxonomy, Tier, Title};
+use crate::snapshot::{EnterpriseRec, TalentRec, VacancyRec};
+
+/// The query parameters that are filters.
+pub const FILTER_PARAMS: [&str; 8] =
+    ["industry", "field", "education", "title", "tier", "min_age", "max_age", "seeking"];
+
+/// A filter parameter that could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FilterError {
+    pub param: &'static str,
+    pub message: String,
+}
+
+/// A set of small integers (code-table indices).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Bits([u64; 4]);
+
+impl Bits {
+    fn insert(&mut self, i: u8) {
+        self.0[(i >> 6) as usize] |= 1 << (i & 63);
+    }
+    fn contains(&self, i: u8) -> bool {
+        self.0[(i >> 6) as usize] & (1 << (i & 63)) != 0
+    }
+}
+
+/// A parsed filter. `None` members do not restrict.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    industries: Option<Bits>,
+    fields: Option<Bits>,
+    education: Option<u8>,
+    title: Option<u8>,
+    tier: Option<u8>,
+    /// Inclusive birth-year range from the age bounds.
+    birth_years: Option<(u16, u16)>,
+    seeking: Option<bool>,
+    /// Canonical form, for cache keys and ETags.
+    canonical: String,
+}
+
+fn enum_mask<T: std::str::FromStr<Err = ParseEnumError>>(
+    param: &'static str,
+    value: &str,
+    index: impl Fn(T) -> u8,
+) -> Result<u8, FilterError> {
+    let mut mask = 0u8;
+    for v in value.split(',').map(str::trim).filter(|v| !v.is_empty()) {
+        let parsed = v
+            .parse::<T>()
+            .map_err(|e| FilterError { param, message: format!("unknown value '{v}'; accepted: {}", e.accepted) })?;
+        mask |= 1 << index(parsed);
+    }
+    if mask == 0 {
+        return Err(FilterError { param, message: "empty list".into() });
+    }
+    Ok(mask)
+}
+
+impl Filter {
+    /// Parses the filter parameters of a query; other parameters are left to
+    /// the caller. `reference_year` turns ages into birth years.
+    pub fn parse(
+        query: &BTreeMap<String, String>,
+        taxonomy: &Taxonomy,
+        reference_year: u16,
+    ) -> Result<Filter, FilterError> {
+        let mut f = Filter::default();
+        let mut canonical = Vec::new();
+        if let Some(v) = query.get("industry") {
+            let mut bits = Bits::default();
+            let mut any = false;
+            for code in v.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+                let found = taxonomy.resolve_industry(code).ok_or_else(|| FilterError {
+                    param: "industry",
+                    message: format!(
+                        "unknown value '{code}'; accepted: GB/T 4754-2017 division codes (01-97) or an industry chain id ({})",
+                        taxonomy.chains().iter().map(|c| c.id.as_str()).collect::<Vec<_>>().join(", ")
+                    ),
+                })?;
+                found.into_iter().for_each(|i| bits.insert(i));
+                any = true;
+            }
+            if !any {
+                return Err(FilterError { param: "industry", message: "empty list".into() });
+            }
+            f.industries = Some(bits);
+        }
+        if let Some(v) = query.get("field") {
+            let mut bits = Bits::default();
+            let mut any = false;
+            for code in v.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+                let i = taxonomy.field_index(code).ok_or_else(|| FilterError {
+                    param: "field",
+                    message: format!("unknown value '{code}'; accepted: 4-digit first-level discipline codes such as 0812 (see /api/taxonomy)"),
+                })?;
+                bits.insert(i);
+                any = true;
+            }
+            if !any {
+                return Err(FilterError { param: "field", message: "empty list".into() });
+            }
+            f.fields = Some(bits);
+        }
+        if let Some(v) = query.get("education") {
+            f.education = Some(enum_mask::<Education>("education", v, |e| e.index())?);
+        }
+        if let Some(v) = query.get("title") {
+            f.title = Some(enum_mask::<Title>("title", v, |e| e.index())?);
+        }
+        if let Some(v) = query.get("tier") {
+            f.tier = Some(enum_mask::<Tier>("tier", v, |e| e.index())?);
+        }
+        let age = |param: &'static str| -> Result<Option<u16>, FilterError> {
+            query
+                .get(param)
+                .map(|v| match v.trim().parse::<u16>() {
+                    Ok(a) if a <= 120 => Ok(a),
+                    _ => Err(FilterError {
+                        param,
+                        message: format!("'{v}' is not an age; accepted: an integer in 0..=120"),
+                    }),
+                })
+                .transpose()
+        };
+        let (min_age, max_age) = (age("min_age")?, age("max_age")?);
+        if let (Some(lo), Some(hi)) = (min_age, max_age)
+            && lo > hi {
+                return Err(FilterError {
+                    param: "min_age",
+                    message: format!("min_age ({lo}) is greater than max_age ({hi})"),
+                });
+            }
+        if min_age.is_some() || max_age.is_some() {
+            // age = reference_year − birth_year
+            let oldest = reference_year.saturating_sub(max_age.unwrap_or(200));
+            let youngest = reference_year.saturating_sub(min_age.unwrap_or(0));
+            f.birth_years = Some((oldest, youngest));
+        }
+        if let Some(v) = query.get("seeking") {
+            f.seeking = Some(match v.trim() {
+                "true" => true,
+                "false" => false,
+                _ => {
+                    return Err(FilterError {
+                        param: "seeking",
+                        message: format!("'{v}' is not accepted; accepted: true, false"),
+                    });
+                }
+            });
+        }
+        for p in FILTER_PARAMS {
+            if let Some(v) = query.get(p) {
+                let mut parts: Vec<&str> = v.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+                parts.sort_unstable();
+                parts.dedup();
+                canonical.push(format!("{p}={}", parts.join(",")));
+            }
+        }
+        f.canonical = canonical.join("&");
+        Ok(f)
+    }
+
+    /// Canonical text of the filter (sorted parameters and values).
+    pub fn canonical(&self) -> &str {
+        &self.canonical
+    }
+
+    /// Whether the filter restricts anything that applies to talents.
+    pub fn is_empty(&self) -> bool {
+        self.canonical.is_empty()
+    }
+
+    /// Whether the filter restricts anything that applies to vacancies.
+    pub fn restricts_vacancies(&self) -> bool {
+        self.industries.is_some() || self.fields.is_some() || self.education.is_some() || self.title.is_some()
+    }
+
+    pub fn talent(&self, t: &TalentRec) -> bool {
+        self.industries.is_none_or(|b| t.industry != crate::snapshot::NONE8 && b.contains(t.industry))
+            && self.fields.is_none_or(|b| b.contains(t.field))
+            && self.education.is_none_or(|m| m & (1 << t.education) != 0)
+            && self.title.is_none_or(|m| m & (1 << t.title) != 0)
+            && self.tier.is_none_or(|m| m & (1 << t.tier) != 0)
+            && self.birth_years.is_none_or(|(lo, hi)| (lo..=hi).contains(&t.birth_year))
+            && self.seeking.is_none_or(|s| t.seeking() == s)
+    }
+
+    pub fn vacancy(&self, v: &VacancyRec) -> bool {
+        self.industries.is_none_or(|b| b.contains(v.industry))
+            && self.fields.is_none_or(|b| b.contains(v.field))
+            && self.education.is_none_or(|m| m & (1 << v.education) != 0)
+            && self.title.is_none_or(|m| m & (1 << v.title) != 0)
+    }
+
+    pub fn enterprise(&self, e: &EnterpriseRec) -> bool {
+        self.industries.is_none_or(|b| b.contains(e.industry))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn parses_and_canonicalises() {
+        let t = Taxonomy::builtin();
+        let f = Filter::parse(&q(&[("field", "0812,0701"), ("education", "master")]), &t, 2026).unwrap();
+        assert_eq!(f.canonical(), "field=0701,0812&education=master");
+        let g = Filter::parse(&q(&[("education", "master"), ("field", "0701,0812,0812")]), &t, 2026).unwrap();
+        assert_eq!(f.canonical(), g.canonical());
+    }
+
+    #[test]
+    fn errors_name_parameter_and_accepted_values() {
+        let t = Taxonomy::builtin();
+        let e = Filter::parse(&q(&[("education", "phd")]), &t, 2026).unwrap_err();
+        assert_eq!(e.param, "education");
+        assert!(e.message.contains("associate, bachelor, master, doctorate"), "{}", e.message);
+        assert_eq!(Filter::parse(&q(&[("field", "9999")]), &t, 2026).unwrap_err().param, "field");
+        assert_eq!(Filter::parse(&q(&[("industry", "zz")]), &t, 2026).unwrap_err().param, "industry");
+        assert_eq!(Filter::parse(&q(&[("min_age", "x")]), &t, 2026).unwrap_err().param, "min_age");
+        assert_eq!(Filter::parse(&q(&[("min_age", "40"), ("max_age", "30")]), &t, 2026).unwrap_err().param, "min_age");
+        assert_eq!(Filter::parse(&q(&[("seeking", "yes")]), &t, 2026).unwrap_err().param, "seeking");
+        assert_eq!(Filter::parse(&q(&[("tier", "a")]), &t, 2026).unwrap_err().param, "tier");
+    }
+
+    #[test]
+    fn ages_become_birth_years() {
+        let t = Taxonomy::builtin();
+        let f = Filter::parse(&q(&[("max_age", "35")]), &t, 2026).unwrap();
+        let mut rec = TalentRec {
+            home: 0,
+            work: crate::snapshot::NO_KEY,
+            enterprise: crate::snapshot::NONE32,
+            birth_year: 1991,
+            field: 0,
+            education: 1,
+            title: 0,
+            tier: 0,
+            industry: crate::snapshot::NONE8,
+            flags: 0,
+            home_district: 0,
+            home_park: 0,
+            work_district: 0,
+            work_park: 0,
+        };
+        assert!(f.talent(&rec), "35 years old");
+        rec.birth_year = 1990;
+        assert!(!f.talent(&rec), "36 years old");
+    }
+}

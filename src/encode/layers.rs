@@ -1,0 +1,321 @@
+//! Rendering the map layers of one tile into MVT.
+//!
+//! Tile path for every layer: tile box (plus a buffer for points and
+//! polygons) → key-range or R-tree lookup in the snapshot → aggregate where
+//! the layer is personal data → tile coordinates (clipped, simplified) →
+//! encode. Talent and vacancy cells follow the privacy rule
+//! ([`crate::analytics::privacy`]): a cell with a count in `1..k` carries
+//! only `suppressed: true`.
+
+use std::str::FromStr;
+
+use rstar::AABB;
+
+use crate::analytics::cells::{self, Cell};
+use crate::analytics::filter::Filter;
+use crate::analytics::privacy::publishable;
+use crate::encode::clip::{point_to_tile, polygon_to_tile};
+use crate::encode::mvt::{DEFAULT_EXTENT, LayerBuilder, PropValue, encode_tile};
+use crate::model::Education;
+use crate::snapshot::Snapshot;
+use crate::spatial::{TileId, lonlat_to_unit, morton};
+
+/// Tile extent (MVT 2.1 default).
+pub const EXTENT: u32 = DEFAULT_EXTENT;
+/// Buffer around the tile, in tile units, for points and polygons.
+pub const BUFFER: u32 = 64;
+/// From this zoom on, enterprises are drawn one by one.
+pub const ENTERPRISE_POINTS_ZOOM: u8 = 13;
+/// log2 of enterprise clusters per tile side below that zoom.
+const CLUSTER_SHIFT: u8 = 3;
+
+/// The map layers served as tiles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Layer {
+    Enterprises,
+    Talents,
+    Vacancies,
+    Regions,
+    Stations,
+}
+
+impl Layer {
+    pub const ALL: [Layer; 5] = [Layer::Enterprises, Layer::Talents, Layer::Vacancies, Layer::Regions, Layer::Stations];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Layer::Enterprises => "enterprises",
+            Layer::Talents => "talents",
+            Layer::Vacancies => "vacancies",
+            Layer::Regions => "regions",
+            Layer::Stations => "stations",
+        }
+    }
+
+    /// Deepest zoom with distinct tiles; clients overzoom beyond it.
+    pub fn maxzoom(self) -> u8 {
+        match self {
+            Layer::Enterprises => 16,
+            Layer::Talents | Layer::Vacancies => 14,
+            Layer::Regions | Layer::Stations => 14,
+        }
+    }
+
+    /// Field descriptions for TileJSON `vector_layers`.
+    pub fn fields(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Layer::Talents => &[
+                ("count", "talents in the cell (absent when suppressed)"),
+                ("suppressed", "true when 1..k-1 talents: count and breakdown withheld"),
+                ("seekers", "talents seeking a job"),
+                ("young", "talents aged 35 or less"),
+                ("edu_associate", "talents with an associate degree"),
+                ("edu_bachelor", "talents with a bachelor's degree"),
+                ("edu_master", "talents with a master's degree"),
+                ("edu_doctorate", "talents with a doctorate"),
+                ("top_field", "most common discipline code"),
+                ("top_field_count", "talents in the most common discipline"),
+                ("zoom_level", "grid level of the cell"),
+            ],
+            Layer::Vacancies => &[
+                ("count", "open positions (openings) in the cell (absent when suppressed)"),
+                ("suppressed", "true when 1..k-1 openings"),
+                ("rows", "vacancy records"),
+                ("edu_associate", "openings requiring an associate degree"),
+                ("edu_bachelor", "openings requiring a bachelor's degree"),
+                ("edu_master", "openings requiring a master's degree"),
+                ("edu_doctorate", "openings requiring a doctorate"),
+                ("top_field", "discipline code with most openings"),
+                ("top_field_count", "openings in that discipline"),
+                ("zoom_level", "grid level of the cell"),
+            ],
+            Layer::Enterprises => &[
+                ("cluster", "true for a cluster (below zoom 13)"),
+                ("count", "enterprises in the cluster"),
+                ("key_count", "key enterprises in the cluster"),
+                ("employees", "employees (sum for clusters)"),
+                ("openings", "open positions (sum for clusters)"),
+                ("industry", "GB/T 4754-2017 division (dominant one for clusters)"),
+                ("id", "enterprise id"),
+                ("name", "enterprise name"),
+                ("key", "key enterprise of the city"),
+            ],
+            Layer::Regions => &[
+                ("id", "region id"),
+                ("name", "region name"),
+                ("kind", "district, street or park"),
+                ("talents", "resident talents (absent when suppressed)"),
+                ("suppressed", "true when 1..k-1 resident talents"),
+                ("seekers", "resident talents seeking a job"),
+                ("enterprises", "enterprises in the region"),
+                ("openings", "open positions in the region"),
+                ("ratio", "jobs-to-applicants ratio: openings / seekers"),
+            ],
+            Layer::Stations => &[("id", "station id"), ("name", "station name"), ("mode", "metro, rail, brt or bus")],
+        }
+    }
+}
+
+impl FromStr for Layer {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        Layer::ALL.into_iter().find(|l| l.name() == s).ok_or(())
+    }
+}
+
+/// 64-bit FNV-1a: stable feature ids from record ids.
+pub fn stable_id(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// Encodes one layer of one tile. Empty when the tile has no features.
+pub fn render(snap: &Snapshot, layer: Layer, tile: TileId, filter: &Filter, k: u32) -> Vec<u8> {
+    let mut builder = LayerBuilder::new(layer.name(), EXTENT);
+    match layer {
+        Layer::Talents => cell_features(&mut builder, tile, &cells::talent_cells(snap, tile, filter), snap, true, k),
+        Layer::Vacancies => {
+            cell_features(&mut builder, tile, &cells::vacancy_cells(snap, tile, filter), snap, false, k)
+        }
+        Layer::Enterprises => enterprise_features(&mut builder, snap, tile, filter),
+        Layer::Regions => region_features(&mut builder, snap, tile, k),
+        Layer::Stations => station_features(&mut builder, snap, tile),
+    }
+    encode_tile(&[builder])
+}
+
+/// Square of a cell in the tile's coordinates.
+fn cell_square(tile: TileId, cell_id: u64) -> Vec<Vec<Vec<(i32, i32)>>> {
+    let cell = morton::cell_tile(cell_id);
+    let shift = cell.z - tile.z;
+    let size = (EXTENT >> shift) as i32;
+    let cx = (cell.x - (tile.x << shift)) as i32 * size;
+    let cy = (cell.y - (tile.y << shift)) as i32 * size;
+    vec![vec![vec![(cx, cy), (cx + size, cy), (cx + size, cy + size), (cx, cy + size), (cx, cy)]]]
+}
+
+fn cell_features(b: &mut LayerBuilder, tile: TileId, cells: &[Cell], snap: &Snapshot, talents: bool, k: u32) {
+    let level = cells::cell_level(tile.z) as u64;
+    for c in cells {
+        let square = cell_square(tile, c.id);
+        if publishable(c.count, k).is_none() {
+            b.add_polygon(Some(c.id), &square, &[("suppressed", PropValue::Bool(true))]);
+            continue;
+        }
+        let top = c.top_field.and_then(|(f, n)| snap.taxonomy.field(f).map(|e| (e.code.as_str(), n)));
+        let mut props: Vec<(&str, PropValue)> =
+            vec![("count", PropValue::UInt(c.count)), ("zoom_level", PropValue::UInt(level))];
+        if talents {
+            props.push(("seekers", PropValue::UInt(c.seekers)));
+            props.push(("young", PropValue::UInt(c.young)));
+        } else {
+            props.push(("rows", PropValue::UInt(c.rows)));
+        }
+        for (e, n) in Education::ALL.iter().zip(c.education) {
+            props.push((edu_key(*e), PropValue::UInt(n)));
+        }
+        if let Some((code, n)) = top {
+            props.push(("top_field", PropValue::Str(code)));
+            props.push(("top_field_count", PropValue::UInt(n)));
+        }
+        b.add_polygon(Some(c.id), &square, &props);
+    }
+}
+
+fn edu_key(e: Education) -> &'static str {
+    match e {
+        Education::Associate => "edu_associate",
+        Education::Bachelor => "edu_bachelor",
+        Education::Master => "edu_master",
+        Education::Doctorate => "edu_doctorate",
+    }
+}
+
+fn enterprise_features(b: &mut LayerBuilder, snap: &Snapshot, tile: TileId, filter: &Filter) {
+    let range = snap.enterprises_in(tile);
+    let list = &snap.enterprises[range];
+    if tile.z >= ENTERPRISE_POINTS_ZOOM {
+        for e in list.iter().filter(|e| filter.enterprise(e)) {
+            let p = point_to_tile(tile, EXTENT, e.lon, e.lat);
+            let industry = snap.taxonomy.industry(e.industry).map_or("", |i| i.code.as_str());
+            b.add_point(
+                Some(stable_id(&e.id)),
+                &[p],
+                &[
+                    ("id", PropValue::Str(&e.id)),
+                    ("name", PropValue::Str(&e.name)),
+                    ("industry", PropValue::Str(industry)),
+                    ("employees", PropValue::UInt(e.employees as u64)),
+                    ("key", PropValue::Bool(e.is_key)),
+                    ("openings", PropValue::UInt(e.openings as u64)),
+                ],
+            );
+        }
+        return;
+    }
+    let level = tile.z + CLUSTER_SHIFT;
+    let mut i = 0;
+    while i < list.len() {
+        let id = morton::cell_id(list[i].key, level);
+        let mut j = i;
+        let (mut n, mut keys, mut employees, mut openings, mut sx, mut sy) = (0u64, 0u64, 0u64, 0u64, 0.0, 0.0);
+        let mut by_industry = [0u32; 256];
+        while j < list.len() && morton::cell_id(list[j].key, level) == id {
+            let e = &list[j];
+            j += 1;
+            if !filter.enterprise(e) {
+                continue;
+            }
+            n += 1;
+            keys += e.is_key as u64;
+            employees += e.employees as u64;
+            openings += e.openings as u64;
+            sx += e.lon;
+            sy += e.lat;
+            by_industry[e.industry as usize] += 1;
+        }
+        i = j;
+        if n == 0 {
+            continue;
+        }
+        let dominant = (0..=255u8).max_by_key(|&d| (by_industry[d as usize], std::cmp::Reverse(d))).unwrap_or(0);
+        let industry = snap.taxonomy.industry(dominant).map_or("", |i| i.code.as_str());
+        let p = point_to_tile(tile, EXTENT, sx / n as f64, sy / n as f64);
+        b.add_point(
+            Some(id),
+            &[p],
+            &[
+                ("cluster", PropValue::Bool(true)),
+                ("count", PropValue::UInt(n)),
+                ("key_count", PropValue::UInt(keys)),
+                ("employees", PropValue::UInt(employees)),
+                ("openings", PropValue::UInt(openings)),
+                ("industry", PropValue::Str(industry)),
+            ],
+        );
+    }
+}
+
+/// Douglas–Peucker tolerance in tile units: about a quarter pixel on a
+/// 512-pixel tile.
+const SIMPLIFY_TOLERANCE: f64 = 2.0;
+
+fn region_features(b: &mut LayerBuilder, snap: &Snapshot, tile: TileId, k: u32) {
+    let (w, s, e, n) = tile.lonlat_bounds();
+    let pad = (e - w) * BUFFER as f64 / EXTENT as f64;
+    for r in &snap.regions {
+        let [rw, rs, re, rn] = r.bbox;
+        if re < w - pad || rw > e + pad || rn < s - pad || rs > n + pad {
+            continue;
+        }
+        let polygons = polygon_to_tile(tile, EXTENT, BUFFER, SIMPLIFY_TOLERANCE, &r.geometry);
+        if polygons.is_empty() {
+            continue;
+        }
+        let st = &r.stats;
+        let mut props: Vec<(&str, PropValue)> = vec![
+            ("id", PropValue::Str(&r.id)),
+            ("name", PropValue::Str(&r.name)),
+            ("kind", PropValue::Str(r.kind.code())),
+            ("enterprises", PropValue::UInt(st.enterprises)),
+            ("openings", PropValue::UInt(st.openings)),
+        ];
+        match publishable(st.talents, k) {
+            Some(t) => props.push(("talents", PropValue::UInt(t))),
+            None => props.push(("suppressed", PropValue::Bool(true))),
+        }
+        if let Some(seekers) = publishable(st.seekers, k) {
+            props.push(("seekers", PropValue::UInt(seekers)));
+            if seekers > 0 {
+                props.push(("ratio", PropValue::Double(st.openings as f64 / seekers as f64)));
+            }
+        }
+        b.add_polygon(Some(stable_id(&r.id)), &polygons, &props);
+    }
+}
+
+fn station_features(b: &mut LayerBuilder, snap: &Snapshot, tile: TileId) {
+    let (x0, y0, x1, y1) = tile.unit_bounds();
+    let pad = (x1 - x0) * BUFFER as f64 / EXTENT as f64;
+    let env = AABB::from_corners([x0 - pad, y0 - pad], [x1 + pad, y1 + pad]);
+    let mut found: Vec<u32> = snap.station_tree.locate_in_envelope(env).map(|p| p.data).collect();
+    found.sort_unstable();
+    for i in found {
+        let st = &snap.stations[i as usize];
+        let p = point_to_tile(tile, EXTENT, st.lon, st.lat);
+        b.add_point(
+            Some(stable_id(&st.id)),
+            &[p],
+            &[
+                ("id", PropValue::Str(&st.id)),
+                ("name", PropValue::Str(&st.name)),
+                ("mode", PropValue::Str(st.mode.code())),
+            ],
+        );
+    }
+}
+
+/// Unit coordinates of a lon/lat, as an array.
+pub fn unit(lon: f64, lat: f64) -> [f64; 2] {
+    let (x, y) = lonlat_to_unit(lon, lat);
+    [x, y]
+}

@@ -1,0 +1,103 @@
+//! The binary as a user runs it: exit codes, messages, the error report,
+//! and a process killed in the middle of an import.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::*;
+use talentmap::store::{Store, Table};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_talentmap"));
+    c.env_remove("TALENTMAP_DATA").env("RUST_LOG", "warn");
+    c
+}
+
+#[test]
+fn import_exit_codes_messages_and_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let regions = write(dir.path(), "regions.geojson", REGIONS);
+    let out = bin().args(["import", "regions"]).arg(&regions).arg("--data").arg(&data).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("imported 3 regions"));
+
+    let mut bad = String::from("id,name,lon,lat,mode\n");
+    for i in 0..25 {
+        bad.push_str(&format!("S{i},站,117.0,36.6,tram\n"));
+    }
+    let bad = write(dir.path(), "bad.csv", &bad);
+    let report = dir.path().join("errors.csv");
+    let out = bin().args(["import", "stations"]).arg(&bad).arg("--data").arg(&data).arg("--report").arg(&report).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("bad.csv:2:5: mode = \"tram\": accepted values: metro, rail, brt, bus"), "{stderr}");
+    assert!(stderr.contains("and 5 more"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&report).unwrap().lines().count(), 26);
+    assert_eq!(Store::open(&data).unwrap().count(Table::Stations).unwrap(), 0);
+
+    let out = bin().args(["import", "people"]).arg(&bad).arg("--data").arg(&data).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "usage errors exit 2");
+    let out = bin().args(["import", "stations"]).arg(dir.path().join("missing.csv")).arg("--data").arg(&data).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.csv"));
+
+    let out = bin().args(["stats", "--data"]).arg(&data).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((v["regions"].as_u64(), v["talents"].as_u64()), (Some(3), Some(0)));
+}
+
+#[test]
+fn data_dir_from_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("envdata");
+    let regions = write(dir.path(), "regions.geojson", REGIONS);
+    let out = bin().args(["import", "regions"]).arg(&regions).env("TALENTMAP_DATA", &data).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(data.join("talentmap.sqlite").exists());
+}
+
+/// Killing the importer mid-way must leave the previous data intact and
+/// usable: SQLite rolls the unfinished transaction back on next open.
+#[test]
+fn kill_during_import_leaves_previous_data_intact() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    drop(tiny_city(dir.path(), 50));
+    let (version, talents) = {
+        let store = Store::open(&data).unwrap();
+        (store.data_version().unwrap(), store.count(Table::Talents).unwrap())
+    };
+    let big = write(dir.path(), "big.csv", &talents_csv(400_000, false));
+    let mut child = bin().args(["import", "talents"]).arg(&big).arg("--data").arg(&data).spawn().unwrap();
+    let wal = data.join("talentmap.sqlite-wal");
+    let started = Instant::now();
+    // Wait until the import is writing (the WAL grows), then kill it.
+    while std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0) < 2_000_000 {
+        assert!(child.try_wait().unwrap().is_none(), "the import finished before it could be killed");
+        assert!(started.elapsed() < Duration::from_secs(120), "the import never started writing");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    assert!(!status.success());
+
+    let mut store = Store::open(&data).unwrap();
+    assert_eq!(store.data_version().unwrap(), version);
+    assert_eq!(store.count(Table::Talents).unwrap(), talents);
+    let check: String = store.conn().query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(check, "ok");
+    let snap = talentmap::snapshot::build(&mut store, std::sync::Arc::new(talentmap::model::Taxonomy::builtin())).unwrap();
+    assert_eq!(snap.totals.talents, talents);
+    drop(store);
+    // The store is usable: the same import now completes.
+    let small = write(dir.path(), "small.csv", &talents_csv(60, false));
+    let out = bin().args(["import", "talents"]).arg(&small).arg("--data").arg(&data).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(Store::open(&data).unwrap().count(Table::Talents).unwrap(), 60);
+}

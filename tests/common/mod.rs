@@ -1,0 +1,140 @@
+//! Helpers shared by the integration tests: a tiny hand-made city whose
+//! every number is known.
+#![allow(dead_code)]
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+
+use talentmap::import::{ImportError, ImportKind, ImportOptions, ImportSummary, import_file};
+use talentmap::model::Taxonomy;
+use talentmap::store::Store;
+
+/// A district square 117.0–117.2 E × 36.6–36.8 N with a park in its
+/// south-west corner (117.0–117.05 × 36.6–36.65), and a second district east
+/// of it (117.2–117.4).
+pub const REGIONS: &str = r#"{"type":"FeatureCollection","features":[
+ {"type":"Feature","id":"D1","properties":{"name":"一区","kind":"district"},"geometry":{"type":"Polygon","coordinates":[[[117.0,36.6],[117.2,36.6],[117.2,36.8],[117.0,36.8],[117.0,36.6]]]}},
+ {"type":"Feature","properties":{"id":"D2","name":"二区"},"geometry":{"type":"Polygon","coordinates":[[[117.2,36.6],[117.4,36.6],[117.4,36.8],[117.2,36.8],[117.2,36.6]]]}},
+ {"type":"Feature","properties":{"id":"P1","name":"软件园","kind":"park"},"geometry":{"type":"Polygon","coordinates":[[[117.0,36.6],[117.05,36.6],[117.05,36.65],[117.0,36.65],[117.0,36.6]]]}}
+]}"#;
+
+pub const ENTERPRISES: &str = "id,name,lon,lat,industry,employees,key,park
+E1,星辰软件,117.01,36.61,65,120,true,P1
+E2,泉城制药,117.30,36.70,27,800,false,
+E3,齐鲁金融,117.10,36.70,66,50,false,
+";
+
+pub const VACANCIES: &str = "id,enterprise_id,field,education,title,openings,posted,filled
+V1,E1,0812,master,none,5,2026-03-01,
+V2,E1,0812,bachelor,junior,3,2026-04-01,2026-05-01
+V3,E2,1007,doctorate,senior,2,2026-01-15,
+";
+
+pub const STATIONS: &str = "id,name,lon,lat,mode
+S1,一号站,117.02,36.62,metro
+S2,二号站,117.31,36.71,bus
+";
+
+/// Writes `text` to `dir/name` and returns the path.
+pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// Talents: `n` in the park (home and work at E1), all seeking when `seeking`.
+pub fn talents_csv(n: usize, seeking: bool) -> String {
+    let mut s = String::from(
+        "id,home_lon,home_lat,work_lon,work_lat,enterprise_id,field,education,title,tier,birth_year,seeking\n",
+    );
+    for i in 0..n {
+        let dx = (i % 10) as f64 * 0.001;
+        s.push_str(&format!("T{i},{:.4},36.62,117.01,36.61,E1,0812,bachelor,none,none,1995,{seeking}\n", 117.01 + dx));
+    }
+    s
+}
+
+pub fn import(store: &mut Store, kind: ImportKind, path: &Path) -> Result<ImportSummary, ImportError> {
+    import_file(store, &Taxonomy::builtin(), kind, path, ImportOptions::default())
+}
+
+/// A store holding the tiny city with `talents` talents.
+pub fn tiny_city(dir: &Path, talents: usize) -> Store {
+    let mut store = Store::open(&dir.join("data")).unwrap();
+    import(&mut store, ImportKind::Regions, &write(dir, "regions.geojson", REGIONS)).unwrap();
+    import(&mut store, ImportKind::Enterprises, &write(dir, "enterprises.csv", ENTERPRISES)).unwrap();
+    import(&mut store, ImportKind::Stations, &write(dir, "stations.csv", STATIONS)).unwrap();
+    import(&mut store, ImportKind::Vacancies, &write(dir, "vacancies.csv", VACANCIES)).unwrap();
+    import(&mut store, ImportKind::Talents, &write(dir, "talents.csv", &talents_csv(talents, true))).unwrap();
+    store
+}
+
+pub mod mvt;
+
+/// Deterministic xorshift generator for test data.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    pub fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    pub fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[(self.next() % items.len() as u64) as usize]
+    }
+}
+
+pub const FIELDS: [&str; 5] = ["0812", "0810", "1007", "0202", "0802"];
+pub const EDUCATION: [&str; 4] = ["associate", "bachelor", "master", "doctorate"];
+pub const TIERS: [&str; 3] = ["none", "E", "C"];
+
+/// The tiny city plus `n` seeded random talents and vacancies spread over
+/// both districts, with clusters so that cells of every size occur.
+pub fn random_city(dir: &Path, n: usize, seed: u64) -> Store {
+    let mut store = tiny_city(dir, 0);
+    let mut rng = Rng(seed | 1);
+    let mut t = String::from("id,home_lon,home_lat,work_lon,work_lat,enterprise_id,field,education,title,tier,birth_year,seeking\n");
+    let employers = [("E1", 117.01, 36.61), ("E2", 117.30, 36.70), ("E3", 117.10, 36.70)];
+    for i in 0..n {
+        let (lon, lat) = if rng.next().is_multiple_of(3) {
+            (117.0 + rng.unit() * 0.4, 36.6 + rng.unit() * 0.2)
+        } else {
+            let c = (rng.next() % 4) as f64;
+            (117.05 + c * 0.08 + rng.unit() * 0.01, 36.65 + c * 0.03 + rng.unit() * 0.01)
+        };
+        let (work, ent) = if rng.next().is_multiple_of(4) {
+            (",".to_string(), String::new())
+        } else {
+            let (id, x, y) = employers[(rng.next() % 3) as usize];
+            (format!("{x},{y}"), id.to_string())
+        };
+        t.push_str(&format!(
+            "T{i},{lon:.6},{lat:.6},{work},{ent},{},{},none,{},{},{}\n",
+            rng.pick(&FIELDS),
+            rng.pick(&EDUCATION),
+            rng.pick(&TIERS),
+            1966 + rng.next() % 40,
+            rng.next().is_multiple_of(5)
+        ));
+    }
+    import(&mut store, talentmap::import::ImportKind::Talents, &write(dir, "talents.csv", &t)).unwrap();
+    let mut v = String::from("id,enterprise_id,field,education,title,openings,posted,filled\n");
+    for i in 0..(n / 10).max(3) {
+        let (id, _, _) = employers[(rng.next() % 3) as usize];
+        v.push_str(&format!(
+            "V{i},{id},{},{},none,{},2026-03-01,{}\n",
+            rng.pick(&FIELDS),
+            rng.pick(&EDUCATION),
+            1 + rng.next() % 6,
+            if rng.next().is_multiple_of(5) { "2026-05-01" } else { "" }
+        ));
+    }
+    import(&mut store, talentmap::import::ImportKind::Vacancies, &write(dir, "vacancies.csv", &v)).unwrap();
+    store
+}

@@ -1,0 +1,331 @@
+//! Importer behaviour: every validation rule reports file:line:column, a
+//! failed import changes nothing, re-imports are idempotent, replace swaps,
+//! regions are assigned and reassigned.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::*;
+use talentmap::import::{ImportError, ImportKind, ImportOptions, import_file};
+use talentmap::model::Taxonomy;
+use talentmap::store::{Store, Table};
+
+/// Imports `text` as `kind` into a tiny city and returns the single error.
+fn one_error(kind: ImportKind, name: &str, text: &str) -> talentmap::import::RowError {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = tiny_city(dir.path(), 3);
+    let before = store.data_version().unwrap();
+    let path = write(dir.path(), name, text);
+    let err = import(&mut store, kind, &path).unwrap_err();
+    assert_eq!(store.data_version().unwrap(), before, "a failed import leaves the version");
+    let rows = err.row_errors();
+    assert_eq!(rows.len(), 1, "exactly one error expected, got {rows:#?}");
+    rows[0].clone()
+}
+
+const T_HEADER: &str =
+    "id,home_lon,home_lat,work_lon,work_lat,enterprise_id,field,education,title,tier,birth_year,seeking\n";
+
+#[test]
+fn out_of_range_longitude_names_line_and_column() {
+    let e = one_error(
+        ImportKind::Talents,
+        "t.csv",
+        &format!(
+            "{T_HEADER}T1,117.0,36.6,,,,0812,master,none,none,1990,false\nT2,190.5,36.6,,,,0812,master,none,none,1990,false\n"
+        ),
+    );
+    assert_eq!((e.line, e.column, e.field.as_str(), e.value.as_str()), (3, 2, "home_lon", "190.5"));
+    assert!(e.message.contains("[-180, 180]"), "{}", e.message);
+    assert!(e.to_string().contains("t.csv:3:2: home_lon"), "{e}");
+}
+
+#[test]
+fn not_a_number() {
+    let e = one_error(
+        ImportKind::Talents,
+        "t.csv",
+        &format!("{T_HEADER}T1,117.0,north,,,,0812,master,none,none,1990,false\n"),
+    );
+    assert_eq!((e.line, e.column, e.field.as_str()), (2, 3, "home_lat"));
+    assert!(e.message.contains("not a number"));
+}
+
+#[test]
+fn unknown_field_code() {
+    let e = one_error(
+        ImportKind::Talents,
+        "t.csv",
+        &format!("{T_HEADER}T1,117.0,36.6,,,,0899,master,none,none,1990,false\n"),
+    );
+    assert_eq!((e.line, e.column, e.field.as_str(), e.value.as_str()), (2, 7, "field", "0899"));
+    assert!(e.message.contains("discipline"));
+}
+
+#[test]
+fn unknown_education_lists_accepted_values() {
+    let e =
+        one_error(ImportKind::Talents, "t.csv", &format!("{T_HEADER}T1,117.0,36.6,,,,0812,phd,none,none,1990,false\n"));
+    assert_eq!((e.column, e.field.as_str()), (8, "education"));
+    assert_eq!(e.message, "accepted values: associate, bachelor, master, doctorate");
+}
+
+#[test]
+fn tier_and_title_and_bool() {
+    let e =
+        one_error(ImportKind::Talents, "t.csv", &format!("{T_HEADER}T1,117.0,36.6,,,,0812,master,none,F,1990,false\n"));
+    assert_eq!(e.field, "tier");
+    let e = one_error(
+        ImportKind::Talents,
+        "t.csv",
+        &format!("{T_HEADER}T1,117.0,36.6,,,,0812,master,professor,none,1990,false\n"),
+    );
+    assert_eq!(e.field, "title");
+    let e = one_error(
+        ImportKind::Talents,
+        "t.csv",
+        &format!("{T_HEADER}T1,117.0,36.6,,,,0812,master,none,none,1990,yes\n"),
+    );
+    assert_eq!((e.column, e.field.as_str(), e.message.as_str()), (12, "seeking", "expected true or false"));
+}
+
+#[test]
+fn birth_year_out_of_range() {
+    let e = one_error(
+        ImportKind::Talents,
+        "t.csv",
+        &format!("{T_HEADER}T1,117.0,36.6,,,,0812,master,none,none,1850,false\n"),
+    );
+    assert_eq!(e.field, "birth_year");
+    assert!(e.message.contains("out of range"));
+}
+
+#[test]
+fn work_point_needs_both_coordinates() {
+    let e = one_error(
+        ImportKind::Talents,
+        "t.csv",
+        &format!("{T_HEADER}T1,117.0,36.6,117.1,,,0812,master,none,none,1990,false\n"),
+    );
+    assert_eq!((e.column, e.field.as_str()), (5, "work_lat"));
+    assert!(e.message.contains("both or neither"));
+}
+
+#[test]
+fn reference_to_missing_enterprise() {
+    let e = one_error(
+        ImportKind::Talents,
+        "t.csv",
+        &format!("{T_HEADER}T1,117.0,36.6,,,E9,0812,master,none,none,1990,false\n"),
+    );
+    assert_eq!((e.column, e.field.as_str(), e.value.as_str()), (6, "enterprise_id", "E9"));
+    assert!(e.message.contains("import enterprises first"));
+}
+
+#[test]
+fn duplicate_id_within_a_file() {
+    let e = one_error(
+        ImportKind::Talents,
+        "t.csv",
+        &format!(
+            "{T_HEADER}T1,117.0,36.6,,,,0812,master,none,none,1990,false\nT1,117.0,36.6,,,,0812,master,none,none,1991,false\n"
+        ),
+    );
+    assert_eq!((e.line, e.column, e.field.as_str()), (3, 1, "id"));
+    assert!(e.message.contains("duplicate"));
+}
+
+#[test]
+fn invalid_id_characters() {
+    let e = one_error(ImportKind::Stations, "s.csv", "id,name,lon,lat,mode\nS 1,站,117.0,36.6,metro\n");
+    assert_eq!((e.line, e.column, e.field.as_str()), (2, 1, "id"));
+}
+
+#[test]
+fn missing_required_value() {
+    let e = one_error(ImportKind::Stations, "s.csv", "id,name,lon,lat,mode\nS1,,117.0,36.6,metro\n");
+    assert_eq!((e.column, e.field.as_str(), e.message.as_str()), (2, "name", "a value is required"));
+}
+
+#[test]
+fn wrong_number_of_fields() {
+    let e = one_error(ImportKind::Stations, "s.csv", "id,name,lon,lat,mode\nS1,站,117.0,36.6\n");
+    assert_eq!((e.line, e.column), (2, 0));
+    assert!(e.message.contains("4 fields but the header has 5"));
+}
+
+#[test]
+fn enterprise_rules() {
+    let h = "id,name,lon,lat,industry,employees,key\n";
+    let e = one_error(ImportKind::Enterprises, "e.csv", &format!("{h}E9,某公司,117.0,36.6,00,10,false\n"));
+    assert_eq!((e.column, e.field.as_str()), (5, "industry"));
+    let e = one_error(ImportKind::Enterprises, "e.csv", &format!("{h}E9,某公司,117.0,36.6,65,-3,false\n"));
+    assert_eq!((e.column, e.field.as_str()), (6, "employees"));
+    let e = one_error(ImportKind::Enterprises, "e.csv", &format!("{h}E9,某公司,117.0,86.0,65,3,false\n"));
+    assert_eq!(e.field, "lat");
+}
+
+#[test]
+fn vacancy_rules() {
+    let h = "id,enterprise_id,field,education,title,openings,posted,filled\n";
+    let e = one_error(ImportKind::Vacancies, "v.csv", &format!("{h}V9,E1,0812,master,none,0,2026-01-01,\n"));
+    assert_eq!((e.column, e.field.as_str()), (6, "openings"));
+    let e = one_error(ImportKind::Vacancies, "v.csv", &format!("{h}V9,E1,0812,master,none,1,2026-02-30,\n"));
+    assert_eq!((e.column, e.field.as_str()), (7, "posted"));
+    let e = one_error(ImportKind::Vacancies, "v.csv", &format!("{h}V9,E1,0812,master,none,1,2026-02-03,2026-01-01\n"));
+    assert_eq!(e.field, "filled");
+    assert!(e.message.contains("before it was posted"));
+}
+
+#[test]
+fn move_references_existing_talent() {
+    let h = "id,talent_id,date,event,from_lon,from_lat,to_lon,to_lat,to_enterprise_id,destination\n";
+    let e = one_error(ImportKind::Moves, "m.csv", &format!("{h}M1,T99,2026-07-01,arrive,,,117.0,36.6,,\n"));
+    assert_eq!((e.column, e.field.as_str(), e.value.as_str()), (2, "talent_id", "T99"));
+    let e = one_error(ImportKind::Moves, "m.csv", &format!("{h}M1,T0,2026-07-01,arrived,,,117.0,36.6,,\n"));
+    assert_eq!(e.field, "event");
+}
+
+#[test]
+fn header_problems_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = tiny_city(dir.path(), 1);
+    let p = write(dir.path(), "s.csv", "id,name,lon,lat,mdoe\nS1,站,117.0,36.6,metro\n");
+    let err = import(&mut store, ImportKind::Stations, &p).unwrap_err();
+    assert!(matches!(err, ImportError::Header { .. }));
+    assert!(err.to_string().contains("unknown column 'mdoe' (column 5)"), "{err}");
+    let p = write(dir.path(), "s.csv", "id,name,lon,lat\nS1,站,117.0,36.6\n");
+    assert!(
+        import(&mut store, ImportKind::Stations, &p).unwrap_err().to_string().contains("missing required column mode")
+    );
+}
+
+#[test]
+fn all_errors_are_collected_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = tiny_city(dir.path(), 1);
+    let mut text = String::from("id,name,lon,lat,mode\n");
+    for i in 0..30 {
+        text.push_str(&format!("S{i},站,117.0,36.6,tram\n"));
+    }
+    let p = write(dir.path(), "s.csv", &text);
+    let err = import(&mut store, ImportKind::Stations, &p).unwrap_err();
+    assert_eq!(err.row_errors().len(), 30);
+    let report = dir.path().join("errors.csv");
+    talentmap::import::write_report(&report, err.row_errors()).unwrap();
+    let written = std::fs::read_to_string(&report).unwrap();
+    assert_eq!(written.lines().count(), 31);
+    assert!(written.lines().nth(1).unwrap().contains(",2,5,mode,tram,"));
+}
+
+#[test]
+fn bom_crlf_and_any_column_order_are_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = tiny_city(dir.path(), 1);
+    let p = write(dir.path(), "s.csv", "\u{feff}mode,lat,lon,name,id\r\nrail,36.7,117.1,济南站,S9\r\n");
+    let s = import(&mut store, ImportKind::Stations, &p).unwrap();
+    assert_eq!((s.rows, s.total), (1, 3));
+}
+
+#[test]
+fn failed_import_changes_nothing_and_reimport_is_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = tiny_city(dir.path(), 20);
+    let snapshot = |store: &Store| -> Vec<(String, String, i64)> {
+        let mut stmt = store.conn().prepare("SELECT id, field, birth_year FROM talents ORDER BY id").unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(Result::unwrap).collect()
+    };
+    let before = snapshot(&store);
+    // Valid rows followed by one bad one: none of the valid rows may land.
+    let mut text = talents_csv(25, false);
+    text.push_str("T99,117.0,36.6,,,,0812,master,none,none,1990,maybe\n");
+    let p = write(dir.path(), "t.csv", &text);
+    assert!(import(&mut store, ImportKind::Talents, &p).is_err());
+    assert_eq!(snapshot(&store), before);
+    assert_eq!(store.count(Table::Talents).unwrap(), 20);
+
+    let p = write(dir.path(), "t.csv", &talents_csv(20, true));
+    let v = store.data_version().unwrap();
+    import(&mut store, ImportKind::Talents, &p).unwrap();
+    assert_eq!(snapshot(&store), before, "same file twice: same records");
+    assert_eq!(store.data_version().unwrap(), v + 1, "but a new data version");
+}
+
+#[test]
+fn replace_swaps_out_all_records_of_the_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = tiny_city(dir.path(), 20);
+    let p = write(dir.path(), "t.csv", &talents_csv(5, false));
+    import_file(
+        &mut store,
+        &Taxonomy::builtin(),
+        ImportKind::Talents,
+        &p,
+        ImportOptions { replace: true, progress: false },
+    )
+    .unwrap();
+    assert_eq!(store.count(Table::Talents).unwrap(), 5);
+    // Replacing enterprises with a set that drops referenced ones is refused.
+    let p =
+        write(dir.path(), "e.csv", "id,name,lon,lat,industry,employees,key\nE3,齐鲁金融,117.10,36.70,66,50,false\n");
+    let err = import_file(
+        &mut store,
+        &Taxonomy::builtin(),
+        ImportKind::Enterprises,
+        &p,
+        ImportOptions { replace: true, progress: false },
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("still reference"), "{err}");
+    assert_eq!(store.count(Table::Enterprises).unwrap(), 3);
+}
+
+#[test]
+fn records_are_assigned_regions_and_reassigned_when_regions_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = tiny_city(dir.path(), 3);
+    let region_of = |store: &Store, id: &str| -> (Option<String>, Option<String>) {
+        store
+            .conn()
+            .query_row("SELECT district_id, park_id FROM enterprises WHERE id = ?1", [id], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap()
+    };
+    assert_eq!(region_of(&store, "E1"), (Some("D1".into()), Some("P1".into())));
+    assert_eq!(region_of(&store, "E2"), (Some("D2".into()), None));
+    let home: (Option<String>, Option<String>) = store
+        .conn()
+        .query_row("SELECT home_district, work_park FROM talents WHERE id = 'T0'", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap();
+    assert_eq!(home, (Some("D1".into()), Some("P1".into())));
+    // Move the park east over E2: E1 leaves it, E2 enters it.
+    let moved = REGIONS.replace(
+        "[[[117.0,36.6],[117.05,36.6],[117.05,36.65],[117.0,36.65],[117.0,36.6]]]",
+        "[[[117.25,36.65],[117.35,36.65],[117.35,36.75],[117.25,36.75],[117.25,36.65]]]",
+    );
+    import(&mut store, ImportKind::Regions, &write(dir.path(), "r.geojson", &moved)).unwrap();
+    assert_eq!(region_of(&store, "E1"), (Some("D1".into()), None));
+    assert_eq!(region_of(&store, "E2"), (Some("D2".into()), Some("P1".into())));
+}
+
+#[test]
+fn region_file_errors_name_the_feature() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let bad_kind = REGIONS.replace("\"kind\":\"park\"", "\"kind\":\"zone\"");
+    let err = import(&mut store, ImportKind::Regions, &write(dir.path(), "r.geojson", &bad_kind)).unwrap_err();
+    assert_eq!(err.row_errors()[0].field, "features[2].properties.kind");
+    let open_ring = REGIONS.replace("[117.0,36.8],[117.0,36.6]]]", "[117.0,36.8],[117.0,36.7]]]");
+    let err = import(&mut store, ImportKind::Regions, &write(dir.path(), "r.geojson", &open_ring)).unwrap_err();
+    assert!(err.row_errors()[0].message.contains("not closed"), "{err:?}");
+    let err = import(
+        &mut store,
+        ImportKind::Regions,
+        &write(dir.path(), "r.geojson", "{\"type\": \"FeatureCollection\",\n \"features\": [,]}"),
+    )
+    .unwrap_err();
+    assert_eq!((err.row_errors()[0].line, err.row_errors()[0].column > 0), (2, true));
+    assert_eq!(store.data_version().unwrap(), 0);
+}

@@ -1,0 +1,432 @@
+//! The map API: tiles decoded with an independent decoder (geozero), the
+//! conservation rule over random filters and zooms against a brute-force
+//! count, the privacy rule, HTTP behaviour and GeoJSON conformance.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use common::mvt::{Val, decode};
+use common::*;
+use http_body_util::BodyExt;
+use proptest::prelude::*;
+use talentmap::analytics::filter::Filter;
+use talentmap::api::{AppState, Settings, router};
+use talentmap::encode::layers::{Layer, render};
+use talentmap::model::Taxonomy;
+use talentmap::snapshot::{self, Snapshot};
+use talentmap::spatial::{TileId, lonlat_to_unit};
+use tower::ServiceExt;
+
+const K: u32 = 5;
+
+fn city(n: usize, seed: u64) -> (tempfile::TempDir, Arc<Snapshot>) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = random_city(dir.path(), n, seed);
+    let snap = snapshot::build(&mut store, Arc::new(Taxonomy::builtin())).unwrap();
+    (dir, Arc::new(snap))
+}
+
+/// Tiles of zoom `z` covering the tiny city's box.
+fn covering(z: u8) -> Vec<TileId> {
+    let n = (1u64 << z) as f64;
+    let (x0, y0) = lonlat_to_unit(116.99, 36.81);
+    let (x1, y1) = lonlat_to_unit(117.41, 36.59);
+    let mut out = Vec::new();
+    for y in (y0 * n) as u32..=(y1 * n) as u32 {
+        for x in (x0 * n) as u32..=(x1 * n) as u32 {
+            out.push(TileId { z, x, y });
+        }
+    }
+    out
+}
+
+fn parse_filter(snap: &Snapshot, pairs: &[(&str, String)]) -> Filter {
+    let q: BTreeMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+    Filter::parse(&q, &snap.taxonomy, snap.reference_year).unwrap()
+}
+
+/// Sum of counts over distinct cell ids, and the number of suppressed cells.
+fn sum_cells(snap: &Snapshot, layer: Layer, z: u8, filter: &Filter) -> (u64, u64) {
+    let mut seen: HashMap<u64, Option<u64>> = HashMap::new();
+    for tile in covering(z) {
+        let bytes = render(snap, layer, tile, filter, K);
+        for l in decode(&bytes) {
+            for f in l.features {
+                let id = f.id.expect("cells carry ids");
+                let count = f.props.get("count").and_then(Val::as_u64);
+                if let Some(prev) = seen.insert(id, count) {
+                    assert_eq!(prev, count, "a cell repeated in two tiles has the same numbers");
+                }
+            }
+        }
+    }
+    let sum = seen.values().flatten().sum();
+    let suppressed = seen.values().filter(|c| c.is_none()).count() as u64;
+    (sum, suppressed)
+}
+
+#[test]
+fn talent_tile_schema_decodes_independently() {
+    let (_d, snap) = city(3000, 7);
+    let tile = covering(10)[0];
+    let layers = decode(&render(&snap, Layer::Talents, tile, &Filter::default(), K));
+    assert_eq!(layers.len(), 1);
+    let l = &layers[0];
+    assert_eq!((l.name.as_str(), l.version, l.extent), ("talents", 2, 4096));
+    assert!(l.features.len() > 10, "a city tile holds many cells");
+    for f in &l.features {
+        assert_eq!(f.geom_type, 3, "cells are polygons");
+        if f.props.contains_key("suppressed") {
+            assert_eq!(f.props.len(), 1);
+            assert_eq!(f.props["suppressed"], Val::Bool(true));
+        } else {
+            for key in ["count", "seekers", "young", "edu_associate", "edu_bachelor", "edu_master", "edu_doctorate", "top_field_count"] {
+                assert!(matches!(f.props[key], Val::UInt(_)), "{key} is an unsigned integer");
+            }
+            let edu: u64 = ["edu_associate", "edu_bachelor", "edu_master", "edu_doctorate"]
+                .iter()
+                .map(|k| f.props[*k].as_u64().unwrap())
+                .sum();
+            assert_eq!(edu, f.props["count"].as_u64().unwrap(), "education breakdown adds up");
+            assert!(matches!(&f.props["top_field"], Val::Str(s) if s.len() == 4));
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, .. ProptestConfig::default() })]
+    /// Summing `count` over the distinct cells of all tiles equals the
+    /// brute-force number of matching records, less at most k−1 per
+    /// suppressed cell — for any filter and zoom.
+    #[test]
+    fn conservation_over_random_filters_and_zooms(
+        z in 0u8..=14,
+        field in proptest::option::of(0usize..5),
+        edu in proptest::option::of(0usize..4),
+        max_age in proptest::option::of(25u16..60),
+        seeking in proptest::option::of(any::<bool>()),
+        chain in any::<bool>(),
+    ) {
+        let (_d, snap) = CITY.with(|c| c.clone());
+        let mut pairs = Vec::new();
+        if let Some(f) = field { pairs.push(("field", FIELDS[f].to_string())); }
+        if let Some(e) = edu { pairs.push(("education", EDUCATION[e].to_string())); }
+        if let Some(a) = max_age { pairs.push(("max_age", a.to_string())); }
+        if let Some(s) = seeking { pairs.push(("seeking", s.to_string())); }
+        if chain { pairs.push(("industry", "ngit,27".to_string())); }
+        let filter = parse_filter(&snap, &pairs);
+
+        let brute = snap.talents.iter().filter(|t| filter.talent(t)).count() as u64;
+        let (sum, suppressed) = sum_cells(&snap, Layer::Talents, z, &filter);
+        prop_assert!(sum <= brute && brute - sum <= suppressed * (K as u64 - 1),
+            "talents z{z}: brute {brute}, sum {sum}, suppressed {suppressed}");
+
+        let brute: u64 = snap.vacancies.iter().filter(|v| v.open && filter.vacancy(v)).map(|v| v.openings as u64).sum();
+        let (sum, suppressed) = sum_cells(&snap, Layer::Vacancies, z, &filter);
+        prop_assert!(sum <= brute && brute - sum <= suppressed * (K as u64 - 1),
+            "vacancies z{z}: brute {brute}, sum {sum}, suppressed {suppressed}");
+    }
+}
+
+thread_local! {
+    static CITY: (Arc<tempfile::TempDir>, Arc<Snapshot>) = {
+        let (d, s) = city(4000, 11);
+        (Arc::new(d), s)
+    };
+}
+
+#[test]
+fn privacy_no_talent_output_reveals_an_individual() {
+    let (_d, snap) = city(2500, 3);
+    for z in 0..=14u8 {
+        for tile in covering(z) {
+            let bytes = render(&snap, Layer::Talents, tile, &Filter::default(), K);
+            for l in decode(&bytes) {
+                for f in l.features {
+                    assert_eq!(f.geom_type, 3, "never a point");
+                    if let Some(c) = f.props.get("count").and_then(Val::as_u64) {
+                        assert!(c == 0 || c >= K as u64, "unsuppressed count {c} below k at z{z}");
+                    } else {
+                        assert_eq!(f.props.len(), 1, "a suppressed cell carries nothing else");
+                    }
+                    assert!(!f.props.contains_key("id"));
+                    for v in f.props.values() {
+                        if let Val::Str(s) = v {
+                            assert!(s.len() == 4 && s.bytes().all(|b| b.is_ascii_digit()), "only field codes as text: {s}");
+                        }
+                    }
+                    // Vertices are cell corners: multiples of the cell size.
+                    for (x, y) in f.vertices {
+                        assert!(x as i64 % 128 == 0 && y as i64 % 128 == 0, "vertex ({x}, {y}) is not a cell corner");
+                    }
+                }
+            }
+            assert!(!bytes.windows(2).any(|w| w == b"T1"), "no talent id in a tile");
+        }
+    }
+}
+
+#[test]
+fn enterprises_cluster_then_split() {
+    let (_d, snap) = city(100, 5);
+    let mut clustered = 0;
+    for tile in covering(9) {
+        for l in decode(&render(&snap, Layer::Enterprises, tile, &Filter::default(), K)) {
+            for f in l.features {
+                assert_eq!(f.props["cluster"], Val::Bool(true));
+                clustered += f.props["count"].as_u64().unwrap();
+            }
+        }
+    }
+    assert_eq!(clustered, 3, "every enterprise is in exactly one cluster");
+    let mut names = Vec::new();
+    for tile in covering(13) {
+        for l in decode(&render(&snap, Layer::Enterprises, tile, &Filter::default(), K)) {
+            for f in l.features {
+                assert_eq!(f.geom_type, 1);
+                if let Val::Str(n) = &f.props["name"] {
+                    names.push(n.clone());
+                }
+                assert!(matches!(f.props["key"], Val::Bool(_)));
+            }
+        }
+    }
+    names.sort();
+    assert_eq!(names, ["星辰软件", "泉城制药", "齐鲁金融"]);
+}
+
+#[test]
+fn regions_and_stations_tiles() {
+    let (_d, snap) = city(500, 9);
+    let tile = covering(9)[0];
+    let layers = decode(&render(&snap, Layer::Regions, tile, &Filter::default(), K));
+    let mut kinds: Vec<String> = layers[0]
+        .features
+        .iter()
+        .map(|f| match &f.props["kind"] {
+            Val::Str(s) => s.clone(),
+            _ => panic!(),
+        })
+        .collect();
+    kinds.sort();
+    assert_eq!(kinds, ["district", "district", "park"]);
+    assert!(layers[0].features.iter().all(|f| f.geom_type == 3));
+    let mut stations = 0;
+    for tile in covering(12) {
+        for l in decode(&render(&snap, Layer::Stations, tile, &Filter::default(), K)) {
+            stations += l.features.iter().filter(|f| f.vertices.iter().all(|&(x, y)| (0.0..4096.0).contains(&x) && (0.0..4096.0).contains(&y))).count();
+        }
+    }
+    assert_eq!(stations, 2, "each station drawn once inside its own tile");
+}
+
+// ---- HTTP ----
+
+fn app(snap: Arc<Snapshot>) -> axum::Router {
+    let snap = Arc::try_unwrap(snap).unwrap_or_else(|a| rebuild(&a));
+    router(AppState::new(snap, None, Settings::default()))
+}
+
+fn rebuild(_: &Snapshot) -> Snapshot {
+    panic!("snapshot is shared; build a fresh one")
+}
+
+async fn get(app: &axum::Router, uri: &str, headers: &[(&str, &str)]) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let mut req = Request::get(uri);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp = app.clone().oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let body = resp.into_body().collect().await.unwrap().to_bytes().to_vec();
+    (status, headers, body)
+}
+
+fn json(body: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(body).unwrap()
+}
+
+#[tokio::test]
+async fn tile_http_behaviour() {
+    let (_d, snap) = city(2000, 21);
+    let app = app(snap);
+    let t = covering(10)[0];
+    let uri = format!("/tiles/talents/{}/{}/{}.mvt", t.z, t.x, t.y);
+    let (status, headers, body) = get(&app, &uri, &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "application/vnd.mapbox-vector-tile");
+    assert_eq!(decode(&body)[0].name, "talents");
+    let etag = headers[header::ETAG].to_str().unwrap().to_string();
+    assert!(headers.contains_key(header::CACHE_CONTROL));
+    let (status, _, body) = get(&app, &uri, &[("if-none-match", &etag)]).await;
+    assert_eq!((status, body.len()), (StatusCode::NOT_MODIFIED, 0));
+    let (_, h2, _) = get(&app, &format!("{uri}?field=0812"), &[]).await;
+    assert_ne!(h2[header::ETAG], etag, "the filter is part of the ETag");
+    let (status, headers, body) = get(&app, &uri, &[("accept-encoding", "gzip")]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_ENCODING], "gzip");
+    let mut raw = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&body[..]), &mut raw).unwrap();
+    assert_eq!(decode(&raw)[0].name, "talents");
+    // Far from the city: an empty tile is 204 with no body.
+    let (status, _, body) = get(&app, "/tiles/talents/10/0/0.mvt", &[]).await;
+    assert_eq!((status, body.len()), (StatusCode::NO_CONTENT, 0));
+}
+
+#[tokio::test]
+async fn bad_tile_requests_get_json_errors_naming_the_parameter() {
+    let (_d, snap) = city(50, 1);
+    let app = app(snap);
+    for (uri, status, param) in [
+        ("/tiles/talents/23/0/0.mvt", 400, Some("z")),
+        ("/tiles/talents/2/4/0.mvt", 400, Some("x")),
+        ("/tiles/talents/2/0/-1.mvt", 400, Some("y")),
+        ("/tiles/talents/a/0/0.mvt", 400, Some("z")),
+        ("/tiles/talents/2/0/0.mvt?field=9999", 400, Some("field")),
+        ("/tiles/talents/2/0/0.mvt?education=phd", 400, Some("education")),
+        ("/tiles/talents/2/0/0.mvt?min_age=old", 400, Some("min_age")),
+        ("/tiles/talents/2/0/0.mvt?seeking=maybe", 400, Some("seeking")),
+        ("/tiles/talents/2/0/0.mvt?industry=nochain", 400, Some("industry")),
+        ("/tiles/talents/2/0/0.mvt?tier=Z", 400, Some("tier")),
+        ("/tiles/talents/2/0/0.mvt?title=boss", 400, Some("title")),
+        ("/tiles/talents/2/0/0.mvt?feild=0812", 400, Some("feild")),
+        ("/tiles/nolayer/2/0/0.mvt", 404, None),
+        ("/tiles/nolayer.json", 404, None),
+        ("/tiles/talents/2/0/0.png", 404, None),
+        ("/api/aggregates?layer=talents&zoom=15&bbox=117,36.6,117.4,36.8", 400, Some("zoom")),
+        ("/api/aggregates?layer=people&zoom=5&bbox=117,36.6,117.4,36.8", 400, Some("layer")),
+        ("/api/aggregates?layer=talents&zoom=5&bbox=117,36.6,117.4", 400, Some("bbox")),
+        ("/api/aggregates?layer=talents&zoom=14&bbox=100,20,120,40", 400, Some("bbox")),
+        ("/api/enterprises?limit=0", 400, Some("limit")),
+        ("/api/enterprises?bbox=118,36,117,37", 400, Some("bbox")),
+        ("/api/regions/NOPE", 404, None),
+        ("/api/nothing", 404, None),
+    ] {
+        let (s, _, body) = get(&app, uri, &[]).await;
+        assert_eq!(s.as_u16(), status, "{uri}");
+        let v = json(&body);
+        assert!(v["error"]["code"].is_string() && v["error"]["message"].is_string(), "{uri}: {v}");
+        if let Some(p) = param {
+            assert_eq!(v["error"]["parameter"], p, "{uri}: {v}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn tilejson_describes_each_layer_and_keeps_the_query() {
+    let (_d, snap) = city(50, 1);
+    let app = app(snap);
+    for layer in ["talents", "vacancies", "enterprises", "regions", "stations"] {
+        let (s, _, body) = get(&app, &format!("/tiles/{layer}.json?field=0812"), &[("host", "example.test:8080")]).await;
+        assert_eq!(s, StatusCode::OK);
+        let tj = json(&body);
+        assert_eq!(tj["tilejson"], "3.0.0");
+        assert_eq!(tj["tiles"][0], format!("http://example.test:8080/tiles/{layer}/{{z}}/{{x}}/{{y}}.mvt?field=0812"));
+        assert_eq!(tj["vector_layers"][0]["id"], layer);
+        assert!(tj["vector_layers"][0]["fields"].as_object().unwrap().len() >= 3);
+        let b = tj["bounds"].as_array().unwrap();
+        assert!((b[0].as_f64().unwrap() - 117.0).abs() < 1e-9 && (b[3].as_f64().unwrap() - 36.8).abs() < 1e-9);
+        assert!(tj["maxzoom"].as_u64().unwrap() >= 14);
+    }
+}
+
+/// RFC 7946: [lon, lat] order, closed rings, exterior counter-clockwise.
+fn check_rfc7946_polygon(coords: &serde_json::Value) {
+    for (i, ring) in coords.as_array().unwrap().iter().enumerate() {
+        let pts: Vec<(f64, f64)> =
+            ring.as_array().unwrap().iter().map(|p| (p[0].as_f64().unwrap(), p[1].as_f64().unwrap())).collect();
+        assert!(pts.len() >= 4);
+        assert_eq!(pts.first(), pts.last(), "ring closed");
+        assert!(pts.iter().all(|(x, y)| (116.0..118.0).contains(x) && (36.0..37.0).contains(y)), "lon first");
+        let area: f64 = pts.windows(2).map(|w| w[0].0 * w[1].1 - w[1].0 * w[0].1).sum();
+        if i == 0 {
+            assert!(area > 0.0, "exterior ring counter-clockwise");
+        } else {
+            assert!(area < 0.0, "holes clockwise");
+        }
+    }
+}
+
+#[tokio::test]
+async fn geojson_endpoints_follow_rfc7946_and_privacy() {
+    let (_d, snap) = city(3000, 4);
+    let talents = snap.totals.talents;
+    let app = app(snap);
+    let (_, _, body) = get(&app, "/api/regions", &[]).await;
+    let fc = json(&body);
+    assert_eq!(fc["type"], "FeatureCollection");
+    assert_eq!(fc["features"].as_array().unwrap().len(), 3);
+    for f in fc["features"].as_array().unwrap() {
+        assert_eq!(f["geometry"]["type"], "Polygon");
+        check_rfc7946_polygon(&f["geometry"]["coordinates"]);
+    }
+    let (_, _, body) = get(&app, "/api/regions/P1", &[]).await;
+    let r = json(&body);
+    assert_eq!(r["kind"], "park");
+    assert_eq!(r["demand"]["by_field"][0]["field"], "0812");
+    for row in r["supply"]["by_field"].as_array().unwrap() {
+        let n = &row["talents"];
+        assert!(n.is_null() || n.as_u64().unwrap() >= K as u64, "suppressed below k: {row}");
+    }
+
+    // Aggregates: the same cells as the tiles, and the same totals.
+    let (s, _, body) = get(&app, "/api/aggregates?layer=talents&zoom=9&bbox=116.99,36.59,117.41,36.81", &[]).await;
+    assert_eq!(s, StatusCode::OK);
+    let fc = json(&body);
+    let mut sum = 0;
+    let mut suppressed = 0;
+    for f in fc["features"].as_array().unwrap() {
+        check_rfc7946_polygon(&f["geometry"]["coordinates"]);
+        match f["properties"]["count"].as_u64() {
+            Some(c) => sum += c,
+            None => suppressed += 1,
+        }
+    }
+    assert!(sum <= talents && talents - sum <= suppressed * (K as u64 - 1));
+
+    // Enterprises: paging with a cursor walks every record once.
+    let (_, _, body) = get(&app, "/api/enterprises?limit=2", &[]).await;
+    let page = json(&body);
+    assert_eq!(page["features"].as_array().unwrap().len(), 2);
+    let cursor = page["next_cursor"].as_str().unwrap().to_string();
+    let (_, _, body) = get(&app, &format!("/api/enterprises?limit=2&cursor={cursor}"), &[]).await;
+    let page2 = json(&body);
+    assert_eq!(page2["features"].as_array().unwrap().len(), 1);
+    assert!(page2["next_cursor"].is_null());
+    let (_, _, body) = get(&app, "/api/enterprises?bbox=117.2,36.6,117.4,36.8", &[]).await;
+    assert_eq!(json(&body)["features"][0]["properties"]["name"], "泉城制药");
+    let (_, _, body) = get(&app, &format!("/api/enterprises?q={}", "%E9%87%91%E8%9E%8D"), &[]).await;
+    assert_eq!(json(&body)["features"][0]["id"], "E3");
+    let (_, _, body) = get(&app, "/api/enterprises?industry=27", &[]).await;
+    assert_eq!(json(&body)["features"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn stats_health_metrics_taxonomy() {
+    let (_d, snap) = city(300, 2);
+    let app = app(snap);
+    let (_, _, body) = get(&app, "/api/stats", &[]).await;
+    let s = json(&body);
+    assert_eq!((s["talents"].as_u64(), s["enterprises"].as_u64(), s["vacancies"].as_u64()), (Some(300), Some(3), Some(30)));
+    assert_eq!(s["stations"], 2);
+    assert_eq!(s["regions"], 3);
+    assert_eq!(s["districts"].as_array().unwrap().len(), 2);
+    let (_, _, body) = get(&app, "/health", &[]).await;
+    assert_eq!(json(&body)["status"], "ok");
+    let (_, _, _) = get(&app, "/tiles/talents/9/422/199.mvt", &[]).await;
+    let (_, _, body) = get(&app, "/metrics", &[]).await;
+    let text = String::from_utf8(body).unwrap();
+    assert!(text.contains("talentmap_records{kind=\"talents\"} 300"));
+    assert!(text.contains("talentmap_tile_cache_misses_total 1"));
+    let (_, _, body) = get(&app, "/api/taxonomy", &[]).await;
+    let t = json(&body);
+    assert_eq!(t["industries"].as_array().unwrap().len(), 97);
+    assert!(t["chains"].as_array().unwrap().iter().any(|c| c["id"] == "ngit"));
+}
