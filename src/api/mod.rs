@@ -19,7 +19,9 @@ use axum::routing::get;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::services::ServeDir;
-use tower_http::trace::TraceLayer;
+use tower_http::LatencyUnit;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tracing::Level;
 
 pub use cache::TileCache;
 pub use error::ApiError;
@@ -48,7 +50,11 @@ pub fn router(state: AppState) -> Router {
         }
         None => routes.fallback(error::not_found),
     };
-    routes.with_state(state).layer(CompressionLayer::new()).layer(cors).layer(TraceLayer::new_for_http())
+    routes.with_state(state).layer(CompressionLayer::new()).layer(cors).layer(
+        TraceLayer::new_for_http()
+            .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+            .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(LatencyUnit::Micros)),
+    )
 }
 
 /// Polls the store every `every` and swaps in a new snapshot when another
