@@ -413,10 +413,13 @@ fn rejects_a_city_without_enterprises() {
 fn print_statistics() {
     let opts = GenerateOptions { seed: 42, talents: 50_000, enterprises: 2_000 };
     let dir = tempfile::tempdir().unwrap();
-    let summary = generate(&opts, dir.path()).unwrap();
+    // Set TALENTMAP_KEEP_CITY=DIR to keep the files for a look.
+    let keep = std::env::var_os("TALENTMAP_KEEP_CITY").map(PathBuf::from);
+    let summary = generate(&opts, keep.as_deref().unwrap_or(dir.path())).unwrap();
+    let dir = keep.unwrap_or_else(|| dir.path().to_path_buf());
     println!("{summary:#?}");
     let count = |file: &str, col: &str| {
-        let t = Table::read(&dir.path().join(file));
+        let t = Table::read(&dir.join(file));
         let c = t.col(col);
         let mut m: HashMap<String, usize> = HashMap::new();
         for r in &t.rows {
@@ -442,15 +445,15 @@ fn print_statistics() {
     count("vacancies.csv", "title");
     count("moves.csv", "event");
     count("moves.csv", "destination");
-    let vac = Table::read(&dir.path().join("vacancies.csv"));
+    let vac = Table::read(&dir.join("vacancies.csv"));
     let filled = vac.rows.iter().filter(|r| !r[7].is_empty()).count();
     println!("filled share {:.3}", filled as f64 / vac.rows.len() as f64);
-    let ent = Table::read(&dir.path().join("enterprises.csv"));
+    let ent = Table::read(&dir.join("enterprises.csv"));
     let mut emp: Vec<u32> = ent.rows.iter().map(|r| r[5].parse().unwrap()).collect();
     emp.sort();
     let q = |p: f64| emp[((emp.len() - 1) as f64 * p) as usize];
     println!("employees quantiles 10/50/90/99/max: {} {} {} {} {}", q(0.1), q(0.5), q(0.9), q(0.99), q(1.0));
-    let tal = Table::read(&dir.path().join("talents.csv"));
+    let tal = Table::read(&dir.join("talents.csv"));
     let mut d: Vec<f64> = tal
         .rows
         .iter()
@@ -505,7 +508,7 @@ fn print_statistics() {
         .collect();
     parks.sort_by(|a, b| a.0.cmp(&b.0));
     println!("workers by park (n, median age, share < 35): {parks:?}");
-    let mv = Table::read(&dir.path().join("moves.csv"));
+    let mv = Table::read(&dir.join("moves.csv"));
     let mut months: std::collections::BTreeMap<(String, String), usize> = Default::default();
     for r in &mv.rows {
         *months.entry((r[3].to_string(), r[2][..7].to_string())).or_default() += 1;
@@ -513,11 +516,20 @@ fn print_statistics() {
     println!("{months:?}");
 }
 
-/// Timing at scale; run in release: `cargo test --release --lib generate::tests::timing -- --ignored --nocapture`.
+/// Timing at scale (not a timed test: it only prints); run in release:
+/// `cargo test --release --lib generate::tests::timing -- --ignored --nocapture`.
 #[test]
 #[ignore]
 fn timing() {
-    for (talents, enterprises) in [(100_000, 4_000), (1_000_000, 40_000)] {
+    // TALENTMAP_TIMING="talents,enterprises" times one size instead.
+    let sizes = match std::env::var("TALENTMAP_TIMING") {
+        Ok(v) => {
+            let (t, e) = v.split_once(',').unwrap();
+            vec![(t.parse().unwrap(), e.parse().unwrap())]
+        }
+        Err(_) => vec![(100_000, 4_000), (1_000_000, 40_000), (4_000_000, 200_000)],
+    };
+    for (talents, enterprises) in sizes {
         let dir = tempfile::tempdir().unwrap();
         let t0 = std::time::Instant::now();
         let summary = generate(&GenerateOptions { seed: 42, talents, enterprises }, dir.path()).unwrap();
