@@ -32,16 +32,19 @@ const CENTRE_DISTRICTS: &[&str] = &["370102", "370103", "370104", "370105", "370
 /// A business hub of the centre: (lon, lat, σx km, σy km, weight, weight
 /// multiplier for finance and business services).
 const HUBS: &[(f64, f64, f64, f64, f64, f64)] = &[
-    (117.020, 36.665, 1.2, 1.0, 1.0, 1.0), // Quancheng Road / Daming Lake
-    (117.055, 36.648, 1.0, 0.8, 0.8, 3.0), // central business district
-    (117.080, 36.656, 4.0, 0.8, 0.9, 1.5), // Jingshi Road corridor
-    (116.990, 36.680, 1.5, 1.2, 0.6, 0.5), // Jinan Station / Tianqiao
-    (116.890, 36.668, 1.5, 1.2, 0.5, 1.0), // West Station
-    (117.065, 36.680, 1.2, 1.0, 0.5, 0.7), // Hongjialou / university
-    (116.980, 36.645, 1.5, 1.2, 0.6, 0.8), // Shizhong
-    (116.935, 36.660, 2.0, 1.5, 0.4, 0.5), // Huaiyin
-    (117.120, 36.720, 2.0, 1.5, 0.3, 0.3), // Wangsheren
-    (117.175, 36.665, 1.0, 0.8, 0.5, 3.0), // Hanyu financial hub
+    (117.020, 36.665, 1.2, 1.0, 1.0, 1.0),  // Quancheng Road / Daming Lake
+    (117.055, 36.648, 1.0, 0.8, 0.8, 3.0),  // central business district
+    (117.080, 36.656, 4.0, 0.8, 0.9, 1.5),  // Jingshi Road corridor
+    (116.990, 36.680, 1.5, 1.2, 0.6, 0.5),  // Jinan Station / Tianqiao
+    (116.890, 36.668, 1.5, 1.2, 0.5, 1.0),  // West Station
+    (117.065, 36.680, 1.2, 1.0, 0.5, 0.7),  // Hongjialou / university
+    (116.980, 36.645, 1.5, 1.2, 0.6, 0.8),  // Shizhong
+    (116.995, 36.652, 1.2, 1.0, 0.6, 1.2),  // Jingsi Road / Daguanyuan
+    (117.005, 36.625, 1.5, 1.2, 0.3, 0.6),  // Erqi / Yingxiongshan
+    (116.940, 36.635, 1.5, 1.2, 0.25, 0.5), // Lashan
+    (116.935, 36.660, 2.0, 1.5, 0.4, 0.5),  // Huaiyin
+    (117.120, 36.720, 2.0, 1.5, 0.3, 0.3),  // Wangsheren
+    (117.175, 36.665, 1.0, 0.8, 0.5, 3.0),  // Hanyu financial hub
 ];
 
 /// County seats: (district code, lon, lat).

@@ -183,10 +183,12 @@ const RESIDENTIAL: &[Cluster] = &[
     Cluster { lon: 117.165, lat: 36.680, sx: 5.0, sy: 3.5, weight: 0.35 }, // high-tech zone / Hanyu
     Cluster { lon: 117.115, lat: 36.718, sx: 3.5, sy: 2.5, weight: 0.25 }, // Wangsheren, north Licheng
     Cluster { lon: 116.985, lat: 36.705, sx: 3.0, sy: 2.0, weight: 0.30 }, // Tianqiao north of the station
+    Cluster { lon: 116.985, lat: 36.640, sx: 3.5, sy: 2.5, weight: 0.45 }, // Shizhong, Jingsi Road to the hills
+    Cluster { lon: 117.005, lat: 36.615, sx: 2.0, sy: 2.0, weight: 0.25 }, // Erqi / Yingxiongshan
     Cluster { lon: 117.260, lat: 36.690, sx: 3.0, sy: 2.5, weight: 0.18 }, // Tangye new town
     Cluster { lon: 117.525, lat: 36.705, sx: 3.5, sy: 3.0, weight: 0.30 }, // Zhangqiu (Mingshui)
     Cluster { lon: 116.755, lat: 36.560, sx: 3.0, sy: 3.0, weight: 0.25 }, // Changqing seat
-    Cluster { lon: 116.805, lat: 36.548, sx: 2.5, sy: 2.0, weight: 0.20 }, // university town
+    Cluster { lon: 116.805, lat: 36.548, sx: 2.5, sy: 2.0, weight: 0.30 }, // university town
     Cluster { lon: 117.170, lat: 36.975, sx: 3.0, sy: 3.0, weight: 0.22 }, // Jiyang seat
     Cluster { lon: 117.150, lat: 37.310, sx: 2.5, sy: 2.5, weight: 0.18 }, // Shanghe seat
     Cluster { lon: 116.450, lat: 36.285, sx: 2.5, sy: 2.5, weight: 0.18 }, // Pingyin seat
