@@ -402,6 +402,28 @@ fn departures_climb_in_one_district() {
 }
 
 #[test]
+fn metro_serves_the_software_park_but_not_the_innovation_valley() {
+    let r = regions();
+    let st = Table::read(&path("stations.csv"));
+    let rail: Vec<(f64, f64)> =
+        st.rows.iter().filter(|r| &r[4] == "metro" || &r[4] == "rail").map(|r| (coord(&r[2]), coord(&r[3]))).collect();
+    let nearest_km = |park: &str| {
+        let poly = &r.parks.iter().find(|p| p.0 == park).unwrap().1;
+        rail.iter()
+            .map(|&s| {
+                if poly.contains(&Point::new(s.0, s.1)) {
+                    0.0
+                } else {
+                    poly.exterior().coords().map(|c| haversine_km(s, (c.x, c.y))).fold(f64::MAX, f64::min)
+                }
+            })
+            .fold(f64::MAX, f64::min)
+    };
+    assert!(nearest_km("park-qilu-software") < 0.5);
+    assert!(nearest_km("park-innovation-valley") > 5.0);
+}
+
+#[test]
 fn rejects_a_city_without_enterprises() {
     let dir = tempfile::tempdir().unwrap();
     assert!(generate(&GenerateOptions { enterprises: 0, ..small() }, dir.path()).is_err());
