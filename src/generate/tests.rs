@@ -322,6 +322,43 @@ fn files_follow_the_contract() {
     assert!((mv.rows.len() as f64 / (n * 1.25) - 1.0).abs() < 0.15, "moves ≈ 1.25 × talents: {}", mv.rows.len());
 }
 
+/// Each talent's history ends in its current record: the last relocation
+/// goes to the home, the last job change to the employer, an arrival comes
+/// first and a departure last, after which the talent has no employer.
+#[test]
+fn histories_match_the_register() {
+    let tal = Table::read(&path("talents.csv"));
+    let talents: HashMap<&str, &csv::StringRecord> = tal.rows.iter().map(|r| (&r[0], r)).collect();
+    let mv = Table::read(&path("moves.csv"));
+    let mut history: HashMap<&str, Vec<&csv::StringRecord>> = HashMap::new();
+    for row in &mv.rows {
+        history.entry(&row[1]).or_default().push(row);
+    }
+    let mut checked = 0;
+    for (id, events) in &history {
+        let t = talents[id];
+        let kinds: Vec<&str> = events.iter().map(|e| &e[3]).collect();
+        if let Some(i) = kinds.iter().position(|k| *k == "arrive") {
+            assert_eq!(i, 0, "{id}: arrival first");
+        }
+        if let Some(i) = kinds.iter().position(|k| *k == "leave") {
+            assert_eq!(i, kinds.len() - 1, "{id}: departure last");
+            assert!(t[5].is_empty() && &t[11] == "false", "{id} left: no employer, not seeking");
+            assert_eq!((&events[i][4], &events[i][5]), (&t[1], &t[2]), "{id} leaves from home");
+        }
+        if let Some(e) = events.iter().rev().find(|e| &e[3] == "relocate") {
+            assert_eq!((&e[6], &e[7]), (&t[1], &t[2]), "{id}: last relocation goes home");
+        }
+        if let Some(e) = events.iter().rev().find(|e| &e[3] == "job_change")
+            && !t[5].is_empty()
+        {
+            assert_eq!(&e[8], &t[5], "{id}: last job change goes to the employer");
+            checked += 1;
+        }
+    }
+    assert!(checked > 100);
+}
+
 #[test]
 fn homes_are_inside_districts() {
     let r = regions();
