@@ -1,0 +1,193 @@
+//! Transit of the demo city: two rail stations at their real places, three
+//! synthetic metro lines and a BRT corridor along plausible axes, and about
+//! a hundred bus stops spread with housing.
+//!
+//! The metro is laid out so that a planner has something to find: line 1
+//! runs east–west along Jingshi Road into the software park, line 2 runs
+//! north–south through Jinan Station to the vehicle park across the river,
+//! line 3 goes from Longdong through Hongjialou to the airport; none comes
+//! near the innovation valley (济南创新谷), the park with the youngest
+//! workforce. Positions are fixed (GCJ-02); bus stops vary with the seed.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use super::geography::Micro;
+use super::rng::Rng;
+use super::writer::{CsvOut, Num};
+use super::{City, GenerateError};
+use crate::model::StationMode;
+
+const RAIL: &[(&str, f64, f64)] = &[("济南站", 116.990, 36.670), ("济南西站", 116.889, 36.669)];
+
+const METRO_1: &[(&str, f64, f64)] = &[
+    ("济南西站", 116.891, 36.667),
+    ("腊山站", 116.905, 36.662),
+    ("张庄路站", 116.920, 36.660),
+    ("党杨路站", 116.933, 36.656),
+    ("刘长山路站", 116.946, 36.652),
+    ("七里山站", 116.958, 36.651),
+    ("段店站", 116.968, 36.655),
+    ("经七纬二站", 116.982, 36.659),
+    ("大观园站", 116.994, 36.661),
+    ("趵突泉站", 117.008, 36.662),
+    ("泉城广场站", 117.021, 36.662),
+    ("文化西路站", 117.033, 36.658),
+    ("省立医院站", 117.045, 36.656),
+    ("山大路站", 117.058, 36.657),
+    ("燕山立交站", 117.071, 36.656),
+    ("姚家站", 117.085, 36.656),
+    ("奥体西路站", 117.099, 36.656),
+    ("奥体中心站", 117.113, 36.657),
+    ("舜华路站", 117.121, 36.665),
+    ("齐鲁软件园站", 117.122, 36.677),
+    ("新泺大街站", 117.124, 36.688),
+];
+
+const METRO_2: &[(&str, f64, f64)] = &[
+    ("党家站", 116.986, 36.566),
+    ("兴隆站", 116.992, 36.585),
+    ("英雄山站", 117.000, 36.603),
+    ("二七新村站", 117.002, 36.620),
+    ("经十一路站", 117.000, 36.638),
+    ("大观园站", 116.994, 36.661),
+    ("经一路站", 116.992, 36.667),
+    ("济南站", 116.990, 36.673),
+    ("天桥站", 116.992, 36.684),
+    ("北园站", 116.993, 36.694),
+    ("无影山站", 116.990, 36.705),
+    ("药山站", 116.987, 36.718),
+    ("泺口站", 117.003, 36.732),
+    ("鹊山站", 117.008, 36.752),
+    ("桑梓店站", 117.012, 36.770),
+    ("起步区站", 117.017, 36.785),
+    ("新能源汽车产业园站", 117.022, 36.800),
+];
+
+const METRO_3: &[(&str, f64, f64)] = &[
+    ("龙洞站", 117.085, 36.615),
+    ("燕子山站", 117.076, 36.635),
+    ("燕山立交站", 117.071, 36.656),
+    ("山东大学站", 117.066, 36.672),
+    ("洪家楼站", 117.070, 36.686),
+    ("七里河站", 117.082, 36.699),
+    ("工业北路站", 117.098, 36.706),
+    ("王舍人站", 117.122, 36.715),
+    ("大辛庄站", 117.140, 36.731),
+    ("董家站", 117.153, 36.750),
+    ("鲍山站", 117.163, 36.770),
+    ("黄河北站", 117.175, 36.795),
+    ("遥墙站", 117.190, 36.826),
+    ("临空经济区站", 117.203, 36.842),
+    ("遥墙机场站", 117.216, 36.857),
+];
+
+const BRT: &[(&str, f64, f64)] = &[
+    ("二环西路站", 116.935, 36.689),
+    ("堤口路站", 116.950, 36.690),
+    ("无影山路站", 116.966, 36.691),
+    ("济泺路站", 116.980, 36.692),
+    ("北园站", 116.995, 36.693),
+    ("历山北路站", 117.012, 36.693),
+    ("花园路站", 117.030, 36.692),
+    ("洪家楼北站", 117.048, 36.691),
+    ("二环东路站", 117.064, 36.690),
+    ("华信路站", 117.080, 36.690),
+    ("全福立交站", 117.095, 36.689),
+    ("工业北路东站", 117.112, 36.688),
+];
+
+/// Road names for bus stop names.
+const ROADS: &[&str] = &[
+    "经十路",
+    "经七路",
+    "经四路",
+    "经二路",
+    "纬二路",
+    "纬六路",
+    "北园大街",
+    "工业南路",
+    "工业北路",
+    "花园路",
+    "历山路",
+    "山大路",
+    "舜耕路",
+    "英雄山路",
+    "二环东路",
+    "二环西路",
+    "二环南路",
+    "旅游路",
+    "解放路",
+    "文化东路",
+    "和平路",
+    "泉城路",
+    "明湖路",
+    "济泺路",
+    "无影山路",
+    "堤口路",
+    "张庄路",
+    "阳光新路",
+    "世纪大道",
+    "凤凰路",
+    "奥体西路",
+    "舜华路",
+    "新泺大街",
+    "港沟路",
+    "华能路",
+    "燕山路",
+    "千佛山路",
+    "玉函路",
+    "腊山河路",
+    "党杨路",
+    "刘长山路",
+    "大学路",
+    "龙奥北路",
+    "科航路",
+    "机场路",
+    "唐冶西路",
+    "明水大道",
+    "汇泉路",
+    "黄河大道",
+    "长清大学路",
+];
+const STOP_SUFFIXES: &[&str] = &["东口", "西口", "南口", "北口", "路口", "中段", "东站", "西站"];
+
+/// Number of bus stops.
+const BUS_STOPS: usize = 100;
+
+/// Writes `stations.csv`.
+pub fn write_stations(city: &City, rng: &mut Rng, dir: &Path) -> Result<(PathBuf, usize), GenerateError> {
+    let mut out = CsvOut::create(dir, "stations.csv", &["id", "name", "lon", "lat", "mode"])?;
+    let mut n = 0u64;
+    let mut row = |out: &mut CsvOut, name: &str, m: Micro, mode: StationMode| -> Result<(), GenerateError> {
+        n += 1;
+        out.field(Num::id("S", n, 3).as_bytes())?;
+        out.field(name.as_bytes())?;
+        out.point(Some(m))?;
+        out.field(mode.code().as_bytes())?;
+        out.end_row()
+    };
+    for &(name, lon, lat) in RAIL {
+        row(&mut out, name, Micro::from_deg(lon, lat), StationMode::Rail)?;
+    }
+    for line in [METRO_1, METRO_2, METRO_3] {
+        for &(name, lon, lat) in line {
+            row(&mut out, name, Micro::from_deg(lon, lat), StationMode::Metro)?;
+        }
+    }
+    for &(name, lon, lat) in BRT {
+        row(&mut out, name, Micro::from_deg(lon, lat), StationMode::Brt)?;
+    }
+    let mut names = HashSet::new();
+    for _ in 0..BUS_STOPS {
+        let (m, _) = city.grid.sample_home(rng, &city.districts);
+        let name = loop {
+            let name = format!("{}{}", rng.pick(ROADS), rng.pick(STOP_SUFFIXES));
+            if names.insert(name.clone()) {
+                break name;
+            }
+        };
+        row(&mut out, &name, m, StationMode::Bus)?;
+    }
+    out.finish()
+}
