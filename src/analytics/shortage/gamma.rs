@@ -161,17 +161,21 @@ pub fn gamma_quantile(a: f64, p: f64) -> f64 {
     let (mut lo, mut hi) = (0.0f64, f64::INFINITY);
     for _ in 0..200 {
         let f = reg_lower_gamma(a, x) - p;
+        if f == 0.0 {
+            return x;
+        }
         if f < 0.0 {
             lo = x;
         } else {
             hi = x;
         }
         let step = f / density(a, x);
+
         let mut next = x - step;
         if !next.is_finite() || next <= lo || next >= hi {
             next = if hi.is_finite() { 0.5 * (lo + hi) } else { 2.0 * x.max(lo) + 1.0 };
         }
-        if (next - x).abs() <= 1e-12 * x.max(1e-300) || f == 0.0 {
+        if (next - x).abs() <= 1e-12 * x.max(1e-300) {
             return next;
         }
         x = next;

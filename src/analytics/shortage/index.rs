@@ -241,9 +241,11 @@ mod tests {
         for (d, s) in [(50_000.0, 10_000.0), (1_000.0, 5_000.0), (123_456.0, 40_000.0)] {
             let e = estimate(d, s, &city, &smoothing());
             let raw = d / s;
-            assert!((e.index - raw).abs() / raw < 0.01, "{d}/{s}: {} vs {raw}", e.index);
+            // index − D/S = m (ρ − D/S) / (S + m)
+            assert!((e.index - raw - 10.0 * (city.ratio - raw) / (s + 10.0)).abs() < 1e-12);
+            assert!((e.index - raw).abs() / raw < 0.02, "{d}/{s}: {} vs {raw}", e.index);
             let (lo, hi) = e.with_interval(0.9).interval.unwrap();
-            assert!(lo < raw && raw < hi && (hi - lo) / raw < 0.1);
+            assert!(lo < e.index && e.index < hi && (hi - lo) / raw < 0.15, "{d}/{s}: [{lo}, {hi}]");
         }
     }
 
