@@ -147,8 +147,12 @@ impl Context {
         let sites = self.catchment.sites_in(keys.clone());
         Figures {
             demand: sites.iter().map(|s| s.openings).sum(),
-            supply: self.basis.seekers_in(q.field, keys).iter().filter(|s| q.narrow.supply(s.education, s.title)).count()
-                as u64,
+            supply: self
+                .basis
+                .seekers_in(q.field, keys)
+                .iter()
+                .filter(|s| q.narrow.supply(s.education, s.title))
+                .count() as u64,
             employed: None,
             effective_supply: sites.iter().map(|s| s.effective_supply()).sum(),
         }
@@ -210,7 +214,9 @@ pub enum By {
     Park,
     /// Grid cells drawn at map zoom `zoom` (cells of level `zoom + 5`, the
     /// cells of the tiles).
-    Cell { zoom: u8 },
+    Cell {
+        zoom: u8,
+    },
 }
 
 /// One ranked area.
@@ -225,16 +231,14 @@ pub struct Row {
 /// Orders rows most short first: index descending, then demand
 /// descending, then area order (region position or cell id).
 pub fn most_short_first(a: &Row, b: &Row) -> Ordering {
-    b.estimate
-        .index
-        .total_cmp(&a.estimate.index)
-        .then(b.figures.demand.total_cmp(&a.figures.demand))
-        .then_with(|| match (a.area, b.area) {
+    b.estimate.index.total_cmp(&a.estimate.index).then(b.figures.demand.total_cmp(&a.figures.demand)).then_with(|| {
+        match (a.area, b.area) {
             (Area::Region(x), Area::Region(y)) => x.cmp(&y),
             (Area::Cell(x), Area::Cell(y)) => x.cmp(&y),
             (Area::Region(_), Area::Cell(_)) => Ordering::Less,
             (Area::Cell(_), Area::Region(_)) => Ordering::Greater,
-        })
+        }
+    })
 }
 
 /// Ranks the areas of `by` for a query, most short first, keeping `limit`

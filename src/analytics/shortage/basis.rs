@@ -90,7 +90,9 @@ impl Table {
     }
 
     fn add(&mut self, row: usize, field: u8, education: u8, title: u8, n: u64) {
-        let i = row * self.width + field as usize * PER_FIELD + (education as usize).min(LEVELS - 1) * TITLES
+        let i = row * self.width
+            + field as usize * PER_FIELD
+            + (education as usize).min(LEVELS - 1) * TITLES
             + (title as usize).min(TITLES - 1);
         if let Some(c) = self.data.get_mut(i) {
             *c += n;
@@ -170,7 +172,11 @@ impl Basis {
             }
         }
         let row_of = |region: u16| -> Option<usize> {
-            (region != NONE16).then(|| region_row.get(region as usize).copied()).flatten().filter(|&r| r != NONE32).map(|r| r as usize)
+            (region != NONE16)
+                .then(|| region_row.get(region as usize).copied())
+                .flatten()
+                .filter(|&r| r != NONE32)
+                .map(|r| r as usize)
         };
         let mut b = Basis {
             fields: nf,

@@ -187,7 +187,13 @@ pub fn vertical(demand: &[f64], supply: &[f64]) -> Option<Vertical> {
     } else {
         "balanced"
     };
-    Some(Vertical { above, below, direction, demand_mean_level: Some(mean(demand, td)), supply_mean_level: Some(mean(supply, ts)) })
+    Some(Vertical {
+        above,
+        below,
+        direction,
+        demand_mean_level: Some(mean(demand, td)),
+        supply_mean_level: Some(mean(supply, ts)),
+    })
 }
 
 /// Dissimilarity index `½ Σ |a_i/A − b_i/B|` of two distributions.
@@ -234,7 +240,8 @@ pub fn mismatch(snap: &Snapshot, basis: &Basis, scope: &Scope, smoothing: &Smoot
     let mut by_field_education = Vec::new();
     for f in 0..nf {
         for (e, level) in Education::ALL.iter().enumerate() {
-            let cell = |row: &[u64]| row[f * PER_FIELD + e * TITLES..f * PER_FIELD + (e + 1) * TITLES].iter().sum::<u64>();
+            let cell =
+                |row: &[u64]| row[f * PER_FIELD + e * TITLES..f * PER_FIELD + (e + 1) * TITLES].iter().sum::<u64>();
             let (d, s, w) = (cell(&demand), cell(&supply), cell(&workforce));
             if d + s + w > 0 {
                 by_field_education.push(FieldEducationRow {
