@@ -28,6 +28,7 @@ const HEADER: &str =
     "id,home_lon,home_lat,work_lon,work_lat,enterprise_id,field,education,title,tier,birth_year,seeking\n";
 
 /// Adds `n` talents at one home to a talents CSV.
+#[allow(clippy::too_many_arguments)]
 fn people(
     csv: &mut String,
     prefix: &str,
