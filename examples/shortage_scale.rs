@@ -163,7 +163,10 @@ async fn main() {
             }
         }
         let mean = bytes / times.len().max(1);
-        tile_rows.push(format!("| shortage tile, field={code}, z{z} (densest tiles, uncached) | {} | {mean} |", summary(times)));
+        tile_rows.push(format!(
+            "| shortage tile, field={code}, z{z} (densest tiles, uncached) | {} | {mean} |",
+            summary(times)
+        ));
     }
     drop(ctx);
     drop(basis);
