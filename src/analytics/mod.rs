@@ -4,3 +4,4 @@
 pub mod cells;
 pub mod filter;
 pub mod privacy;
+pub mod shortage;

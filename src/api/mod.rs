@@ -7,6 +7,7 @@ mod error;
 mod features;
 mod metrics;
 mod params;
+mod shortage;
 mod state;
 mod stats;
 mod tiles;
@@ -42,6 +43,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/regions", get(features::regions))
         .route("/api/regions/{id}", get(features::region))
         .route("/api/aggregates", get(features::aggregates))
+        // Shortage index and mismatch (analytics::shortage).
+        .route("/api/shortage", get(shortage::ranking))
+        .route("/api/shortage/fields", get(shortage::fields))
+        .route("/api/shortage/explain", get(shortage::explain))
+        .route("/api/mismatch", get(shortage::mismatch))
         .route("/tiles/{file}", get(tiles::tilejson))
         .route("/tiles/{layer}/{z}/{x}/{y}", get(tiles::tile));
     let routes = match web {

@@ -15,3 +15,4 @@ pub use clip::{
 };
 pub use mvt::{DEFAULT_EXTENT, GeomType, LayerBuilder, MVT_VERSION, PropValue, encode_tile};
 pub mod layers;
+pub mod shortage;
