@@ -1,6 +1,7 @@
 //! Command line: `serve`, `import`, `generate`, `stats`. Parsing and
 //! dispatch only; the work is done by the library modules.
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -115,7 +116,8 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             let state = AppState::new(snap, None, Settings::default());
             let rt = tokio::runtime::Builder::new_current_thread().build()?;
             let axum::Json(body) = rt.block_on(api_stats(state));
-            println!("{}", serde_json::to_string_pretty(&body)?);
+            // A closed pipe (`talentmap stats | head`) is not an error.
+            let _ = writeln!(std::io::stdout().lock(), "{}", serde_json::to_string_pretty(&body)?);
             Ok(0)
         }
     }

@@ -5,3 +5,4 @@ pub mod cells;
 pub mod commute;
 pub mod filter;
 pub mod privacy;
+pub mod shortage;

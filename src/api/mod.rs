@@ -8,6 +8,7 @@ mod error;
 mod features;
 mod metrics;
 mod params;
+mod shortage;
 mod state;
 mod stats;
 mod tiles;
@@ -17,10 +18,12 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::{get, post};
+use tower_http::LatencyUnit;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::services::ServeDir;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tracing::Level;
 
 pub use cache::TileCache;
 pub use commute::CommuteCache;
@@ -42,6 +45,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/regions", get(features::regions))
         .route("/api/regions/{id}", get(features::region))
         .route("/api/aggregates", get(features::aggregates))
+        // Shortage index and mismatch (analytics::shortage).
+        .route("/api/shortage", get(shortage::ranking))
+        .route("/api/shortage/fields", get(shortage::fields))
+        .route("/api/shortage/explain", get(shortage::explain))
+        .route("/api/mismatch", get(shortage::mismatch))
         // Commute and job–housing (static segments take precedence over {layer}).
         .route("/tiles/commute.json", get(commute::tilejson))
         .route("/tiles/commute/{z}/{x}/{y}", get(commute::tile))
@@ -58,7 +66,11 @@ pub fn router(state: AppState) -> Router {
         }
         None => routes.fallback(error::not_found),
     };
-    routes.with_state(state).layer(CompressionLayer::new()).layer(cors).layer(TraceLayer::new_for_http())
+    routes.with_state(state).layer(CompressionLayer::new()).layer(cors).layer(
+        TraceLayer::new_for_http()
+            .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+            .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(LatencyUnit::Micros)),
+    )
 }
 
 /// Polls the store every `every` and swaps in a new snapshot when another

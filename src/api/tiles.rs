@@ -25,8 +25,9 @@ const CACHE_CONTROL: &str = "public, max-age=60";
 fn layer_of(name: &str) -> Result<Layer, ApiError> {
     name.parse::<Layer>().map_err(|_| {
         ApiError::NotFound(format!(
-            "no layer '{name}'; layers: {}",
-            Layer::ALL.iter().map(|l| l.name()).collect::<Vec<_>>().join(", ")
+            "no layer '{name}'; layers: {}, {}",
+            Layer::ALL.iter().map(|l| l.name()).collect::<Vec<_>>().join(", "),
+            crate::encode::shortage::LAYER
         ))
     })
 }
@@ -41,6 +42,13 @@ pub async fn tilejson(
     let Some(name) = file.strip_suffix(".json") else {
         return Err(ApiError::NotFound(format!("no route for /tiles/{file}; TileJSON is at /tiles/{{layer}}.json")));
     };
+    if name == crate::encode::shortage::LAYER {
+        let snap = state.snapshot();
+        let q = super::shortage::tile_query(&query, &snap, state.settings.k)?;
+        let mut resp = axum::Json(super::shortage::tilejson(&snap, &q, &headers)).into_response();
+        resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        return Ok(resp);
+    }
     let layer = layer_of(name)?;
     let snap = state.snapshot();
     params::check_known(&query, true, &[])?;
@@ -91,9 +99,11 @@ pub async fn tile(
     Query(query): Query<BTreeMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let layer = layer_of(&layer)?;
+    let shortage = layer == crate::encode::shortage::LAYER;
+    let layer = if shortage { None } else { Some(layer_of(&layer)?) };
+    let name = layer.map_or(crate::encode::shortage::LAYER, |l| l.name());
     let Some(y) = y.strip_suffix(".mvt") else {
-        return Err(ApiError::NotFound(format!("tiles are at /tiles/{}/{{z}}/{{x}}/{{y}}.mvt", layer.name())));
+        return Err(ApiError::NotFound(format!("tiles are at /tiles/{name}/{{z}}/{{x}}/{{y}}.mvt")));
     };
     let tile = TileId::parse(&z, &x, y).map_err(|e| {
         let param = match e {
@@ -102,10 +112,23 @@ pub async fn tile(
         };
         ApiError::param(param, e.to_string())
     })?;
-    params::check_known(&query, true, &[])?;
     let snap = state.snapshot();
-    let filter = params::filter(&query, &snap)?;
-    let key = format!("{}/{tile}?{}#{}", layer.name(), filter.canonical(), snap.version);
+    let k = state.settings.k;
+    let (key, render_tile): (String, Box<dyn FnOnce() -> Vec<u8>>) = match layer {
+        Some(layer) => {
+            params::check_known(&query, true, &[])?;
+            let filter = params::filter(&query, &snap)?;
+            let key = format!("{}/{tile}?{}#{}", layer.name(), filter.canonical(), snap.version);
+            let snap = snap.clone();
+            (key, Box::new(move || render(&snap, layer, tile, &filter, k)))
+        }
+        None => {
+            let q = super::shortage::tile_query(&query, &snap, k)?;
+            let key = format!("{name}/{tile}?{}#{}", super::shortage::canonical(&q, &snap), snap.version);
+            let snap = snap.clone();
+            (key, Box::new(move || crate::encode::shortage::render(&snap, &q, tile)))
+        }
+    };
     let etag = format!("\"v{}-{:016x}\"", snap.version, stable_id(&key));
     if headers
         .get(header::IF_NONE_MATCH)
@@ -118,8 +141,8 @@ pub async fn tile(
         Some(b) => b,
         None => {
             let started = std::time::Instant::now();
-            let b = Bytes::from(render(&snap, layer, tile, &filter, state.settings.k));
-            state.metrics.tile_render(layer.name(), started.elapsed());
+            let b = Bytes::from(render_tile());
+            state.metrics.tile_render(name, started.elapsed());
             state.tile_cache.put(key, b.clone());
             b
         }

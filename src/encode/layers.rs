@@ -28,6 +28,10 @@ pub const BUFFER: u32 = 64;
 pub const ENTERPRISE_POINTS_ZOOM: u8 = 13;
 /// log2 of enterprise clusters per tile side below that zoom.
 const CLUSTER_SHIFT: u8 = 3;
+/// A tile at or above [`ENTERPRISE_POINTS_ZOOM`] that would hold more
+/// enterprises than this still draws clusters (finer ones), so a dense
+/// business district does not produce a tile of hundreds of kilobytes.
+pub const MAX_ENTERPRISE_POINTS: usize = 1_500;
 
 /// The map layers served as tiles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -90,7 +94,7 @@ impl Layer {
                 ("zoom_level", "grid level of the cell"),
             ],
             Layer::Enterprises => &[
-                ("cluster", "true for a cluster (below zoom 13)"),
+                ("cluster", "true for a cluster (below zoom 13, or where a tile would hold more than 1,500 enterprises)"),
                 ("count", "enterprises in the cluster"),
                 ("key_count", "key enterprises in the cluster"),
                 ("employees", "employees (sum for clusters)"),
@@ -200,7 +204,9 @@ fn edu_key(e: Education) -> &'static str {
 fn enterprise_features(b: &mut LayerBuilder, snap: &Snapshot, tile: TileId, filter: &Filter) {
     let range = snap.enterprises_in(tile);
     let list = &snap.enterprises[range];
-    if tile.z >= ENTERPRISE_POINTS_ZOOM {
+    let points = tile.z >= ENTERPRISE_POINTS_ZOOM
+        && list.iter().filter(|e| filter.enterprise(e)).take(MAX_ENTERPRISE_POINTS + 1).count() <= MAX_ENTERPRISE_POINTS;
+    if points {
         for e in list.iter().filter(|e| filter.enterprise(e)) {
             let p = point_to_tile(tile, EXTENT, e.lon, e.lat);
             let industry = snap.taxonomy.industry(e.industry).map_or("", |i| i.code.as_str());
@@ -219,7 +225,8 @@ fn enterprise_features(b: &mut LayerBuilder, snap: &Snapshot, tile: TileId, filt
         }
         return;
     }
-    let level = tile.z + CLUSTER_SHIFT;
+    let finer = if tile.z >= ENTERPRISE_POINTS_ZOOM { 2 } else { 0 };
+    let level = (tile.z + CLUSTER_SHIFT + finer).min(morton::KEY_ZOOM);
     let mut i = 0;
     while i < list.len() {
         let id = morton::cell_id(list[i].key, level);

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use super::geography::{District, Grid, Micro, offset_km};
 use super::parks::Park;
 use super::profiles::{self, COUNTY_PREFIXES, Sector};
-use super::rng::{Rng, Weighted};
+use super::rng::{Alias, Rng, Weighted};
 use super::writer::{CsvOut, Num, bool_field, id_width};
 use super::{Codes, GenerateError};
 
@@ -23,22 +23,28 @@ use super::{Codes, GenerateError};
 const PARK_SHARE: f64 = 0.55;
 const CENTRE_SHARE: f64 = 0.35;
 
+/// Upper bound of the import contract for `employees`.
+const MAX_EMPLOYEES: f64 = 10_000_000.0;
+
 /// Districts that make up the urban centre.
 const CENTRE_DISTRICTS: &[&str] = &["370102", "370103", "370104", "370105", "370112"];
 
 /// A business hub of the centre: (lon, lat, σx km, σy km, weight, weight
 /// multiplier for finance and business services).
 const HUBS: &[(f64, f64, f64, f64, f64, f64)] = &[
-    (117.020, 36.665, 1.2, 1.0, 1.0, 1.0), // Quancheng Road / Daming Lake
-    (117.055, 36.648, 1.0, 0.8, 0.8, 3.0), // central business district
-    (117.080, 36.656, 4.0, 0.8, 0.9, 1.5), // Jingshi Road corridor
-    (116.990, 36.680, 1.5, 1.2, 0.6, 0.5), // Jinan Station / Tianqiao
-    (116.890, 36.668, 1.5, 1.2, 0.5, 1.0), // West Station
-    (117.065, 36.680, 1.2, 1.0, 0.5, 0.7), // Hongjialou / university
-    (116.980, 36.645, 1.5, 1.2, 0.6, 0.8), // Shizhong
-    (116.935, 36.660, 2.0, 1.5, 0.4, 0.5), // Huaiyin
-    (117.120, 36.720, 2.0, 1.5, 0.3, 0.3), // Wangsheren
-    (117.175, 36.665, 1.0, 0.8, 0.5, 3.0), // Hanyu financial hub
+    (117.020, 36.665, 1.2, 1.0, 1.0, 1.0),  // Quancheng Road / Daming Lake
+    (117.055, 36.648, 1.0, 0.8, 0.8, 3.0),  // central business district
+    (117.080, 36.656, 4.0, 0.8, 0.9, 1.5),  // Jingshi Road corridor
+    (116.990, 36.680, 1.5, 1.2, 0.6, 0.5),  // Jinan Station / Tianqiao
+    (116.890, 36.668, 1.5, 1.2, 0.5, 1.0),  // West Station
+    (117.065, 36.680, 1.2, 1.0, 0.5, 0.7),  // Hongjialou / university
+    (116.980, 36.645, 1.5, 1.2, 0.6, 0.8),  // Shizhong
+    (116.995, 36.652, 1.2, 1.0, 0.6, 1.2),  // Jingsi Road / Daguanyuan
+    (117.005, 36.625, 1.5, 1.2, 0.3, 0.6),  // Erqi / Yingxiongshan
+    (116.940, 36.635, 1.5, 1.2, 0.25, 0.5), // Lashan
+    (116.935, 36.660, 2.0, 1.5, 0.4, 0.5),  // Huaiyin
+    (117.120, 36.720, 2.0, 1.5, 0.3, 0.3),  // Wangsheren
+    (117.175, 36.665, 1.0, 0.8, 0.5, 3.0),  // Hanyu financial hub
 ];
 
 /// County seats: (district code, lon, lat).
@@ -79,9 +85,9 @@ pub struct Firm {
 pub struct Firms {
     pub list: Vec<Firm>,
     /// Picks a firm in proportion to the talents it employs.
-    by_talent: Weighted,
+    by_talent: Alias,
     /// Same, within one division (index = division number).
-    by_industry: Vec<Option<(Vec<u32>, Weighted)>>,
+    by_industry: Vec<Option<(Vec<u32>, Alias)>>,
     /// Talents assigned so far, to keep each firm within its head count.
     assigned: Vec<u32>,
     id_width: usize,
@@ -243,11 +249,11 @@ pub fn generate_firms(
     if capacity > 0.0 && employed_talents / capacity > 0.6 {
         let factor = employed_talents / capacity / 0.6;
         for f in &mut list {
-            f.employees = (f64::from(f.employees) * factor).ceil().min(f64::from(u32::MAX / 2)) as u32;
+            f.employees = (f64::from(f.employees) * factor).ceil().min(MAX_EMPLOYEES) as u32;
         }
     }
 
-    let by_talent = Weighted::new(list.iter().map(Firms::talent_weight))
+    let by_talent = Alias::new(&list.iter().map(Firms::talent_weight).collect::<Vec<_>>())
         .ok_or_else(|| GenerateError::Invalid("at least one enterprise is needed".into()))?;
     let mut members: Vec<Vec<u32>> = vec![Vec::new(); 100];
     for (i, f) in list.iter().enumerate() {
@@ -257,7 +263,10 @@ pub fn generate_firms(
     }
     let by_industry = members
         .into_iter()
-        .map(|m| Weighted::new(m.iter().map(|&i| Firms::talent_weight(&list[i as usize]))).map(|w| (m, w)))
+        .map(|m| {
+            let weights: Vec<f64> = m.iter().map(|&i| Firms::talent_weight(&list[i as usize])).collect();
+            Alias::new(&weights).map(|w| (m, w))
+        })
         .collect();
     let assigned = vec![0; list.len()];
     Ok(Firms { id_width: id_width(list.len(), 6), list, by_talent, by_industry, assigned })

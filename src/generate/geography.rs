@@ -3,11 +3,11 @@
 //! tests.
 //!
 //! Millions of homes are placed, each of which must lie inside a district
-//! polygon (about 8,000 vertices in all). A raster of 0.005° cells (about
-//! 450 m × 550 m) classifies every cell as inside one district, outside all,
-//! or crossed by a boundary; only points in boundary cells need the exact
-//! `geo::Contains` test. The same raster carries the residential density used
-//! to place homes.
+//! polygon (about 8,000 vertices in all). A raster of 0.001° cells (about
+//! 90 m × 110 m) classifies every cell as inside one district, outside all,
+//! or crossed by a boundary; only points in boundary cells (about 1% of the
+//! city) need the exact `geo::Contains` test. A coarser raster of 0.005°
+//! cells carries the residential density used to place homes.
 //!
 //! Coordinates are GCJ-02 degrees like the fixture. Points are kept as whole
 //! microdegrees ([`Micro`]) so that what is tested is exactly what is written
@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use super::GenerateError;
 use super::parks::Park;
-use super::rng::{Rng, Weighted, mix64};
+use super::rng::{Alias, Rng, mix64};
 
 /// The real district boundaries (see `fixtures/regions/README.md`).
 pub const JINAN_DISTRICTS: &str = include_str!("../../fixtures/regions/jinan_districts.geojson");
@@ -183,10 +183,12 @@ const RESIDENTIAL: &[Cluster] = &[
     Cluster { lon: 117.165, lat: 36.680, sx: 5.0, sy: 3.5, weight: 0.35 }, // high-tech zone / Hanyu
     Cluster { lon: 117.115, lat: 36.718, sx: 3.5, sy: 2.5, weight: 0.25 }, // Wangsheren, north Licheng
     Cluster { lon: 116.985, lat: 36.705, sx: 3.0, sy: 2.0, weight: 0.30 }, // Tianqiao north of the station
+    Cluster { lon: 116.985, lat: 36.640, sx: 3.5, sy: 2.5, weight: 0.45 }, // Shizhong, Jingsi Road to the hills
+    Cluster { lon: 117.005, lat: 36.615, sx: 2.0, sy: 2.0, weight: 0.25 }, // Erqi / Yingxiongshan
     Cluster { lon: 117.260, lat: 36.690, sx: 3.0, sy: 2.5, weight: 0.18 }, // Tangye new town
     Cluster { lon: 117.525, lat: 36.705, sx: 3.5, sy: 3.0, weight: 0.30 }, // Zhangqiu (Mingshui)
     Cluster { lon: 116.755, lat: 36.560, sx: 3.0, sy: 3.0, weight: 0.25 }, // Changqing seat
-    Cluster { lon: 116.805, lat: 36.548, sx: 2.5, sy: 2.0, weight: 0.20 }, // university town
+    Cluster { lon: 116.805, lat: 36.548, sx: 2.5, sy: 2.0, weight: 0.30 }, // university town
     Cluster { lon: 117.170, lat: 36.975, sx: 3.0, sy: 3.0, weight: 0.22 }, // Jiyang seat
     Cluster { lon: 117.150, lat: 37.310, sx: 2.5, sy: 2.5, weight: 0.18 }, // Shanghe seat
     Cluster { lon: 116.450, lat: 36.285, sx: 2.5, sy: 2.5, weight: 0.18 }, // Pingyin seat
@@ -199,19 +201,27 @@ const RURAL_DENSITY: f64 = 0.012;
 /// Residential density inside park polygons relative to outside (industrial land).
 const PARK_RESIDENTIAL_FACTOR: f64 = 0.15;
 
+/// Side of a density cell in degrees (about 450 m × 550 m).
 const CELL: f64 = 0.005;
+/// Membership cells per density cell side: membership is classified on a
+/// finer raster (0.001°, about 90 m × 110 m) so that few points need the
+/// exact polygon test.
+const FINE: usize = 5;
 const BOUNDARY: u8 = 254;
 const OUTSIDE: u8 = 255;
 
-/// Raster of district membership and residential density.
+/// Rasters of district membership and residential density.
 pub struct Grid {
     lon0: f64,
     lat0: f64,
+    /// Density cells east–west and north–south.
     nx: usize,
     ny: usize,
+    /// Membership per fine cell (`nx * FINE` × `ny * FINE`): a district
+    /// index, `BOUNDARY` or `OUTSIDE`.
     class: Vec<u8>,
     density: Vec<f32>,
-    cells: Weighted,
+    cells: Alias,
 }
 
 impl Grid {
@@ -229,88 +239,45 @@ impl Grid {
         let lat0 = ((bbox[1] / CELL).floor() - 2.0) * CELL;
         let nx = ((bbox[2] - lon0) / CELL).ceil() as usize + 2;
         let ny = ((bbox[3] - lat0) / CELL).ceil() as usize + 2;
-        let mut class = vec![OUTSIDE; nx * ny];
+        let class = classify(districts, lon0, lat0, nx * FINE, ny * FINE);
 
-        // Cell centres by scanline: crossings of each row's centre line.
-        let mut xs: Vec<f64> = Vec::new();
-        for (di, d) in districts.iter().enumerate() {
-            for poly in &d.rings {
-                let edges: Vec<[f64; 4]> =
-                    poly.iter().flat_map(|r| r.windows(2).map(|w| [w[0][0], w[0][1], w[1][0], w[1][1]])).collect();
-                let j0 = ((d.bbox[1] - lat0) / CELL).floor().max(0.0) as usize;
-                let j1 = (((d.bbox[3] - lat0) / CELL).ceil() as usize).min(ny - 1);
-                for j in j0..=j1 {
-                    let y = lat0 + (j as f64 + 0.5) * CELL;
-                    xs.clear();
-                    for &[x1, y1, x2, y2] in &edges {
-                        if (y1 > y) != (y2 > y) {
-                            xs.push(x1 + (y - y1) * (x2 - x1) / (y2 - y1));
-                        }
-                    }
-                    xs.sort_by(f64::total_cmp);
-                    for pair in xs.chunks_exact(2) {
-                        let i0 = ((pair[0] - lon0) / CELL - 0.5).ceil().max(0.0) as usize;
-                        let i1 = ((pair[1] - lon0) / CELL - 0.5).floor();
-                        if i1 < 0.0 {
-                            continue;
-                        }
-                        for i in i0..=(i1 as usize).min(nx - 1) {
-                            class[j * nx + i] = di as u8;
-                        }
-                    }
-                }
-            }
-        }
-        // Any cell an edge may touch is a boundary cell (conservatively).
-        const EPS: f64 = 1e-7;
-        let clamp_i = |v: f64, n: usize| (v.floor().max(0.0) as usize).min(n - 1);
-        for d in districts {
-            for ring in d.rings.iter().flatten() {
-                for w in ring.windows(2) {
-                    let (ax, bx) = (w[0][0].min(w[1][0]) - EPS, w[0][0].max(w[1][0]) + EPS);
-                    let (ay, by) = (w[0][1].min(w[1][1]) - EPS, w[0][1].max(w[1][1]) + EPS);
-                    for j in clamp_i((ay - lat0) / CELL, ny)..=clamp_i((by - lat0) / CELL, ny) {
-                        for i in clamp_i((ax - lon0) / CELL, nx)..=clamp_i((bx - lon0) / CELL, nx) {
-                            class[j * nx + i] = BOUNDARY;
-                        }
-                    }
-                }
-            }
-        }
-
+        let fnx = nx * FINE;
         let mut density = vec![0f32; nx * ny];
         for j in 0..ny {
             let lat = lat0 + (j as f64 + 0.5) * CELL;
             for i in 0..nx {
-                if class[j * nx + i] == OUTSIDE {
-                    continue;
+                let inside =
+                    (0..FINE).any(|fj| (0..FINE).any(|fi| class[(j * FINE + fj) * fnx + i * FINE + fi] != OUTSIDE));
+                if inside {
+                    let lon = lon0 + (i as f64 + 0.5) * CELL;
+                    density[j * nx + i] = residential_density(lon, lat, parks, seed) as f32;
                 }
-                let lon = lon0 + (i as f64 + 0.5) * CELL;
-                density[j * nx + i] = residential_density(lon, lat, parks, seed) as f32;
             }
         }
-        let cells = Weighted::new(density.iter().map(|&v| f64::from(v)))
+        let cells = Alias::new(&density.iter().map(|&v| f64::from(v)).collect::<Vec<_>>())
             .ok_or_else(|| GenerateError::Fixture("districts cover no grid cell".into()))?;
         Ok(Grid { lon0, lat0, nx, ny, class, density, cells })
     }
 
-    fn cell_of(&self, m: Micro) -> Option<usize> {
-        let i = ((m.lon() - self.lon0) / CELL).floor();
-        let j = ((m.lat() - self.lat0) / CELL).floor();
-        if i < 0.0 || j < 0.0 || i >= self.nx as f64 || j >= self.ny as f64 {
+    /// Index of the cell of side `size` degrees containing `m`, in a raster
+    /// of `w` × `h` such cells.
+    fn index(&self, m: Micro, size: f64, w: usize, h: usize) -> Option<usize> {
+        let i = ((m.lon() - self.lon0) / size).floor();
+        let j = ((m.lat() - self.lat0) / size).floor();
+        if i < 0.0 || j < 0.0 || i >= w as f64 || j >= h as f64 {
             return None;
         }
-        Some(j as usize * self.nx + i as usize)
+        Some(j as usize * w + i as usize)
     }
 
     /// Residential density at a point, relative; 0 outside the city.
     pub fn density_at(&self, m: Micro) -> f64 {
-        self.cell_of(m).map_or(0.0, |c| f64::from(self.density[c]))
+        self.index(m, CELL, self.nx, self.ny).map_or(0.0, |c| f64::from(self.density[c]))
     }
 
     /// The district containing the point (exact, `geo::Contains`), if any.
     pub fn district_of(&self, districts: &[District], m: Micro) -> Option<usize> {
-        let c = self.cell_of(m)?;
+        let c = self.index(m, CELL / FINE as f64, self.nx * FINE, self.ny * FINE)?;
         match self.class[c] {
             OUTSIDE => None,
             BOUNDARY => {
@@ -334,6 +301,59 @@ impl Grid {
             }
         }
     }
+}
+
+/// District membership of a `w` × `h` raster of cells of side
+/// `CELL / FINE` from (lon0, lat0). A cell no edge can touch takes the
+/// district of its centre (found by scanline); any other is `BOUNDARY`.
+fn classify(districts: &[District], lon0: f64, lat0: f64, w: usize, h: usize) -> Vec<u8> {
+    let size = CELL / FINE as f64;
+    let mut class = vec![OUTSIDE; w * h];
+    let mut xs: Vec<f64> = Vec::new();
+    for (di, d) in districts.iter().enumerate() {
+        for poly in &d.rings {
+            let edges: Vec<[f64; 4]> =
+                poly.iter().flat_map(|r| r.windows(2).map(|w| [w[0][0], w[0][1], w[1][0], w[1][1]])).collect();
+            let j0 = ((d.bbox[1] - lat0) / size).floor().max(0.0) as usize;
+            let j1 = (((d.bbox[3] - lat0) / size).ceil() as usize).min(h - 1);
+            for j in j0..=j1 {
+                let y = lat0 + (j as f64 + 0.5) * size;
+                xs.clear();
+                for &[x1, y1, x2, y2] in &edges {
+                    if (y1 > y) != (y2 > y) {
+                        xs.push(x1 + (y - y1) * (x2 - x1) / (y2 - y1));
+                    }
+                }
+                xs.sort_by(f64::total_cmp);
+                for pair in xs.chunks_exact(2) {
+                    let i0 = ((pair[0] - lon0) / size - 0.5).ceil().max(0.0) as usize;
+                    let i1 = ((pair[1] - lon0) / size - 0.5).floor();
+                    if i1 < 0.0 {
+                        continue;
+                    }
+                    let i1 = (i1 as usize).min(w - 1);
+                    if i0 <= i1 {
+                        class[j * w + i0..=j * w + i1].fill(di as u8);
+                    }
+                }
+            }
+        }
+    }
+    // Any cell an edge may touch is a boundary cell (conservatively).
+    const EPS: f64 = 1e-7;
+    let clamp = |v: f64, n: usize| (v.floor().max(0.0) as usize).min(n - 1);
+    for ring in districts.iter().flat_map(|d| d.rings.iter().flatten()) {
+        for e in ring.windows(2) {
+            let (ax, bx) = (e[0][0].min(e[1][0]) - EPS, e[0][0].max(e[1][0]) + EPS);
+            let (ay, by) = (e[0][1].min(e[1][1]) - EPS, e[0][1].max(e[1][1]) + EPS);
+            for j in clamp((ay - lat0) / size, h)..=clamp((by - lat0) / size, h) {
+                for i in clamp((ax - lon0) / size, w)..=clamp((bx - lon0) / size, w) {
+                    class[j * w + i] = BOUNDARY;
+                }
+            }
+        }
+    }
+    class
 }
 
 /// Relative housing density at a point (before the inside/outside mask).

@@ -280,7 +280,7 @@ pub const DEMAND_FACTOR: &[(&str, f64)] = &[
     ("1405", 5.0), // AI
     ("0839", 3.0), // cyber security
     ("1007", 3.0), // pharmacy
-    ("0812", 2.2),
+    ("0812", 3.0),
     ("0835", 2.0),
     ("0809", 2.0),
     ("0802", 1.6), // mechanical engineering, mostly at master level (see below)

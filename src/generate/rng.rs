@@ -149,6 +149,51 @@ impl Weighted {
     }
 }
 
+/// A discrete distribution over `0..n` sampled in constant time (Vose's
+/// alias method), for large tables such as enterprises or raster cells.
+#[derive(Debug, Clone)]
+pub struct Alias {
+    prob: Vec<f64>,
+    alias: Vec<u32>,
+}
+
+impl Alias {
+    /// `None` when there is no positive weight.
+    pub fn new(weights: &[f64]) -> Option<Alias> {
+        let clean = |w: f64| if w.is_finite() && w > 0.0 { w } else { 0.0 };
+        let total: f64 = weights.iter().map(|&w| clean(w)).sum();
+        let n = weights.len();
+        if total <= 0.0 || n > u32::MAX as usize {
+            return None;
+        }
+        let heaviest = (0..n).max_by(|&a, &b| clean(weights[a]).total_cmp(&clean(weights[b])))?;
+        let mut scaled: Vec<f64> = weights.iter().map(|&w| clean(w) * n as f64 / total).collect();
+        let mut prob = vec![0.0; n];
+        let mut alias = vec![heaviest as u32; n];
+        let (mut small, mut large): (Vec<u32>, Vec<u32>) = (0..n as u32).partition(|&i| scaled[i as usize] < 1.0);
+        while let (Some(&s), Some(&l)) = (small.last(), large.last()) {
+            small.pop();
+            prob[s as usize] = scaled[s as usize];
+            alias[s as usize] = l;
+            scaled[l as usize] += scaled[s as usize] - 1.0;
+            if scaled[l as usize] < 1.0 {
+                large.pop();
+                small.push(l);
+            }
+        }
+        // Left-overs are 1 up to rounding; a zero weight must stay unreachable.
+        for i in small.into_iter().chain(large) {
+            prob[i as usize] = if clean(weights[i as usize]) > 0.0 { 1.0 } else { 0.0 };
+        }
+        Some(Alias { prob, alias })
+    }
+
+    pub fn sample(&self, rng: &mut Rng) -> usize {
+        let i = rng.below(self.prob.len() as u64) as usize;
+        if rng.f64() < self.prob[i] { i } else { self.alias[i] as usize }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,6 +233,14 @@ mod tests {
         assert_eq!(counts[0] + counts[2], 0);
         assert!(counts[3] > 2 * counts[1]);
         assert!(Weighted::new([0.0, 0.0]).is_none());
+        let a = Alias::new(&[0.0, 1.0, 0.0, 3.0]).unwrap();
+        let mut counts = [0usize; 4];
+        for _ in 0..4000 {
+            counts[a.sample(&mut rng)] += 1;
+        }
+        assert_eq!(counts[0] + counts[2], 0);
+        assert!((counts[3] as f64 / counts[1] as f64 - 3.0).abs() < 0.5, "{counts:?}");
+        assert!(Alias::new(&[0.0]).is_none());
         for _ in 0..1000 {
             let x = rng.between(3, 5);
             assert!((3..=5).contains(&x));

@@ -1,6 +1,6 @@
 //! Transit of the demo city: two rail stations at their real places, three
 //! synthetic metro lines and a BRT corridor along plausible axes, and about
-//! a hundred bus stops spread with housing.
+//! a hundred bus stops spread with housing, named after invented estates.
 //!
 //! The metro is laid out so that a planner has something to find: line 1
 //! runs east–west along Jingshi Road into the software park, line 2 runs
@@ -77,9 +77,9 @@ const METRO_3: &[(&str, f64, f64)] = &[
     ("董家站", 117.153, 36.750),
     ("鲍山站", 117.163, 36.770),
     ("黄河北站", 117.175, 36.795),
-    ("遥墙站", 117.190, 36.826),
-    ("临空经济区站", 117.203, 36.842),
-    ("遥墙机场站", 117.216, 36.857),
+    ("遥墙站", 117.198, 36.815),
+    ("临空经济区站", 117.226, 36.832),
+    ("遥墙机场站", 117.218, 36.856),
 ];
 
 const BRT: &[(&str, f64, f64)] = &[
@@ -97,60 +97,17 @@ const BRT: &[(&str, f64, f64)] = &[
     ("工业北路东站", 117.112, 36.688),
 ];
 
-/// Road names for bus stop names.
-const ROADS: &[&str] = &[
-    "经十路",
-    "经七路",
-    "经四路",
-    "经二路",
-    "纬二路",
-    "纬六路",
-    "北园大街",
-    "工业南路",
-    "工业北路",
-    "花园路",
-    "历山路",
-    "山大路",
-    "舜耕路",
-    "英雄山路",
-    "二环东路",
-    "二环西路",
-    "二环南路",
-    "旅游路",
-    "解放路",
-    "文化东路",
-    "和平路",
-    "泉城路",
-    "明湖路",
-    "济泺路",
-    "无影山路",
-    "堤口路",
-    "张庄路",
-    "阳光新路",
-    "世纪大道",
-    "凤凰路",
-    "奥体西路",
-    "舜华路",
-    "新泺大街",
-    "港沟路",
-    "华能路",
-    "燕山路",
-    "千佛山路",
-    "玉函路",
-    "腊山河路",
-    "党杨路",
-    "刘长山路",
-    "大学路",
-    "龙奥北路",
-    "科航路",
-    "机场路",
-    "唐冶西路",
-    "明水大道",
-    "汇泉路",
-    "黄河大道",
-    "长清大学路",
+/// Bus stops are named after invented estates and villages (a real road
+/// name at a random spot would mislead anyone who knows the city).
+const STOP_FIRST: &[&str] = &[
+    "锦", "华", "泰", "康", "和", "盛", "兴", "福", "安", "润", "丰", "祥", "瑞", "嘉", "宏", "明", "新", "永", "恒",
+    "昌", "东", "西", "南", "北", "金", "玉", "青", "绿", "桃", "柳",
 ];
-const STOP_SUFFIXES: &[&str] = &["东口", "西口", "南口", "北口", "路口", "中段", "东站", "西站"];
+const STOP_SECOND: &[&str] = &[
+    "苑", "园", "城", "庄", "泉", "河", "湖", "山", "林", "桥", "家", "里", "阳", "源", "岭", "台", "湾", "坊", "屯",
+    "营",
+];
+const STOP_SUFFIXES: &[&str] = &["小区", "花园", "新村", "社区", "村", "路口", "东站", "西站", "北站", "南站"];
 
 /// Number of bus stops.
 const BUS_STOPS: usize = 100;
@@ -182,7 +139,7 @@ pub fn write_stations(city: &City, rng: &mut Rng, dir: &Path) -> Result<(PathBuf
     for _ in 0..BUS_STOPS {
         let (m, _) = city.grid.sample_home(rng, &city.districts);
         let name = loop {
-            let name = format!("{}{}", rng.pick(ROADS), rng.pick(STOP_SUFFIXES));
+            let name = format!("{}{}{}", rng.pick(STOP_FIRST), rng.pick(STOP_SECOND), rng.pick(STOP_SUFFIXES));
             if names.insert(name.clone()) {
                 break name;
             }

@@ -322,6 +322,43 @@ fn files_follow_the_contract() {
     assert!((mv.rows.len() as f64 / (n * 1.25) - 1.0).abs() < 0.15, "moves ≈ 1.25 × talents: {}", mv.rows.len());
 }
 
+/// Each talent's history ends in its current record: the last relocation
+/// goes to the home, the last job change to the employer, an arrival comes
+/// first and a departure last, after which the talent has no employer.
+#[test]
+fn histories_match_the_register() {
+    let tal = Table::read(&path("talents.csv"));
+    let talents: HashMap<&str, &csv::StringRecord> = tal.rows.iter().map(|r| (&r[0], r)).collect();
+    let mv = Table::read(&path("moves.csv"));
+    let mut history: HashMap<&str, Vec<&csv::StringRecord>> = HashMap::new();
+    for row in &mv.rows {
+        history.entry(&row[1]).or_default().push(row);
+    }
+    let mut checked = 0;
+    for (id, events) in &history {
+        let t = talents[id];
+        let kinds: Vec<&str> = events.iter().map(|e| &e[3]).collect();
+        if let Some(i) = kinds.iter().position(|k| *k == "arrive") {
+            assert_eq!(i, 0, "{id}: arrival first");
+        }
+        if let Some(i) = kinds.iter().position(|k| *k == "leave") {
+            assert_eq!(i, kinds.len() - 1, "{id}: departure last");
+            assert!(t[5].is_empty() && &t[11] == "false", "{id} left: no employer, not seeking");
+            assert_eq!((&events[i][4], &events[i][5]), (&t[1], &t[2]), "{id} leaves from home");
+        }
+        if let Some(e) = events.iter().rev().find(|e| &e[3] == "relocate") {
+            assert_eq!((&e[6], &e[7]), (&t[1], &t[2]), "{id}: last relocation goes home");
+        }
+        if let Some(e) = events.iter().rev().find(|e| &e[3] == "job_change")
+            && !t[5].is_empty()
+        {
+            assert_eq!(&e[8], &t[5], "{id}: last job change goes to the employer");
+            checked += 1;
+        }
+    }
+    assert!(checked > 100);
+}
+
 #[test]
 fn homes_are_inside_districts() {
     let r = regions();
@@ -402,6 +439,28 @@ fn departures_climb_in_one_district() {
 }
 
 #[test]
+fn metro_serves_the_software_park_but_not_the_innovation_valley() {
+    let r = regions();
+    let st = Table::read(&path("stations.csv"));
+    let rail: Vec<(f64, f64)> =
+        st.rows.iter().filter(|r| &r[4] == "metro" || &r[4] == "rail").map(|r| (coord(&r[2]), coord(&r[3]))).collect();
+    let nearest_km = |park: &str| {
+        let poly = &r.parks.iter().find(|p| p.0 == park).unwrap().1;
+        rail.iter()
+            .map(|&s| {
+                if poly.contains(&Point::new(s.0, s.1)) {
+                    0.0
+                } else {
+                    poly.exterior().coords().map(|c| haversine_km(s, (c.x, c.y))).fold(f64::MAX, f64::min)
+                }
+            })
+            .fold(f64::MAX, f64::min)
+    };
+    assert!(nearest_km("park-qilu-software") < 0.5);
+    assert!(nearest_km("park-innovation-valley") > 5.0);
+}
+
+#[test]
 fn rejects_a_city_without_enterprises() {
     let dir = tempfile::tempdir().unwrap();
     assert!(generate(&GenerateOptions { enterprises: 0, ..small() }, dir.path()).is_err());
@@ -413,10 +472,13 @@ fn rejects_a_city_without_enterprises() {
 fn print_statistics() {
     let opts = GenerateOptions { seed: 42, talents: 50_000, enterprises: 2_000 };
     let dir = tempfile::tempdir().unwrap();
-    let summary = generate(&opts, dir.path()).unwrap();
+    // Set TALENTMAP_KEEP_CITY=DIR to keep the files for a look.
+    let keep = std::env::var_os("TALENTMAP_KEEP_CITY").map(PathBuf::from);
+    let summary = generate(&opts, keep.as_deref().unwrap_or(dir.path())).unwrap();
+    let dir = keep.unwrap_or_else(|| dir.path().to_path_buf());
     println!("{summary:#?}");
     let count = |file: &str, col: &str| {
-        let t = Table::read(&dir.path().join(file));
+        let t = Table::read(&dir.join(file));
         let c = t.col(col);
         let mut m: HashMap<String, usize> = HashMap::new();
         for r in &t.rows {
@@ -442,15 +504,15 @@ fn print_statistics() {
     count("vacancies.csv", "title");
     count("moves.csv", "event");
     count("moves.csv", "destination");
-    let vac = Table::read(&dir.path().join("vacancies.csv"));
+    let vac = Table::read(&dir.join("vacancies.csv"));
     let filled = vac.rows.iter().filter(|r| !r[7].is_empty()).count();
     println!("filled share {:.3}", filled as f64 / vac.rows.len() as f64);
-    let ent = Table::read(&dir.path().join("enterprises.csv"));
+    let ent = Table::read(&dir.join("enterprises.csv"));
     let mut emp: Vec<u32> = ent.rows.iter().map(|r| r[5].parse().unwrap()).collect();
     emp.sort();
     let q = |p: f64| emp[((emp.len() - 1) as f64 * p) as usize];
     println!("employees quantiles 10/50/90/99/max: {} {} {} {} {}", q(0.1), q(0.5), q(0.9), q(0.99), q(1.0));
-    let tal = Table::read(&dir.path().join("talents.csv"));
+    let tal = Table::read(&dir.join("talents.csv"));
     let mut d: Vec<f64> = tal
         .rows
         .iter()
@@ -505,7 +567,7 @@ fn print_statistics() {
         .collect();
     parks.sort_by(|a, b| a.0.cmp(&b.0));
     println!("workers by park (n, median age, share < 35): {parks:?}");
-    let mv = Table::read(&dir.path().join("moves.csv"));
+    let mv = Table::read(&dir.join("moves.csv"));
     let mut months: std::collections::BTreeMap<(String, String), usize> = Default::default();
     for r in &mv.rows {
         *months.entry((r[3].to_string(), r[2][..7].to_string())).or_default() += 1;
@@ -513,11 +575,20 @@ fn print_statistics() {
     println!("{months:?}");
 }
 
-/// Timing at scale; run in release: `cargo test --release --lib generate::tests::timing -- --ignored --nocapture`.
+/// Timing at scale (not a timed test: it only prints); run in release:
+/// `cargo test --release --lib generate::tests::timing -- --ignored --nocapture`.
 #[test]
 #[ignore]
 fn timing() {
-    for (talents, enterprises) in [(100_000, 4_000), (1_000_000, 40_000)] {
+    // TALENTMAP_TIMING="talents,enterprises" times one size instead.
+    let sizes = match std::env::var("TALENTMAP_TIMING") {
+        Ok(v) => {
+            let (t, e) = v.split_once(',').unwrap();
+            vec![(t.parse().unwrap(), e.parse().unwrap())]
+        }
+        Err(_) => vec![(100_000, 4_000), (1_000_000, 40_000), (4_000_000, 200_000)],
+    };
+    for (talents, enterprises) in sizes {
         let dir = tempfile::tempdir().unwrap();
         let t0 = std::time::Instant::now();
         let summary = generate(&GenerateOptions { seed: 42, talents, enterprises }, dir.path()).unwrap();

@@ -9,6 +9,7 @@
 //! totals.
 
 mod load;
+pub mod memo;
 pub mod point_index;
 pub mod records;
 
@@ -25,6 +26,7 @@ use crate::model::{RegionKind, Taxonomy};
 use crate::spatial::{TileId, morton};
 
 pub use load::{SnapshotError, build};
+pub use memo::Memo;
 pub use point_index::PointIndex;
 pub use records::*;
 
@@ -104,6 +106,9 @@ pub struct Snapshot {
     pub stations: Vec<StationRec>,
     pub station_tree: RTree<IndexedPoint>,
     pub totals: Totals,
+    /// Derived indexes and results computed on first use and dropped with
+    /// the snapshot (see [`memo`]).
+    pub memo: Memo,
 }
 
 fn key_range<T>(items: &[T], key: impl Fn(&T) -> u64, range: Range<u64>) -> Range<usize> {
@@ -132,6 +137,7 @@ impl Snapshot {
             stations: Vec::new(),
             station_tree: RTree::new(),
             totals: Totals::default(),
+            memo: Memo::default(),
         }
     }
 

@@ -1,0 +1,381 @@
+//! Shortage figures of areas — districts, parks and grid cells — and the
+//! rankings built from them.
+//!
+//! Every figure comes from the [`Basis`] and the memoised
+//! [`FieldCatchment`]: district and park figures are table lookups, cell
+//! figures one merge pass over the field's seekers and sites within the
+//! requested key range (the whole city for a ranking, one tile for a tile).
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::Arc;
+
+use super::basis::{Basis, Narrow, cell_keys, field_sum};
+use super::effective::{self, CatchmentParams, FieldCatchment};
+use super::index::{CityRatio, Estimate, Smoothing, estimate};
+use crate::model::RegionKind;
+use crate::snapshot::Snapshot;
+use crate::spatial::{TileId, morton};
+
+/// One shortage query.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Query {
+    /// Field index.
+    pub field: u8,
+    pub narrow: Narrow,
+    pub smoothing: Smoothing,
+    pub catchment: CatchmentParams,
+}
+
+/// An area a figure is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Area {
+    /// A district or park, by position in `Snapshot::regions`.
+    Region(u16),
+    /// A grid cell, by its stable id ([`morton::cell_id`]).
+    Cell(u64),
+}
+
+impl Area {
+    /// Resolves an area id: a district or park id, or a grid cell id as
+    /// served in tiles and rankings (decimal).
+    pub fn parse(snap: &Snapshot, id: &str) -> Option<Area> {
+        if let Some(r) = snap.region(id) {
+            let kind = snap.regions[r as usize].kind;
+            return matches!(kind, RegionKind::District | RegionKind::Park).then_some(Area::Region(r));
+        }
+        let cell: u64 = id.parse().ok()?;
+        let level = (cell >> 58) as u8;
+        let tile = morton::cell_tile(cell);
+        (level <= morton::KEY_ZOOM && TileId::new(level as u32, tile.x as u64, tile.y as u64).is_ok())
+            .then_some(Area::Cell(cell))
+    }
+
+    /// The public id.
+    pub fn id(&self, snap: &Snapshot) -> String {
+        match *self {
+            Area::Region(r) => snap.regions[r as usize].id.clone(),
+            Area::Cell(c) => c.to_string(),
+        }
+    }
+
+    /// Display name (cells: their id).
+    pub fn name(&self, snap: &Snapshot) -> String {
+        match *self {
+            Area::Region(r) => snap.regions[r as usize].name.clone(),
+            Area::Cell(c) => c.to_string(),
+        }
+    }
+
+    /// `district`, `park` or `cell`.
+    pub fn kind(&self, snap: &Snapshot) -> &'static str {
+        match *self {
+            Area::Region(r) => snap.regions[r as usize].kind.code(),
+            Area::Cell(_) => "cell",
+        }
+    }
+
+    /// Label position `[lon, lat]`: the region's centre or the cell's.
+    pub fn centre(&self, snap: &Snapshot) -> [f64; 2] {
+        match *self {
+            Area::Region(r) => snap.regions[r as usize].centre,
+            Area::Cell(c) => {
+                let (w, s, e, n) = morton::cell_tile(c).lonlat_bounds();
+                [(w + e) / 2.0, (s + n) / 2.0]
+            }
+        }
+    }
+}
+
+/// Raw counts of an area (exact; the privacy rule applies on output).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Figures {
+    /// Open openings `D`.
+    pub demand: f64,
+    /// Seekers living in the area `S`.
+    pub supply: u64,
+    /// Talents of the field working in the area (districts and parks only).
+    pub employed: Option<u64>,
+    /// Seekers allocated to the area's openings by the catchment.
+    pub effective_supply: f64,
+}
+
+/// The references a query's estimates share.
+#[derive(Clone)]
+pub struct Context {
+    pub basis: Arc<Basis>,
+    pub catchment: Arc<FieldCatchment>,
+    /// City-wide `ρ` for the plain index.
+    pub city: CityRatio,
+    /// City-wide openings ÷ allocated seekers, for the effective index.
+    pub city_effective: CityRatio,
+}
+
+impl Context {
+    /// Builds (or fetches from the snapshot's memo) what `q` needs.
+    pub fn new(snap: &Snapshot, q: &Query) -> Context {
+        let basis = Basis::of(snap);
+        let catchment = effective::of(snap, &basis, q.field, q.narrow, q.catchment);
+        let n = q.narrow;
+        let demand = field_sum(basis.demand_city.row(0), q.field, |e, t| n.demand(e, t)) as f64;
+        let supply = field_sum(basis.seekers_city.row(0), q.field, |e, t| n.supply(e, t)) as f64;
+        let k = q.smoothing.k;
+        Context {
+            city: CityRatio::new(demand, supply, k),
+            city_effective: CityRatio::new(catchment.demand, catchment.allocated, k),
+            basis,
+            catchment,
+        }
+    }
+
+    /// Figures of a district or park.
+    pub fn region(&self, q: &Query, region: u16) -> Figures {
+        let n = q.narrow;
+        let Some(row) = self.basis.region_row(region) else { return Figures::default() };
+        Figures {
+            demand: field_sum(self.basis.demand_by_region.row(row), q.field, |e, t| n.demand(e, t)) as f64,
+            supply: field_sum(self.basis.seekers_by_region.row(row), q.field, |e, t| n.supply(e, t)),
+            employed: Some(field_sum(self.basis.workforce_by_region.row(row), q.field, |e, t| n.supply(e, t))),
+            effective_supply: self.catchment.by_region.get(region as usize).copied().unwrap_or(0.0),
+        }
+    }
+
+    /// Figures of one grid cell.
+    pub fn cell(&self, q: &Query, cell: u64) -> Figures {
+        let keys = cell_keys(cell);
+        let sites = self.catchment.sites_in(keys.clone());
+        Figures {
+            demand: sites.iter().map(|s| s.openings).sum(),
+            supply: self
+                .basis
+                .seekers_in(q.field, keys)
+                .iter()
+                .filter(|s| q.narrow.supply(s.education, s.title))
+                .count() as u64,
+            employed: None,
+            effective_supply: sites.iter().map(|s| s.effective_supply()).sum(),
+        }
+    }
+
+    /// Figures of any area.
+    pub fn figures(&self, q: &Query, area: Area) -> Figures {
+        match area {
+            Area::Region(r) => self.region(q, r),
+            Area::Cell(c) => self.cell(q, c),
+        }
+    }
+
+    /// Figures of every non-empty cell of `level` within a key range, in
+    /// key order: one merge pass over the field's seekers and sites there.
+    pub fn cells(&self, q: &Query, level: u8, keys: Range<u64>) -> Vec<(u64, Figures)> {
+        let seekers = self.basis.seekers_in(q.field, keys.clone());
+        let sites = self.catchment.sites_in(keys);
+        let mut out: Vec<(u64, Figures)> = Vec::new();
+        let (mut i, mut j) = (0usize, 0usize);
+        while i < seekers.len() || j < sites.len() {
+            let ci = seekers.get(i).map_or(u64::MAX, |s| morton::cell_id(s.key, level));
+            let cj = sites.get(j).map_or(u64::MAX, |s| morton::cell_id(s.key, level));
+            let cell = ci.min(cj);
+            let mut f = Figures::default();
+            while i < seekers.len() && morton::cell_id(seekers[i].key, level) == cell {
+                f.supply += q.narrow.supply(seekers[i].education, seekers[i].title) as u64;
+                i += 1;
+            }
+            while j < sites.len() && morton::cell_id(sites[j].key, level) == cell {
+                f.demand += sites[j].openings;
+                f.effective_supply += sites[j].effective_supply();
+                j += 1;
+            }
+            if f.demand > 0.0 || f.supply > 0 {
+                out.push((cell, f));
+            }
+        }
+        out
+    }
+
+    /// Plain estimate of an area's figures.
+    pub fn estimate(&self, q: &Query, f: &Figures) -> Estimate {
+        estimate(f.demand, f.supply as f64, &self.city, &q.smoothing)
+    }
+
+    /// Effective estimate (openings ÷ allocated seekers, smoothed towards the
+    /// city's effective ratio); `None` for areas without openings, which
+    /// the catchment allocates no seekers to.
+    pub fn effective(&self, q: &Query, f: &Figures) -> Option<Estimate> {
+        (f.demand > 0.0).then(|| estimate(f.demand, f.effective_supply, &self.city_effective, &q.smoothing))
+    }
+}
+
+/// What a ranking ranks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum By {
+    District,
+    Park,
+    /// Grid cells drawn at map zoom `zoom` (cells of level `zoom + 5`, the
+    /// cells of the tiles).
+    Cell {
+        zoom: u8,
+    },
+}
+
+/// One ranked area.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub area: Area,
+    pub figures: Figures,
+    pub estimate: Estimate,
+    pub effective: Option<Estimate>,
+}
+
+/// Orders rows most short first: index descending, then demand
+/// descending, then area order (region position or cell id).
+pub fn most_short_first(a: &Row, b: &Row) -> Ordering {
+    b.estimate.index.total_cmp(&a.estimate.index).then(b.figures.demand.total_cmp(&a.figures.demand)).then_with(|| {
+        match (a.area, b.area) {
+            (Area::Region(x), Area::Region(y)) => x.cmp(&y),
+            (Area::Cell(x), Area::Cell(y)) => x.cmp(&y),
+            (Area::Region(_), Area::Cell(_)) => Ordering::Less,
+            (Area::Cell(_), Area::Region(_)) => Ordering::Greater,
+        }
+    })
+}
+
+/// Ranks the areas of `by` for a query, most short first, keeping `limit`
+/// rows (all when `None`); only the kept rows get their credible interval.
+pub fn rank(snap: &Snapshot, ctx: &Context, q: &Query, by: By, limit: Option<usize>) -> Vec<Row> {
+    let row = |area: Area, figures: Figures| Row {
+        area,
+        estimate: ctx.estimate(q, &figures),
+        effective: ctx.effective(q, &figures),
+        figures,
+    };
+    let mut rows: Vec<Row> = match by {
+        By::District | By::Park => {
+            let kind = if by == By::District { RegionKind::District } else { RegionKind::Park };
+            snap.regions
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.kind == kind)
+                .map(|(i, _)| row(Area::Region(i as u16), ctx.region(q, i as u16)))
+                .collect()
+        }
+        By::Cell { zoom } => {
+            let level = crate::analytics::cells::cell_level(zoom);
+            ctx.cells(q, level, 0..u64::MAX).into_iter().map(|(c, f)| row(Area::Cell(c), f)).collect()
+        }
+    };
+    let keep = limit.unwrap_or(rows.len()).min(rows.len());
+    if keep < rows.len() && keep > 0 {
+        rows.select_nth_unstable_by(keep - 1, most_short_first);
+    }
+    rows.truncate(keep);
+    rows.sort_by(most_short_first);
+    for r in &mut rows {
+        r.estimate = r.estimate.with_interval(q.smoothing.interval);
+    }
+    rows
+}
+
+/// One field in an area's "what is this place short of" list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldRow {
+    pub field: u8,
+    pub figures: Figures,
+    pub city: CityRatio,
+    pub estimate: Estimate,
+    pub effective: Option<Estimate>,
+}
+
+/// The fields with demand or supply in an area, most short first (index
+/// descending, then demand descending, then field code order). `template`
+/// supplies narrowing, smoothing and catchment; its field is ignored.
+pub fn fields_in(snap: &Snapshot, area: Area, template: &Query) -> Vec<FieldRow> {
+    let basis = Basis::of(snap);
+    let mut rows = Vec::new();
+    for field in 0..basis.fields.min(256) as u8 {
+        let q = Query { field, ..*template };
+        // Cheap pre-check from the tables / lists before the catchment.
+        let quick = match area {
+            Area::Region(r) => basis.region_row(r).is_some_and(|row| {
+                field_sum(basis.demand_by_region.row(row), field, |_, _| true) > 0
+                    || field_sum(basis.seekers_by_region.row(row), field, |_, _| true) > 0
+            }),
+            Area::Cell(c) => {
+                !basis.demand_in(field, cell_keys(c)).is_empty() || !basis.seekers_in(field, cell_keys(c)).is_empty()
+            }
+        };
+        if !quick {
+            continue;
+        }
+        let ctx = Context::new(snap, &q);
+        let figures = ctx.figures(&q, area);
+        if figures.demand == 0.0 && figures.supply == 0 {
+            continue;
+        }
+        rows.push(FieldRow {
+            field,
+            figures,
+            city: ctx.city,
+            estimate: ctx.estimate(&q, &figures).with_interval(q.smoothing.interval),
+            effective: ctx.effective(&q, &figures),
+        });
+    }
+    rows.sort_by(|a, b| {
+        b.estimate
+            .index
+            .total_cmp(&a.estimate.index)
+            .then(b.figures.demand.total_cmp(&a.figures.demand))
+            .then(a.field.cmp(&b.field))
+    });
+    rows
+}
+
+/// An enterprise contributing openings to an area's demand.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Contributor {
+    /// Position in `Snapshot::enterprises`.
+    pub enterprise: u32,
+    pub openings: u64,
+    /// Accessible seekers per opening at the enterprise's site (`A_j`).
+    pub access: f64,
+    /// Seekers the catchment allocates to the site (`O_j · A_j`, all the
+    /// site's openings of the field).
+    pub site_effective_supply: f64,
+    /// Openings of the field at the site.
+    pub site_openings: f64,
+}
+
+/// The enterprises with the most openings of the query in an area, most
+/// first (ties by enterprise position), at most `limit`.
+pub fn contributors(snap: &Snapshot, ctx: &Context, q: &Query, area: Area, limit: usize) -> Vec<Contributor> {
+    let rows = match area {
+        Area::Region(_) => ctx.basis.demand.get(q.field as usize).map_or(&[][..], |v| v.as_slice()),
+        Area::Cell(c) => ctx.basis.demand_in(q.field, cell_keys(c)),
+    };
+    let inside = |d: u16, p: u16| match area {
+        Area::Region(r) => d == r || p == r,
+        Area::Cell(_) => true,
+    };
+    let mut by_enterprise: HashMap<u32, (u64, u64)> = HashMap::new();
+    for r in rows.iter().filter(|r| inside(r.district, r.park) && q.narrow.demand(r.education, r.title)) {
+        let e = by_enterprise.entry(r.enterprise).or_insert((0, r.key));
+        e.0 += r.openings as u64;
+    }
+    let mut list: Vec<(u32, u64, u64)> = by_enterprise.into_iter().map(|(e, (n, key))| (e, n, key)).collect();
+    list.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    list.truncate(limit);
+    list.into_iter()
+        .filter(|(e, _, _)| (*e as usize) < snap.enterprises.len())
+        .map(|(enterprise, openings, key)| {
+            let site = ctx.catchment.sites_in(key..key + 1).first().copied();
+            Contributor {
+                enterprise,
+                openings,
+                access: site.map_or(0.0, |s| s.access),
+                site_effective_supply: site.map_or(0.0, |s| s.effective_supply()),
+                site_openings: site.map_or(0.0, |s| s.openings),
+            }
+        })
+        .collect()
+}

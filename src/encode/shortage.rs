@@ -1,0 +1,116 @@
+//! The `shortage` tile layer: grid cells coloured by the shortage index of
+//! one field.
+//!
+//! Tile path: tile → key range → the field's seekers and vacancy sites in
+//! it (binary searches in the per-snapshot [`Basis`] and the memoised
+//! catchment) → one merge pass into cells of level `z + 5` (the cells of
+//! the talent and vacancy layers, same ids) → estimates → MVT polygons.
+//! Cost is proportional to the field's records inside the tile.
+//!
+//! Privacy: a cell whose supply lies in `1..k` carries `supply_band`
+//! instead of `supply`, and its ratio, index and interval are computed with
+//! the band value (see [`crate::analytics::shortage::index`]).
+//!
+//! [`Basis`]: crate::analytics::shortage::Basis
+
+use crate::analytics::cells::cell_level;
+use crate::analytics::shortage::index::supply_band;
+use crate::analytics::shortage::{Context, Query};
+use crate::encode::mvt::{DEFAULT_EXTENT, LayerBuilder, PropValue, encode_tile};
+use crate::snapshot::Snapshot;
+use crate::spatial::{TileId, morton};
+
+/// Layer name in tiles and TileJSON.
+pub const LAYER: &str = "shortage";
+/// Deepest zoom with distinct tiles (as the talent and vacancy layers).
+pub const MAXZOOM: u8 = 14;
+
+/// Field descriptions for TileJSON `vector_layers`.
+pub const FIELDS: [(&str, &str); 17] = [
+    ("id", "cell id (decimal; the area id for /api/shortage/explain)"),
+    ("zoom_level", "grid level of the cell"),
+    ("demand", "open positions of the field (narrowed by education and title)"),
+    ("supply", "seeking talents of the field living in the cell (absent when banded)"),
+    ("supply_band", "present instead of supply when 1..k-1 seekers, e.g. \"1-4\""),
+    ("ratio", "jobs-to-applicants ratio demand / supply (absent when supply is 0)"),
+    ("index", "shortage index (D + m*rho) / (S + m), smoothed towards the city ratio rho"),
+    ("low", "lower end of the credible interval of the index"),
+    ("high", "upper end of the credible interval of the index"),
+    ("low_data", "true when supply < max(m, 10): the index rests mainly on the city ratio"),
+    ("effective_supply", "seekers allocated to the cell's openings by the commuting catchment (2SFCA)"),
+    ("effective_supply_band", "present instead of effective_supply when it lies in (0, k)"),
+    ("effective_ratio", "demand / effective_supply"),
+    ("effective_index", "effective shortage index, smoothed towards the city's effective ratio"),
+    ("effective_low_data", "true when effective_supply < max(m, 10)"),
+    ("city_ratio", "city-wide jobs-to-applicants ratio of the query (the prior mean)"),
+    ("prior", "prior strength m in seekers"),
+];
+
+/// Rounds to 4 decimals (index values are never meaningful beyond that).
+pub fn round4(x: f64) -> f64 {
+    (x * 1e4).round() / 1e4
+}
+
+/// Encodes the shortage layer of one tile for query `q` with privacy
+/// threshold `q.smoothing.k`. Empty when the tile has no cell with demand
+/// or supply.
+pub fn render(snap: &Snapshot, q: &Query, tile: TileId) -> Vec<u8> {
+    let ctx = Context::new(snap, q);
+    let level = cell_level(tile.z);
+    let cells = ctx.cells(q, level, morton::tile_range(tile));
+    if cells.is_empty() {
+        return Vec::new();
+    }
+    let band = supply_band(q.smoothing.k);
+    let mut b = LayerBuilder::new(LAYER, DEFAULT_EXTENT);
+    let mut id_text = String::new();
+    for (cell, f) in cells {
+        let e = ctx.estimate(q, &f).with_interval(q.smoothing.interval);
+        let eff = ctx.effective(q, &f);
+        id_text.clear();
+        id_text.push_str(&cell.to_string());
+        let mut props: Vec<(&str, PropValue)> = vec![
+            ("id", PropValue::Str(&id_text)),
+            ("zoom_level", PropValue::UInt(level as u64)),
+            ("demand", PropValue::UInt(f.demand as u64)),
+            ("index", PropValue::Double(round4(e.index))),
+            ("low_data", PropValue::Bool(e.low_data)),
+            ("city_ratio", PropValue::Double(round4(ctx.city.ratio))),
+            ("prior", PropValue::Double(q.smoothing.prior)),
+        ];
+        match e.supply.exact {
+            Some(s) => props.push(("supply", PropValue::UInt(s as u64))),
+            None => props.push(("supply_band", PropValue::Str(&band))),
+        }
+        if let Some(r) = e.ratio {
+            props.push(("ratio", PropValue::Double(round4(r))));
+        }
+        if let Some((lo, hi)) = e.interval {
+            props.push(("low", PropValue::Double(round4(lo))));
+            props.push(("high", PropValue::Double(round4(hi))));
+        }
+        if let Some(x) = eff {
+            match x.supply.exact {
+                Some(s) => props.push(("effective_supply", PropValue::Double((s * 10.0).round() / 10.0))),
+                None => props.push(("effective_supply_band", PropValue::Str(&band))),
+            }
+            if let Some(r) = x.ratio {
+                props.push(("effective_ratio", PropValue::Double(round4(r))));
+            }
+            props.push(("effective_index", PropValue::Double(round4(x.index))));
+            props.push(("effective_low_data", PropValue::Bool(x.low_data)));
+        }
+        b.add_polygon(Some(cell), &cell_square(tile, cell), &props);
+    }
+    encode_tile(&[b])
+}
+
+/// Square of a cell in the tile's coordinates.
+fn cell_square(tile: TileId, cell_id: u64) -> Vec<Vec<Vec<(i32, i32)>>> {
+    let cell = morton::cell_tile(cell_id);
+    let shift = cell.z - tile.z;
+    let size = (DEFAULT_EXTENT >> shift) as i32;
+    let cx = (cell.x - (tile.x << shift)) as i32 * size;
+    let cy = (cell.y - (tile.y << shift)) as i32 * size;
+    vec![vec![vec![(cx, cy), (cx + size, cy), (cx + size, cy + size), (cx, cy + size), (cx, cy)]]]
+}

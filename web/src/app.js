@@ -1,0 +1,496 @@
+// Entry point: loads taxonomy, statistics and region outlines, builds the
+// map, and wires the layer panel, filters, search, popups, the region panel,
+// the language switch and the URL-hash state.
+
+import * as maplibregl from './maplibre-gl.mjs';
+import { fmt, fmtCompact, getLang, nameOf, setLang, t, translateDom } from './i18n.js';
+import { activeFilterCount, formatHash, parseHash, REGION_STATS } from './state.js';
+import {
+  CLICKABLE,
+  HATCH,
+  LAYER_GROUPS,
+  buildStyle,
+  cellBreaks,
+  countIcon,
+  countImage,
+  hatchImage,
+  regionBreaks,
+  regionFillColor,
+  regionFilters,
+  tileJsonUrl,
+} from './layers.js';
+import { CIVIDIS, VIRIDIS, stepExpression } from './ramps.js';
+import { basemapLegend, enterprisesLegend, esc, regionsLegend, talentsLegend, vacanciesLegend } from './legend.js';
+import { cellPopup, clusterPopup, enterprisePopup, indexTaxonomy, regionPanel } from './panel.js';
+import { renderFilters, resetFilters } from './filters.js';
+import { setupSearch } from './search.js';
+
+const $ = (sel) => document.querySelector(sel);
+const origin = window.location.origin;
+const CLUSTER_MAX_ZOOM = 13;
+
+// Hooks for the browser tests and for debugging from the console.
+const app = (window.__talentmap = { ready: false, firstIdleMs: null, idleCount: 0, errors: [] });
+
+async function getJson(path, pending = null) {
+  const res = await (pending || fetch(path));
+  if (!res.ok) {
+    let msg = `HTTP ${res.status}`;
+    try {
+      msg = (await res.json()).error?.message || msg;
+    } catch {
+      /* not JSON */
+    }
+    throw new Error(`${path}: ${msg}`);
+  }
+  return res.json();
+}
+
+function setStatus(text, isError = false) {
+  const el = $('#status');
+  el.textContent = text;
+  el.classList.toggle('error', isError);
+  el.hidden = !text;
+}
+
+/** Label point of a (multi)polygon: area-weighted centroid of its largest ring. */
+function labelPoint(geometry) {
+  const polys = geometry.type === 'Polygon' ? [geometry.coordinates] : geometry.type === 'MultiPolygon' ? geometry.coordinates : [];
+  let best = null;
+  for (const poly of polys) {
+    const ring = poly[0];
+    let a = 0;
+    let cx = 0;
+    let cy = 0;
+    for (let i = 0, j = ring.length - 1; i < ring.length; j = i, i += 1) {
+      const f = ring[j][0] * ring[i][1] - ring[i][0] * ring[j][1];
+      a += f;
+      cx += (ring[j][0] + ring[i][0]) * f;
+      cy += (ring[j][1] + ring[i][1]) * f;
+    }
+    if (a !== 0 && (!best || Math.abs(a) > best.area)) best = { area: Math.abs(a), point: [cx / (3 * a), cy / (3 * a)] };
+  }
+  return best?.point ?? null;
+}
+
+function bboxOf(fc) {
+  let [w, s, e, n] = [Infinity, Infinity, -Infinity, -Infinity];
+  const visit = (c) => {
+    if (typeof c[0] === 'number') {
+      w = Math.min(w, c[0]);
+      e = Math.max(e, c[0]);
+      s = Math.min(s, c[1]);
+      n = Math.max(n, c[1]);
+    } else c.forEach(visit);
+  };
+  for (const f of fc.features) if (f.geometry) visit(f.geometry.coordinates);
+  return Number.isFinite(w) ? [[w, s], [e, n]] : [[116.2, 36.0], [117.9, 37.6]];
+}
+
+async function main() {
+  // Start the map's web workers while the API answers.
+  maplibregl.prewarm();
+  const state = parseHash(window.location.hash);
+  setLang(state.lang || localStorage.getItem('talentmap.lang') || 'zh');
+  state.lang = getLang();
+  translateDom();
+
+  let taxonomy;
+  let stats;
+  let base;
+  try {
+    const boot = window.__talentmapBoot || [];
+    [taxonomy, stats, base] = await Promise.all(
+      ['/api/taxonomy', '/api/stats', '/api/regions'].map((path, i) => getJson(path, boot[i])),
+    );
+  } catch (err) {
+    setStatus(t('loadError', { msg: err.message }), true);
+    throw err;
+  }
+  const tax = indexTaxonomy(taxonomy);
+  const k = stats.privacy_k ?? 5;
+  const ctx = { tax, k };
+  for (const f of base.features) {
+    f.properties = f.properties || {};
+    if (f.properties.id === undefined && f.id !== undefined) f.properties.id = f.id;
+  }
+  const regionsById = new Map(base.features.map((f) => [String(f.properties.id), f]));
+
+  const breaks = {
+    talents: [20, 50, 100, 200, 500],
+    vacancies: [10, 20, 50, 100, 200],
+    regions: [100, 500, 1000, 5000, 10000],
+  };
+
+  const mapOptions = {
+    container: 'map',
+    style: buildStyle({ origin, state, base }),
+    maxZoom: 18,
+    minZoom: 6,
+    dragRotate: false,
+    pitchWithRotate: false,
+    attributionControl: { compact: true, customAttribution: 'talentmap' },
+  };
+  if (state.center) {
+    mapOptions.center = state.center;
+    mapOptions.zoom = state.zoom;
+  } else {
+    mapOptions.bounds = bboxOf(base);
+    mapOptions.fitBoundsOptions = { padding: 24 };
+  }
+  const map = new maplibregl.Map(mapOptions);
+  app.map = map;
+  app.state = state;
+  map.touchZoomRotate.disableRotation();
+  map.keyboard.disableRotation();
+  map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
+  map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-right');
+
+  // Images drawn on demand: the suppressed-cell hatching and cluster badges.
+  map.setMissingStyleImageResolver((id) => {
+    if (map.hasImage(id)) return;
+    if (id === HATCH) {
+      map.addImage(HATCH, hatchImage());
+    } else if (id.startsWith('count:')) {
+      const n = Number(id.split(':')[2]);
+      const { image, pixelRatio } = countImage(n >= 1000 ? fmtCompact(n) : fmt(n));
+      map.addImage(id, image, { pixelRatio });
+    }
+  });
+  map.on('error', (e) => {
+    const msg = e.error?.message || String(e.error || e);
+    app.errors.push(msg);
+    console.warn('map error:', msg);
+  });
+
+  // ---- HTML labels for district and park names (no glyph server) ----
+  const labelMarkers = [];
+  for (const f of base.features) {
+    const p = f.properties;
+    const at = p.centre || p.center || p.cp || (f.geometry && labelPoint(f.geometry));
+    if (!at || !p.name) continue;
+    const el = document.createElement('div');
+    el.className = `map-label ${p.kind === 'park' ? 'park' : 'district'}`;
+    el.textContent = p.name;
+    el.setAttribute('aria-hidden', 'true');
+    labelMarkers.push(new maplibregl.Marker({ element: el }).setLngLat(at).addTo(map));
+  }
+  const updateLabelZoom = () => {
+    const z = map.getZoom();
+    const c = map.getContainer();
+    c.classList.toggle('show-park-labels', z >= 11);
+    c.classList.toggle('hide-district-labels', z >= 13.5);
+  };
+  map.on('zoom', updateLabelZoom);
+  updateLabelZoom();
+
+  // ---- URL hash ----
+  const writeHash = () => {
+    const c = map.getCenter();
+    state.center = [c.lng, c.lat];
+    state.zoom = map.getZoom();
+    const hash = formatHash(state);
+    if (hash !== window.location.hash) window.history.replaceState(null, '', hash);
+  };
+  map.on('moveend', writeHash);
+
+  // ---- Layer panel ----
+  const LAYERS = [
+    { id: 'talents', name: 'layerTalents', note: 'layerTalentsNote', legend: () => talentsLegend(breaks.talents, k) },
+    { id: 'vacancies', name: 'layerVacancies', note: 'layerVacanciesNote', legend: () => vacanciesLegend(breaks.vacancies, k) },
+    { id: 'enterprises', name: 'layerEnterprises', note: 'layerEnterprisesNote', legend: () => enterprisesLegend() },
+    { id: 'regions', name: 'layerRegions', note: 'layerRegionsNote', legend: () => regionsLegend(state.stat, breaks.regions, k) },
+  ];
+
+  const renderLegend = (id) => {
+    const li = document.querySelector(`.layer[data-layer="${id}"] .legend`);
+    if (li) li.innerHTML = LAYERS.find((l) => l.id === id).legend();
+  };
+
+  const renderLayerPanel = () => {
+    $('#layer-list').innerHTML = LAYERS.map((l) => {
+      const on = state.layers.includes(l.id);
+      const statSelect =
+        l.id === 'regions'
+          ? `<div class="field-row compact"><label for="region-stat">${esc(t('regionStat'))}</label>
+             <select id="region-stat">${REGION_STATS.map(
+               (s) => `<option value="${s}"${s === state.stat ? ' selected' : ''}>${esc(t(`stat${s[0].toUpperCase()}${s.slice(1)}`))}</option>`,
+             ).join('')}</select></div>`
+          : '';
+      return `<li class="layer${on ? ' on' : ''}" data-layer="${l.id}">
+        <label class="toggle">
+          <input type="checkbox" id="layer-${l.id}" data-layer="${l.id}"${on ? ' checked' : ''} aria-describedby="layer-note-${l.id}">
+          <span class="toggle-track" aria-hidden="true"></span>
+          <span class="layer-name">${esc(t(l.name))}</span>
+        </label>
+        <p class="layer-note" id="layer-note-${l.id}">${esc(t(l.note))}</p>
+        <div class="layer-body">${statSelect}<div class="legend">${l.legend()}</div></div>
+      </li>`;
+    }).join('');
+    $('#basemap-legend').innerHTML = basemapLegend();
+  };
+
+  const setLayerVisibility = () => {
+    for (const [id, mapLayers] of Object.entries(LAYER_GROUPS)) {
+      const v = state.layers.includes(id) ? 'visible' : 'none';
+      for (const ml of mapLayers) if (map.getLayer(ml)) map.setLayoutProperty(ml, 'visibility', v);
+      const li = document.querySelector(`.layer[data-layer="${id}"]`);
+      if (li) {
+        li.classList.toggle('on', state.layers.includes(id));
+        li.querySelector('input').checked = state.layers.includes(id);
+      }
+    }
+  };
+
+  $('#layer-list').addEventListener('change', (ev) => {
+    const el = ev.target;
+    if (el.dataset.layer) {
+      const id = el.dataset.layer;
+      const set = new Set(state.layers);
+      if (el.checked) set.add(id);
+      else set.delete(id);
+      state.layers = LAYERS.map((l) => l.id).filter((l) => set.has(l));
+      setLayerVisibility();
+      writeHash();
+    } else if (el.id === 'region-stat') {
+      state.stat = el.value;
+      applyRegionPaint(true);
+      writeHash();
+    }
+  });
+
+  // ---- Class breaks from the features on screen ----
+  const sameBreaks = (a, b) => a.length === b.length && a.every((v, i) => v === b[i]);
+  const applyRegionPaint = (force) => {
+    if (state.stat !== 'ratio') {
+      const b = regionBreaks(map, state.stat);
+      if (b.length && !sameBreaks(b, breaks.regions)) {
+        breaks.regions = b;
+        force = true;
+      }
+    }
+    if (force) {
+      const filters = regionFilters(state.stat);
+      map.setFilter('regions-fill', filters.fill);
+      map.setFilter('regions-suppressed', filters.hatch);
+      map.setPaintProperty('regions-fill', 'fill-color', regionFillColor(state.stat, breaks.regions));
+      renderLegend('regions');
+    }
+  };
+  const updateBreaks = () => {
+    for (const [layer, ramp] of [
+      ['talents', VIRIDIS],
+      ['vacancies', CIVIDIS],
+    ]) {
+      if (!state.layers.includes(layer)) continue;
+      const b = cellBreaks(map, layer, k);
+      if (b.length && !sameBreaks(b, breaks[layer])) {
+        breaks[layer] = b;
+        map.setPaintProperty(`${layer}-fill`, 'fill-color', stepExpression(['get', 'count'], b, ramp));
+        renderLegend(layer);
+      }
+    }
+    if (state.layers.includes('regions')) applyRegionPaint(false);
+  };
+  map.on('idle', () => {
+    updateBreaks();
+    app.idleCount += 1;
+  });
+
+  // ---- Filters ----
+  const updateFilterBadge = () => {
+    const n = activeFilterCount(state.filters);
+    const badge = $('#filter-count');
+    badge.hidden = n === 0;
+    badge.textContent = t('filtersActive', { n });
+    $('#reset-filters').disabled = n === 0;
+  };
+  const applyFilters = () => {
+    for (const layer of ['talents', 'vacancies', 'enterprises', 'regions']) {
+      const src = map.getSource(layer);
+      const url = tileJsonUrl(origin, layer, state.filters);
+      if (src && src.url !== url) src.setUrl(url);
+    }
+    updateFilterBadge();
+    writeHash();
+  };
+  const renderFilterForm = () => renderFilters($('#filters'), tax, state, applyFilters);
+  $('#filters').addEventListener('submit', (ev) => ev.preventDefault());
+  $('#reset-filters').addEventListener('click', () => {
+    resetFilters(state);
+    renderFilterForm();
+    applyFilters();
+  });
+
+  // ---- Details panel (regions) ----
+  let openRegionId = null;
+  const details = $('#details');
+  const closeDetails = () => {
+    details.hidden = true;
+    openRegionId = null;
+    map.setFilter('base-selected', ['==', ['get', 'id'], '__none__']);
+    document.body.classList.remove('details-open');
+  };
+  $('#details-close').addEventListener('click', closeDetails);
+  document.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Escape' && !details.hidden && !ev.target.closest('.search')) closeDetails();
+  });
+
+  let regionSeq = 0;
+  async function showRegion(id) {
+    openRegionId = String(id);
+    const mine = (regionSeq += 1);
+    details.hidden = false;
+    document.body.classList.add('details-open');
+    map.setFilter('base-selected', ['==', ['to-string', ['get', 'id']], String(id)]);
+    const body = $('#details-body');
+    body.innerHTML = `<p class="hint">${esc(t('loading'))}</p>`;
+    try {
+      // Region tables are totals for the region (the endpoint takes no filters).
+      const data = await getJson(`/api/regions/${encodeURIComponent(id)}`);
+      if (mine !== regionSeq) return;
+      body.innerHTML = regionPanel(data, ctx);
+    } catch (err) {
+      if (mine === regionSeq) body.innerHTML = `<p class="error">${esc(t('loadError', { msg: err.message }))}</p>`;
+    }
+  }
+  app.showRegion = showRegion;
+
+  // ---- Popups and clicks ----
+  const popup = new maplibregl.Popup({ closeButton: true, maxWidth: '300px', focusAfterOpen: false });
+  const regionAt = (point) => {
+    const feats = map.queryRenderedFeatures(point, { layers: ['base-parks-fill', 'base-districts-fill'] });
+    const park = feats.find((f) => f.properties.kind === 'park');
+    return park || feats[0] || null;
+  };
+  const regionLink = (f) =>
+    f ? `<p class="popup-region"><button type="button" class="link-btn" data-region="${esc(f.properties.id)}">${esc(f.properties.name)} →</button></p>` : '';
+
+  map.on('click', (e) => {
+    if (document.body.classList.contains('sidebar-open')) {
+      document.body.classList.remove('sidebar-open');
+      $('#toggle-sidebar').setAttribute('aria-expanded', 'false');
+    }
+    const layers = CLICKABLE.filter((id) => map.getLayer(id) && map.getLayoutProperty(id, 'visibility') !== 'none');
+    const feats = map.queryRenderedFeatures(e.point, { layers });
+    const rank = (f) => CLICKABLE.indexOf(f.layer.id);
+    feats.sort((a, b) => rank(a) - rank(b));
+    const top = feats[0];
+    if (!top) return;
+    const id = top.layer.id;
+    if (id === 'enterprise-points') {
+      popup.setLngLat(top.geometry.coordinates).setHTML(enterprisePopup(top.properties, ctx)).addTo(map);
+    } else if (id === 'enterprise-clusters') {
+      const center = top.geometry.coordinates;
+      popup.setLngLat(center).setHTML(clusterPopup(top.properties, ctx)).addTo(map);
+      map.easeTo({ center, zoom: Math.min(Math.max(map.getZoom() + 2, 0), CLUSTER_MAX_ZOOM + 0.5), duration: 600 });
+    } else if (id.startsWith('talents') || id.startsWith('vacancies')) {
+      const talent = feats.find((f) => f.layer.id.startsWith('talents'));
+      const vacancy = feats.find((f) => f.layer.id.startsWith('vacancies'));
+      const html = [talent && cellPopup(talent.properties, 'talents', ctx), vacancy && cellPopup(vacancy.properties, 'vacancies', ctx)]
+        .filter(Boolean)
+        .join('<hr>');
+      popup.setLngLat(e.lngLat).setHTML(html + regionLink(regionAt(e.point))).addTo(map);
+    } else {
+      popup.remove();
+      const region = id.startsWith('regions') ? top : regionAt(e.point);
+      if (region) showRegion(region.properties.id);
+    }
+  });
+  document.addEventListener('click', (ev) => {
+    const btn = ev.target.closest('[data-region]');
+    if (btn) {
+      popup.remove();
+      showRegion(btn.dataset.region);
+    }
+  });
+  for (const id of CLICKABLE) {
+    map.on('mouseenter', id, () => (map.getCanvas().style.cursor = 'pointer'));
+    map.on('mouseleave', id, () => (map.getCanvas().style.cursor = ''));
+  }
+
+  // ---- Search ----
+  const searchMarkerEl = document.createElement('div');
+  searchMarkerEl.className = 'search-marker';
+  const searchMarker = new maplibregl.Marker({ element: searchMarkerEl });
+  setupSearch({
+    input: $('#search'),
+    list: $('#search-results'),
+    tax,
+    onPick: (f) => {
+      const at = f.geometry.coordinates;
+      searchMarker.setLngLat(at).addTo(map);
+      map.flyTo({ center: at, zoom: Math.max(map.getZoom(), 15), speed: 1.6 });
+      map.once('moveend', () => popup.setLngLat(at).setHTML(enterprisePopup(f.properties, ctx)).addTo(map));
+    },
+  });
+
+  // ---- Language ----
+  const renderTexts = () => {
+    translateDom();
+    renderLayerPanel();
+    renderFilterForm();
+    updateFilterBadge();
+    $('#privacy-note').textContent = t('privacyNote', { k });
+    $('#data-version').textContent = t('dataVersion', { v: stats.version ?? '–' });
+    map.getCanvas().setAttribute('aria-label', t('title'));
+    if (openRegionId) showRegion(openRegionId);
+    if (popup.isOpen()) popup.remove();
+  };
+  // Cluster badges are images keyed by locale and count.
+  const redrawBadges = () => {
+    if (map.getLayer('enterprise-cluster-count')) map.setLayoutProperty('enterprise-cluster-count', 'icon-image', countIcon(getLang()));
+  };
+  $('#lang').addEventListener('click', () => {
+    setLang(getLang() === 'zh' ? 'en' : 'zh');
+    state.lang = getLang();
+    localStorage.setItem('talentmap.lang', state.lang);
+    renderTexts();
+    redrawBadges();
+    writeHash();
+  });
+
+  // ---- Narrow screens: sidebar as a drawer ----
+  $('#toggle-sidebar').addEventListener('click', () => {
+    const open = !document.body.classList.contains('sidebar-open');
+    document.body.classList.toggle('sidebar-open', open);
+    $('#toggle-sidebar').setAttribute('aria-expanded', String(open));
+    if (open) $('#sidebar').focus();
+  });
+
+  // ---- Hash edited by hand, or back/forward ----
+  window.addEventListener('hashchange', () => {
+    const next = parseHash(window.location.hash);
+    if (next.center) map.jumpTo({ center: next.center, zoom: next.zoom });
+    state.layers = next.layers;
+    const statChanged = next.stat !== state.stat;
+    state.stat = next.stat;
+    state.filters = next.filters;
+    if (next.lang && next.lang !== getLang()) {
+      setLang(next.lang);
+      state.lang = next.lang;
+    }
+    renderTexts();
+    setLayerVisibility();
+    if (statChanged) applyRegionPaint(true);
+    applyFilters();
+  });
+
+  renderTexts();
+  setLayerVisibility();
+
+  map.once('idle', () => {
+    app.firstIdleMs = performance.now();
+    app.firstIdleEpoch = Date.now();
+    writeHash();
+  });
+  map.once('load', () => {
+    app.ready = true;
+    setStatus('');
+  });
+}
+
+main().catch((err) => {
+  console.error(err);
+  app.errors.push(String(err?.message || err));
+});

@@ -1,0 +1,324 @@
+// The MapLibre style, built in code: an offline basemap (background,
+// district and park polygons from /api/regions, stations from tiles) and the
+// data layers, each a vector source on the server's TileJSON with the
+// current filters in its query string. No glyphs or sprite: labels are HTML
+// markers and the few icons are drawn on a canvas at run time.
+
+import { filterQuery } from './state.js';
+import { BLUES, CIVIDIS, NO_DATA, PUOR, RATIO_BREAKS, VIRIDIS, quantileBreaks, stepExpression } from './ramps.js';
+
+/** Filters each data source takes (the server ignores the others, but
+ *  leaving them out keeps tile URLs, and so the browser cache, stable). */
+export const SOURCE_FILTERS = {
+  talents: ['industry', 'field', 'education', 'title', 'tier', 'min_age', 'max_age', 'seeking'],
+  vacancies: ['industry', 'field', 'education', 'title'],
+  enterprises: ['industry'],
+  regions: ['industry', 'field', 'education', 'title', 'tier', 'min_age', 'max_age', 'seeking'],
+};
+
+/** Map layers drawn for each toggle in the layer panel. */
+export const LAYER_GROUPS = {
+  talents: ['talents-fill', 'talents-suppressed'],
+  vacancies: ['vacancies-fill', 'vacancies-suppressed'],
+  enterprises: ['enterprise-clusters', 'enterprise-cluster-count', 'enterprise-points'],
+  regions: ['regions-fill', 'regions-suppressed', 'regions-line'],
+};
+
+/** Layers that answer clicks, topmost first. */
+export const CLICKABLE = [
+  'enterprise-points',
+  'enterprise-clusters',
+  'talents-fill',
+  'talents-suppressed',
+  'vacancies-fill',
+  'vacancies-suppressed',
+  'regions-fill',
+  'regions-suppressed',
+  'base-parks-fill',
+  'base-districts-fill',
+];
+
+export const ENTERPRISE_COLOR = '#e66101';
+export const KEY_ENTERPRISE_COLOR = '#5e3c99';
+export const STATION_COLORS = { metro: '#1b6ac9', rail: '#333333', brt: '#0f8a6a', bus: '#8a8a8a' };
+export const HATCH = 'hatch';
+
+export function tileJsonUrl(origin, layer, filters) {
+  const q = filters ? filterQuery(filters, SOURCE_FILTERS[layer]) : '';
+  return `${origin}/tiles/${layer}.json${q ? `?${q}` : ''}`;
+}
+
+/** Initial class breaks; replaced from the features on screen once tiles load. */
+const INITIAL_BREAKS = { talents: [20, 50, 100, 200, 500], vacancies: [10, 20, 50, 100, 200], regions: [100, 500, 1000, 5000, 10000] };
+
+export function buildStyle({ origin, state, base }) {
+  const vis = (id) => (state.layers.includes(id) ? 'visible' : 'none');
+  const regionPaint = regionFillColor(state.stat, INITIAL_BREAKS.regions);
+  return {
+    version: 8,
+    name: 'talentmap',
+    sources: {
+      base: { type: 'geojson', data: base },
+      stations: { type: 'vector', url: tileJsonUrl(origin, 'stations', null) },
+      regions: { type: 'vector', url: tileJsonUrl(origin, 'regions', state.filters) },
+      talents: { type: 'vector', url: tileJsonUrl(origin, 'talents', state.filters) },
+      vacancies: { type: 'vector', url: tileJsonUrl(origin, 'vacancies', state.filters) },
+      enterprises: { type: 'vector', url: tileJsonUrl(origin, 'enterprises', state.filters) },
+    },
+    layers: [
+      { id: 'background', type: 'background', paint: { 'background-color': '#e9ecef' } },
+      {
+        id: 'base-districts-fill',
+        type: 'fill',
+        source: 'base',
+        filter: ['==', ['get', 'kind'], 'district'],
+        paint: { 'fill-color': '#fbfaf7' },
+      },
+      {
+        id: 'base-parks-fill',
+        type: 'fill',
+        source: 'base',
+        filter: ['==', ['get', 'kind'], 'park'],
+        paint: { 'fill-color': '#dcebd6' },
+      },
+      {
+        id: 'regions-fill',
+        type: 'fill',
+        source: 'regions',
+        'source-layer': 'regions',
+        filter: regionFilters(state.stat).fill,
+        layout: { visibility: vis('regions') },
+        paint: { 'fill-color': regionPaint, 'fill-opacity': 0.7 },
+      },
+      {
+        id: 'regions-suppressed',
+        type: 'fill',
+        source: 'regions',
+        'source-layer': 'regions',
+        filter: regionFilters(state.stat).hatch,
+        layout: { visibility: vis('regions') },
+        paint: { 'fill-pattern': HATCH },
+      },
+      {
+        id: 'talents-fill',
+        type: 'fill',
+        source: 'talents',
+        'source-layer': 'talents',
+        filter: ['has', 'count'],
+        layout: { visibility: vis('talents') },
+        paint: {
+          'fill-color': stepExpression(['get', 'count'], INITIAL_BREAKS.talents, VIRIDIS),
+          'fill-opacity': 0.78,
+        },
+      },
+      {
+        id: 'talents-suppressed',
+        type: 'fill',
+        source: 'talents',
+        'source-layer': 'talents',
+        filter: ['==', ['get', 'suppressed'], true],
+        layout: { visibility: vis('talents') },
+        paint: { 'fill-pattern': HATCH, 'fill-opacity': 0.85 },
+      },
+      {
+        id: 'vacancies-fill',
+        type: 'fill',
+        source: 'vacancies',
+        'source-layer': 'vacancies',
+        filter: ['has', 'count'],
+        layout: { visibility: vis('vacancies') },
+        paint: {
+          'fill-color': stepExpression(['get', 'count'], INITIAL_BREAKS.vacancies, CIVIDIS),
+          'fill-opacity': 0.78,
+        },
+      },
+      {
+        id: 'vacancies-suppressed',
+        type: 'fill',
+        source: 'vacancies',
+        'source-layer': 'vacancies',
+        filter: ['==', ['get', 'suppressed'], true],
+        layout: { visibility: vis('vacancies') },
+        paint: { 'fill-pattern': HATCH, 'fill-opacity': 0.85 },
+      },
+      {
+        id: 'base-parks-line',
+        type: 'line',
+        source: 'base',
+        filter: ['==', ['get', 'kind'], 'park'],
+        paint: { 'line-color': '#4f8a4f', 'line-width': 1.2, 'line-dasharray': [3, 2] },
+      },
+      {
+        id: 'base-districts-line',
+        type: 'line',
+        source: 'base',
+        filter: ['==', ['get', 'kind'], 'district'],
+        paint: {
+          'line-color': '#6b7280',
+          'line-width': ['interpolate', ['linear'], ['zoom'], 7, 0.8, 12, 2],
+        },
+      },
+      {
+        id: 'regions-line',
+        type: 'line',
+        source: 'regions',
+        'source-layer': 'regions',
+        layout: { visibility: vis('regions') },
+        paint: { 'line-color': '#1f2937', 'line-width': 0.6, 'line-opacity': 0.5 },
+      },
+      {
+        id: 'base-selected',
+        type: 'line',
+        source: 'base',
+        filter: ['==', ['get', 'id'], '__none__'],
+        paint: { 'line-color': '#111827', 'line-width': 3 },
+      },
+      {
+        id: 'stations-rail',
+        type: 'circle',
+        source: 'stations',
+        'source-layer': 'stations',
+        minzoom: 9,
+        filter: ['in', ['get', 'mode'], ['literal', ['metro', 'rail', 'brt']]],
+        paint: {
+          'circle-radius': ['interpolate', ['linear'], ['zoom'], 9, 2, 14, 5],
+          'circle-color': '#ffffff',
+          'circle-stroke-color': ['match', ['get', 'mode'], 'metro', STATION_COLORS.metro, 'brt', STATION_COLORS.brt, STATION_COLORS.rail],
+          'circle-stroke-width': ['interpolate', ['linear'], ['zoom'], 9, 1.2, 14, 2.5],
+        },
+      },
+      {
+        id: 'stations-bus',
+        type: 'circle',
+        source: 'stations',
+        'source-layer': 'stations',
+        minzoom: 13,
+        filter: ['==', ['get', 'mode'], 'bus'],
+        paint: { 'circle-radius': 2.5, 'circle-color': STATION_COLORS.bus, 'circle-stroke-color': '#fff', 'circle-stroke-width': 1 },
+      },
+      {
+        id: 'enterprise-clusters',
+        type: 'circle',
+        source: 'enterprises',
+        'source-layer': 'enterprises',
+        filter: ['==', ['get', 'cluster'], true],
+        layout: { visibility: vis('enterprises') },
+        paint: {
+          'circle-color': ENTERPRISE_COLOR,
+          'circle-opacity': 0.88,
+          'circle-radius': ['interpolate', ['linear'], ['sqrt', ['get', 'count']], 1, 7, 10, 15, 40, 30],
+          'circle-stroke-color': ['case', ['>', ['coalesce', ['get', 'key_count'], 0], 0], KEY_ENTERPRISE_COLOR, '#ffffff'],
+          'circle-stroke-width': ['case', ['>', ['coalesce', ['get', 'key_count'], 0], 0], 3, 1.5],
+        },
+      },
+      {
+        // Count badges: canvas-drawn images named `count:LANG:N` (see countImage),
+        // not text, so no glyph server is needed.
+        id: 'enterprise-cluster-count',
+        type: 'symbol',
+        source: 'enterprises',
+        'source-layer': 'enterprises',
+        filter: ['==', ['get', 'cluster'], true],
+        layout: {
+          visibility: vis('enterprises'),
+          'icon-image': countIcon(state.lang),
+          'icon-allow-overlap': true,
+          'icon-ignore-placement': true,
+        },
+      },
+      {
+        id: 'enterprise-points',
+        type: 'circle',
+        source: 'enterprises',
+        'source-layer': 'enterprises',
+        filter: ['!=', ['get', 'cluster'], true],
+        layout: { visibility: vis('enterprises'), 'circle-sort-key': ['case', ['==', ['get', 'key'], true], 1, 0] },
+        paint: {
+          'circle-color': ['case', ['==', ['get', 'key'], true], KEY_ENTERPRISE_COLOR, ENTERPRISE_COLOR],
+          'circle-radius': [
+            'interpolate',
+            ['linear'],
+            ['zoom'],
+            13,
+            ['case', ['==', ['get', 'key'], true], 7, 4],
+            17,
+            ['case', ['==', ['get', 'key'], true], 10, 7],
+          ],
+          'circle-stroke-color': '#ffffff',
+          'circle-stroke-width': ['case', ['==', ['get', 'key'], true], 2.5, 1.2],
+        },
+      },
+    ],
+  };
+}
+
+/** Region layer filters: suppression (talent count 1..k−1) hides only the
+ *  talent statistics, so the other statistics still colour those regions. */
+export function regionFilters(stat) {
+  const privateStat = stat === 'talents' || stat === 'seekers';
+  return {
+    fill: privateStat ? ['!=', ['get', 'suppressed'], true] : ['boolean', true],
+    hatch: privateStat ? ['==', ['get', 'suppressed'], true] : ['boolean', false],
+  };
+}
+
+export function regionFillColor(stat, breaks) {
+  if (stat === 'ratio') {
+    return ['case', ['has', 'ratio'], stepExpression(['get', 'ratio'], RATIO_BREAKS, PUOR), NO_DATA];
+  }
+  return ['case', ['has', stat], stepExpression(['get', stat], breaks, BLUES), NO_DATA];
+}
+
+/** Diagonal grey hatching for suppressed cells, as raw RGBA for addImage. */
+export function hatchImage(size = 8) {
+  const data = new Uint8Array(size * size * 4);
+  for (let y = 0; y < size; y += 1) {
+    for (let x = 0; x < size; x += 1) {
+      const i = (y * size + x) * 4;
+      const line = (x + y) % size < 2;
+      const [r, g, b, a] = line ? [110, 110, 110, 230] : [215, 215, 215, 150];
+      data.set([r, g, b, a], i);
+    }
+  }
+  return { width: size, height: size, data };
+}
+
+/** Image name of a cluster badge: `count:LANG:N` (the text depends on the locale). */
+export function countIcon(lang) {
+  return ['concat', `count:${lang}:`, ['to-string', ['get', 'count']]];
+}
+
+/** A cluster badge: the count drawn with the system font on a canvas. */
+export function countImage(text, pixelRatio = 2) {
+  const font = `600 ${11 * pixelRatio}px system-ui, "Noto Sans CJK SC", sans-serif`;
+  const canvas = document.createElement('canvas');
+  const ctx = canvas.getContext('2d');
+  ctx.font = font;
+  const w = Math.ceil(ctx.measureText(text).width) + 6 * pixelRatio;
+  const h = 16 * pixelRatio;
+  canvas.width = w;
+  canvas.height = h;
+  ctx.font = font;
+  ctx.textAlign = 'center';
+  ctx.textBaseline = 'middle';
+  ctx.lineWidth = 3 * pixelRatio;
+  ctx.strokeStyle = 'rgba(60,30,0,0.85)';
+  ctx.strokeText(text, w / 2, h / 2 + pixelRatio);
+  ctx.fillStyle = '#ffffff';
+  ctx.fillText(text, w / 2, h / 2 + pixelRatio);
+  const img = ctx.getImageData(0, 0, w, h);
+  return { image: { width: w, height: h, data: new Uint8Array(img.data.buffer) }, pixelRatio };
+}
+
+/** Breaks for a cell layer from the features loaded now (values ≥ k). */
+export function cellBreaks(map, layer, k) {
+  const values = map.querySourceFeatures(layer, { sourceLayer: layer, filter: ['has', 'count'] }).map((f) => f.properties.count);
+  return quantileBreaks(values, 6, k);
+}
+
+export function regionBreaks(map, stat) {
+  const values = map
+    .querySourceFeatures('regions', { sourceLayer: 'regions', filter: ['has', stat] })
+    .map((f) => f.properties[stat]);
+  return quantileBreaks(values, 5, 0);
+}

@@ -1,0 +1,112 @@
+// The whole view state lives in the URL hash, so a link reopens the same map:
+//   #map=ZOOM/LAT/LNG&layers=talents,enterprises&stat=ratio&industry=ngit
+//    &field=0812&education=master,doctorate&title=senior&tier=A,B
+//    &min_age=26&max_age=35&seeking=true&lang=en
+// Lists are comma-separated. Parameters at their default are left out.
+
+export const LAYER_IDS = ['talents', 'enterprises', 'vacancies', 'regions'];
+export const DEFAULT_LAYERS = ['talents', 'enterprises'];
+export const REGION_STATS = ['talents', 'seekers', 'enterprises', 'openings', 'ratio'];
+export const LIST_FILTERS = ['industry', 'field', 'education', 'title', 'tier'];
+export const FILTER_KEYS = [...LIST_FILTERS, 'min_age', 'max_age', 'seeking'];
+
+export function emptyFilters() {
+  return { industry: [], field: [], education: [], title: [], tier: [], min_age: null, max_age: null, seeking: null };
+}
+
+export function defaultState() {
+  return {
+    center: null, // [lng, lat]; null = fit the city
+    zoom: null,
+    layers: [...DEFAULT_LAYERS],
+    stat: 'talents',
+    filters: emptyFilters(),
+    lang: null, // null = not given in the URL
+  };
+}
+
+function parseAge(v) {
+  if (v === undefined || v === null || v === '') return null;
+  const n = Number(v);
+  return Number.isInteger(n) && n >= 0 && n <= 120 ? n : null;
+}
+
+/** Parses a location hash ('#…' or '…') into a state; unknown or malformed
+ *  parts fall back to defaults. */
+export function parseHash(hash) {
+  const state = defaultState();
+  const text = (hash || '').replace(/^#/, '');
+  if (!text) return state;
+  const params = new Map();
+  for (const part of text.split('&')) {
+    if (!part) continue;
+    const eq = part.indexOf('=');
+    const key = decodeURIComponent(eq < 0 ? part : part.slice(0, eq));
+    const value = eq < 0 ? '' : decodeURIComponent(part.slice(eq + 1).replace(/\+/g, ' '));
+    params.set(key, value);
+  }
+  const map = params.get('map');
+  if (map) {
+    const [z, lat, lng] = map.split('/').map(Number);
+    if ([z, lat, lng].every(Number.isFinite) && z >= 0 && z <= 22 && Math.abs(lat) <= 85 && Math.abs(lng) <= 180) {
+      state.zoom = z;
+      state.center = [lng, lat];
+    }
+  }
+  if (params.has('layers')) {
+    state.layers = params.get('layers').split(',').filter((id) => LAYER_IDS.includes(id));
+  }
+  const stat = params.get('stat');
+  if (REGION_STATS.includes(stat)) state.stat = stat;
+  for (const key of LIST_FILTERS) {
+    const v = params.get(key);
+    if (v) state.filters[key] = v.split(',').map((s) => s.trim()).filter(Boolean);
+  }
+  state.filters.min_age = parseAge(params.get('min_age'));
+  state.filters.max_age = parseAge(params.get('max_age'));
+  const seeking = params.get('seeking');
+  if (seeking === 'true' || seeking === 'false') state.filters.seeking = seeking === 'true';
+  const lang = params.get('lang');
+  if (lang === 'zh' || lang === 'en') state.lang = lang;
+  return state;
+}
+
+const keep = (s) => encodeURIComponent(s).replace(/%2C/gi, ',').replace(/%2F/gi, '/');
+
+/** Serializes a state into a hash string starting with '#'. */
+export function formatHash(state) {
+  const parts = [];
+  if (state.center && state.zoom !== null) {
+    const [lng, lat] = state.center;
+    parts.push(`map=${state.zoom.toFixed(2)}/${lat.toFixed(5)}/${lng.toFixed(5)}`);
+  }
+  parts.push(`layers=${keep(state.layers.join(','))}`);
+  if (state.stat !== 'talents') parts.push(`stat=${keep(state.stat)}`);
+  const q = filterQuery(state.filters);
+  if (q) parts.push(q);
+  if (state.lang) parts.push(`lang=${state.lang}`);
+  return `#${parts.join('&')}`;
+}
+
+/** The filter part of a query string for the tile and API endpoints
+ *  (no leading '?'); `keys` limits it to the filters a layer uses. */
+export function filterQuery(filters, keys = FILTER_KEYS) {
+  const parts = [];
+  for (const key of keys) {
+    const v = filters[key];
+    if (Array.isArray(v)) {
+      if (v.length) parts.push(`${key}=${keep(v.join(','))}`);
+    } else if (v !== null && v !== undefined) {
+      parts.push(`${key}=${keep(String(v))}`);
+    }
+  }
+  return parts.join('&');
+}
+
+/** Number of filters that restrict something (an age band counts once). */
+export function activeFilterCount(filters) {
+  let n = LIST_FILTERS.filter((k) => filters[k].length).length;
+  if (filters.min_age !== null || filters.max_age !== null) n += 1;
+  if (filters.seeking !== null) n += 1;
+  return n;
+}

@@ -1,0 +1,557 @@
+// Browser tests of the web front end against the real server.
+//
+// Starts `talentmap serve` on a fresh data directory (the server loads a
+// small demo city), drives Debian's Chromium with playwright-core, and
+// checks what a person would see: the map draws, tiles answer, layers and
+// filters change what is requested and drawn, clusters zoom, search flies,
+// the language switches and the URL hash restores the whole view.
+//
+// Env: TALENTMAP_BIN (default ../target/debug/talentmap from web/),
+//      CHROMIUM (default /usr/bin/chromium),
+//      TALENTMAP_URL (optional: test a server that is already running, e.g.
+//      http://127.0.0.1:8080, instead of starting one; it must serve web/dist).
+// Screenshots go to test-artifacts/ at the repository root.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { createWriteStream, existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const WEB = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = resolve(WEB, '..');
+const BIN = resolve(WEB, process.env.TALENTMAP_BIN || '../target/debug/talentmap');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const ARTIFACTS = join(ROOT, 'test-artifacts');
+const DIST = join(WEB, 'dist');
+const VIEWPORT = { width: 1440, height: 900 };
+
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+let server;
+let serverExit = null;
+let dataDir;
+let base;
+let browser;
+
+function freePort() {
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.on('error', fail);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => ok(port));
+    });
+  });
+}
+
+async function waitForHealth(url, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (serverExit) throw new Error(`server exited early (${serverExit}); see test-artifacts/server.log`);
+    try {
+      const res = await fetch(`${url}/health`);
+      if (res.ok) return res.json();
+    } catch {
+      /* not up yet */
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`server not healthy after ${timeoutMs} ms; see test-artifacts/server.log`);
+}
+
+before(async () => {
+  await mkdir(ARTIFACTS, { recursive: true });
+  const build = spawnSync(process.execPath, [join(WEB, 'build.mjs')], { encoding: 'utf8' });
+  assert.equal(build.status, 0, `web build failed: ${build.stderr}`);
+  assert.ok(existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM}: apt-get install chromium`);
+  // playwright starts Chromium with a fresh temporary --user-data-dir of its own.
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  if (process.env.TALENTMAP_URL) {
+    base = process.env.TALENTMAP_URL.replace(/\/$/, '');
+    await waitForHealth(base, 10_000);
+    return;
+  }
+  assert.ok(existsSync(BIN), `server binary not found at ${BIN}: run \`cargo build\` or set TALENTMAP_BIN`);
+
+  dataDir = await mkdtemp(join(tmpdir(), 'talentmap-web-data-'));
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  const log = createWriteStream(join(ARTIFACTS, 'server.log'));
+  server = spawn(BIN, ['serve', '--addr', `127.0.0.1:${port}`, '--data', dataDir, '--demo-talents', '20000', '--web', DIST], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn' },
+  });
+  server.stdout.pipe(log);
+  server.stderr.pipe(log);
+  server.on('exit', (code, signal) => {
+    serverExit = `code ${code}, signal ${signal}`;
+  });
+  await waitForHealth(base, 120_000);
+});
+
+after(async () => {
+  await browser?.close();
+  if (server && !serverExit) {
+    server.kill('SIGTERM');
+    await new Promise((r) => {
+      const timer = setTimeout(() => {
+        server.kill('SIGKILL');
+        r();
+      }, 5000);
+      server.once('exit', () => {
+        clearTimeout(timer);
+        r();
+      });
+    });
+  }
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+// ---------- helpers ----------
+
+/** A fresh browser context and page, with console errors, failed requests
+ *  and all responses recorded. */
+async function openPage({ viewport = VIEWPORT } = {}) {
+  const context = await browser.newContext({ viewport, deviceScaleFactor: 1 });
+  const page = await context.newPage();
+  const rec = { errors: [], responses: [], failed: [] };
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') rec.errors.push(msg.text());
+  });
+  page.on('pageerror', (err) => rec.errors.push(`pageerror: ${err.message}`));
+  page.on('requestfailed', (req) => {
+    const why = req.failure()?.errorText || '';
+    // Tile requests cancelled by MapLibre when the view moves on are fine.
+    if (!why.includes('ERR_ABORTED')) rec.failed.push(`${req.url()} ${why}`);
+  });
+  page.on('requestfinished', async (req) => {
+    const res = await req.response();
+    let bytes = 0;
+    try {
+      bytes = (await req.sizes()).responseBodySize;
+    } catch {
+      /* page closed */
+    }
+    const timing = req.timing();
+    // Epoch ms when the response ended, comparable with the page's Date.now().
+    const end = timing.responseEnd >= 0 ? timing.startTime + timing.responseEnd : Date.now();
+    rec.responses.push({ url: req.url(), status: res ? res.status() : 0, bytes, end });
+  });
+  return { context, page, rec };
+}
+
+/** Navigates to the page with `hash` and waits for the first map 'idle'. */
+async function gotoMap(page, hash = '') {
+  await page.goto(`${base}/${hash ? `#${hash}` : ''}`, { waitUntil: 'domcontentloaded' });
+  await page.waitForFunction(() => window.__talentmap && window.__talentmap.firstIdleMs !== null, null, { timeout: 60_000 });
+  await settle(page);
+}
+
+/** Waits until the map has no pending tiles, animation or re-render. */
+async function settle(page, since = null) {
+  await page.waitForFunction(
+    (n) => {
+      const app = window.__talentmap;
+      const m = app && app.map;
+      return m && (n === null || app.idleCount > n) && m.loaded() && m.areTilesLoaded() && !m.isMoving();
+    },
+    since,
+    { timeout: 60_000, polling: 100 },
+  );
+  // One more idle after any paint update made by the legend breaks.
+  await page.evaluate(
+    () =>
+      new Promise((r) => {
+        const m = window.__talentmap.map;
+        requestAnimationFrame(() => requestAnimationFrame(() => (m.loaded() ? r() : m.once('idle', r))));
+      }),
+  );
+}
+
+const idleCount = (page) => page.evaluate(() => window.__talentmap.idleCount);
+
+async function shot(page, name) {
+  const path = join(ARTIFACTS, name);
+  return page.screenshot({ path });
+}
+
+/** Pixel statistics of the map canvas area, decoded by the browser from a
+ *  screenshot: distinct colours and the share of the most common one. */
+async function mapPixels(page) {
+  const box = await page.locator('#map').boundingBox();
+  const png = await page.screenshot({ clip: box });
+  const stats = await page.evaluate(async (b64) => {
+    const img = new Image();
+    img.src = `data:image/png;base64,${b64}`;
+    await img.decode();
+    const c = document.createElement('canvas');
+    c.width = img.width;
+    c.height = img.height;
+    const ctx = c.getContext('2d');
+    ctx.drawImage(img, 0, 0);
+    const d = ctx.getImageData(0, 0, c.width, c.height).data;
+    const counts = new Map();
+    for (let i = 0; i < d.length; i += 4) {
+      const key = (d[i] << 16) | (d[i + 1] << 8) | d[i + 2];
+      counts.set(key, (counts.get(key) || 0) + 1);
+    }
+    const total = d.length / 4;
+    return { distinct: counts.size, dominant: Math.max(...counts.values()) / total, total };
+  }, png.toString('base64'));
+  return { ...stats, png };
+}
+
+/** Share of pixels that differ between two screenshots of the same size. */
+async function pixelDiff(page, a, b) {
+  return page.evaluate(
+    async ([a64, b64]) => {
+      const load = async (s) => {
+        const img = new Image();
+        img.src = `data:image/png;base64,${s}`;
+        await img.decode();
+        const c = document.createElement('canvas');
+        c.width = img.width;
+        c.height = img.height;
+        c.getContext('2d').drawImage(img, 0, 0);
+        return c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      };
+      const [x, y] = [await load(a64), await load(b64)];
+      if (x.length !== y.length) return 1;
+      let diff = 0;
+      for (let i = 0; i < x.length; i += 4) {
+        if (Math.abs(x[i] - y[i]) + Math.abs(x[i + 1] - y[i + 1]) + Math.abs(x[i + 2] - y[i + 2]) > 24) diff += 1;
+      }
+      return diff / (x.length / 4);
+    },
+    [a.toString('base64'), b.toString('base64')],
+  );
+}
+
+const tileRequests = (rec, layer, from = 0) =>
+  rec.responses.slice(from).filter((r) => new URL(r.url).pathname.startsWith(`/tiles/${layer}/`));
+
+function assertTilesAnswered(list, what) {
+  assert.ok(list.length > 0, `no ${what} tile requests`);
+  const bad = list.filter((r) => r.status !== 200 && r.status !== 204);
+  assert.deepEqual(bad, [], `${what} tiles answered with other statuses`);
+  assert.ok(
+    list.some((r) => r.status === 200),
+    `${what}: every tile was empty (204)`,
+  );
+}
+
+// ---------- tests ----------
+
+describe('talentmap web front end', () => {
+  test('loads without console errors, tiles answer 200/204 and the map is not blank', async () => {
+    const { context, page, rec } = await openPage();
+    await gotoMap(page);
+    const perf = await page.evaluate(() => ({
+      firstIdle: window.__talentmap.firstIdleMs,
+      firstIdleEpoch: window.__talentmap.firstIdleEpoch,
+      mapErrors: window.__talentmap.errors,
+    }));
+    // Requests answered up to the first complete render (the page itself included).
+    const upToIdle = rec.responses.filter((r) => r.end <= perf.firstIdleEpoch + 1);
+    const bytes = upToIdle.reduce((s, r) => s + r.bytes, 0);
+    console.log(`web-perf: first_render_ms=${Math.round(perf.firstIdle)} requests=${upToIdle.length} bytes=${bytes}`);
+
+    assert.deepEqual(rec.errors, [], 'console errors');
+    assert.deepEqual(rec.failed, [], 'failed requests');
+    assert.deepEqual(perf.mapErrors, [], 'map errors');
+    assertTilesAnswered(tileRequests(rec, 'talents'), 'talents');
+    assertTilesAnswered(tileRequests(rec, 'enterprises'), 'enterprises');
+    const tilejson = rec.responses.filter((r) => /\/tiles\/\w+\.json/.test(r.url));
+    assert.ok(tilejson.length >= 2 && tilejson.every((r) => r.status === 200), 'TileJSON answered');
+    // Nothing outside the server is asked for.
+    const foreign = rec.responses.filter((r) => !r.url.startsWith(base) && !r.url.startsWith('data:') && !r.url.startsWith('blob:'));
+    assert.deepEqual(foreign, [], 'requests to other hosts');
+
+    const px = await mapPixels(page);
+    assert.ok(px.distinct > 30, `map has only ${px.distinct} colours`);
+    assert.ok(px.dominant < 0.9, `one colour covers ${(px.dominant * 100).toFixed(1)}% of the map`);
+    await shot(page, 'web-initial.png');
+
+    // Chinese UI by default, with HTML labels for district names.
+    assert.equal(await page.textContent('h1'), '人才产业地图');
+    assert.ok((await page.locator('.map-label.district').count()) >= 5, 'district labels');
+    await context.close();
+  });
+
+  test('toggling a layer (from the keyboard) changes what is requested and drawn', async () => {
+    const { context, page, rec } = await openPage();
+    await gotoMap(page);
+    const before = await mapPixels(page);
+    assert.equal(tileRequests(rec, 'vacancies').length, 0, 'vacancies requested while off');
+
+    const n = await idleCount(page);
+    const from = rec.responses.length;
+    await page.focus('#layer-vacancies');
+    await page.keyboard.press('Space');
+    assert.equal(await page.isChecked('#layer-vacancies'), true);
+    await settle(page, n);
+    assertTilesAnswered(tileRequests(rec, 'vacancies', from), 'vacancies');
+    const withVacancies = await mapPixels(page);
+    const changed = await pixelDiff(page, before.png, withVacancies.png);
+    assert.ok(changed > 0.005, `vacancies layer changed only ${(changed * 100).toFixed(2)}% of pixels`);
+    const drawn = await page.evaluate(
+      () => window.__talentmap.map.queryRenderedFeatures({ layers: ['vacancies-fill', 'vacancies-suppressed'] }).length,
+    );
+    assert.ok(drawn > 0, 'no vacancy cells drawn');
+    assert.match(await page.evaluate(() => location.hash), /layers=[^&]*vacancies/);
+    // Its legend appears, with the suppressed class.
+    assert.match(await page.textContent('.layer[data-layer="vacancies"] .legend'), /已隐藏/);
+    await shot(page, 'web-vacancies.png');
+
+    const n2 = await idleCount(page);
+    await page.click('label:has(#layer-talents)');
+    await settle(page, n2);
+    const withoutTalents = await mapPixels(page);
+    const changed2 = await pixelDiff(page, withVacancies.png, withoutTalents.png);
+    assert.ok(changed2 > 0.01, `hiding talents changed only ${(changed2 * 100).toFixed(2)}% of pixels`);
+    assert.deepEqual(rec.errors, []);
+    await context.close();
+  });
+
+  test('changing a filter reloads the tiles with it and redraws', async () => {
+    const { context, page, rec } = await openPage();
+    await gotoMap(page);
+    const taxonomy = await (await fetch(`${base}/api/taxonomy`)).json();
+    const before = await mapPixels(page);
+    const field = taxonomy.fields.some((f) => f.code === '0812') ? '0812' : taxonomy.fields[0].code;
+
+    const n = await idleCount(page);
+    const from = rec.responses.length;
+    await page.selectOption('#f-field', field);
+    await settle(page, n);
+    const talents = tileRequests(rec, 'talents', from);
+    assertTilesAnswered(talents, 'filtered talents');
+    assert.ok(
+      talents.every((r) => new URL(r.url).searchParams.get('field') === field),
+      'talent tiles carry the field filter',
+    );
+    const after = await mapPixels(page);
+    const changed = await pixelDiff(page, before.png, after.png);
+    assert.ok(changed > 0.01, `filter changed only ${(changed * 100).toFixed(2)}% of pixels`);
+    assert.match(await page.evaluate(() => location.hash), new RegExp(`field=${field}`));
+    assert.equal(await page.isVisible('#filter-count'), true);
+
+    // An education chip adds a second filter to the same requests.
+    const n2 = await idleCount(page);
+    const from2 = rec.responses.length;
+    await page.click('label.chip:has(input[name="education"][value="master"])');
+    await settle(page, n2);
+    const again = tileRequests(rec, 'talents', from2);
+    assert.ok(again.length > 0 && again.every((r) => new URL(r.url).searchParams.get('education') === 'master'));
+    await shot(page, 'web-filter.png');
+
+    // Clearing the filters goes back to unfiltered tiles.
+    const n3 = await idleCount(page);
+    const from3 = rec.responses.length;
+    await page.click('#reset-filters');
+    await settle(page, n3);
+    assert.ok(tileRequests(rec, 'talents', from3).every((r) => !new URL(r.url).search));
+    assert.deepEqual(rec.errors, []);
+    await context.close();
+  });
+
+  test('clicking a cluster zooms in and shows its numbers', async () => {
+    const { context, page, rec } = await openPage();
+    await gotoMap(page, 'layers=enterprises');
+    const target = await page.evaluate(() => {
+      const m = window.__talentmap.map;
+      const feats = m.queryRenderedFeatures({ layers: ['enterprise-clusters'] });
+      const { width, height } = m.getCanvas().getBoundingClientRect();
+      const inside = feats
+        .map((f) => ({ f, p: m.project(f.geometry.coordinates) }))
+        .filter(({ p }) => p.x > 40 && p.y > 40 && p.x < width - 60 && p.y < height - 40);
+      inside.sort((a, b) => b.f.properties.count - a.f.properties.count);
+      const best = inside[0];
+      return best ? { x: best.p.x, y: best.p.y, count: best.f.properties.count, zoom: m.getZoom() } : null;
+    });
+    assert.ok(target, 'no enterprise cluster on screen');
+    const box = await page.locator('#map').boundingBox();
+    const n = await idleCount(page);
+    await page.mouse.click(box.x + target.x, box.y + target.y);
+    await page.waitForSelector('.maplibregl-popup', { timeout: 10_000 });
+    await settle(page, n);
+    const zoom = await page.evaluate(() => window.__talentmap.map.getZoom());
+    assert.ok(zoom > target.zoom + 0.5, `zoom ${zoom} not greater than ${target.zoom}`);
+    const text = await page.textContent('.maplibregl-popup');
+    assert.match(text, /家企业/);
+    assert.match(await page.evaluate(() => location.hash), new RegExp(`map=${zoom.toFixed(2)}/`));
+    await shot(page, 'web-cluster-zoom.png');
+    assert.deepEqual(rec.errors, []);
+    await context.close();
+  });
+
+  test('enterprise search flies to the enterprise and opens its popup', async () => {
+    const { context, page, rec } = await openPage();
+    await gotoMap(page);
+    const list = await (await fetch(`${base}/api/enterprises?limit=50`)).json();
+    const pick = list.features.find((f) => f.properties.key) || list.features[0];
+    assert.ok(pick, 'no enterprise in the demo city');
+    const name = pick.properties.name;
+
+    await page.focus('#search');
+    await page.keyboard.type(name);
+    await page.waitForSelector('#search-results li[data-index]', { timeout: 10_000 });
+    const n = await idleCount(page);
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('.maplibregl-popup', { timeout: 20_000 });
+    await settle(page, n);
+    const view = await page.evaluate(() => {
+      const m = window.__talentmap.map;
+      return { zoom: m.getZoom(), center: m.getCenter().toArray() };
+    });
+    assert.ok(view.zoom >= 14.9, `zoom ${view.zoom}`);
+    const [lng, lat] = pick.geometry.coordinates;
+    assert.ok(Math.abs(view.center[0] - lng) < 0.001 && Math.abs(view.center[1] - lat) < 0.001, 'centred on the enterprise');
+    assert.ok((await page.textContent('.maplibregl-popup')).includes(name));
+    // At this zoom the enterprise is drawn as a single point.
+    const points = await page.evaluate(() => window.__talentmap.map.queryRenderedFeatures({ layers: ['enterprise-points'] }).length);
+    assert.ok(points > 0, 'no single enterprise points at high zoom');
+    await shot(page, 'web-search.png');
+    assert.deepEqual(rec.errors, []);
+    await context.close();
+  });
+
+  test('clicking a district opens the region panel with tables and a chart', async () => {
+    const { context, page, rec } = await openPage();
+    await gotoMap(page, 'layers=regions');
+    const target = await page.evaluate(() => {
+      const m = window.__talentmap.map;
+      const labels = [...document.querySelectorAll('.map-label.district')];
+      const c = m.getCanvas().getBoundingClientRect();
+      for (const el of labels) {
+        const r = el.getBoundingClientRect();
+        const p = { x: r.left + r.width / 2 - c.left, y: r.bottom + 14 - c.top };
+        if (p.x < 40 || p.y < 40 || p.x > c.width - 60 || p.y > c.height - 40) continue;
+        const f = m.queryRenderedFeatures([p.x, p.y], { layers: ['base-districts-fill'] })[0];
+        if (f) return { ...p, id: String(f.properties.id), name: f.properties.name };
+      }
+      return null;
+    });
+    assert.ok(target, 'no district on screen');
+    const box = await page.locator('#map').boundingBox();
+    await page.mouse.click(box.x + target.x, box.y + target.y);
+    await page.waitForSelector('#details:not([hidden]) table', { timeout: 15_000 });
+    const title = await page.textContent('#details-title');
+    assert.ok(title.length > 0);
+    assert.ok((await page.locator('#details table').count()) >= 2, 'supply/demand tables');
+    assert.ok((await page.locator('#details svg.chart rect').count()) > 2, 'chart bars');
+    await shot(page, 'web-region-panel.png');
+    await page.keyboard.press('Escape');
+    assert.equal(await page.isHidden('#details'), true, 'Escape closes the panel');
+    assert.deepEqual(rec.errors, []);
+    await context.close();
+  });
+
+  test('the language switch changes the UI text and number format', async () => {
+    const { context, page, rec } = await openPage();
+    await gotoMap(page);
+    assert.equal(await page.getAttribute('html', 'lang'), 'zh-CN');
+    assert.equal(await page.textContent('.layer[data-layer="talents"] .layer-name'), '人才密度');
+    await page.click('#lang');
+    assert.equal(await page.textContent('h1'), 'Industry–Talent Map');
+    assert.equal(await page.textContent('.layer[data-layer="talents"] .layer-name'), 'Talent density');
+    assert.equal(await page.getAttribute('html', 'lang'), 'en');
+    assert.match(await page.textContent('.layer[data-layer="talents"] .legend'), /suppressed/);
+    assert.equal(await page.getAttribute('#search', 'placeholder'), 'Search enterprises…');
+    assert.match(await page.evaluate(() => location.hash), /lang=en/);
+    await settle(page);
+    await shot(page, 'web-en.png');
+    await page.click('#lang');
+    assert.equal(await page.textContent('h1'), '人才产业地图');
+    assert.deepEqual(rec.errors, []);
+    await context.close();
+  });
+
+  test('the URL hash round-trips centre, zoom, layers, statistic, filters and language', async () => {
+    const { context, page, rec } = await openPage();
+    await gotoMap(page);
+    const centre = await page.evaluate(() => window.__talentmap.map.getCenter().toArray());
+    const hash = `map=11.25/${centre[1].toFixed(5)}/${centre[0].toFixed(5)}&layers=vacancies,regions&stat=ratio&field=0812&education=master,doctorate&min_age=26&max_age=35&seeking=true&lang=en`;
+    await gotoMap(page, hash);
+    // Same document, new hash: applied by the hashchange handler. Reload to
+    // apply it from scratch, as a shared link would be.
+    await page.reload({ waitUntil: 'domcontentloaded' });
+    await page.waitForFunction(() => window.__talentmap && window.__talentmap.firstIdleMs !== null, null, { timeout: 60_000 });
+    await settle(page);
+
+    const check = async () => {
+      const s = await page.evaluate(() => {
+        const m = window.__talentmap.map;
+        return { zoom: m.getZoom(), center: m.getCenter().toArray() };
+      });
+      assert.ok(Math.abs(s.zoom - 11.25) < 0.01, `zoom ${s.zoom}`);
+      assert.ok(Math.abs(s.center[0] - centre[0]) < 1e-4 && Math.abs(s.center[1] - centre[1]) < 1e-4, 'centre');
+      assert.equal(await page.isChecked('#layer-vacancies'), true);
+      assert.equal(await page.isChecked('#layer-regions'), true);
+      assert.equal(await page.isChecked('#layer-talents'), false);
+      assert.equal(await page.isChecked('#layer-enterprises'), false);
+      assert.equal(await page.inputValue('#region-stat'), 'ratio');
+      assert.equal(await page.inputValue('#f-field'), '0812');
+      assert.equal(await page.isChecked('input[name="education"][value="master"]'), true);
+      assert.equal(await page.isChecked('input[name="education"][value="doctorate"]'), true);
+      assert.equal(await page.isChecked('input[name="education"][value="bachelor"]'), false);
+      assert.equal(await page.inputValue('#f-age'), '1');
+      assert.equal(await page.inputValue('#f-seeking'), 'true');
+      assert.equal(await page.textContent('h1'), 'Industry–Talent Map');
+    };
+    await check();
+    const from = 0;
+    const vac = tileRequests(rec, 'vacancies', from).filter((r) => new URL(r.url).searchParams.get('field') === '0812');
+    assertTilesAnswered(vac, 'vacancies with the field filter');
+    const reg = tileRequests(rec, 'regions', from).filter((r) => new URL(r.url).searchParams.get('seeking') === 'true');
+    assert.ok(reg.length > 0, 'region tiles with the talent filters');
+    assert.equal(tileRequests(rec, 'talents').filter((r) => r.url.includes('field=0812')).length, 0, 'hidden talents layer not requested');
+    await shot(page, 'web-url-state.png');
+
+    // The page writes back the same state it read.
+    const written = await page.evaluate(() => location.hash);
+    for (const part of hash.split('&')) assert.ok(written.includes(part), `${part} missing from ${written}`);
+
+    // Move the map, reload: the new view comes back.
+    await page.evaluate(() => window.__talentmap.map.jumpTo({ zoom: 12.5 }));
+    await page.waitForFunction(() => location.hash.includes('map=12.50/'));
+    await page.reload({ waitUntil: 'domcontentloaded' });
+    await page.waitForFunction(() => window.__talentmap && window.__talentmap.firstIdleMs !== null, null, { timeout: 60_000 });
+    assert.ok(Math.abs((await page.evaluate(() => window.__talentmap.map.getZoom())) - 12.5) < 0.01);
+    assert.deepEqual(rec.errors, []);
+    await context.close();
+  });
+
+  test('layout fits a laptop and a big screen', async () => {
+    for (const [name, viewport] of [
+      ['web-laptop.png', { width: 1366, height: 768 }],
+      ['web-bigscreen.png', { width: 1920, height: 1080 }],
+      ['web-narrow.png', { width: 800, height: 900 }],
+    ]) {
+      const { context, page, rec } = await openPage({ viewport });
+      await gotoMap(page);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
+      assert.equal(overflow, false, `${name}: horizontal overflow`);
+      const mapBox = await page.locator('#map').boundingBox();
+      assert.ok(mapBox.width > viewport.width * 0.5 && mapBox.height > viewport.height * 0.6, `${name}: map too small`);
+      await shot(page, name);
+      assert.deepEqual(rec.errors, []);
+      await context.close();
+    }
+  });
+});

@@ -1,0 +1,95 @@
+// Unit tests of the pure modules: URL-hash state and legend class breaks.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { activeFilterCount, defaultState, filterQuery, formatHash, parseHash } from '../src/state.js';
+import { legendClasses, nice, pickColors, quantileBreaks, stepExpression, VIRIDIS } from '../src/ramps.js';
+
+test('a full hash parses and formats back to itself', () => {
+  const hash =
+    '#map=12.50/36.66123/117.02345&layers=vacancies,regions&stat=ratio&industry=ngit&field=0812,0835&education=master,doctorate&title=senior&tier=A,none&min_age=26&max_age=35&seeking=false&lang=en';
+  const s = parseHash(hash);
+  assert.equal(s.zoom, 12.5);
+  assert.deepEqual(s.center, [117.02345, 36.66123]);
+  assert.deepEqual(s.layers, ['vacancies', 'regions']);
+  assert.equal(s.stat, 'ratio');
+  assert.deepEqual(s.filters, {
+    industry: ['ngit'],
+    field: ['0812', '0835'],
+    education: ['master', 'doctorate'],
+    title: ['senior'],
+    tier: ['A', 'none'],
+    min_age: 26,
+    max_age: 35,
+    seeking: false,
+  });
+  assert.equal(s.lang, 'en');
+  assert.equal(formatHash(s), hash);
+});
+
+test('an empty or malformed hash gives the defaults', () => {
+  assert.deepEqual(parseHash(''), defaultState());
+  const s = parseHash('#map=abc/1/2&layers=bogus,talents&stat=nope&min_age=-3&seeking=maybe&lang=fr');
+  assert.equal(s.center, null);
+  assert.deepEqual(s.layers, ['talents']);
+  assert.equal(s.stat, 'talents');
+  assert.equal(s.filters.min_age, null);
+  assert.equal(s.filters.seeking, null);
+  assert.equal(s.lang, null);
+});
+
+test('an empty layer list is kept (all layers off)', () => {
+  const s = parseHash('#layers=');
+  assert.deepEqual(s.layers, []);
+  assert.match(formatHash(s), /layers=(&|$)/);
+});
+
+test('filter query strings keep only the requested keys, in a stable order', () => {
+  const f = { ...defaultState().filters, field: ['0812'], industry: ['39', '63'], seeking: true, max_age: 35 };
+  assert.equal(filterQuery(f), 'industry=39,63&field=0812&max_age=35&seeking=true');
+  assert.equal(filterQuery(f, ['industry']), 'industry=39,63');
+  assert.equal(filterQuery(defaultState().filters), '');
+  assert.equal(activeFilterCount(f), 4);
+});
+
+test('names with reserved characters survive the round trip', () => {
+  const s = defaultState();
+  s.filters.industry = ['a&b=c'];
+  s.center = [117, 36.6];
+  s.zoom = 9;
+  assert.deepEqual(parseHash(formatHash(s)).filters.industry, ['a&b=c']);
+});
+
+test('class breaks are nice, increasing and above the minimum', () => {
+  assert.equal(nice(7.4), 7);
+  assert.equal(nice(123), 120);
+  assert.equal(nice(4567), 4600);
+  const values = Array.from({ length: 1000 }, (_, i) => 5 + i * i * 0.01);
+  const b = quantileBreaks(values, 6, 5);
+  assert.ok(b.length >= 3 && b.length <= 5);
+  b.forEach((v, i) => assert.ok(v > (i ? b[i - 1] : 5)));
+  assert.deepEqual(quantileBreaks([], 6, 5), []);
+  assert.deepEqual(quantileBreaks([5, 5, 5], 6, 5), []);
+});
+
+test('step expressions and legend rows agree', () => {
+  const breaks = [10, 50, 200];
+  const expr = stepExpression(['get', 'count'], breaks, VIRIDIS);
+  const rows = legendClasses(breaks, VIRIDIS, 5);
+  assert.equal(rows.length, 4);
+  assert.deepEqual(
+    rows.map((r) => r.color),
+    [expr[2], expr[4], expr[6], expr[8]],
+  );
+  assert.deepEqual(
+    rows.map((r) => [r.from, r.to]),
+    [
+      [5, 10],
+      [10, 50],
+      [50, 200],
+      [200, null],
+    ],
+  );
+  assert.equal(pickColors(VIRIDIS, 2)[0], VIRIDIS[0]);
+  assert.equal(pickColors(VIRIDIS, 2)[1], VIRIDIS[5]);
+});
