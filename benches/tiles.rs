@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use talentmap::analytics::cells::{cell_level, talent_cells_of};
+use talentmap::analytics::cells::{cell_level, talent_cells, talent_cells_of};
 use talentmap::analytics::filter::Filter;
 use talentmap::encode::layers::{Layer, render};
 use talentmap::generate::{GenerateOptions, generate};
@@ -36,15 +36,20 @@ fn tiles(c: &mut Criterion) {
     let mut group = c.benchmark_group("talent_tile");
     for z in [8u8, 10, 12, 14] {
         let tile = morton::tile_of(centre, z);
-        group.bench_with_input(BenchmarkId::new("morton_range", z), &tile, |b, &tile| {
+        group.bench_with_input(BenchmarkId::new("encoded_tile", z), &tile, |b, &tile| {
             b.iter(|| render(&snap, Layer::Talents, tile, &Filter::default(), 5))
         });
-        // Baseline: find the tile's talents by scanning the whole city.
-        group.bench_with_input(BenchmarkId::new("full_scan_baseline", z), &tile, |b, &tile| {
+        // The cells alone: Morton range lookup plus aggregation…
+        group.bench_with_input(BenchmarkId::new("cells_morton_range", z), &tile, |b, &tile| {
+            b.iter(|| talent_cells(&snap, tile, &Filter::default()))
+        });
+        // …against the baseline: the same cells, finding the tile's talents
+        // by scanning the whole city.
+        group.bench_with_input(BenchmarkId::new("cells_full_scan_baseline", z), &tile, |b, &tile| {
             b.iter(|| {
                 let range = morton::tile_range(tile);
                 let inside: Vec<_> = snap.talents.iter().filter(|t| range.contains(&t.home)).copied().collect();
-                talent_cells_of(&inside, cell_level(z), &Filter::default(), 1991)
+                talent_cells_of(&inside, cell_level(z), &Filter::default(), snap.reference_year - 35)
             })
         });
     }

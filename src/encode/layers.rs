@@ -94,7 +94,10 @@ impl Layer {
                 ("zoom_level", "grid level of the cell"),
             ],
             Layer::Enterprises => &[
-                ("cluster", "true for a cluster (below zoom 13, or where a tile would hold more than 1,500 enterprises)"),
+                (
+                    "cluster",
+                    "true for a cluster (below zoom 13, or where a tile would hold more than 1,500 enterprises)",
+                ),
                 ("count", "enterprises in the cluster"),
                 ("key_count", "key enterprises in the cluster"),
                 ("employees", "employees (sum for clusters)"),
@@ -205,7 +208,8 @@ fn enterprise_features(b: &mut LayerBuilder, snap: &Snapshot, tile: TileId, filt
     let range = snap.enterprises_in(tile);
     let list = &snap.enterprises[range];
     let points = tile.z >= ENTERPRISE_POINTS_ZOOM
-        && list.iter().filter(|e| filter.enterprise(e)).take(MAX_ENTERPRISE_POINTS + 1).count() <= MAX_ENTERPRISE_POINTS;
+        && list.iter().filter(|e| filter.enterprise(e)).take(MAX_ENTERPRISE_POINTS + 1).count()
+            <= MAX_ENTERPRISE_POINTS;
     if points {
         for e in list.iter().filter(|e| filter.enterprise(e)) {
             let p = point_to_tile(tile, EXTENT, e.lon, e.lat);
