@@ -3,4 +3,5 @@
 
 pub mod cells;
 pub mod filter;
+pub mod flows;
 pub mod privacy;

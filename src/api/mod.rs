@@ -5,6 +5,7 @@
 mod cache;
 mod error;
 mod features;
+mod flows;
 mod metrics;
 mod params;
 mod state;
@@ -41,7 +42,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/regions/{id}", get(features::region))
         .route("/api/aggregates", get(features::aggregates))
         .route("/tiles/{file}", get(tiles::tilejson))
-        .route("/tiles/{layer}/{z}/{x}/{y}", get(tiles::tile));
+        .route("/tiles/{layer}/{z}/{x}/{y}", get(tiles::tile))
+        // Talent flows: moves feed, series, flow map, alerts.
+        .merge(flows::routes());
     let routes = match web {
         Some(dir) => {
             routes.fallback_service(ServeDir::new(dir).fallback(get(error::not_found).with_state(state.clone())))

@@ -40,6 +40,10 @@ pub struct AppState {
     pub snapshot_builds: Arc<AtomicU64>,
     pub tile_cache: Arc<TileCache>,
     pub metrics: Arc<Metrics>,
+    /// Held while rebuilding, so concurrent refreshes (the reloader, the
+    /// moves feed) run one at a time and never publish an older version
+    /// after a newer one.
+    refreshing: Arc<std::sync::Mutex<()>>,
 }
 
 impl AppState {
@@ -53,6 +57,7 @@ impl AppState {
             snapshot_builds: Arc::new(AtomicU64::new(1)),
             tile_cache: Arc::new(TileCache::new(settings_cache_bytes())),
             metrics: Arc::new(Metrics::default()),
+            refreshing: Arc::new(std::sync::Mutex::new(())),
         }
     }
 
@@ -73,6 +78,7 @@ impl AppState {
     /// snapshot's. Returns the new version if it rebuilt.
     pub fn refresh(&self) -> Result<Option<u64>, SnapshotError> {
         let Some(dir) = &self.data_dir else { return Ok(None) };
+        let _one_at_a_time = self.refreshing.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let mut store = Store::open(dir)?;
         let current = store.data_version()?;
         if current == self.snapshot().version {

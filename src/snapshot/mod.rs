@@ -9,6 +9,7 @@
 //! totals.
 
 mod load;
+pub mod moves;
 pub mod point_index;
 pub mod records;
 
@@ -25,6 +26,7 @@ use crate::model::{RegionKind, Taxonomy};
 use crate::spatial::{TileId, morton};
 
 pub use load::{SnapshotError, build};
+pub use moves::{FlowIndex, MoveRec};
 pub use point_index::PointIndex;
 pub use records::*;
 
@@ -103,6 +105,8 @@ pub struct Snapshot {
     pub workplaces: PointIndex,
     pub stations: Vec<StationRec>,
     pub station_tree: RTree<IndexedPoint>,
+    /// Moves sorted by month and per-area monthly flow counts.
+    pub flows: FlowIndex,
     pub totals: Totals,
 }
 
@@ -131,6 +135,7 @@ impl Snapshot {
             workplaces: PointIndex::build(&[]),
             stations: Vec::new(),
             station_tree: RTree::new(),
+            flows: FlowIndex::default(),
             totals: Totals::default(),
         }
     }
