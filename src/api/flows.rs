@@ -252,7 +252,7 @@ pub async fn series(
     let k = state.settings.k;
     let area = query
         .get("area")
-        .ok_or_else(|| ApiError::param("area", "required: a district or park id (see /api/regions)"))?;
+        .ok_or_else(|| ApiError::param("area", "required; accepted: a district or park id (see /api/regions)"))?;
     let region = snap.region(area).ok_or_else(|| ApiError::NotFound(format!("no region with id '{area}'")))?;
     let info = &snap.regions[region as usize];
     if snap.flows.slot(region) == NONE16 {

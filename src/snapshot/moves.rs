@@ -227,7 +227,9 @@ impl FlowIndex {
         }
 
         // Carry each talent's latest employer industry forward in time.
-        raw.sort_unstable_by_key(|m| (m.talent, m.month, m.day));
+        // Same-day moves: those naming an enterprise first (so a departure on the
+        // day of a job change is attributed to the new job), then by industry.
+        raw.sort_unstable_by_key(|m| (m.talent, m.month, m.day, m.to_industry == NONE8, m.to_industry));
         let first = raw.iter().map(|m| m.month).min().unwrap_or(0);
         let last = raw.iter().map(|m| m.month).max().unwrap_or(0);
         index.first_month = first;

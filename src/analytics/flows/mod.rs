@@ -310,7 +310,9 @@ pub fn assess_areas(snap: &Snapshot, q: &AlertQuery) -> Result<Vec<AreaAlert>, A
     let factors = alerts::seasonal_factors(&pooled, first);
 
     // Breakdowns of this month's leavers, one pass.
-    let mut by_region: HashMap<u16, (HashMap<u16, u64>, HashMap<u8, u64>)> = HashMap::new();
+    /// Leavers of one area by destination and by field.
+    type Leavers = (HashMap<u16, u64>, HashMap<u8, u64>);
+    let mut by_region: HashMap<u16, Leavers> = HashMap::new();
     for mv in flows.month_moves(m) {
         if mv.event != MoveEvent::Leave.index() || !q.scope.matches(mv.field, mv.industry) {
             continue;
