@@ -149,10 +149,9 @@ fn import_one(data: &Path, kind: ImportKind, file: &Path, replace: bool, report:
                 eprintln!("  {row}");
             }
             if let ImportError::Invalid { total, .. } = &e
-                && *total > 20
-            {
-                eprintln!("  … and {} more", total - 20);
-            }
+                && *total > 20 {
+                    eprintln!("  … and {} more", total - 20);
+                }
             if let Some(path) = report {
                 if !errors.is_empty() {
                     import::write_report(path, errors)?;

@@ -32,15 +32,7 @@ fn import_exit_codes_messages_and_report() {
     }
     let bad = write(dir.path(), "bad.csv", &bad);
     let report = dir.path().join("errors.csv");
-    let out = bin()
-        .args(["import", "stations"])
-        .arg(&bad)
-        .arg("--data")
-        .arg(&data)
-        .arg("--report")
-        .arg(&report)
-        .output()
-        .unwrap();
+    let out = bin().args(["import", "stations"]).arg(&bad).arg("--data").arg(&data).arg("--report").arg(&report).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("bad.csv:2:5: mode = \"tram\": accepted values: metro, rail, brt, bus"), "{stderr}");
@@ -50,13 +42,7 @@ fn import_exit_codes_messages_and_report() {
 
     let out = bin().args(["import", "people"]).arg(&bad).arg("--data").arg(&data).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "usage errors exit 2");
-    let out = bin()
-        .args(["import", "stations"])
-        .arg(dir.path().join("missing.csv"))
-        .arg("--data")
-        .arg(&data)
-        .output()
-        .unwrap();
+    let out = bin().args(["import", "stations"]).arg(dir.path().join("missing.csv")).arg("--data").arg(&data).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing.csv"));
 
@@ -106,8 +92,7 @@ fn kill_during_import_leaves_previous_data_intact() {
     assert_eq!(store.count(Table::Talents).unwrap(), talents);
     let check: String = store.conn().query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
     assert_eq!(check, "ok");
-    let snap =
-        talentmap::snapshot::build(&mut store, std::sync::Arc::new(talentmap::model::Taxonomy::builtin())).unwrap();
+    let snap = talentmap::snapshot::build(&mut store, std::sync::Arc::new(talentmap::model::Taxonomy::builtin())).unwrap();
     assert_eq!(snap.totals.talents, talents);
     drop(store);
     // The store is usable: the same import now completes.

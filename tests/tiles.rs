@@ -86,16 +86,7 @@ fn talent_tile_schema_decodes_independently() {
             assert_eq!(f.props.len(), 1);
             assert_eq!(f.props["suppressed"], Val::Bool(true));
         } else {
-            for key in [
-                "count",
-                "seekers",
-                "young",
-                "edu_associate",
-                "edu_bachelor",
-                "edu_master",
-                "edu_doctorate",
-                "top_field_count",
-            ] {
+            for key in ["count", "seekers", "young", "edu_associate", "edu_bachelor", "edu_master", "edu_doctorate", "top_field_count"] {
                 assert!(matches!(f.props[key], Val::UInt(_)), "{key} is an unsigned integer");
             }
             let edu: u64 = ["edu_associate", "edu_bachelor", "edu_master", "edu_doctorate"]
@@ -167,10 +158,7 @@ fn privacy_no_talent_output_reveals_an_individual() {
                     assert!(!f.props.contains_key("id"));
                     for v in f.props.values() {
                         if let Val::Str(s) = v {
-                            assert!(
-                                s.len() == 4 && s.bytes().all(|b| b.is_ascii_digit()),
-                                "only field codes as text: {s}"
-                            );
+                            assert!(s.len() == 4 && s.bytes().all(|b| b.is_ascii_digit()), "only field codes as text: {s}");
                         }
                     }
                     // Vertices are cell corners: multiples of the cell size.
@@ -232,11 +220,7 @@ fn regions_and_stations_tiles() {
     let mut stations = 0;
     for tile in covering(12) {
         for l in decode(&render(&snap, Layer::Stations, tile, &Filter::default(), K)) {
-            stations += l
-                .features
-                .iter()
-                .filter(|f| f.vertices.iter().all(|&(x, y)| (0.0..4096.0).contains(&x) && (0.0..4096.0).contains(&y)))
-                .count();
+            stations += l.features.iter().filter(|f| f.vertices.iter().all(|&(x, y)| (0.0..4096.0).contains(&x) && (0.0..4096.0).contains(&y))).count();
         }
     }
     assert_eq!(stations, 2, "each station drawn once inside its own tile");
@@ -340,8 +324,7 @@ async fn tilejson_describes_each_layer_and_keeps_the_query() {
     let (_d, snap) = city(50, 1);
     let app = app(snap);
     for layer in ["talents", "vacancies", "enterprises", "regions", "stations"] {
-        let (s, _, body) =
-            get(&app, &format!("/tiles/{layer}.json?field=0812"), &[("host", "example.test:8080")]).await;
+        let (s, _, body) = get(&app, &format!("/tiles/{layer}.json?field=0812"), &[("host", "example.test:8080")]).await;
         assert_eq!(s, StatusCode::OK);
         let tj = json(&body);
         assert_eq!(tj["tilejson"], "3.0.0");
@@ -431,10 +414,7 @@ async fn stats_health_metrics_taxonomy() {
     let app = app(snap);
     let (_, _, body) = get(&app, "/api/stats", &[]).await;
     let s = json(&body);
-    assert_eq!(
-        (s["talents"].as_u64(), s["enterprises"].as_u64(), s["vacancies"].as_u64()),
-        (Some(300), Some(3), Some(30))
-    );
+    assert_eq!((s["talents"].as_u64(), s["enterprises"].as_u64(), s["vacancies"].as_u64()), (Some(300), Some(3), Some(30)));
     assert_eq!(s["stations"], 2);
     assert_eq!(s["regions"], 3);
     assert_eq!(s["districts"].as_array().unwrap().len(), 2);

@@ -141,13 +141,12 @@ impl Filter {
         };
         let (min_age, max_age) = (age("min_age")?, age("max_age")?);
         if let (Some(lo), Some(hi)) = (min_age, max_age)
-            && lo > hi
-        {
-            return Err(FilterError {
-                param: "min_age",
-                message: format!("min_age ({lo}) is greater than max_age ({hi})"),
-            });
-        }
+            && lo > hi {
+                return Err(FilterError {
+                    param: "min_age",
+                    message: format!("min_age ({lo}) is greater than max_age ({hi})"),
+                });
+            }
         if min_age.is_some() || max_age.is_some() {
             // age = reference_year − birth_year
             let oldest = reference_year.saturating_sub(max_age.unwrap_or(200));

@@ -123,11 +123,10 @@ pub fn parse_vacancy(row: &mut Row, ctx: &Context) -> Option<Vacancy> {
     let posted = row.required("posted", parse_date);
     let filled = row.optional("filled", parse_date).ok()?;
     if let (Some(p), Some(f)) = (posted, filled)
-        && f < p
-    {
-        row.fail("filled", &f.to_string(), format!("a vacancy cannot be filled ({f}) before it was posted ({p})"));
-        return None;
-    }
+        && f < p {
+            row.fail("filled", &f.to_string(), format!("a vacancy cannot be filled ({f}) before it was posted ({p})"));
+            return None;
+        }
     Some(Vacancy {
         id: id?,
         enterprise_id: enterprise_id?,
@@ -317,6 +316,6 @@ pub fn write_move(stmt: &mut Statement, m: &Move, ctx: &Context, batch: u64) -> 
 /// Loads the enterprise ids of the store.
 pub fn enterprise_ids(conn: &Connection) -> rusqlite::Result<HashSet<String>> {
     let mut stmt = conn.prepare("SELECT id FROM enterprises")?;
-
+    
     stmt.query_map([], |r| r.get::<_, String>(0))?.collect()
 }

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: a tiny hand-made city whose
 //! every number is known.
 #![allow(dead_code)]
+
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
@@ -98,9 +99,7 @@ pub const TIERS: [&str; 3] = ["none", "E", "C"];
 pub fn random_city(dir: &Path, n: usize, seed: u64) -> Store {
     let mut store = tiny_city(dir, 0);
     let mut rng = Rng(seed | 1);
-    let mut t = String::from(
-        "id,home_lon,home_lat,work_lon,work_lat,enterprise_id,field,education,title,tier,birth_year,seeking\n",
-    );
+    let mut t = String::from("id,home_lon,home_lat,work_lon,work_lat,enterprise_id,field,education,title,tier,birth_year,seeking\n");
     let employers = [("E1", 117.01, 36.61), ("E2", 117.30, 36.70), ("E3", 117.10, 36.70)];
     for i in 0..n {
         let (lon, lat) = if rng.next().is_multiple_of(3) {

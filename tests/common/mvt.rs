@@ -1,6 +1,7 @@
 //! Decoding tiles with geozero's MVT reader: an implementation independent
 //! of the encoder under test.
 #![allow(dead_code)]
+
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
