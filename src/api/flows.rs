@@ -128,6 +128,7 @@ pub async fn post_moves(State(state): State<AppState>, body: Result<Bytes, Bytes
             None,
         );
     }
+    let received = items.len();
     let taxonomy = state.taxonomy.clone();
     let result = tokio::task::spawn_blocking(move || -> Result<_, BatchError> {
         let mut store = Store::open(&dir).map_err(crate::import::ImportError::from)?;
@@ -152,7 +153,7 @@ pub async fn post_moves(State(state): State<AppState>, body: Result<Bytes, Bytes
                 errors.len(),
                 if errors.len() == 1 { "" } else { "s" },
                 errors.iter().map(|e| e.index).collect::<std::collections::BTreeSet<_>>().len(),
-                body_len_hint(&errors)
+                received
             );
             error_response(StatusCode::BAD_REQUEST, "invalid_batch", message, Some(("items", json!(errors))))
         }
@@ -165,10 +166,6 @@ pub async fn post_moves(State(state): State<AppState>, body: Result<Bytes, Bytes
         Ok(Err(e)) => ApiError::Internal(e.to_string()).into_response(),
         Err(e) => ApiError::Internal(e.to_string()).into_response(),
     }
-}
-
-fn body_len_hint(errors: &[crate::import::ItemError]) -> String {
-    errors.iter().map(|e| e.index + 1).max().map_or("the".into(), |n| format!("at least {n}"))
 }
 
 /// The `field` and `chain` parameters.
