@@ -248,6 +248,12 @@ async fn series_equal_brute_force_counts() {
             let uri = format!("/api/flows/series?area={area}{query}&from=2023-12&to=2027-01");
             let (status, body) = get(&state, &uri).await;
             assert_eq!(status, StatusCode::OK, "{uri}: {body}");
+            // Every talent lives in D1 outside the park: the net-rate denominator.
+            let residents = (0..TALENTS)
+                .filter(|&i| field.is_none_or(|f| FIELDS[i % 5] == f))
+                .filter(|&i| chain.is_empty() || EMPLOYERS[i % 4].is_some_and(|e| chain.contains(&e.1)))
+                .count() as u64;
+            assert_eq!(body["talents"].as_u64(), Some(if area == "D1" { residents } else { 0 }), "{uri}");
             let months = body["months"].as_array().unwrap();
             assert_eq!(months.len(), 38);
             for (i, m) in months.iter().enumerate() {

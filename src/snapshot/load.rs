@@ -255,6 +255,7 @@ pub fn build(store: &mut Store, taxonomy: Arc<Taxonomy>) -> Result<Snapshot, Sna
         taxonomy.industries().len(),
     );
     drop(talent_info);
+    snap.flows.count_residents(&talents);
 
     // Indexes.
     let unit = |lon: f64, lat: f64| {

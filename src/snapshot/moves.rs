@@ -194,6 +194,10 @@ pub struct FlowIndex {
     by_field: Vec<u32>,
     /// `[slot][month][industry][counter]`.
     by_industry: Vec<u32>,
+    /// Resident talents (home in the area) `[slot][field]`.
+    residents_by_field: Vec<u32>,
+    /// Resident talents `[slot][industry]`.
+    residents_by_industry: Vec<u32>,
 }
 
 /// One month's counts of one area.
@@ -297,6 +301,53 @@ impl FlowIndex {
             }
         }
         self.moves = moves;
+    }
+
+    /// Counts resident talents (home district and park) per area by field
+    /// and by industry, the denominators of scoped net rates.
+    pub fn count_residents(&mut self, talents: &[super::TalentRec]) {
+        let slots = self.region_of_slot.len();
+        self.residents_by_field = vec![0; slots * self.fields];
+        self.residents_by_industry = vec![0; slots * self.industries];
+        for t in talents {
+            for region in [t.home_district, t.home_park] {
+                let slot = self.slot(region);
+                if slot == NONE16 {
+                    continue;
+                }
+                if (t.field as usize) < self.fields {
+                    self.residents_by_field[slot as usize * self.fields + t.field as usize] += 1;
+                }
+                if (t.industry as usize) < self.industries {
+                    self.residents_by_industry[slot as usize * self.industries + t.industry as usize] += 1;
+                }
+            }
+        }
+    }
+
+    /// Resident talents of an area slot with a field, or `None` when not
+    /// counted (see [`Self::count_residents`]).
+    pub fn residents_with_field(&self, slot: u16, field: u8) -> Option<u64> {
+        if slot == NONE16 || field as usize >= self.fields {
+            return None;
+        }
+        self.residents_by_field.get(slot as usize * self.fields + field as usize).map(|&n| n as u64)
+    }
+
+    /// Resident talents of an area slot working in any of `industries`, or
+    /// `None` when not counted.
+    pub fn residents_in_industries(&self, slot: u16, industries: &[u8]) -> Option<u64> {
+        if slot == NONE16 || self.residents_by_industry.is_empty() {
+            return None;
+        }
+        let base = slot as usize * self.industries;
+        Some(
+            industries
+                .iter()
+                .filter(|&&i| (i as usize) < self.industries)
+                .map(|&i| self.residents_by_industry.get(base + i as usize).copied().unwrap_or(0) as u64)
+                .sum(),
+        )
     }
 
     /// Area slot of a region position, or `NONE16` (streets, unknown).

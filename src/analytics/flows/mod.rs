@@ -84,10 +84,18 @@ pub fn net(c: &Counts) -> i64 {
 }
 
 /// Resident talents of a region (home in it) within a scope, from the
-/// snapshot: the denominator of net rates.
+/// snapshot: the denominator of net rates. Precomputed per field and per
+/// industry; a field and a chain together cost a scan of the talents.
 pub fn resident_talents(snap: &Snapshot, region: u16, scope: &Scope) -> u64 {
-    if *scope == Scope::default() {
-        return snap.regions.get(region as usize).map_or(0, |r| r.stats.talents);
+    let slot = snap.flows.slot(region);
+    let counted = match (scope.field, scope.industries.as_deref()) {
+        (None, None) => return snap.regions.get(region as usize).map_or(0, |r| r.stats.talents),
+        (Some(f), None) => snap.flows.residents_with_field(slot, f),
+        (None, Some(list)) => snap.flows.residents_in_industries(slot, list),
+        (Some(_), Some(_)) => None,
+    };
+    if let Some(n) = counted {
+        return n;
     }
     snap.talents
         .iter()
