@@ -32,7 +32,6 @@ use crate::analytics::commute::underserved::{self, Underserved};
 use crate::analytics::filter::Filter;
 use crate::analytics::privacy::{json_count, publishable};
 use crate::encode::commute::{LAYER, MAXZOOM, render_commute};
-use crate::encode::layers::stable_id;
 use crate::model::RegionKind;
 use crate::snapshot::Snapshot;
 use crate::spatial::TileId;
@@ -199,12 +198,8 @@ pub async fn tile(
     let sel = selection(&snap, &query)?;
     let filter = params::filter(&query, &snap)?;
     let key = format!("{LAYER}/{tile}?{}#{}", selection_query(&snap, sel, &filter), snap.version);
-    let etag = format!("\"v{}-{:016x}\"", snap.version, stable_id(&key));
-    if headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag))
-    {
+    let etag = super::tiles::etag(snap.version, &key);
+    if super::tiles::not_modified(&headers, &etag) {
         return Ok(with_tile_headers(StatusCode::NOT_MODIFIED.into_response(), &etag));
     }
     let bytes = match state.tile_cache.get(&key) {

@@ -129,12 +129,8 @@ pub async fn tile(
             (key, Box::new(move || crate::encode::shortage::render(&snap, &q, tile)))
         }
     };
-    let etag = format!("\"v{}-{:016x}\"", snap.version, stable_id(&key));
-    if headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag))
-    {
+    let etag = etag(snap.version, &key);
+    if super::tiles::not_modified(&headers, &etag) {
         return Ok(with_tile_headers(StatusCode::NOT_MODIFIED.into_response(), &etag));
     }
     let bytes = match state.tile_cache.get(&key) {
@@ -165,4 +161,17 @@ fn with_tile_headers(mut resp: Response, etag: &str) -> Response {
     }
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(CACHE_CONTROL));
     resp
+}
+
+/// The ETag of a tile: the data version and a hash of the cache key.
+pub(super) fn etag(version: u64, key: &str) -> String {
+    format!("\"v{version}-{:016x}\"", stable_id(key))
+}
+
+/// Whether the request's `If-None-Match` names `etag`.
+pub(super) fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag))
 }

@@ -1,9 +1,7 @@
 //! The statistics behind flow alerts and trends, each checked against a
 //! brute-force or textbook value in the tests.
 //!
-//! - [`ln_gamma`]: Lanczos approximation (g = 7, 9 coefficients; relative
-//!   error about 1e-15 for x > 0), source: C. Lanczos, SIAM J. Numer. Anal. B
-//!   1 (1964), coefficients as in Numerical Recipes / Boost.
+//! - [`ln_gamma`]: the Lanczos approximation of `analytics::shortage::gamma`.
 //! - [`neg_binomial_upper_tail`]: `P(X ≥ x)` for the negative binomial, by
 //!   summing probabilities outwards from `x` in log space, so tiny tails
 //!   (p = 1e-300 and below) keep their logarithm instead of underflowing.
@@ -13,40 +11,9 @@
 //!   slope used in hydrology and climate monitoring (Mann 1945, Kendall 1975,
 //!   Sen 1968), with the tie-corrected variance.
 
-/// Natural logarithm of the gamma function for `x > 0`.
-///
-/// # Examples
-/// ```
-/// use talentmap::analytics::flows::stats::ln_gamma;
-/// assert!((ln_gamma(5.0) - 24f64.ln()).abs() < 1e-12); // Γ(5) = 4! = 24
-/// assert!((ln_gamma(0.5) - std::f64::consts::PI.sqrt().ln()).abs() < 1e-12);
-/// ```
-pub fn ln_gamma(x: f64) -> f64 {
-    const G: f64 = 7.0;
-    const C: [f64; 9] = [
-        0.999_999_999_999_809_9,
-        676.520_368_121_885_1,
-        -1_259.139_216_722_402_8,
-        771.323_428_777_653_1,
-        -176.615_029_162_140_6,
-        12.507_343_278_686_905,
-        -0.138_571_095_265_720_12,
-        9.984_369_578_019_572e-6,
-        1.505_632_735_149_311_6e-7,
-    ];
-    if x < 0.5 {
-        // Reflection: Γ(x) Γ(1 − x) = π / sin(πx).
-        let pi = std::f64::consts::PI;
-        return (pi / (pi * x).sin()).abs().ln() - ln_gamma(1.0 - x);
-    }
-    let x = x - 1.0;
-    let t = x + G + 0.5;
-    let mut a = C[0];
-    for (i, c) in C.iter().enumerate().skip(1) {
-        a += c / (x + i as f64);
-    }
-    0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + a.ln()
-}
+// Natural logarithm of the gamma function, shared with the shortage index
+// (one Lanczos implementation for the crate).
+pub use crate::analytics::shortage::gamma::ln_gamma;
 
 /// Log of the negative binomial probability `P(X = x)` with shape `r > 0`
 /// and success probability `p ∈ (0, 1]`:
