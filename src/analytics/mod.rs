@@ -4,5 +4,6 @@
 pub mod cells;
 pub mod commute;
 pub mod filter;
+pub mod flows;
 pub mod privacy;
 pub mod shortage;

@@ -6,6 +6,7 @@ mod cache;
 mod commute;
 mod error;
 mod features;
+mod flows;
 mod metrics;
 mod params;
 mod shortage;
@@ -59,7 +60,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/commute/underserved", get(commute::underserved))
         .route("/api/commute/scenario", post(commute::scenario))
         .route("/tiles/{file}", get(tiles::tilejson))
-        .route("/tiles/{layer}/{z}/{x}/{y}", get(tiles::tile));
+        .route("/tiles/{layer}/{z}/{x}/{y}", get(tiles::tile))
+        // Talent flows: moves feed, series, flow map, alerts.
+        .merge(flows::routes());
     let routes = match web {
         Some(dir) => {
             routes.fallback_service(ServeDir::new(dir).fallback(get(error::not_found).with_state(state.clone())))

@@ -42,6 +42,10 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Commute index of the current snapshot, built on first use.
     pub commute: Arc<super::commute::CommuteCache>,
+    /// Held while rebuilding, so concurrent refreshes (the reloader, the
+    /// moves feed) run one at a time and never publish an older version
+    /// after a newer one.
+    refreshing: Arc<std::sync::Mutex<()>>,
 }
 
 impl AppState {
@@ -56,6 +60,7 @@ impl AppState {
             tile_cache: Arc::new(TileCache::new(settings_cache_bytes())),
             metrics: Arc::new(Metrics::default()),
             commute: Arc::default(),
+            refreshing: Arc::new(std::sync::Mutex::new(())),
         }
     }
 
@@ -76,6 +81,7 @@ impl AppState {
     /// snapshot's. Returns the new version if it rebuilt.
     pub fn refresh(&self) -> Result<Option<u64>, SnapshotError> {
         let Some(dir) = &self.data_dir else { return Ok(None) };
+        let _one_at_a_time = self.refreshing.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let mut store = Store::open(dir)?;
         let current = store.data_version()?;
         if current == self.snapshot().version {

@@ -12,6 +12,7 @@
 //! row whose id was already written by this import leaves the upsert with no
 //! change, which the importer reports as a duplicate.
 
+mod batch;
 mod columns;
 mod error;
 mod kinds;
@@ -28,6 +29,7 @@ use rusqlite::{Connection, Statement, TransactionBehavior};
 use crate::model::Taxonomy;
 use crate::store::{self, Store};
 
+pub use batch::{BatchError, BatchSummary, ItemError, MAX_BATCH, import_moves};
 pub use error::{ImportError, RowError, write_report};
 use kinds::*;
 pub use regions::to_multipolygon;

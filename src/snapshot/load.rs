@@ -159,7 +159,10 @@ pub fn build(store: &mut Store, taxonomy: Arc<Taxonomy>) -> Result<Snapshot, Sna
     }
     vacancies.sort_by_key(|v| (v.key, v.enterprise));
 
-    // Talents.
+    // Talents (and, for the move table, each talent's field and industry
+    // by a hash of its id; see `moves`).
+    let move_count: i64 = tx.query_row("SELECT count(*) FROM moves", [], |r| r.get(0))?;
+    let mut talent_info: HashMap<u64, moves::TalentInfo> = HashMap::new();
     let mut talents = Vec::new();
     {
         let mut stmt = tx.prepare(
@@ -187,12 +190,16 @@ pub fn build(store: &mut Store, taxonomy: Arc<Taxonomy>) -> Result<Snapshot, Sna
             if work != NO_KEY {
                 fl |= flags::HAS_WORK;
             }
+            let field = taxonomy.field_index(text(r.get_ref(6)?)).ok_or_else(|| bad("field"))?;
+            if move_count > 0 {
+                talent_info.insert(moves::talent_key(text(r.get_ref(0)?)), (field, industry));
+            }
             talents.push(TalentRec {
                 home: morton::key(lon, lat),
                 work,
                 enterprise,
                 birth_year: r.get::<_, i64>(10)?.clamp(0, u16::MAX as i64) as u16,
-                field: taxonomy.field_index(text(r.get_ref(6)?)).ok_or_else(|| bad("field"))?,
+                field,
                 education: parse_code::<Education>(text(r.get_ref(7)?)).ok_or_else(|| bad("education"))?,
                 title: parse_code::<Title>(text(r.get_ref(8)?)).ok_or_else(|| bad("title"))?,
                 tier: parse_code::<Tier>(text(r.get_ref(9)?)).ok_or_else(|| bad("tier"))?,
@@ -233,8 +240,22 @@ pub fn build(store: &mut Store, taxonomy: Arc<Taxonomy>) -> Result<Snapshot, Sna
         }
     }
     stations.sort_by(|a, b| a.key.cmp(&b.key).then_with(|| a.id.cmp(&b.id)));
-    let moves: i64 = tx.query_row("SELECT count(*) FROM moves", [], |r| r.get(0))?;
+    let (raw_moves, destinations) = if move_count > 0 {
+        moves::load(&tx, &snap.regions, |id| snap.enterprise_index.get(id).map(|&i| enterprises[i as usize].industry))?
+    } else {
+        Default::default()
+    };
     drop(tx);
+    snap.flows = FlowIndex::build(
+        raw_moves,
+        destinations,
+        &snap.regions,
+        &talent_info,
+        taxonomy.fields().len(),
+        taxonomy.industries().len(),
+    );
+    drop(talent_info);
+    snap.flows.count_residents(&talents);
 
     // Indexes.
     let unit = |lon: f64, lat: f64| {
@@ -306,7 +327,7 @@ pub fn build(store: &mut Store, taxonomy: Arc<Taxonomy>) -> Result<Snapshot, Sna
         seekers,
         stations: stations.len() as u64,
         regions: snap.regions.len() as u64,
-        moves: moves as u64,
+        moves: move_count as u64,
     };
     snap.enterprises = enterprises;
     snap.vacancies = vacancies;

@@ -10,6 +10,7 @@
 
 mod load;
 pub mod memo;
+pub mod moves;
 pub mod point_index;
 pub mod records;
 
@@ -27,6 +28,7 @@ use crate::spatial::{TileId, morton};
 
 pub use load::{SnapshotError, build};
 pub use memo::Memo;
+pub use moves::{FlowIndex, MoveRec};
 pub use point_index::PointIndex;
 pub use records::*;
 
@@ -105,6 +107,8 @@ pub struct Snapshot {
     pub workplaces: PointIndex,
     pub stations: Vec<StationRec>,
     pub station_tree: RTree<IndexedPoint>,
+    /// Moves sorted by month and per-area monthly flow counts.
+    pub flows: FlowIndex,
     pub totals: Totals,
     /// Derived indexes and results computed on first use and dropped with
     /// the snapshot (see [`memo`]).
@@ -136,6 +140,7 @@ impl Snapshot {
             workplaces: PointIndex::build(&[]),
             stations: Vec::new(),
             station_tree: RTree::new(),
+            flows: FlowIndex::default(),
             totals: Totals::default(),
             memo: Memo::default(),
         }

@@ -1,0 +1,235 @@
+//! Flow endpoints at scale: generate a city (moves ≈ 1.25 × talents), import
+//! it, build the snapshot, then time through the real router (in memory):
+//! `POST /api/moves` batches of 10,000 new moves (answered once committed),
+//! `GET /api/flows/series`, `/api/flows/alerts` and `/api/flows/od`. Prints
+//! a Markdown report for BENCHMARKS.md.
+//!
+//! ```sh
+//! cargo run --release --example flows_scale -- --talents 4000000 --enterprises 200000
+//! ```
+//!
+//! Nothing here asserts a time: on shared machines timings are reported,
+//! not tested.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use talentmap::api::{AppState, Settings, router};
+use talentmap::generate::{GenerateOptions, generate};
+use talentmap::import::{ImportKind, ImportOptions, import_file};
+use talentmap::model::Taxonomy;
+use talentmap::snapshot;
+use talentmap::store::Store;
+use tower::ServiceExt;
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+async fn call(state: &AppState, req: Request<Body>) -> (StatusCode, Value, f64) {
+    let t = Instant::now();
+    let resp = router(state.clone()).oneshot(req).await.unwrap();
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let ms = t.elapsed().as_secs_f64() * 1000.0;
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null), ms)
+}
+
+async fn time_gets(state: &AppState, label: &str, uris: &[String], rounds: usize) {
+    let mut times = Vec::new();
+    for _ in 0..rounds {
+        for uri in uris {
+            let (status, body, ms) = call(state, Request::get(uri.as_str()).body(Body::empty()).unwrap()).await;
+            assert_eq!(status, StatusCode::OK, "{uri}: {body}");
+            times.push(ms);
+        }
+    }
+    times.sort_by(|a, b| a.total_cmp(b));
+    println!(
+        "| {label} | {} | {:.2} | {:.2} | {:.2} |",
+        times.len(),
+        percentile(&times, 0.5),
+        percentile(&times, 0.99),
+        times.last().copied().unwrap_or(0.0)
+    );
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let mut args = std::env::args().skip(1);
+    let mut talents = 1_000_000usize;
+    let mut enterprises = 200_000usize;
+    let mut batches = 10usize;
+    let mut out = std::env::temp_dir().join("talentmap-flows-scale");
+    let mut keep = false;
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--talents" => talents = args.next().unwrap().parse().unwrap(),
+            "--enterprises" => enterprises = args.next().unwrap().parse().unwrap(),
+            "--batches" => batches = args.next().unwrap().parse().unwrap(),
+            "--out" => out = PathBuf::from(args.next().unwrap()),
+            "--keep" => keep = true,
+            other => panic!("unknown argument {other}"),
+        }
+    }
+    let files = out.join("files");
+    let data = out.join("data");
+    let _ = std::fs::remove_dir_all(&data);
+    println!("## Flow run: {talents} talents, {enterprises} enterprises\n");
+    let t = Instant::now();
+    if !files.join("moves.csv").exists() || !keep {
+        generate(&GenerateOptions { seed: 7, talents, enterprises }, &files).unwrap();
+    }
+    println!("- generate: {:.1} s", t.elapsed().as_secs_f64());
+    let taxonomy = Taxonomy::builtin();
+    let mut store = Store::open(&data).unwrap();
+    for kind in ImportKind::ALL {
+        let t = Instant::now();
+        let s =
+            import_file(&mut store, &taxonomy, kind, &files.join(kind.file_name()), ImportOptions::default()).unwrap();
+        if kind == ImportKind::Moves {
+            println!("- import moves (CSV): {} rows in {:.1} s", s.rows, t.elapsed().as_secs_f64());
+        }
+    }
+    let t = Instant::now();
+    let snap = snapshot::build(&mut store, Arc::new(taxonomy)).unwrap();
+    println!(
+        "- snapshot build (everything, including the move table and flow cubes): {:.1} s; move table + cubes {:.0} MiB for {} moves",
+        t.elapsed().as_secs_f64(),
+        snap.flows.heap_bytes() as f64 / (1 << 20) as f64,
+        snap.flows.moves.len()
+    );
+    let districts: Vec<String> = snap
+        .regions
+        .iter()
+        .filter(|r| r.kind == talentmap::model::RegionKind::District)
+        .map(|r| r.id.clone())
+        .collect();
+    let parks: Vec<String> =
+        snap.regions.iter().filter(|r| r.kind == talentmap::model::RegionKind::Park).map(|r| r.id.clone()).collect();
+    let first = snap.flows.first_month;
+    let months = snap.flows.months as u32;
+    let label = |m: u32| format!("{:04}-{:02}", m / 12, m % 12 + 1);
+    let talent_ids: Vec<String> = {
+        let mut stmt = store.conn().prepare("SELECT id FROM talents LIMIT 20000").unwrap();
+        stmt.query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
+    };
+    let enterprise_ids: Vec<String> = {
+        let mut stmt = store.conn().prepare("SELECT id FROM enterprises LIMIT 1000").unwrap();
+        stmt.query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
+    };
+    drop(store);
+    let state = AppState::new(snap, Some(data.clone()), Settings::default());
+
+    println!("\n| request | n | p50 ms | p99 ms | max ms |\n|---|---:|---:|---:|---:|");
+    let areas: Vec<&String> = districts.iter().chain(parks.iter().take(10)).collect();
+    let series = |extra: &str| -> Vec<String> {
+        areas.iter().map(|a| format!("/api/flows/series?area={a}{extra}")).collect::<Vec<_>>()
+    };
+    time_gets(&state, "series, all months", &series(""), 10).await;
+    time_gets(&state, "series, field=0812", &series("&field=0812"), 10).await;
+    time_gets(&state, "series, chain=ngit", &series("&chain=ngit"), 10).await;
+    time_gets(&state, "series, chain=ngit&field=0812 (scan)", &series("&chain=ngit&field=0812"), 3).await;
+    let assessable: Vec<u32> = (first + 12..first + months).collect();
+    let alerts = |extra: &str| -> Vec<String> {
+        assessable.iter().map(|&m| format!("/api/flows/alerts?month={}{extra}", label(m))).collect()
+    };
+    time_gets(&state, "alerts, district", &alerts(""), 10).await;
+    time_gets(&state, "alerts, park", &alerts("&level=park"), 10).await;
+    time_gets(&state, "alerts, district, chain=ngit", &alerts("&chain=ngit"), 10).await;
+    let last = first + months - 1;
+    let od = vec![format!("/api/flows/od?level=district&from={}&to={}", label(last - 11), label(last))];
+    time_gets(&state, "od, district, 12 months", &od, 20).await;
+    let od_park = vec![format!("/api/flows/od?level=park&from={}&to={}", label(last), label(last))];
+    time_gets(&state, "od, park, 1 month", &od_park, 20).await;
+
+    // The planted spike of the generated city.
+    let (_, body, _) =
+        call(&state, Request::get(format!("/api/flows/alerts?month={}", label(last))).body(Body::empty()).unwrap())
+            .await;
+    let top: Vec<String> = body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            format!(
+                "{} {} (departures {}, expected {}, score {})",
+                i["area_id"], i["name"], i["departures"], i["expected"], i["score"]
+            )
+        })
+        .collect();
+    println!("\n- alerts for {}: {}", label(last), if top.is_empty() { "none".into() } else { top.join("; ") });
+
+    // Batches of 10,000 new moves: answered once durable, then the snapshot
+    // is rebuilt in the background; wait for it between batches.
+    println!("\n| POST /api/moves, 10,000 moves | n | p50 ms | p99 ms | max ms |\n|---|---:|---:|---:|---:|");
+    let mut post_ms = Vec::new();
+    let mut retry_ms = Vec::new();
+    let mut rebuild_s = Vec::new();
+    for b in 0..batches {
+        let items: Vec<Value> = (0..10_000)
+            .map(|i| {
+                let n = b * 10_000 + i;
+                let talent = &talent_ids[n % talent_ids.len()];
+                let lon = 116.95 + (n % 997) as f64 * 0.0003;
+                let lat = 36.62 + (n % 991) as f64 * 0.0001;
+                if i % 3 == 0 {
+                    json!({"id": format!("FEED-{b}-{i}"), "talent_id": talent, "date": format!("{}-15", label(last)),
+                           "event": "leave", "from_lon": lon, "from_lat": lat, "destination": "上海"})
+                } else {
+                    json!({"id": format!("FEED-{b}-{i}"), "talent_id": talent, "date": format!("{}-15", label(last)),
+                           "event": "job_change", "from_lon": lon, "from_lat": lat, "to_lon": 117.05 + (n % 13) as f64 * 0.01,
+                           "to_lat": 36.67, "to_enterprise_id": enterprise_ids[n % enterprise_ids.len()]})
+                }
+            })
+            .collect();
+        let body = serde_json::to_vec(&json!({ "moves": items })).unwrap();
+        let post = || {
+            Request::post("/api/moves")
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.clone()))
+                .unwrap()
+        };
+        let started = Instant::now();
+        let (status, resp, ms) = call(&state, post()).await;
+        assert_eq!(status, StatusCode::OK, "{resp}");
+        post_ms.push(ms);
+        let version = resp["version"].as_u64().unwrap();
+        while state.snapshot().version < version {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        rebuild_s.push(started.elapsed().as_secs_f64() - ms / 1000.0);
+        let (status, resp, ms) = call(&state, post()).await;
+        assert_eq!((status, resp["stored"].as_u64()), (StatusCode::OK, Some(0)), "{resp}");
+        retry_ms.push(ms);
+    }
+    for (label, mut times) in [("new batch (durable commit)", post_ms), ("retried batch (all unchanged)", retry_ms)] {
+        times.sort_by(|a, b| a.total_cmp(b));
+        println!(
+            "| {label} | {} | {:.0} | {:.0} | {:.0} |",
+            times.len(),
+            percentile(&times, 0.5),
+            percentile(&times, 0.99),
+            times.last().copied().unwrap_or(0.0)
+        );
+    }
+    rebuild_s.sort_by(|a, b| a.total_cmp(b));
+    println!(
+        "\n- snapshot visible after a batch (background rebuild): median {:.1} s, max {:.1} s",
+        percentile(&rebuild_s, 0.5),
+        rebuild_s.last().copied().unwrap_or(0.0)
+    );
+    if !keep {
+        let _ = std::fs::remove_dir_all(&out);
+    }
+}

@@ -1,0 +1,262 @@
+//! A batch of moves reported as JSON (the daily feed of `POST /api/moves`),
+//! validated by exactly the rules of the CSV importer.
+//!
+//! Each item is a JSON object with the CSV columns as keys (`id`,
+//! `talent_id`, `date`, `event`, `from_lon`, `from_lat`, `to_lon`, `to_lat`,
+//! `to_enterprise_id`, `destination`); strings and numbers are accepted,
+//! `null` or a missing key means empty. The item is turned into a CSV record
+//! in the column order of the moves file and parsed by the CSV importer's own
+//! row parser, so the two paths cannot drift apart.
+//!
+//! Contract:
+//! - **All or nothing.** Every item is checked; if any is invalid nothing is
+//!   stored and every error is returned with the item's index.
+//! - **Durable.** Valid batches are written in one transaction committed with
+//!   `synchronous = FULL` before the call returns.
+//! - **Idempotent by move id.** An id already stored with identical values
+//!   is skipped (a retried batch stores nothing and leaves the data version);
+//!   an id already stored with *different* values is an error
+//!   (`conflict`): a reported move is an event, the feed does not rewrite
+//!   history — corrections go through a CSV import, which upserts.
+//! - Two items of one batch with the same id are an error, as two rows of one
+//!   file are.
+
+use std::collections::HashMap;
+
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use serde_json::Value;
+
+use crate::model::{Move, Taxonomy};
+use crate::store::{self, Store};
+
+use super::ImportError;
+use super::columns::{Columns, Row};
+use super::kinds::{MOVE_COLUMNS, MOVE_UPSERT, parse_move, write_move};
+
+/// Most items accepted in one batch.
+pub const MAX_BATCH: usize = 50_000;
+
+/// One invalid value of a batch.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ItemError {
+    /// 0-based position of the item in `moves`.
+    pub index: usize,
+    /// The key (column) concerned, or `item` for the whole item.
+    pub field: String,
+    pub value: String,
+    /// `invalid`, `duplicate` (same id earlier in the batch) or `conflict`
+    /// (id stored with different values).
+    pub reason: &'static str,
+    /// What is wrong and what is accepted.
+    pub message: String,
+}
+
+/// Why a batch was not stored. In every case the store is unchanged.
+#[derive(Debug, thiserror::Error)]
+pub enum BatchError {
+    #[error("{} invalid value{} in the batch; nothing was stored", errors.len(), if errors.len() == 1 { "" } else { "s" })]
+    Invalid { errors: Vec<ItemError> },
+    #[error("a batch holds at most {MAX_BATCH} moves, got {0}")]
+    TooLarge(usize),
+    #[error(transparent)]
+    Import(#[from] ImportError),
+}
+
+impl From<crate::store::StoreError> for BatchError {
+    fn from(e: crate::store::StoreError) -> Self {
+        BatchError::Import(e.into())
+    }
+}
+
+impl From<rusqlite::Error> for BatchError {
+    fn from(e: rusqlite::Error) -> Self {
+        BatchError::Import(e.into())
+    }
+}
+
+/// What a stored batch did.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct BatchSummary {
+    /// Items in the batch.
+    pub received: usize,
+    /// New moves written.
+    pub stored: usize,
+    /// Items whose id was already stored with identical values.
+    pub unchanged: usize,
+    /// Data version after the batch (unchanged when nothing was stored).
+    pub version: u64,
+}
+
+/// The text of a JSON value as it would appear in a CSV cell.
+fn cell(v: &Value) -> Result<String, &'static str> {
+    match v {
+        Value::Null => Ok(String::new()),
+        Value::String(s) => Ok(s.clone()),
+        Value::Number(n) => Ok(n.to_string()),
+        _ => Err("expected a string or a number"),
+    }
+}
+
+/// Validates and stores a batch of moves (see the module doc).
+pub fn import_moves(store: &mut Store, taxonomy: &Taxonomy, items: &[Value]) -> Result<BatchSummary, BatchError> {
+    if items.len() > MAX_BATCH {
+        return Err(BatchError::TooLarge(items.len()));
+    }
+    let (required, optional) = MOVE_COLUMNS;
+    let names: Vec<&'static str> = required.iter().chain(optional).copied().collect();
+    let header = csv::StringRecord::from(names.clone());
+    let columns = Columns::from_header(&header, required, optional)
+        .map_err(|message| ImportError::Header { file: "batch".into(), message })?;
+
+    store.conn().pragma_update(None, "synchronous", "FULL")?;
+    let tx = store.conn_mut().transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let batch = store::data_version(&tx)? + 1;
+    let ctx = super::context(&tx, taxonomy, super::ImportKind::Moves)?;
+    let mut exists = tx.prepare("SELECT 1 FROM talents WHERE id = ?1")?;
+    let mut stored_move = tx.prepare(
+        "SELECT talent_id, date, event, from_lon, from_lat, to_lon, to_lat, to_enterprise_id, destination
+         FROM moves WHERE id = ?1",
+    )?;
+    let mut errors: Vec<ItemError> = Vec::new();
+    let mut seen: HashMap<String, usize> = HashMap::with_capacity(items.len());
+    let mut fresh: Vec<Move> = Vec::with_capacity(items.len());
+    let mut unchanged = 0usize;
+    for (index, item) in items.iter().enumerate() {
+        let fail = |field: &str, value: String, reason: &'static str, message: String| ItemError {
+            index,
+            field: field.to_string(),
+            value,
+            reason,
+            message,
+        };
+        let Some(object) = item.as_object() else {
+            errors.push(fail("item", String::new(), "invalid", "expected a JSON object".into()));
+            continue;
+        };
+        let mut record = vec![String::new(); names.len()];
+        let mut bad = false;
+        for (key, value) in object {
+            let Some(position) = names.iter().position(|n| n == key) else {
+                errors.push(fail(
+                    key,
+                    String::new(),
+                    "invalid",
+                    format!("unknown field; accepted: {}", names.join(", ")),
+                ));
+                bad = true;
+                continue;
+            };
+            match cell(value) {
+                Ok(text) => record[position] = text,
+                Err(message) => {
+                    errors.push(fail(key, value.to_string(), "invalid", message.into()));
+                    bad = true;
+                }
+            }
+        }
+        if bad {
+            continue;
+        }
+        let record = csv::StringRecord::from(record);
+        let mut row = Row::new("batch", index as u64, &record, &columns);
+        let parsed = parse_move(&mut row, &ctx, &mut exists);
+        let row_errors = std::mem::take(&mut row.errors);
+        errors.extend(row_errors.into_iter().map(|e| fail(&e.field, e.value, "invalid", e.message)));
+        let Some(m) = parsed else { continue };
+        if let Some(earlier) = seen.insert(m.id.clone(), index) {
+            errors.push(fail(
+                "id",
+                m.id.clone(),
+                "duplicate",
+                format!("duplicate id: item {earlier} of this batch has the same id"),
+            ));
+            continue;
+        }
+        match stored_move.query_row(params![m.id], read_stored).optional()? {
+            None => fresh.push(m),
+            Some(old) if same(&old, &m) => unchanged += 1,
+            Some(old) => errors.push(fail(
+                "id",
+                m.id.clone(),
+                "conflict",
+                format!(
+                    "move {} is already stored with different values ({}); the feed does not change reported moves — correct them with a CSV import",
+                    m.id,
+                    differences(&old, &m).join(", ")
+                ),
+            )),
+        }
+    }
+    drop((exists, stored_move));
+    if !errors.is_empty() {
+        return Err(BatchError::Invalid { errors });
+    }
+    if fresh.is_empty() {
+        let version = store::data_version(&tx)?;
+        drop(tx);
+        return Ok(BatchSummary { received: items.len(), stored: 0, unchanged, version });
+    }
+    {
+        let mut upsert = tx.prepare(MOVE_UPSERT)?;
+        for m in &fresh {
+            write_move(&mut upsert, m, &ctx, batch)?;
+        }
+    }
+    let version = store::bump_version(&tx, "moves", "POST /api/moves", fresh.len() as u64, false)?;
+    tx.commit()?;
+    Ok(BatchSummary { received: items.len(), stored: fresh.len(), unchanged, version })
+}
+
+/// A stored move's values, as [`Move`] fields.
+struct Stored {
+    talent_id: String,
+    date: String,
+    event: String,
+    from: (Option<f64>, Option<f64>),
+    to: (Option<f64>, Option<f64>),
+    to_enterprise_id: Option<String>,
+    destination: Option<String>,
+}
+
+fn read_stored(r: &rusqlite::Row<'_>) -> rusqlite::Result<Stored> {
+    Ok(Stored {
+        talent_id: r.get(0)?,
+        date: r.get(1)?,
+        event: r.get(2)?,
+        from: (r.get(3)?, r.get(4)?),
+        to: (r.get(5)?, r.get(6)?),
+        to_enterprise_id: r.get(7)?,
+        destination: r.get(8)?,
+    })
+}
+
+fn differences(old: &Stored, m: &Move) -> Vec<&'static str> {
+    let point = |p: Option<crate::model::LonLat>| (p.map(|p| p.lon), p.map(|p| p.lat));
+    let mut out = Vec::new();
+    if old.talent_id != m.talent_id {
+        out.push("talent_id");
+    }
+    if old.date != m.date.to_string() {
+        out.push("date");
+    }
+    if old.event != m.event.code() {
+        out.push("event");
+    }
+    if old.from != point(m.from) {
+        out.push("from");
+    }
+    if old.to != point(m.to) {
+        out.push("to");
+    }
+    if old.to_enterprise_id != m.to_enterprise_id {
+        out.push("to_enterprise_id");
+    }
+    if old.destination != m.destination {
+        out.push("destination");
+    }
+    out
+}
+
+fn same(old: &Stored, m: &Move) -> bool {
+    differences(old, m).is_empty()
+}

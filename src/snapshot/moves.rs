@@ -1,0 +1,493 @@
+//! The move table of the snapshot and the monthly flow counts per area,
+//! precomputed at build so that series and alerts cost a few array reads.
+//!
+//! Each stored move becomes a 16-byte [`MoveRec`]: its month (an offset from
+//! [`FlowIndex::first_month`]), its event, the district and park its `from`
+//! and `to` points fall in, the talent's field and industry (when the talent
+//! is known), and the destination text interned. Records are sorted by month,
+//! so one month or a range of months is a contiguous run.
+//!
+//! # Counting rules (per area)
+//!
+//! | counter | a move counts when |
+//! |---|---|
+//! | arrivals | `arrive` whose `to` lies in the area |
+//! | departures | `leave` whose `from` lies in the area |
+//! | job changes in / out | `job_change` whose new (`to`) / previous (`from`) workplace lies in the area and the other end does not |
+//! | relocations in / out | `relocate` whose new / previous home lies in the area and the other end does not |
+//!
+//! Moves within one area cross no boundary of it and are not counted at that
+//! area's level, so `net = arrivals − departures + job changes in − out +
+//! relocations in − out` is the change in the area's talent count.
+//!
+//! # Field and industry of a move
+//!
+//! The field is the talent's field (talents are matched by id at build; a move
+//! of a talent no longer registered has no field). The industry is that of the
+//! move's `to_enterprise_id` when given, otherwise of the employer the talent
+//! most recently moved to before this move (from its own earlier moves),
+//! otherwise of the talent's current employer. So a departure is attributed to
+//! the industry the talent worked in before leaving whenever the history says
+//! so.
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+
+use crate::model::{Date, MoveEvent, RegionKind};
+use crate::spatial::RegionLookup;
+
+use super::{NONE8, NONE16, RegionInfo};
+
+/// Counter positions in a monthly count vector.
+pub mod counter {
+    pub const ARRIVALS: usize = 0;
+    pub const DEPARTURES: usize = 1;
+    pub const JOB_CHANGES_IN: usize = 2;
+    pub const JOB_CHANGES_OUT: usize = 3;
+    pub const RELOCATIONS_IN: usize = 4;
+    pub const RELOCATIONS_OUT: usize = 5;
+    /// Number of counters.
+    pub const N: usize = 6;
+    /// Names, in counter order, as used in JSON.
+    pub const NAMES: [&str; N] =
+        ["arrivals", "departures", "job_changes_in", "job_changes_out", "relocations_in", "relocations_out"];
+}
+
+/// One move, compact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MoveRec {
+    /// Months since [`FlowIndex::first_month`].
+    pub month: u16,
+    /// [`MoveEvent`] index.
+    pub event: u8,
+    /// Field index of the talent, or [`NONE8`].
+    pub field: u8,
+    /// Industry index (see the module doc), or [`NONE8`].
+    pub industry: u8,
+    pub from_district: u16,
+    pub from_park: u16,
+    pub to_district: u16,
+    pub to_park: u16,
+    /// Index into [`FlowIndex::destinations`], or [`NONE16`].
+    pub destination: u16,
+}
+
+/// A move as read from the store, its points already assigned to regions.
+#[derive(Debug, Clone, Copy)]
+pub struct RawMove {
+    /// Hash of the talent id (see [`talent_key`]).
+    pub talent: u64,
+    /// `year * 12 + month - 1`.
+    pub month: u32,
+    /// Day of the month, for ordering a talent's moves.
+    pub day: u8,
+    pub from_district: u16,
+    pub from_park: u16,
+    pub to_district: u16,
+    pub to_park: u16,
+    /// Index into the interned destinations, or [`NONE16`].
+    pub destination: u16,
+    /// [`MoveEvent`] index.
+    pub event: u8,
+    /// Industry of `to_enterprise_id`, or [`NONE8`].
+    pub to_industry: u8,
+}
+
+/// Reads every stored move, assigning its points to the regions (positions
+/// in `regions`) and interning destination texts. `industry_of` maps an
+/// enterprise id to its industry index.
+pub fn load(
+    conn: &rusqlite::Connection,
+    regions: &[RegionInfo],
+    industry_of: impl Fn(&str) -> Option<u8>,
+) -> rusqlite::Result<(Vec<RawMove>, Vec<String>)> {
+    let lookup = RegionLookup::new(&regions.iter().map(|r| (r.kind, r.geometry.clone())).collect::<Vec<_>>());
+    let locate = |lon: Option<f64>, lat: Option<f64>| -> (u16, u16) {
+        let (Some(lon), Some(lat)) = (lon, lat) else { return (NONE16, NONE16) };
+        let hit = lookup.locate(lon, lat);
+        let pos = |i: Option<u32>| i.map_or(NONE16, |i| i as u16);
+        (pos(hit.district), pos(hit.park))
+    };
+    let mut destinations: Vec<String> = Vec::new();
+    let mut interned: HashMap<String, u16> = HashMap::new();
+    let mut out = Vec::new();
+    let mut stmt = conn.prepare(
+        "SELECT talent_id, date, event, from_lon, from_lat, to_lon, to_lat, to_enterprise_id, destination FROM moves",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let date = r.get_ref(1)?.as_str().ok().and_then(Date::parse);
+        let event = r.get_ref(2)?.as_str().ok().and_then(|e| e.parse::<MoveEvent>().ok());
+        // The importer validated every row; anything unreadable is skipped
+        // rather than failing the whole snapshot.
+        let (Some(date), Some(event)) = (date, event) else { continue };
+        let f64_at = |i: usize| r.get_ref(i).ok().and_then(|v| v.as_f64_or_null().ok().flatten());
+        let (from_district, from_park) = locate(f64_at(3), f64_at(4));
+        let (to_district, to_park) = locate(f64_at(5), f64_at(6));
+        let to_industry = match r.get_ref(7)?.as_str_or_null() {
+            Ok(Some(id)) => industry_of(id).unwrap_or(NONE8),
+            _ => NONE8,
+        };
+        let destination = match r.get_ref(8)?.as_str_or_null() {
+            Ok(Some(d)) if !d.is_empty() => match interned.get(d) {
+                Some(&i) => i,
+                None if destinations.len() < NONE16 as usize => {
+                    let i = destinations.len() as u16;
+                    destinations.push(d.to_string());
+                    interned.insert(d.to_string(), i);
+                    i
+                }
+                None => NONE16,
+            },
+            _ => NONE16,
+        };
+        out.push(RawMove {
+            talent: talent_key(r.get_ref(0)?.as_str().unwrap_or("")),
+            month: date.month_index(),
+            day: date.day,
+            from_district,
+            from_park,
+            to_district,
+            to_park,
+            destination,
+            event: event.index(),
+            to_industry,
+        });
+    }
+    Ok((out, destinations))
+}
+
+/// What the build knows about a talent: `(field, current industry)`.
+pub type TalentInfo = (u8, u8);
+
+/// A 64-bit key of a talent id, used only while building (the snapshot keeps
+/// no talent ids). With SipHash and a few million ids a collision has odds
+/// below 1e-6.
+pub fn talent_key(id: &str) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    id.hash(&mut h);
+    h.finish()
+}
+
+/// Moves and their per-area monthly counts.
+#[derive(Debug, Clone, Default)]
+pub struct FlowIndex {
+    /// First month of the data as `year * 12 + month - 1`; 0 when there are
+    /// no moves.
+    pub first_month: u32,
+    /// Number of months from the first to the last month with a move.
+    pub months: u16,
+    /// Sorted by month.
+    pub moves: Vec<MoveRec>,
+    /// Interned destination texts.
+    pub destinations: Vec<String>,
+    /// Region position → area slot (districts and parks), or `NONE16`.
+    pub slot_of_region: Vec<u16>,
+    /// Area slot → region position.
+    pub region_of_slot: Vec<u16>,
+    /// Field and industry code-table sizes (dimensions of the cubes).
+    pub fields: usize,
+    pub industries: usize,
+    /// `[slot][month][counter]`, all moves.
+    totals: Vec<u32>,
+    /// `[slot][month][field][counter]`.
+    by_field: Vec<u32>,
+    /// `[slot][month][industry][counter]`.
+    by_industry: Vec<u32>,
+    /// Resident talents (home in the area) `[slot][field]`.
+    residents_by_field: Vec<u32>,
+    /// Resident talents `[slot][industry]`.
+    residents_by_industry: Vec<u32>,
+}
+
+/// One month's counts of one area.
+pub type Counts = [u64; counter::N];
+
+impl FlowIndex {
+    /// Builds the index from [`load`]ed moves. `talents` maps
+    /// [`talent_key`] of each registered talent to its field and current
+    /// industry; `regions` are the snapshot's regions.
+    ///
+    /// Cost: one sort of the moves by (talent, month) to carry industries
+    /// forward, one sort by month, one pass to fill the cubes.
+    pub fn build(
+        mut raw: Vec<RawMove>,
+        destinations: Vec<String>,
+        regions: &[RegionInfo],
+        talents: &HashMap<u64, TalentInfo>,
+        fields: usize,
+        industries: usize,
+    ) -> FlowIndex {
+        let mut index = FlowIndex { fields, industries, destinations, ..FlowIndex::default() };
+        index.slot_of_region = vec![NONE16; regions.len()];
+        for (i, r) in regions.iter().enumerate() {
+            if matches!(r.kind, RegionKind::District | RegionKind::Park) {
+                index.slot_of_region[i] = index.region_of_slot.len() as u16;
+                index.region_of_slot.push(i as u16);
+            }
+        }
+        if raw.is_empty() {
+            return index;
+        }
+
+        // Carry each talent's latest employer industry forward in time.
+        // Same-day moves: those naming an enterprise first (so a departure on the
+        // day of a job change is attributed to the new job), then by industry.
+        raw.sort_unstable_by_key(|m| (m.talent, m.month, m.day, m.to_industry == NONE8, m.to_industry));
+        let first = raw.iter().map(|m| m.month).min().unwrap_or(0);
+        let last = raw.iter().map(|m| m.month).max().unwrap_or(0);
+        index.first_month = first;
+        index.months = (last - first + 1).min(u16::MAX as u32) as u16;
+        let mut moves = Vec::with_capacity(raw.len());
+        let mut i = 0;
+        while i < raw.len() {
+            let talent = raw[i].talent;
+            let (field, current) = talents.get(&talent).copied().unwrap_or((NONE8, NONE8));
+            let mut latest = NONE8;
+            while i < raw.len() && raw[i].talent == talent {
+                let m = raw[i];
+                let industry = if m.to_industry != NONE8 {
+                    m.to_industry
+                } else if latest != NONE8 {
+                    latest
+                } else {
+                    current
+                };
+                if m.to_industry != NONE8 {
+                    latest = m.to_industry;
+                }
+                moves.push(MoveRec {
+                    month: (m.month - first).min(u16::MAX as u32 - 1) as u16,
+                    event: m.event,
+                    field,
+                    industry,
+                    from_district: m.from_district,
+                    from_park: m.from_park,
+                    to_district: m.to_district,
+                    to_park: m.to_park,
+                    destination: m.destination,
+                });
+                i += 1;
+            }
+        }
+        drop(raw);
+        moves.sort_by_key(|m| m.month);
+        index.moves = moves;
+        index.fill_cubes();
+        index
+    }
+
+    fn fill_cubes(&mut self) {
+        let (slots, months) = (self.region_of_slot.len(), self.months as usize);
+        let n = counter::N;
+        self.totals = vec![0; slots * months * n];
+        self.by_field = vec![0; slots * months * self.fields * n];
+        self.by_industry = vec![0; slots * months * self.industries * n];
+        let moves = std::mem::take(&mut self.moves);
+        for m in &moves {
+            for (region, c) in contributions(m) {
+                let slot = self.slot(region);
+                if slot == NONE16 {
+                    continue;
+                }
+                let base = slot as usize * months + m.month as usize;
+                self.totals[base * n + c] += 1;
+                if (m.field as usize) < self.fields {
+                    self.by_field[(base * self.fields + m.field as usize) * n + c] += 1;
+                }
+                if (m.industry as usize) < self.industries {
+                    self.by_industry[(base * self.industries + m.industry as usize) * n + c] += 1;
+                }
+            }
+        }
+        self.moves = moves;
+    }
+
+    /// Counts resident talents (home district and park) per area by field
+    /// and by industry, the denominators of scoped net rates.
+    pub fn count_residents(&mut self, talents: &[super::TalentRec]) {
+        let slots = self.region_of_slot.len();
+        self.residents_by_field = vec![0; slots * self.fields];
+        self.residents_by_industry = vec![0; slots * self.industries];
+        for t in talents {
+            for region in [t.home_district, t.home_park] {
+                let slot = self.slot(region);
+                if slot == NONE16 {
+                    continue;
+                }
+                if (t.field as usize) < self.fields {
+                    self.residents_by_field[slot as usize * self.fields + t.field as usize] += 1;
+                }
+                if (t.industry as usize) < self.industries {
+                    self.residents_by_industry[slot as usize * self.industries + t.industry as usize] += 1;
+                }
+            }
+        }
+    }
+
+    /// Resident talents of an area slot with a field, or `None` when not
+    /// counted (see [`Self::count_residents`]).
+    pub fn residents_with_field(&self, slot: u16, field: u8) -> Option<u64> {
+        if slot == NONE16 || field as usize >= self.fields {
+            return None;
+        }
+        self.residents_by_field.get(slot as usize * self.fields + field as usize).map(|&n| n as u64)
+    }
+
+    /// Resident talents of an area slot working in any of `industries`, or
+    /// `None` when not counted.
+    pub fn residents_in_industries(&self, slot: u16, industries: &[u8]) -> Option<u64> {
+        if slot == NONE16 || self.residents_by_industry.is_empty() {
+            return None;
+        }
+        let base = slot as usize * self.industries;
+        Some(
+            industries
+                .iter()
+                .filter(|&&i| (i as usize) < self.industries)
+                .map(|&i| self.residents_by_industry.get(base + i as usize).copied().unwrap_or(0) as u64)
+                .sum(),
+        )
+    }
+
+    /// Area slot of a region position, or `NONE16` (streets, unknown).
+    pub fn slot(&self, region: u16) -> u16 {
+        self.slot_of_region.get(region as usize).copied().unwrap_or(NONE16)
+    }
+
+    /// Counts of one area (slot) and month offset, restricted to a field
+    /// and/or a set of industries. With both restrictions the counts come
+    /// from a scan of that month's moves; otherwise from the cubes.
+    pub fn counts(&self, slot: u16, month: u16, field: Option<u8>, industries: Option<&[u8]>) -> Counts {
+        let mut out = [0u64; counter::N];
+        let (s, months) = (slot as usize, self.months as usize);
+        if s >= self.region_of_slot.len() || month as usize >= months {
+            return out;
+        }
+        let base = s * months + month as usize;
+        let n = counter::N;
+        match (field, industries) {
+            (None, None) => {
+                for (c, o) in out.iter_mut().enumerate() {
+                    *o = self.totals[base * n + c] as u64;
+                }
+            }
+            (Some(f), None) => {
+                if (f as usize) < self.fields {
+                    for (c, o) in out.iter_mut().enumerate() {
+                        *o = self.by_field[(base * self.fields + f as usize) * n + c] as u64;
+                    }
+                }
+            }
+            (None, Some(list)) => {
+                for &i in list.iter().filter(|&&i| (i as usize) < self.industries) {
+                    for (c, o) in out.iter_mut().enumerate() {
+                        *o += self.by_industry[(base * self.industries + i as usize) * n + c] as u64;
+                    }
+                }
+            }
+            (Some(f), Some(list)) => {
+                let region = self.region_of_slot[s];
+                for m in self.month_moves(month) {
+                    if m.field == f && list.contains(&m.industry) {
+                        for (r, c) in contributions(m) {
+                            if r == region {
+                                out[c] += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The moves of one month offset.
+    pub fn month_moves(&self, month: u16) -> &[MoveRec] {
+        let start = self.moves.partition_point(|m| m.month < month);
+        let end = self.moves.partition_point(|m| m.month <= month);
+        &self.moves[start..end]
+    }
+
+    /// The moves of month offsets `from..=to`.
+    pub fn range_moves(&self, from: u16, to: u16) -> &[MoveRec] {
+        let start = self.moves.partition_point(|m| m.month < from);
+        let end = self.moves.partition_point(|m| m.month <= to);
+        &self.moves[start..end.max(start)]
+    }
+
+    /// Month offset of an absolute month index, if inside the data.
+    pub fn offset(&self, month: u32) -> Option<u16> {
+        month.checked_sub(self.first_month).filter(|&o| o < self.months as u32).map(|o| o as u16)
+    }
+
+    /// Approximate heap bytes.
+    pub fn heap_bytes(&self) -> usize {
+        self.moves.capacity() * std::mem::size_of::<MoveRec>()
+            + (self.totals.capacity() + self.by_field.capacity() + self.by_industry.capacity()) * 4
+    }
+}
+
+/// The `(region position, counter)` pairs a move adds one to, at both the
+/// district and the park level (see the module doc).
+pub fn contributions(m: &MoveRec) -> impl Iterator<Item = (u16, usize)> {
+    use counter::*;
+    let event = MoveEvent::from_index(m.event);
+    let mut out: [(u16, usize); 4] = [(NONE16, 0); 4];
+    let crossing = |from: u16, to: u16, into: usize, out_of: usize, slot: usize, out: &mut [(u16, usize); 4]| {
+        if from != to {
+            out[slot] = (to, into);
+            out[slot + 1] = (from, out_of);
+        }
+    };
+    match event {
+        Some(MoveEvent::Arrive) => {
+            out[0] = (m.to_district, ARRIVALS);
+            out[1] = (m.to_park, ARRIVALS);
+        }
+        Some(MoveEvent::Leave) => {
+            out[0] = (m.from_district, DEPARTURES);
+            out[1] = (m.from_park, DEPARTURES);
+        }
+        Some(MoveEvent::JobChange) => {
+            crossing(m.from_district, m.to_district, JOB_CHANGES_IN, JOB_CHANGES_OUT, 0, &mut out);
+            crossing(m.from_park, m.to_park, JOB_CHANGES_IN, JOB_CHANGES_OUT, 2, &mut out);
+        }
+        Some(MoveEvent::Relocate) => {
+            crossing(m.from_district, m.to_district, RELOCATIONS_IN, RELOCATIONS_OUT, 0, &mut out);
+            crossing(m.from_park, m.to_park, RELOCATIONS_IN, RELOCATIONS_OUT, 2, &mut out);
+        }
+        None => {}
+    }
+    out.into_iter().filter(|(r, _)| *r != NONE16)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(event: MoveEvent, from: (u16, u16), to: (u16, u16)) -> MoveRec {
+        MoveRec {
+            month: 0,
+            event: event.index(),
+            field: NONE8,
+            industry: NONE8,
+            from_district: from.0,
+            from_park: from.1,
+            to_district: to.0,
+            to_park: to.1,
+            destination: NONE16,
+        }
+    }
+
+    #[test]
+    fn crossing_rules() {
+        let c: Vec<_> = contributions(&rec(MoveEvent::JobChange, (0, 2), (0, NONE16))).collect();
+        assert_eq!(c, vec![(2, counter::JOB_CHANGES_OUT)], "same district: only the park boundary is crossed");
+        let c: Vec<_> = contributions(&rec(MoveEvent::Leave, (1, NONE16), (NONE16, NONE16))).collect();
+        assert_eq!(c, vec![(1, counter::DEPARTURES)]);
+        let c: Vec<_> = contributions(&rec(MoveEvent::Relocate, (0, NONE16), (1, NONE16))).collect();
+        assert_eq!(c, vec![(1, counter::RELOCATIONS_IN), (0, counter::RELOCATIONS_OUT)]);
+        assert!(std::mem::size_of::<MoveRec>() <= 16);
+    }
+}

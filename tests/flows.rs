@@ -1,0 +1,663 @@
+//! Talent flows: series against a brute-force count of the moves, the
+//! privacy rule, alerts on a planted spike and not on seasonality, the false
+//! alarm rate on stationary simulated data, and the JSON moves feed
+//! (validation, idempotency, durability across a restart).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use common::*;
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use talentmap::analytics::flows::alerts::{DEFAULT_ALPHA, HISTORY_MONTHS, assess, seasonal_factors};
+use talentmap::api::{AppState, Settings, router};
+use talentmap::import::ImportKind;
+use talentmap::model::Taxonomy;
+use talentmap::snapshot;
+use talentmap::store::{Store, Table};
+use tower::ServiceExt;
+
+const MOVE_HEADER: &str = "id,talent_id,date,event,from_lon,from_lat,to_lon,to_lat,to_enterprise_id,destination\n";
+const TALENTS: usize = 300;
+const EMPLOYERS: [Option<(&str, &str)>; 4] = [Some(("E1", "65")), Some(("E2", "27")), Some(("E3", "66")), None];
+const DESTINATIONS: [&str; 4] = ["北京", "上海", "青岛", "深圳"];
+
+/// Talent `i`: field `FIELDS[i % 5]`, employer `EMPLOYERS[i % 4]`, home in D1.
+fn talents_csv() -> String {
+    let mut s = String::from(
+        "id,home_lon,home_lat,work_lon,work_lat,enterprise_id,field,education,title,tier,birth_year,seeking\n",
+    );
+    for i in 0..TALENTS {
+        let (work, ent) = match EMPLOYERS[i % 4] {
+            Some((id, _)) => ("117.01,36.61".to_string(), id),
+            None => (",".to_string(), ""),
+        };
+        let lon = 117.06 + (i % 50) as f64 * 0.002;
+        s.push_str(&format!("T{i},{lon:.4},36.7,{work},{ent},{},bachelor,none,none,1995,false\n", FIELDS[i % 5]));
+    }
+    s
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Area {
+    /// D1 outside the park.
+    D1,
+    /// The park (inside D1).
+    P1,
+    D2,
+}
+
+fn point(rng: &mut Rng, area: Area) -> (f64, f64) {
+    match area {
+        Area::D1 => (117.06 + rng.unit() * 0.13, 36.66 + rng.unit() * 0.13),
+        Area::P1 => (117.001 + rng.unit() * 0.048, 36.601 + rng.unit() * 0.048),
+        Area::D2 => (117.21 + rng.unit() * 0.18, 36.61 + rng.unit() * 0.18),
+    }
+}
+
+/// Regions of a point of the tiny city: `(district, park)`.
+fn regions_of(p: (f64, f64)) -> (Option<&'static str>, Option<&'static str>) {
+    let district = if (117.0..117.2).contains(&p.0) { Some("D1") } else { Some("D2") };
+    let park = (p.0 < 117.05 && p.1 < 36.65).then_some("P1");
+    (district, park)
+}
+
+#[derive(Debug, Clone)]
+struct Mv {
+    id: String,
+    talent: usize,
+    /// `year * 12 + month - 1`.
+    month: u32,
+    day: u32,
+    event: &'static str,
+    from: Option<(f64, f64)>,
+    to: Option<(f64, f64)>,
+    enterprise: Option<usize>,
+    destination: Option<&'static str>,
+}
+
+impl Mv {
+    fn date(&self) -> String {
+        format!("{:04}-{:02}-{:02}", self.month / 12, self.month % 12 + 1, self.day)
+    }
+    fn csv(&self) -> String {
+        let p = |x: Option<(f64, f64)>| x.map_or(",".to_string(), |(a, b)| format!("{a:.6},{b:.6}"));
+        format!(
+            "{},T{},{},{},{},{},{},{}\n",
+            self.id,
+            self.talent,
+            self.date(),
+            self.event,
+            p(self.from),
+            p(self.to),
+            self.enterprise.map_or(String::new(), |e| EMPLOYERS[e].unwrap().0.to_string()),
+            self.destination.unwrap_or("")
+        )
+    }
+}
+
+fn city_with_moves(dir: &Path, moves: &[Mv]) -> Store {
+    let mut store = tiny_city(dir, 0);
+    import(&mut store, ImportKind::Talents, &write(dir, "talents.csv", &talents_csv())).unwrap();
+    let mut csv = String::from(MOVE_HEADER);
+    moves.iter().for_each(|m| csv.push_str(&m.csv()));
+    import(&mut store, ImportKind::Moves, &write(dir, "moves.csv", &csv)).unwrap();
+    store
+}
+
+fn state_of(store: &mut Store, data: Option<&Path>, k: u32) -> AppState {
+    let snap = snapshot::build(store, Arc::new(Taxonomy::builtin())).unwrap();
+    AppState::new(snap, data.map(Path::to_path_buf), Settings { k, ..Settings::default() })
+}
+
+async fn get(state: &AppState, uri: &str) -> (StatusCode, Value) {
+    let resp = router(state.clone()).oneshot(Request::get(uri).body(Body::empty()).unwrap()).await.unwrap();
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+async fn post(state: &AppState, body: &Value) -> (StatusCode, Value) {
+    let req = Request::post("/api/moves")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(serde_json::to_vec(body).unwrap()))
+        .unwrap();
+    let resp = router(state.clone()).oneshot(req).await.unwrap();
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+const FIRST: u32 = 2024 * 12; // 2024-01
+const MONTHS: u32 = 36; // to 2026-12
+
+fn label(m: u32) -> String {
+    format!("{:04}-{:02}", m / 12, m % 12 + 1)
+}
+
+fn random_moves(n: usize, seed: u64) -> Vec<Mv> {
+    let mut rng = Rng(seed | 1);
+    let areas = [Area::D1, Area::P1, Area::D2];
+    (0..n)
+        .map(|i| {
+            let mut area = || areas[(rng.next() % 3) as usize];
+            let (a, b) = (area(), area());
+            let event = ["arrive", "leave", "job_change", "relocate"][(rng.next() % 4) as usize];
+            let (from, to) = match event {
+                "arrive" => (None, Some(point(&mut rng, b))),
+                "leave" => (Some(point(&mut rng, a)), None),
+                _ => (Some(point(&mut rng, a)), Some(point(&mut rng, b))),
+            };
+            let enterprise =
+                (event == "job_change" && !rng.next().is_multiple_of(4)).then(|| (rng.next() % 3) as usize);
+            Mv {
+                id: format!("M{i}"),
+                talent: (rng.next() % TALENTS as u64) as usize,
+                month: FIRST + (rng.next() % MONTHS as u64) as u32,
+                day: 1 + (rng.next() % 28) as u32,
+                event,
+                from,
+                to,
+                enterprise,
+                destination: (event == "leave").then(|| DESTINATIONS[(rng.next() % 4) as usize]),
+            }
+        })
+        .collect()
+}
+
+/// The industry a move is attributed to, by the documented rule: its
+/// enterprise's, else the talent's latest earlier one, else the talent's
+/// current employer's.
+fn industries_of(moves: &[Mv]) -> Vec<Option<&'static str>> {
+    let mut order: Vec<usize> = (0..moves.len()).collect();
+    // Same-day moves: those with an enterprise first, by industry code.
+    let own = |i: usize| moves[i].enterprise.map(|e| EMPLOYERS[e].unwrap().1);
+    order.sort_by_key(|&i| (moves[i].talent, moves[i].month, moves[i].day, own(i).is_none(), own(i)));
+    let mut out = vec![None; moves.len()];
+    let mut latest: Option<(usize, &str)> = None;
+    for i in order {
+        let m = &moves[i];
+        if latest.is_some_and(|(t, _)| t != m.talent) {
+            latest = None;
+        }
+        let own = m.enterprise.map(|e| EMPLOYERS[e].unwrap().1);
+        out[i] = own.or(latest.map(|l| l.1)).or(EMPLOYERS[m.talent % 4].map(|e| e.1));
+        if let Some(ind) = own {
+            latest = Some((m.talent, ind));
+        }
+    }
+    out
+}
+
+/// Brute-force counts for one area and month, in the API's counter order.
+fn brute(moves: &[Mv], inds: &[Option<&str>], area: &str, month: u32, field: Option<&str>, chain: &[&str]) -> [u64; 6] {
+    let mut c = [0u64; 6];
+    let at = |p: Option<(f64, f64)>| -> bool {
+        p.is_some_and(|p| {
+            let (d, k) = regions_of(p);
+            d == Some(area) || k == Some(area)
+        })
+    };
+    for (m, ind) in moves.iter().zip(inds) {
+        if m.month != month
+            || field.is_some_and(|f| FIELDS[m.talent % 5] != f)
+            || (!chain.is_empty() && !ind.is_some_and(|i| chain.contains(&i)))
+        {
+            continue;
+        }
+        let (f, t) = (at(m.from), at(m.to));
+        match m.event {
+            "arrive" if t => c[0] += 1,
+            "leave" if f => c[1] += 1,
+            "job_change" if t && !f => c[2] += 1,
+            "job_change" if f && !t => c[3] += 1,
+            "relocate" if t && !f => c[4] += 1,
+            "relocate" if f && !t => c[5] += 1,
+            _ => {}
+        }
+    }
+    c
+}
+
+const COUNTERS: [&str; 6] =
+    ["arrivals", "departures", "job_changes_in", "job_changes_out", "relocations_in", "relocations_out"];
+
+#[tokio::test]
+async fn series_equal_brute_force_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let moves = random_moves(4000, 11);
+    let mut store = city_with_moves(dir.path(), &moves);
+    let state = state_of(&mut store, None, 1);
+    let inds = industries_of(&moves);
+    let scopes: [(&str, Option<&str>, &[&str]); 5] = [
+        ("", None, &[]),
+        ("&field=0812", Some("0812"), &[]),
+        ("&chain=ngit", None, &["39", "63", "64", "65"]),
+        ("&chain=biomed&field=1007", Some("1007"), &["27", "35", "73"]),
+        ("&chain=66", None, &["66"]),
+    ];
+    for area in ["D1", "D2", "P1"] {
+        for (query, field, chain) in scopes {
+            let uri = format!("/api/flows/series?area={area}{query}&from=2023-12&to=2027-01");
+            let (status, body) = get(&state, &uri).await;
+            assert_eq!(status, StatusCode::OK, "{uri}: {body}");
+            // Every talent lives in D1 outside the park: the net-rate denominator.
+            let residents = (0..TALENTS)
+                .filter(|&i| field.is_none_or(|f| FIELDS[i % 5] == f))
+                .filter(|&i| chain.is_empty() || EMPLOYERS[i % 4].is_some_and(|e| chain.contains(&e.1)))
+                .count() as u64;
+            assert_eq!(body["talents"].as_u64(), Some(if area == "D1" { residents } else { 0 }), "{uri}");
+            let months = body["months"].as_array().unwrap();
+            assert_eq!(months.len(), 38);
+            for (i, m) in months.iter().enumerate() {
+                let month = FIRST - 1 + i as u32;
+                assert_eq!(m["month"], label(month));
+                let want = brute(&moves, &inds, area, month, field, chain);
+                let got: Vec<u64> = COUNTERS.iter().map(|c| m[c].as_u64().unwrap()).collect();
+                assert_eq!(got, want, "{uri} {}", label(month));
+                let net =
+                    want[0] as i64 - want[1] as i64 + want[2] as i64 - want[3] as i64 + want[4] as i64 - want[5] as i64;
+                assert_eq!(m["net"].as_i64(), Some(net));
+            }
+        }
+    }
+    // Every move counted somewhere: departures over both districts equal the leaves.
+    let leaves = moves.iter().filter(|m| m.event == "leave").count() as u64;
+    let mut total = 0;
+    for area in ["D1", "D2"] {
+        let (_, body) = get(&state, &format!("/api/flows/series?area={area}")).await;
+        total += body["months"].as_array().unwrap().iter().map(|m| m["departures"].as_u64().unwrap()).sum::<u64>();
+    }
+    assert_eq!(total, leaves);
+}
+
+#[tokio::test]
+async fn series_suppress_small_counts_and_what_derives_from_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let moves = random_moves(1500, 5);
+    let mut store = city_with_moves(dir.path(), &moves);
+    let state = state_of(&mut store, None, 5);
+    let inds = industries_of(&moves);
+    let mut suppressed_seen = 0;
+    for area in ["D1", "D2", "P1"] {
+        let (_, body) = get(&state, &format!("/api/flows/series?area={area}&field=0810")).await;
+        for (i, m) in body["months"].as_array().unwrap().iter().enumerate() {
+            let want = brute(&moves, &inds, area, FIRST + i as u32, Some("0810"), &[]);
+            for (c, name) in COUNTERS.iter().enumerate() {
+                if (1..5).contains(&want[c]) {
+                    assert!(m[name].is_null(), "{area} {name} = {} must be suppressed", want[c]);
+                    suppressed_seen += 1;
+                } else {
+                    assert_eq!(m[name].as_u64(), Some(want[c]));
+                }
+            }
+            let any = want.iter().any(|c| (1..5).contains(c));
+            assert_eq!(m["suppressed"], any);
+            assert_eq!(m["net"].is_null(), any, "net derives from the counts");
+            let no_talents = body["talents"].is_null() || body["talents"] == 0;
+            assert_eq!(m["net_rate"].is_null(), any || no_talents);
+        }
+    }
+    assert!(suppressed_seen > 0, "the data must exercise suppression");
+}
+
+#[tokio::test]
+async fn series_parameters_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = city_with_moves(dir.path(), &random_moves(50, 3));
+    let state = state_of(&mut store, None, 5);
+    for (uri, status, param) in [
+        ("/api/flows/series", 400, "area"),
+        ("/api/flows/series?area=NOPE", 404, ""),
+        ("/api/flows/series?area=D1&from=2024-13", 400, "from"),
+        ("/api/flows/series?area=D1&from=2025-02&to=2025-01", 400, "from"),
+        ("/api/flows/series?area=D1&chain=steel", 400, "chain"),
+        ("/api/flows/series?area=D1&field=12", 400, "field"),
+        ("/api/flows/series?area=D1&bogus=1", 400, "bogus"),
+        ("/api/flows/od?level=street", 400, "level"),
+        ("/api/flows/alerts?month=2024-03", 400, "month"),
+        ("/api/flows/alerts?month=2030-01", 400, "month"),
+        ("/api/flows/alerts?alpha=0.9", 400, "alpha"),
+    ] {
+        let (s, body) = get(&state, uri).await;
+        assert_eq!(s.as_u16(), status, "{uri}: {body}");
+        if !param.is_empty() {
+            assert_eq!(body["error"]["parameter"], param, "{uri}: {body}");
+            assert!(body["error"]["message"].as_str().unwrap().contains("accepted"), "{uri}: {body}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn od_lines_match_brute_force_and_respect_k() {
+    let dir = tempfile::tempdir().unwrap();
+    let moves = random_moves(3000, 21);
+    let mut store = city_with_moves(dir.path(), &moves);
+    let state = state_of(&mut store, None, 5);
+    let (status, body) = get(&state, "/api/flows/od?level=district&from=2025-01&to=2025-12").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let in_span = |m: &&Mv| (2025 * 12..2026 * 12).contains(&m.month);
+    let pair = |a: &str, b: &str| {
+        moves
+            .iter()
+            .filter(in_span)
+            .filter(|m| matches!(m.event, "job_change" | "relocate"))
+            .filter(|m| regions_of(m.from.unwrap()).0 == Some(a) && regions_of(m.to.unwrap()).0 == Some(b))
+            .count() as u64
+    };
+    let features = body["features"].as_array().unwrap();
+    for (a, b) in [("D1", "D2"), ("D2", "D1")] {
+        let want = pair(a, b);
+        let line = features.iter().find(|f| f["properties"]["from"] == a && f["properties"]["to"] == b);
+        if want >= 5 {
+            assert_eq!(line.unwrap()["properties"]["count"].as_u64(), Some(want));
+            assert_eq!(line.unwrap()["geometry"]["type"], "LineString");
+        } else {
+            assert!(line.is_none());
+        }
+    }
+    let d2 = features.iter().find(|f| f["properties"]["kind"] == "area" && f["properties"]["id"] == "D2").unwrap();
+    let leaves: Vec<&Mv> = moves
+        .iter()
+        .filter(in_span)
+        .filter(|m| m.event == "leave" && regions_of(m.from.unwrap()).0 == Some("D2"))
+        .collect();
+    assert_eq!(d2["properties"]["departures"].as_u64(), Some(leaves.len() as u64));
+    let listed: u64 = d2["properties"]["destinations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            let n = d["count"].as_u64().unwrap();
+            assert!(n >= 5);
+            let name = d["name"].as_str().unwrap();
+            assert_eq!(n, leaves.iter().filter(|m| m.destination == Some(name)).count() as u64);
+            n
+        })
+        .sum();
+    let other = d2["properties"]["other_destinations"].as_u64().unwrap();
+    assert!(other == 0 || other >= 5);
+    assert_eq!(listed + other, leaves.len() as u64);
+}
+
+/// Poisson draw (Knuth, split into parts of mean ≤ 30).
+fn poisson(rng: &mut Rng, mean: f64) -> u64 {
+    let mut left = mean;
+    let mut total = 0;
+    while left > 0.0 {
+        let part = left.min(30.0);
+        left -= part;
+        let limit = (-part).exp();
+        let mut p = 1.0;
+        loop {
+            p *= rng.unit();
+            if p <= limit {
+                break;
+            }
+            total += 1;
+        }
+    }
+    total
+}
+
+/// Departures of every area and month: stationary, July × `july`, and
+/// D2's last month × `spike`.
+fn departures(seed: u64, july: f64, spike: f64) -> Vec<Mv> {
+    let mut rng = Rng(seed | 1);
+    let mut out = Vec::new();
+    for month in FIRST..FIRST + MONTHS {
+        for (area, base) in [(Area::D1, 40.0), (Area::P1, 15.0), (Area::D2, 30.0)] {
+            let mut mean = base * if month % 12 == 6 { july } else { 1.0 };
+            if area == Area::D2 && month == FIRST + MONTHS - 1 {
+                mean *= spike;
+            }
+            for _ in 0..poisson(&mut rng, mean) {
+                let i = out.len();
+                out.push(Mv {
+                    id: format!("L{i}"),
+                    talent: (rng.next() % TALENTS as u64) as usize,
+                    month,
+                    day: 1 + (rng.next() % 28) as u32,
+                    event: "leave",
+                    from: Some(point(&mut rng, area)),
+                    to: None,
+                    enterprise: None,
+                    destination: Some(DESTINATIONS[if rng.next().is_multiple_of(3) { 0 } else { 1 }]),
+                });
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn planted_spike_is_alerted_and_seasonality_is_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let moves = departures(99, 2.5, 3.0);
+    let mut store = city_with_moves(dir.path(), &moves);
+    let state = state_of(&mut store, None, 5);
+    let last = FIRST + MONTHS - 1;
+
+    let (status, body) = get(&state, &format!("/api/flows/alerts?month={}", label(last))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let items = body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "only the spike alerts: {body:#}");
+    let item = &items[0];
+    assert_eq!(item["area_id"], "D2");
+    assert_eq!(item["month"], label(last));
+    assert_eq!(item["method"], "seasonal_nb_predictive");
+    let observed = moves.iter().filter(|m| m.month == last && regions_of(m.from.unwrap()).0 == Some("D2")).count();
+    assert_eq!(item["departures"].as_u64(), Some(observed as u64));
+    let expected = item["expected"].as_f64().unwrap();
+    assert!((22.0..40.0).contains(&expected), "expected ≈ 30, got {expected}");
+    assert!(item["score"].as_f64().unwrap() > 3.0);
+    let dest: u64 = item["top_destinations"].as_array().unwrap().iter().map(|d| d["count"].as_u64().unwrap()).sum();
+    assert_eq!(dest + item["other_destinations"].as_u64().unwrap(), observed as u64);
+    assert!(item["top_fields"].as_array().unwrap().iter().all(|f| f["count"].as_u64().unwrap() >= 5));
+    assert_eq!(body["areas"].as_array().unwrap().len(), 2, "both districts are assessed");
+    assert!(item["trend"]["slope"].is_number() && item["trend"]["p_value"].is_number());
+    assert!(item["centre"].is_array() && item["bbox"].is_array());
+
+    // The Julys (2.5 × the other months) never alert by themselves, nor any
+    // other month, at either level.
+    for month in FIRST + HISTORY_MONTHS as u32..last {
+        for level in ["district", "park"] {
+            let (status, body) = get(&state, &format!("/api/flows/alerts?month={}&level={level}", label(month))).await;
+            assert_eq!(status, StatusCode::OK);
+            assert_eq!(body["items"].as_array().unwrap().len(), 0, "{} {level}: {body:#}", label(month));
+        }
+    }
+    // Without the seasonal adjustment July would stand out: check the July
+    // counts are really far above a flat expectation.
+    let july = FIRST + 24 + 6;
+    let flat = assess(&[30; 12], july, 75, &[1.0; 12], DEFAULT_ALPHA, 5);
+    assert!(flat.alert, "a 2.5× July against a flat history is an outlier");
+}
+
+/// Alerts over simulated areas whose departures are stationary Poisson
+/// (flat, or with a strong seasonal pattern) stay within the stated rate.
+#[test]
+fn false_alarms_stay_within_the_stated_rate() {
+    let mut rng = Rng(2024);
+    let areas = 300;
+    let months = 60usize;
+    let first = 2020 * 12;
+    for (season, label) in
+        [([1.0; 12], "flat"), ([1.3, 1.4, 1.1, 1.0, 0.9, 1.0, 3.0, 1.5, 0.9, 0.9, 0.9, 1.0], "seasonal")]
+    {
+        let levels: Vec<f64> = (0..areas).map(|_| 5.0 + rng.unit() * 195.0).collect();
+        let counts: Vec<Vec<u64>> = levels
+            .iter()
+            .map(|&l| (0..months).map(|t| poisson(&mut rng, l * season[(first + t) % 12])).collect())
+            .collect();
+        for alpha in [0.01, DEFAULT_ALPHA] {
+            let (mut alarms, mut trials) = (0u64, 0u64);
+            for m in HISTORY_MONTHS..months {
+                let pooled: Vec<u64> = (0..m).map(|t| counts.iter().map(|c| c[t]).sum()).collect();
+                let factors = seasonal_factors(&pooled, first as u32);
+                for c in &counts {
+                    let a = assess(&c[m - HISTORY_MONTHS..m], (first + m) as u32, c[m], &factors, alpha, 1);
+                    alarms += a.alert as u64;
+                    trials += 1;
+                }
+            }
+            let rate = alarms as f64 / trials as f64;
+            let allowed = alpha + 3.0 * (alpha * (1.0 - alpha) / trials as f64).sqrt();
+            assert!(rate <= allowed, "{label} alpha={alpha}: rate {rate} over {trials} trials > {allowed}");
+            eprintln!("{label} alpha={alpha}: {alarms} alarms in {trials} area-months (rate {rate:.5})");
+        }
+    }
+}
+
+fn batch_item(id: &str, talent: usize, date: &str, event: &str) -> Value {
+    match event {
+        "leave" => json!({"id": id, "talent_id": format!("T{talent}"), "date": date, "event": "leave",
+                          "from_lon": 117.3, "from_lat": 36.7, "destination": "上海"}),
+        _ => json!({"id": id, "talent_id": format!("T{talent}"), "date": date, "event": event,
+                    "from_lon": "117.02", "from_lat": "36.62", "to_lon": 117.3, "to_lat": 36.7,
+                    "to_enterprise_id": "E2"}),
+    }
+}
+
+async fn wait_for_version(state: &AppState, version: u64) {
+    for _ in 0..600 {
+        if state.snapshot().version >= version {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("snapshot never reached version {version}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn post_batch_validation_lists_every_bad_item_and_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut store = city_with_moves(dir.path(), &[]);
+    let version = store.data_version().unwrap();
+    let state = state_of(&mut store, Some(&data), 5);
+    let body = json!({"moves": [
+        batch_item("N1", 1, "2026-05-03", "leave"),
+        {"id": "N2", "talent_id": "T2", "date": "2026-02-30", "event": "quit"},
+        batch_item("N3", 99999, "2026-05-03", "leave"),
+        {"id": "N4", "talent_id": "T4", "date": "2026-05-03", "event": "relocate", "from_lon": 117.1},
+        batch_item("N1", 5, "2026-05-04", "leave"),
+        {"id": "N6", "talent_id": "T6", "date": "2026-05-03", "event": "arrive", "colour": "red"},
+        {"id": "N7", "talent_id": "T7", "date": "2026-05-03", "event": "arrive", "to_lon": [1]},
+        "not an object",
+    ]});
+    let (status, resp) = post(&state, &body).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{resp}");
+    assert_eq!(resp["error"]["code"], "invalid_batch");
+    let errors: Vec<(u64, String, String)> = resp["error"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (e["index"].as_u64().unwrap(), e["field"].as_str().unwrap().into(), e["reason"].as_str().unwrap().into())
+        })
+        .collect();
+    let has = |i: u64, f: &str, r: &str| errors.iter().any(|e| e.0 == i && e.1 == f && e.2 == r);
+    assert!(has(1, "date", "invalid") && has(1, "event", "invalid"), "{errors:?}");
+    assert!(has(2, "talent_id", "invalid"), "{errors:?}");
+    assert!(has(3, "from_lat", "invalid"), "{errors:?}");
+    assert!(has(4, "id", "duplicate"), "{errors:?}");
+    assert!(has(5, "colour", "invalid") && has(6, "to_lon", "invalid") && has(7, "item", "invalid"), "{errors:?}");
+    assert!(!errors.iter().any(|e| e.0 == 0), "item 0 is valid: {errors:?}");
+    // The same messages as the CSV importer.
+    let date_msg = resp["error"]["items"].as_array().unwrap().iter().find(|e| e["field"] == "date").unwrap();
+    assert_eq!(date_msg["message"], "expected a calendar date as YYYY-MM-DD");
+
+    let store = Store::open(&data).unwrap();
+    assert_eq!(store.count(Table::Moves).unwrap(), 0, "nothing stored");
+    assert_eq!(store.data_version().unwrap(), version);
+
+    // Malformed bodies.
+    for (bad, code) in [
+        (json!([1, 2]), 400),
+        (json!({"moves": 3}), 400),
+        (json!({"moves": [], "extra": 1}), 400),
+        (json!({"moves": vec![json!({}); 50_001]}), 413),
+    ] {
+        let (status, resp) = post(&state, &bad).await;
+        assert_eq!(status.as_u16(), code, "{resp}");
+        assert!(resp["error"]["message"].is_string());
+    }
+    // No data directory: nowhere to store.
+    let mut store = Store::open(&data).unwrap();
+    let memory_only = state_of(&mut store, None, 5);
+    let (status, resp) = post(&memory_only, &json!({"moves": []})).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{resp}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn post_batch_is_idempotent_updates_the_snapshot_and_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut store = city_with_moves(dir.path(), &departures(7, 1.0, 1.0));
+    let state = state_of(&mut store, Some(&data), 1);
+    drop(store);
+    let before = get(&state, "/api/flows/series?area=D2&from=2026-05&to=2026-05").await.1["months"][0].clone();
+
+    let batch: Vec<Value> = (0..8)
+        .map(|i| batch_item(&format!("F{i}"), i, "2026-05-10", if i < 6 { "leave" } else { "job_change" }))
+        .collect();
+    let body = json!({ "moves": batch });
+    let (status, first) = post(&state, &body).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(
+        (first["received"].as_u64(), first["stored"].as_u64(), first["unchanged"].as_u64()),
+        (Some(8), Some(8), Some(0))
+    );
+    let version = first["version"].as_u64().unwrap();
+
+    // The snapshot follows without a restart.
+    wait_for_version(&state, version).await;
+    let after = get(&state, "/api/flows/series?area=D2&from=2026-05&to=2026-05").await.1["months"][0].clone();
+    assert_eq!(after["departures"].as_u64().unwrap(), before["departures"].as_u64().unwrap() + 6);
+    assert_eq!(after["job_changes_in"].as_u64().unwrap(), before["job_changes_in"].as_u64().unwrap() + 2);
+
+    // A retry stores nothing and leaves the version.
+    let (status, retry) = post(&state, &body).await;
+    assert_eq!(status, StatusCode::OK, "{retry}");
+    assert_eq!(
+        (retry["stored"].as_u64(), retry["unchanged"].as_u64(), retry["version"].as_u64()),
+        (Some(0), Some(8), Some(version))
+    );
+    // A partly new batch stores only the new move.
+    let mut more = body["moves"].as_array().unwrap().clone();
+    more.push(batch_item("F8", 8, "2026-05-11", "leave"));
+    let (_, partial) = post(&state, &json!({ "moves": more })).await;
+    assert_eq!((partial["stored"].as_u64(), partial["unchanged"].as_u64()), (Some(1), Some(8)));
+    // Changing a reported move through the feed is refused, and nothing else of that batch is stored.
+    let (status, conflict) = post(
+        &state,
+        &json!({"moves": [batch_item("F0", 0, "2026-05-11", "leave"), batch_item("F9", 9, "2026-05-11", "leave")]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{conflict}");
+    let err = &conflict["error"]["items"][0];
+    assert_eq!((err["index"].as_u64(), err["reason"].as_str()), (Some(0), Some("conflict")));
+    assert!(err["message"].as_str().unwrap().contains("date"), "{err}");
+
+    // Durable: a fresh process (new store handle, new snapshot) sees the batch.
+    let final_version = partial["version"].as_u64().unwrap();
+    wait_for_version(&state, final_version).await;
+    drop(state);
+    let mut reopened = Store::open(&data).unwrap();
+    assert_eq!(reopened.data_version().unwrap(), final_version);
+    let restarted = state_of(&mut reopened, Some(&data), 1);
+    let seen = get(&restarted, "/api/flows/series?area=D2&from=2026-05&to=2026-05").await.1["months"][0].clone();
+    assert_eq!(seen["departures"].as_u64().unwrap(), before["departures"].as_u64().unwrap() + 7);
+    assert!(
+        reopened.conn().query_row("SELECT count(*) FROM moves WHERE id = 'F9'", [], |r| r.get::<_, i64>(0)).unwrap()
+            == 0
+    );
+}
