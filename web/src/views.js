@@ -657,7 +657,7 @@ export function createViews({ map, state, ctx, base, regionsById, origin, getJso
   function renderFlowsPanel() {
     const a = v.flows.alerts;
     const s = v.flows.series;
-    const alerts = a ? (a.items.length ? a.items : a.areas.slice(0, 8)) : [];
+    const alerts = a ? a.areas.slice(0, Math.max(10, a.items.length)) : [];
     const alertRows = alerts
       .map(
         (it) => `<tr${it.alert ? ' class="alert"' : ''}><th scope="row"><button type="button" class="link-btn fly-row" data-fly="${esc(it.area_id)}" data-farea="${esc(it.area_id)}"
