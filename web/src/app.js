@@ -24,6 +24,7 @@ import { basemapLegend, enterprisesLegend, esc, regionsLegend, talentsLegend, va
 import { cellPopup, clusterPopup, enterprisePopup, indexTaxonomy, regionPanel } from './panel.js';
 import { renderFilters, resetFilters } from './filters.js';
 import { setupSearch } from './search.js';
+import { createViews } from './views.js';
 
 const $ = (sel) => document.querySelector(sel);
 const origin = window.location.origin;
@@ -226,9 +227,11 @@ async function main() {
         <p class="layer-note" id="layer-note-${l.id}">${esc(t(l.note))}</p>
         <div class="layer-body">${statSelect}<div class="legend">${l.legend()}</div></div>
       </li>`;
-    }).join('');
+    }).join('') + (views ? views.layerItems() : '');
     $('#basemap-legend').innerHTML = basemapLegend();
   };
+
+  let views = null;
 
   const setLayerVisibility = () => {
     for (const [id, mapLayers] of Object.entries(LAYER_GROUPS)) {
@@ -291,6 +294,7 @@ async function main() {
       }
     }
     if (state.layers.includes('regions')) applyRegionPaint(false);
+    views?.onIdle();
   };
   map.on('idle', () => {
     updateBreaks();
@@ -356,6 +360,43 @@ async function main() {
   }
   app.showRegion = showRegion;
 
+  // ---- Analysis views (shortage, commute, flows) ----
+  const openPanel = (html) => {
+    regionSeq += 1;
+    openRegionId = null;
+    map.setFilter('base-selected', ['==', ['get', 'id'], '__none__']);
+    details.hidden = false;
+    document.body.classList.add('details-open');
+    $('#details-body').innerHTML = html;
+  };
+  const flyToArea = (id, at = null) => {
+    const f = regionsById.get(String(id));
+    if (f) {
+      map.setFilter('base-selected', ['==', ['to-string', ['get', 'id']], String(id)]);
+      map.fitBounds(bboxOf({ features: [f] }), { padding: 60, maxZoom: 13, duration: 900 });
+    } else if (at) {
+      map.flyTo({ center: at, zoom: Math.max(map.getZoom(), 12), duration: 900 });
+    }
+  };
+  views = createViews({
+    map,
+    state,
+    ctx,
+    base,
+    regionsById,
+    origin,
+    getJson,
+    writeHash,
+    flyToArea,
+    openPanel,
+    beforeLayer: 'base-parks-line',
+    onViewOn: () => {
+      state.layers = state.layers.filter((l) => l === 'enterprises');
+      setLayerVisibility();
+    },
+  });
+  app.views = views;
+
   // ---- Popups and clicks ----
   const popup = new maplibregl.Popup({ closeButton: true, maxWidth: '300px', focusAfterOpen: false });
   const regionAt = (point) => {
@@ -370,6 +411,10 @@ async function main() {
     if (document.body.classList.contains('sidebar-open')) {
       document.body.classList.remove('sidebar-open');
       $('#toggle-sidebar').setAttribute('aria-expanded', 'false');
+    }
+    if (views.onClick(e)) {
+      popup.remove();
+      return;
     }
     const layers = CLICKABLE.filter((id) => map.getLayer(id) && map.getLayoutProperty(id, 'visibility') !== 'none');
     const feats = map.queryRenderedFeatures(e.point, { layers });
@@ -435,6 +480,7 @@ async function main() {
     $('#data-version').textContent = t('dataVersion', { v: stats.version ?? '–' });
     map.getCanvas().setAttribute('aria-label', t('title'));
     if (openRegionId) showRegion(openRegionId);
+    else if (!details.hidden) views.rerender();
     if (popup.isOpen()) popup.remove();
   };
   // Cluster badges are images keyed by locale and count.
@@ -474,6 +520,7 @@ async function main() {
     setLayerVisibility();
     if (statChanged) applyRegionPaint(true);
     applyFilters();
+    views.applyState(next);
   });
 
   renderTexts();
@@ -487,6 +534,7 @@ async function main() {
   map.once('load', () => {
     app.ready = true;
     setStatus('');
+    if (state.view) views.load();
   });
 }
 

@@ -47,3 +47,65 @@ export function barChart({ rows, series, title, width = 320 }) {
   parts.push('</svg>');
   return parts.join('');
 }
+
+/**
+ * Monthly columns: two series side by side per month (e.g. arrivals and
+ * departures) and a line for a signed value (net). Nulls (suppressed) are
+ * drawn as hatched stubs.
+ */
+export function seriesChart({ title, months, series, net, netName, width = 340 }) {
+  const top = 22;
+  const plotH = 120;
+  const left = 34;
+  const right = 6;
+  const bottom = 34;
+  const height = top + plotH + bottom;
+  const plotW = width - left - right;
+  const n = Math.max(1, months.length);
+  const slot = plotW / n;
+  const barW = Math.max(1.5, (slot - 2) / series.length);
+  const all = series.flatMap((s) => s.values).concat(net || []).filter((x) => Number.isFinite(x));
+  const max = Math.max(1, ...all);
+  const min = Math.min(0, ...all);
+  const y = (val) => top + ((max - val) / (max - min)) * plotH;
+  const parts = [
+    `<svg class="chart series-chart" viewBox="0 0 ${width} ${height}" width="100%" role="img" aria-label="${esc(title)}" xmlns="http://www.w3.org/2000/svg">`,
+    `<defs><pattern id="series-hatch" width="4" height="4" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="4" height="4" fill="#ddd"/><line x1="0" y1="0" x2="0" y2="4" stroke="#777" stroke-width="1.5"/></pattern></defs>`,
+    `<text x="0" y="13" class="chart-title">${esc(title)}</text>`,
+    `<line x1="${left}" x2="${width - right}" y1="${y(0)}" y2="${y(0)}" stroke="#9aa3ad" stroke-width="1"/>`,
+    `<text x="${left - 4}" y="${y(max) + 4}" class="chart-value" text-anchor="end">${fmt(max)}</text>`,
+    `<text x="${left - 4}" y="${y(0) + 4}" class="chart-value" text-anchor="end">0</text>`,
+  ];
+  if (min < 0) parts.push(`<text x="${left - 4}" y="${y(min) + 4}" class="chart-value" text-anchor="end">${fmt(min)}</text>`);
+  months.forEach((m, i) => {
+    const x0 = left + i * slot + 1;
+    series.forEach((s, j) => {
+      const val = s.values[i];
+      const x = x0 + j * barW;
+      if (Number.isFinite(val)) {
+        parts.push(`<rect x="${x.toFixed(1)}" y="${y(Math.max(val, 0)).toFixed(1)}" width="${barW.toFixed(1)}" height="${Math.abs(y(0) - y(val)).toFixed(1)}" fill="${s.color}"><title>${esc(m)} ${esc(s.name)}: ${fmt(val)}</title></rect>`);
+      } else {
+        parts.push(`<rect x="${x.toFixed(1)}" y="${y(0) - 6}" width="${barW.toFixed(1)}" height="6" fill="url(#series-hatch)"><title>${esc(m)} ${esc(s.name)}: –</title></rect>`);
+      }
+    });
+    if (i % Math.ceil(n / 6) === 0 || i === n - 1) {
+      parts.push(`<text x="${(x0 + slot / 2).toFixed(1)}" y="${top + plotH + 13}" class="chart-label" text-anchor="middle">${esc(m.slice(2))}</text>`);
+    }
+  });
+  if (net) {
+    const pts = net
+      .map((val, i) => (Number.isFinite(val) ? `${(left + i * slot + slot / 2).toFixed(1)},${y(val).toFixed(1)}` : null))
+      .filter(Boolean);
+    if (pts.length > 1) parts.push(`<polyline points="${pts.join(' ')}" fill="none" stroke="#111827" stroke-width="1.6"/>`);
+  }
+  const ly = height - 5;
+  let lx = left;
+  const legendItems = [...series.map((s) => ({ name: s.name, color: s.color })), ...(net ? [{ name: netName, color: '#111827', line: true }] : [])];
+  for (const s of legendItems) {
+    parts.push(s.line ? `<line x1="${lx}" x2="${lx + 12}" y1="${ly - 4}" y2="${ly - 4}" stroke="${s.color}" stroke-width="2"/>` : `<rect x="${lx}" y="${ly - 9}" width="10" height="10" fill="${s.color}"/>`);
+    parts.push(`<text x="${lx + 15}" y="${ly}" class="chart-legend">${esc(s.name)}</text>`);
+    lx += 15 + [...s.name].reduce((w, c) => w + (c.charCodeAt(0) > 0x2e80 ? 11 : 6.2), 0) + 14;
+  }
+  parts.push('</svg>');
+  return parts.join('');
+}

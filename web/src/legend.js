@@ -14,7 +14,7 @@ function rangeLabel({ from, to }) {
   return `${fmt(from)}–${fmt(to - 1)}`;
 }
 
-function swatchRows(rows) {
+export function swatchRows(rows) {
   return rows
     .map(
       (r) =>
@@ -23,8 +23,13 @@ function swatchRows(rows) {
     .join('');
 }
 
+/** Legend rows of a cell count ramp (classes from `k` up). */
+export function cellLegendRows(breaks, ramp, k) {
+  return legendClasses(breaks, ramp, k).map((c) => ({ color: c.color, label: rangeLabel(c) }));
+}
+
 function cellLegend(breaks, ramp, k) {
-  const rows = legendClasses(breaks, ramp, k).map((c) => ({ color: c.color, label: rangeLabel(c) }));
+  const rows = cellLegendRows(breaks, ramp, k);
   rows.push({ cls: 'hatched', label: t('suppressed', { k }) });
   return `<ul class="legend-list">${swatchRows(rows)}</ul>`;
 }

@@ -2,12 +2,15 @@
 //   #map=ZOOM/LAT/LNG&layers=talents,enterprises&stat=ratio&industry=ngit
 //    &field=0812&education=master,doctorate&title=senior&tier=A,B
 //    &min_age=26&max_age=35&seeking=true&lang=en
+//    &view=shortage&sfield=0812&sby=park | &view=commute&park=ID | &view=flows&farea=ID&month=2025-12
 // Lists are comma-separated. Parameters at their default are left out.
 
 export const LAYER_IDS = ['talents', 'enterprises', 'vacancies', 'regions'];
 export const DEFAULT_LAYERS = ['talents', 'enterprises'];
 export const REGION_STATS = ['talents', 'seekers', 'enterprises', 'openings', 'ratio'];
 export const LIST_FILTERS = ['industry', 'field', 'education', 'title', 'tier'];
+export const VIEWS = ['shortage', 'commute', 'flows'];
+export const SHORTAGE_BY = ['district', 'park'];
 export const FILTER_KEYS = [...LIST_FILTERS, 'min_age', 'max_age', 'seeking'];
 
 export function emptyFilters() {
@@ -22,6 +25,12 @@ export function defaultState() {
     stat: 'talents',
     filters: emptyFilters(),
     lang: null, // null = not given in the URL
+    view: null, // analysis view: shortage | commute | flows
+    sfield: null, // shortage view: field code (null = the field with most openings)
+    sby: 'district', // shortage view: ranked list of districts or parks
+    park: null, // commute view: the park whose workers are shown
+    farea: null, // flow view: the area whose series is shown
+    fmonth: null, // flow view: alert month (null = the latest)
   };
 }
 
@@ -68,6 +77,15 @@ export function parseHash(hash) {
   if (seeking === 'true' || seeking === 'false') state.filters.seeking = seeking === 'true';
   const lang = params.get('lang');
   if (lang === 'zh' || lang === 'en') state.lang = lang;
+  const view = params.get('view');
+  if (VIEWS.includes(view)) state.view = view;
+  const id = (v) => (v && /^[\w.-]{1,64}$/.test(v) ? v : null);
+  state.sfield = id(params.get('sfield'));
+  if (SHORTAGE_BY.includes(params.get('sby'))) state.sby = params.get('sby');
+  state.park = id(params.get('park'));
+  state.farea = id(params.get('farea'));
+  const month = params.get('month');
+  if (month && /^\d{4}-(0[1-9]|1[0-2])$/.test(month)) state.fmonth = month;
   return state;
 }
 
@@ -85,6 +103,18 @@ export function formatHash(state) {
   const q = filterQuery(state.filters);
   if (q) parts.push(q);
   if (state.lang) parts.push(`lang=${state.lang}`);
+  if (state.view) {
+    parts.push(`view=${state.view}`);
+    if (state.view === 'shortage') {
+      if (state.sfield) parts.push(`sfield=${keep(state.sfield)}`);
+      if (state.sby !== 'district') parts.push(`sby=${state.sby}`);
+    } else if (state.view === 'commute' && state.park) {
+      parts.push(`park=${keep(state.park)}`);
+    } else if (state.view === 'flows') {
+      if (state.farea) parts.push(`farea=${keep(state.farea)}`);
+      if (state.fmonth) parts.push(`month=${state.fmonth}`);
+    }
+  }
   return `#${parts.join('&')}`;
 }
 

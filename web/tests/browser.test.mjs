@@ -555,3 +555,170 @@ describe('talentmap web front end', () => {
     }
   });
 });
+
+// ---------- analysis views ----------
+
+const apiResponses = (rec, path, from = 0) => rec.responses.slice(from).filter((r) => new URL(r.url).pathname === path);
+
+function assertApi(rec, path, from) {
+  const list = apiResponses(rec, path, from);
+  assert.ok(list.length > 0, `${path} not requested`);
+  assert.ok(list.every((r) => r.status === 200), `${path} answered ${list.map((r) => r.status)}`);
+}
+
+/** Clicks a list row (button `sel`) and checks the map flew so that [lon, lat] is in view. */
+async function rowFliesTo(page, sel, at) {
+  const before = await page.evaluate(() => window.__talentmap.map.getCenter().toArray());
+  const n = await idleCount(page);
+  await page.click(sel);
+  await page.waitForFunction(() => window.__talentmap.map.isMoving(), null, { timeout: 5_000 }).catch(() => {});
+  await settle(page, n);
+  const view = await page.evaluate(([lon, lat]) => {
+    const m = window.__talentmap.map;
+    return { center: m.getCenter().toArray(), inside: m.getBounds().contains([lon, lat]), zoom: m.getZoom() };
+  }, at);
+  const moved = Math.hypot(view.center[0] - before[0], view.center[1] - before[1]);
+  assert.ok(moved > 0.005, `the map did not move (${moved})`);
+  assert.ok(view.inside, `the area ${at} is not in view after the fly`);
+  return view;
+}
+
+describe('analysis views', () => {
+  test('shortage view: tiles, ranking, explanation and fly-to', async () => {
+    const { context, page, rec } = await openPage();
+    await gotoMap(page, 'layers=enterprises');
+    const before = await mapPixels(page);
+    const from = rec.responses.length;
+    await page.focus('#view-shortage');
+    await page.keyboard.press('Space');
+    await page.waitForSelector('#shortage-ranking tbody tr', { timeout: 60_000 });
+    await settle(page);
+    const field = await page.inputValue('#shortage-field');
+    assert.match(field, /^\d{4}$/);
+    const tiles = tileRequests(rec, 'shortage', from);
+    assertTilesAnswered(tiles, 'shortage');
+    assert.ok(tiles.every((r) => new URL(r.url).searchParams.get('field') === field), 'shortage tiles carry the field');
+    assertApi(rec, '/api/shortage', from);
+    const after = await mapPixels(page);
+    const changed = await pixelDiff(page, before.png, after.png);
+    assert.ok(changed > 0.01, `shortage view changed only ${(changed * 100).toFixed(2)}% of pixels`);
+    assert.match(await page.evaluate(() => location.hash), new RegExp(`view=shortage&sfield=${field}`));
+    assert.match(await page.textContent('.layer[data-view="shortage"] .legend'), /数据不足/);
+    const drawn = await page.evaluate(() => window.__talentmap.map.queryRenderedFeatures({ layers: ['shortage-fill'] }).length);
+    assert.ok(drawn > 0, 'no shortage cells drawn');
+
+    // The first row flies to the area and explains its index.
+    const row = await page.$eval('#shortage-ranking tbody tr:first-child button', (b) => [Number(b.dataset.lon), Number(b.dataset.lat)]);
+    await rowFliesTo(page, '#shortage-ranking tbody tr:first-child button', row);
+    await page.waitForSelector('#shortage-explain dl', { timeout: 20_000 });
+    const explain = await page.textContent('#shortage-explain');
+    for (const word of ['岗位需求', '求职人才', '全市岗位/求职比', '先验', '可信区间', '通勤圈有效供给']) assert.ok(explain.includes(word), `${word} missing`);
+    assert.ok((await page.locator('#shortage-explain table tbody tr').count()) > 0, 'top enterprises');
+    assertApi(rec, '/api/shortage/explain', from);
+    await shot(page, 'web-view-shortage.png');
+
+    // Parks instead of districts.
+    await page.selectOption('#shortage-by', 'park');
+    await page.waitForFunction(() => location.hash.includes('sby=park'));
+    await page.waitForSelector('#details-title');
+    assert.ok(apiResponses(rec, '/api/shortage', from).some((r) => r.url.includes('by=park')));
+    assert.deepEqual(rec.errors, []);
+    assert.deepEqual(rec.failed, []);
+    await context.close();
+  });
+
+  test('commute view: park heat, indicators, underserved fly-to and a station scenario', async () => {
+    const { context, page, rec } = await openPage();
+    await gotoMap(page, 'layers=enterprises');
+    const regions = await (await fetch(`${base}/api/regions`)).json();
+    const centre = new Map(regions.features.map((f) => [String(f.properties.id ?? f.id), f.properties.centre]));
+    const before = await mapPixels(page);
+    const from = rec.responses.length;
+    await page.click('label:has(#view-commute)');
+    await page.waitForSelector('#underserved-list tbody tr', { timeout: 60_000 });
+    assertApi(rec, '/api/commute/underserved', from);
+    assertApi(rec, '/api/commute/flows', from);
+
+    const park = await page.$eval('#underserved-list tbody tr:first-child button', (b) => b.dataset.park);
+    const n = await idleCount(page);
+    await page.selectOption('#commute-park', park);
+    await page.waitForFunction(() => document.querySelectorAll('#details .chart-section svg rect').length > 5, null, { timeout: 20_000 });
+    await settle(page, n);
+    assertApi(rec, '/api/commute/summary', from);
+    const tiles = tileRequests(rec, 'commute', from);
+    assertTilesAnswered(tiles, 'commute');
+    assert.ok(tiles.every((r) => new URL(r.url).searchParams.get('work_area') === park));
+    const text = await page.textContent('#details');
+    for (const word of ['通勤距离中位数', '5 公里以内', '超过 20 公里', '住处近轨道站', '职住比', '35 岁及以下占比']) assert.ok(text.includes(word), `${word} missing`);
+    assert.match(text, /\d+(\.\d+)? km/);
+    const after = await mapPixels(page);
+    const changed = await pixelDiff(page, before.png, after.png);
+    assert.ok(changed > 0.01, `commute view changed only ${(changed * 100).toFixed(2)}% of pixels`);
+    assert.match(await page.evaluate(() => location.hash), new RegExp(`view=commute&park=${park}`));
+    await shot(page, 'web-view-commute.png');
+
+    // An underserved row flies to its park.
+    const second = await page.$eval('#underserved-list tbody tr:nth-child(2) button', (b) => b.dataset.park);
+    await rowFliesTo(page, '#underserved-list tbody tr:nth-child(2) button', centre.get(second));
+    await page.waitForFunction((id) => location.hash.includes(`park=${id}`), second);
+
+    // Scenario: a station at the most underserved park changes the ranking.
+    await rowFliesTo(page, '#underserved-list tbody tr:first-child button', centre.get(park));
+    await page.click('#scenario-place');
+    assert.equal(await page.getAttribute('#scenario-place', 'aria-pressed'), 'true');
+    const pt = await page.evaluate((c) => window.__talentmap.map.project(c), centre.get(park));
+    const box = await page.locator('#map').boundingBox();
+    await page.mouse.click(box.x + pt.x, box.y + pt.y);
+    await page.waitForSelector('.station-list li');
+    await page.click('#scenario-run');
+    await page.waitForSelector('#scenario-result tbody tr', { timeout: 20_000 });
+    const post = rec.responses.filter((r) => new URL(r.url).pathname === '/api/commute/scenario');
+    assert.ok(post.length === 1 && post[0].status === 200, 'scenario answered');
+    assert.ok((await page.locator('#scenario-result tr.changed').count()) > 0, 'the ranking did not change');
+    const moved = await page.$eval('#scenario-result tr.changed', (tr) => tr.textContent);
+    assert.match(moved, /→/);
+    const stations = await page.evaluate(() => window.__talentmap.map.queryRenderedFeatures({ layers: ['scenario-stations'] }).length);
+    assert.ok(stations > 0, 'hypothetical station drawn');
+    await shot(page, 'web-view-commute-scenario.png');
+    assert.deepEqual(rec.errors, []);
+    assert.deepEqual(rec.failed, []);
+    await context.close();
+  });
+
+  test('flow view: arcs, alert list flies to the area, monthly chart', async () => {
+    const { context, page, rec } = await openPage();
+    await gotoMap(page, 'layers=enterprises');
+    const before = await mapPixels(page);
+    const from = rec.responses.length;
+    const n = await idleCount(page);
+    await page.click('label:has(#view-flows)');
+    await page.waitForSelector('#flows-alerts tbody tr', { timeout: 60_000 });
+    await settle(page, n);
+    assertApi(rec, '/api/flows/od', from);
+    assertApi(rec, '/api/flows/alerts', from);
+    const arcs = await page.evaluate(() => window.__talentmap.map.queryRenderedFeatures({ layers: ['flows-arcs'] }).length);
+    assert.ok(arcs > 0, 'no flow arcs drawn');
+    const after = await mapPixels(page);
+    const changed = await pixelDiff(page, before.png, after.png);
+    assert.ok(changed > 0.003, `flow view changed only ${(changed * 100).toFixed(2)}% of pixels`);
+    const month = await page.inputValue('#flows-month');
+    assert.match(month, /^\d{4}-\d{2}$/);
+
+    const at = await page.$eval('#flows-alerts tbody tr:first-child button', (b) => [Number(b.dataset.lon), Number(b.dataset.lat), b.dataset.farea]);
+    await rowFliesTo(page, '#flows-alerts tbody tr:first-child button', at.slice(0, 2));
+    await page.waitForFunction(() => document.querySelectorAll('#flows-series svg.series-chart rect').length > 5, null, { timeout: 20_000 });
+    assertApi(rec, '/api/flows/series', from);
+    assert.match(await page.evaluate(() => location.hash), new RegExp(`view=flows&farea=${at[2]}`));
+    assert.match(await page.textContent('#details'), /流入/);
+    await shot(page, 'web-view-flows.png');
+
+    // The state comes back from the URL.
+    await page.reload({ waitUntil: 'domcontentloaded' });
+    await page.waitForFunction(() => document.querySelectorAll('#flows-series svg.series-chart rect').length > 5, null, { timeout: 60_000 });
+    assert.equal(await page.isChecked('#view-flows'), true);
+    assert.equal(await page.inputValue('#flows-area'), at[2]);
+    assert.deepEqual(rec.errors, []);
+    assert.deepEqual(rec.failed, []);
+    await context.close();
+  });
+});

@@ -93,3 +93,18 @@ test('step expressions and legend rows agree', () => {
   assert.equal(pickColors(VIRIDIS, 2)[0], VIRIDIS[0]);
   assert.equal(pickColors(VIRIDIS, 2)[1], VIRIDIS[5]);
 });
+
+test('the analysis view state round-trips through the hash', () => {
+  for (const hash of [
+    '#layers=enterprises&view=shortage&sfield=0812&sby=park',
+    '#layers=enterprises&view=commute&park=park-qilu-software',
+    '#layers=enterprises&view=flows&farea=370102&month=2026-10',
+  ]) {
+    assert.equal(formatHash(parseHash(hash)), hash);
+  }
+  const s = parseHash('#view=bogus&sby=street&month=2026-13&park=a%20b');
+  assert.equal(s.view, null);
+  assert.equal(s.sby, 'district');
+  assert.equal(s.fmonth, null);
+  assert.equal(s.park, null);
+});
