@@ -84,6 +84,13 @@ fn main() {
     let build = t.elapsed().as_secs_f64();
     let after = rss_mib();
     println!("\n- snapshot build: {build:.2} s; resident memory {before:.0} → {after:.0} MiB");
+    let t = Instant::now();
+    talentmap::analytics::cells::talent_pyramid(&snap);
+    println!(
+        "- talent pyramid (unfiltered cells of zooms 0-{}): {:.2} s",
+        talentmap::analytics::cells::PYRAMID_MAX_ZOOM,
+        t.elapsed().as_secs_f64()
+    );
     println!(
         "- talent records + home/work R-trees: {:.1} bytes per talent ({} talents)",
         snap.talent_index_bytes() as f64 / snap.totals.talents.max(1) as f64,

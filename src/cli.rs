@@ -199,6 +199,7 @@ fn serve(
     }
     let snap = snapshot::build(&mut store, taxonomy)?;
     drop(store);
+    crate::analytics::cells::talent_pyramid(&snap);
     tracing::info!(
         version = snap.version,
         talents = snap.totals.talents,

@@ -450,3 +450,21 @@ async fn stats_health_metrics_taxonomy() {
     assert_eq!(t["industries"].as_array().unwrap().len(), 97);
     assert!(t["chains"].as_array().unwrap().iter().any(|c| c["id"] == "ngit"));
 }
+
+/// Unfiltered low-zoom tiles come from the per-snapshot pyramid; they must
+/// equal the cells aggregated from the tile's own records.
+#[test]
+fn pyramid_cells_equal_direct_aggregation() {
+    use talentmap::analytics::cells::{PYRAMID_MAX_ZOOM, cell_level, talent_cells, talent_cells_of};
+    let (_d, snap) = city(3000, 17);
+    let young_from = snap.reference_year - 35;
+    let mut compared = 0;
+    for z in 0..=PYRAMID_MAX_ZOOM {
+        for tile in covering(z) {
+            let direct = talent_cells_of(snap.talents_in(tile), cell_level(z), &Filter::default(), young_from);
+            assert_eq!(talent_cells(&snap, tile, &Filter::default()), direct, "tile {tile}");
+            compared += direct.len();
+        }
+    }
+    assert!(compared > 100);
+}

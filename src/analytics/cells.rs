@@ -110,8 +110,45 @@ fn aggregate<T>(
     cells
 }
 
+/// Zooms whose unfiltered talent cells are precomputed once per snapshot
+/// ([`talent_pyramid`]): a tile at these zooms covers a large part of a city,
+/// so aggregating its records on request would scan millions of them.
+pub const PYRAMID_MAX_ZOOM: u8 = 11;
+
+/// Unfiltered talent cells of every zoom up to [`PYRAMID_MAX_ZOOM`], each
+/// level sorted by cell id.
+pub struct TalentPyramid {
+    levels: Vec<Vec<Cell>>,
+}
+
+/// The snapshot's talent pyramid, built on first use (one pass over the
+/// talents per zoom) and kept in the snapshot's memo. The server builds it
+/// before it publishes a snapshot, so no request waits for it.
+pub fn talent_pyramid(snap: &Snapshot) -> std::sync::Arc<TalentPyramid> {
+    snap.memo.get_or_compute("analytics::cells::talent_pyramid", || {
+        let young_from = snap.reference_year.saturating_sub(YOUNG_MAX_AGE);
+        let levels = (0..=PYRAMID_MAX_ZOOM)
+            .map(|z| talent_cells_of(&snap.talents, cell_level(z), &Filter::default(), young_from))
+            .collect();
+        TalentPyramid { levels }
+    })
+}
+
 /// Talent cells of a tile (homes), for records matching `filter`.
+///
+/// Unfiltered tiles up to [`PYRAMID_MAX_ZOOM`] are read from the pyramid
+/// (two binary searches); all others aggregate the tile's run of records.
 pub fn talent_cells(snap: &Snapshot, tile: TileId, filter: &Filter) -> Vec<Cell> {
+    if filter.is_empty() && tile.z <= PYRAMID_MAX_ZOOM {
+        let pyramid = talent_pyramid(snap);
+        let cells = &pyramid.levels[tile.z as usize];
+        let level = cell_level(tile.z);
+        let keys = morton::tile_range(tile);
+        let (first, last) = (morton::cell_id(keys.start, level), morton::cell_id(keys.end - 1, level));
+        let a = cells.partition_point(|c| c.id < first);
+        let b = cells.partition_point(|c| c.id <= last);
+        return cells[a..b].to_vec();
+    }
     talent_cells_of(
         snap.talents_in(tile),
         cell_level(tile.z),

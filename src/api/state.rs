@@ -88,6 +88,7 @@ impl AppState {
             return Ok(None);
         }
         let snap = snapshot::build(&mut store, self.taxonomy.clone())?;
+        crate::analytics::cells::talent_pyramid(&snap);
         let version = snap.version;
         self.publish(snap);
         Ok(Some(version))
