@@ -245,12 +245,8 @@ fn regions_and_stations_tiles() {
 // ---- HTTP ----
 
 fn app(snap: Arc<Snapshot>) -> axum::Router {
-    let snap = Arc::try_unwrap(snap).unwrap_or_else(|a| rebuild(&a));
+    let snap = Arc::try_unwrap(snap).ok().expect("each HTTP test builds its own snapshot");
     router(AppState::new(snap, None, Settings::default()))
-}
-
-fn rebuild(_: &Snapshot) -> Snapshot {
-    panic!("snapshot is shared; build a fresh one")
 }
 
 async fn get(app: &axum::Router, uri: &str, headers: &[(&str, &str)]) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {

@@ -16,9 +16,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, Weak};
 
 use axum::Json;
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
@@ -34,9 +34,7 @@ use crate::analytics::privacy::{json_count, publishable};
 use crate::encode::commute::{LAYER, MAXZOOM, render_commute};
 use crate::model::RegionKind;
 use crate::snapshot::Snapshot;
-use crate::spatial::TileId;
 
-use super::tiles::MVT_CONTENT_TYPE;
 use super::{ApiError, AppState, params};
 
 /// The commute index of the snapshot being served, built at most once per
@@ -183,54 +181,17 @@ pub async fn tile(
     Query(query): Query<BTreeMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let Some(y) = y.strip_suffix(".mvt") else {
-        return Err(ApiError::NotFound(format!("tiles are at /tiles/{LAYER}/{{z}}/{{x}}/{{y}}.mvt")));
-    };
-    let tile = TileId::parse(&z, &x, y).map_err(|e| {
-        let param = match e {
-            crate::spatial::TileError::Zoom(_) => "z",
-            crate::spatial::TileError::Coordinate { axis, .. } => axis,
-        };
-        ApiError::param(param, e.to_string())
-    })?;
+    let tile = super::tiles::parse_tile(LAYER, &z, &x, &y)?;
     params::check_known(&query, true, &Selection::PARAMS)?;
     let snap = state.snapshot();
     let sel = selection(&snap, &query)?;
     let filter = params::filter(&query, &snap)?;
     let key = format!("{LAYER}/{tile}?{}#{}", selection_query(&snap, sel, &filter), snap.version);
-    let etag = super::tiles::etag(snap.version, &key);
-    if super::tiles::not_modified(&headers, &etag) {
-        return Ok(with_tile_headers(StatusCode::NOT_MODIFIED.into_response(), &etag));
-    }
-    let bytes = match state.tile_cache.get(&key) {
-        Some(b) => b,
-        None => {
-            let index = index_of(&state, &snap).await?;
-            let started = std::time::Instant::now();
-            let b = Bytes::from(render_commute(&snap, &index, sel, tile, &filter, state.settings.k));
-            state.metrics.tile_render(LAYER, started.elapsed());
-            state.tile_cache.put(key, b.clone());
-            b
-        }
-    };
-    let resp = if bytes.is_empty() {
-        StatusCode::NO_CONTENT.into_response()
-    } else {
-        let mut r = Response::new(Body::from(bytes));
-        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(MVT_CONTENT_TYPE));
-        r
-    };
-    state.metrics.tiles_served.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    Ok(with_tile_headers(resp, &etag))
-}
-
-fn with_tile_headers(mut resp: Response, etag: &str) -> Response {
-    let h = resp.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(etag) {
-        h.insert(header::ETAG, v);
-    }
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=60"));
-    resp
+    let index = index_of(&state, &snap).await?;
+    let k = state.settings.k;
+    Ok(super::tiles::respond(&state, &headers, LAYER, snap.version, key, || {
+        render_commute(&snap, &index, sel, tile, &filter, k)
+    }))
 }
 
 /// A summary labelled with its region (`None` = the city).

@@ -102,16 +102,7 @@ pub async fn tile(
     let shortage = layer == crate::encode::shortage::LAYER;
     let layer = if shortage { None } else { Some(layer_of(&layer)?) };
     let name = layer.map_or(crate::encode::shortage::LAYER, |l| l.name());
-    let Some(y) = y.strip_suffix(".mvt") else {
-        return Err(ApiError::NotFound(format!("tiles are at /tiles/{name}/{{z}}/{{x}}/{{y}}.mvt")));
-    };
-    let tile = TileId::parse(&z, &x, y).map_err(|e| {
-        let param = match e {
-            crate::spatial::TileError::Zoom(_) => "z",
-            crate::spatial::TileError::Coordinate { axis, .. } => axis,
-        };
-        ApiError::param(param, e.to_string())
-    })?;
+    let tile = parse_tile(name, &z, &x, &y)?;
     let snap = state.snapshot();
     let k = state.settings.k;
     let (key, render_tile): (String, Box<dyn FnOnce() -> Vec<u8>>) = match layer {
@@ -129,15 +120,44 @@ pub async fn tile(
             (key, Box::new(move || crate::encode::shortage::render(&snap, &q, tile)))
         }
     };
-    let etag = etag(snap.version, &key);
-    if super::tiles::not_modified(&headers, &etag) {
-        return Ok(with_tile_headers(StatusCode::NOT_MODIFIED.into_response(), &etag));
+    Ok(respond(&state, &headers, name, snap.version, key, render_tile))
+}
+
+/// Parses the `{z}/{x}/{y}.mvt` segments of a tile route of layer `name`.
+pub(super) fn parse_tile(name: &str, z: &str, x: &str, y: &str) -> Result<TileId, ApiError> {
+    let Some(y) = y.strip_suffix(".mvt") else {
+        return Err(ApiError::NotFound(format!("tiles are at /tiles/{name}/{{z}}/{{x}}/{{y}}.mvt")));
+    };
+    TileId::parse(z, x, y).map_err(|e| {
+        let param = match e {
+            crate::spatial::TileError::Zoom(_) => "z",
+            crate::spatial::TileError::Coordinate { axis, .. } => axis,
+        };
+        ApiError::param(param, e.to_string())
+    })
+}
+
+/// Answers a tile request whose cache `key` is known: `304` when
+/// `If-None-Match` names the ETag, else the cached bytes or `render()`'s
+/// (cached for next time), `204` for an empty tile; ETag and Cache-Control
+/// on every answer.
+pub(super) fn respond(
+    state: &AppState,
+    headers: &HeaderMap,
+    name: &'static str,
+    version: u64,
+    key: String,
+    render: impl FnOnce() -> Vec<u8>,
+) -> Response {
+    let etag = etag(version, &key);
+    if not_modified(headers, &etag) {
+        return with_tile_headers(StatusCode::NOT_MODIFIED.into_response(), &etag);
     }
     let bytes = match state.tile_cache.get(&key) {
         Some(b) => b,
         None => {
             let started = std::time::Instant::now();
-            let b = Bytes::from(render_tile());
+            let b = Bytes::from(render());
             state.metrics.tile_render(name, started.elapsed());
             state.tile_cache.put(key, b.clone());
             b
@@ -151,7 +171,7 @@ pub async fn tile(
         r
     };
     state.metrics.tiles_served.fetch_add(1, Ordering::Relaxed);
-    Ok(with_tile_headers(resp, &etag))
+    with_tile_headers(resp, &etag)
 }
 
 fn with_tile_headers(mut resp: Response, etag: &str) -> Response {
@@ -164,12 +184,12 @@ fn with_tile_headers(mut resp: Response, etag: &str) -> Response {
 }
 
 /// The ETag of a tile: the data version and a hash of the cache key.
-pub(super) fn etag(version: u64, key: &str) -> String {
+fn etag(version: u64, key: &str) -> String {
     format!("\"v{version}-{:016x}\"", stable_id(key))
 }
 
 /// Whether the request's `If-None-Match` names `etag`.
-pub(super) fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
+fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
     headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())

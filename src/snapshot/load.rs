@@ -345,10 +345,3 @@ macro_rules! into_u8 {
     ($($t:ty),*) => { $(impl From<$t> for u8 { fn from(v: $t) -> u8 { v.index() } })* };
 }
 into_u8!(Education, Title, Tier);
-
-#[allow(dead_code)]
-fn _assert_send_sync() {
-    fn is<T: Send + Sync>() {}
-    is::<Snapshot>();
-    let _: HashMap<String, u16> = HashMap::new();
-}
