@@ -14,13 +14,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use common::{ScaleArgs, percentile, rss_mib};
 use http_body_util::BodyExt;
 use talentmap::analytics::commute::CommuteIndex;
 use talentmap::analytics::commute::heat::Selection;
@@ -34,23 +36,6 @@ use talentmap::snapshot;
 use talentmap::spatial::{TileId, morton};
 use talentmap::store::Store;
 use tower::ServiceExt;
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
-fn rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
-}
 
 fn row(what: &str, times: &mut [f64], extra: &str) {
     times.sort_by(f64::total_cmp);
@@ -78,20 +63,8 @@ async fn time_get(app: &axum::Router, uri: &str, runs: usize) -> (Vec<f64>, usiz
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let mut args = std::env::args().skip(1);
-    let mut talents = 1_000_000usize;
-    let mut enterprises = 200_000usize;
-    let mut out = std::env::temp_dir().join("talentmap-commute-scale");
-    let mut keep = false;
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--talents" => talents = args.next().unwrap().parse().unwrap(),
-            "--enterprises" => enterprises = args.next().unwrap().parse().unwrap(),
-            "--out" => out = PathBuf::from(args.next().unwrap()),
-            "--keep" => keep = true,
-            other => panic!("unknown argument {other}"),
-        }
-    }
+    let args = ScaleArgs::parse("talentmap-commute-scale", &[]);
+    let ScaleArgs { talents, enterprises, out, keep, .. } = args;
     let files = out.join("files");
     let data = out.join("data");
     println!("## Commute scale run: {talents} talents, {enterprises} enterprises\n");

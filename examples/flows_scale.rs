@@ -13,12 +13,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::PathBuf;
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
+use common::{ScaleArgs, percentile};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use talentmap::api::{AppState, Settings, router};
@@ -28,13 +30,6 @@ use talentmap::model::Taxonomy;
 use talentmap::snapshot;
 use talentmap::store::Store;
 use tower::ServiceExt;
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
 
 async fn call(state: &AppState, req: Request<Body>) -> (StatusCode, Value, f64) {
     let t = Instant::now();
@@ -66,22 +61,9 @@ async fn time_gets(state: &AppState, label: &str, uris: &[String], rounds: usize
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let mut args = std::env::args().skip(1);
-    let mut talents = 1_000_000usize;
-    let mut enterprises = 200_000usize;
-    let mut batches = 10usize;
-    let mut out = std::env::temp_dir().join("talentmap-flows-scale");
-    let mut keep = false;
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--talents" => talents = args.next().unwrap().parse().unwrap(),
-            "--enterprises" => enterprises = args.next().unwrap().parse().unwrap(),
-            "--batches" => batches = args.next().unwrap().parse().unwrap(),
-            "--out" => out = PathBuf::from(args.next().unwrap()),
-            "--keep" => keep = true,
-            other => panic!("unknown argument {other}"),
-        }
-    }
+    let args = ScaleArgs::parse("talentmap-flows-scale", &["batches"]);
+    let batches = args.extra_usize("batches", 10);
+    let ScaleArgs { talents, enterprises, out, keep, .. } = args;
     let files = out.join("files");
     let data = out.join("data");
     let _ = std::fs::remove_dir_all(&data);

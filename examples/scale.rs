@@ -10,11 +10,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
+use common::{ScaleArgs, percentile, rss_mib};
 use talentmap::analytics::filter::Filter;
 use talentmap::encode::layers::{Layer, render};
 use talentmap::generate::{GenerateOptions, generate};
@@ -24,38 +26,9 @@ use talentmap::snapshot;
 use talentmap::spatial::{TileId, morton};
 use talentmap::store::Store;
 
-fn rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
 fn main() {
-    let mut args = std::env::args().skip(1);
-    let mut talents = 1_000_000usize;
-    let mut enterprises = 200_000usize;
-    let mut out = std::env::temp_dir().join("talentmap-scale");
-    let mut keep = false;
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--talents" => talents = args.next().unwrap().parse().unwrap(),
-            "--enterprises" => enterprises = args.next().unwrap().parse().unwrap(),
-            "--out" => out = PathBuf::from(args.next().unwrap()),
-            "--keep" => keep = true,
-            other => panic!("unknown argument {other}"),
-        }
-    }
+    let args = ScaleArgs::parse("talentmap-scale", &[]);
+    let ScaleArgs { talents, enterprises, out, keep, .. } = args;
     let files = out.join("files");
     let data = out.join("data");
     let _ = std::fs::remove_dir_all(&data);

@@ -12,13 +12,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use common::{ScaleArgs, percentile};
 use http_body_util::BodyExt;
 use talentmap::analytics::shortage::areas::{Context, Query};
 use talentmap::analytics::shortage::{Basis, CatchmentParams, Narrow, Smoothing};
@@ -31,13 +33,6 @@ use talentmap::snapshot;
 use talentmap::spatial::{TileId, morton};
 use talentmap::store::Store;
 use tower::ServiceExt;
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
 
 fn summary(mut times: Vec<f64>) -> String {
     times.sort_by(|a, b| a.total_cmp(b));
@@ -52,20 +47,8 @@ fn summary(mut times: Vec<f64>) -> String {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let mut args = std::env::args().skip(1);
-    let mut talents = 1_000_000usize;
-    let mut enterprises = 200_000usize;
-    let mut out = std::env::temp_dir().join("talentmap-shortage-scale");
-    let mut keep = false;
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--talents" => talents = args.next().unwrap().parse().unwrap(),
-            "--enterprises" => enterprises = args.next().unwrap().parse().unwrap(),
-            "--out" => out = PathBuf::from(args.next().unwrap()),
-            "--keep" => keep = true,
-            other => panic!("unknown argument {other}"),
-        }
-    }
+    let args = ScaleArgs::parse("talentmap-shortage-scale", &[]);
+    let ScaleArgs { talents, enterprises, out, keep, .. } = args;
     let files = out.join("files");
     let data = out.join("data");
     println!("## Shortage scale run: {talents} talents, {enterprises} enterprises\n");
