@@ -4,6 +4,7 @@
 
 mod cache;
 mod commute;
+mod compute;
 mod error;
 mod features;
 mod flows;
@@ -28,6 +29,7 @@ use tracing::Level;
 
 pub use cache::TileCache;
 pub use commute::CommuteCache;
+pub use compute::Compute;
 pub use error::ApiError;
 pub use state::{AppState, Settings};
 pub use stats::stats as stats_handler;

@@ -42,6 +42,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Commute index of the current snapshot, built on first use.
     pub commute: Arc<super::commute::CommuteCache>,
+    /// The bounded pool that CPU-bound request work runs on.
+    pub compute: super::Compute,
     /// Held while rebuilding, so concurrent refreshes (the reloader, the
     /// moves feed) run one at a time and never publish an older version
     /// after a newer one.
@@ -60,6 +62,7 @@ impl AppState {
             tile_cache: Arc::new(TileCache::new(settings_cache_bytes())),
             metrics: Arc::new(Metrics::default()),
             commute: Arc::default(),
+            compute: super::Compute::default(),
             refreshing: Arc::new(std::sync::Mutex::new(())),
         }
     }
