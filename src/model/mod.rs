@@ -11,5 +11,5 @@ mod records;
 pub mod taxonomy;
 
 pub use enums::{Education, MoveEvent, ParseEnumError, RegionKind, StationMode, Tier, Title};
-pub use records::{Date, Enterprise, LonLat, Move, Region, Station, Talent, Vacancy, validate_id};
+pub use records::{Date, Enterprise, LonLat, Move, Region, Station, Talent, Vacancy, days_in_month, validate_id};
 pub use taxonomy::{Chain, CodeEntry, Taxonomy, TaxonomyError};

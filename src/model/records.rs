@@ -18,7 +18,7 @@ pub struct LonLat {
 
 impl LonLat {
     /// Latitude limit of Web Mercator, the projection of the tiles.
-    pub const MAX_LAT: f64 = 85.0511;
+    pub const MAX_LAT: f64 = crate::spatial::MAX_LATITUDE;
 
     pub fn new(lon: f64, lat: f64) -> Self {
         Self { lon, lat }
@@ -68,7 +68,8 @@ impl Date {
     }
 }
 
-fn days_in_month(year: u32, month: u32) -> u32 {
+/// Days in `month` (1–12) of `year` in the Gregorian calendar.
+pub fn days_in_month(year: u32, month: u32) -> u32 {
     match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,

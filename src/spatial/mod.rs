@@ -6,5 +6,5 @@ pub mod mercator;
 pub mod morton;
 pub mod regions;
 
-pub use mercator::{TileError, TileId, lonlat_to_unit, unit_to_lonlat};
+pub use mercator::{MAX_LATITUDE, TileError, TileId, WORLD_BOUNDS, lonlat_to_unit, round6, unit_to_lonlat};
 pub use regions::{RegionHit, RegionLookup};
