@@ -62,6 +62,26 @@ impl TileCache {
         }
     }
 
+    /// The tile under `key`, rendering it on the compute pool on a miss and
+    /// caching the result. Returns the bytes and whether this call rendered
+    /// them (for the render-time metric).
+    pub async fn get_or_render<F>(
+        &self,
+        key: String,
+        compute: &super::Compute,
+        render: F,
+    ) -> Result<(Bytes, bool), super::ApiError>
+    where
+        F: FnOnce() -> Vec<u8> + Send + 'static,
+    {
+        if let Some(b) = self.get(&key) {
+            return Ok((b, false));
+        }
+        let bytes = Bytes::from(compute.run(render).await?);
+        self.put(key, bytes.clone());
+        Ok((bytes, true))
+    }
+
     pub fn clear(&self) {
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         inner.map.clear();
