@@ -10,6 +10,7 @@ mod features;
 mod flows;
 mod metrics;
 mod params;
+pub mod query;
 mod shortage;
 mod state;
 mod stats;

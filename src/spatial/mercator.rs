@@ -107,6 +107,21 @@ impl fmt::Display for TileId {
     }
 }
 
+/// Latitude limit of Web Mercator in degrees: the latitude at which the
+/// projected world is square, `atan(sinh(π))` ≈ 85.05113°, rounded to the
+/// four decimals that every accepted-range message quotes.
+pub const MAX_LATITUDE: f64 = 85.0511;
+
+/// The whole projectable world as `[west, south, east, north]` in degrees,
+/// the bounds a layer advertises when the snapshot holds no data.
+pub const WORLD_BOUNDS: [f64; 4] = [-180.0, -MAX_LATITUDE, 180.0, MAX_LATITUDE];
+
+/// A coordinate in degrees rounded to 1e-6 (about 0.1 m), the precision of
+/// every coordinate the API writes.
+pub fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,19 +157,4 @@ mod tests {
         assert!(TileId::parse("a", "0", "0").is_err());
         assert!(TileId::parse("0", "0", "0").is_ok());
     }
-}
-
-/// Latitude limit of Web Mercator in degrees: the latitude at which the
-/// projected world is square, `atan(sinh(π))` ≈ 85.05113°, rounded to the
-/// four decimals that every accepted-range message quotes.
-pub const MAX_LATITUDE: f64 = 85.0511;
-
-/// The whole projectable world as `[west, south, east, north]` in degrees,
-/// the bounds a layer advertises when the snapshot holds no data.
-pub const WORLD_BOUNDS: [f64; 4] = [-180.0, -MAX_LATITUDE, 180.0, MAX_LATITUDE];
-
-/// A coordinate in degrees rounded to 1e-6 (about 0.1 m), the precision of
-/// every coordinate the API writes.
-pub fn round6(x: f64) -> f64 {
-    (x * 1e6).round() / 1e6
 }
