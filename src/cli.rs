@@ -45,6 +45,10 @@ pub enum Command {
         /// Seconds between checks for imports made by another process.
         #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=3600))]
         reload_secs: u64,
+        /// Base URL clients reach the service at, used for every absolute URL
+        /// the API writes (TileJSON). Default: http://ADDR.
+        #[arg(long, env = "TALENTMAP_PUBLIC_URL")]
+        public_url: Option<String>,
         /// Folder of the built web front end (`npm run build` in web/).
         #[arg(long, env = "TALENTMAP_WEB", default_value = "web/dist")]
         web: PathBuf,
@@ -90,8 +94,12 @@ pub enum Command {
 /// Runs a parsed command; returns the process exit code.
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
-        Command::Serve { addr, k, reload_secs, web, demo_talents, data } => {
-            serve(&data.data, addr, k, reload_secs, &web, demo_talents)
+        Command::Serve { addr, k, reload_secs, public_url, web, demo_talents, data } => {
+            let public_url = match public_url {
+                Some(url) => api::normalise_public_url(&url).map_err(|e| anyhow::anyhow!("--public-url: {e}"))?,
+                None => format!("http://{addr}"),
+            };
+            serve(&data.data, addr, k, reload_secs, public_url, &web, demo_talents)
         }
         Command::Import { kind, file, replace, report, data } => {
             import_one(&data.data, kind, &file, replace, report.as_deref())
@@ -183,6 +191,7 @@ fn serve(
     addr: SocketAddr,
     k: u32,
     reload_secs: u64,
+    public_url: String,
     web: &Path,
     demo_talents: usize,
 ) -> anyhow::Result<i32> {
@@ -216,7 +225,7 @@ fn serve(
         tracing::warn!(dir = %web.display(), "web front end not built (run `npm ci && npm run build` in web/); serving the API only");
         None
     };
-    let state = AppState::new(snap, Some(data.to_path_buf()), Settings { k, web_dir });
+    let state = AppState::new(snap, Some(data.to_path_buf()), Settings { k, web_dir, public_url });
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async move {
         api::spawn_reloader(state.clone(), Duration::from_secs(reload_secs));

@@ -5,7 +5,24 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+
+/// The body of every error answer (documented in `/openapi.json`).
+#[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// What went wrong.
+#[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// A stable machine-readable code, e.g. `bad_parameter`, `not_found`.
+    pub code: String,
+    /// What was wrong and what is accepted, for a person.
+    pub message: String,
+    /// The query or path parameter at fault, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parameter: Option<String>,
+}
 
 /// Errors a handler can return.
 #[derive(Debug, thiserror::Error)]
@@ -42,10 +59,11 @@ impl IntoResponse for ApiError {
         if let ApiError::Internal(cause) = &self {
             tracing::error!(%cause, "internal error");
         }
-        let mut body = json!({"error": {"code": code, "message": self.to_string()}});
-        if let ApiError::BadParam { param, .. } = &self {
-            body["error"]["parameter"] = json!(param);
-        }
+        let parameter = match &self {
+            ApiError::BadParam { param, .. } => Some(param.clone()),
+            _ => None,
+        };
+        let body = ErrorBody { error: ErrorDetail { code: code.into(), message: self.to_string(), parameter } };
         (status, Json(body)).into_response()
     }
 }

@@ -9,6 +9,7 @@ mod error;
 mod features;
 mod flows;
 mod metrics;
+pub mod openapi;
 mod params;
 pub mod query;
 mod shortage;
@@ -32,7 +33,7 @@ pub use cache::TileCache;
 pub use commute::CommuteCache;
 pub use compute::Compute;
 pub use error::ApiError;
-pub use state::{AppState, Settings};
+pub use state::{AppState, Settings, normalise_public_url};
 pub use stats::stats as stats_handler;
 pub use tiles::MVT_CONTENT_TYPE;
 
@@ -43,6 +44,7 @@ pub fn router(state: AppState) -> Router {
     let routes = Router::new()
         .route("/health", get(stats::health))
         .route("/metrics", get(metrics::metrics))
+        .route("/openapi.json", get(openapi::openapi_json))
         .route("/api/stats", get(stats::stats))
         .route("/api/taxonomy", get(features::taxonomy))
         .route("/api/enterprises", get(features::enterprises))

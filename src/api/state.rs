@@ -22,11 +22,32 @@ pub struct Settings {
     pub k: u32,
     /// Folder of the built web front end, served at `/`.
     pub web_dir: Option<PathBuf>,
+    /// The base URL clients reach the service at (scheme, host, optional
+    /// port and path prefix, no trailing slash). Every absolute URL the API
+    /// writes (TileJSON tile templates) starts with it; request headers such
+    /// as `Host` or `X-Forwarded-Proto` are never trusted for this.
+    pub public_url: String,
+}
+
+/// Checks and normalises a public base URL: `http` or `https`, a host, no
+/// query or fragment; the trailing slash is dropped.
+pub fn normalise_public_url(url: &str) -> Result<String, String> {
+    let url = url.trim().trim_end_matches('/');
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+        .ok_or_else(|| format!("'{url}' must start with http:// or https://"))?;
+    let host = rest.split('/').next().unwrap_or("");
+    let bad = |c: char| c.is_whitespace() || c.is_control() || matches!(c, '?' | '#' | '"' | '<' | '>' | '\\' | '`');
+    if host.is_empty() || url.chars().any(bad) {
+        return Err(format!("'{url}' is not a base URL such as https://talent.example.gov.cn/map"));
+    }
+    Ok(url.to_string())
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { k: 5, web_dir: None }
+        Settings { k: 5, web_dir: None, public_url: "http://127.0.0.1:8080".into() }
     }
 }
 
@@ -101,4 +122,21 @@ impl AppState {
 /// Memory budget of the tile cache (256 MiB).
 fn settings_cache_bytes() -> usize {
     256 << 20
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalise_public_url;
+
+    #[test]
+    fn public_urls_are_checked() {
+        assert_eq!(
+            normalise_public_url("https://map.example.org/talent/").as_deref(),
+            Ok("https://map.example.org/talent")
+        );
+        assert_eq!(normalise_public_url("http://127.0.0.1:8080").as_deref(), Ok("http://127.0.0.1:8080"));
+        for bad in ["javascript://x/", "ftp://h", "http://", "https://h/a?b", "https://h/#x", "http://a b"] {
+            assert!(normalise_public_url(bad).is_err(), "{bad}");
+        }
+    }
 }

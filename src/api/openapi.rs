@@ -1,0 +1,51 @@
+//! `GET /openapi.json`: the OpenAPI 3.1 document of the HTTP API, generated
+//! from the request and response types and the `#[utoipa::path]`
+//! annotations on the handlers, so it cannot drift from the routes.
+//!
+//! Every handler of the router is listed in [`ApiDoc`]; a test compares the
+//! document's paths with the router's own route list.
+
+use axum::Json;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use utoipa::OpenApi;
+
+use super::error::{ErrorBody, ErrorDetail};
+
+/// The document. Handlers are added to `paths(...)` as they are annotated.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "talentmap",
+        description = "Industry–talent map service: talent and industry aggregates, shortage indices, commute and flow \
+                       analytics as JSON, GeoJSON and Mapbox Vector Tiles. Every error is \
+                       `{\"error\": {\"code\", \"message\", \"parameter\"?}}`.",
+        license(name = "MIT")
+    ),
+    paths(openapi_json),
+    components(schemas(ErrorBody, ErrorDetail)),
+    tags(
+        (name = "service", description = "Health, metrics and this document"),
+        (name = "tiles", description = "Vector tiles and TileJSON"),
+        (name = "map", description = "Regions, enterprises, aggregates, statistics and code tables"),
+        (name = "shortage", description = "Shortage index and mismatch"),
+        (name = "commute", description = "Commute and job–housing"),
+        (name = "flows", description = "Talent flows, the moves feed and alerts")
+    )
+)]
+pub struct ApiDoc;
+
+/// The document as JSON text (built once).
+pub fn document() -> &'static str {
+    static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DOC.get_or_init(|| ApiDoc::openapi().to_pretty_json().unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}")))
+}
+
+/// `GET /openapi.json`
+#[utoipa::path(get, path = "/openapi.json", tag = "service",
+    responses((status = 200, description = "The OpenAPI 3.1 document of this API", content_type = "application/json")))]
+pub async fn openapi_json() -> Response {
+    let mut resp = Json(serde_json::from_str::<serde_json::Value>(document()).unwrap_or_default()).into_response();
+    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    resp
+}
