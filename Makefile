@@ -4,14 +4,15 @@
 CARGO ?= cargo
 NPM ?= npm
 
-.PHONY: run test ci web web-deps rust-test browser-test bench fmt lint
+.PHONY: run test ci web web-deps rust-test contract-test browser-test bench fmt lint
 
 ## Run the service on the bundled demo city at http://127.0.0.1:8080/
 run: web
 	$(CARGO) run --release -- serve
 
-## Every test: Rust unit, integration and property tests, then the browser tests.
-test: rust-test browser-test
+## Every test: Rust unit, integration and property tests, the contract test
+## against /openapi.json, then the browser tests.
+test: rust-test contract-test browser-test
 
 ci: lint test
 
@@ -24,6 +25,10 @@ web: web-deps
 rust-test:
 	$(CARGO) test --lib --bins --tests --examples
 	$(CARGO) test --doc
+
+contract-test:
+	$(CARGO) build
+	scripts/contract.sh target/debug/talentmap
 
 browser-test: web
 	$(CARGO) build

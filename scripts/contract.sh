@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Contract test: the server, run on a small generated city, is checked from
+# outside against its own /openapi.json.
+#   1. openapi-spec-validator: the document is valid OpenAPI 3.1;
+#   2. schemathesis: property-based requests to every operation; fails on any
+#      5xx, on a response whose status is not documented, or on a body that
+#      does not match its documented schema or content type.
+# Bounded: a fixed seed, a fixed number of examples per operation and a time
+# budget; loopback only. Tools are pinned in tests/contract/requirements.txt
+# and installed into tests/contract/.venv on first use.
+#
+#   scripts/contract.sh [BIN] [EXAMPLES]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${1:-target/debug/talentmap}
+EXAMPLES=${2:-${CONTRACT_EXAMPLES:-20}}
+PORT=${CONTRACT_PORT:-18090}
+VENV=tests/contract/.venv
+WORK=$(mktemp -d)
+SERVER=
+cleanup() {
+  [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+if [ ! -x "$VENV/bin/st" ] || ! cmp -s tests/contract/requirements.txt "$VENV/requirements.txt"; then
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check -r tests/contract/requirements.txt
+  cp tests/contract/requirements.txt "$VENV/requirements.txt"
+fi
+
+"$BIN" serve --addr "127.0.0.1:$PORT" --data "$WORK/data" --demo-talents 3000 --web /nonexistent \
+  ${CONTRACT_SERVE_ARGS:-} >"$WORK/server.log" 2>&1 &
+SERVER=$!
+for _ in $(seq 1 240); do
+  curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break
+  kill -0 "$SERVER" 2>/dev/null || { cat "$WORK/server.log"; exit 1; }
+  sleep 0.5
+done
+
+curl -sf "http://127.0.0.1:$PORT/openapi.json" -o "$WORK/openapi.json"
+"$VENV/bin/openapi-spec-validator" "$WORK/openapi.json"
+
+status=0
+"$VENV/bin/st" run "http://127.0.0.1:$PORT/openapi.json" \
+  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
+  --max-examples "$EXAMPLES" --seed 20261201 --no-color --workers 2 \
+  --max-time 600 --request-timeout 30 || status=$?
+if [ "$status" -ne 0 ]; then
+  echo "--- server log (last 40 lines) ---"
+  tail -n 40 "$WORK/server.log"
+fi
+exit "$status"
