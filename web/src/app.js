@@ -24,7 +24,7 @@ import { basemapLegend, enterprisesLegend, esc, regionsLegend, talentsLegend, va
 import { cellPopup, clusterPopup, enterprisePopup, indexTaxonomy, regionPanel } from './panel.js';
 import { renderFilters, resetFilters } from './filters.js';
 import { setupSearch } from './search.js';
-import { createViews } from './views.js';
+import { createViews } from './views/index.js';
 
 const $ = (sel) => document.querySelector(sel);
 const origin = window.location.origin;
