@@ -281,9 +281,7 @@ mod tests {
         for decay in Decay::ALL {
             for radius in [2_000.0, 10_000.0, 25_000.0] {
                 let seekers: Vec<WeightedPoint> = (0..300)
-                    .map(|_| {
-                        point(116.8 + rng.f64() * 0.8, 36.4 + rng.f64() * 0.5, 1.0 + (rng.f64() * 20.0).floor())
-                    })
+                    .map(|_| point(116.8 + rng.f64() * 0.8, 36.4 + rng.f64() * 0.5, 1.0 + (rng.f64() * 20.0).floor()))
                     .collect();
                 let sites: Vec<WeightedPoint> = (0..120)
                     .map(|_| point(116.8 + rng.f64() * 0.8, 36.4 + rng.f64() * 0.5, 1.0 + (rng.f64() * 9.0).floor()))
