@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
 use crate::api::{self, AppState, Settings};
@@ -216,9 +216,6 @@ fn serve(
         build_ms = snap.build_ms,
         "snapshot ready"
     );
-    if reload_secs == 0 {
-        bail!("--reload-secs must be at least 1");
-    }
     let web_dir = if web.join("index.html").exists() {
         Some(web.to_path_buf())
     } else {

@@ -1,5 +1,6 @@
-// Builds web/dist: copies the page sources and the MapLibre GL JS files it
-// loads from node_modules. No bundling: the page is plain ES modules.
+// Builds web/dist: copies the page sources (folders such as src/views/
+// included) and the MapLibre GL JS files it loads from node_modules. No
+// bundling: the page is plain ES modules.
 import { cp, mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,7 +27,7 @@ async function main() {
     }
     await cp(join(maplibre, name), join(dist, name));
   }
-  const files = await readdir(dist);
+  const files = (await readdir(dist, { recursive: true, withFileTypes: true })).filter((e) => e.isFile());
   console.log(`web build: ${files.length} files in ${dist}`);
 }
 

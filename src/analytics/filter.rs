@@ -188,11 +188,6 @@ impl Filter {
         self.canonical.is_empty()
     }
 
-    /// Whether the filter restricts anything that applies to vacancies.
-    pub fn restricts_vacancies(&self) -> bool {
-        self.industries.is_some() || self.fields.is_some() || self.education.is_some() || self.title.is_some()
-    }
-
     pub fn talent(&self, t: &TalentRec) -> bool {
         self.industries.is_none_or(|b| t.industry != crate::snapshot::NONE8 && b.contains(t.industry))
             && self.fields.is_none_or(|b| b.contains(t.field))

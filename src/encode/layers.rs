@@ -150,8 +150,10 @@ pub fn render(snap: &Snapshot, layer: Layer, tile: TileId, filter: &Filter, k: u
     encode_tile(&[builder])
 }
 
-/// Square of a cell in the tile's coordinates.
-fn cell_square(tile: TileId, cell_id: u64) -> Vec<Vec<Vec<(i32, i32)>>> {
+/// Square of a grid cell in the coordinates of `tile` (extent [`EXTENT`]),
+/// as one polygon for [`LayerBuilder::add_polygon`]; every cell layer
+/// (talents, vacancies, commute, shortage) draws its cells with it.
+pub(crate) fn cell_square(tile: TileId, cell_id: u64) -> Vec<Vec<Vec<(i32, i32)>>> {
     let cell = morton::cell_tile(cell_id);
     let shift = cell.z - tile.z;
     let size = (EXTENT >> shift) as i32;

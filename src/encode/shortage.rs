@@ -16,6 +16,7 @@
 use crate::analytics::cells::cell_level;
 use crate::analytics::shortage::index::supply_band;
 use crate::analytics::shortage::{Context, Query};
+use crate::encode::layers::cell_square;
 use crate::encode::mvt::{DEFAULT_EXTENT, LayerBuilder, PropValue, encode_tile};
 use crate::snapshot::Snapshot;
 use crate::spatial::{TileId, morton};
@@ -103,14 +104,4 @@ pub fn render(snap: &Snapshot, q: &Query, tile: TileId) -> Vec<u8> {
         b.add_polygon(Some(cell), &cell_square(tile, cell), &props);
     }
     encode_tile(&[b])
-}
-
-/// Square of a cell in the tile's coordinates.
-fn cell_square(tile: TileId, cell_id: u64) -> Vec<Vec<Vec<(i32, i32)>>> {
-    let cell = morton::cell_tile(cell_id);
-    let shift = cell.z - tile.z;
-    let size = (DEFAULT_EXTENT >> shift) as i32;
-    let cx = (cell.x - (tile.x << shift)) as i32 * size;
-    let cy = (cell.y - (tile.y << shift)) as i32 * size;
-    vec![vec![vec![(cx, cy), (cx + size, cy), (cx + size, cy + size), (cx, cy + size), (cx, cy)]]]
 }

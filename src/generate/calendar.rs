@@ -5,6 +5,8 @@
 //! stored and sorted as small integers and written from a precomputed
 //! table of `YYYY-MM-DD` strings.
 
+use crate::model::days_in_month;
+
 /// First month of the window.
 const START: (u16, u8) = (2024, 11);
 /// Number of months in the window.
@@ -21,15 +23,6 @@ pub struct Calendar {
     month_of: Vec<u8>,
 }
 
-fn days_in_month(year: u16, month: u8) -> u8 {
-    match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        _ if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) => 29,
-        _ => 28,
-    }
-}
-
 impl Calendar {
     pub fn new() -> Calendar {
         let (mut year, mut month) = START;
@@ -39,7 +32,7 @@ impl Calendar {
         for _ in 0..MONTHS {
             month_start.push(dates.len() as u16);
             month_of.push(month);
-            for day in 1..=days_in_month(year, month) {
+            for day in 1..=days_in_month(u32::from(year), u32::from(month)) as u8 {
                 let mut d = *b"0000-00-00";
                 d[0] = b'0' + (year / 1000) as u8;
                 d[1] = b'0' + (year / 100 % 10) as u8;

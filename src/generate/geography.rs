@@ -27,9 +27,6 @@ pub const JINAN_DISTRICTS: &str = include_str!("../../fixtures/regions/jinan_dis
 pub const KM_PER_DEG_LAT: f64 = 110.95;
 /// Kilometres per degree of longitude at the equator.
 const KM_PER_DEG_LON_EQUATOR: f64 = 111.32;
-/// Mean Earth radius in km (IUGG), for great-circle distances.
-#[cfg(test)]
-const EARTH_RADIUS_KM: f64 = 6371.0088;
 
 /// A point in whole microdegrees: exactly what the files hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,16 +61,6 @@ pub fn km_per_deg_lon(lat: f64) -> f64 {
 /// The point `dx` km east and `dy` km north of (lon, lat).
 pub fn offset_km(lon: f64, lat: f64, dx: f64, dy: f64) -> (f64, f64) {
     (lon + dx / km_per_deg_lon(lat), lat + dy / KM_PER_DEG_LAT)
-}
-
-/// Great-circle distance in km between two (lon, lat) points.
-#[cfg(test)]
-pub fn haversine_km(a: (f64, f64), b: (f64, f64)) -> f64 {
-    let (la1, la2) = (a.1.to_radians(), b.1.to_radians());
-    let dlat = la2 - la1;
-    let dlon = (b.0 - a.0).to_radians();
-    let h = (dlat / 2.0).sin().powi(2) + la1.cos() * la2.cos() * (dlon / 2.0).sin().powi(2);
-    2.0 * EARTH_RADIUS_KM * h.sqrt().asin()
 }
 
 /// Signed area of a closed ring in square degrees; positive = counter-clockwise.

@@ -25,7 +25,7 @@ mod moves;
 mod parks;
 mod profiles;
 mod regions;
-mod rng;
+pub(crate) mod rng;
 mod stations;
 mod talents;
 mod vacancies;

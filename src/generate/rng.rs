@@ -6,6 +6,9 @@
 //! seeded through SplitMix64. Each part of the city draws from its own
 //! stream (`Rng::new(seed, stream)`), so changing how many vacancies are
 //! drawn does not reshuffle the talents.
+//!
+//! It is also the seeded generator of the crate's unit tests (random points
+//! for brute-force checks), so that there is one to read and trust.
 
 use std::f64::consts::TAU;
 

@@ -184,6 +184,55 @@ fn day_between(rng: &mut Rng, cal: &Calendar, months: &Weighted, lo: u16, hi: u1
     (0..8).map(|_| sample_day(rng, cal, months)).find(|d| (lo..hi).contains(d))
 }
 
+/// What a talent is today: employer, home and profile.
+struct Person {
+    /// The employer before any departure is drawn.
+    firm: Option<u32>,
+    home: Micro,
+    district: usize,
+    field: &'static str,
+    education: Education,
+    age: u32,
+    title: Title,
+    tier: Tier,
+}
+
+/// A talent's last two years: the day of arrival and of departure, if
+/// any, the job changes and relocations in between, in day order, and the
+/// homes and employers they lead through (latest, today's, last). The
+/// buffers are reused from talent to talent.
+#[derive(Default)]
+struct History {
+    arrive: Option<u16>,
+    leave: Option<u16>,
+    events: Vec<(u16, MoveEvent)>,
+    homes: Vec<Micro>,
+    jobs: Vec<u32>,
+}
+
+/// Everything the loop over talents reads but never changes.
+struct Inputs<'a> {
+    city: &'a City,
+    staffing: &'a Staffing,
+    seasons: &'a Seasons,
+    destinations: Weighted,
+}
+
+const TALENT_HEADER: [&str; 12] = [
+    "id",
+    "home_lon",
+    "home_lat",
+    "work_lon",
+    "work_lat",
+    "enterprise_id",
+    "field",
+    "education",
+    "title",
+    "tier",
+    "birth_year",
+    "seeking",
+];
+
 /// Generates and writes `talents.csv`; returns the planned moves.
 pub fn write_talents(
     city: &City,
@@ -194,195 +243,209 @@ pub fn write_talents(
     rng: &mut Rng,
     dir: &Path,
 ) -> Result<((PathBuf, usize), MoveLog), GenerateError> {
-    let cal = &city.calendar;
     let destinations = Weighted::new(profiles::DESTINATIONS.iter().map(|d| d.1))
         .ok_or_else(|| GenerateError::Invalid("no destinations".into()))?;
+    let inputs = Inputs { city, staffing, seasons, destinations };
     let width = id_width(count, 7);
-    let mut out = CsvOut::create(
-        dir,
-        "talents.csv",
-        &[
-            "id",
-            "home_lon",
-            "home_lat",
-            "work_lon",
-            "work_lat",
-            "enterprise_id",
-            "field",
-            "education",
-            "title",
-            "tier",
-            "birth_year",
-            "seeking",
-        ],
-    )?;
+    let mut out = CsvOut::create(dir, "talents.csv", &TALENT_HEADER)?;
     let mut log = MoveLog::with_capacity(count + count / 3);
-    let mut events: Vec<(u16, MoveEvent)> = Vec::new();
-    let mut homes: Vec<Micro> = Vec::new();
-    let mut jobs: Vec<u32> = Vec::new();
+    let mut history = History::default();
     for t in 0..count {
-        let firm = rng.chance(P_EMPLOYED).then(|| firms.pick_employer(rng));
-        let (home, district) = match firm {
-            Some(e) => home_near(city, rng, firms.list[e as usize].location),
-            None => city.grid.sample_home(rng, &city.districts),
-        };
-        let (field, education, age, title) = match firm {
-            Some(e) => {
-                let f = &firms.list[e as usize];
-                let p = f.sector.profile();
-                let education = draw_education(rng, &p.education);
-                let age = draw_age(rng, p.age_median * f.youth, 0.6, education);
-                (staffing.staff(f.sector).sample(rng), education, age, draw_title(rng, age, education, p.title_rate))
-            }
-            None => {
-                let education = draw_education(rng, &profiles::GRADUATE_EDUCATION);
-                let age = draw_age(rng, profiles::GRADUATE_AGE_MEDIAN, 0.9, education);
-                let title = draw_title(rng, age, education, profiles::GRADUATE_TITLE_RATE);
-                (staffing.graduates.sample(rng), education, age, title)
-            }
-        };
-        let tier = draw_tier(rng, age, education, title);
-
-        // History over the window.
-        let leave_factor = if age < 30 {
-            1.35
-        } else if age < 45 {
-            0.9
-        } else {
-            0.55
-        };
-        let leave = if rng.chance(LEAVE_RATE * leave_factor) {
-            Some(sample_day(rng, cal, &seasons.departure))
-        } else if city.spike == Some(district) && rng.chance(SPIKE_EXTRA_LEAVE) {
-            Some(sample_day(rng, cal, &seasons.spike))
-        } else {
-            None
-        };
-        let end = leave.unwrap_or(cal.days());
-        let arrive_factor = if age <= 26 {
-            2.6
-        } else if age <= 32 {
-            1.2
-        } else {
-            0.45
-        };
-        let arrive = if rng.chance(ARRIVE_RATE * arrive_factor) {
-            let months = if age <= 26 { &seasons.graduate_arrival } else { &seasons.other_arrival };
-            day_between(rng, cal, months, 0, end)
-        } else {
-            None
-        };
-        let start = arrive.map_or(0, |d| d + 1);
-        events.clear();
-        if firm.is_some() {
-            let factor = if age < 30 {
-                1.5
-            } else if age < 40 {
-                1.0
-            } else {
-                0.5
-            };
-            for _ in 0..rng.poisson(JOB_CHANGE_RATE * factor) {
-                if let Some(d) = day_between(rng, cal, &seasons.job_change, start, end) {
-                    events.push((d, MoveEvent::JobChange));
-                }
-            }
-        }
-        let factor = if age < 35 { 1.25 } else { 0.8 };
-        for _ in 0..rng.poisson(RELOCATION_RATE * factor) {
-            if let Some(d) = day_between(rng, cal, &seasons.relocation, start, end) {
-                events.push((d, MoveEvent::Relocate));
-            }
-        }
-        events.sort_unstable_by_key(|&(d, e)| (d, e.index()));
-
-        let young = age < 30;
-        let seeking = leave.is_none()
-            && rng.chance(match (firm.is_some(), young) {
-                (true, true) => 0.06,
-                (true, false) => 0.03,
-                (false, true) => 0.7,
-                (false, false) => 0.5,
-            });
-        let current = if leave.is_none() { firm } else { None };
-
-        out.field(Num::id("T", t as u64 + 1, width).as_bytes())?;
-        out.point(Some(home))?;
-        out.point(current.map(|e| firms.list[e as usize].location))?;
-        match current {
-            Some(e) => out.field(firms.id(e).as_bytes())?,
-            None => out.field(b"")?,
-        }
-        out.field(field.as_bytes())?;
-        out.field(education.code().as_bytes())?;
-        out.field(title.code().as_bytes())?;
-        out.field(tier.code().as_bytes())?;
-        out.field(Num::uint(u64::from(REFERENCE_YEAR) - u64::from(age)).as_bytes())?;
-        out.field(bool_field(seeking))?;
-        out.end_row()?;
-
-        // Earlier homes and employers, latest last.
-        let relocations = events.iter().filter(|e| e.1 == MoveEvent::Relocate).count();
-        homes.clear();
-        homes.resize(relocations + 1, home);
-        for i in (0..relocations).rev() {
-            homes[i] = match firm {
-                Some(e) => home_near(city, rng, firms.list[e as usize].location).0,
-                None => city.grid.sample_home(rng, &city.districts).0,
-            };
-        }
-        jobs.clear();
-        if let Some(e) = firm {
-            let changes = events.len() - relocations;
-            jobs.resize(changes + 1, e);
-            for i in (0..changes).rev() {
-                jobs[i] = firms.pick_previous(rng, jobs[i + 1]);
-            }
-        }
-        let talent = t as u32;
-        let mut seq = 0u8;
-        let mut push = |log: &mut MoveLog, p: Planned| {
-            log.push(talent, seq, &p);
-            seq = seq.wrapping_add(1);
-        };
-        if let Some(day) = arrive {
-            push(
-                &mut log,
-                Planned {
-                    day,
-                    event: MoveEvent::Arrive,
-                    from: None,
-                    to: Some(homes[0]),
-                    firm: None,
-                    destination: None,
-                },
-            );
-        }
-        let (mut h, mut j) = (0, 0);
-        for &(day, event) in &events {
-            if event == MoveEvent::Relocate {
-                push(
-                    &mut log,
-                    Planned { day, event, from: Some(homes[h]), to: Some(homes[h + 1]), firm: None, destination: None },
-                );
-                h += 1;
-            } else {
-                let (from, to) = (jobs[j], jobs[j + 1]);
-                let loc = |e: u32| firms.list[e as usize].location;
-                push(
-                    &mut log,
-                    Planned { day, event, from: Some(loc(from)), to: Some(loc(to)), firm: Some(to), destination: None },
-                );
-                j += 1;
-            }
-        }
-        if let Some(day) = leave {
-            let destination = Some(destinations.sample(rng) as u8);
-            push(
-                &mut log,
-                Planned { day, event: MoveEvent::Leave, from: Some(home), to: None, firm: None, destination },
-            );
-        }
+        let person = draw_person(&inputs, firms, rng);
+        draw_history(&inputs, rng, &person, &mut history);
+        let seeking = draw_seeking(rng, &person, &history);
+        // Someone who left the city has no employer any more.
+        let current = if history.leave.is_none() { person.firm } else { None };
+        write_row(&mut out, firms, Num::id("T", t as u64 + 1, width).as_bytes(), &person, current, seeking)?;
+        draw_earlier(&inputs, firms, rng, &person, &mut history);
+        log_history(&mut log, t as u32, &inputs, firms, rng, &person, &history);
     }
     Ok((out.finish()?, log))
+}
+
+/// Employer, home and profile of one talent.
+fn draw_person(inputs: &Inputs, firms: &mut Firms, rng: &mut Rng) -> Person {
+    let city = inputs.city;
+    let firm = rng.chance(P_EMPLOYED).then(|| firms.pick_employer(rng));
+    let (home, district) = match firm {
+        Some(e) => home_near(city, rng, firms.list[e as usize].location),
+        None => city.grid.sample_home(rng, &city.districts),
+    };
+    // The order of the draws is part of the seed's output.
+    let (field, education, age, title) = match firm {
+        Some(e) => {
+            let f = &firms.list[e as usize];
+            let p = f.sector.profile();
+            let education = draw_education(rng, &p.education);
+            let age = draw_age(rng, p.age_median * f.youth, 0.6, education);
+            let field = inputs.staffing.staff(f.sector).sample(rng);
+            (field, education, age, draw_title(rng, age, education, p.title_rate))
+        }
+        None => {
+            let education = draw_education(rng, &profiles::GRADUATE_EDUCATION);
+            let age = draw_age(rng, profiles::GRADUATE_AGE_MEDIAN, 0.9, education);
+            let title = draw_title(rng, age, education, profiles::GRADUATE_TITLE_RATE);
+            (inputs.staffing.graduates.sample(rng), education, age, title)
+        }
+    };
+    let tier = draw_tier(rng, age, education, title);
+    Person { firm, home, district, field, education, age, title, tier }
+}
+
+/// Arrival, departure, job changes and relocations over the window.
+fn draw_history(inputs: &Inputs, rng: &mut Rng, person: &Person, history: &mut History) {
+    let (cal, seasons, age) = (&inputs.city.calendar, inputs.seasons, person.age);
+    let leave_factor = if age < 30 {
+        1.35
+    } else if age < 45 {
+        0.9
+    } else {
+        0.55
+    };
+    history.leave = if rng.chance(LEAVE_RATE * leave_factor) {
+        Some(sample_day(rng, cal, &seasons.departure))
+    } else if inputs.city.spike == Some(person.district) && rng.chance(SPIKE_EXTRA_LEAVE) {
+        Some(sample_day(rng, cal, &seasons.spike))
+    } else {
+        None
+    };
+    let end = history.leave.unwrap_or(cal.days());
+    let arrive_factor = if age <= 26 {
+        2.6
+    } else if age <= 32 {
+        1.2
+    } else {
+        0.45
+    };
+    history.arrive = if rng.chance(ARRIVE_RATE * arrive_factor) {
+        let months = if age <= 26 { &seasons.graduate_arrival } else { &seasons.other_arrival };
+        day_between(rng, cal, months, 0, end)
+    } else {
+        None
+    };
+    let start = history.arrive.map_or(0, |d| d + 1);
+    let events = &mut history.events;
+    events.clear();
+    if person.firm.is_some() {
+        let factor = if age < 30 {
+            1.5
+        } else if age < 40 {
+            1.0
+        } else {
+            0.5
+        };
+        for _ in 0..rng.poisson(JOB_CHANGE_RATE * factor) {
+            if let Some(d) = day_between(rng, cal, &seasons.job_change, start, end) {
+                events.push((d, MoveEvent::JobChange));
+            }
+        }
+    }
+    let factor = if age < 35 { 1.25 } else { 0.8 };
+    for _ in 0..rng.poisson(RELOCATION_RATE * factor) {
+        if let Some(d) = day_between(rng, cal, &seasons.relocation, start, end) {
+            events.push((d, MoveEvent::Relocate));
+        }
+    }
+    events.sort_unstable_by_key(|&(d, e)| (d, e.index()));
+}
+
+/// Whether someone still in the city is looking for a job: more often the
+/// young and those out of work.
+fn draw_seeking(rng: &mut Rng, person: &Person, history: &History) -> bool {
+    let young = person.age < 30;
+    history.leave.is_none()
+        && rng.chance(match (person.firm.is_some(), young) {
+            (true, true) => 0.06,
+            (true, false) => 0.03,
+            (false, true) => 0.7,
+            (false, false) => 0.5,
+        })
+}
+
+/// One row of `talents.csv`, in the order of [`TALENT_HEADER`].
+fn write_row(
+    out: &mut CsvOut,
+    firms: &Firms,
+    id: &[u8],
+    person: &Person,
+    current: Option<u32>,
+    seeking: bool,
+) -> Result<(), GenerateError> {
+    out.field(id)?;
+    out.point(Some(person.home))?;
+    out.point(current.map(|e| firms.list[e as usize].location))?;
+    match current {
+        Some(e) => out.field(firms.id(e).as_bytes())?,
+        None => out.field(b"")?,
+    }
+    out.field(person.field.as_bytes())?;
+    out.field(person.education.code().as_bytes())?;
+    out.field(person.title.code().as_bytes())?;
+    out.field(person.tier.code().as_bytes())?;
+    out.field(Num::uint(u64::from(REFERENCE_YEAR) - u64::from(person.age)).as_bytes())?;
+    out.field(bool_field(seeking))?;
+    out.end_row()
+}
+
+/// Earlier homes and employers, one per relocation and job change.
+fn draw_earlier(inputs: &Inputs, firms: &mut Firms, rng: &mut Rng, person: &Person, history: &mut History) {
+    let city = inputs.city;
+    let relocations = history.events.iter().filter(|e| e.1 == MoveEvent::Relocate).count();
+    history.homes.clear();
+    history.homes.resize(relocations + 1, person.home);
+    for i in (0..relocations).rev() {
+        history.homes[i] = match person.firm {
+            Some(e) => home_near(city, rng, firms.list[e as usize].location).0,
+            None => city.grid.sample_home(rng, &city.districts).0,
+        };
+    }
+    history.jobs.clear();
+    if let Some(e) = person.firm {
+        let changes = history.events.len() - relocations;
+        history.jobs.resize(changes + 1, e);
+        for i in (0..changes).rev() {
+            history.jobs[i] = firms.pick_previous(rng, history.jobs[i + 1]);
+        }
+    }
+}
+
+/// Appends one talent's moves to the log: arrival, the events in day order,
+/// departure.
+fn log_history(
+    log: &mut MoveLog,
+    talent: u32,
+    inputs: &Inputs,
+    firms: &Firms,
+    rng: &mut Rng,
+    person: &Person,
+    history: &History,
+) {
+    let mut seq = 0u8;
+    let mut push = |log: &mut MoveLog, p: Planned| {
+        log.push(talent, seq, &p);
+        seq = seq.wrapping_add(1);
+    };
+    let homes = &history.homes;
+    if let Some(day) = history.arrive {
+        let to = Some(homes[0]);
+        push(log, Planned { day, event: MoveEvent::Arrive, from: None, to, firm: None, destination: None });
+    }
+    let (mut h, mut j) = (0, 0);
+    for &(day, event) in &history.events {
+        if event == MoveEvent::Relocate {
+            let (from, to) = (Some(homes[h]), Some(homes[h + 1]));
+            push(log, Planned { day, event, from, to, firm: None, destination: None });
+            h += 1;
+        } else {
+            let (from, to) = (history.jobs[j], history.jobs[j + 1]);
+            let loc = |e: u32| Some(firms.list[e as usize].location);
+            push(log, Planned { day, event, from: loc(from), to: loc(to), firm: Some(to), destination: None });
+            j += 1;
+        }
+    }
+    if let Some(day) = history.leave {
+        let destination = Some(inputs.destinations.sample(rng) as u8);
+        let from = Some(person.home);
+        push(log, Planned { day, event: MoveEvent::Leave, from, to: None, firm: None, destination });
+    }
 }

@@ -8,8 +8,8 @@ use std::sync::OnceLock;
 use geo::{Contains, Coord, Intersects, LineString, Point, Polygon};
 use serde_json::Value;
 
-use super::geography::haversine_km;
 use super::{GenerateOptions, GenerateSummary, generate};
+use crate::analytics::commute::distance::haversine_km;
 use crate::model::{Date, Education, MoveEvent, StationMode, Taxonomy, Tier, Title, validate_id};
 
 const FILES: &[&str] =
@@ -379,7 +379,7 @@ fn commutes() -> Vec<f64> {
         .rows
         .iter()
         .filter(|r| !r[3].is_empty())
-        .map(|r| haversine_km((coord(&r[1]), coord(&r[2])), (coord(&r[3]), coord(&r[4]))))
+        .map(|r| haversine_km([coord(&r[1]), coord(&r[2])], [coord(&r[3]), coord(&r[4])]))
         .collect();
     d.sort_by(f64::total_cmp);
     d
@@ -442,16 +442,16 @@ fn departures_climb_in_one_district() {
 fn metro_serves_the_software_park_but_not_the_innovation_valley() {
     let r = regions();
     let st = Table::read(&path("stations.csv"));
-    let rail: Vec<(f64, f64)> =
-        st.rows.iter().filter(|r| &r[4] == "metro" || &r[4] == "rail").map(|r| (coord(&r[2]), coord(&r[3]))).collect();
+    let rail: Vec<[f64; 2]> =
+        st.rows.iter().filter(|r| &r[4] == "metro" || &r[4] == "rail").map(|r| [coord(&r[2]), coord(&r[3])]).collect();
     let nearest_km = |park: &str| {
         let poly = &r.parks.iter().find(|p| p.0 == park).unwrap().1;
         rail.iter()
             .map(|&s| {
-                if poly.contains(&Point::new(s.0, s.1)) {
+                if poly.contains(&Point::new(s[0], s[1])) {
                     0.0
                 } else {
-                    poly.exterior().coords().map(|c| haversine_km(s, (c.x, c.y))).fold(f64::MAX, f64::min)
+                    poly.exterior().coords().map(|c| haversine_km(s, [c.x, c.y])).fold(f64::MAX, f64::min)
                 }
             })
             .fold(f64::MAX, f64::min)
@@ -517,7 +517,7 @@ fn print_statistics() {
         .rows
         .iter()
         .filter(|r| !r[3].is_empty())
-        .map(|r| haversine_km((coord(&r[1]), coord(&r[2])), (coord(&r[3]), coord(&r[4]))))
+        .map(|r| haversine_km([coord(&r[1]), coord(&r[2])], [coord(&r[3]), coord(&r[4])]))
         .collect();
     d.sort_by(f64::total_cmp);
     let q = |p: f64| d[((d.len() - 1) as f64 * p) as usize];

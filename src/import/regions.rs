@@ -12,6 +12,7 @@ use geo::MultiPolygon;
 use rusqlite::{Connection, params};
 
 use crate::model::{LonLat, RegionKind, validate_id};
+use crate::spatial::MAX_LATITUDE;
 use crate::spatial::RegionLookup;
 
 use super::error::{ImportError, RowError};
@@ -167,7 +168,8 @@ fn check_geometry(g: &geojson::Geometry) -> Result<(), String> {
                 };
                 if !LonLat::new(lon, lat).is_valid() {
                     return Err(format!(
-                        "polygon {p} ring {r} position {k} ({lon}, {lat}) is outside lon [-180, 180], lat [-85.0511, 85.0511]"
+                        "polygon {p} ring {r} position {k} ({lon}, {lat}) is outside lon [-180, 180], lat [-{max}, {max}]",
+                        max = MAX_LATITUDE
                     ));
                 }
             }

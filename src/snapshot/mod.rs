@@ -13,6 +13,7 @@ pub mod memo;
 pub mod moves;
 pub mod point_index;
 pub mod records;
+mod tables;
 
 use std::collections::HashMap;
 use std::ops::Range;

@@ -128,16 +128,12 @@ impl PointIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::generate::rng::Rng;
     use proptest::prelude::*;
 
     fn points(seed: u64, n: usize) -> Vec<([f32; 2], u32)> {
-        let mut s = seed | 1;
-        let mut next = || {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s >> 40) as f32 / (1u64 << 24) as f32
-        };
+        let mut rng = Rng::new(seed, 0);
+        let mut next = || rng.f64() as f32;
         // Clustered like a city: most points near a few centres.
         (0..n as u32)
             .map(|i| {

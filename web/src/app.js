@@ -1,6 +1,8 @@
 // Entry point: loads taxonomy, statistics and region outlines, builds the
 // map, and wires the layer panel, filters, search, popups, the region panel,
-// the language switch and the URL-hash state.
+// the analysis views, the language switch and the URL-hash state. `main` runs
+// these as named steps that share one object `a` (map, state, and the
+// functions one step offers the others).
 
 import * as maplibregl from './maplibre-gl.mjs';
 import { fmt, fmtCompact, getLang, nameOf, setLang, t, translateDom } from './i18n.js';
@@ -24,7 +26,7 @@ import { basemapLegend, enterprisesLegend, esc, regionsLegend, talentsLegend, va
 import { cellPopup, clusterPopup, enterprisePopup, indexTaxonomy, regionPanel } from './panel.js';
 import { renderFilters, resetFilters } from './filters.js';
 import { setupSearch } from './search.js';
-import { createViews } from './views.js';
+import { createViews } from './views/index.js';
 
 const $ = (sel) => document.querySelector(sel);
 const origin = window.location.origin;
@@ -88,14 +90,12 @@ function bboxOf(fc) {
   return Number.isFinite(w) ? [[w, s], [e, n]] : [[116.2, 36.0], [117.9, 37.6]];
 }
 
-async function main() {
-  // Start the map's web workers while the API answers.
-  maplibregl.prewarm();
+/** Reads the view state from the hash, sets the language and loads taxonomy, statistics and regions. */
+async function loadData() {
   const state = parseHash(window.location.hash);
   setLang(state.lang || localStorage.getItem('talentmap.lang') || 'zh');
   state.lang = getLang();
   translateDom();
-
   let taxonomy;
   let stats;
   let base;
@@ -108,21 +108,33 @@ async function main() {
     setStatus(t('loadError', { msg: err.message }), true);
     throw err;
   }
-  const tax = indexTaxonomy(taxonomy);
-  const k = stats.privacy_k ?? 5;
-  const ctx = { tax, k };
   for (const f of base.features) {
     f.properties = f.properties || {};
     if (f.properties.id === undefined && f.id !== undefined) f.properties.id = f.id;
   }
-  const regionsById = new Map(base.features.map((f) => [String(f.properties.id), f]));
-
-  const breaks = {
-    talents: [20, 50, 100, 200, 500],
-    vacancies: [10, 20, 50, 100, 200],
-    regions: [100, 500, 1000, 5000, 10000],
+  const tax = indexTaxonomy(taxonomy);
+  const k = stats.privacy_k ?? 5;
+  return {
+    state,
+    stats,
+    base,
+    tax,
+    k,
+    ctx: { tax, k },
+    regionsById: new Map(base.features.map((f) => [String(f.properties.id), f])),
+    // Class breaks until the features on screen give better ones.
+    breaks: {
+      talents: [20, 50, 100, 200, 500],
+      vacancies: [10, 20, 50, 100, 200],
+      regions: [100, 500, 1000, 5000, 10000],
+    },
+    views: null,
   };
+}
 
+/** The map with its style, controls, on-demand images and error log. */
+function createMap(a) {
+  const { state, base } = a;
   const mapOptions = {
     container: 'map',
     style: buildStyle({ origin, state, base }),
@@ -163,9 +175,11 @@ async function main() {
     app.errors.push(msg);
     console.warn('map error:', msg);
   });
+  return map;
+}
 
-  // ---- HTML labels for district and park names (no glyph server) ----
-  const labelMarkers = [];
+/** HTML labels for district and park names (there is no glyph server). */
+function addRegionLabels({ map, base }) {
   for (const f of base.features) {
     const p = f.properties;
     const at = p.centre || p.center || p.cp || (f.geometry && labelPoint(f.geometry));
@@ -174,7 +188,7 @@ async function main() {
     el.className = `map-label ${p.kind === 'park' ? 'park' : 'district'}`;
     el.textContent = p.name;
     el.setAttribute('aria-hidden', 'true');
-    labelMarkers.push(new maplibregl.Marker({ element: el }).setLngLat(at).addTo(map));
+    new maplibregl.Marker({ element: el }).setLngLat(at).addTo(map);
   }
   const updateLabelZoom = () => {
     const z = map.getZoom();
@@ -184,18 +198,24 @@ async function main() {
   };
   map.on('zoom', updateLabelZoom);
   updateLabelZoom();
+}
 
-  // ---- URL hash ----
-  const writeHash = () => {
+/** Keeps the URL hash in step with the view. */
+function wireHash(a) {
+  const { map, state } = a;
+  a.writeHash = () => {
     const c = map.getCenter();
     state.center = [c.lng, c.lat];
     state.zoom = map.getZoom();
     const hash = formatHash(state);
     if (hash !== window.location.hash) window.history.replaceState(null, '', hash);
   };
-  map.on('moveend', writeHash);
+  map.on('moveend', a.writeHash);
+}
 
-  // ---- Layer panel ----
+/** The data layers' toggles, legends and region statistic in the layer panel. */
+function setupLayerPanel(a) {
+  const { map, state, breaks, k } = a;
   const LAYERS = [
     { id: 'talents', name: 'layerTalents', note: 'layerTalentsNote', legend: () => talentsLegend(breaks.talents, k) },
     { id: 'vacancies', name: 'layerVacancies', note: 'layerVacanciesNote', legend: () => vacanciesLegend(breaks.vacancies, k) },
@@ -203,12 +223,12 @@ async function main() {
     { id: 'regions', name: 'layerRegions', note: 'layerRegionsNote', legend: () => regionsLegend(state.stat, breaks.regions, k) },
   ];
 
-  const renderLegend = (id) => {
+  a.renderLegend = (id) => {
     const li = document.querySelector(`.layer[data-layer="${id}"] .legend`);
     if (li) li.innerHTML = LAYERS.find((l) => l.id === id).legend();
   };
 
-  const renderLayerPanel = () => {
+  a.renderLayerPanel = () => {
     $('#layer-list').innerHTML = LAYERS.map((l) => {
       const on = state.layers.includes(l.id);
       const statSelect =
@@ -227,13 +247,11 @@ async function main() {
         <p class="layer-note" id="layer-note-${l.id}">${esc(t(l.note))}</p>
         <div class="layer-body">${statSelect}<div class="legend">${l.legend()}</div></div>
       </li>`;
-    }).join('') + (views ? views.layerItems() : '');
+    }).join('') + (a.views ? a.views.layerItems() : '');
     $('#basemap-legend').innerHTML = basemapLegend();
   };
 
-  let views = null;
-
-  const setLayerVisibility = () => {
+  a.setLayerVisibility = () => {
     for (const [id, mapLayers] of Object.entries(LAYER_GROUPS)) {
       const v = state.layers.includes(id) ? 'visible' : 'none';
       for (const ml of mapLayers) if (map.getLayer(ml)) map.setLayoutProperty(ml, 'visibility', v);
@@ -253,18 +271,21 @@ async function main() {
       if (el.checked) set.add(id);
       else set.delete(id);
       state.layers = LAYERS.map((l) => l.id).filter((l) => set.has(l));
-      setLayerVisibility();
-      writeHash();
+      a.setLayerVisibility();
+      a.writeHash();
     } else if (el.id === 'region-stat') {
       state.stat = el.value;
-      applyRegionPaint(true);
-      writeHash();
+      a.applyRegionPaint(true);
+      a.writeHash();
     }
   });
+}
 
-  // ---- Class breaks from the features on screen ----
-  const sameBreaks = (a, b) => a.length === b.length && a.every((v, i) => v === b[i]);
-  const applyRegionPaint = (force) => {
+/** Class breaks recomputed from the features on screen whenever the map is idle. */
+function setupBreaks(a) {
+  const { map, state, breaks, k } = a;
+  const sameBreaks = (x, y) => x.length === y.length && x.every((v, i) => v === y[i]);
+  a.applyRegionPaint = (force) => {
     if (state.stat !== 'ratio') {
       const b = regionBreaks(map, state.stat);
       if (b.length && !sameBreaks(b, breaks.regions)) {
@@ -277,7 +298,7 @@ async function main() {
       map.setFilter('regions-fill', filters.fill);
       map.setFilter('regions-suppressed', filters.hatch);
       map.setPaintProperty('regions-fill', 'fill-color', regionFillColor(state.stat, breaks.regions));
-      renderLegend('regions');
+      a.renderLegend('regions');
     }
   };
   const updateBreaks = () => {
@@ -290,49 +311,59 @@ async function main() {
       if (b.length && !sameBreaks(b, breaks[layer])) {
         breaks[layer] = b;
         map.setPaintProperty(`${layer}-fill`, 'fill-color', stepExpression(['get', 'count'], b, ramp));
-        renderLegend(layer);
+        a.renderLegend(layer);
       }
     }
-    if (state.layers.includes('regions')) applyRegionPaint(false);
-    views?.onIdle();
+    if (state.layers.includes('regions')) a.applyRegionPaint(false);
+    a.views?.onIdle();
   };
   map.on('idle', () => {
     updateBreaks();
     app.idleCount += 1;
   });
+}
 
-  // ---- Filters ----
-  const updateFilterBadge = () => {
+/** The filter form: its changes go into the tile URLs and the hash. */
+function setupFilters(a) {
+  const { map, state, tax } = a;
+  a.updateFilterBadge = () => {
     const n = activeFilterCount(state.filters);
     const badge = $('#filter-count');
     badge.hidden = n === 0;
     badge.textContent = t('filtersActive', { n });
     $('#reset-filters').disabled = n === 0;
   };
-  const applyFilters = () => {
+  a.applyFilters = () => {
     for (const layer of ['talents', 'vacancies', 'enterprises', 'regions']) {
       const src = map.getSource(layer);
       const url = tileJsonUrl(origin, layer, state.filters);
       if (src && src.url !== url) src.setUrl(url);
     }
-    updateFilterBadge();
-    writeHash();
+    a.updateFilterBadge();
+    a.writeHash();
   };
-  const renderFilterForm = () => renderFilters($('#filters'), tax, state, applyFilters);
+  a.renderFilterForm = () => renderFilters($('#filters'), tax, state, a.applyFilters);
   $('#filters').addEventListener('submit', (ev) => ev.preventDefault());
   $('#reset-filters').addEventListener('click', () => {
     resetFilters(state);
-    renderFilterForm();
-    applyFilters();
+    a.renderFilterForm();
+    a.applyFilters();
   });
+}
 
-  // ---- Details panel (regions) ----
-  let openRegionId = null;
+/** The detail panel: a region's tables, or whatever an analysis view puts there. */
+function setupDetails(a) {
+  const { map, ctx, regionsById } = a;
   const details = $('#details');
+  a.details = details;
+  a.openRegionId = null;
+  // Each opening takes a number, so a slow region answer cannot replace a newer panel.
+  let regionSeq = 0;
+  const clearSelection = () => map.setFilter('base-selected', ['==', ['get', 'id'], '__none__']);
   const closeDetails = () => {
     details.hidden = true;
-    openRegionId = null;
-    map.setFilter('base-selected', ['==', ['get', 'id'], '__none__']);
+    a.openRegionId = null;
+    clearSelection();
     document.body.classList.remove('details-open');
   };
   $('#details-close').addEventListener('click', closeDetails);
@@ -340,9 +371,8 @@ async function main() {
     if (ev.key === 'Escape' && !details.hidden && !ev.target.closest('.search')) closeDetails();
   });
 
-  let regionSeq = 0;
-  async function showRegion(id) {
-    openRegionId = String(id);
+  a.showRegion = async (id) => {
+    a.openRegionId = String(id);
     const mine = (regionSeq += 1);
     details.hidden = false;
     document.body.classList.add('details-open');
@@ -357,19 +387,18 @@ async function main() {
     } catch (err) {
       if (mine === regionSeq) body.innerHTML = `<p class="error">${esc(t('loadError', { msg: err.message }))}</p>`;
     }
-  }
-  app.showRegion = showRegion;
+  };
+  app.showRegion = a.showRegion;
 
-  // ---- Analysis views (shortage, commute, flows) ----
-  const openPanel = (html) => {
+  a.openPanel = (html) => {
     regionSeq += 1;
-    openRegionId = null;
-    map.setFilter('base-selected', ['==', ['get', 'id'], '__none__']);
+    a.openRegionId = null;
+    clearSelection();
     details.hidden = false;
     document.body.classList.add('details-open');
     $('#details-body').innerHTML = html;
   };
-  const flyToArea = (id, at = null) => {
+  a.flyToArea = (id, at = null) => {
     const f = regionsById.get(String(id));
     if (f) {
       map.setFilter('base-selected', ['==', ['to-string', ['get', 'id']], String(id)]);
@@ -378,48 +407,59 @@ async function main() {
       map.flyTo({ center: at, zoom: Math.max(map.getZoom(), 12), duration: 900 });
     }
   };
-  views = createViews({
+}
+
+/** The analysis views (shortage, commute, flows). */
+function setupViews(a) {
+  const { map, state } = a;
+  a.views = createViews({
     map,
     state,
-    ctx,
-    base,
-    regionsById,
+    ctx: a.ctx,
+    base: a.base,
+    regionsById: a.regionsById,
     origin,
     getJson,
-    writeHash,
-    flyToArea,
-    openPanel,
+    writeHash: a.writeHash,
+    flyToArea: a.flyToArea,
+    openPanel: a.openPanel,
     beforeLayer: 'base-parks-line',
     onViewOn: () => {
       state.layers = state.layers.filter((l) => l === 'enterprises');
-      setLayerVisibility();
+      a.setLayerVisibility();
     },
   });
-  app.views = views;
+  app.views = a.views;
+}
 
-  // ---- Popups and clicks ----
+/** The region under a point: a park before its district. */
+function regionAt(map, point) {
+  const feats = map.queryRenderedFeatures(point, { layers: ['base-parks-fill', 'base-districts-fill'] });
+  const park = feats.find((f) => f.properties.kind === 'park');
+  return park || feats[0] || null;
+}
+
+const regionLink = (f) =>
+  f ? `<p class="popup-region"><button type="button" class="link-btn" data-region="${esc(f.properties.id)}">${esc(f.properties.name)} →</button></p>` : '';
+
+/** Map clicks: the active view first, then enterprises, clusters, cells and regions. */
+function setupClicks(a) {
+  const { map, ctx } = a;
   const popup = new maplibregl.Popup({ closeButton: true, maxWidth: '300px', focusAfterOpen: false });
-  const regionAt = (point) => {
-    const feats = map.queryRenderedFeatures(point, { layers: ['base-parks-fill', 'base-districts-fill'] });
-    const park = feats.find((f) => f.properties.kind === 'park');
-    return park || feats[0] || null;
-  };
-  const regionLink = (f) =>
-    f ? `<p class="popup-region"><button type="button" class="link-btn" data-region="${esc(f.properties.id)}">${esc(f.properties.name)} →</button></p>` : '';
-
+  a.popup = popup;
   map.on('click', (e) => {
     if (document.body.classList.contains('sidebar-open')) {
       document.body.classList.remove('sidebar-open');
       $('#toggle-sidebar').setAttribute('aria-expanded', 'false');
     }
-    if (views.onClick(e)) {
+    if (a.views.onClick(e)) {
       popup.remove();
       return;
     }
     const layers = CLICKABLE.filter((id) => map.getLayer(id) && map.getLayoutProperty(id, 'visibility') !== 'none');
     const feats = map.queryRenderedFeatures(e.point, { layers });
     const rank = (f) => CLICKABLE.indexOf(f.layer.id);
-    feats.sort((a, b) => rank(a) - rank(b));
+    feats.sort((x, y) => rank(x) - rank(y));
     const top = feats[0];
     if (!top) return;
     const id = top.layer.id;
@@ -435,26 +475,28 @@ async function main() {
       const html = [talent && cellPopup(talent.properties, 'talents', ctx), vacancy && cellPopup(vacancy.properties, 'vacancies', ctx)]
         .filter(Boolean)
         .join('<hr>');
-      popup.setLngLat(e.lngLat).setHTML(html + regionLink(regionAt(e.point))).addTo(map);
+      popup.setLngLat(e.lngLat).setHTML(html + regionLink(regionAt(map, e.point))).addTo(map);
     } else {
       popup.remove();
-      const region = id.startsWith('regions') ? top : regionAt(e.point);
-      if (region) showRegion(region.properties.id);
+      const region = id.startsWith('regions') ? top : regionAt(map, e.point);
+      if (region) a.showRegion(region.properties.id);
     }
   });
   document.addEventListener('click', (ev) => {
     const btn = ev.target.closest('[data-region]');
     if (btn) {
       popup.remove();
-      showRegion(btn.dataset.region);
+      a.showRegion(btn.dataset.region);
     }
   });
   for (const id of CLICKABLE) {
     map.on('mouseenter', id, () => (map.getCanvas().style.cursor = 'pointer'));
     map.on('mouseleave', id, () => (map.getCanvas().style.cursor = ''));
   }
+}
 
-  // ---- Search ----
+/** Enterprise search: a pick flies there, marks it and opens its popup. */
+function setupEnterpriseSearch({ map, tax, ctx, popup }) {
   const searchMarkerEl = document.createElement('div');
   searchMarkerEl.className = 'search-marker';
   const searchMarker = new maplibregl.Marker({ element: searchMarkerEl });
@@ -469,18 +511,21 @@ async function main() {
       map.once('moveend', () => popup.setLngLat(at).setHTML(enterprisePopup(f.properties, ctx)).addTo(map));
     },
   });
+}
 
-  // ---- Language ----
-  const renderTexts = () => {
+/** The language switch, and the texts it redraws. */
+function setupLanguage(a) {
+  const { map, state, k, stats, popup } = a;
+  a.renderTexts = () => {
     translateDom();
-    renderLayerPanel();
-    renderFilterForm();
-    updateFilterBadge();
+    a.renderLayerPanel();
+    a.renderFilterForm();
+    a.updateFilterBadge();
     $('#privacy-note').textContent = t('privacyNote', { k });
     $('#data-version').textContent = t('dataVersion', { v: stats.version ?? '–' });
     map.getCanvas().setAttribute('aria-label', t('title'));
-    if (openRegionId) showRegion(openRegionId);
-    else if (!details.hidden) views.rerender();
+    if (a.openRegionId) a.showRegion(a.openRegionId);
+    else if (!a.details.hidden) a.views.rerender();
     if (popup.isOpen()) popup.remove();
   };
   // Cluster badges are images keyed by locale and count.
@@ -491,20 +536,25 @@ async function main() {
     setLang(getLang() === 'zh' ? 'en' : 'zh');
     state.lang = getLang();
     localStorage.setItem('talentmap.lang', state.lang);
-    renderTexts();
+    a.renderTexts();
     redrawBadges();
-    writeHash();
+    a.writeHash();
   });
+}
 
-  // ---- Narrow screens: sidebar as a drawer ----
+/** Narrow screens: the sidebar is a drawer. */
+function setupDrawer() {
   $('#toggle-sidebar').addEventListener('click', () => {
     const open = !document.body.classList.contains('sidebar-open');
     document.body.classList.toggle('sidebar-open', open);
     $('#toggle-sidebar').setAttribute('aria-expanded', String(open));
     if (open) $('#sidebar').focus();
   });
+}
 
-  // ---- Hash edited by hand, or back/forward ----
+/** A hash edited by hand, or back/forward. */
+function watchHash(a) {
+  const { map, state } = a;
   window.addEventListener('hashchange', () => {
     const next = parseHash(window.location.hash);
     if (next.center) map.jumpTo({ center: next.center, zoom: next.zoom });
@@ -516,25 +566,44 @@ async function main() {
       setLang(next.lang);
       state.lang = next.lang;
     }
-    renderTexts();
-    setLayerVisibility();
-    if (statChanged) applyRegionPaint(true);
-    applyFilters();
-    views.applyState(next);
+    a.renderTexts();
+    a.setLayerVisibility();
+    if (statChanged) a.applyRegionPaint(true);
+    a.applyFilters();
+    a.views.applyState(next);
   });
+}
 
-  renderTexts();
-  setLayerVisibility();
+async function main() {
+  // Start the map's web workers while the API answers.
+  maplibregl.prewarm();
+  const a = await loadData();
+  a.map = createMap(a);
+  addRegionLabels(a);
+  wireHash(a);
+  setupLayerPanel(a);
+  setupBreaks(a);
+  setupFilters(a);
+  setupDetails(a);
+  setupViews(a);
+  setupClicks(a);
+  setupEnterpriseSearch(a);
+  setupLanguage(a);
+  setupDrawer();
+  watchHash(a);
 
+  a.renderTexts();
+  a.setLayerVisibility();
+  const { map, state } = a;
   map.once('idle', () => {
     app.firstIdleMs = performance.now();
     app.firstIdleEpoch = Date.now();
-    writeHash();
+    a.writeHash();
   });
   map.once('load', () => {
     app.ready = true;
     setStatus('');
-    if (state.view) views.load();
+    if (state.view) a.views.load();
   });
 }
 

@@ -219,11 +219,14 @@ impl CommuteIndex {
     }
 
     /// Whether talent `i` lives within 800 m of a rail or metro station.
+    /// Public so that `tests/commute.rs` can check the catchments against a
+    /// brute-force scan.
     pub fn home_near_rail(&self, i: usize) -> bool {
         self.home_near.get(i)
     }
 
-    /// Whether talent `i` works within 800 m of a rail or metro station.
+    /// Whether talent `i` works within 800 m of a rail or metro station
+    /// (public for the same check).
     pub fn work_near_rail(&self, i: usize) -> bool {
         self.work_near.get(i)
     }

@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use crate::model::{MoveEvent, RegionKind};
-use crate::snapshot::moves::{Counts, contributions, counter};
+use crate::snapshot::moves::{Counts, counter};
 use crate::snapshot::{NONE8, NONE16, Snapshot};
 
 use super::privacy::publishable;
@@ -398,9 +398,4 @@ pub fn assess_areas(snap: &Snapshot, q: &AlertQuery) -> Result<Vec<AreaAlert>, A
             .then_with(|| a.area_id.cmp(&b.area_id))
     });
     Ok(out)
-}
-
-/// Contributions of a move, re-exported for brute-force checks in tests.
-pub fn move_contributions(m: &crate::snapshot::MoveRec) -> Vec<(u16, usize)> {
-    contributions(m).collect()
 }

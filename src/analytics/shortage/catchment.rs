@@ -240,6 +240,7 @@ pub fn two_step(seekers: &[WeightedPoint], sites: &[WeightedPoint], radius_m: f6
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::generate::rng::Rng;
 
     /// The reference: every pair, no index.
     fn brute_force(seekers: &[WeightedPoint], sites: &[WeightedPoint], r: f64, decay: Decay) -> Vec<f64> {
@@ -259,16 +260,6 @@ mod tests {
         WeightedPoint { x, y, weight }
     }
 
-    struct Rng(u64);
-    impl Rng {
-        fn unit(&mut self) -> f64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            (self.0 >> 11) as f64 / (1u64 << 53) as f64
-        }
-    }
-
     #[test]
     fn worked_example_by_hand() {
         // Points 1 km apart east–west near Jinan; radius 5 km reaches X–A
@@ -286,16 +277,14 @@ mod tests {
 
     #[test]
     fn matches_brute_force_on_random_points_and_conserves_seekers() {
-        let mut rng = Rng(0x5eed_1234_abcd);
+        let mut rng = Rng::new(0x5eed_1234_abcd, 0);
         for decay in Decay::ALL {
             for radius in [2_000.0, 10_000.0, 25_000.0] {
                 let seekers: Vec<WeightedPoint> = (0..300)
-                    .map(|_| {
-                        point(116.8 + rng.unit() * 0.8, 36.4 + rng.unit() * 0.5, 1.0 + (rng.unit() * 20.0).floor())
-                    })
+                    .map(|_| point(116.8 + rng.f64() * 0.8, 36.4 + rng.f64() * 0.5, 1.0 + (rng.f64() * 20.0).floor()))
                     .collect();
                 let sites: Vec<WeightedPoint> = (0..120)
-                    .map(|_| point(116.8 + rng.unit() * 0.8, 36.4 + rng.unit() * 0.5, 1.0 + (rng.unit() * 9.0).floor()))
+                    .map(|_| point(116.8 + rng.f64() * 0.8, 36.4 + rng.f64() * 0.5, 1.0 + (rng.f64() * 9.0).floor()))
                     .collect();
                 let fast = two_step(&seekers, &sites, radius, decay);
                 let slow = brute_force(&seekers, &sites, radius, decay);

@@ -1,0 +1,167 @@
+// The analysis views in the layer panel — shortage index (紧缺指数),
+// commute and job–housing (通勤与职住), talent flows (人才流动) — composed
+// into one object for `app.js`. One view is active at a time; each adds its
+// own sources and map layers the first time it is turned on (so nothing is
+// requested while it is off) and uses the detail panel for its ranked list,
+// indicators and explanations. This module owns what they share: which view
+// is on, the request counter that drops answers a newer load made stale, the
+// layer-panel items and the panel and map events.
+
+import { nameOf, t } from '../i18n.js';
+import { esc } from '../legend.js';
+import { createCommuteView } from './commute.js';
+import { createFlowsView } from './flows.js';
+import { createShortageView } from './shortage.js';
+
+export const VIEW_IDS = ['shortage', 'commute', 'flows'];
+
+const HASH_KEYS = ['view', 'sfield', 'sby', 'park', 'farea', 'fmonth'];
+
+export function createViews({ map, state, ctx, base, regionsById, origin, getJson, writeHash, flyToArea, openPanel, beforeLayer, onViewOn }) {
+  let seq = 0;
+  const report = (err) => {
+    console.warn(err);
+    openPanel(`<p class="error">${esc(t('loadError', { msg: err.message }))}</p>`);
+  };
+  const cx = {
+    map,
+    state,
+    ctx,
+    origin,
+    getJson,
+    writeHash,
+    flyToArea,
+    openPanel,
+    beforeLayer,
+    parks: base.features.filter((f) => f.properties.kind === 'park'),
+    districts: base.features.filter((f) => f.properties.kind === 'district'),
+    fieldName: (code) => nameOf(ctx.tax.fields.get(String(code)), String(code)),
+    areaName: (id) => regionsById.get(String(id))?.properties.name ?? String(id),
+    // Each load takes a number; an answer that arrives after a newer load started is dropped.
+    seq: { next: () => (seq += 1), now: () => seq },
+    setVisibility,
+    rerenderItem,
+    report,
+    load,
+  };
+  const shortage = createShortageView(cx);
+  const commute = createCommuteView(cx);
+  const flows = createFlowsView(cx);
+  const views = [shortage, commute, flows];
+  const byId = new Map(views.map((view) => [view.id, view]));
+
+  function setVisibility() {
+    for (const view of views) {
+      const on = state.view === view.id;
+      const vis = on ? 'visible' : 'none';
+      for (const l of view.layers) if (map.getLayer(l)) map.setLayoutProperty(l, 'visibility', vis);
+      const li = document.querySelector(`.layer[data-view="${view.id}"]`);
+      if (li) {
+        li.classList.toggle('on', on);
+        li.querySelector('input[data-view]').checked = on;
+      }
+    }
+    map.getCanvas().style.cursor = byId.get(state.view)?.cursor?.() ?? '';
+  }
+
+  function layerItems() {
+    return views
+      .map(({ id, controls, legend }) => {
+        const on = state.view === id;
+        const cap = id[0].toUpperCase() + id.slice(1);
+        return `<li class="layer view${on ? ' on' : ''}" data-view="${id}">
+        <label class="toggle">
+          <input type="checkbox" id="view-${id}" data-view="${id}"${on ? ' checked' : ''} aria-describedby="view-note-${id}">
+          <span class="toggle-track" aria-hidden="true"></span>
+          <span class="layer-name">${esc(t(`view${cap}`))}</span>
+        </label>
+        <p class="layer-note" id="view-note-${id}">${esc(t(`view${cap}Note`))}</p>
+        <div class="layer-body"><div class="view-controls">${controls()}</div><div class="legend">${legend()}</div></div>
+      </li>`;
+      })
+      .join('');
+  }
+
+  function rerenderItem(id) {
+    const li = document.querySelector(`.layer[data-view="${id}"]`);
+    if (!li) return;
+    li.querySelector('.view-controls').innerHTML = byId.get(id).controls();
+    li.querySelector('.legend').innerHTML = byId.get(id).legend();
+  }
+
+  function load() {
+    seq += 1;
+    const view = byId.get(state.view);
+    return view ? view.load().catch(report) : Promise.resolve();
+  }
+
+  function setView(id) {
+    state.view = VIEW_IDS.includes(id) ? id : null;
+    commute.stopPlacing();
+    setVisibility();
+    writeHash();
+    return load();
+  }
+
+  function onLayerPanelChange(ev) {
+    const el = ev.target;
+    if (el.dataset.view) {
+      // The view's colours replace the cell layers' (enterprises stay).
+      if (el.checked) onViewOn?.();
+      setView(el.checked ? el.dataset.view : null);
+      if (!el.checked) document.getElementById('details-close').click();
+      return;
+    }
+    for (const view of views) if (view.onControl(el)) return;
+  }
+
+  // Rows fly to their area (and explain it, select the park or the flow area); the rest is the scenario tool.
+  function onPanelClick(ev) {
+    const row = ev.target.closest('[data-fly]');
+    if (row) {
+      const lon = Number(row.dataset.lon);
+      const lat = Number(row.dataset.lat);
+      flyToArea(row.dataset.fly, Number.isFinite(lon) && row.dataset.lon ? [lon, lat] : null);
+      if (row.dataset.explain) shortage.explain(row.dataset.explain).catch(report);
+      if (row.dataset.park && state.view === 'commute') commute.selectPark(row.dataset.park, false);
+      if (row.dataset.farea) flows.selectArea(row.dataset.farea, false);
+      return;
+    }
+    const target = ev.target.closest('button');
+    if (target) commute.onPanelButton(target);
+  }
+
+  document.getElementById('layer-list').addEventListener('change', onLayerPanelChange);
+  document.getElementById('details').addEventListener('click', onPanelClick);
+  document.getElementById('details').addEventListener('change', (ev) => commute.onPanelChange(ev.target));
+
+  /** Map clicks while a view is on; returns true when handled. */
+  function onClick(e) {
+    return byId.get(state.view)?.onClick(e) ?? false;
+  }
+
+  /** Re-renders the open view's panel (after a language switch). */
+  function rerender() {
+    byId.get(state.view)?.rerender();
+  }
+
+  /** A hash edited by hand or back/forward. */
+  function applyState(next) {
+    if (!HASH_KEYS.some((k) => next[k] !== state[k])) return;
+    for (const k of HASH_KEYS) state[k] = next[k];
+    setVisibility();
+    load();
+  }
+
+  return {
+    layerItems,
+    setView,
+    load,
+    onClick,
+    onIdle: commute.onIdle,
+    rerender,
+    applyState,
+    setVisibility,
+    state: { shortage: shortage.state, commute: commute.state, flows: flows.state },
+  };
+}
