@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use utoipa::OpenApi;
 
 use super::error::{ErrorBody, ErrorDetail};
-use super::sources::{FilterLayer, TileDocs, TileJsonDoc, VectorLayerDoc};
+use super::sources::{DecayCode, FilterLayer, MvtBody, TileDocs, TileJsonDoc, VectorLayerDoc};
 use super::tiles;
 
 /// The document. Handlers are added to `paths(...)` as they are annotated.
@@ -25,7 +25,7 @@ use super::tiles;
         license(name = "MIT")
     ),
     paths(openapi_json, tiles::tilejson, tiles::tile),
-    components(schemas(ErrorBody, ErrorDetail, FilterLayer, TileJsonDoc, VectorLayerDoc)),
+    components(schemas(ErrorBody, ErrorDetail, FilterLayer, MvtBody, TileJsonDoc, VectorLayerDoc, DecayCode)),
     modifiers(&TileDocs),
     tags(
         (name = "service", description = "Health, metrics and this document"),

@@ -23,7 +23,7 @@ use crate::spatial::{TileError, TileId};
 
 use super::error::ErrorBody;
 use super::query::FilterParams;
-use super::sources::{self, FilterLayer, Prepared, SourceContext, TileCoordinates, TileJsonDoc};
+use super::sources::{self, FilterLayer, MvtBody, Prepared, SourceContext, TileJsonDoc};
 use super::{ApiError, AppState};
 
 pub const MVT_CONTENT_TYPE: &str = "application/vnd.mapbox-vector-tile";
@@ -62,10 +62,16 @@ pub async fn tilejson(
 /// `GET /tiles/{layer}/{z}/{x}/{y}.mvt`
 #[utoipa::path(get, path = "/tiles/{layer}/{z}/{x}/{y}.mvt", tag = "tiles",
     params(("layer" = FilterLayer, Path, description = "A layer that takes the record filters; `shortage` and \
-        `commute` have their own paths"), TileCoordinates, FilterParams),
+        `commute` have their own paths"),
+        ("z" = u8, Path, description = "Zoom, 0..=22 (digits only, no sign or leading zero)", minimum = 0, maximum = 22),
+        ("x" = u32, Path, description = "Column, 0..=2^z - 1 (digits only, no sign or leading zero)", minimum = 0,
+            maximum = 4194303),
+        ("y" = u32, Path, description = "Row from the north (XYZ), 0..=2^z - 1, digits only, no sign or leading \
+            zero; the segment ends in `.mvt`", minimum = 0, maximum = 4194303),
+        FilterParams),
     responses(
         (status = 200, description = "Mapbox Vector Tile 2.1 (extent 4096), one layer named after the source",
-            body = Vec<u8>, content_type = "application/vnd.mapbox-vector-tile"),
+            body = MvtBody, content_type = "application/vnd.mapbox-vector-tile"),
         (status = 204, description = "The tile is empty"),
         (status = 304, description = "`If-None-Match` names the current ETag"),
         (status = 400, description = "A coordinate is out of range or not a plain decimal, or a query parameter \

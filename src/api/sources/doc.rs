@@ -11,9 +11,9 @@
 use std::collections::BTreeMap;
 
 use utoipa::openapi::path::{Operation, Parameter, PathItem};
-use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
 use utoipa::openapi::{OpenApi, RefOr};
-use utoipa::{IntoParams, Modify, PartialSchema, ToSchema};
+use utoipa::{Modify, PartialSchema, ToSchema};
 
 use super::SOURCES;
 
@@ -29,22 +29,17 @@ impl PartialSchema for FilterLayer {
 
 impl ToSchema for FilterLayer {}
 
-/// The tile address: plain decimals (no sign, no leading zero, so each tile
-/// has one URL), `x` and `y` below `2^z`.
-#[derive(IntoParams)]
-#[into_params(parameter_in = Path)]
-#[allow(dead_code)]
-pub struct TileCoordinates {
-    /// Zoom, 0..=22.
-    #[param(minimum = 0, maximum = 22)]
-    z: u8,
-    /// Column, 0..=2^z − 1.
-    #[param(minimum = 0, maximum = 4194303)]
-    x: u32,
-    /// Row, 0..=2^z − 1, counted from the north (XYZ scheme); the segment ends in `.mvt`.
-    #[param(minimum = 0, maximum = 4194303)]
-    y: u32,
+/// A Mapbox Vector Tile 2.1, as bytes.
+pub struct MvtBody;
+
+impl PartialSchema for MvtBody {
+    fn schema() -> RefOr<Schema> {
+        let binary = SchemaFormat::KnownFormat(KnownFormat::Binary);
+        ObjectBuilder::new().schema_type(Type::String).format(Some(binary)).into()
+    }
 }
+
+impl ToSchema for MvtBody {}
 
 /// TileJSON 3.0.0 as served (the `tilejson` crate's `TileJSON`).
 #[derive(ToSchema)]

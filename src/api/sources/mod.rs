@@ -38,7 +38,8 @@ use crate::spatial::{TileId, WORLD_BOUNDS};
 use super::query::{FilterParams, QueryParams, parse_query};
 use super::{ApiError, CommuteCache};
 
-pub use doc::{FilterLayer, TileCoordinates, TileDocs, TileJsonDoc, VectorLayerDoc};
+pub use doc::{FilterLayer, MvtBody, TileDocs, TileJsonDoc, VectorLayerDoc};
+pub use shortage::DecayCode;
 
 /// Every tile source the service answers, in the order the 404 lists them.
 pub static SOURCES: &[&dyn Source] = &[

@@ -79,16 +79,18 @@ impl From<DecayCode> for Decay {
     }
 }
 
-fn code_schema(codes: impl Iterator<Item = &'static str>) -> RefOr<Schema> {
-    ObjectBuilder::new().schema_type(Type::String).enum_values(Some(codes)).into()
+fn code_schema(description: &str, codes: impl Iterator<Item = &'static str>) -> RefOr<Schema> {
+    ObjectBuilder::new().schema_type(Type::String).description(Some(description)).enum_values(Some(codes)).into()
 }
 
 fn education_schema() -> RefOr<Schema> {
-    code_schema(Education::ALL.iter().map(|e| e.code()))
+    let description = "Demand asks for exactly this education level; supply holds at least it";
+    code_schema(description, Education::ALL.iter().map(|e| e.code()))
 }
 
 fn title_schema() -> RefOr<Schema> {
-    code_schema(Title::ALL.iter().map(|t| t.code()))
+    let description = "Demand asks for exactly this professional title; supply holds at least it";
+    code_schema(description, Title::ALL.iter().map(|t| t.code()))
 }
 
 /// A number parameter in `lo..=hi`, or `default`.
