@@ -17,21 +17,17 @@ use std::sync::{Arc, Mutex, Weak};
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::extract::{Query, State};
 use serde_json::{Map, Value, json};
 
 use crate::analytics::commute::CommuteIndex;
 use crate::analytics::commute::flows::FlowLevel;
-use crate::analytics::commute::heat::Selection;
 use crate::analytics::commute::indicators::{AreaCounts, Summary, summarize};
 use crate::analytics::commute::scenario::{self, MAX_RADIUS_M, MAX_STOPS, Stop};
 use crate::analytics::commute::stations::WALK_RADIUS_M;
 use crate::analytics::commute::underserved::{self, Underserved};
 use crate::analytics::filter::Filter;
 use crate::analytics::privacy::{json_count, publishable};
-use crate::encode::commute::{LAYER, MAXZOOM, render_commute};
 use crate::model::RegionKind;
 use crate::snapshot::Snapshot;
 
@@ -79,7 +75,7 @@ async fn index_of(state: &AppState, snap: &Arc<Snapshot>) -> Result<Arc<CommuteI
 }
 
 /// A region parameter that must name a district or a park.
-fn area_param(snap: &Snapshot, name: &str, id: &str) -> Result<u16, ApiError> {
+pub(super) fn area_param(snap: &Snapshot, name: &str, id: &str) -> Result<u16, ApiError> {
     let r = snap.region(id).ok_or_else(|| ApiError::NotFound(format!("no region '{id}' (parameter {name})")))?;
     match snap.regions[r as usize].kind {
         RegionKind::District | RegionKind::Park => Ok(r),
@@ -90,108 +86,6 @@ fn area_param(snap: &Snapshot, name: &str, id: &str) -> Result<u16, ApiError> {
             ),
         )),
     }
-}
-
-/// The one selection of a commute tile request.
-fn selection(snap: &Snapshot, query: &BTreeMap<String, String>) -> Result<Selection, ApiError> {
-    let given: Vec<&str> = Selection::PARAMS.into_iter().filter(|p| query.contains_key(*p)).collect();
-    let [param] = given[..] else {
-        let what = if given.is_empty() { "none was given" } else { "several were given" };
-        return Err(ApiError::param(
-            Selection::PARAMS.join("|"),
-            format!("exactly one of work_area, work_bbox, enterprise, home_area is required; {what}"),
-        ));
-    };
-    let value = query.get(param).map_or("", String::as_str).trim();
-    Ok(match param {
-        "work_area" => Selection::WorkArea(area_param(snap, param, value)?),
-        "home_area" => Selection::HomeArea(area_param(snap, param, value)?),
-        "enterprise" => Selection::Enterprise(
-            snap.enterprise(value).ok_or_else(|| ApiError::NotFound(format!("no enterprise '{value}'")))?,
-        ),
-        _ => {
-            let as_bbox: BTreeMap<String, String> = [("bbox".to_string(), value.to_string())].into();
-            let b = params::bbox(&as_bbox, true)
-                .map_err(|e| match e {
-                    ApiError::BadParam { message, .. } => ApiError::param("work_bbox", message),
-                    other => other,
-                })?
-                .ok_or_else(|| ApiError::param("work_bbox", "required: west,south,east,north in degrees"))?;
-            Selection::WorkBox(b)
-        }
-    })
-}
-
-/// The query text of a selection and filter.
-fn selection_query(snap: &Snapshot, sel: Selection, filter: &Filter) -> String {
-    let mut q = sel.canonical(snap);
-    if !filter.canonical().is_empty() {
-        q.push('&');
-        q.push_str(filter.canonical());
-    }
-    q
-}
-
-/// `GET /tiles/commute.json?<selection>[&filters]`
-pub async fn tilejson(
-    State(state): State<AppState>,
-    Query(query): Query<BTreeMap<String, String>>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    params::check_known(&query, true, &Selection::PARAMS)?;
-    let snap = state.snapshot();
-    let sel = selection(&snap, &query)?;
-    let filter = params::filter(&query, &snap)?;
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-    let scheme = headers.get("x-forwarded-proto").and_then(|h| h.to_str().ok()).unwrap_or("http");
-    let bounds = snap.bounds().unwrap_or([-180.0, -85.0511, 180.0, 85.0511]);
-    let centre = [(bounds[0] + bounds[2]) / 2.0, (bounds[1] + bounds[3]) / 2.0, 9.0];
-    let description = if sel.draws_homes() {
-        "Homes of the selected workers aggregated into grid cells (32 x 32 per tile); cells with 1..k-1 talents are suppressed"
-    } else {
-        "Workplaces of the selected residents aggregated into grid cells (32 x 32 per tile); cells with 1..k-1 talents are suppressed"
-    };
-    let fields: Map<String, Value> =
-        crate::encode::layers::Layer::Talents.fields().iter().map(|(k, d)| (k.to_string(), Value::from(*d))).collect();
-    let body = json!({
-        "tilejson": "3.0.0",
-        "name": "talentmap commute",
-        "description": description,
-        "version": "1.0.0",
-        "attribution": "talentmap; district boundaries: echarts-china-cities (MIT)",
-        "scheme": "xyz",
-        "tiles": [format!("{scheme}://{host}/tiles/{LAYER}/{{z}}/{{x}}/{{y}}.mvt?{}", selection_query(&snap, sel, &filter))],
-        "minzoom": 0,
-        "maxzoom": MAXZOOM,
-        "bounds": bounds,
-        "center": centre,
-        "vector_layers": [{"id": LAYER, "description": description, "minzoom": 0, "maxzoom": MAXZOOM, "fields": fields}],
-        "data_version": snap.version,
-    });
-    let mut resp = Json(body).into_response();
-    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    Ok(resp)
-}
-
-/// `GET /tiles/commute/{z}/{x}/{y}.mvt?<selection>[&filters]`: cached and
-/// tagged like every tile (key: layer, z/x/y, selection, filter, version).
-pub async fn tile(
-    State(state): State<AppState>,
-    Path((z, x, y)): Path<(String, String, String)>,
-    Query(query): Query<BTreeMap<String, String>>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let tile = super::tiles::parse_tile(LAYER, &z, &x, &y)?;
-    params::check_known(&query, true, &Selection::PARAMS)?;
-    let snap = state.snapshot();
-    let sel = selection(&snap, &query)?;
-    let filter = params::filter(&query, &snap)?;
-    let key = format!("{LAYER}/{tile}?{}#{}", selection_query(&snap, sel, &filter), snap.version);
-    let index = index_of(&state, &snap).await?;
-    let k = state.settings.k;
-    Ok(super::tiles::respond(&state, &headers, LAYER, snap.version, key, || {
-        render_commute(&snap, &index, sel, tile, &filter, k)
-    }))
 }
 
 /// A summary labelled with its region (`None` = the city).

@@ -13,6 +13,7 @@ pub mod openapi;
 mod params;
 pub mod query;
 mod shortage;
+mod sources;
 mod state;
 mod stats;
 mod tiles;
@@ -37,6 +38,11 @@ pub use state::{AppState, Settings, normalise_public_url};
 pub use stats::stats as stats_handler;
 pub use tiles::MVT_CONTENT_TYPE;
 
+/// The names of the tile layers, as `/tiles/{layer}…` takes them.
+pub fn tile_layers() -> Vec<&'static str> {
+    sources::names().collect()
+}
+
 /// The whole service.
 pub fn router(state: AppState) -> Router {
     let cors = CorsLayer::new().allow_origin(Any).allow_methods([axum::http::Method::GET, axum::http::Method::HEAD]);
@@ -56,14 +62,13 @@ pub fn router(state: AppState) -> Router {
         .route("/api/shortage/fields", get(shortage::fields))
         .route("/api/shortage/explain", get(shortage::explain))
         .route("/api/mismatch", get(shortage::mismatch))
-        // Commute and job–housing (static segments take precedence over {layer}).
-        .route("/tiles/commute.json", get(commute::tilejson))
-        .route("/tiles/commute/{z}/{x}/{y}", get(commute::tile))
+        // Commute and job–housing.
         .route("/api/commute/summary", get(commute::summary))
         .route("/api/commute/districts", get(commute::districts))
         .route("/api/commute/flows", get(commute::flows))
         .route("/api/commute/underserved", get(commute::underserved))
         .route("/api/commute/scenario", post(commute::scenario))
+        // Every tile source (api::sources): `{file}` is `{layer}.json`, `{y}` is `{y}.mvt`.
         .route("/tiles/{file}", get(tiles::tilejson))
         .route("/tiles/{layer}/{z}/{x}/{y}", get(tiles::tile))
         // Talent flows: moves feed, series, flow map, alerts.

@@ -11,6 +11,8 @@ use axum::response::{IntoResponse, Response};
 use utoipa::OpenApi;
 
 use super::error::{ErrorBody, ErrorDetail};
+use super::sources::{DecayCode, FilterLayer, MvtBody, TileDocs, TileJsonDoc, VectorLayerDoc};
+use super::tiles;
 
 /// The document. Handlers are added to `paths(...)` as they are annotated.
 #[derive(OpenApi)]
@@ -22,8 +24,9 @@ use super::error::{ErrorBody, ErrorDetail};
                        `{\"error\": {\"code\", \"message\", \"parameter\"?}}`.",
         license(name = "MIT")
     ),
-    paths(openapi_json),
-    components(schemas(ErrorBody, ErrorDetail)),
+    paths(openapi_json, tiles::tilejson, tiles::tile),
+    components(schemas(ErrorBody, ErrorDetail, FilterLayer, MvtBody, TileJsonDoc, VectorLayerDoc, DecayCode)),
+    modifiers(&TileDocs),
     tags(
         (name = "service", description = "Health, metrics and this document"),
         (name = "tiles", description = "Vector tiles and TileJSON"),

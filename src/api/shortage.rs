@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::{Query as QueryParams, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
@@ -30,7 +30,7 @@ use crate::analytics::shortage::catchment::{DEFAULT_RADIUS_M, Decay};
 use crate::analytics::shortage::effective::CatchmentParams;
 use crate::analytics::shortage::index::{DEFAULT_INTERVAL, DEFAULT_PRIOR, Estimate, Smoothing, supply_band};
 use crate::analytics::shortage::mismatch::{Scope, mismatch as mismatch_report};
-use crate::encode::shortage::{FIELDS, LAYER, MAXZOOM, round4};
+use crate::encode::shortage::{MAXZOOM, round4};
 use crate::model::{Education, Title};
 use crate::snapshot::Snapshot;
 
@@ -100,67 +100,12 @@ pub fn parse_query(query: &BTreeMap<String, String>, snap: &Snapshot, k: u32) ->
     })
 }
 
-/// Canonical text of a query (cache keys, ETags and TileJSON URLs).
-pub fn canonical(q: &Query, snap: &Snapshot) -> String {
-    let mut s = format!("field={}", field_code(snap, q.field));
-    if let Some(e) = q.narrow.education.and_then(Education::from_index) {
-        s.push_str(&format!("&education={e}"));
-    }
-    if let Some(t) = q.narrow.title.and_then(Title::from_index) {
-        s.push_str(&format!("&title={t}"));
-    }
-    if q.smoothing.prior != DEFAULT_PRIOR {
-        s.push_str(&format!("&prior={}", q.smoothing.prior));
-    }
-    if q.smoothing.interval != DEFAULT_INTERVAL {
-        s.push_str(&format!("&interval={}", q.smoothing.interval));
-    }
-    if q.catchment.radius_m != DEFAULT_RADIUS_M {
-        s.push_str(&format!("&radius={}", q.catchment.radius_m / 1000.0));
-    }
-    if q.catchment.decay != Decay::default() {
-        s.push_str(&format!("&decay={}", q.catchment.decay));
-    }
-    s
-}
-
 fn field_code(snap: &Snapshot, field: u8) -> String {
     snap.taxonomy.field(field).map_or_else(String::new, |f| f.code.clone())
 }
 
 fn round6(x: f64) -> f64 {
     (x * 1e6).round() / 1e6
-}
-
-/// The tile query of the `shortage` layer: the shortage parameters only.
-pub fn tile_query(query: &BTreeMap<String, String>, snap: &Snapshot, k: u32) -> Result<Query, ApiError> {
-    params::check_known(query, false, &QUERY_PARAMS)?;
-    parse_query(query, snap, k)
-}
-
-/// TileJSON of the `shortage` layer.
-pub fn tilejson(snap: &Snapshot, q: &Query, headers: &HeaderMap) -> Value {
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-    let scheme = headers.get("x-forwarded-proto").and_then(|h| h.to_str().ok()).unwrap_or("http");
-    let bounds = snap.bounds().unwrap_or([-180.0, -85.0511, 180.0, 85.0511]);
-    let centre = [(bounds[0] + bounds[2]) / 2.0, (bounds[1] + bounds[3]) / 2.0, 9.0];
-    let fields: serde_json::Map<String, Value> = FIELDS.iter().map(|(k, d)| (k.to_string(), Value::from(*d))).collect();
-    let description = "Shortage index of one field per grid cell (32 x 32 per tile): demand, supply, ratio, smoothed index with its credible interval, low-data flag and the commuting-catchment effective index";
-    json!({
-        "tilejson": "3.0.0",
-        "name": "talentmap shortage",
-        "description": description,
-        "version": "1.0.0",
-        "attribution": "talentmap; district boundaries: echarts-china-cities (MIT)",
-        "scheme": "xyz",
-        "tiles": [format!("{scheme}://{host}/tiles/{LAYER}/{{z}}/{{x}}/{{y}}.mvt?{}", canonical(q, snap))],
-        "minzoom": 0,
-        "maxzoom": MAXZOOM,
-        "bounds": bounds,
-        "center": centre,
-        "vector_layers": [{"id": LAYER, "description": description, "minzoom": 0, "maxzoom": MAXZOOM, "fields": fields}],
-        "data_version": snap.version,
-    })
 }
 
 /// The numbers of one estimate as JSON members (privacy applied).

@@ -1,168 +1,137 @@
-//! `/tiles/{layer}.json` (TileJSON 3.0.0) and `/tiles/{layer}/{z}/{x}/{y}.mvt`.
+//! The two tile routes, `/tiles/{layer}.json` (TileJSON 3.0.0) and
+//! `/tiles/{layer}/{z}/{x}/{y}.mvt`, for every source in
+//! [`super::sources::SOURCES`].
 //!
-//! Empty tiles are answered `204 No Content` (MapLibre treats that as an
-//! empty tile). Tiles carry an ETag made of the data version and a hash of
-//! the request; `If-None-Match` gets `304`. Encoded tiles are cached per
-//! layer, z/x/y, canonical filter and data version.
+//! One path for all layers: strict coordinates (digits only, no sign or
+//! leading zero, in range: a `400` naming `z`, `x` or `y`); an unknown layer
+//! is a `404` listing the layers; the query is parsed by the layer's typed
+//! parameters; the cache key is layer, z/x/y, canonical query and data
+//! version, and the ETag is derived from it (`If-None-Match` gets `304`);
+//! a miss renders on the compute pool; an empty tile is `204 No Content`
+//! (MapLibre treats that as an empty tile). TileJSON tile URLs start with
+//! the configured public URL, never with request headers.
 
-use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
 
-use crate::encode::layers::{Layer, render, stable_id};
-use crate::spatial::TileId;
+use crate::encode::layers::stable_id;
+use crate::spatial::{TileError, TileId};
 
-use super::{ApiError, AppState, params};
+use super::error::ErrorBody;
+use super::query::FilterParams;
+use super::sources::{self, FilterLayer, MvtBody, Prepared, SourceContext, TileJsonDoc};
+use super::{ApiError, AppState};
 
 pub const MVT_CONTENT_TYPE: &str = "application/vnd.mapbox-vector-tile";
 const CACHE_CONTROL: &str = "public, max-age=60";
 
-fn layer_of(name: &str) -> Result<Layer, ApiError> {
-    name.parse::<Layer>().map_err(|_| {
-        ApiError::NotFound(format!(
-            "no layer '{name}'; layers: {}, {}",
-            Layer::ALL.iter().map(|l| l.name()).collect::<Vec<_>>().join(", "),
-            crate::encode::shortage::LAYER
-        ))
-    })
+/// What the sources may use from the state, for the current snapshot.
+fn context(state: &AppState) -> SourceContext {
+    SourceContext { snap: state.snapshot(), k: state.settings.k, commute: state.commute.clone() }
 }
 
 /// `GET /tiles/{layer}.json`
+#[utoipa::path(get, path = "/tiles/{layer}.json", tag = "tiles",
+    params(("layer" = FilterLayer, Path, description = "A layer that takes the record filters; `shortage` and \
+        `commute` have their own paths"), FilterParams),
+    responses(
+        (status = 200, description = "TileJSON 3.0.0 of the layer; tile URLs start with the configured public \
+            URL and carry the canonical query", body = TileJsonDoc, content_type = "application/json"),
+        (status = 400, description = "A query parameter is unknown, repeated or invalid", body = ErrorBody),
+        (status = 404, description = "No such layer (the message lists the layers)", body = ErrorBody),
+    ))]
 pub async fn tilejson(
     State(state): State<AppState>,
     Path(file): Path<String>,
-    Query(query): Query<BTreeMap<String, String>>,
-    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let Some(name) = file.strip_suffix(".json") else {
         return Err(ApiError::NotFound(format!("no route for /tiles/{file}; TileJSON is at /tiles/{{layer}}.json")));
     };
-    if name == crate::encode::shortage::LAYER {
-        let snap = state.snapshot();
-        let q = super::shortage::tile_query(&query, &snap, state.settings.k)?;
-        let mut resp = axum::Json(super::shortage::tilejson(&snap, &q, &headers)).into_response();
-        resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-        return Ok(resp);
-    }
-    let layer = layer_of(name)?;
-    let snap = state.snapshot();
-    params::check_known(&query, true, &[])?;
-    let filter = params::filter(&query, &snap)?;
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-    let scheme = headers.get("x-forwarded-proto").and_then(|h| h.to_str().ok()).unwrap_or("http");
-    let qs = if filter.canonical().is_empty() { String::new() } else { format!("?{}", filter.canonical()) };
-    let bounds = snap.bounds().unwrap_or([-180.0, -85.0511, 180.0, 85.0511]);
-    let centre = [(bounds[0] + bounds[2]) / 2.0, (bounds[1] + bounds[3]) / 2.0, 9.0];
-    let fields: serde_json::Map<String, Value> =
-        layer.fields().iter().map(|(k, d)| (k.to_string(), Value::from(*d))).collect();
-    let body = json!({
-        "tilejson": "3.0.0",
-        "name": format!("talentmap {}", layer.name()),
-        "description": description(layer),
-        "version": "1.0.0",
-        "attribution": "talentmap; district boundaries: echarts-china-cities (MIT)",
-        "scheme": "xyz",
-        "tiles": [format!("{scheme}://{host}/tiles/{}/{{z}}/{{x}}/{{y}}.mvt{qs}", layer.name())],
-        "minzoom": 0,
-        "maxzoom": layer.maxzoom(),
-        "bounds": bounds,
-        "center": centre,
-        "vector_layers": [{"id": layer.name(), "description": description(layer), "minzoom": 0, "maxzoom": layer.maxzoom(), "fields": fields}],
-        "data_version": snap.version,
-    });
+    let source = sources::find(name)?;
+    let body = source.tilejson(raw.as_deref().unwrap_or(""), &context(&state), &state.settings.public_url)?;
     let mut resp = axum::Json(body).into_response();
     resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     Ok(resp)
 }
 
-fn description(layer: Layer) -> &'static str {
-    match layer {
-        Layer::Talents => {
-            "Talent homes aggregated into grid cells (32 x 32 per tile); cells with 1..k-1 talents are suppressed"
-        }
-        Layer::Vacancies => "Open positions aggregated into grid cells at their enterprises",
-        Layer::Enterprises => "Enterprise clusters below zoom 13, individual enterprises from zoom 13",
-        Layer::Regions => "Districts and parks with totals and the jobs-to-applicants ratio",
-        Layer::Stations => "Transit stations",
-    }
-}
-
 /// `GET /tiles/{layer}/{z}/{x}/{y}.mvt`
+#[utoipa::path(get, path = "/tiles/{layer}/{z}/{x}/{y}.mvt", tag = "tiles",
+    params(("layer" = FilterLayer, Path, description = "A layer that takes the record filters; `shortage` and \
+        `commute` have their own paths"),
+        ("z" = u8, Path, description = "Zoom, 0..=22 (digits only, no sign or leading zero)", minimum = 0, maximum = 22),
+        ("x" = u32, Path, description = "Column, 0..=2^z - 1 (digits only, no sign or leading zero)", minimum = 0,
+            maximum = 4194303),
+        ("y" = u32, Path, description = "Row from the north (XYZ), 0..=2^z - 1, digits only, no sign or leading \
+            zero; the segment ends in `.mvt`", minimum = 0, maximum = 4194303),
+        FilterParams),
+    responses(
+        (status = 200, description = "Mapbox Vector Tile 2.1 (extent 4096), one layer named after the source",
+            body = MvtBody, content_type = "application/vnd.mapbox-vector-tile"),
+        (status = 204, description = "The tile is empty"),
+        (status = 304, description = "`If-None-Match` names the current ETag"),
+        (status = 400, description = "A coordinate is out of range or not a plain decimal, or a query parameter \
+            is unknown, repeated or invalid", body = ErrorBody),
+        (status = 404, description = "No such layer (the message lists the layers), or the path does not end in \
+            `.mvt`", body = ErrorBody),
+    ))]
 pub async fn tile(
     State(state): State<AppState>,
     Path((layer, z, x, y)): Path<(String, String, String, String)>,
-    Query(query): Query<BTreeMap<String, String>>,
+    RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let shortage = layer == crate::encode::shortage::LAYER;
-    let layer = if shortage { None } else { Some(layer_of(&layer)?) };
-    let name = layer.map_or(crate::encode::shortage::LAYER, |l| l.name());
-    let tile = parse_tile(name, &z, &x, &y)?;
-    let snap = state.snapshot();
-    let k = state.settings.k;
-    let (key, render_tile): (String, Box<dyn FnOnce() -> Vec<u8>>) = match layer {
-        Some(layer) => {
-            params::check_known(&query, true, &[])?;
-            let filter = params::filter(&query, &snap)?;
-            let key = format!("{}/{tile}?{}#{}", layer.name(), filter.canonical(), snap.version);
-            let snap = snap.clone();
-            (key, Box::new(move || render(&snap, layer, tile, &filter, k)))
-        }
-        None => {
-            let q = super::shortage::tile_query(&query, &snap, k)?;
-            let key = format!("{name}/{tile}?{}#{}", super::shortage::canonical(&q, &snap), snap.version);
-            let snap = snap.clone();
-            (key, Box::new(move || crate::encode::shortage::render(&snap, &q, tile)))
-        }
-    };
-    Ok(respond(&state, &headers, name, snap.version, key, render_tile))
+    let source = sources::find(&layer)?;
+    let tile = parse_tile(source.name(), &z, &x, &y)?;
+    let cx = context(&state);
+    let prepared = source.prepare(raw.as_deref().unwrap_or(""), tile, &cx)?;
+    let key = format!("{}/{tile}?{}#{}", source.name(), prepared.query, cx.snap.version);
+    respond(&state, &headers, source.name(), cx.snap.version, key, prepared).await
 }
 
 /// Parses the `{z}/{x}/{y}.mvt` segments of a tile route of layer `name`.
-pub(super) fn parse_tile(name: &str, z: &str, x: &str, y: &str) -> Result<TileId, ApiError> {
+fn parse_tile(name: &str, z: &str, x: &str, y: &str) -> Result<TileId, ApiError> {
     let Some(y) = y.strip_suffix(".mvt") else {
         return Err(ApiError::NotFound(format!("tiles are at /tiles/{name}/{{z}}/{{x}}/{{y}}.mvt")));
     };
     TileId::parse(z, x, y).map_err(|e| {
         let param = match e {
-            crate::spatial::TileError::Zoom(_) => "z",
-            crate::spatial::TileError::Coordinate { axis, .. } => axis,
+            TileError::Zoom(_) => "z",
+            TileError::Coordinate { axis, .. } => axis,
         };
         ApiError::param(param, e.to_string())
     })
 }
 
 /// Answers a tile request whose cache `key` is known: `304` when
-/// `If-None-Match` names the ETag, else the cached bytes or `render()`'s
-/// (cached for next time), `204` for an empty tile; ETag and Cache-Control
-/// on every answer.
-pub(super) fn respond(
+/// `If-None-Match` names the ETag, else the cached bytes or the render's
+/// (on the compute pool, cached for next time), `204` for an empty tile;
+/// ETag and Cache-Control on every answer.
+async fn respond(
     state: &AppState,
     headers: &HeaderMap,
     name: &'static str,
     version: u64,
     key: String,
-    render: impl FnOnce() -> Vec<u8>,
-) -> Response {
+    prepared: Prepared,
+) -> Result<Response, ApiError> {
     let etag = etag(version, &key);
     if not_modified(headers, &etag) {
-        return with_tile_headers(StatusCode::NOT_MODIFIED.into_response(), &etag);
+        return Ok(with_tile_headers(StatusCode::NOT_MODIFIED.into_response(), &etag));
     }
-    let bytes = match state.tile_cache.get(&key) {
-        Some(b) => b,
-        None => {
-            let started = std::time::Instant::now();
-            let b = Bytes::from(render());
-            state.metrics.tile_render(name, started.elapsed());
-            state.tile_cache.put(key, b.clone());
-            b
-        }
+    let metrics = state.metrics.clone();
+    let render = prepared.render;
+    let timed = move || {
+        let started = std::time::Instant::now();
+        let bytes = render();
+        metrics.tile_render(name, started.elapsed());
+        bytes
     };
+    let (bytes, _rendered_now): (Bytes, bool) = state.tile_cache.get_or_render(key, &state.compute, timed).await?;
     let resp = if bytes.is_empty() {
         StatusCode::NO_CONTENT.into_response()
     } else {
@@ -171,7 +140,7 @@ pub(super) fn respond(
         r
     };
     state.metrics.tiles_served.fetch_add(1, Ordering::Relaxed);
-    with_tile_headers(resp, &etag)
+    Ok(with_tile_headers(resp, &etag))
 }
 
 fn with_tile_headers(mut resp: Response, etag: &str) -> Response {

@@ -39,9 +39,9 @@ pub struct TileId {
 /// An out-of-range tile address.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TileError {
-    #[error("z must be an integer in 0..={MAX_ZOOM}, got {0}")]
+    #[error("z must be an integer in 0..={MAX_ZOOM} (digits only, no sign or leading zero), got '{0}'")]
     Zoom(String),
-    #[error("{axis} must be an integer in 0..={max} at zoom {z}, got {value}")]
+    #[error("{axis} must be an integer in 0..={max} at zoom {z} (digits only, no sign or leading zero), got '{value}'")]
     Coordinate { axis: &'static str, z: u8, max: u32, value: String },
 }
 
@@ -62,16 +62,23 @@ impl TileId {
     }
 
     /// Parses the three path segments of `/{z}/{x}/{y}`.
+    ///
+    /// Strict, so that every tile has exactly one URL (one cache entry, one
+    /// ETag): each segment is ASCII digits with no sign, space or leading
+    /// zero (`0` itself is fine; `+1`, `01`, ` 1` and `1.0` are refused),
+    /// and in range for the zoom.
     pub fn parse(z: &str, x: &str, y: &str) -> Result<TileId, TileError> {
-        let z_num: u32 = z.parse().map_err(|_| TileError::Zoom(z.to_string()))?;
-        if z_num > MAX_ZOOM as u32 {
-            return Err(TileError::Zoom(z.to_string()));
-        }
+        let z_num = canonical_number(z).filter(|&n| n <= MAX_ZOOM as u64).ok_or_else(|| TileError::Zoom(z.into()))?;
         let max = (1u64 << z_num) - 1;
         let coord = |axis: &'static str, v: &str| -> Result<u64, TileError> {
-            v.parse().map_err(|_| TileError::Coordinate { axis, z: z_num as u8, max: max as u32, value: v.to_string() })
+            canonical_number(v).ok_or_else(|| TileError::Coordinate {
+                axis,
+                z: z_num as u8,
+                max: max as u32,
+                value: v.to_string(),
+            })
         };
-        TileId::new(z_num, coord("x", x)?, coord("y", y)?)
+        TileId::new(z_num as u32, coord("x", x)?, coord("y", y)?)
     }
 
     /// Side of the tile in unit coordinates.
@@ -99,6 +106,15 @@ impl TileId {
         let scale = (1u64 << self.z) as f64 * extent as f64;
         ((ux - self.x as f64 * self.size()) * scale, (uy - self.y as f64 * self.size()) * scale)
     }
+}
+
+/// The value of a path segment written as a canonical decimal: digits only,
+/// no leading zero unless it is `0`, at most 10 digits (x and y stay below
+/// 2^22 at the deepest zoom).
+fn canonical_number(s: &str) -> Option<u64> {
+    let digits = !s.is_empty() && s.len() <= 10 && s.bytes().all(|b| b.is_ascii_digit());
+    let leading_zero = s.len() > 1 && s.starts_with('0');
+    if digits && !leading_zero { s.parse().ok() } else { None }
 }
 
 impl fmt::Display for TileId {
@@ -148,13 +164,38 @@ mod tests {
 
     #[test]
     fn bad_addresses_are_rejected_with_ranges() {
-        assert_eq!(TileId::parse("23", "0", "0").unwrap_err().to_string(), "z must be an integer in 0..=22, got 23");
+        assert_eq!(
+            TileId::parse("23", "0", "0").unwrap_err().to_string(),
+            "z must be an integer in 0..=22 (digits only, no sign or leading zero), got '23'"
+        );
         assert_eq!(
             TileId::parse("2", "4", "0").unwrap_err().to_string(),
-            "x must be an integer in 0..=3 at zoom 2, got 4"
+            "x must be an integer in 0..=3 at zoom 2 (digits only, no sign or leading zero), got '4'"
         );
         assert!(TileId::parse("2", "-1", "0").is_err());
         assert!(TileId::parse("a", "0", "0").is_err());
         assert!(TileId::parse("0", "0", "0").is_ok());
+    }
+
+    #[test]
+    fn a_tile_has_exactly_one_spelling() {
+        assert_eq!(TileId::parse("10", "844", "399"), Ok(TileId { z: 10, x: 844, y: 399 }));
+        for (z, x, y, axis) in [
+            ("2", "+1", "0", "x"),
+            ("2", "01", "0", "x"),
+            ("2", "0", " 1", "y"),
+            ("2", "0", "1.0", "y"),
+            ("2", "0", "", "y"),
+            ("02", "0", "0", "z"),
+            ("+2", "0", "0", "z"),
+            ("2", "0", "99999999999999999999", "y"),
+        ] {
+            let named = match TileId::parse(z, x, y) {
+                Err(TileError::Zoom(_)) => "z",
+                Err(TileError::Coordinate { axis, .. }) => axis,
+                Ok(t) => panic!("{z}/{x}/{y} accepted as {t}"),
+            };
+            assert_eq!(named, axis, "{z}/{x}/{y}");
+        }
     }
 }
