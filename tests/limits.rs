@@ -2,6 +2,8 @@
 //! every non-2xx answer is `{"error": {"code", "message", …}}` as JSON,
 //! whoever made it (a handler, axum, a limit layer).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::net::SocketAddr;

@@ -29,7 +29,7 @@ pub struct TileCache {
 
 /// The weight of one entry: key plus value bytes (moka weights are `u32`;
 /// a tile is far below 4 GiB).
-fn weight(key: &String, value: &Bytes) -> u32 {
+fn weight(key: &str, value: &Bytes) -> u32 {
     u32::try_from(key.len() + value.len()).unwrap_or(u32::MAX)
 }
 
@@ -40,7 +40,7 @@ impl TileCache {
         let tiles = Cache::builder()
             .name("tiles")
             .max_capacity(budget)
-            .weigher(weight)
+            .weigher(|k: &String, v: &Bytes| weight(k, v))
             .eviction_policy(EvictionPolicy::lru())
             .build();
         TileCache { tiles, budget, hits: AtomicU64::new(0), misses: AtomicU64::new(0) }
