@@ -249,3 +249,21 @@ fn futures_stream(
 ) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
     futures_util::stream::repeat_with(move || Ok(next()))
 }
+
+#[test]
+fn the_commute_index_is_built_once_per_snapshot() {
+    let d = tempfile::tempdir().unwrap();
+    let s = state(d.path(), Settings::default());
+    let snap = s.snapshot();
+    let indexes: Vec<_> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..8).map(|_| scope.spawn(|| s.commute.get(&snap))).collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(indexes.iter().all(|i| Arc::ptr_eq(i, &indexes[0])), "eight concurrent calls share one build");
+    // A new snapshot gets its own index.
+    let mut store = talentmap::store::Store::open(&d.path().join("data")).unwrap();
+    s.publish(snapshot::build(&mut store, Arc::new(Taxonomy::builtin())).unwrap());
+    let next = s.snapshot();
+    assert!(!Arc::ptr_eq(&s.commute.get(&next), &indexes[0]));
+    assert!(Arc::ptr_eq(&s.commute.get(&next), &s.commute.get(&next)));
+}
