@@ -8,6 +8,7 @@
 //! | per-client rate (token bucket) | 429 `rate_limited` + `Retry-After` | `rate_limit_per_sec`, `rate_limit_burst` |
 //! | requests in flight (load shedding) | 503 `overloaded` + `Retry-After` | `max_in_flight` |
 //! | time budget per request | 503 `timeout` + `Retry-After` | `request_timeout` |
+//! | one moves batch written at a time (10 s wait) | 503 `overloaded` + `Retry-After` | fixed |
 //! | body size (see [`super::router`]) | 413 `payload_too_large` | `max_body_bytes` |
 //!
 //! `/health` is exempt from the rate limit, load shedding and the time
@@ -63,9 +64,14 @@ pub fn client_key(req: &Request) -> Option<ClientKey> {
     req.extensions().get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| ClientKey::Addr(addr.ip()))
 }
 
-/// Shared state of the limits: the in-flight permits and the rate buckets.
+/// Longest wait of a moves batch for the one writer slot.
+const MOVES_WRITER_WAIT: Duration = Duration::from_secs(10);
+
+/// Shared state of the limits: the in-flight permits, the moves writer slot
+/// and the rate buckets.
 pub struct Limits {
     in_flight: Arc<Semaphore>,
+    moves_writer: Arc<Semaphore>,
     buckets: Option<Cache<ClientKey, Arc<Mutex<Bucket>>>>,
     rate: f64,
     burst: f64,
@@ -81,7 +87,13 @@ impl Limits {
             let refill = Duration::from_secs_f64(burst / rate) + Duration::from_secs(1);
             Cache::builder().name("rate-buckets").max_capacity(MAX_CLIENTS).time_to_idle(refill).build()
         });
-        Limits { in_flight: Arc::new(Semaphore::new(settings.max_in_flight.max(1))), buckets, rate, burst }
+        Limits {
+            in_flight: Arc::new(Semaphore::new(settings.max_in_flight.max(1))),
+            moves_writer: Arc::new(Semaphore::new(1)),
+            buckets,
+            rate,
+            burst,
+        }
     }
 
     /// Takes one token of `key`'s bucket; `Err(seconds)` to wait when empty.
@@ -170,6 +182,30 @@ pub async fn shed_load(State(state): State<AppState>, req: Request, next: Next) 
             StatusCode::SERVICE_UNAVAILABLE,
             "overloaded",
             format!("the server is handling {} requests, its limit; retry shortly", state.settings.max_in_flight),
+            Some(1),
+        );
+    };
+    next.run(req).await
+}
+
+/// One `POST /api/moves` at a time. Concurrent batches would otherwise
+/// contend for SQLite's write lock, each polling for up to the store's busy
+/// timeout (30 s) and then failing with 500 ("database is locked"); in
+/// process they queue fairly instead, and one that waited
+/// [`MOVES_WRITER_WAIT`] gets 503 with `Retry-After` (nothing was stored).
+pub async fn one_moves_writer(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if !(req.method() == Method::POST && req.uri().path() == "/api/moves") {
+        return next.run(req).await;
+    }
+    let slot = tokio::time::timeout(MOVES_WRITER_WAIT, state.limits.moves_writer.clone().acquire_owned()).await;
+    let Ok(Ok(_slot)) = slot else {
+        return error_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "overloaded",
+            format!(
+                "another moves batch is being written and this one waited {} s; nothing was stored, retry shortly",
+                MOVES_WRITER_WAIT.as_secs()
+            ),
             Some(1),
         );
     };
