@@ -8,8 +8,8 @@
 //! | per-client rate (token bucket) | 429 `rate_limited` + `Retry-After` | `rate_limit_per_sec`, `rate_limit_burst` |
 //! | requests in flight (load shedding) | 503 `overloaded` + `Retry-After` | `max_in_flight` |
 //! | time budget per request | 503 `timeout` + `Retry-After` | `request_timeout` |
+//! | body size (tower-http, see [`super::router`]) | 413 `payload_too_large` | `max_body_bytes` |
 //! | one moves batch written at a time (10 s wait) | 503 `overloaded` + `Retry-After` | fixed |
-//! | body size (see [`super::router`]) | 413 `payload_too_large` | `max_body_bytes` |
 //!
 //! `/health` is exempt from the rate limit, load shedding and the time
 //! budget, so a probe tells "alive but busy" from "down". The moves feed
@@ -71,6 +71,7 @@ const MOVES_WRITER_WAIT: Duration = Duration::from_secs(10);
 /// and the rate buckets.
 pub struct Limits {
     in_flight: Arc<Semaphore>,
+    max_in_flight: usize,
     moves_writer: Arc<Semaphore>,
     buckets: Option<Cache<ClientKey, Arc<Mutex<Bucket>>>>,
     rate: f64,
@@ -89,6 +90,7 @@ impl Limits {
         });
         Limits {
             in_flight: Arc::new(Semaphore::new(settings.max_in_flight.max(1))),
+            max_in_flight: settings.max_in_flight.max(1),
             moves_writer: Arc::new(Semaphore::new(1)),
             buckets,
             rate,
@@ -113,8 +115,8 @@ impl Limits {
     }
 
     /// Requests being handled now (those counted by the in-flight limit).
-    pub fn in_flight(&self, max: usize) -> usize {
-        max.saturating_sub(self.in_flight.available_permits())
+    pub fn in_flight(&self) -> usize {
+        self.max_in_flight.saturating_sub(self.in_flight.available_permits())
     }
 }
 
@@ -193,6 +195,10 @@ pub async fn shed_load(State(state): State<AppState>, req: Request, next: Next) 
 /// timeout (30 s) and then failing with 500 ("database is locked"); in
 /// process they queue fairly instead, and one that waited
 /// [`MOVES_WRITER_WAIT`] gets 503 with `Retry-After` (nothing was stored).
+///
+/// The slot holder's body is read here, within the time budget (408 when
+/// it does not arrive in time, so a slow upload cannot hold the slot), and
+/// at most one batch body is buffered at a time.
 pub async fn one_moves_writer(State(state): State<AppState>, req: Request, next: Next) -> Response {
     if !(req.method() == Method::POST && req.uri().path() == "/api/moves") {
         return next.run(req).await;
@@ -209,7 +215,45 @@ pub async fn one_moves_writer(State(state): State<AppState>, req: Request, next:
             Some(1),
         );
     };
-    next.run(req).await
+    let (parts, body) = req.into_parts();
+    let (max, budget) = (state.settings.max_body_bytes, state.settings.request_timeout);
+    let bytes = match tokio::time::timeout(budget, axum::body::to_bytes(body, max)).await {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(e)) => {
+            return if over_length_limit(&e) {
+                error_response(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    format!("the body is larger than {max} bytes; split the batch"),
+                    None,
+                )
+            } else {
+                error_response(StatusCode::BAD_REQUEST, "bad_body", format!("cannot read the body: {e}"), None)
+            };
+        }
+        Err(_) => {
+            return error_response(
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                format!("the body did not arrive within {} s", budget.as_secs_f64()),
+                None,
+            );
+        }
+    };
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await
+}
+
+/// Whether a body error is a length limit (tower-http's and axum's both
+/// say "length limit exceeded", somewhere in the error's chain).
+fn over_length_limit(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        if c.to_string().contains("length limit exceeded") {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
 }
 
 /// 503 when a request takes longer than `request_timeout`. Work already

@@ -83,8 +83,8 @@ pub fn router(state: AppState) -> Router {
     let max_body = state.settings.max_body_bytes;
     routes
         .with_state(state.clone())
-        .layer(RequestBodyLimitLayer::new(max_body))
         .layer(middleware::from_fn_with_state(state.clone(), limits::one_moves_writer))
+        .layer(RequestBodyLimitLayer::new(max_body))
         .layer(middleware::from_fn_with_state(state.clone(), limits::time_budget))
         .layer(middleware::from_fn_with_state(state.clone(), limits::shed_load))
         .layer(middleware::from_fn_with_state(state.clone(), limits::rate_limit))
