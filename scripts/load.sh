@@ -6,6 +6,10 @@
 # time. Needs: wrk, nginx (apt-get install wrk nginx-light), a release build.
 #
 #   scripts/load.sh [TALENTS] [DURATION_SECONDS]
+#
+# The per-client rate limit is off for the run (every connection comes from
+# 127.0.0.1); RATE=N sets it. scripts/soak.sh has the soak, abuse and
+# responsiveness tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TALENTS=${1:-1000000}
@@ -27,7 +31,7 @@ if [ ! -f "$WORK/data/talentmap.sqlite" ] || [ "$(cat "$WORK/talents" 2>/dev/nul
   echo "$TALENTS" > "$WORK/talents"
 fi
 
-"$BIN" serve --addr 127.0.0.1:$PORT --data "$WORK/data" --web /nonexistent >"$WORK/server.log" 2>&1 &
+"$BIN" serve --addr 127.0.0.1:$PORT --data "$WORK/data" --web /nonexistent --rate-limit "${RATE:-0}" >"$WORK/server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true; [ -n "${NGINX:-}" ] && kill $NGINX 2>/dev/null || true' EXIT
 for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.5; done
@@ -83,7 +87,7 @@ sed -e "s#$WORK/urls.txt#$WORK/static-urls.txt#" "$WORK/urls.lua" > "$WORK/stati
 
 # Restart the server so the first pass is cold.
 kill $SERVER; wait $SERVER 2>/dev/null || true
-"$BIN" serve --addr 127.0.0.1:$PORT --data "$WORK/data" --web /nonexistent >"$WORK/server.log" 2>&1 &
+"$BIN" serve --addr 127.0.0.1:$PORT --data "$WORK/data" --web /nonexistent --rate-limit "${RATE:-0}" >"$WORK/server.log" 2>&1 &
 SERVER=$!
 for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.5; done
 

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use clap::builder::TypedValueParser;
 use clap::{Args, Parser, Subcommand};
 
 use crate::api::{self, AppState, Settings};
@@ -56,6 +57,8 @@ pub enum Command {
         #[arg(long, default_value_t = 100_000)]
         demo_talents: usize,
         #[command(flatten)]
+        limits: LimitArgs,
+        #[command(flatten)]
         data: DataArg,
     },
     /// Import one file (kinds in order: regions, enterprises, stations,
@@ -91,15 +94,68 @@ pub enum Command {
     },
 }
 
+/// Limits of `serve` (docs/limits.md): sizes, time, concurrency, rates.
+#[derive(Debug, Args, Clone)]
+pub struct LimitArgs {
+    /// Largest request body in bytes (413 beyond, refused before reading).
+    #[arg(long, env = "TALENTMAP_MAX_BODY_BYTES", default_value_t = Settings::MAX_BODY_BYTES,
+          value_parser = clap::value_parser!(u64).range(1024..=(1 << 30)).map(|v| v as usize))]
+    pub max_body_bytes: usize,
+    /// Longest path plus query string in bytes (414 beyond).
+    #[arg(long, env = "TALENTMAP_MAX_URI_BYTES", default_value_t = Settings::MAX_URI_BYTES,
+          value_parser = clap::value_parser!(u64).range(256..=(1 << 20)).map(|v| v as usize))]
+    pub max_uri_bytes: usize,
+    /// Time budget of one request in seconds (503 with Retry-After beyond).
+    #[arg(long, env = "TALENTMAP_REQUEST_TIMEOUT_SECS", default_value_t = Settings::REQUEST_TIMEOUT.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub request_timeout_secs: u64,
+    /// Requests handled at once; more get 503 with Retry-After.
+    #[arg(long, env = "TALENTMAP_MAX_IN_FLIGHT", default_value_t = Settings::MAX_IN_FLIGHT,
+          value_parser = clap::value_parser!(u64).range(1..=100_000).map(|v| v as usize))]
+    pub max_in_flight: usize,
+    /// Requests per second per client on average (429 beyond); 0 = no limit.
+    #[arg(long, env = "TALENTMAP_RATE_LIMIT", default_value_t = Settings::RATE_LIMIT_PER_SEC)]
+    pub rate_limit: u32,
+    /// Requests a client may make at once after being idle.
+    #[arg(long, env = "TALENTMAP_RATE_BURST", default_value_t = Settings::RATE_LIMIT_BURST,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate_burst: u32,
+    /// Threads of the compute pool for CPU-bound request work (0 = one per core).
+    #[arg(long, env = "TALENTMAP_COMPUTE_THREADS", default_value_t = 0)]
+    pub compute_threads: usize,
+    /// Memory budget of the tile cache in MiB.
+    #[arg(long, env = "TALENTMAP_TILE_CACHE_MIB", default_value_t = Settings::TILE_CACHE_BYTES >> 20,
+          value_parser = clap::value_parser!(u64).range(1..=(1 << 20)).map(|v| v as usize))]
+    pub tile_cache_mib: usize,
+}
+
+impl LimitArgs {
+    /// The settings these flags give, over `base`.
+    pub fn apply(&self, base: Settings) -> Settings {
+        Settings {
+            max_body_bytes: self.max_body_bytes,
+            max_uri_bytes: self.max_uri_bytes,
+            request_timeout: Duration::from_secs(self.request_timeout_secs),
+            max_in_flight: self.max_in_flight,
+            rate_limit_per_sec: self.rate_limit,
+            rate_limit_burst: self.rate_burst,
+            compute_threads: if self.compute_threads == 0 { base.compute_threads } else { self.compute_threads },
+            tile_cache_bytes: self.tile_cache_mib << 20,
+            ..base
+        }
+    }
+}
+
 /// Runs a parsed command; returns the process exit code.
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
-        Command::Serve { addr, k, reload_secs, public_url, web, demo_talents, data } => {
+        Command::Serve { addr, k, reload_secs, public_url, web, demo_talents, limits, data } => {
             let public_url = match public_url {
                 Some(url) => api::normalise_public_url(&url).map_err(|e| anyhow::anyhow!("--public-url: {e}"))?,
                 None => format!("http://{addr}"),
             };
-            serve(&data.data, addr, k, reload_secs, public_url, &web, demo_talents)
+            let base = Settings { k, public_url, ..Settings::default() };
+            serve(&data.data, addr, base, reload_secs, &web, demo_talents, &limits)
         }
         Command::Import { kind, file, replace, report, data } => {
             import_one(&data.data, kind, &file, replace, report.as_deref())
@@ -189,11 +245,11 @@ pub fn import_city(store: &mut Store, taxonomy: &Taxonomy, dir: &Path) -> anyhow
 fn serve(
     data: &Path,
     addr: SocketAddr,
-    k: u32,
+    base: Settings,
     reload_secs: u64,
-    public_url: String,
     web: &Path,
     demo_talents: usize,
+    limits: &LimitArgs,
 ) -> anyhow::Result<i32> {
     let taxonomy = load_taxonomy(data)?;
     let mut store = Store::open(data).with_context(|| format!("opening the store in {}", data.display()))?;
@@ -222,7 +278,19 @@ fn serve(
         tracing::warn!(dir = %web.display(), "web front end not built (run `npm ci && npm run build` in web/); serving the API only");
         None
     };
-    let state = AppState::new(snap, Some(data.to_path_buf()), Settings { k, web_dir, public_url });
+    let settings = limits.apply(Settings { web_dir, ..base });
+    tracing::info!(
+        max_body_bytes = settings.max_body_bytes,
+        max_uri_bytes = settings.max_uri_bytes,
+        request_timeout_s = settings.request_timeout.as_secs(),
+        max_in_flight = settings.max_in_flight,
+        rate_limit = settings.rate_limit_per_sec,
+        rate_burst = settings.rate_limit_burst,
+        compute_threads = settings.compute_threads,
+        tile_cache_mib = settings.tile_cache_bytes >> 20,
+        "limits"
+    );
+    let state = AppState::new(snap, Some(data.to_path_buf()), settings);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async move {
         api::spawn_reloader(state.clone(), Duration::from_secs(reload_secs));

@@ -1,70 +1,71 @@
-//! A bounded in-memory cache of encoded tiles, keyed by layer, z/x/y,
-//! canonical filter and data version. Cleared when a new snapshot is
-//! published; when over budget the least recently used half is evicted.
+//! The bounded in-memory cache of encoded tiles, keyed by layer, z/x/y,
+//! canonical filter and data version, on moka (the cache Martin uses).
+//!
+//! - **Byte budget.** Each entry weighs its key plus its bytes; the cache
+//!   holds at most the budget (moka applies evictions in its housekeeping,
+//!   so the total can run over for a moment between writes).
+//! - **LRU.** moka's default admission policy (TinyLFU) may refuse a tile
+//!   that was just rendered in favour of older ones; a map viewer asks for
+//!   what it just saw again, so the least recently used entry goes first.
+//! - **Single flight.** Concurrent misses of one key render it once: the
+//!   first caller renders on the compute pool, the others wait for its bytes.
+//!   A render that panics is not cached; the next request tries again.
+//! - **Cleared** when a snapshot is published (keys carry the data version,
+//!   so this only frees memory sooner).
 
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::body::Bytes;
+use moka::policy::EvictionPolicy;
+use moka::sync::Cache;
 
-/// Tile cache with a byte budget.
+/// Tile cache with a byte budget and single-flight renders.
 pub struct TileCache {
-    inner: Mutex<Inner>,
-    budget: usize,
+    tiles: Cache<String, Bytes>,
+    budget: u64,
     pub hits: AtomicU64,
     pub misses: AtomicU64,
 }
 
-struct Inner {
-    map: HashMap<String, (Bytes, u64)>,
-    bytes: usize,
-    tick: u64,
+/// The weight of one entry: key plus value bytes (moka weights are `u32`;
+/// a tile is far below 4 GiB).
+fn weight(key: &str, value: &Bytes) -> u32 {
+    u32::try_from(key.len() + value.len()).unwrap_or(u32::MAX)
 }
 
 impl TileCache {
+    /// A cache holding at most `budget_bytes` of keys and tiles.
     pub fn new(budget_bytes: usize) -> TileCache {
-        TileCache {
-            inner: Mutex::new(Inner { map: HashMap::new(), bytes: 0, tick: 0 }),
-            budget: budget_bytes,
-            hits: AtomicU64::new(0),
-            misses: AtomicU64::new(0),
-        }
+        let budget = budget_bytes as u64;
+        let tiles = Cache::builder()
+            .name("tiles")
+            .max_capacity(budget)
+            .weigher(|k: &String, v: &Bytes| weight(k, v))
+            .eviction_policy(EvictionPolicy::lru())
+            .build();
+        TileCache { tiles, budget, hits: AtomicU64::new(0), misses: AtomicU64::new(0) }
     }
 
+    /// The cached tile under `key`, counting a hit or a miss.
     pub fn get(&self, key: &str) -> Option<Bytes> {
-        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        inner.tick += 1;
-        let tick = inner.tick;
-        let found = inner.map.get_mut(key).map(|entry| {
-            entry.1 = tick;
-            entry.0.clone()
-        });
+        let found = self.tiles.get(key);
         let counter = if found.is_some() { &self.hits } else { &self.misses };
         counter.fetch_add(1, Ordering::Relaxed);
         found
     }
 
+    /// Stores a tile (a tile heavier than the whole budget is not kept).
     pub fn put(&self, key: String, value: Bytes) {
-        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        inner.tick += 1;
-        let tick = inner.tick;
-        inner.bytes += value.len() + key.len();
-        if let Some((old, _)) = inner.map.insert(key.clone(), (value, tick)) {
-            inner.bytes -= old.len() + key.len();
-        }
-        if inner.bytes > self.budget {
-            let mut ticks: Vec<u64> = inner.map.values().map(|e| e.1).collect();
-            ticks.sort_unstable();
-            let cutoff = ticks[ticks.len() / 2];
-            inner.map.retain(|_, e| e.1 > cutoff);
-            inner.bytes = inner.map.iter().map(|(k, e)| k.len() + e.0.len()).sum();
-        }
+        self.tiles.insert(key, value);
     }
 
     /// The tile under `key`, rendering it on the compute pool on a miss and
     /// caching the result. Returns the bytes and whether this call rendered
     /// them (for the render-time metric).
+    ///
+    /// Concurrent calls for one key render once: the others wait (on a
+    /// blocking thread, holding no compute permit) and return the same bytes
+    /// with `false`. A render that panics answers 500 and caches nothing.
     pub async fn get_or_render<F>(
         &self,
         key: String,
@@ -77,40 +78,133 @@ impl TileCache {
         if let Some(b) = self.get(&key) {
             return Ok((b, false));
         }
-        let bytes = Bytes::from(compute.run(render).await?);
-        self.put(key, bytes.clone());
-        Ok((bytes, true))
+        let (tiles, pool) = (self.tiles.clone(), compute.clone());
+        tokio::task::spawn_blocking(move || {
+            let mut rendered = false;
+            let bytes = tiles.get_with(key, || {
+                rendered = true;
+                Bytes::from(pool.run_here(render))
+            });
+            (bytes, rendered)
+        })
+        .await
+        .map_err(|e| super::ApiError::Internal(format!("tile render failed: {e}")))
     }
 
+    /// Drops every tile (a new snapshot was published).
     pub fn clear(&self) {
-        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        inner.map.clear();
-        inner.bytes = 0;
+        self.tiles.invalidate_all();
     }
 
+    /// Number of tiles held (after pending evictions are applied).
     pub fn len(&self) -> usize {
-        self.inner.lock().map(|i| i.map.len()).unwrap_or(0)
+        self.tiles.run_pending_tasks();
+        usize::try_from(self.tiles.entry_count()).unwrap_or(usize::MAX)
     }
 
+    /// Whether no tile is held.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Bytes held (keys plus tiles, after pending evictions are applied).
+    pub fn bytes(&self) -> u64 {
+        self.tiles.run_pending_tasks();
+        self.tiles.weighted_size()
+    }
+
+    /// The byte budget.
+    pub fn budget(&self) -> u64 {
+        self.budget
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::{ApiError, Compute};
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicUsize;
 
     #[test]
-    fn evicts_least_recently_used_over_budget() {
+    fn keeps_the_newest_entry_over_budget() {
+        // The old cache cut at the median tick and dropped the tile it had
+        // just stored; the newest entry must survive.
         let cache = TileCache::new(100);
         cache.put("a".into(), Bytes::from(vec![0; 30]));
         cache.put("b".into(), Bytes::from(vec![0; 30]));
+        cache.tiles.run_pending_tasks();
         assert!(cache.get("a").is_some());
         cache.put("c".into(), Bytes::from(vec![0; 50]));
+        cache.tiles.run_pending_tasks();
+        assert!(cache.get("c").is_some(), "the tile just stored survives");
         assert!(cache.get("b").is_none(), "b was least recently used");
-        assert!(cache.get("c").is_some());
+        assert!(cache.get("a").is_some(), "a was used after b");
         cache.clear();
         assert!(cache.is_empty());
+    }
+
+    #[test]
+    fn holds_at_most_the_byte_budget() {
+        let cache = TileCache::new(10_000);
+        for i in 0..500 {
+            cache.put(format!("t/{i}"), Bytes::from(vec![1; 97 + i % 7]));
+            cache.tiles.run_pending_tasks();
+            assert!(cache.bytes() <= cache.budget(), "{} > {}", cache.bytes(), cache.budget());
+        }
+        assert!(cache.get("t/499").is_some(), "the newest tile is kept");
+        assert!(cache.bytes() > 5_000, "the budget is used, {}", cache.bytes());
+    }
+
+    #[test]
+    fn a_tile_heavier_than_the_budget_is_not_kept() {
+        let cache = TileCache::new(64);
+        cache.put("big".into(), Bytes::from(vec![0; 1000]));
+        assert!(cache.bytes() <= 64);
+        assert!(cache.get("big").is_none());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_misses_of_one_tile_render_once() {
+        let cache = Arc::new(TileCache::new(1 << 20));
+        let pool = Compute::new(2);
+        let renders = Arc::new(AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..16 {
+            let (cache, pool, renders) = (cache.clone(), pool.clone(), renders.clone());
+            tasks.push(tokio::spawn(async move {
+                cache
+                    .get_or_render("talents/14/1/2".into(), &pool, move || {
+                        renders.fetch_add(1, Ordering::SeqCst);
+                        // Long enough that the other calls arrive meanwhile.
+                        std::thread::sleep(std::time::Duration::from_millis(200));
+                        vec![7; 10]
+                    })
+                    .await
+            }));
+        }
+        let mut rendered_here = 0;
+        for t in tasks {
+            let (bytes, rendered) = t.await.expect("join").expect("render");
+            assert_eq!(&bytes[..], &[7; 10]);
+            rendered_here += usize::from(rendered);
+        }
+        assert_eq!(renders.load(Ordering::SeqCst), 1, "one render for sixteen concurrent misses");
+        assert_eq!(rendered_here, 1, "exactly one call reports that it rendered");
+    }
+
+    #[tokio::test]
+    async fn a_failed_render_is_not_cached() {
+        let cache = TileCache::new(1 << 20);
+        let pool = Compute::new(1);
+        let r = cache.get_or_render("k".into(), &pool, || panic!("render failed")).await;
+        assert!(matches!(r, Err(ApiError::Internal(_))));
+        assert!(cache.get("k").is_none(), "nothing cached after a failure");
+        let (bytes, rendered) = cache.get_or_render("k".into(), &pool, || vec![1, 2, 3]).await.expect("second try");
+        assert!(rendered, "the second call renders again");
+        assert_eq!(&bytes[..], &[1, 2, 3]);
+        let (_, rendered) = cache.get_or_render("k".into(), &pool, || vec![9]).await.expect("cached");
+        assert!(!rendered, "then it is cached");
+        assert_eq!(cache.get("k").as_deref(), Some(&[1u8, 2, 3][..]));
     }
 }

@@ -13,7 +13,7 @@
 //! requests on that snapshot.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Weak};
 
 use axum::Json;
 use axum::body::Bytes;
@@ -34,31 +34,48 @@ use crate::snapshot::Snapshot;
 use super::{ApiError, AppState, params};
 
 /// The commute index of the snapshot being served, built at most once per
-/// snapshot. Holds the snapshot weakly, so an old snapshot is freed when
-/// swapped out even if no commute request came since.
-#[derive(Default)]
+/// snapshot even when many requests ask at once (moka single flight). Holds
+/// the snapshot weakly, so an old snapshot is freed when swapped out; its
+/// index goes when the next snapshot's index is built (one entry).
 pub struct CommuteCache {
-    slot: Mutex<Option<(Weak<Snapshot>, Arc<CommuteIndex>)>>,
+    /// Keyed by the snapshot's address; the `Weak` tells a reused address
+    /// from the snapshot that was indexed.
+    slot: moka::sync::Cache<usize, (Weak<Snapshot>, Arc<CommuteIndex>)>,
+}
+
+impl Default for CommuteCache {
+    fn default() -> Self {
+        let slot = moka::sync::Cache::builder()
+            .name("commute-index")
+            .max_capacity(1)
+            .eviction_policy(moka::policy::EvictionPolicy::lru())
+            .build();
+        CommuteCache { slot }
+    }
 }
 
 impl CommuteCache {
     fn cached(&self, snap: &Arc<Snapshot>) -> Option<Arc<CommuteIndex>> {
-        let slot = self.slot.lock().unwrap_or_else(|p| p.into_inner());
-        slot.as_ref().filter(|(s, _)| Weak::ptr_eq(s, &Arc::downgrade(snap))).map(|(_, i)| i.clone())
+        let (s, index) = self.slot.get(&(Arc::as_ptr(snap) as usize))?;
+        Weak::ptr_eq(&s, &Arc::downgrade(snap)).then_some(index)
     }
 
-    /// The index of `snap`, building it (under the lock, so once) if needed.
+    /// The index of `snap`, building it (once per snapshot) if needed.
     pub fn get(&self, snap: &Arc<Snapshot>) -> Arc<CommuteIndex> {
-        let mut slot = self.slot.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((s, i)) = slot.as_ref()
-            && Weak::ptr_eq(s, &Arc::downgrade(snap))
-        {
-            return i.clone();
+        let key = Arc::as_ptr(snap) as usize;
+        for _ in 0..2 {
+            let (s, index) = self.slot.get_with(key, || {
+                let index = Arc::new(CommuteIndex::build(snap));
+                tracing::info!(ms = index.build_ms, version = snap.version, "commute index built");
+                (Arc::downgrade(snap), index)
+            });
+            if Weak::ptr_eq(&s, &Arc::downgrade(snap)) {
+                return index;
+            }
+            // The address of a freed snapshot, reused by this one.
+            self.slot.invalidate(&key);
         }
-        let index = Arc::new(CommuteIndex::build(snap));
-        tracing::info!(ms = index.build_ms, version = snap.version, "commute index built");
-        *slot = Some((Arc::downgrade(snap), index.clone()));
-        index
+        Arc::new(CommuteIndex::build(snap))
     }
 }
 

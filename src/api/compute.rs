@@ -60,6 +60,20 @@ impl Compute {
         .await
         .map_err(|e| ApiError::Internal(format!("compute task failed: {e}")))
     }
+
+    /// Runs `work` on the current thread once a permit is free. For code
+    /// that already is on a blocking thread (a cache's single-flight
+    /// initialiser), so that only the caller that computes holds a permit
+    /// and the callers waiting for its result hold none. Must not be called
+    /// on an async worker.
+    pub fn run_here<T>(&self, work: impl FnOnce() -> T) -> T {
+        let permit = tokio::runtime::Handle::try_current()
+            .ok()
+            .and_then(|rt| rt.block_on(self.permits.clone().acquire_owned()).ok());
+        let out = work();
+        drop(permit);
+        out
+    }
 }
 
 impl Default for Compute {

@@ -6,8 +6,10 @@ mod cache;
 mod commute;
 mod compute;
 mod error;
+mod error_shape;
 mod features;
 mod flows;
+pub mod limits;
 mod metrics;
 pub mod openapi;
 mod params;
@@ -22,10 +24,12 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
+use axum::middleware;
 use axum::routing::{get, post};
 use tower_http::LatencyUnit;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{Any, CorsLayer};
+use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::services::ServeDir;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
@@ -34,6 +38,8 @@ pub use cache::TileCache;
 pub use commute::CommuteCache;
 pub use compute::Compute;
 pub use error::ApiError;
+pub use error_shape::{code_for, json_errors};
+pub use limits::{ClientKey, Principal, client_key};
 pub use state::{AppState, Settings, normalise_public_url};
 pub use stats::stats as stats_handler;
 pub use tiles::MVT_CONTENT_TYPE;
@@ -79,11 +85,26 @@ pub fn router(state: AppState) -> Router {
         }
         None => routes.fallback(error::not_found),
     };
-    routes.with_state(state).layer(CompressionLayer::new()).layer(cors).layer(
-        TraceLayer::new_for_http()
-            .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
-            .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(LatencyUnit::Micros)),
-    )
+    // Outermost last. A request meets trace, CORS, compression, the error
+    // shape, then the limits from cheapest to costliest (docs/limits.md),
+    // then the routes.
+    let max_body = state.settings.max_body_bytes;
+    routes
+        .with_state(state.clone())
+        .layer(middleware::from_fn_with_state(state.clone(), limits::one_moves_writer))
+        .layer(RequestBodyLimitLayer::new(max_body))
+        .layer(middleware::from_fn_with_state(state.clone(), limits::time_budget))
+        .layer(middleware::from_fn_with_state(state.clone(), limits::shed_load))
+        .layer(middleware::from_fn_with_state(state.clone(), limits::rate_limit))
+        .layer(middleware::from_fn_with_state(state, limits::uri_length))
+        .layer(middleware::from_fn(error_shape::json_errors))
+        .layer(CompressionLayer::new())
+        .layer(cors)
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(LatencyUnit::Micros)),
+        )
 }
 
 /// Polls the store every `every` and swaps in a new snapshot when another
@@ -105,12 +126,15 @@ pub fn spawn_reloader(state: AppState, every: Duration) -> tokio::task::JoinHand
     })
 }
 
-/// Serves until SIGINT or SIGTERM, then drains in-flight requests.
+/// Serves until SIGINT or SIGTERM, then drains in-flight requests. Each
+/// request carries its peer address (`ConnectInfo<SocketAddr>`), which the
+/// per-client rate limit counts against.
 pub async fn serve(state: AppState, addr: SocketAddr) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     tracing::info!("listening on http://{local}/ — open it in a browser to see the map");
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await
 }
 
 async fn shutdown_signal() {

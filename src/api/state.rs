@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use arc_swap::ArcSwap;
 
@@ -14,7 +15,8 @@ use super::metrics::Metrics;
 use crate::snapshot::{self, Snapshot, SnapshotError};
 use crate::store::Store;
 
-/// Settings that shape responses.
+/// Settings that shape responses, and the limits that keep the server
+/// answering under load and abuse (documented in `docs/limits.md`).
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// Privacy threshold: aggregate cells with a count in `1..k` are
@@ -27,6 +29,27 @@ pub struct Settings {
     /// writes (TileJSON tile templates) starts with it; request headers such
     /// as `Host` or `X-Forwarded-Proto` are never trusted for this.
     pub public_url: String,
+    /// Largest request body in bytes: a larger `Content-Length` is refused
+    /// with 413 before the body is read, a chunked body is cut off there.
+    pub max_body_bytes: usize,
+    /// Longest path plus query string in bytes (414 beyond).
+    pub max_uri_bytes: usize,
+    /// Time budget of one request (503 with `Retry-After` beyond). The
+    /// moves feed and `/health` are exempt.
+    pub request_timeout: Duration,
+    /// Requests handled at once; more are refused with 503 and
+    /// `Retry-After` instead of queueing (`/health` is exempt).
+    pub max_in_flight: usize,
+    /// Requests per second each client may make on average; 0 turns the
+    /// per-client rate limit off.
+    pub rate_limit_per_sec: u32,
+    /// Requests a client may make at once after being idle (the bucket
+    /// size of the rate limit).
+    pub rate_limit_burst: u32,
+    /// Threads of the compute pool for CPU-bound request work.
+    pub compute_threads: usize,
+    /// Memory budget of the tile cache in bytes.
+    pub tile_cache_bytes: usize,
 }
 
 /// Checks and normalises a public base URL: `http` or `https`, a host, no
@@ -45,9 +68,39 @@ pub fn normalise_public_url(url: &str) -> Result<String, String> {
     Ok(url.to_string())
 }
 
+impl Settings {
+    /// Default largest request body: 16 MiB (a full moves batch of 50,000
+    /// moves is about 12 MB).
+    pub const MAX_BODY_BYTES: usize = 16 << 20;
+    /// Default longest path plus query: 8 KiB.
+    pub const MAX_URI_BYTES: usize = 8 << 10;
+    /// Default time budget of a request: 30 s.
+    pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+    /// Default requests in flight: 128.
+    pub const MAX_IN_FLIGHT: usize = 128;
+    /// Default per-client rate: 100 requests per second.
+    pub const RATE_LIMIT_PER_SEC: u32 = 100;
+    /// Default per-client burst: 200 requests.
+    pub const RATE_LIMIT_BURST: u32 = 200;
+    /// Default tile cache budget: 256 MiB.
+    pub const TILE_CACHE_BYTES: usize = 256 << 20;
+}
+
 impl Default for Settings {
     fn default() -> Self {
-        Settings { k: 5, web_dir: None, public_url: "http://127.0.0.1:8080".into() }
+        Settings {
+            k: 5,
+            web_dir: None,
+            public_url: "http://127.0.0.1:8080".into(),
+            max_body_bytes: Settings::MAX_BODY_BYTES,
+            max_uri_bytes: Settings::MAX_URI_BYTES,
+            request_timeout: Settings::REQUEST_TIMEOUT,
+            max_in_flight: Settings::MAX_IN_FLIGHT,
+            rate_limit_per_sec: Settings::RATE_LIMIT_PER_SEC,
+            rate_limit_burst: Settings::RATE_LIMIT_BURST,
+            compute_threads: super::Compute::default_size(),
+            tile_cache_bytes: Settings::TILE_CACHE_BYTES,
+        }
     }
 }
 
@@ -65,6 +118,8 @@ pub struct AppState {
     pub commute: Arc<super::commute::CommuteCache>,
     /// The bounded pool that CPU-bound request work runs on.
     pub compute: super::Compute,
+    /// In-flight count and per-client rate buckets (see `limits`).
+    pub limits: Arc<super::limits::Limits>,
     /// Held while rebuilding, so concurrent refreshes (the reloader, the
     /// moves feed) run one at a time and never publish an older version
     /// after a newer one.
@@ -78,12 +133,13 @@ impl AppState {
             taxonomy: snapshot.taxonomy.clone(),
             snapshot: Arc::new(ArcSwap::from_pointee(snapshot)),
             data_dir,
-            settings: Arc::new(settings),
             snapshot_builds: Arc::new(AtomicU64::new(1)),
-            tile_cache: Arc::new(TileCache::new(settings_cache_bytes())),
+            tile_cache: Arc::new(TileCache::new(settings.tile_cache_bytes)),
             metrics: Arc::new(Metrics::default()),
             commute: Arc::default(),
-            compute: super::Compute::default(),
+            compute: super::Compute::new(settings.compute_threads),
+            limits: Arc::new(super::limits::Limits::new(&settings)),
+            settings: Arc::new(settings),
             refreshing: Arc::new(std::sync::Mutex::new(())),
         }
     }
@@ -119,11 +175,6 @@ impl AppState {
     }
 }
 
-/// Memory budget of the tile cache (256 MiB).
-fn settings_cache_bytes() -> usize {
-    256 << 20
-}
-
 #[cfg(test)]
 mod tests {
     use super::normalise_public_url;
@@ -140,3 +191,4 @@ mod tests {
         }
     }
 }
+

@@ -8,35 +8,35 @@
 //! (dependencies keep pointing down the pipeline): values are stored as
 //! `Arc<dyn Any>` under a string key and typed again on the way out.
 //!
-//! Concurrency: the map lock is held only to find or create a key's slot;
-//! the value is computed outside it in a per-key `OnceLock`, so requests for
-//! other keys never wait, and requests for the same key wait for one
-//! computation instead of repeating it.
-//!
-//! Bound: at most `capacity` keys; beyond it the least recently used half
-//! is dropped (values still in use stay alive through their `Arc`s).
+//! Concurrency and bound: a moka cache of at most `capacity` keys, least
+//! recently used first out (values still in use stay alive through their
+//! `Arc`s). A key's value is computed once even when many requests ask for
+//! it at the same time: the first computes, the others wait for its value;
+//! requests for other keys never wait. A computation that panics stores
+//! nothing.
 
 use std::any::Any;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 
-type Slot = Arc<OnceLock<Arc<dyn Any + Send + Sync>>>;
+use moka::policy::EvictionPolicy;
+use moka::sync::Cache;
+
+type Value = Arc<dyn Any + Send + Sync>;
 
 /// A bounded, type-erased, per-snapshot memo.
 pub struct Memo {
-    inner: Mutex<MemoInner>,
-    capacity: usize,
-}
-
-struct MemoInner {
-    slots: HashMap<String, (Slot, u64)>,
-    tick: u64,
+    values: Cache<String, Value>,
 }
 
 impl Memo {
     /// A memo holding at most `capacity` keys (at least 2).
     pub fn new(capacity: usize) -> Memo {
-        Memo { inner: Mutex::new(MemoInner { slots: HashMap::new(), tick: 0 }), capacity: capacity.max(2) }
+        let values = Cache::builder()
+            .name("snapshot-memo")
+            .max_capacity(capacity.max(2) as u64)
+            .eviction_policy(EvictionPolicy::lru())
+            .build();
+        Memo { values }
     }
 
     /// The value under `key`, computing it with `compute` the first time.
@@ -44,36 +44,19 @@ impl Memo {
     /// If the key already holds a value of another type (two callers chose
     /// the same key), the value is computed and returned without being
     /// stored, so a key collision costs time, never correctness.
+    /// `compute` must not ask this memo for the same key (it would wait for
+    /// itself); other keys are fine.
     pub fn get_or_compute<T: Any + Send + Sync>(&self, key: &str, compute: impl Fn() -> T) -> Arc<T> {
-        let slot = {
-            let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-            inner.tick += 1;
-            let tick = inner.tick;
-            if let Some((slot, used)) = inner.slots.get_mut(key) {
-                *used = tick;
-                slot.clone()
-            } else {
-                if inner.slots.len() >= self.capacity {
-                    let mut ticks: Vec<u64> = inner.slots.values().map(|s| s.1).collect();
-                    ticks.sort_unstable();
-                    let cutoff = ticks[ticks.len() / 2];
-                    inner.slots.retain(|_, s| s.1 > cutoff);
-                }
-                let slot: Slot = Arc::new(OnceLock::new());
-                inner.slots.insert(key.to_string(), (slot.clone(), tick));
-                slot
-            }
-        };
         let mut fresh: Option<Arc<T>> = None;
-        let stored = slot.get_or_init(|| {
+        let stored = self.values.get_with_by_ref(key, || {
             let value = Arc::new(compute());
             fresh = Some(value.clone());
-            value as Arc<dyn Any + Send + Sync>
+            value as Value
         });
         if let Some(v) = fresh {
             return v;
         }
-        match stored.clone().downcast::<T>() {
+        match stored.downcast::<T>() {
             Ok(v) => v,
             Err(_) => {
                 tracing::warn!(key, "memo key holds a value of another type; computing without storing");
@@ -82,9 +65,10 @@ impl Memo {
         }
     }
 
-    /// Number of keys held.
+    /// Number of keys held (after pending evictions are applied).
     pub fn len(&self) -> usize {
-        self.inner.lock().map(|i| i.slots.len()).unwrap_or(0)
+        self.values.run_pending_tasks();
+        usize::try_from(self.values.entry_count()).unwrap_or(usize::MAX)
     }
 
     /// Whether no key is held.
@@ -121,5 +105,53 @@ mod tests {
         assert!(memo.len() <= 4, "{}", memo.len());
         // A key reused with another type still answers with the asked type.
         assert_eq!(*memo.get_or_compute("f", || String::from("x")), "x");
+    }
+
+    #[test]
+    fn keeps_the_most_recently_used_keys() {
+        let memo = Memo::new(4);
+        for key in ["a", "b", "c", "d"] {
+            memo.get_or_compute(key, || key.len());
+        }
+        memo.values.run_pending_tasks();
+        memo.get_or_compute("a", || 0usize); // a is used again: b is now the oldest
+        memo.get_or_compute("e", || 1usize);
+        assert_eq!(memo.len(), 4);
+        for key in ["a", "c", "d", "e"] {
+            assert!(memo.values.contains_key(key), "{key} was kept");
+        }
+        assert!(!memo.values.contains_key("b"), "b was least recently used");
+    }
+
+    #[test]
+    fn concurrent_calls_for_one_key_compute_once() {
+        let memo = Arc::new(Memo::new(8));
+        let calls = Arc::new(AtomicUsize::new(0));
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let (memo, calls) = (memo.clone(), calls.clone());
+                std::thread::spawn(move || {
+                    *memo.get_or_compute("catchment", || {
+                        calls.fetch_add(1, Ordering::SeqCst);
+                        std::thread::sleep(std::time::Duration::from_millis(100));
+                        42u32
+                    })
+                })
+            })
+            .collect();
+        for t in threads {
+            assert_eq!(t.join().expect("join"), 42);
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_panicking_computation_stores_nothing() {
+        let memo = Memo::new(4);
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            memo.get_or_compute("k", || -> u8 { panic!("failed") });
+        }));
+        assert!(r.is_err());
+        assert_eq!(*memo.get_or_compute("k", || 5u8), 5, "computed again");
     }
 }
