@@ -16,6 +16,7 @@ mod shortage;
 mod state;
 mod stats;
 mod tiles;
+pub mod types;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -34,7 +35,7 @@ pub use commute::CommuteCache;
 pub use compute::Compute;
 pub use error::ApiError;
 pub use state::{AppState, Settings, normalise_public_url};
-pub use stats::stats as stats_handler;
+pub use stats::stats_value as stats_handler;
 pub use tiles::MVT_CONTENT_TYPE;
 
 /// The whole service.

@@ -10,7 +10,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use utoipa::OpenApi;
 
-use super::error::{ErrorBody, ErrorDetail};
+use super::error::{BatchItemError, ErrorBody, ErrorDetail};
 
 /// The document. Handlers are added to `paths(...)` as they are annotated.
 #[derive(OpenApi)]
@@ -22,8 +22,21 @@ use super::error::{ErrorBody, ErrorDetail};
                        `{\"error\": {\"code\", \"message\", \"parameter\"?}}`.",
         license(name = "MIT")
     ),
-    paths(openapi_json),
-    components(schemas(ErrorBody, ErrorDetail)),
+    paths(
+        openapi_json,
+        super::stats::health,
+        super::stats::stats,
+        super::features::taxonomy,
+        super::features::enterprises,
+        super::features::regions,
+        super::features::region,
+        super::features::aggregates,
+        super::flows::post_moves,
+        super::flows::series,
+        super::flows::od,
+        super::flows::alerts_handler,
+    ),
+    components(schemas(ErrorBody, ErrorDetail, BatchItemError)),
     tags(
         (name = "service", description = "Health, metrics and this document"),
         (name = "tiles", description = "Vector tiles and TileJSON"),
