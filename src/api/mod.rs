@@ -2,9 +2,11 @@
 //! tests can drive it in memory with `oneshot`; [`serve`] binds it to a
 //! socket with graceful shutdown.
 
+mod body;
 mod cache;
 mod commute;
 mod compute;
+mod docs;
 mod error;
 mod features;
 mod flows;
@@ -46,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(stats::health))
         .route("/metrics", get(metrics::metrics))
         .route("/openapi.json", get(openapi::openapi_json))
+        .route("/api/docs", get(docs::docs_page))
         .route("/api/stats", get(stats::stats))
         .route("/api/taxonomy", get(features::taxonomy))
         .route("/api/enterprises", get(features::enterprises))

@@ -68,17 +68,6 @@ pub fn parse_bbox(name: &str, v: &str) -> Result<[f64; 4], ApiError> {
     Ok([w, s, e, n])
 }
 
-/// An integer parameter in `min..=max`, or `default`.
-pub fn int(query: &BTreeMap<String, String>, name: &str, min: u64, max: u64, default: u64) -> Result<u64, ApiError> {
-    match query.get(name) {
-        None => Ok(default),
-        Some(v) => match v.trim().parse::<u64>() {
-            Ok(n) if (min..=max).contains(&n) => Ok(n),
-            _ => Err(ApiError::param(name, format!("'{v}' is not accepted; accepted: an integer in {min}..={max}"))),
-        },
-    }
-}
-
 /// A decimal number parameter (finite). Its range is checked by the route,
 /// which names it in the message.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
