@@ -378,6 +378,7 @@ fn ranking_of(items: Vec<Underserved>, limit: usize, parks: usize) -> Underserve
 #[into_params(parameter_in = Query)]
 pub struct UnderservedParams {
     /// Ranked parks answered: 1..=1000, default 20.
+    #[param(inline)]
     pub limit: Option<Int<1, 1000>>,
 }
 

@@ -115,6 +115,7 @@ pub struct EnterprisesParams {
     /// Text in the name, or an exact id (case-insensitive).
     pub q: Option<String>,
     /// Page size: 1..=5000, default 500.
+    #[param(inline)]
     pub limit: Option<Int<1, 5000>>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -383,6 +384,7 @@ pub struct AggregatesParams {
     /// The records to count.
     pub layer: AggregateLayer,
     /// The tile zoom whose cells are answered (0..=14).
+    #[param(inline)]
     pub zoom: Int<0, 14>,
     /// `west,south,east,north` in degrees; the tiles covering it at `zoom` (at most 256).
     #[param(example = "117.0,36.6,117.2,36.8")]

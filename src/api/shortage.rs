@@ -385,8 +385,10 @@ pub struct RankingParams {
     /// The areas ranked (default district).
     pub by: Option<ByCode>,
     /// Required with `by=cell`: the tile zoom whose grid cells are ranked.
+    #[param(inline)]
     pub zoom: Option<Int<0, 14>>,
     /// Rows: 1..=100000, default 100 (CSV: all rows unless given).
+    #[param(inline)]
     pub limit: Option<Int<1, 100_000>>,
     /// `json` (default) or `csv` (text/csv download of the same rows).
     pub format: Option<Format>,
@@ -504,6 +506,7 @@ pub struct FieldsParams {
     /// Distance decay of the catchment (default gaussian).
     pub decay: Option<DecayCode>,
     /// Rows: 1..=1000, default 100 (CSV: all rows unless given).
+    #[param(inline)]
     pub limit: Option<Int<1, 1000>>,
     /// `json` (default) or `csv`.
     pub format: Option<Format>,
