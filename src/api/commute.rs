@@ -40,7 +40,7 @@ use super::body::ApiJson;
 use super::error::ErrorBody;
 use super::query::{ApiQuery, FilterParams, Filtered, Int};
 use super::types::commute::*;
-use super::types::{CollectionTag, FeatureTag, Geometry};
+use super::types::{CollectionTag, FeatureTag, GeoJson, Geometry};
 use super::{ApiError, AppState, params};
 use crate::spatial::MAX_LATITUDE;
 
@@ -317,7 +317,7 @@ pub struct FlowsParams {
 pub async fn flows(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<Filtered<FlowsParams>>,
-) -> Result<Json<CommuteFlows>, ApiError> {
+) -> Result<GeoJson<CommuteFlows>, ApiError> {
     let snap = state.snapshot();
     let filter = query.filter.filter(&snap)?;
     let level = match query.query.level.unwrap_or_default() {
@@ -330,7 +330,7 @@ pub async fn flows(
     let (features, internal, suppressed_flows) =
         state.compute.run(move || flow_features(&snap, &index, level, &filter, k)).await?;
     let tag = CollectionTag::FeatureCollection;
-    Ok(Json(CommuteFlows { meta, tag, level: level.name(), features, internal, suppressed_flows }))
+    Ok(GeoJson(CommuteFlows { meta, tag, level: level.name(), features, internal, suppressed_flows }))
 }
 
 type FlowParts = (Vec<CommuteFlowFeature>, Vec<InternalFlow>, u64);

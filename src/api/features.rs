@@ -23,7 +23,7 @@ use super::error::ErrorBody;
 use super::params;
 use super::query::{ApiQuery, FilterParams, Filtered, Int, NoParams};
 use super::types::map::*;
-use super::types::{CollectionTag, FeatureTag, Geometry};
+use super::types::{CollectionTag, FeatureTag, GeoJson, Geometry};
 use super::{ApiError, AppState};
 
 /// `GET /api/taxonomy`: the code tables with Chinese and English names.
@@ -131,7 +131,7 @@ pub struct EnterprisesParams {
 pub async fn enterprises(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<Filtered<EnterprisesParams>>,
-) -> Result<Json<EnterpriseCollection>, ApiError> {
+) -> Result<GeoJson<EnterpriseCollection>, ApiError> {
     let snap = state.snapshot();
     let filter = query.filter.filter(&snap)?;
     let p = query.query;
@@ -141,7 +141,7 @@ pub async fn enterprises(
         q: p.q.map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty()),
         cursor: p.cursor,
     };
-    state.compute.run(move || enterprise_page(&snap, &filter, bbox, &page)).await.map(Json)
+    state.compute.run(move || enterprise_page(&snap, &filter, bbox, &page)).await.map(GeoJson)
 }
 
 /// What page of enterprises to answer.
@@ -237,7 +237,7 @@ pub struct RegionsParams {
 pub async fn regions(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<RegionsParams>,
-) -> Result<Json<RegionCollection>, ApiError> {
+) -> Result<GeoJson<RegionCollection>, ApiError> {
     let kind = query.kind.map(RegionKind::from);
     let snap = state.snapshot();
     let k = state.settings.k;
@@ -255,7 +255,7 @@ pub async fn regions(
                 .collect()
         })
         .await?;
-    Ok(Json(RegionCollection { tag: CollectionTag::FeatureCollection, features }))
+    Ok(GeoJson(RegionCollection { tag: CollectionTag::FeatureCollection, features }))
 }
 
 /// `GET /api/regions/{id}`: one region's totals and its supply (resident
@@ -403,7 +403,7 @@ pub struct AggregatesParams {
 pub async fn aggregates(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<Filtered<AggregatesParams>>,
-) -> Result<Json<AggregateCollection>, ApiError> {
+) -> Result<GeoJson<AggregateCollection>, ApiError> {
     let snap = state.snapshot();
     let p = query.query;
     let [w, s, e, n] = params::parse_bbox("bbox", &p.bbox)?;
@@ -447,7 +447,7 @@ pub async fn aggregates(
         cell_level: cells::cell_level(z),
         privacy_k: k,
     };
-    Ok(Json(collection))
+    Ok(GeoJson(collection))
 }
 
 fn cell_feature(snap: &Arc<Snapshot>, c: &Cell, talents: bool, k: u32) -> CellFeature {

@@ -28,7 +28,7 @@ use super::error::{BatchItemError, ErrorBody};
 use super::params::{Level, Number};
 use super::query::ApiQuery;
 use super::types::flows::{Series as SeriesBody, *};
-use super::types::{CollectionTag, FeatureTag, Geometry};
+use super::types::{CollectionTag, FeatureTag, GeoJson, Geometry};
 use super::{ApiError, AppState};
 
 /// Largest accepted request body of `POST /api/moves` (64 MiB: 50,000 moves
@@ -296,7 +296,7 @@ pub struct OdParams {
 pub async fn od(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<OdParams>,
-) -> Result<Json<OdCollection>, ApiError> {
+) -> Result<GeoJson<OdCollection>, ApiError> {
     let snap = state.snapshot();
     let k = state.settings.k;
     let level = query.level.unwrap_or_default().kind();
@@ -304,7 +304,7 @@ pub async fn od(
     let span = span(query.from.as_deref(), query.to.as_deref(), &snap)?;
     let version = snap.version;
     let features = state.compute.run(move || od_features(&snap, level, &scope, span, k)).await?;
-    Ok(Json(OdCollection {
+    Ok(GeoJson(OdCollection {
         tag: CollectionTag::FeatureCollection,
         features,
         level: level.code(),

@@ -426,7 +426,7 @@ pub async fn ranking(
         None if csv => None,
         l => Some(l.map_or(100, |l| l.get() as usize)),
     };
-    let (snap2, q2) = (snap.clone(), q.clone());
+    let (snap2, q2) = (snap.clone(), q);
     let (items, echo) = state
         .compute
         .run(move || {
@@ -541,7 +541,7 @@ pub async fn fields(State(state): State<AppState>, ApiQuery(p): ApiQuery<FieldsP
         decay: p.decay,
     };
     let template = common.query(&snap, k)?;
-    let (snap2, t2) = (snap.clone(), template.clone());
+    let (snap2, t2) = (snap.clone(), template);
     let items = state.compute.run(move || field_rows(&snap2, area, &t2, limit, k)).await?;
     if csv {
         return csv_response(&items, &FIELD_COLUMNS, &format!("shortage-fields-{}.csv", area.id(&snap)));

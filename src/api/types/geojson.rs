@@ -75,3 +75,15 @@ impl Geometry {
         }
     }
 }
+
+/// A GeoJSON answer: `T` as JSON with the content type
+/// `application/geo+json` (RFC 7946 §12).
+#[derive(Debug)]
+pub struct GeoJson<T>(pub T);
+
+impl<T: Serialize> axum::response::IntoResponse for GeoJson<T> {
+    fn into_response(self) -> axum::response::Response {
+        let content_type = (axum::http::header::CONTENT_TYPE, "application/geo+json");
+        ([content_type], axum::Json(self.0)).into_response()
+    }
+}
