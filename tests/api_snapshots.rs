@@ -141,3 +141,25 @@ async fn the_reference_page_reads_the_openapi_document() {
         assert!(doc["paths"][path].is_object(), "{path} is documented");
     }
 }
+
+#[tokio::test]
+async fn geojson_is_served_as_geojson_and_every_error_has_one_shape() {
+    let (_dir, state) = app();
+    for uri in ["/api/regions", "/api/enterprises", "/api/flows/od", "/api/commute/flows"] {
+        let (status, ct, _) = get(&state, uri).await;
+        assert_eq!((status, ct.as_str()), (StatusCode::OK, "application/geo+json"), "{uri}");
+    }
+    // The moves feed without a store: the same error shape as every route.
+    let req = Request::post("/api/moves").body(Body::from(r#"{"moves": []}"#)).unwrap();
+    let resp = router(state.clone()).oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value = serde_json::from_slice(&resp.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    assert_eq!(body["error"]["code"], "no_store");
+    assert!(body["error"]["message"].is_string());
+    for uri in
+        ["/api/stats?x=1", "/health?x=1", "/api/flows/series?area=D1&area=D2", "/api/commute/underserved?limit=+1"]
+    {
+        let v = json(&state, uri, StatusCode::BAD_REQUEST).await;
+        assert_eq!(v["error"]["code"], "bad_parameter", "{uri}: {v}");
+    }
+}
