@@ -249,6 +249,7 @@ pub async fn series(
     }
     let scope = scope(query.field.as_deref(), query.chain.as_deref(), &snap)?;
     let span = span(query.from.as_deref(), query.to.as_deref(), &snap)?;
+    let version = snap.version;
     let area = FlowArea {
         id: info.id.clone(),
         name: info.name.clone(),
@@ -262,7 +263,6 @@ pub async fn series(
             (months, publishable(flows::resident_talents(&snap, region, &scope), k))
         })
         .await?;
-    let version = state.snapshot().version;
     Ok(Json(SeriesBody { area, field: query.field, chain: query.chain, talents, k, version, months }))
 }
 

@@ -2,8 +2,10 @@
 //! from the request and response types and the `#[utoipa::path]`
 //! annotations on the handlers, so it cannot drift from the routes.
 //!
-//! Every handler of the router is listed in [`ApiDoc`]; a test compares the
-//! document's paths with the router's own route list.
+//! Every JSON handler of the router is listed in [`ApiDoc`]
+//! (`tests/api_snapshots.rs` checks each route is documented); the tile
+//! routes are added by their module. Parameter enums that utoipa does not
+//! collect by itself are listed in `components(...)`.
 
 use axum::Json;
 use axum::http::{HeaderValue, header};
