@@ -139,7 +139,7 @@ async fn a_long_uri_is_414() {
     let (status, h, body) = send(router(s.clone()), Request::get(uri).body(Body::empty()).unwrap()).await;
     assert_eq!(status, StatusCode::URI_TOO_LONG);
     error_of(status, &h, &body, "uri_too_long");
-    let (status, _, _) = send(router(s), Request::get("/api/stats?x=a").body(Body::empty()).unwrap()).await;
+    let (status, _, _) = send(router(s), Request::get("/api/stats").body(Body::empty()).unwrap()).await;
     assert_eq!(status, StatusCode::OK);
 }
 

@@ -12,13 +12,13 @@
 //! after a snapshot is published (on a blocking thread) and shared by all
 //! requests on that snapshot.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{Query, State};
-use serde_json::{Map, Value, json};
+use axum::extract::State;
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 use crate::analytics::commute::CommuteIndex;
 use crate::analytics::commute::flows::FlowLevel;
@@ -27,11 +27,17 @@ use crate::analytics::commute::scenario::{self, MAX_RADIUS_M, MAX_STOPS, Stop};
 use crate::analytics::commute::stations::WALK_RADIUS_M;
 use crate::analytics::commute::underserved::{self, Underserved};
 use crate::analytics::filter::Filter;
-use crate::analytics::privacy::{json_count, publishable};
+use crate::analytics::privacy::publishable;
 use crate::model::RegionKind;
 use crate::snapshot::Snapshot;
 
-use super::{ApiError, AppState, params};
+use super::body::ApiJson;
+use super::error::ErrorBody;
+use super::query::{ApiQuery, FilterParams, Filtered, Int};
+use super::types::commute::*;
+use super::types::{CollectionTag, FeatureTag, GeoJson, Geometry};
+use super::{ApiError, AppState};
+use crate::spatial::MAX_LATITUDE;
 
 /// The commute index of the snapshot being served, built at most once per
 /// snapshot even when many requests ask at once (moka single flight). Holds
@@ -86,9 +92,7 @@ async fn index_of(state: &AppState, snap: &Arc<Snapshot>) -> Result<Arc<CommuteI
         return Ok(index);
     }
     let (cache, s) = (state.commute.clone(), snap.clone());
-    tokio::task::spawn_blocking(move || cache.get(&s))
-        .await
-        .map_err(|e| ApiError::Internal(format!("commute index build failed: {e}")))
+    state.compute.run(move || cache.get(&s)).await
 }
 
 /// A region parameter that must name a district or a park.
@@ -120,39 +124,45 @@ fn labelled(snap: &Snapshot, region: Option<u16>, counts: &AreaCounts, k: u32) -
     s
 }
 
-fn to_value<T: serde::Serialize>(v: &T) -> Result<Value, ApiError> {
-    serde_json::to_value(v).map_err(|e| ApiError::Internal(e.to_string()))
+/// Members every commute answer carries.
+fn meta(snap: &Snapshot, index: &CommuteIndex, filter: &Filter, k: u32) -> CommuteMeta {
+    CommuteMeta {
+        method: index.method(),
+        walk_radius_m: WALK_RADIUS_M,
+        k,
+        filter: filter.canonical().to_string(),
+        data_version: snap.version,
+    }
 }
 
-/// Fields every commute answer carries.
-fn meta(snap: &Snapshot, index: &CommuteIndex, filter: &Filter, k: u32) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert("method".into(), json!(index.method()));
-    m.insert("walk_radius_m".into(), json!(WALK_RADIUS_M));
-    m.insert("k".into(), json!(k));
-    m.insert("filter".into(), json!(filter.canonical()));
-    m.insert("data_version".into(), json!(snap.version));
-    m
+/// The parameters of `/api/commute/summary` besides the record filters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SummaryParams {
+    /// Required: a district or park id.
+    pub area: Option<String>,
 }
 
-/// `GET /api/commute/summary?area=ID[&filters]`
+/// `GET /api/commute/summary?area=ID[&filters]`. The index build and the
+/// filtered counts run on the compute pool.
+#[utoipa::path(get, path = "/api/commute/summary", tag = "commute", params(SummaryParams, FilterParams),
+    responses((status = 200, description = "The area's commute and job–housing indicators", body = CommuteSummary),
+              (status = 400, description = "A parameter is missing, unknown, repeated or invalid", body = ErrorBody),
+              (status = 404, description = "No such region", body = ErrorBody)))]
 pub async fn summary(
     State(state): State<AppState>,
-    Query(query): Query<BTreeMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
-    params::check_known(&query, true, &["area"])?;
+    ApiQuery(query): ApiQuery<Filtered<SummaryParams>>,
+) -> Result<Json<CommuteSummary>, ApiError> {
     let snap = state.snapshot();
-    let filter = params::filter(&query, &snap)?;
-    let id = query.get("area").ok_or_else(|| ApiError::param("area", "required: a district or park id"))?;
+    let filter = query.filter.filter(&snap)?;
+    let id = query.query.area.ok_or_else(|| ApiError::param("area", "required: a district or park id"))?;
     let r = area_param(&snap, "area", id.trim())?;
     let index = index_of(&state, &snap).await?;
     let k = state.settings.k;
-    let counts = index.area_filtered(&snap, r, &filter);
-    let mut body = meta(&snap, &index, &filter, k);
-    if let Value::Object(s) = to_value(&labelled(&snap, Some(r), &counts, k))? {
-        body.extend(s);
-    }
-    Ok(Json(Value::Object(body)))
+    let meta = meta(&snap, &index, &filter, k);
+    let summary =
+        state.compute.run(move || labelled(&snap, Some(r), &index.area_filtered(&snap, r, &filter), k)).await?;
+    Ok(Json(CommuteSummary { meta, summary }))
 }
 
 /// Summaries of every district, then the city.
@@ -165,173 +175,156 @@ fn district_summaries(snap: &Snapshot, areas: &[AreaCounts], k: u32) -> (Vec<Sum
     (districts, city)
 }
 
-/// `GET /api/commute/districts[?filters]`
+/// The parameters of a commute route that takes only the record filters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OnlyFilters {}
+
+/// `GET /api/commute/districts[?filters]`. Runs on the compute pool.
+#[utoipa::path(get, path = "/api/commute/districts", tag = "commute", params(FilterParams),
+    responses((status = 200, description = "Every district's indicators and the city's", body = CommuteDistricts),
+              (status = 400, description = "A parameter is unknown, repeated or invalid", body = ErrorBody)))]
 pub async fn districts(
     State(state): State<AppState>,
-    Query(query): Query<BTreeMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
-    params::check_known(&query, true, &[])?;
+    ApiQuery(query): ApiQuery<Filtered<OnlyFilters>>,
+) -> Result<Json<CommuteDistricts>, ApiError> {
     let snap = state.snapshot();
-    let filter = params::filter(&query, &snap)?;
+    let filter = query.filter.filter(&snap)?;
     let index = index_of(&state, &snap).await?;
     let k = state.settings.k;
-    let areas = index.districts(&snap, &filter);
-    let (districts, city) = district_summaries(&snap, &areas, k);
-    let mut body = meta(&snap, &index, &filter, k);
-    body.insert("districts".into(), to_value(&districts)?);
-    body.insert("city".into(), to_value(&city)?);
-    Ok(Json(Value::Object(body)))
+    let meta = meta(&snap, &index, &filter, k);
+    let (districts, city) =
+        state.compute.run(move || district_summaries(&snap, &index.districts(&snap, &filter), k)).await?;
+    Ok(Json(CommuteDistricts { meta, districts, city }))
 }
 
-fn round6(x: f64) -> f64 {
-    (x * 1e6).round() / 1e6
+/// The areas commute flows are drawn between.
+#[derive(Debug, Clone, Copy, Default, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum FlowLevelCode {
+    #[default]
+    District,
+    Park,
+}
+
+/// The parameters of `/api/commute/flows` besides the record filters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FlowsParams {
+    /// Default district.
+    pub level: Option<FlowLevelCode>,
 }
 
 /// `GET /api/commute/flows?level=district|park[&filters]`: a GeoJSON
 /// FeatureCollection of LineStrings from the home area's centre to the work
 /// area's centre, largest first, with `count`. Flows of `1..k` talents are
 /// left out (`suppressed_flows` says how many); commuting inside one area
-/// is listed in `internal`.
+/// is listed in `internal`. Runs on the compute pool.
+#[utoipa::path(get, path = "/api/commute/flows", tag = "commute", params(FlowsParams, FilterParams),
+    responses((status = 200, description = "Home-to-work flows between areas", body = CommuteFlows,
+               content_type = "application/geo+json"),
+              (status = 400, description = "A parameter is unknown, repeated or invalid", body = ErrorBody)))]
 pub async fn flows(
     State(state): State<AppState>,
-    Query(query): Query<BTreeMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
-    params::check_known(&query, true, &["level"])?;
+    ApiQuery(query): ApiQuery<Filtered<FlowsParams>>,
+) -> Result<GeoJson<CommuteFlows>, ApiError> {
     let snap = state.snapshot();
-    let filter = params::filter(&query, &snap)?;
-    let level = match query.get("level") {
-        None => FlowLevel::District,
-        Some(v) => v.trim().parse::<FlowLevel>().map_err(|_| {
-            ApiError::param("level", format!("'{v}' is not accepted; accepted: {}", FlowLevel::ACCEPTED))
-        })?,
+    let filter = query.filter.filter(&snap)?;
+    let level = match query.query.level.unwrap_or_default() {
+        FlowLevelCode::District => FlowLevel::District,
+        FlowLevelCode::Park => FlowLevel::Park,
     };
     let index = index_of(&state, &snap).await?;
     let k = state.settings.k;
-    let all = index.flows(&snap, level, &filter);
+    let meta = meta(&snap, &index, &filter, k);
+    let (features, internal, suppressed_flows) =
+        state.compute.run(move || flow_features(&snap, &index, level, &filter, k)).await?;
+    let tag = CollectionTag::FeatureCollection;
+    Ok(GeoJson(CommuteFlows { meta, tag, level: level.name(), features, internal, suppressed_flows }))
+}
+
+type FlowParts = (Vec<CommuteFlowFeature>, Vec<InternalFlow>, u64);
+
+fn flow_features(snap: &Snapshot, index: &CommuteIndex, level: FlowLevel, filter: &Filter, k: u32) -> FlowParts {
     let (mut features, mut internal, mut suppressed) = (Vec::new(), Vec::new(), 0u64);
-    for f in all.iter() {
+    for f in index.flows(snap, level, filter).iter() {
         let Some(count) = publishable(f.count, k) else {
             suppressed += 1;
             continue;
         };
         let (a, b) = (&snap.regions[f.from as usize], &snap.regions[f.to as usize]);
         if f.from == f.to {
-            internal.push(json!({"id": a.id, "name": a.name, "count": count}));
+            internal.push(InternalFlow { id: a.id.clone(), name: a.name.clone(), count });
             continue;
         }
-        features.push(json!({
-            "type": "Feature",
-            "id": format!("{}>{}", a.id, b.id),
-            "geometry": {"type": "LineString", "coordinates": [
-                [round6(a.centre[0]), round6(a.centre[1])], [round6(b.centre[0]), round6(b.centre[1])]
-            ]},
-            "properties": {"from": a.id, "from_name": a.name, "to": b.id, "to_name": b.name, "count": count},
-        }));
+        features.push(CommuteFlowFeature {
+            tag: FeatureTag::Feature,
+            id: format!("{}>{}", a.id, b.id),
+            geometry: Geometry::line(a.centre, b.centre),
+            properties: CommuteFlowProperties {
+                from: a.id.clone(),
+                from_name: a.name.clone(),
+                to: b.id.clone(),
+                to_name: b.name.clone(),
+                count,
+            },
+        });
     }
-    let mut body = meta(&snap, &index, &filter, k);
-    body.insert("type".into(), json!("FeatureCollection"));
-    body.insert("level".into(), json!(level.name()));
-    body.insert("features".into(), Value::Array(features));
-    body.insert("internal".into(), Value::Array(internal));
-    body.insert("suppressed_flows".into(), json!(suppressed));
-    Ok(Json(Value::Object(body)))
+    (features, internal, suppressed)
 }
 
 /// The score formula as served next to the ranking.
 const FORMULA: &str = "score = 100 * S * (0.5*F + 0.25*D + 0.25*C); S = ln(1+E)/ln(1+max E), E = young + 0.5*(workers - young); F = share of workers whose workplace is > 800 m from rail/metro; D = min(nearest_station_m/3000, 1); C = min(median_commute_km/20, 1)";
 
-fn ranking_body(items: &[Underserved], limit: usize, parks: usize) -> Result<Map<String, Value>, ApiError> {
-    let mut body = Map::new();
-    body.insert("items".into(), to_value(&items.iter().take(limit).collect::<Vec<_>>())?);
-    body.insert("ranked".into(), json!(items.len()));
-    body.insert("parks".into(), json!(parks));
-    body.insert("formula".into(), json!(FORMULA));
-    Ok(body)
+fn ranking_of(items: Vec<Underserved>, limit: usize, parks: usize) -> UnderservedRanking {
+    let ranked = items.len();
+    let items =
+        items.into_iter().take(limit).map(|park| RankedPark { park, rank_before: None, score_before: None }).collect();
+    UnderservedRanking { items, ranked, parks, formula: FORMULA }
+}
+
+/// The parameters of `/api/commute/underserved`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UnderservedParams {
+    /// Ranked parks answered: 1..=1000, default 20.
+    #[param(inline)]
+    pub limit: Option<Int<1, 1000>>,
 }
 
 /// `GET /api/commute/underserved[?limit=N]`: parks with at least k workers,
-/// most underserved first (score in [`underserved`]).
+/// most underserved first (score in [`underserved`]). Runs on the compute
+/// pool.
+#[utoipa::path(get, path = "/api/commute/underserved", tag = "commute", params(UnderservedParams),
+    responses((status = 200, description = "Parks ranked by the underserved score", body = CommuteUnderserved),
+              (status = 400, description = "A parameter is unknown, repeated or invalid", body = ErrorBody)))]
 pub async fn underserved(
     State(state): State<AppState>,
-    Query(query): Query<BTreeMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
-    params::check_known(&query, false, &["limit"])?;
-    let limit = params::int(&query, "limit", 1, 1000, 20)? as usize;
+    ApiQuery(query): ApiQuery<UnderservedParams>,
+) -> Result<Json<CommuteUnderserved>, ApiError> {
+    let limit = query.limit.map_or(20, |l| l.get() as usize);
     let snap = state.snapshot();
     let index = index_of(&state, &snap).await?;
     let k = state.settings.k;
-    let items = index.underserved(&snap, k);
+    let meta = meta(&snap, &index, &Filter::default(), k);
     let parks = snap.regions.iter().filter(|r| r.kind == RegionKind::Park).count();
-    let mut body = meta(&snap, &index, &Filter::default(), k);
-    body.extend(ranking_body(&items, limit, parks)?);
-    Ok(Json(Value::Object(body)))
+    let items = state.compute.run(move || index.underserved(&snap, k)).await?;
+    Ok(Json(CommuteUnderserved { meta, ranking: ranking_of(items, limit, parks) }))
 }
 
-/// A scenario request, validated.
-struct ScenarioRequest {
+/// A validated scenario: its stops, area and limit.
+struct Scenario {
     stops: Vec<Stop>,
     area: Option<String>,
     limit: usize,
 }
 
-fn parse_scenario(body: &[u8]) -> Result<ScenarioRequest, ApiError> {
-    let v: Value = serde_json::from_slice(body).map_err(|e| {
-        ApiError::BadRequest(format!(
-            "the body is not JSON ({e}); accepted: {{\"stations\": [{{\"lon\", \"lat\", \"radius_m\"?, \"name\"?}}], \"stops\"?: […], \"area\"?, \"limit\"?}}"
-        ))
-    })?;
-    let Value::Object(obj) = v else {
-        return Err(ApiError::BadRequest("the body must be a JSON object with a \"stations\" list".into()));
-    };
-    for key in obj.keys() {
-        if !["stations", "stops", "area", "limit"].contains(&key.as_str()) {
-            return Err(ApiError::param(key, "unknown field; accepted: stations, stops, area, limit"));
-        }
-    }
+/// Checks the ranges of a scenario body (its shape is checked by serde).
+fn validate_scenario(req: ScenarioRequest) -> Result<Scenario, ApiError> {
     let mut stops = Vec::new();
-    for list in ["stations", "stops"] {
-        let Some(items) = obj.get(list) else { continue };
-        let Value::Array(items) = items else {
-            return Err(ApiError::param(list, "must be a list of {\"lon\", \"lat\", \"radius_m\"?, \"name\"?}"));
-        };
-        for (i, item) in items.iter().enumerate() {
-            let at = |field: &str| format!("{list}[{i}].{field}");
-            let Value::Object(item) = item else {
-                return Err(ApiError::param(
-                    format!("{list}[{i}]"),
-                    "must be an object {\"lon\", \"lat\", \"radius_m\"?, \"name\"?}",
-                ));
-            };
-            for key in item.keys() {
-                if !["lon", "lat", "radius_m", "name"].contains(&key.as_str()) {
-                    return Err(ApiError::param(at(key), "unknown field; accepted: lon, lat, radius_m, name"));
-                }
-            }
-            let number = |field: &str, lo: f64, hi: f64, what: &str| -> Result<Option<f64>, ApiError> {
-                match item.get(field) {
-                    None => Ok(None),
-                    Some(x) => match x.as_f64() {
-                        Some(n) if n.is_finite() && n >= lo && n <= hi => Ok(Some(n)),
-                        _ => Err(ApiError::param(at(field), format!("{x} is not accepted; accepted: {what}"))),
-                    },
-                }
-            };
-            let lon = number("lon", -180.0, 180.0, "a longitude in [-180, 180] degrees")?
-                .ok_or_else(|| ApiError::param(at("lon"), "required: a longitude in [-180, 180] degrees"))?;
-            let lat = number("lat", -85.0511, 85.0511, "a latitude in [-85.0511, 85.0511] degrees")?
-                .ok_or_else(|| ApiError::param(at("lat"), "required: a latitude in [-85.0511, 85.0511] degrees"))?;
-            let radius_m = number("radius_m", 0.0, MAX_RADIUS_M, "metres in (0, 5000]")?.unwrap_or(WALK_RADIUS_M);
-            if radius_m <= 0.0 {
-                return Err(ApiError::param(at("radius_m"), "0 is not accepted; accepted: metres in (0, 5000]"));
-            }
-            let name = match item.get("name") {
-                None => format!("{} {}", if list == "stations" { "station" } else { "stop" }, stops.len() + 1),
-                Some(Value::String(s)) if !s.trim().is_empty() && s.chars().count() <= 100 => s.trim().to_string(),
-                Some(_) => {
-                    return Err(ApiError::param(at("name"), "accepted: a non-empty string of at most 100 characters"));
-                }
-            };
-            stops.push(Stop { lon, lat, radius_m, name });
+    for (list, items) in [("stations", req.stations), ("stops", req.stops)] {
+        for (i, item) in items.into_iter().flatten().enumerate() {
+            stops.push(validate_stop(list, i, item, stops.len())?);
         }
     }
     if stops.is_empty() || stops.len() > MAX_STOPS {
@@ -340,62 +333,92 @@ fn parse_scenario(body: &[u8]) -> Result<ScenarioRequest, ApiError> {
             format!("{} stops given; accepted: 1..={MAX_STOPS} items over stations and stops", stops.len()),
         ));
     }
-    let area = match obj.get("area") {
-        None => None,
-        Some(Value::String(s)) => Some(s.trim().to_string()),
-        Some(_) => return Err(ApiError::param("area", "accepted: a district or park id (string)")),
-    };
-    let limit = match obj.get("limit") {
+    let limit = match req.limit {
         None => 20,
-        Some(x) => match x.as_u64() {
-            Some(n) if (1..=1000).contains(&n) => n as usize,
-            _ => {
-                return Err(ApiError::param("limit", format!("{x} is not accepted; accepted: an integer in 1..=1000")));
-            }
-        },
+        Some(n) if (1..=1000).contains(&n) => n as usize,
+        Some(n) => {
+            return Err(ApiError::param("limit", format!("{n} is not accepted; accepted: an integer in 1..=1000")));
+        }
     };
-    Ok(ScenarioRequest { stops, area, limit })
+    Ok(Scenario { stops, area: req.area.map(|a| a.trim().to_string()), limit })
+}
+
+fn validate_stop(list: &str, i: usize, item: StopInput, before: usize) -> Result<Stop, ApiError> {
+    let at = |field: &str| format!("{list}[{i}].{field}");
+    if !(-180.0..=180.0).contains(&item.lon) {
+        let message = format!("{} is not accepted; accepted: a longitude in [-180, 180] degrees", item.lon);
+        return Err(ApiError::param(at("lon"), message));
+    }
+    if !(-MAX_LATITUDE..=MAX_LATITUDE).contains(&item.lat) {
+        let message =
+            format!("{} is not accepted; accepted: a latitude in [-{MAX_LATITUDE}, {MAX_LATITUDE}] degrees", item.lat);
+        return Err(ApiError::param(at("lat"), message));
+    }
+    let radius_m = item.radius_m.unwrap_or(WALK_RADIUS_M);
+    if !(radius_m > 0.0 && radius_m <= MAX_RADIUS_M) {
+        let message = format!("{radius_m} is not accepted; accepted: metres in (0, {MAX_RADIUS_M}]");
+        return Err(ApiError::param(at("radius_m"), message));
+    }
+    let name = match item.name {
+        None => format!("{} {}", if list == "stations" { "station" } else { "stop" }, before + 1),
+        Some(s) if !s.trim().is_empty() && s.chars().count() <= 100 => s.trim().to_string(),
+        Some(_) => return Err(ApiError::param(at("name"), "accepted: a non-empty string of at most 100 characters")),
+    };
+    Ok(Stop { lon: item.lon, lat: item.lat, radius_m, name })
 }
 
 /// `POST /api/commute/scenario` with `{"stations": [{"lon", "lat",
 /// "radius_m"?, "name"?}], "stops"?: […], "area"?: ID, "limit"?: N}`: the
 /// district and city indicators, the area's (if given) and the underserved
 /// ranking as if the stops existed, each ranked park with its `rank_before`
-/// and `score_before`. Nothing is stored.
-pub async fn scenario(State(state): State<AppState>, body: Bytes) -> Result<Json<Value>, ApiError> {
-    let req = parse_scenario(&body)?;
+/// and `score_before`. Nothing is stored. Runs on the compute pool.
+#[utoipa::path(post, path = "/api/commute/scenario", tag = "commute", request_body = ScenarioRequest,
+    responses((status = 200, description = "The indicators as if the stops existed", body = ScenarioOutcome),
+              (status = 400, description = "The body is not JSON (`bad_request`) or a field is invalid (`bad_parameter`, \
+                                            naming it, e.g. `stations[1].lat`)", body = ErrorBody),
+              (status = 404, description = "No such area", body = ErrorBody),
+              (status = 413, description = "The body is too large", body = ErrorBody)))]
+pub async fn scenario(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<ScenarioRequest>,
+) -> Result<Json<ScenarioOutcome>, ApiError> {
+    let req = validate_scenario(body)?;
     let snap = state.snapshot();
     let area = req.area.as_deref().map(|id| area_param(&snap, "area", id)).transpose()?;
     let index = index_of(&state, &snap).await?;
     let k = state.settings.k;
-    let stops = req.stops;
-    let (snap2, index2) = (snap.clone(), index.clone());
-    let outcome = tokio::task::spawn_blocking(move || scenario::apply(&snap2, &index2, &stops))
-        .await
-        .map_err(|e| ApiError::Internal(format!("scenario failed: {e}")))?;
+    let meta = meta(&snap, &index, &Filter::default(), k);
+    state.compute.run(move || run_scenario(&snap, &index, req, area, k, meta)).await.map(Json)
+}
+
+fn run_scenario(
+    snap: &Snapshot,
+    index: &CommuteIndex,
+    req: Scenario,
+    area: Option<u16>,
+    k: u32,
+    meta: CommuteMeta,
+) -> ScenarioOutcome {
+    let outcome = scenario::apply(snap, index, &req.stops);
     let before: HashMap<String, (usize, f64)> =
-        index.underserved(&snap, k).into_iter().map(|u| (u.id, (u.rank, u.score))).collect();
-    let after = underserved::rank(&snap, &outcome.areas, &outcome.park_nearest, k);
+        index.underserved(snap, k).into_iter().map(|u| (u.id, (u.rank, u.score))).collect();
+    let after = underserved::rank(snap, &outcome.areas, &outcome.park_nearest, k);
     let parks = snap.regions.iter().filter(|r| r.kind == RegionKind::Park).count();
-    let mut ranking = ranking_body(&after, req.limit, parks)?;
-    if let Some(Value::Array(items)) = ranking.get_mut("items") {
-        for item in items {
-            let id = item.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
-            if let (Some((rank, score)), Value::Object(o)) = (before.get(&id), item) {
-                o.insert("rank_before".into(), json!(rank));
-                o.insert("score_before".into(), json!(score));
-            }
+    let mut ranking = ranking_of(after, req.limit, parks);
+    for item in &mut ranking.items {
+        if let Some(&(rank, score)) = before.get(&item.park.id) {
+            item.rank_before = Some(rank);
+            item.score_before = Some(score);
         }
     }
-    let (districts, city) = district_summaries(&snap, &outcome.areas, k);
-    let mut body = meta(&snap, &index, &Filter::default(), k);
-    body.insert("newly_served_homes".into(), json_count(outcome.newly_served_homes, k));
-    body.insert("newly_served_jobs".into(), json_count(outcome.newly_served_jobs, k));
-    body.insert("underserved".into(), Value::Object(ranking));
-    body.insert("districts".into(), to_value(&districts)?);
-    body.insert("city".into(), to_value(&city)?);
-    if let Some(r) = area {
-        body.insert("area".into(), to_value(&labelled(&snap, Some(r), &outcome.areas[r as usize], k))?);
+    let (districts, city) = district_summaries(snap, &outcome.areas, k);
+    ScenarioOutcome {
+        meta,
+        newly_served_homes: publishable(outcome.newly_served_homes, k),
+        newly_served_jobs: publishable(outcome.newly_served_jobs, k),
+        underserved: ranking,
+        districts,
+        city,
+        area: area.map(|r| labelled(snap, Some(r), &outcome.areas[r as usize], k)),
     }
-    Ok(Json(Value::Object(body)))
 }

@@ -19,9 +19,40 @@ pub struct ErrorDetail {
     pub code: String,
     /// What was wrong and what is accepted, for a person.
     pub message: String,
-    /// The query or path parameter at fault, when there is one.
+    /// The query or path parameter (or body field) at fault, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parameter: Option<String>,
+    /// `invalid_batch` only: every invalid value of a moves batch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub items: Option<Vec<BatchItemError>>,
+}
+
+/// One invalid value of a moves batch (`POST /api/moves`).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct BatchItemError {
+    /// 0-based position of the item in `moves`.
+    pub index: usize,
+    /// The key concerned, or `item` for the whole item.
+    pub field: String,
+    /// The value as given.
+    pub value: String,
+    /// `invalid`, `duplicate` (same id earlier in the batch) or `conflict`
+    /// (id stored with different values).
+    pub reason: String,
+    /// What is wrong and what is accepted.
+    pub message: String,
+}
+
+impl From<&crate::import::ItemError> for BatchItemError {
+    fn from(e: &crate::import::ItemError) -> Self {
+        BatchItemError {
+            index: e.index,
+            field: e.field.clone(),
+            value: e.value.clone(),
+            reason: e.reason.to_string(),
+            message: e.message.clone(),
+        }
+    }
 }
 
 /// Errors a handler can return.
@@ -34,6 +65,18 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     BadRequest(String),
+    /// The request body cannot be read or is not what the route accepts.
+    #[error("{0}")]
+    BadBody(String),
+    /// A moves batch with invalid values: nothing was stored.
+    #[error("{message}")]
+    InvalidBatch { message: String, items: Vec<BatchItemError> },
+    /// The body or batch is larger than the route accepts.
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// The server has no store to write to.
+    #[error("{0}")]
+    NoStore(String),
     #[error("internal error")]
     Internal(String),
 }
@@ -48,6 +91,10 @@ impl ApiError {
             ApiError::BadParam { .. } => (StatusCode::BAD_REQUEST, "bad_parameter"),
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::BadBody(_) => (StatusCode::BAD_REQUEST, "bad_body"),
+            ApiError::InvalidBatch { .. } => (StatusCode::BAD_REQUEST, "invalid_batch"),
+            ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+            ApiError::NoStore(_) => (StatusCode::SERVICE_UNAVAILABLE, "no_store"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -63,7 +110,12 @@ impl IntoResponse for ApiError {
             ApiError::BadParam { param, .. } => Some(param.clone()),
             _ => None,
         };
-        let body = ErrorBody { error: ErrorDetail { code: code.into(), message: self.to_string(), parameter } };
+        let message = self.to_string();
+        let items = match self {
+            ApiError::InvalidBatch { items, .. } => Some(items),
+            _ => None,
+        };
+        let body = ErrorBody { error: ErrorDetail { code: code.into(), message, parameter, items } };
         (status, Json(body)).into_response()
     }
 }

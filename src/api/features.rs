@@ -1,101 +1,157 @@
 //! GeoJSON (RFC 7946) and JSON views of the same data the tiles draw:
 //! enterprises (paged), regions with statistics, one region's supply and
 //! demand tables, the aggregate cells of a zoom and box, and the code tables.
+//! The answers are the types of [`super::types::map`].
 
-use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
-use geo::{CoordsIter, MultiPolygon, Winding};
+use axum::extract::{Path, State};
 use rstar::AABB;
-use serde_json::{Value, json};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::analytics::cells::{self, Cell};
-use crate::analytics::privacy::{json_count, publishable};
+use crate::analytics::filter::Filter;
+use crate::analytics::privacy::publishable;
 use crate::encode::layers::unit;
-use crate::model::{Education, Tier, Title};
+use crate::model::{Education, RegionKind, Tier, Title};
 use crate::snapshot::{NONE16, Snapshot};
-use crate::spatial::{TileId, lonlat_to_unit, morton};
+use crate::spatial::{TileId, lonlat_to_unit, morton, round6};
 
-use super::{ApiError, AppState, params};
+use super::error::ErrorBody;
+use super::params;
+use super::query::{ApiQuery, FilterParams, Filtered, Int, NoParams};
+use super::types::map::*;
+use super::types::{CollectionTag, FeatureTag, GeoJson, Geometry};
+use super::{ApiError, AppState};
 
-/// Coordinates rounded to 1e-6 degrees (about 0.1 m).
-fn round6(x: f64) -> f64 {
-    (x * 1e6).round() / 1e6
+/// `GET /api/taxonomy`: the code tables with Chinese and English names.
+#[utoipa::path(get, path = "/api/taxonomy", tag = "map", params(NoParams),
+    responses((status = 200, description = "The code tables", body = Taxonomy),
+              (status = 400, description = "A parameter was given", body = ErrorBody)))]
+pub async fn taxonomy(State(state): State<AppState>, _: ApiQuery<NoParams>) -> Json<Taxonomy> {
+    let t = &state.taxonomy;
+    let codes = |items: &[crate::model::taxonomy::CodeEntry]| -> Vec<CodeEntry> {
+        items
+            .iter()
+            .map(|c| CodeEntry {
+                code: c.code.clone(),
+                group: c.group.clone(),
+                name_zh: c.name_zh.clone(),
+                name_en: c.name_en.clone(),
+            })
+            .collect()
+    };
+    let named = |items: &[(&'static str, &'static str, &'static str)]| -> Vec<NamedCode> {
+        items.iter().map(|&(code, name_zh, name_en)| NamedCode { code, name_zh, name_en }).collect()
+    };
+    Json(Taxonomy {
+        industries: codes(t.industries()),
+        sections: codes(t.sections()),
+        fields: codes(t.fields()),
+        categories: codes(t.categories()),
+        chains: t
+            .chains()
+            .iter()
+            .map(|c| ChainEntry {
+                id: c.id.clone(),
+                name_zh: c.name_zh.clone(),
+                name_en: c.name_en.clone(),
+                divisions: c.divisions.clone(),
+            })
+            .collect(),
+        education: named(&[
+            ("associate", "大专", "Associate"),
+            ("bachelor", "本科", "Bachelor's"),
+            ("master", "硕士", "Master's"),
+            ("doctorate", "博士", "Doctorate"),
+        ]),
+        titles: named(&[
+            ("none", "无职称", "No title"),
+            ("junior", "初级", "Junior"),
+            ("intermediate", "中级", "Intermediate"),
+            ("associate_senior", "副高级", "Associate senior"),
+            ("senior", "正高级", "Senior"),
+        ]),
+        tiers: named(&[
+            ("A", "A类 顶尖人才", "A: top"),
+            ("B", "B类 国家级领军人才", "B: national leading"),
+            ("C", "C类 省级领军人才", "C: provincial leading"),
+            ("D", "D类 市级领军人才", "D: municipal leading"),
+            ("E", "E类 高级人才", "E: senior"),
+            ("none", "未认定", "Not classified"),
+        ]),
+    })
 }
 
-/// RFC 7946 polygon coordinates: exterior counter-clockwise, holes
-/// clockwise, rings closed.
-pub fn multipolygon_json(mp: &MultiPolygon<f64>) -> Value {
-    let polys: Vec<Value> = mp
-        .iter()
-        .map(|p| {
-            let mut p = p.clone();
-            p.exterior_mut(|r| r.make_ccw_winding());
-            p.interiors_mut(|rs| rs.iter_mut().for_each(|r| r.make_cw_winding()));
-            let ring = |r: &geo::LineString<f64>| -> Value {
-                Value::Array(r.coords_iter().map(|c| json!([round6(c.x), round6(c.y)])).collect())
-            };
-            let mut rings = vec![ring(p.exterior())];
-            rings.extend(p.interiors().iter().map(ring));
-            Value::Array(rings)
-        })
-        .collect();
-    if polys.len() == 1 {
-        json!({"type": "Polygon", "coordinates": polys[0]})
-    } else {
-        json!({"type": "MultiPolygon", "coordinates": polys})
+fn enterprise_feature(snap: &Snapshot, i: usize) -> EnterpriseFeature {
+    let e = &snap.enterprises[i];
+    let region = |r: u16| (r != NONE16).then(|| snap.regions[r as usize].id.clone());
+    EnterpriseFeature {
+        tag: FeatureTag::Feature,
+        id: e.id.clone(),
+        geometry: Geometry::point(e.lon, e.lat),
+        properties: EnterpriseProperties {
+            id: e.id.clone(),
+            name: e.name.clone(),
+            industry: snap.taxonomy.industry(e.industry).map(|x| x.code.clone()),
+            employees: e.employees,
+            key: e.is_key,
+            openings: e.openings,
+            district: region(e.district),
+            park: region(e.park),
+        },
     }
 }
 
-/// `GET /api/taxonomy`: the code tables with Chinese and English names.
-pub async fn taxonomy(State(state): State<AppState>) -> Json<Value> {
-    let t = &state.taxonomy;
-    let named = |items: Vec<(&str, &str, &str)>| -> Vec<Value> {
-        items.into_iter().map(|(c, zh, en)| json!({"code": c, "name_zh": zh, "name_en": en})).collect()
-    };
-    Json(json!({
-        "industries": t.industries(),
-        "sections": t.sections(),
-        "fields": t.fields(),
-        "categories": t.categories(),
-        "chains": t.chains(),
-        "education": named(vec![("associate", "大专", "Associate"), ("bachelor", "本科", "Bachelor's"), ("master", "硕士", "Master's"), ("doctorate", "博士", "Doctorate")]),
-        "titles": named(vec![("none", "无职称", "No title"), ("junior", "初级", "Junior"), ("intermediate", "中级", "Intermediate"), ("associate_senior", "副高级", "Associate senior"), ("senior", "正高级", "Senior")]),
-        "tiers": named(vec![("A", "A类 顶尖人才", "A: top"), ("B", "B类 国家级领军人才", "B: national leading"), ("C", "C类 省级领军人才", "C: provincial leading"), ("D", "D类 市级领军人才", "D: municipal leading"), ("E", "E类 高级人才", "E: senior"), ("none", "未认定", "Not classified")]),
-    }))
-}
-
-fn enterprise_feature(snap: &Snapshot, i: usize) -> Value {
-    let e = &snap.enterprises[i];
-    let region = |r: u16| (r != NONE16).then(|| snap.regions[r as usize].id.clone());
-    json!({
-        "type": "Feature",
-        "id": e.id,
-        "geometry": {"type": "Point", "coordinates": [round6(e.lon), round6(e.lat)]},
-        "properties": {
-            "id": e.id, "name": e.name,
-            "industry": snap.taxonomy.industry(e.industry).map(|x| x.code.clone()),
-            "employees": e.employees, "key": e.is_key, "openings": e.openings,
-            "district": region(e.district), "park": region(e.park),
-        }
-    })
+/// The parameters of `/api/enterprises` (besides the record filters).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EnterprisesParams {
+    /// `west,south,east,north` in degrees.
+    #[param(example = "117.0,36.6,117.2,36.8")]
+    pub bbox: Option<String>,
+    /// Text in the name, or an exact id (case-insensitive).
+    pub q: Option<String>,
+    /// Page size: 1..=5000, default 500.
+    #[param(inline)]
+    pub limit: Option<Int<1, 5000>>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
 }
 
 /// `GET /api/enterprises?bbox=…&q=…&industry=…&limit=N&cursor=C`: enterprise
 /// points as GeoJSON, in id order, paged by `cursor` (the last id of the
-/// previous page, returned as `next_cursor`).
+/// previous page, returned as `next_cursor`). Runs on the compute pool.
+#[utoipa::path(get, path = "/api/enterprises", tag = "map", params(EnterprisesParams, FilterParams),
+    responses((status = 200, description = "A page of enterprises", body = EnterpriseCollection,
+               content_type = "application/geo+json"),
+              (status = 400, description = "A parameter is unknown, repeated or invalid", body = ErrorBody)))]
 pub async fn enterprises(
     State(state): State<AppState>,
-    Query(query): Query<BTreeMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
-    params::check_known(&query, true, &["bbox", "q", "limit", "cursor"])?;
+    ApiQuery(query): ApiQuery<Filtered<EnterprisesParams>>,
+) -> Result<GeoJson<EnterpriseCollection>, ApiError> {
     let snap = state.snapshot();
-    let filter = params::filter(&query, &snap)?;
-    let bbox = params::bbox(&query, false)?;
-    let limit = params::int(&query, "limit", 1, 5000, 500)? as usize;
-    let q = query.get("q").map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty());
-    let cursor = query.get("cursor").cloned();
+    let filter = query.filter.filter(&snap)?;
+    let p = query.query;
+    let bbox = p.bbox.as_deref().map(|v| params::parse_bbox("bbox", v)).transpose()?;
+    let page = Page {
+        limit: p.limit.map_or(500, |l| l.get() as usize),
+        q: p.q.map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty()),
+        cursor: p.cursor,
+    };
+    state.compute.run(move || enterprise_page(&snap, &filter, bbox, &page)).await.map(GeoJson)
+}
+
+/// What page of enterprises to answer.
+struct Page {
+    limit: usize,
+    q: Option<String>,
+    cursor: Option<String>,
+}
+
+fn enterprise_page(snap: &Snapshot, filter: &Filter, bbox: Option<[f64; 4]>, page: &Page) -> EnterpriseCollection {
     let candidates: Vec<usize> = match bbox {
         Some([w, s, e, n]) => {
             let (a, b) = (unit(w, n), unit(e, s));
@@ -103,154 +159,256 @@ pub async fn enterprises(
         }
         None => (0..snap.enterprises.len()).collect(),
     };
+    let (q, cursor) = (page.q.as_deref(), page.cursor.as_deref());
     let mut hits: Vec<usize> = candidates
         .into_iter()
         .filter(|&i| {
             let e = &snap.enterprises[i];
             filter.enterprise(e)
-                && q.as_ref().is_none_or(|q| e.name.to_lowercase().contains(q.as_str()) || e.id.to_lowercase() == *q)
-                && cursor.as_ref().is_none_or(|c| e.id.as_str() > c.as_str())
+                && q.is_none_or(|q| e.name.to_lowercase().contains(q) || e.id.to_lowercase() == q)
+                && cursor.is_none_or(|c| e.id.as_str() > c)
         })
         .collect();
     hits.sort_by(|&a, &b| snap.enterprises[a].id.cmp(&snap.enterprises[b].id));
-    let more = hits.len() > limit;
-    hits.truncate(limit);
-    let next = if more { hits.last().map(|&i| snap.enterprises[i].id.clone()) } else { None };
-    Ok(Json(json!({
-        "type": "FeatureCollection",
-        "features": hits.iter().map(|&i| enterprise_feature(&snap, i)).collect::<Vec<_>>(),
-        "next_cursor": next,
-    })))
+    let more = hits.len() > page.limit;
+    hits.truncate(page.limit);
+    let next_cursor = if more { hits.last().map(|&i| snap.enterprises[i].id.clone()) } else { None };
+    EnterpriseCollection {
+        tag: CollectionTag::FeatureCollection,
+        features: hits.iter().map(|&i| enterprise_feature(snap, i)).collect(),
+        next_cursor,
+    }
 }
 
-fn region_properties(snap: &Snapshot, i: usize, k: u32) -> Value {
+fn region_properties(snap: &Snapshot, i: usize, k: u32) -> RegionProperties {
     let r = &snap.regions[i];
     let s = &r.stats;
     let seekers = publishable(s.seekers, k);
-    json!({
-        "id": r.id, "name": r.name, "kind": r.kind.code(),
-        "talents": json_count(s.talents, k),
-        "suppressed": publishable(s.talents, k).is_none(),
-        "seekers": seekers,
-        "workers": json_count(s.workers, k),
-        "enterprises": s.enterprises, "key_enterprises": s.key_enterprises,
-        "employees": s.employees, "openings": s.openings,
-        "ratio": seekers.filter(|&n| n > 0).map(|n| s.openings as f64 / n as f64),
-        "centre": [round6(r.centre[0]), round6(r.centre[1])],
-    })
+    RegionProperties {
+        id: r.id.clone(),
+        name: r.name.clone(),
+        kind: r.kind.code(),
+        talents: publishable(s.talents, k),
+        suppressed: publishable(s.talents, k).is_none(),
+        seekers,
+        workers: publishable(s.workers, k),
+        enterprises: s.enterprises,
+        key_enterprises: s.key_enterprises,
+        employees: s.employees,
+        openings: s.openings,
+        ratio: seekers.filter(|&n| n > 0).map(|n| s.openings as f64 / n as f64),
+        centre: r.centre.map(round6),
+    }
+}
+
+/// A kind of region.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RegionKindParam {
+    District,
+    Street,
+    Park,
+}
+
+impl From<RegionKindParam> for RegionKind {
+    fn from(k: RegionKindParam) -> RegionKind {
+        match k {
+            RegionKindParam::District => RegionKind::District,
+            RegionKindParam::Street => RegionKind::Street,
+            RegionKindParam::Park => RegionKind::Park,
+        }
+    }
+}
+
+/// The parameters of `/api/regions`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RegionsParams {
+    /// Only regions of this kind.
+    pub kind: Option<RegionKindParam>,
 }
 
 /// `GET /api/regions?kind=district|park|street`: regions as GeoJSON with
 /// statistics.
+#[utoipa::path(get, path = "/api/regions", tag = "map", params(RegionsParams),
+    responses((status = 200, description = "Regions with statistics", body = RegionCollection,
+               content_type = "application/geo+json"),
+              (status = 400, description = "A parameter is unknown, repeated or invalid", body = ErrorBody)))]
 pub async fn regions(
     State(state): State<AppState>,
-    Query(query): Query<BTreeMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
-    params::check_known(&query, false, &["kind"])?;
-    let kind = match query.get("kind") {
-        None => None,
-        Some(k) => Some(k.parse::<crate::model::RegionKind>().map_err(|e| ApiError::param("kind", e.to_string()))?),
-    };
+    ApiQuery(query): ApiQuery<RegionsParams>,
+) -> Result<GeoJson<RegionCollection>, ApiError> {
+    let kind = query.kind.map(RegionKind::from);
     let snap = state.snapshot();
-    let features: Vec<Value> = snap
-        .regions
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| kind.is_none_or(|k| r.kind == k))
-        .map(|(i, r)| {
-            json!({"type": "Feature", "id": r.id, "geometry": multipolygon_json(&r.geometry), "properties": region_properties(&snap, i, state.settings.k)})
+    let k = state.settings.k;
+    let features = state
+        .compute
+        .run(move || {
+            let wanted = snap.regions.iter().enumerate().filter(|(_, r)| kind.is_none_or(|k| r.kind == k));
+            wanted
+                .map(|(i, r)| RegionFeature {
+                    tag: FeatureTag::Feature,
+                    id: r.id.clone(),
+                    geometry: Geometry::multipolygon(&r.geometry),
+                    properties: region_properties(&snap, i, k),
+                })
+                .collect()
         })
-        .collect();
-    Ok(Json(json!({"type": "FeatureCollection", "features": features})))
+        .await?;
+    Ok(GeoJson(RegionCollection { tag: CollectionTag::FeatureCollection, features }))
 }
 
 /// `GET /api/regions/{id}`: one region's totals and its supply (resident
 /// talents) and demand (open positions) tables by field, education and
-/// title. Talent counts follow the privacy rule.
-pub async fn region(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+/// title. Talent counts follow the privacy rule. Runs on the compute pool.
+#[utoipa::path(get, path = "/api/regions/{id}", tag = "map",
+    params(("id" = String, Path, description = "A district, street or park id"), NoParams),
+    responses((status = 200, description = "The region's tables", body = RegionDetail),
+              (status = 400, description = "A parameter was given", body = ErrorBody),
+              (status = 404, description = "No region with this id", body = ErrorBody)))]
+pub async fn region(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    _: ApiQuery<NoParams>,
+) -> Result<Json<RegionDetail>, ApiError> {
     let snap = state.snapshot();
     let k = state.settings.k;
     let index = snap.region(&id).ok_or_else(|| ApiError::NotFound(format!("no region with id '{id}'")))?;
-    let r = &snap.regions[index as usize];
+    state.compute.run(move || region_detail(&snap, index, k)).await.map(Json)
+}
+
+/// Counts of the talents living in a region.
+struct SupplyCounts {
+    field: Vec<u64>,
+    field_seekers: Vec<u64>,
+    education: [u64; 4],
+    title: [u64; 5],
+    tier: [u64; 6],
+}
+
+/// Openings of the open vacancies in a region.
+struct DemandCounts {
+    field: Vec<u64>,
+    education: [u64; 4],
+    title: [u64; 5],
+}
+
+fn count_region(snap: &Snapshot, index: u16) -> (SupplyCounts, DemandCounts) {
     let in_region = |district: u16, park: u16| district == index || park == index;
     let nf = snap.taxonomy.fields().len();
-    let (mut s_field, mut s_field_seek) = (vec![0u64; nf], vec![0u64; nf]);
-    let (mut s_edu, mut s_title, mut s_tier) = ([0u64; 4], [0u64; 5], [0u64; 6]);
+    let mut s =
+        SupplyCounts { field: vec![0; nf], field_seekers: vec![0; nf], education: [0; 4], title: [0; 5], tier: [0; 6] };
     for t in snap.talents.iter().filter(|t| in_region(t.home_district, t.home_park)) {
-        s_field[t.field as usize] += 1;
-        s_field_seek[t.field as usize] += t.seeking() as u64;
-        s_edu[t.education as usize & 3] += 1;
-        s_title[(t.title as usize).min(4)] += 1;
-        s_tier[(t.tier as usize).min(5)] += 1;
+        s.field[t.field as usize] += 1;
+        s.field_seekers[t.field as usize] += t.seeking() as u64;
+        s.education[t.education as usize & 3] += 1;
+        s.title[(t.title as usize).min(4)] += 1;
+        s.tier[(t.tier as usize).min(5)] += 1;
     }
-    let (mut d_field, mut d_edu, mut d_title) = (vec![0u64; nf], [0u64; 4], [0u64; 5]);
+    let mut d = DemandCounts { field: vec![0; nf], education: [0; 4], title: [0; 5] };
     for v in snap.vacancies.iter().filter(|v| v.open && in_region(v.district, v.park)) {
-        d_field[v.field as usize] += v.openings as u64;
-        d_edu[v.education as usize & 3] += v.openings as u64;
-        d_title[(v.title as usize).min(4)] += v.openings as u64;
+        d.field[v.field as usize] += v.openings as u64;
+        d.education[v.education as usize & 3] += v.openings as u64;
+        d.title[(v.title as usize).min(4)] += v.openings as u64;
     }
+    (s, d)
+}
+
+fn region_detail(snap: &Snapshot, index: u16, k: u32) -> RegionDetail {
+    let r = &snap.regions[index as usize];
+    let (s, d) = count_region(snap, index);
     let field_code = |i: usize| snap.taxonomy.fields()[i].code.clone();
-    let mut supply_by_field: Vec<Value> = (0..nf)
-        .filter(|&i| s_field[i] > 0)
-        .map(|i| json!({"field": field_code(i), "talents": json_count(s_field[i], k), "seekers": json_count(s_field_seek[i], k)}))
+    let mut supply_by_field: Vec<FieldSupply> = (0..s.field.len())
+        .filter(|&i| s.field[i] > 0)
+        .map(|i| FieldSupply {
+            field: field_code(i),
+            talents: publishable(s.field[i], k),
+            seekers: publishable(s.field_seekers[i], k),
+        })
         .collect();
-    supply_by_field.sort_by_key(|v| std::cmp::Reverse(v["talents"].as_u64().unwrap_or(0)));
-    let mut demand_by_field: Vec<Value> =
-        (0..nf).filter(|&i| d_field[i] > 0).map(|i| json!({"field": field_code(i), "openings": d_field[i]})).collect();
-    demand_by_field.sort_by_key(|v| std::cmp::Reverse(v["openings"].as_u64().unwrap_or(0)));
-    let edu = |counts: &[u64; 4], key: &str, private: bool| -> Vec<Value> {
-        Education::ALL
-            .iter()
-            .zip(counts)
-            .map(|(e, &n)| json!({"education": e.code(), key: if private { json_count(n, k) } else { json!(n) }}))
-            .collect()
+    supply_by_field.sort_by_key(|v| std::cmp::Reverse(v.talents.unwrap_or(0)));
+    let mut demand_by_field: Vec<FieldDemand> = (0..d.field.len())
+        .filter(|&i| d.field[i] > 0)
+        .map(|i| FieldDemand { field: field_code(i), openings: d.field[i] })
+        .collect();
+    demand_by_field.sort_by_key(|v| std::cmp::Reverse(v.openings));
+    let edu = |counts: &[u64; 4], supply: bool| -> Vec<EducationCount> {
+        let count = |n: u64| if supply { (Some(publishable(n, k)), None) } else { (None, Some(n)) };
+        let rows = Education::ALL.iter().zip(counts).map(|(e, &n)| (e.code(), count(n)));
+        rows.map(|(education, (talents, openings))| EducationCount { education, talents, openings }).collect()
     };
-    let title = |counts: &[u64; 5], key: &str, private: bool| -> Vec<Value> {
-        Title::ALL
-            .iter()
-            .zip(counts)
-            .map(|(t, &n)| json!({"title": t.code(), key: if private { json_count(n, k) } else { json!(n) }}))
-            .collect()
+    let title = |counts: &[u64; 5], supply: bool| -> Vec<TitleCount> {
+        let count = |n: u64| if supply { (Some(publishable(n, k)), None) } else { (None, Some(n)) };
+        let rows = Title::ALL.iter().zip(counts).map(|(t, &n)| (t.code(), count(n)));
+        rows.map(|(title, (talents, openings))| TitleCount { title, talents, openings }).collect()
     };
-    let tiers: Vec<Value> =
-        Tier::ALL.iter().zip(s_tier).map(|(t, n)| json!({"tier": t.code(), "talents": json_count(n, k)})).collect();
-    Ok(Json(json!({
-        "id": r.id, "name": r.name, "kind": r.kind.code(),
-        "bbox": r.bbox.map(round6), "centre": r.centre.map(round6),
-        "stats": region_properties(&snap, index as usize, k),
-        "supply": {"by_field": supply_by_field, "by_education": edu(&s_edu, "talents", true), "by_title": title(&s_title, "talents", true), "by_tier": tiers},
-        "demand": {"by_field": demand_by_field, "by_education": edu(&d_edu, "openings", false), "by_title": title(&d_title, "openings", false)},
-        "privacy_k": k,
-    })))
+    let by_tier =
+        Tier::ALL.iter().zip(s.tier).map(|(t, n)| TierCount { tier: t.code(), talents: publishable(n, k) }).collect();
+    RegionDetail {
+        id: r.id.clone(),
+        name: r.name.clone(),
+        kind: r.kind.code(),
+        bbox: r.bbox.map(round6),
+        centre: r.centre.map(round6),
+        stats: region_properties(snap, index as usize, k),
+        supply: Supply {
+            by_field: supply_by_field,
+            by_education: edu(&s.education, true),
+            by_title: title(&s.title, true),
+            by_tier,
+        },
+        demand: Demand {
+            by_field: demand_by_field,
+            by_education: edu(&d.education, false),
+            by_title: title(&d.title, false),
+        },
+        privacy_k: k,
+    }
 }
 
 /// Most tiles `/api/aggregates` will aggregate in one request.
 const MAX_AGGREGATE_TILES: u64 = 256;
 
+/// The record layer `/api/aggregates` counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AggregateLayer {
+    Talents,
+    Vacancies,
+}
+
+/// The parameters of `/api/aggregates` (besides the record filters).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AggregatesParams {
+    /// The records to count.
+    pub layer: AggregateLayer,
+    /// The tile zoom whose cells are answered (0..=14).
+    #[param(inline)]
+    pub zoom: Int<0, 14>,
+    /// `west,south,east,north` in degrees; the tiles covering it at `zoom` (at most 256).
+    #[param(example = "117.0,36.6,117.2,36.8")]
+    pub bbox: String,
+}
+
 /// `GET /api/aggregates?layer=talents|vacancies&zoom=Z&bbox=…&filters`: the
 /// cells the tiles of zoom `Z` covering the box contain, as GeoJSON
-/// polygons, with the same properties and privacy rule as the tiles.
+/// polygons, with the same properties and privacy rule as the tiles. Runs
+/// on the compute pool.
+#[utoipa::path(get, path = "/api/aggregates", tag = "map", params(AggregatesParams, FilterParams),
+    responses((status = 200, description = "The aggregate cells", body = AggregateCollection,
+               content_type = "application/geo+json"),
+              (status = 400, description = "A parameter is unknown, repeated or invalid, or the box covers too many tiles",
+               body = ErrorBody)))]
 pub async fn aggregates(
     State(state): State<AppState>,
-    Query(query): Query<BTreeMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
-    params::check_known(&query, true, &["layer", "zoom", "bbox"])?;
+    ApiQuery(query): ApiQuery<Filtered<AggregatesParams>>,
+) -> Result<GeoJson<AggregateCollection>, ApiError> {
     let snap = state.snapshot();
-    let talents = match query.get("layer").map(String::as_str) {
-        Some("talents") => true,
-        Some("vacancies") => false,
-        Some(other) => {
-            return Err(ApiError::param("layer", format!("'{other}' is not accepted; accepted: talents, vacancies")));
-        }
-        None => return Err(ApiError::param("layer", "required; accepted: talents, vacancies")),
-    };
-    let zoom = params::int(&query, "zoom", 0, 14, u64::MAX)?;
-    if zoom == u64::MAX {
-        return Err(ApiError::param("zoom", "required; accepted: an integer in 0..=14"));
-    }
-    let [w, s, e, n] = params::bbox(&query, true)?.unwrap_or_default();
-    let filter = params::filter(&query, &snap)?;
-    let z = zoom as u8;
+    let p = query.query;
+    let [w, s, e, n] = params::parse_bbox("bbox", &p.bbox)?;
+    let filter = query.filter.filter(&snap)?;
+    let z = p.zoom.get() as u8;
     let scale = (1u64 << z) as f64;
     let (x0, y0) = lonlat_to_unit(w, n);
     let (x1, y1) = lonlat_to_unit(e, s);
@@ -266,49 +424,51 @@ pub async fn aggregates(
         ));
     }
     let k = state.settings.k;
-    let mut features = Vec::new();
-    for ty in ty0..=ty1 {
-        for tx in tx0..=tx1 {
-            let tile = TileId { z, x: tx as u32, y: ty as u32 };
-            let cells = if talents {
-                cells::talent_cells(&snap, tile, &filter)
-            } else {
-                cells::vacancy_cells(&snap, tile, &filter)
-            };
-            features.extend(cells.iter().map(|c| cell_feature(&snap, c, talents, k)));
-        }
-    }
-    Ok(Json(json!({
-        "type": "FeatureCollection",
-        "features": features,
-        "zoom": z,
-        "cell_level": cells::cell_level(z),
-        "privacy_k": k,
-    })))
+    let talents = p.layer == AggregateLayer::Talents;
+    let features = state
+        .compute
+        .run(move || {
+            let mut features = Vec::new();
+            for (tx, ty) in (ty0..=ty1).flat_map(|ty| (tx0..=tx1).map(move |tx| (tx, ty))) {
+                let tile = TileId { z, x: tx as u32, y: ty as u32 };
+                let cells = match talents {
+                    true => cells::talent_cells(&snap, tile, &filter),
+                    false => cells::vacancy_cells(&snap, tile, &filter),
+                };
+                features.extend(cells.iter().map(|c| cell_feature(&snap, c, talents, k)));
+            }
+            features
+        })
+        .await?;
+    let collection = AggregateCollection {
+        tag: CollectionTag::FeatureCollection,
+        features,
+        zoom: z,
+        cell_level: cells::cell_level(z),
+        privacy_k: k,
+    };
+    Ok(GeoJson(collection))
 }
 
-fn cell_feature(snap: &Snapshot, c: &Cell, talents: bool, k: u32) -> Value {
+fn cell_feature(snap: &Arc<Snapshot>, c: &Cell, talents: bool, k: u32) -> CellFeature {
     let (w, s, e, n) = morton::cell_tile(c.id).lonlat_bounds();
-    let (w, s, e, n) = (round6(w), round6(s), round6(e), round6(n));
-    let geometry = json!({"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]});
-    let props = if publishable(c.count, k).is_none() {
-        json!({"cell": c.id.to_string(), "suppressed": true})
+    let cell = c.id.to_string();
+    let properties = if publishable(c.count, k).is_none() {
+        CellProperties::Suppressed(SuppressedCell { cell: cell.clone(), suppressed: true })
     } else {
-        let mut p = json!({
-            "cell": c.id.to_string(),
-            "count": c.count,
-            "edu_associate": c.education[0], "edu_bachelor": c.education[1],
-            "edu_master": c.education[2], "edu_doctorate": c.education[3],
-            "top_field": c.top_field.and_then(|(f, _)| snap.taxonomy.field(f)).map(|f| f.code.clone()),
-            "top_field_count": c.top_field.map(|(_, n)| n),
-        });
-        if talents {
-            p["seekers"] = json!(c.seekers);
-            p["young"] = json!(c.young);
-        } else {
-            p["rows"] = json!(c.rows);
-        }
-        p
+        CellProperties::Published(CellCounts {
+            cell: cell.clone(),
+            count: c.count,
+            edu_associate: c.education[0],
+            edu_bachelor: c.education[1],
+            edu_master: c.education[2],
+            edu_doctorate: c.education[3],
+            top_field: c.top_field.and_then(|(f, _)| snap.taxonomy.field(f)).map(|f| f.code.clone()),
+            top_field_count: c.top_field.map(|(_, n)| n),
+            seekers: talents.then_some(c.seekers),
+            young: talents.then_some(c.young),
+            rows: (!talents).then_some(c.rows),
+        })
     };
-    json!({"type": "Feature", "id": c.id.to_string(), "geometry": geometry, "properties": props})
+    CellFeature { tag: FeatureTag::Feature, id: cell, geometry: Geometry::rectangle(w, s, e, n), properties }
 }

@@ -3,26 +3,33 @@
 //! in [`crate::analytics::flows`]; this module parses parameters, applies the
 //! privacy threshold and shapes JSON / GeoJSON.
 
-use std::collections::BTreeMap;
-
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde_json::{Value, json};
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa::IntoParams;
 
-use crate::analytics::flows::{self, AlertError, AlertQuery, Scope, alerts, merge_small, month_label, parse_month};
+use crate::analytics::flows::{
+    self, AlertError, AlertQuery, OdMatrix, Scope, alerts, merge_small, month_label, parse_month,
+};
 use crate::analytics::privacy::publishable;
 use crate::import::{BatchError, MAX_BATCH, import_moves};
 use crate::model::RegionKind;
 use crate::snapshot::{NONE16, Snapshot};
+use crate::spatial::round6;
 use crate::store::Store;
 
-use super::{ApiError, AppState, params};
+use super::error::{BatchItemError, ErrorBody};
+use super::params::{Level, Number};
+use super::query::ApiQuery;
+use super::types::flows::{Series as SeriesBody, *};
+use super::types::{CollectionTag, FeatureTag, GeoJson, Geometry};
+use super::{ApiError, AppState};
 
 /// Largest accepted request body of `POST /api/moves` (64 MiB: 50,000 moves
 /// of about 250 bytes each, with room).
@@ -40,114 +47,90 @@ pub fn routes() -> Router<AppState> {
         .route("/api/flows/alerts", get(alerts_handler))
 }
 
-fn error_response(status: StatusCode, code: &str, message: String, extra: Option<(&str, Value)>) -> Response {
-    let mut body = json!({"error": {"code": code, "message": message}});
-    if let Some((key, value)) = extra {
-        body["error"][key] = value;
-    }
-    (status, Json(body)).into_response()
-}
-
 /// `POST /api/moves` with `{"moves": [{id, talent_id, date, event, from_lon,
 /// from_lat, to_lon, to_lat, to_enterprise_id, destination}, …]}`.
 ///
 /// - 200 `{"received", "stored", "unchanged", "version"}` once the batch is
 ///   committed (durable); the snapshot is then rebuilt in the background and
 ///   swapped in (readers keep the old one meanwhile).
-/// - 400 `{"error": {"code": "invalid_batch", "message", "items": [{"index",
-///   "field", "value", "reason", "message"}]}}`: nothing stored.
+/// - 400 `invalid_batch` with `error.items: [{"index", "field", "value",
+///   "reason", "message"}]`: nothing stored.
 /// - 413 over [`MAX_BATCH`] moves or [`MAX_BODY_BYTES`]; 503 when the server
 ///   has no data directory.
-pub async fn post_moves(State(state): State<AppState>, body: Result<Bytes, BytesRejection>) -> Response {
-    let body = match body {
-        Ok(b) => b,
-        Err(e) => {
-            return error_response(
-                e.status(),
-                "bad_body",
-                format!("cannot read the body: {e} (at most {MAX_BODY_BYTES} bytes)"),
-                None,
-            );
+#[utoipa::path(post, path = "/api/moves", tag = "flows", request_body = MovesRequest,
+    responses((status = 200, description = "The batch is stored", body = MovesStored),
+              (status = 400, description = "The body is not a moves batch (`bad_request`, `bad_body`), or values are \
+                                            invalid (`invalid_batch`, with `items`); nothing was stored", body = ErrorBody),
+              (status = 413, description = "More than 50,000 moves or 64 MiB", body = ErrorBody),
+              (status = 503, description = "The server has no data directory", body = ErrorBody)))]
+pub async fn post_moves(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<MovesStored>, ApiError> {
+    let body = body.map_err(|e| {
+        let message = format!("cannot read the body: {e} (at most {MAX_BODY_BYTES} bytes)");
+        match e.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(message),
+            _ => ApiError::BadBody(message),
         }
-    };
+    })?;
     let Some(dir) = state.data_dir.clone() else {
-        return error_response(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "no_store",
-            "this server has no data directory; start it with one to accept moves".into(),
-            None,
-        );
+        return Err(ApiError::NoStore("this server has no data directory; start it with one to accept moves".into()));
     };
-    let parsed: Value = match serde_json::from_slice(&body) {
-        Ok(v) => v,
-        Err(e) => {
-            return error_response(
-                StatusCode::BAD_REQUEST,
-                "bad_request",
-                format!("body is not valid JSON: {e}"),
-                None,
-            );
-        }
-    };
-    let items = match parsed {
-        Value::Object(mut object) => {
-            if let Some(key) = object.keys().find(|k| k.as_str() != "moves") {
-                return error_response(
-                    StatusCode::BAD_REQUEST,
-                    "bad_request",
-                    format!("unknown key '{key}'; the body is {{\"moves\": [ … ]}}"),
-                    None,
-                );
-            }
-            match object.remove("moves") {
-                Some(Value::Array(items)) => items,
-                _ => {
-                    return error_response(
-                        StatusCode::BAD_REQUEST,
-                        "bad_request",
-                        "expected {\"moves\": [ … ]} with an array of moves".into(),
-                        None,
-                    );
-                }
-            }
-        }
-        _ => {
-            return error_response(
-                StatusCode::BAD_REQUEST,
-                "bad_request",
-                "expected a JSON object {\"moves\": [ … ]}".into(),
-                None,
-            );
-        }
-    };
-    if items.len() > MAX_BATCH {
-        return error_response(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
-            format!("a batch holds at most {MAX_BATCH} moves, got {}; split it", items.len()),
-            None,
-        );
-    }
+    let items = moves_of(&body)?;
     let received = items.len();
     let taxonomy = state.taxonomy.clone();
     let result = tokio::task::spawn_blocking(move || -> Result<_, BatchError> {
         let mut store = Store::open(&dir).map_err(crate::import::ImportError::from)?;
         import_moves(&mut store, &taxonomy, &items)
     })
-    .await;
-    match result {
-        Ok(Ok(summary)) => {
-            if summary.stored > 0 {
-                let s = state.clone();
-                tokio::task::spawn_blocking(move || match s.refresh() {
-                    Ok(Some(version)) => tracing::info!(version, "moves batch: new snapshot published"),
-                    Ok(None) => {}
-                    Err(e) => tracing::warn!(error = %e, "snapshot rebuild after a moves batch failed"),
-                });
-            }
-            (StatusCode::OK, Json(json!(summary))).into_response()
-        }
-        Ok(Err(BatchError::Invalid { errors })) => {
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let summary = result.map_err(|e| batch_error(e, received))?;
+    if summary.stored > 0 {
+        let s = state.clone();
+        tokio::task::spawn_blocking(move || match s.refresh() {
+            Ok(Some(version)) => tracing::info!(version, "moves batch: new snapshot published"),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "snapshot rebuild after a moves batch failed"),
+        });
+    }
+    Ok(Json(MovesStored {
+        received: summary.received,
+        stored: summary.stored,
+        unchanged: summary.unchanged,
+        version: summary.version,
+    }))
+}
+
+/// The items of a moves body `{"moves": [ … ]}`, at most [`MAX_BATCH`].
+/// The one place the body is parsed, so a bounded streaming parser can
+/// replace it.
+fn moves_of(body: &[u8]) -> Result<Vec<Value>, ApiError> {
+    let bad = |m: String| ApiError::BadRequest(m);
+    let parsed: Value = serde_json::from_slice(body).map_err(|e| bad(format!("body is not valid JSON: {e}")))?;
+    let Value::Object(mut object) = parsed else {
+        return Err(bad("expected a JSON object {\"moves\": [ … ]}".into()));
+    };
+    if let Some(key) = object.keys().find(|k| k.as_str() != "moves") {
+        return Err(bad(format!("unknown key '{key}'; the body is {{\"moves\": [ … ]}}")));
+    }
+    let Some(Value::Array(items)) = object.remove("moves") else {
+        return Err(bad("expected {\"moves\": [ … ]} with an array of moves".into()));
+    };
+    if items.len() > MAX_BATCH {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "a batch holds at most {MAX_BATCH} moves, got {}; split it",
+            items.len()
+        )));
+    }
+    Ok(items)
+}
+
+/// A refused batch in the API's error shape.
+fn batch_error(e: BatchError, received: usize) -> ApiError {
+    match e {
+        BatchError::Invalid { errors } => {
             let message = format!(
                 "{} invalid value{} in {} of {} moves; nothing was stored",
                 errors.len(),
@@ -155,23 +138,19 @@ pub async fn post_moves(State(state): State<AppState>, body: Result<Bytes, Bytes
                 errors.iter().map(|e| e.index).collect::<std::collections::BTreeSet<_>>().len(),
                 received
             );
-            error_response(StatusCode::BAD_REQUEST, "invalid_batch", message, Some(("items", json!(errors))))
+            ApiError::InvalidBatch { message, items: errors.iter().map(BatchItemError::from).collect() }
         }
-        Ok(Err(BatchError::TooLarge(n))) => error_response(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
-            format!("a batch holds at most {MAX_BATCH} moves, got {n}"),
-            None,
-        ),
-        Ok(Err(e)) => ApiError::Internal(e.to_string()).into_response(),
-        Err(e) => ApiError::Internal(e.to_string()).into_response(),
+        BatchError::TooLarge(n) => {
+            ApiError::PayloadTooLarge(format!("a batch holds at most {MAX_BATCH} moves, got {n}"))
+        }
+        other => ApiError::Internal(other.to_string()),
     }
 }
 
 /// The `field` and `chain` parameters.
-fn scope(query: &BTreeMap<String, String>, snap: &Snapshot) -> Result<Scope, ApiError> {
+fn scope(field: Option<&str>, chain: Option<&str>, snap: &Snapshot) -> Result<Scope, ApiError> {
     let taxonomy = &snap.taxonomy;
-    let field = match query.get("field") {
+    let field = match field {
         None => None,
         Some(code) => Some(taxonomy.field_index(code.trim()).ok_or_else(|| {
             ApiError::param(
@@ -180,7 +159,7 @@ fn scope(query: &BTreeMap<String, String>, snap: &Snapshot) -> Result<Scope, Api
             )
         })?),
     };
-    let industries = match query.get("chain") {
+    let industries = match chain {
         None => None,
         Some(id) => Some(taxonomy.resolve_industry(id.trim()).ok_or_else(|| {
             ApiError::param(
@@ -195,9 +174,8 @@ fn scope(query: &BTreeMap<String, String>, snap: &Snapshot) -> Result<Scope, Api
     Ok(Scope { field, industries })
 }
 
-fn month_param(query: &BTreeMap<String, String>, name: &str) -> Result<Option<u32>, ApiError> {
-    query
-        .get(name)
+fn month_param(value: Option<&str>, name: &str) -> Result<Option<u32>, ApiError> {
+    value
         .map(|v| {
             parse_month(v.trim())
                 .ok_or_else(|| ApiError::param(name, format!("'{v}' is not a month; accepted: YYYY-MM, e.g. 2025-07")))
@@ -206,11 +184,11 @@ fn month_param(query: &BTreeMap<String, String>, name: &str) -> Result<Option<u3
 }
 
 /// `from`/`to` months, defaulting to the span of the data.
-fn span(query: &BTreeMap<String, String>, snap: &Snapshot) -> Result<Option<(u32, u32)>, ApiError> {
+fn span(from: Option<&str>, to: Option<&str>, snap: &Snapshot) -> Result<Option<(u32, u32)>, ApiError> {
     let flows = &snap.flows;
     let (first, last) = (flows.first_month, flows.first_month + (flows.months as u32).saturating_sub(1));
-    let from = month_param(query, "from")?;
-    let to = month_param(query, "to")?;
+    let from = month_param(from, "from")?;
+    let to = month_param(to, "to")?;
     if flows.months == 0 && from.is_none() && to.is_none() {
         return Ok(None);
     }
@@ -227,28 +205,39 @@ fn span(query: &BTreeMap<String, String>, snap: &Snapshot) -> Result<Option<(u32
     Ok(Some((from, to)))
 }
 
-fn level(query: &BTreeMap<String, String>) -> Result<RegionKind, ApiError> {
-    match query.get("level").map(|s| s.trim()) {
-        None | Some("district") => Ok(RegionKind::District),
-        Some("park") => Ok(RegionKind::Park),
-        Some(other) => Err(ApiError::param("level", format!("unknown value '{other}'; accepted: district, park"))),
-    }
-}
-
-fn round6(x: f64) -> f64 {
-    (x * 1e6).round() / 1e6
+/// The parameters of `/api/flows/series`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SeriesParams {
+    /// Required: a district or park id (see /api/regions).
+    pub area: Option<String>,
+    /// An industry chain id or a GB/T 4754-2017 division code.
+    pub chain: Option<String>,
+    /// A 4-digit first-level discipline code.
+    pub field: Option<String>,
+    /// First month, `YYYY-MM` (default: the first month of the data).
+    #[param(pattern = r"^\d{4}-\d{2}$", example = "2025-01")]
+    pub from: Option<String>,
+    /// Last month, `YYYY-MM` (default: the last month of the data); at most 600 months after `from`.
+    #[param(pattern = r"^\d{4}-\d{2}$", example = "2025-12")]
+    pub to: Option<String>,
 }
 
 /// `GET /api/flows/series?area=ID[&chain=ID][&field=CODE][&from=YYYY-MM][&to=YYYY-MM]`.
+#[utoipa::path(get, path = "/api/flows/series", tag = "flows", params(SeriesParams),
+    responses((status = 200, description = "Monthly arrivals, departures, job changes, relocations and net rate",
+               body = SeriesBody),
+              (status = 400, description = "A parameter is unknown, repeated or invalid", body = ErrorBody),
+              (status = 404, description = "No region with this id", body = ErrorBody)))]
 pub async fn series(
     State(state): State<AppState>,
-    Query(query): Query<BTreeMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
-    params::check_known(&query, false, &["area", "chain", "field", "from", "to"])?;
+    ApiQuery(query): ApiQuery<SeriesParams>,
+) -> Result<Json<SeriesBody>, ApiError> {
     let snap = state.snapshot();
     let k = state.settings.k;
     let area = query
-        .get("area")
+        .area
+        .as_deref()
         .ok_or_else(|| ApiError::param("area", "required; accepted: a district or park id (see /api/regions)"))?;
     let region = snap.region(area).ok_or_else(|| ApiError::NotFound(format!("no region with id '{area}'")))?;
     let info = &snap.regions[region as usize];
@@ -258,63 +247,95 @@ pub async fn series(
             format!("'{area}' is a {}; flows are tracked for districts and parks", info.kind.code()),
         ));
     }
-    let scope = scope(&query, &snap)?;
-    let months = match span(&query, &snap)? {
-        Some((from, to)) => flows::series(&snap, region, &scope, from, to, k),
-        None => Vec::new(),
+    let scope = scope(query.field.as_deref(), query.chain.as_deref(), &snap)?;
+    let span = span(query.from.as_deref(), query.to.as_deref(), &snap)?;
+    let version = snap.version;
+    let area = FlowArea {
+        id: info.id.clone(),
+        name: info.name.clone(),
+        kind: info.kind.code(),
+        centre: info.centre.map(round6),
     };
-    let talents = publishable(flows::resident_talents(&snap, region, &scope), k);
-    Ok(Json(json!({
-        "area": {"id": info.id, "name": info.name, "kind": info.kind.code(),
-                 "centre": [round6(info.centre[0]), round6(info.centre[1])]},
-        "field": query.get("field"),
-        "chain": query.get("chain"),
-        "talents": talents,
-        "k": k,
-        "version": snap.version,
-        "months": months,
-    })))
+    let (months, talents) = state
+        .compute
+        .run(move || {
+            let months = span.map_or_else(Vec::new, |(from, to)| flows::series(&snap, region, &scope, from, to, k));
+            (months, publishable(flows::resident_talents(&snap, region, &scope), k))
+        })
+        .await?;
+    Ok(Json(SeriesBody { area, field: query.field, chain: query.chain, talents, k, version, months }))
+}
+
+/// The parameters of `/api/flows/od`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OdParams {
+    /// The areas flows are drawn between (default district).
+    pub level: Option<Level>,
+    /// First month, `YYYY-MM`.
+    #[param(pattern = r"^\d{4}-\d{2}$")]
+    pub from: Option<String>,
+    /// Last month, `YYYY-MM`.
+    #[param(pattern = r"^\d{4}-\d{2}$")]
+    pub to: Option<String>,
+    /// An industry chain id or a GB/T 4754-2017 division code.
+    pub chain: Option<String>,
+    /// A 4-digit first-level discipline code.
+    pub field: Option<String>,
 }
 
 /// `GET /api/flows/od?level=district|park[&from=YYYY-MM][&to=YYYY-MM][&chain][&field]`:
 /// GeoJSON with a `LineString` per pair of areas (job changes and
 /// relocations from one to the other, at least k) and a `Point` per area
 /// (arrivals into and departures out of the city, with the destinations).
+/// Runs on the compute pool.
+#[utoipa::path(get, path = "/api/flows/od", tag = "flows", params(OdParams),
+    responses((status = 200, description = "Flow lines and area points", body = OdCollection,
+               content_type = "application/geo+json"),
+              (status = 400, description = "A parameter is unknown, repeated or invalid", body = ErrorBody)))]
 pub async fn od(
     State(state): State<AppState>,
-    Query(query): Query<BTreeMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
-    params::check_known(&query, false, &["level", "from", "to", "chain", "field"])?;
+    ApiQuery(query): ApiQuery<OdParams>,
+) -> Result<GeoJson<OdCollection>, ApiError> {
     let snap = state.snapshot();
     let k = state.settings.k;
-    let level = level(&query)?;
-    let scope = scope(&query, &snap)?;
-    let span = span(&query, &snap)?;
-    let flows_index = &snap.flows;
-    let matrix = match span {
-        Some((from, to)) if flows_index.months > 0 => {
-            let last = flows_index.first_month + flows_index.months as u32 - 1;
-            let lo = from.max(flows_index.first_month);
-            let hi = to.min(last);
-            if lo <= hi {
-                let (a, b) = (lo - flows_index.first_month, hi - flows_index.first_month);
-                flows::od(&snap, level, &scope, a as u16, b as u16)
-            } else {
-                Default::default()
-            }
-        }
-        _ => Default::default(),
+    let level = query.level.unwrap_or_default().kind();
+    let scope = scope(query.field.as_deref(), query.chain.as_deref(), &snap)?;
+    let span = span(query.from.as_deref(), query.to.as_deref(), &snap)?;
+    let version = snap.version;
+    let features = state.compute.run(move || od_features(&snap, level, &scope, span, k)).await?;
+    Ok(GeoJson(OdCollection {
+        tag: CollectionTag::FeatureCollection,
+        features,
+        level: level.code(),
+        from: span.map(|s| month_label(s.0)),
+        to: span.map(|s| month_label(s.1)),
+        k,
+        version,
+    }))
+}
+
+/// The OD matrix of the months `span` clipped to the data.
+fn od_matrix(snap: &Snapshot, level: RegionKind, scope: &Scope, span: Option<(u32, u32)>) -> OdMatrix {
+    let index = &snap.flows;
+    let Some((from, to)) = span.filter(|_| index.months > 0) else {
+        return OdMatrix::default();
     };
-    let centre = |r: u16| {
-        let c = snap.regions[r as usize].centre;
-        json!([round6(c[0]), round6(c[1])])
-    };
-    let mut features = Vec::new();
+    let last = index.first_month + index.months as u32 - 1;
+    let (lo, hi) = (from.max(index.first_month), to.min(last));
+    if lo > hi {
+        return OdMatrix::default();
+    }
+    flows::od(snap, level, scope, (lo - index.first_month) as u16, (hi - index.first_month) as u16)
+}
+
+fn od_features(snap: &Snapshot, level: RegionKind, scope: &Scope, span: Option<(u32, u32)>, k: u32) -> Vec<OdFeature> {
+    let matrix = od_matrix(snap, level, scope, span);
+    let centre = |r: u16| snap.regions[r as usize].centre;
     let mut lines: Vec<((u16, u16), (u64, u64))> = matrix.lines.iter().map(|(&ab, &c)| (ab, c)).collect();
-    lines.sort_by(|x, y| {
-        let id = |r: u16| snap.regions[r as usize].id.as_str();
-        (id(x.0.0), id(x.0.1)).cmp(&(id(y.0.0), id(y.0.1)))
-    });
+    let id = |r: u16| snap.regions[r as usize].id.as_str();
+    lines.sort_by(|x, y| (id(x.0.0), id(x.0.1)).cmp(&(id(y.0.0), id(y.0.1))));
+    let mut features = Vec::new();
     for ((a, b), (jobs, relocations)) in lines {
         let count = jobs + relocations;
         if publishable(count, k).is_none() {
@@ -322,125 +343,156 @@ pub async fn od(
         }
         let parts_ok = publishable(jobs, k).is_some() && publishable(relocations, k).is_some();
         let (ra, rb) = (&snap.regions[a as usize], &snap.regions[b as usize]);
-        features.push(json!({
-            "type": "Feature",
-            "geometry": {"type": "LineString", "coordinates": [centre(a), centre(b)]},
-            "properties": {
-                "kind": "flow", "from": ra.id, "from_name": ra.name, "to": rb.id, "to_name": rb.name,
-                "count": count,
-                "job_changes": parts_ok.then_some(jobs), "relocations": parts_ok.then_some(relocations),
-            }
+        features.push(OdFeature::Flow(OdFlowFeature {
+            tag: FeatureTag::Feature,
+            geometry: Geometry::line(centre(a), centre(b)),
+            properties: OdFlowProperties {
+                kind: "flow",
+                from: ra.id.clone(),
+                from_name: ra.name.clone(),
+                to: rb.id.clone(),
+                to_name: rb.name.clone(),
+                count,
+                job_changes: parts_ok.then_some(jobs),
+                relocations: parts_ok.then_some(relocations),
+            },
         }));
     }
-    for (r, info) in snap.regions.iter().enumerate().filter(|(_, r)| r.kind == level) {
-        let r = r as u16;
-        let arrivals = matrix.arrivals.get(&r).copied().unwrap_or(0);
-        let by_destination = matrix.departures.get(&r);
-        let departures: u64 = by_destination.map_or(0, |d| d.values().sum());
-        let breakdown = merge_small(
-            by_destination
-                .into_iter()
-                .flatten()
-                .map(|(&d, &n)| {
-                    (flows_index.destinations.get(d as usize).cloned().unwrap_or_else(|| "unknown".into()), n)
-                })
-                .collect(),
-            k,
-            10,
-        );
-        features.push(json!({
-            "type": "Feature",
-            "id": info.id,
-            "geometry": {"type": "Point", "coordinates": centre(r)},
-            "properties": {
-                "kind": "area", "id": info.id, "name": info.name, "level": info.kind.code(),
-                "arrivals": publishable(arrivals, k), "departures": publishable(departures, k),
-                "destinations": breakdown.parts.iter().map(|(name, count)| json!({"name": name, "count": count})).collect::<Vec<_>>(),
-                "other_destinations": breakdown.other,
-            }
-        }));
-    }
-    Ok(Json(json!({
-        "type": "FeatureCollection",
-        "features": features,
-        "level": level.code(),
-        "from": span.map(|s| month_label(s.0)),
-        "to": span.map(|s| month_label(s.1)),
-        "k": k,
-        "version": snap.version,
-    })))
+    let areas = snap.regions.iter().enumerate().filter(|(_, r)| r.kind == level);
+    features.extend(areas.map(|(r, _)| OdFeature::Area(od_area(snap, &matrix, r as u16, k))));
+    features
 }
+
+/// An area point of the flow map: arrivals, departures and destinations.
+fn od_area(snap: &Snapshot, matrix: &OdMatrix, r: u16, k: u32) -> OdAreaFeature {
+    let info = &snap.regions[r as usize];
+    let arrivals = matrix.arrivals.get(&r).copied().unwrap_or(0);
+    let by_destination = matrix.departures.get(&r);
+    let departures: u64 = by_destination.map_or(0, |d| d.values().sum());
+    let names = &snap.flows.destinations;
+    let named = by_destination
+        .into_iter()
+        .flatten()
+        .map(|(&d, &n)| (names.get(d as usize).cloned().unwrap_or_else(|| "unknown".into()), n));
+    let breakdown = merge_small(named.collect(), k, 10);
+    let c = info.centre;
+    OdAreaFeature {
+        tag: FeatureTag::Feature,
+        id: info.id.clone(),
+        geometry: Geometry::point(c[0], c[1]),
+        properties: OdAreaProperties {
+            kind: "area",
+            id: info.id.clone(),
+            name: info.name.clone(),
+            level: info.kind.code(),
+            arrivals: publishable(arrivals, k),
+            departures: publishable(departures, k),
+            destinations: breakdown
+                .parts
+                .iter()
+                .map(|(name, count)| Destination { name: name.clone(), count: *count })
+                .collect(),
+            other_destinations: breakdown.other,
+        },
+    }
+}
+
+/// The parameters of `/api/flows/alerts`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AlertsParams {
+    /// The month assessed, `YYYY-MM` (default: the latest month of the data).
+    #[param(pattern = r"^\d{4}-\d{2}$")]
+    pub month: Option<String>,
+    /// The areas assessed (default district).
+    pub level: Option<Level>,
+    /// An industry chain id or a GB/T 4754-2017 division code.
+    pub chain: Option<String>,
+    /// A 4-digit first-level discipline code.
+    pub field: Option<String>,
+    /// The false-alarm rate: a probability in (0, 0.5], default 0.001.
+    #[param(value_type = Option<f64>, minimum = 0.0, maximum = 0.5)]
+    pub alpha: Option<Number>,
+}
+
+const ALERT_DESCRIPTION: &str = "departures against the area's own last 12 months (seasonally adjusted with the city's calendar-month pattern); negative binomial predictive upper tail; alert when p < alpha and departures ≥ k. For stationary departures at most alpha of area-months alert.";
+const ALERT_TREND: &str = "Sen slope (departures per month, seasonally adjusted) and Mann–Kendall two-sided p over the 12 months ending with the month";
 
 /// `GET /api/flows/alerts?month=YYYY-MM[&level=district|park][&chain=ID][&field=CODE][&alpha=P]`:
 /// `{"items": [alerts, most severe first], "areas": [every area assessed],
-/// "method": {…}}`. `month` defaults to the latest month of the data.
+/// "method": {…}}`. `month` defaults to the latest month of the data. Runs
+/// on the compute pool.
+#[utoipa::path(get, path = "/api/flows/alerts", tag = "flows", params(AlertsParams),
+    responses((status = 200, description = "Alerts and every area assessed", body = Alerts),
+              (status = 400, description = "A parameter is unknown, repeated or invalid, or the month cannot be assessed",
+               body = ErrorBody)))]
 pub async fn alerts_handler(
     State(state): State<AppState>,
-    Query(query): Query<BTreeMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
-    params::check_known(&query, false, &["month", "level", "chain", "field", "alpha"])?;
+    ApiQuery(query): ApiQuery<AlertsParams>,
+) -> Result<Json<Alerts>, ApiError> {
     let snap = state.snapshot();
     let k = state.settings.k;
-    let level = level(&query)?;
-    let scope = scope(&query, &snap)?;
-    let alpha = match query.get("alpha") {
+    let level = query.level.unwrap_or_default().kind();
+    let scope = scope(query.field.as_deref(), query.chain.as_deref(), &snap)?;
+    let alpha = match query.alpha {
         None => alerts::DEFAULT_ALPHA,
-        Some(v) => match v.trim().parse::<f64>() {
-            Ok(a) if a > 0.0 && a <= 0.5 => a,
-            _ => {
-                return Err(ApiError::param(
-                    "alpha",
-                    format!("'{v}' is not accepted; accepted: a probability in (0, 0.5]"),
-                ));
-            }
-        },
+        Some(Number(a)) if a > 0.0 && a <= 0.5 => a,
+        Some(Number(a)) => {
+            return Err(ApiError::param(
+                "alpha",
+                format!("'{a}' is not accepted; accepted: a probability in (0, 0.5]"),
+            ));
+        }
     };
     let flows_index = &snap.flows;
     if flows_index.months == 0 {
         return Err(ApiError::param("month", "there are no moves yet; import or POST moves first"));
     }
-    let month = match month_param(&query, "month")? {
+    let month = match month_param(query.month.as_deref(), "month")? {
         Some(m) => m,
         None => flows_index.first_month + flows_index.months as u32 - 1,
     };
-    let areas = flows::assess_areas(&snap, &AlertQuery { month, level, scope, alpha, k }).map_err(|e| match e {
-        AlertError::OutOfRange { first, last } => ApiError::param(
-            "month",
-            format!(
-                "{} is outside the data; accepted: {}..{}",
-                month_label(month),
-                month_label(first),
-                month_label(last)
-            ),
-        ),
-        AlertError::ShortHistory { first_assessable, last } => ApiError::param(
-            "month",
-            format!(
-                "{} has less than {} months of history before it; accepted: {}..{}",
-                month_label(month),
-                alerts::HISTORY_MONTHS,
-                month_label(first_assessable),
-                month_label(last)
-            ),
-        ),
-    })?;
-    let items: Vec<&flows::AreaAlert> = areas.iter().filter(|a| a.alert).collect();
-    Ok(Json(json!({
-        "month": month_label(month),
-        "level": level.code(),
-        "chain": query.get("chain"),
-        "field": query.get("field"),
-        "method": {
-            "name": alerts::METHOD,
-            "alpha": alpha,
-            "false_alarm_rate": alpha,
-            "history_months": alerts::HISTORY_MONTHS,
-            "description": "departures against the area's own last 12 months (seasonally adjusted with the city's calendar-month pattern); negative binomial predictive upper tail; alert when p < alpha and departures ≥ k. For stationary departures at most alpha of area-months alert.",
-            "trend": "Sen slope (departures per month, seasonally adjusted) and Mann–Kendall two-sided p over the 12 months ending with the month",
+    let version = snap.version;
+    let alert_query = AlertQuery { month, level, scope, alpha, k };
+    let areas = state.compute.run(move || flows::assess_areas(&snap, &alert_query)).await?;
+    let areas = areas.map_err(|e| alert_error(e, month))?;
+    let items = areas.iter().filter(|a| a.alert).cloned().collect();
+    Ok(Json(Alerts {
+        month: month_label(month),
+        level: level.code(),
+        chain: query.chain,
+        field: query.field,
+        method: AlertMethod {
+            name: alerts::METHOD,
+            alpha,
+            false_alarm_rate: alpha,
+            history_months: alerts::HISTORY_MONTHS,
+            description: ALERT_DESCRIPTION,
+            trend: ALERT_TREND,
         },
-        "k": k,
-        "version": snap.version,
-        "items": items,
-        "areas": areas,
-    })))
+        k,
+        version,
+        items,
+        areas,
+    }))
+}
+
+/// A month alerts cannot be computed for, as a 400 naming `month`.
+fn alert_error(e: AlertError, month: u32) -> ApiError {
+    let message = match e {
+        AlertError::OutOfRange { first, last } => format!(
+            "{} is outside the data; accepted: {}..{}",
+            month_label(month),
+            month_label(first),
+            month_label(last)
+        ),
+        AlertError::ShortHistory { first_assessable, last } => format!(
+            "{} has less than {} months of history before it; accepted: {}..{}",
+            month_label(month),
+            alerts::HISTORY_MONTHS,
+            month_label(first_assessable),
+            month_label(last)
+        ),
+    };
+    ApiError::param("month", message)
 }

@@ -31,6 +31,11 @@ impl Metrics {
 }
 
 /// `GET /metrics` in the Prometheus text format.
+#[utoipa::path(get, path = "/metrics", tag = "service",
+    responses((status = 200, description = "Prometheus text exposition format 0.0.4: data version, snapshot build \
+                                            time and count, tiles served, tile cache hits and misses, tile render \
+                                            time per layer, records by kind", body = String,
+               content_type = "text/plain; version=0.0.4")))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let snap = state.snapshot();
     let m = &state.metrics;

@@ -2,9 +2,11 @@
 //! tests can drive it in memory with `oneshot`; [`serve`] binds it to a
 //! socket with graceful shutdown.
 
+mod body;
 mod cache;
 mod commute;
 mod compute;
+mod docs;
 mod error;
 mod error_shape;
 mod features;
@@ -19,6 +21,7 @@ mod sources;
 mod state;
 mod stats;
 mod tiles;
+pub mod types;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -41,7 +44,7 @@ pub use error::ApiError;
 pub use error_shape::{code_for, json_errors};
 pub use limits::{ClientKey, Principal, client_key};
 pub use state::{AppState, Settings, normalise_public_url};
-pub use stats::stats as stats_handler;
+pub use stats::stats_value as stats_handler;
 pub use tiles::MVT_CONTENT_TYPE;
 
 /// The names of the tile layers, as `/tiles/{layer}…` takes them.
@@ -57,6 +60,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(stats::health))
         .route("/metrics", get(metrics::metrics))
         .route("/openapi.json", get(openapi::openapi_json))
+        .route("/api/docs", get(docs::docs_page))
         .route("/api/stats", get(stats::stats))
         .route("/api/taxonomy", get(features::taxonomy))
         .route("/api/enterprises", get(features::enterprises))

@@ -2,16 +2,18 @@
 //! from the request and response types and the `#[utoipa::path]`
 //! annotations on the handlers, so it cannot drift from the routes.
 //!
-//! Every handler of the router is listed in [`ApiDoc`]; a test compares the
-//! document's paths with the router's own route list.
+//! Every JSON handler of the router is listed in [`ApiDoc`]
+//! (`tests/api_snapshots.rs` checks each route is documented); the tile
+//! routes are added by their module. Parameter enums that utoipa does not
+//! collect by itself are listed in `components(...)`.
 
 use axum::Json;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use utoipa::OpenApi;
 
-use super::error::{ErrorBody, ErrorDetail};
-use super::sources::{DecayCode, FilterLayer, MvtBody, TileDocs, TileJsonDoc, VectorLayerDoc};
+use super::error::{BatchItemError, ErrorBody, ErrorDetail};
+use super::sources::{FilterLayer, MvtBody, TileDocs, TileJsonDoc, VectorLayerDoc};
 use super::tiles;
 
 /// The document. Handlers are added to `paths(...)` as they are annotated.
@@ -24,8 +26,51 @@ use super::tiles;
                        `{\"error\": {\"code\", \"message\", \"parameter\"?}}`.",
         license(name = "MIT")
     ),
-    paths(openapi_json, tiles::tilejson, tiles::tile),
-    components(schemas(ErrorBody, ErrorDetail, FilterLayer, MvtBody, TileJsonDoc, VectorLayerDoc, DecayCode)),
+    paths(
+        openapi_json,
+        super::docs::docs_page,
+        super::stats::health,
+        super::metrics::metrics,
+        super::stats::stats,
+        super::features::taxonomy,
+        super::features::enterprises,
+        super::features::regions,
+        super::features::region,
+        super::features::aggregates,
+        super::shortage::ranking,
+        super::shortage::fields,
+        super::shortage::explain,
+        super::shortage::mismatch,
+        super::commute::summary,
+        super::commute::districts,
+        super::commute::flows,
+        super::commute::underserved,
+        super::commute::scenario,
+        super::flows::post_moves,
+        super::flows::series,
+        super::flows::od,
+        super::flows::alerts_handler,
+        tiles::tilejson,
+        tiles::tile,
+    ),
+    components(schemas(
+        ErrorBody,
+        ErrorDetail,
+        BatchItemError,
+        FilterLayer,
+        MvtBody,
+        TileJsonDoc,
+        VectorLayerDoc,
+        super::features::RegionKindParam,
+        super::features::AggregateLayer,
+        super::shortage::EducationCode,
+        super::shortage::TitleCode,
+        super::shortage::DecayCode,
+        super::shortage::ByCode,
+        super::shortage::Format,
+        super::params::Level,
+        super::commute::FlowLevelCode,
+    )),
     modifiers(&TileDocs),
     tags(
         (name = "service", description = "Health, metrics and this document"),

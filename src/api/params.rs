@@ -1,75 +1,103 @@
-//! Query-string helpers: every handler states which parameters it accepts,
-//! so a misspelt parameter is a 400 naming it instead of a silently ignored
-//! filter.
+//! Parsers of parameter values that several routes share (a bounding box,
+//! decimal numbers, area levels). Which parameters a route accepts is its
+//! `ApiQuery` type (`api::query`).
 
 use std::collections::BTreeMap;
 
-use crate::analytics::filter::{FILTER_PARAMS, Filter};
-use crate::snapshot::Snapshot;
+use crate::spatial::MAX_LATITUDE;
 
 use super::ApiError;
 
-/// Rejects parameters outside `FILTER_PARAMS` and `extra`.
-pub fn check_known(query: &BTreeMap<String, String>, filters: bool, extra: &[&str]) -> Result<(), ApiError> {
-    for key in query.keys() {
-        let known = extra.contains(&key.as_str()) || (filters && FILTER_PARAMS.contains(&key.as_str()));
-        if !known {
-            let mut accepted: Vec<&str> = extra.to_vec();
-            if filters {
-                accepted.extend(FILTER_PARAMS);
-            }
-            return Err(ApiError::param(key, format!("unknown parameter; accepted: {}", accepted.join(", "))));
-        }
-    }
-    Ok(())
-}
-
-/// The filter of a query.
-pub fn filter(query: &BTreeMap<String, String>, snap: &Snapshot) -> Result<Filter, ApiError> {
-    Filter::parse(query, &snap.taxonomy, snap.reference_year).map_err(|e| ApiError::param(e.param, e.message))
-}
-
 /// `bbox=west,south,east,north` in degrees.
 pub fn bbox(query: &BTreeMap<String, String>, required: bool) -> Result<Option<[f64; 4]>, ApiError> {
-    let Some(v) = query.get("bbox") else {
-        return if required {
-            Err(ApiError::param("bbox", "required: west,south,east,north in degrees"))
-        } else {
-            Ok(None)
-        };
-    };
+    match query.get("bbox") {
+        Some(v) => parse_bbox("bbox", v).map(Some),
+        None if required => Err(ApiError::param("bbox", "required: west,south,east,north in degrees")),
+        None => Ok(None),
+    }
+}
+
+/// A box `west,south,east,north` in degrees given as parameter `name`.
+pub fn parse_bbox(name: &str, v: &str) -> Result<[f64; 4], ApiError> {
     let parts: Vec<f64> = v.split(',').map(|p| p.trim().parse::<f64>()).collect::<Result<_, _>>().map_err(|_| {
-        ApiError::param("bbox", format!("'{v}' is not four numbers; accepted: west,south,east,north in degrees"))
+        ApiError::param(name, format!("'{v}' is not four numbers; accepted: west,south,east,north in degrees"))
     })?;
     let [w, s, e, n] = parts[..] else {
         return Err(ApiError::param(
-            "bbox",
+            name,
             format!("'{v}' has {} numbers; accepted: west,south,east,north", parts.len()),
         ));
     };
     let ok = parts.iter().all(|x| x.is_finite())
         && (-180.0..=180.0).contains(&w)
         && (-180.0..=180.0).contains(&e)
-        && (-85.0511..=85.0511).contains(&s)
-        && (-85.0511..=85.0511).contains(&n)
+        && (-MAX_LATITUDE..=MAX_LATITUDE).contains(&s)
+        && (-MAX_LATITUDE..=MAX_LATITUDE).contains(&n)
         && w <= e
         && s <= n;
     if !ok {
         return Err(ApiError::param(
-            "bbox",
-            format!("'{v}' is not a box; accepted: west ≤ east in [-180, 180], south ≤ north in [-85.0511, 85.0511]"),
+            name,
+            format!(
+                "'{v}' is not a box; accepted: west ≤ east in [-180, 180], south ≤ north in [-{MAX_LATITUDE}, {MAX_LATITUDE}]"
+            ),
         ));
     }
-    Ok(Some([w, s, e, n]))
+    Ok([w, s, e, n])
 }
 
-/// An integer parameter in `min..=max`, or `default`.
-pub fn int(query: &BTreeMap<String, String>, name: &str, min: u64, max: u64, default: u64) -> Result<u64, ApiError> {
-    match query.get(name) {
-        None => Ok(default),
-        Some(v) => match v.trim().parse::<u64>() {
-            Ok(n) if (min..=max).contains(&n) => Ok(n),
-            _ => Err(ApiError::param(name, format!("'{v}' is not accepted; accepted: an integer in {min}..={max}"))),
-        },
+/// A decimal number parameter (finite). Its range is checked by the route,
+/// which names it in the message.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[serde(transparent)]
+pub struct Number(pub f64);
+
+impl Number {
+    /// The value, checked against `min..=max` for parameter `name`.
+    pub fn within(self, name: &str, min: f64, max: f64) -> Result<f64, ApiError> {
+        if (min..=max).contains(&self.0) {
+            Ok(self.0)
+        } else {
+            Err(ApiError::param(name, format!("'{}' is not accepted; accepted: a number in {min}..={max}", self.0)))
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Number {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        match text.trim().parse::<f64>() {
+            Ok(x) if x.is_finite() => Ok(Number(x)),
+            _ => Err(serde::de::Error::custom(format!("'{text}' is not accepted; accepted: a decimal number"))),
+        }
+    }
+}
+
+impl utoipa::PartialSchema for Number {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::Number)
+            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Double)))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Number {}
+
+/// An area level: district or park.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    #[default]
+    District,
+    Park,
+}
+
+impl Level {
+    pub fn kind(self) -> crate::model::RegionKind {
+        match self {
+            Level::District => crate::model::RegionKind::District,
+            Level::Park => crate::model::RegionKind::Park,
+        }
     }
 }

@@ -18,12 +18,13 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::{Query as QueryParams, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
-use crate::analytics::privacy::json_count;
+use crate::analytics::privacy::publishable;
 use crate::analytics::shortage::areas::{Area, By, Context, Figures, Query, contributors, fields_in, rank};
 use crate::analytics::shortage::basis::{Basis, Narrow};
 use crate::analytics::shortage::catchment::{DEFAULT_RADIUS_M, Decay};
@@ -33,11 +34,14 @@ use crate::analytics::shortage::mismatch::{Scope, mismatch as mismatch_report};
 use crate::encode::shortage::{MAXZOOM, round4};
 use crate::model::{Education, Title};
 use crate::snapshot::Snapshot;
+use crate::spatial::round6;
 
-use super::{ApiError, AppState, params};
-
-/// Parameters every shortage query accepts.
-const QUERY_PARAMS: [&str; 7] = ["field", "education", "title", "prior", "interval", "radius", "decay"];
+use super::error::ErrorBody;
+use super::params::Number;
+use super::query::{ApiQuery, Int, QueryParams, param_names};
+use super::types::map::ChainEntry;
+use super::types::shortage::*;
+use super::{ApiError, AppState};
 
 fn number(query: &BTreeMap<String, String>, name: &str, min: f64, max: f64, default: f64) -> Result<f64, ApiError> {
     match query.get(name) {
@@ -104,70 +108,303 @@ fn field_code(snap: &Snapshot, field: u8) -> String {
     snap.taxonomy.field(field).map_or_else(String::new, |f| f.code.clone())
 }
 
-fn round6(x: f64) -> f64 {
-    (x * 1e6).round() / 1e6
+/// An education level (demand asks for exactly it, supply holds at least it).
+#[derive(Debug, Clone, Copy, ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum EducationCode {
+    Associate,
+    Bachelor,
+    Master,
+    Doctorate,
 }
 
-/// The numbers of one estimate as JSON members (privacy applied).
-fn estimate_members(out: &mut serde_json::Map<String, Value>, e: &Estimate, k: u32) {
-    match e.supply.exact {
-        Some(s) => {
-            out.insert("supply".into(), json!(s as u64));
-        }
-        None => {
-            out.insert("supply".into(), Value::Null);
-            out.insert("supply_band".into(), json!(supply_band(k)));
-        }
-    }
-    out.insert("ratio".into(), json!(e.ratio.map(round4)));
-    out.insert("index".into(), json!(round4(e.index)));
-    let (lo, hi) = e.interval.map_or((None, None), |(l, h)| (Some(round4(l)), Some(round4(h))));
-    out.insert("low".into(), json!(lo));
-    out.insert("high".into(), json!(hi));
-    out.insert("low_data".into(), json!(e.low_data));
+/// A professional title (demand asks for exactly it, supply holds at least it).
+#[derive(Debug, Clone, Copy, ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum TitleCode {
+    None,
+    Junior,
+    Intermediate,
+    AssociateSenior,
+    Senior,
 }
 
-fn effective_members(out: &mut serde_json::Map<String, Value>, e: Option<&Estimate>, k: u32) {
-    match e {
-        Some(x) => {
-            match x.supply.exact {
-                Some(s) => {
-                    out.insert("effective_supply".into(), json!((s * 10.0).round() / 10.0));
-                }
-                None => {
-                    out.insert("effective_supply".into(), Value::Null);
-                    out.insert("effective_supply_band".into(), json!(supply_band(k)));
-                }
-            }
-            out.insert("effective_ratio".into(), json!(x.ratio.map(round4)));
-            out.insert("effective_index".into(), json!(round4(x.index)));
-            out.insert("effective_low_data".into(), json!(x.low_data));
-        }
-        None => {
-            for key in ["effective_supply", "effective_ratio", "effective_index", "effective_low_data"] {
-                out.insert(key.into(), Value::Null);
-            }
+/// The distance decay of the commuting catchment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DecayCode {
+    Gaussian,
+    Linear,
+    Uniform,
+}
+
+impl From<DecayCode> for crate::analytics::shortage::Decay {
+    fn from(d: DecayCode) -> Self {
+        use crate::analytics::shortage::Decay;
+        match d {
+            DecayCode::Gaussian => Decay::Gaussian,
+            DecayCode::Linear => Decay::Linear,
+            DecayCode::Uniform => Decay::Uniform,
         }
     }
 }
 
-fn area_item(snap: &Snapshot, area: Area, f: &Figures, e: &Estimate, eff: Option<&Estimate>, k: u32) -> Value {
+impl DecayCode {
+    fn code(self) -> &'static str {
+        match self {
+            DecayCode::Gaussian => "gaussian",
+            DecayCode::Linear => "linear",
+            DecayCode::Uniform => "uniform",
+        }
+    }
+}
+
+/// The parameters every shortage query takes (`field` is required where
+/// the route needs one).
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ShortageParams {
+    /// One 4-digit first-level discipline code such as 0812 (see /api/taxonomy).
+    #[param(example = "0812")]
+    pub field: Option<String>,
+    /// One education level.
+    #[param(value_type = Option<EducationCode>)]
+    pub education: Option<String>,
+    /// One professional title.
+    #[param(value_type = Option<TitleCode>)]
+    pub title: Option<String>,
+    /// Prior strength m in seekers: 0.01..=10000, default 10.
+    #[param(value_type = Option<f64>, minimum = 0.01, maximum = 10000.0)]
+    pub prior: Option<Number>,
+    /// Credible level of the interval: 0.5..=0.99, default 0.8.
+    #[param(value_type = Option<f64>, minimum = 0.5, maximum = 0.99)]
+    pub interval: Option<Number>,
+    /// Catchment radius in km: 0.5..=50, default 10.
+    #[param(value_type = Option<f64>, minimum = 0.5, maximum = 50.0)]
+    pub radius: Option<Number>,
+    /// Distance decay of the catchment (default gaussian).
+    pub decay: Option<DecayCode>,
+}
+
+impl ShortageParams {
+    /// The parameters as the shared parser (also used by the tiles) takes them.
+    fn to_map(&self) -> BTreeMap<String, String> {
+        let number = |n: &Option<Number>| n.map(|n| n.0.to_string());
+        let entries = [
+            ("field", self.field.clone()),
+            ("education", self.education.clone()),
+            ("title", self.title.clone()),
+            ("prior", number(&self.prior)),
+            ("interval", number(&self.interval)),
+            ("radius", number(&self.radius)),
+            ("decay", self.decay.map(|d| d.code().to_string())),
+        ];
+        entries.into_iter().filter_map(|(k, v)| v.map(|v| (k.to_string(), v))).collect()
+    }
+
+    /// The analytics query, or a `400` naming the parameter.
+    fn query(&self, snap: &Snapshot, k: u32) -> Result<Query, ApiError> {
+        parse_query(&self.to_map(), snap, k)
+    }
+}
+
+/// A route's own parameters `T` plus the [`ShortageParams`].
+#[derive(Debug, Clone)]
+pub struct WithShortage<T> {
+    pub shortage: ShortageParams,
+    pub own: T,
+}
+
+impl<T: QueryParams> QueryParams for WithShortage<T> {
+    fn names() -> Vec<String> {
+        let mut names = param_names::<ShortageParams>();
+        names.extend(T::names());
+        names
+    }
+
+    fn from_pairs(pairs: &[(String, String)]) -> Result<Self, ApiError> {
+        let common = param_names::<ShortageParams>();
+        let (shortage, own): (Vec<_>, Vec<_>) = pairs.iter().cloned().partition(|(k, _)| common.contains(k));
+        Ok(WithShortage { shortage: ShortageParams::from_pairs(&shortage)?, own: T::from_pairs(&own)? })
+    }
+}
+
+/// Rounded to 0.1 (effective supply is a weighted sum).
+fn tenth(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+/// The numbers of one estimate, its effective counterpart and the
+/// employed count (privacy applied).
+fn numbers(f: &Figures, e: &Estimate, eff: Option<&Estimate>, k: u32) -> Numbers {
+    let band = || Some(supply_band(k));
+    let (low, high) = e.interval.map_or((None, None), |(l, h)| (Some(round4(l)), Some(round4(h))));
+    Numbers {
+        demand: f.demand as u64,
+        supply: e.supply.exact.map(|s| s as u64),
+        supply_band: e.supply.exact.map_or_else(band, |_| None),
+        ratio: e.ratio.map(round4),
+        index: round4(e.index),
+        low,
+        high,
+        low_data: e.low_data,
+        employed: f.employed.and_then(|n| publishable(n, k)),
+        effective_supply: eff.and_then(|x| x.supply.exact).map(tenth),
+        effective_supply_band: eff.filter(|x| x.supply.exact.is_none()).and_then(|_| band()),
+        effective_ratio: eff.and_then(|x| x.ratio).map(round4),
+        effective_index: eff.map(|x| round4(x.index)),
+        effective_low_data: eff.map(|x| x.low_data),
+    }
+}
+
+fn area_ref(snap: &Snapshot, area: Area) -> AreaRef {
     let [lon, lat] = area.centre(snap);
-    let mut m = serde_json::Map::new();
-    m.insert("id".into(), json!(area.id(snap)));
-    m.insert("name".into(), json!(area.name(snap)));
-    m.insert("kind".into(), json!(area.kind(snap)));
-    m.insert("lon".into(), json!(round6(lon)));
-    m.insert("lat".into(), json!(round6(lat)));
-    m.insert("demand".into(), json!(f.demand as u64));
-    estimate_members(&mut m, e, k);
-    m.insert("employed".into(), f.employed.map_or(Value::Null, |n| json_count(n, k)));
-    effective_members(&mut m, eff, k);
-    Value::Object(m)
+    AreaRef { id: area.id(snap), name: area.name(snap), kind: area.kind(snap), lon: round6(lon), lat: round6(lat) }
 }
 
-/// Columns of the CSV download, in order.
-const CSV_COLUMNS: [&str; 19] = [
+fn area_row(snap: &Snapshot, area: Area, n: Numbers) -> AreaRow {
+    let a = area_ref(snap, area);
+    AreaRow::new(a.id, a.name, a.kind, a.lon, a.lat, n)
+}
+
+/// Rows as a CSV download: the header is the row type's field names.
+fn csv_response<T: Serialize>(rows: &[T], header: &[&str], filename: &str) -> Result<Response, ApiError> {
+    let internal = |e: csv::Error| ApiError::Internal(format!("csv: {e}"));
+    let mut w = csv::WriterBuilder::new().has_headers(true).from_writer(Vec::new());
+    if rows.is_empty() {
+        w.write_record(header).map_err(internal)?;
+    }
+    for row in rows {
+        w.serialize(row).map_err(internal)?;
+    }
+    let bytes = w.into_inner().map_err(|e| ApiError::Internal(format!("csv: {e}")))?;
+    let mut resp = bytes.into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(resp)
+}
+
+/// The answer format of a ranking.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    #[default]
+    Json,
+    Csv,
+}
+
+fn query_echo(snap: &Snapshot, q: &Query, ctx: &Context) -> QueryEcho {
+    QueryEcho {
+        field: field_code(snap, q.field),
+        education: q.narrow.education.and_then(Education::from_index).map(|e| e.code()),
+        title: q.narrow.title.and_then(Title::from_index).map(|t| t.code()),
+        prior: q.smoothing.prior,
+        interval: q.smoothing.interval,
+        radius_km: q.catchment.radius_m / 1000.0,
+        decay: q.catchment.decay.code(),
+        city: CityFigures {
+            demand: ctx.city.demand as u64,
+            supply: city_supply(ctx.city.supply, q.smoothing.k),
+            ratio: round4(ctx.city.ratio),
+        },
+        city_effective_ratio: round4(ctx.city_effective.ratio),
+    }
+}
+
+fn city_supply(published_value: f64, k: u32) -> Option<u64> {
+    (published_value <= 0.0 || published_value >= k as f64).then_some(published_value as u64)
+}
+
+/// How a ranking groups.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ByCode {
+    #[default]
+    District,
+    Park,
+    Cell,
+}
+
+/// The parameters of `/api/shortage` besides [`ShortageParams`].
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RankingParams {
+    /// The areas ranked (default district).
+    pub by: Option<ByCode>,
+    /// Required with `by=cell`: the tile zoom whose grid cells are ranked.
+    #[param(inline)]
+    pub zoom: Option<Int<0, 14>>,
+    /// Rows: 1..=100000, default 100 (CSV: all rows unless given).
+    #[param(inline)]
+    pub limit: Option<Int<1, 100_000>>,
+    /// `json` (default) or `csv` (text/csv download of the same rows).
+    pub format: Option<Format>,
+}
+
+/// `GET /api/shortage?field=CODE&by=district|park|cell[&zoom=Z][&education=…&title=…][&limit=N][&format=csv]`:
+/// areas ranked by shortage index. Runs on the compute pool.
+#[utoipa::path(get, path = "/api/shortage", tag = "shortage", params(ShortageParams, RankingParams),
+    responses((status = 200, description = "Areas ranked by shortage index, most short first", content(
+                  (Ranking = "application/json"),
+                  (AreaRow = "text/csv"))),
+              (status = 400, description = "A parameter is missing, unknown, repeated or invalid", body = ErrorBody)))]
+pub async fn ranking(
+    State(state): State<AppState>,
+    ApiQuery(params): ApiQuery<WithShortage<RankingParams>>,
+) -> Result<Response, ApiError> {
+    let snap = state.snapshot();
+    let k = state.settings.k;
+    let q = params.shortage.query(&snap, k)?;
+    let p = params.own;
+    let by = match (p.by.unwrap_or_default(), p.zoom) {
+        (ByCode::District, None) => By::District,
+        (ByCode::Park, None) => By::Park,
+        (ByCode::Cell, Some(zoom)) => By::Cell { zoom: zoom.get() as u8 },
+        (ByCode::Cell, None) => {
+            return Err(ApiError::param(
+                "zoom",
+                format!("required with by=cell; accepted: an integer in 0..={MAXZOOM}"),
+            ));
+        }
+        (_, Some(_)) => return Err(ApiError::param("zoom", "applies only to by=cell; accepted: by=cell&zoom=0..14")),
+    };
+    let csv = p.format == Some(Format::Csv);
+    let limit = match p.limit {
+        None if csv => None,
+        l => Some(l.map_or(100, |l| l.get() as usize)),
+    };
+    let (snap2, q2) = (snap.clone(), q);
+    let (items, echo) = state
+        .compute
+        .run(move || {
+            let ctx = Context::new(&snap2, &q2);
+            let rows = rank(&snap2, &ctx, &q2, by, limit);
+            let items: Vec<AreaRow> = rows
+                .iter()
+                .map(|r| area_row(&snap2, r.area, numbers(&r.figures, &r.estimate, r.effective.as_ref(), k)))
+                .collect();
+            (items, query_echo(&snap2, &q2, &ctx))
+        })
+        .await?;
+    if csv {
+        return csv_response(&items, &AREA_COLUMNS, &format!("shortage-{}.csv", field_code(&snap, q.field)));
+    }
+    let (by, zoom) = match by {
+        By::District => ("district", None),
+        By::Park => ("park", None),
+        By::Cell { zoom } => ("cell", Some(zoom)),
+    };
+    let cell_level = zoom.map(crate::analytics::cells::cell_level);
+    Ok(Json(Ranking { query: echo, by, zoom, cell_level, privacy_k: k, items }).into_response())
+}
+
+/// The CSV header of an empty ranking (the field names of [`AreaRow`]).
+const AREA_COLUMNS: [&str; 19] = [
     "id",
     "name",
     "kind",
@@ -189,303 +426,278 @@ const CSV_COLUMNS: [&str; 19] = [
     "effective_low_data",
 ];
 
-/// Items as CSV with `columns` (missing or null members are empty cells).
-fn csv_response(items: &[Value], columns: &[&str], filename: &str) -> Result<Response, ApiError> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let internal = |e: csv::Error| ApiError::Internal(format!("csv: {e}"));
-    w.write_record(columns).map_err(internal)?;
-    for item in items {
-        let row: Vec<String> = columns
-            .iter()
-            .map(|c| match &item[*c] {
-                Value::Null => String::new(),
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            })
-            .collect();
-        w.write_record(&row).map_err(internal)?;
-    }
-    let bytes = w.into_inner().map_err(|e| ApiError::Internal(format!("csv: {e}")))?;
-    let mut resp = bytes.into_response();
-    let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    Ok(resp)
-}
-
-/// `json` (default) or `csv`.
-fn wants_csv(query: &BTreeMap<String, String>) -> Result<bool, ApiError> {
-    match query.get("format").map(|s| s.trim()) {
-        None | Some("json") => Ok(false),
-        Some("csv") => Ok(true),
-        Some(other) => Err(ApiError::param("format", format!("'{other}' is not accepted; accepted: json, csv"))),
-    }
-}
-
-fn query_echo(snap: &Snapshot, q: &Query, ctx: &Context) -> Value {
-    json!({
-        "field": field_code(snap, q.field),
-        "education": q.narrow.education.and_then(Education::from_index).map(|e| e.code()),
-        "title": q.narrow.title.and_then(Title::from_index).map(|t| t.code()),
-        "prior": q.smoothing.prior,
-        "interval": q.smoothing.interval,
-        "radius_km": q.catchment.radius_m / 1000.0,
-        "decay": q.catchment.decay.code(),
-        "city": {"demand": ctx.city.demand as u64, "supply": city_supply(ctx.city.supply, q.smoothing.k), "ratio": round4(ctx.city.ratio)},
-        "city_effective_ratio": round4(ctx.city_effective.ratio),
-    })
-}
-
-fn city_supply(published_value: f64, k: u32) -> Value {
-    if published_value > 0.0 && published_value < k as f64 { Value::Null } else { json!(published_value as u64) }
-}
-
-/// `GET /api/shortage?field=CODE&by=district|park|cell[&zoom=Z][&education=…&title=…][&limit=N][&format=csv]`
-pub async fn ranking(
-    State(state): State<AppState>,
-    QueryParams(query): QueryParams<BTreeMap<String, String>>,
-) -> Result<Response, ApiError> {
-    let mut accepted = QUERY_PARAMS.to_vec();
-    accepted.extend(["by", "zoom", "limit", "format"]);
-    params::check_known(&query, false, &accepted)?;
-    let snap = state.snapshot();
-    let k = state.settings.k;
-    let q = parse_query(&query, &snap, k)?;
-    let by = match query.get("by").map(|s| s.trim()) {
-        None | Some("district") => By::District,
-        Some("park") => By::Park,
-        Some("cell") => {
-            let zoom = params::int(&query, "zoom", 0, MAXZOOM as u64, u64::MAX)?;
-            if zoom == u64::MAX {
-                return Err(ApiError::param(
-                    "zoom",
-                    format!("required with by=cell; accepted: an integer in 0..={MAXZOOM}"),
-                ));
-            }
-            By::Cell { zoom: zoom as u8 }
-        }
-        Some(other) => {
-            return Err(ApiError::param("by", format!("'{other}' is not accepted; accepted: district, park, cell")));
-        }
-    };
-    if query.contains_key("zoom") && !matches!(by, By::Cell { .. }) {
-        return Err(ApiError::param("zoom", "applies only to by=cell; accepted: by=cell&zoom=0..14"));
-    }
-    let csv = wants_csv(&query)?;
-    let limit = match query.get("limit") {
-        None if csv => None,
-        _ => Some(params::int(&query, "limit", 1, 100_000, 100)? as usize),
-    };
-    let ctx = Context::new(&snap, &q);
-    let rows = rank(&snap, &ctx, &q, by, limit);
-    let items: Vec<Value> =
-        rows.iter().map(|r| area_item(&snap, r.area, &r.figures, &r.estimate, r.effective.as_ref(), k)).collect();
-    if csv {
-        return csv_response(&items, &CSV_COLUMNS, &format!("shortage-{}.csv", field_code(&snap, q.field)));
-    }
-    let mut body = query_echo(&snap, &q, &ctx);
-    body["by"] = json!(match by {
-        By::District => "district",
-        By::Park => "park",
-        By::Cell { .. } => "cell",
-    });
-    if let By::Cell { zoom } = by {
-        body["zoom"] = json!(zoom);
-        body["cell_level"] = json!(crate::analytics::cells::cell_level(zoom));
-    }
-    body["privacy_k"] = json!(k);
-    body["items"] = Value::Array(items);
-    Ok(Json(body).into_response())
-}
-
-fn area_param(query: &BTreeMap<String, String>, snap: &Snapshot) -> Result<Area, ApiError> {
-    let id = query
-        .get("area")
+fn area_param(id: Option<&str>, snap: &Snapshot) -> Result<Area, ApiError> {
+    let id = id
         .map(|s| s.trim())
         .filter(|s| !s.is_empty())
         .ok_or_else(|| ApiError::param("area", "required; accepted: a district or park id, or a grid cell id"))?;
     Area::parse(snap, id).ok_or_else(|| ApiError::NotFound(format!("no district, park or grid cell with id '{id}'")))
 }
 
-/// `GET /api/shortage/fields?area=ID[&education=…&title=…][&limit=N][&format=csv]`
-pub async fn fields(
-    State(state): State<AppState>,
-    QueryParams(mut query): QueryParams<BTreeMap<String, String>>,
-) -> Result<Response, ApiError> {
-    let mut accepted: Vec<&str> = QUERY_PARAMS.iter().copied().filter(|p| *p != "field").collect();
-    accepted.extend(["area", "limit", "format"]);
-    params::check_known(&query, false, &accepted)?;
+/// The parameters of `/api/shortage/fields` (all shortage parameters but `field`).
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FieldsParams {
+    /// Required: a district or park id, or a grid cell id.
+    pub area: Option<String>,
+    /// One education level.
+    #[param(value_type = Option<EducationCode>)]
+    pub education: Option<String>,
+    /// One professional title.
+    #[param(value_type = Option<TitleCode>)]
+    pub title: Option<String>,
+    /// Prior strength m in seekers: 0.01..=10000, default 10.
+    #[param(value_type = Option<f64>, minimum = 0.01, maximum = 10000.0)]
+    pub prior: Option<Number>,
+    /// Credible level of the interval: 0.5..=0.99, default 0.8.
+    #[param(value_type = Option<f64>, minimum = 0.5, maximum = 0.99)]
+    pub interval: Option<Number>,
+    /// Catchment radius in km: 0.5..=50, default 10.
+    #[param(value_type = Option<f64>, minimum = 0.5, maximum = 50.0)]
+    pub radius: Option<Number>,
+    /// Distance decay of the catchment (default gaussian).
+    pub decay: Option<DecayCode>,
+    /// Rows: 1..=1000, default 100 (CSV: all rows unless given).
+    #[param(inline)]
+    pub limit: Option<Int<1, 1000>>,
+    /// `json` (default) or `csv`.
+    pub format: Option<Format>,
+}
+
+/// `GET /api/shortage/fields?area=ID[&education=…&title=…][&limit=N][&format=csv]`.
+/// Runs on the compute pool.
+#[utoipa::path(get, path = "/api/shortage/fields", tag = "shortage", params(FieldsParams),
+    responses((status = 200, description = "The fields the area is short of, most short first", content(
+                  (AreaFields = "application/json"),
+                  (FieldRow = "text/csv"))),
+              (status = 400, description = "A parameter is missing, unknown, repeated or invalid", body = ErrorBody),
+              (status = 404, description = "No such area", body = ErrorBody)))]
+pub async fn fields(State(state): State<AppState>, ApiQuery(p): ApiQuery<FieldsParams>) -> Result<Response, ApiError> {
     let snap = state.snapshot();
     let k = state.settings.k;
-    let area = area_param(&query, &snap)?;
-    let csv = wants_csv(&query)?;
-    let limit = match query.get("limit") {
+    let area = area_param(p.area.as_deref(), &snap)?;
+    let csv = p.format == Some(Format::Csv);
+    let limit = match p.limit {
         None if csv => usize::MAX,
-        _ => params::int(&query, "limit", 1, 1000, 100)? as usize,
+        l => l.map_or(100, |l| l.get() as usize),
     };
     // The template query needs some field; it is replaced per field.
-    let any = snap.taxonomy.fields().first().map(|f| f.code.clone()).unwrap_or_default();
-    query.insert("field".into(), any);
-    let template = parse_query(&query, &snap, k)?;
-    let rows = fields_in(&snap, area, &template);
-    let items: Vec<Value> = rows
-        .iter()
-        .take(limit)
-        .map(|r| {
-            let entry = snap.taxonomy.field(r.field);
-            let mut m = serde_json::Map::new();
-            m.insert("field".into(), json!(entry.map(|e| e.code.clone())));
-            m.insert("name_zh".into(), json!(entry.map(|e| e.name_zh.clone())));
-            m.insert("name_en".into(), json!(entry.map(|e| e.name_en.clone())));
-            m.insert("demand".into(), json!(r.figures.demand as u64));
-            estimate_members(&mut m, &r.estimate, k);
-            m.insert("employed".into(), r.figures.employed.map_or(Value::Null, |n| json_count(n, k)));
-            m.insert("city_ratio".into(), json!(round4(r.city.ratio)));
-            effective_members(&mut m, r.effective.as_ref(), k);
-            Value::Object(m)
-        })
-        .collect();
+    let any = snap.taxonomy.fields().first().map(|f| f.code.clone());
+    let common = ShortageParams {
+        field: any,
+        education: p.education,
+        title: p.title,
+        prior: p.prior,
+        interval: p.interval,
+        radius: p.radius,
+        decay: p.decay,
+    };
+    let template = common.query(&snap, k)?;
+    let (snap2, t2) = (snap.clone(), template);
+    let items = state.compute.run(move || field_rows(&snap2, area, &t2, limit, k)).await?;
     if csv {
-        let mut columns = vec!["field", "name_zh", "name_en", "city_ratio"];
-        columns.extend(CSV_COLUMNS.iter().skip(5));
-        return csv_response(&items, &columns, &format!("shortage-fields-{}.csv", area.id(&snap)));
+        return csv_response(&items, &FIELD_COLUMNS, &format!("shortage-fields-{}.csv", area.id(&snap)));
     }
-    let [lon, lat] = area.centre(&snap);
-    Ok(Json(json!({
-        "area": {"id": area.id(&snap), "name": area.name(&snap), "kind": area.kind(&snap), "lon": round6(lon), "lat": round6(lat)},
-        "education": template.narrow.education.and_then(Education::from_index).map(|e| e.code()),
-        "title": template.narrow.title.and_then(Title::from_index).map(|t| t.code()),
-        "prior": template.smoothing.prior,
-        "interval": template.smoothing.interval,
-        "privacy_k": k,
-        "items": items,
-    }))
+    Ok(Json(AreaFields {
+        area: area_ref(&snap, area),
+        education: template.narrow.education.and_then(Education::from_index).map(|e| e.code()),
+        title: template.narrow.title.and_then(Title::from_index).map(|t| t.code()),
+        prior: template.smoothing.prior,
+        interval: template.smoothing.interval,
+        privacy_k: k,
+        items,
+    })
     .into_response())
 }
 
-/// `GET /api/shortage/explain?area=ID&field=CODE[&education=…&title=…]`
-pub async fn explain(
-    State(state): State<AppState>,
-    QueryParams(query): QueryParams<BTreeMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
-    let mut accepted = QUERY_PARAMS.to_vec();
-    accepted.push("area");
-    params::check_known(&query, false, &accepted)?;
-    let snap = state.snapshot();
-    let k = state.settings.k;
-    let q = parse_query(&query, &snap, k)?;
-    let area = area_param(&query, &snap)?;
-    let ctx = Context::new(&snap, &q);
-    let figures = ctx.figures(&q, area);
-    let top = contributors(&snap, &ctx, &q, area, 10);
-    let e = ctx.estimate(&q, &figures).with_interval(q.smoothing.interval);
-    let eff = ctx.effective(&q, &figures);
-    let m = q.smoothing.prior;
-    let mut numbers = serde_json::Map::new();
-    numbers.insert("demand".into(), json!(figures.demand as u64));
-    estimate_members(&mut numbers, &e, k);
-    numbers.insert("employed".into(), figures.employed.map_or(Value::Null, |n| json_count(n, k)));
-    effective_members(&mut numbers, eff.as_ref(), k);
-    let enterprises: Vec<Value> = top
-        .iter()
-        .map(|c| {
-            let ent = &snap.enterprises[c.enterprise as usize];
-            let site = crate::analytics::shortage::index::published_supply(c.site_effective_supply, k);
-            json!({
-                "id": ent.id, "name": ent.name, "lon": round6(ent.lon), "lat": round6(ent.lat),
-                "industry": snap.taxonomy.industry(ent.industry).map(|i| i.code.clone()),
-                "openings": c.openings,
-                "site_openings": c.site_openings as u64,
-                "site_effective_supply": site.exact.map(|s| (s * 10.0).round() / 10.0),
-                "site_effective_ratio": (site.value > 0.0).then(|| round4(c.site_openings / site.value)),
-            })
+/// The CSV header of an empty field list (the field names of [`FieldRow`]).
+const FIELD_COLUMNS: [&str; 18] = [
+    "field",
+    "name_zh",
+    "name_en",
+    "city_ratio",
+    "demand",
+    "supply",
+    "supply_band",
+    "ratio",
+    "index",
+    "low",
+    "high",
+    "low_data",
+    "employed",
+    "effective_supply",
+    "effective_supply_band",
+    "effective_ratio",
+    "effective_index",
+    "effective_low_data",
+];
+
+fn field_rows(snap: &Snapshot, area: Area, template: &Query, limit: usize, k: u32) -> Vec<FieldRow> {
+    let rows = fields_in(snap, area, template);
+    rows.iter()
+        .take(limit)
+        .map(|r| {
+            let entry = snap.taxonomy.field(r.field);
+            FieldRow::new(
+                entry.map(|e| e.code.clone()),
+                entry.map(|e| e.name_zh.clone()),
+                entry.map(|e| e.name_en.clone()),
+                round4(r.city.ratio),
+                numbers(&r.figures, &r.estimate, r.effective.as_ref(), k),
+            )
         })
-        .collect();
-    let [lon, lat] = area.centre(&snap);
-    let mut echo = query_echo(&snap, &q, &ctx);
-    echo["area"] = json!({"id": area.id(&snap), "name": area.name(&snap), "kind": area.kind(&snap), "lon": round6(lon), "lat": round6(lat)});
-    echo["field_name"] = json!(snap.taxonomy.field(q.field).map(|f| json!({"zh": f.name_zh, "en": f.name_en})));
-    echo["numbers"] = Value::Object(numbers);
-    echo["prior_detail"] = json!({
-        "strength": m,
-        "mean": round4(ctx.city.ratio),
-        "shape": round4(m * ctx.city.ratio),
-        "rate": m,
-        "note": "prior Gamma(m·ρ, m): the city ratio ρ, worth m seekers",
-    });
-    echo["posterior"] = json!({
-        "shape": round4(e.shape),
-        "rate": round4(e.rate),
-        "formula": "index = (D + m·ρ) / (S + m); interval = Gamma(D + m·ρ, S + m) quantiles at (1 ∓ level)/2",
-        "supply_used": if e.supply.exact.is_some() { json!("exact") } else { json!(format!("band value k/2 = {}", k as f64 / 2.0)) },
-    });
-    echo["low_data_rule"] = json!(format!("low_data when supply < max(m, 10) = {}", m.max(10.0)));
-    echo["catchment"] = json!({
-        "radius_km": q.catchment.radius_m / 1000.0,
-        "decay": q.catchment.decay.code(),
-        "method": "two-step floating catchment (2SFCA): seekers allocated to the openings within reach; effective supply = Σ openings × accessible seekers per opening over the area's sites",
-        "city_demand": ctx.catchment.demand as u64,
-        "city_allocated_seekers": json_count(ctx.catchment.allocated.round() as u64, k),
-        "city_unreached_seekers": json_count(ctx.catchment.unreached.round() as u64, k),
-        "city_effective_ratio": round4(ctx.city_effective.ratio),
-    });
-    echo["enterprises"] = Value::Array(enterprises);
-    echo["privacy_k"] = json!(k);
-    Ok(Json(echo))
+        .collect()
 }
 
-/// `GET /api/mismatch?area=ID` or `?chain=ID[&prior=m]`
-pub async fn mismatch(
+/// The parameters of `/api/shortage/explain` besides [`ShortageParams`].
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExplainParams {
+    /// Required: a district or park id, or a grid cell id.
+    pub area: Option<String>,
+}
+
+/// `GET /api/shortage/explain?area=ID&field=CODE[&education=…&title=…]`.
+/// Runs on the compute pool.
+#[utoipa::path(get, path = "/api/shortage/explain", tag = "shortage", params(ShortageParams, ExplainParams),
+    responses((status = 200, description = "How the area's index arose", body = Explain),
+              (status = 400, description = "A parameter is missing, unknown, repeated or invalid", body = ErrorBody),
+              (status = 404, description = "No such area", body = ErrorBody)))]
+pub async fn explain(
     State(state): State<AppState>,
-    QueryParams(query): QueryParams<BTreeMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
-    params::check_known(&query, false, &["area", "chain", "prior"])?;
+    ApiQuery(p): ApiQuery<WithShortage<ExplainParams>>,
+) -> Result<Json<Explain>, ApiError> {
     let snap = state.snapshot();
     let k = state.settings.k;
-    let smoothing =
-        Smoothing { prior: number(&query, "prior", 0.01, 10_000.0, DEFAULT_PRIOR)?, interval: DEFAULT_INTERVAL, k };
-    let (scope, about) = match (query.get("area"), query.get("chain")) {
-        (Some(_), Some(_)) | (None, None) => {
-            return Err(ApiError::param(
-                "area",
-                "exactly one of area (a district or park id) or chain (an industry chain id) is required",
-            ));
-        }
-        (Some(id), None) => match Area::parse(&snap, id.trim()) {
+    let q = p.shortage.query(&snap, k)?;
+    let area = area_param(p.own.area.as_deref(), &snap)?;
+    state.compute.run(move || explain_of(&snap, &q, area, k)).await.map(Json)
+}
+
+const POSTERIOR_FORMULA: &str =
+    "index = (D + m·ρ) / (S + m); interval = Gamma(D + m·ρ, S + m) quantiles at (1 ∓ level)/2";
+const CATCHMENT_METHOD: &str = "two-step floating catchment (2SFCA): seekers allocated to the openings within reach; effective supply = Σ openings × accessible seekers per opening over the area's sites";
+
+fn explain_of(snap: &Snapshot, q: &Query, area: Area, k: u32) -> Explain {
+    let ctx = Context::new(snap, q);
+    let figures = ctx.figures(q, area);
+    let top = contributors(snap, &ctx, q, area, 10);
+    let e = ctx.estimate(q, &figures).with_interval(q.smoothing.interval);
+    let eff = ctx.effective(q, &figures);
+    let m = q.smoothing.prior;
+    let supply_used = match e.supply.exact {
+        Some(_) => "exact".to_string(),
+        None => format!("band value k/2 = {}", k as f64 / 2.0),
+    };
+    Explain {
+        query: query_echo(snap, q, &ctx),
+        area: area_ref(snap, area),
+        field_name: snap.taxonomy.field(q.field).map(|f| FieldName { zh: f.name_zh.clone(), en: f.name_en.clone() }),
+        numbers: numbers(&figures, &e, eff.as_ref(), k),
+        prior_detail: PriorDetail {
+            strength: m,
+            mean: round4(ctx.city.ratio),
+            shape: round4(m * ctx.city.ratio),
+            rate: m,
+            note: "prior Gamma(m·ρ, m): the city ratio ρ, worth m seekers",
+        },
+        posterior: Posterior { shape: round4(e.shape), rate: round4(e.rate), formula: POSTERIOR_FORMULA, supply_used },
+        low_data_rule: format!("low_data when supply < max(m, 10) = {}", m.max(10.0)),
+        catchment: CatchmentDetail {
+            radius_km: q.catchment.radius_m / 1000.0,
+            decay: q.catchment.decay.code(),
+            method: CATCHMENT_METHOD,
+            city_demand: ctx.catchment.demand as u64,
+            city_allocated_seekers: publishable(ctx.catchment.allocated.round() as u64, k),
+            city_unreached_seekers: publishable(ctx.catchment.unreached.round() as u64, k),
+            city_effective_ratio: round4(ctx.city_effective.ratio),
+        },
+        enterprises: top.iter().map(|c| contributor(snap, c, k)).collect(),
+        privacy_k: k,
+    }
+}
+
+fn contributor(snap: &Snapshot, c: &crate::analytics::shortage::areas::Contributor, k: u32) -> Contributor {
+    let ent = &snap.enterprises[c.enterprise as usize];
+    let site = crate::analytics::shortage::index::published_supply(c.site_effective_supply, k);
+    Contributor {
+        id: ent.id.clone(),
+        name: ent.name.clone(),
+        lon: round6(ent.lon),
+        lat: round6(ent.lat),
+        industry: snap.taxonomy.industry(ent.industry).map(|i| i.code.clone()),
+        openings: c.openings,
+        site_openings: c.site_openings as u64,
+        site_effective_supply: site.exact.map(tenth),
+        site_effective_ratio: (site.value > 0.0).then(|| round4(c.site_openings / site.value)),
+    }
+}
+
+/// The parameters of `/api/mismatch`: exactly one of `area` or `chain`.
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MismatchParams {
+    /// A district or park id.
+    pub area: Option<String>,
+    /// An industry chain id (see /api/taxonomy).
+    pub chain: Option<String>,
+    /// Prior strength m in seekers: 0.01..=10000, default 10.
+    #[param(value_type = Option<f64>, minimum = 0.01, maximum = 10000.0)]
+    pub prior: Option<Number>,
+}
+
+/// `GET /api/mismatch?area=ID` or `?chain=ID[&prior=m]`. Runs on the
+/// compute pool.
+#[utoipa::path(get, path = "/api/mismatch", tag = "shortage", params(MismatchParams),
+    responses((status = 200, description = "Vertical and horizontal mismatch tables", body = MismatchReport),
+              (status = 400, description = "A parameter is missing, unknown, repeated or invalid", body = ErrorBody),
+              (status = 404, description = "No such area or chain", body = ErrorBody)))]
+pub async fn mismatch(
+    State(state): State<AppState>,
+    ApiQuery(p): ApiQuery<MismatchParams>,
+) -> Result<Json<MismatchReport>, ApiError> {
+    let snap = state.snapshot();
+    let k = state.settings.k;
+    let prior = p.prior.map_or(Ok(DEFAULT_PRIOR), |n| n.within("prior", 0.01, 10_000.0))?;
+    let smoothing = Smoothing { prior, interval: DEFAULT_INTERVAL, k };
+    let (scope, area, chain) = mismatch_scope(&snap, p.area.as_deref(), p.chain.as_deref())?;
+    let supply_definition = match scope {
+        Scope::Region(_) => "seekers living in the area; workforce = talents working in the area",
+        Scope::Chain(_) => "seekers city-wide; workforce = talents employed in the chain's divisions",
+    };
+    let report = state.compute.run(move || mismatch_report(&snap, &Basis::of(&snap), &scope, &smoothing)).await?;
+    Ok(Json(MismatchReport { report, area, chain, supply_definition, privacy_k: k }))
+}
+
+type MismatchScope = (Scope, Option<MismatchArea>, Option<ChainEntry>);
+
+fn mismatch_scope(snap: &Snapshot, area: Option<&str>, chain: Option<&str>) -> Result<MismatchScope, ApiError> {
+    match (area, chain) {
+        (Some(_), Some(_)) | (None, None) => Err(ApiError::param(
+            "area",
+            "exactly one of area (a district or park id) or chain (an industry chain id) is required",
+        )),
+        (Some(id), None) => match Area::parse(snap, id.trim()) {
             Some(Area::Region(r)) => {
                 let reg = &snap.regions[r as usize];
-                (Scope::Region(r), json!({"area": {"id": reg.id, "name": reg.name, "kind": reg.kind.code()}}))
+                let about = MismatchArea { id: reg.id.clone(), name: reg.name.clone(), kind: reg.kind.code() };
+                Ok((Scope::Region(r), Some(about), None))
             }
-            _ => return Err(ApiError::NotFound(format!("no district or park with id '{id}'"))),
+            _ => Err(ApiError::NotFound(format!("no district or park with id '{id}'"))),
         },
         (None, Some(id)) => {
             let chain = snap.taxonomy.chain(id.trim()).ok_or_else(|| {
-                ApiError::NotFound(format!(
-                    "no industry chain '{id}'; chains: {}",
-                    snap.taxonomy.chains().iter().map(|c| c.id.as_str()).collect::<Vec<_>>().join(", ")
-                ))
+                let chains = snap.taxonomy.chains().iter().map(|c| c.id.as_str()).collect::<Vec<_>>().join(", ");
+                ApiError::NotFound(format!("no industry chain '{id}'; chains: {chains}"))
             })?;
             let divisions: Vec<u8> = chain.divisions.iter().filter_map(|d| snap.taxonomy.industry_index(d)).collect();
-            (
-                Scope::Chain(divisions),
-                json!({"chain": {"id": chain.id, "name_zh": chain.name_zh, "name_en": chain.name_en, "divisions": chain.divisions}}),
-            )
+            let about = ChainEntry {
+                id: chain.id.clone(),
+                name_zh: chain.name_zh.clone(),
+                name_en: chain.name_en.clone(),
+                divisions: chain.divisions.clone(),
+            };
+            Ok((Scope::Chain(divisions), None, Some(about)))
         }
-    };
-    let report = mismatch_report(&snap, &Basis::of(&snap), &scope, &smoothing);
-    let mut body = serde_json::to_value(&report).map_err(|e| ApiError::Internal(format!("json: {e}")))?;
-    if let (Some(b), Some(a)) = (body.as_object_mut(), about.as_object()) {
-        b.extend(a.clone());
-        b.insert(
-            "supply_definition".into(),
-            json!(match scope {
-                Scope::Region(_) => "seekers living in the area; workforce = talents working in the area",
-                Scope::Chain(_) => "seekers city-wide; workforce = talents employed in the chain's divisions",
-            }),
-        );
-        b.insert("privacy_k".into(), json!(k));
     }
-    Ok(Json(body))
 }

@@ -3,59 +3,76 @@
 
 use axum::Json;
 use axum::extract::State;
-use serde_json::{Value, json};
 
-use crate::analytics::privacy::json_count;
+use crate::analytics::privacy::publishable;
 use crate::model::RegionKind;
 
 use super::AppState;
+use super::query::{ApiQuery, NoParams};
+use super::types::map::{Health, Stats, StatsRegion};
 
 /// Liveness and the data version being served.
-pub async fn health(State(state): State<AppState>) -> Json<Value> {
-    let snap = state.snapshot();
-    Json(json!({"status": "ok", "version": snap.version}))
+#[utoipa::path(get, path = "/health", tag = "service", params(NoParams),
+    responses((status = 200, description = "The service is up", body = Health),
+              (status = 400, description = "A parameter was given", body = super::error::ErrorBody)))]
+pub async fn health(State(state): State<AppState>, _: ApiQuery<NoParams>) -> Json<Health> {
+    Json(Health { status: "ok", version: state.snapshot().version })
 }
 
 /// Totals of every kind, the data version, and per-district counts (talent
 /// counts under the privacy rule).
-pub async fn stats(State(state): State<AppState>) -> Json<Value> {
+#[utoipa::path(get, path = "/api/stats", tag = "map", params(NoParams),
+    responses((status = 200, description = "Totals and per-district and per-park counts", body = Stats),
+              (status = 400, description = "A parameter was given", body = super::error::ErrorBody)))]
+pub async fn stats(State(state): State<AppState>, _: ApiQuery<NoParams>) -> Json<Stats> {
+    Json(stats_of(&state))
+}
+
+/// The same answer as JSON, for the `talentmap stats` command.
+pub async fn stats_value(State(state): State<AppState>) -> Json<serde_json::Value> {
+    Json(serde_json::to_value(stats_of(&state)).unwrap_or_default())
+}
+
+/// Totals and per-region counts of the snapshot being served.
+pub fn stats_of(state: &AppState) -> Stats {
     let snap = state.snapshot();
     let k = state.settings.k;
     let t = &snap.totals;
-    let regions = |kind: RegionKind| -> Vec<Value> {
+    let regions = |kind: RegionKind| -> Vec<StatsRegion> {
         snap.regions
             .iter()
             .filter(|r| r.kind == kind)
             .map(|r| {
                 let s = &r.stats;
-                json!({
-                    "id": r.id, "name": r.name,
-                    "talents": json_count(s.talents, k),
-                    "seekers": json_count(s.seekers, k),
-                    "workers": json_count(s.workers, k),
-                    "enterprises": s.enterprises,
-                    "key_enterprises": s.key_enterprises,
-                    "employees": s.employees,
-                    "openings": s.openings,
-                })
+                StatsRegion {
+                    id: r.id.clone(),
+                    name: r.name.clone(),
+                    talents: publishable(s.talents, k),
+                    seekers: publishable(s.seekers, k),
+                    workers: publishable(s.workers, k),
+                    enterprises: s.enterprises,
+                    key_enterprises: s.key_enterprises,
+                    employees: s.employees,
+                    openings: s.openings,
+                }
             })
             .collect()
     };
-    Json(json!({
-        "version": snap.version,
-        "enterprises": t.enterprises,
-        "vacancies": t.vacancies,
-        "openings": t.openings,
-        "open_openings": t.open_openings,
-        "talents": t.talents,
-        "seekers": t.seekers,
-        "stations": t.stations,
-        "regions": t.regions,
-        "moves": t.moves,
-        "snapshot_build_ms": snap.build_ms,
-        "reference_year": snap.reference_year,
-        "privacy_k": k,
-        "districts": regions(RegionKind::District),
-        "parks": regions(RegionKind::Park),
-    }))
+    Stats {
+        version: snap.version,
+        enterprises: t.enterprises,
+        vacancies: t.vacancies,
+        openings: t.openings,
+        open_openings: t.open_openings,
+        talents: t.talents,
+        seekers: t.seekers,
+        stations: t.stations,
+        regions: t.regions,
+        moves: t.moves,
+        snapshot_build_ms: snap.build_ms,
+        reference_year: snap.reference_year,
+        privacy_k: k,
+        districts: regions(RegionKind::District),
+        parks: regions(RegionKind::Park),
+    }
 }

@@ -196,7 +196,7 @@ pub(crate) fn accumulate(
 }
 
 /// One distance band of the histogram.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Band {
     pub from_km: f64,
     /// `null` for the open-ended last band.
@@ -205,7 +205,7 @@ pub struct Band {
 }
 
 /// Commute of an area's employed residents.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct ResidentsCommute {
     pub count: Option<u64>,
     pub mean_km: Option<f64>,
@@ -216,7 +216,7 @@ pub struct ResidentsCommute {
 }
 
 /// Indicators of one area as served (see the module documentation).
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Summary {
     pub id: Option<String>,
     pub name: Option<String>,

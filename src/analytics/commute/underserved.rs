@@ -55,7 +55,7 @@ pub struct NearestStation {
 }
 
 /// The parts of the score, each in 0..1.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Components {
     pub size: f64,
     pub far_share: f64,
@@ -64,7 +64,7 @@ pub struct Components {
 }
 
 /// One ranked park.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Underserved {
     pub rank: usize,
     pub id: String,

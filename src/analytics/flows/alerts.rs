@@ -131,7 +131,7 @@ pub fn assess(history: &[u64], month: u32, observed: u64, factors: &[f64; 12], a
 }
 
 /// A 12-month trend of departures.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct Trend {
     /// Sen's slope of the deseasonalised departures, per month.
     pub slope: f64,

@@ -57,7 +57,7 @@ pub fn parse_month(s: &str) -> Option<u32> {
 }
 
 /// One month of an area's series. Counts are `None` when suppressed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SeriesMonth {
     pub month: String,
     pub arrivals: Option<u64>,
@@ -241,7 +241,7 @@ pub struct AlertQuery {
 }
 
 /// One assessed area.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AreaAlert {
     pub area_id: String,
     pub name: String,
@@ -268,7 +268,7 @@ pub struct AreaAlert {
 }
 
 /// A named count of a breakdown.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct NamedCount {
     pub code: Option<String>,
     pub name: String,

@@ -68,7 +68,7 @@ fn published(n: u64, k: u32) -> f64 {
 }
 
 /// One row of the field × education table.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct FieldEducationRow {
     pub field: String,
     pub education: &'static str,
@@ -80,7 +80,7 @@ pub struct FieldEducationRow {
 }
 
 /// One row of a by-field, by-education or by-title table.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct ShareRow {
     pub code: String,
     pub demand: u64,
@@ -92,7 +92,7 @@ pub struct ShareRow {
 }
 
 /// Vertical mismatch of one ladder (education or title) against one supply.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Vertical {
     pub above: f64,
     pub below: f64,
@@ -102,14 +102,14 @@ pub struct Vertical {
 }
 
 /// Vertical mismatch against seekers and against the workforce.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct VerticalPair {
     pub against_supply: Option<Vertical>,
     pub against_workforce: Option<Vertical>,
 }
 
 /// Horizontal mismatch.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Horizontal {
     pub dissimilarity_supply: Option<f64>,
     pub dissimilarity_workforce: Option<f64>,
@@ -118,7 +118,7 @@ pub struct Horizontal {
 }
 
 /// A field the scope is short of.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct MissingField {
     pub field: String,
     pub demand: u64,
@@ -130,7 +130,7 @@ pub struct MissingField {
 }
 
 /// The full mismatch report.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Mismatch {
     pub demand_total: u64,
     pub supply_total: Option<u64>,

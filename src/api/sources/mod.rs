@@ -39,7 +39,6 @@ use super::query::{FilterParams, QueryParams, parse_query};
 use super::{ApiError, CommuteCache};
 
 pub use doc::{FilterLayer, MvtBody, TileDocs, TileJsonDoc, VectorLayerDoc};
-pub use shortage::DecayCode;
 
 /// Every tile source the service answers, in the order the 404 lists them.
 pub static SOURCES: &[&dyn Source] = &[

@@ -11,10 +11,10 @@
 use std::sync::Arc;
 
 use serde::Deserialize;
+use utoipa::IntoParams;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::path::Parameter;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
-use utoipa::{IntoParams, ToSchema};
 
 use crate::analytics::shortage::{
     CatchmentParams, DEFAULT_INTERVAL, DEFAULT_PRIOR, DEFAULT_RADIUS_M, Decay, Narrow, Query, Smoothing,
@@ -26,6 +26,7 @@ use crate::snapshot::Snapshot;
 use crate::spatial::TileId;
 
 use super::{SourceContext, TileSource, params_of};
+use crate::api::shortage::DecayCode;
 
 /// Accepted range of `prior` (m, in seekers).
 const PRIOR: (f64, f64) = (0.01, 10_000.0);
@@ -58,25 +59,6 @@ pub struct ShortageParams {
     pub radius: Option<f64>,
     /// Distance decay of the catchment (default gaussian).
     pub decay: Option<DecayCode>,
-}
-
-/// The distance decays as a closed list (`analytics::shortage::Decay`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum DecayCode {
-    Gaussian,
-    Linear,
-    Uniform,
-}
-
-impl From<DecayCode> for Decay {
-    fn from(d: DecayCode) -> Decay {
-        match d {
-            DecayCode::Gaussian => Decay::Gaussian,
-            DecayCode::Linear => Decay::Linear,
-            DecayCode::Uniform => Decay::Uniform,
-        }
-    }
 }
 
 fn code_schema(description: &str, codes: impl Iterator<Item = &'static str>) -> RefOr<Schema> {

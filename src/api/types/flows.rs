@@ -1,0 +1,186 @@
+//! Request and answer types of the talent-flow routes: the moves feed
+//! (`POST /api/moves`), `/api/flows/series`, `/api/flows/od` and
+//! `/api/flows/alerts`. Counts in `1..k` are `null`.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::analytics::flows::{AreaAlert, SeriesMonth};
+
+use super::{CollectionTag, FeatureTag, Geometry};
+
+/// The body of `POST /api/moves` (documentation of the accepted keys; the
+/// values are checked item by item and every invalid one is reported).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct MovesRequest {
+    /// At most 50,000 moves.
+    pub moves: Vec<MoveItem>,
+}
+
+/// A kind of move.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MoveEventCode {
+    Arrive,
+    Leave,
+    JobChange,
+    Relocate,
+}
+
+/// One move of the feed. Numbers may also be given as strings.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct MoveItem {
+    /// Unique id of the move; a repeated id with the same values is `unchanged`.
+    pub id: String,
+    pub talent_id: String,
+    /// `YYYY-MM-DD`.
+    #[schema(example = "2025-07-01")]
+    pub date: String,
+    pub event: MoveEventCode,
+    pub from_lon: Option<f64>,
+    pub from_lat: Option<f64>,
+    pub to_lon: Option<f64>,
+    pub to_lat: Option<f64>,
+    pub to_enterprise_id: Option<String>,
+    /// Where a departure went (a city or province name).
+    pub destination: Option<String>,
+}
+
+/// What a stored batch did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MovesStored {
+    /// Items in the batch.
+    pub received: usize,
+    /// New moves written.
+    pub stored: usize,
+    /// Items whose id was already stored with identical values.
+    pub unchanged: usize,
+    /// Data version after the batch.
+    pub version: u64,
+}
+
+/// An area of a flow answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FlowArea {
+    pub id: String,
+    pub name: String,
+    pub kind: &'static str,
+    pub centre: [f64; 2],
+}
+
+/// `GET /api/flows/series`: one area's monthly flows.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Series {
+    pub area: FlowArea,
+    /// The `field` parameter as given.
+    pub field: Option<String>,
+    /// The `chain` parameter as given.
+    pub chain: Option<String>,
+    /// Resident talents in scope (null when in 1..k).
+    pub talents: Option<u64>,
+    pub k: u32,
+    pub version: u64,
+    pub months: Vec<SeriesMonth>,
+}
+
+/// `GET /api/flows/od`: flow lines between areas and area points.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OdCollection {
+    #[serde(rename = "type")]
+    pub tag: CollectionTag,
+    pub features: Vec<OdFeature>,
+    pub level: &'static str,
+    /// First month (`YYYY-MM`), null without moves.
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub k: u32,
+    pub version: u64,
+}
+
+/// A flow line or an area point.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum OdFeature {
+    Flow(OdFlowFeature),
+    Area(OdAreaFeature),
+}
+
+/// Job changes and relocations from one area to another (a LineString).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OdFlowFeature {
+    #[serde(rename = "type")]
+    pub tag: FeatureTag,
+    pub geometry: Geometry,
+    pub properties: OdFlowProperties,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OdFlowProperties {
+    /// Always `flow`.
+    pub kind: &'static str,
+    pub from: String,
+    pub from_name: String,
+    pub to: String,
+    pub to_name: String,
+    pub count: u64,
+    /// Null when either part is in 1..k.
+    pub job_changes: Option<u64>,
+    pub relocations: Option<u64>,
+}
+
+/// Arrivals into and departures out of the city at one area (a Point).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OdAreaFeature {
+    #[serde(rename = "type")]
+    pub tag: FeatureTag,
+    pub id: String,
+    pub geometry: Geometry,
+    pub properties: OdAreaProperties,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OdAreaProperties {
+    /// Always `area`.
+    pub kind: &'static str,
+    pub id: String,
+    pub name: String,
+    pub level: &'static str,
+    pub arrivals: Option<u64>,
+    pub departures: Option<u64>,
+    pub destinations: Vec<Destination>,
+    /// Departures to destinations merged because each is in 1..k or beyond the top 10.
+    pub other_destinations: Option<u64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Destination {
+    pub name: String,
+    pub count: u64,
+}
+
+/// `GET /api/flows/alerts`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Alerts {
+    pub month: String,
+    pub level: &'static str,
+    pub chain: Option<String>,
+    pub field: Option<String>,
+    pub method: AlertMethod,
+    pub k: u32,
+    pub version: u64,
+    /// The alerts, most severe first.
+    pub items: Vec<AreaAlert>,
+    /// Every area assessed.
+    pub areas: Vec<AreaAlert>,
+}
+
+/// How alerts are raised.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AlertMethod {
+    pub name: &'static str,
+    pub alpha: f64,
+    pub false_alarm_rate: f64,
+    pub history_months: usize,
+    pub description: &'static str,
+    pub trend: &'static str,
+}
