@@ -218,7 +218,11 @@ fn header_errors_name_line_column_and_name() {
     let mut store = tiny_city(dir.path(), 1);
     let before = store.data_version().unwrap();
     for eol in ["\n", "\r\n", "\r"] {
-        let p = write(dir.path(), "s.csv", &format!("id,name,lon,lat,mode,name,colour{eol}S1,站,117.0,36.6,metro,x,red{eol}"));
+        let p = write(
+            dir.path(),
+            "s.csv",
+            &format!("id,name,lon,lat,mode,name,colour{eol}S1,站,117.0,36.6,metro,x,red{eol}"),
+        );
         let err = import(&mut store, ImportKind::Stations, &p).unwrap_err();
         let got: Vec<(u64, usize, &str)> =
             err.row_errors().iter().map(|e| (e.line, e.column, e.field.as_str())).collect();
@@ -384,11 +388,7 @@ fn station_errors(eol: &str, rows: &[&str]) -> Vec<(u64, usize, String)> {
 fn errors_name_the_physical_line_for_lf_crlf_and_cr() {
     for eol in ["\n", "\r\n", "\r"] {
         let got = station_errors(eol, &["S1,站,117.0,36.6,tram", "S2,站,117.0,36.6,metro", "S3,站,117.0,north,metro"]);
-        assert_eq!(
-            got,
-            vec![(2, 5, "mode".to_string()), (4, 4, "lat".to_string())],
-            "line end {eol:?}"
-        );
+        assert_eq!(got, vec![(2, 5, "mode".to_string()), (4, 4, "lat".to_string())], "line end {eol:?}");
     }
 }
 
@@ -399,7 +399,11 @@ fn errors_after_a_quoted_newline_name_the_physical_line() {
     for eol in ["\n", "\r\n", "\r"] {
         let got = station_errors(
             eol,
-            &[&format!("S1,\"济南{eol}站\",117.0,36.6,tram"), &format!("\"S{eol}2\",站,117.0,36.6,metro"), "S3,站,190,36.6,metro"],
+            &[
+                &format!("S1,\"济南{eol}站\",117.0,36.6,tram"),
+                &format!("\"S{eol}2\",站,117.0,36.6,metro"),
+                "S3,站,190,36.6,metro",
+            ],
         );
         assert_eq!(
             got,
@@ -418,7 +422,8 @@ fn errors_after_a_quoted_newline_name_the_physical_line() {
 fn wrong_field_count_and_invalid_utf8_name_their_line() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = tiny_city(dir.path(), 1);
-    let mut bytes = b"id,name,lon,lat,mode\r\nS1,ok,117.0,36.6,metro\r\nS2,\xff\xfe,117.0,36.6,metro\r\nS3,x\r\n".to_vec();
+    let mut bytes =
+        b"id,name,lon,lat,mode\r\nS1,ok,117.0,36.6,metro\r\nS2,\xff\xfe,117.0,36.6,metro\r\nS3,x\r\n".to_vec();
     bytes.extend_from_slice(b"S4,y,117.0,36.6,metro\r\n");
     let p = dir.path().join("s.csv");
     std::fs::write(&p, &bytes).unwrap();
@@ -440,10 +445,13 @@ fn a_file_without_data_rows_changes_nothing() {
     for replace in [false, true] {
         for text in [T_HEADER, "\u{feff}id,home_lon,home_lat,field,education,title,tier,birth_year,seeking\r\n\r\n"] {
             let p = write(dir.path(), "t.csv", text);
-            let s = import_file(&mut store, &Taxonomy::builtin(), ImportKind::Talents, &p, ImportOptions {
-                replace,
-                progress: false,
-            })
+            let s = import_file(
+                &mut store,
+                &Taxonomy::builtin(),
+                ImportKind::Talents,
+                &p,
+                ImportOptions { replace, progress: false },
+            )
             .unwrap();
             assert_eq!((s.rows, s.total, s.version, s.changed), (0, 4, before, false), "replace {replace}");
         }

@@ -51,12 +51,8 @@ impl Compute {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let permit = self
-            .permits
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| ApiError::Internal("compute pool closed".into()))?;
+        let permit =
+            self.permits.clone().acquire_owned().await.map_err(|_| ApiError::Internal("compute pool closed".into()))?;
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
             work()

@@ -105,21 +105,20 @@ pub fn import_moves(store: &mut Store, taxonomy: &Taxonomy, items: &[Value]) -> 
     let (required, optional) = MOVE_COLUMNS;
     let names: Vec<&'static str> = required.iter().chain(optional).copied().collect();
     let header = csv::StringRecord::from(names.clone());
-    let columns = Columns::from_header(&header, required, optional)
-        .map_err(|problems| ImportError::Header {
-            file: "batch".into(),
-            errors: problems
-                .into_iter()
-                .map(|p| super::RowError {
-                    file: "batch".into(),
-                    line: 0,
-                    column: p.column,
-                    field: p.name,
-                    value: String::new(),
-                    message: p.message,
-                })
-                .collect(),
-        })?;
+    let columns = Columns::from_header(&header, required, optional).map_err(|problems| ImportError::Header {
+        file: "batch".into(),
+        errors: problems
+            .into_iter()
+            .map(|p| super::RowError {
+                file: "batch".into(),
+                line: 0,
+                column: p.column,
+                field: p.name,
+                value: String::new(),
+                message: p.message,
+            })
+            .collect(),
+    })?;
 
     store.conn().pragma_update(None, "synchronous", "FULL")?;
     let tx = store.conn_mut().transaction_with_behavior(TransactionBehavior::Immediate)?;

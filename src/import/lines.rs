@@ -197,7 +197,8 @@ mod tests {
     /// reads it.
     fn lines_of(text: &[u8]) -> Vec<(u64, Vec<u64>)> {
         let (reader, tracker) = track(text);
-        let mut csv = csv::ReaderBuilder::new().has_headers(false).flexible(true).buffer_capacity(7).from_reader(reader);
+        let mut csv =
+            csv::ReaderBuilder::new().has_headers(false).flexible(true).buffer_capacity(7).from_reader(reader);
         let mut record = csv::ByteRecord::new();
         let mut out = Vec::new();
         while csv.read_byte_record(&mut record).unwrap() {

@@ -232,7 +232,8 @@ fn run(
         let total = count(store.conn(), kind)?;
         return Ok(summary(kind, file, outcome, total, before, false));
     }
-    let version = if commit { store::bump_version(&tx, kind.name(), file, outcome.rows, options.replace)? } else { before };
+    let version =
+        if commit { store::bump_version(&tx, kind.name(), file, outcome.rows, options.replace)? } else { before };
     let total = count(&tx, kind)?;
     if commit {
         tx.commit()?;
@@ -440,7 +441,9 @@ impl Csv<'_, '_> {
                         column: column + 1,
                         field: header.get(column).unwrap_or("record").to_string(),
                         value: String::from_utf8_lossy(raw.get(column).unwrap_or_default()).into_owned(),
-                        message: format!("not valid UTF-8 after byte {valid} of the value: the file must be UTF-8 encoded"),
+                        message: format!(
+                            "not valid UTF-8 after byte {valid} of the value: the file must be UTF-8 encoded"
+                        ),
                     });
                     continue;
                 }
@@ -480,7 +483,11 @@ impl Csv<'_, '_> {
         }
         bar.finish_and_clear();
         if found.total_errors > 0 {
-            return Err(ImportError::Invalid { file: file.to_string(), errors: found.errors, total: found.total_errors });
+            return Err(ImportError::Invalid {
+                file: file.to_string(),
+                errors: found.errors,
+                total: found.total_errors,
+            });
         }
         Ok(Outcome { rows, warnings: found.warnings, total_warnings: found.total_warnings, unassigned: 0 })
     }
@@ -511,7 +518,10 @@ impl Csv<'_, '_> {
                 1,
                 0,
                 "header",
-                format!("the file is empty: expected a header row naming the columns (required: {})", required.join(", ")),
+                format!(
+                    "the file is empty: expected a header row naming the columns (required: {})",
+                    required.join(", ")
+                ),
             ));
         };
         let header = csv::StringRecord::from_byte_record(std::mem::take(raw)).map_err(|e| {

@@ -12,8 +12,8 @@ use rusqlite::{Connection, params};
 use crate::model::{LonLat, RegionKind, validate_id};
 use crate::spatial::RegionLookup;
 
-use super::error::{ImportError, RowError};
 use super::Outcome;
+use super::error::{ImportError, RowError};
 use super::kinds::Regions;
 
 /// One validated region feature.
