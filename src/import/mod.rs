@@ -30,7 +30,7 @@ use rusqlite::{Connection, Statement, TransactionBehavior};
 use crate::model::{Enterprise, LonLat, Move, Station, Talent, Taxonomy, Vacancy};
 use crate::store::{self, Store};
 
-pub use batch::{BatchError, BatchSummary, ItemError, MAX_BATCH, import_moves};
+pub use batch::{BatchError, BatchSummary, ItemError, MAX_BATCH, check_moves, import_moves, parse_moves_body};
 pub use error::{ImportError, RowError, write_report};
 use kinds::*;
 pub use regions::to_multipolygon;
