@@ -363,6 +363,15 @@ fn region_file_errors_name_the_feature() {
     )
     .unwrap_err();
     assert_eq!((err.row_errors()[0].line, err.row_errors()[0].column > 0), (2, true));
+    // The same syntax error with CRLF and CR line ends: the same physical line and column.
+    let mut position = |text: &str| {
+        let err = import(&mut store, ImportKind::Regions, &write(dir.path(), "r.geojson", text)).unwrap_err();
+        (err.row_errors()[0].line, err.row_errors()[0].column)
+    };
+    let lf = position("{\"type\": \"FeatureCollection\",\n \"features\": [,]}");
+    assert_eq!(lf, (2, 15));
+    assert_eq!(position("{\"type\": \"FeatureCollection\",\r\n \"features\": [,]}"), lf);
+    assert_eq!(position("{\"type\": \"FeatureCollection\",\r \"features\": [,]}"), lf);
     assert_eq!(store.data_version().unwrap(), 0);
 }
 

@@ -71,6 +71,23 @@ pub(super) fn import_regions(conn: &Connection, bytes: &[u8], file: &str, batch:
     Ok(Outcome { rows: features.len() as u64, unassigned, ..Outcome::default() })
 }
 
+/// serde_json counts lines by `\n` only and columns in bytes: turns its
+/// position into the physical line and the column in characters.
+fn physical_position(text: &str, line: usize, column: usize) -> (u64, usize) {
+    let mut start = 0;
+    for _ in 1..line {
+        match text[start..].find('\n') {
+            Some(i) => start += i + 1,
+            None => break,
+        }
+    }
+    let mut offset = (start + column.saturating_sub(1)).min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    line_and_column(&text.as_bytes()[..offset])
+}
+
 /// 1-based line and column (in characters) just after `before`, counting
 /// `\n`, `\r\n` and a lone `\r` as line ends.
 fn line_and_column(before: &[u8]) -> (u64, usize) {
@@ -120,8 +137,11 @@ fn parse_regions(text: &str, file: &str) -> Result<Vec<RegionFeature>, ImportErr
         }],
         total: 1,
     };
-    let json: serde_json::Value = serde_json::from_str(text.trim_start_matches('\u{feff}'))
-        .map_err(|e| invalid(e.line() as u64, e.column(), format!("not valid JSON: {e}")))?;
+    let text = text.trim_start_matches('\u{feff}');
+    let json: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        let (line, column) = physical_position(text, e.line(), e.column());
+        invalid(line, column, format!("not valid JSON: {e}"))
+    })?;
     let fc = serde_json::from_value::<geojson::FeatureCollection>(json)
         .map_err(|e| invalid(0, 0, format!("expected a GeoJSON FeatureCollection: {e}")))?;
     let mut out = Vec::new();
