@@ -2,9 +2,11 @@
 //! completely, in one transaction.
 //!
 //! Contract (see docs/import.md): UTF-8, a header row, any column order,
-//! optional BOM, LF or CRLF. Every value is checked; one invalid value fails
-//! the whole import and leaves the store exactly as it was. Files stream row
-//! by row, so a file of millions of rows is never held in memory.
+//! optional BOM, LF, CRLF or CR line ends. Every value is checked; one
+//! invalid value fails the whole import and leaves the store exactly as it
+//! was; errors name the physical line (see `lines.rs`) and the column. A file
+//! without data rows changes nothing. Files stream row by row, so a file of
+//! millions of rows is never held in memory.
 //!
 //! Upsert by id: importing the same file twice changes no record (only the
 //! data version moves on). `replace` swaps out all records of the kind.
@@ -116,10 +118,11 @@ pub struct ImportSummary {
     /// changes nothing and leaves the data version, even with `replace`; a
     /// check ([`check_reader`]) never changes the store.
     pub changed: bool,
-    /// Rows imported although a point of theirs lies outside every region
-    /// (they get no district or park); the first 100,000 are kept.
+    /// One warning per imported point that lies outside every region (the
+    /// record gets no district or park), located at the longitude's column;
+    /// the first 100,000 are kept.
     pub warnings: Vec<RowError>,
-    /// All such rows.
+    /// All such points.
     pub total_warnings: u64,
     /// After a regions import: stored points (enterprises, stations, talent
     /// homes and workplaces) that lie outside every region of the new file.
