@@ -245,4 +245,56 @@ mod tests {
         // csv reads `x"y` and a quoted field running over the line end.
         assert_eq!(lines_of(text.as_bytes()), vec![(1, vec![1, 1]), (2, vec![2, 2])]);
     }
+
+    /// Random files built from known records, with line ends mixed at
+    /// random (LF, CRLF, CR), quoted fields holding delimiters, quotes and
+    /// line ends, and blank lines between records: every field's line must
+    /// be the number of physical line ends before its first byte, plus one.
+    #[test]
+    fn random_files_agree_with_a_count_of_line_ends() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move |n: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % n
+        };
+        for _ in 0..3000 {
+            let mut bytes: Vec<u8> = Vec::new();
+            let mut expected: Vec<(u64, Vec<u64>)> = Vec::new();
+            let line_at = |bytes: &[u8]| -> u64 {
+                let (mut line, mut after_cr) = (1, false);
+                bytes.iter().for_each(|&b| step(b, &mut line, &mut after_cr));
+                line
+            };
+            for _ in 0..1 + next(6) {
+                let mut fields = Vec::new();
+                for f in 0..1 + next(4) {
+                    if f > 0 {
+                        bytes.push(b',');
+                    }
+                    fields.push(line_at(&bytes));
+                    if next(2) == 0 {
+                        // Unquoted, never empty as the first field (an empty
+                        // record is a blank line, which csv skips).
+                        for _ in 0..u64::from(f == 0) + next(4) {
+                            bytes.push(b"ab9 "[next(4) as usize]);
+                        }
+                    } else {
+                        bytes.push(b'"');
+                        for _ in 0..next(6) {
+                            let piece: &[u8] = [&b"x"[..], b",", b"\"\"", b"\n", b"\r\n", b"\r"][next(6) as usize];
+                            bytes.extend_from_slice(piece);
+                        }
+                        bytes.push(b'"');
+                    }
+                }
+                expected.push((fields[0], fields));
+                for _ in 0..1 + next(2) {
+                    bytes.extend_from_slice([&b"\n"[..], b"\r\n", b"\r"][next(3) as usize]);
+                }
+            }
+            assert_eq!(lines_of(&bytes), expected, "{:?}", String::from_utf8_lossy(&bytes));
+        }
+    }
 }
