@@ -196,38 +196,82 @@ pub fn load_taxonomy(data: &Path) -> anyhow::Result<Arc<Taxonomy>> {
     Ok(Arc::new(Taxonomy::with_chains_file(&data.join("chains.csv"))?))
 }
 
+/// How many errors or warnings are printed; `--report` writes all of them.
+const PRINTED: usize = 20;
+
+/// `talentmap import`: exits 0 on success (warnings included), 1 when the
+/// file is invalid (nothing imported), 2 on usage or system errors.
 fn import_one(data: &Path, kind: ImportKind, file: &Path, replace: bool, report: Option<&Path>) -> anyhow::Result<i32> {
     let mut store = Store::open(data)?;
     let taxonomy = load_taxonomy(data)?;
     let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
     match import::import_file(&mut store, &taxonomy, kind, file, ImportOptions { replace, progress }) {
         Ok(s) => {
-            println!(
-                "imported {} {} from {} ({} in store, data version {})",
-                s.rows, s.kind, s.file, s.total, s.version
-            );
+            if s.changed {
+                println!(
+                    "imported {} {} from {} ({} in store, data version {})",
+                    s.rows, s.kind, s.file, s.total, s.version
+                );
+            } else {
+                println!(
+                    "no data rows in {}: nothing was imported, the store is unchanged ({} {} in store, data version stays {})",
+                    s.file, s.total, s.kind, s.version
+                );
+            }
+            if s.total_warnings > 0 {
+                eprintln!(
+                    "warning: {} point{} outside every region (imported without a district or park):",
+                    s.total_warnings,
+                    if s.total_warnings == 1 { " lies" } else { "s lie" }
+                );
+                print_rows(&s.warnings, s.total_warnings, report.is_some());
+            }
+            if s.unassigned > 0 {
+                eprintln!(
+                    "warning: {} stored point{} (enterprises, stations, talent homes and workplaces) outside every region of {}",
+                    s.unassigned,
+                    if s.unassigned == 1 { " lies" } else { "s lie" },
+                    s.file
+                );
+            }
+            if let Some(path) = report {
+                import::write_report(path, &[], &s.warnings)?;
+                eprintln!("{} warning{} written to {}", s.warnings.len(), plural(s.warnings.len()), path.display());
+            }
             Ok(0)
         }
         Err(e) => {
             eprintln!("error: {e}");
             let errors = e.row_errors();
-            for row in errors.iter().take(20) {
-                eprintln!("  {row}");
-            }
-            if let ImportError::Invalid { total, .. } = &e
-                && *total > 20
+            let total = match &e {
+                ImportError::Invalid { total, .. } => *total,
+                _ => errors.len() as u64,
+            };
+            print_rows(errors, total, report.is_some());
+            if let Some(path) = report
+                && !errors.is_empty()
             {
-                eprintln!("  … and {} more", total - 20);
+                import::write_report(path, errors, &[])?;
+                eprintln!("{} error{} written to {}", errors.len(), plural(errors.len()), path.display());
             }
-            if let Some(path) = report {
-                if !errors.is_empty() {
-                    import::write_report(path, errors)?;
-                    eprintln!("all {} errors written to {}", errors.len(), path.display());
-                }
-            } else if errors.len() > 20 {
-                eprintln!("use --report FILE to get all of them");
-            }
-            Ok(1)
+            Ok(e.exit_code())
+        }
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// Prints the first [`PRINTED`] errors or warnings of `total`.
+fn print_rows(rows: &[import::RowError], total: u64, reported: bool) {
+    for row in rows.iter().take(PRINTED) {
+        eprintln!("  {row}");
+    }
+    if total > PRINTED as u64 {
+        eprintln!("  … and {} more", total - PRINTED as u64);
+        if !reported {
+            eprintln!("use --report FILE to get all of them");
         }
     }
 }

@@ -57,13 +57,63 @@ fn import_exit_codes_messages_and_report() {
         .arg(&data)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2), "a missing file is a system error, not invalid data");
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing.csv"));
 
     let out = bin().args(["stats", "--data"]).arg(&data).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!((v["regions"].as_u64(), v["talents"].as_u64()), (Some(3), Some(0)));
+}
+
+/// Regressions: a missing file exited 1; a header-only file bumped the data
+/// version; header errors gave no column; points outside every region were
+/// imported without a word.
+#[test]
+fn import_exit_codes_for_system_errors_empty_files_headers_and_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    drop(tiny_city(dir.path(), 2));
+    let version = || Store::open(&data).unwrap().data_version().unwrap();
+    let before = version();
+    let run = |file: &std::path::Path, extra: &[&str]| {
+        let out = bin().args(["import", "stations"]).arg(file).arg("--data").arg(&data).args(extra).output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+
+    let (code, _, stderr) = run(dir.path(), &[]);
+    assert_eq!(code, Some(2), "a directory cannot be read: {stderr}");
+
+    let (code, stdout, stderr) = run(&write(dir.path(), "empty.csv", "id,name,lon,lat,mode\r\n"), &["--replace"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("no data rows") && stdout.contains("nothing was imported"), "{stdout}");
+    assert_eq!(version(), before);
+    assert_eq!(Store::open(&data).unwrap().count(Table::Stations).unwrap(), 2);
+
+    let (code, _, stderr) = run(&write(dir.path(), "h.csv", "id,name,lon,lat,mdoe\r\nS1,站,117.0,36.6,metro\r\n"), &[]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("h.csv:1:5: mdoe: unknown column 'mdoe' (column 5)"), "{stderr}");
+    assert!(stderr.contains("h.csv:1:0: mode: missing required column 'mode'"), "{stderr}");
+
+    let report = dir.path().join("report.csv");
+    let far =
+        write(dir.path(), "far.csv", "id,name,lon,lat,mode\r\nS8,近站,117.01,36.61,bus\r\nS9,远站,100.0,30.0,rail\r\n");
+    let (code, stdout, stderr) = run(&far, &["--report", report.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("imported 2 stations"), "{stdout}");
+    assert!(stderr.contains("warning: 1 point lies outside every region"), "{stderr}");
+    assert!(stderr.contains("far.csv:3:3: lon = \"100, 30\""), "{stderr}");
+    let written = std::fs::read_to_string(&report).unwrap();
+    assert_eq!(written.lines().count(), 2, "{written}");
+    assert!(
+        written.lines().nth(1).unwrap().contains("far.csv,3,3,lon,") && written.ends_with(",warning\n"),
+        "{written}"
+    );
+    assert_eq!(version(), before + 1);
 }
 
 #[test]

@@ -194,11 +194,46 @@ fn header_problems_are_named() {
     let p = write(dir.path(), "s.csv", "id,name,lon,lat,mdoe\nS1,站,117.0,36.6,metro\n");
     let err = import(&mut store, ImportKind::Stations, &p).unwrap_err();
     assert!(matches!(err, ImportError::Header { .. }));
+    assert_eq!(err.exit_code(), 1);
     assert!(err.to_string().contains("unknown column 'mdoe' (column 5)"), "{err}");
+    let rows = err.row_errors();
+    assert_eq!(rows.len(), 2, "{rows:#?}");
+    assert_eq!((rows[0].line, rows[0].column, rows[0].field.as_str()), (1, 5, "mdoe"));
+    assert!(rows[0].to_string().contains("s.csv:1:5: mdoe: unknown column 'mdoe'"), "{}", rows[0]);
+    assert_eq!((rows[1].line, rows[1].column, rows[1].field.as_str()), (1, 0, "mode"));
+    assert!(rows[1].message.contains("missing required column 'mode'"), "{}", rows[1]);
     let p = write(dir.path(), "s.csv", "id,name,lon,lat\nS1,站,117.0,36.6\n");
     assert!(
-        import(&mut store, ImportKind::Stations, &p).unwrap_err().to_string().contains("missing required column mode")
+        import(&mut store, ImportKind::Stations, &p)
+            .unwrap_err()
+            .to_string()
+            .contains("missing required column 'mode'")
     );
+}
+
+/// Regression: header errors named neither line nor column.
+#[test]
+fn header_errors_name_line_column_and_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = tiny_city(dir.path(), 1);
+    let before = store.data_version().unwrap();
+    for eol in ["\n", "\r\n", "\r"] {
+        let p = write(
+            dir.path(),
+            "s.csv",
+            &format!("id,name,lon,lat,mode,name,colour{eol}S1,站,117.0,36.6,metro,x,red{eol}"),
+        );
+        let err = import(&mut store, ImportKind::Stations, &p).unwrap_err();
+        let got: Vec<(u64, usize, &str)> =
+            err.row_errors().iter().map(|e| (e.line, e.column, e.field.as_str())).collect();
+        assert_eq!(got, vec![(1, 6, "name"), (1, 7, "colour")], "line end {eol:?}");
+        assert!(err.row_errors()[0].message.contains("appears twice (columns 2 and 6)"), "{err:?}");
+        assert!(err.row_errors()[1].message.contains("accepted columns: id, name, lon, lat, mode"), "{err:?}");
+    }
+    let p = write(dir.path(), "s.csv", "");
+    let err = import(&mut store, ImportKind::Stations, &p).unwrap_err();
+    assert!(err.row_errors()[0].message.contains("the file is empty"), "{err:?}");
+    assert_eq!(store.data_version().unwrap(), before);
 }
 
 #[test]
@@ -213,10 +248,11 @@ fn all_errors_are_collected_and_reported() {
     let err = import(&mut store, ImportKind::Stations, &p).unwrap_err();
     assert_eq!(err.row_errors().len(), 30);
     let report = dir.path().join("errors.csv");
-    talentmap::import::write_report(&report, err.row_errors()).unwrap();
+    talentmap::import::write_report(&report, err.row_errors(), &[]).unwrap();
     let written = std::fs::read_to_string(&report).unwrap();
     assert_eq!(written.lines().count(), 31);
     assert!(written.lines().nth(1).unwrap().contains(",2,5,mode,tram,"));
+    assert!(written.lines().nth(1).unwrap().ends_with(",error"));
 }
 
 #[test]
@@ -327,5 +363,173 @@ fn region_file_errors_name_the_feature() {
     )
     .unwrap_err();
     assert_eq!((err.row_errors()[0].line, err.row_errors()[0].column > 0), (2, true));
+    // The same syntax error with CRLF and CR line ends: the same physical line and column.
+    let mut position = |text: &str| {
+        let err = import(&mut store, ImportKind::Regions, &write(dir.path(), "r.geojson", text)).unwrap_err();
+        (err.row_errors()[0].line, err.row_errors()[0].column)
+    };
+    let lf = position("{\"type\": \"FeatureCollection\",\n \"features\": [,]}");
+    assert_eq!(lf, (2, 15));
+    assert_eq!(position("{\"type\": \"FeatureCollection\",\r\n \"features\": [,]}"), lf);
+    assert_eq!(position("{\"type\": \"FeatureCollection\",\r \"features\": [,]}"), lf);
     assert_eq!(store.data_version().unwrap(), 0);
+}
+
+/// The stations file `text` with `eol` as line end; the error list of its import.
+fn station_errors(eol: &str, rows: &[&str]) -> Vec<(u64, usize, String)> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = tiny_city(dir.path(), 1);
+    let mut text = String::from("id,name,lon,lat,mode");
+    for r in rows {
+        text.push_str(eol);
+        text.push_str(r);
+    }
+    text.push_str(eol);
+    let p = write(dir.path(), "s.csv", &text);
+    let err = import(&mut store, ImportKind::Stations, &p).unwrap_err();
+    err.row_errors().iter().map(|e| (e.line, e.column, e.field.clone())).collect()
+}
+
+/// Regression: with CRLF line ends every error was reported one line too
+/// low (an error in the first data row said line 1, the header), and a
+/// CR-only file was one line.
+#[test]
+fn errors_name_the_physical_line_for_lf_crlf_and_cr() {
+    for eol in ["\n", "\r\n", "\r"] {
+        let got = station_errors(eol, &["S1,站,117.0,36.6,tram", "S2,站,117.0,36.6,metro", "S3,站,117.0,north,metro"]);
+        assert_eq!(got, vec![(2, 5, "mode".to_string()), (4, 4, "lat".to_string())], "line end {eol:?}");
+    }
+}
+
+/// Regression: a quoted value holding line breaks moves every later field
+/// and record to later physical lines.
+#[test]
+fn errors_after_a_quoted_newline_name_the_physical_line() {
+    for eol in ["\n", "\r\n", "\r"] {
+        let got = station_errors(
+            eol,
+            &[
+                &format!("S1,\"济南{eol}站\",117.0,36.6,tram"),
+                &format!("\"S{eol}2\",站,117.0,36.6,metro"),
+                "S3,站,190,36.6,metro",
+            ],
+        );
+        assert_eq!(
+            got,
+            vec![
+                (2, 2, "name".to_string()),
+                (3, 5, "mode".to_string()),
+                (4, 1, "id".to_string()),
+                (6, 3, "lon".to_string())
+            ],
+            "line end {eol:?}"
+        );
+    }
+}
+
+#[test]
+fn wrong_field_count_and_invalid_utf8_name_their_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = tiny_city(dir.path(), 1);
+    let mut bytes =
+        b"id,name,lon,lat,mode\r\nS1,ok,117.0,36.6,metro\r\nS2,\xff\xfe,117.0,36.6,metro\r\nS3,x\r\n".to_vec();
+    bytes.extend_from_slice(b"S4,y,117.0,36.6,metro\r\n");
+    let p = dir.path().join("s.csv");
+    std::fs::write(&p, &bytes).unwrap();
+    let err = import(&mut store, ImportKind::Stations, &p).unwrap_err();
+    let got: Vec<(u64, usize, &str)> = err.row_errors().iter().map(|e| (e.line, e.column, e.field.as_str())).collect();
+    assert_eq!(got, vec![(3, 2, "name"), (4, 0, "record")], "{err:?}");
+    assert!(err.row_errors()[0].message.contains("UTF-8"), "{err:?}");
+    assert_eq!(err.exit_code(), 1);
+}
+
+/// Regression: a header-only file bumped the data version (and with
+/// `--replace` emptied the kind).
+#[test]
+fn a_file_without_data_rows_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = tiny_city(dir.path(), 4);
+    let before = store.data_version().unwrap();
+    let imports = store.imports(100).unwrap().len();
+    for replace in [false, true] {
+        for text in [T_HEADER, "\u{feff}id,home_lon,home_lat,field,education,title,tier,birth_year,seeking\r\n\r\n"] {
+            let p = write(dir.path(), "t.csv", text);
+            let s = import_file(
+                &mut store,
+                &Taxonomy::builtin(),
+                ImportKind::Talents,
+                &p,
+                ImportOptions { replace, progress: false },
+            )
+            .unwrap();
+            assert_eq!((s.rows, s.total, s.version, s.changed), (0, 4, before, false), "replace {replace}");
+        }
+    }
+    let p = write(dir.path(), "r.geojson", r#"{"type":"FeatureCollection","features":[]}"#);
+    let s = import(&mut store, ImportKind::Regions, &p).unwrap();
+    assert_eq!((s.rows, s.total, s.changed), (0, 3, false));
+    assert_eq!(store.data_version().unwrap(), before);
+    assert_eq!(store.imports(100).unwrap().len(), imports, "nothing logged");
+    assert_eq!(store.count(Table::Talents).unwrap(), 4);
+}
+
+/// Regression: a point outside every region was imported without a word.
+#[test]
+fn points_outside_every_region_are_imported_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = tiny_city(dir.path(), 1);
+    let text = format!(
+        "{T_HEADER}T1,117.01,36.62,,,,0812,master,none,none,1990,false\r\nT2,120.5,30.1,117.01,36.61,,0812,master,none,none,1990,false\r\nT3,117.01,36.62,121.0,31.0,,0812,master,none,none,1990,false\r\n"
+    );
+    let p = write(dir.path(), "t.csv", &text);
+    let s = import(&mut store, ImportKind::Talents, &p).unwrap();
+    assert!(s.changed);
+    assert_eq!((s.rows, s.total_warnings), (3, 2));
+    let got: Vec<(u64, usize, &str)> = s.warnings.iter().map(|w| (w.line, w.column, w.field.as_str())).collect();
+    assert_eq!(got, vec![(3, 2, "home_lon"), (4, 4, "work_lon")]);
+    assert!(s.warnings[0].message.contains("outside every region"), "{:?}", s.warnings[0]);
+    assert_eq!(s.warnings[0].value, "120.5, 30.1");
+    let district: Option<String> =
+        store.conn().query_row("SELECT home_district FROM talents WHERE id = 'T2'", [], |r| r.get(0)).unwrap();
+    assert_eq!(district, None);
+    // Stations and enterprises too; vacancies and moves have no points of their own to check.
+    let p = write(dir.path(), "s.csv", "id,name,lon,lat,mode\nS9,远站,100.0,30.0,rail\n");
+    let s = import(&mut store, ImportKind::Stations, &p).unwrap();
+    assert_eq!((s.total_warnings, s.warnings[0].line, s.warnings[0].column), (1, 2, 3));
+    let report = dir.path().join("report.csv");
+    talentmap::import::write_report(&report, &[], &s.warnings).unwrap();
+    let written = std::fs::read_to_string(&report).unwrap();
+    assert!(written.lines().nth(1).unwrap().contains("s.csv,2,3,lon,"), "{written}");
+    assert!(written.lines().nth(1).unwrap().ends_with(",warning"), "{written}");
+    // Moves may come from or go to other cities: no warning.
+    let p = write(
+        dir.path(),
+        "m.csv",
+        "id,talent_id,date,event,from_lon,from_lat,to_lon,to_lat,to_enterprise_id,destination\nM1,T0,2026-07-01,leave,117.01,36.62,121.4,31.2,,上海\n",
+    );
+    assert_eq!(import(&mut store, ImportKind::Moves, &p).unwrap().total_warnings, 0);
+    // A regions file that leaves stored points outside says how many.
+    let only_d2 = r#"{"type":"FeatureCollection","features":[
+ {"type":"Feature","properties":{"id":"D2","name":"二区"},"geometry":{"type":"Polygon","coordinates":[[[117.2,36.6],[117.4,36.6],[117.4,36.8],[117.2,36.8],[117.2,36.6]]]}}]}"#;
+    let s = import(&mut store, ImportKind::Regions, &write(dir.path(), "r.geojson", only_d2)).unwrap();
+    assert!(s.unassigned > 0, "{s:?}");
+}
+
+#[test]
+fn check_reader_validates_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = tiny_city(dir.path(), 2);
+    let before = store.data_version().unwrap();
+    let s = talentmap::import::check_reader(
+        &mut store,
+        &Taxonomy::builtin(),
+        ImportKind::Talents,
+        "t.csv",
+        talents_csv(5, false).as_bytes(),
+        ImportOptions::default(),
+    )
+    .unwrap();
+    assert_eq!((s.rows, s.total, s.changed, s.version), (5, 5, false, before));
+    assert_eq!(store.count(Table::Talents).unwrap(), 2);
+    assert_eq!(store.data_version().unwrap(), before);
 }

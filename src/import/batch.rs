@@ -58,6 +58,13 @@ pub enum BatchError {
     Invalid { errors: Vec<ItemError> },
     #[error("a batch holds at most {MAX_BATCH} moves, got {0}")]
     TooLarge(usize),
+    /// The `moves` array of a request body has more than `limit` items;
+    /// reading stopped at the first one too many.
+    #[error("a batch holds at most {limit} moves; the moves array has more (line {line}, column {column}): split it")]
+    TooMany { limit: usize, line: usize, column: usize },
+    /// The request body is not `{"moves": [ … ]}`.
+    #[error("{message} (line {line}, column {column}); the body is {{\"moves\": [ … ]}}")]
+    Body { message: String, line: usize, column: usize },
     #[error(transparent)]
     Import(#[from] ImportError),
 }
@@ -99,16 +106,39 @@ fn cell(v: &Value) -> Result<String, &'static str> {
 
 /// Validates and stores a batch of moves (see the module doc).
 pub fn import_moves(store: &mut Store, taxonomy: &Taxonomy, items: &[Value]) -> Result<BatchSummary, BatchError> {
+    store.conn().pragma_update(None, "synchronous", "FULL")?;
+    run(store, taxonomy, items, true)
+}
+
+/// Validates a batch exactly as [`import_moves`] does, against the store,
+/// and stores nothing: the summary says what would be stored, with the
+/// current data version.
+pub fn check_moves(store: &mut Store, taxonomy: &Taxonomy, items: &[Value]) -> Result<BatchSummary, BatchError> {
+    run(store, taxonomy, items, false)
+}
+
+fn run(store: &mut Store, taxonomy: &Taxonomy, items: &[Value], commit: bool) -> Result<BatchSummary, BatchError> {
     if items.len() > MAX_BATCH {
         return Err(BatchError::TooLarge(items.len()));
     }
     let (required, optional) = MOVE_COLUMNS;
     let names: Vec<&'static str> = required.iter().chain(optional).copied().collect();
     let header = csv::StringRecord::from(names.clone());
-    let columns = Columns::from_header(&header, required, optional)
-        .map_err(|message| ImportError::Header { file: "batch".into(), message })?;
+    let columns = Columns::from_header(&header, required, optional).map_err(|problems| ImportError::Header {
+        file: "batch".into(),
+        errors: problems
+            .into_iter()
+            .map(|p| super::RowError {
+                file: "batch".into(),
+                line: 0,
+                column: p.column,
+                field: p.name,
+                value: String::new(),
+                message: p.message,
+            })
+            .collect(),
+    })?;
 
-    store.conn().pragma_update(None, "synchronous", "FULL")?;
     let tx = store.conn_mut().transaction_with_behavior(TransactionBehavior::Immediate)?;
     let batch = store::data_version(&tx)? + 1;
     let ctx = super::context(&tx, taxonomy, super::ImportKind::Moves)?;
@@ -191,10 +221,10 @@ pub fn import_moves(store: &mut Store, taxonomy: &Taxonomy, items: &[Value]) -> 
     if !errors.is_empty() {
         return Err(BatchError::Invalid { errors });
     }
-    if fresh.is_empty() {
+    if fresh.is_empty() || !commit {
         let version = store::data_version(&tx)?;
         drop(tx);
-        return Ok(BatchSummary { received: items.len(), stored: 0, unchanged, version });
+        return Ok(BatchSummary { received: items.len(), stored: fresh.len(), unchanged, version });
     }
     {
         let mut upsert = tx.prepare(MOVE_UPSERT)?;
@@ -259,4 +289,196 @@ fn differences(old: &Stored, m: &Move) -> Vec<&'static str> {
 
 fn same(old: &Stored, m: &Move) -> bool {
     differences(old, m).is_empty()
+}
+
+/// Reads a request body `{"moves": [ … ]}` into its items, keeping at most
+/// `max_moves` of them.
+///
+/// The body is deserialized as a stream: the items are materialised one by
+/// one and reading stops with [`BatchError::TooMany`] as soon as the array
+/// shows item `max_moves + 1`, before that item (or anything after it) is
+/// parsed. Any other problem is [`BatchError::Body`] with what was expected
+/// and where: not JSON, not an object, an unknown or repeated key, no
+/// `moves` key, `moves` not an array, or text after the object. The items
+/// themselves are not checked here; [`import_moves`] does that.
+pub fn parse_moves_body(body: &[u8], max_moves: usize) -> Result<Vec<Value>, BatchError> {
+    use serde::de::DeserializeSeed;
+
+    let too_many = std::cell::Cell::new(false);
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let parsed = body_reader::Body { max: max_moves, too_many: &too_many }.deserialize(&mut de).and_then(|items| {
+        de.end()?;
+        Ok(items)
+    });
+    parsed.map_err(|e| {
+        let (line, column) = (e.line(), e.column());
+        if too_many.get() {
+            return BatchError::TooMany { limit: max_moves, line, column };
+        }
+        let text = e.to_string();
+        let message = text.strip_suffix(&format!(" at line {line} column {column}")).unwrap_or(&text);
+        let message = match e.classify() {
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+                format!("the body is not valid JSON: {message}")
+            }
+            _ => message.to_string(),
+        };
+        BatchError::Body { message, line, column }
+    })
+}
+
+/// The serde visitors of [`parse_moves_body`].
+mod body_reader {
+    use std::cell::Cell;
+    use std::fmt;
+
+    use serde::de::{DeserializeSeed, Deserializer, Error as _, IgnoredAny, MapAccess, SeqAccess, Visitor};
+    use serde_json::Value;
+
+    /// The whole body: an object whose one key is `moves`.
+    pub struct Body<'a> {
+        pub max: usize,
+        pub too_many: &'a Cell<bool>,
+    }
+
+    impl<'de> DeserializeSeed<'de> for Body<'_> {
+        type Value = Vec<Value>;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Body<'_> {
+        type Value = Vec<Value>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a JSON object {\"moves\": [ … ]}")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut moves = None;
+            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                if key != "moves" {
+                    return Err(A::Error::custom(format!("unknown key '{key}'; the only key is \"moves\"")));
+                }
+                if moves.is_some() {
+                    return Err(A::Error::custom("the key \"moves\" appears twice"));
+                }
+                moves = Some(map.next_value_seed(Moves { max: self.max, too_many: self.too_many })?);
+            }
+            moves
+                .ok_or_else(|| A::Error::custom("no \"moves\" key: expected {\"moves\": [ … ]} with an array of moves"))
+        }
+    }
+
+    /// The `moves` array, cut off after `max` items.
+    struct Moves<'a> {
+        max: usize,
+        too_many: &'a Cell<bool>,
+    }
+
+    impl<'de> DeserializeSeed<'de> for Moves<'_> {
+        type Value = Vec<Value>;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_seq(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Moves<'_> {
+        type Value = Vec<Value>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            write!(f, "\"moves\" to be an array of at most {} move objects", self.max)
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(self.max).min(4096));
+            while items.len() < self.max {
+                match seq.next_element::<Value>()? {
+                    Some(item) => items.push(item),
+                    None => return Ok(items),
+                }
+            }
+            match seq.next_element_seed(OneTooMany(self.too_many))? {
+                None => Ok(items),
+                // Not reached: `OneTooMany` always fails.
+                Some(_) => Err(A::Error::custom("too many moves")),
+            }
+        }
+    }
+
+    /// Fails on the item past the limit without reading it, and says so.
+    struct OneTooMany<'a>(&'a Cell<bool>);
+
+    impl<'de> DeserializeSeed<'de> for OneTooMany<'_> {
+        type Value = IgnoredAny;
+        fn deserialize<D: Deserializer<'de>>(self, _d: D) -> Result<Self::Value, D::Error> {
+            self.0.set(true);
+            Err(D::Error::custom("too many moves"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn body_error(body: &str, max: usize) -> (String, usize, usize) {
+        match parse_moves_body(body.as_bytes(), max) {
+            Err(BatchError::Body { message, line, column }) => (message, line, column),
+            other => panic!("expected a body error for {body:?}, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn reads_the_moves_array() {
+        let items = parse_moves_body(br#" {"moves": [{"id": "M1"}, 3, null, "x"]} "#, 4).unwrap();
+        assert_eq!(items, vec![serde_json::json!({"id": "M1"}), serde_json::json!(3), Value::Null, "x".into()]);
+        assert!(parse_moves_body(br#"{"moves": []}"#, 0).unwrap().is_empty());
+    }
+
+    #[test]
+    fn stops_at_the_first_move_over_the_limit() {
+        let err = parse_moves_body(br#"{"moves": [{"id": "M1"}, {"id": "M2"}, {"id": "M3"}]}"#, 2).unwrap_err();
+        let BatchError::TooMany { limit, line, column } = err else { panic!("{err:?}") };
+        assert_eq!((limit, line), (2, 1));
+        assert!(column <= 40, "stopped at the third item, not at the end: column {column}");
+        // What follows the item over the limit is never read: not even its syntax.
+        let err = parse_moves_body(b"{\"moves\": [1, 2, 3, this is not json", 2).unwrap_err();
+        assert!(matches!(err, BatchError::TooMany { limit: 2, .. }), "{err:?}");
+        assert!(err.to_string().contains("at most 2 moves"), "{err}");
+        let err = parse_moves_body(b"{\"moves\": [1]}", 0).unwrap_err();
+        assert!(matches!(err, BatchError::TooMany { limit: 0, .. }), "{err:?}");
+        // A syntax error before the limit is a body error, not "too many".
+        let (message, ..) = body_error("{\"moves\": [1, 2,", 2);
+        assert!(message.contains("not valid JSON"), "{message}");
+    }
+
+    #[test]
+    fn says_what_was_expected() {
+        let (message, ..) = body_error("[1, 2]", 10);
+        assert!(message.contains(r#"expected a JSON object {"moves": [ … ]}"#), "{message}");
+        let (message, ..) = body_error("{}", 10);
+        assert!(message.contains("no \"moves\" key"), "{message}");
+        let (message, ..) = body_error(r#"{"moves": {"id": 1}}"#, 10);
+        assert!(message.contains("an array of at most 10 move objects"), "{message}");
+        let (message, line, column) = body_error("{\n  \"moves\": [],\n  \"extra\": 1}", 10);
+        assert!(message.contains("unknown key 'extra'"), "{message}");
+        assert_eq!((line, column > 0), (3, true));
+        let (message, ..) = body_error(r#"{"moves": [], "moves": []}"#, 10);
+        assert!(message.contains("appears twice"), "{message}");
+        let (message, ..) = body_error(r#"{"moves": []} {}"#, 10);
+        assert!(message.contains("trailing characters"), "{message}");
+        let (message, ..) = body_error("", 10);
+        assert!(message.contains("not valid JSON"), "{message}");
+        let err = parse_moves_body(b"{\"moves\": 7}", 10).unwrap_err();
+        assert!(err.to_string().ends_with(r#"(line 1, column 11); the body is {"moves": [ … ]}"#), "{err}");
+    }
+
+    #[test]
+    fn escaped_keys_are_read() {
+        assert_eq!(parse_moves_body(br#"{"mo\u0076es": [1]}"#, 1).unwrap().len(), 1);
+    }
 }

@@ -13,43 +13,70 @@ pub struct Columns {
     index: HashMap<&'static str, usize>,
 }
 
+/// One thing wrong with a header row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeaderProblem {
+    /// 1-based column number; 0 for a required column that is missing.
+    pub column: usize,
+    /// The column name as written (for a missing column: the required name).
+    pub name: String,
+    /// What is wrong and what is accepted.
+    pub message: String,
+}
+
 impl Columns {
-    /// Maps the header. `required` and `optional` list accepted names.
+    /// Maps the header. `required` and `optional` list accepted names. Every
+    /// problem is returned, not only the first.
     pub fn from_header(
         header: &csv::StringRecord,
         required: &[&'static str],
         optional: &[&'static str],
-    ) -> Result<Columns, String> {
+    ) -> Result<Columns, Vec<HeaderProblem>> {
+        let accepted = || required.iter().chain(optional).copied().collect::<Vec<_>>().join(", ");
         let mut index = HashMap::new();
+        let mut problems = Vec::new();
         for (i, raw) in header.iter().enumerate() {
             let name = raw.trim().trim_start_matches('\u{feff}');
             let Some(known) = required.iter().chain(optional).find(|k| **k == name) else {
-                return Err(format!(
-                    "unknown column '{name}' (column {}); accepted columns: {}",
-                    i + 1,
-                    required.iter().chain(optional).copied().collect::<Vec<_>>().join(", ")
-                ));
+                problems.push(HeaderProblem {
+                    column: i + 1,
+                    name: name.to_string(),
+                    message: format!("unknown column '{name}' (column {}); accepted columns: {}", i + 1, accepted()),
+                });
+                continue;
             };
-            if index.insert(*known, i).is_some() {
-                return Err(format!("column '{name}' appears twice"));
+            if let Some(first) = index.insert(*known, i) {
+                index.insert(*known, first);
+                problems.push(HeaderProblem {
+                    column: i + 1,
+                    name: name.to_string(),
+                    message: format!(
+                        "column '{name}' appears twice (columns {} and {}); each column may appear once",
+                        first + 1,
+                        i + 1
+                    ),
+                });
             }
         }
-        let missing: Vec<&str> = required.iter().copied().filter(|r| !index.contains_key(r)).collect();
-        if !missing.is_empty() {
-            return Err(format!(
-                "missing required column{} {}",
-                if missing.len() > 1 { "s" } else { "" },
-                missing.join(", ")
-            ));
+        for name in required.iter().filter(|r| !index.contains_key(*r)) {
+            problems.push(HeaderProblem {
+                column: 0,
+                name: name.to_string(),
+                message: format!("missing required column '{name}'; required columns: {}", required.join(", ")),
+            });
         }
-        Ok(Columns { index })
+        if problems.is_empty() { Ok(Columns { index }) } else { Err(problems) }
     }
 }
 
 /// One record being parsed; collects errors instead of stopping at the first.
 pub struct Row<'a> {
     pub file: &'a str,
+    /// Line of the record (where its first field starts).
     pub line: u64,
+    /// Line on which each field starts, when known (a quoted value may hold
+    /// line breaks, so later fields can sit on later lines).
+    field_lines: &'a [u64],
     record: &'a csv::StringRecord,
     columns: &'a Columns,
     pub errors: Vec<RowError>,
@@ -57,7 +84,26 @@ pub struct Row<'a> {
 
 impl<'a> Row<'a> {
     pub fn new(file: &'a str, line: u64, record: &'a csv::StringRecord, columns: &'a Columns) -> Row<'a> {
-        Row { file, line, record, columns, errors: Vec::new() }
+        Row { file, line, field_lines: &[], record, columns, errors: Vec::new() }
+    }
+
+    /// A record whose fields start on the given physical lines.
+    pub fn with_lines(
+        file: &'a str,
+        line: u64,
+        field_lines: &'a [u64],
+        record: &'a csv::StringRecord,
+        columns: &'a Columns,
+    ) -> Row<'a> {
+        Row { file, line, field_lines, record, columns, errors: Vec::new() }
+    }
+
+    /// 1-based column number and physical line of a column.
+    pub fn locate(&self, name: &str) -> (usize, u64) {
+        match self.columns.index.get(name) {
+            Some(&i) => (i + 1, self.field_lines.get(i).copied().unwrap_or(self.line)),
+            None => (0, self.line),
+        }
     }
 
     /// Raw trimmed text of a column; `None` when the column is absent or empty.
@@ -67,16 +113,13 @@ impl<'a> Row<'a> {
         (!v.is_empty()).then_some(v)
     }
 
-    fn column_of(&self, name: &str) -> usize {
-        self.columns.index.get(name).map_or(0, |i| i + 1)
-    }
-
     /// Records an error against a column.
     pub fn fail(&mut self, name: &str, value: &str, message: impl Into<String>) {
+        let (column, line) = self.locate(name);
         self.errors.push(RowError {
             file: self.file.to_string(),
-            line: self.line,
-            column: self.column_of(name),
+            line,
+            column,
             field: name.to_string(),
             value: value.to_string(),
             message: message.into(),

@@ -25,6 +25,12 @@ impl Regions {
         let id = |i: Option<u32>| i.map(|i| self.ids[i as usize].as_str());
         (id(hit.district), id(hit.park))
     }
+
+    /// Whether a point lies outside every region (district, street and park).
+    pub fn outside(&self, p: LonLat) -> bool {
+        let hit = self.lookup.locate(p.lon, p.lat);
+        hit.district.is_none() && hit.street.is_none() && hit.park.is_none()
+    }
 }
 
 /// What a row parser may consult.

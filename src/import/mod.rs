@@ -2,9 +2,11 @@
 //! completely, in one transaction.
 //!
 //! Contract (see docs/import.md): UTF-8, a header row, any column order,
-//! optional BOM, LF or CRLF. Every value is checked; one invalid value fails
-//! the whole import and leaves the store exactly as it was. Files stream row
-//! by row, so a file of millions of rows is never held in memory.
+//! optional BOM, LF, CRLF or CR line ends. Every value is checked; one
+//! invalid value fails the whole import and leaves the store exactly as it
+//! was; errors name the physical line (see `lines.rs`) and the column. A file
+//! without data rows changes nothing. Files stream row by row, so a file of
+//! millions of rows is never held in memory.
 //!
 //! Upsert by id: importing the same file twice changes no record (only the
 //! data version moves on). `replace` swaps out all records of the kind.
@@ -16,20 +18,21 @@ mod batch;
 mod columns;
 mod error;
 mod kinds;
+mod lines;
 mod regions;
 
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, Read};
 use std::path::Path;
 use std::str::FromStr;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use rusqlite::{Connection, Statement, TransactionBehavior};
 
-use crate::model::Taxonomy;
+use crate::model::{Enterprise, LonLat, Move, Station, Talent, Taxonomy, Vacancy};
 use crate::store::{self, Store};
 
-pub use batch::{BatchError, BatchSummary, ItemError, MAX_BATCH, import_moves};
+pub use batch::{BatchError, BatchSummary, ItemError, MAX_BATCH, check_moves, import_moves, parse_moves_body};
 pub use error::{ImportError, RowError, write_report};
 use kinds::*;
 pub use regions::to_multipolygon;
@@ -109,8 +112,21 @@ pub struct ImportSummary {
     pub rows: u64,
     /// Records of this kind in the store afterwards.
     pub total: u64,
-    /// The new data version.
+    /// The data version afterwards (unchanged when `changed` is false).
     pub version: u64,
+    /// Whether the store changed. A file without data rows (or features)
+    /// changes nothing and leaves the data version, even with `replace`; a
+    /// check ([`check_reader`]) never changes the store.
+    pub changed: bool,
+    /// One warning per imported point that lies outside every region (the
+    /// record gets no district or park), located at the longitude's column;
+    /// the first 100,000 are kept.
+    pub warnings: Vec<RowError>,
+    /// All such points.
+    pub total_warnings: u64,
+    /// After a regions import: stored points (enterprises, stations, talent
+    /// homes and workplaces) that lie outside every region of the new file.
+    pub unassigned: u64,
 }
 
 /// Imports one file. On any error the transaction is rolled back.
@@ -121,26 +137,129 @@ pub fn import_file(
     path: &Path,
     options: ImportOptions,
 ) -> Result<ImportSummary, ImportError> {
-    let file_label = path.display().to_string();
+    let io = |source| ImportError::Io { path: path.to_path_buf(), source };
+    let handle = File::open(path).map_err(io)?;
+    let size = handle.metadata().map_err(io)?.len();
+    let source = Source { label: path.display().to_string(), path: path.to_path_buf(), size };
+    run(store, taxonomy, kind, &source, BufReader::with_capacity(1 << 20, handle), options, true)
+}
+
+/// Imports from any reader, exactly as [`import_file`] does; `label` names
+/// the source in messages (`label:line:column`).
+pub fn import_reader(
+    store: &mut Store,
+    taxonomy: &Taxonomy,
+    kind: ImportKind,
+    label: &str,
+    reader: impl Read,
+    options: ImportOptions,
+) -> Result<ImportSummary, ImportError> {
+    let source = Source { label: label.to_string(), path: label.into(), size: 0 };
+    run(store, taxonomy, kind, &source, reader, options, true)
+}
+
+/// Validates input as [`import_reader`] would import it (every rule, the
+/// references against the store, the warnings) and then rolls back: the
+/// store never changes and the summary says `changed: false`.
+pub fn check_reader(
+    store: &mut Store,
+    taxonomy: &Taxonomy,
+    kind: ImportKind,
+    label: &str,
+    reader: impl Read,
+    options: ImportOptions,
+) -> Result<ImportSummary, ImportError> {
+    let source = Source { label: label.to_string(), path: label.into(), size: 0 };
+    run(store, taxonomy, kind, &source, reader, options, false)
+}
+
+/// Where input comes from.
+struct Source {
+    /// Name in messages.
+    label: String,
+    /// Path in I/O errors.
+    path: std::path::PathBuf,
+    /// Bytes, for the progress bar (0 when unknown).
+    size: u64,
+}
+
+impl Source {
+    fn io(&self, source: std::io::Error) -> ImportError {
+        ImportError::Io { path: self.path.clone(), source }
+    }
+}
+
+/// What reading the records of a file found.
+#[derive(Default)]
+struct Outcome {
+    rows: u64,
+    warnings: Vec<RowError>,
+    total_warnings: u64,
+    unassigned: u64,
+}
+
+fn run(
+    store: &mut Store,
+    taxonomy: &Taxonomy,
+    kind: ImportKind,
+    source: &Source,
+    reader: impl Read,
+    options: ImportOptions,
+    commit: bool,
+) -> Result<ImportSummary, ImportError> {
+    let file = source.label.as_str();
     let tx = store.conn_mut().transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let batch = store::data_version(&tx)? + 1;
+    let before = store::data_version(&tx)?;
+    let batch = before + 1;
     if options.replace {
         tx.execute(&format!("DELETE FROM {}", kind.name()), [])?;
     }
-    let rows = match kind {
-        ImportKind::Regions => regions::import_regions(&tx, path, &file_label, batch)?,
+    let outcome = match kind {
+        ImportKind::Regions => {
+            let mut bytes = Vec::new();
+            let mut reader = reader;
+            reader.read_to_end(&mut bytes).map_err(|e| source.io(e))?;
+            regions::import_regions(&tx, &bytes, file, batch)?
+        }
         _ => {
             let ctx = context(&tx, taxonomy, kind)?;
-            import_csv(&tx, &ctx, kind, path, &file_label, batch, options.progress)?
+            import_csv(&tx, &ctx, kind, source, reader, batch, options.progress)?
         }
     };
-    if options.replace {
-        check_references(&tx, kind, &file_label)?;
+    if options.replace && outcome.rows > 0 {
+        check_references(&tx, kind, file)?;
     }
-    let version = store::bump_version(&tx, kind.name(), &file_label, rows, options.replace)?;
-    let total: i64 = tx.query_row(&format!("SELECT count(*) FROM {}", kind.name()), [], |r| r.get(0))?;
-    tx.commit()?;
-    Ok(ImportSummary { kind: kind.name(), file: file_label, rows, total: total as u64, version })
+    if outcome.rows == 0 {
+        // No data rows: nothing changes, not even with `replace`.
+        drop(tx);
+        let total = count(store.conn(), kind)?;
+        return Ok(summary(kind, file, outcome, total, before, false));
+    }
+    let version =
+        if commit { store::bump_version(&tx, kind.name(), file, outcome.rows, options.replace)? } else { before };
+    let total = count(&tx, kind)?;
+    if commit {
+        tx.commit()?;
+    }
+    Ok(summary(kind, file, outcome, total, version, commit))
+}
+
+fn count(conn: &Connection, kind: ImportKind) -> rusqlite::Result<u64> {
+    conn.query_row(&format!("SELECT count(*) FROM {}", kind.name()), [], |r| r.get::<_, i64>(0)).map(|n| n as u64)
+}
+
+fn summary(kind: ImportKind, file: &str, o: Outcome, total: u64, version: u64, changed: bool) -> ImportSummary {
+    ImportSummary {
+        kind: kind.name(),
+        file: file.to_string(),
+        rows: o.rows,
+        total,
+        version,
+        changed,
+        warnings: o.warnings,
+        total_warnings: o.total_warnings,
+        unassigned: o.unassigned,
+    }
 }
 
 fn context<'t>(conn: &Connection, taxonomy: &'t Taxonomy, kind: ImportKind) -> Result<Context<'t>, ImportError> {
@@ -178,168 +297,306 @@ fn import_csv(
     conn: &Connection,
     ctx: &Context,
     kind: ImportKind,
-    path: &Path,
-    file: &str,
+    source: &Source,
+    reader: impl Read,
     batch: u64,
     progress: bool,
-) -> Result<u64, ImportError> {
+) -> Result<Outcome, ImportError> {
+    let csv = Csv { conn, ctx, source, batch, progress };
     match kind {
-        ImportKind::Enterprises => run_csv(
-            conn,
-            ctx,
-            path,
-            file,
-            batch,
-            progress,
+        ImportKind::Enterprises => csv.run(
+            reader,
             ENTERPRISE_COLUMNS,
             ENTERPRISE_UPSERT,
             parse_enterprise as Parse<_>,
             write_enterprise as Write<_>,
         ),
-        ImportKind::Stations => run_csv(
-            conn,
-            ctx,
-            path,
-            file,
-            batch,
-            progress,
-            STATION_COLUMNS,
-            STATION_UPSERT,
-            parse_station as Parse<_>,
-            write_station as Write<_>,
-        ),
-        ImportKind::Vacancies => run_csv(
-            conn,
-            ctx,
-            path,
-            file,
-            batch,
-            progress,
-            VACANCY_COLUMNS,
-            VACANCY_UPSERT,
-            parse_vacancy as Parse<_>,
-            write_vacancy as Write<_>,
-        ),
-        ImportKind::Talents => run_csv(
-            conn,
-            ctx,
-            path,
-            file,
-            batch,
-            progress,
-            TALENT_COLUMNS,
-            TALENT_UPSERT,
-            parse_talent as Parse<_>,
-            write_talent as Write<_>,
-        ),
+        ImportKind::Stations => {
+            csv.run(reader, STATION_COLUMNS, STATION_UPSERT, parse_station as Parse<_>, write_station as Write<_>)
+        }
+        ImportKind::Vacancies => {
+            csv.run(reader, VACANCY_COLUMNS, VACANCY_UPSERT, parse_vacancy as Parse<_>, write_vacancy as Write<_>)
+        }
+        ImportKind::Talents => {
+            csv.run(reader, TALENT_COLUMNS, TALENT_UPSERT, parse_talent as Parse<_>, write_talent as Write<_>)
+        }
         ImportKind::Moves => {
             let mut exists = conn.prepare("SELECT 1 FROM talents WHERE id = ?1")?;
             let parse = |row: &mut columns::Row, ctx: &Context| parse_move(row, ctx, &mut exists);
-            run_csv(conn, ctx, path, file, batch, progress, MOVE_COLUMNS, MOVE_UPSERT, parse, write_move as Write<_>)
+            csv.run(reader, MOVE_COLUMNS, MOVE_UPSERT, parse, write_move as Write<_>)
         }
-        ImportKind::Regions => Ok(0),
+        ImportKind::Regions => Ok(Outcome::default()),
     }
 }
 
-trait HasId {
+/// A record kind as the CSV importer sees it.
+trait Record {
     fn id(&self) -> &str;
+    /// The points that are assigned a district and park, each with the
+    /// column of its longitude. Moves have none: their points may lie in
+    /// other cities (arrivals from and departures to elsewhere).
+    fn points(&self) -> [Option<(&'static str, LonLat)>; 2] {
+        [None, None]
+    }
 }
-macro_rules! has_id {
-    ($($t:ty),*) => { $(impl HasId for $t { fn id(&self) -> &str { &self.id } })* };
-}
-has_id!(
-    crate::model::Enterprise,
-    crate::model::Vacancy,
-    crate::model::Talent,
-    crate::model::Station,
-    crate::model::Move
-);
 
-#[allow(clippy::too_many_arguments)]
-fn run_csv<T: HasId>(
-    conn: &Connection,
-    ctx: &Context,
-    path: &Path,
-    file: &str,
+impl Record for Enterprise {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn points(&self) -> [Option<(&'static str, LonLat)>; 2] {
+        [Some(("lon", self.location)), None]
+    }
+}
+
+impl Record for Station {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn points(&self) -> [Option<(&'static str, LonLat)>; 2] {
+        [Some(("lon", self.location)), None]
+    }
+}
+
+impl Record for Talent {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn points(&self) -> [Option<(&'static str, LonLat)>; 2] {
+        [Some(("home_lon", self.home)), self.work.map(|w| ("work_lon", w))]
+    }
+}
+
+impl Record for Vacancy {
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl Record for Move {
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+/// One CSV import: where it writes and what it consults.
+struct Csv<'a, 't> {
+    conn: &'a Connection,
+    ctx: &'a Context<'t>,
+    source: &'a Source,
     batch: u64,
     progress: bool,
-    (required, optional): (&[&'static str], &[&'static str]),
-    upsert: &str,
-    mut parse: impl FnMut(&mut columns::Row, &Context) -> Option<T>,
-    write: Write<T>,
-) -> Result<u64, ImportError> {
-    let io = |source| ImportError::Io { path: path.to_path_buf(), source };
-    let handle = File::open(path).map_err(io)?;
-    let size = handle.metadata().map_err(io)?.len();
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(BufReader::with_capacity(1 << 20, handle));
-    let header =
-        reader.headers().map_err(|e| ImportError::Header { file: file.to_string(), message: e.to_string() })?.clone();
-    let cols = columns::Columns::from_header(&header, required, optional)
-        .map_err(|message| ImportError::Header { file: file.to_string(), message })?;
-    let width = header.len();
-    let bar = progress_bar(progress, size);
-    let mut stmt = conn.prepare(upsert)?;
-    let mut errors: Vec<RowError> = Vec::new();
-    let mut total_errors = 0u64;
-    let mut rows = 0u64;
-    let mut record = csv::StringRecord::new();
-    loop {
-        match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                // Malformed CSV (bad quoting, invalid UTF-8): the reader
-                // cannot resynchronise reliably, so stop here.
-                let line = e.position().map_or(rows + 2, |p| p.line());
-                total_errors += 1;
-                errors.push(RowError {
-                    file: file.to_string(),
-                    line,
-                    column: 0,
-                    field: "record".into(),
-                    value: String::new(),
-                    message: format!("unreadable CSV record: {e}"),
-                });
-                break;
-            }
+}
+
+/// Errors and warnings of one file, with the first [`MAX_KEPT_ERRORS`] kept.
+#[derive(Default)]
+struct Findings {
+    errors: Vec<RowError>,
+    total_errors: u64,
+    warnings: Vec<RowError>,
+    total_warnings: u64,
+}
+
+impl Findings {
+    fn error(&mut self, e: RowError) {
+        self.total_errors += 1;
+        if self.errors.len() < MAX_KEPT_ERRORS {
+            self.errors.push(e);
         }
-        rows += 1;
-        let line = record.position().map_or(rows + 1, |p| p.line());
-        if record.len() != width {
-            total_errors += 1;
-            if errors.len() < MAX_KEPT_ERRORS {
-                errors.push(RowError {
+    }
+    fn warning(&mut self, e: RowError) {
+        self.total_warnings += 1;
+        if self.warnings.len() < MAX_KEPT_ERRORS {
+            self.warnings.push(e);
+        }
+    }
+}
+
+impl Csv<'_, '_> {
+    fn run<T: Record, R: Read>(
+        &self,
+        reader: R,
+        (required, optional): (&[&'static str], &[&'static str]),
+        upsert: &str,
+        mut parse: impl FnMut(&mut columns::Row, &Context) -> Option<T>,
+        write: Write<T>,
+    ) -> Result<Outcome, ImportError> {
+        let file = self.source.label.as_str();
+        let (tracked, tracker) = lines::track(reader);
+        let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(tracked);
+        let mut raw = csv::ByteRecord::new();
+        let (header, cols) = self.header(&mut reader, &tracker, &mut raw, required, optional)?;
+        let width = header.len();
+        let bar = progress_bar(self.progress, self.source.size);
+        let mut stmt = self.conn.prepare(upsert)?;
+        let mut found = Findings::default();
+        let mut rows = 0u64;
+        while let Some(located) = self.next(&mut reader, &tracker, &mut raw)? {
+            rows += 1;
+            let record = match csv::StringRecord::from_byte_record(std::mem::take(&mut raw)) {
+                Ok(record) => record,
+                Err(e) => {
+                    let (column, valid) = (e.utf8_error().field(), e.utf8_error().valid_up_to());
+                    raw = e.into_byte_record();
+                    found.error(RowError {
+                        file: file.to_string(),
+                        line: located.field(column),
+                        column: column + 1,
+                        field: header.get(column).unwrap_or("record").to_string(),
+                        value: String::from_utf8_lossy(raw.get(column).unwrap_or_default()).into_owned(),
+                        message: format!(
+                            "not valid UTF-8 after byte {valid} of the value: the file must be UTF-8 encoded"
+                        ),
+                    });
+                    continue;
+                }
+            };
+            if record.len() != width {
+                found.error(RowError {
                     file: file.to_string(),
-                    line,
+                    line: located.first,
                     column: 0,
                     field: "record".into(),
                     value: String::new(),
                     message: format!("has {} fields but the header has {width}", record.len()),
                 });
+                raw = record.into_byte_record();
+                continue;
             }
-            continue;
-        }
-        let mut row = columns::Row::new(file, line, &record, &cols);
-        let parsed = parse(&mut row, ctx);
-        if let (Some(value), true, 0) = (parsed, row.errors.is_empty(), total_errors) {
-            let changed = write(&mut stmt, &value, ctx, batch)
-                .map_err(|source| ImportError::Database { file: file.to_string(), source })?;
-            if changed == 0 {
-                row.fail("id", value.id(), "duplicate id: an earlier row of this file has the same id");
+            let mut row = columns::Row::with_lines(file, located.first, &located.fields, &record, &cols);
+            let parsed = parse(&mut row, self.ctx);
+            if let (Some(value), true) = (&parsed, row.errors.is_empty()) {
+                self.check_regions(&row, value, &mut found);
+                if found.total_errors == 0 {
+                    let changed = write(&mut stmt, value, self.ctx, self.batch)
+                        .map_err(|source| ImportError::Database { file: file.to_string(), source })?;
+                    if changed == 0 {
+                        row.fail("id", value.id(), "duplicate id: an earlier row of this file has the same id");
+                    }
+                }
+            }
+            for e in std::mem::take(&mut row.errors) {
+                found.error(e);
+            }
+            drop(row);
+            raw = record.into_byte_record();
+            if rows.is_multiple_of(8192) {
+                bar.set_position(reader.position().byte());
             }
         }
-        total_errors += row.errors.len() as u64;
-        let room = MAX_KEPT_ERRORS.saturating_sub(errors.len());
-        errors.extend(row.errors.into_iter().take(room));
-        if rows.is_multiple_of(8192) {
-            bar.set_position(reader.position().byte());
+        bar.finish_and_clear();
+        if found.total_errors > 0 {
+            return Err(ImportError::Invalid {
+                file: file.to_string(),
+                errors: found.errors,
+                total: found.total_errors,
+            });
+        }
+        Ok(Outcome { rows, warnings: found.warnings, total_warnings: found.total_warnings, unassigned: 0 })
+    }
+
+    /// Reads and maps the header row.
+    fn header<R: Read>(
+        &self,
+        reader: &mut csv::Reader<lines::TrackedReader<R>>,
+        tracker: &lines::LineTracker,
+        raw: &mut csv::ByteRecord,
+        required: &[&'static str],
+        optional: &[&'static str],
+    ) -> Result<(csv::StringRecord, columns::Columns), ImportError> {
+        let file = self.source.label.as_str();
+        let header_error = |line: u64, column: usize, field: &str, message: String| ImportError::Header {
+            file: file.to_string(),
+            errors: vec![RowError {
+                file: file.to_string(),
+                line,
+                column,
+                field: field.to_string(),
+                value: String::new(),
+                message,
+            }],
+        };
+        let Some(located) = self.next(reader, tracker, raw)? else {
+            return Err(header_error(
+                1,
+                0,
+                "header",
+                format!(
+                    "the file is empty: expected a header row naming the columns (required: {})",
+                    required.join(", ")
+                ),
+            ));
+        };
+        let header = csv::StringRecord::from_byte_record(std::mem::take(raw)).map_err(|e| {
+            let column = e.utf8_error().field();
+            header_error(
+                located.field(column),
+                column + 1,
+                "header",
+                "the column name is not valid UTF-8: the file must be UTF-8 encoded".into(),
+            )
+        })?;
+        let cols = columns::Columns::from_header(&header, required, optional).map_err(|problems| {
+            let errors = problems
+                .into_iter()
+                .map(|p| RowError {
+                    file: file.to_string(),
+                    line: if p.column == 0 { located.first } else { located.field(p.column - 1) },
+                    column: p.column,
+                    field: p.name,
+                    value: String::new(),
+                    message: p.message,
+                })
+                .collect();
+            ImportError::Header { file: file.to_string(), errors }
+        })?;
+        Ok((header, cols))
+    }
+
+    /// Reads the next record into `raw` and locates it; `None` at the end.
+    fn next<R: Read>(
+        &self,
+        reader: &mut csv::Reader<lines::TrackedReader<R>>,
+        tracker: &lines::LineTracker,
+        raw: &mut csv::ByteRecord,
+    ) -> Result<Option<lines::RecordLines>, ImportError> {
+        match reader.read_byte_record(raw) {
+            Ok(false) => Ok(None),
+            Ok(true) => {
+                let start = raw.position().map_or(0, |p| p.byte());
+                Ok(Some(tracker.record(start, reader.position().byte(), raw.len())))
+            }
+            Err(e) => Err(self.source.io(match e.into_kind() {
+                csv::ErrorKind::Io(io) => io,
+                // Byte records of a flexible reader fail only on I/O.
+                other => std::io::Error::other(format!("{other:?}")),
+            })),
         }
     }
-    bar.finish_and_clear();
-    if total_errors > 0 {
-        return Err(ImportError::Invalid { file: file.to_string(), errors, total: total_errors });
+
+    /// Warns about points outside every region: they are imported, but get
+    /// no district or park.
+    fn check_regions<T: Record>(&self, row: &columns::Row, value: &T, found: &mut Findings) {
+        for (column, p) in value.points().into_iter().flatten() {
+            if !self.ctx.regions.outside(p) {
+                continue;
+            }
+            let (number, line) = row.locate(column);
+            let message = if self.ctx.regions.ids.is_empty() {
+                "no regions are imported yet, so the point gets no district or park; import regions first"
+            } else {
+                "outside every region (district, street or park): imported without a district or park"
+            };
+            found.warning(RowError {
+                file: row.file.to_string(),
+                line,
+                column: number,
+                field: column.to_string(),
+                value: format!("{}, {}", p.lon, p.lat),
+                message: message.to_string(),
+            });
+        }
     }
-    Ok(rows)
 }
 
 fn progress_bar(enabled: bool, size: u64) -> ProgressBar {

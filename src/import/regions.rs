@@ -6,8 +6,6 @@
 //! regions change, every enterprise, talent, station and move is assigned its
 //! district and park again inside the same transaction.
 
-use std::path::Path;
-
 use geo::MultiPolygon;
 use rusqlite::{Connection, params};
 
@@ -15,6 +13,7 @@ use crate::model::{LonLat, RegionKind, validate_id};
 use crate::spatial::MAX_LATITUDE;
 use crate::spatial::RegionLookup;
 
+use super::Outcome;
 use super::error::{ImportError, RowError};
 use super::kinds::Regions;
 
@@ -26,9 +25,27 @@ struct RegionFeature {
     geometry: geojson::Geometry,
 }
 
-pub(super) fn import_regions(conn: &Connection, path: &Path, file: &str, batch: u64) -> Result<u64, ImportError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ImportError::Io { path: path.to_path_buf(), source })?;
-    let features = parse_regions(&text, file)?;
+pub(super) fn import_regions(conn: &Connection, bytes: &[u8], file: &str, batch: u64) -> Result<Outcome, ImportError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let (line, column) = line_and_column(&bytes[..e.valid_up_to()]);
+        ImportError::Invalid {
+            file: file.to_string(),
+            errors: vec![RowError {
+                file: file.to_string(),
+                line,
+                column,
+                field: "document".into(),
+                value: String::new(),
+                message: "not valid UTF-8: the file must be UTF-8 encoded".into(),
+            }],
+            total: 1,
+        }
+    })?;
+    let features = parse_regions(text, file)?;
+    if features.is_empty() {
+        // No features: nothing changes (every record would lose its region).
+        return Ok(Outcome::default());
+    }
     let mut stmt = conn.prepare(
         "INSERT INTO regions(id, name, kind, geometry, batch) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT(id) DO UPDATE SET name = excluded.name, kind = excluded.kind, geometry = excluded.geometry, batch = excluded.batch
@@ -51,8 +68,50 @@ pub(super) fn import_regions(conn: &Connection, path: &Path, file: &str, batch: 
         let total = errors.len() as u64;
         return Err(ImportError::Invalid { file: file.to_string(), errors, total });
     }
-    reassign_all(conn)?;
-    Ok(features.len() as u64)
+    let unassigned = reassign_all(conn)?;
+    Ok(Outcome { rows: features.len() as u64, unassigned, ..Outcome::default() })
+}
+
+/// serde_json counts lines by `\n` only and columns in bytes: turns its
+/// position into the physical line and the column in characters.
+fn physical_position(text: &str, line: usize, column: usize) -> (u64, usize) {
+    let mut start = 0;
+    for _ in 1..line {
+        match text[start..].find('\n') {
+            Some(i) => start += i + 1,
+            None => break,
+        }
+    }
+    let mut offset = (start + column.saturating_sub(1)).min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    line_and_column(&text.as_bytes()[..offset])
+}
+
+/// 1-based line and column (in characters) just after `before`, counting
+/// `\n`, `\r\n` and a lone `\r` as line ends.
+fn line_and_column(before: &[u8]) -> (u64, usize) {
+    let text = String::from_utf8_lossy(before);
+    let mut line = 1u64;
+    let mut column = 1usize;
+    let mut after_cr = false;
+    for c in text.chars() {
+        match c {
+            '\r' => {
+                line += 1;
+                column = 1;
+            }
+            '\n' if after_cr => {}
+            '\n' => {
+                line += 1;
+                column = 1;
+            }
+            _ => column += 1,
+        }
+        after_cr = c == '\r';
+    }
+    (line, column)
 }
 
 fn feature_error(file: &str, index: usize, path: &str, value: &str, message: &str) -> RowError {
@@ -79,8 +138,11 @@ fn parse_regions(text: &str, file: &str) -> Result<Vec<RegionFeature>, ImportErr
         }],
         total: 1,
     };
-    let json: serde_json::Value = serde_json::from_str(text.trim_start_matches('\u{feff}'))
-        .map_err(|e| invalid(e.line() as u64, e.column(), format!("not valid JSON: {e}")))?;
+    let text = text.trim_start_matches('\u{feff}');
+    let json: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        let (line, column) = physical_position(text, e.line(), e.column());
+        invalid(line, column, format!("not valid JSON: {e}"))
+    })?;
     let fc = serde_json::from_value::<geojson::FeatureCollection>(json)
         .map_err(|e| invalid(0, 0, format!("expected a GeoJSON FeatureCollection: {e}")))?;
     let mut out = Vec::new();
@@ -204,8 +266,9 @@ pub fn load(conn: &Connection) -> Result<Regions, ImportError> {
     Ok(Regions { ids, lookup: RegionLookup::new(&shapes) })
 }
 
-/// Assigns district and park to every located record again.
-fn reassign_all(conn: &Connection) -> Result<(), ImportError> {
+/// Assigns district and park to every located record again. Returns the
+/// number of points (moves aside) that lie outside every region.
+fn reassign_all(conn: &Connection) -> Result<u64, ImportError> {
     let regions = load(conn)?;
     let point_tables: [(&str, &str, &str, &str, &str); 4] = [
         ("enterprises", "lon", "lat", "district_id", "park_id"),
@@ -213,12 +276,13 @@ fn reassign_all(conn: &Connection) -> Result<(), ImportError> {
         ("talents", "home_lon", "home_lat", "home_district", "home_park"),
         ("talents", "work_lon", "work_lat", "work_district", "work_park"),
     ];
+    let mut outside = 0;
     for (table, lon, lat, district, park) in point_tables {
-        reassign(conn, &regions, table, lon, lat, Some(district), Some(park))?;
+        outside += reassign(conn, &regions, table, lon, lat, Some(district), Some(park))?;
     }
     reassign(conn, &regions, "moves", "from_lon", "from_lat", Some("from_district"), None)?;
     reassign(conn, &regions, "moves", "to_lon", "to_lat", Some("to_district"), None)?;
-    Ok(())
+    Ok(outside)
 }
 
 fn reassign(
@@ -229,7 +293,7 @@ fn reassign(
     lat: &str,
     district: Option<&str>,
     park: Option<&str>,
-) -> Result<(), ImportError> {
+) -> Result<u64, ImportError> {
     let mut select = conn.prepare(&format!("SELECT id, {lon}, {lat} FROM {table}"))?;
     let mut update = conn.prepare(&format!(
         "UPDATE {table} SET {} WHERE id = ?3",
@@ -240,14 +304,19 @@ fn reassign(
             .join(", ")
     ))?;
     let mut rows = select.query([])?;
+    let mut outside = 0;
     while let Some(r) = rows.next()? {
         let id: String = r.get(0)?;
         let (x, y): (Option<f64>, Option<f64>) = (r.get(1)?, r.get(2)?);
         let (dist, prk) = match (x, y) {
-            (Some(x), Some(y)) => regions.assign(LonLat::new(x, y)),
+            (Some(x), Some(y)) => {
+                let p = LonLat::new(x, y);
+                outside += u64::from(regions.outside(p));
+                regions.assign(p)
+            }
             _ => (None, None),
         };
         update.execute(params![dist, prk, id])?;
     }
-    Ok(())
+    Ok(outside)
 }
