@@ -244,7 +244,6 @@ fn drop_triggers(store: &Store) {
 fn intact_audit_chain_verifies_and_the_table_refuses_changes() {
     let dir = tempfile::tempdir().unwrap();
     let store = audited_store(dir.path());
-    let version = store.data_version().unwrap();
     let head = audit::verify(&store).unwrap();
     assert_eq!(head.seq, 5);
     let entries = audit::list(&store, None, None, 100).unwrap();
@@ -257,7 +256,7 @@ fn intact_audit_chain_verifies_and_the_table_refuses_changes() {
     assert!(store.conn().execute("UPDATE audit SET outcome = '{}' WHERE seq = 3", []).is_err());
     assert!(store.conn().execute("DELETE FROM audit WHERE seq = 5", []).is_err());
     assert_eq!(audit::verify(&store).unwrap(), head);
-    assert_eq!(store.data_version().unwrap(), version, "audit entries are not map data");
+    assert_eq!(store.data_version().unwrap(), 1, "only the regions import bumped it, not keys, users or audit entries");
 }
 
 #[test]
