@@ -104,9 +104,18 @@ fn areas_are_required_for_analysts_must_exist_and_are_refused_for_others() {
     let err = keys::create(&store, Role::Analyst, &areas(&["D1", "D9"]), "", &Actor::cli()).unwrap_err();
     let message = err.to_string();
     assert!(message.contains("'D9'") && message.contains("D1") && message.contains("P1"), "{message}");
-    for role in [Role::Public, Role::Recruiter, Role::Feeder, Role::Admin] {
+    for role in [Role::Recruiter, Role::Feeder, Role::Admin] {
         let err = keys::create(&store, role, &areas(&["D1"]), "", &Actor::cli()).unwrap_err();
         assert!(matches!(err, AuthError::AreaNotAllowed { .. }), "{role}: {err}");
+    }
+    // Public is the role of callers without credentials; the feed is a machine.
+    assert!(matches!(
+        keys::create(&store, Role::Public, &[], "", &Actor::cli()),
+        Err(AuthError::RoleNotAllowed { .. })
+    ));
+    for role in [Role::Public, Role::Feeder] {
+        let err = users::add(&store, "li", role, &[], PASSWORD, &Actor::cli()).unwrap_err();
+        assert!(matches!(err, AuthError::RoleNotAllowed { .. }), "{role}: {err}");
     }
     let err = users::add(&store, "li", Role::Analyst, &areas(&["X"]), PASSWORD, &Actor::cli()).unwrap_err();
     assert!(matches!(err, AuthError::UnknownArea { .. }), "{err}");
@@ -304,4 +313,25 @@ fn entries_deleted_from_the_end_are_named() {
     assert_eq!(first_bad(&store), 4);
     store.conn().execute("DELETE FROM audit", []).unwrap();
     assert_eq!(first_bad(&store), 1, "an emptied log is not intact");
+}
+
+#[test]
+fn a_store_of_schema_1_gains_the_access_tables_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    {
+        let store = store_with_regions(dir.path());
+        store
+            .conn()
+            .execute_batch(
+                "DROP TABLE auth_keys; DROP TABLE auth_users; DROP TABLE auth_sessions;
+                 DROP TABLE auth_signin_failures; DROP TABLE audit; PRAGMA user_version = 1;",
+            )
+            .unwrap();
+    }
+    let store = Store::open(&data).unwrap();
+    assert_eq!(store.data_version().unwrap(), 1, "the map data is kept");
+    let new = keys::create(&store, Role::Admin, &[], "", &Actor::cli()).unwrap();
+    assert!(verify_key(&store, &new.key).unwrap().is_some());
+    assert_eq!(audit::verify(&store).unwrap().seq, 1);
 }

@@ -18,6 +18,8 @@ pub enum AuthError {
     AreaNotAllowed { role: Role },
     #[error("unknown area '{id}': accepted are district or park ids in the store ({known})")]
     UnknownArea { id: String, known: String },
+    #[error("the role {role} cannot be given to {what}: accepted roles are {accepted}")]
+    RoleNotAllowed { role: Role, what: &'static str, accepted: &'static str },
     #[error("no API key with id '{0}' (see `talentmap keys list`)")]
     NoSuchKey(String),
     #[error("API key '{0}' is already revoked")]

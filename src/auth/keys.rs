@@ -46,6 +46,14 @@ pub struct NewKey {
 /// [`areas::validate`]) and records the creation in the audit log.
 pub fn create(store: &Store, role: Role, areas: &[String], name: &str, actor: &Actor) -> Result<NewKey, AuthError> {
     check_name(name)?;
+    if role == Role::Public {
+        // Public is the role of callers without credentials.
+        return Err(AuthError::RoleNotAllowed {
+            role,
+            what: "an API key",
+            accepted: "recruiter, analyst, feeder, admin",
+        });
+    }
     let tx = Transaction::new_unchecked(store.conn(), TransactionBehavior::Immediate)?;
     let areas = areas::validate(&tx, role, areas)?;
     let (id, key, hash) = new_token(KEY_PREFIX)?;

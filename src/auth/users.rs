@@ -38,6 +38,10 @@ pub fn add(
     actor: &Actor,
 ) -> Result<UserInfo, AuthError> {
     check_name(name)?;
+    if matches!(role, Role::Public | Role::Feeder) {
+        // Public needs no account; the moves feed is a machine with a key.
+        return Err(AuthError::RoleNotAllowed { role, what: "a user", accepted: "recruiter, analyst, admin" });
+    }
     password::check_policy(password)?;
     // Hash before taking the write lock: it takes a while.
     let hash = password::hash(password)?;
