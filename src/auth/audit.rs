@@ -269,24 +269,35 @@ pub fn verify(store: &Store) -> Result<AuditHead, VerifyError> {
     }
     let recorded: Option<String> =
         conn.query_row("SELECT value FROM meta WHERE key = ?1", params![HEAD_KEY], |r| r.get(0)).optional()?;
+    match check_head(&head, recorded.as_deref()) {
+        None => Ok(head),
+        Some(bad) => Err(VerifyError::Broken(bad)),
+    }
+}
+
+/// Compares the end of an intact chain with the head recorded in `meta`
+/// (`None` when absent): the first bad entry if they disagree.
+fn check_head(head: &AuditHead, recorded: Option<&str>) -> Option<FirstBadEntry> {
+    let bad = |seq: u64, problem: String| Some(FirstBadEntry { seq, problem });
     let Some(recorded) = recorded else {
-        if head.seq == 0 {
-            return Ok(head);
-        }
-        return broken(head.seq, "the head recorded in the meta table is missing".to_string());
+        return if head.seq == 0 {
+            None
+        } else {
+            bad(head.seq, "the head recorded in the meta table is missing".into())
+        };
     };
-    let parsed = recorded.split_once(' ').and_then(|(s, h)| Some((s.parse::<u64>().ok()?, h.to_string())));
+    let parsed = recorded.split_once(' ').and_then(|(s, h)| Some((s.parse::<u64>().ok()?, h)));
     match parsed {
-        Some((seq, _)) if seq > head.seq => broken(
+        Some((seq, _)) if seq > head.seq => bad(
             head.seq + 1,
             format!("missing (deleted from the end): the log ends at {} but its head was entry {seq}", head.seq),
         ),
-        Some((seq, hash)) if seq == head.seq && hash == head.hash => Ok(head),
+        Some((seq, hash)) if seq == head.seq && hash == head.hash => None,
         Some((seq, _)) if seq == head.seq => {
-            broken(head.seq, "its hash does not match the head recorded in the meta table".to_string())
+            bad(head.seq, "its hash does not match the head recorded in the meta table".to_string())
         }
-        Some((seq, _)) => broken(seq + 1, format!("not recorded in the head (the head names entry {seq})")),
-        None => broken(head.seq, format!("the head in the meta table is unreadable: '{recorded}'")),
+        Some((seq, _)) => bad(seq + 1, format!("not recorded in the head (the head names entry {seq})")),
+        None => bad(head.seq, format!("the head in the meta table is unreadable: '{recorded}'")),
     }
 }
 
@@ -307,4 +318,21 @@ fn read_text_columns(r: &rusqlite::Row<'_>, seq: u64) -> Result<AuditEntry, Stri
         prev_hash: text(8)?,
         hash: text(9)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn head_disagreements_name_an_entry() {
+        let head = AuditHead { seq: 3, hash: "h3".into() };
+        assert_eq!(check_head(&head, Some("3 h3")), None);
+        assert_eq!(check_head(&AuditHead { seq: 0, hash: GENESIS_HASH.into() }, None), None);
+        assert_eq!(check_head(&head, Some("5 h5")).unwrap().seq, 4, "two entries cut from the end");
+        assert_eq!(check_head(&head, Some("3 hx")).unwrap().seq, 3);
+        assert_eq!(check_head(&head, Some("2 h2")).unwrap().seq, 3, "appended without the head");
+        assert_eq!(check_head(&head, None).unwrap().seq, 3);
+        assert_eq!(check_head(&head, Some("garbage")).unwrap().seq, 3);
+    }
 }
