@@ -11,16 +11,20 @@
 //! - [`signin`]: failed sign-in counters and lockout, per user and per client;
 //! - [`audit`]: the append-only, hash-chained audit log;
 //! - [`pseudonym`]: stable pseudonymous ids of individuals (keyed hashes);
-//! - [`areas`]: the check that a jurisdiction names districts or parks.
+//! - [`areas`]: the check that a jurisdiction names districts or parks;
+//! - [`authenticate`]: a request's `Authorization` header and session cookie
+//!   to anonymous, a principal, or invalid credentials.
 //!
 //! Its tables live in the same store as the map but are not map data: no
 //! write here bumps the store's `data_version`, so creating a key or
 //! appending to the audit log never rebuilds a snapshot. The policy layer in
-//! front of the HTTP routes (see `docs/access.md`) calls [`verify_key`],
-//! [`sessions::verify`], [`users::sign_in`] and [`audit::append`].
+//! front of the HTTP routes (see `docs/access.md`) calls [`authenticate`]
+//! (or [`verify_key`] and [`sessions::verify`]), [`users::sign_in`],
+//! [`Principal::covers_person`] and [`audit::append`].
 
 pub mod areas;
 pub mod audit;
+mod authenticate;
 mod clock;
 mod error;
 pub mod keys;
@@ -33,6 +37,7 @@ pub mod sessions;
 pub mod signin;
 pub mod users;
 
+pub use authenticate::{Authentication, SESSION_COOKIE, authenticate, bearer_token};
 pub use clock::{now, rfc3339};
 pub use error::AuthError;
 pub use keys::verify_key;
