@@ -1,5 +1,6 @@
-//! Command line: `serve`, `import`, `generate`, `stats`. Parsing and
-//! dispatch only; the work is done by the library modules.
+//! Command line: `serve`, `import`, `generate`, `stats`, and the access
+//! control commands `keys`, `users`, `audit`. Parsing and dispatch only; the
+//! work is done by the library modules.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -12,6 +13,7 @@ use clap::builder::TypedValueParser;
 use clap::{Args, Parser, Subcommand};
 
 use crate::api::{self, AppState, Settings};
+use crate::auth::{self, Role, audit::Actor};
 use crate::import::{self, ImportError, ImportKind, ImportOptions};
 use crate::model::Taxonomy;
 use crate::snapshot;
@@ -89,6 +91,103 @@ pub enum Command {
     },
     /// Print what the store holds, as JSON.
     Stats {
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// API keys for machines and scripts (create, list, revoke).
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Accounts of people who sign in on the web page (add, list, remove).
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
+    /// The hash-chained audit log (verify, list).
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+/// `talentmap keys …`
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a key; prints it once, as the last line of standard output.
+    Create {
+        /// public | recruiter | analyst | feeder | admin
+        #[arg(long)]
+        role: Role,
+        /// District or park ids of an analyst's jurisdiction (analysts only; required for them).
+        #[arg(long = "area", value_delimiter = ',')]
+        areas: Vec<String>,
+        /// What the key is for (shown by `keys list`).
+        #[arg(long, default_value = "")]
+        name: String,
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// List keys (id, role, areas, created, revoked, name); never the keys themselves.
+    List {
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// Revoke a key by its id: it stops working at once.
+    Revoke {
+        id: String,
+        #[command(flatten)]
+        data: DataArg,
+    },
+}
+
+/// `talentmap users …`
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Add a user; reads the password (one line, at least 12 characters) from standard input.
+    Add {
+        name: String,
+        /// public | recruiter | analyst | feeder | admin
+        #[arg(long)]
+        role: Role,
+        /// District or park ids of an analyst's jurisdiction (analysts only; required for them).
+        #[arg(long = "area", value_delimiter = ',')]
+        areas: Vec<String>,
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// List users (name, role, areas, created).
+    List {
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// Remove a user and end their sessions.
+    Remove {
+        name: String,
+        #[command(flatten)]
+        data: DataArg,
+    },
+}
+
+/// `talentmap audit …`
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the hash chain: exit 0 when intact, 1 naming the first bad entry.
+    Verify {
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// Print entries as JSON lines, oldest first.
+    List {
+        /// Entries at or after this time (RFC 3339 UTC, or a date such as 2026-12-01).
+        #[arg(long)]
+        since: Option<String>,
+        /// Entries of one principal: key:ID, user:NAME, anonymous, cli:NAME.
+        #[arg(long)]
+        principal: Option<String>,
+        /// At most this many entries (up to 1000).
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
         #[command(flatten)]
         data: DataArg,
     },
@@ -184,6 +283,9 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             let _ = writeln!(std::io::stdout().lock(), "{}", serde_json::to_string_pretty(&body)?);
             Ok(0)
         }
+        Command::Keys { command } => keys_command(command),
+        Command::Users { command } => users_command(command),
+        Command::Audit { command } => audit_command(command),
     }
 }
 
@@ -341,4 +443,100 @@ fn serve(
         api::serve(state, addr).await
     })?;
     Ok(0)
+}
+
+/// Areas as listed: `D1,P3`, or `-` for none.
+fn areas_text(areas: &std::collections::BTreeSet<String>) -> String {
+    if areas.is_empty() { "-".to_string() } else { areas.iter().cloned().collect::<Vec<_>>().join(",") }
+}
+
+fn keys_command(command: KeysCommand) -> anyhow::Result<i32> {
+    let mut out = std::io::stdout().lock();
+    match command {
+        KeysCommand::Create { role, areas, name, data } => {
+            let store = Store::open(&data.data)?;
+            let new = auth::keys::create(&store, role, &areas, &name, &Actor::cli())?;
+            writeln!(out, "created key {} (role {}, areas {})", new.info.id, role, areas_text(&new.info.areas))?;
+            writeln!(out, "the key is shown only now and is stored only as a hash; keep it safe:")?;
+            writeln!(out, "{}", new.key)?;
+        }
+        KeysCommand::List { data } => {
+            let store = Store::open(&data.data)?;
+            writeln!(out, "{:<16}  {:<9}  {:<20}  {:<20}  {:<20}  name", "id", "role", "areas", "created", "revoked")?;
+            for k in auth::keys::list(&store)? {
+                let revoked = k.revoked.as_deref().unwrap_or("-");
+                let areas = areas_text(&k.areas);
+                writeln!(
+                    out,
+                    "{:<16}  {:<9}  {areas:<20}  {:<20}  {revoked:<20}  {}",
+                    k.id, k.role, k.created, k.name
+                )?;
+            }
+        }
+        KeysCommand::Revoke { id, data } => {
+            let store = Store::open(&data.data)?;
+            auth::keys::revoke(&store, &id, &Actor::cli())?;
+            writeln!(out, "revoked key {id}")?;
+        }
+    }
+    Ok(0)
+}
+
+fn users_command(command: UsersCommand) -> anyhow::Result<i32> {
+    let mut out = std::io::stdout().lock();
+    match command {
+        UsersCommand::Add { name, role, areas, data } => {
+            let store = Store::open(&data.data)?;
+            let stdin = std::io::stdin();
+            if std::io::IsTerminal::is_terminal(&stdin) {
+                eprintln!(
+                    "password for {name} (one line, at least {} characters; it is echoed):",
+                    auth::password::MIN_PASSWORD_CHARS
+                );
+            }
+            let password = auth::password::read_line(&mut stdin.lock())?;
+            let user = auth::users::add(&store, &name, role, &areas, &password, &Actor::cli())?;
+            writeln!(out, "added user {} (role {}, areas {})", user.name, user.role, areas_text(&user.areas))?;
+        }
+        UsersCommand::List { data } => {
+            let store = Store::open(&data.data)?;
+            writeln!(out, "{:<24}  {:<9}  {:<20}  created", "name", "role", "areas")?;
+            for u in auth::users::list(&store)? {
+                writeln!(out, "{:<24}  {:<9}  {:<20}  {}", u.name, u.role, areas_text(&u.areas), u.created)?;
+            }
+        }
+        UsersCommand::Remove { name, data } => {
+            let store = Store::open(&data.data)?;
+            auth::users::remove(&store, &name, &Actor::cli())?;
+            writeln!(out, "removed user {name} and ended their sessions")?;
+        }
+    }
+    Ok(0)
+}
+
+fn audit_command(command: AuditCommand) -> anyhow::Result<i32> {
+    match command {
+        AuditCommand::Verify { data } => {
+            let store = Store::open(&data.data)?;
+            match auth::audit::verify(&store) {
+                Ok(head) => {
+                    println!("audit log intact: {} entries, head {}", head.seq, head.hash);
+                    Ok(0)
+                }
+                Err(auth::audit::VerifyError::Broken(bad)) => {
+                    eprintln!("audit log broken: {bad}");
+                    Ok(1)
+                }
+                Err(auth::audit::VerifyError::Store(e)) => Err(e.into()),
+            }
+        }
+        AuditCommand::List { since, principal, limit, data } => {
+            let store = Store::open(&data.data)?;
+            let mut out = std::io::stdout().lock();
+            for entry in auth::audit::list(&store, since.as_deref(), principal.as_deref(), limit)? {
+                writeln!(out, "{}", serde_json::to_string(&entry)?)?;
+            }
+            Ok(0)
+        }
+    }
 }

@@ -9,6 +9,7 @@
 
 pub mod analytics;
 pub mod api;
+pub mod auth;
 pub mod cli;
 pub mod encode;
 pub mod generate;

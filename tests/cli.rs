@@ -166,3 +166,111 @@ fn kill_during_import_leaves_previous_data_intact() {
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(Store::open(&data).unwrap().count(Table::Talents).unwrap(), 60);
 }
+
+/// A data directory with the tiny city's regions (D1, D2, P1).
+fn data_with_regions(dir: &std::path::Path) -> std::path::PathBuf {
+    let data = dir.join("data");
+    let regions = write(dir, "regions.geojson", REGIONS);
+    let out = bin().args(["import", "regions"]).arg(&regions).arg("--data").arg(&data).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    data
+}
+
+#[test]
+fn keys_create_prints_the_key_last_and_list_never_shows_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = data_with_regions(dir.path());
+    let out = bin()
+        .args(["keys", "create", "--role", "analyst", "--area", "D1,P1", "--name", "planning office"])
+        .arg("--data")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let key = stdout.lines().last().unwrap().to_string();
+    assert!(key.starts_with("tm_"), "{stdout}");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains(&key), "the key is not logged");
+    {
+        let store = Store::open(&data).unwrap();
+        let p = talentmap::auth::verify_key(&store, &key).unwrap().expect("the printed key verifies");
+        assert_eq!(p.role, talentmap::auth::Role::Analyst);
+        assert_eq!(p.jurisdiction.iter().collect::<Vec<_>>(), ["D1", "P1"]);
+    }
+    let secret = key.rsplit('_').next().unwrap();
+    let out = bin().args(["keys", "list"]).arg("--data").arg(&data).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let listing = String::from_utf8(out.stdout).unwrap();
+    let id = key.split('_').nth(1).unwrap();
+    assert!(listing.contains(id) && listing.contains("analyst") && listing.contains("planning office"), "{listing}");
+    assert!(!listing.contains(secret) && !String::from_utf8_lossy(&out.stderr).contains(secret));
+
+    let out = bin().args(["keys", "revoke", id]).arg("--data").arg(&data).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(talentmap::auth::verify_key(&Store::open(&data).unwrap(), &key).unwrap().is_none());
+
+    // Usage errors: an analyst without areas, an unknown area, an area for another role.
+    for args in
+        [&["--role", "analyst"][..], &["--role", "analyst", "--area", "D9"], &["--role", "feeder", "--area", "D1"]]
+    {
+        let out = bin().args(["keys", "create"]).args(args).arg("--data").arg(&data).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(out.stdout.is_empty(), "no key printed for {args:?}");
+    }
+}
+
+#[test]
+fn users_add_reads_the_password_from_standard_input() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let data = data_with_regions(dir.path());
+    let add = |password: &str| {
+        let mut child = bin()
+            .args(["users", "add", "li", "--role", "analyst", "--area", "P1"])
+            .arg("--data")
+            .arg(&data)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(password.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = add("too short\n");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 12"), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = add("a passphrase of some length\n");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = bin().args(["users", "list"]).arg("--data").arg(&data).output().unwrap();
+    let listing = String::from_utf8(out.stdout).unwrap();
+    assert!(listing.contains("li") && listing.contains("analyst") && listing.contains("P1"), "{listing}");
+    assert!(!listing.contains("argon2"));
+    let out = bin().args(["users", "remove", "li"]).arg("--data").arg(&data).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn audit_verify_exits_0_when_intact_and_1_naming_the_first_bad_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = data_with_regions(dir.path());
+    for role in ["feeder", "recruiter", "admin"] {
+        let out = bin().args(["keys", "create", "--role", role]).arg("--data").arg(&data).output().unwrap();
+        assert_eq!(out.status.code(), Some(0));
+    }
+    let out = bin().args(["audit", "verify"]).arg("--data").arg(&data).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("3 entries"));
+    let out = bin().args(["audit", "list", "--limit", "2"]).arg("--data").arg(&data).output().unwrap();
+    assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 2);
+
+    {
+        let store = Store::open(&data).unwrap();
+        store.conn().execute_batch("DROP TRIGGER audit_no_update;").unwrap();
+        store.conn().execute("UPDATE audit SET role = 'public' WHERE seq = 2", []).unwrap();
+    }
+    let out = bin().args(["audit", "verify"]).arg("--data").arg(&data).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("audit entry 2:"), "{stderr}");
+}

@@ -8,7 +8,11 @@ use rusqlite::Connection;
 use super::StoreError;
 
 /// Migrations in order; never edit a released one, append a new one.
-const MIGRATIONS: &[&str] = &[r#"
+/// 1: map data and the import log. 2: access control (`crate::auth`): API
+/// keys, users, sessions, failed sign-ins and the hash-chained audit log;
+/// writes to these never bump `data_version`.
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE imports (
     version INTEGER PRIMARY KEY, kind TEXT NOT NULL, file TEXT NOT NULL,
@@ -41,7 +45,33 @@ CREATE TABLE moves (
     from_lon REAL, from_lat REAL, to_lon REAL, to_lat REAL, to_enterprise_id TEXT,
     destination TEXT, from_district TEXT, to_district TEXT, batch INTEGER NOT NULL) WITHOUT ROWID;
 CREATE INDEX moves_talent ON moves(talent_id);
-"#];
+"#,
+    r#"
+CREATE TABLE auth_keys (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, areas TEXT NOT NULL,
+    secret_hash TEXT NOT NULL, created TEXT NOT NULL, revoked TEXT) WITHOUT ROWID;
+CREATE TABLE auth_users (
+    name TEXT PRIMARY KEY, role TEXT NOT NULL, areas TEXT NOT NULL,
+    password_hash TEXT NOT NULL, created TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE auth_sessions (
+    id TEXT PRIMARY KEY, secret_hash TEXT NOT NULL, user TEXT NOT NULL,
+    created INTEGER NOT NULL, expires INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX auth_sessions_user ON auth_sessions(user);
+CREATE TABLE auth_signin_failures (
+    scope TEXT NOT NULL, subject TEXT NOT NULL, failures INTEGER NOT NULL,
+    window_start INTEGER NOT NULL, locked_until INTEGER NOT NULL,
+    PRIMARY KEY (scope, subject)) WITHOUT ROWID;
+CREATE TABLE audit (
+    seq INTEGER PRIMARY KEY, time TEXT NOT NULL, principal TEXT NOT NULL, role TEXT NOT NULL,
+    action TEXT NOT NULL, params TEXT NOT NULL, outcome TEXT NOT NULL, client TEXT NOT NULL,
+    prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
+CREATE INDEX audit_principal ON audit(principal, seq);
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+"#,
+];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
