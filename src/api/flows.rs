@@ -103,28 +103,14 @@ pub async fn post_moves(
     }))
 }
 
-/// The items of a moves body `{"moves": [ … ]}`, at most [`MAX_BATCH`].
-/// The one place the body is parsed, so a bounded streaming parser can
-/// replace it.
+/// The items of a moves body `{"moves": [ … ]}`, at most [`MAX_BATCH`]:
+/// read as a stream that stops at the first move over the limit, so an
+/// oversized batch is refused without materialising the rest of it.
 fn moves_of(body: &[u8]) -> Result<Vec<Value>, ApiError> {
-    let bad = |m: String| ApiError::BadRequest(m);
-    let parsed: Value = serde_json::from_slice(body).map_err(|e| bad(format!("body is not valid JSON: {e}")))?;
-    let Value::Object(mut object) = parsed else {
-        return Err(bad("expected a JSON object {\"moves\": [ … ]}".into()));
-    };
-    if let Some(key) = object.keys().find(|k| k.as_str() != "moves") {
-        return Err(bad(format!("unknown key '{key}'; the body is {{\"moves\": [ … ]}}")));
-    }
-    let Some(Value::Array(items)) = object.remove("moves") else {
-        return Err(bad("expected {\"moves\": [ … ]} with an array of moves".into()));
-    };
-    if items.len() > MAX_BATCH {
-        return Err(ApiError::PayloadTooLarge(format!(
-            "a batch holds at most {MAX_BATCH} moves, got {}; split it",
-            items.len()
-        )));
-    }
-    Ok(items)
+    crate::import::parse_moves_body(body, MAX_BATCH).map_err(|e| match e {
+        e @ BatchError::TooMany { .. } => ApiError::PayloadTooLarge(e.to_string()),
+        e => ApiError::BadRequest(e.to_string()),
+    })
 }
 
 /// A refused batch in the API's error shape.
