@@ -4,12 +4,12 @@
 //! privacy threshold and shapes JSON / GeoJSON.
 
 use axum::Json;
-use axum::Router;
+
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::post;
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::IntoParams;
@@ -38,13 +38,13 @@ pub const MAX_BODY_BYTES: usize = 64 << 20;
 /// Longest span of months a series may ask for.
 const MAX_SPAN_MONTHS: u32 = 600;
 
-/// The flow routes, merged into the main router.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/moves", post(post_moves).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)))
-        .route("/api/flows/series", get(series))
-        .route("/api/flows/od", get(od))
-        .route("/api/flows/alerts", get(alerts_handler))
+/// The flow routes, added to the route table.
+pub fn routes(table: super::RouteTable) -> super::RouteTable {
+    table
+        .add("POST", "/api/moves", post(post_moves).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)))
+        .get("/api/flows/series", series)
+        .get("/api/flows/od", od)
+        .get("/api/flows/alerts", alerts_handler)
 }
 
 /// `POST /api/moves` with `{"moves": [{id, talent_id, date, event, from_lon,

@@ -27,8 +27,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
+use axum::handler::Handler;
 use axum::middleware;
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use tower_http::LatencyUnit;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{Any, CorsLayer};
@@ -52,37 +53,78 @@ pub fn tile_layers() -> Vec<&'static str> {
     sources::names().collect()
 }
 
+/// The routes of the service and, beside them, the list of what was
+/// registered, so tests can check every route against `/openapi.json` and an
+/// access policy. Built without a state; [`router`] adds state and layers.
+pub struct RouteTable {
+    router: Router<AppState>,
+    routes: Vec<(&'static str, &'static str)>,
+}
+
+impl RouteTable {
+    fn new() -> RouteTable {
+        RouteTable { router: Router::new(), routes: Vec::new() }
+    }
+
+    /// `GET` (and `HEAD`) on `path`.
+    fn get<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, handler: H) -> RouteTable {
+        self.add("GET", path, get(handler))
+    }
+
+    /// `POST` on `path`.
+    fn post<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, handler: H) -> RouteTable {
+        self.add("POST", path, post(handler))
+    }
+
+    /// `method` on `path` with a method router that carries its own layers.
+    fn add(mut self, method: &'static str, path: &'static str, route: MethodRouter<AppState>) -> RouteTable {
+        self.routes.push((method, path));
+        self.router = self.router.route(path, route);
+        self
+    }
+
+    /// `(method, path)` of every registered route, in registration order.
+    pub fn list(&self) -> &[(&'static str, &'static str)] {
+        &self.routes
+    }
+}
+
+/// Every route of the service.
+pub fn routes() -> RouteTable {
+    let table = RouteTable::new()
+        .get("/health", stats::health)
+        .get("/metrics", metrics::metrics)
+        .get("/openapi.json", openapi::openapi_json)
+        .get("/api/docs", docs::docs_page)
+        .get("/api/stats", stats::stats)
+        .get("/api/taxonomy", features::taxonomy)
+        .get("/api/enterprises", features::enterprises)
+        .get("/api/regions", features::regions)
+        .get("/api/regions/{id}", features::region)
+        .get("/api/aggregates", features::aggregates)
+        // Shortage index and mismatch (analytics::shortage).
+        .get("/api/shortage", shortage::ranking)
+        .get("/api/shortage/fields", shortage::fields)
+        .get("/api/shortage/explain", shortage::explain)
+        .get("/api/mismatch", shortage::mismatch)
+        // Commute and job–housing.
+        .get("/api/commute/summary", commute::summary)
+        .get("/api/commute/districts", commute::districts)
+        .get("/api/commute/flows", commute::flows)
+        .get("/api/commute/underserved", commute::underserved)
+        .post("/api/commute/scenario", commute::scenario)
+        // Every tile source (api::sources): `{file}` is `{layer}.json`, `{y}` is `{y}.mvt`.
+        .get("/tiles/{file}", tiles::tilejson)
+        .get("/tiles/{layer}/{z}/{x}/{y}", tiles::tile);
+    // Talent flows: moves feed, series, flow map, alerts.
+    flows::routes(table)
+}
+
 /// The whole service.
 pub fn router(state: AppState) -> Router {
     let cors = CorsLayer::new().allow_origin(Any).allow_methods([axum::http::Method::GET, axum::http::Method::HEAD]);
     let web = state.settings.web_dir.clone().filter(|d| d.join("index.html").exists());
-    let routes = Router::new()
-        .route("/health", get(stats::health))
-        .route("/metrics", get(metrics::metrics))
-        .route("/openapi.json", get(openapi::openapi_json))
-        .route("/api/docs", get(docs::docs_page))
-        .route("/api/stats", get(stats::stats))
-        .route("/api/taxonomy", get(features::taxonomy))
-        .route("/api/enterprises", get(features::enterprises))
-        .route("/api/regions", get(features::regions))
-        .route("/api/regions/{id}", get(features::region))
-        .route("/api/aggregates", get(features::aggregates))
-        // Shortage index and mismatch (analytics::shortage).
-        .route("/api/shortage", get(shortage::ranking))
-        .route("/api/shortage/fields", get(shortage::fields))
-        .route("/api/shortage/explain", get(shortage::explain))
-        .route("/api/mismatch", get(shortage::mismatch))
-        // Commute and job–housing.
-        .route("/api/commute/summary", get(commute::summary))
-        .route("/api/commute/districts", get(commute::districts))
-        .route("/api/commute/flows", get(commute::flows))
-        .route("/api/commute/underserved", get(commute::underserved))
-        .route("/api/commute/scenario", post(commute::scenario))
-        // Every tile source (api::sources): `{file}` is `{layer}.json`, `{y}` is `{y}.mvt`.
-        .route("/tiles/{file}", get(tiles::tilejson))
-        .route("/tiles/{layer}/{z}/{x}/{y}", get(tiles::tile))
-        // Talent flows: moves feed, series, flow map, alerts.
-        .merge(flows::routes());
+    let routes = routes().router;
     let routes = match web {
         Some(dir) => {
             routes.fallback_service(ServeDir::new(dir).fallback(get(error::not_found).with_state(state.clone())))

@@ -1,0 +1,91 @@
+//! The router and `/openapi.json` describe the same service: every route the
+//! router registers is documented with its method, and every documented
+//! path and method is answered by a registered route. A route added without
+//! documentation (or documentation without a route) fails here.
+
+use serde_json::Value;
+use talentmap::api::{openapi, routes};
+
+/// Path segments; a `{param}` segment of the router matches any one
+/// segment, including a documented `{layer}.json`.
+fn segments(path: &str) -> Vec<&str> {
+    path.trim_start_matches('/').split('/').collect()
+}
+
+fn is_param(segment: &str) -> bool {
+    segment.starts_with('{') && segment.ends_with('}')
+}
+
+/// Whether a router path answers a documented path.
+fn answers(route: &str, documented: &str) -> bool {
+    let (r, d) = (segments(route), segments(documented));
+    r.len() == d.len()
+        && r.iter().zip(&d).all(|(r, d)| {
+            if is_param(r) {
+                return true;
+            }
+            r == d
+        })
+}
+
+fn document() -> Value {
+    serde_json::from_str(openapi::document()).expect("the document is JSON")
+}
+
+fn documented_operations(doc: &Value) -> Vec<(String, String)> {
+    let mut ops = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for method in item.as_object().expect("path item").keys() {
+            ops.push((method.to_uppercase(), path.clone()));
+        }
+    }
+    ops
+}
+
+#[test]
+fn every_route_is_documented() {
+    let doc = document();
+    let ops = documented_operations(&doc);
+    let table = routes();
+    assert!(table.list().len() >= 25, "the route table lists the service's routes");
+    for (method, route) in table.list() {
+        let documented = ops.iter().any(|(m, p)| m == method && answers(route, p));
+        assert!(documented, "{method} {route} is not in /openapi.json");
+    }
+}
+
+#[test]
+fn every_documented_operation_has_a_route() {
+    let doc = document();
+    let table = routes();
+    for (method, path) in documented_operations(&doc) {
+        let routed = table.list().iter().any(|(m, r)| *m == method && answers(r, &path));
+        assert!(routed, "{method} {path} is documented but no route answers it");
+    }
+}
+
+#[test]
+fn every_operation_documents_its_error_shape() {
+    let doc = document();
+    let error_ref = "#/components/schemas/ErrorBody";
+    for (method, path) in documented_operations(&doc) {
+        let op = &doc["paths"][&path][method.to_lowercase()];
+        let responses = op["responses"].as_object().expect("responses");
+        assert!(responses.keys().any(|k| k.starts_with('2')), "{method} {path} documents a success");
+        for (status, response) in responses {
+            if status.starts_with('4') || status.starts_with('5') {
+                let text = response.to_string();
+                assert!(text.contains(error_ref), "{method} {path} {status} uses the error shape: {text}");
+            }
+        }
+    }
+}
+
+#[test]
+fn matching_rules() {
+    assert!(answers("/tiles/{file}", "/tiles/{layer}.json"));
+    assert!(answers("/tiles/{file}", "/tiles/shortage.json"));
+    assert!(answers("/tiles/{layer}/{z}/{x}/{y}", "/tiles/commute/{z}/{x}/{y}.mvt"));
+    assert!(!answers("/api/stats", "/api/stats/extra"));
+    assert!(!answers("/api/regions/{id}", "/api/regions"));
+}
