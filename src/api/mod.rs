@@ -143,6 +143,8 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), limits::shed_load))
         .layer(middleware::from_fn_with_state(state.clone(), limits::rate_limit))
         .layer(middleware::from_fn_with_state(state, limits::uri_length))
+        // A panic in a handler becomes a 500 in the error shape, never a dropped connection.
+        .layer(tower_http::catch_panic::CatchPanicLayer::new())
         .layer(middleware::from_fn(error_shape::json_errors))
         .layer(CompressionLayer::new())
         .layer(cors)

@@ -53,7 +53,7 @@ pub fn parse_month(s: &str) -> Option<u32> {
     }
     let year: u32 = s[..4].parse().ok()?;
     let month: u32 = s[5..].parse().ok()?;
-    ((1000..=9999).contains(&year) && (1..=12).contains(&month)).then_some(year * 12 + month - 1)
+    ((1000..=9999).contains(&year) && (1..=12).contains(&month)).then(|| year * 12 + month - 1)
 }
 
 /// One month of an area's series. Counts are `None` when suppressed.
@@ -398,4 +398,20 @@ pub fn assess_areas(snap: &Snapshot, q: &AlertQuery) -> Result<Vec<AreaAlert>, A
             .then_with(|| a.area_id.cmp(&b.area_id))
     });
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_month;
+
+    /// Found by the contract test: month `00` overflowed while computing the
+    /// index of a month that was then refused (a panic in debug builds).
+    #[test]
+    fn month_zero_is_refused_without_overflow() {
+        for bad in ["0000-00", "2024-00", "0999-01", "2024-13", "2024-1", "2024/01", "+024-01"] {
+            assert_eq!(parse_month(bad), None, "{bad}");
+        }
+        assert_eq!(parse_month("2024-01"), Some(2024 * 12));
+        assert_eq!(parse_month("2024-12"), Some(2024 * 12 + 11));
+    }
 }
