@@ -10,19 +10,17 @@
 //! rendering on the compute pool, OpenAPI paths) is shared in
 //! [`super::tiles`]. In the spirit of martin's `Source` trait.
 //!
-//! Adding a layer: write `newlayer.rs` with a unit struct implementing
+//! The five record layers that take only the record filters share one
+//! implementation (`layers::RecordLayer`); shortage and commute have their
+//! own. Adding a layer: write `newlayer.rs` with a type implementing
 //! [`TileSource`] and add it to [`SOURCES`]. Nothing else changes: the routes,
 //! the 404 listing the layers, the registry tests and `/openapi.json` all
 //! read the registry.
 
 mod commute;
 mod doc;
-mod enterprises;
-mod regions;
+mod layers;
 mod shortage;
-mod stations;
-mod talents;
-mod vacancies;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -32,6 +30,7 @@ use utoipa::IntoParams;
 use utoipa::openapi::path::{Parameter, ParameterIn};
 
 use crate::analytics::filter::Filter;
+use crate::encode::layers::Layer;
 use crate::snapshot::Snapshot;
 use crate::spatial::{TileId, WORLD_BOUNDS};
 
@@ -42,11 +41,11 @@ pub use doc::{FilterLayer, MvtBody, TileDocs, TileJsonDoc, VectorLayerDoc};
 
 /// Every tile source the service answers, in the order the 404 lists them.
 pub static SOURCES: &[&dyn Source] = &[
-    &talents::Talents,
-    &vacancies::Vacancies,
-    &enterprises::Enterprises,
-    &regions::Regions,
-    &stations::Stations,
+    &layers::RecordLayer(Layer::Talents),
+    &layers::RecordLayer(Layer::Vacancies),
+    &layers::RecordLayer(Layer::Enterprises),
+    &layers::RecordLayer(Layer::Regions),
+    &layers::RecordLayer(Layer::Stations),
     &shortage::Shortage,
     &commute::Commute,
 ];
