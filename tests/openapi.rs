@@ -3,6 +3,8 @@
 //! path and method is answered by a registered route. A route added without
 //! documentation (or documentation without a route) fails here.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use serde_json::Value;
 use talentmap::api::{openapi, routes};
 
