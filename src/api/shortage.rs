@@ -205,7 +205,7 @@ impl ShortageParams {
     }
 
     /// The analytics query, or a `400` naming the parameter.
-    fn query(&self, snap: &Snapshot, k: u32) -> Result<Query, ApiError> {
+    pub(crate) fn query(&self, snap: &Snapshot, k: u32) -> Result<Query, ApiError> {
         parse_query(&self.to_map(), snap, k)
     }
 }
