@@ -37,7 +37,6 @@ pub async fn stats_value(State(state): State<AppState>) -> Json<serde_json::Valu
 pub fn stats_of(state: &AppState) -> Stats {
     let snap = state.snapshot();
     let k = state.settings.k;
-    let t = &snap.totals;
     let regions = |kind: RegionKind| -> Vec<StatsRegion> {
         snap.regions
             .iter()
@@ -60,15 +59,7 @@ pub fn stats_of(state: &AppState) -> Stats {
     };
     Stats {
         version: snap.version,
-        enterprises: t.enterprises,
-        vacancies: t.vacancies,
-        openings: t.openings,
-        open_openings: t.open_openings,
-        talents: t.talents,
-        seekers: t.seekers,
-        stations: t.stations,
-        regions: t.regions,
-        moves: t.moves,
+        totals: snap.totals.clone(),
         snapshot_build_ms: snap.build_ms,
         reference_year: snap.reference_year,
         privacy_k: k,

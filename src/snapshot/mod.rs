@@ -68,7 +68,7 @@ pub struct RegionStats {
 }
 
 /// City-wide totals.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct Totals {
     pub enterprises: u64,
     /// Vacancy rows.

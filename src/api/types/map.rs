@@ -21,15 +21,9 @@ pub struct Health {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Stats {
     pub version: u64,
-    pub enterprises: u64,
-    pub vacancies: u64,
-    pub openings: u64,
-    pub open_openings: u64,
-    pub talents: u64,
-    pub seekers: u64,
-    pub stations: u64,
-    pub regions: u64,
-    pub moves: u64,
+    /// The city-wide totals, as members of this object.
+    #[serde(flatten)]
+    pub totals: crate::snapshot::Totals,
     /// How long the snapshot took to build, in milliseconds.
     pub snapshot_build_ms: u64,
     /// The year ages are computed for.
