@@ -91,3 +91,28 @@ fn matching_rules() {
     assert!(!answers("/api/stats", "/api/stats/extra"));
     assert!(!answers("/api/regions/{id}", "/api/regions"));
 }
+
+fn collect_refs(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            if let Some(Value::String(r)) = m.get("$ref") {
+                out.push(r.clone());
+            }
+            m.values().for_each(|x| collect_refs(x, out));
+        }
+        Value::Array(a) => a.iter().for_each(|x| collect_refs(x, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn every_schema_reference_resolves() {
+    let doc = document();
+    let mut refs = Vec::new();
+    collect_refs(&doc, &mut refs);
+    assert!(!refs.is_empty());
+    for r in refs {
+        let name = r.strip_prefix("#/components/schemas/").unwrap_or_else(|| panic!("unexpected reference {r}"));
+        assert!(doc["components"]["schemas"][name].is_object(), "dangling reference {r}");
+    }
+}
