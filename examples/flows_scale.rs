@@ -24,6 +24,7 @@ use common::{ScaleArgs, percentile};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use talentmap::api::{AppState, Settings, router};
+use talentmap::auth::audit::Actor;
 use talentmap::generate::{GenerateOptions, generate};
 use talentmap::import::{ImportKind, ImportOptions, import_file};
 use talentmap::model::Taxonomy;
@@ -112,6 +113,11 @@ async fn main() {
     };
     drop(store);
     let state = AppState::new(snap, Some(data.clone()), Settings::default());
+    let feeder = {
+        let store = Store::open(&data).unwrap();
+        let key = talentmap::auth::keys::create(&store, talentmap::auth::Role::Feeder, &[], "scale", &Actor::cli());
+        format!("Bearer {}", key.unwrap().key)
+    };
 
     println!("\n| request | n | p50 ms | p99 ms | max ms |\n|---|---:|---:|---:|---:|");
     let areas: Vec<&String> = districts.iter().chain(parks.iter().take(10)).collect();
@@ -178,6 +184,7 @@ async fn main() {
         let body = serde_json::to_vec(&json!({ "moves": items })).unwrap();
         let post = || {
             Request::post("/api/moves")
+                .header(header::AUTHORIZATION, &feeder)
                 .header(header::CONTENT_TYPE, "application/json")
                 .body(Body::from(body.clone()))
                 .unwrap()

@@ -43,6 +43,8 @@ if [ ! -f "$WORK/data/talentmap.sqlite" ] || [ "$(cat "$WORK/talents" 2>/dev/nul
   echo "$TALENTS" > "$WORK/talents"
 fi
 
+# The moves feed is for feeders: a key for this run (its last line).
+FEEDER=$("$BIN" keys create --role feeder --name soak --data "$WORK/data" | tail -n 1)
 "$BIN" serve --addr "127.0.0.1:$PORT" --data "$WORK/data" --web /nonexistent --rate-limit "$RATE" \
   >"$WORK/soak-server.log" 2>&1 &
 SERVER=$!
@@ -131,11 +133,11 @@ abuse() {
   local pids=()
   for _ in 1 2 3 4; do
     curl -s -o /dev/null -w '%{http_code} ' --max-time 60 -H 'Content-Type: application/json' \
-      --data-binary @"$WORK/abuse-huge.json" "$URL/api/moves" & pids+=($!)
+      -H "Authorization: Bearer $FEEDER" --data-binary @"$WORK/abuse-huge.json" "$URL/api/moves" & pids+=($!)
     curl -s -o /dev/null -w '%{http_code} ' --max-time 60 -H 'Content-Type: application/json' \
-      -H 'Transfer-Encoding: chunked' --data-binary @"$WORK/abuse-huge.json" "$URL/api/moves" & pids+=($!)
+      -H "Authorization: Bearer $FEEDER" -H 'Transfer-Encoding: chunked' --data-binary @"$WORK/abuse-huge.json" "$URL/api/moves" & pids+=($!)
     curl -s -o /dev/null -w '%{http_code} ' --max-time 60 -H 'Content-Type: application/json' \
-      --data-binary @"$WORK/abuse-max.json" "$URL/api/moves" & pids+=($!)
+      -H "Authorization: Bearer $FEEDER" --data-binary @"$WORK/abuse-max.json" "$URL/api/moves" & pids+=($!)
     curl -s -o /dev/null -w '%{http_code} ' --max-time 60 "$URL/api/stats?q=$(head -c 100000 /dev/zero | tr '\0' a)" & pids+=($!)
   done
   wait "${pids[@]}" || true
@@ -159,7 +161,7 @@ function init(args) counts = {}; n = 0 end
 function request()
   n = n + 1
   if n % 50 == 0 then
-    return wrk.format("POST", "/api/moves", {["Content-Type"] = "application/json"}, moves)
+    return wrk.format("POST", "/api/moves", {["Content-Type"] = "application/json", ["Authorization"] = "Bearer $FEEDER"}, moves)
   elseif n % 4 == 0 then
     return wrk.format("GET", api[math.floor(n / 4) % #api + 1])
   end

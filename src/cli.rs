@@ -59,6 +59,8 @@ pub enum Command {
         #[arg(long, default_value_t = 100_000)]
         demo_talents: usize,
         #[command(flatten)]
+        access: AccessArgs,
+        #[command(flatten)]
         limits: LimitArgs,
         #[command(flatten)]
         data: DataArg,
@@ -193,6 +195,56 @@ pub enum AuditCommand {
     },
 }
 
+/// Whether anonymous access is allowed (`--public on|off`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OnOff {
+    On,
+    Off,
+}
+
+/// Access control of `serve` (docs/access.md).
+#[derive(Debug, Args, Clone)]
+pub struct AccessArgs {
+    /// Whether callers without credentials may read the public,
+    /// disclosure-controlled data. With `off`, every route but /health, the
+    /// sign-in routes and the web page needs a key or a session.
+    #[arg(long, env = "TALENTMAP_PUBLIC", value_enum, default_value = "on")]
+    pub public: OnOff,
+    /// An origin (`https://host[:port]`) whose web pages may read public
+    /// routes across origins (CORS, without credentials); repeat for more.
+    /// Default: none, same origin only. Never opens writes.
+    #[arg(long = "cors-origin", env = "TALENTMAP_CORS_ORIGINS", value_delimiter = ',', value_parser = parse_origin)]
+    pub cors_origins: Vec<String>,
+    /// Hours a sign-in session lasts.
+    #[arg(long, env = "TALENTMAP_SESSION_HOURS", default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=720))]
+    pub session_hours: u64,
+}
+
+/// An origin as browsers send it: scheme and host (and port), nothing else.
+fn parse_origin(text: &str) -> Result<String, String> {
+    let url = api::normalise_public_url(text)?;
+    let host = url.split_once("://").map_or("", |(_, rest)| rest);
+    if host.contains('/') {
+        return Err(format!(
+            "'{text}' is not an origin: give scheme and host only, e.g. https://portal.example.gov.cn"
+        ));
+    }
+    Ok(url)
+}
+
+impl AccessArgs {
+    /// The access settings these flags give; verified credentials are
+    /// re-checked every `reload_secs`.
+    pub fn settings(&self, reload_secs: u64) -> api::AccessSettings {
+        api::AccessSettings {
+            public_access: self.public == OnOff::On,
+            cors_origins: self.cors_origins.clone(),
+            credential_ttl: Duration::from_secs(reload_secs),
+            session_ttl: Duration::from_secs(self.session_hours * 3600),
+        }
+    }
+}
+
 /// Limits of `serve` (docs/limits.md): sizes, time, concurrency, rates.
 #[derive(Debug, Args, Clone)]
 pub struct LimitArgs {
@@ -248,12 +300,12 @@ impl LimitArgs {
 /// Runs a parsed command; returns the process exit code.
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
-        Command::Serve { addr, k, reload_secs, public_url, web, demo_talents, limits, data } => {
+        Command::Serve { addr, k, reload_secs, public_url, web, demo_talents, access, limits, data } => {
             let public_url = match public_url {
                 Some(url) => api::normalise_public_url(&url).map_err(|e| anyhow::anyhow!("--public-url: {e}"))?,
                 None => format!("http://{addr}"),
             };
-            let base = Settings { k, public_url, ..Settings::default() };
+            let base = Settings { k, public_url, access: access.settings(reload_secs), ..Settings::default() };
             serve(&data.data, addr, base, reload_secs, &web, demo_talents, &limits)
         }
         Command::Import { kind, file, replace, report, data } => {
@@ -408,6 +460,11 @@ fn serve(
         import_city(&mut store, &taxonomy, &source)?;
         tracing::info!("demo city loaded (synthetic data on real Jinan district boundaries)");
     }
+    let secret = crate::auth::PseudonymSecret::load_or_create(&store)?;
+    let filled = crate::auth::people::fill_missing(store.conn_mut(), &secret)?;
+    if filled > 0 {
+        tracing::info!(talents = filled, "pseudonymous ids written for talents imported before they were stored");
+    }
     let snap = snapshot::build(&mut store, taxonomy)?;
     drop(store);
     crate::analytics::cells::talent_pyramid(&snap);
@@ -435,6 +492,12 @@ fn serve(
         compute_threads = settings.compute_threads,
         tile_cache_mib = settings.tile_cache_bytes >> 20,
         "limits"
+    );
+    tracing::info!(
+        public = settings.access.public_access,
+        cors_origins = ?settings.access.cors_origins,
+        session_hours = settings.access.session_ttl.as_secs() / 3600,
+        "access control (docs/access.md)"
     );
     let state = AppState::new(snap, Some(data.to_path_buf()), settings);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;

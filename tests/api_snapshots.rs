@@ -87,10 +87,25 @@ async fn answers_keep_their_shape() {
 
 #[tokio::test]
 async fn csv_columns_are_the_json_keys() {
-    let (_dir, state) = app();
+    let (dir, state) = app();
     let v = json(&state, "/api/shortage?field=0812", StatusCode::OK).await;
     let keys: Vec<String> = v["items"][0].as_object().unwrap().keys().cloned().collect();
-    let (status, ct, body) = get(&state, "/api/shortage?field=0812&format=csv").await;
+    // The CSV file is an export: recruiters and up, not the public.
+    let (status, _, _) = get(&state, "/api/shortage?field=0812&format=csv").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let data = dir.path().join("data");
+    let mut store = talentmap::store::Store::open(&data).unwrap();
+    let recruiter = bearer(&store, talentmap::auth::Role::Recruiter, &[]);
+    let snap = snapshot::build(&mut store, Arc::new(Taxonomy::builtin())).unwrap();
+    let state = AppState::new(snap, Some(data), Settings { k: 3, ..Settings::default() });
+    let req = Request::get("/api/shortage?field=0812&format=csv")
+        .header(header::AUTHORIZATION, recruiter)
+        .body(Body::empty())
+        .unwrap();
+    let resp = router(state.clone()).oneshot(req).await.unwrap();
+    let status = resp.status();
+    let ct = resp.headers().get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+    let body = resp.into_body().collect().await.unwrap().to_bytes().to_vec();
     assert_eq!(status, StatusCode::OK);
     assert!(ct.starts_with("text/csv"), "{ct}");
     let mut rdr = csv::Reader::from_reader(body.as_slice());
@@ -149,12 +164,13 @@ async fn geojson_is_served_as_geojson_and_every_error_has_one_shape() {
         let (status, ct, _) = get(&state, uri).await;
         assert_eq!((status, ct.as_str()), (StatusCode::OK, "application/geo+json"), "{uri}");
     }
-    // The moves feed without a store: the same error shape as every route.
+    // The moves feed without credentials: the same error shape as every route.
     let req = Request::post("/api/moves").body(Body::from(r#"{"moves": []}"#)).unwrap();
     let resp = router(state.clone()).oneshot(req).await.unwrap();
-    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    assert!(resp.headers().contains_key(header::WWW_AUTHENTICATE));
     let body: Value = serde_json::from_slice(&resp.into_body().collect().await.unwrap().to_bytes()).unwrap();
-    assert_eq!(body["error"]["code"], "no_store");
+    assert_eq!(body["error"]["code"], "unauthorized");
     assert!(body["error"]["message"].is_string());
     for uri in
         ["/api/stats?x=1", "/health?x=1", "/api/flows/series?area=D1&area=D2", "/api/commute/underserved?limit=+1"]

@@ -30,6 +30,12 @@ fn state(dir: &std::path::Path, settings: Settings) -> AppState {
     AppState::new(snap, Some(dir.join("data")), settings)
 }
 
+/// The `Authorization` value of a new feeder key in the state's store.
+fn feeder(state: &AppState) -> String {
+    let data = state.data_dir.as_ref().expect("a store");
+    common::bearer(&talentmap::store::Store::open(data).unwrap(), talentmap::auth::Role::Feeder, &[])
+}
+
 async fn send(app: Router, req: Request<Body>) -> (StatusCode, HeaderMap, Value) {
     let resp = app.oneshot(req).await.unwrap();
     let (status, headers) = (resp.status(), resp.headers().clone());
@@ -85,6 +91,7 @@ async fn a_body_over_the_limit_is_refused_by_its_length_before_it_is_read() {
         Bytes::from(vec![b' '; 8192])
     });
     let req = Request::post("/api/moves")
+        .header(header::AUTHORIZATION, feeder(&s))
         .header(header::CONTENT_TYPE, "application/json")
         .header(header::CONTENT_LENGTH, "8192")
         .body(Body::from_stream(chunks))
@@ -101,6 +108,7 @@ async fn a_chunked_body_is_cut_off_at_the_limit() {
     let s = state(d.path(), Settings { max_body_bytes: 4096, ..Settings::default() });
     let chunks = futures_stream(|| Bytes::from(vec![b' '; 1024]));
     let req = Request::post("/api/moves")
+        .header(header::AUTHORIZATION, feeder(&s))
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from_stream(chunks))
         .unwrap();
@@ -116,6 +124,7 @@ async fn a_moves_body_that_does_not_arrive_in_time_is_408() {
     // A body that never sends a byte: only the time budget can end it.
     let never = futures_util::stream::pending::<Result<Bytes, std::io::Error>>();
     let req = Request::post("/api/moves")
+        .header(header::AUTHORIZATION, feeder(&s))
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from_stream(never))
         .unwrap();
@@ -124,6 +133,7 @@ async fn a_moves_body_that_does_not_arrive_in_time_is_408() {
     error_of(status, &h, &body, "request_timeout");
     // The writer slot was released: a real batch is answered.
     let req = Request::post("/api/moves")
+        .header(header::AUTHORIZATION, feeder(&s))
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from(r#"{"moves": []}"#))
         .unwrap();

@@ -243,8 +243,20 @@ async fn fields_of_an_area_rank_what_it_is_short_of() {
 
 #[tokio::test]
 async fn ranking_csv_has_one_row_per_area() {
-    let (_dir, app, _) = city(2, 2);
-    let (status, ct, body) = get(&app, "/api/shortage?field=0812&by=district&format=csv").await;
+    let (dir, app, _) = city(2, 2);
+    let uri = "/api/shortage?field=0812&by=district&format=csv";
+    assert_eq!(get(&app, uri).await.0, StatusCode::UNAUTHORIZED, "an export needs credentials");
+    // A recruiter may export.
+    let data = dir.path().join("data");
+    let mut store = talentmap::store::Store::open(&data).unwrap();
+    let recruiter = bearer(&store, talentmap::auth::Role::Recruiter, &[]);
+    let snap = snapshot::build(&mut store, Arc::new(Taxonomy::builtin())).unwrap();
+    let app = router(AppState::new(snap, Some(data), Settings::default()));
+    let req = Request::get(uri).header("authorization", recruiter).body(Body::empty()).unwrap();
+    let resp = app.oneshot(req).await.unwrap();
+    let status = resp.status();
+    let ct = resp.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+    let body = resp.into_body().collect().await.unwrap().to_bytes().to_vec();
     assert_eq!(status, StatusCode::OK);
     assert!(ct.starts_with("text/csv"));
     let text = String::from_utf8(body).unwrap();

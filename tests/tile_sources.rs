@@ -145,7 +145,7 @@ async fn tile_coordinates_are_plain_decimals_in_range() {
 #[tokio::test]
 async fn an_unknown_layer_is_404_listing_the_layers() {
     let (_d, app) = app();
-    for uri in ["/tiles/people.json", "/tiles/people/1/0/0.mvt"] {
+    for uri in ["/tiles/people.json", "/tiles/persons/1/0/0.mvt"] {
         let (status, _, body) = get(&app, uri, &[]).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{uri}");
         let message = json(&body)["error"]["message"].as_str().unwrap().to_string();

@@ -425,8 +425,11 @@ async fn geojson_endpoints_follow_rfc7946_and_privacy() {
 
 #[tokio::test]
 async fn stats_health_metrics_taxonomy() {
-    let (_d, snap) = city(300, 2);
-    let app = app(snap);
+    let (d, snap) = city(300, 2);
+    let data = d.path().join("data");
+    let admin = bearer(&talentmap::store::Store::open(&data).unwrap(), talentmap::auth::Role::Admin, &[]);
+    let snap = Arc::try_unwrap(snap).ok().expect("one snapshot");
+    let app = router(AppState::new(snap, Some(data), Settings::default()));
     let (_, _, body) = get(&app, "/api/stats", &[]).await;
     let s = json(&body);
     assert_eq!(
@@ -439,7 +442,10 @@ async fn stats_health_metrics_taxonomy() {
     let (_, _, body) = get(&app, "/health", &[]).await;
     assert_eq!(json(&body)["status"], "ok");
     let (_, _, _) = get(&app, "/tiles/talents/9/422/199.mvt", &[]).await;
-    let (_, _, body) = get(&app, "/metrics", &[]).await;
+    // Metrics are for admins.
+    assert_eq!(get(&app, "/metrics", &[]).await.0, StatusCode::UNAUTHORIZED);
+    let (status, _, body) = get(&app, "/metrics", &[("authorization", &admin)]).await;
+    assert_eq!(status, StatusCode::OK);
     let text = String::from_utf8(body).unwrap();
     assert!(text.contains("talentmap_records{kind=\"talents\"} 300"));
     assert!(text.contains("talentmap_tile_cache_misses_total 1"));

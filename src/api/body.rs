@@ -8,8 +8,8 @@ use serde::de::DeserializeOwned;
 
 use super::ApiError;
 
-/// A JSON body parsed into `T`. The content type is not checked (clients
-/// have always sent bodies without one).
+/// A JSON body parsed into `T`. The content type is checked before, by the
+/// policy layer (`api::access`: writes must be `application/json`).
 #[derive(Debug, Clone)]
 pub struct ApiJson<T>(pub T);
 

@@ -77,6 +77,15 @@ pub enum ApiError {
     /// The server has no store to write to.
     #[error("{0}")]
     NoStore(String),
+    /// Credentials are missing or invalid (see `api::access`).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The principal may not make this request.
+    #[error("{0}")]
+    Forbidden(String),
+    /// A write whose body is not declared as JSON.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     #[error("internal error")]
     Internal(String),
 }
@@ -95,6 +104,9 @@ impl ApiError {
             ApiError::InvalidBatch { .. } => (StatusCode::BAD_REQUEST, "invalid_batch"),
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             ApiError::NoStore(_) => (StatusCode::SERVICE_UNAVAILABLE, "no_store"),
+            ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }

@@ -24,12 +24,15 @@ use crate::snapshot::{NONE16, Snapshot};
 use crate::spatial::round6;
 use crate::store::Store;
 
+use super::access::{self, Access, Caller};
 use super::error::{BatchItemError, ErrorBody};
 use super::params::{Level, Number};
 use super::query::ApiQuery;
 use super::types::flows::{Series as SeriesBody, *};
 use super::types::{CollectionTag, FeatureTag, GeoJson, Geometry};
 use super::{ApiError, AppState};
+use axum::extract::Extension;
+use serde_json::json;
 
 /// Largest accepted request body of `POST /api/moves` (64 MiB: 50,000 moves
 /// of about 250 bytes each, with room).
@@ -41,10 +44,10 @@ const MAX_SPAN_MONTHS: u32 = 600;
 /// The flow routes, added to the route table.
 pub fn routes(table: super::RouteTable) -> super::RouteTable {
     table
-        .add("POST", "/api/moves", post(post_moves).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)))
-        .get("/api/flows/series", series)
-        .get("/api/flows/od", od)
-        .get("/api/flows/alerts", alerts_handler)
+        .add("POST", "/api/moves", Access::Feed, post(post_moves).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)))
+        .get("/api/flows/series", Access::Public, series)
+        .get("/api/flows/od", Access::Public, od)
+        .get("/api/flows/alerts", Access::Public, alerts_handler)
 }
 
 /// `POST /api/moves` with `{"moves": [{id, talent_id, date, event, from_lon,
@@ -65,6 +68,7 @@ pub fn routes(table: super::RouteTable) -> super::RouteTable {
               (status = 503, description = "The server has no data directory", body = ErrorBody)))]
 pub async fn post_moves(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<MovesStored>, ApiError> {
     let body = body.map_err(|e| {
@@ -86,7 +90,16 @@ pub async fn post_moves(
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let summary = result.map_err(|e| batch_error(e, received))?;
+    let summary = match result.map_err(|e| batch_error(e, received)) {
+        Ok(summary) => summary,
+        Err(e) => {
+            let refused = json!({"result": "refused", "error": e.to_string()});
+            access::audit(&caller, "POST /api/moves", json!({"received": received}), refused).await?;
+            return Err(e);
+        }
+    };
+    let outcome = json!({"stored": summary.stored, "unchanged": summary.unchanged, "version": summary.version});
+    access::audit(&caller, "POST /api/moves", json!({"received": received}), outcome).await?;
     if summary.stored > 0 {
         let s = state.clone();
         tokio::task::spawn_blocking(move || match s.refresh() {

@@ -18,11 +18,12 @@
 //! stored (the feed is idempotent by move id, but the client would not know);
 //! its size is bounded by the body limit and the batch limit instead.
 //!
-//! Rate limits are counted per [`ClientKey`]: a [`Principal`] if an
-//! authentication layer put one in the request's extensions (none does yet;
-//! accounts come later), else the peer's IP address from
-//! `ConnectInfo<SocketAddr>`. A request with neither (an in-process call,
-//! as in tests driving `router(state).oneshot(…)`) is not rate limited.
+//! Rate limits are counted per [`ClientKey`]: the signed-in principal the
+//! authentication layer (`api::access`) put in the request's extensions,
+//! which gets [`SIGNED_IN_RATE_FACTOR`] times the rate and burst, else the
+//! peer's IP address from `ConnectInfo<SocketAddr>`. A request with neither
+//! (an in-process call, as in tests driving `router(state).oneshot(…)`) is
+//! not rate limited.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -38,28 +39,30 @@ use serde_json::json;
 use tokio::sync::Semaphore;
 
 use super::{AppState, Settings};
+use crate::auth::{Principal, Role};
 
 /// Most clients whose rate buckets are remembered at once; an idle bucket
 /// is dropped once it would have refilled anyway.
 const MAX_CLIENTS: u64 = 100_000;
 
-/// The authenticated caller of a request, once accounts exist: an
-/// authentication layer inserts it into the request's extensions and the
-/// rate limit counts against it instead of the address.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Principal(pub String);
+/// How many times the public rate and burst a signed-in principal (any role
+/// but public) gets.
+pub const SIGNED_IN_RATE_FACTOR: f64 = 5.0;
 
 /// Who a request is counted against.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ClientKey {
+    /// A signed-in principal, by its label (`key:ID`, `user:NAME`).
     Principal(String),
     Addr(IpAddr),
 }
 
 /// The key a request is rate limited by, or `None` for an in-process call.
 pub fn client_key(req: &Request) -> Option<ClientKey> {
-    if let Some(Principal(id)) = req.extensions().get::<Principal>() {
-        return Some(ClientKey::Principal(id.clone()));
+    if let Some(p) = req.extensions().get::<Principal>()
+        && p.role != Role::Public
+    {
+        return Some(ClientKey::Principal(p.label()));
     }
     req.extensions().get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| ClientKey::Addr(addr.ip()))
 }
@@ -101,16 +104,18 @@ impl Limits {
     /// Takes one token of `key`'s bucket; `Err(seconds)` to wait when empty.
     fn take(&self, key: ClientKey) -> Result<(), u64> {
         let Some(buckets) = &self.buckets else { return Ok(()) };
-        let bucket = buckets.get_with(key, || Arc::new(Mutex::new(Bucket { tokens: self.burst, at: Instant::now() })));
+        let factor = if matches!(key, ClientKey::Principal(_)) { SIGNED_IN_RATE_FACTOR } else { 1.0 };
+        let (rate, burst) = (self.rate * factor, self.burst * factor);
+        let bucket = buckets.get_with(key, || Arc::new(Mutex::new(Bucket { tokens: burst, at: Instant::now() })));
         let mut b = bucket.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
-        b.tokens = (b.tokens + now.duration_since(b.at).as_secs_f64() * self.rate).min(self.burst);
+        b.tokens = (b.tokens + now.duration_since(b.at).as_secs_f64() * rate).min(burst);
         b.at = now;
         if b.tokens >= 1.0 {
             b.tokens -= 1.0;
             Ok(())
         } else {
-            Err(((1.0 - b.tokens) / self.rate).ceil().max(1.0) as u64)
+            Err(((1.0 - b.tokens) / rate).ceil().max(1.0) as u64)
         }
     }
 

@@ -2,6 +2,7 @@
 //! tests can drive it in memory with `oneshot`; [`serve`] binds it to a
 //! socket with graceful shutdown.
 
+pub mod access;
 mod body;
 mod cache;
 mod commute;
@@ -15,7 +16,9 @@ pub mod limits;
 mod metrics;
 pub mod openapi;
 mod params;
+mod people;
 pub mod query;
+mod session;
 mod shortage;
 mod sources;
 mod state;
@@ -29,21 +32,22 @@ use std::time::Duration;
 use axum::Router;
 use axum::handler::Handler;
 use axum::middleware;
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::{MethodRouter, delete, get, post};
 use tower_http::LatencyUnit;
 use tower_http::compression::CompressionLayer;
-use tower_http::cors::{Any, CorsLayer};
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::services::ServeDir;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+pub use access::{Access, AccessSettings};
 pub use cache::TileCache;
 pub use commute::CommuteCache;
 pub use compute::Compute;
 pub use error::ApiError;
 pub use error_shape::{code_for, json_errors};
-pub use limits::{ClientKey, Principal, client_key};
+pub use limits::{ClientKey, client_key};
 pub use state::{AppState, Settings, normalise_public_url};
 pub use stats::stats_value as stats_handler;
 pub use tiles::MVT_CONTENT_TYPE;
@@ -54,31 +58,47 @@ pub fn tile_layers() -> Vec<&'static str> {
 }
 
 /// The routes of the service and, beside them, the list of what was
-/// registered, so tests can check every route against `/openapi.json` and an
-/// access policy. Built without a state; [`router`] adds state and layers.
+/// registered with its [`Access`], so tests can check every route against
+/// `/openapi.json` and the access policy. Built without a state; [`router`]
+/// adds state and layers. A route cannot be registered without an access
+/// policy: [`access::enforce`] is layered onto each one here.
 pub struct RouteTable {
     router: Router<AppState>,
     routes: Vec<(&'static str, &'static str)>,
+    access: Vec<Access>,
 }
 
 impl RouteTable {
     fn new() -> RouteTable {
-        RouteTable { router: Router::new(), routes: Vec::new() }
+        RouteTable { router: Router::new(), routes: Vec::new(), access: Vec::new() }
     }
 
     /// `GET` (and `HEAD`) on `path`.
-    fn get<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, handler: H) -> RouteTable {
-        self.add("GET", path, get(handler))
+    fn get<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, access: Access, handler: H) -> RouteTable {
+        self.add("GET", path, access, get(handler))
     }
 
     /// `POST` on `path`.
-    fn post<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, handler: H) -> RouteTable {
-        self.add("POST", path, post(handler))
+    fn post<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, access: Access, handler: H) -> RouteTable {
+        self.add("POST", path, access, post(handler))
+    }
+
+    /// `DELETE` on `path`.
+    fn delete<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, access: Access, handler: H) -> RouteTable {
+        self.add("DELETE", path, access, delete(handler))
     }
 
     /// `method` on `path` with a method router that carries its own layers.
-    fn add(mut self, method: &'static str, path: &'static str, route: MethodRouter<AppState>) -> RouteTable {
+    fn add(
+        mut self,
+        method: &'static str,
+        path: &'static str,
+        access: Access,
+        route: MethodRouter<AppState>,
+    ) -> RouteTable {
         self.routes.push((method, path));
+        self.access.push(access);
+        let route = route.layer(middleware::from_fn_with_state(access, access::enforce));
         self.router = self.router.route(path, route);
         self
     }
@@ -87,42 +107,65 @@ impl RouteTable {
     pub fn list(&self) -> &[(&'static str, &'static str)] {
         &self.routes
     }
+
+    /// The access policy of `method` on `path`, if that route exists.
+    pub fn access(&self, method: &str, path: &str) -> Option<Access> {
+        self.routes.iter().position(|&(m, p)| m == method && p == path).map(|i| self.access[i])
+    }
 }
 
-/// Every route of the service.
+/// Every route of the service, each with its access policy
+/// (`docs/access.md`).
 pub fn routes() -> RouteTable {
+    use Access::{Admin, Individuals, Open, Public};
     let table = RouteTable::new()
-        .get("/health", stats::health)
-        .get("/metrics", metrics::metrics)
-        .get("/openapi.json", openapi::openapi_json)
-        .get("/api/docs", docs::docs_page)
-        .get("/api/stats", stats::stats)
-        .get("/api/taxonomy", features::taxonomy)
-        .get("/api/enterprises", features::enterprises)
-        .get("/api/regions", features::regions)
-        .get("/api/regions/{id}", features::region)
-        .get("/api/aggregates", features::aggregates)
-        // Shortage index and mismatch (analytics::shortage).
-        .get("/api/shortage", shortage::ranking)
-        .get("/api/shortage/fields", shortage::fields)
-        .get("/api/shortage/explain", shortage::explain)
-        .get("/api/mismatch", shortage::mismatch)
+        .get("/health", Open, stats::health)
+        .get("/metrics", Admin, metrics::metrics)
+        .get("/openapi.json", Public, openapi::openapi_json)
+        .get("/api/docs", Public, docs::docs_page)
+        // Sign-in sessions (api::session) and who am I.
+        .get("/api/session", Open, session::current)
+        .post("/api/session", Open, session::sign_in)
+        .delete("/api/session", Open, session::sign_out)
+        .get("/api/stats", Public, stats::stats)
+        .get("/api/taxonomy", Public, features::taxonomy)
+        .get("/api/enterprises", Public, features::enterprises)
+        .get("/api/regions", Public, features::regions)
+        .get("/api/regions/{id}", Public, features::region)
+        .get("/api/aggregates", Public, features::aggregates)
+        // Shortage index and mismatch (analytics::shortage); the CSV export
+        // of the ranking checks `Access::Export` itself.
+        .get("/api/shortage", Public, shortage::ranking)
+        .get("/api/shortage/fields", Public, shortage::fields)
+        .get("/api/shortage/explain", Public, shortage::explain)
+        .get("/api/mismatch", Public, shortage::mismatch)
         // Commute and job–housing.
-        .get("/api/commute/summary", commute::summary)
-        .get("/api/commute/districts", commute::districts)
-        .get("/api/commute/flows", commute::flows)
-        .get("/api/commute/underserved", commute::underserved)
-        .post("/api/commute/scenario", commute::scenario)
+        .get("/api/commute/summary", Public, commute::summary)
+        .get("/api/commute/districts", Public, commute::districts)
+        .get("/api/commute/flows", Public, commute::flows)
+        .get("/api/commute/underserved", Public, commute::underserved)
+        .post("/api/commute/scenario", Public, commute::scenario)
+        // Individuals and the audit log (api::people).
+        .get("/tiles/people/{z}/{x}/{y}", Individuals, people::people_tile)
+        .get("/api/people/{pid}", Individuals, people::person)
+        .get("/api/audit", Admin, people::audit_log)
         // Every tile source (api::sources): `{file}` is `{layer}.json`, `{y}` is `{y}.mvt`.
-        .get("/tiles/{file}", tiles::tilejson)
-        .get("/tiles/{layer}/{z}/{x}/{y}", tiles::tile);
+        .get("/tiles/{file}", Public, tiles::tilejson)
+        .get("/tiles/{layer}/{z}/{x}/{y}", Public, tiles::tile);
     // Talent flows: moves feed, series, flow map, alerts.
     flows::routes(table)
 }
 
 /// The whole service.
 pub fn router(state: AppState) -> Router {
-    let cors = CorsLayer::new().allow_origin(Any).allow_methods([axum::http::Method::GET, axum::http::Method::HEAD]);
+    // Cross-origin reads only from the configured origins, without
+    // credentials; nothing at all by default (same origin only). Writes are
+    // never opened to other origins (see `access::enforce`).
+    let origins: Vec<_> =
+        state.settings.access.cors_origins.iter().filter_map(|o| axum::http::HeaderValue::from_str(o).ok()).collect();
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([axum::http::Method::GET, axum::http::Method::HEAD]);
     let web = state.settings.web_dir.clone().filter(|d| d.join("index.html").exists());
     let routes = routes().router;
     let routes = match web {
@@ -132,8 +175,9 @@ pub fn router(state: AppState) -> Router {
         None => routes.fallback(error::not_found),
     };
     // Outermost last. A request meets trace, CORS, compression, the error
-    // shape, then the limits from cheapest to costliest (docs/limits.md),
-    // then the routes.
+    // shape, the URI length limit, authentication, then the other limits
+    // from cheapest to costliest (docs/limits.md), then the routes with
+    // their access policy (api::access).
     let max_body = state.settings.max_body_bytes;
     routes
         .with_state(state.clone())
@@ -142,6 +186,7 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), limits::time_budget))
         .layer(middleware::from_fn_with_state(state.clone(), limits::shed_load))
         .layer(middleware::from_fn_with_state(state.clone(), limits::rate_limit))
+        .layer(middleware::from_fn_with_state(state.clone(), access::authenticate))
         .layer(middleware::from_fn_with_state(state, limits::uri_length))
         // A panic in a handler becomes a 500 in the error shape, never a dropped connection.
         .layer(tower_http::catch_panic::CatchPanicLayer::new())

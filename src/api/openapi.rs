@@ -12,6 +12,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use utoipa::OpenApi;
 
+use super::access::AccessDocs;
 use super::error::{BatchItemError, ErrorBody, ErrorDetail};
 use super::sources::{FilterLayer, MvtBody, TileDocs, TileJsonDoc, VectorLayerDoc};
 use super::tiles;
@@ -52,6 +53,12 @@ use super::tiles;
         super::flows::alerts_handler,
         tiles::tilejson,
         tiles::tile,
+        super::session::current,
+        super::session::sign_in,
+        super::session::sign_out,
+        super::people::people_tile,
+        super::people::person,
+        super::people::audit_log,
     ),
     components(schemas(
         ErrorBody,
@@ -71,14 +78,17 @@ use super::tiles;
         super::params::Level,
         super::commute::FlowLevelCode,
     )),
-    modifiers(&TileDocs),
+    modifiers(&TileDocs, &AccessDocs),
     tags(
         (name = "service", description = "Health, metrics and this document"),
         (name = "tiles", description = "Vector tiles and TileJSON"),
         (name = "map", description = "Regions, enterprises, aggregates, statistics and code tables"),
         (name = "shortage", description = "Shortage index and mismatch"),
         (name = "commute", description = "Commute and job–housing"),
-        (name = "flows", description = "Talent flows, the moves feed and alerts")
+        (name = "flows", description = "Talent flows, the moves feed and alerts"),
+        (name = "session", description = "Signing in and out on the web page"),
+        (name = "people", description = "Individuals (analysts inside their jurisdiction, admins) and the audit log; \
+                                         every read is audited")
     )
 )]
 pub struct ApiDoc;

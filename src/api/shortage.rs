@@ -36,6 +36,7 @@ use crate::model::{Education, Title};
 use crate::snapshot::Snapshot;
 use crate::spatial::round6;
 
+use super::access::Access;
 use super::error::ErrorBody;
 use super::params::Number;
 use super::query::{ApiQuery, Int, QueryParams, param_names};
@@ -355,8 +356,15 @@ pub struct RankingParams {
               (status = 400, description = "A parameter is missing, unknown, repeated or invalid", body = ErrorBody)))]
 pub async fn ranking(
     State(state): State<AppState>,
+    principal: Option<axum::extract::Extension<crate::auth::Principal>>,
     ApiQuery(params): ApiQuery<WithShortage<RankingParams>>,
 ) -> Result<Response, ApiError> {
+    if params.own.format == Some(Format::Csv) {
+        let role = principal.map_or(crate::auth::Role::Public, |p| p.0.role);
+        if let Some(refusal) = super::access::refusal(Access::Export, role, "format=csv (an export)") {
+            return Ok(refusal);
+        }
+    }
     let snap = state.snapshot();
     let k = state.settings.k;
     let q = params.shortage.query(&snap, k)?;

@@ -50,6 +50,8 @@ pub struct Settings {
     pub compute_threads: usize,
     /// Memory budget of the tile cache in bytes.
     pub tile_cache_bytes: usize,
+    /// Who may call what (`docs/access.md`).
+    pub access: super::AccessSettings,
 }
 
 /// Checks and normalises a public base URL: `http` or `https`, a host, no
@@ -100,6 +102,7 @@ impl Default for Settings {
             rate_limit_burst: Settings::RATE_LIMIT_BURST,
             compute_threads: super::Compute::default_size(),
             tile_cache_bytes: Settings::TILE_CACHE_BYTES,
+            access: super::AccessSettings::default(),
         }
     }
 }
@@ -120,6 +123,8 @@ pub struct AppState {
     pub compute: super::Compute,
     /// In-flight count and per-client rate buckets (see `limits`).
     pub limits: Arc<super::limits::Limits>,
+    /// Credentials, sign-in and the audit log on the store (see `access`).
+    pub auth: Arc<super::access::AuthService>,
     /// Held while rebuilding, so concurrent refreshes (the reloader, the
     /// moves feed) run one at a time and never publish an older version
     /// after a newer one.
@@ -132,6 +137,7 @@ impl AppState {
         AppState {
             taxonomy: snapshot.taxonomy.clone(),
             snapshot: Arc::new(ArcSwap::from_pointee(snapshot)),
+            auth: Arc::new(super::access::AuthService::new(data_dir.clone(), &settings.access)),
             data_dir,
             snapshot_builds: Arc::new(AtomicU64::new(1)),
             tile_cache: Arc::new(TileCache::new(settings.tile_cache_bytes)),

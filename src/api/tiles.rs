@@ -94,7 +94,7 @@ pub async fn tile(
 }
 
 /// Parses the `{z}/{x}/{y}.mvt` segments of a tile route of layer `name`.
-fn parse_tile(name: &str, z: &str, x: &str, y: &str) -> Result<TileId, ApiError> {
+pub(super) fn parse_tile(name: &str, z: &str, x: &str, y: &str) -> Result<TileId, ApiError> {
     let Some(y) = y.strip_suffix(".mvt") else {
         return Err(ApiError::NotFound(format!("tiles are at /tiles/{name}/{{z}}/{{x}}/{{y}}.mvt")));
     };

@@ -11,6 +11,7 @@
 //! - [`signin`]: failed sign-in counters and lockout, per user and per client;
 //! - [`audit`]: the append-only, hash-chained audit log;
 //! - [`pseudonym`]: stable pseudonymous ids of individuals (keyed hashes);
+//! - [`people`]: individual records by position or pseudonym, for analysts;
 //! - [`areas`]: the check that a jurisdiction names districts or parks;
 //! - [`authenticate`]: a request's `Authorization` header and session cookie
 //!   to anonymous, a principal, or invalid credentials.
@@ -29,6 +30,7 @@ mod clock;
 mod error;
 pub mod keys;
 pub mod password;
+pub mod people;
 mod principal;
 pub mod pseudonym;
 mod role;

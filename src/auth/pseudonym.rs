@@ -15,12 +15,12 @@
 use std::fmt;
 
 use hmac::{Hmac, KeyInit, Mac};
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use sha2::Sha256;
 
 use super::AuthError;
 use super::secret::{hex, random_hex, unhex};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 /// Key of the secret in the `meta` table.
 const SECRET_KEY: &str = "pseudonym_secret";
@@ -43,19 +43,23 @@ impl PseudonymSecret {
     /// The store's secret, created (and stored) on first use. Two processes
     /// racing to create it agree on the one stored first.
     pub fn load_or_create(store: &Store) -> Result<PseudonymSecret, AuthError> {
-        let conn = store.conn();
+        Ok(PseudonymSecret::load_or_create_in(store.conn())?)
+    }
+
+    /// [`PseudonymSecret::load_or_create`] on a connection, for callers
+    /// inside a transaction (the importer writes each talent's pseudonym).
+    pub fn load_or_create_in(conn: &Connection) -> Result<PseudonymSecret, StoreError> {
+        let corrupt = |message: String| StoreError::Corrupt { what: "meta value", id: SECRET_KEY.into(), message };
+        let fresh = random_hex(SECRET_BYTES).map_err(|e| corrupt(e.to_string()))?;
         conn.execute(
             "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO NOTHING",
-            params![SECRET_KEY, random_hex(SECRET_BYTES)?],
+            params![SECRET_KEY, fresh],
         )?;
         let text: Option<String> =
             conn.query_row("SELECT value FROM meta WHERE key = ?1", params![SECRET_KEY], |r| r.get(0)).optional()?;
         match text.as_deref().and_then(unhex) {
             Some(bytes) if bytes.len() == SECRET_BYTES => Ok(PseudonymSecret(bytes)),
-            _ => Err(AuthError::Corrupt {
-                what: "pseudonym secret",
-                message: format!("expected {SECRET_BYTES} hex bytes"),
-            }),
+            _ => Err(corrupt(format!("expected {SECRET_BYTES} hex bytes"))),
         }
     }
 

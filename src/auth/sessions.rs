@@ -84,6 +84,21 @@ pub fn verify(store: &Store, token: &str, now: i64) -> Result<Option<Principal>,
     }))
 }
 
+/// When the session a token stands for expires (Unix seconds), if it is a
+/// live session.
+pub fn expires_at(store: &Store, token: &str, now: i64) -> Result<Option<i64>, AuthError> {
+    let Some((id, secret)) = split_token(SESSION_PREFIX, token.trim()) else {
+        return Ok(None);
+    };
+    let row: Option<(String, i64)> = store
+        .conn()
+        .query_row("SELECT secret_hash, expires FROM auth_sessions WHERE id = ?1", params![id], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
+    Ok(row.filter(|(hash, expires)| secret_matches(secret, hash) && *expires > now).map(|(_, expires)| expires))
+}
+
 /// Signs out: deletes the session a token stands for. Returns whether there
 /// was one (a wrong secret ends nothing).
 pub fn end(store: &Store, token: &str) -> Result<bool, AuthError> {

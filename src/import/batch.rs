@@ -205,14 +205,15 @@ fn run(store: &mut Store, taxonomy: &Taxonomy, items: &[Value], commit: bool) ->
         match stored_move.query_row(params![m.id], read_stored).optional()? {
             None => fresh.push(m),
             Some(old) if same(&old, &m) => unchanged += 1,
-            Some(old) => errors.push(fail(
+            // The message does not say which values differ: the feed must not
+            // tell a caller what is stored, field by field.
+            Some(_) => errors.push(fail(
                 "id",
                 m.id.clone(),
                 "conflict",
                 format!(
-                    "move {} is already stored with different values ({}); the feed does not change reported moves — correct them with a CSV import",
-                    m.id,
-                    differences(&old, &m).join(", ")
+                    "move {} is already stored with other values; the feed does not change reported moves — correct them with a CSV import",
+                    m.id
                 ),
             )),
         }

@@ -41,6 +41,9 @@ pub struct Context<'a> {
     pub enterprises: HashSet<String>,
     /// Oldest and youngest accepted birth years.
     pub birth_years: (i64, i64),
+    /// The store's pseudonym key: each talent row is written with its
+    /// pseudonymous id (the people layer's `pid`).
+    pub pseudonym: crate::auth::PseudonymSecret,
 }
 
 fn check_field(taxonomy: &Taxonomy) -> impl Fn(&str) -> Result<String, String> + '_ {
@@ -198,13 +201,13 @@ pub fn parse_talent(row: &mut Row, ctx: &Context) -> Option<Talent> {
 }
 
 pub const TALENT_UPSERT: &str = "INSERT INTO talents(id, home_lon, home_lat, work_lon, work_lat, enterprise_id, field, education, title,
-      tier, birth_year, seeking, home_district, home_park, work_district, work_park, batch)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+      tier, birth_year, seeking, home_district, home_park, work_district, work_park, batch, pid)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
     ON CONFLICT(id) DO UPDATE SET home_lon = excluded.home_lon, home_lat = excluded.home_lat, work_lon = excluded.work_lon,
       work_lat = excluded.work_lat, enterprise_id = excluded.enterprise_id, field = excluded.field, education = excluded.education,
       title = excluded.title, tier = excluded.tier, birth_year = excluded.birth_year, seeking = excluded.seeking,
       home_district = excluded.home_district, home_park = excluded.home_park, work_district = excluded.work_district,
-      work_park = excluded.work_park, batch = excluded.batch
+      work_park = excluded.work_park, batch = excluded.batch, pid = excluded.pid
     WHERE talents.batch <> excluded.batch";
 
 pub fn write_talent(stmt: &mut Statement, t: &Talent, ctx: &Context, batch: u64) -> rusqlite::Result<usize> {
@@ -227,7 +230,8 @@ pub fn write_talent(stmt: &mut Statement, t: &Talent, ctx: &Context, batch: u64)
         home_park,
         work_district,
         work_park,
-        batch as i64
+        batch as i64,
+        crate::auth::pseudonym(&ctx.pseudonym, &t.id)
     ])
 }
 

@@ -274,6 +274,7 @@ fn context<'t>(conn: &Connection, taxonomy: &'t Taxonomy, kind: ImportKind) -> R
         enterprises,
         // Nobody in the register is older than 110 or younger than 14.
         birth_years: (this_year - 110, this_year - 14),
+        pseudonym: crate::auth::PseudonymSecret::load_or_create_in(conn)?,
     })
 }
 

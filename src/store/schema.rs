@@ -10,7 +10,10 @@ use super::StoreError;
 /// Migrations in order; never edit a released one, append a new one.
 /// 1: map data and the import log. 2: access control (`crate::auth`): API
 /// keys, users, sessions, failed sign-ins and the hash-chained audit log;
-/// writes to these never bump `data_version`.
+/// writes to these never bump `data_version`. 3: the people layer: each
+/// talent's pseudonymous id (`crate::auth::pseudonym`, filled on import and,
+/// for rows written before, when the server starts) with an index for a
+/// person's panel, and an index on home positions for people tiles.
 const MIGRATIONS: &[&str] = &[
     r#"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -70,6 +73,11 @@ CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+"#,
+    r#"
+ALTER TABLE talents ADD COLUMN pid TEXT;
+CREATE INDEX talents_pid ON talents(pid);
+CREATE INDEX talents_home ON talents(home_lon, home_lat);
 "#,
 ];
 

@@ -71,6 +71,15 @@ pub fn tiny_city(dir: &Path, talents: usize) -> Store {
 
 pub mod mvt;
 
+/// A new API key of `role` (with `areas` for an analyst) in `store`: the
+/// `Authorization` header value that presents it.
+pub fn bearer(store: &Store, role: talentmap::auth::Role, areas: &[&str]) -> String {
+    let areas: Vec<String> = areas.iter().map(|a| a.to_string()).collect();
+    let actor = talentmap::auth::audit::Actor::cli();
+    let key = talentmap::auth::keys::create(store, role, &areas, "test", &actor).unwrap();
+    format!("Bearer {}", key.key)
+}
+
 /// Deterministic xorshift generator for test data.
 pub struct Rng(pub u64);
 
