@@ -1,8 +1,9 @@
-// Entry point: loads taxonomy, statistics and region outlines, builds the
-// map, and wires the layer panel, filters, search, popups, the region panel,
-// the analysis views, the language switch and the URL-hash state. `main` runs
-// these as named steps that share one object `a` (map, state, and the
-// functions one step offers the others).
+// Entry point: loads taxonomy, statistics, region outlines and the session,
+// builds the map, and wires the layer panel, filters, search, popups, the
+// region and person panels, the analysis views, the account control, the
+// language switch and the URL-hash state. `main` runs these as named steps
+// that share one object `a` (map, state, and the functions one step offers
+// the others).
 
 import * as maplibregl from './maplibre-gl.mjs';
 import { fmt, fmtCompact, getLang, nameOf, setLang, t, translateDom } from './i18n.js';
@@ -23,7 +24,10 @@ import {
 } from './layers.js';
 import { CIVIDIS, VIRIDIS, stepExpression } from './ramps.js';
 import { basemapLegend, enterprisesLegend, esc, regionsLegend, talentsLegend, vacanciesLegend } from './legend.js';
-import { cellPopup, clusterPopup, enterprisePopup, indexTaxonomy, regionPanel } from './panel.js';
+import { cellPopup, clusterPopup, enterprisePopup, indexTaxonomy, personPanel, regionPanel } from './panel.js';
+import { canSeePeople, isRefusedPeopleTile, jurisdictionBounds, mustSignIn } from './access.js';
+import { createAccount } from './account.js';
+import { PEOPLE_LAYER, PEOPLE_MIN_ZOOM, areaAt, createPeopleLayer, peopleLegend } from './people.js';
 import { renderFilters, resetFilters } from './filters.js';
 import { setupSearch } from './search.js';
 import { createViews } from './views/index.js';
@@ -44,7 +48,9 @@ async function getJson(path, pending = null) {
     } catch {
       /* not JSON */
     }
-    throw new Error(`${path}: ${msg}`);
+    const err = new Error(`${path}: ${msg}`);
+    err.status = res.status;
+    throw err;
   }
   return res.json();
 }
@@ -90,12 +96,18 @@ function bboxOf(fc) {
   return Number.isFinite(w) ? [[w, s], [e, n]] : [[116.2, 36.0], [117.9, 37.6]];
 }
 
-/** Reads the view state from the hash, sets the language and loads taxonomy, statistics and regions. */
-async function loadData() {
+/** Reads the view state from the hash and sets the language. */
+function loadState() {
   const state = parseHash(window.location.hash);
   setLang(state.lang || localStorage.getItem('talentmap.lang') || 'zh');
   state.lang = getLang();
   translateDom();
+  return state;
+}
+
+/** Loads taxonomy, statistics and regions. A 401 (the server serves nobody
+ *  anonymous) is thrown on without a message: the sign-in form replaces the map. */
+async function loadData(state) {
   let taxonomy;
   let stats;
   let base;
@@ -105,7 +117,7 @@ async function loadData() {
       ['/api/taxonomy', '/api/stats', '/api/regions'].map((path, i) => getJson(path, boot[i])),
     );
   } catch (err) {
-    setStatus(t('loadError', { msg: err.message }), true);
+    if (err.status !== 401) setStatus(t('loadError', { msg: err.message }), true);
     throw err;
   }
   for (const f of base.features) {
@@ -171,6 +183,12 @@ function createMap(a) {
     }
   });
   map.on('error', (e) => {
+    // People tiles outside an analyst's jurisdiction answer 403: expected, not an error to show.
+    if (isRefusedPeopleTile(e)) {
+      app.refusedPeopleTiles = (app.refusedPeopleTiles || 0) + 1;
+      if (e.error?.status === 401) a.refreshSession?.();
+      return;
+    }
     const msg = e.error?.message || String(e.error || e);
     app.errors.push(msg);
     console.warn('map error:', msg);
@@ -213,6 +231,42 @@ function wireHash(a) {
   map.on('moveend', a.writeHash);
 }
 
+/** The people layer and the session it depends on: shown to analysts and
+ *  admins only, its tiles limited to an analyst's jurisdiction. */
+function setupPeople(a) {
+  const { map, state, regionsById } = a;
+  const people = createPeopleLayer(map, origin);
+  a.peopleAllowed = () => canSeePeople(a.account.session);
+  a.syncPeople = () => {
+    const allowed = a.peopleAllowed();
+    if (!allowed && state.layers.includes('people')) state.layers = state.layers.filter((l) => l !== 'people');
+    // Sources can be added once the style has loaded; `main` calls this again then.
+    if (!a.styleLoaded) return;
+    const bounds = jurisdictionBounds(a.account.session, regionsById);
+    people.sync({ allowed, on: state.layers.includes('people'), bounds });
+  };
+  /** After a sign-in or sign-out: the layer panel, the layer and any open record. */
+  a.applySession = () => {
+    if (!a.peopleAllowed() && a.openPersonId) a.closeDetails();
+    a.renderLayerPanel();
+    a.setLayerVisibility();
+    a.writeHash();
+  };
+  // A people tile answered 401: the session ended; ask once what the server says now.
+  let refreshing = null;
+  a.refreshSession = () => {
+    refreshing ||= a.account
+      .load()
+      .then(() => {
+        a.account.render();
+        a.applySession();
+      })
+      .finally(() => {
+        refreshing = null;
+      });
+  };
+}
+
 /** The data layers' toggles, legends and region statistic in the layer panel. */
 function setupLayerPanel(a) {
   const { map, state, breaks, k } = a;
@@ -221,7 +275,11 @@ function setupLayerPanel(a) {
     { id: 'vacancies', name: 'layerVacancies', note: 'layerVacanciesNote', legend: () => vacanciesLegend(breaks.vacancies, k) },
     { id: 'enterprises', name: 'layerEnterprises', note: 'layerEnterprisesNote', legend: () => enterprisesLegend() },
     { id: 'regions', name: 'layerRegions', note: 'layerRegionsNote', legend: () => regionsLegend(state.stat, breaks.regions, k) },
+    // Individuals: only for analysts and admins, and only from zoom 15.
+    { id: 'people', name: 'layerPeople', note: 'layerPeopleNote', legend: () => peopleLegend(a.tax), allowed: () => a.peopleAllowed() },
   ];
+  const shown = () => LAYERS.filter((l) => !l.allowed || l.allowed());
+  const peopleZoomOk = () => map.getZoom() >= PEOPLE_MIN_ZOOM - 1e-6;
 
   a.renderLegend = (id) => {
     const li = document.querySelector(`.layer[data-layer="${id}"] .legend`);
@@ -229,8 +287,13 @@ function setupLayerPanel(a) {
   };
 
   a.renderLayerPanel = () => {
-    $('#layer-list').innerHTML = LAYERS.map((l) => {
+    $('#layer-list').innerHTML = shown().map((l) => {
       const on = state.layers.includes(l.id);
+      const people = l.id === 'people';
+      const disabled = people && !peopleZoomOk();
+      const hint = people
+        ? `<p class="layer-hint" id="people-zoom-hint"${disabled ? '' : ' hidden'}>${esc(t('peopleZoomHint'))}</p>`
+        : '';
       const statSelect =
         l.id === 'regions'
           ? `<div class="field-row compact"><label for="region-stat">${esc(t('regionStat'))}</label>
@@ -240,18 +303,29 @@ function setupLayerPanel(a) {
           : '';
       return `<li class="layer${on ? ' on' : ''}" data-layer="${l.id}">
         <label class="toggle">
-          <input type="checkbox" id="layer-${l.id}" data-layer="${l.id}"${on ? ' checked' : ''} aria-describedby="layer-note-${l.id}">
+          <input type="checkbox" id="layer-${l.id}" data-layer="${l.id}"${on ? ' checked' : ''}${disabled ? ' disabled' : ''} aria-describedby="layer-note-${l.id}${people ? ' people-zoom-hint' : ''}">
           <span class="toggle-track" aria-hidden="true"></span>
           <span class="layer-name">${esc(t(l.name))}</span>
         </label>
-        <p class="layer-note" id="layer-note-${l.id}">${esc(t(l.note))}</p>
+        <p class="layer-note" id="layer-note-${l.id}">${esc(t(l.note))}</p>${hint}
         <div class="layer-body">${statSelect}<div class="legend">${l.legend()}</div></div>
       </li>`;
     }).join('') + (a.views ? a.views.layerItems() : '');
     $('#basemap-legend').innerHTML = basemapLegend();
   };
 
+  // The people toggle follows the zoom: enabled from 15, with a hint below.
+  a.updatePeopleZoom = () => {
+    const input = document.getElementById('layer-people');
+    if (!input) return;
+    const ok = peopleZoomOk();
+    input.disabled = !ok;
+    document.getElementById('people-zoom-hint').hidden = ok;
+  };
+  map.on('zoom', a.updatePeopleZoom);
+
   a.setLayerVisibility = () => {
+    a.syncPeople();
     for (const [id, mapLayers] of Object.entries(LAYER_GROUPS)) {
       const v = state.layers.includes(id) ? 'visible' : 'none';
       for (const ml of mapLayers) if (map.getLayer(ml)) map.setLayoutProperty(ml, 'visibility', v);
@@ -363,9 +437,13 @@ function setupDetails(a) {
   const closeDetails = () => {
     details.hidden = true;
     a.openRegionId = null;
+    a.openPersonId = null;
+    a.personData = null;
+    $('#details-body').innerHTML = '';
     clearSelection();
     document.body.classList.remove('details-open');
   };
+  a.closeDetails = closeDetails;
   $('#details-close').addEventListener('click', closeDetails);
   document.addEventListener('keydown', (ev) => {
     if (ev.key === 'Escape' && !details.hidden && !ev.target.closest('.search')) closeDetails();
@@ -373,6 +451,8 @@ function setupDetails(a) {
 
   a.showRegion = async (id) => {
     a.openRegionId = String(id);
+    a.openPersonId = null;
+    a.personData = null;
     const mine = (regionSeq += 1);
     details.hidden = false;
     document.body.classList.add('details-open');
@@ -390,9 +470,41 @@ function setupDetails(a) {
   };
   app.showRegion = a.showRegion;
 
+  // A person's record. Every read is written to the server's audit log, so a
+  // language switch redraws the record already here instead of asking again.
+  const personOptions = {
+    areaName: (id) => regionsById.get(String(id))?.properties.name ?? String(id),
+    areaAtPoint: (pt) => areaAt(a.base.features, pt)?.properties.id ?? null,
+  };
+  a.renderPerson = () => {
+    if (a.personData) $('#details-body').innerHTML = personPanel(a.personData, ctx, personOptions);
+  };
+  a.showPerson = async (pid) => {
+    const mine = (regionSeq += 1);
+    a.openRegionId = null;
+    a.openPersonId = String(pid);
+    a.personData = null;
+    clearSelection();
+    details.hidden = false;
+    document.body.classList.add('details-open');
+    const body = $('#details-body');
+    body.innerHTML = `<p class="hint">${esc(t('loading'))}</p>`;
+    try {
+      const data = await getJson(`/api/people/${encodeURIComponent(pid)}`);
+      if (mine !== regionSeq) return;
+      a.personData = data;
+      a.renderPerson();
+    } catch (err) {
+      if (mine === regionSeq) body.innerHTML = `<p class="error">${esc(t('loadError', { msg: err.message }))}</p>`;
+    }
+  };
+  app.showPerson = a.showPerson;
+
   a.openPanel = (html) => {
     regionSeq += 1;
     a.openRegionId = null;
+    a.openPersonId = null;
+    a.personData = null;
     clearSelection();
     details.hidden = false;
     document.body.classList.add('details-open');
@@ -425,7 +537,7 @@ function setupViews(a) {
     openPanel: a.openPanel,
     beforeLayer: 'base-parks-line',
     onViewOn: () => {
-      state.layers = state.layers.filter((l) => l === 'enterprises');
+      state.layers = state.layers.filter((l) => l === 'enterprises' || l === 'people');
       a.setLayerVisibility();
     },
   });
@@ -463,7 +575,10 @@ function setupClicks(a) {
     const top = feats[0];
     if (!top) return;
     const id = top.layer.id;
-    if (id === 'enterprise-points') {
+    if (id === PEOPLE_LAYER) {
+      popup.remove();
+      a.showPerson(String(top.properties.pid));
+    } else if (id === 'enterprise-points') {
       popup.setLngLat(top.geometry.coordinates).setHTML(enterprisePopup(top.properties, ctx)).addTo(map);
     } else if (id === 'enterprise-clusters') {
       const center = top.geometry.coordinates;
@@ -524,7 +639,9 @@ function setupLanguage(a) {
     $('#privacy-note').textContent = t('privacyNote', { k });
     $('#data-version').textContent = t('dataVersion', { v: stats.version ?? '–' });
     map.getCanvas().setAttribute('aria-label', t('title'));
+    a.account.render();
     if (a.openRegionId) a.showRegion(a.openRegionId);
+    else if (a.openPersonId) a.renderPerson();
     else if (!a.details.hidden) a.views.rerender();
     if (popup.isOpen()) popup.remove();
   };
@@ -539,6 +656,15 @@ function setupLanguage(a) {
     a.renderTexts();
     redrawBadges();
     a.writeHash();
+  });
+}
+
+/** The language switch while the sign-in form stands in for the map. */
+function gateLanguage() {
+  $('#lang').addEventListener('click', () => {
+    setLang(getLang() === 'zh' ? 'en' : 'zh');
+    localStorage.setItem('talentmap.lang', getLang());
+    translateDom();
   });
 }
 
@@ -577,10 +703,34 @@ function watchHash(a) {
 async function main() {
   // Start the map's web workers while the API answers.
   maplibregl.prewarm();
-  const a = await loadData();
+  const state = loadState();
+  let a = null;
+  const account = createAccount({ onChange: () => a?.applySession() });
+  app.account = account;
+  const boot = window.__talentmapBoot || [];
+  // A server that serves nobody anonymous: the sign-in form instead of an empty map.
+  if (mustSignIn(await account.load(boot[3]))) {
+    account.gate();
+    gateLanguage();
+    return;
+  }
+  account.render();
+  try {
+    a = await loadData(state);
+  } catch (err) {
+    if (err.status === 401) {
+      account.gate();
+      gateLanguage();
+      return;
+    }
+    throw err;
+  }
+  a.account = account;
+  account.setRegions(a.regionsById);
   a.map = createMap(a);
   addRegionLabels(a);
   wireHash(a);
+  setupPeople(a);
   setupLayerPanel(a);
   setupBreaks(a);
   setupFilters(a);
@@ -594,13 +744,15 @@ async function main() {
 
   a.renderTexts();
   a.setLayerVisibility();
-  const { map, state } = a;
+  const { map } = a;
   map.once('idle', () => {
     app.firstIdleMs = performance.now();
     app.firstIdleEpoch = Date.now();
     a.writeHash();
   });
   map.once('load', () => {
+    a.styleLoaded = true;
+    a.syncPeople();
     app.ready = true;
     setStatus('');
     if (state.view) a.views.load();

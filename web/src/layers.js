@@ -22,10 +22,13 @@ export const LAYER_GROUPS = {
   vacancies: ['vacancies-fill', 'vacancies-suppressed'],
   enterprises: ['enterprise-clusters', 'enterprise-cluster-count', 'enterprise-points'],
   regions: ['regions-fill', 'regions-suppressed', 'regions-line'],
+  // Added only for analysts and admins (people.js).
+  people: ['people-points'],
 };
 
 /** Layers that answer clicks, topmost first. */
 export const CLICKABLE = [
+  'people-points',
   'enterprise-points',
   'enterprise-clusters',
   'talents-fill',

@@ -152,3 +152,65 @@ export function regionPanel(data, ctx) {
     ${titleTable ? `<section><h3>${esc(t('demand'))} · ${esc(t('byTitle'))}</h3>${titleTable}</section>` : ''}
     <p class="legend-note">${esc(t('statRatioNote'))}</p>`;
 }
+
+// ---- A person's panel (people layer) ----
+
+const yesNo = (v) => (v === true ? t('seekingYes') : v === false ? t('seekingNo') : '–');
+
+/** Where a move went: the server's label, the enterprise (named when it is
+ *  the current employer), and the park or district at its end point. */
+function moveDestination(m, person, areaName, areaAtPoint) {
+  if (m.destination) return String(m.destination);
+  const parts = [];
+  if (m.to_enterprise_id) {
+    const e = person.employer;
+    parts.push(e && String(e.id) === String(m.to_enterprise_id) ? e.name : String(m.to_enterprise_id));
+  }
+  const area = m.to ? areaAtPoint(m.to) : null;
+  if (area) parts.push(areaName(area));
+  if (!parts.length && m.event === 'leave') parts.push(t('move_leave'));
+  if (!parts.length && m.to) parts.push(`${fmtDecimal(m.to[1])}, ${fmtDecimal(m.to[0])}`);
+  return parts.join(' · ') || '–';
+}
+
+/** The record of one person from /api/people/{pid}. `areaName(id)` names a
+ *  district or park, `areaAtPoint([lon, lat])` finds the area id at a point. */
+export function personPanel(data, ctx, { areaName = (id) => id, areaAtPoint = () => null } = {}) {
+  const area = (id) => (id === null || id === undefined ? '–' : esc(areaName(String(id))));
+  const tier = data.tier === 'none' ? nameOf(ctx.tax.tiers.get('none'), t('tierNone')) : codeName(ctx.tax.tiers, data.tier);
+  const overview = rows([
+    [t('field'), esc(codeName(ctx.tax.fields, data.field))],
+    [t('education'), esc(codeName(ctx.tax.education, data.education))],
+    [t('title_'), esc(codeName(ctx.tax.titles, data.title))],
+    [t('filterTier'), esc(tier)],
+    [t('personAge'), esc(data.age_band ?? '–')],
+    [t('filterSeeking'), esc(yesNo(data.seeking))],
+    [t('employer'), data.employer ? esc(data.employer.name ?? data.employer.id) : esc(t('none'))],
+    [t('homeDistrict'), area(data.home_district)],
+    [t('homePark'), area(data.home_park)],
+    [t('workDistrict'), area(data.work_district)],
+    [t('workPark'), area(data.work_park)],
+  ]);
+  const moves = Array.isArray(data.moves) ? data.moves : [];
+  const moveRows = moves.map((m) => [
+    esc(m.date ?? '–'),
+    esc(t(`move_${m.event}`) === `move_${m.event}` ? String(m.event) : t(`move_${m.event}`)),
+    esc(moveDestination(m, data, areaName, areaAtPoint)),
+  ]);
+  const movesTable = moves.length
+    ? `<div class="table-wrap"><table class="moves"><thead><tr>${[t('moveDate'), t('moveEvent'), t('moveDestination')]
+        .map((h) => `<th scope="col">${esc(h)}</th>`)
+        .join('')}</tr></thead><tbody>${moveRows
+        .map((r) => `<tr><th scope="row">${r[0]}</th><td>${r[1]}</td><td class="wrap">${r[2]}</td></tr>`)
+        .join('')}</tbody></table></div>`
+    : `<p class="hint">${esc(t('noMoves'))}</p>`;
+  const audited = data.audited !== false;
+  return `
+    <header class="details-head">
+      <p class="eyebrow">${esc(t('person'))} · ${esc(t('pid'))}</p>
+      <h2 id="details-title" class="pid">${esc(data.pid)}</h2>
+    </header>
+    ${audited ? `<p class="audit-notice" role="note"><span aria-hidden="true">●</span> ${esc(t('auditNotice'))}</p>` : ''}
+    <section><h3>${esc(t('overview'))}</h3>${overview}</section>
+    <section><h3>${esc(t('moves'))}</h3>${movesTable}</section>`;
+}

@@ -1,11 +1,12 @@
 // The whole view state lives in the URL hash, so a link reopens the same map:
-//   #map=ZOOM/LAT/LNG&layers=talents,enterprises&stat=ratio&industry=ngit
+//   #map=ZOOM/LAT/LNG&layers=talents,enterprises,people&stat=ratio&industry=ngit
 //    &field=0812&education=master,doctorate&title=senior&tier=A,B
 //    &min_age=26&max_age=35&seeking=true&lang=en
 //    &view=shortage&sfield=0812&sby=park | &view=commute&park=ID | &view=flows&farea=ID&month=2025-12
 // Lists are comma-separated. Parameters at their default are left out.
 
-export const LAYER_IDS = ['talents', 'enterprises', 'vacancies', 'regions'];
+// `people` is kept only while the signed-in role may see individuals (app.js).
+export const LAYER_IDS = ['talents', 'enterprises', 'vacancies', 'regions', 'people'];
 export const DEFAULT_LAYERS = ['talents', 'enterprises'];
 export const REGION_STATS = ['talents', 'seekers', 'enterprises', 'openings', 'ratio'];
 export const LIST_FILTERS = ['industry', 'field', 'education', 'title', 'tier'];

@@ -11,6 +11,10 @@
 //      TALENTMAP_URL (optional: test a server that is already running, e.g.
 //      http://127.0.0.1:8080, instead of starting one; it must serve web/dist).
 // Screenshots go to test-artifacts/ at the repository root.
+//
+// Access control: an analyst is added with `talentmap users add` to the
+// same data directory; a second server with `--public off` checks that the
+// page asks for a sign-in instead of drawing an empty map.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,6 +26,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { geometryBounds } from '../src/access.js';
+import { areaAt } from '../src/people.js';
 
 const WEB = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const ROOT = resolve(WEB, '..');
@@ -131,7 +137,10 @@ async function openPage({ viewport = VIEWPORT } = {}) {
   const page = await context.newPage();
   const rec = { errors: [], responses: [], failed: [] };
   page.on('console', (msg) => {
-    if (msg.type() === 'error') rec.errors.push(msg.text());
+    if (msg.type() !== 'error') return;
+    // Network errors name their URL only in the message's location.
+    const url = msg.text().startsWith('Failed to load resource') ? msg.location()?.url : '';
+    rec.errors.push(url ? `${msg.text()} ${url}` : msg.text());
   });
   page.on('pageerror', (err) => rec.errors.push(`pageerror: ${err.message}`));
   page.on('requestfailed', (req) => {
@@ -722,6 +731,329 @@ describe('analysis views', () => {
     assert.equal(await page.inputValue('#flows-area'), at[2]);
     assert.deepEqual(rec.errors, []);
     assert.deepEqual(rec.failed, []);
+    await context.close();
+  });
+});
+
+// ---------- access control ----------
+
+const ANALYST = { name: 'ana', password: 'correct horse battery' };
+
+/** Runs the server binary's CLI (e.g. `users add`) with `input` on standard input. */
+function cli(args, input = '') {
+  const r = spawnSync(BIN, args, { input, encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 0, `talentmap ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+  return r.stdout;
+}
+
+/** Starts one more server on a fresh data directory; stopped by the returned function. */
+async function startServer(extra, logName, talents = 3000) {
+  const dir = await mkdtemp(join(tmpdir(), 'talentmap-web-data-'));
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const log = createWriteStream(join(ARTIFACTS, logName));
+  const proc = spawn(BIN, ['serve', '--addr', `127.0.0.1:${port}`, '--data', dir, '--demo-talents', String(talents), '--web', DIST, ...extra], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn' },
+  });
+  proc.stdout.pipe(log);
+  proc.stderr.pipe(log);
+  let exited = null;
+  proc.on('exit', (code, signal) => {
+    exited = `code ${code}, signal ${signal}`;
+  });
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    if (exited) throw new Error(`second server exited early (${exited}); see test-artifacts/${logName}`);
+    if (Date.now() > deadline) throw new Error(`second server not healthy; see test-artifacts/${logName}`);
+    try {
+      if ((await fetch(`${url}/health`)).ok) break;
+    } catch {
+      /* not up yet */
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  const stop = async () => {
+    if (!exited) {
+      proc.kill('SIGTERM');
+      await new Promise((r) => {
+        const timer = setTimeout(() => {
+          proc.kill('SIGKILL');
+          r();
+        }, 5000);
+        proc.once('exit', () => {
+          clearTimeout(timer);
+          r();
+        });
+      });
+    }
+    await rm(dir, { recursive: true, force: true });
+  };
+  return { url, dir, stop };
+}
+
+/** Console errors other than the network errors a test expects (`allowed`: regexps on "message url"). */
+const unexpectedErrors = (rec, allowed) => rec.errors.filter((e) => !allowed.some((re) => re.test(e)));
+const EXPECTED_REFUSALS = [
+  // A wrong password or a lockout is answered 401 / 429, which Chromium logs.
+  /Failed to load resource: .*(401|429).* \S+\/api\/session$/,
+  // People tiles at the edge of the jurisdiction box but outside the jurisdiction.
+  /Failed to load resource: .*403.* \S+\/tiles\/people\//,
+];
+
+/** Clicks the submit button of the sign-in form and returns the POST /api/session answer. */
+async function submitSignIn(page, username, password) {
+  await page.fill('#signin-user', username);
+  await page.fill('#signin-pass', password);
+  const [res] = await Promise.all([
+    page.waitForResponse((r) => new URL(r.url()).pathname === '/api/session' && r.request().method() === 'POST'),
+    page.click('#signin-submit'),
+  ]);
+  let body = null;
+  try {
+    body = await res.json();
+  } catch {
+    /* no body */
+  }
+  return { status: res.status(), body };
+}
+
+describe('access control', { skip: process.env.TALENTMAP_URL ? 'needs a server this test starts (TALENTMAP_URL is set)' : false }, () => {
+  let district; // the demo city's district with most talents: the analyst's jurisdiction
+  let home; // [lon, lat] of a dense talent cell inside it
+
+  before(async () => {
+    const regions = await (await fetch(`${base}/api/regions?kind=district`)).json();
+    const districts = regions.features.filter((f) => f.properties.kind === 'district');
+    districts.sort((x, y) => (y.properties.talents ?? -1) - (x.properties.talents ?? -1));
+    district = districts[0];
+    assert.ok(district, 'no district in the demo city');
+    cli(['users', 'add', ANALYST.name, '--role', 'analyst', '--area', String(district.properties.id), '--data', dataDir], `${ANALYST.password}\n`);
+
+    // Where people live: the densest published talent cell whose centre lies in the district.
+    const bbox = geometryBounds(district.geometry).join(',');
+    const cells = await (await fetch(`${base}/api/aggregates?layer=talents&zoom=12&bbox=${bbox}`)).json();
+    const centre = (f) => {
+      const ring = f.geometry.coordinates[0];
+      return [ring.reduce((sum, c) => sum + c[0], 0) / ring.length, ring.reduce((sum, c) => sum + c[1], 0) / ring.length];
+    };
+    const inside = cells.features
+      .filter((f) => f.properties.count)
+      .map((f) => ({ count: f.properties.count, at: centre(f) }))
+      .filter(({ at }) => areaAt([district], at));
+    inside.sort((x, y) => y.count - x.count);
+    home = inside[0]?.at ?? district.properties.centre;
+  });
+
+  test('an analyst signs in, sees people in the district, opens a record and signs out', async () => {
+    const { context, page, rec } = await openPage();
+    await gotoMap(page);
+    assert.equal(await page.isVisible('#signin-open'), true, 'sign-in control');
+    assert.equal(await page.locator('#layer-people').count(), 0, 'People toggle before signing in');
+
+    // A wrong password: the server's message in the form.
+    await page.click('#signin-open');
+    assert.equal(await page.isVisible('#signin-form'), true);
+    const wrong = await submitSignIn(page, ANALYST.name, 'not the password at all');
+    assert.equal(wrong.status, 401);
+    await page.waitForSelector('#signin-error:not([hidden])');
+    assert.equal(await page.textContent('#signin-error'), wrong.body.error.message);
+
+    const right = await submitSignIn(page, ANALYST.name, ANALYST.password);
+    assert.equal(right.status, 200);
+    assert.equal(right.body.authenticated, true);
+    await page.waitForSelector('#account-who:not([hidden])');
+    assert.equal(await page.isHidden('#signin'), true, 'the form closes');
+    assert.equal(await page.textContent('#account-who .who-id'), ANALYST.name);
+    assert.equal(await page.textContent('#account-who .who-role'), '分析员');
+    assert.equal(await page.textContent('#account-who .who-area'), district.properties.name);
+    assert.equal(await page.isVisible('#signout'), true);
+    const cookie = (await context.cookies()).find((c) => c.name === 'talentmap_session');
+    assert.ok(cookie && cookie.httpOnly && cookie.sameSite === 'Strict', 'session cookie: HttpOnly, SameSite=Strict');
+
+    // The toggle is there, but enabled only from zoom 15.
+    assert.equal(await page.locator('#layer-people').count(), 1, 'People toggle for an analyst');
+    assert.equal(await page.isDisabled('#layer-people'), true, 'People toggle disabled below zoom 15');
+    assert.equal(await page.isVisible('#people-zoom-hint'), true, 'zoom hint');
+    assert.equal(tileRequests(rec, 'people').length, 0, 'people tiles requested while off');
+
+    await page.evaluate((at) => window.__talentmap.map.jumpTo({ center: at, zoom: 16 }), home);
+    await settle(page);
+    assert.equal(await page.isDisabled('#layer-people'), false, 'People toggle enabled at zoom 16');
+    assert.equal(await page.isHidden('#people-zoom-hint'), true);
+
+    const n = await idleCount(page);
+    const from = rec.responses.length;
+    await page.click('label:has(#layer-people)');
+    await settle(page, n);
+    const tiles = tileRequests(rec, 'people', from);
+    assert.ok(tiles.length > 0, 'no people tile requests');
+    assert.ok(tiles.every((r) => /\/tiles\/people\/1[5-8]\/\d+\/\d+\.mvt$/.test(new URL(r.url).pathname)), 'people tile URLs');
+    assert.deepEqual(
+      tiles.filter((r) => ![200, 204, 403].includes(r.status)),
+      [],
+      'people tiles answered other than 200, 204 or 403',
+    );
+    assert.ok(tiles.some((r) => r.status === 200), 'no people tile answered 200');
+    const drawn = await page.evaluate(() => window.__talentmap.map.queryRenderedFeatures({ layers: ['people-points'] }).length);
+    assert.ok(drawn > 0, 'no people drawn');
+    assert.match(await page.evaluate(() => location.hash), /layers=[^&]*people/);
+    await shot(page, 'web-people.png');
+
+    // One person: the record in the side panel, with the audit notice.
+    const target = await page.evaluate(() => {
+      const m = window.__talentmap.map;
+      const { width, height } = m.getCanvas().getBoundingClientRect();
+      const hit = m
+        .queryRenderedFeatures({ layers: ['people-points'] })
+        .map((f) => ({ pid: f.properties.pid, p: m.project(f.geometry.coordinates) }))
+        .find(({ p }) => p.x > 60 && p.y > 60 && p.x < width - 80 && p.y < height - 60);
+      return hit ? { pid: hit.pid, x: hit.p.x, y: hit.p.y } : null;
+    });
+    assert.ok(target, 'no person on screen away from the edges');
+    assert.match(target.pid, /^p[0-9a-f]{32}$/);
+    const box = await page.locator('#map').boundingBox();
+    const [person] = await Promise.all([
+      page.waitForResponse((r) => new URL(r.url()).pathname.startsWith('/api/people/')),
+      page.mouse.click(box.x + target.x, box.y + target.y),
+    ]);
+    assert.equal(person.status(), 200, `GET ${person.url()}`);
+    const record = await person.json();
+    await page.waitForSelector('#details:not([hidden]) .audit-notice');
+    // Points can overlap: the panel shows the person the server answered for.
+    assert.equal(await page.textContent('#details-title'), record.pid);
+    assert.match(record.pid, /^p[0-9a-f]{32}$/);
+    const panel = await page.textContent('#details');
+    for (const word of ['此次查看已记入审计日志', '学科', '学历', '人才层次', '年龄段', '雇主', '居住区县', '流动记录']) {
+      assert.ok(panel.includes(word), `${word} missing from the person's panel`);
+    }
+    if (record.age_band) assert.ok(panel.includes(record.age_band), 'age band');
+    for (const m of record.moves) assert.ok(panel.includes(m.date), `move on ${m.date} missing`);
+    await shot(page, 'web-person-panel.png');
+
+    // Signing out takes the layer, the toggle and the record away.
+    const [gone] = await Promise.all([
+      page.waitForResponse((r) => new URL(r.url()).pathname === '/api/session' && r.request().method() === 'DELETE'),
+      page.click('#signout'),
+    ]);
+    assert.equal(gone.status(), 204);
+    await page.waitForSelector('#signin-open:not([hidden])');
+    assert.equal(await page.locator('#layer-people').count(), 0, 'People toggle after signing out');
+    assert.equal(await page.isHidden('#account-who'), true);
+    assert.equal(await page.isHidden('#details'), true, "the person's panel closes");
+    assert.equal(await page.evaluate(() => Boolean(window.__talentmap.map.getLayer('people-points'))), false, 'people layer removed');
+    assert.doesNotMatch(await page.evaluate(() => location.hash), /people/);
+    const after = await page.evaluate(() => fetch('/api/session').then((r) => r.json()));
+    assert.equal(after.authenticated, false);
+
+    assert.deepEqual(unexpectedErrors(rec, EXPECTED_REFUSALS), [], 'console errors');
+    assert.deepEqual(rec.failed, [], 'failed requests');
+    assert.deepEqual(await page.evaluate(() => window.__talentmap.errors), [], 'map errors');
+    await context.close();
+  });
+
+  test('a public visitor sees the sign-in control but no People toggle, even from a link', async () => {
+    const { context, page, rec } = await openPage();
+    await gotoMap(page, `map=16.00/${home[1].toFixed(5)}/${home[0].toFixed(5)}&layers=talents,people`);
+    const session = await page.evaluate(() => fetch('/api/session').then((r) => r.json()));
+    assert.equal(session.authenticated, false);
+    assert.equal(session.principal.role, 'public');
+    assert.equal(await page.isVisible('#signin-open'), true);
+    assert.equal(await page.locator('#layer-people').count(), 0, 'People toggle for the public');
+    assert.equal(tileRequests(rec, 'people').length, 0, 'people tiles requested for the public');
+    assert.equal(await page.evaluate(() => Boolean(window.__talentmap.map.getLayer('people-points'))), false);
+    assert.doesNotMatch(await page.evaluate(() => location.hash), /people/);
+
+    // The server refuses the public too.
+    const z = 16;
+    const x = Math.floor(((home[0] + 180) / 360) * 2 ** z);
+    const rad = (home[1] * Math.PI) / 180;
+    const y = Math.floor(((1 - Math.log(Math.tan(rad) + 1 / Math.cos(rad)) / Math.PI) / 2) * 2 ** z);
+    assert.equal((await fetch(`${base}/tiles/people/${z}/${x}/${y}.mvt`)).status, 401, 'people tile without a session');
+
+    // The form opens and cancels; its texts follow the language.
+    await page.click('#signin-open');
+    assert.equal(await page.isVisible('#signin-form'), true);
+    assert.equal(await page.textContent('#signin-h'), '登录');
+    await shot(page, 'web-signin-form.png');
+    await page.click('#lang');
+    assert.equal(await page.textContent('#signin-h'), 'Sign in');
+    assert.equal(await page.textContent('#signin-open'), 'Sign in');
+    await page.click('#signin-cancel');
+    assert.equal(await page.isHidden('#signin'), true);
+    assert.deepEqual(rec.errors, [], 'console errors');
+    await context.close();
+  });
+
+  test('a locked-out name: the form shows the server message (429)', async () => {
+    const { context, page, rec } = await openPage();
+    await gotoMap(page);
+    // Failures for a name that does not exist count like a real one's.
+    const name = 'no.such.user';
+    let status = 0;
+    for (let i = 0; i < 10 && status !== 429; i += 1) {
+      const res = await fetch(`${base}/api/session`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ username: name, password: 'wrong password number one' }),
+      });
+      status = res.status;
+      assert.ok([401, 429].includes(status), `sign-in answered ${status}`);
+    }
+    assert.equal(status, 429, 'no lockout after 10 failures');
+    await page.click('#signin-open');
+    const locked = await submitSignIn(page, name, 'wrong password number two');
+    assert.equal(locked.status, 429);
+    await page.waitForSelector('#signin-error:not([hidden])');
+    assert.ok((await page.textContent('#signin-error')).startsWith(locked.body.error.message), 'the server message');
+    assert.equal(await page.isVisible('#account-who'), false);
+    await shot(page, 'web-signin-locked.png');
+    assert.deepEqual(unexpectedErrors(rec, EXPECTED_REFUSALS), [], 'console errors');
+    await context.close();
+  });
+});
+
+describe('access control: a server without public access', { skip: process.env.TALENTMAP_URL ? 'starts its own server' : false }, () => {
+  let second;
+
+  before(async () => {
+    second = await startServer(['--public', 'off'], 'server-private.log');
+    cli(['users', 'add', 'rita', '--role', 'recruiter', '--data', second.dir], 'a recruiter password\n');
+  });
+
+  after(async () => {
+    await second?.stop();
+  });
+
+  test('the page shows the sign-in form instead of an empty map, and the map after signing in', async () => {
+    const { context, page, rec } = await openPage();
+    await page.goto(`${second.url}/`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('#signin.gate:not([hidden])', { timeout: 30_000 });
+    assert.equal(await page.isVisible('#signin-gate-note'), true);
+    assert.equal(await page.isHidden('#signin-cancel'), true, 'nothing to cancel to');
+    assert.equal(await page.evaluate(() => getComputedStyle(document.querySelector('.layout')).visibility), 'hidden');
+    assert.equal(await page.evaluate(() => Boolean(window.__talentmap.map)), false, 'no map without a session');
+    await shot(page, 'web-signin-gate.png');
+
+    const res = await submitSignIn(page, 'rita', 'a recruiter password');
+    assert.equal(res.status, 200);
+    // The page starts again with the session and draws the map.
+    await page.waitForFunction(() => window.__talentmap && window.__talentmap.firstIdleMs !== null, null, { timeout: 60_000 });
+    await settle(page);
+    assert.equal(await page.textContent('#account-who .who-id'), 'rita');
+    assert.equal(await page.textContent('#account-who .who-role'), '招聘方');
+    assert.equal(await page.locator('#layer-people').count(), 0, 'no People toggle for a recruiter');
+    const talents = rec.responses.filter((r) => new URL(r.url).pathname.startsWith('/tiles/talents/'));
+    assertTilesAnswered(talents, 'talents after signing in');
+    const px = await mapPixels(page);
+    assert.ok(px.distinct > 30, `map has only ${px.distinct} colours`);
+
+    // Signing out goes back to the form.
+    await page.click('#signout');
+    await page.waitForSelector('#signin.gate:not([hidden])', { timeout: 30_000 });
+    // Before signing in the data requests were refused (401), which Chromium logs.
+    const allowed = [...EXPECTED_REFUSALS, /Failed to load resource: .*401.* \S+\/api\/(taxonomy|stats|regions)$/];
+    assert.deepEqual(unexpectedErrors(rec, allowed), [], 'console errors');
     await context.close();
   });
 });
