@@ -58,6 +58,9 @@ fn talents() -> String {
         s.push_str(&format!("E{i},{e:.6},36.7,117.30,36.70,E2,1007,master,junior,C,1988,false\n"));
         s.push_str(&format!("F{i},117.05,36.75,,,,0812,bachelor,none,none,1990,true\n"));
     }
+    // Lives deep in D1, works in D2: inside D2's jurisdiction, but on a tile
+    // that lies wholly outside it.
+    s.push_str("G0,117.05,36.7501,117.30,36.70,E2,0812,master,none,A,1992,false\n");
     s.push_str(&format!("C0,{w:.6},36.7001,117.30,36.70,E2,0812,doctorate,senior,B,1985,false\n"));
     s
 }
@@ -423,10 +426,15 @@ async fn people_tiles_hold_only_the_jurisdiction_and_every_read_is_audited() {
     let seen = pids_and_tiers(&analyst.body);
     let tiers: Vec<&str> = seen.iter().map(|(_, t)| t.as_str()).collect();
     assert_eq!((seen.len(), tiers.iter().filter(|t| **t == "C").count(), tiers.contains(&"B")), (7, 6, true));
-    // A tile wholly outside D2, where only D1 people live: 403.
+    // A tile wholly outside D2: 403, although G0, who works in D2, lives there.
     let far = tile_at(117.05, 36.75);
     let outside = get(&s, &format!("/tiles/people/15/{}/{}.mvt", far.x, far.y), Some(&c.analyst)).await;
     assert_eq!(outside.status, StatusCode::FORBIDDEN);
+    // The admin sees G0 there, and G0's record is the D2 analyst's to read.
+    let far_all = get(&s, &format!("/tiles/people/15/{}/{}.mvt", far.x, far.y), Some(&c.admin)).await;
+    let (g0, _) = pids_and_tiers(&far_all.body).into_iter().find(|(_, tier)| tier == "A").unwrap();
+    let commuter = get(&s, &format!("/api/people/{g0}"), Some(&c.analyst)).await;
+    assert_eq!((commuter.status, commuter.json()["work_district"].as_str()), (StatusCode::OK, Some("D2")));
     // Below zoom 15: 400 naming z.
     let low = get(&s, "/tiles/people/14/0/0.mvt", Some(&c.analyst)).await;
     assert_eq!((low.status, low.json()["error"]["parameter"].as_str()), (StatusCode::BAD_REQUEST, Some("z")));

@@ -41,7 +41,10 @@ fn private(mut resp: Response) -> Response {
 }
 
 /// `GET /tiles/people/{z}/{x}/{y}.mvt`: one point per person whose home lies
-/// in the tile and who is inside the caller's jurisdiction.
+/// in the tile and who is inside the caller's jurisdiction (home or
+/// workplace in it). A tile that meets no region of the jurisdiction is
+/// `403` before anything is read, even if commuters into the jurisdiction
+/// live there: the layer shows the jurisdiction, not the whole city.
 #[utoipa::path(get, path = "/tiles/people/{z}/{x}/{y}.mvt", tag = "people",
     params(("z" = u8, Path, description = "Zoom, 15..=22"), ("x" = u32, Path), ("y" = u32, Path), NoParams),
     responses(
@@ -66,17 +69,10 @@ pub async fn people_tile(
             format!("{} is not accepted; the people layer has zooms {PEOPLE_MINZOOM}..={PEOPLE_MAXZOOM}", tile.z),
         ));
     }
-    let (west, south, east, north) = tile.lonlat_bounds();
-    let found = state
-        .auth
-        .with_store(move |store| Ok(people::in_bbox(store.conn(), [west, south, east, north], MAX_PEOPLE_PER_TILE)?))
-        .await?;
     let snap = state.snapshot();
-    let year = snap.reference_year;
-    let visible: Vec<Person> = found.into_iter().filter(|p| principal.covers_person(&p.regions())).collect();
     let action = "GET /tiles/people/{z}/{x}/{y}";
     let params = json!({"z": tile.z, "x": tile.x, "y": tile.y});
-    if visible.is_empty() && !touches_jurisdiction(&snap, &principal, tile) {
+    if !touches_jurisdiction(&snap, &principal, tile) {
         access::audit(&caller, action, params, json!({"result": "forbidden"})).await?;
         return Err(ApiError::Forbidden(format!(
             "tile {}/{}/{} lies wholly outside your jurisdiction ({})",
@@ -86,6 +82,13 @@ pub async fn people_tile(
             principal.jurisdiction.iter().cloned().collect::<Vec<_>>().join(", ")
         )));
     }
+    let (west, south, east, north) = tile.lonlat_bounds();
+    let found = state
+        .auth
+        .with_store(move |store| Ok(people::in_bbox(store.conn(), [west, south, east, north], MAX_PEOPLE_PER_TILE)?))
+        .await?;
+    let year = snap.reference_year;
+    let visible: Vec<Person> = found.into_iter().filter(|p| principal.covers_person(&p.regions())).collect();
     let pids: Vec<&str> = visible.iter().map(|p| p.pid.as_str()).collect();
     access::audit(&caller, action, params, json!({"people": visible.len(), "pids": pids})).await?;
     if visible.is_empty() {
