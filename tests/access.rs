@@ -384,7 +384,12 @@ async fn with_public_access_off_only_health_and_sign_in_are_open() {
         let a = get(&s, uri, None).await;
         assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{uri}");
         assert!(a.json()["error"]["message"].as_str().unwrap().contains("public access is off"));
-        assert_eq!(get(&s, uri, Some(&c.recruiter)).await.status, StatusCode::OK, "{uri}");
+        let a = get(&s, uri, Some(&c.recruiter)).await;
+        assert_eq!(a.status, StatusCode::OK, "{uri}");
+        // Never kept by a shared cache for someone without credentials.
+        if let Some(cc) = a.headers.get(header::CACHE_CONTROL) {
+            assert!(!cc.to_str().unwrap().contains("public"), "{uri}: {cc:?}");
+        }
     }
 }
 

@@ -307,9 +307,22 @@ pub async fn enforce(State(access): State<Access>, req: Request, next: Next) -> 
             .into_response();
         }
     }
+    // What a signed-in caller gets, and everything while public access is
+    // off, must not be kept by a shared cache and handed to someone else.
+    let shared_cache_ok = principal.role == Role::Public && settings.public_access;
     let mut req = req;
     req.extensions_mut().insert(principal);
-    next.run(req).await
+    let mut resp = next.run(req).await;
+    if !shared_cache_ok {
+        let headers = resp.headers_mut();
+        let public =
+            headers.get(header::CACHE_CONTROL).and_then(|v| v.to_str().ok()).map(|v| v.replace("public", "private"));
+        if let Some(private) = public.and_then(|v| HeaderValue::from_str(&v).ok()) {
+            headers.insert(header::CACHE_CONTROL, private);
+        }
+        headers.append(header::VARY, HeaderValue::from_static("Authorization, Cookie"));
+    }
+    resp
 }
 
 /// Checks a part of a route that needs more than the route's own access
