@@ -460,11 +460,6 @@ fn serve(
         import_city(&mut store, &taxonomy, &source)?;
         tracing::info!("demo city loaded (synthetic data on real Jinan district boundaries)");
     }
-    let secret = crate::auth::PseudonymSecret::load_or_create(&store)?;
-    let filled = crate::auth::people::fill_missing(store.conn_mut(), &secret)?;
-    if filled > 0 {
-        tracing::info!(talents = filled, "pseudonymous ids written for talents imported before they were stored");
-    }
     let snap = snapshot::build(&mut store, taxonomy)?;
     drop(store);
     crate::analytics::cells::talent_pyramid(&snap);

@@ -224,6 +224,7 @@ mod tests {
             home_park: NONE16,
             work_district: NONE16,
             work_park: NONE16,
+            rkey: (lon * 1e6) as u32 ^ birth_year as u32,
         }
     }
 

@@ -260,6 +260,7 @@ mod tests {
             home_park: 0,
             work_district: 0,
             work_park: 0,
+            rkey: 7,
         };
         assert!(f.talent(&rec), "35 years old");
         rec.birth_year = 1990;

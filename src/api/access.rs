@@ -522,3 +522,34 @@ fn route_access(table: &super::RouteTable, method: &str, path: &str) -> Option<A
         .max_by_key(|(_, route)| route.split('/').filter(|s| !s.starts_with('{')).count())
         .and_then(|(m, route)| table.access(m, route))
 }
+
+/// How talent-derived numbers leave the server for `principal` on a route
+/// about `areas` (district or park ids; empty for the city, a grid or a
+/// tile): exact for an admin, and for an analyst when every area is in the
+/// jurisdiction; otherwise perturbed under threshold `k`
+/// (`analytics::privacy`, `docs/privacy.md`). Exact reads are audited with
+/// [`audit_exact`].
+pub fn disclosure_for(principal: &Principal, k: u32, areas: &[&str]) -> crate::analytics::privacy::Disclosure {
+    use crate::analytics::privacy::Disclosure;
+    let exact = match principal.role {
+        Role::Admin => true,
+        Role::Analyst => !areas.is_empty() && areas.iter().all(|a| principal.covers_region(a)),
+        Role::Public | Role::Recruiter | Role::Feeder => false,
+    };
+    if exact { Disclosure::Exact } else { Disclosure::Protected { k } }
+}
+
+/// Records an exact-count read (`disclosure` exact) in the audit log; does
+/// nothing for perturbed answers. A failure to write the entry fails the
+/// request.
+pub async fn audit_exact(
+    caller: &Caller,
+    disclosure: crate::analytics::privacy::Disclosure,
+    action: &str,
+    params: serde_json::Value,
+) -> Result<(), ApiError> {
+    if !disclosure.is_exact() {
+        return Ok(());
+    }
+    audit(caller, action, params, serde_json::json!({"exact_counts": true})).await
+}

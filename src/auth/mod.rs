@@ -44,5 +44,5 @@ pub use clock::{now, rfc3339};
 pub use error::AuthError;
 pub use keys::verify_key;
 pub use principal::{PersonRegions, Principal, PrincipalKind, person_in_jurisdiction};
-pub use pseudonym::{PseudonymSecret, pseudonym};
+pub use pseudonym::{PseudonymSecret, pseudonym, record_key};
 pub use role::{ParseRoleError, Role};

@@ -9,7 +9,7 @@
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::{PersonRegions, PseudonymSecret, pseudonym};
+use super::{PersonRegions, PseudonymSecret, pseudonym, record_key};
 use crate::store::StoreError;
 
 /// One talent as the people layer and a person's panel show it.
@@ -129,24 +129,32 @@ pub fn moves_of(conn: &Connection, pid: &str) -> Result<Vec<PersonMove>, StoreEr
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// Writes the pseudonym of every talent row that has none (rows imported
-/// before pseudonyms were stored), in one transaction; returns how many.
-/// Changes no map data, so the data version stays.
+/// Writes the pseudonym and record key of every talent row, and the record
+/// key of every move, that has none (rows imported before these were
+/// stored), in one transaction; returns how many rows changed. The values
+/// are functions of the id and the store's secret, so this changes nothing
+/// a snapshot shows and the data version stays.
 pub fn fill_missing(conn: &mut Connection, secret: &PseudonymSecret) -> Result<usize, StoreError> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let ids: Vec<String> = {
-        let mut stmt = tx.prepare("SELECT id FROM talents WHERE pid IS NULL")?;
+    let ids = |sql: &str| -> Result<Vec<String>, StoreError> {
+        let mut stmt = tx.prepare(sql)?;
         let rows = stmt.query_map([], |r| r.get(0))?;
-        rows.collect::<Result<_, _>>()?
+        Ok(rows.collect::<Result<_, _>>()?)
     };
+    let talents = ids("SELECT id FROM talents WHERE pid IS NULL OR rkey IS NULL")?;
+    let moves = ids("SELECT id FROM moves WHERE rkey IS NULL")?;
     {
-        let mut update = tx.prepare("UPDATE talents SET pid = ?2 WHERE id = ?1")?;
-        for id in &ids {
-            update.execute(params![id, pseudonym(secret, id)])?;
+        let mut update = tx.prepare("UPDATE talents SET pid = ?2, rkey = ?3 WHERE id = ?1")?;
+        for id in &talents {
+            update.execute(params![id, pseudonym(secret, id), record_key(secret, "talent", id)])?;
+        }
+        let mut update = tx.prepare("UPDATE moves SET rkey = ?2 WHERE id = ?1")?;
+        for id in &moves {
+            update.execute(params![id, record_key(secret, "move", id)])?;
         }
     }
     tx.commit()?;
-    Ok(ids.len())
+    Ok(talents.len() + moves.len())
 }
 
 #[cfg(test)]

@@ -69,6 +69,21 @@ impl PseudonymSecret {
     }
 }
 
+/// The record key of a talent or a move for disclosure control
+/// (`analytics::privacy`): 32 bits of HMAC-SHA-256 under the store's secret,
+/// of `kind` (`talent` or `move`) and the id. Written to the store on import
+/// and never published; without the secret it is indistinguishable from a
+/// random number, and it never changes for the life of the store.
+pub fn record_key(secret: &PseudonymSecret, kind: &str, id: &str) -> u32 {
+    let Ok(mut mac) = <Hmac<Sha256> as KeyInit>::new_from_slice(&secret.0) else { return 0 };
+    mac.update(b"record-key\0");
+    mac.update(kind.as_bytes());
+    mac.update(b"\0");
+    mac.update(id.as_bytes());
+    let tag = mac.finalize().into_bytes();
+    u32::from_le_bytes([tag[0], tag[1], tag[2], tag[3]])
+}
+
 /// The pseudonymous id of talent `talent_id`: `p` and 32 hex digits.
 pub fn pseudonym(secret: &PseudonymSecret, talent_id: &str) -> String {
     let mut mac = match <Hmac<Sha256> as KeyInit>::new_from_slice(&secret.0) {

@@ -201,13 +201,13 @@ pub fn parse_talent(row: &mut Row, ctx: &Context) -> Option<Talent> {
 }
 
 pub const TALENT_UPSERT: &str = "INSERT INTO talents(id, home_lon, home_lat, work_lon, work_lat, enterprise_id, field, education, title,
-      tier, birth_year, seeking, home_district, home_park, work_district, work_park, batch, pid)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
+      tier, birth_year, seeking, home_district, home_park, work_district, work_park, batch, pid, rkey)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
     ON CONFLICT(id) DO UPDATE SET home_lon = excluded.home_lon, home_lat = excluded.home_lat, work_lon = excluded.work_lon,
       work_lat = excluded.work_lat, enterprise_id = excluded.enterprise_id, field = excluded.field, education = excluded.education,
       title = excluded.title, tier = excluded.tier, birth_year = excluded.birth_year, seeking = excluded.seeking,
       home_district = excluded.home_district, home_park = excluded.home_park, work_district = excluded.work_district,
-      work_park = excluded.work_park, batch = excluded.batch, pid = excluded.pid
+      work_park = excluded.work_park, batch = excluded.batch, pid = excluded.pid, rkey = excluded.rkey
     WHERE talents.batch <> excluded.batch";
 
 pub fn write_talent(stmt: &mut Statement, t: &Talent, ctx: &Context, batch: u64) -> rusqlite::Result<usize> {
@@ -231,7 +231,8 @@ pub fn write_talent(stmt: &mut Statement, t: &Talent, ctx: &Context, batch: u64)
         work_district,
         work_park,
         batch as i64,
-        crate::auth::pseudonym(&ctx.pseudonym, &t.id)
+        crate::auth::pseudonym(&ctx.pseudonym, &t.id),
+        crate::auth::record_key(&ctx.pseudonym, "talent", &t.id)
     ])
 }
 
@@ -296,12 +297,13 @@ pub fn parse_move(row: &mut Row, ctx: &Context, talent_exists: &mut Statement) -
 
 pub const MOVE_UPSERT: &str =
     "INSERT INTO moves(id, talent_id, date, event, from_lon, from_lat, to_lon, to_lat, to_enterprise_id,
-      destination, from_district, to_district, batch)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+      destination, from_district, to_district, batch, rkey)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
     ON CONFLICT(id) DO UPDATE SET talent_id = excluded.talent_id, date = excluded.date, event = excluded.event,
       from_lon = excluded.from_lon, from_lat = excluded.from_lat, to_lon = excluded.to_lon, to_lat = excluded.to_lat,
       to_enterprise_id = excluded.to_enterprise_id, destination = excluded.destination,
-      from_district = excluded.from_district, to_district = excluded.to_district, batch = excluded.batch
+      from_district = excluded.from_district, to_district = excluded.to_district, batch = excluded.batch,
+      rkey = excluded.rkey
     WHERE moves.batch <> excluded.batch";
 
 pub fn write_move(stmt: &mut Statement, m: &Move, ctx: &Context, batch: u64) -> rusqlite::Result<usize> {
@@ -320,7 +322,8 @@ pub fn write_move(stmt: &mut Statement, m: &Move, ctx: &Context, batch: u64) -> 
         m.destination,
         from_district,
         to_district,
-        batch as i64
+        batch as i64,
+        crate::auth::record_key(&ctx.pseudonym, "move", &m.id)
     ])
 }
 

@@ -70,6 +70,8 @@ pub struct MoveRec {
     pub to_park: u16,
     /// Index into [`FlowIndex::destinations`], or [`NONE16`].
     pub destination: u16,
+    /// Permanent record key for disclosure control; never published.
+    pub rkey: u32,
 }
 
 /// A move as read from the store, its points already assigned to regions.
@@ -91,6 +93,8 @@ pub struct RawMove {
     pub event: u8,
     /// Industry of `to_enterprise_id`, or [`NONE8`].
     pub to_industry: u8,
+    /// Record key (see [`MoveRec::rkey`]).
+    pub rkey: u32,
 }
 
 /// Reads every stored move, assigning its points to the regions (positions
@@ -112,7 +116,7 @@ pub fn load(
     let mut interned: HashMap<String, u16> = HashMap::new();
     let mut out = Vec::new();
     let mut stmt = conn.prepare(
-        "SELECT talent_id, date, event, from_lon, from_lat, to_lon, to_lat, to_enterprise_id, destination FROM moves",
+        "SELECT talent_id, date, event, from_lon, from_lat, to_lon, to_lat, to_enterprise_id, destination, rkey FROM moves",
     )?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
@@ -152,6 +156,7 @@ pub fn load(
             destination,
             event: event.index(),
             to_industry,
+            rkey: r.get::<_, Option<i64>>(9)?.unwrap_or(0) as u32,
         });
     }
     Ok((out, destinations))
@@ -266,6 +271,7 @@ impl FlowIndex {
                     to_district: m.to_district,
                     to_park: m.to_park,
                     destination: m.destination,
+                    rkey: m.rkey,
                 });
                 i += 1;
             }
@@ -477,6 +483,7 @@ mod tests {
             to_district: to.0,
             to_park: to.1,
             destination: NONE16,
+            rkey: 0,
         }
     }
 

@@ -73,6 +73,9 @@ pub struct TalentRec {
     pub home_park: u16,
     pub work_district: u16,
     pub work_park: u16,
+    /// Permanent record key for disclosure control (`analytics::privacy`);
+    /// never published.
+    pub rkey: u32,
 }
 
 impl TalentRec {

@@ -194,7 +194,7 @@ pub(super) fn load_talents(
     let mut talents = Vec::new();
     let mut stmt = tx.prepare(
         "SELECT id, home_lon, home_lat, work_lon, work_lat, enterprise_id, field, education, title, tier, birth_year, seeking,
-                home_district, home_park, work_district, work_park FROM talents",
+                home_district, home_park, work_district, work_park, rkey FROM talents",
     )?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
@@ -246,6 +246,9 @@ fn talent_row(r: &rusqlite::Row, cx: &TalentContext) -> Result<TalentRec, Snapsh
         home_park: cx.regions.of(r.get_ref(13)?),
         work_district: cx.regions.of(r.get_ref(14)?),
         work_park: cx.regions.of(r.get_ref(15)?),
+        // Written on import and on migration; 0 only for a row written by
+        // something else.
+        rkey: r.get::<_, Option<i64>>(16)?.unwrap_or(0) as u32,
     })
 }
 

@@ -13,7 +13,10 @@ use super::StoreError;
 /// writes to these never bump `data_version`. 3: the people layer: each
 /// talent's pseudonymous id (`crate::auth::pseudonym`, filled on import and,
 /// for rows written before, when the server starts) with an index for a
-/// person's panel, and an index on home positions for people tiles.
+/// person's panel, and an index on home positions for people tiles. 4:
+/// disclosure control: each talent's and move's permanent record key
+/// (`crate::auth::record_key`, written on import; rows written before get
+/// theirs when the server starts).
 const MIGRATIONS: &[&str] = &[
     r#"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -79,6 +82,10 @@ ALTER TABLE talents ADD COLUMN pid TEXT;
 CREATE INDEX talents_pid ON talents(pid);
 CREATE INDEX talents_home ON talents(home_lon, home_lat);
 "#,
+    r#"
+ALTER TABLE talents ADD COLUMN rkey INTEGER;
+ALTER TABLE moves ADD COLUMN rkey INTEGER;
+"#,
 ];
 
 /// The schema version this build writes.
@@ -98,5 +105,11 @@ pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreErr
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
     }
     tx.commit()?;
+    if found < 4 {
+        // Rows written before pseudonyms (3) and record keys (4) were stored
+        // get theirs now, once: both are functions of the id and the secret.
+        let secret = crate::auth::PseudonymSecret::load_or_create_in(conn)?;
+        crate::auth::people::fill_missing(conn, &secret)?;
+    }
     Ok(())
 }
