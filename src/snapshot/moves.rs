@@ -495,6 +495,7 @@ mod tests {
         assert_eq!(c, vec![(1, counter::DEPARTURES)]);
         let c: Vec<_> = contributions(&rec(MoveEvent::Relocate, (0, NONE16), (1, NONE16))).collect();
         assert_eq!(c, vec![(1, counter::RELOCATIONS_IN), (0, counter::RELOCATIONS_OUT)]);
-        assert!(std::mem::size_of::<MoveRec>() <= 16);
+        // 16 bytes of move and 4 of record key: 100 MB for 5 million moves.
+        assert!(std::mem::size_of::<MoveRec>() <= 20);
     }
 }
