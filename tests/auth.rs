@@ -327,6 +327,7 @@ fn a_store_of_schema_1_gains_the_access_tables_on_open() {
                 "DROP TABLE auth_keys; DROP TABLE auth_users; DROP TABLE auth_sessions;
                  DROP TABLE auth_signin_failures; DROP TABLE audit;
                  DROP INDEX talents_pid; DROP INDEX talents_home; ALTER TABLE talents DROP COLUMN pid;
+                 ALTER TABLE talents DROP COLUMN rkey; ALTER TABLE moves DROP COLUMN rkey;
                  PRAGMA user_version = 1;",
             )
             .unwrap();

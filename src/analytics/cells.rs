@@ -12,6 +12,7 @@
 //! tile, independent of the city's size.
 
 use crate::analytics::filter::Filter;
+use crate::analytics::privacy::Tally;
 use crate::snapshot::{Snapshot, TalentRec, VacancyRec};
 use crate::spatial::{TileId, morton};
 
@@ -45,35 +46,82 @@ pub struct Cell {
     pub education: [u64; 4],
     /// Field index with the largest count, and that count.
     pub top_field: Option<(u8, u64)>,
+    /// Cell keys (sums of record keys, `analytics::privacy`) of the talent
+    /// counts above: count, seekers, young, each education level, the top
+    /// field. Zero for vacancies (not personal data).
+    pub keys: CellKeys,
+}
+
+/// The cell keys of a talent cell's counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CellKeys {
+    pub count: u32,
+    pub seekers: u32,
+    pub young: u32,
+    pub education: [u32; 4],
+    pub top_field: u32,
+}
+
+impl Cell {
+    /// The cell's talent count as a tally.
+    pub fn tally(&self) -> Tally {
+        Tally { n: self.count, key: self.keys.count }
+    }
+    /// Seeking talents.
+    pub fn seekers_tally(&self) -> Tally {
+        Tally { n: self.seekers, key: self.keys.seekers }
+    }
+    /// Young talents.
+    pub fn young_tally(&self) -> Tally {
+        Tally { n: self.young, key: self.keys.young }
+    }
+    /// Talents of education level `i` (associate, bachelor, master, doctorate).
+    pub fn education_tally(&self, i: usize) -> Tally {
+        Tally { n: self.education[i], key: self.keys.education[i] }
+    }
+    /// Talents of the top field.
+    pub fn top_field_tally(&self) -> Option<(u8, Tally)> {
+        self.top_field.map(|(f, n)| (f, Tally { n, key: self.keys.top_field }))
+    }
 }
 
 struct Histogram {
     counts: [u64; 256],
+    keys: [u32; 256],
     touched: Vec<u8>,
 }
 
 impl Histogram {
     fn new() -> Self {
-        Histogram { counts: [0; 256], touched: Vec::new() }
+        Histogram { counts: [0; 256], keys: [0; 256], touched: Vec::new() }
     }
-    fn add(&mut self, i: u8, n: u64) {
+    fn add(&mut self, i: u8, n: u64, rkey: u32) {
         if self.counts[i as usize] == 0 {
             self.touched.push(i);
         }
         self.counts[i as usize] += n;
+        self.keys[i as usize] = self.keys[i as usize].wrapping_add(rkey);
     }
-    /// Largest entry (smallest index on ties), and reset.
-    fn take_top(&mut self) -> Option<(u8, u64)> {
-        let mut best: Option<(u8, u64)> = None;
+    /// Largest entry (smallest index on ties) with its key sum, and reset.
+    fn take_top(&mut self) -> Option<(u8, u64, u32)> {
+        let mut best: Option<(u8, u64, u32)> = None;
         for &i in &self.touched {
             let c = self.counts[i as usize];
-            if best.is_none_or(|(bi, bc)| c > bc || (c == bc && i < bi)) {
-                best = Some((i, c));
+            if best.is_none_or(|(bi, bc, _)| c > bc || (c == bc && i < bi)) {
+                best = Some((i, c, self.keys[i as usize]));
             }
             self.counts[i as usize] = 0;
+            self.keys[i as usize] = 0;
         }
         self.touched.clear();
         best
+    }
+}
+
+fn finish(cell: &mut Cell, hist: &mut Histogram) {
+    if let Some((field, n, key)) = hist.take_top() {
+        cell.top_field = Some((field, n));
+        cell.keys.top_field = key;
     }
 }
 
@@ -93,7 +141,7 @@ fn aggregate<T>(
         let id = morton::cell_id(key(r), level);
         if id != current_id {
             if any {
-                current.top_field = hist.take_top();
+                finish(&mut current, &mut hist);
                 cells.push(std::mem::take(&mut current));
             }
             hist.take_top();
@@ -104,7 +152,7 @@ fn aggregate<T>(
         any |= add(&mut current, &mut hist, r);
     }
     if any {
-        current.top_field = hist.take_top();
+        finish(&mut current, &mut hist);
         cells.push(current);
     }
     cells
@@ -168,11 +216,21 @@ pub fn talent_cells_of(talents: &[TalentRec], level: u8, filter: &Filter, young_
             if !all && !filter.talent(t) {
                 return false;
             }
+            let key = t.rkey;
             cell.count += 1;
-            cell.seekers += t.seeking() as u64;
-            cell.young += (t.birth_year >= young_from) as u64;
-            cell.education[(t.education & 3) as usize] += 1;
-            hist.add(t.field, 1);
+            cell.keys.count = cell.keys.count.wrapping_add(key);
+            if t.seeking() {
+                cell.seekers += 1;
+                cell.keys.seekers = cell.keys.seekers.wrapping_add(key);
+            }
+            if t.birth_year >= young_from {
+                cell.young += 1;
+                cell.keys.young = cell.keys.young.wrapping_add(key);
+            }
+            let e = (t.education & 3) as usize;
+            cell.education[e] += 1;
+            cell.keys.education[e] = cell.keys.education[e].wrapping_add(key);
+            hist.add(t.field, 1, key);
             true
         },
     )
@@ -197,7 +255,7 @@ pub fn vacancy_cells_of(vacancies: &[VacancyRec], level: u8, filter: &Filter) ->
             cell.count += n;
             cell.rows += 1;
             cell.education[(v.education & 3) as usize] += n;
-            hist.add(v.field, n);
+            hist.add(v.field, n, 0);
             true
         },
     )

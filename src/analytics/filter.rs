@@ -127,19 +127,24 @@ impl Filter {
         if let Some(v) = query.get("tier") {
             f.tier = Some(enum_mask::<Tier>("tier", v, |e| e.index())?);
         }
-        let age = |param: &'static str| -> Result<Option<u16>, FilterError> {
+        // Ages go in five-year bands (disclosure control: narrowing a filter
+        // by one year would single people out by differencing).
+        let age = |param: &'static str, rest: u16| -> Result<Option<u16>, FilterError> {
             query
                 .get(param)
                 .map(|v| match v.trim().parse::<u16>() {
-                    Ok(a) if a <= 120 => Ok(a),
+                    Ok(a) if a <= 124 && a % 5 == rest => Ok(a),
                     _ => Err(FilterError {
                         param,
-                        message: format!("'{v}' is not an age; accepted: an integer in 0..=120"),
+                        message: format!(
+                            "'{v}' is not accepted; ages go in 5-year bands: min_age a multiple of 5 in 0..=120, \
+                             max_age one less than a multiple of 5 in 4..=124 (e.g. min_age=25&max_age=34)"
+                        ),
                     }),
                 })
                 .transpose()
         };
-        let (min_age, max_age) = (age("min_age")?, age("max_age")?);
+        let (min_age, max_age) = (age("min_age", 0)?, age("max_age", 4)?);
         if let (Some(lo), Some(hi)) = (min_age, max_age)
             && lo > hi
         {
@@ -236,7 +241,15 @@ mod tests {
         assert_eq!(Filter::parse(&q(&[("field", "9999")]), &t, 2026).unwrap_err().param, "field");
         assert_eq!(Filter::parse(&q(&[("industry", "zz")]), &t, 2026).unwrap_err().param, "industry");
         assert_eq!(Filter::parse(&q(&[("min_age", "x")]), &t, 2026).unwrap_err().param, "min_age");
-        assert_eq!(Filter::parse(&q(&[("min_age", "40"), ("max_age", "30")]), &t, 2026).unwrap_err().param, "min_age");
+        assert_eq!(Filter::parse(&q(&[("min_age", "40"), ("max_age", "34")]), &t, 2026).unwrap_err().param, "min_age");
+        // Five-year bands only.
+        for (param, v) in [("min_age", "26"), ("max_age", "35"), ("min_age", "125"), ("max_age", "129")] {
+            let e = Filter::parse(&q(&[(param, v)]), &t, 2026).unwrap_err();
+            assert_eq!(e.param, param);
+            assert!(e.message.contains("5-year bands"), "{}", e.message);
+        }
+        assert!(Filter::parse(&q(&[("min_age", "25"), ("max_age", "34")]), &t, 2026).is_ok());
+        assert!(Filter::parse(&q(&[("min_age", "0"), ("max_age", "124")]), &t, 2026).is_ok());
         assert_eq!(Filter::parse(&q(&[("seeking", "yes")]), &t, 2026).unwrap_err().param, "seeking");
         assert_eq!(Filter::parse(&q(&[("tier", "a")]), &t, 2026).unwrap_err().param, "tier");
     }
@@ -244,7 +257,7 @@ mod tests {
     #[test]
     fn ages_become_birth_years() {
         let t = Taxonomy::builtin();
-        let f = Filter::parse(&q(&[("max_age", "35")]), &t, 2026).unwrap();
+        let f = Filter::parse(&q(&[("max_age", "34")]), &t, 2026).unwrap();
         let mut rec = TalentRec {
             home: 0,
             work: crate::snapshot::NO_KEY,
@@ -262,8 +275,9 @@ mod tests {
             work_park: 0,
             rkey: 7,
         };
-        assert!(f.talent(&rec), "35 years old");
-        rec.birth_year = 1990;
-        assert!(!f.talent(&rec), "36 years old");
+        rec.birth_year = 1992;
+        assert!(f.talent(&rec), "34 years old");
+        rec.birth_year = 1991;
+        assert!(!f.talent(&rec), "35 years old");
     }
 }

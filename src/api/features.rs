@@ -6,14 +6,17 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Extension, Path, State};
+use serde_json::json;
 use rstar::AABB;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::analytics::cells::{self, Cell};
 use crate::analytics::filter::Filter;
-use crate::analytics::privacy::publishable;
+use crate::analytics::privacy::{Disclosure, Tally, publishable};
+use crate::auth::Principal;
+use crate::encode::layers::publish_cell;
 use crate::encode::layers::unit;
 use crate::model::{Education, RegionKind, Tier, Title};
 use crate::snapshot::{NONE16, Snapshot};
@@ -24,6 +27,7 @@ use super::params;
 use super::query::{ApiQuery, FilterParams, Filtered, Int, NoParams};
 use super::types::map::*;
 use super::types::{CollectionTag, FeatureTag, GeoJson, Geometry};
+use super::access::{self, Caller};
 use super::{ApiError, AppState};
 
 /// `GET /api/taxonomy`: the code tables with Chinese and English names.
@@ -180,18 +184,18 @@ fn enterprise_page(snap: &Snapshot, filter: &Filter, bbox: Option<[f64; 4]>, pag
     }
 }
 
-fn region_properties(snap: &Snapshot, i: usize, k: u32) -> RegionProperties {
+fn region_properties(snap: &Snapshot, i: usize, d: Disclosure) -> RegionProperties {
     let r = &snap.regions[i];
     let s = &r.stats;
-    let seekers = publishable(s.seekers, k);
+    let seekers = Some(d.count(s.seekers_tally()));
     RegionProperties {
         id: r.id.clone(),
         name: r.name.clone(),
         kind: r.kind.code(),
-        talents: publishable(s.talents, k),
-        suppressed: publishable(s.talents, k).is_none(),
+        talents: Some(d.count(s.talents_tally())),
+        suppressed: false,
         seekers,
-        workers: publishable(s.workers, k),
+        workers: Some(d.count(s.workers_tally())),
         enterprises: s.enterprises,
         key_enterprises: s.key_enterprises,
         employees: s.employees,
@@ -236,11 +240,14 @@ pub struct RegionsParams {
               (status = 400, description = "A parameter is unknown, repeated or invalid", body = ErrorBody)))]
 pub async fn regions(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Extension(principal): Extension<Principal>,
     ApiQuery(query): ApiQuery<RegionsParams>,
 ) -> Result<GeoJson<RegionCollection>, ApiError> {
     let kind = query.kind.map(RegionKind::from);
     let snap = state.snapshot();
-    let k = state.settings.k;
+    let k = access::disclosure_for(&principal, state.settings.k, &[]);
+    access::audit_exact(&caller, k, "GET /api/regions", json!({"kind": kind.map(|k| k.code())})).await?;
     let features = state
         .compute
         .run(move || {
@@ -268,22 +275,26 @@ pub async fn regions(
               (status = 404, description = "No region with this id", body = ErrorBody)))]
 pub async fn region(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Extension(principal): Extension<Principal>,
     Path(id): Path<String>,
     _: ApiQuery<NoParams>,
 ) -> Result<Json<RegionDetail>, ApiError> {
     let snap = state.snapshot();
-    let k = state.settings.k;
     let index = snap.region(&id).ok_or_else(|| ApiError::NotFound(format!("no region with id '{id}'")))?;
-    state.compute.run(move || region_detail(&snap, index, k)).await.map(Json)
+    let d = access::disclosure_for(&principal, state.settings.k, &[id.as_str()]);
+    access::audit_exact(&caller, d, "GET /api/regions/{id}", json!({ "id": id })).await?;
+    let k = state.settings.k;
+    state.compute.run(move || region_detail(&snap, index, d, k)).await.map(Json)
 }
 
-/// Counts of the talents living in a region.
+/// Tallies of the talents living in a region.
 struct SupplyCounts {
-    field: Vec<u64>,
-    field_seekers: Vec<u64>,
-    education: [u64; 4],
-    title: [u64; 5],
-    tier: [u64; 6],
+    field: Vec<Tally>,
+    field_seekers: Vec<Tally>,
+    education: [Tally; 4],
+    title: [Tally; 5],
+    tier: [Tally; 6],
 }
 
 /// Openings of the open vacancies in a region.
@@ -296,14 +307,22 @@ struct DemandCounts {
 fn count_region(snap: &Snapshot, index: u16) -> (SupplyCounts, DemandCounts) {
     let in_region = |district: u16, park: u16| district == index || park == index;
     let nf = snap.taxonomy.fields().len();
-    let mut s =
-        SupplyCounts { field: vec![0; nf], field_seekers: vec![0; nf], education: [0; 4], title: [0; 5], tier: [0; 6] };
+    let none = Tally::default();
+    let mut s = SupplyCounts {
+        field: vec![none; nf],
+        field_seekers: vec![none; nf],
+        education: [none; 4],
+        title: [none; 5],
+        tier: [none; 6],
+    };
     for t in snap.talents.iter().filter(|t| in_region(t.home_district, t.home_park)) {
-        s.field[t.field as usize] += 1;
-        s.field_seekers[t.field as usize] += t.seeking() as u64;
-        s.education[t.education as usize & 3] += 1;
-        s.title[(t.title as usize).min(4)] += 1;
-        s.tier[(t.tier as usize).min(5)] += 1;
+        s.field[t.field as usize].add(t.rkey);
+        if t.seeking() {
+            s.field_seekers[t.field as usize].add(t.rkey);
+        }
+        s.education[t.education as usize & 3].add(t.rkey);
+        s.title[(t.title as usize).min(4)].add(t.rkey);
+        s.tier[(t.tier as usize).min(5)].add(t.rkey);
     }
     let mut d = DemandCounts { field: vec![0; nf], education: [0; 4], title: [0; 5] };
     for v in snap.vacancies.iter().filter(|v| v.open && in_region(v.district, v.park)) {
@@ -314,55 +333,58 @@ fn count_region(snap: &Snapshot, index: u16) -> (SupplyCounts, DemandCounts) {
     (s, d)
 }
 
-fn region_detail(snap: &Snapshot, index: u16, k: u32) -> RegionDetail {
+fn region_detail(snap: &Snapshot, index: u16, d: Disclosure, k: u32) -> RegionDetail {
     let r = &snap.regions[index as usize];
-    let (s, d) = count_region(snap, index);
+    let (s, dem) = count_region(snap, index);
     let field_code = |i: usize| snap.taxonomy.fields()[i].code.clone();
     let mut supply_by_field: Vec<FieldSupply> = (0..s.field.len())
-        .filter(|&i| s.field[i] > 0)
-        .map(|i| FieldSupply {
+        .map(|i| (i, d.count(s.field[i])))
+        .filter(|&(_, talents)| talents > 0)
+        .map(|(i, talents)| FieldSupply {
             field: field_code(i),
-            talents: publishable(s.field[i], k),
-            seekers: publishable(s.field_seekers[i], k),
+            talents: Some(talents),
+            seekers: Some(d.count(s.field_seekers[i])),
         })
         .collect();
     supply_by_field.sort_by_key(|v| std::cmp::Reverse(v.talents.unwrap_or(0)));
-    let mut demand_by_field: Vec<FieldDemand> = (0..d.field.len())
-        .filter(|&i| d.field[i] > 0)
-        .map(|i| FieldDemand { field: field_code(i), openings: d.field[i] })
+    let mut demand_by_field: Vec<FieldDemand> = (0..dem.field.len())
+        .filter(|&i| dem.field[i] > 0)
+        .map(|i| FieldDemand { field: field_code(i), openings: dem.field[i] })
         .collect();
     demand_by_field.sort_by_key(|v| std::cmp::Reverse(v.openings));
-    let edu = |counts: &[u64; 4], supply: bool| -> Vec<EducationCount> {
-        let count = |n: u64| if supply { (Some(publishable(n, k)), None) } else { (None, Some(n)) };
-        let rows = Education::ALL.iter().zip(counts).map(|(e, &n)| (e.code(), count(n)));
-        rows.map(|(education, (talents, openings))| EducationCount { education, talents, openings }).collect()
-    };
-    let title = |counts: &[u64; 5], supply: bool| -> Vec<TitleCount> {
-        let count = |n: u64| if supply { (Some(publishable(n, k)), None) } else { (None, Some(n)) };
-        let rows = Title::ALL.iter().zip(counts).map(|(t, &n)| (t.code(), count(n)));
-        rows.map(|(title, (talents, openings))| TitleCount { title, talents, openings }).collect()
-    };
+    let supply_edu = Education::ALL
+        .iter()
+        .zip(s.education)
+        .map(|(e, t)| EducationCount { education: e.code(), talents: Some(Some(d.count(t))), openings: None })
+        .collect();
+    let demand_edu = Education::ALL
+        .iter()
+        .zip(dem.education)
+        .map(|(e, n)| EducationCount { education: e.code(), talents: None, openings: Some(n) })
+        .collect();
+    let supply_title = Title::ALL
+        .iter()
+        .zip(s.title)
+        .map(|(t, n)| TitleCount { title: t.code(), talents: Some(Some(d.count(n))), openings: None })
+        .collect();
+    let demand_title = Title::ALL
+        .iter()
+        .zip(dem.title)
+        .map(|(t, n)| TitleCount { title: t.code(), talents: None, openings: Some(n) })
+        .collect();
     let by_tier =
-        Tier::ALL.iter().zip(s.tier).map(|(t, n)| TierCount { tier: t.code(), talents: publishable(n, k) }).collect();
+        Tier::ALL.iter().zip(s.tier).map(|(t, n)| TierCount { tier: t.code(), talents: Some(d.count(n)) }).collect();
     RegionDetail {
         id: r.id.clone(),
         name: r.name.clone(),
         kind: r.kind.code(),
         bbox: r.bbox.map(round6),
         centre: r.centre.map(round6),
-        stats: region_properties(snap, index as usize, k),
-        supply: Supply {
-            by_field: supply_by_field,
-            by_education: edu(&s.education, true),
-            by_title: title(&s.title, true),
-            by_tier,
-        },
-        demand: Demand {
-            by_field: demand_by_field,
-            by_education: edu(&d.education, false),
-            by_title: title(&d.title, false),
-        },
+        stats: region_properties(snap, index as usize, d),
+        supply: Supply { by_field: supply_by_field, by_education: supply_edu, by_title: supply_title, by_tier },
+        demand: Demand { by_field: demand_by_field, by_education: demand_edu, by_title: demand_title },
         privacy_k: k,
+        exact_counts: d.is_exact(),
     }
 }
 
@@ -435,7 +457,7 @@ pub async fn aggregates(
                     true => cells::talent_cells(&snap, tile, &filter),
                     false => cells::vacancy_cells(&snap, tile, &filter),
                 };
-                features.extend(cells.iter().map(|c| cell_feature(&snap, c, talents, k)));
+                features.extend(cells.iter().filter_map(|c| cell_feature(&snap, c, talents, k)));
             }
             features
         })
@@ -450,10 +472,28 @@ pub async fn aggregates(
     Ok(GeoJson(collection))
 }
 
-fn cell_feature(snap: &Arc<Snapshot>, c: &Cell, talents: bool, k: u32) -> CellFeature {
+/// One cell as GeoJSON: talent cells through disclosure control (`None`
+/// when published as 0, like an empty cell), vacancy cells under the
+/// threshold rule.
+fn cell_feature(snap: &Arc<Snapshot>, c: &Cell, talents: bool, k: u32) -> Option<CellFeature> {
     let (w, s, e, n) = morton::cell_tile(c.id).lonlat_bounds();
     let cell = c.id.to_string();
-    let properties = if publishable(c.count, k).is_none() {
+    let properties = if talents {
+        let p = publish_cell(snap, c, Disclosure::Protected { k })?;
+        CellProperties::Published(CellCounts {
+            cell: cell.clone(),
+            count: p.count,
+            edu_associate: p.education[0],
+            edu_bachelor: p.education[1],
+            edu_master: p.education[2],
+            edu_doctorate: p.education[3],
+            top_field: p.top_field.map(|(code, _)| code.to_string()),
+            top_field_count: p.top_field.map(|(_, n)| n),
+            seekers: Some(p.seekers),
+            young: Some(p.young),
+            rows: None,
+        })
+    } else if publishable(c.count, k).is_none() {
         CellProperties::Suppressed(SuppressedCell { cell: cell.clone(), suppressed: true })
     } else {
         CellProperties::Published(CellCounts {
@@ -465,10 +505,10 @@ fn cell_feature(snap: &Arc<Snapshot>, c: &Cell, talents: bool, k: u32) -> CellFe
             edu_doctorate: c.education[3],
             top_field: c.top_field.and_then(|(f, _)| snap.taxonomy.field(f)).map(|f| f.code.clone()),
             top_field_count: c.top_field.map(|(_, n)| n),
-            seekers: talents.then_some(c.seekers),
-            young: talents.then_some(c.young),
-            rows: (!talents).then_some(c.rows),
+            seekers: None,
+            young: None,
+            rows: Some(c.rows),
         })
     };
-    CellFeature { tag: FeatureTag::Feature, id: cell, geometry: Geometry::rectangle(w, s, e, n), properties }
+    Some(CellFeature { tag: FeatureTag::Feature, id: cell, geometry: Geometry::rectangle(w, s, e, n), properties })
 }

@@ -2,12 +2,14 @@
 //! district.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Extension, State};
 
-use crate::analytics::privacy::publishable;
+use crate::analytics::privacy::Disclosure;
+use crate::auth::Principal;
 use crate::model::RegionKind;
 
-use super::AppState;
+use super::access::{self, Caller};
+use super::{ApiError, AppState};
 use super::query::{ApiQuery, NoParams};
 use super::types::map::{Health, Stats, StatsRegion};
 
@@ -24,17 +26,26 @@ pub async fn health(State(state): State<AppState>, _: ApiQuery<NoParams>) -> Jso
 #[utoipa::path(get, path = "/api/stats", tag = "map", params(NoParams),
     responses((status = 200, description = "Totals and per-district and per-park counts", body = Stats),
               (status = 400, description = "A parameter was given", body = super::error::ErrorBody)))]
-pub async fn stats(State(state): State<AppState>, _: ApiQuery<NoParams>) -> Json<Stats> {
-    Json(stats_of(&state))
+pub async fn stats(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Extension(principal): Extension<Principal>,
+    _: ApiQuery<NoParams>,
+) -> Result<Json<Stats>, ApiError> {
+    let d = access::disclosure_for(&principal, state.settings.k, &[]);
+    access::audit_exact(&caller, d, "GET /api/stats", serde_json::json!({})).await?;
+    Ok(Json(stats_of(&state, d)))
 }
 
-/// The same answer as JSON, for the `talentmap stats` command.
+/// The same answer as JSON with exact counts, for the `talentmap stats`
+/// command (whoever can read the data directory reads the store anyway).
 pub async fn stats_value(State(state): State<AppState>) -> Json<serde_json::Value> {
-    Json(serde_json::to_value(stats_of(&state)).unwrap_or_default())
+    Json(serde_json::to_value(stats_of(&state, Disclosure::Exact)).unwrap_or_default())
 }
 
-/// Totals and per-region counts of the snapshot being served.
-pub fn stats_of(state: &AppState) -> Stats {
+/// Totals and per-region counts of the snapshot being served, talent counts
+/// through `d`.
+pub fn stats_of(state: &AppState, d: Disclosure) -> Stats {
     let snap = state.snapshot();
     let k = state.settings.k;
     let regions = |kind: RegionKind| -> Vec<StatsRegion> {
@@ -46,9 +57,9 @@ pub fn stats_of(state: &AppState) -> Stats {
                 StatsRegion {
                     id: r.id.clone(),
                     name: r.name.clone(),
-                    talents: publishable(s.talents, k),
-                    seekers: publishable(s.seekers, k),
-                    workers: publishable(s.workers, k),
+                    talents: Some(d.count(s.talents_tally())),
+                    seekers: Some(d.count(s.seekers_tally())),
+                    workers: Some(d.count(s.workers_tally())),
                     enterprises: s.enterprises,
                     key_enterprises: s.key_enterprises,
                     employees: s.employees,
@@ -59,10 +70,15 @@ pub fn stats_of(state: &AppState) -> Stats {
     };
     Stats {
         version: snap.version,
-        totals: snap.totals.clone(),
+        totals: crate::snapshot::Totals {
+            talents: d.count(snap.totals_tallies.0),
+            seekers: d.count(snap.totals_tallies.1),
+            ..snap.totals.clone()
+        },
         snapshot_build_ms: snap.build_ms,
         reference_year: snap.reference_year,
         privacy_k: k,
+        exact_counts: d.is_exact(),
         districts: regions(RegionKind::District),
         parks: regions(RegionKind::Park),
     }

@@ -3,9 +3,11 @@
 //! Tile path for every layer: tile box (plus a buffer for points and
 //! polygons) → key-range or R-tree lookup in the snapshot → aggregate where
 //! the layer is personal data → tile coordinates (clipped, simplified) →
-//! encode. Talent and vacancy cells follow the privacy rule
-//! ([`crate::analytics::privacy`]): a cell with a count in `1..k` carries
-//! only `suppressed: true`.
+//! encode. Every talent number in a tile is published through disclosure
+//! control ([`crate::analytics::privacy`]): perturbed from its own tally, the
+//! same for every role (tiles are shared); a cell published as 0 is left out
+//! like an empty one. Vacancy cells keep the threshold rule (a count in
+//! `1..k` carries only `suppressed: true`).
 
 use std::str::FromStr;
 
@@ -13,7 +15,7 @@ use rstar::AABB;
 
 use crate::analytics::cells::{self, Cell};
 use crate::analytics::filter::Filter;
-use crate::analytics::privacy::publishable;
+use crate::analytics::privacy::{Disclosure, publishable};
 use crate::encode::clip::{point_to_tile, polygon_to_tile};
 use crate::encode::mvt::{DEFAULT_EXTENT, LayerBuilder, PropValue, encode_tile};
 use crate::model::Education;
@@ -69,15 +71,14 @@ impl Layer {
     pub fn fields(self) -> &'static [(&'static str, &'static str)] {
         match self {
             Layer::Talents => &[
-                ("count", "talents in the cell (absent when suppressed)"),
-                ("suppressed", "true when 1..k-1 talents: count and breakdown withheld"),
+                ("count", "talents in the cell, perturbed (docs/privacy.md): never 1..k-1; cells published as 0 are absent"),
                 ("seekers", "talents seeking a job"),
                 ("young", "talents aged 35 or less"),
                 ("edu_associate", "talents with an associate degree"),
                 ("edu_bachelor", "talents with a bachelor's degree"),
                 ("edu_master", "talents with a master's degree"),
                 ("edu_doctorate", "talents with a doctorate"),
-                ("top_field", "most common discipline code"),
+                ("top_field", "most common discipline code (cells of at least 20 talents)"),
                 ("top_field_count", "talents in the most common discipline"),
                 ("zoom_level", "grid level of the cell"),
             ],
@@ -111,9 +112,8 @@ impl Layer {
                 ("id", "region id"),
                 ("name", "region name"),
                 ("kind", "district, street or park"),
-                ("talents", "resident talents (absent when suppressed)"),
-                ("suppressed", "true when 1..k-1 resident talents"),
-                ("seekers", "resident talents seeking a job"),
+                ("talents", "resident talents, perturbed (docs/privacy.md)"),
+                ("seekers", "resident talents seeking a job, perturbed"),
                 ("enterprises", "enterprises in the region"),
                 ("openings", "open positions in the region"),
                 ("ratio", "jobs-to-applicants ratio: openings / seekers"),
@@ -170,6 +170,9 @@ pub(crate) fn cell_features(
     talents: bool,
     k: u32,
 ) {
+    if talents {
+        return talent_cell_features(b, tile, cells, snap, Disclosure::Protected { k });
+    }
     let level = cells::cell_level(tile.z) as u64;
     for c in cells {
         let square = cell_square(tile, c.id);
@@ -178,14 +181,11 @@ pub(crate) fn cell_features(
             continue;
         }
         let top = c.top_field.and_then(|(f, n)| snap.taxonomy.field(f).map(|e| (e.code.as_str(), n)));
-        let mut props: Vec<(&str, PropValue)> =
-            vec![("count", PropValue::UInt(c.count)), ("zoom_level", PropValue::UInt(level))];
-        if talents {
-            props.push(("seekers", PropValue::UInt(c.seekers)));
-            props.push(("young", PropValue::UInt(c.young)));
-        } else {
-            props.push(("rows", PropValue::UInt(c.rows)));
-        }
+        let mut props: Vec<(&str, PropValue)> = vec![
+            ("count", PropValue::UInt(c.count)),
+            ("zoom_level", PropValue::UInt(level)),
+            ("rows", PropValue::UInt(c.rows)),
+        ];
         for (e, n) in Education::ALL.iter().zip(c.education) {
             props.push((edu_key(*e), PropValue::UInt(n)));
         }
@@ -194,6 +194,60 @@ pub(crate) fn cell_features(
             props.push(("top_field_count", PropValue::UInt(n)));
         }
         b.add_polygon(Some(c.id), &square, &props);
+    }
+}
+
+/// The published numbers of one talent cell under `disclosure`, or `None`
+/// when its count is published as 0 (the cell is then left out, exactly as
+/// an empty cell: presence tells nothing).
+pub struct PublishedCell<'a> {
+    pub count: u64,
+    pub seekers: u64,
+    pub young: u64,
+    pub education: [u64; 4],
+    /// The most common field and its count, for cells large enough to
+    /// describe (`Disclosure::describes`).
+    pub top_field: Option<(&'a str, u64)>,
+}
+
+/// Every number of a talent cell through `disclosure`, each from its own
+/// tally (`analytics::privacy`).
+pub fn publish_cell<'a>(snap: &'a Snapshot, c: &Cell, disclosure: Disclosure) -> Option<PublishedCell<'a>> {
+    let count = disclosure.count(c.tally());
+    if count == 0 {
+        return None;
+    }
+    let top_field = c
+        .top_field_tally()
+        .filter(|_| disclosure.describes(c.tally()))
+        .and_then(|(f, t)| snap.taxonomy.field(f).map(|e| (e.code.as_str(), disclosure.count(t))));
+    Some(PublishedCell {
+        count,
+        seekers: disclosure.count(c.seekers_tally()),
+        young: disclosure.count(c.young_tally()),
+        education: [0, 1, 2, 3].map(|i| disclosure.count(c.education_tally(i))),
+        top_field,
+    })
+}
+
+fn talent_cell_features(b: &mut LayerBuilder, tile: TileId, cells: &[Cell], snap: &Snapshot, d: Disclosure) {
+    let level = cells::cell_level(tile.z) as u64;
+    for c in cells {
+        let Some(p) = publish_cell(snap, c, d) else { continue };
+        let mut props: Vec<(&str, PropValue)> = vec![
+            ("count", PropValue::UInt(p.count)),
+            ("zoom_level", PropValue::UInt(level)),
+            ("seekers", PropValue::UInt(p.seekers)),
+            ("young", PropValue::UInt(p.young)),
+        ];
+        for (e, n) in Education::ALL.iter().zip(p.education) {
+            props.push((edu_key(*e), PropValue::UInt(n)));
+        }
+        if let Some((code, n)) = p.top_field {
+            props.push(("top_field", PropValue::Str(code)));
+            props.push(("top_field_count", PropValue::UInt(n)));
+        }
+        b.add_polygon(Some(c.id), &cell_square(tile, c.id), &props);
     }
 }
 
@@ -299,15 +353,12 @@ fn region_features(b: &mut LayerBuilder, snap: &Snapshot, tile: TileId, k: u32) 
             ("enterprises", PropValue::UInt(st.enterprises)),
             ("openings", PropValue::UInt(st.openings)),
         ];
-        match publishable(st.talents, k) {
-            Some(t) => props.push(("talents", PropValue::UInt(t))),
-            None => props.push(("suppressed", PropValue::Bool(true))),
-        }
-        if let Some(seekers) = publishable(st.seekers, k) {
-            props.push(("seekers", PropValue::UInt(seekers)));
-            if seekers > 0 {
-                props.push(("ratio", PropValue::Double(st.openings as f64 / seekers as f64)));
-            }
+        let d = Disclosure::Protected { k };
+        props.push(("talents", PropValue::UInt(d.count(st.talents_tally()))));
+        let seekers = d.count(st.seekers_tally());
+        props.push(("seekers", PropValue::UInt(seekers)));
+        if seekers > 0 {
+            props.push(("ratio", PropValue::Double(st.openings as f64 / seekers as f64)));
         }
         b.add_polygon(Some(stable_id(&r.id)), &polygons, &props);
     }

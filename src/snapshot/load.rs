@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use rstar::RTree;
 
+use crate::analytics::privacy::Tally;
 use crate::import::current_year;
 use crate::model::Taxonomy;
 use crate::spatial::lonlat_to_unit;
@@ -78,7 +79,9 @@ pub fn build(store: &mut Store, taxonomy: Arc<Taxonomy>) -> Result<Snapshot, Sna
     drop(talent_info);
     snap.flows.count_residents(&talents);
     build_point_indexes(&mut snap, &enterprises, &stations, &talents);
-    let seekers = add_region_totals(&mut snap.regions, &talents, &enterprises);
+    let (all, seekers) = add_region_totals(&mut snap.regions, &talents, &enterprises);
+    snap.totals_tallies = (all, seekers);
+    let seekers = seekers.n;
     let Openings { all: openings, open: open_openings } = openings;
     snap.totals = Totals {
         enterprises: enterprises.len() as u64,
@@ -133,26 +136,42 @@ fn build_point_indexes(
     snap.workplaces = PointIndex::build(&work_points);
 }
 
-/// Fills each region's totals; returns the number of seekers in the city.
-fn add_region_totals(regions: &mut [RegionInfo], talents: &[TalentRec], enterprises: &[EnterpriseRec]) -> u64 {
+/// Fills each region's totals with their cell keys; returns the city's
+/// talents and seekers as tallies.
+fn add_region_totals(
+    regions: &mut [RegionInfo],
+    talents: &[TalentRec],
+    enterprises: &[EnterpriseRec],
+) -> (Tally, Tally) {
     let mut stats: Vec<RegionStats> = vec![RegionStats::default(); regions.len()];
     let mut bump = |region: u16, f: &dyn Fn(&mut RegionStats)| {
         if let Some(s) = stats.get_mut(region as usize) {
             f(s);
         }
     };
-    let mut seekers = 0u64;
+    let (mut all, mut seekers) = (Tally::default(), Tally::default());
     for t in talents {
         let seeking = t.seeking();
-        seekers += seeking as u64;
+        let key = t.rkey;
+        all.add(key);
+        if seeking {
+            seekers.add(key);
+        }
         for r in [t.home_district, t.home_park] {
             bump(r, &|s| {
                 s.talents += 1;
-                s.seekers += seeking as u64;
+                s.keys.talents = s.keys.talents.wrapping_add(key);
+                if seeking {
+                    s.seekers += 1;
+                    s.keys.seekers = s.keys.seekers.wrapping_add(key);
+                }
             });
         }
         for r in [t.work_district, t.work_park] {
-            bump(r, &|s| s.workers += 1);
+            bump(r, &|s| {
+                s.workers += 1;
+                s.keys.workers = s.keys.workers.wrapping_add(key);
+            });
         }
     }
     for e in enterprises {
@@ -168,5 +187,5 @@ fn add_region_totals(regions: &mut [RegionInfo], talents: &[TalentRec], enterpri
     for (region, s) in regions.iter_mut().zip(stats) {
         region.stats = s;
     }
-    seekers
+    (all, seekers)
 }

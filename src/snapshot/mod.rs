@@ -65,6 +65,32 @@ pub struct RegionStats {
     pub employees: u64,
     /// Open (unfilled) positions.
     pub openings: u64,
+    /// Cell keys of the talent counts (`analytics::privacy`); never published.
+    #[serde(skip)]
+    pub keys: RegionKeys,
+}
+
+/// Cell keys of a region's talent counts.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RegionKeys {
+    pub talents: u32,
+    pub workers: u32,
+    pub seekers: u32,
+}
+
+impl RegionStats {
+    /// Resident talents as a tally.
+    pub fn talents_tally(&self) -> crate::analytics::privacy::Tally {
+        crate::analytics::privacy::Tally { n: self.talents, key: self.keys.talents }
+    }
+    /// Talents working in the region as a tally.
+    pub fn workers_tally(&self) -> crate::analytics::privacy::Tally {
+        crate::analytics::privacy::Tally { n: self.workers, key: self.keys.workers }
+    }
+    /// Resident seekers as a tally.
+    pub fn seekers_tally(&self) -> crate::analytics::privacy::Tally {
+        crate::analytics::privacy::Tally { n: self.seekers, key: self.keys.seekers }
+    }
 }
 
 /// City-wide totals.
@@ -111,6 +137,8 @@ pub struct Snapshot {
     /// Moves sorted by month and per-area monthly flow counts.
     pub flows: FlowIndex,
     pub totals: Totals,
+    /// City-wide talent and seeker tallies (`analytics::privacy`).
+    pub totals_tallies: (crate::analytics::privacy::Tally, crate::analytics::privacy::Tally),
     /// Derived indexes and results computed on first use and dropped with
     /// the snapshot (see [`memo`]).
     pub memo: Memo,
@@ -143,6 +171,7 @@ impl Snapshot {
             station_tree: RTree::new(),
             flows: FlowIndex::default(),
             totals: Totals::default(),
+            totals_tallies: Default::default(),
             memo: Memo::default(),
         }
     }

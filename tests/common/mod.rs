@@ -58,9 +58,23 @@ pub fn import(store: &mut Store, kind: ImportKind, path: &Path) -> Result<Import
     import_file(store, &Taxonomy::builtin(), kind, path, ImportOptions::default())
 }
 
+/// A fixed pseudonym secret, so that record keys, and with them every
+/// perturbed count, are the same on every run (a real store draws its own).
+pub const TEST_SECRET: &str = "5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed";
+
+/// Opens the store in `dir/data` with [`TEST_SECRET`] as its secret.
+pub fn test_store(dir: &Path) -> Store {
+    let store = Store::open(&dir.join("data")).unwrap();
+    store
+        .conn()
+        .execute("UPDATE meta SET value = ?1 WHERE key = 'pseudonym_secret'", [TEST_SECRET])
+        .unwrap();
+    store
+}
+
 /// A store holding the tiny city with `talents` talents.
 pub fn tiny_city(dir: &Path, talents: usize) -> Store {
-    let mut store = Store::open(&dir.join("data")).unwrap();
+    let mut store = test_store(dir);
     import(&mut store, ImportKind::Regions, &write(dir, "regions.geojson", REGIONS)).unwrap();
     import(&mut store, ImportKind::Enterprises, &write(dir, "enterprises.csv", ENTERPRISES)).unwrap();
     import(&mut store, ImportKind::Stations, &write(dir, "stations.csv", STATIONS)).unwrap();

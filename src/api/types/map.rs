@@ -30,6 +30,9 @@ pub struct Stats {
     pub reference_year: u16,
     /// The privacy threshold k.
     pub privacy_k: u32,
+    /// True when the talent counts are exact (admins; audited), false when
+    /// perturbed (docs/privacy.md).
+    pub exact_counts: bool,
     pub districts: Vec<StatsRegion>,
     pub parks: Vec<StatsRegion>,
 }
@@ -149,8 +152,11 @@ pub struct RegionProperties {
     pub name: String,
     /// district, street or park.
     pub kind: &'static str,
+    /// Resident talents (perturbed unless the caller gets exact counts:
+    /// docs/privacy.md).
     pub talents: Option<u64>,
-    /// True when the talent count is in 1..k and left out.
+    /// Always false: talent counts are perturbed, not withheld (kept for
+    /// clients of the threshold rule).
     pub suppressed: bool,
     pub seekers: Option<u64>,
     pub workers: Option<u64>,
@@ -177,6 +183,9 @@ pub struct RegionDetail {
     pub supply: Supply,
     pub demand: Demand,
     pub privacy_k: u32,
+    /// True when the talent counts are exact (an admin, or an analyst of this
+    /// region; the read is audited), false when perturbed.
+    pub exact_counts: bool,
 }
 
 /// Resident talents of a region by field, education, title and tier.
