@@ -5,12 +5,14 @@ import { nameOf, t } from './i18n.js';
 import { esc } from './legend.js';
 import { emptyFilters } from './state.js';
 
+// Five-year-aligned bands: the server accepts min_age multiples of 5 and
+// max_age one less (disclosure control, docs/privacy.md).
 export const AGE_BANDS = [
-  { min: null, max: 25 },
-  { min: 26, max: 35 },
-  { min: 36, max: 45 },
-  { min: 46, max: 55 },
-  { min: 56, max: null },
+  { min: null, max: 24 },
+  { min: 25, max: 34 },
+  { min: 35, max: 44 },
+  { min: 45, max: 54 },
+  { min: 55, max: null },
 ];
 
 function ageLabel(b) {

@@ -28,18 +28,20 @@ export function cellLegendRows(breaks, ramp, k) {
   return legendClasses(breaks, ramp, k).map((c) => ({ color: c.color, label: rangeLabel(c) }));
 }
 
-function cellLegend(breaks, ramp, k) {
+function cellLegend(breaks, ramp, k, perturbed) {
   const rows = cellLegendRows(breaks, ramp, k);
-  rows.push({ cls: 'hatched', label: t('suppressed', { k }) });
-  return `<ul class="legend-list">${swatchRows(rows)}</ul>`;
+  if (!perturbed) rows.push({ cls: 'hatched', label: t('suppressed', { k }) });
+  const note = perturbed ? `<p class="legend-note">${esc(t('perturbedNote', { k }))}</p>` : '';
+  return `<ul class="legend-list">${swatchRows(rows)}</ul>${note}`;
 }
 
+/** Talent counts are perturbed (never 1..k−1), not suppressed. */
 export function talentsLegend(breaks, k) {
-  return cellLegend(breaks, VIRIDIS, k);
+  return cellLegend(breaks, VIRIDIS, k, true);
 }
 
 export function vacanciesLegend(breaks, k) {
-  return cellLegend(breaks, CIVIDIS, k);
+  return cellLegend(breaks, CIVIDIS, k, false);
 }
 
 export function regionsLegend(stat, breaks, k) {
@@ -55,8 +57,10 @@ export function regionsLegend(stat, breaks, k) {
     rows = legendClasses(breaks, BLUES, 0).map((c) => ({ color: c.color, label: rangeLabel(c) }));
   }
   rows.push({ color: NO_DATA, label: t('noData') });
-  if (stat === 'talents' || stat === 'seekers') rows.push({ cls: 'hatched', label: t('suppressed', { k }) });
-  const note = stat === 'ratio' ? `<p class="legend-note">${esc(t('statRatioNote'))}</p>` : '';
+  const notes = [];
+  if (stat === 'ratio') notes.push(t('statRatioNote'));
+  if (stat === 'talents' || stat === 'seekers' || stat === 'ratio') notes.push(t('perturbedNote', { k }));
+  const note = notes.map((n) => `<p class="legend-note">${esc(n)}</p>`).join('');
   return `<ul class="legend-list">${swatchRows(rows)}</ul>${note}`;
 }
 

@@ -1,7 +1,7 @@
 // The whole view state lives in the URL hash, so a link reopens the same map:
 //   #map=ZOOM/LAT/LNG&layers=talents,enterprises,people&stat=ratio&industry=ngit
 //    &field=0812&education=master,doctorate&title=senior&tier=A,B
-//    &min_age=26&max_age=35&seeking=true&lang=en
+//    &min_age=25&max_age=34&seeking=true&lang=en
 //    &view=shortage&sfield=0812&sby=park | &view=commute&park=ID | &view=flows&farea=ID&month=2025-12
 // Lists are comma-separated. Parameters at their default are left out.
 
@@ -35,10 +35,12 @@ export function defaultState() {
   };
 }
 
-function parseAge(v) {
+// Ages go in five-year bands: min_age a multiple of 5, max_age one less
+// (`rest` 0 or 4); anything else, e.g. from an old link, is dropped.
+function parseAge(v, rest) {
   if (v === undefined || v === null || v === '') return null;
   const n = Number(v);
-  return Number.isInteger(n) && n >= 0 && n <= 120 ? n : null;
+  return Number.isInteger(n) && n >= 0 && n <= 124 && n % 5 === rest ? n : null;
 }
 
 /** Parses a location hash ('#…' or '…') into a state; unknown or malformed
@@ -72,8 +74,8 @@ export function parseHash(hash) {
     const v = params.get(key);
     if (v) state.filters[key] = v.split(',').map((s) => s.trim()).filter(Boolean);
   }
-  state.filters.min_age = parseAge(params.get('min_age'));
-  state.filters.max_age = parseAge(params.get('max_age'));
+  state.filters.min_age = parseAge(params.get('min_age'), 0);
+  state.filters.max_age = parseAge(params.get('max_age'), 4);
   const seeking = params.get('seeking');
   if (seeking === 'true' || seeking === 'false') state.filters.seeking = seeking === 'true';
   const lang = params.get('lang');

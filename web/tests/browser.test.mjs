@@ -480,7 +480,7 @@ describe('talentmap web front end', () => {
     assert.equal(await page.textContent('h1'), 'Industry–Talent Map');
     assert.equal(await page.textContent('.layer[data-layer="talents"] .layer-name'), 'Talent density');
     assert.equal(await page.getAttribute('html', 'lang'), 'en');
-    assert.match(await page.textContent('.layer[data-layer="talents"] .legend'), /suppressed/);
+    assert.match(await page.textContent('.layer[data-layer="talents"] .legend'), /perturbed/);
     assert.equal(await page.getAttribute('#search', 'placeholder'), 'Search enterprises…');
     assert.match(await page.evaluate(() => location.hash), /lang=en/);
     await settle(page);
@@ -495,7 +495,7 @@ describe('talentmap web front end', () => {
     const { context, page, rec } = await openPage();
     await gotoMap(page);
     const centre = await page.evaluate(() => window.__talentmap.map.getCenter().toArray());
-    const hash = `map=11.25/${centre[1].toFixed(5)}/${centre[0].toFixed(5)}&layers=vacancies,regions&stat=ratio&field=0812&education=master,doctorate&min_age=26&max_age=35&seeking=true&lang=en`;
+    const hash = `map=11.25/${centre[1].toFixed(5)}/${centre[0].toFixed(5)}&layers=vacancies,regions&stat=ratio&field=0812&education=master,doctorate&min_age=25&max_age=34&seeking=true&lang=en`;
     await gotoMap(page, hash);
     // Same document, new hash: applied by the hashchange handler. Reload to
     // apply it from scratch, as a shared link would be.

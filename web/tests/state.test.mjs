@@ -7,7 +7,7 @@ import { legendClasses, nice, pickColors, quantileBreaks, stepExpression, VIRIDI
 
 test('a full hash parses and formats back to itself', () => {
   const hash =
-    '#map=12.50/36.66123/117.02345&layers=vacancies,regions&stat=ratio&industry=ngit&field=0812,0835&education=master,doctorate&title=senior&tier=A,none&min_age=26&max_age=35&seeking=false&lang=en';
+    '#map=12.50/36.66123/117.02345&layers=vacancies,regions&stat=ratio&industry=ngit&field=0812,0835&education=master,doctorate&title=senior&tier=A,none&min_age=25&max_age=34&seeking=false&lang=en';
   const s = parseHash(hash);
   assert.equal(s.zoom, 12.5);
   assert.deepEqual(s.center, [117.02345, 36.66123]);
@@ -19,8 +19,8 @@ test('a full hash parses and formats back to itself', () => {
     education: ['master', 'doctorate'],
     title: ['senior'],
     tier: ['A', 'none'],
-    min_age: 26,
-    max_age: 35,
+    min_age: 25,
+    max_age: 34,
     seeking: false,
   });
   assert.equal(s.lang, 'en');
@@ -36,6 +36,10 @@ test('an empty or malformed hash gives the defaults', () => {
   assert.equal(s.filters.min_age, null);
   assert.equal(s.filters.seeking, null);
   assert.equal(s.lang, null);
+  // Ages outside the five-year bands (an old link) are dropped.
+  const old = parseHash('#min_age=26&max_age=35');
+  assert.equal(old.filters.min_age, null);
+  assert.equal(old.filters.max_age, null);
 });
 
 test('an empty layer list is kept (all layers off)', () => {
@@ -45,8 +49,8 @@ test('an empty layer list is kept (all layers off)', () => {
 });
 
 test('filter query strings keep only the requested keys, in a stable order', () => {
-  const f = { ...defaultState().filters, field: ['0812'], industry: ['39', '63'], seeking: true, max_age: 35 };
-  assert.equal(filterQuery(f), 'industry=39,63&field=0812&max_age=35&seeking=true');
+  const f = { ...defaultState().filters, field: ['0812'], industry: ['39', '63'], seeking: true, max_age: 34 };
+  assert.equal(filterQuery(f), 'industry=39,63&field=0812&max_age=34&seeking=true');
   assert.equal(filterQuery(f, ['industry']), 'industry=39,63');
   assert.equal(filterQuery(defaultState().filters), '');
   assert.equal(activeFilterCount(f), 4);
