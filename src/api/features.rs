@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Extension, Path, State};
-use serde_json::json;
 use rstar::AABB;
 use serde::Deserialize;
+use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::analytics::cells::{self, Cell};
@@ -22,12 +22,12 @@ use crate::model::{Education, RegionKind, Tier, Title};
 use crate::snapshot::{NONE16, Snapshot};
 use crate::spatial::{TileId, lonlat_to_unit, morton, round6};
 
+use super::access::{self, Caller};
 use super::error::ErrorBody;
 use super::params;
 use super::query::{ApiQuery, FilterParams, Filtered, Int, NoParams};
 use super::types::map::*;
 use super::types::{CollectionTag, FeatureTag, GeoJson, Geometry};
-use super::access::{self, Caller};
 use super::{ApiError, AppState};
 
 /// `GET /api/taxonomy`: the code tables with Chinese and English names.

@@ -9,9 +9,9 @@ use crate::auth::Principal;
 use crate::model::RegionKind;
 
 use super::access::{self, Caller};
-use super::{ApiError, AppState};
 use super::query::{ApiQuery, NoParams};
 use super::types::map::{Health, Stats, StatsRegion};
+use super::{ApiError, AppState};
 
 /// Liveness and the data version being served.
 #[utoipa::path(get, path = "/health", tag = "service", params(NoParams),

@@ -71,7 +71,10 @@ impl Layer {
     pub fn fields(self) -> &'static [(&'static str, &'static str)] {
         match self {
             Layer::Talents => &[
-                ("count", "talents in the cell, perturbed (docs/privacy.md): never 1..k-1; cells published as 0 are absent"),
+                (
+                    "count",
+                    "talents in the cell, perturbed (docs/privacy.md): never 1..k-1; cells published as 0 are absent",
+                ),
                 ("seekers", "talents seeking a job"),
                 ("young", "talents aged 35 or less"),
                 ("edu_associate", "talents with an associate degree"),

@@ -65,10 +65,7 @@ pub const TEST_SECRET: &str = "5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5
 /// Opens the store in `dir/data` with [`TEST_SECRET`] as its secret.
 pub fn test_store(dir: &Path) -> Store {
     let store = Store::open(&dir.join("data")).unwrap();
-    store
-        .conn()
-        .execute("UPDATE meta SET value = ?1 WHERE key = 'pseudonym_secret'", [TEST_SECRET])
-        .unwrap();
+    store.conn().execute("UPDATE meta SET value = ?1 WHERE key = 'pseudonym_secret'", [TEST_SECRET]).unwrap();
     store
 }
 
