@@ -766,3 +766,69 @@ async fn one_person_work_boxes_answer_like_empty_ones_or_no_finer_than_the_grid(
     assert!(hidden > shown, "most single people are published as 0");
     assert!(shown > 0, "the data must exercise a published single person");
 }
+
+/// A district's workers minus its other published inflows would be the
+/// remaining inflow. Each flow is its own tally, so the difference is
+/// noisy: the share of small flows (1..4) recovered exactly stays low.
+#[tokio::test]
+async fn workers_minus_published_inflows_do_not_reveal_small_flows() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = random_city(dir.path(), 3000, 23);
+    let snap = snapshot::build(&mut store, Arc::new(Taxonomy::builtin())).unwrap();
+    drop(store);
+    let (app, admin) = admin_app(dir.path(), snap, 5);
+    // Flows into each district: origin → count.
+    let inflows = |flows: &Value| -> Vec<(String, String, u64)> {
+        let mut out: Vec<(String, String, u64)> = flows["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                let p = &f["properties"];
+                (
+                    p["from"].as_str().unwrap().to_string(),
+                    p["to"].as_str().unwrap().to_string(),
+                    p["count"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        for i in flows["internal"].as_array().unwrap() {
+            let id = i["id"].as_str().unwrap().to_string();
+            out.push((id.clone(), id, i["count"].as_u64().unwrap()));
+        }
+        out
+    };
+    let (mut small, mut recovered) = (0u32, 0u32);
+    for field in FIELDS {
+        for education in EDUCATION {
+            for (tier, seeking) in TIERS.iter().flat_map(|t| [(t, "true"), (t, "false")]) {
+                let filter = format!("field={field}&education={education}&tier={tier}&seeking={seeking}");
+                let public = get_json(&app, &format!("/api/commute/districts?{filter}")).await;
+                let exact = get_json_as(&app, &format!("/api/commute/districts?{filter}"), &admin).await;
+                let pub_flows = inflows(&get_json(&app, &format!("/api/commute/flows?{filter}")).await);
+                let true_flows = inflows(&get_json_as(&app, &format!("/api/commute/flows?{filter}"), &admin).await);
+                for (p, e) in public["districts"].as_array().unwrap().iter().zip(exact["districts"].as_array().unwrap())
+                {
+                    let id = e["id"].as_str().unwrap();
+                    let into: Vec<&(String, String, u64)> = true_flows.iter().filter(|f| f.1 == id).collect();
+                    if into.iter().map(|f| f.2).sum::<u64>() != e["workers"].as_u64().unwrap() {
+                        continue; // some workers live outside every district
+                    }
+                    for target in &into {
+                        if !(1..5).contains(&target.2) {
+                            continue;
+                        }
+                        small += 1;
+                        let others: u64 = pub_flows.iter().filter(|f| f.1 == id && f.0 != target.0).map(|f| f.2).sum();
+                        let guess = p["workers"].as_u64().unwrap() as i64 - others as i64;
+                        recovered += (guess == target.2 as i64) as u32;
+                    }
+                }
+            }
+        }
+    }
+    let share = f64::from(recovered) / f64::from(small.max(1));
+    println!("inflow attack: {recovered} of {small} small flows recovered exactly ({:.1} %)", share * 100.0);
+    assert!(small >= 50, "the data must exercise the attack: {small}");
+    assert!(share <= 0.25, "{recovered} of {small}");
+}
