@@ -100,14 +100,14 @@ async fn main() {
     // The park with most workers.
     let park = (0..snap.regions.len() as u16)
         .filter(|&r| snap.regions[r as usize].kind == RegionKind::Park)
-        .max_by_key(|&r| index.area(Some(r)).jobs.n)
+        .max_by_key(|&r| index.area(Some(r)).jobs.n.n)
         .unwrap();
     let info = &snap.regions[park as usize];
     println!(
         "- largest park: {} {} with {} workers, {} enterprises",
         info.id,
         info.name,
-        index.area(Some(park)).jobs.n,
+        index.area(Some(park)).jobs.n.n,
         info.stats.enterprises
     );
 

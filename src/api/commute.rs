@@ -10,14 +10,22 @@
 //!
 //! The per-snapshot [`CommuteIndex`] is built on the first commute request
 //! after a snapshot is published (on a blocking thread) and shared by all
-//! requests on that snapshot.
+//! requests on that snapshot. It holds tallies (counts with cell keys), not
+//! published numbers, so it does not depend on who asks.
+//!
+//! Disclosure ([`crate::analytics::privacy`]): `summary?area=ID` is exact for
+//! an admin and for an analyst whose jurisdiction covers the area; the
+//! city-wide answers (districts, flows, underserved, scenario) are exact for
+//! admins only; everyone else gets perturbed counts and statistics only for
+//! groups of at least 20. Exact answers are audited.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Extension, State};
 use serde::Deserialize;
+use serde_json::json;
 use utoipa::IntoParams;
 
 use crate::analytics::commute::CommuteIndex;
@@ -27,10 +35,12 @@ use crate::analytics::commute::scenario::{self, MAX_RADIUS_M, MAX_STOPS, Stop};
 use crate::analytics::commute::stations::WALK_RADIUS_M;
 use crate::analytics::commute::underserved::{self, Underserved};
 use crate::analytics::filter::Filter;
-use crate::analytics::privacy::publishable;
+use crate::analytics::privacy::Disclosure;
+use crate::auth::Principal;
 use crate::model::RegionKind;
 use crate::snapshot::Snapshot;
 
+use super::access::{self, Caller};
 use super::body::ApiJson;
 use super::error::ErrorBody;
 use super::query::{ApiQuery, FilterParams, Filtered, Int};
@@ -110,8 +120,8 @@ pub(super) fn area_param(snap: &Snapshot, name: &str, id: &str) -> Result<u16, A
 }
 
 /// A summary labelled with its region (`None` = the city).
-fn labelled(snap: &Snapshot, region: Option<u16>, counts: &AreaCounts, k: u32) -> Summary {
-    let mut s = summarize(counts, k);
+fn labelled(snap: &Snapshot, region: Option<u16>, counts: &AreaCounts, d: Disclosure) -> Summary {
+    let mut s = summarize(counts, d);
     match region {
         Some(r) => {
             let info = &snap.regions[r as usize];
@@ -125,11 +135,12 @@ fn labelled(snap: &Snapshot, region: Option<u16>, counts: &AreaCounts, k: u32) -
 }
 
 /// Members every commute answer carries.
-fn meta(snap: &Snapshot, index: &CommuteIndex, filter: &Filter, k: u32) -> CommuteMeta {
+fn meta(snap: &Snapshot, index: &CommuteIndex, filter: &Filter, k: u32, d: Disclosure) -> CommuteMeta {
     CommuteMeta {
         method: index.method(),
         walk_radius_m: WALK_RADIUS_M,
         k,
+        exact_counts: d.is_exact(),
         filter: filter.canonical().to_string(),
         data_version: snap.version,
     }
@@ -151,27 +162,38 @@ pub struct SummaryParams {
               (status = 404, description = "No such region", body = ErrorBody)))]
 pub async fn summary(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Extension(caller): Extension<Caller>,
     ApiQuery(query): ApiQuery<Filtered<SummaryParams>>,
 ) -> Result<Json<CommuteSummary>, ApiError> {
     let snap = state.snapshot();
     let filter = query.filter.filter(&snap)?;
     let id = query.query.area.ok_or_else(|| ApiError::param("area", "required: a district or park id"))?;
     let r = area_param(&snap, "area", id.trim())?;
-    let index = index_of(&state, &snap).await?;
+    let area_id = snap.regions[r as usize].id.clone();
     let k = state.settings.k;
-    let meta = meta(&snap, &index, &filter, k);
+    let d = access::disclosure_for(&principal, k, &[area_id.as_str()]);
+    access::audit_exact(
+        &caller,
+        d,
+        "GET /api/commute/summary",
+        json!({"area": area_id, "filter": filter.canonical().to_string()}),
+    )
+    .await?;
+    let index = index_of(&state, &snap).await?;
+    let meta = meta(&snap, &index, &filter, k, d);
     let summary =
-        state.compute.run(move || labelled(&snap, Some(r), &index.area_filtered(&snap, r, &filter), k)).await?;
+        state.compute.run(move || labelled(&snap, Some(r), &index.area_filtered(&snap, r, &filter), d)).await?;
     Ok(Json(CommuteSummary { meta, summary }))
 }
 
 /// Summaries of every district, then the city.
-fn district_summaries(snap: &Snapshot, areas: &[AreaCounts], k: u32) -> (Vec<Summary>, Summary) {
+fn district_summaries(snap: &Snapshot, areas: &[AreaCounts], d: Disclosure) -> (Vec<Summary>, Summary) {
     let districts = (0..snap.regions.len() as u16)
         .filter(|&r| snap.regions[r as usize].kind == RegionKind::District)
-        .map(|r| labelled(snap, Some(r), &areas[r as usize], k))
+        .map(|r| labelled(snap, Some(r), &areas[r as usize], d))
         .collect();
-    let city = labelled(snap, None, &areas[snap.regions.len()], k);
+    let city = labelled(snap, None, &areas[snap.regions.len()], d);
     (districts, city)
 }
 
@@ -186,15 +208,20 @@ pub struct OnlyFilters {}
               (status = 400, description = "A parameter is unknown, repeated or invalid", body = ErrorBody)))]
 pub async fn districts(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Extension(caller): Extension<Caller>,
     ApiQuery(query): ApiQuery<Filtered<OnlyFilters>>,
 ) -> Result<Json<CommuteDistricts>, ApiError> {
     let snap = state.snapshot();
     let filter = query.filter.filter(&snap)?;
-    let index = index_of(&state, &snap).await?;
     let k = state.settings.k;
-    let meta = meta(&snap, &index, &filter, k);
+    let d = access::disclosure_for(&principal, k, &[]);
+    let params = json!({"filter": filter.canonical().to_string()});
+    access::audit_exact(&caller, d, "GET /api/commute/districts", params).await?;
+    let index = index_of(&state, &snap).await?;
+    let meta = meta(&snap, &index, &filter, k, d);
     let (districts, city) =
-        state.compute.run(move || district_summaries(&snap, &index.districts(&snap, &filter), k)).await?;
+        state.compute.run(move || district_summaries(&snap, &index.districts(&snap, &filter), d)).await?;
     Ok(Json(CommuteDistricts { meta, districts, city }))
 }
 
@@ -217,15 +244,18 @@ pub struct FlowsParams {
 
 /// `GET /api/commute/flows?level=district|park[&filters]`: a GeoJSON
 /// FeatureCollection of LineStrings from the home area's centre to the work
-/// area's centre, largest first, with `count`. Flows of `1..k` talents are
-/// left out (`suppressed_flows` says how many); commuting inside one area
-/// is listed in `internal`. Runs on the compute pool.
+/// area's centre, largest published count first, with `count` (each flow
+/// its own tally: perturbed unless the caller is an admin); flows published
+/// as 0 are left out; commuting inside one area is listed in `internal`.
+/// Runs on the compute pool.
 #[utoipa::path(get, path = "/api/commute/flows", tag = "commute", params(FlowsParams, FilterParams),
     responses((status = 200, description = "Home-to-work flows between areas", body = CommuteFlows,
                content_type = "application/geo+json"),
               (status = 400, description = "A parameter is unknown, repeated or invalid", body = ErrorBody)))]
 pub async fn flows(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Extension(caller): Extension<Caller>,
     ApiQuery(query): ApiQuery<Filtered<FlowsParams>>,
 ) -> Result<GeoJson<CommuteFlows>, ApiError> {
     let snap = state.snapshot();
@@ -234,26 +264,31 @@ pub async fn flows(
         FlowLevelCode::District => FlowLevel::District,
         FlowLevelCode::Park => FlowLevel::Park,
     };
-    let index = index_of(&state, &snap).await?;
     let k = state.settings.k;
-    let meta = meta(&snap, &index, &filter, k);
-    let (features, internal, suppressed_flows) =
-        state.compute.run(move || flow_features(&snap, &index, level, &filter, k)).await?;
+    let d = access::disclosure_for(&principal, k, &[]);
+    let params = json!({"level": level.name(), "filter": filter.canonical().to_string()});
+    access::audit_exact(&caller, d, "GET /api/commute/flows", params).await?;
+    let index = index_of(&state, &snap).await?;
+    let meta = meta(&snap, &index, &filter, k, d);
+    let (features, internal) = state.compute.run(move || flow_features(&snap, &index, level, &filter, d)).await?;
     let tag = CollectionTag::FeatureCollection;
-    Ok(GeoJson(CommuteFlows { meta, tag, level: level.name(), features, internal, suppressed_flows }))
+    Ok(GeoJson(CommuteFlows { meta, tag, level: level.name(), features, internal }))
 }
 
-type FlowParts = (Vec<CommuteFlowFeature>, Vec<InternalFlow>, u64);
+type FlowParts = (Vec<CommuteFlowFeature>, Vec<InternalFlow>);
 
-fn flow_features(snap: &Snapshot, index: &CommuteIndex, level: FlowLevel, filter: &Filter, k: u32) -> FlowParts {
-    let (mut features, mut internal, mut suppressed) = (Vec::new(), Vec::new(), 0u64);
-    for f in index.flows(snap, level, filter).iter() {
-        let Some(count) = publishable(f.count, k) else {
-            suppressed += 1;
-            continue;
-        };
-        let (a, b) = (&snap.regions[f.from as usize], &snap.regions[f.to as usize]);
-        if f.from == f.to {
+fn flow_features(snap: &Snapshot, index: &CommuteIndex, level: FlowLevel, filter: &Filter, d: Disclosure) -> FlowParts {
+    let (mut features, mut internal) = (Vec::new(), Vec::new());
+    let mut published: Vec<(u16, u16, u64)> = index
+        .flows(snap, level, filter)
+        .iter()
+        .map(|f| (f.from, f.to, d.count(f.count)))
+        .filter(|&(_, _, count)| count > 0)
+        .collect();
+    published.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)).then(a.1.cmp(&b.1)));
+    for (from, to, count) in published {
+        let (a, b) = (&snap.regions[from as usize], &snap.regions[to as usize]);
+        if from == to {
             internal.push(InternalFlow { id: a.id.clone(), name: a.name.clone(), count });
             continue;
         }
@@ -270,7 +305,7 @@ fn flow_features(snap: &Snapshot, index: &CommuteIndex, level: FlowLevel, filter
             },
         });
     }
-    (features, internal, suppressed)
+    (features, internal)
 }
 
 /// The score formula as served next to the ranking.
@@ -292,23 +327,27 @@ pub struct UnderservedParams {
     pub limit: Option<Int<1, 1000>>,
 }
 
-/// `GET /api/commute/underserved[?limit=N]`: parks with at least k workers,
-/// most underserved first (score in [`underserved`]). Runs on the compute
-/// pool.
+/// `GET /api/commute/underserved[?limit=N]`: parks whose published worker
+/// count is positive, most underserved first (score in [`underserved`],
+/// from published counts). Runs on the compute pool.
 #[utoipa::path(get, path = "/api/commute/underserved", tag = "commute", params(UnderservedParams),
     responses((status = 200, description = "Parks ranked by the underserved score", body = CommuteUnderserved),
               (status = 400, description = "A parameter is unknown, repeated or invalid", body = ErrorBody)))]
 pub async fn underserved(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Extension(caller): Extension<Caller>,
     ApiQuery(query): ApiQuery<UnderservedParams>,
 ) -> Result<Json<CommuteUnderserved>, ApiError> {
     let limit = query.limit.map_or(20, |l| l.get() as usize);
     let snap = state.snapshot();
-    let index = index_of(&state, &snap).await?;
     let k = state.settings.k;
-    let meta = meta(&snap, &index, &Filter::default(), k);
+    let d = access::disclosure_for(&principal, k, &[]);
+    access::audit_exact(&caller, d, "GET /api/commute/underserved", json!({"limit": limit})).await?;
+    let index = index_of(&state, &snap).await?;
+    let meta = meta(&snap, &index, &Filter::default(), k, d);
     let parks = snap.regions.iter().filter(|r| r.kind == RegionKind::Park).count();
-    let items = state.compute.run(move || index.underserved(&snap, k)).await?;
+    let items = state.compute.run(move || index.underserved(&snap, d)).await?;
     Ok(Json(CommuteUnderserved { meta, ranking: ranking_of(items, limit, parks) }))
 }
 
@@ -380,15 +419,20 @@ fn validate_stop(list: &str, i: usize, item: StopInput, before: usize) -> Result
               (status = 413, description = "The body is too large", body = ErrorBody)))]
 pub async fn scenario(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Extension(caller): Extension<Caller>,
     ApiJson(body): ApiJson<ScenarioRequest>,
 ) -> Result<Json<ScenarioOutcome>, ApiError> {
     let req = validate_scenario(body)?;
     let snap = state.snapshot();
     let area = req.area.as_deref().map(|id| area_param(&snap, "area", id)).transpose()?;
-    let index = index_of(&state, &snap).await?;
     let k = state.settings.k;
-    let meta = meta(&snap, &index, &Filter::default(), k);
-    state.compute.run(move || run_scenario(&snap, &index, req, area, k, meta)).await.map(Json)
+    let d = access::disclosure_for(&principal, k, &[]);
+    let params = json!({"stops": req.stops.len(), "area": req.area});
+    access::audit_exact(&caller, d, "POST /api/commute/scenario", params).await?;
+    let index = index_of(&state, &snap).await?;
+    let meta = meta(&snap, &index, &Filter::default(), k, d);
+    state.compute.run(move || run_scenario(&snap, &index, req, area, d, meta)).await.map(Json)
 }
 
 fn run_scenario(
@@ -396,13 +440,13 @@ fn run_scenario(
     index: &CommuteIndex,
     req: Scenario,
     area: Option<u16>,
-    k: u32,
+    d: Disclosure,
     meta: CommuteMeta,
 ) -> ScenarioOutcome {
     let outcome = scenario::apply(snap, index, &req.stops);
     let before: HashMap<String, (usize, f64)> =
-        index.underserved(snap, k).into_iter().map(|u| (u.id, (u.rank, u.score))).collect();
-    let after = underserved::rank(snap, &outcome.areas, &outcome.park_nearest, k);
+        index.underserved(snap, d).into_iter().map(|u| (u.id, (u.rank, u.score))).collect();
+    let after = underserved::rank(snap, &outcome.areas, &outcome.park_nearest, d);
     let parks = snap.regions.iter().filter(|r| r.kind == RegionKind::Park).count();
     let mut ranking = ranking_of(after, req.limit, parks);
     for item in &mut ranking.items {
@@ -411,14 +455,14 @@ fn run_scenario(
             item.score_before = Some(score);
         }
     }
-    let (districts, city) = district_summaries(snap, &outcome.areas, k);
+    let (districts, city) = district_summaries(snap, &outcome.areas, d);
     ScenarioOutcome {
         meta,
-        newly_served_homes: publishable(outcome.newly_served_homes, k),
-        newly_served_jobs: publishable(outcome.newly_served_jobs, k),
+        newly_served_homes: Some(d.count(outcome.newly_served_homes)),
+        newly_served_jobs: Some(d.count(outcome.newly_served_jobs)),
         underserved: ranking,
         districts,
         city,
-        area: area.map(|r| labelled(snap, Some(r), &outcome.areas[r as usize], k)),
+        area: area.map(|r| labelled(snap, Some(r), &outcome.areas[r as usize], d)),
     }
 }

@@ -1,7 +1,14 @@
 //! Talent flows over HTTP: the moves feed (`POST /api/moves`), monthly
 //! series per area, the flow map and early-warning alerts. The analytics are
-//! in [`crate::analytics::flows`]; this module parses parameters, applies the
-//! privacy threshold and shapes JSON / GeoJSON.
+//! in [`crate::analytics::flows`]; this module parses parameters, chooses the
+//! disclosure and shapes JSON / GeoJSON.
+//!
+//! Disclosure ([`crate::analytics::privacy`]): `series?area=ID` is exact for
+//! an admin and for an analyst whose jurisdiction covers the area; the flow
+//! map and the alerts (every area) are exact for admins only; everyone else
+//! gets counts perturbed per tally of move record keys (each month, each
+//! window `from..=to` of whole months, each flow and destination its own
+//! tally). Exact answers are audited.
 
 use axum::Json;
 
@@ -15,9 +22,10 @@ use serde_json::Value;
 use utoipa::IntoParams;
 
 use crate::analytics::flows::{
-    self, AlertError, AlertQuery, OdMatrix, Scope, alerts, merge_small, month_label, parse_month,
+    self, AlertError, AlertQuery, OdMatrix, Scope, alerts, breakdown, month_label, parse_month,
 };
-use crate::analytics::privacy::publishable;
+use crate::analytics::privacy::{Disclosure, Tally};
+use crate::auth::Principal;
 use crate::import::{BatchError, MAX_BATCH, import_moves};
 use crate::model::RegionKind;
 use crate::snapshot::{NONE16, Snapshot};
@@ -230,6 +238,8 @@ pub struct SeriesParams {
               (status = 404, description = "No region with this id", body = ErrorBody)))]
 pub async fn series(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Extension(caller): Extension<Caller>,
     ApiQuery(query): ApiQuery<SeriesParams>,
 ) -> Result<Json<SeriesBody>, ApiError> {
     let snap = state.snapshot();
@@ -249,6 +259,10 @@ pub async fn series(
     let scope = scope(query.field.as_deref(), query.chain.as_deref(), &snap)?;
     let span = span(query.from.as_deref(), query.to.as_deref(), &snap)?;
     let version = snap.version;
+    let d = access::disclosure_for(&principal, k, &[info.id.as_str()]);
+    let params = json!({"area": info.id, "field": query.field, "chain": query.chain,
+        "from": span.map(|s| month_label(s.0)), "to": span.map(|s| month_label(s.1))});
+    access::audit_exact(&caller, d, "GET /api/flows/series", params).await?;
     let area = FlowArea {
         id: info.id.clone(),
         name: info.name.clone(),
@@ -258,11 +272,12 @@ pub async fn series(
     let (months, talents) = state
         .compute
         .run(move || {
-            let months = span.map_or_else(Vec::new, |(from, to)| flows::series(&snap, region, &scope, from, to, k));
-            (months, publishable(flows::resident_talents(&snap, region, &scope), k))
+            let months = span.map_or_else(Vec::new, |(from, to)| flows::series(&snap, region, &scope, from, to, d));
+            (months, Some(d.count(flows::resident_talents(&snap, region, &scope))))
         })
         .await?;
-    Ok(Json(SeriesBody { area, field: query.field, chain: query.chain, talents, k, version, months }))
+    let exact_counts = d.is_exact();
+    Ok(Json(SeriesBody { area, field: query.field, chain: query.chain, talents, k, exact_counts, version, months }))
 }
 
 /// The parameters of `/api/flows/od`.
@@ -285,15 +300,18 @@ pub struct OdParams {
 
 /// `GET /api/flows/od?level=district|park[&from=YYYY-MM][&to=YYYY-MM][&chain][&field]`:
 /// GeoJSON with a `LineString` per pair of areas (job changes and
-/// relocations from one to the other, at least k) and a `Point` per area
-/// (arrivals into and departures out of the city, with the destinations).
-/// Runs on the compute pool.
+/// relocations from one to the other, published positive) and a `Point` per
+/// area (arrivals into and departures out of the city, with the
+/// destinations). Every count is a tally of the moves of the window,
+/// perturbed unless the caller is an admin. Runs on the compute pool.
 #[utoipa::path(get, path = "/api/flows/od", tag = "flows", params(OdParams),
     responses((status = 200, description = "Flow lines and area points", body = OdCollection,
                content_type = "application/geo+json"),
               (status = 400, description = "A parameter is unknown, repeated or invalid", body = ErrorBody)))]
 pub async fn od(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Extension(caller): Extension<Caller>,
     ApiQuery(query): ApiQuery<OdParams>,
 ) -> Result<GeoJson<OdCollection>, ApiError> {
     let snap = state.snapshot();
@@ -302,7 +320,11 @@ pub async fn od(
     let scope = scope(query.field.as_deref(), query.chain.as_deref(), &snap)?;
     let span = span(query.from.as_deref(), query.to.as_deref(), &snap)?;
     let version = snap.version;
-    let features = state.compute.run(move || od_features(&snap, level, &scope, span, k)).await?;
+    let d = access::disclosure_for(&principal, k, &[]);
+    let params = json!({"level": level.code(), "field": query.field, "chain": query.chain,
+        "from": span.map(|s| month_label(s.0)), "to": span.map(|s| month_label(s.1))});
+    access::audit_exact(&caller, d, "GET /api/flows/od", params).await?;
+    let features = state.compute.run(move || od_features(&snap, level, &scope, span, d)).await?;
     Ok(GeoJson(OdCollection {
         tag: CollectionTag::FeatureCollection,
         features,
@@ -310,6 +332,7 @@ pub async fn od(
         from: span.map(|s| month_label(s.0)),
         to: span.map(|s| month_label(s.1)),
         k,
+        exact_counts: d.is_exact(),
         version,
     }))
 }
@@ -328,19 +351,26 @@ fn od_matrix(snap: &Snapshot, level: RegionKind, scope: &Scope, span: Option<(u3
     flows::od(snap, level, scope, (lo - index.first_month) as u16, (hi - index.first_month) as u16)
 }
 
-fn od_features(snap: &Snapshot, level: RegionKind, scope: &Scope, span: Option<(u32, u32)>, k: u32) -> Vec<OdFeature> {
+fn od_features(
+    snap: &Snapshot,
+    level: RegionKind,
+    scope: &Scope,
+    span: Option<(u32, u32)>,
+    d: Disclosure,
+) -> Vec<OdFeature> {
     let matrix = od_matrix(snap, level, scope, span);
     let centre = |r: u16| snap.regions[r as usize].centre;
-    let mut lines: Vec<((u16, u16), (u64, u64))> = matrix.lines.iter().map(|(&ab, &c)| (ab, c)).collect();
+    let mut lines: Vec<((u16, u16), (Tally, Tally))> = matrix.lines.iter().map(|(&ab, &c)| (ab, c)).collect();
     let id = |r: u16| snap.regions[r as usize].id.as_str();
     lines.sort_by(|x, y| (id(x.0.0), id(x.0.1)).cmp(&(id(y.0.0), id(y.0.1))));
     let mut features = Vec::new();
     for ((a, b), (jobs, relocations)) in lines {
-        let count = jobs + relocations;
-        if publishable(count, k).is_none() {
+        let mut both = jobs;
+        both.merge(relocations);
+        let count = d.count(both);
+        if count == 0 {
             continue;
         }
-        let parts_ok = publishable(jobs, k).is_some() && publishable(relocations, k).is_some();
         let (ra, rb) = (&snap.regions[a as usize], &snap.regions[b as usize]);
         features.push(OdFeature::Flow(OdFlowFeature {
             tag: FeatureTag::Feature,
@@ -352,28 +382,28 @@ fn od_features(snap: &Snapshot, level: RegionKind, scope: &Scope, span: Option<(
                 to: rb.id.clone(),
                 to_name: rb.name.clone(),
                 count,
-                job_changes: parts_ok.then_some(jobs),
-                relocations: parts_ok.then_some(relocations),
+                job_changes: Some(d.count(jobs)),
+                relocations: Some(d.count(relocations)),
             },
         }));
     }
     let areas = snap.regions.iter().enumerate().filter(|(_, r)| r.kind == level);
-    features.extend(areas.map(|(r, _)| OdFeature::Area(od_area(snap, &matrix, r as u16, k))));
+    features.extend(areas.map(|(r, _)| OdFeature::Area(od_area(snap, &matrix, r as u16, d))));
     features
 }
 
 /// An area point of the flow map: arrivals, departures and destinations.
-fn od_area(snap: &Snapshot, matrix: &OdMatrix, r: u16, k: u32) -> OdAreaFeature {
+fn od_area(snap: &Snapshot, matrix: &OdMatrix, r: u16, d: Disclosure) -> OdAreaFeature {
     let info = &snap.regions[r as usize];
-    let arrivals = matrix.arrivals.get(&r).copied().unwrap_or(0);
+    let arrivals = matrix.arrivals.get(&r).copied().unwrap_or_default();
     let by_destination = matrix.departures.get(&r);
-    let departures: u64 = by_destination.map_or(0, |d| d.values().sum());
+    let departures: Tally = by_destination.map_or_else(Tally::default, |to| to.values().copied().sum());
     let names = &snap.flows.destinations;
     let named = by_destination
         .into_iter()
         .flatten()
-        .map(|(&d, &n)| (names.get(d as usize).cloned().unwrap_or_else(|| "unknown".into()), n));
-    let breakdown = merge_small(named.collect(), k, 10);
+        .map(|(&dest, &n)| (names.get(dest as usize).cloned().unwrap_or_else(|| "unknown".into()), n));
+    let breakdown = breakdown(named.collect(), d, 10);
     let c = info.centre;
     OdAreaFeature {
         tag: FeatureTag::Feature,
@@ -384,8 +414,8 @@ fn od_area(snap: &Snapshot, matrix: &OdMatrix, r: u16, k: u32) -> OdAreaFeature 
             id: info.id.clone(),
             name: info.name.clone(),
             level: info.kind.code(),
-            arrivals: publishable(arrivals, k),
-            departures: publishable(departures, k),
+            arrivals: Some(d.count(arrivals)),
+            departures: Some(d.count(departures)),
             destinations: breakdown
                 .parts
                 .iter()
@@ -414,7 +444,7 @@ pub struct AlertsParams {
     pub alpha: Option<Number>,
 }
 
-const ALERT_DESCRIPTION: &str = "departures against the area's own last 12 months (seasonally adjusted with the city's calendar-month pattern); negative binomial predictive upper tail; alert when p < alpha and departures ≥ k. For stationary departures at most alpha of area-months alert.";
+const ALERT_DESCRIPTION: &str = "departures against the area's own last 12 months (seasonally adjusted with the city's calendar-month pattern); negative binomial predictive upper tail; alert when p < alpha and departures ≥ k. For stationary departures at most alpha of area-months alert. Computed from the published departures (perturbed unless exact_counts).";
 const ALERT_TREND: &str = "Sen slope (departures per month, seasonally adjusted) and Mann–Kendall two-sided p over the 12 months ending with the month";
 
 /// `GET /api/flows/alerts?month=YYYY-MM[&level=district|park][&chain=ID][&field=CODE][&alpha=P]`:
@@ -427,6 +457,8 @@ const ALERT_TREND: &str = "Sen slope (departures per month, seasonally adjusted)
                body = ErrorBody)))]
 pub async fn alerts_handler(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Extension(caller): Extension<Caller>,
     ApiQuery(query): ApiQuery<AlertsParams>,
 ) -> Result<Json<Alerts>, ApiError> {
     let snap = state.snapshot();
@@ -452,7 +484,11 @@ pub async fn alerts_handler(
         None => flows_index.first_month + flows_index.months as u32 - 1,
     };
     let version = snap.version;
-    let alert_query = AlertQuery { month, level, scope, alpha, k };
+    let d = access::disclosure_for(&principal, k, &[]);
+    let params = json!({"month": month_label(month), "level": level.code(), "field": query.field,
+        "chain": query.chain, "alpha": alpha});
+    access::audit_exact(&caller, d, "GET /api/flows/alerts", params).await?;
+    let alert_query = AlertQuery { month, level, scope, alpha, disclosure: d };
     let areas = state.compute.run(move || flows::assess_areas(&snap, &alert_query)).await?;
     let areas = areas.map_err(|e| alert_error(e, month))?;
     let items = areas.iter().filter(|a| a.alert).cloned().collect();
@@ -470,6 +506,7 @@ pub async fn alerts_handler(
             trend: ALERT_TREND,
         },
         k,
+        exact_counts: d.is_exact(),
         version,
         items,
         areas,

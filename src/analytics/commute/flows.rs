@@ -6,12 +6,15 @@
 //!   from; parks are small, so a park-to-park matrix would be mostly empty).
 //!
 //! Talents without a workplace, or whose home or work area is unknown, are
-//! not counted. Counts pass through the privacy rule when served.
+//! not counted. Each flow is a [`Tally`] of its talents' record keys, so it
+//! is published through the request's disclosure on its own (perturbed per
+//! flow: a district's workers minus its published inflows is noisy).
 
 use std::collections::HashMap;
 use std::str::FromStr;
 
 use crate::analytics::filter::Filter;
+use crate::analytics::privacy::Tally;
 use crate::snapshot::{NONE16, Snapshot, TalentRec};
 
 /// Which areas the flows join.
@@ -57,24 +60,25 @@ impl FromStr for FlowLevel {
 pub struct Flow {
     pub from: u16,
     pub to: u16,
-    pub count: u64,
+    pub count: Tally,
 }
 
-/// All non-empty flows at `level` among talents matching `filter`, largest
-/// first (ties by origin, then destination). One pass over the talents.
+/// All non-empty flows at `level` among talents matching `filter`, by
+/// origin, then destination (region positions; served answers order by the
+/// published counts). One pass over the talents.
 pub fn od(snap: &Snapshot, level: FlowLevel, filter: &Filter) -> Vec<Flow> {
     let all = filter.is_empty();
-    let mut counts: HashMap<(u16, u16), u64> = HashMap::new();
+    let mut counts: HashMap<(u16, u16), Tally> = HashMap::new();
     for t in &snap.talents {
         if !t.has_work() || (!all && !filter.talent(t)) {
             continue;
         }
         let (from, to) = level.ends(t);
         if from != NONE16 && to != NONE16 {
-            *counts.entry((from, to)).or_default() += 1;
+            counts.entry((from, to)).or_default().add(t.rkey);
         }
     }
     let mut flows: Vec<Flow> = counts.into_iter().map(|((from, to), count)| Flow { from, to, count }).collect();
-    flows.sort_unstable_by(|a, b| b.count.cmp(&a.count).then(a.from.cmp(&b.from)).then(a.to.cmp(&b.to)));
+    flows.sort_unstable_by_key(|f| (f.from, f.to));
     flows
 }

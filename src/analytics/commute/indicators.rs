@@ -24,23 +24,29 @@
 //! - `young_share` = workers aged ≤ 35 / workers;
 //! - `histogram`: workers per distance band, edges [`HISTOGRAM_EDGES_KM`].
 //!
-//! Privacy: a count in `1..k` is withheld (`null`) and named in
-//! `suppressed`, and so is every number derived from it (a share or mean of
-//! a withheld count, a ratio with a withheld side), so nothing lets a reader
-//! recover it. Breakdowns of a published count (shares, bands) are published,
-//! as the talents layer publishes seekers and young talents of its cells.
+//! Privacy ([`crate::analytics::privacy`]): every count is kept as a
+//! [`Tally`] of the talents' record keys and published through the
+//! request's [`Disclosure`]: exact for entitled principals, perturbed
+//! otherwise (each histogram band is its own tally, so a band of two people
+//! is 0 or k like any other small count). Shares are ratios of published
+//! (perturbed) counts; the mean, the median and the shares are published only
+//! for groups the disclosure [`describes`](Disclosure::describes) (at least
+//! [`MIN_GROUP`](crate::analytics::privacy::MIN_GROUP) people when
+//! perturbed), else `null`. The job–housing ratio is a ratio of the two
+//! published counts.
 //!
 //! Worked example (the unit test `hand_computed_area`): three workers with
 //! commutes 1, 4 and 25 km, homes near rail for the first, workplaces near
 //! rail for all, two of them young, and two employed residents → mean 10 km,
 //! median 4 km, share ≤ 5 km 2/3, share > 20 km 1/3, homes near rail 1/3,
-//! jobs near rail 1, young share 2/3, job–housing ratio 3/2 (with k = 1).
+//! jobs near rail 1, young share 2/3, job–housing ratio 3/2 (exact
+//! disclosure).
 
 use serde::Serialize;
 
 use crate::analytics::cells::YOUNG_MAX_AGE;
 use crate::analytics::filter::Filter;
-use crate::analytics::privacy::publishable;
+use crate::analytics::privacy::{Disclosure, Tally};
 use crate::snapshot::{NONE16, Snapshot};
 
 use super::BitSet;
@@ -67,31 +73,37 @@ pub fn band_of(km: f64) -> usize {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Side {
     /// Commuters (talents with a workplace).
-    pub n: u64,
+    pub n: Tally,
     pub km_sum: f64,
-    pub within_short: u64,
-    pub over_long: u64,
-    pub young: u64,
+    pub within_short: Tally,
+    pub over_long: Tally,
+    pub young: Tally,
     /// Commuters whose home is near rail.
-    pub home_near: u64,
+    pub home_near: Tally,
     /// Commuters whose workplace is near rail.
-    pub work_near: u64,
-    pub histogram: [u64; BINS],
+    pub work_near: Tally,
+    pub histogram: [Tally; BINS],
     /// Median km, filled in when the totals are complete.
     pub median_km: Option<f64>,
 }
 
 impl Side {
-    fn add(&mut self, km: f32, young: bool, home_near: bool, work_near: bool) {
+    fn add(&mut self, rkey: u32, km: f32, young: bool, home_near: bool, work_near: bool) {
         let km = km as f64;
-        self.n += 1;
+        self.n.add(rkey);
         self.km_sum += km;
-        self.within_short += (km <= SHORT_KM) as u64;
-        self.over_long += (km > LONG_KM) as u64;
-        self.young += young as u64;
-        self.home_near += home_near as u64;
-        self.work_near += work_near as u64;
-        self.histogram[band_of(km)] += 1;
+        for (yes, t) in [
+            (km <= SHORT_KM, &mut self.within_short),
+            (km > LONG_KM, &mut self.over_long),
+            (young, &mut self.young),
+            (home_near, &mut self.home_near),
+            (work_near, &mut self.work_near),
+        ] {
+            if yes {
+                t.add(rkey);
+            }
+        }
+        self.histogram[band_of(km)].add(rkey);
     }
 }
 
@@ -99,7 +111,7 @@ impl Side {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AreaCounts {
     /// Talents living in the area.
-    pub residents: u64,
+    pub residents: Tally,
     /// Talents working in the area.
     pub jobs: Side,
     /// Talents living in the area who have a workplace.
@@ -155,30 +167,30 @@ pub(crate) fn accumulate(
         }
         for r in [t.home_district, t.home_park] {
             if wants(r) {
-                areas[r as usize].residents += 1;
+                areas[r as usize].residents.add(t.rkey);
             }
         }
         if scope.city {
-            areas[city].residents += 1;
+            areas[city].residents.add(t.rkey);
         }
         if !t.has_work() {
             continue;
         }
-        let (k, young, hn, wn) = (km[i], t.birth_year >= young_from, home_near.get(i), work_near.get(i));
+        let (rk, k, young, hn, wn) = (t.rkey, km[i], t.birth_year >= young_from, home_near.get(i), work_near.get(i));
         for r in [t.work_district, t.work_park] {
             if wants(r) {
-                areas[r as usize].jobs.add(k, young, hn, wn);
+                areas[r as usize].jobs.add(rk, k, young, hn, wn);
                 jobs_km[r as usize].push(k);
             }
         }
         for r in [t.home_district, t.home_park] {
             if wants(r) {
-                areas[r as usize].homes.add(k, young, hn, wn);
+                areas[r as usize].homes.add(rk, k, young, hn, wn);
                 homes_km[r as usize].push(k);
             }
         }
         if scope.city {
-            areas[city].jobs.add(k, young, hn, wn);
+            areas[city].jobs.add(rk, k, young, hn, wn);
             jobs_km[city].push(k);
         }
     }
@@ -207,7 +219,9 @@ pub struct Band {
 /// Commute of an area's employed residents.
 #[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct ResidentsCommute {
+    /// Residents with a workplace (published value).
     pub count: Option<u64>,
+    /// `null` unless the group is large enough to describe.
     pub mean_km: Option<f64>,
     pub median_km: Option<f64>,
     pub share_within_5km: Option<f64>,
@@ -221,25 +235,27 @@ pub struct Summary {
     pub id: Option<String>,
     pub name: Option<String>,
     pub kind: Option<&'static str>,
-    /// Talents working in the area.
+    /// Talents working in the area (published value: exact or perturbed).
     pub workers: Option<u64>,
     /// Talents living in the area.
     pub residents: Option<u64>,
     /// Residents with a workplace.
     pub resident_workers: Option<u64>,
-    /// Counts withheld under the privacy rule (numbers derived from them are
-    /// withheld too).
-    pub suppressed: Vec<&'static str>,
+    /// Mean, median and shares of the workers: `null` unless the group is
+    /// large enough to describe (at least 20 workers for perturbed answers).
     pub mean_commute_km: Option<f64>,
     pub median_commute_km: Option<f64>,
     pub share_within_5km: Option<f64>,
     pub share_over_20km: Option<f64>,
     pub share_homes_near_rail: Option<f64>,
     pub share_jobs_near_rail: Option<f64>,
+    /// Published workers ÷ published resident workers (`null` when the
+    /// latter is 0).
     pub job_housing_ratio: Option<f64>,
     pub young_workers: Option<u64>,
     pub young_share: Option<f64>,
-    /// Workers per distance band; empty when `workers` is withheld or zero.
+    /// Workers per distance band (each band its own published count); empty
+    /// when the published `workers` is zero.
     pub histogram: Vec<Band>,
     pub residents_commute: ResidentsCommute,
 }
@@ -249,64 +265,60 @@ fn round(x: f64, digits: i32) -> f64 {
     (x * f).round() / f
 }
 
-/// `part / whole` rounded to 4 decimals, when `whole` is published and
-/// positive.
-fn share(part: u64, whole: Option<u64>) -> Option<f64> {
-    whole.filter(|&w| w > 0).map(|w| round(part as f64 / w as f64, 4))
+/// Published `part / whole` rounded to 4 decimals (at most 1), when `whole`
+/// is published positive.
+fn share(d: Disclosure, part: Tally, whole: u64) -> Option<f64> {
+    (whole > 0).then(|| round((d.count(part) as f64 / whole as f64).min(1.0), 4))
 }
 
-/// The served indicators of an area's totals under privacy threshold `k`.
-pub fn summarize(c: &AreaCounts, k: u32) -> Summary {
-    let workers = publishable(c.jobs.n, k);
-    let residents = publishable(c.residents, k);
-    let resident_workers = publishable(c.homes.n, k);
-    let mut suppressed = Vec::new();
-    for (name, v) in [("workers", workers), ("residents", residents), ("resident_workers", resident_workers)] {
-        if v.is_none() {
-            suppressed.push(name);
-        }
-    }
-    let has_workers = workers.filter(|&w| w > 0);
+/// The served indicators of an area's totals under `disclosure`.
+pub fn summarize(c: &AreaCounts, d: Disclosure) -> Summary {
     let j = &c.jobs;
-    let histogram = match has_workers {
-        Some(_) => HISTOGRAM_EDGES_KM
+    let h = &c.homes;
+    let workers = d.count(j.n);
+    let resident_workers = d.count(h.n);
+    let histogram = if workers > 0 {
+        HISTOGRAM_EDGES_KM
             .iter()
             .enumerate()
-            .map(|(i, &from_km)| Band { from_km, to_km: HISTOGRAM_EDGES_KM.get(i + 1).copied(), count: j.histogram[i] })
-            .collect(),
-        None => Vec::new(),
+            .map(|(i, &from_km)| Band {
+                from_km,
+                to_km: HISTOGRAM_EDGES_KM.get(i + 1).copied(),
+                count: d.count(j.histogram[i]),
+            })
+            .collect()
+    } else {
+        Vec::new()
     };
-    let ratio = match (workers, resident_workers) {
-        (Some(w), Some(r)) if r > 0 => Some(round(w as f64 / r as f64, 4)),
-        _ => None,
-    };
-    let h = &c.homes;
-    let has_rw = resident_workers.filter(|&r| r > 0);
+    let ratio = (resident_workers > 0).then(|| round(workers as f64 / resident_workers as f64, 4));
+    let jobs_described = d.describes(j.n) && workers > 0;
+    let homes_described = d.describes(h.n) && resident_workers > 0;
+    let jobs_share = |part: Tally| share(d, part, workers).filter(|_| jobs_described);
+    let homes_share = |part: Tally| share(d, part, resident_workers).filter(|_| homes_described);
     Summary {
         id: None,
         name: None,
         kind: None,
-        workers,
-        residents,
-        resident_workers,
-        suppressed,
-        mean_commute_km: has_workers.map(|w| round(j.km_sum / w as f64, 3)),
-        median_commute_km: has_workers.and(j.median_km).map(|m| round(m, 3)),
-        share_within_5km: share(j.within_short, workers),
-        share_over_20km: share(j.over_long, workers),
-        share_homes_near_rail: share(j.home_near, workers),
-        share_jobs_near_rail: share(j.work_near, workers),
+        workers: Some(workers),
+        residents: Some(d.count(c.residents)),
+        resident_workers: Some(resident_workers),
+        mean_commute_km: jobs_described.then(|| round(j.km_sum / j.n.n as f64, 3)),
+        median_commute_km: j.median_km.filter(|_| jobs_described).map(|m| round(m, 3)),
+        share_within_5km: jobs_share(j.within_short),
+        share_over_20km: jobs_share(j.over_long),
+        share_homes_near_rail: jobs_share(j.home_near),
+        share_jobs_near_rail: jobs_share(j.work_near),
         job_housing_ratio: ratio,
-        young_workers: workers.map(|_| j.young),
-        young_share: share(j.young, workers),
+        young_workers: Some(d.count(j.young)),
+        young_share: jobs_share(j.young),
         histogram,
         residents_commute: ResidentsCommute {
-            count: resident_workers,
-            mean_km: has_rw.map(|n| round(h.km_sum / n as f64, 3)),
-            median_km: has_rw.and(h.median_km).map(|m| round(m, 3)),
-            share_within_5km: share(h.within_short, resident_workers),
-            share_over_20km: share(h.over_long, resident_workers),
-            share_homes_near_rail: share(h.home_near, resident_workers),
+            count: Some(resident_workers),
+            mean_km: homes_described.then(|| round(h.km_sum / h.n.n as f64, 3)),
+            median_km: h.median_km.filter(|_| homes_described).map(|m| round(m, 3)),
+            share_within_5km: homes_share(h.within_short),
+            share_over_20km: homes_share(h.over_long),
+            share_homes_near_rail: homes_share(h.home_near),
         },
     }
 }
@@ -317,15 +329,15 @@ mod tests {
 
     #[test]
     fn hand_computed_area() {
-        let mut c = AreaCounts { residents: 2, ..AreaCounts::default() };
-        c.jobs.add(1.0, true, true, true);
-        c.jobs.add(4.0, true, false, true);
-        c.jobs.add(25.0, false, false, true);
+        let mut c = AreaCounts { residents: Tally { n: 2, key: 7 }, ..AreaCounts::default() };
+        c.jobs.add(11, 1.0, true, true, true);
+        c.jobs.add(12, 4.0, true, false, true);
+        c.jobs.add(13, 25.0, false, false, true);
         c.jobs.median_km = median(&mut [1.0, 25.0, 4.0]);
-        c.homes.add(2.0, false, false, false);
-        c.homes.add(6.0, false, true, false);
+        c.homes.add(21, 2.0, false, false, false);
+        c.homes.add(22, 6.0, false, true, false);
         c.homes.median_km = median(&mut [6.0, 2.0]);
-        let s = summarize(&c, 1);
+        let s = summarize(&c, Disclosure::Exact);
         assert_eq!(s.workers, Some(3));
         assert_eq!(s.mean_commute_km, Some(10.0));
         assert_eq!(s.median_commute_km, Some(4.0));
@@ -340,16 +352,18 @@ mod tests {
         let bands: Vec<u64> = s.histogram.iter().map(|b| b.count).collect();
         assert_eq!(bands, [0, 1, 0, 1, 0, 0, 0, 1, 0, 0], "1 km, 4 km and 25 km");
         assert_eq!(s.histogram[9].to_km, None);
-        assert!(s.suppressed.is_empty());
 
-        // With k = 5 every count is withheld, and so is everything derived.
-        let s = summarize(&c, 5);
-        assert_eq!(s.suppressed, ["workers", "residents", "resident_workers"]);
+        // Perturbed with k = 5: no count in 1..4 (each band is its own
+        // tally), and nothing describes a group of three.
+        let s = summarize(&c, Disclosure::Protected { k: 5 });
+        for v in [s.workers, s.residents, s.resident_workers, s.young_workers].into_iter().flatten() {
+            assert!(v == 0 || v >= 5, "{v}");
+        }
+        assert!(s.histogram.iter().all(|b| b.count == 0 || b.count >= 5));
         assert_eq!(
-            (s.mean_commute_km, s.share_within_5km, s.job_housing_ratio, s.young_workers),
+            (s.mean_commute_km, s.median_commute_km, s.share_within_5km, s.young_share),
             (None, None, None, None)
         );
-        assert!(s.histogram.is_empty());
         assert_eq!(s.residents_commute.median_km, None);
     }
 

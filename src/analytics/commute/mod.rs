@@ -15,7 +15,7 @@
 //! |---|---|
 //! | [`distance`] | haversine commute distance, the [`distance::CommuteDistance`] trait for network distance later |
 //! | [`stations`] | nearest rail station and station catchments in ground metres |
-//! | [`indicators`] | per-area indicators and their privacy rule |
+//! | [`indicators`] | per-area indicators (tallies of record keys) and how they are published |
 //! | [`flows`] | origin–destination flows between districts and parks |
 //! | [`underserved`] | the underserved-park score and ranking |
 //! | [`scenario`] | what-if stations and shuttle stops |
@@ -288,10 +288,14 @@ impl CommuteIndex {
         }
     }
 
-    /// The underserved-park ranking on this snapshot under privacy threshold
-    /// `k` (see [`underserved`]).
-    pub fn underserved(&self, snap: &Snapshot, k: u32) -> Vec<underserved::Underserved> {
-        underserved::rank(snap, &self.areas, &self.park_nearest, k)
+    /// The underserved-park ranking on this snapshot, counts published
+    /// under `disclosure` (see [`underserved`]).
+    pub fn underserved(
+        &self,
+        snap: &Snapshot,
+        disclosure: crate::analytics::privacy::Disclosure,
+    ) -> Vec<underserved::Underserved> {
+        underserved::rank(snap, &self.areas, &self.park_nearest, disclosure)
     }
 
     /// Talents employed by enterprise `e` (position in

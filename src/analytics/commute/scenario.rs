@@ -10,6 +10,7 @@
 //! city. Commute distances do not change (a shuttle changes the trip, not the
 //! distance); a park's nearest station becomes the nearest stop when closer.
 
+use crate::analytics::privacy::Tally;
 use crate::snapshot::{NONE16, Snapshot};
 
 use super::distance::haversine_km;
@@ -47,9 +48,9 @@ pub struct Outcome {
     /// Nearest station of each park, stops included.
     pub park_nearest: Vec<Option<NearestStation>>,
     /// Talents with a workplace whose home became served.
-    pub newly_served_homes: u64,
+    pub newly_served_homes: Tally,
     /// Talents whose workplace became served.
-    pub newly_served_jobs: u64,
+    pub newly_served_jobs: Tally,
 }
 
 /// Applies `stops` to the unfiltered totals of `index`.
@@ -57,7 +58,7 @@ pub fn apply(snap: &Snapshot, index: &CommuteIndex, stops: &[Stop]) -> Outcome {
     let mut areas = index.areas.clone();
     let city = areas.len() - 1;
     let (mut home_near, mut work_near) = (index.home_near.clone(), index.work_near.clone());
-    let (mut homes, mut jobs) = (0u64, 0u64);
+    let (mut homes, mut jobs) = (Tally::default(), Tally::default());
     for stop in stops {
         mark_catchment(snap, [stop.lon, stop.lat], stop.radius_m, &mut home_near, &mut work_near, |i, is_home| {
             let t = &snap.talents[i];
@@ -67,9 +68,9 @@ pub fn apply(snap: &Snapshot, index: &CommuteIndex, stops: &[Stop]) -> Outcome {
             let bump = |a: &mut AreaCounts, on_jobs: bool| {
                 let side = if on_jobs { &mut a.jobs } else { &mut a.homes };
                 if is_home {
-                    side.home_near += 1;
+                    side.home_near.add(t.rkey);
                 } else {
-                    side.work_near += 1;
+                    side.work_near.add(t.rkey);
                 }
             };
             for r in [t.work_district, t.work_park] {
@@ -85,9 +86,9 @@ pub fn apply(snap: &Snapshot, index: &CommuteIndex, stops: &[Stop]) -> Outcome {
             bump(&mut areas[city], true);
             bump(&mut areas[city], false);
             if is_home {
-                homes += 1;
+                homes.add(t.rkey);
             } else {
-                jobs += 1;
+                jobs.add(t.rkey);
             }
         });
     }

@@ -6,15 +6,16 @@
 //!
 //! # Score
 //!
-//! For each park with at least k workers (parks with fewer are left out: their
-//! numbers are withheld under the privacy rule):
+//! For each park whose published worker count is positive, from published
+//! counts (exact or perturbed under the request's disclosure; `workers`,
+//! `young` and the workers near rail are each a tally of record keys):
 //!
 //! ```text
 //! E = young + ½ · (workers − young)                 effective workers: the young count double
 //! S = ln(1 + E) / ln(1 + max E over ranked parks)   size, 0..1 (log: 2,000 is not 100 × 20)
 //! F = share of workers whose workplace is > 800 m from a rail or metro station
 //! D = min(nearest_station_m / 3000, 1)             distance of the park to rail, 0..1
-//! C = min(median_commute_km / 20, 1)               commute length, 0..1
+//! C = min(median_commute_km / 20, 1)               commute length, 0..1 (0 when the median is not published)
 //! score = 100 · S · (0.5·F + 0.25·D + 0.25·C)      0..100, higher = more underserved
 //! ```
 //!
@@ -23,7 +24,10 @@
 //! the deficit because it is what a planner can change (a shuttle, a
 //! station); the commute length says how much a change would matter.
 //! `nearest_station_m` is measured from the park's representative point
-//! (`RegionInfo::centre`); with no rail station in the city `D = 1`.
+//! (`RegionInfo::centre`); with no rail station in the city `D = 1`. The
+//! median commute is published (and used) only for parks the disclosure
+//! describes (at least 20 workers when perturbed); the score is then a
+//! function of published numbers only, so it reveals no count.
 //!
 //! Worked example: a park with 2,000 workers of whom 1,500 young (E = 1,750,
 //! the largest, so S = 1), all workplaces beyond 800 m (F = 1), 3.4 km from
@@ -32,7 +36,7 @@
 
 use serde::Serialize;
 
-use crate::analytics::privacy::publishable;
+use crate::analytics::privacy::Disclosure;
 use crate::model::RegionKind;
 use crate::snapshot::Snapshot;
 
@@ -96,35 +100,46 @@ fn round(x: f64, digits: i32) -> f64 {
 ///
 /// Parameters: `areas` are per-region totals as in
 /// [`super::CommuteIndex`] (slot = region position), `nearest` the nearest
-/// station of each park by region position, `k` the privacy threshold.
-pub fn rank(snap: &Snapshot, areas: &[AreaCounts], nearest: &[Option<NearestStation>], k: u32) -> Vec<Underserved> {
-    let parks: Vec<usize> = (0..snap.regions.len())
+/// station of each park by region position, `d` how counts are published.
+pub fn rank(
+    snap: &Snapshot,
+    areas: &[AreaCounts],
+    nearest: &[Option<NearestStation>],
+    d: Disclosure,
+) -> Vec<Underserved> {
+    // (region, published workers, published young, published workers near rail)
+    let parks: Vec<(usize, u64, u64, u64)> = (0..snap.regions.len())
         .filter(|&r| snap.regions[r].kind == RegionKind::Park)
-        .filter(|&r| areas.get(r).is_some_and(|a| a.jobs.n > 0 && publishable(a.jobs.n, k).is_some()))
+        .filter_map(|r| {
+            let a = areas.get(r)?;
+            let workers = d.count(a.jobs.n);
+            (workers > 0)
+                .then(|| (r, workers, d.count(a.jobs.young).min(workers), d.count(a.jobs.work_near).min(workers)))
+        })
         .collect();
-    let effective = |a: &AreaCounts| a.jobs.young as f64 + 0.5 * (a.jobs.n - a.jobs.young) as f64;
-    let max_e = parks.iter().map(|&r| effective(&areas[r])).fold(0.0, f64::max);
+    let effective = |workers: u64, young: u64| young as f64 + 0.5 * (workers - young) as f64;
+    let max_e = parks.iter().map(|&(_, w, y, _)| effective(w, y)).fold(0.0, f64::max);
     let mut items: Vec<Underserved> = parks
         .into_iter()
-        .map(|r| {
+        .map(|(r, workers, young, work_near)| {
             let region = &snap.regions[r];
             let a = &areas[r];
-            let workers = a.jobs.n;
-            let size = if max_e > 0.0 { (1.0 + effective(a)).ln() / (1.0 + max_e).ln() } else { 0.0 };
-            let far_share = 1.0 - a.jobs.work_near as f64 / workers as f64;
+            let size = if max_e > 0.0 { (1.0 + effective(workers, young)).ln() / (1.0 + max_e).ln() } else { 0.0 };
+            let far_share = 1.0 - work_near as f64 / workers as f64;
             let near = nearest.get(r).cloned().flatten();
             let station_distance = near.as_ref().map_or(1.0, |n| (n.metres / FAR_STATION_M).min(1.0));
-            let commute = a.jobs.median_km.map_or(0.0, |m| (m / LONG_COMMUTE_KM).min(1.0));
+            let median = a.jobs.median_km.filter(|_| d.describes(a.jobs.n));
+            let commute = median.map_or(0.0, |m| (m / LONG_COMMUTE_KM).min(1.0));
             let deficit = WEIGHTS[0] * far_share + WEIGHTS[1] * station_distance + WEIGHTS[2] * commute;
-            let (reason, reason_en) = reason(workers, a.jobs.young, a.jobs.median_km, near.as_ref(), far_share);
+            let (reason, reason_en) = reason(workers, young, median, near.as_ref(), far_share);
             Underserved {
                 rank: 0,
                 id: region.id.clone(),
                 name: region.name.clone(),
                 enterprises: region.stats.enterprises,
                 workers,
-                young_workers: a.jobs.young,
-                median_commute_km: a.jobs.median_km.map(|m| round(m, 2)),
+                young_workers: young,
+                median_commute_km: median.map(|m| round(m, 2)),
                 nearest_station_m: near.as_ref().map(|n| n.metres.round()),
                 nearest_station: near.as_ref().map(|n| n.name.clone()),
                 nearest_station_hypothetical: near.as_ref().is_some_and(|n| n.hypothetical),

@@ -18,7 +18,12 @@
 //!    `expected` count `(S + ½) · s_{c(m)} / E`.
 //! 3. `p_value = P(X ≥ d_m)` under that predictive distribution; `score =
 //!    −log10(p_value)`. An alert is raised when `p_value < α` and `d_m ≥ k`
-//!    (the privacy threshold: a count that cannot be published cannot alert).
+//!    (the privacy threshold; 1 for exact answers).
+//!
+//! The departures are the published ones (`super::assess_areas`): exact for
+//! an entitled principal, perturbed otherwise (centred noise of at most ±3 a
+//! month, small months 0 or k), so the assessment reveals nothing the
+//! published counts do not.
 //!
 //! The predictive distribution carries the uncertainty of the estimated
 //! level, which a plain Poisson limit at the estimated mean would ignore (and

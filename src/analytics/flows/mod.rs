@@ -3,12 +3,18 @@
 //! its precomputed per-area monthly counts ([`crate::snapshot::FlowIndex`];
 //! the counting rules are documented there).
 //!
-//! Everything here is an aggregate under the privacy rule
-//! ([`super::privacy`]): a count between 1 and k−1 is published as `null`,
-//! numbers derived from such a count (net flow, rates, expected values,
-//! scores, trends) are withheld too, and small categories of a breakdown
-//! (destinations, fields) are merged into `other` until every published part
-//! is at least k.
+//! Privacy ([`super::privacy`]): every count is a [`Tally`] of the record
+//! keys of the moves (or talents) it counts — a month's arrivals of an area,
+//! a window's flow from one area to another, the departures to one
+//! destination — and is published through the request's [`Disclosure`]:
+//! exact for entitled principals, perturbed otherwise (never in 1..k−1, the
+//! same records always give the same number). A window `from..=to` (whole
+//! months) counts the moves of those months, so two overlapping windows are
+//! two different tallies and their difference carries the noise of both.
+//! Numbers derived from counts (net flow, rates, alerts) are computed from
+//! the published counts, so they reveal nothing the counts do not.
+//! Breakdowns (destinations, fields) publish each part as its own tally and
+//! leave out parts published as 0.
 
 pub mod alerts;
 pub mod stats;
@@ -18,10 +24,10 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use crate::model::{MoveEvent, RegionKind};
-use crate::snapshot::moves::{Counts, counter};
+use crate::snapshot::moves::{Counts, contributions, counter};
 use crate::snapshot::{NONE8, NONE16, Snapshot};
 
-use super::privacy::publishable;
+use super::privacy::{Disclosure, Tally};
 
 /// Which moves and talents count: a field and/or the divisions of an
 /// industry chain (or a single division).
@@ -56,7 +62,7 @@ pub fn parse_month(s: &str) -> Option<u32> {
     ((1000..=9999).contains(&year) && (1..=12).contains(&month)).then(|| year * 12 + month - 1)
 }
 
-/// One month of an area's series. Counts are `None` when suppressed.
+/// One month of an area's series: published counts (exact or perturbed).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SeriesMonth {
     pub month: String,
@@ -66,12 +72,10 @@ pub struct SeriesMonth {
     pub job_changes_out: Option<u64>,
     pub relocations_in: Option<u64>,
     pub relocations_out: Option<u64>,
-    /// Inflow minus outflow; `None` when any part is suppressed.
+    /// Inflow minus outflow of the published counts.
     pub net: Option<i64>,
-    /// `net / talents × 1000`; `None` when `net` or `talents` is.
+    /// `net / talents × 1000` (published talents); `None` when those are 0.
     pub net_rate: Option<f64>,
-    /// Whether any count of this month is suppressed.
-    pub suppressed: bool,
 }
 
 /// Net flow of one month's counts: `arrivals − departures + job changes in −
@@ -83,102 +87,198 @@ pub fn net(c: &Counts) -> i64 {
         - c[RELOCATIONS_OUT] as i64
 }
 
-/// Resident talents of a region (home in it) within a scope, from the
-/// snapshot: the denominator of net rates. Precomputed per field and per
-/// industry; a field and a chain together cost a scan of the talents.
-pub fn resident_talents(snap: &Snapshot, region: u16, scope: &Scope) -> u64 {
-    let slot = snap.flows.slot(region);
-    let counted = match (scope.field, scope.industries.as_deref()) {
-        (None, None) => return snap.regions.get(region as usize).map_or(0, |r| r.stats.talents),
-        (Some(f), None) => snap.flows.residents_with_field(slot, f),
-        (None, Some(list)) => snap.flows.residents_in_industries(slot, list),
-        (Some(_), Some(_)) => None,
-    };
-    if let Some(n) = counted {
-        return n;
+/// One month's counters of one area as tallies of move record keys.
+pub type Tallies = [Tally; counter::N];
+
+/// Key sums beside the move table's unrestricted per-area monthly counters
+/// (`[slot][month][counter]`), and resident talents per area as tallies:
+/// built once per snapshot (one pass over the moves and one over the
+/// talents) and kept in the snapshot's memo.
+struct FlowKeys {
+    months: usize,
+    keys: Vec<u32>,
+    /// Resident talents (home district or park) per region position.
+    residents: Vec<Tally>,
+    /// `[slot][field]` and `[slot][industry]`.
+    residents_by_field: Vec<Tally>,
+    residents_by_industry: Vec<Tally>,
+}
+
+fn flow_keys(snap: &Snapshot) -> std::sync::Arc<FlowKeys> {
+    snap.memo.get_or_compute("analytics::flows::keys", || {
+        let flows = &snap.flows;
+        let (slots, months, n) = (flows.region_of_slot.len(), flows.months as usize, counter::N);
+        let mut keys = vec![0u32; slots * months * n];
+        for m in &flows.moves {
+            for (region, c) in contributions(m) {
+                let slot = flows.slot(region);
+                if slot != NONE16 && (m.month as usize) < months {
+                    let at = (slot as usize * months + m.month as usize) * n + c;
+                    keys[at] = keys[at].wrapping_add(m.rkey);
+                }
+            }
+        }
+        let mut residents = vec![Tally::default(); snap.regions.len()];
+        let mut by_field = vec![Tally::default(); slots * flows.fields];
+        let mut by_industry = vec![Tally::default(); slots * flows.industries];
+        for t in &snap.talents {
+            for r in [t.home_district, t.home_park] {
+                if let Some(x) = residents.get_mut(r as usize) {
+                    x.add(t.rkey);
+                }
+                let slot = flows.slot(r);
+                if slot == NONE16 {
+                    continue;
+                }
+                if (t.field as usize) < flows.fields {
+                    by_field[slot as usize * flows.fields + t.field as usize].add(t.rkey);
+                }
+                if (t.industry as usize) < flows.industries {
+                    by_industry[slot as usize * flows.industries + t.industry as usize].add(t.rkey);
+                }
+            }
+        }
+        FlowKeys { months, keys, residents, residents_by_field: by_field, residents_by_industry: by_industry }
+    })
+}
+
+/// Resident talents of a region (home in it) within a scope, as a tally of
+/// the talents' record keys: the denominator of net rates. Precomputed per
+/// field and per industry; a field and a chain together cost a scan of the
+/// talents.
+pub fn resident_talents(snap: &Snapshot, region: u16, scope: &Scope) -> Tally {
+    let keys = flow_keys(snap);
+    let flows = &snap.flows;
+    let slot = flows.slot(region) as usize;
+    match (scope.field, scope.industries.as_deref()) {
+        (None, None) => return keys.residents.get(region as usize).copied().unwrap_or_default(),
+        (Some(f), None) if slot < flows.region_of_slot.len() && (f as usize) < flows.fields => {
+            return keys.residents_by_field[slot * flows.fields + f as usize];
+        }
+        (None, Some(list)) if slot < flows.region_of_slot.len() => {
+            return list
+                .iter()
+                .filter(|&&i| (i as usize) < flows.industries)
+                .map(|&i| keys.residents_by_industry[slot * flows.industries + i as usize])
+                .sum();
+        }
+        _ => {}
     }
-    snap.talents
-        .iter()
-        .filter(|t| (t.home_district == region || t.home_park == region) && scope.matches(t.field, t.industry))
-        .count() as u64
+    let mut out = Tally::default();
+    for t in &snap.talents {
+        if (t.home_district == region || t.home_park == region) && scope.matches(t.field, t.industry) {
+            out.add(t.rkey);
+        }
+    }
+    out
+}
+
+/// The tallies of one region for month offsets `from..=to` of the move
+/// table (one entry per month; months beyond the data are empty). Without
+/// a scope from the counters and their key sums; with one from a scan of
+/// those months' moves.
+pub fn area_tallies(snap: &Snapshot, region: u16, scope: &Scope, from: u16, to: u16) -> Vec<Tallies> {
+    let flows = &snap.flows;
+    let len = (to as usize + 1).saturating_sub(from as usize);
+    let mut out = vec![[Tally::default(); counter::N]; len];
+    let slot = flows.slot(region);
+    if slot == NONE16 {
+        return out;
+    }
+    if scope.field.is_none() && scope.industries.is_none() {
+        let keys = flow_keys(snap);
+        for (i, month) in (from..=to).enumerate() {
+            if month as usize >= keys.months {
+                break;
+            }
+            let counts = flows.counts(slot, month, None, None);
+            for c in 0..counter::N {
+                let key = keys.keys[(slot as usize * keys.months + month as usize) * counter::N + c];
+                out[i][c] = Tally { n: counts[c], key };
+            }
+        }
+        return out;
+    }
+    for m in flows.range_moves(from, to) {
+        if !scope.matches(m.field, m.industry) {
+            continue;
+        }
+        for (r, c) in contributions(m) {
+            if r == region {
+                out[(m.month - from) as usize][c].add(m.rkey);
+            }
+        }
+    }
+    out
 }
 
 /// Monthly series of one region (a district or park) for absolute months
-/// `from..=to`, under the privacy threshold `k`. Months without moves are
-/// zero.
+/// `from..=to`, counts published under `d`. Months without moves are zero.
 ///
-/// `net_rate` is per 1,000 resident talents of the area within the scope
-/// (current snapshot), so a rate of −2.5 means the area lost 2.5 talents in
-/// every thousand that month.
-pub fn series(snap: &Snapshot, region: u16, scope: &Scope, from: u32, to: u32, k: u32) -> Vec<SeriesMonth> {
+/// `net` is computed from the published counts; `net_rate` is per 1,000
+/// published resident talents of the area within the scope (current
+/// snapshot), so a rate of −2.5 means the area lost 2.5 talents in every
+/// thousand that month.
+pub fn series(snap: &Snapshot, region: u16, scope: &Scope, from: u32, to: u32, d: Disclosure) -> Vec<SeriesMonth> {
     let flows = &snap.flows;
-    let slot = flows.slot(region);
-    let talents = publishable(resident_talents(snap, region, scope), k).filter(|&t| t > 0);
+    let talents = d.count(resident_talents(snap, region, scope));
+    // The months inside the data, as offsets.
+    let first = flows.first_month;
+    let last = first + (flows.months as u32).saturating_sub(1);
+    let (lo, hi) = (from.max(first), to.min(last));
+    let inside = if flows.months > 0 && lo <= hi {
+        area_tallies(snap, region, scope, (lo - first) as u16, (hi - first) as u16)
+    } else {
+        Vec::new()
+    };
     (from..=to)
         .map(|month| {
-            let counts = match flows.offset(month) {
-                Some(offset) if slot != NONE16 => flows.counts(slot, offset, scope.field, scope.industries.as_deref()),
-                _ => [0; counter::N],
-            };
-            let published: Vec<Option<u64>> = counts.iter().map(|&c| publishable(c, k)).collect();
-            let suppressed = published.iter().any(Option::is_none);
-            let net = (!suppressed).then(|| net(&counts));
+            let tallies = month.checked_sub(lo).and_then(|i| inside.get(i as usize)).copied().unwrap_or_default();
+            let mut published = [0u64; counter::N];
+            for (p, t) in published.iter_mut().zip(tallies) {
+                *p = d.count(t);
+            }
+            let net = net(&published);
             SeriesMonth {
                 month: month_label(month),
-                arrivals: published[counter::ARRIVALS],
-                departures: published[counter::DEPARTURES],
-                job_changes_in: published[counter::JOB_CHANGES_IN],
-                job_changes_out: published[counter::JOB_CHANGES_OUT],
-                relocations_in: published[counter::RELOCATIONS_IN],
-                relocations_out: published[counter::RELOCATIONS_OUT],
-                net,
-                net_rate: net.zip(talents).map(|(n, t)| (n as f64 / t as f64 * 1000.0 * 100.0).round() / 100.0),
-                suppressed,
+                arrivals: Some(published[counter::ARRIVALS]),
+                departures: Some(published[counter::DEPARTURES]),
+                job_changes_in: Some(published[counter::JOB_CHANGES_IN]),
+                job_changes_out: Some(published[counter::JOB_CHANGES_OUT]),
+                relocations_in: Some(published[counter::RELOCATIONS_IN]),
+                relocations_out: Some(published[counter::RELOCATIONS_OUT]),
+                net: Some(net),
+                net_rate: (talents > 0).then(|| (net as f64 / talents as f64 * 1000.0 * 100.0).round() / 100.0),
             }
         })
         .collect()
 }
 
-/// A breakdown with small parts merged: `parts` (each ≥ k, at most `top`)
-/// and `other` (0 or ≥ k, or `None` when the whole total is below k).
+/// Published parts of a breakdown: each part is its own tally; parts
+/// published as 0 are left out, the `top` largest published parts are
+/// listed (ties by name) and the rest is one tally, `other`.
+pub fn breakdown(parts: Vec<(String, Tally)>, d: Disclosure, top: usize) -> Breakdown {
+    let mut published: Vec<(String, u64, Tally)> =
+        parts.into_iter().map(|(name, t)| (name, d.count(t), t)).filter(|p| p.2.n > 0).collect();
+    published.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let mut rest = Tally::default();
+    let mut listed = Vec::new();
+    for (name, n, t) in published {
+        if n > 0 && listed.len() < top {
+            listed.push((name, n));
+        } else {
+            rest.merge(t);
+        }
+    }
+    Breakdown { parts: listed, other: Some(d.count(rest)) }
+}
+
+/// A published breakdown (see [`breakdown`]): the listed `parts` and the
+/// published rest, `other`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Breakdown {
     pub parts: Vec<(String, u64)>,
     pub other: Option<u64>,
-}
-
-/// Merges a breakdown under the privacy rule: parts below `k` and parts
-/// beyond the `top` largest go to `other`; while `other` is between 1 and
-/// k−1 the smallest published part joins it, so no published number (nor
-/// the total minus the published parts) reveals a count below k.
-///
-/// # Examples
-/// ```
-/// use talentmap::analytics::flows::merge_small;
-/// let b = merge_small(vec![("北京".into(), 12), ("上海".into(), 7), ("青岛".into(), 3)], 5, 5);
-/// // 青岛's 3 cannot stand alone, and "other = 3" would reveal it: 上海 joins.
-/// assert_eq!(b.parts, vec![("北京".to_string(), 12)]);
-/// assert_eq!(b.other, Some(10));
-/// ```
-pub fn merge_small(mut counts: Vec<(String, u64)>, k: u32, top: usize) -> Breakdown {
-    counts.retain(|c| c.1 > 0);
-    counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    let mut other = 0u64;
-    let mut parts = Vec::new();
-    for (name, n) in counts {
-        if n >= k as u64 && parts.len() < top {
-            parts.push((name, n));
-        } else {
-            other += n;
-        }
-    }
-    while other > 0 && other < k as u64 {
-        match parts.pop() {
-            Some((_, n)) => other += n,
-            None => break,
-        }
-    }
-    Breakdown { parts, other: publishable(other, k) }
 }
 
 /// The area position at `level` of a move's `from` and `to`.
@@ -189,15 +289,16 @@ fn ends(m: &crate::snapshot::MoveRec, level: RegionKind) -> (u16, u16) {
     }
 }
 
-/// Flows between areas over a span of months, for the flow map.
+/// Flows between areas over a span of months, for the flow map: tallies of
+/// the moves of the span.
 #[derive(Debug, Clone, Default)]
 pub struct OdMatrix {
     /// `(from region, to region) → (job changes, relocations)`, from ≠ to.
-    pub lines: HashMap<(u16, u16), (u64, u64)>,
+    pub lines: HashMap<(u16, u16), (Tally, Tally)>,
     /// Region → arrivals from outside the city.
-    pub arrivals: HashMap<u16, u64>,
+    pub arrivals: HashMap<u16, Tally>,
     /// Region → departures out of the city, by destination index.
-    pub departures: HashMap<u16, HashMap<u16, u64>>,
+    pub departures: HashMap<u16, HashMap<u16, Tally>>,
 }
 
 /// Collects the origin–destination flows of `level` areas for month
@@ -211,16 +312,16 @@ pub fn od(snap: &Snapshot, level: RegionKind, scope: &Scope, from: u16, to: u16)
         }
         let (a, b) = ends(m, level);
         match MoveEvent::from_index(m.event) {
-            Some(MoveEvent::Arrive) if b != NONE16 => *out.arrivals.entry(b).or_default() += 1,
+            Some(MoveEvent::Arrive) if b != NONE16 => out.arrivals.entry(b).or_default().add(m.rkey),
             Some(MoveEvent::Leave) if a != NONE16 => {
-                *out.departures.entry(a).or_default().entry(m.destination).or_default() += 1
+                out.departures.entry(a).or_default().entry(m.destination).or_default().add(m.rkey)
             }
             Some(e @ (MoveEvent::JobChange | MoveEvent::Relocate)) if a != NONE16 && b != NONE16 && a != b => {
                 let line = out.lines.entry((a, b)).or_default();
                 if e == MoveEvent::JobChange {
-                    line.0 += 1;
+                    line.0.add(m.rkey);
                 } else {
-                    line.1 += 1;
+                    line.1.add(m.rkey);
                 }
             }
             _ => {}
@@ -237,7 +338,9 @@ pub struct AlertQuery {
     pub level: RegionKind,
     pub scope: Scope,
     pub alpha: f64,
-    pub k: u32,
+    /// How counts are published; alerts are computed from the published
+    /// departures.
+    pub disclosure: Disclosure,
 }
 
 /// One assessed area.
@@ -247,9 +350,9 @@ pub struct AreaAlert {
     pub name: String,
     pub kind: &'static str,
     pub month: String,
-    /// Observed departures (`None` when suppressed).
+    /// Observed departures (published).
     pub departures: Option<u64>,
-    /// Expected departures (`None` when derived from a suppressed count).
+    /// Expected departures (from the published history).
     pub expected: Option<f64>,
     pub p_value: Option<f64>,
     pub score: Option<f64>,
@@ -284,9 +387,48 @@ pub enum AlertError {
     ShortHistory { first_assessable: u32, last: u32 },
 }
 
+/// Departures of every area slot for month offsets `0..=upto`, as tallies
+/// (`[slot][month]`): from the counters and their key sums without a scope,
+/// else from one scan of those months' moves.
+fn departure_tallies(snap: &Snapshot, scope: &Scope, upto: u16) -> Vec<Vec<Tally>> {
+    let flows = &snap.flows;
+    let slots = flows.region_of_slot.len();
+    let months = upto as usize + 1;
+    let mut out = vec![vec![Tally::default(); months]; slots];
+    if scope.field.is_none() && scope.industries.is_none() {
+        let keys = flow_keys(snap);
+        for (slot, row) in out.iter_mut().enumerate() {
+            for (t, cell) in row.iter_mut().enumerate().take(keys.months) {
+                let n = flows.counts(slot as u16, t as u16, None, None)[counter::DEPARTURES];
+                let key = keys.keys[(slot * keys.months + t) * counter::N + counter::DEPARTURES];
+                *cell = Tally { n, key };
+            }
+        }
+        return out;
+    }
+    for m in flows.range_moves(0, upto) {
+        if !scope.matches(m.field, m.industry) {
+            continue;
+        }
+        for (r, c) in contributions(m) {
+            let slot = flows.slot(r);
+            if c == counter::DEPARTURES && slot != NONE16 {
+                out[slot as usize][m.month as usize].add(m.rkey);
+            }
+        }
+    }
+    out
+}
+
 /// Assesses every area of a level for one month (see [`alerts`] for the
 /// method). Returns all areas, most severe first (alerts first, then by
 /// score).
+///
+/// Everything is computed from the published departures: exact for an
+/// entitled principal, perturbed otherwise (the history, the seasonal
+/// factors, the observed month, the trend). Perturbation adds at most ±3 to
+/// each month and is centred, so a surge that matters still alerts, while
+/// the p-value and score reveal nothing beyond the published counts.
 pub fn assess_areas(snap: &Snapshot, q: &AlertQuery) -> Result<Vec<AreaAlert>, AlertError> {
     let flows = &snap.flows;
     let first = flows.first_month;
@@ -298,7 +440,12 @@ pub fn assess_areas(snap: &Snapshot, q: &AlertQuery) -> Result<Vec<AreaAlert>, A
     if m < history {
         return Err(AlertError::ShortHistory { first_assessable: first + history as u32, last });
     }
-    let k = q.k as u64;
+    let d = q.disclosure;
+    let k = match d {
+        Disclosure::Exact => 1,
+        Disclosure::Protected { k } => k,
+    };
+    let tallies = departure_tallies(snap, &q.scope, m);
     let slots: Vec<(u16, u16)> = flows
         .region_of_slot
         .iter()
@@ -306,20 +453,14 @@ pub fn assess_areas(snap: &Snapshot, q: &AlertQuery) -> Result<Vec<AreaAlert>, A
         .filter(|(_, r)| snap.regions[**r as usize].kind == q.level)
         .map(|(s, r)| (s as u16, *r))
         .collect();
-    let departures: Vec<Vec<u64>> = slots
-        .iter()
-        .map(|&(slot, _)| {
-            (0..=m)
-                .map(|t| flows.counts(slot, t, q.scope.field, q.scope.industries.as_deref())[counter::DEPARTURES])
-                .collect()
-        })
-        .collect();
-    let pooled: Vec<u64> = (0..m as usize).map(|t| departures.iter().map(|d| d[t]).sum()).collect();
+    let departures: Vec<Vec<u64>> =
+        slots.iter().map(|&(slot, _)| tallies[slot as usize].iter().map(|&t| d.count(t)).collect()).collect();
+    let pooled: Vec<u64> = (0..m as usize).map(|t| departures.iter().map(|row| row[t]).sum()).collect();
     let factors = alerts::seasonal_factors(&pooled, first);
 
     // Breakdowns of this month's leavers, one pass.
     /// Leavers of one area by destination and by field.
-    type Leavers = (HashMap<u16, u64>, HashMap<u8, u64>);
+    type Leavers = (HashMap<u16, Tally>, HashMap<u8, Tally>);
     let mut by_region: HashMap<u16, Leavers> = HashMap::new();
     for mv in flows.month_moves(m) {
         if mv.event != MoveEvent::Leave.index() || !q.scope.matches(mv.field, mv.industry) {
@@ -330,8 +471,8 @@ pub fn assess_areas(snap: &Snapshot, q: &AlertQuery) -> Result<Vec<AreaAlert>, A
             continue;
         }
         let entry = by_region.entry(from).or_default();
-        *entry.0.entry(mv.destination).or_default() += 1;
-        *entry.1.entry(mv.field).or_default() += 1;
+        entry.0.entry(mv.destination).or_default().add(mv.rkey);
+        entry.1.entry(mv.field).or_default().add(mv.rkey);
     }
 
     let mut out = Vec::with_capacity(slots.len());
@@ -339,24 +480,22 @@ pub fn assess_areas(snap: &Snapshot, q: &AlertQuery) -> Result<Vec<AreaAlert>, A
         let info = &snap.regions[region as usize];
         let observed = deps[m as usize];
         let window = &deps[(m - history) as usize..m as usize];
-        let a = alerts::assess(window, q.month, observed, &factors, q.alpha, q.k);
-        let history_total: u64 = window.iter().sum();
-        let observed_ok = publishable(observed, q.k).is_some();
-        let history_ok = publishable(history_total, q.k).is_some();
+        let a = alerts::assess(window, q.month, observed, &factors, q.alpha, k);
         let last12 = &deps[(m + 1 - history) as usize..=m as usize];
-        let trend =
-            if last12.iter().all(|&c| c == 0 || c >= k) { alerts::trend(last12, q.month, &factors) } else { None };
+        let trend = alerts::trend(last12, q.month, &factors);
         let (dest, fields) = by_region.remove(&region).unwrap_or_default();
-        let destinations = merge_small(
+        let destinations = breakdown(
             dest.into_iter()
-                .map(|(d, n)| (flows.destinations.get(d as usize).cloned().unwrap_or_else(|| "unknown".into()), n))
+                .map(|(dest, n)| {
+                    (flows.destinations.get(dest as usize).cloned().unwrap_or_else(|| "unknown".into()), n)
+                })
                 .collect(),
-            q.k,
+            d,
             5,
         );
-        let fields = merge_small(
+        let fields = breakdown(
             fields.into_iter().map(|(f, n)| (if f == NONE8 { String::new() } else { f.to_string() }, n)).collect(),
-            q.k,
+            d,
             5,
         );
         let named_field = |(code, n): (String, u64)| -> NamedCount {
@@ -372,11 +511,11 @@ pub fn assess_areas(snap: &Snapshot, q: &AlertQuery) -> Result<Vec<AreaAlert>, A
             name: info.name.clone(),
             kind: info.kind.code(),
             month: month_label(q.month),
-            departures: publishable(observed, q.k),
-            expected: history_ok.then_some((a.expected * 10.0).round() / 10.0),
-            p_value: (observed_ok && history_ok).then_some(a.p_value),
-            score: (observed_ok && history_ok).then_some((a.score * 100.0).round() / 100.0),
-            alert: a.alert && observed_ok && history_ok,
+            departures: Some(observed),
+            expected: Some((a.expected * 10.0).round() / 10.0),
+            p_value: Some(a.p_value),
+            score: Some((a.score * 100.0).round() / 100.0),
+            alert: a.alert,
             method: alerts::METHOD,
             trend,
             top_destinations: destinations

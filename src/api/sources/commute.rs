@@ -1,7 +1,8 @@
 //! The `commute` tile source: job–housing heat, the homes of the selected
 //! workers (or the workplaces of the selected residents) in the cells of the
-//! talents layer, under the same privacy rule (see
-//! `analytics::commute::heat`).
+//! talents layer, every count perturbed for every caller (see
+//! `analytics::commute::heat`; a `work_bbox` is widened to whole zoom-15
+//! tiles).
 //!
 //! Query: exactly one selection ([`CommuteSelection`]: `work_area`,
 //! `work_bbox`, `enterprise` or `home_area`) plus the record filters. The
@@ -18,8 +19,7 @@ use crate::analytics::commute::heat::Selection;
 use crate::analytics::filter::Filter;
 use crate::api::query::{FilterParams, Filtered};
 use crate::api::{ApiError, CommuteCache};
-use crate::encode::commute::{LAYER, MAXZOOM, render_commute};
-use crate::encode::layers::Layer;
+use crate::encode::commute::{FIELDS, LAYER, MAXZOOM, render_commute};
 use crate::snapshot::Snapshot;
 use crate::spatial::TileId;
 
@@ -32,7 +32,9 @@ pub struct CommuteSelection {
     /// Homes of the talents working in this district or park (id).
     #[param(example = "P1")]
     pub work_area: Option<String>,
-    /// Homes of the talents working in this box: west,south,east,north in degrees.
+    /// Homes of the talents working in this box: west,south,east,north in
+    /// degrees, widened to whole tiles of zoom 15 (about 1 km): smaller or
+    /// shifted boxes inside the same tiles answer the same.
     #[param(example = "117.09,36.69,117.11,36.71")]
     pub work_bbox: Option<String>,
     /// Homes of the employees of this enterprise (id).
@@ -104,11 +106,11 @@ impl TileSource for Commute {
 
     fn description(&self, q: &CommuteQuery) -> &'static str {
         if q.selection.draws_homes() {
-            "Homes of the selected workers aggregated into grid cells (32 x 32 per tile); cells with 1..k-1 talents \
-             are suppressed"
+            "Homes of the selected workers aggregated into grid cells (32 x 32 per tile); every count is perturbed \
+             (no value in 1..k-1, cells published as 0 are left out)"
         } else {
-            "Workplaces of the selected residents aggregated into grid cells (32 x 32 per tile); cells with 1..k-1 \
-             talents are suppressed"
+            "Workplaces of the selected residents aggregated into grid cells (32 x 32 per tile); every count is \
+             perturbed (no value in 1..k-1, cells published as 0 are left out)"
         }
     }
 
@@ -117,7 +119,7 @@ impl TileSource for Commute {
     }
 
     fn fields(&self) -> &'static [(&'static str, &'static str)] {
-        Layer::Talents.fields()
+        FIELDS
     }
 
     fn params_doc(&self) -> Vec<Parameter> {

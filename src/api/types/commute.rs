@@ -1,5 +1,6 @@
 //! Request and answer types of the commute routes (`/api/commute/…`).
-//! Every answer carries [`CommuteMeta`]; counts in `1..k` are `null`.
+//! Every answer carries [`CommuteMeta`]; counts are exact or perturbed (never
+//! in `1..k−1`) as `exact_counts` says.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -18,6 +19,9 @@ pub struct CommuteMeta {
     pub walk_radius_m: f64,
     /// The privacy threshold.
     pub k: u32,
+    /// Whether the counts are exact (admins; analysts inside their
+    /// jurisdiction) rather than perturbed.
+    pub exact_counts: bool,
     /// The record filter applied, as query text.
     pub filter: String,
     pub data_version: u64,
@@ -49,12 +53,10 @@ pub struct CommuteFlows {
     #[serde(rename = "type")]
     pub tag: CollectionTag,
     pub level: &'static str,
-    /// Largest first.
+    /// Largest published count first; flows published as 0 are left out.
     pub features: Vec<CommuteFlowFeature>,
     /// Commuting inside one area.
     pub internal: Vec<InternalFlow>,
-    /// Flows of 1..k talents left out.
-    pub suppressed_flows: u64,
 }
 
 /// Workers living in one area and working in another (a LineString).

@@ -1,6 +1,7 @@
 //! Request and answer types of the talent-flow routes: the moves feed
 //! (`POST /api/moves`), `/api/flows/series`, `/api/flows/od` and
-//! `/api/flows/alerts`. Counts in `1..k` are `null`.
+//! `/api/flows/alerts`. Counts are published exact or perturbed (never in
+//! `1..k−1`), as `exact_counts` says.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -76,9 +77,11 @@ pub struct Series {
     pub field: Option<String>,
     /// The `chain` parameter as given.
     pub chain: Option<String>,
-    /// Resident talents in scope (null when in 1..k).
+    /// Resident talents in scope (published).
     pub talents: Option<u64>,
     pub k: u32,
+    /// Whether the counts are exact rather than perturbed.
+    pub exact_counts: bool,
     pub version: u64,
     pub months: Vec<SeriesMonth>,
 }
@@ -94,6 +97,8 @@ pub struct OdCollection {
     pub from: Option<String>,
     pub to: Option<String>,
     pub k: u32,
+    /// Whether the counts are exact rather than perturbed.
+    pub exact_counts: bool,
     pub version: u64,
 }
 
@@ -123,7 +128,7 @@ pub struct OdFlowProperties {
     pub to: String,
     pub to_name: String,
     pub count: u64,
-    /// Null when either part is in 1..k.
+    /// Each part its own published count.
     pub job_changes: Option<u64>,
     pub relocations: Option<u64>,
 }
@@ -148,7 +153,7 @@ pub struct OdAreaProperties {
     pub arrivals: Option<u64>,
     pub departures: Option<u64>,
     pub destinations: Vec<Destination>,
-    /// Departures to destinations merged because each is in 1..k or beyond the top 10.
+    /// Departures to the destinations beyond the top 10 or published as 0, as one published count.
     pub other_destinations: Option<u64>,
 }
 
@@ -167,6 +172,8 @@ pub struct Alerts {
     pub field: Option<String>,
     pub method: AlertMethod,
     pub k: u32,
+    /// Whether the counts are exact rather than perturbed.
+    pub exact_counts: bool,
     pub version: u64,
     /// The alerts, most severe first.
     pub items: Vec<AreaAlert>,
