@@ -45,16 +45,18 @@ const H3: (f64, f64) = (117.35, 36.65); // D2
 /// Home, workplace, enterprise and birth year of a fixture talent.
 type FixtureTalent = ((f64, f64), Option<(f64, f64)>, &'static str, u16);
 
-/// The fixture's talents: young = born 1991 or later.
+/// The fixture's talents, by age this year: young = aged 34 or less (the
+/// five-year band edge a filter can name).
 fn fixture_talents() -> Vec<FixtureTalent> {
+    let born = |age: i32| (talentmap::import::current_year() - age) as u16;
     vec![
-        (H1, Some(W_A), "E1", 1995),
-        (H2, Some(W_A), "E1", 1980),
-        (H3, Some(W_A), "E1", 2000),
-        (H2, Some(W_B), "E3", 1990),
-        (H3, Some(W_C), "E2", 1992),
-        (H1, None, "", 1985),
-        (H3, Some(W_C), "E2", 1970),
+        (H1, Some(W_A), "E1", born(31)),
+        (H2, Some(W_A), "E1", born(46)),
+        (H3, Some(W_A), "E1", born(26)),
+        (H2, Some(W_B), "E3", born(36)),
+        (H3, Some(W_C), "E2", born(34)),
+        (H1, None, "", born(41)),
+        (H3, Some(W_C), "E2", born(56)),
     ]
 }
 
@@ -205,13 +207,12 @@ async fn hand_computed_indicators_of_a_park_and_districts() {
     all_km.sort_by(f64::total_cmp);
     close(&city["median_commute_km"], (all_km[2] + all_km[3]) / 2.0, tol);
 
-    // Filters: only the young (born 1991 or later; reference year = this year).
-    let year = talentmap::import::current_year();
-    let young = get_json_as(&app, &format!("/api/commute/summary?area=P1&max_age={}", year - 1991), admin).await;
+    // Filters: only the young (aged 34 or less).
+    let young = get_json_as(&app, "/api/commute/summary?area=P1&max_age=34", admin).await;
     assert_eq!(young["workers"], 2);
     close(&young["young_share"], 1.0, 0.0);
     close(&young["median_commute_km"], (d1 + d3) / 2.0, tol);
-    assert_eq!(young["filter"], format!("max_age={}", year - 1991));
+    assert_eq!(young["filter"], "max_age=34");
 
     // Flows: D1→D1 3, D2→D1 1, D2→D2 2; parks: D1→P1 2, D2→P1 1.
     let flows = get_json_as(&app, "/api/commute/flows?level=district", admin).await;
