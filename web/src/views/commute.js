@@ -85,11 +85,11 @@ export function createCommuteView(cx) {
 
   function legend() {
     const rows = cellLegendRows(c.breaks, VIRIDIS, ctx.k);
-    rows.push({ cls: 'hatched', label: t('suppressed', { k: ctx.k }) });
     return `<ul class="legend-list">${swatchRows(rows)}
         <li><span class="swatch line" style="background:${ARC_COLOR}"></span><span>${esc(t('commuteArcs'))}</span></li>
         <li><span class="swatch dot ring hollow" style="border-color:${STATION_NEW}"></span><span>${esc(t('scenarioStation'))}</span></li></ul>
-        <p class="legend-note">${esc(state.park ? t('commuteHeatNote', { name: cx.areaName(state.park) }) : t('commuteChooseHint'))}</p>`;
+        <p class="legend-note">${esc(state.park ? t('commuteHeatNote', { name: cx.areaName(state.park) }) : t('commuteChooseHint'))}</p>
+        <p class="legend-note">${esc(t('perturbedNote', { k: ctx.k }))}</p>`;
   }
 
   async function load() {
