@@ -60,7 +60,8 @@ async fn generated_city_round_trips_through_import_and_stats() {
     assert_eq!(s["stations"].as_u64().unwrap(), csv_rows(&files.join("stations.csv"), None).0);
     let (vacancies, openings) = csv_rows(&files.join("vacancies.csv"), Some("openings"));
     assert_eq!((s["vacancies"].as_u64().unwrap(), s["openings"].as_u64().unwrap()), (vacancies, openings));
-    assert_eq!(s["talents"].as_u64().unwrap(), 6_000);
+    // The public's talent count is perturbed (docs/privacy.md): within ±2.
+    assert!(s["talents"].as_u64().unwrap().abs_diff(6_000) <= 2, "{}", s["talents"]);
     assert_eq!(s["moves"].as_u64().unwrap(), csv_rows(&files.join("moves.csv"), None).0);
     assert_eq!(s["version"].as_u64().unwrap(), 6, "one data version per import");
     let districts = s["districts"].as_array().unwrap();
