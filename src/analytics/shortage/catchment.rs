@@ -149,12 +149,23 @@ pub fn distance_m(ax: f64, ay: f64, bx: f64, by: f64) -> f64 {
 }
 
 /// A uniform grid over seeker points, squares `cell` units wide.
-struct Grid {
+#[derive(Debug, Clone)]
+pub struct Grid {
     cell: f64,
     squares: HashMap<(i64, i64), Vec<u32>>,
 }
 
 impl Grid {
+    /// The grid of `seekers` whose squares are at least `radius_m` wide
+    /// wherever a seeker or a site lies, so the 3 × 3 squares around a site
+    /// hold every seeker point within the radius.
+    pub fn for_radius(seekers: &[WeightedPoint], sites: &[WeightedPoint], radius_m: f64) -> Grid {
+        // The radius in unit coordinates at the lowest scale (highest
+        // latitude) among the points.
+        let min_scale = seekers.iter().chain(sites).map(|p| metres_per_unit(p.y)).fold(f64::INFINITY, f64::min);
+        Grid::new(seekers, radius_m / min_scale)
+    }
+
     fn new(points: &[WeightedPoint], cell: f64) -> Grid {
         let mut squares: HashMap<(i64, i64), Vec<u32>> = HashMap::new();
         for (i, p) in points.iter().enumerate() {
@@ -165,7 +176,7 @@ impl Grid {
 
     /// Points in the 3 × 3 squares around `(x, y)`: a superset of those
     /// within one cell width.
-    fn near(&self, x: f64, y: f64) -> impl Iterator<Item = u32> + '_ {
+    pub fn near(&self, x: f64, y: f64) -> impl Iterator<Item = u32> + '_ {
         let (cx, cy) = ((x / self.cell).floor() as i64, (y / self.cell).floor() as i64);
         (-1..=1)
             .flat_map(move |dy| (-1..=1).map(move |dx| (cx + dx, cy + dy)))
@@ -181,6 +192,9 @@ pub struct Access {
     pub per_opening: Vec<f64>,
     /// Seekers with no opening within the radius (not allocated).
     pub unreached: f64,
+    /// Per seeker point: whether some opening is within reach (the point's
+    /// seekers are allocated).
+    pub reached: Vec<bool>,
 }
 
 /// Two-step floating catchment over seeker points and vacancy sites.
@@ -194,12 +208,13 @@ pub struct Access {
 /// squares)`, the grid square being the radius.
 pub fn two_step(seekers: &[WeightedPoint], sites: &[WeightedPoint], radius_m: f64, decay: Decay) -> Access {
     if seekers.is_empty() || sites.is_empty() {
-        return Access { per_opening: vec![0.0; sites.len()], unreached: seekers.iter().map(|p| p.weight).sum() };
+        return Access {
+            per_opening: vec![0.0; sites.len()],
+            unreached: seekers.iter().map(|p| p.weight).sum(),
+            reached: vec![false; seekers.len()],
+        };
     }
-    // Grid square: the radius in unit coordinates at the lowest scale
-    // (highest latitude) among the points, so 3 × 3 squares always cover it.
-    let min_scale = seekers.iter().chain(sites).map(|p| metres_per_unit(p.y)).fold(f64::INFINITY, f64::min);
-    let grid = Grid::new(seekers, radius_m / min_scale);
+    let grid = Grid::for_radius(seekers, sites, radius_m);
     // Step 1: openings competing for each seeker point.
     let mut competing = vec![0.0f64; seekers.len()];
     for s in sites {
@@ -234,7 +249,7 @@ pub fn two_step(seekers: &[WeightedPoint], sites: &[WeightedPoint], radius_m: f6
                 .sum()
         })
         .collect();
-    Access { per_opening, unreached }
+    Access { per_opening, unreached, reached: competing.iter().map(|&c| c > 0.0).collect() }
 }
 
 #[cfg(test)]

@@ -8,11 +8,19 @@
 //! merged into sites, one per enterprise position. [`two_step`] then gives
 //! every site its accessible seekers per opening `A_j`, and the site's
 //! effective supply `O_j · A_j` is summed into its district and park.
+//!
+//! Privacy: every seeker point keeps the [`Tally`] of its seekers, so the
+//! seekers an allocation rests on — those within reach of the sites it
+//! sums over — are a tally too ([`FieldCatchment::reach_of`], precomputed
+//! per district and park), and the allocation is published with
+//! [`super::index::published_allocation`]. The seekers allocated city-wide
+//! and those out of reach are plain counts with their tallies.
 
 use std::sync::Arc;
 
 use super::basis::{Basis, Narrow};
-use super::catchment::{Decay, SEEKER_CELL_LEVEL, WeightedPoint, two_step};
+use super::catchment::{Decay, Grid, SEEKER_CELL_LEVEL, WeightedPoint, distance_m, two_step};
+use crate::analytics::privacy::Tally;
 use crate::snapshot::{NONE16, Snapshot, key_to_unit};
 use crate::spatial::morton;
 
@@ -51,6 +59,17 @@ pub struct FieldCatchment {
     pub unreached: f64,
     /// Seeker points (grid cells) used.
     pub seeker_points: usize,
+    /// The seekers allocated to some opening (`allocated` as a count).
+    pub reached_tally: Tally,
+    /// The seekers with no opening in reach.
+    pub unreached_tally: Tally,
+    /// Per region index: the seekers within reach of the region's sites.
+    pub region_reach: Vec<Tally>,
+    /// Seeker points and their tallies, indexed by `grid`.
+    points: Vec<WeightedPoint>,
+    point_tallies: Vec<Tally>,
+    grid: Option<Grid>,
+    params: CatchmentParams,
 }
 
 impl FieldCatchment {
@@ -59,6 +78,34 @@ impl FieldCatchment {
         let a = self.sites.partition_point(|s| s.key < keys.start);
         let b = self.sites.partition_point(|s| s.key < keys.end);
         &self.sites[a..b]
+    }
+
+    /// The seekers within reach of any of `sites` (decay weight above 0 to
+    /// a site with openings): those their allocations rest on. Cost: the
+    /// seeker points in the 3 × 3 grid squares around each site.
+    pub fn reach_of(&self, sites: &[Site]) -> Tally {
+        let mut seen: Vec<u32> = Vec::new();
+        for s in sites {
+            self.each_in_reach(s, |i| seen.push(i));
+        }
+        seen.sort_unstable();
+        seen.dedup();
+        seen.into_iter().map(|i| self.point_tallies[i as usize]).sum()
+    }
+
+    /// Calls `visit` with every seeker point within reach of site `s`.
+    fn each_in_reach(&self, s: &Site, mut visit: impl FnMut(u32)) {
+        let Some(grid) = &self.grid else { return };
+        if s.openings <= 0.0 {
+            return;
+        }
+        let [x, y] = key_to_unit(s.key);
+        for i in grid.near(x, y) {
+            let p = &self.points[i as usize];
+            if self.params.decay.weight(distance_m(x, y, p.x, p.y), self.params.radius_m) > 0.0 {
+                visit(i);
+            }
+        }
     }
 }
 
@@ -74,24 +121,29 @@ pub fn compute(snap: &Snapshot, basis: &Basis, field: u8, narrow: Narrow, p: Cat
     // Seeker points: seekers binned to ~1 km cells at their centroid. The
     // list is sorted by key, so each cell is one run.
     let mut points: Vec<WeightedPoint> = Vec::new();
+    let mut point_tallies: Vec<Tally> = Vec::new();
     let mut current = u64::MAX;
     let (mut n, mut sx, mut sy) = (0.0f64, 0.0f64, 0.0f64);
+    let mut tally = Tally::default();
     let seekers = basis.seekers.get(field as usize).map_or(&[][..], |v| v.as_slice());
     for s in seekers.iter().filter(|s| narrow.supply(s.education, s.title)) {
         let cell = morton::cell_id(s.key, SEEKER_CELL_LEVEL);
         if cell != current {
             if n > 0.0 {
                 points.push(WeightedPoint { x: sx / n, y: sy / n, weight: n });
+                point_tallies.push(tally);
             }
-            (current, n, sx, sy) = (cell, 0.0, 0.0, 0.0);
+            (current, n, sx, sy, tally) = (cell, 0.0, 0.0, 0.0, Tally::default());
         }
         let [x, y] = key_to_unit(s.key);
         n += 1.0;
         sx += x;
         sy += y;
+        tally.add(s.rkey);
     }
     if n > 0.0 {
         points.push(WeightedPoint { x: sx / n, y: sy / n, weight: n });
+        point_tallies.push(tally);
     }
     // Sites: open rows merged per position.
     let mut sites: Vec<Site> = Vec::new();
@@ -117,6 +169,11 @@ pub fn compute(snap: &Snapshot, basis: &Basis, field: u8, narrow: Narrow, p: Cat
         })
         .collect();
     let access = two_step(&points, &site_points, p.radius_m, p.decay);
+    let (mut reached_tally, mut unreached_tally) = (Tally::default(), Tally::default());
+    for (t, &r) in point_tallies.iter().zip(&access.reached) {
+        if r { reached_tally.merge(*t) } else { unreached_tally.merge(*t) }
+    }
+    let grid = (!points.is_empty() && !sites.is_empty()).then(|| Grid::for_radius(&points, &site_points, p.radius_m));
     let mut by_region = vec![0.0f64; snap.regions.len()];
     let mut allocated = 0.0;
     let mut demand = 0.0;
@@ -133,7 +190,54 @@ pub fn compute(snap: &Snapshot, basis: &Basis, field: u8, narrow: Narrow, p: Cat
             }
         }
     }
-    FieldCatchment { sites, by_region, demand, allocated, unreached: access.unreached, seeker_points: points.len() }
+    let mut c = FieldCatchment {
+        sites,
+        by_region,
+        demand,
+        allocated,
+        unreached: access.unreached,
+        seeker_points: points.len(),
+        reached_tally,
+        unreached_tally,
+        region_reach: Vec::new(),
+        points,
+        point_tallies,
+        grid,
+        params: p,
+    };
+    c.region_reach = region_reach(&c, snap.regions.len());
+    c
+}
+
+/// The seekers within reach of each region's sites: every site is visited
+/// once per region it lies in, and a stamp per seeker point counts each
+/// point once per region.
+fn region_reach(c: &FieldCatchment, regions: usize) -> Vec<Tally> {
+    let mut out = vec![Tally::default(); regions];
+    let mut members: Vec<Vec<usize>> = vec![Vec::new(); regions];
+    for (j, s) in c.sites.iter().enumerate() {
+        for r in [s.district, s.park] {
+            if r != NONE16
+                && let Some(list) = members.get_mut(r as usize)
+            {
+                list.push(j);
+            }
+        }
+    }
+    let mut stamp = vec![u32::MAX; c.points.len()];
+    for (r, list) in members.iter().enumerate() {
+        let mut t = Tally::default();
+        for &j in list {
+            c.each_in_reach(&c.sites[j], |i| {
+                if stamp[i as usize] != r as u32 {
+                    stamp[i as usize] = r as u32;
+                    t.merge(c.point_tallies[i as usize]);
+                }
+            });
+        }
+        out[r] = t;
+    }
+    out
 }
 
 /// The catchment of a query, memoised with the snapshot.
