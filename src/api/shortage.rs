@@ -477,21 +477,20 @@ fn area_param(id: Option<&str>, snap: &Snapshot) -> Result<Area, ApiError> {
         .map(|s| s.trim())
         .filter(|s| !s.is_empty())
         .ok_or_else(|| ApiError::param("area", format!("required; accepted: {accepted}")))?;
-    let area = Area::parse(snap, id)
-        .ok_or_else(|| ApiError::NotFound(format!("no district, park or grid cell with id '{id}'")))?;
-    if let Area::Cell(cell) = area {
-        let level = (cell >> 58) as u8;
-        if level > finest {
-            return Err(ApiError::param(
-                "area",
-                format!(
-                    "grid cell '{id}' is of level {level}, finer than the finest cell of the talents layer; \
-                     accepted: {accepted}"
-                ),
-            ));
-        }
+    if snap.region(id).is_none()
+        && let Ok(cell) = id.parse::<u64>()
+        && (cell >> 58) as u8 > finest
+    {
+        let level = cell >> 58;
+        return Err(ApiError::param(
+            "area",
+            format!(
+                "grid cell '{id}' is of level {level}, finer than the finest cell of the talents layer; \
+                 accepted: {accepted}"
+            ),
+        ));
     }
-    Ok(area)
+    Area::parse(snap, id).ok_or_else(|| ApiError::NotFound(format!("no district, park or grid cell with id '{id}'")))
 }
 
 /// The parameters of `/api/shortage/fields` (all shortage parameters but `field`).
