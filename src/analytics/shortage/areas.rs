@@ -197,6 +197,8 @@ impl Context {
     pub fn cells(&self, q: &Query, level: u8, keys: Range<u64>) -> Vec<(u64, Figures)> {
         let seekers = self.basis.seekers_in(q.field, keys.clone());
         let sites = self.catchment.sites_in(keys);
+        let mut reach = self.catchment.reach_counter();
+        let protected = !self.disclosure.is_exact();
         let mut out: Vec<(u64, Figures)> = Vec::new();
         let (mut i, mut j) = (0usize, 0usize);
         while i < seekers.len() || j < sites.len() {
@@ -217,7 +219,9 @@ impl Context {
                 j += 1;
             }
             if f.demand > 0.0 || self.disclosure.count(f.supply) > 0 {
-                f.effective_reach = self.reach(&sites[first_site..j]);
+                if protected {
+                    f.effective_reach = reach.reach(&sites[first_site..j]);
+                }
                 out.push((cell, f));
             }
         }

@@ -18,7 +18,7 @@
 
 use std::sync::Arc;
 
-use super::basis::{Basis, Narrow};
+use super::basis::{Basis, DemandRec, Narrow, SeekerRec};
 use super::catchment::{Decay, Grid, SEEKER_CELL_LEVEL, WeightedPoint, distance_m, two_step};
 use crate::analytics::privacy::Tally;
 use crate::snapshot::{NONE16, Snapshot, key_to_unit};
@@ -81,16 +81,16 @@ impl FieldCatchment {
     }
 
     /// The seekers within reach of any of `sites` (decay weight above 0 to
-    /// a site with openings): those their allocations rest on. Cost: the
-    /// seeker points in the 3 × 3 grid squares around each site.
+    /// a site with openings): those their allocations rest on. For many
+    /// areas in a row, use one [`ReachCounter`].
     pub fn reach_of(&self, sites: &[Site]) -> Tally {
-        let mut seen: Vec<u32> = Vec::new();
-        for s in sites {
-            self.each_in_reach(s, |i| seen.push(i));
-        }
-        seen.sort_unstable();
-        seen.dedup();
-        seen.into_iter().map(|i| self.point_tallies[i as usize]).sum()
+        self.reach_counter().reach(sites)
+    }
+
+    /// A counter of the seekers within reach of sets of sites, reusing one
+    /// stamp per seeker point across calls.
+    pub fn reach_counter(&self) -> ReachCounter<'_> {
+        ReachCounter { catchment: self, stamp: Vec::new(), round: 0 }
     }
 
     /// Calls `visit` with every seeker point within reach of site `s`.
@@ -118,6 +118,20 @@ pub struct CatchmentParams {
 
 /// Computes the catchment of `field` under `narrow`.
 pub fn compute(snap: &Snapshot, basis: &Basis, field: u8, narrow: Narrow, p: CatchmentParams) -> FieldCatchment {
+    let seekers = basis.seekers.get(field as usize).map_or(&[][..], |v| v.as_slice());
+    let rows = basis.demand.get(field as usize).map_or(&[][..], |v| v.as_slice());
+    compute_from(seekers, rows, snap.regions.len(), narrow, p)
+}
+
+/// [`compute`] over one field's seekers and open vacancy rows (both sorted
+/// by key), with `regions` region indices.
+pub fn compute_from(
+    seekers: &[SeekerRec],
+    rows: &[DemandRec],
+    regions: usize,
+    narrow: Narrow,
+    p: CatchmentParams,
+) -> FieldCatchment {
     // Seeker points: seekers binned to ~1 km cells at their centroid. The
     // list is sorted by key, so each cell is one run.
     let mut points: Vec<WeightedPoint> = Vec::new();
@@ -125,7 +139,6 @@ pub fn compute(snap: &Snapshot, basis: &Basis, field: u8, narrow: Narrow, p: Cat
     let mut current = u64::MAX;
     let (mut n, mut sx, mut sy) = (0.0f64, 0.0f64, 0.0f64);
     let mut tally = Tally::default();
-    let seekers = basis.seekers.get(field as usize).map_or(&[][..], |v| v.as_slice());
     for s in seekers.iter().filter(|s| narrow.supply(s.education, s.title)) {
         let cell = morton::cell_id(s.key, SEEKER_CELL_LEVEL);
         if cell != current {
@@ -147,7 +160,6 @@ pub fn compute(snap: &Snapshot, basis: &Basis, field: u8, narrow: Narrow, p: Cat
     }
     // Sites: open rows merged per position.
     let mut sites: Vec<Site> = Vec::new();
-    let rows = basis.demand.get(field as usize).map_or(&[][..], |v| v.as_slice());
     for r in rows.iter().filter(|r| narrow.demand(r.education, r.title)) {
         match sites.last_mut() {
             Some(last) if last.key == r.key => last.openings += r.openings as f64,
@@ -174,7 +186,7 @@ pub fn compute(snap: &Snapshot, basis: &Basis, field: u8, narrow: Narrow, p: Cat
         if r { reached_tally.merge(*t) } else { unreached_tally.merge(*t) }
     }
     let grid = (!points.is_empty() && !sites.is_empty()).then(|| Grid::for_radius(&points, &site_points, p.radius_m));
-    let mut by_region = vec![0.0f64; snap.regions.len()];
+    let mut by_region = vec![0.0f64; regions];
     let mut allocated = 0.0;
     let mut demand = 0.0;
     for (s, a) in sites.iter_mut().zip(access.per_opening) {
@@ -205,39 +217,8 @@ pub fn compute(snap: &Snapshot, basis: &Basis, field: u8, narrow: Narrow, p: Cat
         grid,
         params: p,
     };
-    c.region_reach = region_reach(&c, snap.regions.len());
+    c.region_reach = region_reach(&c, regions);
     c
-}
-
-/// The seekers within reach of each region's sites: every site is visited
-/// once per region it lies in, and a stamp per seeker point counts each
-/// point once per region.
-fn region_reach(c: &FieldCatchment, regions: usize) -> Vec<Tally> {
-    let mut out = vec![Tally::default(); regions];
-    let mut members: Vec<Vec<usize>> = vec![Vec::new(); regions];
-    for (j, s) in c.sites.iter().enumerate() {
-        for r in [s.district, s.park] {
-            if r != NONE16
-                && let Some(list) = members.get_mut(r as usize)
-            {
-                list.push(j);
-            }
-        }
-    }
-    let mut stamp = vec![u32::MAX; c.points.len()];
-    for (r, list) in members.iter().enumerate() {
-        let mut t = Tally::default();
-        for &j in list {
-            c.each_in_reach(&c.sites[j], |i| {
-                if stamp[i as usize] != r as u32 {
-                    stamp[i as usize] = r as u32;
-                    t.merge(c.point_tallies[i as usize]);
-                }
-            });
-        }
-        out[r] = t;
-    }
-    out
 }
 
 /// The catchment of a query, memoised with the snapshot.
@@ -250,4 +231,131 @@ pub fn of(snap: &Snapshot, basis: &Basis, field: u8, narrow: Narrow, p: Catchmen
         p.decay.code()
     );
     snap.memo.get_or_compute(&key, || compute(snap, basis, field, narrow, p))
+}
+
+/// Counts the seekers within reach of sets of sites (see
+/// [`FieldCatchment::reach_counter`]). Cost per set: the seeker points in
+/// the 3 × 3 grid squares around each of its sites; every point is counted
+/// once per set by a stamp.
+pub struct ReachCounter<'a> {
+    catchment: &'a FieldCatchment,
+    stamp: Vec<u32>,
+    round: u32,
+}
+
+impl ReachCounter<'_> {
+    /// The seekers within reach of any of `sites`.
+    pub fn reach(&mut self, sites: &[Site]) -> Tally {
+        let c = self.catchment;
+        if c.grid.is_none() || sites.is_empty() {
+            return Tally::default();
+        }
+        if self.stamp.len() != c.points.len() || self.round == u32::MAX {
+            self.stamp = vec![0; c.points.len()];
+            self.round = 0;
+        }
+        self.round += 1;
+        let (stamp, round) = (&mut self.stamp, self.round);
+        let mut t = Tally::default();
+        for s in sites {
+            c.each_in_reach(s, |i| {
+                if stamp[i as usize] != round {
+                    stamp[i as usize] = round;
+                    t.merge(c.point_tallies[i as usize]);
+                }
+            });
+        }
+        t
+    }
+}
+
+/// The seekers within reach of each region's sites.
+fn region_reach(c: &FieldCatchment, regions: usize) -> Vec<Tally> {
+    let mut members: Vec<Vec<Site>> = vec![Vec::new(); regions];
+    for s in &c.sites {
+        for r in [s.district, s.park] {
+            if r != NONE16
+                && let Some(list) = members.get_mut(r as usize)
+            {
+                list.push(*s);
+            }
+        }
+    }
+    let mut counter = c.reach_counter();
+    members.iter().map(|sites| counter.reach(sites)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::rng::Rng;
+
+    /// Seekers within reach by brute force: every seeker point against every
+    /// site.
+    fn brute_reach(c: &FieldCatchment, sites: &[Site]) -> Tally {
+        let p = c.params;
+        let mut t = Tally::default();
+        for (point, tally) in c.points.iter().zip(&c.point_tallies) {
+            let reached = sites.iter().any(|s| {
+                let [x, y] = key_to_unit(s.key);
+                s.openings > 0.0 && p.decay.weight(distance_m(x, y, point.x, point.y), p.radius_m) > 0.0
+            });
+            if reached {
+                t.merge(*tally);
+            }
+        }
+        t
+    }
+
+    fn key(lon: f64, lat: f64) -> u64 {
+        crate::spatial::morton::key(lon, lat)
+    }
+
+    #[test]
+    fn reach_matches_brute_force_and_allocations_conserve_it() {
+        let mut rng = Rng::new(0xbeef, 0);
+        let mut seekers: Vec<SeekerRec> = (0..3000)
+            .map(|_| SeekerRec {
+                key: key(116.8 + rng.f64() * 0.8, 36.4 + rng.f64() * 0.5),
+                district: (rng.next_u64() % 4) as u16,
+                park: NONE16,
+                education: (rng.next_u64() % 4) as u8,
+                title: 0,
+                rkey: rng.next_u64() as u32,
+            })
+            .collect();
+        seekers.sort_by_key(|s| s.key);
+        let mut rows: Vec<DemandRec> = (0..150)
+            .map(|i| DemandRec {
+                key: key(116.8 + rng.f64() * 0.8, 36.4 + rng.f64() * 0.5),
+                enterprise: i,
+                openings: 1 + (rng.next_u64() % 9) as u32,
+                district: (rng.next_u64() % 4) as u16,
+                park: if i % 5 == 0 { 4 } else { NONE16 },
+                education: 1,
+                title: 0,
+            })
+            .collect();
+        rows.sort_by_key(|r| r.key);
+        for decay in [Decay::Uniform, Decay::Gaussian] {
+            for radius_m in [1_500.0, 6_000.0] {
+                let c = compute_from(&seekers, &rows, 5, Narrow::default(), CatchmentParams { radius_m, decay });
+                let all: Tally = seekers.iter().map(|s| s.tally()).sum();
+                let mut both = c.reached_tally;
+                both.merge(c.unreached_tally);
+                assert_eq!(both, all);
+                assert!((c.allocated - c.reached_tally.n as f64).abs() < 1e-6 * c.allocated.max(1.0));
+                assert_eq!(c.reach_of(&c.sites), c.reached_tally, "the reached seekers are those within reach");
+                for (r, reach) in c.region_reach.iter().enumerate() {
+                    let sites: Vec<Site> =
+                        c.sites.iter().filter(|s| s.district == r as u16 || s.park == r as u16).copied().collect();
+                    assert_eq!(*reach, brute_reach(&c, &sites), "{decay} {radius_m} region {r}");
+                }
+                let mut counter = c.reach_counter();
+                for chunk in c.sites.chunks(7) {
+                    assert_eq!(counter.reach(chunk), brute_reach(&c, chunk));
+                }
+            }
+        }
+    }
 }
