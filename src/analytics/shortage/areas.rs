@@ -107,8 +107,8 @@ pub struct Figures {
     pub employed: Option<Tally>,
     /// Seekers allocated to the area's openings by the catchment.
     pub effective_supply: f64,
-    /// The seekers within reach of the area's openings, whom the allocation
-    /// rests on (filled only under protected disclosure).
+    /// The reach key of the area's sites (`effective::Site::reach` merged),
+    /// which the allocation is published with.
     pub effective_reach: Tally,
 }
 
@@ -159,12 +159,6 @@ impl Context {
         }
     }
 
-    /// The seekers the allocation to `sites` rests on, when the disclosure
-    /// needs them.
-    fn reach(&self, sites: &[super::effective::Site]) -> Tally {
-        if self.disclosure.is_exact() { Tally::default() } else { self.catchment.reach_of(sites) }
-    }
-
     /// Figures of one grid cell.
     pub fn cell(&self, q: &Query, cell: u64) -> Figures {
         let keys = cell_keys(cell);
@@ -180,7 +174,7 @@ impl Context {
                 .sum(),
             employed: None,
             effective_supply: sites.iter().map(|s| s.effective_supply()).sum(),
-            effective_reach: self.reach(sites),
+            effective_reach: FieldCatchment::reach_of(sites),
         }
     }
 
@@ -197,8 +191,6 @@ impl Context {
     pub fn cells(&self, q: &Query, level: u8, keys: Range<u64>) -> Vec<(u64, Figures)> {
         let seekers = self.basis.seekers_in(q.field, keys.clone());
         let sites = self.catchment.sites_in(keys);
-        let mut reach = self.catchment.reach_counter();
-        let protected = !self.disclosure.is_exact();
         let mut out: Vec<(u64, Figures)> = Vec::new();
         let (mut i, mut j) = (0usize, 0usize);
         while i < seekers.len() || j < sites.len() {
@@ -212,16 +204,13 @@ impl Context {
                 }
                 i += 1;
             }
-            let first_site = j;
             while j < sites.len() && morton::cell_id(sites[j].key, level) == cell {
                 f.demand += sites[j].openings;
                 f.effective_supply += sites[j].effective_supply();
+                f.effective_reach.merge(sites[j].reach);
                 j += 1;
             }
             if f.demand > 0.0 || self.disclosure.count(f.supply) > 0 {
-                if protected {
-                    f.effective_reach = reach.reach(&sites[first_site..j]);
-                }
                 out.push((cell, f));
             }
         }
@@ -384,8 +373,7 @@ pub struct Contributor {
     /// Seekers the catchment allocates to the site (`O_j · A_j`, all the
     /// site's openings of the field).
     pub site_effective_supply: f64,
-    /// The seekers within reach of the site (filled only under protected
-    /// disclosure).
+    /// The reach key of the site.
     pub site_reach: Tally,
     /// Openings of the field at the site.
     pub site_openings: f64,
@@ -419,7 +407,7 @@ pub fn contributors(snap: &Snapshot, ctx: &Context, q: &Query, area: Area, limit
                 openings,
                 access: site.map_or(0.0, |s| s.access),
                 site_effective_supply: site.map_or(0.0, |s| s.effective_supply()),
-                site_reach: site.map_or_else(Tally::default, |s| ctx.reach(std::slice::from_ref(&s))),
+                site_reach: site.map_or_else(Tally::default, |s| s.reach),
                 site_openings: site.map_or(0.0, |s| s.openings),
             }
         })

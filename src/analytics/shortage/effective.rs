@@ -9,17 +9,21 @@
 //! every site its accessible seekers per opening `A_j`, and the site's
 //! effective supply `O_j · A_j` is summed into its district and park.
 //!
-//! Privacy: every seeker point keeps the [`Tally`] of its seekers, so the
-//! seekers an allocation rests on — those within reach of the sites it
-//! sums over — are a tally too ([`FieldCatchment::reach_of`], precomputed
-//! per district and park), and the allocation is published with
-//! [`super::index::published_allocation`]. The seekers allocated city-wide
-//! and those out of reach are plain counts with their tallies.
+//! Privacy: every seeker point keeps the [`Tally`] of its seekers, and
+//! every site the tally of the seekers within its reach ([`Site::reach`],
+//! merged in the same pass as `A_j`). An allocation to a set of sites (a
+//! district, a park, a cell) is published with
+//! [`super::index::published_allocation`] under the **reach key** of the
+//! set: the sites' reach tallies merged (a seeker within reach of two sites
+//! counts twice). It is summed like the allocation itself, in one pass, and
+//! depends only on the sites and the seekers around them, so the same sites
+//! get the same number wherever they are summed. The seekers allocated
+//! city-wide and those out of reach are plain counts with their tallies.
 
 use std::sync::Arc;
 
 use super::basis::{Basis, DemandRec, Narrow, SeekerRec};
-use super::catchment::{Decay, Grid, SEEKER_CELL_LEVEL, WeightedPoint, distance_m, two_step};
+use super::catchment::{Decay, SEEKER_CELL_LEVEL, WeightedPoint, two_step_keyed};
 use crate::analytics::privacy::Tally;
 use crate::snapshot::{NONE16, Snapshot, key_to_unit};
 use crate::spatial::morton;
@@ -35,6 +39,9 @@ pub struct Site {
     pub access: f64,
     pub district: u16,
     pub park: u16,
+    /// The seekers within reach of the site (secret cell key; the count
+    /// is not published).
+    pub reach: Tally,
 }
 
 impl Site {
@@ -63,13 +70,9 @@ pub struct FieldCatchment {
     pub reached_tally: Tally,
     /// The seekers with no opening in reach.
     pub unreached_tally: Tally,
-    /// Per region index: the seekers within reach of the region's sites.
+    /// Per region index: the reach key of the region's sites (their
+    /// [`Site::reach`] merged).
     pub region_reach: Vec<Tally>,
-    /// Seeker points and their tallies, indexed by `grid`.
-    points: Vec<WeightedPoint>,
-    point_tallies: Vec<Tally>,
-    grid: Option<Grid>,
-    params: CatchmentParams,
 }
 
 impl FieldCatchment {
@@ -80,32 +83,9 @@ impl FieldCatchment {
         &self.sites[a..b]
     }
 
-    /// The seekers within reach of any of `sites` (decay weight above 0 to
-    /// a site with openings): those their allocations rest on. For many
-    /// areas in a row, use one [`ReachCounter`].
-    pub fn reach_of(&self, sites: &[Site]) -> Tally {
-        self.reach_counter().reach(sites)
-    }
-
-    /// A counter of the seekers within reach of sets of sites, reusing one
-    /// stamp per seeker point across calls.
-    pub fn reach_counter(&self) -> ReachCounter<'_> {
-        ReachCounter { catchment: self, stamp: Vec::new(), round: 0 }
-    }
-
-    /// Calls `visit` with every seeker point within reach of site `s`.
-    fn each_in_reach(&self, s: &Site, mut visit: impl FnMut(u32)) {
-        let Some(grid) = &self.grid else { return };
-        if s.openings <= 0.0 {
-            return;
-        }
-        let [x, y] = key_to_unit(s.key);
-        for i in grid.near(x, y) {
-            let p = &self.points[i as usize];
-            if self.params.decay.weight(distance_m(x, y, p.x, p.y), self.params.radius_m) > 0.0 {
-                visit(i);
-            }
-        }
+    /// The reach key of a set of sites: their [`Site::reach`] merged.
+    pub fn reach_of(sites: &[Site]) -> Tally {
+        sites.iter().map(|s| s.reach).sum()
     }
 }
 
@@ -170,6 +150,7 @@ pub fn compute_from(
                 access: 0.0,
                 district: r.district,
                 park: r.park,
+                reach: Tally::default(),
             }),
         }
     }
@@ -180,29 +161,31 @@ pub fn compute_from(
             WeightedPoint { x, y, weight: s.openings }
         })
         .collect();
-    let access = two_step(&points, &site_points, p.radius_m, p.decay);
+    let access = two_step_keyed(&points, &point_tallies, &site_points, p.radius_m, p.decay);
     let (mut reached_tally, mut unreached_tally) = (Tally::default(), Tally::default());
     for (t, &r) in point_tallies.iter().zip(&access.reached) {
         if r { reached_tally.merge(*t) } else { unreached_tally.merge(*t) }
     }
-    let grid = (!points.is_empty() && !sites.is_empty()).then(|| Grid::for_radius(&points, &site_points, p.radius_m));
     let mut by_region = vec![0.0f64; regions];
+    let mut region_reach = vec![Tally::default(); regions];
     let mut allocated = 0.0;
     let mut demand = 0.0;
-    for (s, a) in sites.iter_mut().zip(access.per_opening) {
+    for ((s, a), reach) in sites.iter_mut().zip(access.per_opening).zip(access.reach) {
         s.access = a;
+        s.reach = reach;
         let eff = s.effective_supply();
         allocated += eff;
         demand += s.openings;
         for r in [s.district, s.park] {
             if r != NONE16
-                && let Some(slot) = by_region.get_mut(r as usize)
+                && let (Some(slot), Some(key)) = (by_region.get_mut(r as usize), region_reach.get_mut(r as usize))
             {
                 *slot += eff;
+                key.merge(reach);
             }
         }
     }
-    let mut c = FieldCatchment {
+    FieldCatchment {
         sites,
         by_region,
         demand,
@@ -211,14 +194,8 @@ pub fn compute_from(
         seeker_points: points.len(),
         reached_tally,
         unreached_tally,
-        region_reach: Vec::new(),
-        points,
-        point_tallies,
-        grid,
-        params: p,
-    };
-    c.region_reach = region_reach(&c, regions);
-    c
+        region_reach,
+    }
 }
 
 /// The catchment of a query, memoised with the snapshot.
@@ -233,86 +210,18 @@ pub fn of(snap: &Snapshot, basis: &Basis, field: u8, narrow: Narrow, p: Catchmen
     snap.memo.get_or_compute(&key, || compute(snap, basis, field, narrow, p))
 }
 
-/// Counts the seekers within reach of sets of sites (see
-/// [`FieldCatchment::reach_counter`]). Cost per set: the seeker points in
-/// the 3 × 3 grid squares around each of its sites; every point is counted
-/// once per set by a stamp.
-pub struct ReachCounter<'a> {
-    catchment: &'a FieldCatchment,
-    stamp: Vec<u32>,
-    round: u32,
-}
-
-impl ReachCounter<'_> {
-    /// The seekers within reach of any of `sites`.
-    pub fn reach(&mut self, sites: &[Site]) -> Tally {
-        let c = self.catchment;
-        if c.grid.is_none() || sites.is_empty() {
-            return Tally::default();
-        }
-        if self.stamp.len() != c.points.len() || self.round == u32::MAX {
-            self.stamp = vec![0; c.points.len()];
-            self.round = 0;
-        }
-        self.round += 1;
-        let (stamp, round) = (&mut self.stamp, self.round);
-        let mut t = Tally::default();
-        for s in sites {
-            c.each_in_reach(s, |i| {
-                if stamp[i as usize] != round {
-                    stamp[i as usize] = round;
-                    t.merge(c.point_tallies[i as usize]);
-                }
-            });
-        }
-        t
-    }
-}
-
-/// The seekers within reach of each region's sites.
-fn region_reach(c: &FieldCatchment, regions: usize) -> Vec<Tally> {
-    let mut members: Vec<Vec<Site>> = vec![Vec::new(); regions];
-    for s in &c.sites {
-        for r in [s.district, s.park] {
-            if r != NONE16
-                && let Some(list) = members.get_mut(r as usize)
-            {
-                list.push(*s);
-            }
-        }
-    }
-    let mut counter = c.reach_counter();
-    members.iter().map(|sites| counter.reach(sites)).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analytics::shortage::catchment::distance_m;
     use crate::generate::rng::Rng;
-
-    /// Seekers within reach by brute force: every seeker point against every
-    /// site.
-    fn brute_reach(c: &FieldCatchment, sites: &[Site]) -> Tally {
-        let p = c.params;
-        let mut t = Tally::default();
-        for (point, tally) in c.points.iter().zip(&c.point_tallies) {
-            let reached = sites.iter().any(|s| {
-                let [x, y] = key_to_unit(s.key);
-                s.openings > 0.0 && p.decay.weight(distance_m(x, y, point.x, point.y), p.radius_m) > 0.0
-            });
-            if reached {
-                t.merge(*tally);
-            }
-        }
-        t
-    }
 
     fn key(lon: f64, lat: f64) -> u64 {
         crate::spatial::morton::key(lon, lat)
     }
 
     #[test]
-    fn reach_matches_brute_force_and_allocations_conserve_it() {
+    fn reach_keys_are_summed_like_allocations_and_seekers_are_conserved() {
         let mut rng = Rng::new(0xbeef, 0);
         let mut seekers: Vec<SeekerRec> = (0..3000)
             .map(|_| SeekerRec {
@@ -339,21 +248,37 @@ mod tests {
         rows.sort_by_key(|r| r.key);
         for decay in [Decay::Uniform, Decay::Gaussian] {
             for radius_m in [1_500.0, 6_000.0] {
-                let c = compute_from(&seekers, &rows, 5, Narrow::default(), CatchmentParams { radius_m, decay });
+                let p = CatchmentParams { radius_m, decay };
+                let c = compute_from(&seekers, &rows, 5, Narrow::default(), p);
                 let all: Tally = seekers.iter().map(|s| s.tally()).sum();
                 let mut both = c.reached_tally;
                 both.merge(c.unreached_tally);
                 assert_eq!(both, all);
                 assert!((c.allocated - c.reached_tally.n as f64).abs() < 1e-6 * c.allocated.max(1.0));
-                assert_eq!(c.reach_of(&c.sites), c.reached_tally, "the reached seekers are those within reach");
+                // A site's reach: the seekers of the ~1 km points within the
+                // radius (brute force over every point's seekers).
+                for site in c.sites.iter().take(40) {
+                    let [x, y] = key_to_unit(site.key);
+                    let mut expected = Tally::default();
+                    let mut runs = seekers.chunk_by(|a, b| {
+                        morton::cell_id(a.key, SEEKER_CELL_LEVEL) == morton::cell_id(b.key, SEEKER_CELL_LEVEL)
+                    });
+                    for run in &mut runs {
+                        let n = run.len() as f64;
+                        let (cx, cy) = run.iter().fold((0.0, 0.0), |(sx, sy), s| {
+                            let [a, b] = key_to_unit(s.key);
+                            (sx + a, sy + b)
+                        });
+                        if decay.weight(distance_m(x, y, cx / n, cy / n), radius_m) > 0.0 {
+                            run.iter().for_each(|s| expected.add(s.rkey));
+                        }
+                    }
+                    assert_eq!(site.reach, expected, "{decay} {radius_m}");
+                }
                 for (r, reach) in c.region_reach.iter().enumerate() {
                     let sites: Vec<Site> =
                         c.sites.iter().filter(|s| s.district == r as u16 || s.park == r as u16).copied().collect();
-                    assert_eq!(*reach, brute_reach(&c, &sites), "{decay} {radius_m} region {r}");
-                }
-                let mut counter = c.reach_counter();
-                for chunk in c.sites.chunks(7) {
-                    assert_eq!(counter.reach(chunk), brute_reach(&c, chunk));
+                    assert_eq!(*reach, FieldCatchment::reach_of(&sites), "{decay} {radius_m} region {r}");
                 }
             }
         }

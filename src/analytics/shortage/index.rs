@@ -91,23 +91,26 @@ impl CityRatio {
 }
 
 /// The published value of an allocated supply: seekers shared out among
-/// openings by the commuting catchment, a fractional sum (see
-/// [`super::catchment`]), whose seekers are `reach` (every seeker within
-/// reach of the openings the allocation belongs to).
+/// openings by the commuting catchment, a fractional sum over vacancy sites
+/// (see [`super::catchment`]), with `reach` its reach key: the tallies of
+/// the seekers within reach of each of those sites, merged over the sites
+/// (`super::effective`).
 ///
 /// - Exact disclosure: the allocation itself.
 /// - Protected: the allocation rounded to a whole number and perturbed like
 ///   a count, `perturb(round(value), reach.key, k)`: nothing in 1..k−1,
 ///   bounded centred noise above, and the noise is a function of the
-///   rounded value and of the seekers in reach alone. The same seekers and
-///   openings give the same number on every route (a district, its cells,
-///   the explanation), asking again gains nothing, and when the allocation
-///   is a plain count of the seekers in reach (one site, nothing competing,
-///   uniform decay) the number equals their published count.
+///   rounded value, the sites and the seekers around them alone (the key
+///   is a sum of secret record keys). The same sites give the same number
+///   on every route (a district, a cell holding the same sites, the
+///   explanation), asking again gains nothing, and for one site whose
+///   allocation is a plain count of the seekers in its reach (nothing
+///   competing, uniform decay) the number equals their published count.
 ///
-/// Publishing the allocation only for large groups instead would not do:
-/// an exact allocation of 100 seekers at one radius minus that at a
-/// slightly smaller radius is an exact count of a few people.
+/// Publishing the allocation only for groups of at least `MIN_GROUP`
+/// seekers instead would not do: an exact allocation of 100 seekers at one
+/// radius minus that at a slightly smaller radius is an exact count of a
+/// few people.
 ///
 /// # Examples
 /// ```
