@@ -744,7 +744,22 @@ async fn admins_and_analysts_in_their_jurisdiction_get_exact_counts() {
     // the whole city.
     let inside = json_as(&c.app, "/api/shortage/explain?area=D1&field=0812", Some(&analyst)).await;
     assert_eq!(inside["exact_counts"], true);
-    assert_eq!(inside["numbers"], admin["numbers"]);
+    for key in ["demand", "supply", "ratio", "employed", "effective_supply", "effective_ratio"] {
+        assert_eq!(inside["numbers"][key], admin["numbers"][key], "{key}");
+    }
+    // ... but the city-wide counts are about the whole city: as published
+    // to everyone, not exact (no rest-of-city by subtraction).
+    let public = c.public("/api/shortage/explain?area=D1&field=0812").await;
+    assert_eq!(admin["city"]["supply"], 2000);
+    assert_eq!(inside["city"], public["city"]);
+    assert_eq!(inside["catchment"]["city_allocated_seekers"], public["catchment"]["city_allocated_seekers"]);
+    let mismatch_d1 = json_as(&c.app, "/api/mismatch?area=D1", Some(&analyst)).await;
+    assert_eq!(
+        (mismatch_d1["exact_counts"].clone(), mismatch_d1["supply_total"].clone()),
+        (Value::Bool(true), 500.into())
+    );
+    let city_ratio = |v: &Value| v["top_missing_fields"][0]["city_ratio"].clone();
+    assert_eq!(city_ratio(&mismatch_d1), city_ratio(&c.public("/api/mismatch?area=D1").await));
     let fields = json_as(&c.app, "/api/shortage/fields?area=D1", Some(&analyst)).await;
     assert_eq!(fields["exact_counts"], true);
     for (uri, who) in [
@@ -768,6 +783,7 @@ async fn admins_and_analysts_in_their_jurisdiction_get_exact_counts() {
             "GET /api/shortage",
             "GET /api/mismatch",
             "GET /api/shortage/explain",
+            "GET /api/mismatch",
             "GET /api/shortage/fields"
         ]
     );

@@ -23,7 +23,9 @@
 //! `area`. Exact answers (an admin; an analyst for an area of the
 //! jurisdiction) are audited with [`access::audit_exact`] and marked
 //! `exact_counts: true`; all others publish perturbed counts
-//! (`analytics::privacy`) and everything derived from them. Grid cells
+//! (`analytics::privacy`) and everything derived from them. City-wide
+//! counts (the city supply behind `ρ`, the catchment's totals, a chain's
+//! seekers) are about the whole city: exact for admins only. Grid cells
 //! finer than the finest cell of the talents layer are refused (`400`).
 
 use std::collections::BTreeMap;
@@ -69,7 +71,8 @@ fn number(query: &BTreeMap<String, String>, name: &str, min: f64, max: f64, defa
 }
 
 /// Parses the shortage query of a request, to be answered under
-/// `disclosure`. `field` is required.
+/// `disclosure` (for the areas and the city alike; a route about one area
+/// sets `smoothing.city_disclosure` apart). `field` is required.
 pub fn parse_query(
     query: &BTreeMap<String, String>,
     snap: &Snapshot,
@@ -112,11 +115,11 @@ pub fn parse_query(
     Ok(Query {
         field,
         narrow: Narrow { education, title },
-        smoothing: Smoothing {
-            prior: number(query, "prior", 0.01, 10_000.0, DEFAULT_PRIOR)?,
-            interval: number(query, "interval", 0.5, 0.99, DEFAULT_INTERVAL)?,
+        smoothing: Smoothing::disclosed(
+            number(query, "prior", 0.01, 10_000.0, DEFAULT_PRIOR)?,
+            number(query, "interval", 0.5, 0.99, DEFAULT_INTERVAL)?,
             disclosure,
-        },
+        ),
         catchment: CatchmentParams {
             radius_m: number(query, "radius", 0.5, 50.0, DEFAULT_RADIUS_M / 1000.0)? * 1000.0,
             decay,
@@ -341,6 +344,11 @@ fn disclosure(state: &AppState, principal: &Principal, areas: &[&str]) -> Disclo
     access::disclosure_for(principal, state.settings.k, areas)
 }
 
+/// How city-wide talent counts leave the server for `principal`.
+fn city_disclosure(state: &AppState, principal: &Principal) -> Disclosure {
+    disclosure(state, principal, &[])
+}
+
 /// The finest grid level an area id may name: that of the finest cell the
 /// talents layer draws (its maxzoom + 5). A finer cell would let a parent
 /// minus its children place one person within metres.
@@ -558,7 +566,8 @@ pub async fn fields(
         radius: p.radius,
         decay: p.decay,
     };
-    let template = common.query(&snap, d)?;
+    let mut template = common.query(&snap, d)?;
+    template.smoothing.city_disclosure = city_disclosure(&state, &principal);
     access::audit_exact(&caller, d, "GET /api/shortage/fields", serde_json::json!({"area": area_id, "csv": csv}))
         .await?;
     let (snap2, t2) = (snap.clone(), template);
@@ -642,7 +651,8 @@ pub async fn explain(
     let area = area_param(p.own.area.as_deref(), &snap)?;
     let area_id = area.id(&snap);
     let d = disclosure(&state, &principal, &[area_id.as_str()]);
-    let q = p.shortage.query(&snap, d)?;
+    let mut q = p.shortage.query(&snap, d)?;
+    q.smoothing.city_disclosure = city_disclosure(&state, &principal);
     let audited = serde_json::json!({"area": area_id, "field": field_code(&snap, q.field)});
     access::audit_exact(&caller, d, "GET /api/shortage/explain", audited).await?;
     state.compute.run(move || explain_of(&snap, &q, area, k)).await.map(Json)
@@ -683,8 +693,8 @@ fn explain_of(snap: &Snapshot, q: &Query, area: Area, k: u32) -> Explain {
             decay: q.catchment.decay.code(),
             method: CATCHMENT_METHOD,
             city_demand: ctx.catchment.demand as u64,
-            city_allocated_seekers: d.count(ctx.catchment.reached_tally),
-            city_unreached_seekers: d.count(ctx.catchment.unreached_tally),
+            city_allocated_seekers: q.smoothing.city_disclosure.count(ctx.catchment.reached_tally),
+            city_unreached_seekers: q.smoothing.city_disclosure.count(ctx.catchment.unreached_tally),
             city_effective_ratio: round4(ctx.city_effective.ratio),
         },
         enterprises: top.iter().map(|c| contributor(snap, c, d)).collect(),
@@ -743,7 +753,10 @@ pub async fn mismatch(
     let d = disclosure(&state, &principal, &areas);
     let audited = serde_json::json!({"area": area.as_ref().map(|a| &a.id), "chain": chain.as_ref().map(|c| &c.id)});
     access::audit_exact(&caller, d, "GET /api/mismatch", audited).await?;
-    let smoothing = Smoothing { prior, interval: DEFAULT_INTERVAL, disclosure: d };
+    let smoothing = Smoothing {
+        city_disclosure: city_disclosure(&state, &principal),
+        ..Smoothing::disclosed(prior, DEFAULT_INTERVAL, d)
+    };
     let supply_definition = match scope {
         Scope::Region(_) => "seekers living in the area; workforce = talents working in the area",
         Scope::Chain(_) => "seekers city-wide; workforce = talents employed in the chain's divisions",

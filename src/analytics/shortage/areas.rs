@@ -131,14 +131,14 @@ impl Context {
         let basis = Basis::of(snap);
         let catchment = effective::of(snap, &basis, q.field, q.narrow, q.catchment);
         let n = q.narrow;
-        let d = q.smoothing.disclosure;
+        let (d, city) = (q.smoothing.disclosure, q.smoothing.city_disclosure);
         let demand = field_sum(basis.demand_city.row(0), q.field, |e, t| n.demand(e, t)) as f64;
         let supply = basis.seekers_city.field_tally(0, q.field, |e, t| n.supply(e, t));
         // The seekers allocated city-wide are a whole count: those with an
         // opening in reach.
-        let allocated = if d.is_exact() { catchment.allocated } else { d.count(catchment.reached_tally) as f64 };
+        let allocated = if city.is_exact() { catchment.allocated } else { city.count(catchment.reached_tally) as f64 };
         Context {
-            city: CityRatio::new(demand, d.count(supply) as f64),
+            city: CityRatio::new(demand, city.count(supply) as f64),
             city_effective: CityRatio::new(catchment.demand, allocated),
             basis,
             catchment,

@@ -140,13 +140,26 @@ pub struct Smoothing {
     pub prior: f64,
     /// Credible level of the interval, in (0, 1).
     pub interval: f64,
-    /// Exact or perturbed talent counts (`analytics::privacy`).
+    /// Exact or perturbed talent counts of the areas asked about
+    /// (`analytics::privacy`).
     pub disclosure: Disclosure,
+    /// Exact or perturbed city-wide talent counts (the supply behind `ρ`,
+    /// the catchment's totals): exact only for a caller entitled to exact
+    /// counts of the whole city, so an analyst exact for one district does
+    /// not learn the rest of the city by subtraction.
+    pub city_disclosure: Disclosure,
+}
+
+impl Smoothing {
+    /// The same disclosure for the areas and the city.
+    pub fn disclosed(prior: f64, interval: f64, disclosure: Disclosure) -> Smoothing {
+        Smoothing { prior, interval, disclosure, city_disclosure: disclosure }
+    }
 }
 
 impl Default for Smoothing {
     fn default() -> Self {
-        Smoothing { prior: DEFAULT_PRIOR, interval: DEFAULT_INTERVAL, disclosure: Disclosure::Protected { k: 5 } }
+        Smoothing::disclosed(DEFAULT_PRIOR, DEFAULT_INTERVAL, Disclosure::Protected { k: 5 })
     }
 }
 
@@ -213,7 +226,7 @@ mod tests {
     use super::*;
 
     fn smoothing() -> Smoothing {
-        Smoothing { prior: 10.0, interval: 0.8, disclosure: Disclosure::Exact }
+        Smoothing::disclosed(10.0, 0.8, Disclosure::Exact)
     }
 
     #[test]

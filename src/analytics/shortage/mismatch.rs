@@ -322,7 +322,7 @@ pub fn mismatch(snap: &Snapshot, basis: &Basis, scope: &Scope, smoothing: &Smoot
         .map(|f| {
             let city = CityRatio::new(
                 field_total(basis.demand_city.row(0), f) as f64,
-                count(basis.seekers_city.field_tally(0, f as u8, |_, _| true)) as f64,
+                smoothing.city_disclosure.count(basis.seekers_city.field_tally(0, f as u8, |_, _| true)) as f64,
             );
             let e = estimate(fd[f] as f64, fs[f] as f64, &city, smoothing);
             MissingField {

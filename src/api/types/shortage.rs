@@ -112,7 +112,8 @@ row_with_numbers! {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CityFigures {
     pub demand: u64,
-    /// Seekers city-wide, as published.
+    /// Seekers city-wide, as published (exact for admins only, whatever
+    /// `exact_counts` says of the area).
     pub supply: u64,
     pub ratio: f64,
 }
@@ -208,9 +209,11 @@ pub struct CatchmentDetail {
     pub decay: &'static str,
     pub method: &'static str,
     pub city_demand: u64,
-    /// Seekers with an opening in reach, as published.
+    /// Seekers with an opening in reach, as published (exact for admins
+    /// only).
     pub city_allocated_seekers: u64,
-    /// Seekers with no opening in reach, as published.
+    /// Seekers with no opening in reach, as published (exact for admins
+    /// only).
     pub city_unreached_seekers: u64,
     pub city_effective_ratio: f64,
 }
