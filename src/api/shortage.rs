@@ -25,7 +25,8 @@
 //! `exact_counts: true`; all others publish perturbed counts
 //! (`analytics::privacy`) and everything derived from them. City-wide
 //! counts (the city supply behind `ρ`, the catchment's totals, a chain's
-//! seekers) are about the whole city: exact for admins only. Grid cells
+//! seekers) and the catchment's allocations (`effective_*`: seekers living
+//! anywhere within reach) are about the whole city: exact for admins only. Grid cells
 //! finer than the finest cell of the talents layer are refused (`400`).
 
 use std::collections::BTreeMap;
@@ -697,7 +698,7 @@ fn explain_of(snap: &Snapshot, q: &Query, area: Area, k: u32) -> Explain {
             city_unreached_seekers: q.smoothing.city_disclosure.count(ctx.catchment.unreached_tally),
             city_effective_ratio: round4(ctx.city_effective.ratio),
         },
-        enterprises: top.iter().map(|c| contributor(snap, c, d)).collect(),
+        enterprises: top.iter().map(|c| contributor(snap, c, q.smoothing.city_disclosure)).collect(),
         privacy_k: k,
         exact_counts: d.is_exact(),
     }

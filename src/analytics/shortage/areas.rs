@@ -121,8 +121,11 @@ pub struct Context {
     pub city: CityRatio,
     /// City-wide openings ÷ allocated seekers, for the effective index.
     pub city_effective: CityRatio,
-    /// How the numbers are disclosed.
+    /// How the area's own talent counts are disclosed.
     pub disclosure: Disclosure,
+    /// How city-wide counts and allocations are disclosed (an allocation
+    /// rests on seekers wherever they live within reach).
+    pub city_disclosure: Disclosure,
 }
 
 impl Context {
@@ -143,6 +146,7 @@ impl Context {
             basis,
             catchment,
             disclosure: d,
+            city_disclosure: city,
         }
     }
 
@@ -225,9 +229,11 @@ impl Context {
     /// Effective estimate (openings ÷ allocated seekers, smoothed towards the
     /// city's effective ratio), from the published allocation; `None` for
     /// areas without openings, which the catchment allocates no seekers to.
+    /// Allocated seekers live anywhere within reach of the area's openings,
+    /// so the allocation is published under the city's disclosure.
     pub fn effective(&self, q: &Query, f: &Figures) -> Option<Estimate> {
         (f.demand > 0.0).then(|| {
-            let supply = published_allocation(f.effective_supply, f.effective_reach, self.disclosure);
+            let supply = published_allocation(f.effective_supply, f.effective_reach, self.city_disclosure);
             estimate(f.demand, supply, &self.city_effective, &q.smoothing)
         })
     }

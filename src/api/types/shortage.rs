@@ -33,7 +33,9 @@ pub struct Numbers {
     /// and parks only).
     pub employed: Option<u64>,
     /// Supply within commuting reach (2SFCA) as published: 0.1 precision
-    /// when exact, a perturbed whole number otherwise; null without demand.
+    /// for admins, a perturbed whole number otherwise (the allocated
+    /// seekers live anywhere within reach, so an analyst's jurisdiction does
+    /// not make it exact); null without demand.
     pub effective_supply: Option<f64>,
     pub effective_ratio: Option<f64>,
     pub effective_index: Option<f64>,
