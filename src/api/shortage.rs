@@ -506,7 +506,8 @@ fn area_param(id: Option<&str>, snap: &Snapshot) -> Result<Area, ApiError> {
 #[derive(Debug, Clone, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct FieldsParams {
-    /// Required: a district or park id, or a grid cell id.
+    /// Required: a district or park id, or a grid cell id of level 0..=19
+    /// (no finer than the cells of the talents layer at its maxzoom 14).
     pub area: Option<String>,
     /// One education level.
     #[param(value_type = Option<EducationCode>)]
@@ -631,7 +632,8 @@ fn field_rows(snap: &Snapshot, area: Area, template: &Query, limit: usize) -> Ve
 #[derive(Debug, Clone, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ExplainParams {
-    /// Required: a district or park id, or a grid cell id.
+    /// Required: a district or park id, or a grid cell id of level 0..=19
+    /// (no finer than the cells of the talents layer at its maxzoom 14).
     pub area: Option<String>,
 }
 
