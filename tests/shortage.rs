@@ -1,7 +1,10 @@
 //! Shortage index, effective shortage and mismatch through the HTTP API on
-//! a constructed city whose answers are known by hand, plus cell figures
-//! against a brute-force count on a seeded random city, the privacy rule,
-//! tiles decoded with an independent decoder, CSV, and parameter errors.
+//! a constructed city whose answers are known by hand (read with an admin
+//! key, which gets exact counts), plus cell figures against a brute-force
+//! count on a seeded random city, disclosure control (perturbed counts for
+//! everyone else: never 1..k−1, the same number on every route, the
+//! nested-semantics attack, too-fine cells), tiles decoded with an
+//! independent decoder, CSV, and parameter errors.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -18,6 +21,7 @@ use common::*;
 use http_body_util::BodyExt;
 use serde_json::Value;
 use talentmap::api::{AppState, Settings, router};
+use talentmap::auth::Role;
 use talentmap::import::ImportKind;
 use talentmap::model::Taxonomy;
 use talentmap::snapshot::{self, Snapshot};
@@ -83,7 +87,15 @@ V4,E2,0812,master,intermediate,7,2026-01-01,2026-02-01
 }
 
 async fn get(router: &axum::Router, uri: &str) -> (StatusCode, String, Vec<u8>) {
-    let resp = router.clone().oneshot(Request::get(uri).body(Body::empty()).unwrap()).await.unwrap();
+    get_as(router, uri, None).await
+}
+
+async fn get_as(router: &axum::Router, uri: &str, auth: Option<&str>) -> (StatusCode, String, Vec<u8>) {
+    let mut req = Request::get(uri);
+    if let Some(auth) = auth {
+        req = req.header("authorization", auth);
+    }
+    let resp = router.clone().oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
     let status = resp.status();
     let ct = resp.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
     let body = resp.into_body().collect().await.unwrap().to_bytes().to_vec();
@@ -91,17 +103,70 @@ async fn get(router: &axum::Router, uri: &str) -> (StatusCode, String, Vec<u8>) 
 }
 
 async fn json(router: &axum::Router, uri: &str) -> Value {
-    let (status, _, body) = get(router, uri).await;
+    json_as(router, uri, None).await
+}
+
+async fn json_as(router: &axum::Router, uri: &str, auth: Option<&str>) -> Value {
+    let (status, _, body) = get_as(router, uri, auth).await;
     assert_eq!(status, StatusCode::OK, "{uri}: {}", String::from_utf8_lossy(&body));
     serde_json::from_slice(&body).unwrap()
 }
 
-fn city(d2_small: usize, outside_small: usize) -> (tempfile::TempDir, axum::Router, Arc<Snapshot>) {
+/// A city served with its data directory, and an admin's `Authorization`
+/// header (exact counts).
+struct City {
+    _dir: tempfile::TempDir,
+    app: axum::Router,
+    snap: Arc<Snapshot>,
+    admin: String,
+    data: std::path::PathBuf,
+}
+
+impl City {
+    /// An `Authorization` header of a new key of `role` for `areas`.
+    fn key(&self, role: Role, areas: &[&str]) -> String {
+        bearer(&talentmap::store::Store::open(&self.data).unwrap(), role, areas)
+    }
+
+    /// GET as the admin.
+    async fn exact(&self, uri: &str) -> Value {
+        json_as(&self.app, uri, Some(&self.admin)).await
+    }
+
+    /// GET without credentials (public role: perturbed counts).
+    async fn public(&self, uri: &str) -> Value {
+        json(&self.app, uri).await
+    }
+}
+
+fn serve(dir: tempfile::TempDir, snap: Snapshot) -> City {
+    let data = dir.path().join("data");
+    let admin = bearer(&talentmap::store::Store::open(&data).unwrap(), Role::Admin, &[]);
+    let state = AppState::new(snap, Some(data.clone()), Settings::default());
+    let snap = state.snapshot();
+    City { _dir: dir, app: router(state), snap, admin, data }
+}
+
+fn city(d2_small: usize, outside_small: usize) -> City {
     let dir = tempfile::tempdir().unwrap();
     let snap = constructed(dir.path(), d2_small, outside_small);
-    let state = AppState::new(Arc::into_inner(snap).unwrap(), None, Settings::default());
-    let snap = state.snapshot();
-    (dir, router(state), snap)
+    serve(dir, Arc::into_inner(snap).unwrap())
+}
+
+fn random(n: usize, seed: u64) -> City {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = random_city(dir.path(), n, seed);
+    let snap = snapshot::build(&mut store, Arc::new(Taxonomy::builtin())).unwrap();
+    drop(store);
+    serve(dir, snap)
+}
+
+/// The privacy threshold of `Settings::default()`.
+const K: u64 = 5;
+
+/// Whether `n` may be published as a talent count: 0, or at least k.
+fn publishable(n: u64) -> bool {
+    n == 0 || n >= K
 }
 
 fn item<'a>(v: &'a Value, id: &str) -> &'a Value {
@@ -114,8 +179,9 @@ fn f(v: &Value) -> f64 {
 
 #[tokio::test]
 async fn district_ranking_matches_hand_computation() {
-    let (_dir, app, _) = city(2, 2);
-    let v = json(&app, "/api/shortage?field=0812&by=district").await;
+    let c = city(2, 2);
+    let v = c.exact("/api/shortage?field=0812&by=district").await;
+    assert_eq!(v["exact_counts"], true);
     let rho = 3003.0 / 2000.0;
     assert!((f(&v["city"]["ratio"]) - rho).abs() < 1e-4);
     let ids: Vec<&str> = v["items"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap()).collect();
@@ -152,14 +218,30 @@ async fn district_ranking_matches_hand_computation() {
         ] {
             assert!(it.get(key).is_some(), "{key} missing in {it}");
         }
+        assert!(it.get("supply_band").is_none() && it.get("effective_supply_band").is_none(), "{it}");
     }
+    // Without credentials: perturbed counts, and every number derived from
+    // the published ones.
+    let p = c.public("/api/shortage?field=0812&by=district").await;
+    assert_eq!(p["exact_counts"], false);
+    let city_supply = p["city"]["supply"].as_u64().unwrap();
+    assert!(city_supply.abs_diff(2000) <= 3, "{p}");
+    let rho = 3003.0 / city_supply as f64;
+    assert!((f(&p["city"]["ratio"]) - rho).abs() < 1e-4);
+    let d1 = item(&p, "D1");
+    let s = d1["supply"].as_u64().unwrap();
+    assert!(s.abs_diff(300) <= 3, "{d1}");
+    assert_eq!(f(&d1["ratio"]), (3000.0 / s as f64 * 1e4).round() / 1e4);
+    assert!((f(&d1["index"]) - (3000.0 + 10.0 * rho) / (s as f64 + 10.0)).abs() < 1e-4);
+    assert!(d1["employed"].as_u64().unwrap().abs_diff(50) <= 3);
+    assert_eq!(item(&p, "D2")["supply"], 0, "0 stays 0");
 }
 
 #[tokio::test]
 async fn effective_shortage_separates_talent_elsewhere_from_no_talent() {
-    let (_dir, app, _) = city(2, 2);
+    let c = city(2, 2);
     // Park P1: 100 openings, no resident seekers, 200 seekers ~3 km away.
-    let v = json(&app, "/api/shortage?field=1007&by=park").await;
+    let v = c.exact("/api/shortage?field=1007&by=park").await;
     let p1 = item(&v, "P1");
     assert_eq!(p1["demand"], 100);
     assert_eq!(p1["supply"], 0);
@@ -167,13 +249,20 @@ async fn effective_shortage_separates_talent_elsewhere_from_no_talent() {
     assert!((f(&p1["effective_supply"]) - 200.0).abs() < 0.05, "{p1}");
     assert!((f(&p1["effective_ratio"]) - 0.5).abs() < 1e-3);
     assert!(f(&p1["effective_index"]) < f(&p1["index"]));
+    // Perturbed: a whole number near the allocation, and the effective
+    // numbers follow from it.
+    let p = c.public("/api/shortage?field=1007&by=park").await;
+    let p1 = item(&p, "P1");
+    let eff = f(&p1["effective_supply"]);
+    assert!(eff.fract() == 0.0 && (eff - 200.0).abs() <= 3.0, "{p1}");
+    assert!((f(&p1["effective_ratio"]) - (100.0 / eff * 1e4).round() / 1e4).abs() < 1e-9);
     // 0812 in D1: the 1,700 seekers outside live > 10 km away: no rescue.
-    let v = json(&app, "/api/shortage?field=0812&by=district").await;
+    let v = c.exact("/api/shortage?field=0812&by=district").await;
     let d1 = item(&v, "D1");
     assert!((f(&d1["effective_supply"]) - 300.0).abs() < 0.05, "{d1}");
     assert!((f(&d1["effective_ratio"]) - 10.0).abs() < 1e-3);
     // With a 100 km radius every seeker is in reach of E3 or E2.
-    let wide = json(&app, "/api/shortage?field=0812&by=district&radius=50&decay=uniform").await;
+    let wide = c.exact("/api/shortage?field=0812&by=district&radius=50&decay=uniform").await;
     let sum: f64 =
         wide["items"].as_array().unwrap().iter().map(|i| i["effective_supply"].as_f64().unwrap_or(0.0)).sum();
     assert!(sum > 300.0, "{wide}");
@@ -181,8 +270,11 @@ async fn effective_shortage_separates_talent_elsewhere_from_no_talent() {
 
 #[tokio::test]
 async fn explain_shows_counts_prior_interval_catchment_and_enterprises() {
-    let (_dir, app, _) = city(2, 2);
-    let v = json(&app, "/api/shortage/explain?area=P1&field=1007").await;
+    let c = city(2, 2);
+    let app = &c.app;
+    let v = c.exact("/api/shortage/explain?area=P1&field=1007").await;
+    assert_eq!(v["exact_counts"], true);
+    assert_eq!(v["posterior"]["supply_used"], "exact");
     assert_eq!(v["area"]["id"], "P1");
     assert_eq!(v["numbers"]["demand"], 100);
     assert_eq!(v["numbers"]["supply"], 0);
@@ -191,47 +283,35 @@ async fn explain_shows_counts_prior_interval_catchment_and_enterprises() {
     let rho = 100.0 / 204.0;
     assert!((f(&v["posterior"]["shape"]) - (100.0 + 10.0 * rho)).abs() < 1e-3);
     assert_eq!(v["catchment"]["radius_km"], 10.0);
-    assert!(v["catchment"]["city_unreached_seekers"].is_null(), "4 unreached seekers are suppressed");
+    assert_eq!(v["catchment"]["city_unreached_seekers"], 4, "2 in D2 and 2 outside, > 10 km from E1");
+    assert_eq!(v["catchment"]["city_allocated_seekers"], 200);
     let ents = v["enterprises"].as_array().unwrap();
     assert_eq!(ents.len(), 1);
     assert_eq!(ents[0]["id"], "E1");
     assert_eq!(ents[0]["openings"], 100);
+    // Perturbed: 4 unreached seekers are published as 0 or k.
+    let p = c.public("/api/shortage/explain?area=P1&field=1007").await;
+    assert_eq!(p["exact_counts"], false);
+    assert!([0, K].contains(&p["catchment"]["city_unreached_seekers"].as_u64().unwrap()), "{p}");
+    assert!(p["posterior"]["supply_used"].as_str().unwrap().contains("perturbed"));
+    let site = f(&p["enterprises"][0]["site_effective_supply"]);
+    assert!(site.fract() == 0.0 && (site - 200.0).abs() <= 3.0, "{p}");
     // Unknown area → 404; missing area → 400.
-    assert_eq!(get(&app, "/api/shortage/explain?area=NOPE&field=1007").await.0, StatusCode::NOT_FOUND);
-    assert_eq!(get(&app, "/api/shortage/explain?field=1007").await.0, StatusCode::BAD_REQUEST);
-}
-
-#[tokio::test]
-async fn small_supply_counts_are_banded_and_do_not_change_any_output() {
-    // D2 holds 2 or 4 seekers of 1007; the city total is the same (4).
-    let (_a, app_a, _) = city(2, 2);
-    let (_b, app_b, _) = city(4, 0);
-    let a = json(&app_a, "/api/shortage?field=1007&by=district").await;
-    let b = json(&app_b, "/api/shortage?field=1007&by=district").await;
-    let (da, db) = (item(&a, "D2"), item(&b, "D2"));
-    assert!(da["supply"].is_null());
-    assert_eq!(da["supply_band"], "1-4");
-    assert_eq!(da, db, "published numbers must not depend on a count in 1..k-1");
-    // Same for the area's field list and the explanation.
-    let fa = json(&app_a, "/api/shortage/fields?area=D2").await;
-    let fb = json(&app_b, "/api/shortage/fields?area=D2").await;
-    assert_eq!(fa["items"], fb["items"]);
-    let ea = json(&app_a, "/api/shortage/explain?area=D2&field=1007").await;
-    let eb = json(&app_b, "/api/shortage/explain?area=D2&field=1007").await;
-    assert_eq!(ea["numbers"], eb["numbers"]);
-    assert_eq!(ea["posterior"], eb["posterior"]);
+    assert_eq!(get(app, "/api/shortage/explain?area=NOPE&field=1007").await.0, StatusCode::NOT_FOUND);
+    assert_eq!(get(app, "/api/shortage/explain?field=1007").await.0, StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]
 async fn fields_of_an_area_rank_what_it_is_short_of() {
-    let (_dir, app, _) = city(2, 2);
-    let v = json(&app, "/api/shortage/fields?area=D1").await;
+    let c = city(2, 2);
+    let app = &c.app;
+    let v = json(app, "/api/shortage/fields?area=D1").await;
     let fields: Vec<&str> = v["items"].as_array().unwrap().iter().map(|i| i["field"].as_str().unwrap()).collect();
     assert_eq!(fields, ["0812", "1007"], "{v}");
     let indexes: Vec<f64> = v["items"].as_array().unwrap().iter().map(|i| f(&i["index"])).collect();
     assert!(indexes.windows(2).all(|w| w[0] >= w[1]));
     // CSV download of the same ranking.
-    let (status, ct, body) = get(&app, "/api/shortage/fields?area=D1&format=csv").await;
+    let (status, ct, body) = get(app, "/api/shortage/fields?area=D1&format=csv").await;
     assert_eq!(status, StatusCode::OK);
     assert!(ct.starts_with("text/csv"));
     let text = String::from_utf8(body).unwrap();
@@ -243,36 +323,32 @@ async fn fields_of_an_area_rank_what_it_is_short_of() {
 
 #[tokio::test]
 async fn ranking_csv_has_one_row_per_area() {
-    let (dir, app, _) = city(2, 2);
+    let c = city(2, 2);
     let uri = "/api/shortage?field=0812&by=district&format=csv";
-    assert_eq!(get(&app, uri).await.0, StatusCode::UNAUTHORIZED, "an export needs credentials");
-    // A recruiter may export.
-    let data = dir.path().join("data");
-    let mut store = talentmap::store::Store::open(&data).unwrap();
-    let recruiter = bearer(&store, talentmap::auth::Role::Recruiter, &[]);
-    let snap = snapshot::build(&mut store, Arc::new(Taxonomy::builtin())).unwrap();
-    let app = router(AppState::new(snap, Some(data), Settings::default()));
-    let req = Request::get(uri).header("authorization", recruiter).body(Body::empty()).unwrap();
-    let resp = app.oneshot(req).await.unwrap();
-    let status = resp.status();
-    let ct = resp.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
-    let body = resp.into_body().collect().await.unwrap().to_bytes().to_vec();
+    assert_eq!(get(&c.app, uri).await.0, StatusCode::UNAUTHORIZED, "an export needs credentials");
+    // A recruiter may export (perturbed counts).
+    let recruiter = c.key(Role::Recruiter, &[]);
+    let (status, ct, body) = get_as(&c.app, uri, Some(&recruiter)).await;
     assert_eq!(status, StatusCode::OK);
     assert!(ct.starts_with("text/csv"));
     let text = String::from_utf8(body).unwrap();
     let mut rdr = csv::Reader::from_reader(text.as_bytes());
     let headers = rdr.headers().unwrap().clone();
     assert_eq!(&headers[0], "id");
+    assert!(!headers.iter().any(|h| h.ends_with("_band")), "{headers:?}");
     let rows: Vec<csv::StringRecord> = rdr.records().map(|r| r.unwrap()).collect();
     assert_eq!(rows.len(), 2);
     assert_eq!(&rows[0][0], "D1");
     assert_eq!(&rows[0][5], "3000");
+    assert!(rows[0][6].parse::<u64>().unwrap().abs_diff(300) <= 3, "{rows:?}");
 }
 
 #[tokio::test]
 async fn mismatch_tables_per_area_and_chain() {
-    let (_dir, app, _) = city(2, 2);
-    let v = json(&app, "/api/mismatch?area=D1").await;
+    let c = city(2, 2);
+    let app = &c.app;
+    let v = c.exact("/api/mismatch?area=D1").await;
+    assert_eq!(v["exact_counts"], true);
     // D1 demand: 3,000 bachelor 0812 at E3 + 100 master 1007 at E1 (P1 ⊂ D1).
     assert_eq!(v["demand_total"], 3100);
     assert_eq!(v["supply_total"], 500);
@@ -285,22 +361,55 @@ async fn mismatch_tables_per_area_and_chain() {
     assert_eq!(vert["direction"], "below");
     assert!(v["horizontal"]["absent_fields"].as_array().unwrap().is_empty());
     // Chain finance (division 66 = E3): demand 3,000 of 0812, workforce the 50 employed.
-    let c = json(&app, "/api/mismatch?chain=finance").await;
-    assert_eq!(c["chain"]["id"], "finance");
-    assert_eq!(c["demand_total"], 3000);
-    assert_eq!(c["workforce_total"], 50);
-    assert_eq!(c["top_missing_fields"][0]["field"], "0812");
+    let ch = c.exact("/api/mismatch?chain=finance").await;
+    assert_eq!(ch["chain"]["id"], "finance");
+    assert_eq!(ch["demand_total"], 3000);
+    assert_eq!(ch["workforce_total"], 50);
+    assert_eq!(ch["top_missing_fields"][0]["field"], "0812");
     // Chain biomed (27 = E2): 3 openings of 0812.
-    let b = json(&app, "/api/mismatch?chain=biomed").await;
+    let b = json(app, "/api/mismatch?chain=biomed").await;
     assert_eq!(b["demand_total"], 3);
-    assert_eq!(get(&app, "/api/mismatch?chain=nope").await.0, StatusCode::NOT_FOUND);
-    assert_eq!(get(&app, "/api/mismatch?area=D1&chain=finance").await.0, StatusCode::BAD_REQUEST);
-    assert_eq!(get(&app, "/api/mismatch").await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(b["exact_counts"], false);
+    assert_eq!(get(app, "/api/mismatch?chain=nope").await.0, StatusCode::NOT_FOUND);
+    assert_eq!(get(app, "/api/mismatch?area=D1&chain=finance").await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(get(app, "/api/mismatch").await.0, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn mismatch_totals_are_their_own_perturbed_counts() {
+    let c = random(4000, 23);
+    for scope in ["area=D1", "area=D2", "area=P1", "chain=finance", "chain=biomed"] {
+        let exact = c.exact(&format!("/api/mismatch?{scope}")).await;
+        let v = c.public(&format!("/api/mismatch?{scope}")).await;
+        assert_eq!(v["exact_counts"], false);
+        assert_eq!(v["demand_total"], exact["demand_total"], "demand is not personal data");
+        let mut counts = vec![v["supply_total"].as_u64().unwrap(), v["workforce_total"].as_u64().unwrap()];
+        for table in ["by_field_education", "by_field", "by_education", "by_title"] {
+            for row in v[table].as_array().unwrap() {
+                counts.push(row["supply"].as_u64().unwrap());
+                counts.push(row["workforce"].as_u64().unwrap());
+            }
+        }
+        for row in v["top_missing_fields"].as_array().unwrap() {
+            counts.push(row["supply"].as_u64().unwrap());
+        }
+        assert!(counts.iter().all(|&n| publishable(n)), "{scope}: {counts:?}");
+        // Each total is perturbed on its own: within the noise of the exact
+        // total, not the sum of the perturbed rows.
+        for (total, table) in [("supply_total", "by_education"), ("workforce_total", "by_title")] {
+            let t = v[total].as_u64().unwrap();
+            assert!(t.abs_diff(exact[total].as_u64().unwrap()) <= 3, "{scope} {total}");
+            let shares: f64 =
+                v[table].as_array().unwrap().iter().map(|r| f(&r[&total.replace("_total", "_share")])).sum();
+            assert!(shares == 0.0 || (shares - 1.0).abs() < 1e-9, "{scope}: shares of the published rows");
+        }
+    }
 }
 
 #[tokio::test]
 async fn bad_parameters_get_400_with_accepted_values() {
-    let (_dir, app, _) = city(2, 2);
+    let c = city(2, 2);
+    let app = &c.app;
     let cases = [
         ("/api/shortage?by=district", "field", "0812"),
         ("/api/shortage?field=9999", "field", "discipline"),
@@ -319,18 +428,45 @@ async fn bad_parameters_get_400_with_accepted_values() {
         ("/api/shortage?field=0812&format=xml", "format", "json, csv"),
         ("/api/shortage?field=0812&colour=red", "colour", "accepted"),
         ("/api/shortage/fields", "area", "district or park"),
+        ("/api/shortage/explain?field=0812", "area", "0..=19"),
         ("/tiles/shortage/10/844/399.mvt", "field", "0812"),
         ("/tiles/shortage/10/844/399.mvt?field=0812&tier=A", "tier", "accepted"),
         ("/tiles/shortage.json", "field", "0812"),
     ];
     for (uri, param, accepted) in cases {
-        let (status, _, body) = get(&app, uri).await;
+        let (status, _, body) = get(app, uri).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}");
         let v: Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(v["error"]["parameter"], param, "{uri}: {v}");
         assert!(v["error"]["message"].as_str().unwrap().contains(accepted), "{uri}: {v}");
     }
-    assert_eq!(get(&app, "/api/shortage/fields?area=NOPE").await.0, StatusCode::NOT_FOUND);
+    assert_eq!(get(app, "/api/shortage/fields?area=NOPE").await.0, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn grid_cells_finer_than_the_talents_layer_are_refused() {
+    let c = city(2, 2);
+    let home = c.snap.talents.iter().find(|t| t.seeking()).unwrap().home;
+    // The talents layer's finest cells: maxzoom 14 + 5 = level 19.
+    for level in [15u8, 17, 19] {
+        let id = morton::cell_id(home, level);
+        for route in ["/api/shortage/explain?field=0812&area=", "/api/shortage/fields?area="] {
+            let (status, _, body) = get(&c.app, &format!("{route}{id}")).await;
+            assert_eq!(status, StatusCode::OK, "level {level}: {}", String::from_utf8_lossy(&body));
+        }
+    }
+    for level in [20u8, 22, 24] {
+        let id = morton::cell_id(home, level);
+        for route in ["/api/shortage/explain?field=0812&area=", "/api/shortage/fields?area="] {
+            // Even an admin: the cells are refused, not just perturbed.
+            let (status, _, body) = get_as(&c.app, &format!("{route}{id}"), Some(&c.admin)).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "level {level}");
+            let v: Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(v["error"]["parameter"], "area", "{v}");
+            let message = v["error"]["message"].as_str().unwrap();
+            assert!(message.contains(&format!("level {level}")) && message.contains("0..=19"), "{message}");
+        }
+    }
 }
 
 /// Brute-force cell figures from the snapshot's records.
@@ -348,27 +484,34 @@ fn brute_cells(snap: &Snapshot, field: &str, level: u8) -> HashMap<u64, (u64, u6
 
 #[tokio::test]
 async fn cell_rankings_and_tiles_match_a_brute_force_count() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = random_city(dir.path(), 4000, 11);
-    let snap = snapshot::build(&mut store, Arc::new(Taxonomy::builtin())).unwrap();
-    let state = AppState::new(snap, None, Settings::default());
-    let snap = state.snapshot();
-    let app = router(state);
+    let c = random(4000, 11);
+    let (snap, app) = (&c.snap, &c.app);
     for zoom in [7u8, 10, 12] {
         let level = zoom + 5;
-        let expected = brute_cells(&snap, "0812", level);
-        let v = json(&app, &format!("/api/shortage?field=0812&by=cell&zoom={zoom}&limit=100000")).await;
+        let expected = brute_cells(snap, "0812", level);
+        let uri = format!("/api/shortage?field=0812&by=cell&zoom={zoom}&limit=100000");
+        // Exact counts for an admin: every cell.
+        let exact = c.exact(&uri).await;
+        assert_eq!(exact["items"].as_array().unwrap().len(), expected.len(), "zoom {zoom}");
+        for it in exact["items"].as_array().unwrap() {
+            let id: u64 = it["id"].as_str().unwrap().parse().unwrap();
+            assert_eq!((it["demand"].as_u64().unwrap(), it["supply"].as_u64().unwrap()), expected[&id]);
+        }
+        // Perturbed for everyone else: cells with demand all there, cells
+        // whose only seekers are published as 0 left out.
+        let v = json(app, &uri).await;
         let items = v["items"].as_array().unwrap();
-        assert_eq!(items.len(), expected.len(), "zoom {zoom}");
+        let with_demand = expected.values().filter(|(d, _)| *d > 0).count();
+        assert!(items.len() >= with_demand && items.len() <= expected.len(), "zoom {zoom}");
         let mut last = f64::INFINITY;
         for it in items {
             let id: u64 = it["id"].as_str().unwrap().parse().unwrap();
             let (d, s) = expected[&id];
             assert_eq!(it["demand"], d);
-            match it["supply"].as_u64() {
-                Some(n) => assert_eq!(n, s),
-                None => assert!((1..5).contains(&s), "only 1..k-1 is banded"),
-            }
+            let n = it["supply"].as_u64().unwrap();
+            assert!(publishable(n), "never 1..k-1: {n}");
+            assert!(if s < K { n == 0 || n == K } else { n.abs_diff(s) <= 3 }, "{s} published as {n}");
+            assert!(d > 0 || n > 0, "a cell shown is not empty as published");
             let index = f(&it["index"]);
             assert!(index <= last + 1e-12, "sorted most short first");
             last = index;
@@ -376,9 +519,10 @@ async fn cell_rankings_and_tiles_match_a_brute_force_count() {
         // The tiles of this zoom draw the same cells with the same numbers.
         let by_id: HashMap<String, &Value> = items.iter().map(|i| (i["id"].as_str().unwrap().to_string(), i)).collect();
         let mut seen = 0;
-        let mut tiles: Vec<(u8, u32, u32)> = expected
+        let mut tiles: Vec<(u8, u32, u32)> = by_id
             .keys()
-            .map(|&c| {
+            .map(|id| id.parse::<u64>().unwrap())
+            .map(|c| {
                 let t = morton::cell_tile(c);
                 (zoom, t.x >> 5, t.y >> 5)
             })
@@ -386,8 +530,9 @@ async fn cell_rankings_and_tiles_match_a_brute_force_count() {
         tiles.sort();
         tiles.dedup();
         for t in tiles {
+            // Tiles are shared: perturbed even for an admin.
             let (status, ct, body) =
-                get(&app, &format!("/tiles/shortage/{}/{}/{}.mvt?field=0812", t.0, t.1, t.2)).await;
+                get_as(app, &format!("/tiles/shortage/{}/{}/{}.mvt?field=0812", t.0, t.1, t.2), Some(&c.admin)).await;
             assert_eq!(status, StatusCode::OK);
             assert_eq!(ct, "application/vnd.mapbox-vector-tile");
             for layer in decode(&body) {
@@ -397,6 +542,7 @@ async fn cell_rankings_and_tiles_match_a_brute_force_count() {
                     assert_eq!(feat.id.unwrap().to_string(), *id);
                     let it = by_id[id];
                     assert_eq!(feat.props["demand"].as_u64().unwrap(), it["demand"].as_u64().unwrap());
+                    assert_eq!(feat.props["supply"].as_u64().unwrap(), it["supply"].as_u64().unwrap());
                     let Val::Double(index) = feat.props["index"] else { panic!("index is a double") };
                     assert!((index - f(&it["index"])).abs() < 1e-9);
                     assert!(feat.props.contains_key("low") && feat.props.contains_key("high"));
@@ -404,7 +550,7 @@ async fn cell_rankings_and_tiles_match_a_brute_force_count() {
                     if it["demand"].as_u64().unwrap() > 0 {
                         assert!(feat.props.contains_key("effective_index"));
                     }
-                    assert_eq!(feat.props.contains_key("supply_band"), it["supply"].is_null());
+                    assert!(!feat.props.contains_key("supply_band"));
                     seen += 1;
                 }
             }
@@ -412,7 +558,7 @@ async fn cell_rankings_and_tiles_match_a_brute_force_count() {
         assert_eq!(seen, items.len(), "zoom {zoom}: every ranked cell is drawn exactly once");
     }
     // TileJSON carries the query in its tile URL.
-    let tj = json(&app, "/tiles/shortage.json?field=0812&education=master").await;
+    let tj = json(app, "/tiles/shortage.json?field=0812&education=master").await;
     assert!(tj["tiles"][0].as_str().unwrap().ends_with("/tiles/shortage/{z}/{x}/{y}.mvt?field=0812&education=master"));
     assert_eq!(tj["vector_layers"][0]["id"], "shortage");
 }
@@ -422,4 +568,227 @@ fn constructed_city_builds() {
     let dir = tempfile::tempdir().unwrap();
     let snap = constructed(dir.path(), 2, 2);
     assert_eq!(snap.totals.seekers, 2000 + 200 + 4);
+}
+
+/// The members of [`Numbers`] every route publishes alike.
+const NUMBERS: [&str; 12] = [
+    "demand",
+    "supply",
+    "ratio",
+    "index",
+    "low",
+    "high",
+    "low_data",
+    "employed",
+    "effective_supply",
+    "effective_ratio",
+    "effective_index",
+    "effective_low_data",
+];
+
+/// Asserts that no talent count of a set of shortage numbers lies in 1..k−1.
+fn assert_publishable(n: &Value, what: &str) {
+    let supply = n["supply"].as_u64().unwrap_or_else(|| panic!("{what}: supply is a count: {n}"));
+    assert!(publishable(supply), "{what}: supply {supply}");
+    if let Some(e) = n["employed"].as_u64() {
+        assert!(publishable(e), "{what}: employed {e}");
+    }
+    if let Some(e) = n["effective_supply"].as_f64() {
+        assert!(e.fract() == 0.0 && publishable(e as u64), "{what}: effective_supply {e}");
+    }
+}
+
+#[tokio::test]
+async fn no_published_talent_count_lies_below_k() {
+    let c = random(4000, 5);
+    let mut checked = 0usize;
+    for field in FIELDS {
+        for narrow in ["", "&education=bachelor", "&education=master", "&education=doctorate"] {
+            for by in ["by=district", "by=park", "by=cell&zoom=8", "by=cell&zoom=11", "by=cell&zoom=14"] {
+                let v = c.public(&format!("/api/shortage?field={field}&{by}{narrow}&limit=100000")).await;
+                assert!(publishable(v["city"]["supply"].as_u64().unwrap()));
+                for it in v["items"].as_array().unwrap() {
+                    assert_publishable(it, &format!("{field} {by}{narrow} {}", it["id"]));
+                    checked += 1;
+                }
+            }
+        }
+    }
+    for area in ["D1", "D2", "P1"] {
+        let v = c.public(&format!("/api/shortage/fields?area={area}&education=master")).await;
+        for it in v["items"].as_array().unwrap() {
+            assert_publishable(it, &format!("fields of {area}"));
+        }
+        for field in FIELDS {
+            let e = c.public(&format!("/api/shortage/explain?area={area}&field={field}")).await;
+            assert_publishable(&e["numbers"], &format!("explain {area} {field}"));
+            for key in ["city_allocated_seekers", "city_unreached_seekers"] {
+                assert!(publishable(e["catchment"][key].as_u64().unwrap()), "{area} {field} {key}");
+            }
+            for ent in e["enterprises"].as_array().unwrap() {
+                let s = f(&ent["site_effective_supply"]);
+                assert!(s.fract() == 0.0 && publishable(s as u64), "{area} {field}: site {s}");
+            }
+        }
+    }
+    assert!(checked > 1000, "{checked} rows checked");
+}
+
+#[tokio::test]
+async fn the_same_seekers_give_the_same_number_on_every_route() {
+    let c = random(4000, 17);
+    for field in ["0812", "1007", "0202"] {
+        for narrow in ["", "&education=master"] {
+            // Districts and parks: ranking, field list, explanation.
+            let mut rows: Vec<(String, Value)> = Vec::new();
+            for by in ["district", "park"] {
+                let v = c.public(&format!("/api/shortage?field={field}&by={by}{narrow}")).await;
+                for it in v["items"].as_array().unwrap() {
+                    rows.push((it["id"].as_str().unwrap().to_string(), it.clone()));
+                }
+            }
+            // Cells of two zooms, the areas with the most demand first.
+            for zoom in [9, 12] {
+                let v = c.public(&format!("/api/shortage?field={field}&by=cell&zoom={zoom}&limit=15{narrow}")).await;
+                for it in v["items"].as_array().unwrap() {
+                    rows.push((it["id"].as_str().unwrap().to_string(), it.clone()));
+                }
+            }
+            assert!(rows.len() > 10);
+            for (id, ranked) in &rows {
+                let e = c.public(&format!("/api/shortage/explain?area={id}&field={field}{narrow}")).await;
+                let list = c.public(&format!("/api/shortage/fields?area={id}&limit=1000{narrow}")).await;
+                let listed = list["items"].as_array().unwrap().iter().find(|i| i["field"] == field);
+                for key in NUMBERS {
+                    assert_eq!(ranked[key], e["numbers"][key], "{field}{narrow} {id} {key}: ranking vs explain");
+                    if let Some(listed) = listed {
+                        assert_eq!(ranked[key], listed[key], "{field}{narrow} {id} {key}: ranking vs fields");
+                    }
+                }
+                if listed.is_none() {
+                    assert!(ranked["demand"] == 0 && ranked["supply"] == 0, "{field} {id}: listed unless empty");
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn nested_supply_levels_do_not_give_away_small_counts() {
+    // "At least bachelor" minus "at least master" is the number of
+    // bachelors; for small differences, how often does the published
+    // difference equal the true one?
+    let c = random(12000, 29);
+    let (mut pairs, mut recovered) = (0usize, 0usize);
+    let mut large = (0usize, 0usize);
+    let supplies = |v: &Value| -> HashMap<String, u64> {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| (i["id"].as_str().unwrap().to_string(), i["supply"].as_u64().unwrap()))
+            .collect()
+    };
+    for field in FIELDS {
+        for by in ["by=district", "by=park", "by=cell&zoom=9", "by=cell&zoom=10", "by=cell&zoom=11", "by=cell&zoom=12"]
+        {
+            let uri = |level: &str| format!("/api/shortage?field={field}&{by}&education={level}&limit=100000");
+            let (exact_b, exact_m) =
+                (supplies(&c.exact(&uri("bachelor")).await), supplies(&c.exact(&uri("master")).await));
+            let (pub_b, pub_m) =
+                (supplies(&c.public(&uri("bachelor")).await), supplies(&c.public(&uri("master")).await));
+            for (id, &b) in &exact_b {
+                let m = exact_m.get(id).copied().unwrap_or(0);
+                let truth = b - m;
+                if !(1..=4).contains(&truth) {
+                    continue;
+                }
+                pairs += 1;
+                let published = pub_b.get(id).copied().unwrap_or(0) as i64 - pub_m.get(id).copied().unwrap_or(0) as i64;
+                let hit = published == truth as i64;
+                recovered += hit as usize;
+                // Both counts in the full-noise range (k + 3 and above).
+                if m >= K + 3 {
+                    large.0 += 1;
+                    large.1 += hit as usize;
+                }
+            }
+        }
+    }
+    let share = recovered as f64 / pairs as f64;
+    println!(
+        "nested-semantics attack: {recovered} of {pairs} differences in 1..4 recovered exactly ({:.1} %)",
+        100.0 * share
+    );
+    println!("  of which both counts >= k + 3: {} of {} recovered", large.1, large.0);
+    assert!(pairs >= 200, "{pairs} pairs");
+    assert!(large.0 < 50 || large.1 as f64 <= 0.25 * large.0 as f64, "{large:?}");
+    assert!(share <= 0.25, "{recovered} of {pairs} recovered");
+}
+
+#[tokio::test]
+async fn admins_and_analysts_in_their_jurisdiction_get_exact_counts() {
+    let c = city(2, 2);
+    let analyst = c.key(Role::Analyst, &["D1"]);
+    let recruiter = c.key(Role::Recruiter, &[]);
+    // The exact numbers of the constructed city: D1 has 300 seekers of 0812.
+    let admin = c.exact("/api/shortage/explain?area=D1&field=0812").await;
+    assert_eq!((admin["exact_counts"].clone(), admin["numbers"]["supply"].clone()), (Value::Bool(true), 300.into()));
+    assert_eq!(admin["numbers"]["employed"], 50);
+    let ranking = c.exact("/api/shortage?field=0812&by=district").await;
+    assert_eq!(ranking["exact_counts"], true, "an admin gets exact rankings");
+    assert_eq!(item(&ranking, "D1")["supply"], 300);
+    let mismatch = c.exact("/api/mismatch?area=D2").await;
+    assert_eq!(mismatch["exact_counts"], true);
+    // An analyst: exact inside the jurisdiction only; rankings are about
+    // the whole city.
+    let inside = json_as(&c.app, "/api/shortage/explain?area=D1&field=0812", Some(&analyst)).await;
+    assert_eq!(inside["exact_counts"], true);
+    for key in ["demand", "supply", "ratio", "employed"] {
+        assert_eq!(inside["numbers"][key], admin["numbers"][key], "{key}");
+    }
+    // Allocated seekers live anywhere within reach: perturbed unless admin.
+    for key in ["effective_supply", "effective_ratio", "effective_index"] {
+        assert_eq!(inside["numbers"][key], c.public("/api/shortage/explain?area=D1&field=0812").await["numbers"][key]);
+    }
+    // ... but the city-wide counts are about the whole city: as published
+    // to everyone, not exact (no rest-of-city by subtraction).
+    let public = c.public("/api/shortage/explain?area=D1&field=0812").await;
+    assert_eq!(admin["city"]["supply"], 2000);
+    assert_eq!(inside["city"], public["city"]);
+    assert_eq!(inside["catchment"]["city_allocated_seekers"], public["catchment"]["city_allocated_seekers"]);
+    let mismatch_d1 = json_as(&c.app, "/api/mismatch?area=D1", Some(&analyst)).await;
+    assert_eq!(
+        (mismatch_d1["exact_counts"].clone(), mismatch_d1["supply_total"].clone()),
+        (Value::Bool(true), 500.into())
+    );
+    let city_ratio = |v: &Value| v["top_missing_fields"][0]["city_ratio"].clone();
+    assert_eq!(city_ratio(&mismatch_d1), city_ratio(&c.public("/api/mismatch?area=D1").await));
+    let fields = json_as(&c.app, "/api/shortage/fields?area=D1", Some(&analyst)).await;
+    assert_eq!(fields["exact_counts"], true);
+    for (uri, who) in [
+        ("/api/shortage/explain?area=D2&field=1007", &analyst),
+        ("/api/shortage?field=0812&by=district", &analyst),
+        ("/api/mismatch?chain=finance", &analyst),
+        ("/api/shortage/explain?area=D1&field=0812", &recruiter),
+    ] {
+        let v = json_as(&c.app, uri, Some(who)).await;
+        assert_eq!(v["exact_counts"], false, "{uri}");
+    }
+    // Exact answers are audited; perturbed ones are not.
+    let store = talentmap::store::Store::open(&c.data).unwrap();
+    let entries = talentmap::auth::audit::list(&store, None, None, 1000).unwrap();
+    let exact: Vec<&str> =
+        entries.iter().filter(|e| e.outcome.contains("exact_counts")).map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        exact,
+        [
+            "GET /api/shortage/explain",
+            "GET /api/shortage",
+            "GET /api/mismatch",
+            "GET /api/shortage/explain",
+            "GET /api/mismatch",
+            "GET /api/shortage/fields"
+        ]
+    );
 }

@@ -14,6 +14,20 @@
 //! default 10), `decay` (gaussian, linear, uniform). Rankings take
 //! `limit` and `format=json|csv`. Definitions and privacy rules:
 //! [`crate::analytics::shortage`].
+//!
+//! Disclosure: talent counts (supply, employed, allocated seekers, the
+//! seeker and workforce tables) are published under the request's
+//! [`Disclosure`] from [`access::disclosure_for`], given the areas the route
+//! is about: rankings (`by=district|park|cell`) and chains are about the
+//! whole city (`[]`), `fields`, `explain` and `mismatch?area=` about their
+//! `area`. Exact answers (an admin; an analyst for an area of the
+//! jurisdiction) are audited with [`access::audit_exact`] and marked
+//! `exact_counts: true`; all others publish perturbed counts
+//! (`analytics::privacy`) and everything derived from them. City-wide
+//! counts (the city supply behind `ρ`, the catchment's totals, a chain's
+//! seekers) and the catchment's allocations (`effective_*`: seekers living
+//! anywhere within reach) are about the whole city: exact for admins only. Grid cells
+//! finer than the finest cell of the talents layer are refused (`400`).
 
 use std::collections::BTreeMap;
 
@@ -24,19 +38,22 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::analytics::privacy::publishable;
+use axum::extract::Extension;
+
+use crate::analytics::privacy::Disclosure;
 use crate::analytics::shortage::areas::{Area, By, Context, Figures, Query, contributors, fields_in, rank};
 use crate::analytics::shortage::basis::{Basis, Narrow};
 use crate::analytics::shortage::catchment::{DEFAULT_RADIUS_M, Decay};
 use crate::analytics::shortage::effective::CatchmentParams;
-use crate::analytics::shortage::index::{DEFAULT_INTERVAL, DEFAULT_PRIOR, Estimate, Smoothing, supply_band};
+use crate::analytics::shortage::index::{DEFAULT_INTERVAL, DEFAULT_PRIOR, Estimate, Smoothing, published_allocation};
 use crate::analytics::shortage::mismatch::{Scope, mismatch as mismatch_report};
+use crate::auth::Principal;
 use crate::encode::shortage::{MAXZOOM, round4};
 use crate::model::{Education, Title};
 use crate::snapshot::Snapshot;
 use crate::spatial::round6;
 
-use super::access::Access;
+use super::access::{self, Access, Caller};
 use super::error::ErrorBody;
 use super::params::Number;
 use super::query::{ApiQuery, Int, QueryParams, param_names};
@@ -54,8 +71,14 @@ fn number(query: &BTreeMap<String, String>, name: &str, min: f64, max: f64, defa
     }
 }
 
-/// Parses the shortage query of a request. `field` is required.
-pub fn parse_query(query: &BTreeMap<String, String>, snap: &Snapshot, k: u32) -> Result<Query, ApiError> {
+/// Parses the shortage query of a request, to be answered under
+/// `disclosure` (for the areas and the city alike; a route about one area
+/// sets `smoothing.city_disclosure` apart). `field` is required.
+pub fn parse_query(
+    query: &BTreeMap<String, String>,
+    snap: &Snapshot,
+    disclosure: Disclosure,
+) -> Result<Query, ApiError> {
     let accepted_fields = "one 4-digit first-level discipline code such as 0812 (see /api/taxonomy)";
     let field = match query.get("field").map(|s| s.trim()) {
         None | Some("") => return Err(ApiError::param("field", format!("required; accepted: {accepted_fields}"))),
@@ -93,11 +116,11 @@ pub fn parse_query(query: &BTreeMap<String, String>, snap: &Snapshot, k: u32) ->
     Ok(Query {
         field,
         narrow: Narrow { education, title },
-        smoothing: Smoothing {
-            prior: number(query, "prior", 0.01, 10_000.0, DEFAULT_PRIOR)?,
-            interval: number(query, "interval", 0.5, 0.99, DEFAULT_INTERVAL)?,
-            k,
-        },
+        smoothing: Smoothing::disclosed(
+            number(query, "prior", 0.01, 10_000.0, DEFAULT_PRIOR)?,
+            number(query, "interval", 0.5, 0.99, DEFAULT_INTERVAL)?,
+            disclosure,
+        ),
         catchment: CatchmentParams {
             radius_m: number(query, "radius", 0.5, 50.0, DEFAULT_RADIUS_M / 1000.0)? * 1000.0,
             decay,
@@ -205,9 +228,10 @@ impl ShortageParams {
         entries.into_iter().filter_map(|(k, v)| v.map(|v| (k.to_string(), v))).collect()
     }
 
-    /// The analytics query, or a `400` naming the parameter.
-    pub(crate) fn query(&self, snap: &Snapshot, k: u32) -> Result<Query, ApiError> {
-        parse_query(&self.to_map(), snap, k)
+    /// The analytics query under `disclosure`, or a `400` naming the
+    /// parameter.
+    pub(crate) fn query(&self, snap: &Snapshot, disclosure: Disclosure) -> Result<Query, ApiError> {
+        parse_query(&self.to_map(), snap, disclosure)
     }
 }
 
@@ -238,22 +262,20 @@ fn tenth(x: f64) -> f64 {
 }
 
 /// The numbers of one estimate, its effective counterpart and the
-/// employed count (privacy applied).
-fn numbers(f: &Figures, e: &Estimate, eff: Option<&Estimate>, k: u32) -> Numbers {
-    let band = || Some(supply_band(k));
+/// employed count, as published under `disclosure` (the estimates already
+/// rest on published supplies).
+fn numbers(f: &Figures, e: &Estimate, eff: Option<&Estimate>, disclosure: Disclosure) -> Numbers {
     let (low, high) = e.interval.map_or((None, None), |(l, h)| (Some(round4(l)), Some(round4(h))));
     Numbers {
         demand: f.demand as u64,
-        supply: e.supply.exact.map(|s| s as u64),
-        supply_band: e.supply.exact.map_or_else(band, |_| None),
+        supply: e.supply as u64,
         ratio: e.ratio.map(round4),
         index: round4(e.index),
         low,
         high,
         low_data: e.low_data,
-        employed: f.employed.and_then(|n| publishable(n, k)),
-        effective_supply: eff.and_then(|x| x.supply.exact).map(tenth),
-        effective_supply_band: eff.filter(|x| x.supply.exact.is_none()).and_then(|_| band()),
+        employed: f.employed.map(|t| disclosure.count(t)),
+        effective_supply: eff.map(|x| tenth(x.supply)),
         effective_ratio: eff.and_then(|x| x.ratio).map(round4),
         effective_index: eff.map(|x| round4(x.index)),
         effective_low_data: eff.map(|x| x.low_data),
@@ -310,15 +332,29 @@ fn query_echo(snap: &Snapshot, q: &Query, ctx: &Context) -> QueryEcho {
         decay: q.catchment.decay.code(),
         city: CityFigures {
             demand: ctx.city.demand as u64,
-            supply: city_supply(ctx.city.supply, q.smoothing.k),
+            supply: ctx.city.supply as u64,
             ratio: round4(ctx.city.ratio),
         },
         city_effective_ratio: round4(ctx.city_effective.ratio),
     }
 }
 
-fn city_supply(published_value: f64, k: u32) -> Option<u64> {
-    (published_value <= 0.0 || published_value >= k as f64).then_some(published_value as u64)
+/// How talent counts leave the server for `principal` on a route about
+/// `areas` (see the module docs).
+fn disclosure(state: &AppState, principal: &Principal, areas: &[&str]) -> Disclosure {
+    access::disclosure_for(principal, state.settings.k, areas)
+}
+
+/// How city-wide talent counts leave the server for `principal`.
+fn city_disclosure(state: &AppState, principal: &Principal) -> Disclosure {
+    disclosure(state, principal, &[])
+}
+
+/// The finest grid level an area id may name: that of the finest cell the
+/// talents layer draws (its maxzoom + 5). A finer cell would let a parent
+/// minus its children place one person within metres.
+pub fn finest_cell_level() -> u8 {
+    crate::analytics::cells::cell_level(crate::encode::layers::Layer::Talents.maxzoom())
 }
 
 /// How a ranking groups.
@@ -356,18 +392,20 @@ pub struct RankingParams {
               (status = 400, description = "A parameter is missing, unknown, repeated or invalid", body = ErrorBody)))]
 pub async fn ranking(
     State(state): State<AppState>,
-    principal: Option<axum::extract::Extension<crate::auth::Principal>>,
+    Extension(principal): Extension<Principal>,
+    Extension(caller): Extension<Caller>,
     ApiQuery(params): ApiQuery<WithShortage<RankingParams>>,
 ) -> Result<Response, ApiError> {
-    if params.own.format == Some(Format::Csv) {
-        let role = principal.map_or(crate::auth::Role::Public, |p| p.0.role);
-        if let Some(refusal) = super::access::refusal(Access::Export, role, "format=csv (an export)") {
-            return Ok(refusal);
-        }
+    if params.own.format == Some(Format::Csv)
+        && let Some(refusal) = access::refusal(Access::Export, principal.role, "format=csv (an export)")
+    {
+        return Ok(refusal);
     }
     let snap = state.snapshot();
     let k = state.settings.k;
-    let q = params.shortage.query(&snap, k)?;
+    // A ranking is about every district, park or cell of the city.
+    let d = disclosure(&state, &principal, &[]);
+    let q = params.shortage.query(&snap, d)?;
     let p = params.own;
     let by = match (p.by.unwrap_or_default(), p.zoom) {
         (ByCode::District, None) => By::District,
@@ -386,6 +424,13 @@ pub async fn ranking(
         None if csv => None,
         l => Some(l.map_or(100, |l| l.get() as usize)),
     };
+    let by_code = match by {
+        By::District => "district",
+        By::Park => "park",
+        By::Cell { .. } => "cell",
+    };
+    let audited = serde_json::json!({"field": field_code(&snap, q.field), "by": by_code, "csv": csv});
+    access::audit_exact(&caller, d, "GET /api/shortage", audited).await?;
     let (snap2, q2) = (snap.clone(), q);
     let (items, echo) = state
         .compute
@@ -394,7 +439,7 @@ pub async fn ranking(
             let rows = rank(&snap2, &ctx, &q2, by, limit);
             let items: Vec<AreaRow> = rows
                 .iter()
-                .map(|r| area_row(&snap2, r.area, numbers(&r.figures, &r.estimate, r.effective.as_ref(), k)))
+                .map(|r| area_row(&snap2, r.area, numbers(&r.figures, &r.estimate, r.effective.as_ref(), d)))
                 .collect();
             (items, query_echo(&snap2, &q2, &ctx))
         })
@@ -402,17 +447,17 @@ pub async fn ranking(
     if csv {
         return csv_response(&items, &AREA_COLUMNS, &format!("shortage-{}.csv", field_code(&snap, q.field)));
     }
-    let (by, zoom) = match by {
-        By::District => ("district", None),
-        By::Park => ("park", None),
-        By::Cell { zoom } => ("cell", Some(zoom)),
+    let zoom = match by {
+        By::Cell { zoom } => Some(zoom),
+        By::District | By::Park => None,
     };
     let cell_level = zoom.map(crate::analytics::cells::cell_level);
-    Ok(Json(Ranking { query: echo, by, zoom, cell_level, privacy_k: k, items }).into_response())
+    let exact_counts = d.is_exact();
+    Ok(Json(Ranking { query: echo, by: by_code, zoom, cell_level, privacy_k: k, exact_counts, items }).into_response())
 }
 
 /// The CSV header of an empty ranking (the field names of [`AreaRow`]).
-const AREA_COLUMNS: [&str; 19] = [
+const AREA_COLUMNS: [&str; 17] = [
     "id",
     "name",
     "kind",
@@ -420,7 +465,6 @@ const AREA_COLUMNS: [&str; 19] = [
     "lat",
     "demand",
     "supply",
-    "supply_band",
     "ratio",
     "index",
     "low",
@@ -428,17 +472,33 @@ const AREA_COLUMNS: [&str; 19] = [
     "low_data",
     "employed",
     "effective_supply",
-    "effective_supply_band",
     "effective_ratio",
     "effective_index",
     "effective_low_data",
 ];
 
+/// The `area` parameter: a district or park, or a grid cell no finer than
+/// [`finest_cell_level`] (`400` naming `area` for a finer one).
 fn area_param(id: Option<&str>, snap: &Snapshot) -> Result<Area, ApiError> {
+    let finest = finest_cell_level();
+    let accepted = format!("a district or park id, or a grid cell id of level 0..={finest}");
     let id = id
         .map(|s| s.trim())
         .filter(|s| !s.is_empty())
-        .ok_or_else(|| ApiError::param("area", "required; accepted: a district or park id, or a grid cell id"))?;
+        .ok_or_else(|| ApiError::param("area", format!("required; accepted: {accepted}")))?;
+    if snap.region(id).is_none()
+        && let Ok(cell) = id.parse::<u64>()
+        && (cell >> 58) as u8 > finest
+    {
+        let level = cell >> 58;
+        return Err(ApiError::param(
+            "area",
+            format!(
+                "grid cell '{id}' is of level {level}, finer than the finest cell of the talents layer; \
+                 accepted: {accepted}"
+            ),
+        ));
+    }
     Area::parse(snap, id).ok_or_else(|| ApiError::NotFound(format!("no district, park or grid cell with id '{id}'")))
 }
 
@@ -446,7 +506,8 @@ fn area_param(id: Option<&str>, snap: &Snapshot) -> Result<Area, ApiError> {
 #[derive(Debug, Clone, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct FieldsParams {
-    /// Required: a district or park id, or a grid cell id.
+    /// Required: a district or park id, or a grid cell id of level 0..=19
+    /// (no finer than the cells of the talents layer at its maxzoom 14).
     pub area: Option<String>,
     /// One education level.
     #[param(value_type = Option<EducationCode>)]
@@ -480,10 +541,17 @@ pub struct FieldsParams {
                   (FieldRow = "text/csv"))),
               (status = 400, description = "A parameter is missing, unknown, repeated or invalid", body = ErrorBody),
               (status = 404, description = "No such area", body = ErrorBody)))]
-pub async fn fields(State(state): State<AppState>, ApiQuery(p): ApiQuery<FieldsParams>) -> Result<Response, ApiError> {
+pub async fn fields(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Extension(caller): Extension<Caller>,
+    ApiQuery(p): ApiQuery<FieldsParams>,
+) -> Result<Response, ApiError> {
     let snap = state.snapshot();
     let k = state.settings.k;
     let area = area_param(p.area.as_deref(), &snap)?;
+    let area_id = area.id(&snap);
+    let d = disclosure(&state, &principal, &[area_id.as_str()]);
     let csv = p.format == Some(Format::Csv);
     let limit = match p.limit {
         None if csv => usize::MAX,
@@ -500,9 +568,12 @@ pub async fn fields(State(state): State<AppState>, ApiQuery(p): ApiQuery<FieldsP
         radius: p.radius,
         decay: p.decay,
     };
-    let template = common.query(&snap, k)?;
+    let mut template = common.query(&snap, d)?;
+    template.smoothing.city_disclosure = city_disclosure(&state, &principal);
+    access::audit_exact(&caller, d, "GET /api/shortage/fields", serde_json::json!({"area": area_id, "csv": csv}))
+        .await?;
     let (snap2, t2) = (snap.clone(), template);
-    let items = state.compute.run(move || field_rows(&snap2, area, &t2, limit, k)).await?;
+    let items = state.compute.run(move || field_rows(&snap2, area, &t2, limit)).await?;
     if csv {
         return csv_response(&items, &FIELD_COLUMNS, &format!("shortage-fields-{}.csv", area.id(&snap)));
     }
@@ -513,20 +584,20 @@ pub async fn fields(State(state): State<AppState>, ApiQuery(p): ApiQuery<FieldsP
         prior: template.smoothing.prior,
         interval: template.smoothing.interval,
         privacy_k: k,
+        exact_counts: d.is_exact(),
         items,
     })
     .into_response())
 }
 
 /// The CSV header of an empty field list (the field names of [`FieldRow`]).
-const FIELD_COLUMNS: [&str; 18] = [
+const FIELD_COLUMNS: [&str; 16] = [
     "field",
     "name_zh",
     "name_en",
     "city_ratio",
     "demand",
     "supply",
-    "supply_band",
     "ratio",
     "index",
     "low",
@@ -534,13 +605,13 @@ const FIELD_COLUMNS: [&str; 18] = [
     "low_data",
     "employed",
     "effective_supply",
-    "effective_supply_band",
     "effective_ratio",
     "effective_index",
     "effective_low_data",
 ];
 
-fn field_rows(snap: &Snapshot, area: Area, template: &Query, limit: usize, k: u32) -> Vec<FieldRow> {
+fn field_rows(snap: &Snapshot, area: Area, template: &Query, limit: usize) -> Vec<FieldRow> {
+    let d = template.smoothing.disclosure;
     let rows = fields_in(snap, area, template);
     rows.iter()
         .take(limit)
@@ -551,7 +622,7 @@ fn field_rows(snap: &Snapshot, area: Area, template: &Query, limit: usize, k: u3
                 entry.map(|e| e.name_zh.clone()),
                 entry.map(|e| e.name_en.clone()),
                 round4(r.city.ratio),
-                numbers(&r.figures, &r.estimate, r.effective.as_ref(), k),
+                numbers(&r.figures, &r.estimate, r.effective.as_ref(), d),
             )
         })
         .collect()
@@ -561,7 +632,8 @@ fn field_rows(snap: &Snapshot, area: Area, template: &Query, limit: usize, k: u3
 #[derive(Debug, Clone, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ExplainParams {
-    /// Required: a district or park id, or a grid cell id.
+    /// Required: a district or park id, or a grid cell id of level 0..=19
+    /// (no finer than the cells of the talents layer at its maxzoom 14).
     pub area: Option<String>,
 }
 
@@ -573,12 +645,19 @@ pub struct ExplainParams {
               (status = 404, description = "No such area", body = ErrorBody)))]
 pub async fn explain(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Extension(caller): Extension<Caller>,
     ApiQuery(p): ApiQuery<WithShortage<ExplainParams>>,
 ) -> Result<Json<Explain>, ApiError> {
     let snap = state.snapshot();
     let k = state.settings.k;
-    let q = p.shortage.query(&snap, k)?;
     let area = area_param(p.own.area.as_deref(), &snap)?;
+    let area_id = area.id(&snap);
+    let d = disclosure(&state, &principal, &[area_id.as_str()]);
+    let mut q = p.shortage.query(&snap, d)?;
+    q.smoothing.city_disclosure = city_disclosure(&state, &principal);
+    let audited = serde_json::json!({"area": area_id, "field": field_code(&snap, q.field)});
+    access::audit_exact(&caller, d, "GET /api/shortage/explain", audited).await?;
     state.compute.run(move || explain_of(&snap, &q, area, k)).await.map(Json)
 }
 
@@ -593,15 +672,16 @@ fn explain_of(snap: &Snapshot, q: &Query, area: Area, k: u32) -> Explain {
     let e = ctx.estimate(q, &figures).with_interval(q.smoothing.interval);
     let eff = ctx.effective(q, &figures);
     let m = q.smoothing.prior;
-    let supply_used = match e.supply.exact {
-        Some(_) => "exact".to_string(),
-        None => format!("band value k/2 = {}", k as f64 / 2.0),
+    let d = q.smoothing.disclosure;
+    let supply_used = match d {
+        Disclosure::Exact => "exact".to_string(),
+        Disclosure::Protected { k } => format!("published (perturbed) count, k = {k}"),
     };
     Explain {
         query: query_echo(snap, q, &ctx),
         area: area_ref(snap, area),
         field_name: snap.taxonomy.field(q.field).map(|f| FieldName { zh: f.name_zh.clone(), en: f.name_en.clone() }),
-        numbers: numbers(&figures, &e, eff.as_ref(), k),
+        numbers: numbers(&figures, &e, eff.as_ref(), d),
         prior_detail: PriorDetail {
             strength: m,
             mean: round4(ctx.city.ratio),
@@ -616,18 +696,19 @@ fn explain_of(snap: &Snapshot, q: &Query, area: Area, k: u32) -> Explain {
             decay: q.catchment.decay.code(),
             method: CATCHMENT_METHOD,
             city_demand: ctx.catchment.demand as u64,
-            city_allocated_seekers: publishable(ctx.catchment.allocated.round() as u64, k),
-            city_unreached_seekers: publishable(ctx.catchment.unreached.round() as u64, k),
+            city_allocated_seekers: q.smoothing.city_disclosure.count(ctx.catchment.reached_tally),
+            city_unreached_seekers: q.smoothing.city_disclosure.count(ctx.catchment.unreached_tally),
             city_effective_ratio: round4(ctx.city_effective.ratio),
         },
-        enterprises: top.iter().map(|c| contributor(snap, c, k)).collect(),
+        enterprises: top.iter().map(|c| contributor(snap, c, q.smoothing.city_disclosure)).collect(),
         privacy_k: k,
+        exact_counts: d.is_exact(),
     }
 }
 
-fn contributor(snap: &Snapshot, c: &crate::analytics::shortage::areas::Contributor, k: u32) -> Contributor {
+fn contributor(snap: &Snapshot, c: &crate::analytics::shortage::areas::Contributor, d: Disclosure) -> Contributor {
     let ent = &snap.enterprises[c.enterprise as usize];
-    let site = crate::analytics::shortage::index::published_supply(c.site_effective_supply, k);
+    let site = published_allocation(c.site_effective_supply, c.site_reach, d);
     Contributor {
         id: ent.id.clone(),
         name: ent.name.clone(),
@@ -636,8 +717,8 @@ fn contributor(snap: &Snapshot, c: &crate::analytics::shortage::areas::Contribut
         industry: snap.taxonomy.industry(ent.industry).map(|i| i.code.clone()),
         openings: c.openings,
         site_openings: c.site_openings as u64,
-        site_effective_supply: site.exact.map(tenth),
-        site_effective_ratio: (site.value > 0.0).then(|| round4(c.site_openings / site.value)),
+        site_effective_supply: tenth(site),
+        site_effective_ratio: (site > 0.0).then(|| round4(c.site_openings / site)),
     }
 }
 
@@ -662,19 +743,29 @@ pub struct MismatchParams {
               (status = 404, description = "No such area or chain", body = ErrorBody)))]
 pub async fn mismatch(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Extension(caller): Extension<Caller>,
     ApiQuery(p): ApiQuery<MismatchParams>,
 ) -> Result<Json<MismatchReport>, ApiError> {
     let snap = state.snapshot();
     let k = state.settings.k;
     let prior = p.prior.map_or(Ok(DEFAULT_PRIOR), |n| n.within("prior", 0.01, 10_000.0))?;
-    let smoothing = Smoothing { prior, interval: DEFAULT_INTERVAL, k };
     let (scope, area, chain) = mismatch_scope(&snap, p.area.as_deref(), p.chain.as_deref())?;
+    // A chain's supply is the city's seekers: about the whole city.
+    let areas: Vec<&str> = area.iter().map(|a| a.id.as_str()).collect();
+    let d = disclosure(&state, &principal, &areas);
+    let audited = serde_json::json!({"area": area.as_ref().map(|a| &a.id), "chain": chain.as_ref().map(|c| &c.id)});
+    access::audit_exact(&caller, d, "GET /api/mismatch", audited).await?;
+    let smoothing = Smoothing {
+        city_disclosure: city_disclosure(&state, &principal),
+        ..Smoothing::disclosed(prior, DEFAULT_INTERVAL, d)
+    };
     let supply_definition = match scope {
         Scope::Region(_) => "seekers living in the area; workforce = talents working in the area",
         Scope::Chain(_) => "seekers city-wide; workforce = talents employed in the chain's divisions",
     };
     let report = state.compute.run(move || mismatch_report(&snap, &Basis::of(&snap), &scope, &smoothing)).await?;
-    Ok(Json(MismatchReport { report, area, chain, supply_definition, privacy_k: k }))
+    Ok(Json(MismatchReport { report, area, chain, supply_definition, privacy_k: k, exact_counts: d.is_exact() }))
 }
 
 type MismatchScope = (Scope, Option<MismatchArea>, Option<ChainEntry>);

@@ -7,14 +7,16 @@
 //! the talent and vacancy layers, same ids) → estimates → MVT polygons.
 //! Cost is proportional to the field's records inside the tile.
 //!
-//! Privacy: a cell whose supply lies in `1..k` carries `supply_band`
-//! instead of `supply`, and its ratio, index and interval are computed with
-//! the band value (see [`crate::analytics::shortage::index`]).
+//! Privacy: tiles are shared by every caller, so they are always rendered
+//! under protected disclosure (the tile source builds the query with
+//! `Disclosure::Protected`): `supply` and `effective_supply` are published
+//! (perturbed) values, and ratio, index and interval are computed from them
+//! (see [`crate::analytics::shortage::index`]). A cell with no demand whose
+//! supply is published as 0 is not drawn.
 //!
 //! [`Basis`]: crate::analytics::shortage::Basis
 
 use crate::analytics::cells::cell_level;
-use crate::analytics::shortage::index::supply_band;
 use crate::analytics::shortage::{Context, Query};
 use crate::encode::layers::cell_square;
 use crate::encode::mvt::{DEFAULT_EXTENT, LayerBuilder, PropValue, encode_tile};
@@ -27,19 +29,17 @@ pub const LAYER: &str = "shortage";
 pub const MAXZOOM: u8 = 14;
 
 /// Field descriptions for TileJSON `vector_layers`.
-pub const FIELDS: [(&str, &str); 17] = [
+pub const FIELDS: [(&str, &str); 15] = [
     ("id", "cell id (decimal; the area id for /api/shortage/explain)"),
     ("zoom_level", "grid level of the cell"),
     ("demand", "open positions of the field (narrowed by education and title)"),
-    ("supply", "seeking talents of the field living in the cell (absent when banded)"),
-    ("supply_band", "present instead of supply when 1..k-1 seekers, e.g. \"1-4\""),
+    ("supply", "seeking talents of the field living in the cell (perturbed count: never 1..k-1)"),
     ("ratio", "jobs-to-applicants ratio demand / supply (absent when supply is 0)"),
     ("index", "shortage index (D + m*rho) / (S + m), smoothed towards the city ratio rho"),
     ("low", "lower end of the credible interval of the index"),
     ("high", "upper end of the credible interval of the index"),
     ("low_data", "true when supply < max(m, 10): the index rests mainly on the city ratio"),
-    ("effective_supply", "seekers allocated to the cell's openings by the commuting catchment (2SFCA)"),
-    ("effective_supply_band", "present instead of effective_supply when it lies in (0, k)"),
+    ("effective_supply", "seekers allocated to the cell's openings by the commuting catchment (2SFCA), perturbed"),
     ("effective_ratio", "demand / effective_supply"),
     ("effective_index", "effective shortage index, smoothed towards the city's effective ratio"),
     ("effective_low_data", "true when effective_supply < max(m, 10)"),
@@ -52,8 +52,8 @@ pub fn round4(x: f64) -> f64 {
     (x * 1e4).round() / 1e4
 }
 
-/// Encodes the shortage layer of one tile for query `q` with privacy
-/// threshold `q.smoothing.k`. Empty when the tile has no cell with demand
+/// Encodes the shortage layer of one tile for query `q` under its
+/// disclosure `q.smoothing.disclosure`. Empty when the tile has no cell with demand
 /// or supply.
 pub fn render(snap: &Snapshot, q: &Query, tile: TileId) -> Vec<u8> {
     let ctx = Context::new(snap, q);
@@ -62,7 +62,6 @@ pub fn render(snap: &Snapshot, q: &Query, tile: TileId) -> Vec<u8> {
     if cells.is_empty() {
         return Vec::new();
     }
-    let band = supply_band(q.smoothing.k);
     let mut b = LayerBuilder::new(LAYER, DEFAULT_EXTENT);
     let mut id_text = String::new();
     for (cell, f) in cells {
@@ -79,10 +78,7 @@ pub fn render(snap: &Snapshot, q: &Query, tile: TileId) -> Vec<u8> {
             ("city_ratio", PropValue::Double(round4(ctx.city.ratio))),
             ("prior", PropValue::Double(q.smoothing.prior)),
         ];
-        match e.supply.exact {
-            Some(s) => props.push(("supply", PropValue::UInt(s as u64))),
-            None => props.push(("supply_band", PropValue::Str(&band))),
-        }
+        props.push(("supply", PropValue::UInt(e.supply as u64)));
         if let Some(r) = e.ratio {
             props.push(("ratio", PropValue::Double(round4(r))));
         }
@@ -91,10 +87,7 @@ pub fn render(snap: &Snapshot, q: &Query, tile: TileId) -> Vec<u8> {
             props.push(("high", PropValue::Double(round4(hi))));
         }
         if let Some(x) = eff {
-            match x.supply.exact {
-                Some(s) => props.push(("effective_supply", PropValue::Double((s * 10.0).round() / 10.0))),
-                None => props.push(("effective_supply_band", PropValue::Str(&band))),
-            }
+            props.push(("effective_supply", PropValue::Double((x.supply * 10.0).round() / 10.0)));
             if let Some(r) = x.ratio {
                 props.push(("effective_ratio", PropValue::Double(round4(r))));
             }

@@ -5,6 +5,13 @@
 //! [`FieldCatchment`]: district and park figures are table lookups, cell
 //! figures one merge pass over the field's seekers and sites within the
 //! requested key range (the whole city for a ranking, one tile for a tile).
+//!
+//! Talent counts are [`Tally`]s; the estimates are computed from their
+//! published values under the query's disclosure (`Smoothing::disclosure`),
+//! so a ranking, a field list, an explanation and a tile publish the same
+//! number for the same set of seekers. An area whose only talent count is
+//! published as 0 and that has no demand is left out of cell lists, as if
+//! empty.
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -13,7 +20,8 @@ use std::sync::Arc;
 
 use super::basis::{Basis, Narrow, cell_keys, field_sum};
 use super::effective::{self, CatchmentParams, FieldCatchment};
-use super::index::{CityRatio, Estimate, Smoothing, estimate};
+use super::index::{CityRatio, Estimate, Smoothing, estimate, published_allocation};
+use crate::analytics::privacy::{Disclosure, Tally};
 use crate::model::RegionKind;
 use crate::snapshot::Snapshot;
 use crate::spatial::{TileId, morton};
@@ -88,17 +96,20 @@ impl Area {
     }
 }
 
-/// Raw counts of an area (exact; the privacy rule applies on output).
+/// Raw figures of an area (exact tallies; the disclosure applies on output).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Figures {
     /// Open openings `D`.
     pub demand: f64,
     /// Seekers living in the area `S`.
-    pub supply: u64,
+    pub supply: Tally,
     /// Talents of the field working in the area (districts and parks only).
-    pub employed: Option<u64>,
+    pub employed: Option<Tally>,
     /// Seekers allocated to the area's openings by the catchment.
     pub effective_supply: f64,
+    /// The reach key of the area's sites (`effective::Site::reach` merged),
+    /// which the allocation is published with.
+    pub effective_reach: Tally,
 }
 
 /// The references a query's estimates share.
@@ -110,6 +121,11 @@ pub struct Context {
     pub city: CityRatio,
     /// City-wide openings ÷ allocated seekers, for the effective index.
     pub city_effective: CityRatio,
+    /// How the area's own talent counts are disclosed.
+    pub disclosure: Disclosure,
+    /// How city-wide counts and allocations are disclosed (an allocation
+    /// rests on seekers wherever they live within reach).
+    pub city_disclosure: Disclosure,
 }
 
 impl Context {
@@ -118,14 +134,19 @@ impl Context {
         let basis = Basis::of(snap);
         let catchment = effective::of(snap, &basis, q.field, q.narrow, q.catchment);
         let n = q.narrow;
+        let (d, city) = (q.smoothing.disclosure, q.smoothing.city_disclosure);
         let demand = field_sum(basis.demand_city.row(0), q.field, |e, t| n.demand(e, t)) as f64;
-        let supply = field_sum(basis.seekers_city.row(0), q.field, |e, t| n.supply(e, t)) as f64;
-        let k = q.smoothing.k;
+        let supply = basis.seekers_city.field_tally(0, q.field, |e, t| n.supply(e, t));
+        // The seekers allocated city-wide are a whole count: those with an
+        // opening in reach.
+        let allocated = if city.is_exact() { catchment.allocated } else { city.count(catchment.reached_tally) as f64 };
         Context {
-            city: CityRatio::new(demand, supply, k),
-            city_effective: CityRatio::new(catchment.demand, catchment.allocated, k),
+            city: CityRatio::new(demand, city.count(supply) as f64),
+            city_effective: CityRatio::new(catchment.demand, allocated),
             basis,
             catchment,
+            disclosure: d,
+            city_disclosure: city,
         }
     }
 
@@ -135,9 +156,10 @@ impl Context {
         let Some(row) = self.basis.region_row(region) else { return Figures::default() };
         Figures {
             demand: field_sum(self.basis.demand_by_region.row(row), q.field, |e, t| n.demand(e, t)) as f64,
-            supply: field_sum(self.basis.seekers_by_region.row(row), q.field, |e, t| n.supply(e, t)),
-            employed: Some(field_sum(self.basis.workforce_by_region.row(row), q.field, |e, t| n.supply(e, t))),
+            supply: self.basis.seekers_by_region.field_tally(row, q.field, |e, t| n.supply(e, t)),
+            employed: Some(self.basis.workforce_by_region.field_tally(row, q.field, |e, t| n.supply(e, t))),
             effective_supply: self.catchment.by_region.get(region as usize).copied().unwrap_or(0.0),
+            effective_reach: self.catchment.region_reach.get(region as usize).copied().unwrap_or_default(),
         }
     }
 
@@ -152,9 +174,11 @@ impl Context {
                 .seekers_in(q.field, keys)
                 .iter()
                 .filter(|s| q.narrow.supply(s.education, s.title))
-                .count() as u64,
+                .map(|s| s.tally())
+                .sum(),
             employed: None,
             effective_supply: sites.iter().map(|s| s.effective_supply()).sum(),
+            effective_reach: FieldCatchment::reach_of(sites),
         }
     }
 
@@ -179,31 +203,44 @@ impl Context {
             let cell = ci.min(cj);
             let mut f = Figures::default();
             while i < seekers.len() && morton::cell_id(seekers[i].key, level) == cell {
-                f.supply += q.narrow.supply(seekers[i].education, seekers[i].title) as u64;
+                if q.narrow.supply(seekers[i].education, seekers[i].title) {
+                    f.supply.add(seekers[i].rkey);
+                }
                 i += 1;
             }
             while j < sites.len() && morton::cell_id(sites[j].key, level) == cell {
                 f.demand += sites[j].openings;
                 f.effective_supply += sites[j].effective_supply();
+                f.effective_reach.merge(sites[j].reach);
                 j += 1;
             }
-            if f.demand > 0.0 || f.supply > 0 {
+            if f.demand > 0.0 || self.disclosure.count(f.supply) > 0 {
                 out.push((cell, f));
             }
         }
         out
     }
 
-    /// Plain estimate of an area's figures.
+    /// Plain estimate of an area's figures, from the published supply.
     pub fn estimate(&self, q: &Query, f: &Figures) -> Estimate {
-        estimate(f.demand, f.supply as f64, &self.city, &q.smoothing)
+        estimate(f.demand, self.disclosure.count(f.supply) as f64, &self.city, &q.smoothing)
     }
 
     /// Effective estimate (openings ÷ allocated seekers, smoothed towards the
-    /// city's effective ratio); `None` for areas without openings, which
-    /// the catchment allocates no seekers to.
+    /// city's effective ratio), from the published allocation; `None` for
+    /// areas without openings, which the catchment allocates no seekers to.
+    /// Allocated seekers live anywhere within reach of the area's openings,
+    /// so the allocation is published under the city's disclosure.
     pub fn effective(&self, q: &Query, f: &Figures) -> Option<Estimate> {
-        (f.demand > 0.0).then(|| estimate(f.demand, f.effective_supply, &self.city_effective, &q.smoothing))
+        (f.demand > 0.0).then(|| {
+            let supply = published_allocation(f.effective_supply, f.effective_reach, self.city_disclosure);
+            estimate(f.demand, supply, &self.city_effective, &q.smoothing)
+        })
+    }
+
+    /// The published value of a talent count.
+    pub fn count(&self, t: Tally) -> u64 {
+        self.disclosure.count(t)
     }
 }
 
@@ -310,7 +347,7 @@ pub fn fields_in(snap: &Snapshot, area: Area, template: &Query) -> Vec<FieldRow>
         }
         let ctx = Context::new(snap, &q);
         let figures = ctx.figures(&q, area);
-        if figures.demand == 0.0 && figures.supply == 0 {
+        if figures.demand == 0.0 && ctx.count(figures.supply) == 0 {
             continue;
         }
         rows.push(FieldRow {
@@ -342,6 +379,8 @@ pub struct Contributor {
     /// Seekers the catchment allocates to the site (`O_j · A_j`, all the
     /// site's openings of the field).
     pub site_effective_supply: f64,
+    /// The reach key of the site.
+    pub site_reach: Tally,
     /// Openings of the field at the site.
     pub site_openings: f64,
 }
@@ -374,6 +413,7 @@ pub fn contributors(snap: &Snapshot, ctx: &Context, q: &Query, area: Area, limit
                 openings,
                 access: site.map_or(0.0, |s| s.access),
                 site_effective_supply: site.map_or(0.0, |s| s.effective_supply()),
+                site_reach: site.map_or_else(Tally::default, |s| s.reach),
                 site_openings: site.map_or(0.0, |s| s.openings),
             }
         })

@@ -13,10 +13,19 @@
 //!   industry) and open openings (by region and industry), plus city totals,
 //!   so district, park and chain figures are table lookups.
 //!
-//! Memory at 4 million talents and 1 million vacancy rows: 16 bytes per
-//! seeker, 24 bytes per open vacancy row, and 2,340 counters (8 bytes) per
-//! table row — about 30 MB in all.
+//! Talents are personal data: every talent count is a
+//! [`Tally`](crate::analytics::privacy::Tally), so the seeker lists carry
+//! each seeker's record key and the talent tables keep the cell key (the sum
+//! of the record keys, modulo 2³²) of every counter beside it, in a parallel
+//! array. Any sum of counters is then a tally whose published value depends
+//! only on the records counted (`analytics::privacy`).
+//!
+//! Memory at 4 million talents and 1 million vacancy rows: 24 bytes per
+//! seeker, 24 bytes per open vacancy row, and 2,340 counters (8 bytes, plus
+//! 4 bytes of cell key in the talent tables) per table row — about 45 MB in
+//! all.
 
+use crate::analytics::privacy::Tally;
 use crate::snapshot::{NONE8, NONE16, NONE32, Snapshot};
 use crate::spatial::morton;
 
@@ -36,6 +45,15 @@ pub struct SeekerRec {
     pub park: u16,
     pub education: u8,
     pub title: u8,
+    /// The talent's record key (secret; only ever summed into a cell key).
+    pub rkey: u32,
+}
+
+impl SeekerRec {
+    /// The seeker as a tally of one.
+    pub fn tally(&self) -> Tally {
+        Tally::one(self.rkey)
+    }
 }
 
 /// One open vacancy row of a field.
@@ -77,31 +95,83 @@ impl Narrow {
     }
 }
 
-/// Dense counters: rows × fields × education × title.
+/// Dense counters: rows × fields × education × title. Tables of talents
+/// also keep the cell key of every counter (`keys`, same index); tables of
+/// openings have no keys.
 #[derive(Debug, Clone)]
 pub struct Table {
     width: usize,
     data: Vec<u64>,
+    keys: Vec<u32>,
 }
 
 impl Table {
+    /// A table of openings (plain counts).
     fn new(rows: usize, fields: usize) -> Table {
-        Table { width: fields * PER_FIELD, data: vec![0; rows * fields * PER_FIELD] }
+        Table { width: fields * PER_FIELD, data: vec![0; rows * fields * PER_FIELD], keys: Vec::new() }
+    }
+
+    /// A table of talents (tallies: counts with cell keys).
+    fn tallies(rows: usize, fields: usize) -> Table {
+        Table { keys: vec![0; rows * fields * PER_FIELD], ..Table::new(rows, fields) }
+    }
+
+    fn index(&self, row: usize, field: u8, education: u8, title: u8) -> usize {
+        row * self.width
+            + field as usize * PER_FIELD
+            + (education as usize).min(LEVELS - 1) * TITLES
+            + (title as usize).min(TITLES - 1)
     }
 
     fn add(&mut self, row: usize, field: u8, education: u8, title: u8, n: u64) {
-        let i = row * self.width
-            + field as usize * PER_FIELD
-            + (education as usize).min(LEVELS - 1) * TITLES
-            + (title as usize).min(TITLES - 1);
+        let i = self.index(row, field, education, title);
         if let Some(c) = self.data.get_mut(i) {
             *c += n;
+        }
+    }
+
+    /// Counts one talent with record key `rkey`.
+    fn add_record(&mut self, row: usize, field: u8, education: u8, title: u8, rkey: u32) {
+        let i = self.index(row, field, education, title);
+        if let (Some(c), Some(k)) = (self.data.get_mut(i), self.keys.get_mut(i)) {
+            *c += 1;
+            *k = k.wrapping_add(rkey);
         }
     }
 
     /// One row: `fields × 20` counters, index `field·20 + education·5 + title`.
     pub fn row(&self, row: usize) -> &[u64] {
         self.data.get(row * self.width..(row + 1) * self.width).unwrap_or(&[])
+    }
+
+    /// One row as tallies (same index as [`Table::row`]; cell keys 0 in a
+    /// table of openings).
+    pub fn tally_row(&self, row: usize) -> Vec<Tally> {
+        let range = row * self.width..(row + 1) * self.width;
+        let counts = self.data.get(range.clone()).unwrap_or(&[]);
+        let keys = self.keys.get(range).unwrap_or(&[]);
+        counts.iter().enumerate().map(|(i, &n)| Tally { n, key: keys.get(i).copied().unwrap_or(0) }).collect()
+    }
+
+    /// The tally of one field's counters in a row, over the cells `accept`
+    /// admits (one pass over 20 counters, no allocation).
+    pub fn field_tally(&self, row: usize, field: u8, accept: impl Fn(u8, u8) -> bool) -> Tally {
+        let start = row * self.width + field as usize * PER_FIELD;
+        let (Some(counts), Some(keys)) =
+            (self.data.get(start..start + PER_FIELD), self.keys.get(start..start + PER_FIELD))
+        else {
+            return Tally::default();
+        };
+        let mut t = Tally::default();
+        for e in 0..LEVELS as u8 {
+            for ti in 0..TITLES as u8 {
+                if accept(e, ti) {
+                    let i = e as usize * TITLES + ti as usize;
+                    t.merge(Tally { n: counts[i], key: keys[i] });
+                }
+            }
+        }
+        t
     }
 }
 
@@ -126,6 +196,15 @@ pub fn sum_rows<'a>(rows: impl Iterator<Item = &'a [u64]>, width: usize) -> Vec<
     let mut out = vec![0u64; width];
     for r in rows {
         out.iter_mut().zip(r).for_each(|(o, v)| *o += v);
+    }
+    out
+}
+
+/// Element-wise merge of several tally rows (disjoint sets of records).
+pub fn sum_tally_rows(rows: impl Iterator<Item = Vec<Tally>>, width: usize) -> Vec<Tally> {
+    let mut out = vec![Tally::default(); width];
+    for r in rows {
+        out.iter_mut().zip(r).for_each(|(o, v)| o.merge(v));
     }
     out
 }
@@ -183,20 +262,20 @@ impl Basis {
             seekers: vec![Vec::new(); nf],
             demand: vec![Vec::new(); nf],
             region_row: region_row.clone(),
-            seekers_by_region: Table::new(rows, nf),
-            workforce_by_region: Table::new(rows, nf),
+            seekers_by_region: Table::tallies(rows, nf),
+            workforce_by_region: Table::tallies(rows, nf),
             demand_by_region: Table::new(rows, nf),
-            workforce_by_industry: Table::new(ni, nf),
+            workforce_by_industry: Table::tallies(ni, nf),
             demand_by_industry: Table::new(ni, nf),
-            seekers_city: Table::new(1, nf),
-            workforce_city: Table::new(1, nf),
+            seekers_city: Table::tallies(1, nf),
+            workforce_city: Table::tallies(1, nf),
             demand_city: Table::new(1, nf),
         };
         for t in &snap.talents {
             if t.field as usize >= nf {
                 continue;
             }
-            let (f, e, ti) = (t.field, t.education, t.title);
+            let (f, e, ti, rk) = (t.field, t.education, t.title, t.rkey);
             if t.seeking() {
                 b.seekers[f as usize].push(SeekerRec {
                     key: t.home,
@@ -204,19 +283,20 @@ impl Basis {
                     park: t.home_park,
                     education: e,
                     title: ti,
+                    rkey: rk,
                 });
-                b.seekers_city.add(0, f, e, ti, 1);
+                b.seekers_city.add_record(0, f, e, ti, rk);
                 for r in [t.home_district, t.home_park].into_iter().filter_map(row_of) {
-                    b.seekers_by_region.add(r, f, e, ti, 1);
+                    b.seekers_by_region.add_record(r, f, e, ti, rk);
                 }
             }
             if t.has_work() {
-                b.workforce_city.add(0, f, e, ti, 1);
+                b.workforce_city.add_record(0, f, e, ti, rk);
                 for r in [t.work_district, t.work_park].into_iter().filter_map(row_of) {
-                    b.workforce_by_region.add(r, f, e, ti, 1);
+                    b.workforce_by_region.add_record(r, f, e, ti, rk);
                 }
                 if t.industry != NONE8 {
-                    b.workforce_by_industry.add(t.industry as usize, f, e, ti, 1);
+                    b.workforce_by_industry.add_record(t.industry as usize, f, e, ti, rk);
                 }
             }
         }
@@ -282,7 +362,7 @@ impl Basis {
             &self.demand_by_industry,
         ]
         .iter()
-        .map(|t| t.data.len() * 8)
+        .map(|t| t.data.len() * 8 + t.keys.len() * 4)
         .sum::<usize>();
         lists + tables
     }

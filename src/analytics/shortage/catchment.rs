@@ -58,6 +58,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 
+use crate::analytics::privacy::Tally;
+
 /// Grid level (Web Mercator zoom) at which seekers are binned: about 1 km
 /// cells at Jinan's latitude (0.98 km at 36.6° N).
 pub const SEEKER_CELL_LEVEL: u8 = 15;
@@ -149,12 +151,23 @@ pub fn distance_m(ax: f64, ay: f64, bx: f64, by: f64) -> f64 {
 }
 
 /// A uniform grid over seeker points, squares `cell` units wide.
+#[derive(Debug, Clone)]
 struct Grid {
     cell: f64,
     squares: HashMap<(i64, i64), Vec<u32>>,
 }
 
 impl Grid {
+    /// The grid of `seekers` whose squares are at least `radius_m` wide
+    /// wherever a seeker or a site lies, so the 3 × 3 squares around a site
+    /// hold every seeker point within the radius.
+    fn for_radius(seekers: &[WeightedPoint], sites: &[WeightedPoint], radius_m: f64) -> Grid {
+        // The radius in unit coordinates at the lowest scale (highest
+        // latitude) among the points.
+        let min_scale = seekers.iter().chain(sites).map(|p| metres_per_unit(p.y)).fold(f64::INFINITY, f64::min);
+        Grid::new(seekers, radius_m / min_scale)
+    }
+
     fn new(points: &[WeightedPoint], cell: f64) -> Grid {
         let mut squares: HashMap<(i64, i64), Vec<u32>> = HashMap::new();
         for (i, p) in points.iter().enumerate() {
@@ -181,6 +194,13 @@ pub struct Access {
     pub per_opening: Vec<f64>,
     /// Seekers with no opening within the radius (not allocated).
     pub unreached: f64,
+    /// Per seeker point: whether some opening is within reach (the point's
+    /// seekers are allocated).
+    pub reached: Vec<bool>,
+    /// Per site (with [`two_step_keyed`]): the tallies of the seeker points
+    /// within reach of the site (decay weight above 0, the site has
+    /// openings), merged; empty tallies with [`two_step`].
+    pub reach: Vec<Tally>,
 }
 
 /// Two-step floating catchment over seeker points and vacancy sites.
@@ -193,13 +213,28 @@ pub struct Access {
 /// Cost: `O((seekers + sites) + Σ_sites seeker points in the 3 × 3 grid
 /// squares)`, the grid square being the radius.
 pub fn two_step(seekers: &[WeightedPoint], sites: &[WeightedPoint], radius_m: f64, decay: Decay) -> Access {
+    two_step_keyed(seekers, &[], sites, radius_m, decay)
+}
+
+/// [`two_step`], also merging for every site the tallies (`tallies[i]` of
+/// seeker point `i`; the seekers there, see `analytics::privacy`) of the
+/// seeker points within its reach, in the same pass.
+pub fn two_step_keyed(
+    seekers: &[WeightedPoint],
+    tallies: &[Tally],
+    sites: &[WeightedPoint],
+    radius_m: f64,
+    decay: Decay,
+) -> Access {
     if seekers.is_empty() || sites.is_empty() {
-        return Access { per_opening: vec![0.0; sites.len()], unreached: seekers.iter().map(|p| p.weight).sum() };
+        return Access {
+            per_opening: vec![0.0; sites.len()],
+            unreached: seekers.iter().map(|p| p.weight).sum(),
+            reached: vec![false; seekers.len()],
+            reach: vec![Tally::default(); sites.len()],
+        };
     }
-    // Grid square: the radius in unit coordinates at the lowest scale
-    // (highest latitude) among the points, so 3 × 3 squares always cover it.
-    let min_scale = seekers.iter().chain(sites).map(|p| metres_per_unit(p.y)).fold(f64::INFINITY, f64::min);
-    let grid = Grid::new(seekers, radius_m / min_scale);
+    let grid = Grid::for_radius(seekers, sites, radius_m);
     // Step 1: openings competing for each seeker point.
     let mut competing = vec![0.0f64; seekers.len()];
     for s in sites {
@@ -222,19 +257,29 @@ pub fn two_step(seekers: &[WeightedPoint], sites: &[WeightedPoint], radius_m: f6
             }
         })
         .collect();
-    // Step 2: accessible seekers per opening at each site.
+    // Step 2: accessible seekers per opening at each site, and the seekers
+    // within its reach.
+    let mut reach = vec![Tally::default(); sites.len()];
     let per_opening = sites
         .iter()
-        .map(|s| {
-            grid.near(s.x, s.y)
-                .map(|i| {
-                    let p = &seekers[i as usize];
-                    decay.weight(distance_m(s.x, s.y, p.x, p.y), radius_m) * ratio[i as usize]
-                })
-                .sum()
+        .zip(&mut reach)
+        .map(|(s, reach)| {
+            let mut a = 0.0;
+            for i in grid.near(s.x, s.y) {
+                let p = &seekers[i as usize];
+                let w = decay.weight(distance_m(s.x, s.y, p.x, p.y), radius_m);
+                a += w * ratio[i as usize];
+                if w > 0.0
+                    && s.weight > 0.0
+                    && let Some(t) = tallies.get(i as usize)
+                {
+                    reach.merge(*t);
+                }
+            }
+            a
         })
         .collect();
-    Access { per_opening, unreached }
+    Access { per_opening, unreached, reached: competing.iter().map(|&c| c > 0.0).collect(), reach }
 }
 
 #[cfg(test)]
@@ -286,11 +331,26 @@ mod tests {
                 let sites: Vec<WeightedPoint> = (0..120)
                     .map(|_| point(116.8 + rng.f64() * 0.8, 36.4 + rng.f64() * 0.5, 1.0 + (rng.f64() * 9.0).floor()))
                     .collect();
-                let fast = two_step(&seekers, &sites, radius, decay);
+                let tallies: Vec<Tally> =
+                    seekers.iter().map(|p| Tally { n: p.weight as u64, key: rng.next_u64() as u32 }).collect();
+                let fast = two_step_keyed(&seekers, &tallies, &sites, radius, decay);
                 let slow = brute_force(&seekers, &sites, radius, decay);
                 for (f, s) in fast.per_opening.iter().zip(&slow) {
                     assert!((f - s).abs() <= 1e-9 * s.abs().max(1.0), "{decay} {radius}: {f} vs {s}");
                 }
+                assert_eq!(two_step(&seekers, &sites, radius, decay).per_opening, fast.per_opening);
+                // The seekers within reach of each site, against every pair.
+                for (site, reach) in sites.iter().zip(&fast.reach) {
+                    let expected: Tally = seekers
+                        .iter()
+                        .zip(&tallies)
+                        .filter(|(p, _)| decay.weight(distance_m(site.x, site.y, p.x, p.y), radius) > 0.0)
+                        .map(|(_, t)| *t)
+                        .sum();
+                    assert_eq!(*reach, expected, "{decay} {radius}");
+                }
+                let reached: f64 = seekers.iter().zip(&fast.reached).filter(|(_, r)| **r).map(|(p, _)| p.weight).sum();
+                assert!((reached + fast.unreached - seekers.iter().map(|p| p.weight).sum::<f64>()).abs() < 1e-9);
                 let allocated: f64 = fast.per_opening.iter().zip(&sites).map(|(a, s)| a * s.weight).sum();
                 let total: f64 = seekers.iter().map(|p| p.weight).sum();
                 assert!((allocated + fast.unreached - total).abs() < 1e-6, "{decay} {radius}: conservation");

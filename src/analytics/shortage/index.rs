@@ -37,11 +37,15 @@
 //!
 //! # Privacy
 //!
-//! Supply counts talents. A count `S` in `1..k` is not published; it is
-//! banded (`supply: null, supply_band: "1-4"` for k = 5) and every number
-//! derived from it — ratio, index, interval — is computed with the fixed
-//! band value `k / 2` instead of `S`, so no output depends on the exact small
-//! count. The city-wide supply behind `ρ` passes the same rule.
+//! Supply counts talents, so it is a [`Tally`] and what enters every formula
+//! is its **published** value, `disclosure.count(tally)`
+//! ([`crate::analytics::privacy`]): the exact count for a principal entitled
+//! to it, otherwise the perturbed count (0 stays 0, nothing in 1..k−1,
+//! bounded centred noise above). Ratio, index, interval and `low_data` are
+//! computed from that published value only, so no output depends on more
+//! than what is published beside it. The city-wide supply behind `ρ` is
+//! published the same way. An allocated (fractional) supply of the
+//! catchment is published by [`published_allocation`].
 //!
 //! # Worked example
 //!
@@ -56,6 +60,8 @@
 //! Area A (3 openings, nobody seeking) does not outrank B; it is flagged
 //! `low_data`. C's 80 % interval is that of Gamma(20, 20).
 
+use crate::analytics::privacy::{Disclosure, Tally, perturb};
+
 /// Default prior strength `m`, in seekers.
 pub const DEFAULT_PRIOR: f64 = 10.0;
 /// Default credible level of the interval.
@@ -69,7 +75,7 @@ pub const MIN_SEEKERS: f64 = 10.0;
 pub struct CityRatio {
     /// Open openings in the city.
     pub demand: f64,
-    /// Seekers in the city as published (banded value when in `1..k`).
+    /// Seekers in the city as published.
     pub supply: f64,
     /// `ρ = demand / supply`; `demand` itself (as if one seeker) when there
     /// are no seekers, so the prior stays finite.
@@ -77,64 +83,83 @@ pub struct CityRatio {
 }
 
 impl CityRatio {
-    /// The city ratio from exact counts (or an allocated, fractional
-    /// supply), after the privacy rule.
-    pub fn new(demand: f64, supply: f64, k: u32) -> CityRatio {
-        let supply = published_supply(supply, k).value;
+    /// The city ratio from openings and the **published** supply (a
+    /// published count, or a published allocation).
+    pub fn new(demand: f64, supply: f64) -> CityRatio {
         CityRatio { demand, supply, ratio: if supply > 0.0 { demand / supply } else { demand } }
     }
 }
 
-/// A supply count as it may be used in published numbers.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct PublishedSupply {
-    /// The exact count, or `None` when it lies in `(0, k)` and is banded.
-    pub exact: Option<f64>,
-    /// The value every published number is computed from: the count, or
-    /// `k / 2` when banded.
-    pub value: f64,
-}
-
-/// The privacy rule for a supply count (or a fractional supply such as a
-/// catchment's allocated seekers): values in `(0, k)` are banded and
-/// replaced by `k / 2`.
+/// The published value of an allocated supply: seekers shared out among
+/// openings by the commuting catchment, a fractional sum over vacancy sites
+/// (see [`super::catchment`]), with `reach` its reach key: the tallies of
+/// the seekers within reach of each of those sites, merged over the sites
+/// (`super::effective`).
+///
+/// - Exact disclosure: the allocation itself.
+/// - Protected: the allocation rounded to a whole number and perturbed like
+///   a count, `perturb(round(value), reach.key, k)`: nothing in 1..k−1,
+///   bounded centred noise above, and the noise is a function of the
+///   rounded value, the sites and the seekers around them alone (the key
+///   is a sum of secret record keys). The same sites give the same number
+///   on every route (a district, a cell holding the same sites, the
+///   explanation), asking again gains nothing, and for one site whose
+///   allocation is a plain count of the seekers in its reach (nothing
+///   competing, uniform decay) the number equals their published count.
+///
+/// Publishing the allocation only for groups of at least `MIN_GROUP`
+/// seekers instead would not do: an exact allocation of 100 seekers at one
+/// radius minus that at a slightly smaller radius is an exact count of a
+/// few people.
 ///
 /// # Examples
 /// ```
-/// use talentmap::analytics::shortage::index::published_supply;
-/// assert_eq!(published_supply(3.0, 5).exact, None);
-/// assert_eq!(published_supply(3.0, 5).value, 2.5);
-/// assert_eq!(published_supply(1.0, 5).value, 2.5);
-/// assert_eq!(published_supply(7.0, 5).exact, Some(7.0));
-/// assert_eq!(published_supply(0.0, 5).exact, Some(0.0));
+/// use talentmap::analytics::privacy::{Disclosure, Tally};
+/// use talentmap::analytics::shortage::index::published_allocation;
+/// let reach = Tally { n: 40, key: 12345 };
+/// assert_eq!(published_allocation(2.5, reach, Disclosure::Exact), 2.5);
+/// for value in [1.2, 2.5, 3.9] {
+///     let p = published_allocation(value, reach, Disclosure::Protected { k: 5 });
+///     assert!(p == 0.0 || p == 5.0, "{value} -> {p}");
+/// }
+/// assert_eq!(published_allocation(0.4, reach, Disclosure::Protected { k: 5 }), 0.0);
+/// let p = published_allocation(100.2, reach, Disclosure::Protected { k: 5 });
+/// assert!((97.0..=103.0).contains(&p) && p.fract() == 0.0);
 /// ```
-pub fn published_supply(count: f64, k: u32) -> PublishedSupply {
-    if count > 0.0 && count < k as f64 {
-        PublishedSupply { exact: None, value: k as f64 / 2.0 }
-    } else {
-        PublishedSupply { exact: Some(count), value: count }
+pub fn published_allocation(value: f64, reach: Tally, disclosure: Disclosure) -> f64 {
+    match disclosure {
+        Disclosure::Exact => value,
+        Disclosure::Protected { k } => perturb(value.max(0.0).round() as u64, reach.key, k) as f64,
     }
 }
 
-/// The band label of suppressed counts, e.g. `"1-4"` for k = 5.
-pub fn supply_band(k: u32) -> String {
-    format!("1-{}", k.saturating_sub(1))
-}
-
-/// Smoothing parameters.
+/// Smoothing parameters and how the numbers are disclosed.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Smoothing {
     /// Prior strength `m` in seekers (> 0).
     pub prior: f64,
     /// Credible level of the interval, in (0, 1).
     pub interval: f64,
-    /// Privacy threshold k.
-    pub k: u32,
+    /// Exact or perturbed talent counts of the areas asked about
+    /// (`analytics::privacy`).
+    pub disclosure: Disclosure,
+    /// Exact or perturbed city-wide talent counts (the supply behind `ρ`,
+    /// the catchment's totals): exact only for a caller entitled to exact
+    /// counts of the whole city, so an analyst exact for one district does
+    /// not learn the rest of the city by subtraction.
+    pub city_disclosure: Disclosure,
+}
+
+impl Smoothing {
+    /// The same disclosure for the areas and the city.
+    pub fn disclosed(prior: f64, interval: f64, disclosure: Disclosure) -> Smoothing {
+        Smoothing { prior, interval, disclosure, city_disclosure: disclosure }
+    }
 }
 
 impl Default for Smoothing {
     fn default() -> Self {
-        Smoothing { prior: DEFAULT_PRIOR, interval: DEFAULT_INTERVAL, k: 5 }
+        Smoothing::disclosed(DEFAULT_PRIOR, DEFAULT_INTERVAL, Disclosure::Protected { k: 5 })
     }
 }
 
@@ -143,8 +168,8 @@ impl Default for Smoothing {
 pub struct Estimate {
     /// Openings `D`.
     pub demand: f64,
-    /// Supply under the privacy rule.
-    pub supply: PublishedSupply,
+    /// Supply `S` as published (the value every number here is computed from).
+    pub supply: f64,
     /// `D / S`, `None` when `S = 0`.
     pub ratio: Option<f64>,
     /// Posterior mean `(D + m·ρ) / (S + m)`.
@@ -159,34 +184,32 @@ pub struct Estimate {
     pub low_data: bool,
 }
 
-/// The estimate of an area with `demand` openings and `supply` seekers
-/// (exact counts; the privacy rule is applied here). The interval is left
-/// out because it costs two quantile inversions; rankings add it only to
-/// the items they return.
+/// The estimate of an area with `demand` openings and the **published**
+/// supply `supply` (see the module docs). The interval is left out because
+/// it costs two quantile inversions; rankings add it only to the items they
+/// return.
 ///
 /// # Examples
 /// ```
 /// use talentmap::analytics::shortage::index::{CityRatio, Smoothing, estimate};
-/// let city = CityRatio::new(2000.0, 1000.0, 5); // ρ = 2
-/// let s = Smoothing { prior: 10.0, interval: 0.8, k: 5 };
+/// let city = CityRatio::new(2000.0, 1000.0); // ρ = 2
+/// let s = Smoothing { prior: 10.0, ..Smoothing::default() };
 /// let b = estimate(3000.0, 300.0, &city, &s);
 /// assert!((b.index - 3020.0 / 310.0).abs() < 1e-12);
 /// assert_eq!(b.ratio, Some(10.0));
 /// ```
 pub fn estimate(demand: f64, supply: f64, city: &CityRatio, s: &Smoothing) -> Estimate {
-    let published = published_supply(supply, s.k);
-    let sv = published.value;
     let shape = demand + s.prior * city.ratio;
-    let rate = sv + s.prior;
+    let rate = supply + s.prior;
     Estimate {
         demand,
-        supply: published,
-        ratio: (sv > 0.0).then(|| demand / sv),
+        supply,
+        ratio: (supply > 0.0).then(|| demand / supply),
         index: shape / rate,
         shape,
         rate,
         interval: None,
-        low_data: sv < s.prior.max(MIN_SEEKERS),
+        low_data: supply < s.prior.max(MIN_SEEKERS),
     }
 }
 
@@ -203,12 +226,12 @@ mod tests {
     use super::*;
 
     fn smoothing() -> Smoothing {
-        Smoothing { prior: 10.0, interval: 0.8, k: 5 }
+        Smoothing::disclosed(10.0, 0.8, Disclosure::Exact)
     }
 
     #[test]
     fn worked_example_by_hand() {
-        let city = CityRatio::new(2000.0, 1000.0, 5);
+        let city = CityRatio::new(2000.0, 1000.0);
         assert_eq!(city.ratio, 2.0);
         let a = estimate(3.0, 0.0, &city, &smoothing());
         assert!((a.index - 2.3).abs() < 1e-12);
@@ -227,7 +250,7 @@ mod tests {
     fn interval_by_hand_for_an_exponential_posterior() {
         // ρ = 0.1, m = 10, D = 0: shape 1, S = 10: rate 20 → exponential with
         // rate 20, quantile −ln(1 − p) / 20.
-        let city = CityRatio::new(100.0, 1000.0, 5);
+        let city = CityRatio::new(100.0, 1000.0);
         let e = estimate(0.0, 10.0, &city, &smoothing()).with_interval(0.8);
         let (lo, hi) = e.interval.unwrap();
         assert!((lo - 0.005_268_025_782_891_316).abs() < 1e-12, "{lo}");
@@ -237,7 +260,7 @@ mod tests {
 
     #[test]
     fn large_areas_stay_close_to_their_raw_ratio() {
-        let city = CityRatio::new(2000.0, 1000.0, 5);
+        let city = CityRatio::new(2000.0, 1000.0);
         for (d, s) in [(50_000.0, 10_000.0), (1_000.0, 5_000.0), (123_456.0, 40_000.0)] {
             let e = estimate(d, s, &city, &smoothing());
             let raw = d / s;
@@ -250,16 +273,20 @@ mod tests {
     }
 
     #[test]
-    fn small_supply_counts_do_not_change_published_numbers() {
-        let city = CityRatio::new(2000.0, 1000.0, 5);
-        let outputs: Vec<Estimate> =
-            (1..5).map(|s| estimate(7.0, s as f64, &city, &smoothing()).with_interval(0.8)).collect();
-        for e in &outputs {
-            assert_eq!(e.supply.exact, None);
-            assert_eq!(*e, outputs[0], "supply 1..4 must give identical outputs");
+    fn allocations_are_published_like_counts_of_the_seekers_in_reach() {
+        let protected = Disclosure::Protected { k: 5 };
+        let mut rng = crate::generate::rng::Rng::new(77, 0);
+        for _ in 0..2000 {
+            let reach = Tally { n: 50, key: rng.next_u64() as u32 };
+            let value = rng.f64() * 60.0;
+            let p = published_allocation(value, reach, protected);
+            assert!(p == 0.0 || p >= 5.0, "{value} published as {p}");
+            assert!((p - value.round()).abs() <= 5.0, "{value} published as {p}");
+            assert_eq!(p, published_allocation(value, reach, protected), "a function of its inputs");
         }
-        assert_ne!(estimate(7.0, 5.0, &city, &smoothing()).index, outputs[0].index);
-        // The city ratio follows the same rule.
-        assert_eq!(CityRatio::new(10.0, 1.0, 5), CityRatio::new(10.0, 4.0, 5));
+        // A whole allocation of every seeker in reach is their published count.
+        let reach = Tally { n: 37, key: 991 };
+        assert_eq!(published_allocation(37.0, reach, protected), protected.count(reach) as f64);
+        assert_eq!(published_allocation(3.25, reach, Disclosure::Exact), 3.25);
     }
 }

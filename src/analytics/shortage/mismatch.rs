@@ -40,16 +40,21 @@
 //!
 //! # Privacy
 //!
-//! Talent counts in `1..k` appear as `null` in the tables, and every share
-//! and measure is computed from the published values (the band value
-//! `k / 2` in place of a suppressed count), so no derived number depends on
-//! a suppressed count.
+//! Seeker and workforce counts are [`Tally`]s, and every one that is
+//! published — a cell of the field × education table, a row of the by-field,
+//! by-education and by-title tables, a total — is the published value of its
+//! **own** tally (`Disclosure::count`, `analytics::privacy`): a total is not
+//! the sum of its published rows but its own perturbed count, so a total
+//! minus its rows is noise, not a person. Shares, the vertical and
+//! horizontal measures, the absent fields and the top missing fields are
+//! computed from the published values only. A row whose published numbers
+//! are all 0 is left out like an empty one.
 
 use serde::Serialize;
 
-use super::basis::{Basis, LEVELS, PER_FIELD, TITLES, sum_rows};
-use super::index::{CityRatio, Smoothing, estimate, published_supply};
-use crate::analytics::privacy::publishable;
+use super::basis::{Basis, LEVELS, PER_FIELD, TITLES, sum_rows, sum_tally_rows};
+use super::index::{CityRatio, Smoothing, estimate};
+use crate::analytics::privacy::Tally;
 use crate::model::{Education, Title};
 use crate::snapshot::Snapshot;
 
@@ -62,21 +67,16 @@ pub enum Scope {
     Chain(Vec<u8>),
 }
 
-/// A count that is either personal (talents) or not (openings).
-fn published(n: u64, k: u32) -> f64 {
-    published_supply(n as f64, k).value
-}
-
 /// One row of the field × education table.
 #[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct FieldEducationRow {
     pub field: String,
     pub education: &'static str,
     pub demand: u64,
-    /// Seekers; `null` when 1..k−1.
-    pub supply: Option<u64>,
-    /// Workforce; `null` when 1..k−1.
-    pub workforce: Option<u64>,
+    /// Seekers (published value).
+    pub supply: u64,
+    /// Workforce (published value).
+    pub workforce: u64,
 }
 
 /// One row of a by-field, by-education or by-title table.
@@ -84,8 +84,10 @@ pub struct FieldEducationRow {
 pub struct ShareRow {
     pub code: String,
     pub demand: u64,
-    pub supply: Option<u64>,
-    pub workforce: Option<u64>,
+    /// Seekers (published value).
+    pub supply: u64,
+    /// Workforce (published value).
+    pub workforce: u64,
     pub demand_share: f64,
     pub supply_share: f64,
     pub workforce_share: f64,
@@ -122,7 +124,8 @@ pub struct Horizontal {
 pub struct MissingField {
     pub field: String,
     pub demand: u64,
-    pub supply: Option<u64>,
+    /// Seekers (published value).
+    pub supply: u64,
     pub index: f64,
     pub city_ratio: f64,
     /// No seekers and no workforce of the field in the scope.
@@ -133,8 +136,10 @@ pub struct MissingField {
 #[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Mismatch {
     pub demand_total: u64,
-    pub supply_total: Option<u64>,
-    pub workforce_total: Option<u64>,
+    /// Seekers in the scope: the published value of their own tally.
+    pub supply_total: u64,
+    /// Workforce in the scope: the published value of its own tally.
+    pub workforce_total: u64,
     pub by_field_education: Vec<FieldEducationRow>,
     pub by_field: Vec<ShareRow>,
     pub by_education: Vec<ShareRow>,
@@ -146,17 +151,25 @@ pub struct Mismatch {
 }
 
 /// Level histogram (`levels` bins) of a table row, summed over fields.
-fn ladder(row: &[u64], fields: usize, education: bool) -> Vec<u64> {
+fn ladder<T: Copy + Default>(row: &[T], fields: usize, education: bool, add: impl Fn(&mut T, T)) -> Vec<T> {
     let n = if education { LEVELS } else { TITLES };
-    let mut out = vec![0u64; n];
+    let mut out = vec![T::default(); n];
     for f in 0..fields {
         for e in 0..LEVELS {
             for t in 0..TITLES {
-                out[if education { e } else { t }] += row[f * PER_FIELD + e * TITLES + t];
+                add(&mut out[if education { e } else { t }], row[f * PER_FIELD + e * TITLES + t]);
             }
         }
     }
     out
+}
+
+fn add_u64(a: &mut u64, b: u64) {
+    *a += b;
+}
+
+fn add_tally(a: &mut Tally, b: Tally) {
+    a.merge(b);
 }
 
 /// Vertical measure of two level distributions (published values).
@@ -212,54 +225,56 @@ pub fn dissimilarity(a: &[f64], b: &[f64]) -> Option<f64> {
     Some(0.5 * a.iter().zip(b).map(|(x, y)| (x / ta - y / tb).abs()).sum::<f64>())
 }
 
-/// Builds the mismatch report of a scope. Talent counts follow the
-/// privacy rule with threshold `k`; `smoothing` drives the index of the
+/// Builds the mismatch report of a scope. Talent counts are published
+/// under `smoothing.disclosure`; `smoothing` also drives the index of the
 /// top missing fields (at most 10).
 pub fn mismatch(snap: &Snapshot, basis: &Basis, scope: &Scope, smoothing: &Smoothing) -> Mismatch {
-    let k = smoothing.k;
+    let disclosure = smoothing.disclosure;
+    let count = |t: Tally| disclosure.count(t);
     let nf = basis.fields;
     let width = nf * PER_FIELD;
-    let (demand, supply, workforce): (Vec<u64>, Vec<u64>, Vec<u64>) = match scope {
+    let (demand, supply, workforce): (Vec<u64>, Vec<Tally>, Vec<Tally>) = match scope {
         Scope::Region(r) => match basis.region_row(*r) {
             Some(row) => (
                 basis.demand_by_region.row(row).to_vec(),
-                basis.seekers_by_region.row(row).to_vec(),
-                basis.workforce_by_region.row(row).to_vec(),
+                basis.seekers_by_region.tally_row(row),
+                basis.workforce_by_region.tally_row(row),
             ),
-            None => (vec![0; width], vec![0; width], vec![0; width]),
+            None => (vec![0; width], vec![Tally::default(); width], vec![Tally::default(); width]),
         },
         Scope::Chain(divisions) => (
             sum_rows(divisions.iter().map(|&d| basis.demand_by_industry.row(d as usize)), width),
-            basis.seekers_city.row(0).to_vec(),
-            sum_rows(divisions.iter().map(|&d| basis.workforce_by_industry.row(d as usize)), width),
+            basis.seekers_city.tally_row(0),
+            sum_tally_rows(divisions.iter().map(|&d| basis.workforce_by_industry.tally_row(d as usize)), width),
         ),
     };
     let code = |f: usize| snap.taxonomy.fields().get(f).map_or_else(String::new, |e| e.code.clone());
     let field_total = |row: &[u64], f: usize| row[f * PER_FIELD..(f + 1) * PER_FIELD].iter().sum::<u64>();
+    let field_tally = |row: &[Tally], f: usize| row[f * PER_FIELD..(f + 1) * PER_FIELD].iter().copied().sum::<Tally>();
 
     let mut by_field_education = Vec::new();
     for f in 0..nf {
         for (e, level) in Education::ALL.iter().enumerate() {
-            let cell =
-                |row: &[u64]| row[f * PER_FIELD + e * TITLES..f * PER_FIELD + (e + 1) * TITLES].iter().sum::<u64>();
-            let (d, s, w) = (cell(&demand), cell(&supply), cell(&workforce));
+            let cells = f * PER_FIELD + e * TITLES..f * PER_FIELD + (e + 1) * TITLES;
+            let d = demand[cells.clone()].iter().sum::<u64>();
+            let s = count(supply[cells.clone()].iter().copied().sum());
+            let w = count(workforce[cells].iter().copied().sum());
             if d + s + w > 0 {
                 by_field_education.push(FieldEducationRow {
                     field: code(f),
                     education: level.code(),
                     demand: d,
-                    supply: publishable(s, k),
-                    workforce: publishable(w, k),
+                    supply: s,
+                    workforce: w,
                 });
             }
         }
     }
 
+    // Rows of published values; shares over the rows shown.
     let share_rows = |codes: Vec<String>, d: &[u64], s: &[u64], w: &[u64], keep_empty: bool| -> Vec<ShareRow> {
-        let pub_s: Vec<f64> = s.iter().map(|&n| published(n, k)).collect();
-        let pub_w: Vec<f64> = w.iter().map(|&n| published(n, k)).collect();
-        let (td, ts, tw) = (d.iter().sum::<u64>() as f64, pub_s.iter().sum::<f64>(), pub_w.iter().sum::<f64>());
-        let share = |x: f64, t: f64| if t > 0.0 { x / t } else { 0.0 };
+        let (td, ts, tw) = (d.iter().sum::<u64>() as f64, s.iter().sum::<u64>() as f64, w.iter().sum::<u64>() as f64);
+        let share = |x: u64, t: f64| if t > 0.0 { x as f64 / t } else { 0.0 };
         codes
             .into_iter()
             .enumerate()
@@ -267,35 +282,38 @@ pub fn mismatch(snap: &Snapshot, basis: &Basis, scope: &Scope, smoothing: &Smoot
             .map(|(i, code)| ShareRow {
                 code,
                 demand: d[i],
-                supply: publishable(s[i], k),
-                workforce: publishable(w[i], k),
-                demand_share: share(d[i] as f64, td),
-                supply_share: share(pub_s[i], ts),
-                workforce_share: share(pub_w[i], tw),
+                supply: s[i],
+                workforce: w[i],
+                demand_share: share(d[i], td),
+                supply_share: share(s[i], ts),
+                workforce_share: share(w[i], tw),
             })
             .collect()
     };
+    let published = |v: Vec<Tally>| -> Vec<u64> { v.into_iter().map(count).collect() };
     let fd: Vec<u64> = (0..nf).map(|f| field_total(&demand, f)).collect();
-    let fs: Vec<u64> = (0..nf).map(|f| field_total(&supply, f)).collect();
-    let fw: Vec<u64> = (0..nf).map(|f| field_total(&workforce, f)).collect();
+    let fs = published((0..nf).map(|f| field_tally(&supply, f)).collect());
+    let fw = published((0..nf).map(|f| field_tally(&workforce, f)).collect());
     let mut by_field = share_rows((0..nf).map(code).collect(), &fd, &fs, &fw, false);
     by_field.sort_by(|a, b| b.demand.cmp(&a.demand).then(a.code.cmp(&b.code)));
 
-    let (ed, es, ew) = (ladder(&demand, nf, true), ladder(&supply, nf, true), ladder(&workforce, nf, true));
-    let (td_, ts_, tw_) = (ladder(&demand, nf, false), ladder(&supply, nf, false), ladder(&workforce, nf, false));
+    let ed = ladder(&demand, nf, true, add_u64);
+    let es = published(ladder(&supply, nf, true, add_tally));
+    let ew = published(ladder(&workforce, nf, true, add_tally));
+    let td_ = ladder(&demand, nf, false, add_u64);
+    let ts_ = published(ladder(&supply, nf, false, add_tally));
+    let tw_ = published(ladder(&workforce, nf, false, add_tally));
     let by_education = share_rows(Education::ALL.iter().map(|e| e.code().to_string()).collect(), &ed, &es, &ew, true);
     let by_title = share_rows(Title::ALL.iter().map(|t| t.code().to_string()).collect(), &td_, &ts_, &tw_, true);
 
-    let f64s = |v: &[u64], personal: bool| -> Vec<f64> {
-        v.iter().map(|&n| if personal { published(n, k) } else { n as f64 }).collect()
-    };
+    let f64s = |v: &[u64]| -> Vec<f64> { v.iter().map(|&n| n as f64).collect() };
     let pair = |d: &[u64], s: &[u64], w: &[u64]| VerticalPair {
-        against_supply: vertical(&f64s(d, false), &f64s(s, true)),
-        against_workforce: vertical(&f64s(d, false), &f64s(w, true)),
+        against_supply: vertical(&f64s(d), &f64s(s)),
+        against_workforce: vertical(&f64s(d), &f64s(w)),
     };
     let horizontal = Horizontal {
-        dissimilarity_supply: dissimilarity(&f64s(&fd, false), &f64s(&fs, true)),
-        dissimilarity_workforce: dissimilarity(&f64s(&fd, false), &f64s(&fw, true)),
+        dissimilarity_supply: dissimilarity(&f64s(&fd), &f64s(&fs)),
+        dissimilarity_workforce: dissimilarity(&f64s(&fd), &f64s(&fw)),
         absent_fields: (0..nf).filter(|&f| fd[f] > 0 && fs[f] == 0 && fw[f] == 0).map(code).collect(),
     };
 
@@ -304,14 +322,13 @@ pub fn mismatch(snap: &Snapshot, basis: &Basis, scope: &Scope, smoothing: &Smoot
         .map(|f| {
             let city = CityRatio::new(
                 field_total(basis.demand_city.row(0), f) as f64,
-                field_total(basis.seekers_city.row(0), f) as f64,
-                k,
+                smoothing.city_disclosure.count(basis.seekers_city.field_tally(0, f as u8, |_, _| true)) as f64,
             );
             let e = estimate(fd[f] as f64, fs[f] as f64, &city, smoothing);
             MissingField {
                 field: code(f),
                 demand: fd[f],
-                supply: publishable(fs[f], k),
+                supply: fs[f],
                 index: e.index,
                 city_ratio: city.ratio,
                 absent: fs[f] == 0 && fw[f] == 0,
@@ -323,8 +340,8 @@ pub fn mismatch(snap: &Snapshot, basis: &Basis, scope: &Scope, smoothing: &Smoot
 
     Mismatch {
         demand_total: fd.iter().sum(),
-        supply_total: publishable(fs.iter().sum(), k),
-        workforce_total: publishable(fw.iter().sum(), k),
+        supply_total: count(supply.iter().copied().sum()),
+        workforce_total: count(workforce.iter().copied().sum()),
         by_field_education,
         by_field,
         by_education,

@@ -2,8 +2,8 @@
 //! which talent, how badly, and whether the number can be trusted.
 //!
 //! - [`index`]: the jobs-to-applicants ratio, its Gamma–Poisson smoothed
-//!   shortage index with a credible interval, the `low_data` flag and the
-//!   privacy banding of small supply counts;
+//!   shortage index with a credible interval, the `low_data` flag, and how
+//!   supply enters them as a published (exact or perturbed) count;
 //! - [`gamma`]: the incomplete gamma function and its inverse behind the
 //!   interval;
 //! - [`catchment`]: two-step floating catchment (2SFCA) with distance decay,

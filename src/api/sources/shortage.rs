@@ -6,11 +6,15 @@
 //! Query: [`ShortageParams`] — `field` (required), `education`, `title`,
 //! `prior`, `interval`, `radius`, `decay` — the same type, parser and
 //! messages as the JSON routes under `/api/shortage`.
+//!
+//! Tiles are shared by every caller (and every cache), so they are rendered
+//! under `Disclosure::Protected` whatever the role: perturbed counts.
 
 use std::sync::Arc;
 
 use utoipa::openapi::path::Parameter;
 
+use crate::analytics::privacy::Disclosure;
 use crate::analytics::shortage::{DEFAULT_INTERVAL, DEFAULT_PRIOR, DEFAULT_RADIUS_M, Decay, Query};
 use crate::api::ApiError;
 use crate::encode::shortage::{FIELDS, LAYER, MAXZOOM, render};
@@ -55,7 +59,7 @@ impl TileSource for Shortage {
     }
 
     fn resolve(&self, p: ShortageParams, cx: &SourceContext) -> Result<Query, ApiError> {
-        p.query(&cx.snap, cx.k)
+        p.query(&cx.snap, Disclosure::Protected { k: cx.k })
     }
 
     /// Defaults are left out, so `?field=0812&prior=10` shares the entry of

@@ -1,8 +1,11 @@
 //! Answers of the shortage and mismatch routes. The ranking rows
 //! ([`AreaRow`], [`FieldRow`]) are written both as JSON and, with the csv
 //! crate's serde support, as the CSV exports, so CSV columns and JSON keys
-//! are the same field list. Suppressed supply is `null` with its band
-//! (`supply_band`, e.g. `"1-4"`); the band is `null` when supply is exact.
+//! are the same field list. Talent counts (`supply`, `employed`,
+//! `effective_supply`, the seeker and workforce tables) are published
+//! values: exact when `exact_counts` is true, perturbed otherwise (never in
+//! 1..k−1, bounded centred noise above; `analytics::privacy`), and every
+//! ratio, index and share is computed from them.
 
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -16,10 +19,8 @@ use super::map::ChainEntry;
 pub struct Numbers {
     /// Open openings `D`.
     pub demand: u64,
-    /// Seekers `S` (null when in 1..k).
-    pub supply: Option<u64>,
-    /// The band of a suppressed supply, e.g. `1-4`; null when exact.
-    pub supply_band: Option<String>,
+    /// Seekers `S` as published (perturbed unless `exact_counts`).
+    pub supply: u64,
     /// Raw jobs-to-applicants ratio `D / S`.
     pub ratio: Option<f64>,
     /// Smoothed shortage index `(D + m·ρ) / (S + m)`.
@@ -28,11 +29,14 @@ pub struct Numbers {
     pub low: Option<f64>,
     pub high: Option<f64>,
     pub low_data: bool,
-    /// Talents of the field working in the area.
+    /// Talents of the field working in the area, as published (districts
+    /// and parks only).
     pub employed: Option<u64>,
-    /// Supply within commuting reach (2SFCA), 0.1 precision.
+    /// Supply within commuting reach (2SFCA) as published: 0.1 precision
+    /// for admins, a perturbed whole number otherwise (the allocated
+    /// seekers live anywhere within reach, so an analyst's jurisdiction does
+    /// not make it exact); null without demand.
     pub effective_supply: Option<f64>,
-    pub effective_supply_band: Option<String>,
     pub effective_ratio: Option<f64>,
     pub effective_index: Option<f64>,
     pub effective_low_data: Option<bool>,
@@ -46,8 +50,7 @@ macro_rules! row_with_numbers {
         pub struct $name {
             $($(#[$fmeta])* pub $field: $ty,)*
             pub demand: u64,
-            pub supply: Option<u64>,
-            pub supply_band: Option<String>,
+            pub supply: u64,
             pub ratio: Option<f64>,
             pub index: f64,
             pub low: Option<f64>,
@@ -55,7 +58,6 @@ macro_rules! row_with_numbers {
             pub low_data: bool,
             pub employed: Option<u64>,
             pub effective_supply: Option<f64>,
-            pub effective_supply_band: Option<String>,
             pub effective_ratio: Option<f64>,
             pub effective_index: Option<f64>,
             pub effective_low_data: Option<bool>,
@@ -69,7 +71,6 @@ macro_rules! row_with_numbers {
                     $($field,)*
                     demand: n.demand,
                     supply: n.supply,
-                    supply_band: n.supply_band,
                     ratio: n.ratio,
                     index: n.index,
                     low: n.low,
@@ -77,7 +78,6 @@ macro_rules! row_with_numbers {
                     low_data: n.low_data,
                     employed: n.employed,
                     effective_supply: n.effective_supply,
-                    effective_supply_band: n.effective_supply_band,
                     effective_ratio: n.effective_ratio,
                     effective_index: n.effective_index,
                     effective_low_data: n.effective_low_data,
@@ -114,8 +114,9 @@ row_with_numbers! {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CityFigures {
     pub demand: u64,
-    /// Null when in 1..k.
-    pub supply: Option<u64>,
+    /// Seekers city-wide, as published (exact for admins only, whatever
+    /// `exact_counts` says of the area).
+    pub supply: u64,
     pub ratio: f64,
 }
 
@@ -147,6 +148,8 @@ pub struct Ranking {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cell_level: Option<u8>,
     pub privacy_k: u32,
+    /// Whether talent counts are exact (else perturbed).
+    pub exact_counts: bool,
     pub items: Vec<AreaRow>,
 }
 
@@ -169,6 +172,8 @@ pub struct AreaFields {
     pub prior: f64,
     pub interval: f64,
     pub privacy_k: u32,
+    /// Whether talent counts are exact (else perturbed).
+    pub exact_counts: bool,
     pub items: Vec<FieldRow>,
 }
 
@@ -195,7 +200,7 @@ pub struct Posterior {
     pub shape: f64,
     pub rate: f64,
     pub formula: &'static str,
-    /// `exact`, or the band value used for a suppressed supply.
+    /// `exact`, or how the published (perturbed) supply was made.
     pub supply_used: String,
 }
 
@@ -206,8 +211,12 @@ pub struct CatchmentDetail {
     pub decay: &'static str,
     pub method: &'static str,
     pub city_demand: u64,
-    pub city_allocated_seekers: Option<u64>,
-    pub city_unreached_seekers: Option<u64>,
+    /// Seekers with an opening in reach, as published (exact for admins
+    /// only).
+    pub city_allocated_seekers: u64,
+    /// Seekers with no opening in reach, as published (exact for admins
+    /// only).
+    pub city_unreached_seekers: u64,
     pub city_effective_ratio: f64,
 }
 
@@ -221,7 +230,8 @@ pub struct Contributor {
     pub industry: Option<String>,
     pub openings: u64,
     pub site_openings: u64,
-    pub site_effective_supply: Option<f64>,
+    /// Seekers allocated to the site, as published (see `effective_supply`).
+    pub site_effective_supply: f64,
     pub site_effective_ratio: Option<f64>,
 }
 
@@ -240,6 +250,8 @@ pub struct Explain {
     /// The top contributing enterprises.
     pub enterprises: Vec<Contributor>,
     pub privacy_k: u32,
+    /// Whether talent counts are exact (else perturbed).
+    pub exact_counts: bool,
 }
 
 /// The region a mismatch table is about.
@@ -263,4 +275,6 @@ pub struct MismatchReport {
     pub chain: Option<ChainEntry>,
     pub supply_definition: &'static str,
     pub privacy_k: u32,
+    /// Whether talent counts are exact (else perturbed).
+    pub exact_counts: bool,
 }
