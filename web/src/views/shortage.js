@@ -120,7 +120,7 @@ export function createShortageView(cx) {
   }
 
   function rankRow(it, i) {
-    const supply = it.supply === null || it.supply === undefined ? esc(it.supply_band ?? '–') : fmt(it.supply);
+    const supply = it.supply === null || it.supply === undefined ? '–' : fmt(it.supply);
     return `<tr${it.low_data ? ' class="low-data"' : ''}>
         <td class="num">${i + 1}</td>
         <th scope="row"><button type="button" class="link-btn fly-row" data-fly="${esc(it.id)}" data-lon="${it.lon}" data-lat="${it.lat}" data-explain="${esc(it.id)}">${esc(it.name)}</button></th>
@@ -169,8 +169,8 @@ export function createShortageView(cx) {
 
   function explainHtml(d) {
     const n = d.numbers;
-    const supply = n.supply === null || n.supply === undefined ? esc(n.supply_band ?? '–') : fmt(n.supply);
-    const effSupply = n.effective_supply === null || n.effective_supply === undefined ? esc(n.effective_supply_band ?? '–') : fmtDecimal(n.effective_supply);
+    const supply = n.supply === null || n.supply === undefined ? '–' : fmt(n.supply);
+    const effSupply = n.effective_supply === null || n.effective_supply === undefined ? '–' : fmtDecimal(n.effective_supply);
     const ents = (d.enterprises || [])
       .map(
         (e) => `<tr><th scope="row">${esc(e.name)}</th><td class="num">${fmt(e.openings)}</td><td class="num">${fmtDecimal(e.site_effective_ratio)}</td></tr>`,
