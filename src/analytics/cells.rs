@@ -86,32 +86,34 @@ impl Cell {
 }
 
 struct Histogram {
-    counts: [u64; 256],
-    keys: [u32; 256],
+    /// Count and cell key per field index, side by side (one cache line
+    /// per update).
+    entries: [(u64, u32); 256],
     touched: Vec<u8>,
 }
 
 impl Histogram {
     fn new() -> Self {
-        Histogram { counts: [0; 256], keys: [0; 256], touched: Vec::new() }
+        Histogram { entries: [(0, 0); 256], touched: Vec::new() }
     }
+    #[inline]
     fn add(&mut self, i: u8, n: u64, rkey: u32) {
-        if self.counts[i as usize] == 0 {
+        let e = &mut self.entries[i as usize];
+        if e.0 == 0 {
             self.touched.push(i);
         }
-        self.counts[i as usize] += n;
-        self.keys[i as usize] = self.keys[i as usize].wrapping_add(rkey);
+        e.0 += n;
+        e.1 = e.1.wrapping_add(rkey);
     }
     /// Largest entry (smallest index on ties) with its key sum, and reset.
     fn take_top(&mut self) -> Option<(u8, u64, u32)> {
         let mut best: Option<(u8, u64, u32)> = None;
         for &i in &self.touched {
-            let c = self.counts[i as usize];
+            let (c, key) = self.entries[i as usize];
             if best.is_none_or(|(bi, bc, _)| c > bc || (c == bc && i < bi)) {
-                best = Some((i, c, self.keys[i as usize]));
+                best = Some((i, c, key));
             }
-            self.counts[i as usize] = 0;
-            self.keys[i as usize] = 0;
+            self.entries[i as usize] = (0, 0);
         }
         self.touched.clear();
         best
@@ -216,17 +218,17 @@ pub fn talent_cells_of(talents: &[TalentRec], level: u8, filter: &Filter, young_
             if !all && !filter.talent(t) {
                 return false;
             }
+            // Branch-free: a flag selects the key through a mask, so random
+            // flags cost no mispredicted branches on dense tiles.
             let key = t.rkey;
+            let seeking = t.seeking() as u32;
+            let young = (t.birth_year >= young_from) as u32;
             cell.count += 1;
             cell.keys.count = cell.keys.count.wrapping_add(key);
-            if t.seeking() {
-                cell.seekers += 1;
-                cell.keys.seekers = cell.keys.seekers.wrapping_add(key);
-            }
-            if t.birth_year >= young_from {
-                cell.young += 1;
-                cell.keys.young = cell.keys.young.wrapping_add(key);
-            }
+            cell.seekers += u64::from(seeking);
+            cell.keys.seekers = cell.keys.seekers.wrapping_add(key & 0u32.wrapping_sub(seeking));
+            cell.young += u64::from(young);
+            cell.keys.young = cell.keys.young.wrapping_add(key & 0u32.wrapping_sub(young));
             let e = (t.education & 3) as usize;
             cell.education[e] += 1;
             cell.keys.education[e] = cell.keys.education[e].wrapping_add(key);

@@ -119,15 +119,36 @@ impl std::iter::Sum for Tally {
     }
 }
 
-/// A uniform number in [0, 1) from a cell key and the count it belongs to
-/// (a fixed bit mixer: SplitMix64's finaliser).
-fn uniform(n: u64, key: u32) -> f64 {
+/// A uniform 32-bit number from a cell key and the count it belongs to (a
+/// fixed bit mixer: SplitMix64's finaliser).
+#[inline]
+fn uniform(n: u64, key: u32) -> u32 {
     let mut z = u64::from(key) ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^= z >> 31;
-    (z >> 11) as f64 / (1u64 << 53) as f64
+    (z >> 32) as u32
 }
+
+/// Cumulative probabilities of a noise table in units of 2⁻³², for integer
+/// lookups.
+const fn thresholds<const N: usize>(table: [(i64, f64); N]) -> [u64; N] {
+    let mut out = [0u64; N];
+    let mut acc = 0.0;
+    let mut i = 0;
+    while i < N {
+        acc += table[i].1;
+        out[i] = (acc * 4_294_967_296.0) as u64;
+        i += 1;
+    }
+    out[N - 1] = 1 << 32;
+    out
+}
+
+/// The row for k+1: −1, 0, +1 with probabilities ¼, ½, ¼.
+const NEAR_K: [(i64, f64); 3] = [(-1, 0.25), (0, 0.5), (1, 0.25)];
+const NEAR_K_AT: [u64; 3] = thresholds(NEAR_K);
+const NOISE_AT: [u64; 5] = thresholds(NOISE);
 
 /// The published value of a true count `n` with cell key `key` under
 /// threshold `k` (the perturbation table, `docs/privacy.md`):
@@ -141,7 +162,8 @@ fn uniform(n: u64, key: u32) -> f64 {
 /// | ≥ k+2 | n + [`NOISE`]: −2 … +2 with probabilities 0.15, 0.2, 0.3, 0.2, 0.15 |
 ///
 /// Every row is centred (expectation n), none publishes a value in 1..k−1,
-/// and the value is a function of `(n, key)` alone.
+/// and the value is a function of `(n, key)` alone. Integer arithmetic only:
+/// a tile publishes thousands of these.
 ///
 /// ```
 /// use talentmap::analytics::privacy::perturb;
@@ -152,31 +174,25 @@ fn uniform(n: u64, key: u32) -> f64 {
 ///     assert_eq!(perturb(1000, key, 5), perturb(1000, key, 5));
 /// }
 /// ```
+#[inline]
 pub fn perturb(n: u64, key: u32, k: u32) -> u64 {
     let k = u64::from(k.max(1));
-    let u = uniform(n, key);
-    let pick = |table: &[(i64, f64)]| -> i64 {
-        let mut acc = 0.0;
-        for &(d, p) in table {
-            acc += p;
-            if u < acc {
-                return d;
-            }
-        }
-        table.last().map_or(0, |&(d, _)| d)
+    if n == 0 {
+        return 0;
+    }
+    let u = u64::from(uniform(n, key));
+    let pick = |table: &[(i64, f64)], at: &[u64]| -> i64 {
+        let i = at.iter().position(|&t| u < t).unwrap_or(at.len() - 1);
+        table[i].0
     };
     match n {
-        0 => 0,
         n if n < k => {
-            if u < n as f64 / k as f64 {
-                k
-            } else {
-                0
-            }
+            // u / 2³² < n / k
+            if u * k < n << 32 { k } else { 0 }
         }
         n if n == k => k,
-        n if n == k + 1 => (n as i64 + pick(&[(-1, 0.25), (0, 0.5), (1, 0.25)])) as u64,
-        n => (n as i64 + pick(&NOISE)) as u64,
+        n if n == k + 1 => (n as i64 + pick(&NEAR_K, &NEAR_K_AT)) as u64,
+        n => (n as i64 + pick(&NOISE, &NOISE_AT)) as u64,
     }
 }
 
