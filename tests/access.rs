@@ -288,6 +288,16 @@ async fn cross_site_writes_are_refused_and_cors_is_not_a_wildcard() {
     ];
     let a = send(&s, "POST", "/api/moves", &own, moves).await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.json());
+    // Behind a proxy that rewrites Host, the configured public URL's origin
+    // is this server too.
+    let proxied = [
+        ("authorization", feeder),
+        ("content-type", "application/json"),
+        ("origin", "http://127.0.0.1:8080"),
+        ("host", "backend:9000"),
+    ];
+    let a = send(&s, "POST", "/api/moves", &proxied, moves).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.json());
     // The sign-in route refuses foreign origins too (no login CSRF).
     let body = r#"{"username": "x", "password": "y"}"#;
     let a = send(&s, "POST", "/api/session", &foreign[1..], body).await;

@@ -533,3 +533,39 @@ fn check_reader_validates_and_changes_nothing() {
     assert_eq!(store.count(Table::Talents).unwrap(), 2);
     assert_eq!(store.data_version().unwrap(), before);
 }
+
+/// The people layer's indexes are rebuilt after a first import of talents;
+/// an import that fails keeps them (and everything else) as they were, and
+/// one that succeeds leaves them in place and filled.
+#[test]
+fn a_first_talent_import_rebuilds_the_people_indexes_and_a_failed_one_keeps_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = tiny_city(dir.path(), 0);
+    let indexes = |store: &Store| -> i64 {
+        store
+            .conn()
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN ('talents_pid', 'talents_home')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    assert_eq!(indexes(&store), 2);
+    let mut bad = talents_csv(3, true);
+    bad.push_str("T9,999,36.62,117.01,36.61,E1,0812,bachelor,none,none,1995,true\n");
+    assert!(import(&mut store, ImportKind::Talents, &write(dir.path(), "bad.csv", &bad)).is_err());
+    assert_eq!(indexes(&store), 2, "a failed import keeps the indexes");
+    assert_eq!(store.count(Table::Talents).unwrap(), 0);
+    import(&mut store, ImportKind::Talents, &write(dir.path(), "good.csv", &talents_csv(30, true))).unwrap();
+    assert_eq!(indexes(&store), 2);
+    let with_pid: i64 = store
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM talents INDEXED BY talents_pid WHERE pid IS NOT NULL AND rkey IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(with_pid, 30);
+}

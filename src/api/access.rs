@@ -297,7 +297,7 @@ pub async fn enforce(State(access): State<Access>, req: Request, next: Next) -> 
         .into_response();
     }
     if is_write(req.method()) {
-        if let Some(refusal) = cross_origin(req.headers()) {
+        if let Some(refusal) = cross_origin(req.headers(), &caller.state.settings.public_url) {
             return refusal;
         }
         if *req.method() != Method::DELETE && !is_json(req.headers()) {
@@ -363,13 +363,20 @@ fn is_json(headers: &HeaderMap) -> bool {
 }
 
 /// `403` for a write from a web page of another origin: the `Origin` header,
-/// when a browser sends one, must name this server (its `Host`). Configured
-/// CORS origins are for reading public data and do not count here.
-fn cross_origin(headers: &HeaderMap) -> Option<Response> {
+/// when a browser sends one, must name this server: the request's `Host`, or
+/// the origin of the configured public URL (behind a proxy that rewrites
+/// `Host`). Configured CORS origins are for reading public data and do not
+/// count here.
+fn cross_origin(headers: &HeaderMap, public_url: &str) -> Option<Response> {
     let origin = headers.get(header::ORIGIN)?.to_str().unwrap_or("");
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
     let authority = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://")).unwrap_or("");
     if !host.is_empty() && authority.eq_ignore_ascii_case(host) {
+        return None;
+    }
+    let (scheme, rest) = public_url.split_once("://").unwrap_or(("", ""));
+    let own = format!("{scheme}://{}", rest.split('/').next().unwrap_or(""));
+    if !origin.is_empty() && origin.eq_ignore_ascii_case(&own) {
         return None;
     }
     Some(
