@@ -4,7 +4,9 @@
 //! protected value an attack can form (a true count in 1..k−1) the share it
 //! recovers exactly. Without disclosure control every one of them was 100 %.
 //! Also the utility of district and park totals on a city of the demo
-//! city's size (100,000 talents). Prints a table (run with
+//! city's size (100,000 talents), and the order of the district ranking of the
+//! shortage index for its five fields with the most openings (Kendall's tau
+//! against exact counts). Prints a table (run with
 //! `--nocapture` to see it); `BENCHMARKS.md` keeps the numbers.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -35,6 +37,8 @@ struct City {
     _dir: tempfile::TempDir,
     snap: Arc<Snapshot>,
     state: AppState,
+    /// `Authorization` value of an admin key (exact counts).
+    admin: String,
 }
 
 fn city() -> City {
@@ -52,8 +56,10 @@ fn city_of(talents: usize, enterprises: usize) -> City {
         import_file(&mut store, &taxonomy, kind, &files.join(kind.file_name()), ImportOptions::default()).unwrap();
     }
     let snap = snapshot::build(&mut store, Arc::new(taxonomy)).unwrap();
-    let state = AppState::new(snap, None, Settings { k: K, ..Settings::default() });
-    City { _dir: dir, snap: state.snapshot(), state }
+    let data = dir.path().join("data");
+    let admin = common::bearer(&store, talentmap::auth::Role::Admin, &[]);
+    let state = AppState::new(snap, Some(data), Settings { k: K, ..Settings::default() });
+    City { _dir: dir, snap: state.snapshot(), state, admin }
 }
 
 /// Attempts against protected values and exact recoveries.
@@ -167,7 +173,15 @@ fn zoom_differencing(snap: &Snapshot) -> Score {
 }
 
 async fn get(state: &AppState, uri: &str) -> Value {
-    let resp = router(state.clone()).oneshot(Request::get(uri).body(Body::empty()).unwrap()).await.unwrap();
+    get_as(state, uri, None).await
+}
+
+async fn get_as(state: &AppState, uri: &str, authorization: Option<&str>) -> Value {
+    let mut req = Request::get(uri);
+    if let Some(a) = authorization {
+        req = req.header("authorization", a);
+    }
+    let resp = router(state.clone()).oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK, "{uri}");
     serde_json::from_slice(&resp.into_body().collect().await.unwrap().to_bytes()).unwrap()
 }
@@ -277,4 +291,46 @@ async fn totals_stay_useful_and_published_numbers_are_never_small() {
     assert!(mare <= 0.01, "{mare}");
     // Asking again gives the same numbers: nothing to average away.
     assert_eq!(get(&c.state, "/api/stats").await, stats);
+
+    // The district ranking of the shortage index for the five fields with the
+    // most openings keeps its order: Kendall's tau against exact counts.
+    let mut openings: HashMap<u8, u64> = HashMap::new();
+    for v in c.snap.vacancies.iter().filter(|v| v.open) {
+        *openings.entry(v.field).or_default() += u64::from(v.openings);
+    }
+    let mut fields: Vec<(u8, u64)> = openings.into_iter().collect();
+    fields.sort_by_key(|&(f, n)| (std::cmp::Reverse(n), f));
+    for &(field, _) in fields.iter().take(5) {
+        let code = &c.snap.taxonomy.fields()[field as usize].code;
+        let uri = format!("/api/shortage?field={code}&by=district&limit=100");
+        let index = |v: &Value| -> HashMap<String, f64> {
+            v["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| (i["id"].as_str().unwrap().to_string(), i["index"].as_f64().unwrap()))
+                .collect()
+        };
+        let published = index(&get(&c.state, &uri).await);
+        let exact_answer = get_as(&c.state, &uri, Some(&c.admin)).await;
+        assert_eq!(exact_answer["exact_counts"], true);
+        let exact = index(&exact_answer);
+        let ids: Vec<&String> = exact.keys().collect();
+        let (mut concordant, mut discordant) = (0i64, 0i64);
+        for (i, a) in ids.iter().enumerate() {
+            for b in &ids[i + 1..] {
+                let e = (exact[*a] - exact[*b]).signum();
+                let p = (published[*a] - published[*b]).signum();
+                if e * p > 0.0 {
+                    concordant += 1;
+                } else if e * p < 0.0 {
+                    discordant += 1;
+                }
+            }
+        }
+        let pairs = (ids.len() * (ids.len() - 1) / 2) as f64;
+        let tau = (concordant - discordant) as f64 / pairs;
+        println!("field {code}: Kendall tau of the district ranking {tau:.3} ({} districts)", ids.len());
+        assert!(tau >= 0.9, "field {code}: tau {tau}");
+    }
 }
