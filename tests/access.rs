@@ -74,10 +74,6 @@ struct City {
     admin: String,
 }
 
-fn bearer_of(store: &Store, role: Role, areas: &[&str]) -> String {
-    bearer(store, role, areas)
-}
-
 fn city() -> City {
     let dir = tempfile::tempdir().unwrap();
     let mut store = tiny_city(dir.path(), 0);
@@ -88,10 +84,10 @@ M1,E0,2025-03-02,relocate,117.3,36.75,117.21,36.7,,
     import(&mut store, ImportKind::Moves, &write(dir.path(), "m.csv", moves)).unwrap();
     City {
         data: dir.path().join("data"),
-        recruiter: bearer_of(&store, Role::Recruiter, &[]),
-        analyst: bearer_of(&store, Role::Analyst, &["D2"]),
-        feeder: bearer_of(&store, Role::Feeder, &[]),
-        admin: bearer_of(&store, Role::Admin, &[]),
+        recruiter: bearer(&store, Role::Recruiter, &[]),
+        analyst: bearer(&store, Role::Analyst, &["D2"]),
+        feeder: bearer(&store, Role::Feeder, &[]),
+        admin: bearer(&store, Role::Admin, &[]),
         _dir: dir,
     }
 }

@@ -341,6 +341,13 @@ pub fn refusal(access: Access, role: Role, what: &str) -> Option<Response> {
     )
 }
 
+/// Marks an answer that no cache may keep (sessions, individuals, the audit
+/// log): `Cache-Control: private, no-store`.
+pub fn not_stored(mut resp: Response) -> Response {
+    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    resp
+}
+
 /// `401` with `WWW-Authenticate: Bearer`.
 pub fn unauthorized(message: &str) -> Response {
     let mut resp = ApiError::Unauthorized(message.to_string()).into_response();

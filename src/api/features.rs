@@ -352,26 +352,25 @@ fn region_detail(snap: &Snapshot, index: u16, d: Disclosure, k: u32) -> RegionDe
         .map(|i| FieldDemand { field: field_code(i), openings: dem.field[i] })
         .collect();
     demand_by_field.sort_by_key(|v| std::cmp::Reverse(v.openings));
-    let supply_edu = Education::ALL
-        .iter()
-        .zip(s.education)
-        .map(|(e, t)| EducationCount { education: e.code(), talents: Some(Some(d.count(t))), openings: None })
-        .collect();
-    let demand_edu = Education::ALL
-        .iter()
-        .zip(dem.education)
-        .map(|(e, n)| EducationCount { education: e.code(), talents: None, openings: Some(n) })
-        .collect();
-    let supply_title = Title::ALL
-        .iter()
-        .zip(s.title)
-        .map(|(t, n)| TitleCount { title: t.code(), talents: Some(Some(d.count(n))), openings: None })
-        .collect();
-    let demand_title = Title::ALL
-        .iter()
-        .zip(dem.title)
-        .map(|(t, n)| TitleCount { title: t.code(), talents: None, openings: Some(n) })
-        .collect();
+    // Supply rows publish talent tallies, demand rows openings.
+    let edu = |supply: Option<&[Tally; 4]>, demand: Option<&[u64; 4]>| -> Vec<EducationCount> {
+        (0..4)
+            .map(|i| EducationCount {
+                education: Education::ALL[i].code(),
+                talents: supply.map(|t| Some(d.count(t[i]))),
+                openings: demand.map(|n| n[i]),
+            })
+            .collect()
+    };
+    let title = |supply: Option<&[Tally; 5]>, demand: Option<&[u64; 5]>| -> Vec<TitleCount> {
+        (0..5)
+            .map(|i| TitleCount {
+                title: Title::ALL[i].code(),
+                talents: supply.map(|t| Some(d.count(t[i]))),
+                openings: demand.map(|n| n[i]),
+            })
+            .collect()
+    };
     let by_tier =
         Tier::ALL.iter().zip(s.tier).map(|(t, n)| TierCount { tier: t.code(), talents: Some(d.count(n)) }).collect();
     RegionDetail {
@@ -381,8 +380,17 @@ fn region_detail(snap: &Snapshot, index: u16, d: Disclosure, k: u32) -> RegionDe
         bbox: r.bbox.map(round6),
         centre: r.centre.map(round6),
         stats: region_properties(snap, index as usize, d),
-        supply: Supply { by_field: supply_by_field, by_education: supply_edu, by_title: supply_title, by_tier },
-        demand: Demand { by_field: demand_by_field, by_education: demand_edu, by_title: demand_title },
+        supply: Supply {
+            by_field: supply_by_field,
+            by_education: edu(Some(&s.education), None),
+            by_title: title(Some(&s.title), None),
+            by_tier,
+        },
+        demand: Demand {
+            by_field: demand_by_field,
+            by_education: edu(None, Some(&dem.education)),
+            by_title: title(None, Some(&dem.title)),
+        },
         privacy_k: k,
         exact_counts: d.is_exact(),
     }

@@ -35,11 +35,6 @@ pub const PEOPLE_MAXZOOM: u8 = 22;
 /// Most people in one tile; a denser tile is cut there (zoom in).
 pub const MAX_PEOPLE_PER_TILE: usize = 50_000;
 
-fn private(mut resp: Response) -> Response {
-    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
-    resp
-}
-
 /// `GET /tiles/people/{z}/{x}/{y}.mvt`: one point per person whose home lies
 /// in the tile and who is inside the caller's jurisdiction (home or
 /// workplace in it). A tile that meets no region of the jurisdiction is
@@ -72,7 +67,9 @@ pub async fn people_tile(
     let snap = state.snapshot();
     let action = "GET /tiles/people/{z}/{x}/{y}";
     let params = json!({"z": tile.z, "x": tile.x, "y": tile.y});
-    if !touches_jurisdiction(&snap, &principal, tile) {
+    // Polygon intersection is CPU work: on the compute pool.
+    let (s, p) = (snap.clone(), principal.clone());
+    if !state.compute.run(move || touches_jurisdiction(&s, &p, tile)).await? {
         access::audit(&caller, action, params, json!({"result": "forbidden"})).await?;
         return Err(ApiError::Forbidden(format!(
             "tile {}/{}/{} lies wholly outside your jurisdiction ({})",
@@ -92,12 +89,12 @@ pub async fn people_tile(
     let pids: Vec<&str> = visible.iter().map(|p| p.pid.as_str()).collect();
     access::audit(&caller, action, params, json!({"people": visible.len(), "pids": pids})).await?;
     if visible.is_empty() {
-        return Ok(private(StatusCode::NO_CONTENT.into_response()));
+        return Ok(access::not_stored(StatusCode::NO_CONTENT.into_response()));
     }
     let bytes = state.compute.run(move || encode_people(&snap, tile, &visible, year)).await?;
     let mut resp = (StatusCode::OK, Body::from(bytes)).into_response();
     resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(MVT_CONTENT_TYPE));
-    Ok(private(resp))
+    Ok(access::not_stored(resp))
 }
 
 /// Whether `tile` meets a region of the principal's jurisdiction (an admin's
@@ -273,7 +270,7 @@ pub async fn person(
         moves: moves.into_iter().map(PersonMoveBody::from).collect(),
         audited: true,
     };
-    Ok(private(Json(body).into_response()))
+    Ok(access::not_stored(Json(body).into_response()))
 }
 
 /// The parameters of `/api/audit`.
@@ -375,7 +372,7 @@ pub async fn audit_log(
             hash: e.hash,
         })
         .collect();
-    Ok(private(Json(AuditList { items }).into_response()))
+    Ok(access::not_stored(Json(AuditList { items }).into_response()))
 }
 
 #[cfg(test)]

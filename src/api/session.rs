@@ -105,12 +105,7 @@ pub async fn current(
         }
         _ => None,
     };
-    Ok(no_store(Json(body(&state, &principal, authenticated, expires)).into_response()))
-}
-
-fn no_store(mut resp: Response) -> Response {
-    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    resp
+    Ok(access::not_stored(Json(body(&state, &principal, authenticated, expires)).into_response()))
 }
 
 fn session_cookie(state: &AppState, value: &str, max_age: i64) -> HeaderValue {
@@ -150,7 +145,8 @@ pub async fn sign_in(
         .await??;
     match outcome {
         SignIn::Accepted { principal, session } => {
-            let mut resp = no_store(Json(body(&state, &principal, true, Some(session.expires))).into_response());
+            let mut resp =
+                access::not_stored(Json(body(&state, &principal, true, Some(session.expires))).into_response());
             resp.headers_mut().insert(header::SET_COOKIE, session_cookie(&state, &session.token, ttl));
             Ok(resp)
         }
@@ -183,5 +179,5 @@ pub async fn sign_out(
     }
     let mut resp = StatusCode::NO_CONTENT.into_response();
     resp.headers_mut().insert(header::SET_COOKIE, session_cookie(&state, "", 0));
-    Ok(no_store(resp))
+    Ok(access::not_stored(resp))
 }

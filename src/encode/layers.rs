@@ -142,9 +142,15 @@ pub fn stable_id(s: &str) -> u64 {
 pub fn render(snap: &Snapshot, layer: Layer, tile: TileId, filter: &Filter, k: u32) -> Vec<u8> {
     let mut builder = LayerBuilder::new(layer.name(), EXTENT);
     match layer {
-        Layer::Talents => cell_features(&mut builder, tile, &cells::talent_cells(snap, tile, filter), snap, true, k),
+        Layer::Talents => talent_cell_features(
+            &mut builder,
+            tile,
+            &cells::talent_cells(snap, tile, filter),
+            snap,
+            Disclosure::Protected { k },
+        ),
         Layer::Vacancies => {
-            cell_features(&mut builder, tile, &cells::vacancy_cells(snap, tile, filter), snap, false, k)
+            vacancy_cell_features(&mut builder, tile, &cells::vacancy_cells(snap, tile, filter), snap, k)
         }
         Layer::Enterprises => enterprise_features(&mut builder, snap, tile, filter),
         Layer::Regions => region_features(&mut builder, snap, tile, k),
@@ -165,17 +171,9 @@ pub(crate) fn cell_square(tile: TileId, cell_id: u64) -> Vec<Vec<Vec<(i32, i32)>
     vec![vec![vec![(cx, cy), (cx + size, cy), (cx + size, cy + size), (cx, cy + size), (cx, cy)]]]
 }
 
-pub(crate) fn cell_features(
-    b: &mut LayerBuilder,
-    tile: TileId,
-    cells: &[Cell],
-    snap: &Snapshot,
-    talents: bool,
-    k: u32,
-) {
-    if talents {
-        return talent_cell_features(b, tile, cells, snap, Disclosure::Protected { k });
-    }
+/// Vacancy cells under the threshold rule (openings are not personal data;
+/// a cell of 1..k−1 openings carries only `suppressed: true`).
+fn vacancy_cell_features(b: &mut LayerBuilder, tile: TileId, cells: &[Cell], snap: &Snapshot, k: u32) {
     let level = cells::cell_level(tile.z) as u64;
     for c in cells {
         let square = cell_square(tile, c.id);
