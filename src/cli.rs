@@ -372,12 +372,23 @@ fn import_one(data: &Path, kind: ImportKind, file: &Path, replace: bool, report:
                     s.file, s.total, s.kind, s.version
                 );
             }
-            if s.total_warnings > 0 {
+            let outside = s.total_warnings - s.irregular_moves;
+            if outside > 0 {
                 eprintln!(
-                    "warning: {} point{} outside every region (imported without a district or park):",
-                    s.total_warnings,
-                    if s.total_warnings == 1 { " lies" } else { "s lie" }
+                    "warning: {} point{} outside every region (imported without a district or park)",
+                    outside,
+                    if outside == 1 { " lies" } else { "s lie" }
                 );
+            }
+            if s.irregular_moves > 0 {
+                eprintln!(
+                    "warning: {} move{} contradict{} the talent's history (imported and resolved by the state rule, docs/present.md)",
+                    s.irregular_moves,
+                    plural(s.irregular_moves as usize),
+                    if s.irregular_moves == 1 { "s" } else { "" }
+                );
+            }
+            if s.total_warnings > 0 {
                 print_rows(&s.warnings, s.total_warnings, report.is_some());
             }
             if s.unassigned > 0 {

@@ -78,10 +78,15 @@ fn city() -> City {
     let dir = tempfile::tempdir().unwrap();
     let mut store = tiny_city(dir.path(), 0);
     import(&mut store, ImportKind::Talents, &write(dir.path(), "t.csv", &talents())).unwrap();
-    let moves = "id,talent_id,date,event,from_lon,from_lat,to_lon,to_lat,to_enterprise_id,destination
-M1,E0,2025-03-02,relocate,117.3,36.75,117.21,36.7,,
-";
-    import(&mut store, ImportKind::Moves, &write(dir.path(), "m.csv", moves)).unwrap();
+    // E0 moves house within the border tile (the present home counts).
+    let (_, _, east, _) = border_tile().lonlat_bounds();
+    let e = (BORDER + east) / 2.0;
+    let moves = format!(
+        "id,talent_id,date,event,from_lon,from_lat,to_lon,to_lat,to_enterprise_id,destination
+M1,E0,2025-03-02,relocate,117.3,36.75,{e:.6},36.7003,,
+"
+    );
+    import(&mut store, ImportKind::Moves, &write(dir.path(), "m.csv", &moves)).unwrap();
     City {
         data: dir.path().join("data"),
         recruiter: bearer(&store, Role::Recruiter, &[]),

@@ -48,7 +48,8 @@ fn moves_csv() -> String {
 
 fn app() -> (tempfile::TempDir, AppState) {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = tiny_city(dir.path(), 40);
+    // T0–T39 move (many leave); T40–T79 stay in the park.
+    let mut store = tiny_city(dir.path(), 80);
     import(&mut store, ImportKind::Moves, &write(dir.path(), "moves.csv", &moves_csv())).unwrap();
     let snap = snapshot::build(&mut store, Arc::new(Taxonomy::builtin())).unwrap();
     (dir, AppState::new(snap, None, Settings { k: 3, ..Settings::default() }))

@@ -33,6 +33,20 @@ fn csv_rows(path: &Path, sum_column: Option<&str>) -> (u64, u64) {
     (rows, sum)
 }
 
+/// Talents whose latest move in a moves file is `leave`.
+fn departed_in(path: &Path) -> u64 {
+    let mut latest: std::collections::HashMap<String, (String, String, String)> = Default::default();
+    for r in csv::Reader::from_path(path).unwrap().records() {
+        let r = r.unwrap();
+        let this = (r[2].to_string(), r[0].to_string(), r[3].to_string());
+        let entry = latest.entry(r[1].to_string()).or_insert_with(|| this.clone());
+        if (&this.0, &this.1) > (&entry.0, &entry.1) {
+            *entry = this;
+        }
+    }
+    latest.values().filter(|l| l.2 == "leave").count() as u64
+}
+
 async fn stats(state: &AppState) -> serde_json::Value {
     let resp = router(state.clone()).oneshot(Request::get("/api/stats").body(Body::empty()).unwrap()).await.unwrap();
     serde_json::from_slice(&resp.into_body().collect().await.unwrap().to_bytes()).unwrap()
@@ -60,14 +74,21 @@ async fn generated_city_round_trips_through_import_and_stats() {
     assert_eq!(s["stations"].as_u64().unwrap(), csv_rows(&files.join("stations.csv"), None).0);
     let (vacancies, openings) = csv_rows(&files.join("vacancies.csv"), Some("openings"));
     assert_eq!((s["vacancies"].as_u64().unwrap(), s["openings"].as_u64().unwrap()), (vacancies, openings));
-    // The public's talent count is perturbed (docs/privacy.md): within ±2.
-    assert!(s["talents"].as_u64().unwrap().abs_diff(6_000) <= 2, "{}", s["talents"]);
+    // Talents in the city now: those whose latest move (by date, then id)
+    // is not a departure (docs/present.md). The public's counts are
+    // perturbed (docs/privacy.md): each within ±2.
+    let departed = departed_in(&files.join("moves.csv"));
+    assert!(departed > 100, "the demo city has leavers ({departed})");
+    assert!(s["talents"].as_u64().unwrap().abs_diff(6_000 - departed) <= 2, "{}", s["talents"]);
+    assert!(s["registered"].as_u64().unwrap().abs_diff(6_000) <= 2, "{}", s["registered"]);
+    assert!(s["departed"].as_u64().unwrap().abs_diff(departed) <= 2, "{}", s["departed"]);
     assert_eq!(s["moves"].as_u64().unwrap(), csv_rows(&files.join("moves.csv"), None).0);
     assert_eq!(s["version"].as_u64().unwrap(), 6, "one data version per import");
     let districts = s["districts"].as_array().unwrap();
     assert_eq!(districts.len(), 10, "the ten real Jinan districts");
     let placed: u64 = districts.iter().map(|d| d["talents"].as_u64().unwrap_or(0)).sum();
-    assert!(placed > 5_900, "nearly every home lies in a district: {placed}");
+    let here = 6_000 - departed;
+    assert!(placed + 60 > here && placed <= here + 25, "nearly every home lies in a district: {placed} of {here}");
 
     // Another process imports: the server's reloader sees the new version.
     let extra = dir.path().join("extra.csv");

@@ -225,6 +225,39 @@ fn industries_of(moves: &[Mv]) -> Vec<Option<&'static str>> {
     out
 }
 
+/// A talent now, by the state rule (docs/present.md) written out.
+struct Present {
+    here: bool,
+    home: (f64, f64),
+    industry: Option<&'static str>,
+}
+
+/// Every talent's present: registered in D1 (outside the park) with
+/// employer `EMPLOYERS[i % 4]`, then their moves by date and id.
+fn present_of(moves: &[Mv]) -> Vec<Present> {
+    (0..TALENTS)
+        .map(|i| {
+            let mut mine: Vec<&Mv> = moves.iter().filter(|m| m.talent == i).collect();
+            mine.sort_by(|a, b| (a.month, a.day, &a.id).cmp(&(b.month, b.day, &b.id)));
+            let lon = 117.06 + (i % 50) as f64 * 0.002;
+            let mut p = Present {
+                here: mine.first().is_none_or(|m| m.event != "arrive"),
+                home: (lon, 36.7),
+                industry: EMPLOYERS[i % 4].map(|e| e.1),
+            };
+            for m in mine {
+                p.here = m.event != "leave";
+                match m.event {
+                    "arrive" | "relocate" => p.home = m.to.unwrap_or(p.home),
+                    "job_change" => p.industry = m.enterprise.map(|e| EMPLOYERS[e].unwrap().1),
+                    _ => {}
+                }
+            }
+            p
+        })
+        .collect()
+}
+
 /// Brute-force counts for one area and month, in the API's counter order.
 fn brute(moves: &[Mv], inds: &[Option<&str>], area: &str, month: u32, field: Option<&str>, chain: &[&str]) -> [u64; 6] {
     let mut c = [0u64; 6];
@@ -266,6 +299,7 @@ async fn series_equal_brute_force_counts() {
     let (state, admin) = admin_state(&mut store, dir.path(), 5);
     let admin = Some(admin.as_str());
     let inds = industries_of(&moves);
+    let present = present_of(&moves);
     let scopes: [(&str, Option<&str>, &[&str]); 5] = [
         ("", None, &[]),
         ("&field=0812", Some("0812"), &[]),
@@ -279,12 +313,20 @@ async fn series_equal_brute_force_counts() {
             let (status, body) = get_as(&state, &uri, admin).await;
             assert_eq!(status, StatusCode::OK, "{uri}: {body}");
             assert_eq!(body["exact_counts"], true);
-            // Every talent lives in D1 outside the park: the net-rate denominator.
-            let residents = (0..TALENTS)
-                .filter(|&i| field.is_none_or(|f| FIELDS[i % 5] == f))
-                .filter(|&i| chain.is_empty() || EMPLOYERS[i % 4].is_some_and(|e| chain.contains(&e.1)))
+            // The net-rate denominator: talents in the city now, living in
+            // the area, by their present employer.
+            let residents = present
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| p.here)
+                .filter(|(i, _)| field.is_none_or(|f| FIELDS[i % 5] == f))
+                .filter(|(_, p)| chain.is_empty() || p.industry.is_some_and(|e| chain.contains(&e)))
+                .filter(|(_, p)| {
+                    let (d, k) = regions_of(p.home);
+                    d == Some(area) || k == Some(area)
+                })
                 .count() as u64;
-            assert_eq!(body["talents"].as_u64(), Some(if area == "D1" { residents } else { 0 }), "{uri}");
+            assert_eq!(body["talents"].as_u64(), Some(residents), "{uri}");
             let months = body["months"].as_array().unwrap();
             assert_eq!(months.len(), 38);
             for (i, m) in months.iter().enumerate() {

@@ -92,9 +92,22 @@ pub async fn post_moves(
     let items = moves_of(&body)?;
     let received = items.len();
     let taxonomy = state.taxonomy.clone();
+    let s = state.clone();
     let result = tokio::task::spawn_blocking(move || -> Result<_, BatchError> {
+        // The snapshot follows the batch before the answer: a caller who
+        // gets 200 and then reads the map sees the batch.
+        let _one_at_a_time = s.refresh_lock();
         let mut store = Store::open(&dir).map_err(crate::import::ImportError::from)?;
-        import_moves(&mut store, &taxonomy, &items)
+        let summary = import_moves(&mut store, &taxonomy, &items)?;
+        drop(store);
+        if let Some(delta) = &summary.delta {
+            match s.follow_locked(delta) {
+                Ok(Some(version)) => tracing::info!(version, "moves batch: new snapshot published"),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "snapshot after a moves batch failed; the reloader retries"),
+            }
+        }
+        Ok(summary)
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))?;
@@ -108,19 +121,16 @@ pub async fn post_moves(
     };
     let outcome = json!({"stored": summary.stored, "unchanged": summary.unchanged, "version": summary.version});
     access::audit(&caller, "POST /api/moves", json!({"received": received}), outcome).await?;
-    if summary.stored > 0 {
-        let s = state.clone();
-        tokio::task::spawn_blocking(move || match s.refresh() {
-            Ok(Some(version)) => tracing::info!(version, "moves batch: new snapshot published"),
-            Ok(None) => {}
-            Err(e) => tracing::warn!(error = %e, "snapshot rebuild after a moves batch failed"),
-        });
-    }
     Ok(Json(MovesStored {
         received: summary.received,
         stored: summary.stored,
         unchanged: summary.unchanged,
         version: summary.version,
+        warnings: summary
+            .warnings
+            .into_iter()
+            .map(|w| MoveWarning { index: w.index, field: w.field, value: w.value, message: w.message })
+            .collect(),
     }))
 }
 

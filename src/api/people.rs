@@ -185,7 +185,10 @@ pub struct PersonBody {
     /// Five-year age band, e.g. `25-29`.
     pub age_band: String,
     pub seeking: bool,
-    /// `[lon, lat]` of the home.
+    /// In the city now; `false` for someone whose latest move is `leave`
+    /// (home, workplace and employer are then the last known).
+    pub in_city: bool,
+    /// `[lon, lat]` of the home now (the register with the moves applied).
     pub home: [f64; 2],
     /// `[lon, lat]` of the workplace.
     pub work: Option<[f64; 2]>,
@@ -261,6 +264,7 @@ pub async fn person(
         title: p.title,
         tier: p.tier,
         seeking: p.seeking,
+        in_city: p.here,
         home: p.home,
         work: p.work,
         home_district: p.home_district,

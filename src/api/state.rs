@@ -166,18 +166,47 @@ impl AppState {
     /// Rebuilds from the store when its data version differs from the
     /// snapshot's. Returns the new version if it rebuilt.
     pub fn refresh(&self) -> Result<Option<u64>, SnapshotError> {
+        let _one_at_a_time = self.refresh_lock();
+        self.refresh_locked()
+    }
+
+    /// Held while the snapshot is replaced. A moves batch holds it from
+    /// before its commit until its snapshot is published, so the reloader
+    /// never starts a full rebuild for a version the batch is about to
+    /// publish itself.
+    pub fn refresh_lock(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.refreshing.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn refresh_locked(&self) -> Result<Option<u64>, SnapshotError> {
         let Some(dir) = &self.data_dir else { return Ok(None) };
-        let _one_at_a_time = self.refreshing.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let mut store = Store::open(dir)?;
         let current = store.data_version()?;
         if current == self.snapshot().version {
             return Ok(None);
         }
         let snap = snapshot::build(&mut store, self.taxonomy.clone())?;
+        Ok(Some(self.warm_and_publish(snap)))
+    }
+
+    /// Follows a committed moves batch (call with [`Self::refresh_lock`]
+    /// held since before the commit): the current snapshot patched with the
+    /// batch's delta when it is the version the batch was written on,
+    /// otherwise a rebuild. Returns the version published, if any.
+    pub fn follow_locked(&self, delta: &crate::import::present::Delta) -> Result<Option<u64>, SnapshotError> {
+        match snapshot::patch::apply(&self.snapshot(), delta)? {
+            Some(next) => Ok(Some(self.warm_and_publish(next))),
+            None => self.refresh_locked(),
+        }
+    }
+
+    /// Builds what a snapshot must have before it serves (the talent
+    /// pyramid) and publishes it.
+    fn warm_and_publish(&self, snap: Snapshot) -> u64 {
         crate::analytics::cells::talent_pyramid(&snap);
         let version = snap.version;
         self.publish(snap);
-        Ok(Some(version))
+        version
     }
 }
 

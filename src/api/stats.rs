@@ -71,8 +71,10 @@ pub fn stats_of(state: &AppState, d: Disclosure) -> Stats {
     Stats {
         version: snap.version,
         totals: crate::snapshot::Totals {
-            talents: d.count(snap.totals_tallies.0),
-            seekers: d.count(snap.totals_tallies.1),
+            talents: d.count(snap.totals_tallies.talents),
+            seekers: d.count(snap.totals_tallies.seekers),
+            registered: d.count(snap.totals_tallies.registered),
+            departed: d.count(snap.totals_tallies.departed),
             ..snap.totals.clone()
         },
         snapshot_build_ms: snap.build_ms,

@@ -17,7 +17,10 @@ use crate::store::StoreError;
 pub struct Person {
     /// Pseudonymous id (`p` and 32 hex digits).
     pub pid: String,
-    /// `[lon, lat]` of the home, as stored.
+    /// In the city now (the register with the moves applied).
+    pub here: bool,
+    /// `[lon, lat]` of the home now (or, for someone who left, the last
+    /// known home).
     pub home: [f64; 2],
     pub work: Option<[f64; 2]>,
     pub enterprise_id: Option<String>,
@@ -67,7 +70,7 @@ pub struct PersonMove {
 }
 
 const COLUMNS: &str = "pid, home_lon, home_lat, work_lon, work_lat, enterprise_id, field, education, title, tier, \
-                       birth_year, seeking, home_district, home_park, work_district, work_park";
+                       birth_year, seeking, home_district, home_park, work_district, work_park, here";
 
 fn person(r: &Row<'_>) -> rusqlite::Result<Person> {
     let point = |lon: Option<f64>, lat: Option<f64>| lon.zip(lat).map(|(lon, lat)| [lon, lat]);
@@ -86,17 +89,18 @@ fn person(r: &Row<'_>) -> rusqlite::Result<Person> {
         home_park: r.get(13)?,
         work_district: r.get(14)?,
         work_park: r.get(15)?,
+        here: r.get(16)?,
     })
 }
 
-/// The people whose home lies in `[west, south, east, north]` (degrees,
-/// edges included), at most `limit`, in a stable order (by position, then
-/// pseudonym).
+/// The people in the city now whose home lies in `[west, south, east,
+/// north]` (degrees, edges included), at most `limit`, in a stable order
+/// (by position, then pseudonym).
 pub fn in_bbox(conn: &Connection, bbox: [f64; 4], limit: usize) -> Result<Vec<Person>, StoreError> {
     let [west, south, east, north] = bbox;
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM talents INDEXED BY talents_home
-         WHERE home_lon BETWEEN ?1 AND ?3 AND home_lat BETWEEN ?2 AND ?4 AND pid IS NOT NULL
+         WHERE home_lon BETWEEN ?1 AND ?3 AND home_lat BETWEEN ?2 AND ?4 AND pid IS NOT NULL AND here = 1
          ORDER BY home_lon, home_lat, pid LIMIT ?5"
     ))?;
     let rows = stmt.query_map(params![west, south, east, north, limit as i64], person)?;
@@ -165,6 +169,7 @@ mod tests {
     fn age_bands_are_five_years() {
         let p = Person {
             pid: "p0".into(),
+            here: true,
             home: [0.0, 0.0],
             work: None,
             enterprise_id: None,

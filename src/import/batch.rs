@@ -32,6 +32,7 @@ use crate::store::{self, Store};
 use super::ImportError;
 use super::columns::{Columns, Row};
 use super::kinds::{MOVE_COLUMNS, MOVE_UPSERT, parse_move, write_move};
+use super::present;
 
 /// Most items accepted in one batch.
 pub const MAX_BATCH: usize = 50_000;
@@ -81,8 +82,21 @@ impl From<rusqlite::Error> for BatchError {
     }
 }
 
-/// What a stored batch did.
+/// A stored move that contradicts the state it finds (imported all the
+/// same, see `docs/present.md`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ItemWarning {
+    /// 0-based position of the item in `moves`.
+    pub index: usize,
+    /// Always `event`.
+    pub field: String,
+    /// The move id.
+    pub value: String,
+    pub message: String,
+}
+
+/// What a stored batch did.
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct BatchSummary {
     /// Items in the batch.
     pub received: usize,
@@ -92,6 +106,12 @@ pub struct BatchSummary {
     pub unchanged: usize,
     /// Data version after the batch (unchanged when nothing was stored).
     pub version: u64,
+    /// Stored moves whose history is irregular, resolved by the state rule.
+    pub warnings: Vec<ItemWarning>,
+    /// The touched talents before and after (when the batch stored moves),
+    /// for the snapshot to follow without a rebuild.
+    #[serde(skip)]
+    pub delta: Option<super::present::Delta>,
 }
 
 /// The text of a JSON value as it would appear in a CSV cell.
@@ -225,17 +245,41 @@ fn run(store: &mut Store, taxonomy: &Taxonomy, items: &[Value], commit: bool) ->
     if fresh.is_empty() || !commit {
         let version = store::data_version(&tx)?;
         drop(tx);
-        return Ok(BatchSummary { received: items.len(), stored: fresh.len(), unchanged, version });
+        let (received, stored) = (items.len(), fresh.len());
+        return Ok(BatchSummary { received, stored, unchanged, version, warnings: Vec::new(), delta: None });
     }
+    let mut touched: Vec<String> = fresh.iter().map(|m| m.talent_id.clone()).collect();
+    touched.sort_unstable();
+    touched.dedup();
+    let before = present::read_rows(&tx, &touched)?;
     {
         let mut upsert = tx.prepare(MOVE_UPSERT)?;
         for m in &fresh {
             write_move(&mut upsert, m, &ctx, batch)?;
         }
     }
+    let found = present::recompute(&tx, &ctx.regions, present::Scope::Moves(batch), Some(batch), false)?;
+    let after = present::read_rows(&tx, &touched)?;
+    let base_version = store::data_version(&tx)?;
     let version = store::bump_version(&tx, "moves", "POST /api/moves", fresh.len() as u64, false)?;
     tx.commit()?;
-    Ok(BatchSummary { received: items.len(), stored: fresh.len(), unchanged, version })
+    let mut warnings: Vec<ItemWarning> = found
+        .irregular
+        .into_iter()
+        .filter_map(|(id, kind)| {
+            let index = *seen.get(&id)?;
+            Some(ItemWarning { index, field: "event".into(), value: id, message: kind.message().to_string() })
+        })
+        .collect();
+    warnings.sort_by_key(|w| w.index);
+    Ok(BatchSummary {
+        received: items.len(),
+        stored: fresh.len(),
+        unchanged,
+        version,
+        warnings,
+        delta: Some(present::Delta { base_version, version, before, after }),
+    })
 }
 
 /// A stored move's values, as [`Move`] fields.

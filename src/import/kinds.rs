@@ -200,14 +200,20 @@ pub fn parse_talent(row: &mut Row, ctx: &Context) -> Option<Talent> {
     })
 }
 
+/// The register row goes into the `reg_*` columns and, as the state before
+/// any move, into the present ones; a talent with moves gets its present
+/// recomputed after the file (`import::present`).
 pub const TALENT_UPSERT: &str = "INSERT INTO talents(id, home_lon, home_lat, work_lon, work_lat, enterprise_id, field, education, title,
-      tier, birth_year, seeking, home_district, home_park, work_district, work_park, batch, pid, rkey)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
+      tier, birth_year, seeking, home_district, home_park, work_district, work_park, batch, pid, rkey,
+      here, reg_home_lon, reg_home_lat, reg_work_lon, reg_work_lat, reg_enterprise_id)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, 1, ?2, ?3, ?4, ?5, ?6)
     ON CONFLICT(id) DO UPDATE SET home_lon = excluded.home_lon, home_lat = excluded.home_lat, work_lon = excluded.work_lon,
       work_lat = excluded.work_lat, enterprise_id = excluded.enterprise_id, field = excluded.field, education = excluded.education,
       title = excluded.title, tier = excluded.tier, birth_year = excluded.birth_year, seeking = excluded.seeking,
       home_district = excluded.home_district, home_park = excluded.home_park, work_district = excluded.work_district,
-      work_park = excluded.work_park, batch = excluded.batch, pid = excluded.pid, rkey = excluded.rkey
+      work_park = excluded.work_park, batch = excluded.batch, pid = excluded.pid, rkey = excluded.rkey, here = 1,
+      reg_home_lon = excluded.reg_home_lon, reg_home_lat = excluded.reg_home_lat, reg_work_lon = excluded.reg_work_lon,
+      reg_work_lat = excluded.reg_work_lat, reg_enterprise_id = excluded.reg_enterprise_id
     WHERE talents.batch <> excluded.batch";
 
 pub fn write_talent(stmt: &mut Statement, t: &Talent, ctx: &Context, batch: u64) -> rusqlite::Result<usize> {

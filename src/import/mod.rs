@@ -19,6 +19,7 @@ mod columns;
 mod error;
 mod kinds;
 mod lines;
+pub mod present;
 mod regions;
 
 use std::fs::File;
@@ -32,7 +33,9 @@ use rusqlite::{Connection, Statement, TransactionBehavior};
 use crate::model::{Enterprise, LonLat, Move, Station, Talent, Taxonomy, Vacancy};
 use crate::store::{self, Store};
 
-pub use batch::{BatchError, BatchSummary, ItemError, MAX_BATCH, check_moves, import_moves, parse_moves_body};
+pub use batch::{
+    BatchError, BatchSummary, ItemError, ItemWarning, MAX_BATCH, check_moves, import_moves, parse_moves_body,
+};
 pub use error::{ImportError, RowError, write_report};
 use kinds::*;
 pub use regions::to_multipolygon;
@@ -127,6 +130,12 @@ pub struct ImportSummary {
     /// After a regions import: stored points (enterprises, stations, talent
     /// homes and workplaces) that lie outside every region of the new file.
     pub unassigned: u64,
+    /// After a moves import: moves of the file that contradict the state
+    /// they find (a `leave` while away, a `relocate` or `job_change` after a
+    /// `leave` with no `arrive`, an `arrive` while here); each is imported,
+    /// resolved by the state rule (`docs/present.md`) and also listed in
+    /// `warnings`, at its `event` column.
+    pub irregular_moves: u64,
 }
 
 /// Imports one file. On any error the transaction is rolled back.
@@ -196,6 +205,7 @@ struct Outcome {
     warnings: Vec<RowError>,
     total_warnings: u64,
     unassigned: u64,
+    irregular_moves: u64,
 }
 
 fn run(
@@ -223,7 +233,7 @@ fn run(
         }
         _ => {
             let ctx = context(&tx, taxonomy, kind)?;
-            import_csv(&tx, &ctx, kind, source, reader, batch, options.progress)?
+            import_csv(&tx, &ctx, kind, source, reader, batch, options)?
         }
     };
     if options.replace && outcome.rows > 0 {
@@ -259,6 +269,7 @@ fn summary(kind: ImportKind, file: &str, o: Outcome, total: u64, version: u64, c
         warnings: o.warnings,
         total_warnings: o.total_warnings,
         unassigned: o.unassigned,
+        irregular_moves: o.irregular_moves,
     }
 }
 
@@ -301,9 +312,9 @@ fn import_csv(
     source: &Source,
     reader: impl Read,
     batch: u64,
-    progress: bool,
+    options: ImportOptions,
 ) -> Result<Outcome, ImportError> {
-    let csv = Csv { conn, ctx, source, batch, progress };
+    let csv = Csv { conn, ctx, source, batch, progress: options.progress };
     match kind {
         ImportKind::Enterprises => csv.run(
             reader,
@@ -335,12 +346,51 @@ fn import_csv(
                      CREATE INDEX IF NOT EXISTS talents_home ON talents(home_lon, home_lat);",
                 )?;
             }
+            // A register row replaces the present; the moves put it back.
+            present::recompute(conn, &ctx.regions, present::Scope::Talents(batch), None, false)?;
             Ok(outcome)
         }
         ImportKind::Moves => {
             let mut exists = conn.prepare("SELECT 1 FROM talents WHERE id = ?1")?;
-            let parse = |row: &mut columns::Row, ctx: &Context| parse_move(row, ctx, &mut exists);
-            csv.run(reader, MOVE_COLUMNS, MOVE_UPSERT, parse, write_move as Write<_>)
+            // Where each move's event is, for warnings about its history.
+            let mut events: Vec<(u64, u64, usize)> = Vec::new();
+            let parse = |row: &mut columns::Row, ctx: &Context| {
+                let parsed = parse_move(row, ctx, &mut exists);
+                if let Some(m) = &parsed {
+                    let (column, line) = row.locate("event");
+                    events.push((crate::snapshot::moves::talent_key(&m.id), line, column));
+                }
+                parsed
+            };
+            let mut outcome = csv.run(reader, MOVE_COLUMNS, MOVE_UPSERT, parse, write_move as Write<_>)?;
+            let scope = if options.replace { present::Scope::All } else { present::Scope::Moves(batch) };
+            let found = present::recompute(conn, &ctx.regions, scope, Some(batch), false)?;
+            events.sort_unstable();
+            let file = source.label.as_str();
+            let mut warnings: Vec<RowError> = found
+                .irregular
+                .iter()
+                .map(|(id, kind)| {
+                    let key = crate::snapshot::moves::talent_key(id);
+                    let at = events.partition_point(|e| e.0 < key);
+                    let (line, column) = events.get(at).filter(|e| e.0 == key).map_or((0, 0), |e| (e.1, e.2));
+                    RowError {
+                        file: file.to_string(),
+                        line,
+                        column,
+                        field: "event".into(),
+                        value: id.clone(),
+                        message: kind.message().to_string(),
+                    }
+                })
+                .collect();
+            warnings.sort_by_key(|w| (w.line, w.column));
+            outcome.irregular_moves = warnings.len() as u64;
+            outcome.total_warnings += warnings.len() as u64;
+            let room = MAX_KEPT_ERRORS.saturating_sub(outcome.warnings.len());
+            outcome.warnings.extend(warnings.into_iter().take(room));
+            outcome.warnings.sort_by_key(|w| (w.line, w.column));
+            Ok(outcome)
         }
         ImportKind::Regions => Ok(Outcome::default()),
     }
@@ -509,7 +559,7 @@ impl Csv<'_, '_> {
                 total: found.total_errors,
             });
         }
-        Ok(Outcome { rows, warnings: found.warnings, total_warnings: found.total_warnings, unassigned: 0 })
+        Ok(Outcome { rows, warnings: found.warnings, total_warnings: found.total_warnings, ..Outcome::default() })
     }
 
     /// Reads and maps the header row.

@@ -8,6 +8,7 @@
 
 mod enums;
 mod records;
+pub mod state;
 pub mod taxonomy;
 
 pub use enums::{Education, MoveEvent, ParseEnumError, RegionKind, StationMode, Tier, Title};

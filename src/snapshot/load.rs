@@ -58,7 +58,7 @@ pub fn build(store: &mut Store, taxonomy: Arc<Taxonomy>) -> Result<Snapshot, Sna
         enterprises: &enterprises,
         with_info: move_count > 0,
     };
-    let (talents, talent_info) = load_talents(&tx, &talent_cx)?;
+    let (talents, registered, talent_info) = load_talents(&tx, &talent_cx)?;
     let stations = load_stations(&tx, regions)?;
     let (raw_moves, destinations) = if move_count > 0 {
         moves::load(&tx, &snap.regions, |id| enterprise_index.get(id).map(|&i| enterprises[i as usize].industry))?
@@ -77,39 +77,48 @@ pub fn build(store: &mut Store, taxonomy: Arc<Taxonomy>) -> Result<Snapshot, Sna
         taxonomy.industries().len(),
     );
     drop(talent_info);
-    snap.flows.count_residents(&talents);
-    build_point_indexes(&mut snap, &enterprises, &stations, &talents);
-    let (all, seekers) = add_region_totals(&mut snap.regions, &talents, &enterprises);
-    snap.totals_tallies = (all, seekers);
-    let seekers = seekers.n;
+    build_point_indexes(&mut snap, &enterprises, &stations);
     let Openings { all: openings, open: open_openings } = openings;
     snap.totals = Totals {
         enterprises: enterprises.len() as u64,
         vacancies: vacancies.len() as u64,
         openings,
         open_openings,
-        talents: talents.len() as u64,
-        seekers,
         stations: stations.len() as u64,
         regions: snap.regions.len() as u64,
         moves: move_count,
+        ..Totals::default()
     };
     snap.enterprises = enterprises;
     snap.vacancies = vacancies;
-    snap.talents = talents;
     snap.stations = stations;
+    settle_talents(&mut snap, talents, registered);
     snap.build_ms = started.elapsed().as_millis() as u64;
     Ok(snap)
 }
 
-/// R-trees over enterprises and stations, bucketed R-trees over talent
-/// homes and workplaces; ids are positions in the record vectors.
-fn build_point_indexes(
-    snap: &mut Snapshot,
-    enterprises: &[EnterpriseRec],
-    stations: &[StationRec],
-    talents: &[TalentRec],
-) {
+/// Puts the talents in the city into `snap` with everything derived from
+/// them: resident counts of the flow index, the home and workplace
+/// indexes, region totals and the talent totals. `registered` tallies the
+/// whole register.
+pub(super) fn settle_talents(snap: &mut Snapshot, talents: Vec<TalentRec>, registered: Tally) {
+    snap.flows.count_residents(&talents);
+    let (homes, workplaces) = talent_point_indexes(&talents);
+    snap.homes = homes;
+    snap.workplaces = workplaces;
+    let (all, seekers) = add_region_totals(&mut snap.regions, &talents, &snap.enterprises);
+    let departed = Tally { n: registered.n - all.n, key: registered.key.wrapping_sub(all.key) };
+    snap.totals_tallies = TotalTallies { talents: all, seekers, registered, departed };
+    snap.totals.talents = all.n;
+    snap.totals.seekers = seekers.n;
+    snap.totals.registered = registered.n;
+    snap.totals.departed = departed.n;
+    snap.talents = talents;
+}
+
+/// R-trees over enterprises and stations; ids are positions in the record
+/// vectors.
+fn build_point_indexes(snap: &mut Snapshot, enterprises: &[EnterpriseRec], stations: &[StationRec]) {
     let unit = |lon: f64, lat: f64| {
         let (x, y) = lonlat_to_unit(lon, lat);
         [x, y]
@@ -120,20 +129,25 @@ fn build_point_indexes(
     snap.station_tree = RTree::bulk_load(
         stations.iter().enumerate().map(|(i, s)| IndexedPoint::new(unit(s.lon, s.lat), i as u32)).collect(),
     );
+}
+
+/// Bucketed R-trees over talent homes and workplaces; ids are positions in
+/// `talents`.
+fn talent_point_indexes(talents: &[TalentRec]) -> (PointIndex, PointIndex) {
     let to_f32 = |k: u64| {
         let [x, y] = key_to_unit(k);
         [x as f32, y as f32]
     };
     let home_points: Vec<([f32; 2], u32)> =
         talents.iter().enumerate().map(|(i, t)| (to_f32(t.home), i as u32)).collect();
-    snap.homes = PointIndex::build(&home_points);
+    let homes = PointIndex::build(&home_points);
     drop(home_points);
     // Buckets hold Morton-consecutive points, so workplaces go in key order.
     let mut work_keys: Vec<(u64, u32)> =
         talents.iter().enumerate().filter(|(_, t)| t.work != NO_KEY).map(|(i, t)| (t.work, i as u32)).collect();
     work_keys.sort_unstable();
     let work_points: Vec<([f32; 2], u32)> = work_keys.into_iter().map(|(k, i)| (to_f32(k), i)).collect();
-    snap.workplaces = PointIndex::build(&work_points);
+    (homes, PointIndex::build(&work_points))
 }
 
 /// Fills each region's totals with their cell keys; returns the city's

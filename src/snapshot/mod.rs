@@ -11,6 +11,7 @@
 mod load;
 pub mod memo;
 pub mod moves;
+pub mod patch;
 pub mod point_index;
 pub mod records;
 mod tables;
@@ -103,11 +104,29 @@ pub struct Totals {
     pub openings: u64,
     /// Sum of openings of vacancies not yet filled.
     pub open_openings: u64,
+    /// Talents in the city now (the register with the moves applied, see
+    /// `docs/present.md`).
     pub talents: u64,
+    /// Rows of the talent register.
+    pub registered: u64,
+    /// Registered talents not in the city now.
+    pub departed: u64,
+    /// Job seekers among the talents in the city now.
     pub seekers: u64,
     pub stations: u64,
     pub regions: u64,
     pub moves: u64,
+}
+
+/// The city-wide talent counts of [`Totals`] as tallies, so that each is
+/// published through disclosure control on its own: `registered −
+/// departed` is not the exact `talents`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TotalTallies {
+    pub talents: crate::analytics::privacy::Tally,
+    pub seekers: crate::analytics::privacy::Tally,
+    pub registered: crate::analytics::privacy::Tally,
+    pub departed: crate::analytics::privacy::Tally,
 }
 
 /// Everything the read side needs, immutable.
@@ -137,8 +156,8 @@ pub struct Snapshot {
     /// Moves sorted by month and per-area monthly flow counts.
     pub flows: FlowIndex,
     pub totals: Totals,
-    /// City-wide talent and seeker tallies (`analytics::privacy`).
-    pub totals_tallies: (crate::analytics::privacy::Tally, crate::analytics::privacy::Tally),
+    /// City-wide talent counts as tallies (`analytics::privacy`).
+    pub totals_tallies: TotalTallies,
     /// Derived indexes and results computed on first use and dropped with
     /// the snapshot (see [`memo`]).
     pub memo: Memo,

@@ -54,7 +54,7 @@ pub mod counter {
 }
 
 /// One move, compact.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct MoveRec {
     /// Months since [`FlowIndex::first_month`].
     pub month: u16,
@@ -97,6 +97,87 @@ pub struct RawMove {
     pub rkey: u32,
 }
 
+/// Assigns move points to the snapshot's districts and parks.
+pub struct Locator {
+    lookup: RegionLookup,
+}
+
+impl Locator {
+    pub fn new(regions: &[RegionInfo]) -> Locator {
+        Locator { lookup: RegionLookup::new(&regions.iter().map(|r| (r.kind, r.geometry.clone())).collect::<Vec<_>>()) }
+    }
+
+    /// `(district, park)` positions of a point, [`NONE16`] where none.
+    pub fn locate(&self, lon: Option<f64>, lat: Option<f64>) -> (u16, u16) {
+        let (Some(lon), Some(lat)) = (lon, lat) else { return (NONE16, NONE16) };
+        let hit = self.lookup.locate(lon, lat);
+        let pos = |i: Option<u32>| i.map_or(NONE16, |i| i as u16);
+        (pos(hit.district), pos(hit.park))
+    }
+}
+
+/// Interned destination texts.
+#[derive(Debug, Clone, Default)]
+pub struct Destinations {
+    pub texts: Vec<String>,
+    index: HashMap<String, u16>,
+}
+
+impl Destinations {
+    pub fn from_texts(texts: Vec<String>) -> Destinations {
+        let index = texts.iter().enumerate().map(|(i, t)| (t.clone(), i as u16)).collect();
+        Destinations { texts, index }
+    }
+
+    /// Index of a destination text, or [`NONE16`] (none, or too many).
+    pub fn intern(&mut self, text: Option<&str>) -> u16 {
+        match text {
+            Some(d) if !d.is_empty() => match self.index.get(d) {
+                Some(&i) => i,
+                None if self.texts.len() < NONE16 as usize => {
+                    let i = self.texts.len() as u16;
+                    self.texts.push(d.to_string());
+                    self.index.insert(d.to_string(), i);
+                    i
+                }
+                None => NONE16,
+            },
+            _ => NONE16,
+        }
+    }
+}
+
+/// One move's stored values.
+pub struct MoveValues<'a> {
+    pub talent_id: &'a str,
+    pub date: Date,
+    pub event: MoveEvent,
+    pub from: (Option<f64>, Option<f64>),
+    pub to: (Option<f64>, Option<f64>),
+    pub to_industry: u8,
+    pub destination: Option<&'a str>,
+    pub rkey: u32,
+}
+
+/// A move's raw record: points located, destination interned.
+pub fn raw_move(v: &MoveValues, locator: &Locator, destinations: &mut Destinations) -> RawMove {
+    let (from_district, from_park) = locator.locate(v.from.0, v.from.1);
+    let (to_district, to_park) = locator.locate(v.to.0, v.to.1);
+    RawMove {
+        talent: talent_key(v.talent_id),
+        month: v.date.month_index(),
+        day: v.date.day,
+        from_district,
+        from_park,
+        to_district,
+        to_park,
+        destination: destinations.intern(v.destination),
+        event: v.event.index(),
+        to_industry: v.to_industry,
+        rkey: v.rkey,
+    }
+}
+
 /// Reads every stored move, assigning its points to the regions (positions
 /// in `regions`) and interning destination texts. `industry_of` maps an
 /// enterprise id to its industry index.
@@ -105,15 +186,8 @@ pub fn load(
     regions: &[RegionInfo],
     industry_of: impl Fn(&str) -> Option<u8>,
 ) -> rusqlite::Result<(Vec<RawMove>, Vec<String>)> {
-    let lookup = RegionLookup::new(&regions.iter().map(|r| (r.kind, r.geometry.clone())).collect::<Vec<_>>());
-    let locate = |lon: Option<f64>, lat: Option<f64>| -> (u16, u16) {
-        let (Some(lon), Some(lat)) = (lon, lat) else { return (NONE16, NONE16) };
-        let hit = lookup.locate(lon, lat);
-        let pos = |i: Option<u32>| i.map_or(NONE16, |i| i as u16);
-        (pos(hit.district), pos(hit.park))
-    };
-    let mut destinations: Vec<String> = Vec::new();
-    let mut interned: HashMap<String, u16> = HashMap::new();
+    let locator = Locator::new(regions);
+    let mut destinations = Destinations::default();
     let mut out = Vec::new();
     let mut stmt = conn.prepare(
         "SELECT talent_id, date, event, from_lon, from_lat, to_lon, to_lat, to_enterprise_id, destination, rkey FROM moves",
@@ -126,43 +200,64 @@ pub fn load(
         // rather than failing the whole snapshot.
         let (Some(date), Some(event)) = (date, event) else { continue };
         let f64_at = |i: usize| r.get_ref(i).ok().and_then(|v| v.as_f64_or_null().ok().flatten());
-        let (from_district, from_park) = locate(f64_at(3), f64_at(4));
-        let (to_district, to_park) = locate(f64_at(5), f64_at(6));
         let to_industry = match r.get_ref(7)?.as_str_or_null() {
             Ok(Some(id)) => industry_of(id).unwrap_or(NONE8),
             _ => NONE8,
         };
-        let destination = match r.get_ref(8)?.as_str_or_null() {
-            Ok(Some(d)) if !d.is_empty() => match interned.get(d) {
-                Some(&i) => i,
-                None if destinations.len() < NONE16 as usize => {
-                    let i = destinations.len() as u16;
-                    destinations.push(d.to_string());
-                    interned.insert(d.to_string(), i);
-                    i
-                }
-                None => NONE16,
-            },
-            _ => NONE16,
-        };
-        out.push(RawMove {
-            talent: talent_key(r.get_ref(0)?.as_str().unwrap_or("")),
-            month: date.month_index(),
-            day: date.day,
-            from_district,
-            from_park,
-            to_district,
-            to_park,
-            destination,
-            event: event.index(),
+        let values = MoveValues {
+            talent_id: r.get_ref(0)?.as_str().unwrap_or(""),
+            date,
+            event,
+            from: (f64_at(3), f64_at(4)),
+            to: (f64_at(5), f64_at(6)),
             to_industry,
+            destination: r.get_ref(8)?.as_str_or_null().ok().flatten(),
             rkey: r.get::<_, Option<i64>>(9)?.unwrap_or(0) as u32,
-        });
+        };
+        out.push(raw_move(&values, &locator, &mut destinations));
     }
-    Ok((out, destinations))
+    Ok((out, destinations.texts))
 }
 
-/// What the build knows about a talent: `(field, current industry)`.
+/// The order a talent's moves are attributed in: by talent, month and day;
+/// on one day those naming an enterprise first (so a departure on the day
+/// of a job change is attributed to the new job), then by industry.
+fn attribution_order(m: &RawMove) -> (u64, u32, u8, bool, u8) {
+    (m.talent, m.month, m.day, m.to_industry == NONE8, m.to_industry)
+}
+
+/// Appends the records of one talent's moves (in [`attribution_order`]),
+/// carrying the latest employer's industry forward in time.
+fn attribute(group: &[RawMove], (field, current): TalentInfo, first: u32, out: &mut Vec<MoveRec>) {
+    let mut latest = NONE8;
+    for m in group {
+        let industry = if m.to_industry != NONE8 {
+            m.to_industry
+        } else if latest != NONE8 {
+            latest
+        } else {
+            current
+        };
+        if m.to_industry != NONE8 {
+            latest = m.to_industry;
+        }
+        out.push(MoveRec {
+            month: (m.month - first).min(u16::MAX as u32 - 1) as u16,
+            event: m.event,
+            field,
+            industry,
+            from_district: m.from_district,
+            from_park: m.from_park,
+            to_district: m.to_district,
+            to_park: m.to_park,
+            destination: m.destination,
+            rkey: m.rkey,
+        });
+    }
+}
+
+/// What the build knows about a talent: `(field, registered employer's
+/// industry)`.
 pub type TalentInfo = (u8, u8);
 
 /// A 64-bit key of a talent id, used only while building (the snapshot keeps
@@ -235,52 +330,82 @@ impl FlowIndex {
             return index;
         }
 
-        // Carry each talent's latest employer industry forward in time.
-        // Same-day moves: those naming an enterprise first (so a departure on the
-        // day of a job change is attributed to the new job), then by industry.
-        raw.sort_unstable_by_key(|m| (m.talent, m.month, m.day, m.to_industry == NONE8, m.to_industry));
+        raw.sort_unstable_by_key(attribution_order);
         let first = raw.iter().map(|m| m.month).min().unwrap_or(0);
         let last = raw.iter().map(|m| m.month).max().unwrap_or(0);
         index.first_month = first;
         index.months = (last - first + 1).min(u16::MAX as u32) as u16;
         let mut moves = Vec::with_capacity(raw.len());
-        let mut i = 0;
-        while i < raw.len() {
-            let talent = raw[i].talent;
-            let (field, current) = talents.get(&talent).copied().unwrap_or((NONE8, NONE8));
-            let mut latest = NONE8;
-            while i < raw.len() && raw[i].talent == talent {
-                let m = raw[i];
-                let industry = if m.to_industry != NONE8 {
-                    m.to_industry
-                } else if latest != NONE8 {
-                    latest
-                } else {
-                    current
-                };
-                if m.to_industry != NONE8 {
-                    latest = m.to_industry;
-                }
-                moves.push(MoveRec {
-                    month: (m.month - first).min(u16::MAX as u32 - 1) as u16,
-                    event: m.event,
-                    field,
-                    industry,
-                    from_district: m.from_district,
-                    from_park: m.from_park,
-                    to_district: m.to_district,
-                    to_park: m.to_park,
-                    destination: m.destination,
-                    rkey: m.rkey,
-                });
-                i += 1;
-            }
+        for group in raw.chunk_by(|a, b| a.talent == b.talent) {
+            let info = talents.get(&group[0].talent).copied().unwrap_or((NONE8, NONE8));
+            attribute(group, info, first, &mut moves);
         }
         drop(raw);
         moves.sort_by_key(|m| m.month);
         index.moves = moves;
         index.fill_cubes();
         index
+    }
+
+    /// The index after replacing some talents' moves: `removed` are their
+    /// moves as built before (with `before`'s talent info), `added` all
+    /// their moves now (with `after`'s). Each group of one talent must be
+    /// complete. `None` when the added moves start before the first month
+    /// (every month offset would shift: rebuild instead).
+    pub fn patch(
+        &self,
+        mut removed: Vec<RawMove>,
+        before: &HashMap<u64, TalentInfo>,
+        mut added: Vec<RawMove>,
+        after: &HashMap<u64, TalentInfo>,
+        destinations: Vec<String>,
+    ) -> Option<FlowIndex> {
+        let old_first = self.first_month;
+        let old_last = old_first + self.months as u32;
+        let first = if self.moves.is_empty() {
+            added.iter().map(|m| m.month).min().unwrap_or(0)
+        } else {
+            if added.iter().any(|m| m.month < old_first) {
+                return None;
+            }
+            old_first
+        };
+        let last = added.iter().map(|m| m.month + 1).chain([old_last]).max().unwrap_or(first + 1).max(first + 1);
+        let recs = |raw: &mut Vec<RawMove>, info: &HashMap<u64, TalentInfo>| {
+            raw.sort_unstable_by_key(attribution_order);
+            let mut out = Vec::with_capacity(raw.len());
+            for group in raw.chunk_by(|a, b| a.talent == b.talent) {
+                let i = info.get(&group[0].talent).copied().unwrap_or((NONE8, NONE8));
+                attribute(group, i, first, &mut out);
+            }
+            out
+        };
+        let mut gone: HashMap<MoveRec, u32> = HashMap::new();
+        for m in recs(&mut removed, before) {
+            *gone.entry(m).or_default() += 1;
+        }
+        let mut moves: Vec<MoveRec> = Vec::with_capacity(self.moves.len() + added.len());
+        for m in &self.moves {
+            match gone.get_mut(m) {
+                Some(n) if *n > 0 => *n -= 1,
+                _ => moves.push(*m),
+            }
+        }
+        moves.extend(recs(&mut added, after));
+        moves.sort_by_key(|m| m.month);
+        let mut index = FlowIndex {
+            first_month: first,
+            months: (last - first).min(u16::MAX as u32) as u16,
+            moves,
+            destinations,
+            slot_of_region: self.slot_of_region.clone(),
+            region_of_slot: self.region_of_slot.clone(),
+            fields: self.fields,
+            industries: self.industries,
+            ..FlowIndex::default()
+        };
+        index.fill_cubes();
+        Some(index)
     }
 
     fn fill_cubes(&mut self) {

@@ -12,6 +12,7 @@ use geo::{BoundingRect, Centroid, Contains, InteriorPoint};
 use rusqlite::Transaction;
 use rusqlite::types::ValueRef;
 
+use crate::analytics::privacy::Tally;
 use crate::model::{Education, RegionKind, StationMode, Taxonomy, Tier, Title};
 use crate::spatial::morton;
 use crate::store::StoreError;
@@ -184,71 +185,121 @@ pub(super) struct TalentContext<'a> {
     pub with_info: bool,
 }
 
-/// The talents sorted by home key and, when there are moves, each
-/// talent's field and industry by a hash of its id (see [`moves`]).
+/// The talents in the city now sorted by home key, how many are registered
+/// and, when there are moves, each registered talent's field and industry
+/// (of the registered employer) by a hash of its id (see [`moves`]).
 pub(super) fn load_talents(
     tx: &Transaction,
     cx: &TalentContext,
-) -> Result<(Vec<TalentRec>, HashMap<u64, moves::TalentInfo>), SnapshotError> {
+) -> Result<(Vec<TalentRec>, Tally, HashMap<u64, moves::TalentInfo>), SnapshotError> {
     let mut talent_info: HashMap<u64, moves::TalentInfo> = HashMap::new();
     let mut talents = Vec::new();
+    let mut registered = Tally::default();
     let mut stmt = tx.prepare(
         "SELECT id, home_lon, home_lat, work_lon, work_lat, enterprise_id, field, education, title, tier, birth_year, seeking,
-                home_district, home_park, work_district, work_park, rkey FROM talents",
+                home_district, home_park, work_district, work_park, rkey, here, reg_enterprise_id FROM talents",
     )?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
         let talent = talent_row(r, cx)?;
+        registered.add(talent.rkey);
         if cx.with_info {
-            talent_info.insert(moves::talent_key(text(r.get_ref(0)?)), (talent.field, talent.industry));
+            let registered_industry = match r.get_ref(18)?.as_str_or_null() {
+                Ok(Some(id)) => cx.enterprise_index.get(id).map_or(NONE8, |&e| cx.enterprises[e as usize].industry),
+                _ => NONE8,
+            };
+            talent_info.insert(moves::talent_key(text(r.get_ref(0)?)), (talent.field, registered_industry));
         }
-        talents.push(talent);
+        if r.get::<_, bool>(17)? {
+            talents.push(talent);
+        }
     }
     // Sorting by home key alone would order equal keys by load order (the
     // store's id order), which is stable for one data version.
     talents.sort_by_key(|t| t.home);
     talents.shrink_to_fit();
-    Ok((talents, talent_info))
+    Ok((talents, registered, talent_info))
+}
+
+/// A talent's stored values, borrowed from a row.
+pub(super) struct TalentValues<'a> {
+    pub id: &'a str,
+    pub home: (f64, f64),
+    pub work: Option<(f64, f64)>,
+    pub enterprise: Option<&'a str>,
+    pub field: &'a str,
+    pub education: &'a str,
+    pub title: &'a str,
+    pub tier: &'a str,
+    pub birth_year: i64,
+    pub seeking: bool,
+    pub home_district: Option<&'a str>,
+    pub home_park: Option<&'a str>,
+    pub work_district: Option<&'a str>,
+    pub work_park: Option<&'a str>,
+    pub rkey: u32,
 }
 
 fn talent_row(r: &rusqlite::Row, cx: &TalentContext) -> Result<TalentRec, SnapshotError> {
-    let bad = |what: &str| corrupt("talent", text(r.get_ref(0).unwrap_or(ValueRef::Null)), format!("bad {what}"));
-    let (lon, lat): (f64, f64) = (r.get(1)?, r.get(2)?);
+    let s = |i: usize| -> Result<Option<&str>, SnapshotError> { Ok(r.get_ref(i)?.as_str_or_null().ok().flatten()) };
     let work = match (opt_f64(r.get_ref(3)?), opt_f64(r.get_ref(4)?)) {
-        (Some(x), Some(y)) => morton::key(x, y),
-        _ => NO_KEY,
+        (Some(x), Some(y)) => Some((x, y)),
+        _ => None,
     };
-    let enterprise = match r.get_ref(5)?.as_str_or_null() {
-        Ok(Some(id)) => cx.enterprise_index.get(id).copied().unwrap_or(NONE32),
-        _ => NONE32,
-    };
+    talent_rec(
+        &TalentValues {
+            id: text(r.get_ref(0)?),
+            home: (r.get(1)?, r.get(2)?),
+            work,
+            enterprise: s(5)?,
+            field: text(r.get_ref(6)?),
+            education: text(r.get_ref(7)?),
+            title: text(r.get_ref(8)?),
+            tier: text(r.get_ref(9)?),
+            birth_year: r.get(10)?,
+            seeking: r.get(11)?,
+            home_district: s(12)?,
+            home_park: s(13)?,
+            work_district: s(14)?,
+            work_park: s(15)?,
+            // Written on import and on migration; 0 only for a row written
+            // by something else.
+            rkey: r.get::<_, Option<i64>>(16)?.unwrap_or(0) as u32,
+        },
+        cx,
+    )
+}
+
+/// The compact record of a talent's stored values.
+pub(super) fn talent_rec(v: &TalentValues, cx: &TalentContext) -> Result<TalentRec, SnapshotError> {
+    let bad = |what: &str| corrupt("talent", v.id, format!("bad {what}"));
+    let work = v.work.map_or(NO_KEY, |(x, y)| morton::key(x, y));
+    let enterprise = v.enterprise.and_then(|id| cx.enterprise_index.get(id).copied()).unwrap_or(NONE32);
     let industry = if enterprise == NONE32 { NONE8 } else { cx.enterprises[enterprise as usize].industry };
     let mut fl = 0u8;
-    if r.get::<_, bool>(11)? {
+    if v.seeking {
         fl |= flags::SEEKING;
     }
     if work != NO_KEY {
         fl |= flags::HAS_WORK;
     }
-    let field = cx.taxonomy.field_index(text(r.get_ref(6)?)).ok_or_else(|| bad("field"))?;
+    let region = |id: Option<&str>| id.and_then(|id| cx.regions.0.get(id).copied()).unwrap_or(NONE16);
     Ok(TalentRec {
-        home: morton::key(lon, lat),
+        home: morton::key(v.home.0, v.home.1),
         work,
         enterprise,
-        birth_year: r.get::<_, i64>(10)?.clamp(0, u16::MAX as i64) as u16,
-        field,
-        education: parse_code::<Education>(text(r.get_ref(7)?)).ok_or_else(|| bad("education"))?,
-        title: parse_code::<Title>(text(r.get_ref(8)?)).ok_or_else(|| bad("title"))?,
-        tier: parse_code::<Tier>(text(r.get_ref(9)?)).ok_or_else(|| bad("tier"))?,
+        birth_year: v.birth_year.clamp(0, u16::MAX as i64) as u16,
+        field: cx.taxonomy.field_index(v.field).ok_or_else(|| bad("field"))?,
+        education: parse_code::<Education>(v.education).ok_or_else(|| bad("education"))?,
+        title: parse_code::<Title>(v.title).ok_or_else(|| bad("title"))?,
+        tier: parse_code::<Tier>(v.tier).ok_or_else(|| bad("tier"))?,
         industry,
         flags: fl,
-        home_district: cx.regions.of(r.get_ref(12)?),
-        home_park: cx.regions.of(r.get_ref(13)?),
-        work_district: cx.regions.of(r.get_ref(14)?),
-        work_park: cx.regions.of(r.get_ref(15)?),
-        // Written on import and on migration; 0 only for a row written by
-        // something else.
-        rkey: r.get::<_, Option<i64>>(16)?.unwrap_or(0) as u32,
+        home_district: region(v.home_district),
+        home_park: region(v.home_park),
+        work_district: region(v.work_district),
+        work_park: region(v.work_park),
+        rkey: v.rkey,
     })
 }
 

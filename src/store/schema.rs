@@ -16,7 +16,11 @@ use super::StoreError;
 /// person's panel, and an index on home positions for people tiles. 4:
 /// disclosure control: each talent's and move's permanent record key
 /// (`crate::auth::record_key`, written on import; rows written before get
-/// theirs when the server starts).
+/// theirs when the server starts). 5: the present (`crate::import::present`):
+/// the register row is kept in `reg_*` columns, `here` and the home, work,
+/// employer and region columns hold the state after the talent's moves
+/// (recomputed once here for stores written before); moves are indexed by
+/// talent and date.
 const MIGRATIONS: &[&str] = &[
     r#"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -86,6 +90,19 @@ CREATE INDEX talents_home ON talents(home_lon, home_lat);
 ALTER TABLE talents ADD COLUMN rkey INTEGER;
 ALTER TABLE moves ADD COLUMN rkey INTEGER;
 "#,
+    r#"
+ALTER TABLE talents ADD COLUMN here INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE talents ADD COLUMN reg_home_lon REAL;
+ALTER TABLE talents ADD COLUMN reg_home_lat REAL;
+ALTER TABLE talents ADD COLUMN reg_work_lon REAL;
+ALTER TABLE talents ADD COLUMN reg_work_lat REAL;
+ALTER TABLE talents ADD COLUMN reg_enterprise_id TEXT;
+UPDATE talents SET reg_home_lon = home_lon, reg_home_lat = home_lat, reg_work_lon = work_lon,
+    reg_work_lat = work_lat, reg_enterprise_id = enterprise_id;
+CREATE INDEX talents_reg_enterprise ON talents(reg_enterprise_id) WHERE reg_enterprise_id IS NOT NULL;
+DROP INDEX moves_talent;
+CREATE INDEX moves_talent ON moves(talent_id, date);
+"#,
 ];
 
 /// The schema version this build writes.
@@ -110,6 +127,17 @@ pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreErr
         // get theirs now, once: both are functions of the id and the secret.
         let secret = crate::auth::PseudonymSecret::load_or_create_in(conn)?;
         crate::auth::people::fill_missing(conn, &secret)?;
+    }
+    if found < 5 && found > 0 {
+        // A store written before the present was kept: compute it once.
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let regions = crate::import::present::regions(&tx).map_err(|e| StoreError::Corrupt {
+            what: "regions",
+            id: String::new(),
+            message: e.to_string(),
+        })?;
+        crate::import::present::recompute(&tx, &regions, crate::import::present::Scope::All, None, false)?;
+        tx.commit()?;
     }
     Ok(())
 }

@@ -58,6 +58,23 @@ pub struct MovesStored {
     pub unchanged: usize,
     /// Data version after the batch.
     pub version: u64,
+    /// Stored moves that contradict the history they find (a `leave` while
+    /// away, a `relocate` or `job_change` after a `leave` with no `arrive`,
+    /// an `arrive` while in the city): stored all the same and resolved by
+    /// the state rule (`docs/present.md`).
+    pub warnings: Vec<MoveWarning>,
+}
+
+/// A stored move whose history is irregular.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MoveWarning {
+    /// 0-based position of the item in `moves`.
+    pub index: usize,
+    /// Always `event`.
+    pub field: String,
+    /// The move's id.
+    pub value: String,
+    pub message: String,
 }
 
 /// An area of a flow answer.

@@ -1,0 +1,270 @@
+//! The present state of each talent, kept in the store.
+//!
+//! The talent register row is kept as imported (`reg_home_lon`, …,
+//! `reg_enterprise_id`); the columns every reader uses (`home_lon`,
+//! `work_lon`, `enterprise_id`, the four region columns) and `here` hold the
+//! state as of the latest move: the register row with the talent's moves
+//! applied by [`crate::model::state`]. Every write that can change it
+//! recomputes it in the same transaction, for the talents it touched: a
+//! moves import or feed batch, a talents import, a moves replace (all
+//! talents). Readers therefore never replay moves: the snapshot, the people
+//! layer and a person's record read the present as stored.
+
+use std::collections::HashMap;
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::model::state::{self, Irregular, Step, TalentState};
+use crate::model::{Date, LonLat, MoveEvent};
+
+use super::kinds::Regions;
+
+/// The store's regions, as [`recompute`] assigns them.
+pub fn regions(conn: &Connection) -> Result<Regions, super::ImportError> {
+    super::regions::load(conn)
+}
+
+/// Which talents to recompute.
+#[derive(Debug, Clone, Copy)]
+pub enum Scope {
+    /// Those with a move written by this batch.
+    Moves(u64),
+    /// Those written by this batch that have moves.
+    Talents(u64),
+    /// Every talent (with or without moves).
+    All,
+}
+
+/// What a recomputation found.
+#[derive(Debug, Default)]
+pub struct Recomputed {
+    /// Talents whose state was written.
+    pub talents: u64,
+    /// Moves of the flagged batch that contradict the state they find, by
+    /// move id, in talent and date order.
+    pub irregular: Vec<(String, Irregular)>,
+    /// Ids of the talents recomputed, when asked for.
+    pub ids: Vec<String>,
+}
+
+/// Recomputes the present state of the talents in `scope`. Irregular moves
+/// are reported only when they belong to `flag_batch` (so that an import
+/// warns about its own rows, not about history it did not write).
+pub fn recompute(
+    conn: &Connection,
+    regions: &Regions,
+    scope: Scope,
+    flag_batch: Option<u64>,
+    keep_ids: bool,
+) -> rusqlite::Result<Recomputed> {
+    let (join, filter) = match scope {
+        Scope::Moves(_) => ("JOIN", "WHERE t.id IN (SELECT talent_id FROM moves WHERE batch = ?1)"),
+        Scope::Talents(_) => ("JOIN", "WHERE t.batch = ?1"),
+        Scope::All => ("LEFT JOIN", "WHERE ?1 IS NOT NULL"),
+    };
+    let batch = match scope {
+        Scope::Moves(b) | Scope::Talents(b) => b as i64,
+        Scope::All => 0,
+    };
+    let mut select = conn.prepare(&format!(
+        "SELECT t.id, t.reg_home_lon, t.reg_home_lat, t.reg_work_lon, t.reg_work_lat, t.reg_enterprise_id,
+                m.id, m.date, m.event, m.to_lon, m.to_lat, m.to_enterprise_id, m.batch
+         FROM talents t {join} moves m ON m.talent_id = t.id {filter}
+         ORDER BY t.id, m.date, m.id"
+    ))?;
+    let mut update = conn.prepare(
+        "UPDATE talents SET here = ?2, home_lon = ?3, home_lat = ?4, work_lon = ?5, work_lat = ?6,
+                enterprise_id = ?7, home_district = ?8, home_park = ?9, work_district = ?10, work_park = ?11
+         WHERE id = ?1",
+    )?;
+    let mut firm_position = conn.prepare("SELECT lon, lat FROM enterprises WHERE id = ?1")?;
+    let mut firms: HashMap<String, Option<LonLat>> = HashMap::new();
+
+    let mut out = Recomputed::default();
+    let mut current: Option<(String, TalentState)> = None;
+    let mut steps: Vec<Step> = Vec::new();
+    let mut flagged: Vec<bool> = Vec::new();
+    let mut rows = select.query(params![batch])?;
+    loop {
+        let row = rows.next()?;
+        let id = match row {
+            Some(r) => Some(r.get::<_, String>(0)?),
+            None => None,
+        };
+        if current.as_ref().map(|c| Some(&c.0) != id.as_ref()).unwrap_or(false) {
+            let (talent, registered) = current.take().expect("checked above");
+            let mut lookup = |e: &str| -> Option<LonLat> {
+                if let Some(p) = firms.get(e) {
+                    return *p;
+                }
+                let p = firm_position
+                    .query_row(params![e], |r| Ok(LonLat::new(r.get(0)?, r.get(1)?)))
+                    .optional()
+                    .ok()
+                    .flatten();
+                firms.insert(e.to_string(), p);
+                p
+            };
+            let mut found = Vec::new();
+            let s = state::replay(registered, &steps, None, &mut lookup, |i, k| {
+                if flagged[i] {
+                    found.push((i, k));
+                }
+            });
+            for (i, k) in found {
+                out.irregular.push((steps[i].id.clone(), k));
+            }
+            let (home_district, home_park) = regions.assign(s.home);
+            let (work_district, work_park) = s.work.map(|w| regions.assign(w)).unwrap_or((None, None));
+            update.execute(params![
+                talent,
+                s.here,
+                s.home.lon,
+                s.home.lat,
+                s.work.map(|w| w.lon),
+                s.work.map(|w| w.lat),
+                s.enterprise,
+                home_district,
+                home_park,
+                work_district,
+                work_park
+            ])?;
+            out.talents += 1;
+            if keep_ids {
+                out.ids.push(talent);
+            }
+            steps.clear();
+            flagged.clear();
+        }
+        let (Some(r), Some(id)) = (row, id) else { break };
+        if current.is_none() {
+            let home = point(r.get(1)?, r.get(2)?).unwrap_or(LonLat::new(0.0, 0.0));
+            let registered = TalentState { here: true, home, work: point(r.get(3)?, r.get(4)?), enterprise: r.get(5)? };
+            current = Some((id, registered));
+        }
+        let Some(move_id) = r.get::<_, Option<String>>(6)? else { continue };
+        let date = r.get_ref(7)?.as_str().ok().and_then(Date::parse);
+        let event = r.get_ref(8)?.as_str().ok().and_then(|e| e.parse::<MoveEvent>().ok());
+        let (Some(date), Some(event)) = (date, event) else { continue };
+        steps.push(Step { id: move_id, date, event, to: point(r.get(9)?, r.get(10)?), to_enterprise: r.get(11)? });
+        flagged.push(flag_batch.is_some_and(|b| r.get::<_, i64>(12).ok() == Some(b as i64)));
+    }
+    Ok(out)
+}
+
+/// A talent row as stored: the present columns and the profile.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TalentRow {
+    pub id: String,
+    pub here: bool,
+    pub home: LonLat,
+    pub work: Option<LonLat>,
+    pub enterprise_id: Option<String>,
+    pub reg_enterprise_id: Option<String>,
+    pub field: String,
+    pub education: String,
+    pub title: String,
+    pub tier: String,
+    pub birth_year: i64,
+    pub seeking: bool,
+    pub home_district: Option<String>,
+    pub home_park: Option<String>,
+    pub work_district: Option<String>,
+    pub work_park: Option<String>,
+    pub rkey: u32,
+}
+
+/// A move row as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MoveRow {
+    pub talent_id: String,
+    pub date: Date,
+    pub event: MoveEvent,
+    pub from: Option<LonLat>,
+    pub to: Option<LonLat>,
+    pub to_enterprise_id: Option<String>,
+    pub destination: Option<String>,
+    pub rkey: u32,
+}
+
+/// Some talents' rows and all their moves, as stored at one moment.
+#[derive(Debug, Clone, Default)]
+pub struct Rows {
+    pub talents: Vec<TalentRow>,
+    pub moves: Vec<MoveRow>,
+}
+
+/// What a moves batch changed, for a snapshot to follow it without a
+/// rebuild: the touched talents and their moves before and after.
+#[derive(Debug, Clone, Default)]
+pub struct Delta {
+    /// The data version the batch was written on top of.
+    pub base_version: u64,
+    /// The data version the batch committed.
+    pub version: u64,
+    pub before: Rows,
+    pub after: Rows,
+}
+
+fn point(lon: Option<f64>, lat: Option<f64>) -> Option<LonLat> {
+    lon.zip(lat).map(|(x, y)| LonLat::new(x, y))
+}
+
+/// Reads the rows of the talents `ids` (those still registered) and all
+/// their moves.
+pub fn read_rows(conn: &Connection, ids: &[String]) -> rusqlite::Result<Rows> {
+    let mut talent = conn.prepare_cached(
+        "SELECT id, here, home_lon, home_lat, work_lon, work_lat, enterprise_id, reg_enterprise_id, field, education,
+                title, tier, birth_year, seeking, home_district, home_park, work_district, work_park, rkey
+         FROM talents WHERE id = ?1",
+    )?;
+    let mut moves = conn.prepare_cached(
+        "SELECT talent_id, date, event, from_lon, from_lat, to_lon, to_lat, to_enterprise_id, destination, rkey
+         FROM moves WHERE talent_id = ?1 ORDER BY date, id",
+    )?;
+    let mut out = Rows::default();
+    for id in ids {
+        let row = talent
+            .query_row(params![id], |r| {
+                Ok(TalentRow {
+                    id: r.get(0)?,
+                    here: r.get(1)?,
+                    home: point(r.get(2)?, r.get(3)?).unwrap_or(LonLat::new(0.0, 0.0)),
+                    work: point(r.get(4)?, r.get(5)?),
+                    enterprise_id: r.get(6)?,
+                    reg_enterprise_id: r.get(7)?,
+                    field: r.get(8)?,
+                    education: r.get(9)?,
+                    title: r.get(10)?,
+                    tier: r.get(11)?,
+                    birth_year: r.get(12)?,
+                    seeking: r.get(13)?,
+                    home_district: r.get(14)?,
+                    home_park: r.get(15)?,
+                    work_district: r.get(16)?,
+                    work_park: r.get(17)?,
+                    rkey: r.get::<_, Option<i64>>(18)?.unwrap_or(0) as u32,
+                })
+            })
+            .optional()?;
+        let Some(row) = row else { continue };
+        out.talents.push(row);
+        let mut rows = moves.query(params![id])?;
+        while let Some(r) = rows.next()? {
+            let date = r.get_ref(1)?.as_str().ok().and_then(Date::parse);
+            let event = r.get_ref(2)?.as_str().ok().and_then(|e| e.parse::<MoveEvent>().ok());
+            let (Some(date), Some(event)) = (date, event) else { continue };
+            out.moves.push(MoveRow {
+                talent_id: r.get(0)?,
+                date,
+                event,
+                from: point(r.get(3)?, r.get(4)?),
+                to: point(r.get(5)?, r.get(6)?),
+                to_enterprise_id: r.get(7)?,
+                destination: r.get(8)?,
+                rkey: r.get::<_, Option<i64>>(9)?.unwrap_or(0) as u32,
+            });
+        }
+    }
+    Ok(out)
+}

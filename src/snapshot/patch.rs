@@ -1,0 +1,168 @@
+//! A snapshot that follows a moves batch without a rebuild.
+//!
+//! A batch changes the present of the talents it touches (`docs/present.md`)
+//! and adds their moves. The store hands over those talents' rows and moves
+//! before and after ([`Delta`]); the new snapshot is the old one with the
+//! touched talents' old records taken out and the new ones put in, their
+//! old move records replaced by the new ones, and what derives from talents
+//! and moves recomputed from the records in memory (home and workplace
+//! indexes, region and city totals, flow cubes, resident counts). Nothing
+//! is read from the store beyond the delta. Enterprises, vacancies,
+//! stations and regions are shared with the old snapshot's values (cloned).
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use crate::analytics::privacy::Tally;
+use crate::import::present::{Delta, MoveRow, Rows, TalentRow};
+
+use super::load::settle_talents;
+use super::moves::{Destinations, Locator, MoveValues, RawMove, TalentInfo, raw_move, talent_key};
+use super::tables::{RegionIds, TalentContext, TalentValues, talent_rec};
+use super::*;
+
+/// The snapshot after `delta`, or `None` when `snap` is not the version the
+/// batch was written on (or the batch reaches before the first month of
+/// the flow index): the caller rebuilds instead.
+pub fn apply(snap: &Snapshot, delta: &Delta) -> Result<Option<Snapshot>, SnapshotError> {
+    if snap.version != delta.base_version {
+        return Ok(None);
+    }
+    let started = Instant::now();
+    let cx = TalentContext {
+        taxonomy: &snap.taxonomy,
+        regions: RegionIds(&snap.region_index),
+        enterprise_index: &snap.enterprise_index,
+        enterprises: &snap.enterprises,
+        with_info: true,
+    };
+    let records = |rows: &Rows| -> Result<Vec<TalentRec>, SnapshotError> {
+        rows.talents.iter().filter(|t| t.here).map(|t| talent_rec(&values(t), &cx)).collect()
+    };
+    let (old, new) = (records(&delta.before)?, records(&delta.after)?);
+
+    // Flows: the touched talents' moves, before and after.
+    let locator = Locator::new(&snap.regions);
+    let mut destinations = Destinations::from_texts(snap.flows.destinations.clone());
+    let industry_of = |id: Option<&str>| {
+        id.and_then(|id| snap.enterprise_index.get(id)).map_or(NONE8, |&e| snap.enterprises[e as usize].industry)
+    };
+    let mut raws = |rows: &Rows| -> (Vec<RawMove>, HashMap<u64, TalentInfo>) {
+        let info = rows
+            .talents
+            .iter()
+            .map(|t| {
+                let field = snap.taxonomy.field_index(&t.field).unwrap_or(NONE8);
+                (talent_key(&t.id), (field, industry_of(t.reg_enterprise_id.as_deref())))
+            })
+            .collect();
+        let moves = rows.moves.iter().map(|m| raw_move(&move_values(m, &industry_of), &locator, &mut destinations));
+        (moves.collect(), info)
+    };
+    let (removed, before) = raws(&delta.before);
+    let (added, after) = raws(&delta.after);
+    let Some(flows) = snap.flows.patch(removed, &before, added, &after, destinations.texts) else {
+        return Ok(None);
+    };
+
+    // Talents: the old records out, the new ones in, in home-key order.
+    let mut gone: HashMap<TalentKey, u32> = HashMap::new();
+    for t in &old {
+        *gone.entry(TalentKey::of(t)).or_default() += 1;
+    }
+    let mut talents: Vec<TalentRec> = Vec::with_capacity(snap.talents.len() + new.len());
+    for t in &snap.talents {
+        match gone.get_mut(&TalentKey::of(t)) {
+            Some(n) if *n > 0 => *n -= 1,
+            _ => talents.push(*t),
+        }
+    }
+    talents.extend(new);
+    talents.sort_by_key(|t| t.home);
+
+    // The register is unchanged by moves; its tally is the old one.
+    let registered: Tally = snap.totals_tallies.registered;
+    let mut next = Snapshot {
+        version: delta.version,
+        build_ms: 0,
+        taxonomy: snap.taxonomy.clone(),
+        reference_year: snap.reference_year,
+        regions: snap.regions.clone(),
+        region_index: snap.region_index.clone(),
+        enterprises: snap.enterprises.clone(),
+        enterprise_index: snap.enterprise_index.clone(),
+        enterprise_tree: snap.enterprise_tree.clone(),
+        vacancies: snap.vacancies.clone(),
+        talents: Vec::new(),
+        homes: PointIndex::build(&[]),
+        workplaces: PointIndex::build(&[]),
+        stations: snap.stations.clone(),
+        station_tree: snap.station_tree.clone(),
+        flows,
+        totals: Totals {
+            moves: snap.totals.moves + delta.after.moves.len() as u64 - delta.before.moves.len() as u64,
+            ..snap.totals.clone()
+        },
+        totals_tallies: snap.totals_tallies,
+        memo: Memo::default(),
+    };
+    settle_talents(&mut next, talents, registered);
+    next.build_ms = started.elapsed().as_millis() as u64;
+    Ok(Some(next))
+}
+
+/// Every field of a talent record, for finding one record among equals.
+#[derive(PartialEq, Eq, Hash)]
+struct TalentKey([u64; 6]);
+
+impl TalentKey {
+    fn of(t: &TalentRec) -> TalentKey {
+        TalentKey([
+            t.home,
+            t.work,
+            (t.enterprise as u64) << 32 | t.rkey as u64,
+            (t.birth_year as u64) << 48
+                | (t.field as u64) << 40
+                | (t.education as u64) << 32
+                | (t.title as u64) << 24
+                | (t.tier as u64) << 16
+                | (t.industry as u64) << 8
+                | t.flags as u64,
+            (t.home_district as u64) << 16 | t.home_park as u64,
+            (t.work_district as u64) << 16 | t.work_park as u64,
+        ])
+    }
+}
+
+fn values(t: &TalentRow) -> TalentValues<'_> {
+    TalentValues {
+        id: &t.id,
+        home: (t.home.lon, t.home.lat),
+        work: t.work.map(|w| (w.lon, w.lat)),
+        enterprise: t.enterprise_id.as_deref(),
+        field: &t.field,
+        education: &t.education,
+        title: &t.title,
+        tier: &t.tier,
+        birth_year: t.birth_year,
+        seeking: t.seeking,
+        home_district: t.home_district.as_deref(),
+        home_park: t.home_park.as_deref(),
+        work_district: t.work_district.as_deref(),
+        work_park: t.work_park.as_deref(),
+        rkey: t.rkey,
+    }
+}
+
+fn move_values<'a>(m: &'a MoveRow, industry_of: &impl Fn(Option<&str>) -> u8) -> MoveValues<'a> {
+    MoveValues {
+        talent_id: &m.talent_id,
+        date: m.date,
+        event: m.event,
+        from: (m.from.map(|p| p.lon), m.from.map(|p| p.lat)),
+        to: (m.to.map(|p| p.lon), m.to.map(|p| p.lat)),
+        to_industry: industry_of(m.to_enterprise_id.as_deref()),
+        destination: m.destination.as_deref(),
+        rkey: m.rkey,
+    }
+}
