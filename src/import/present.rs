@@ -91,8 +91,7 @@ pub fn recompute(
             Some(r) => Some(r.get::<_, String>(0)?),
             None => None,
         };
-        if current.as_ref().map(|c| Some(&c.0) != id.as_ref()).unwrap_or(false) {
-            let (talent, registered) = current.take().expect("checked above");
+        if let Some((talent, registered)) = current.take_if(|c| Some(&c.0) != id.as_ref()) {
             let mut lookup = |e: &str| -> Option<LonLat> {
                 if let Some(p) = firms.get(e) {
                     return *p;

@@ -18,8 +18,8 @@ use crate::spatial::lonlat_to_unit;
 use crate::store::{Store, StoreError};
 
 use super::tables::{
-    Openings, RegionIds, TalentContext, count_moves, load_enterprises, load_regions, load_stations, load_talents,
-    load_vacancies,
+    LoadedTalents, Openings, RegionIds, TalentContext, count_moves, load_enterprises, load_regions, load_stations,
+    load_talents, load_vacancies,
 };
 use super::*;
 
@@ -58,7 +58,7 @@ pub fn build(store: &mut Store, taxonomy: Arc<Taxonomy>) -> Result<Snapshot, Sna
         enterprises: &enterprises,
         with_info: move_count > 0,
     };
-    let (talents, registered, talent_info) = load_talents(&tx, &talent_cx)?;
+    let LoadedTalents { here: talents, registered, info: talent_info } = load_talents(&tx, &talent_cx)?;
     let stations = load_stations(&tx, regions)?;
     let (raw_moves, destinations) = if move_count > 0 {
         moves::load(&tx, &snap.regions, |id| enterprise_index.get(id).map(|&i| enterprises[i as usize].industry))?

@@ -188,10 +188,7 @@ pub(super) struct TalentContext<'a> {
 /// The talents in the city now sorted by home key, how many are registered
 /// and, when there are moves, each registered talent's field and industry
 /// (of the registered employer) by a hash of its id (see [`moves`]).
-pub(super) fn load_talents(
-    tx: &Transaction,
-    cx: &TalentContext,
-) -> Result<(Vec<TalentRec>, Tally, HashMap<u64, moves::TalentInfo>), SnapshotError> {
+pub(super) fn load_talents(tx: &Transaction, cx: &TalentContext) -> Result<LoadedTalents, SnapshotError> {
     let mut talent_info: HashMap<u64, moves::TalentInfo> = HashMap::new();
     let mut talents = Vec::new();
     let mut registered = Tally::default();
@@ -218,7 +215,17 @@ pub(super) fn load_talents(
     // store's id order), which is stable for one data version.
     talents.sort_by_key(|t| t.home);
     talents.shrink_to_fit();
-    Ok((talents, registered, talent_info))
+    Ok(LoadedTalents { here: talents, registered, info: talent_info })
+}
+
+/// What [`load_talents`] read.
+pub(super) struct LoadedTalents {
+    /// In the city now, by home key.
+    pub here: Vec<TalentRec>,
+    /// The whole register.
+    pub registered: Tally,
+    /// Field and registered industry by talent (when there are moves).
+    pub info: HashMap<u64, moves::TalentInfo>,
 }
 
 /// A talent's stored values, borrowed from a row.
