@@ -258,7 +258,7 @@ fn run(store: &mut Store, taxonomy: &Taxonomy, items: &[Value], commit: bool) ->
             write_move(&mut upsert, m, &ctx, batch)?;
         }
     }
-    let found = present::recompute(&tx, &ctx.regions, present::Scope::Moves(batch), Some(batch), false)?;
+    let found = present::recompute(&tx, &ctx.regions, present::Scope::Ids(&touched), Some(batch))?;
     let after = present::read_rows(&tx, &touched)?;
     let base_version = store::data_version(&tx)?;
     let version = store::bump_version(&tx, "moves", "POST /api/moves", fresh.len() as u64, false)?;

@@ -347,7 +347,7 @@ fn import_csv(
                 )?;
             }
             // A register row replaces the present; the moves put it back.
-            present::recompute(conn, &ctx.regions, present::Scope::Talents(batch), None, false)?;
+            present::recompute(conn, &ctx.regions, present::Scope::Talents(batch), None)?;
             Ok(outcome)
         }
         ImportKind::Moves => {
@@ -364,7 +364,7 @@ fn import_csv(
             };
             let mut outcome = csv.run(reader, MOVE_COLUMNS, MOVE_UPSERT, parse, write_move as Write<_>)?;
             let scope = if options.replace { present::Scope::All } else { present::Scope::Moves(batch) };
-            let found = present::recompute(conn, &ctx.regions, scope, Some(batch), false)?;
+            let found = present::recompute(conn, &ctx.regions, scope, Some(batch))?;
             events.sort_unstable();
             let file = source.label.as_str();
             let mut warnings: Vec<RowError> = found

@@ -26,11 +26,13 @@ pub fn regions(conn: &Connection) -> Result<Regions, super::ImportError> {
 
 /// Which talents to recompute.
 #[derive(Debug, Clone, Copy)]
-pub enum Scope {
-    /// Those with a move written by this batch.
+pub enum Scope<'a> {
+    /// Those with a move written by this batch (a whole moves file).
     Moves(u64),
     /// Those written by this batch that have moves.
     Talents(u64),
+    /// These (a feed batch's talents), each read through the indexes.
+    Ids(&'a [String]),
     /// Every talent (with or without moves).
     All,
 }
@@ -38,117 +40,173 @@ pub enum Scope {
 /// What a recomputation found.
 #[derive(Debug, Default)]
 pub struct Recomputed {
-    /// Talents whose state was written.
+    /// Talents whose state was replayed.
     pub talents: u64,
+    /// Of those, talents whose stored present changed.
+    pub changed: u64,
     /// Moves of the flagged batch that contradict the state they find, by
     /// move id, in talent and date order.
     pub irregular: Vec<(String, Irregular)>,
-    /// Ids of the talents recomputed, when asked for.
-    pub ids: Vec<String>,
 }
 
-/// Recomputes the present state of the talents in `scope`. Irregular moves
-/// are reported only when they belong to `flag_batch` (so that an import
-/// warns about its own rows, not about history it did not write).
+const SELECT: &str = "SELECT t.id, t.reg_home_lon, t.reg_home_lat, t.reg_work_lon, t.reg_work_lat, t.reg_enterprise_id,
+        m.id, m.date, m.event, m.to_lon, m.to_lat, m.to_enterprise_id, m.batch,
+        t.here, t.home_lon, t.home_lat, t.work_lon, t.work_lat, t.enterprise_id";
+
+/// Recomputes the present state of the talents in `scope`, writing it where
+/// it changed. Irregular moves are reported only when they belong to
+/// `flag_batch` (so that an import warns about its own rows, not about
+/// history it did not write).
 pub fn recompute(
     conn: &Connection,
     regions: &Regions,
     scope: Scope,
     flag_batch: Option<u64>,
-    keep_ids: bool,
 ) -> rusqlite::Result<Recomputed> {
-    let (join, filter) = match scope {
-        Scope::Moves(_) => ("JOIN", "WHERE t.id IN (SELECT talent_id FROM moves WHERE batch = ?1)"),
-        Scope::Talents(_) => ("JOIN", "WHERE t.batch = ?1"),
-        Scope::All => ("LEFT JOIN", "WHERE ?1 IS NOT NULL"),
+    let mut replayer = Replayer {
+        regions,
+        flag_batch,
+        update: conn.prepare(
+            "UPDATE talents SET here = ?2, home_lon = ?3, home_lat = ?4, work_lon = ?5, work_lat = ?6,
+                    enterprise_id = ?7, home_district = ?8, home_park = ?9, work_district = ?10, work_park = ?11
+             WHERE id = ?1",
+        )?,
+        firm_position: conn.prepare("SELECT lon, lat FROM enterprises WHERE id = ?1")?,
+        firms: HashMap::new(),
+        current: None,
+        steps: Vec::new(),
+        flagged: Vec::new(),
+        out: Recomputed::default(),
     };
-    let batch = match scope {
-        Scope::Moves(b) | Scope::Talents(b) => b as i64,
-        Scope::All => 0,
-    };
-    let mut select = conn.prepare(&format!(
-        "SELECT t.id, t.reg_home_lon, t.reg_home_lat, t.reg_work_lon, t.reg_work_lat, t.reg_enterprise_id,
-                m.id, m.date, m.event, m.to_lon, m.to_lat, m.to_enterprise_id, m.batch
-         FROM talents t {join} moves m ON m.talent_id = t.id {filter}
-         ORDER BY t.id, m.date, m.id"
-    ))?;
-    let mut update = conn.prepare(
-        "UPDATE talents SET here = ?2, home_lon = ?3, home_lat = ?4, work_lon = ?5, work_lat = ?6,
-                enterprise_id = ?7, home_district = ?8, home_park = ?9, work_district = ?10, work_park = ?11
-         WHERE id = ?1",
-    )?;
-    let mut firm_position = conn.prepare("SELECT lon, lat FROM enterprises WHERE id = ?1")?;
-    let mut firms: HashMap<String, Option<LonLat>> = HashMap::new();
-
-    let mut out = Recomputed::default();
-    let mut current: Option<(String, TalentState)> = None;
-    let mut steps: Vec<Step> = Vec::new();
-    let mut flagged: Vec<bool> = Vec::new();
-    let mut rows = select.query(params![batch])?;
-    loop {
-        let row = rows.next()?;
-        let id = match row {
-            Some(r) => Some(r.get::<_, String>(0)?),
-            None => None,
-        };
-        if let Some((talent, registered)) = current.take_if(|c| Some(&c.0) != id.as_ref()) {
-            let mut lookup = |e: &str| -> Option<LonLat> {
-                if let Some(p) = firms.get(e) {
-                    return *p;
+    let order = "ORDER BY t.id, m.date, m.id";
+    match scope {
+        Scope::Ids(ids) => {
+            let mut select = conn.prepare(&format!(
+                "{SELECT} FROM talents t JOIN moves m ON m.talent_id = t.id WHERE t.id = ?1 ORDER BY m.date, m.id"
+            ))?;
+            for id in ids {
+                let mut rows = select.query(params![id])?;
+                while let Some(r) = rows.next()? {
+                    replayer.row(r)?;
                 }
-                let p = firm_position
-                    .query_row(params![e], |r| Ok(LonLat::new(r.get(0)?, r.get(1)?)))
-                    .optional()
-                    .ok()
-                    .flatten();
-                firms.insert(e.to_string(), p);
-                p
-            };
-            let mut found = Vec::new();
-            let s = state::replay(registered, &steps, None, &mut lookup, |i, k| {
-                if flagged[i] {
-                    found.push((i, k));
-                }
-            });
-            for (i, k) in found {
-                out.irregular.push((steps[i].id.clone(), k));
             }
-            let (home_district, home_park) = regions.assign(s.home);
-            let (work_district, work_park) = s.work.map(|w| regions.assign(w)).unwrap_or((None, None));
-            update.execute(params![
-                talent,
-                s.here,
-                s.home.lon,
-                s.home.lat,
-                s.work.map(|w| w.lon),
-                s.work.map(|w| w.lat),
-                s.enterprise,
-                home_district,
-                home_park,
-                work_district,
-                work_park
-            ])?;
-            out.talents += 1;
-            if keep_ids {
-                out.ids.push(talent);
-            }
-            steps.clear();
-            flagged.clear();
         }
-        let (Some(r), Some(id)) = (row, id) else { break };
-        if current.is_none() {
+        Scope::Moves(batch) | Scope::Talents(batch) => {
+            let filter = match scope {
+                Scope::Moves(_) => "t.id IN (SELECT talent_id FROM moves WHERE batch = ?1)",
+                _ => "t.batch = ?1",
+            };
+            let sql = format!("{SELECT} FROM talents t JOIN moves m ON m.talent_id = t.id WHERE {filter} {order}");
+            let mut select = conn.prepare(&sql)?;
+            let mut rows = select.query(params![batch as i64])?;
+            while let Some(r) = rows.next()? {
+                replayer.row(r)?;
+            }
+        }
+        Scope::All => {
+            let mut select =
+                conn.prepare(&format!("{SELECT} FROM talents t LEFT JOIN moves m ON m.talent_id = t.id {order}"))?;
+            let mut rows = select.query([])?;
+            while let Some(r) = rows.next()? {
+                replayer.row(r)?;
+            }
+        }
+    }
+    replayer.flush()?;
+    Ok(replayer.out)
+}
+
+/// Replays talents one after the other from rows ordered by talent, then
+/// move date and id.
+struct Replayer<'c, 'r> {
+    regions: &'r Regions,
+    flag_batch: Option<u64>,
+    update: rusqlite::Statement<'c>,
+    firm_position: rusqlite::Statement<'c>,
+    firms: HashMap<String, Option<LonLat>>,
+    /// The talent being read: id, register row, stored present.
+    current: Option<(String, TalentState, TalentState)>,
+    steps: Vec<Step>,
+    flagged: Vec<bool>,
+    out: Recomputed,
+}
+
+impl Replayer<'_, '_> {
+    fn row(&mut self, r: &rusqlite::Row) -> rusqlite::Result<()> {
+        let id = r.get_ref(0)?.as_str().unwrap_or("");
+        if self.current.as_ref().is_some_and(|c| c.0 != id) {
+            self.flush()?;
+        }
+        if self.current.is_none() {
             let home = point(r.get(1)?, r.get(2)?).unwrap_or(LonLat::new(0.0, 0.0));
             let registered = TalentState { here: true, home, work: point(r.get(3)?, r.get(4)?), enterprise: r.get(5)? };
-            current = Some((id, registered));
+            let stored = TalentState {
+                here: r.get(13)?,
+                home: point(r.get(14)?, r.get(15)?).unwrap_or(LonLat::new(0.0, 0.0)),
+                work: point(r.get(16)?, r.get(17)?),
+                enterprise: r.get(18)?,
+            };
+            self.current = Some((id.to_string(), registered, stored));
         }
-        let Some(move_id) = r.get::<_, Option<String>>(6)? else { continue };
+        let Some(move_id) = r.get::<_, Option<String>>(6)? else { return Ok(()) };
         let date = r.get_ref(7)?.as_str().ok().and_then(Date::parse);
         let event = r.get_ref(8)?.as_str().ok().and_then(|e| e.parse::<MoveEvent>().ok());
-        let (Some(date), Some(event)) = (date, event) else { continue };
-        steps.push(Step { id: move_id, date, event, to: point(r.get(9)?, r.get(10)?), to_enterprise: r.get(11)? });
-        flagged.push(flag_batch.is_some_and(|b| r.get::<_, i64>(12).ok() == Some(b as i64)));
+        let (Some(date), Some(event)) = (date, event) else { return Ok(()) };
+        self.steps.push(Step { id: move_id, date, event, to: point(r.get(9)?, r.get(10)?), to_enterprise: r.get(11)? });
+        self.flagged.push(self.flag_batch.is_some_and(|b| r.get::<_, i64>(12).ok() == Some(b as i64)));
+        Ok(())
     }
-    Ok(out)
+
+    /// Replays the talent read so far and writes its present if it changed.
+    fn flush(&mut self) -> rusqlite::Result<()> {
+        let Some((talent, registered, stored)) = self.current.take() else { return Ok(()) };
+        let (firms, firm_position) = (&mut self.firms, &mut self.firm_position);
+        let lookup = |e: &str| -> Option<LonLat> {
+            if let Some(p) = firms.get(e) {
+                return *p;
+            }
+            let p = firm_position
+                .query_row(params![e], |r| Ok(LonLat::new(r.get(0)?, r.get(1)?)))
+                .optional()
+                .ok()
+                .flatten();
+            firms.insert(e.to_string(), p);
+            p
+        };
+        let mut found = Vec::new();
+        let flagged = &self.flagged;
+        let s = state::replay(registered, &self.steps, None, lookup, |i, k| {
+            if flagged[i] {
+                found.push((i, k));
+            }
+        });
+        for (i, k) in found {
+            self.out.irregular.push((self.steps[i].id.clone(), k));
+        }
+        self.steps.clear();
+        self.flagged.clear();
+        self.out.talents += 1;
+        if s == stored {
+            return Ok(());
+        }
+        let (home_district, home_park) = self.regions.assign(s.home);
+        let (work_district, work_park) = s.work.map(|w| self.regions.assign(w)).unwrap_or((None, None));
+        self.update.execute(params![
+            talent,
+            s.here,
+            s.home.lon,
+            s.home.lat,
+            s.work.map(|w| w.lon),
+            s.work.map(|w| w.lat),
+            s.enterprise,
+            home_district,
+            home_park,
+            work_district,
+            work_park
+        ])?;
+        self.out.changed += 1;
+        Ok(())
+    }
 }
 
 /// A talent row as stored: the present columns and the profile.

@@ -136,7 +136,7 @@ pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreErr
             id: String::new(),
             message: e.to_string(),
         })?;
-        crate::import::present::recompute(&tx, &regions, crate::import::present::Scope::All, None, false)?;
+        crate::import::present::recompute(&tx, &regions, crate::import::present::Scope::All, None)?;
         tx.commit()?;
     }
     Ok(())
