@@ -384,11 +384,24 @@ impl FlowIndex {
         for m in recs(&mut removed, before) {
             *gone.entry(m).or_default() += 1;
         }
+        // Months without a removed move are copied whole.
+        let mut touched = vec![false; self.months as usize + 1];
+        for m in gone.keys() {
+            if let Some(t) = touched.get_mut(m.month as usize) {
+                *t = true;
+            }
+        }
         let mut moves: Vec<MoveRec> = Vec::with_capacity(self.moves.len() + added.len());
-        for m in &self.moves {
-            match gone.get_mut(m) {
-                Some(n) if *n > 0 => *n -= 1,
-                _ => moves.push(*m),
+        for run in self.moves.chunk_by(|a, b| a.month == b.month) {
+            if !touched.get(run[0].month as usize).copied().unwrap_or(false) {
+                moves.extend_from_slice(run);
+                continue;
+            }
+            for m in run {
+                match gone.get_mut(m) {
+                    Some(n) if *n > 0 => *n -= 1,
+                    _ => moves.push(*m),
+                }
             }
         }
         moves.extend(recs(&mut added, after));

@@ -65,18 +65,30 @@ pub fn apply(snap: &Snapshot, delta: &Delta) -> Result<Option<Snapshot>, Snapsho
         return Ok(None);
     };
 
-    // Talents: the old records out, the new ones in, in home-key order.
-    let mut gone: HashMap<TalentKey, u32> = HashMap::new();
+    // Talents: the old records out (each found by its home key among the
+    // sorted records), the new ones in, in home-key order.
+    let mut taken: std::collections::HashSet<usize> = std::collections::HashSet::with_capacity(old.len());
     for t in &old {
-        *gone.entry(TalentKey::of(t)).or_default() += 1;
-    }
-    let mut talents: Vec<TalentRec> = Vec::with_capacity(snap.talents.len() + new.len());
-    for t in &snap.talents {
-        match gone.get_mut(&TalentKey::of(t)) {
-            Some(n) if *n > 0 => *n -= 1,
-            _ => talents.push(*t),
+        let start = snap.talents.partition_point(|r| r.home < t.home);
+        let at = snap.talents[start..]
+            .iter()
+            .take_while(|r| r.home == t.home)
+            .enumerate()
+            .map(|(i, _)| start + i)
+            .find(|&i| TalentKey::of(&snap.talents[i]) == TalentKey::of(t) && !taken.contains(&i));
+        if let Some(i) = at {
+            taken.insert(i);
         }
     }
+    let mut out: Vec<usize> = taken.into_iter().collect();
+    out.sort_unstable();
+    let mut talents: Vec<TalentRec> = Vec::with_capacity(snap.talents.len() + new.len());
+    let mut from = 0;
+    for &i in &out {
+        talents.extend_from_slice(&snap.talents[from..i]);
+        from = i + 1;
+    }
+    talents.extend_from_slice(&snap.talents[from..]);
     talents.extend(new);
     talents.sort_by_key(|t| t.home);
 
