@@ -185,6 +185,7 @@ export function personPanel(data, ctx, { areaName = (id) => id, areaAtPoint = ()
     [t('filterTier'), esc(tier)],
     [t('personAge'), esc(data.age_band ?? '–')],
     [t('filterSeeking'), esc(yesNo(data.seeking))],
+    [t('personInCity'), esc(data.in_city === false ? t('inCityNo') : data.in_city === true ? t('inCityYes') : '–')],
     [t('employer'), data.employer ? esc(data.employer.name ?? data.employer.id) : esc(t('none'))],
     [t('homeDistrict'), area(data.home_district)],
     [t('homePark'), area(data.home_park)],

@@ -128,6 +128,7 @@ test("a person's panel shows the record, the moves and the audit notice", () => 
     tier: 'B',
     age_band: '30-34',
     seeking: true,
+    in_city: false,
     home: [117.18, 36.68],
     work: [117.12, 36.64],
     employer: { id: 'e42', name: '浪潮<软件>' },
@@ -148,15 +149,16 @@ test("a person's panel shows the record, the moves and the audit notice", () => 
   };
   setLang('zh');
   const html = personPanel(person, { tax, k: 5 }, opts);
-  for (const s of [pid, '计算机科学与技术', '硕士', '正高级', 'B类 领军人才', '30-34', '正在求职', '浪潮&lt;软件&gt;', '历下区', '齐鲁软件园', '此次查看已记入审计日志']) {
+  for (const s of [pid, '计算机科学与技术', '硕士', '正高级', 'B类 领军人才', '30-34', '正在求职', '浪潮&lt;软件&gt;', '历下区', '齐鲁软件园', '此次查看已记入审计日志', '已离开本市（以下为最后已知住址与单位）']) {
     assert.ok(html.includes(s), `${s} missing`);
   }
   assert.ok(!html.includes('<软件>'), 'names are escaped');
   // Moves: dates, events and where they went.
   for (const s of ['2024-03-15', '迁居', '2025-01-02', '换工作', '浪潮&lt;软件&gt; · 齐鲁软件园', '离开本市', '上海']) assert.ok(html.includes(s), `${s} missing`);
   setLang('en');
-  const en = personPanel({ ...person, moves: [], employer: null, seeking: false }, { tax, k: 5 }, opts);
-  for (const s of ['This view is recorded in the audit log', 'No moves', 'Not seeking', 'Computer science', 'None']) assert.ok(en.includes(s), `${s} missing`);
+  const en = personPanel({ ...person, moves: [], employer: null, seeking: false, in_city: true }, { tax, k: 5 }, opts);
+  for (const s of ['This view is recorded in the audit log', 'No moves', 'Not seeking', 'Computer science', 'None', 'In the city']) assert.ok(en.includes(s), `${s} missing`);
+  assert.ok(!en.includes('Left the city'));
   assert.ok(!personPanel({ ...person, audited: false }, { tax, k: 5 }, opts).includes('audit log'));
   setLang('zh');
 });
