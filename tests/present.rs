@@ -465,3 +465,64 @@ fn same_snapshot(a: &Snapshot, b: &Snapshot) {
     }
     assert_eq!(a.homes.heap_bytes(), b.homes.heap_bytes());
 }
+
+fn here_of(store: &Store, id: &str) -> (bool, f64) {
+    store
+        .conn()
+        .query_row("SELECT here, home_lon FROM talents WHERE id = ?1", [id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+}
+
+#[test]
+fn replacing_the_moves_and_reimporting_the_register_recompute_the_present() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = tiny_city(dir.path(), 3);
+    let moves = format!(
+        "{MOVE_HEADER}M1,T0,2025-01-02,leave,117.01,36.62,,,,上海\nM2,T1,2025-01-03,relocate,117.01,36.62,117.3,36.7,,\n"
+    );
+    import(&mut store, ImportKind::Moves, &write(dir.path(), "m1.csv", &moves)).unwrap();
+    assert_eq!(here_of(&store, "T0").0, false);
+    assert_eq!(here_of(&store, "T1"), (true, 117.3));
+    // A register re-import writes the registered home; the moves put the
+    // present back.
+    import(&mut store, ImportKind::Talents, &write(dir.path(), "t.csv", &talents_csv(3, false))).unwrap();
+    assert_eq!(here_of(&store, "T0").0, false);
+    assert_eq!(here_of(&store, "T1"), (true, 117.3));
+    // Replacing the moves with a file without T0's departure brings T0 back.
+    let only_t1 = format!("{MOVE_HEADER}M2,T1,2025-01-03,relocate,117.01,36.62,117.3,36.7,,\n");
+    let path = write(dir.path(), "m2.csv", &only_t1);
+    let options = talentmap::import::ImportOptions { replace: true, progress: false };
+    talentmap::import::import_file(&mut store, &Taxonomy::builtin(), ImportKind::Moves, &path, options).unwrap();
+    assert_eq!(here_of(&store, "T0").0, true);
+    assert_eq!(here_of(&store, "T1"), (true, 117.3));
+}
+
+#[test]
+fn a_store_written_before_the_present_was_kept_gets_it_when_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    {
+        let mut store = tiny_city(dir.path(), 3);
+        let moves = format!("{MOVE_HEADER}M1,T0,2025-01-02,leave,117.01,36.62,,,,上海\n");
+        import(&mut store, ImportKind::Moves, &write(dir.path(), "m.csv", &moves)).unwrap();
+        // As schema 4 stored it: the register only.
+        store
+            .conn()
+            .execute_batch(
+                "UPDATE talents SET home_lon = reg_home_lon, home_lat = reg_home_lat, work_lon = reg_work_lon,
+                     work_lat = reg_work_lat, enterprise_id = reg_enterprise_id;
+                 DROP INDEX talents_reg_enterprise; ALTER TABLE talents DROP COLUMN here;
+                 ALTER TABLE talents DROP COLUMN reg_home_lon; ALTER TABLE talents DROP COLUMN reg_home_lat;
+                 ALTER TABLE talents DROP COLUMN reg_work_lon; ALTER TABLE talents DROP COLUMN reg_work_lat;
+                 ALTER TABLE talents DROP COLUMN reg_enterprise_id;
+                 DROP INDEX moves_talent; CREATE INDEX moves_talent ON moves(talent_id);
+                 PRAGMA user_version = 4;",
+            )
+            .unwrap();
+    }
+    let mut store = Store::open(&data).unwrap();
+    assert_eq!(here_of(&store, "T0").0, false, "T0 left");
+    assert_eq!(here_of(&store, "T1").0, true);
+    let snap = snapshot::build(&mut store, Arc::new(Taxonomy::builtin())).unwrap();
+    assert_eq!((snap.totals.talents, snap.totals.registered, snap.totals.departed), (2, 3, 1));
+}
