@@ -481,19 +481,19 @@ fn replacing_the_moves_and_reimporting_the_register_recompute_the_present() {
         "{MOVE_HEADER}M1,T0,2025-01-02,leave,117.01,36.62,,,,上海\nM2,T1,2025-01-03,relocate,117.01,36.62,117.3,36.7,,\n"
     );
     import(&mut store, ImportKind::Moves, &write(dir.path(), "m1.csv", &moves)).unwrap();
-    assert_eq!(here_of(&store, "T0").0, false);
+    assert!(!here_of(&store, "T0").0);
     assert_eq!(here_of(&store, "T1"), (true, 117.3));
     // A register re-import writes the registered home; the moves put the
     // present back.
     import(&mut store, ImportKind::Talents, &write(dir.path(), "t.csv", &talents_csv(3, false))).unwrap();
-    assert_eq!(here_of(&store, "T0").0, false);
+    assert!(!here_of(&store, "T0").0);
     assert_eq!(here_of(&store, "T1"), (true, 117.3));
     // Replacing the moves with a file without T0's departure brings T0 back.
     let only_t1 = format!("{MOVE_HEADER}M2,T1,2025-01-03,relocate,117.01,36.62,117.3,36.7,,\n");
     let path = write(dir.path(), "m2.csv", &only_t1);
     let options = talentmap::import::ImportOptions { replace: true, progress: false };
     talentmap::import::import_file(&mut store, &Taxonomy::builtin(), ImportKind::Moves, &path, options).unwrap();
-    assert_eq!(here_of(&store, "T0").0, true);
+    assert!(here_of(&store, "T0").0);
     assert_eq!(here_of(&store, "T1"), (true, 117.3));
 }
 
@@ -521,8 +521,8 @@ fn a_store_written_before_the_present_was_kept_gets_it_when_opened() {
             .unwrap();
     }
     let mut store = Store::open(&data).unwrap();
-    assert_eq!(here_of(&store, "T0").0, false, "T0 left");
-    assert_eq!(here_of(&store, "T1").0, true);
+    assert!(!here_of(&store, "T0").0, "T0 left");
+    assert!(here_of(&store, "T1").0);
     let snap = snapshot::build(&mut store, Arc::new(Taxonomy::builtin())).unwrap();
     assert_eq!((snap.totals.talents, snap.totals.registered, snap.totals.departed), (2, 3, 1));
 }
