@@ -251,7 +251,6 @@ fn run(store: &mut Store, taxonomy: &Taxonomy, items: &[Value], commit: bool) ->
     let mut touched: Vec<String> = fresh.iter().map(|m| m.talent_id.clone()).collect();
     touched.sort_unstable();
     touched.dedup();
-    let before = present::read_rows(&tx, &touched)?;
     {
         let mut upsert = tx.prepare(MOVE_UPSERT)?;
         for m in &fresh {
@@ -260,6 +259,8 @@ fn run(store: &mut Store, taxonomy: &Taxonomy, items: &[Value], commit: bool) ->
     }
     let found = present::recompute(&tx, &ctx.regions, present::Scope::Ids(&touched), Some(batch))?;
     let after = present::read_rows(&tx, &touched)?;
+    let fresh_ids: std::collections::HashSet<&str> = fresh.iter().map(|m| m.id.as_str()).collect();
+    let before = present::rows_before(&after, &found.stored, &fresh_ids);
     let base_version = store::data_version(&tx)?;
     let version = store::bump_version(&tx, "moves", "POST /api/moves", fresh.len() as u64, false)?;
     tx.commit()?;

@@ -47,11 +47,24 @@ pub struct Recomputed {
     /// Moves of the flagged batch that contradict the state they find, by
     /// move id, in talent and date order.
     pub irregular: Vec<(String, Irregular)>,
+    /// With [`Scope::Ids`]: each talent's present as stored before, by id.
+    pub stored: HashMap<String, Stored>,
+}
+
+/// A talent's present as stored: the state and its regions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stored {
+    pub state: TalentState,
+    pub home_district: Option<String>,
+    pub home_park: Option<String>,
+    pub work_district: Option<String>,
+    pub work_park: Option<String>,
 }
 
 const SELECT: &str = "SELECT t.id, t.reg_home_lon, t.reg_home_lat, t.reg_work_lon, t.reg_work_lat, t.reg_enterprise_id,
         m.id, m.date, m.event, m.to_lon, m.to_lat, m.to_enterprise_id, m.batch,
-        t.here, t.home_lon, t.home_lat, t.work_lon, t.work_lat, t.enterprise_id";
+        t.here, t.home_lon, t.home_lat, t.work_lon, t.work_lat, t.enterprise_id,
+        t.home_district, t.home_park, t.work_district, t.work_park";
 
 /// Recomputes the present state of the talents in `scope`, writing it where
 /// it changed. Irregular moves are reported only when they belong to
@@ -66,14 +79,11 @@ pub fn recompute(
     let mut replayer = Replayer {
         regions,
         flag_batch,
-        update: conn.prepare(
-            "UPDATE talents SET here = ?2, home_lon = ?3, home_lat = ?4, work_lon = ?5, work_lat = ?6,
-                    enterprise_id = ?7, home_district = ?8, home_park = ?9, work_district = ?10, work_park = ?11
-             WHERE id = ?1",
-        )?,
+        conn,
         firm_position: conn.prepare("SELECT lon, lat FROM enterprises WHERE id = ?1")?,
         firms: HashMap::new(),
         current: None,
+        keep_stored: matches!(scope, Scope::Ids(_)),
         steps: Vec::new(),
         flagged: Vec::new(),
         out: Recomputed::default(),
@@ -121,11 +131,13 @@ pub fn recompute(
 struct Replayer<'c, 'r> {
     regions: &'r Regions,
     flag_batch: Option<u64>,
-    update: rusqlite::Statement<'c>,
+    conn: &'c Connection,
     firm_position: rusqlite::Statement<'c>,
     firms: HashMap<String, Option<LonLat>>,
     /// The talent being read: id, register row, stored present.
     current: Option<(String, TalentState, TalentState)>,
+    /// Keep each talent's stored present in the answer.
+    keep_stored: bool,
     steps: Vec<Step>,
     flagged: Vec<bool>,
     out: Recomputed,
@@ -146,6 +158,16 @@ impl Replayer<'_, '_> {
                 work: point(r.get(16)?, r.get(17)?),
                 enterprise: r.get(18)?,
             };
+            if self.keep_stored {
+                let kept = Stored {
+                    state: stored.clone(),
+                    home_district: r.get(19)?,
+                    home_park: r.get(20)?,
+                    work_district: r.get(21)?,
+                    work_park: r.get(22)?,
+                };
+                self.out.stored.insert(id.to_string(), kept);
+            }
             self.current = Some((id.to_string(), registered, stored));
         }
         let Some(move_id) = r.get::<_, Option<String>>(6)? else { return Ok(()) };
@@ -189,21 +211,43 @@ impl Replayer<'_, '_> {
         if s == stored {
             return Ok(());
         }
-        let (home_district, home_park) = self.regions.assign(s.home);
-        let (work_district, work_park) = s.work.map(|w| self.regions.assign(w)).unwrap_or((None, None));
-        self.update.execute(params![
-            talent,
-            s.here,
-            s.home.lon,
-            s.home.lat,
-            s.work.map(|w| w.lon),
-            s.work.map(|w| w.lat),
-            s.enterprise,
-            home_district,
-            home_park,
-            work_district,
-            work_park
-        ])?;
+        // Only the columns that change are written: an unchanged indexed
+        // column (the home position, the employer) costs no index write.
+        let mut sets: Vec<&str> = Vec::new();
+        let mut values: Vec<rusqlite::types::Value> = vec![talent.into()];
+        let mut set = |columns: &'static str, v: Vec<rusqlite::types::Value>| {
+            sets.push(columns);
+            values.extend(v);
+        };
+        use rusqlite::types::Value as V;
+        let opt = |x: Option<f64>| x.map_or(V::Null, V::Real);
+        let text = |x: Option<&str>| x.map_or(V::Null, |t| V::Text(t.to_string()));
+        if s.here != stored.here {
+            set("here = ?", vec![V::Integer(s.here as i64)]);
+        }
+        if s.home != stored.home {
+            let (district, park) = self.regions.assign(s.home);
+            let v = vec![V::Real(s.home.lon), V::Real(s.home.lat), text(district), text(park)];
+            set("home_lon = ?, home_lat = ?, home_district = ?, home_park = ?", v);
+        }
+        if s.work != stored.work {
+            let (district, park) = s.work.map(|w| self.regions.assign(w)).unwrap_or((None, None));
+            let v = vec![opt(s.work.map(|w| w.lon)), opt(s.work.map(|w| w.lat)), text(district), text(park)];
+            set("work_lon = ?, work_lat = ?, work_district = ?, work_park = ?", v);
+        }
+        if s.enterprise != stored.enterprise {
+            set("enterprise_id = ?", vec![text(s.enterprise.as_deref())]);
+        }
+        // Parameters are numbered in order: the id is ?1, then the values.
+        let mut sql = String::from("UPDATE talents SET ");
+        for (i, part) in sets.join(", ").split('?').enumerate() {
+            if i > 0 {
+                sql.push_str(&format!("?{}", i + 1));
+            }
+            sql.push_str(part);
+        }
+        sql.push_str(" WHERE id = ?1");
+        self.conn.prepare_cached(&sql)?.execute(rusqlite::params_from_iter(values))?;
         self.out.changed += 1;
         Ok(())
     }
@@ -234,6 +278,7 @@ pub struct TalentRow {
 /// A move row as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MoveRow {
+    pub id: String,
     pub talent_id: String,
     pub date: Date,
     pub event: MoveEvent,
@@ -267,6 +312,32 @@ fn point(lon: Option<f64>, lat: Option<f64>) -> Option<LonLat> {
     lon.zip(lat).map(|(x, y)| LonLat::new(x, y))
 }
 
+/// The rows as they were before a batch, from the rows after it: the
+/// batch's moves (`fresh`) taken out and each talent's present as
+/// [`recompute`] found it stored.
+pub fn rows_before(after: &Rows, stored: &HashMap<String, Stored>, fresh: &std::collections::HashSet<&str>) -> Rows {
+    let talents = after
+        .talents
+        .iter()
+        .map(|t| match stored.get(&t.id) {
+            Some(s) => TalentRow {
+                here: s.state.here,
+                home: s.state.home,
+                work: s.state.work,
+                enterprise_id: s.state.enterprise.clone(),
+                home_district: s.home_district.clone(),
+                home_park: s.home_park.clone(),
+                work_district: s.work_district.clone(),
+                work_park: s.work_park.clone(),
+                ..t.clone()
+            },
+            None => t.clone(),
+        })
+        .collect();
+    let moves = after.moves.iter().filter(|m| !fresh.contains(m.id.as_str())).cloned().collect();
+    Rows { talents, moves }
+}
+
 /// Reads the rows of the talents `ids` (those still registered) and all
 /// their moves.
 pub fn read_rows(conn: &Connection, ids: &[String]) -> rusqlite::Result<Rows> {
@@ -276,7 +347,7 @@ pub fn read_rows(conn: &Connection, ids: &[String]) -> rusqlite::Result<Rows> {
          FROM talents WHERE id = ?1",
     )?;
     let mut moves = conn.prepare_cached(
-        "SELECT talent_id, date, event, from_lon, from_lat, to_lon, to_lat, to_enterprise_id, destination, rkey
+        "SELECT talent_id, date, event, from_lon, from_lat, to_lon, to_lat, to_enterprise_id, destination, rkey, id
          FROM moves WHERE talent_id = ?1 ORDER BY date, id",
     )?;
     let mut out = Rows::default();
@@ -312,6 +383,7 @@ pub fn read_rows(conn: &Connection, ids: &[String]) -> rusqlite::Result<Rows> {
             let event = r.get_ref(2)?.as_str().ok().and_then(|e| e.parse::<MoveEvent>().ok());
             let (Some(date), Some(event)) = (date, event) else { continue };
             out.moves.push(MoveRow {
+                id: r.get(10)?,
                 talent_id: r.get(0)?,
                 date,
                 event,

@@ -61,7 +61,8 @@ pub fn build(store: &mut Store, taxonomy: Arc<Taxonomy>) -> Result<Snapshot, Sna
     let LoadedTalents { here: talents, registered, info: talent_info } = load_talents(&tx, &talent_cx)?;
     let stations = load_stations(&tx, regions)?;
     let (raw_moves, destinations) = if move_count > 0 {
-        moves::load(&tx, &snap.regions, |id| enterprise_index.get(id).map(|&i| enterprises[i as usize].industry))?
+        snap.locator = Arc::new(moves::Locator::new(&snap.regions));
+        moves::load(&tx, &snap.locator, |id| enterprise_index.get(id).map(|&i| enterprises[i as usize].industry))?
     } else {
         Default::default()
     };

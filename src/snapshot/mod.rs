@@ -155,6 +155,9 @@ pub struct Snapshot {
     pub station_tree: RTree<IndexedPoint>,
     /// Moves sorted by month and per-area monthly flow counts.
     pub flows: FlowIndex,
+    /// Assigns move points to districts and parks (built with the moves,
+    /// shared by the snapshots that follow moves batches).
+    pub locator: Arc<moves::Locator>,
     pub totals: Totals,
     /// City-wide talent counts as tallies (`analytics::privacy`).
     pub totals_tallies: TotalTallies,
@@ -189,6 +192,7 @@ impl Snapshot {
             stations: Vec::new(),
             station_tree: RTree::new(),
             flows: FlowIndex::default(),
+            locator: Arc::new(moves::Locator::new(&[])),
             totals: Totals::default(),
             totals_tallies: Default::default(),
             memo: Memo::default(),

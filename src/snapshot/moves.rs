@@ -159,10 +159,15 @@ pub struct MoveValues<'a> {
     pub rkey: u32,
 }
 
-/// A move's raw record: points located, destination interned.
-pub fn raw_move(v: &MoveValues, locator: &Locator, destinations: &mut Destinations) -> RawMove {
-    let (from_district, from_park) = locator.locate(v.from.0, v.from.1);
-    let (to_district, to_park) = locator.locate(v.to.0, v.to.1);
+/// A move's raw record: points located by `locate` (a [`Locator`]),
+/// destination interned.
+pub fn raw_move(
+    v: &MoveValues,
+    locate: &mut impl FnMut(Option<f64>, Option<f64>) -> (u16, u16),
+    destinations: &mut Destinations,
+) -> RawMove {
+    let (from_district, from_park) = locate(v.from.0, v.from.1);
+    let (to_district, to_park) = locate(v.to.0, v.to.1);
     RawMove {
         talent: talent_key(v.talent_id),
         month: v.date.month_index(),
@@ -178,15 +183,14 @@ pub fn raw_move(v: &MoveValues, locator: &Locator, destinations: &mut Destinatio
     }
 }
 
-/// Reads every stored move, assigning its points to the regions (positions
-/// in `regions`) and interning destination texts. `industry_of` maps an
+/// Reads every stored move, assigning its points to the regions (through
+/// `locator`, positions in the snapshot's regions) and interning destination texts. `industry_of` maps an
 /// enterprise id to its industry index.
 pub fn load(
     conn: &rusqlite::Connection,
-    regions: &[RegionInfo],
+    locator: &Locator,
     industry_of: impl Fn(&str) -> Option<u8>,
 ) -> rusqlite::Result<(Vec<RawMove>, Vec<String>)> {
-    let locator = Locator::new(regions);
     let mut destinations = Destinations::default();
     let mut out = Vec::new();
     let mut stmt = conn.prepare(
@@ -214,7 +218,7 @@ pub fn load(
             destination: r.get_ref(8)?.as_str_or_null().ok().flatten(),
             rkey: r.get::<_, Option<i64>>(9)?.unwrap_or(0) as u32,
         };
-        out.push(raw_move(&values, &locator, &mut destinations));
+        out.push(raw_move(&values, &mut |x, y| locator.locate(x, y), &mut destinations));
     }
     Ok((out, destinations.texts))
 }
@@ -380,9 +384,15 @@ impl FlowIndex {
             }
             out
         };
+        let removed = recs(&mut removed, before);
+        let added = recs(&mut added, after);
         let mut gone: HashMap<MoveRec, u32> = HashMap::new();
-        for m in recs(&mut removed, before) {
-            *gone.entry(m).or_default() += 1;
+        // A bit per low 16 bits of the record key: most moves are ruled out
+        // without hashing the record.
+        let mut maybe = vec![0u64; 1 << 10];
+        for m in &removed {
+            *gone.entry(*m).or_default() += 1;
+            maybe[(m.rkey as usize & 0xffff) >> 6] |= 1 << (m.rkey & 63);
         }
         // Months without a removed move are copied whole.
         let mut touched = vec![false; self.months as usize + 1];
@@ -398,17 +408,33 @@ impl FlowIndex {
                 continue;
             }
             for m in run {
+                if maybe[(m.rkey as usize & 0xffff) >> 6] & (1 << (m.rkey & 63)) == 0 {
+                    moves.push(*m);
+                    continue;
+                }
                 match gone.get_mut(m) {
                     Some(n) if *n > 0 => *n -= 1,
                     _ => moves.push(*m),
                 }
             }
         }
-        moves.extend(recs(&mut added, after));
-        moves.sort_by_key(|m| m.month);
+        // Both runs are in month order: merge them.
+        let mut fresh = added.clone();
+        fresh.sort_by_key(|m| m.month);
+        let kept = moves;
+        let mut moves: Vec<MoveRec> = Vec::with_capacity(kept.len() + fresh.len());
+        let mut rest = kept.as_slice();
+        for m in fresh {
+            let upto = rest.partition_point(|k| k.month <= m.month);
+            moves.extend_from_slice(&rest[..upto]);
+            rest = &rest[upto..];
+            moves.push(m);
+        }
+        moves.extend_from_slice(rest);
+        let months = (last - first).min(u16::MAX as u32) as u16;
         let mut index = FlowIndex {
             first_month: first,
-            months: (last - first).min(u16::MAX as u32) as u16,
+            months,
             moves,
             destinations,
             slot_of_region: self.slot_of_region.clone(),
@@ -417,7 +443,20 @@ impl FlowIndex {
             industries: self.industries,
             ..FlowIndex::default()
         };
-        index.fill_cubes();
+        if first == self.first_month && months == self.months && !self.moves.is_empty() {
+            // Same months: the cubes change by the removed and added moves.
+            index.totals = self.totals.clone();
+            index.by_field = self.by_field.clone();
+            index.by_industry = self.by_industry.clone();
+            for m in &removed {
+                index.count(m, false);
+            }
+            for m in &added {
+                index.count(m, true);
+            }
+        } else {
+            index.fill_cubes();
+        }
         Some(index)
     }
 
@@ -429,22 +468,29 @@ impl FlowIndex {
         self.by_industry = vec![0; slots * months * self.industries * n];
         let moves = std::mem::take(&mut self.moves);
         for m in &moves {
-            for (region, c) in contributions(m) {
-                let slot = self.slot(region);
-                if slot == NONE16 {
-                    continue;
-                }
-                let base = slot as usize * months + m.month as usize;
-                self.totals[base * n + c] += 1;
-                if (m.field as usize) < self.fields {
-                    self.by_field[(base * self.fields + m.field as usize) * n + c] += 1;
-                }
-                if (m.industry as usize) < self.industries {
-                    self.by_industry[(base * self.industries + m.industry as usize) * n + c] += 1;
-                }
-            }
+            self.count(m, true);
         }
         self.moves = moves;
+    }
+
+    /// Adds a move to the cubes, or takes it out.
+    fn count(&mut self, m: &MoveRec, add: bool) {
+        let (months, n) = (self.months as usize, counter::N);
+        let bump = |cell: &mut u32| *cell = if add { *cell + 1 } else { cell.saturating_sub(1) };
+        for (region, c) in contributions(m) {
+            let slot = self.slot(region);
+            if slot == NONE16 {
+                continue;
+            }
+            let base = slot as usize * months + m.month as usize;
+            bump(&mut self.totals[base * n + c]);
+            if (m.field as usize) < self.fields {
+                bump(&mut self.by_field[(base * self.fields + m.field as usize) * n + c]);
+            }
+            if (m.industry as usize) < self.industries {
+                bump(&mut self.by_industry[(base * self.industries + m.industry as usize) * n + c]);
+            }
+        }
     }
 
     /// Counts resident talents (home district and park) per area by field

@@ -11,6 +11,7 @@
 //! stations and regions are shared with the old snapshot's values (cloned).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::analytics::privacy::Tally;
@@ -42,8 +43,19 @@ pub fn apply(snap: &Snapshot, delta: &Delta) -> Result<Option<Snapshot>, Snapsho
     let (old, new) = (records(&delta.before)?, records(&delta.after)?);
 
     // Flows: the touched talents' moves, before and after.
-    let locator = Locator::new(&snap.regions);
+    // Built with the moves; a snapshot of a store that had none builds it now.
+    let locator =
+        if snap.flows.moves.is_empty() { Arc::new(Locator::new(&snap.regions)) } else { snap.locator.clone() };
     let mut destinations = Destinations::from_texts(snap.flows.destinations.clone());
+    // The touched talents' old moves are among their new ones: each point
+    // is located once.
+    let mut located: HashMap<(u64, u64), (u16, u16)> = HashMap::new();
+    let mut locate = |x: Option<f64>, y: Option<f64>| match (x, y) {
+        (Some(x), Some(y)) => {
+            *located.entry((x.to_bits(), y.to_bits())).or_insert_with(|| locator.locate(Some(x), Some(y)))
+        }
+        _ => (NONE16, NONE16),
+    };
     let industry_of = |id: Option<&str>| {
         id.and_then(|id| snap.enterprise_index.get(id)).map_or(NONE8, |&e| snap.enterprises[e as usize].industry)
     };
@@ -56,7 +68,7 @@ pub fn apply(snap: &Snapshot, delta: &Delta) -> Result<Option<Snapshot>, Snapsho
                 (talent_key(&t.id), (field, industry_of(t.reg_enterprise_id.as_deref())))
             })
             .collect();
-        let moves = rows.moves.iter().map(|m| raw_move(&move_values(m, &industry_of), &locator, &mut destinations));
+        let moves = rows.moves.iter().map(|m| raw_move(&move_values(m, &industry_of), &mut locate, &mut destinations));
         (moves.collect(), info)
     };
     let (removed, before) = raws(&delta.before);
@@ -64,7 +76,6 @@ pub fn apply(snap: &Snapshot, delta: &Delta) -> Result<Option<Snapshot>, Snapsho
     let Some(flows) = snap.flows.patch(removed, &before, added, &after, destinations.texts) else {
         return Ok(None);
     };
-
     // Talents: the old records out (each found by its home key among the
     // sorted records), the new ones in, in home-key order.
     let mut taken: std::collections::HashSet<usize> = std::collections::HashSet::with_capacity(old.len());
@@ -91,7 +102,6 @@ pub fn apply(snap: &Snapshot, delta: &Delta) -> Result<Option<Snapshot>, Snapsho
     talents.extend_from_slice(&snap.talents[from..]);
     talents.extend(new);
     talents.sort_by_key(|t| t.home);
-
     // The register is unchanged by moves; its tally is the old one.
     let registered: Tally = snap.totals_tallies.registered;
     let mut next = Snapshot {
@@ -111,6 +121,7 @@ pub fn apply(snap: &Snapshot, delta: &Delta) -> Result<Option<Snapshot>, Snapsho
         stations: snap.stations.clone(),
         station_tree: snap.station_tree.clone(),
         flows,
+        locator: locator.clone(),
         totals: Totals {
             moves: snap.totals.moves + delta.after.moves.len() as u64 - delta.before.moves.len() as u64,
             ..snap.totals.clone()
