@@ -4,9 +4,10 @@
 //! and adds their moves. The store hands over those talents' rows and moves
 //! before and after ([`Delta`]); the new snapshot is the old one with the
 //! touched talents' old records taken out and the new ones put in, their
-//! old move records replaced by the new ones, and what derives from talents
-//! and moves recomputed from the records in memory (home and workplace
-//! indexes, region and city totals, flow cubes, resident counts). Nothing
+//! old move records replaced by the new ones, the flow cubes changed by the
+//! difference, and what derives from the talent records recomputed in
+//! memory (home and workplace indexes, region and city totals, resident
+//! counts). Nothing
 //! is read from the store beyond the delta. Enterprises, vacancies,
 //! stations and regions are shared with the old snapshot's values (cloned).
 
