@@ -321,6 +321,7 @@ fn a_store_of_schema_1_gains_the_access_tables_on_open() {
     let data = dir.path().join("data");
     {
         let store = store_with_regions(dir.path());
+        store.conn().execute_batch(BACK_TO_SCHEMA_4).unwrap();
         store
             .conn()
             .execute_batch(
@@ -328,11 +329,6 @@ fn a_store_of_schema_1_gains_the_access_tables_on_open() {
                  DROP TABLE auth_signin_failures; DROP TABLE audit;
                  DROP INDEX talents_pid; DROP INDEX talents_home; ALTER TABLE talents DROP COLUMN pid;
                  ALTER TABLE talents DROP COLUMN rkey; ALTER TABLE moves DROP COLUMN rkey;
-                 DROP INDEX talents_reg_enterprise; ALTER TABLE talents DROP COLUMN here;
-                 ALTER TABLE talents DROP COLUMN reg_home_lon; ALTER TABLE talents DROP COLUMN reg_home_lat;
-                 ALTER TABLE talents DROP COLUMN reg_work_lon; ALTER TABLE talents DROP COLUMN reg_work_lat;
-                 ALTER TABLE talents DROP COLUMN reg_enterprise_id;
-                 DROP INDEX moves_talent; CREATE INDEX moves_talent ON moves(talent_id);
                  PRAGMA user_version = 1;",
             )
             .unwrap();

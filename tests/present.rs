@@ -506,19 +506,7 @@ fn a_store_written_before_the_present_was_kept_gets_it_when_opened() {
         let moves = format!("{MOVE_HEADER}M1,T0,2025-01-02,leave,117.01,36.62,,,,上海\n");
         import(&mut store, ImportKind::Moves, &write(dir.path(), "m.csv", &moves)).unwrap();
         // As schema 4 stored it: the register only.
-        store
-            .conn()
-            .execute_batch(
-                "UPDATE talents SET home_lon = reg_home_lon, home_lat = reg_home_lat, work_lon = reg_work_lon,
-                     work_lat = reg_work_lat, enterprise_id = reg_enterprise_id;
-                 DROP INDEX talents_reg_enterprise; ALTER TABLE talents DROP COLUMN here;
-                 ALTER TABLE talents DROP COLUMN reg_home_lon; ALTER TABLE talents DROP COLUMN reg_home_lat;
-                 ALTER TABLE talents DROP COLUMN reg_work_lon; ALTER TABLE talents DROP COLUMN reg_work_lat;
-                 ALTER TABLE talents DROP COLUMN reg_enterprise_id;
-                 DROP INDEX moves_talent; CREATE INDEX moves_talent ON moves(talent_id);
-                 PRAGMA user_version = 4;",
-            )
-            .unwrap();
+        store.conn().execute_batch(BACK_TO_SCHEMA_4).unwrap();
     }
     let mut store = Store::open(&data).unwrap();
     assert!(!here_of(&store, "T0").0, "T0 left");

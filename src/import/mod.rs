@@ -358,7 +358,7 @@ fn import_csv(
                 let parsed = parse_move(row, ctx, &mut exists);
                 if let Some(m) = &parsed {
                     let (column, line) = row.locate("event");
-                    events.push((crate::snapshot::moves::talent_key(&m.id), line, column));
+                    events.push((crate::snapshot::moves::id_key(&m.id), line, column));
                 }
                 parsed
             };
@@ -371,7 +371,7 @@ fn import_csv(
                 .irregular
                 .iter()
                 .map(|(id, kind)| {
-                    let key = crate::snapshot::moves::talent_key(id);
+                    let key = crate::snapshot::moves::id_key(id);
                     let at = events.partition_point(|e| e.0 < key);
                     let (line, column) = events.get(at).filter(|e| e.0 == key).map_or((0, 0), |e| (e.1, e.2));
                     RowError {

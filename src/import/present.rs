@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::model::state::{self, Irregular, Step, TalentState};
-use crate::model::{Date, LonLat, MoveEvent};
+use crate::model::{Date, LonLat, Move, MoveEvent};
 
 use super::kinds::Regions;
 
@@ -40,10 +40,6 @@ pub enum Scope<'a> {
 /// What a recomputation found.
 #[derive(Debug, Default)]
 pub struct Recomputed {
-    /// Talents whose state was replayed.
-    pub talents: u64,
-    /// Of those, talents whose stored present changed.
-    pub changed: u64,
     /// Moves of the flagged batch that contradict the state they find, by
     /// move id, in talent and date order.
     pub irregular: Vec<(String, Irregular)>,
@@ -207,7 +203,6 @@ impl Replayer<'_, '_> {
         }
         self.steps.clear();
         self.flagged.clear();
-        self.out.talents += 1;
         if s == stored {
             return Ok(());
         }
@@ -248,7 +243,6 @@ impl Replayer<'_, '_> {
         }
         sql.push_str(" WHERE id = ?1");
         self.conn.prepare_cached(&sql)?.execute(rusqlite::params_from_iter(values))?;
-        self.out.changed += 1;
         Ok(())
     }
 }
@@ -275,17 +269,10 @@ pub struct TalentRow {
     pub rkey: u32,
 }
 
-/// A move row as stored.
+/// A move as stored, with its record key.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MoveRow {
-    pub id: String,
-    pub talent_id: String,
-    pub date: Date,
-    pub event: MoveEvent,
-    pub from: Option<LonLat>,
-    pub to: Option<LonLat>,
-    pub to_enterprise_id: Option<String>,
-    pub destination: Option<String>,
+    pub stored: Move,
     pub rkey: u32,
 }
 
@@ -334,7 +321,7 @@ pub fn rows_before(after: &Rows, stored: &HashMap<String, Stored>, fresh: &std::
             None => t.clone(),
         })
         .collect();
-    let moves = after.moves.iter().filter(|m| !fresh.contains(m.id.as_str())).cloned().collect();
+    let moves = after.moves.iter().filter(|m| !fresh.contains(m.stored.id.as_str())).cloned().collect();
     Rows { talents, moves }
 }
 
@@ -382,7 +369,7 @@ pub fn read_rows(conn: &Connection, ids: &[String]) -> rusqlite::Result<Rows> {
             let date = r.get_ref(1)?.as_str().ok().and_then(Date::parse);
             let event = r.get_ref(2)?.as_str().ok().and_then(|e| e.parse::<MoveEvent>().ok());
             let (Some(date), Some(event)) = (date, event) else { continue };
-            out.moves.push(MoveRow {
+            let stored = Move {
                 id: r.get(10)?,
                 talent_id: r.get(0)?,
                 date,
@@ -391,8 +378,8 @@ pub fn read_rows(conn: &Connection, ids: &[String]) -> rusqlite::Result<Rows> {
                 to: point(r.get(5)?, r.get(6)?),
                 to_enterprise_id: r.get(7)?,
                 destination: r.get(8)?,
-                rkey: r.get::<_, Option<i64>>(9)?.unwrap_or(0) as u32,
-            });
+            };
+            out.moves.push(MoveRow { stored, rkey: r.get::<_, Option<i64>>(9)?.unwrap_or(0) as u32 });
         }
     }
     Ok(out)

@@ -77,7 +77,7 @@ pub struct MoveRec {
 /// A move as read from the store, its points already assigned to regions.
 #[derive(Debug, Clone, Copy)]
 pub struct RawMove {
-    /// Hash of the talent id (see [`talent_key`]).
+    /// Hash of the talent id (see [`id_key`]).
     pub talent: u64,
     /// `year * 12 + month - 1`.
     pub month: u32,
@@ -169,7 +169,7 @@ pub fn raw_move(
     let (from_district, from_park) = locate(v.from.0, v.from.1);
     let (to_district, to_park) = locate(v.to.0, v.to.1);
     RawMove {
-        talent: talent_key(v.talent_id),
+        talent: id_key(v.talent_id),
         month: v.date.month_index(),
         day: v.date.day,
         from_district,
@@ -264,10 +264,10 @@ fn attribute(group: &[RawMove], (field, current): TalentInfo, first: u32, out: &
 /// industry)`.
 pub type TalentInfo = (u8, u8);
 
-/// A 64-bit key of a talent id, used only while building (the snapshot keeps
-/// no talent ids). With SipHash and a few million ids a collision has odds
-/// below 1e-6.
-pub fn talent_key(id: &str) -> u64 {
+/// A 64-bit key of an id (a talent's while building, since the snapshot
+/// keeps no talent ids; a move's while an import locates its warnings).
+/// With SipHash and a few million ids a collision has odds below 1e-6.
+pub fn id_key(id: &str) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     id.hash(&mut h);
     h.finish()
@@ -309,7 +309,7 @@ pub type Counts = [u64; counter::N];
 
 impl FlowIndex {
     /// Builds the index from [`load`]ed moves. `talents` maps
-    /// [`talent_key`] of each registered talent to its field and current
+    /// [`id_key`] of each registered talent to its field and current
     /// industry; `regions` are the snapshot's regions.
     ///
     /// Cost: one sort of the moves by (talent, month) to carry industries

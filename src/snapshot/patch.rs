@@ -19,7 +19,7 @@ use crate::analytics::privacy::Tally;
 use crate::import::present::{Delta, MoveRow, Rows, TalentRow};
 
 use super::load::settle_talents;
-use super::moves::{Destinations, Locator, MoveValues, RawMove, TalentInfo, raw_move, talent_key};
+use super::moves::{Destinations, Locator, MoveValues, RawMove, TalentInfo, id_key, raw_move};
 use super::tables::{RegionIds, TalentContext, TalentValues, talent_rec};
 use super::*;
 
@@ -66,7 +66,7 @@ pub fn apply(snap: &Snapshot, delta: &Delta) -> Result<Option<Snapshot>, Snapsho
             .iter()
             .map(|t| {
                 let field = snap.taxonomy.field_index(&t.field).unwrap_or(NONE8);
-                (talent_key(&t.id), (field, industry_of(t.reg_enterprise_id.as_deref())))
+                (id_key(&t.id), (field, industry_of(t.reg_enterprise_id.as_deref())))
             })
             .collect();
         let moves = rows.moves.iter().map(|m| raw_move(&move_values(m, &industry_of), &mut locate, &mut destinations));
@@ -87,7 +87,7 @@ pub fn apply(snap: &Snapshot, delta: &Delta) -> Result<Option<Snapshot>, Snapsho
             .take_while(|r| r.home == t.home)
             .enumerate()
             .map(|(i, _)| start + i)
-            .find(|&i| TalentKey::of(&snap.talents[i]) == TalentKey::of(t) && !taken.contains(&i));
+            .find(|&i| snap.talents[i] == *t && !taken.contains(&i));
         if let Some(i) = at {
             taken.insert(i);
         }
@@ -135,29 +135,6 @@ pub fn apply(snap: &Snapshot, delta: &Delta) -> Result<Option<Snapshot>, Snapsho
     Ok(Some(next))
 }
 
-/// Every field of a talent record, for finding one record among equals.
-#[derive(PartialEq, Eq, Hash)]
-struct TalentKey([u64; 6]);
-
-impl TalentKey {
-    fn of(t: &TalentRec) -> TalentKey {
-        TalentKey([
-            t.home,
-            t.work,
-            (t.enterprise as u64) << 32 | t.rkey as u64,
-            (t.birth_year as u64) << 48
-                | (t.field as u64) << 40
-                | (t.education as u64) << 32
-                | (t.title as u64) << 24
-                | (t.tier as u64) << 16
-                | (t.industry as u64) << 8
-                | t.flags as u64,
-            (t.home_district as u64) << 16 | t.home_park as u64,
-            (t.work_district as u64) << 16 | t.work_park as u64,
-        ])
-    }
-}
-
 fn values(t: &TalentRow) -> TalentValues<'_> {
     TalentValues {
         id: &t.id,
@@ -178,7 +155,8 @@ fn values(t: &TalentRow) -> TalentValues<'_> {
     }
 }
 
-fn move_values<'a>(m: &'a MoveRow, industry_of: &impl Fn(Option<&str>) -> u8) -> MoveValues<'a> {
+fn move_values<'a>(row: &'a MoveRow, industry_of: &impl Fn(Option<&str>) -> u8) -> MoveValues<'a> {
+    let m = &row.stored;
     MoveValues {
         talent_id: &m.talent_id,
         date: m.date,
@@ -187,6 +165,6 @@ fn move_values<'a>(m: &'a MoveRow, industry_of: &impl Fn(Option<&str>) -> u8) ->
         to: (m.to.map(|p| p.lon), m.to.map(|p| p.lat)),
         to_industry: industry_of(m.to_enterprise_id.as_deref()),
         destination: m.destination.as_deref(),
-        rkey: m.rkey,
+        rkey: row.rkey,
     }
 }

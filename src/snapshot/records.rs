@@ -54,7 +54,7 @@ pub struct VacancyRec {
 }
 
 /// One talent, located at home.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TalentRec {
     pub home: u64,
     /// Workplace key or [`NO_KEY`].

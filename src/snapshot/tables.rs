@@ -205,7 +205,7 @@ pub(super) fn load_talents(tx: &Transaction, cx: &TalentContext) -> Result<Loade
                 Ok(Some(id)) => cx.enterprise_index.get(id).map_or(NONE8, |&e| cx.enterprises[e as usize].industry),
                 _ => NONE8,
             };
-            talent_info.insert(moves::talent_key(text(r.get_ref(0)?)), (talent.field, registered_industry));
+            talent_info.insert(moves::id_key(text(r.get_ref(0)?)), (talent.field, registered_industry));
         }
         if r.get::<_, bool>(17)? {
             talents.push(talent);

@@ -82,6 +82,18 @@ pub fn tiny_city(dir: &Path, talents: usize) -> Store {
 
 pub mod mvt;
 
+/// Takes a store back from schema 5 to schema 4 as that schema stored it:
+/// the register in the talent columns, no present, moves indexed by talent.
+pub const BACK_TO_SCHEMA_4: &str = "
+    UPDATE talents SET home_lon = reg_home_lon, home_lat = reg_home_lat, work_lon = reg_work_lon,
+        work_lat = reg_work_lat, enterprise_id = reg_enterprise_id;
+    DROP INDEX talents_reg_enterprise; ALTER TABLE talents DROP COLUMN here;
+    ALTER TABLE talents DROP COLUMN reg_home_lon; ALTER TABLE talents DROP COLUMN reg_home_lat;
+    ALTER TABLE talents DROP COLUMN reg_work_lon; ALTER TABLE talents DROP COLUMN reg_work_lat;
+    ALTER TABLE talents DROP COLUMN reg_enterprise_id;
+    DROP INDEX moves_talent; CREATE INDEX moves_talent ON moves(talent_id);
+    PRAGMA user_version = 4;";
+
 /// A new API key of `role` (with `areas` for an analyst) in `store`: the
 /// `Authorization` header value that presents it.
 pub fn bearer(store: &Store, role: talentmap::auth::Role, areas: &[&str]) -> String {
