@@ -261,7 +261,6 @@ fn run(store: &mut Store, taxonomy: &Taxonomy, items: &[Value], commit: bool) ->
     let after = present::read_rows(&tx, &touched)?;
     let fresh_ids: std::collections::HashSet<&str> = fresh.iter().map(|m| m.id.as_str()).collect();
     let before = present::rows_before(&after, &found.stored, &fresh_ids);
-    let base_version = store::data_version(&tx)?;
     let version = store::bump_version(&tx, "moves", "POST /api/moves", fresh.len() as u64, false)?;
     tx.commit()?;
     let mut warnings: Vec<ItemWarning> = found
@@ -279,7 +278,7 @@ fn run(store: &mut Store, taxonomy: &Taxonomy, items: &[Value], commit: bool) ->
         unchanged,
         version,
         warnings,
-        delta: Some(present::Delta { base_version, version, before, after }),
+        delta: Some(present::Delta { base_version: batch - 1, version, before, after }),
     })
 }
 
