@@ -58,6 +58,10 @@ pub enum Command {
         /// Talents in the demo city loaded into an empty data directory.
         #[arg(long, default_value_t = 100_000)]
         demo_talents: usize,
+        /// Neither read nor write the saved snapshot (`snapshot.bin` in the
+        /// data directory): build from the store at every start.
+        #[arg(long, env = "TALENTMAP_NO_SAVED_SNAPSHOT")]
+        no_saved_snapshot: bool,
         #[command(flatten)]
         access: AccessArgs,
         #[command(flatten)]
@@ -300,13 +304,25 @@ impl LimitArgs {
 /// Runs a parsed command; returns the process exit code.
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
-        Command::Serve { addr, k, reload_secs, public_url, web, demo_talents, access, limits, data } => {
+        Command::Serve {
+            addr,
+            k,
+            reload_secs,
+            public_url,
+            web,
+            demo_talents,
+            no_saved_snapshot,
+            access,
+            limits,
+            data,
+        } => {
             let public_url = match public_url {
                 Some(url) => api::normalise_public_url(&url).map_err(|e| anyhow::anyhow!("--public-url: {e}"))?,
                 None => format!("http://{addr}"),
             };
             let base = Settings { k, public_url, access: access.settings(reload_secs), ..Settings::default() };
-            serve(&data.data, addr, base, reload_secs, &web, demo_talents, &limits)
+            let start = Start { reload_secs, demo_talents, saved_snapshot: !no_saved_snapshot };
+            serve(&data.data, addr, base, &web, start, &limits)
         }
         Command::Import { kind, file, replace, report, data } => {
             import_one(&data.data, kind, &file, replace, report.as_deref())
@@ -451,15 +467,23 @@ pub fn import_city(store: &mut Store, taxonomy: &Taxonomy, dir: &Path) -> anyhow
     Ok(())
 }
 
+/// How `serve` starts.
+struct Start {
+    reload_secs: u64,
+    demo_talents: usize,
+    /// Read and write the saved snapshot (`snapshot::file`).
+    saved_snapshot: bool,
+}
+
 fn serve(
     data: &Path,
     addr: SocketAddr,
     base: Settings,
-    reload_secs: u64,
     web: &Path,
-    demo_talents: usize,
+    start: Start,
     limits: &LimitArgs,
 ) -> anyhow::Result<i32> {
+    let Start { reload_secs, demo_talents, saved_snapshot } = start;
     let taxonomy = load_taxonomy(data)?;
     let mut store = Store::open(data).with_context(|| format!("opening the store in {}", data.display()))?;
     if store.data_version()? == 0 {
@@ -471,14 +495,25 @@ fn serve(
         import_city(&mut store, &taxonomy, &source)?;
         tracing::info!("demo city loaded (synthetic data on real Jinan district boundaries)");
     }
-    let snap = snapshot::build(&mut store, taxonomy)?;
+    let started = std::time::Instant::now();
+    let instance = store.instance()?;
+    let (snap, origin) = if saved_snapshot {
+        snapshot::file::open(&mut store, taxonomy, data)?
+    } else {
+        (snapshot::build(&mut store, taxonomy)?, snapshot::file::Origin::Built("not kept (--no-saved-snapshot)".into()))
+    };
     drop(store);
     crate::analytics::cells::talent_pyramid(&snap);
+    let from = match &origin {
+        snapshot::file::Origin::Saved => "read from the saved snapshot".to_string(),
+        snapshot::file::Origin::Built(why) => format!("built from the store ({why})"),
+    };
     tracing::info!(
         version = snap.version,
         talents = snap.totals.talents,
         enterprises = snap.totals.enterprises,
-        build_ms = snap.build_ms,
+        ms = started.elapsed().as_millis() as u64,
+        from,
         "snapshot ready"
     );
     let web_dir = if web.join("index.html").exists() {
@@ -505,7 +540,10 @@ fn serve(
         session_hours = settings.access.session_ttl.as_secs() / 3600,
         "access control (docs/access.md)"
     );
-    let state = AppState::new(snap, Some(data.to_path_buf()), settings);
+    let mut state = AppState::new(snap, Some(data.to_path_buf()), settings).with_background_warming();
+    if saved_snapshot {
+        state = state.keep_saved_snapshot(instance, origin == snapshot::file::Origin::Saved);
+    }
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async move {
         api::spawn_reloader(state.clone(), Duration::from_secs(reload_secs));

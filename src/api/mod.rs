@@ -3,6 +3,7 @@
 //! socket with graceful shutdown.
 
 pub mod access;
+mod background;
 mod body;
 mod cache;
 mod commute;

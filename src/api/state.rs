@@ -107,6 +107,9 @@ impl Default for Settings {
     }
 }
 
+/// How long the snapshot saver waits for a burst of publishes to end.
+const SAVE_SETTLE: Duration = Duration::from_secs(2);
+
 /// State shared by all handlers.
 #[derive(Clone)]
 pub struct AppState {
@@ -129,6 +132,11 @@ pub struct AppState {
     /// moves feed) run one at a time and never publish an older version
     /// after a newer one.
     refreshing: Arc<std::sync::Mutex<()>>,
+    /// Builds each published snapshot's derived indexes in the background.
+    warmer: Option<Arc<super::background::Follower>>,
+    /// Saves published snapshots for the next start (see
+    /// [`Self::keep_saved_snapshot`]).
+    saver: Option<Arc<super::background::Follower>>,
 }
 
 impl AppState {
@@ -147,7 +155,55 @@ impl AppState {
             limits: Arc::new(super::limits::Limits::new(&settings)),
             settings: Arc::new(settings),
             refreshing: Arc::new(std::sync::Mutex::new(())),
+            warmer: None,
+            saver: None,
         }
+    }
+
+    /// Builds the derived indexes of every published snapshot (the current
+    /// one first) on a background thread, so that no request waits for
+    /// one (see `background::warm_derived`).
+    pub fn with_background_warming(mut self) -> AppState {
+        let commute = self.commute.clone();
+        let warmer = super::background::Follower::start("warm-derived", Duration::ZERO, move |snap| {
+            super::background::warm_derived(snap, &commute)
+        });
+        warmer.offer(self.snapshot());
+        self.warmer = Some(Arc::new(warmer));
+        self
+    }
+
+    /// Saves every published snapshot (the current one first unless
+    /// `saved` says the file already holds it) to the data directory's
+    /// `snapshot.bin` for the next start, in the background and at most
+    /// once per burst of publishes. `instance` is the store's instance id.
+    pub fn keep_saved_snapshot(mut self, instance: String, saved: bool) -> AppState {
+        let Some(dir) = self.data_dir.clone() else { return self };
+        let path = snapshot::file::path_in(&dir);
+        let saver = super::background::Follower::start("save-snapshot", SAVE_SETTLE, move |snap| {
+            let identity = snapshot::file::Identity::current(&instance, snap.version, &snap.taxonomy);
+            if snapshot::file::identity_of(&path).is_ok_and(|found| found == identity) {
+                return;
+            }
+            let started = std::time::Instant::now();
+            match snapshot::file::save(snap, &identity, &path) {
+                Ok(bytes) => tracing::info!(
+                    version = snap.version,
+                    mib = bytes >> 20,
+                    ms = started.elapsed().as_millis() as u64,
+                    file = %path.display(),
+                    "snapshot saved for the next start"
+                ),
+                Err(e) => {
+                    tracing::warn!(error = %e, file = %path.display(), "cannot save the snapshot; the next start rebuilds it")
+                }
+            }
+        });
+        if !saved {
+            saver.offer(self.snapshot());
+        }
+        self.saver = Some(Arc::new(saver));
+        self
     }
 
     /// The current snapshot; holding it keeps it alive while newer ones are
@@ -158,9 +214,13 @@ impl AppState {
 
     /// Swaps in a new snapshot.
     pub fn publish(&self, snapshot: Snapshot) {
-        self.snapshot.store(Arc::new(snapshot));
+        let snapshot = Arc::new(snapshot);
+        self.snapshot.store(snapshot.clone());
         self.tile_cache.clear();
         self.snapshot_builds.fetch_add(1, Ordering::Relaxed);
+        for follower in [&self.warmer, &self.saver].into_iter().flatten() {
+            follower.offer(snapshot.clone());
+        }
     }
 
     /// Rebuilds from the store when its data version differs from the

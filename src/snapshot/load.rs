@@ -103,11 +103,15 @@ pub fn build(store: &mut Store, taxonomy: Arc<Taxonomy>) -> Result<Snapshot, Sna
 /// indexes, region totals and the talent totals. `registered` tallies the
 /// whole register.
 pub(super) fn settle_talents(snap: &mut Snapshot, talents: Vec<TalentRec>, registered: Tally) {
-    snap.flows.count_residents(&talents);
-    let (homes, workplaces) = talent_point_indexes(&talents);
-    snap.homes = homes;
-    snap.workplaces = workplaces;
-    let (all, seekers) = add_region_totals(&mut snap.regions, &talents, &snap.enterprises);
+    // The workplace index (a sort and a bulk load) on a second thread.
+    let (all, seekers) = std::thread::scope(|s| {
+        let workplaces = s.spawn(|| workplace_index(&talents));
+        snap.homes = home_index(&talents);
+        snap.flows.count_residents(&talents);
+        let totals = add_region_totals(&mut snap.regions, &talents, &snap.enterprises);
+        snap.workplaces = workplaces.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        totals
+    });
     let departed = Tally { n: registered.n - all.n, key: registered.key.wrapping_sub(all.key) };
     snap.totals_tallies = TotalTallies { talents: all, seekers, registered, departed };
     snap.totals.talents = all.n;
@@ -119,7 +123,7 @@ pub(super) fn settle_talents(snap: &mut Snapshot, talents: Vec<TalentRec>, regis
 
 /// R-trees over enterprises and stations; ids are positions in the record
 /// vectors.
-fn build_point_indexes(snap: &mut Snapshot, enterprises: &[EnterpriseRec], stations: &[StationRec]) {
+pub(super) fn build_point_indexes(snap: &mut Snapshot, enterprises: &[EnterpriseRec], stations: &[StationRec]) {
     let unit = |lon: f64, lat: f64| {
         let (x, y) = lonlat_to_unit(lon, lat);
         [x, y]
@@ -132,23 +136,26 @@ fn build_point_indexes(snap: &mut Snapshot, enterprises: &[EnterpriseRec], stati
     );
 }
 
-/// Bucketed R-trees over talent homes and workplaces; ids are positions in
-/// `talents`.
-fn talent_point_indexes(talents: &[TalentRec]) -> (PointIndex, PointIndex) {
-    let to_f32 = |k: u64| {
-        let [x, y] = key_to_unit(k);
-        [x as f32, y as f32]
-    };
-    let home_points: Vec<([f32; 2], u32)> =
-        talents.iter().enumerate().map(|(i, t)| (to_f32(t.home), i as u32)).collect();
-    let homes = PointIndex::build(&home_points);
-    drop(home_points);
+fn unit_f32(key: u64) -> [f32; 2] {
+    let [x, y] = key_to_unit(key);
+    [x as f32, y as f32]
+}
+
+/// Bucketed R-tree over talent homes; ids are positions in `talents`
+/// (sorted by home key, so buckets are Morton runs).
+fn home_index(talents: &[TalentRec]) -> PointIndex {
+    let points: Vec<([f32; 2], u32)> = talents.iter().enumerate().map(|(i, t)| (unit_f32(t.home), i as u32)).collect();
+    PointIndex::build(&points)
+}
+
+/// Bucketed R-tree over talent workplaces; ids are positions in `talents`.
+fn workplace_index(talents: &[TalentRec]) -> PointIndex {
     // Buckets hold Morton-consecutive points, so workplaces go in key order.
     let mut work_keys: Vec<(u64, u32)> =
         talents.iter().enumerate().filter(|(_, t)| t.work != NO_KEY).map(|(i, t)| (t.work, i as u32)).collect();
     work_keys.sort_unstable();
-    let work_points: Vec<([f32; 2], u32)> = work_keys.into_iter().map(|(k, i)| (to_f32(k), i)).collect();
-    (homes, PointIndex::build(&work_points))
+    let points: Vec<([f32; 2], u32)> = work_keys.into_iter().map(|(k, i)| (unit_f32(k), i)).collect();
+    PointIndex::build(&points)
 }
 
 /// Fills each region's totals with their cell keys; returns the city's

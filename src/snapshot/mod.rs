@@ -8,6 +8,7 @@
 //! see [`point_index`]), the regions with their polygons, and per-region
 //! totals.
 
+pub mod file;
 mod load;
 pub mod memo;
 pub mod moves;

@@ -322,14 +322,7 @@ impl FlowIndex {
         fields: usize,
         industries: usize,
     ) -> FlowIndex {
-        let mut index = FlowIndex { fields, industries, destinations, ..FlowIndex::default() };
-        index.slot_of_region = vec![NONE16; regions.len()];
-        for (i, r) in regions.iter().enumerate() {
-            if matches!(r.kind, RegionKind::District | RegionKind::Park) {
-                index.slot_of_region[i] = index.region_of_slot.len() as u16;
-                index.region_of_slot.push(i as u16);
-            }
-        }
+        let mut index = FlowIndex::empty(regions, destinations, fields, industries);
         if raw.is_empty() {
             return index;
         }
@@ -346,6 +339,41 @@ impl FlowIndex {
         }
         drop(raw);
         moves.sort_by_key(|m| m.month);
+        index.moves = moves;
+        index.fill_cubes();
+        index
+    }
+
+    /// An index without moves over the districts and parks of `regions`.
+    fn empty(regions: &[RegionInfo], destinations: Vec<String>, fields: usize, industries: usize) -> FlowIndex {
+        let mut index = FlowIndex { fields, industries, destinations, ..FlowIndex::default() };
+        index.slot_of_region = vec![NONE16; regions.len()];
+        for (i, r) in regions.iter().enumerate() {
+            if matches!(r.kind, RegionKind::District | RegionKind::Park) {
+                index.slot_of_region[i] = index.region_of_slot.len() as u16;
+                index.region_of_slot.push(i as u16);
+            }
+        }
+        index
+    }
+
+    /// The index of moves already attributed and sorted by month (as
+    /// [`Self::build`] left them; a saved snapshot), `(first_month, months)`
+    /// as built.
+    pub(super) fn from_moves(
+        regions: &[RegionInfo],
+        destinations: Vec<String>,
+        fields: usize,
+        industries: usize,
+        (first_month, months): (u32, u16),
+        moves: Vec<MoveRec>,
+    ) -> FlowIndex {
+        let mut index = FlowIndex::empty(regions, destinations, fields, industries);
+        if moves.is_empty() {
+            return index;
+        }
+        index.first_month = first_month;
+        index.months = months;
         index.moves = moves;
         index.fill_cubes();
         index

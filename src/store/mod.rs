@@ -36,6 +36,8 @@ pub enum StoreError {
     Sql(#[from] rusqlite::Error),
     #[error("stored {what} '{id}' is invalid: {message}")]
     Corrupt { what: &'static str, id: String, message: String },
+    #[error("the system gave no random bytes: {0}")]
+    Random(String),
 }
 
 /// A handle on the data directory's database.
@@ -83,6 +85,23 @@ impl Store {
     /// The data version: 0 for a new store, incremented by every import.
     pub fn data_version(&self) -> Result<u64, StoreError> {
         data_version(&self.conn)
+    }
+
+    /// The store's instance id: random, made when first asked for and
+    /// kept in `meta`, so files derived from one store (the saved
+    /// snapshot) are never taken for another's at the same data version.
+    pub fn instance(&self) -> Result<String, StoreError> {
+        let read = |conn: &Connection| -> Result<Option<String>, StoreError> {
+            Ok(conn.query_row("SELECT value FROM meta WHERE key = 'instance'", [], |r| r.get(0)).optional()?)
+        };
+        if let Some(id) = read(&self.conn)? {
+            return Ok(id);
+        }
+        let mut bytes = [0u8; 16];
+        getrandom::fill(&mut bytes).map_err(|e| StoreError::Random(e.to_string()))?;
+        let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        self.conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('instance', ?1)", params![id])?;
+        Ok(read(&self.conn)?.unwrap_or(id))
     }
 
     /// Number of rows of one table.

@@ -104,6 +104,11 @@ struct FlowKeys {
     residents_by_industry: Vec<Tally>,
 }
 
+/// Builds the snapshot's flow key cubes ahead of the first flow request.
+pub fn warm(snap: &Snapshot) {
+    flow_keys(snap);
+}
+
 fn flow_keys(snap: &Snapshot) -> std::sync::Arc<FlowKeys> {
     snap.memo.get_or_compute("analytics::flows::keys", || {
         let flows = &snap.flows;

@@ -1,0 +1,162 @@
+//! Work that follows each published snapshot off the request path: the
+//! derived indexes built before any request asks for them, and the snapshot
+//! saved for the next start (`snapshot::file`).
+//!
+//! A [`Follower`] is one thread with a slot for the newest snapshot: a
+//! snapshot offered while the thread is busy replaces any older one still
+//! waiting, so a burst of feed batches costs one run for the last of them,
+//! not one per batch. The thread ends when its `Follower` is dropped.
+
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Duration;
+
+use crate::snapshot::Snapshot;
+
+struct Slot {
+    next: Option<Arc<Snapshot>>,
+    closed: bool,
+}
+
+struct Shared {
+    slot: Mutex<Slot>,
+    wake: Condvar,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Slot> {
+        self.slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// A thread that runs a job on the newest snapshot offered to it.
+pub struct Follower {
+    shared: Arc<Shared>,
+}
+
+impl Follower {
+    /// Starts the thread `name`. After an offer it waits `settle` for a
+    /// newer one (a burst of publishes runs the job once), then runs `job`.
+    /// A job that panics is logged and the thread goes on with the next
+    /// offer.
+    pub fn start(name: &str, settle: Duration, job: impl Fn(&Arc<Snapshot>) + Send + 'static) -> Follower {
+        let shared = Arc::new(Shared { slot: Mutex::new(Slot { next: None, closed: false }), wake: Condvar::new() });
+        let inner = shared.clone();
+        let thread_name = name.to_string();
+        let spawned = std::thread::Builder::new().name(thread_name.clone()).spawn(move || {
+            loop {
+                let mut slot = inner.lock();
+                while slot.next.is_none() && !slot.closed {
+                    slot = inner.wake.wait(slot).unwrap_or_else(|poisoned| poisoned.into_inner());
+                }
+                if slot.closed {
+                    return;
+                }
+                if !settle.is_zero() {
+                    // Let a burst finish: keep waiting while newer offers arrive.
+                    loop {
+                        let seen = slot.next.as_ref().map(Arc::as_ptr);
+                        let (s, timeout) =
+                            inner.wake.wait_timeout(slot, settle).unwrap_or_else(|poisoned| poisoned.into_inner());
+                        slot = s;
+                        if slot.closed {
+                            return;
+                        }
+                        if timeout.timed_out() || slot.next.as_ref().map(Arc::as_ptr) == seen {
+                            break;
+                        }
+                    }
+                }
+                let Some(snap) = slot.next.take() else { continue };
+                drop(slot);
+                let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&snap)));
+                if run.is_err() {
+                    tracing::error!(thread = %thread_name, version = snap.version, "background job panicked");
+                }
+            }
+        });
+        if let Err(e) = spawned {
+            tracing::error!(thread = name, error = %e, "cannot start a background thread; its job will not run");
+        }
+        Follower { shared }
+    }
+
+    /// Hands the thread a snapshot, replacing one it has not started on.
+    pub fn offer(&self, snap: Arc<Snapshot>) {
+        self.shared.lock().next = Some(snap);
+        self.shared.wake.notify_all();
+    }
+}
+
+impl Drop for Follower {
+    fn drop(&mut self) {
+        self.shared.lock().closed = true;
+        self.shared.wake.notify_all();
+    }
+}
+
+/// Builds the derived indexes a snapshot's requests use, so that no
+/// request waits for one: the shortage basis, the flow key cubes and the
+/// commute index (the talent pyramid is built before publishing).
+pub fn warm_derived(snap: &Arc<Snapshot>, commute: &super::commute::CommuteCache) {
+    let started = std::time::Instant::now();
+    crate::analytics::shortage::Basis::of(snap);
+    let basis_ms = started.elapsed().as_millis() as u64;
+    crate::analytics::flows::warm(snap);
+    let flows_ms = started.elapsed().as_millis() as u64 - basis_ms;
+    commute.get(snap);
+    let all_ms = started.elapsed().as_millis() as u64;
+    tracing::info!(version = snap.version, basis_ms, flows_ms, all_ms, "derived indexes built");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    fn snap(version: u64) -> Arc<Snapshot> {
+        let mut s = Snapshot::empty(Arc::new(crate::model::Taxonomy::builtin()));
+        s.version = version;
+        Arc::new(s)
+    }
+
+    #[test]
+    fn a_burst_runs_once_for_the_newest() {
+        let ran = Arc::new(Mutex::new(Vec::new()));
+        let seen = ran.clone();
+        let follower = Follower::start("test-follower", Duration::from_millis(200), move |s| {
+            seen.lock().unwrap_or_else(|p| p.into_inner()).push(s.version)
+        });
+        for v in 1..=5 {
+            follower.offer(snap(v));
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        for _ in 0..200 {
+            if !ran.lock().unwrap_or_else(|p| p.into_inner()).is_empty() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(*ran.lock().unwrap_or_else(|p| p.into_inner()), vec![5]);
+    }
+
+    #[test]
+    fn a_panicking_job_does_not_stop_the_thread() {
+        let count = Arc::new(AtomicU64::new(0));
+        let c = count.clone();
+        let follower = Follower::start("test-panics", Duration::ZERO, move |s| {
+            c.fetch_add(1, Ordering::SeqCst);
+            assert!(s.version != 1, "the first job fails");
+        });
+        follower.offer(snap(1));
+        std::thread::sleep(Duration::from_millis(100));
+        follower.offer(snap(2));
+        for _ in 0..200 {
+            if count.load(Ordering::SeqCst) == 2 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(count.load(Ordering::SeqCst), 2);
+    }
+}
