@@ -315,6 +315,23 @@ async fn tile_http_behaviour() {
     let mut raw = Vec::new();
     std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&body[..]), &mut raw).unwrap();
     assert_eq!(decode(&raw)[0].name, "talents");
+    // The gzip form is stored: the same bytes again, its own ETag, and
+    // both forms say they vary with Accept-Encoding.
+    let (_, plain_headers, plain) = get(&app, &uri, &[]).await;
+    assert_eq!(raw, plain, "the gzip body is the tile");
+    assert_eq!(plain_headers[header::VARY], "accept-encoding");
+    assert_eq!(headers[header::VARY], "accept-encoding");
+    let gz_etag = headers[header::ETAG].to_str().unwrap().to_string();
+    assert_ne!(gz_etag, etag, "each encoding is its own representation");
+    let (_, again_headers, again) = get(&app, &uri, &[("accept-encoding", "br;q=1.0, gzip;q=0.8, *;q=0.1")]).await;
+    assert_eq!((again, &again_headers[header::ETAG]), (body, &headers[header::ETAG]));
+    let (status, _, _) = get(&app, &uri, &[("if-none-match", &gz_etag), ("accept-encoding", "gzip")]).await;
+    assert_eq!(status, StatusCode::NOT_MODIFIED);
+    for refused in ["gzip;q=0", "identity", "gzip; q=0.0, identity"] {
+        let (_, h, b) = get(&app, &uri, &[("accept-encoding", refused)]).await;
+        assert!(!h.contains_key(header::CONTENT_ENCODING), "{refused}");
+        assert_eq!(b, plain, "{refused}");
+    }
     // Far from the city: an empty tile is 204 with no body.
     let (status, _, body) = get(&app, "/tiles/talents/10/0/0.mvt", &[]).await;
     assert_eq!((status, body.len()), (StatusCode::NO_CONTENT, 0));

@@ -10,6 +10,9 @@
 //! - **Single flight.** Concurrent misses of one key render it once: the
 //!   first caller renders on the compute pool, the others wait for its bytes.
 //!   A render that panics is not cached; the next request tries again.
+//! - **Stored compressed, too.** A browser's request (`Accept-Encoding:
+//!   gzip`) gets the tile's gzip form, made once and cached beside it; warm
+//!   requests send stored bytes and compress nothing.
 //! - **Cleared** when a snapshot is published (keys carry the data version,
 //!   so this only frees memory sooner).
 
@@ -18,6 +21,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use axum::body::Bytes;
 use moka::policy::EvictionPolicy;
 use moka::sync::Cache;
+
+/// Gzip at the fast level: about three times faster than the default for
+/// tiles a few per cent larger.
+pub fn gzip(raw: &[u8]) -> Bytes {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::with_capacity(raw.len() / 3 + 64), flate2::Compression::fast());
+    // Writing to a Vec cannot fail.
+    let _ = enc.write_all(raw);
+    Bytes::from(enc.finish().unwrap_or_default())
+}
 
 /// Tile cache with a byte budget and single-flight renders.
 pub struct TileCache {
@@ -89,6 +102,22 @@ impl TileCache {
         })
         .await
         .map_err(|e| super::ApiError::Internal(format!("tile render failed: {e}")))
+    }
+
+    /// The gzip form of the tile `raw` cached under `key`: compressed once
+    /// (fast level, on a blocking thread) and kept in the cache beside it
+    /// under its own key, so a warm request from a browser sends stored
+    /// bytes instead of compressing them again. Not counted as a hit or a
+    /// miss (the tile itself was).
+    pub async fn gzip_of(&self, key: &str, raw: Bytes) -> Result<Bytes, super::ApiError> {
+        let gz_key = format!("{key}\u{0}gzip");
+        if let Some(b) = self.tiles.get(&gz_key) {
+            return Ok(b);
+        }
+        let tiles = self.tiles.clone();
+        tokio::task::spawn_blocking(move || tiles.get_with(gz_key, || gzip(&raw)))
+            .await
+            .map_err(|e| super::ApiError::Internal(format!("tile compression failed: {e}")))
     }
 
     /// Drops every tile (a new snapshot was published).

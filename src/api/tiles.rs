@@ -119,7 +119,8 @@ async fn respond(
     key: String,
     prepared: Prepared,
 ) -> Result<Response, ApiError> {
-    let etag = etag(version, &key);
+    let gzip = accepts_gzip(headers);
+    let etag = etag(version, &key, gzip);
     if not_modified(headers, &etag) {
         return Ok(with_tile_headers(StatusCode::NOT_MODIFIED.into_response(), &etag));
     }
@@ -131,12 +132,21 @@ async fn respond(
         metrics.tile_render(name, started.elapsed());
         bytes
     };
-    let (bytes, _rendered_now): (Bytes, bool) = state.tile_cache.get_or_render(key, &state.compute, timed).await?;
+    let (bytes, _rendered_now): (Bytes, bool) =
+        state.tile_cache.get_or_render(key.clone(), &state.compute, timed).await?;
     let resp = if bytes.is_empty() {
         StatusCode::NO_CONTENT.into_response()
     } else {
-        let mut r = Response::new(Body::from(bytes));
+        let mut r = if gzip {
+            // Stored compressed; the compression layer passes an encoded body through.
+            let mut r = Response::new(Body::from(state.tile_cache.gzip_of(&key, bytes).await?));
+            r.headers_mut().insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            r
+        } else {
+            Response::new(Body::from(bytes))
+        };
         r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(MVT_CONTENT_TYPE));
+        r.headers_mut().insert(header::VARY, HeaderValue::from_static("accept-encoding"));
         r
     };
     state.metrics.tiles_served.fetch_add(1, Ordering::Relaxed);
@@ -152,9 +162,24 @@ fn with_tile_headers(mut resp: Response, etag: &str) -> Response {
     resp
 }
 
-/// The ETag of a tile: the data version and a hash of the cache key.
-fn etag(version: u64, key: &str) -> String {
-    format!("\"v{version}-{:016x}\"", stable_id(key))
+/// The ETag of a tile: the data version and a hash of the cache key, and
+/// which encoding (each encoding is its own representation).
+fn etag(version: u64, key: &str, gzip: bool) -> String {
+    format!("\"v{version}-{:016x}{}\"", stable_id(key), if gzip { "-gz" } else { "" })
+}
+
+/// Whether the request accepts a gzip body (`gzip` or `*` in
+/// `Accept-Encoding` without `q=0`).
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers.get_all(header::ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(
+        |item| {
+            let mut parts = item.split(';').map(str::trim);
+            let coding = parts.next().unwrap_or("");
+            let refused = parts
+                .any(|p| p.strip_prefix("q=").and_then(|q| q.trim().parse::<f32>().ok()).is_some_and(|q| q <= 0.0));
+            (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !refused
+        },
+    )
 }
 
 /// Whether the request's `If-None-Match` names `etag`.
