@@ -1,9 +1,19 @@
 #!/usr/bin/env bash
-# Tile load test: the release server on a generated city, a realistic mixed
-# set of tile URLs (layers × zooms × filters over the city), driven by wrk,
-# cold cache then warm cache; then the same tile bytes served as static
-# files by nginx in the same run, as the ceiling. Loopback only, bounded in
-# time. Needs: wrk, nginx (apt-get install wrk nginx-light), a release build.
+# Start and tile load test on a generated city, in one run:
+#
+#  1. start: seconds from launch to `/health` answering and resident memory,
+#     building the snapshot from the store, then reading the saved snapshot;
+#  2. uncached tiles: every URL distinct (talent tiles over the city at
+#     zooms 9-14 with a different age filter each), 1 and 64 connections;
+#  3. warm tiles: a mixed URL set (3 layers x zooms 9-14 x with/without a
+#     filter), cache filled, 64 connections, `Accept-Encoding: gzip` as a
+#     browser sends it; then nginx serving exactly the same gzip bytes (the
+#     static ceiling) with the same wrk settings.
+#
+# BASELINE=/path/to/other/talentmap measures that binary's warm and
+# uncached numbers in the same run for comparison. Loopback only, bounded in
+# time. Needs wrk and nginx (apt-get install wrk nginx-light), a release
+# build.
 #
 #   scripts/load.sh [TALENTS] [DURATION_SECONDS]
 #
@@ -13,7 +23,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TALENTS=${1:-1000000}
-DURATION=${2:-20}
+DURATION=${2:-15}
 WORK=${WORK:-/tmp/talentmap-load}
 PORT=18080
 STATIC_PORT=18081
@@ -31,84 +41,162 @@ if [ ! -f "$WORK/data/talentmap.sqlite" ] || [ "$(cat "$WORK/talents" 2>/dev/nul
   echo "$TALENTS" > "$WORK/talents"
 fi
 
-"$BIN" serve --addr 127.0.0.1:$PORT --data "$WORK/data" --web /nonexistent --rate-limit "${RATE:-0}" >"$WORK/server.log" 2>&1 &
-SERVER=$!
-trap 'kill $SERVER 2>/dev/null || true; [ -n "${NGINX:-}" ] && kill $NGINX 2>/dev/null || true' EXIT
-for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.5; done
+SERVER=
+NGINX=
+trap '[ -n "$SERVER" ] && kill $SERVER 2>/dev/null; [ -n "$NGINX" ] && kill $NGINX 2>/dev/null; true' EXIT
 
-# URL list: every tile over the city centre at zooms 9-14 for three layers,
-# without filter and with one filter.
-python3 - "$WORK/urls.txt" <<'PY'
+# start BINARY [extra serve args]: launches the server, waits for /health,
+# prints seconds to ready and resident MiB.
+start() {
+  local bin=$1; shift
+  local t0 t1
+  t0=$(date +%s.%N)
+  "$bin" serve --addr 127.0.0.1:$PORT --data "$WORK/data" --web /nonexistent --rate-limit "${RATE:-0}" "$@" \
+    >"$WORK/server.log" 2>&1 &
+  SERVER=$!
+  until curl -sf "http://127.0.0.1:$PORT/health" >/dev/null; do
+    kill -0 $SERVER 2>/dev/null || { cat "$WORK/server.log"; exit 1; }
+    sleep 0.02
+  done
+  t1=$(date +%s.%N)
+  printf '%s: ready after %.2f s, %d MiB resident\n' "$(basename "$bin")${*:+ $*}" "$(echo "$t1 - $t0" | bc)" \
+    "$(( $(awk '/VmRSS/{print $2}' /proc/$SERVER/status) / 1024 ))"
+}
+stop() {
+  kill $SERVER 2>/dev/null || true
+  wait $SERVER 2>/dev/null || true
+  SERVER=
+}
+summary() { grep -E "Requests/sec|^ +50%|^ +99%" | tr -s ' ' | paste -sd' ' -; }
+
+echo "### start"
+rm -f "$WORK/data/snapshot.bin"
+start "$BIN"
+# The saved snapshot is written in the background after the first publish.
+for _ in $(seq 1 600); do [ -f "$WORK/data/snapshot.bin" ] && break; sleep 0.1; done
+sleep 1
+grep -E "snapshot ready|derived indexes|snapshot saved" "$WORK/server.log" | sed 's/\x1b\[[0-9;]*m//g' | cut -c29-
+stop
+start "$BIN"
+sleep 5
+grep -E "snapshot ready|derived indexes" "$WORK/server.log" | sed 's/\x1b\[[0-9;]*m//g' | cut -c29-
+printf 'after the derived indexes: %d MiB resident\n' "$(( $(awk '/VmRSS/{print $2}' /proc/$SERVER/status) / 1024 ))"
+stop
+
+python3 - "$WORK" <<'PY'
 import math, sys
+work = sys.argv[1]
 def tile(lon, lat, z):
     n = 2 ** z
     x = int((lon + 180) / 360 * n)
     r = math.radians(lat)
     y = int((1 - math.log(math.tan(r) + 1 / math.cos(r)) / math.pi) / 2 * n)
     return x, y
-urls = []
-for z in range(9, 15):
+def tiles(z, every):
     x0, y0 = tile(116.85, 36.75, z)
     x1, y1 = tile(117.25, 36.55, z)
-    step = max(1, (x1 - x0 + 1) * (y1 - y0 + 1) // 40)
-    i = 0
+    out = []
     for y in range(y0, y1 + 1):
         for x in range(x0, x1 + 1):
-            i += 1
-            if i % step:
-                continue
-            for layer in ("talents", "vacancies", "enterprises"):
-                urls.append(f"/tiles/{layer}/{z}/{x}/{y}.mvt")
-                if layer != "enterprises":
-                    urls.append(f"/tiles/{layer}/{z}/{x}/{y}.mvt?field=0812")
-open(sys.argv[1], "w").write("\n".join(urls) + "\n")
-print(len(urls), "urls")
+            out.append((x, y))
+    step = max(1, len(out) // every)
+    return out[::step]
+# Warm: every layer, with and without a filter.
+urls = []
+for z in range(9, 15):
+    for x, y in tiles(z, 40):
+        for layer in ("talents", "vacancies", "enterprises"):
+            urls.append(f"/tiles/{layer}/{z}/{x}/{y}.mvt")
+            if layer != "enterprises":
+                urls.append(f"/tiles/{layer}/{z}/{x}/{y}.mvt?field=0812")
+open(f"{work}/urls.txt", "w").write("\n".join(urls) + "\n")
+# Uncached: talent tiles, each URL distinct (an age filter per request).
+distinct = []
+for age in range(18, 66):
+    for top in range(age + 1, 67):
+        for extra in ("", "&seeking=true", "&seeking=false", "&education=bachelor", "&education=master"):
+            for z in range(9, 15):
+                for x, y in tiles(z, 6):
+                    distinct.append(f"/tiles/talents/{z}/{x}/{y}.mvt?min_age={age}&max_age={top}{extra}")
+import random
+random.Random(7).shuffle(distinct)
+open(f"{work}/distinct.txt", "w").write("\n".join(distinct) + "\n")
+print(len(urls), "warm URLs,", len(distinct), "distinct uncached URLs")
 PY
 
-cat > "$WORK/urls.lua" <<LUA
+for list in urls distinct static-urls; do
+  cat > "$WORK/$list.lua" <<LUA
 local urls = {}
-for line in io.lines("$WORK/urls.txt") do urls[#urls + 1] = line end
+for line in io.lines("$WORK/$list.txt") do urls[#urls + 1] = line end
 local i = 0
+local headers = { ["Accept-Encoding"] = "gzip" }
+local threads = 0
+setup = function(thread)
+  threads = threads + 1
+  thread:set("offset", threads - 1)
+end
+init = function(args)
+  -- Each thread starts at its own place in the list.
+  i = (offset or 0) * math.floor(#urls / 2)
+end
 request = function()
   i = i % #urls + 1
-  return wrk.format("GET", urls[i])
+  return wrk.format("GET", urls[i], headers)
 end
 LUA
+done
 
-# Static copy of exactly these responses for the ceiling.
+run() { # run LABEL LIST CONNECTIONS SECONDS [PORT]
+  printf "%-58s %s\n" "$1" "$(wrk -t"$(( $3 < 2 ? 1 : 2 ))" -c"$3" -d"$4"s -s "$WORK/$2.lua" --latency "http://127.0.0.1:${5:-$PORT}" | summary)"
+}
+
+measure() { # measure BINARY
+  echo "### $(basename "$1"): uncached (every URL distinct), then warm"
+  start "$1"
+  run "uncached, distinct URLs, 1 connection" distinct 1 $((DURATION / 2))
+  run "uncached, distinct URLs, 64 connections" distinct 64 "$DURATION"
+  stop
+  start "$1"
+  while read -r u; do curl -s -H 'Accept-Encoding: gzip' "http://127.0.0.1:$PORT$u" -o /dev/null; done < "$WORK/urls.txt"
+  run "warm (cache filled), gzip, 64 connections" urls 64 "$DURATION"
+}
+
+if [ -n "${BASELINE:-}" ]; then
+  measure "$BASELINE"
+  stop
+fi
+measure "$BIN"
+
+# Static copy of exactly these responses (gzip bytes) for the ceiling.
 rm -rf "$WORK/static"; mkdir -p "$WORK/static"
 while read -r u; do
   f="$WORK/static$(echo "$u" | tr '?=' '__')"
   mkdir -p "$(dirname "$f")"
-  curl -s "http://127.0.0.1:$PORT$u" -o "$f"
+  curl -s -H 'Accept-Encoding: gzip' "http://127.0.0.1:$PORT$u" -o "$f"
 done < "$WORK/urls.txt"
 sed -e 's/[?=]/_/g' "$WORK/urls.txt" > "$WORK/static-urls.txt"
-sed -e "s#$WORK/urls.txt#$WORK/static-urls.txt#" "$WORK/urls.lua" > "$WORK/static.lua"
+stop
 
-# Restart the server so the first pass is cold.
-kill $SERVER; wait $SERVER 2>/dev/null || true
-"$BIN" serve --addr 127.0.0.1:$PORT --data "$WORK/data" --web /nonexistent --rate-limit "${RATE:-0}" >"$WORK/server.log" 2>&1 &
-SERVER=$!
-for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.5; done
-
-echo "### cold cache (first pass over $(wc -l < "$WORK/urls.txt") URLs, 1 connection)"
-wrk -t1 -c1 -d"$(( DURATION / 2 ))"s -s "$WORK/urls.lua" --latency "http://127.0.0.1:$PORT" | grep -E "Latency|50%|99%|Requests/sec"
-echo "### warm cache (4 connections)"
-wrk -t2 -c4 -d"${DURATION}"s -s "$WORK/urls.lua" --latency "http://127.0.0.1:$PORT" | grep -E "Latency|50%|99%|Requests/sec"
-
+mkdir -p "$WORK/nginx-tmp"
 cat > "$WORK/nginx.conf" <<NGX
 worker_processes 2;
 pid $WORK/nginx.pid;
 error_log $WORK/nginx-error.log;
-events { worker_connections 256; }
+events { worker_connections 4096; }
 http {
   access_log off;
+  sendfile on; tcp_nopush on; tcp_nodelay on;
+  keepalive_requests 1000000;
+  open_file_cache max=20000 inactive=60s;
+  client_body_temp_path $WORK/nginx-tmp/body; proxy_temp_path $WORK/nginx-tmp/proxy;
+  fastcgi_temp_path $WORK/nginx-tmp/fcgi; uwsgi_temp_path $WORK/nginx-tmp/uwsgi; scgi_temp_path $WORK/nginx-tmp/scgi;
   types { application/vnd.mapbox-vector-tile mvt; }
-  server { listen 127.0.0.1:$STATIC_PORT; root $WORK/static; }
+  default_type application/vnd.mapbox-vector-tile;
+  server { listen 127.0.0.1:$STATIC_PORT; root $WORK/static; add_header Content-Encoding gzip; }
 }
 NGX
-nginx -c "$WORK/nginx.conf" -g 'daemon off;' &
+/usr/sbin/nginx -p "$WORK" -c "$WORK/nginx.conf" -g 'daemon off;' &
 NGINX=$!
 sleep 1
-echo "### static ceiling: nginx serving the same tile bytes (4 connections)"
-wrk -t2 -c4 -d"${DURATION}"s -s "$WORK/static.lua" --latency "http://127.0.0.1:$STATIC_PORT" | grep -E "Latency|50%|99%|Requests/sec"
+echo "### static ceiling: nginx serving the same gzip bytes"
+run "nginx, same bytes, 64 connections" static-urls 64 "$DURATION" $STATIC_PORT

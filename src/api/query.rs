@@ -17,8 +17,10 @@
 //! The record filters shared by many routes are [`FilterParams`]; a route
 //! that takes them and its own parameters uses [`Filtered<T>`].
 
-use std::collections::{BTreeMap, HashSet};
+use std::any::TypeId;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
+use std::sync::{Arc, OnceLock, RwLock};
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -61,7 +63,21 @@ pub fn param_names<T: IntoParams>() -> Vec<String> {
     T::into_params(|| Some(ParameterIn::Query)).into_iter().map(|p: Parameter| p.name).collect()
 }
 
-impl<S: Send + Sync, T: QueryParams> FromRequestParts<S> for ApiQuery<T> {
+/// The names `make` gives for type `T`, made once per process: they come
+/// from the OpenAPI description, too costly to build for every request.
+pub(crate) fn names_of<T: 'static>(make: impl FnOnce() -> Vec<String>) -> Arc<[String]> {
+    static NAMES: OnceLock<RwLock<HashMap<TypeId, Arc<[String]>>>> = OnceLock::new();
+    let map = NAMES.get_or_init(Default::default);
+    let known = map.read().unwrap_or_else(|poisoned| poisoned.into_inner()).get(&TypeId::of::<T>()).cloned();
+    if let Some(names) = known {
+        return names;
+    }
+    let names: Arc<[String]> = make().into();
+    map.write().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(TypeId::of::<T>(), names.clone());
+    names
+}
+
+impl<S: Send + Sync, T: QueryParams + 'static> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
@@ -70,10 +86,10 @@ impl<S: Send + Sync, T: QueryParams> FromRequestParts<S> for ApiQuery<T> {
 }
 
 /// Parses a raw query string (without `?`) strictly into `T`.
-pub fn parse_query<T: QueryParams>(raw: &str) -> Result<T, ApiError> {
+pub fn parse_query<T: QueryParams + 'static>(raw: &str) -> Result<T, ApiError> {
     let pairs: Vec<(String, String)> =
         form_urlencoded::parse(raw.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
-    let names = T::names();
+    let names = names_of::<T>(T::names);
     let mut seen = HashSet::new();
     for (key, _) in &pairs {
         if !names.iter().any(|n| n == key) {
@@ -238,7 +254,7 @@ impl<T: QueryParams> QueryParams for Filtered<T> {
     }
 
     fn from_pairs(pairs: &[(String, String)]) -> Result<Self, ApiError> {
-        let filter_names = param_names::<FilterParams>();
+        let filter_names = names_of::<FilterParams>(param_names::<FilterParams>);
         let (filter, own): (Vec<_>, Vec<_>) = pairs.iter().cloned().partition(|(k, _)| filter_names.contains(k));
         Ok(Filtered { filter: deserialize_pairs(&filter)?, query: T::from_pairs(&own)? })
     }

@@ -250,7 +250,7 @@ impl<T: QueryParams> QueryParams for WithShortage<T> {
     }
 
     fn from_pairs(pairs: &[(String, String)]) -> Result<Self, ApiError> {
-        let common = param_names::<ShortageParams>();
+        let common = super::query::names_of::<ShortageParams>(param_names::<ShortageParams>);
         let (shortage, own): (Vec<_>, Vec<_>) = pairs.iter().cloned().partition(|(k, _)| common.contains(k));
         Ok(WithShortage { shortage: ShortageParams::from_pairs(&shortage)?, own: T::from_pairs(&own)? })
     }

@@ -110,9 +110,21 @@ impl Default for Settings {
 /// How long the snapshot saver waits for a burst of publishes to end.
 const SAVE_SETTLE: Duration = Duration::from_secs(2);
 
-/// State shared by all handlers.
+/// State shared by all handlers: one reference-counted pointer, so that
+/// the middleware layers that take it by value clone one `Arc` per request,
+/// not each field.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<StateInner>);
+
+impl std::ops::Deref for AppState {
+    type Target = StateInner;
+    fn deref(&self) -> &StateInner {
+        &self.0
+    }
+}
+
+/// What [`AppState`] points at.
+pub struct StateInner {
     snapshot: Arc<ArcSwap<Snapshot>>,
     pub taxonomy: Arc<Taxonomy>,
     pub data_dir: Option<PathBuf>,
@@ -133,16 +145,16 @@ pub struct AppState {
     /// after a newer one.
     refreshing: Arc<std::sync::Mutex<()>>,
     /// Builds each published snapshot's derived indexes in the background.
-    warmer: Option<Arc<super::background::Follower>>,
+    warmer: std::sync::OnceLock<super::background::Follower>,
     /// Saves published snapshots for the next start (see
     /// [`Self::keep_saved_snapshot`]).
-    saver: Option<Arc<super::background::Follower>>,
+    saver: std::sync::OnceLock<super::background::Follower>,
 }
 
 impl AppState {
     /// State over a snapshot that is already built.
     pub fn new(snapshot: Snapshot, data_dir: Option<PathBuf>, settings: Settings) -> AppState {
-        AppState {
+        AppState(Arc::new(StateInner {
             taxonomy: snapshot.taxonomy.clone(),
             snapshot: Arc::new(ArcSwap::from_pointee(snapshot)),
             auth: Arc::new(super::access::AuthService::new(data_dir.clone(), &settings.access)),
@@ -155,21 +167,23 @@ impl AppState {
             limits: Arc::new(super::limits::Limits::new(&settings)),
             settings: Arc::new(settings),
             refreshing: Arc::new(std::sync::Mutex::new(())),
-            warmer: None,
-            saver: None,
-        }
+            warmer: std::sync::OnceLock::new(),
+            saver: std::sync::OnceLock::new(),
+        }))
     }
 
     /// Builds the derived indexes of every published snapshot (the current
     /// one first) on a background thread, so that no request waits for
     /// one (see `background::warm_derived`).
-    pub fn with_background_warming(mut self) -> AppState {
+    pub fn with_background_warming(self) -> AppState {
         let commute = self.commute.clone();
         let warmer = super::background::Follower::start("warm-derived", Duration::ZERO, move |snap| {
             super::background::warm_derived(snap, &commute)
         });
         warmer.offer(self.snapshot());
-        self.warmer = Some(Arc::new(warmer));
+        if self.warmer.set(warmer).is_err() {
+            tracing::warn!("background warming was already on");
+        }
         self
     }
 
@@ -177,7 +191,7 @@ impl AppState {
     /// `saved` says the file already holds it) to the data directory's
     /// `snapshot.bin` for the next start, in the background and at most
     /// once per burst of publishes. `instance` is the store's instance id.
-    pub fn keep_saved_snapshot(mut self, instance: String, saved: bool) -> AppState {
+    pub fn keep_saved_snapshot(self, instance: String, saved: bool) -> AppState {
         let Some(dir) = self.data_dir.clone() else { return self };
         let path = snapshot::file::path_in(&dir);
         let saver = super::background::Follower::start("save-snapshot", SAVE_SETTLE, move |snap| {
@@ -202,7 +216,9 @@ impl AppState {
         if !saved {
             saver.offer(self.snapshot());
         }
-        self.saver = Some(Arc::new(saver));
+        if self.saver.set(saver).is_err() {
+            tracing::warn!("the snapshot was already being saved");
+        }
         self
     }
 
@@ -218,7 +234,7 @@ impl AppState {
         self.snapshot.store(snapshot.clone());
         self.tile_cache.clear();
         self.snapshot_builds.fetch_add(1, Ordering::Relaxed);
-        for follower in [&self.warmer, &self.saver].into_iter().flatten() {
+        for follower in [self.warmer.get(), self.saver.get()].into_iter().flatten() {
             follower.offer(snapshot.clone());
         }
     }
