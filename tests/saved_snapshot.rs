@@ -98,6 +98,12 @@ async fn a_saved_snapshot_serves_what_the_store_builds() {
     let path = file::path_in(&data);
     let bytes = file::save(&built, &identity(&store, &built), &path).unwrap();
     assert!(bytes > 6_000 * 30, "{bytes} bytes");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "owner-only: it holds the record keys");
+    }
 
     let (read, origin) = file::open(&mut store, taxonomy(), &data).unwrap();
     assert_eq!(origin, Origin::Saved);

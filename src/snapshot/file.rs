@@ -652,7 +652,12 @@ pub fn save(snap: &Snapshot, identity: &Identity, path: &Path) -> std::io::Resul
 }
 
 fn write_file(snap: &Snapshot, identity: &Identity, path: &Path) -> std::io::Result<u64> {
-    let file = File::create(path)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    // It holds the secret record keys: readable by the server's user only.
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options.open(path)?;
     let mut w = Writer { out: BufWriter::with_capacity(BLOCK, file), enc: Enc::default() };
     w.out.write_all(MAGIC)?;
     w.value(identity)?;
