@@ -148,15 +148,18 @@ mod tests {
             c.fetch_add(1, Ordering::SeqCst);
             assert!(s.version != 1, "the first job fails");
         });
-        follower.offer(snap(1));
-        std::thread::sleep(Duration::from_millis(100));
-        follower.offer(snap(2));
-        for _ in 0..200 {
-            if count.load(Ordering::SeqCst) == 2 {
-                break;
+        let wait_for = |n: u64| {
+            for _ in 0..1000 {
+                if count.load(Ordering::SeqCst) >= n {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(10));
             }
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        };
+        follower.offer(snap(1));
+        wait_for(1);
+        follower.offer(snap(2));
+        wait_for(2);
         assert_eq!(count.load(Ordering::SeqCst), 2);
     }
 }

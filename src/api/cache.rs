@@ -91,33 +91,51 @@ impl TileCache {
         if let Some(b) = self.get(&key) {
             return Ok((b, false));
         }
-        let (tiles, pool) = (self.tiles.clone(), compute.clone());
-        tokio::task::spawn_blocking(move || {
-            let mut rendered = false;
-            let bytes = tiles.get_with(key, || {
-                rendered = true;
-                Bytes::from(pool.run_here(render))
-            });
-            (bytes, rendered)
-        })
-        .await
-        .map_err(|e| super::ApiError::Internal(format!("tile render failed: {e}")))
+        self.fill(key, compute, move || Bytes::from(render())).await
     }
 
-    /// The gzip form of the tile `raw` cached under `key`: compressed once
-    /// (fast level, on a blocking thread) and kept in the cache beside it
-    /// under its own key, so a warm request from a browser sends stored
-    /// bytes instead of compressing them again. Not counted as a hit or a
-    /// miss (the tile itself was).
-    pub async fn gzip_of(&self, key: &str, raw: Bytes) -> Result<Bytes, super::ApiError> {
-        let gz_key = format!("{key}\u{0}gzip");
+    /// The key of the gzip form of the tile under `key`.
+    pub fn gzip_key(key: &str) -> String {
+        format!("{key}\u{0}gzip")
+    }
+
+    /// The gzip form of the tile `raw`, cached under `gz_key`
+    /// ([`Self::gzip_key`]): compressed once (fast level, on the compute
+    /// pool, single flight like a render) and kept beside the tile, so a
+    /// warm request from a browser sends stored bytes instead of compressing
+    /// them again. Not counted as a hit or a miss (the tile itself was).
+    pub async fn gzip_of(
+        &self,
+        gz_key: String,
+        raw: Bytes,
+        compute: &super::Compute,
+    ) -> Result<Bytes, super::ApiError> {
         if let Some(b) = self.tiles.get(&gz_key) {
             return Ok(b);
         }
-        let tiles = self.tiles.clone();
-        tokio::task::spawn_blocking(move || tiles.get_with(gz_key, || gzip(&raw)))
-            .await
-            .map_err(|e| super::ApiError::Internal(format!("tile compression failed: {e}")))
+        Ok(self.fill(gz_key, compute, move || gzip(&raw)).await?.0)
+    }
+
+    /// Makes the value of `key` on a blocking thread, once for concurrent
+    /// callers (the maker holds a compute permit, the waiters none), and
+    /// caches it; `true` for the call that made it.
+    async fn fill(
+        &self,
+        key: String,
+        compute: &super::Compute,
+        make: impl FnOnce() -> Bytes + Send + 'static,
+    ) -> Result<(Bytes, bool), super::ApiError> {
+        let (tiles, pool) = (self.tiles.clone(), compute.clone());
+        tokio::task::spawn_blocking(move || {
+            let mut made = false;
+            let bytes = tiles.get_with(key, || {
+                made = true;
+                pool.run_here(make)
+            });
+            (bytes, made)
+        })
+        .await
+        .map_err(|e| super::ApiError::Internal(format!("tile render failed: {e}")))
     }
 
     /// Drops every tile (a new snapshot was published).

@@ -21,6 +21,7 @@ use axum::response::{IntoResponse, Response};
 use crate::encode::layers::stable_id;
 use crate::spatial::{TileError, TileId};
 
+use super::cache::TileCache;
 use super::error::ErrorBody;
 use super::query::FilterParams;
 use super::sources::{self, FilterLayer, MvtBody, Prepared, SourceContext, TileJsonDoc};
@@ -132,14 +133,14 @@ async fn respond(
         metrics.tile_render(name, started.elapsed());
         bytes
     };
-    let (bytes, _rendered_now): (Bytes, bool) =
-        state.tile_cache.get_or_render(key.clone(), &state.compute, timed).await?;
+    let gz_key = gzip.then(|| TileCache::gzip_key(&key));
+    let (bytes, _rendered_now): (Bytes, bool) = state.tile_cache.get_or_render(key, &state.compute, timed).await?;
     let resp = if bytes.is_empty() {
         StatusCode::NO_CONTENT.into_response()
     } else {
-        let mut r = if gzip {
+        let mut r = if let Some(gz_key) = gz_key {
             // Stored compressed; the compression layer passes an encoded body through.
-            let mut r = Response::new(Body::from(state.tile_cache.gzip_of(&key, bytes).await?));
+            let mut r = Response::new(Body::from(state.tile_cache.gzip_of(gz_key, bytes, &state.compute).await?));
             r.headers_mut().insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
             r
         } else {

@@ -355,15 +355,6 @@ impl<R: Read> Reader<R> {
     }
 }
 
-impl Record for u32 {
-    fn put(&self, e: &mut Enc) {
-        e.u32(*self);
-    }
-    fn get(d: &mut Dec) -> Result<Self, FileError> {
-        d.u32()
-    }
-}
-
 impl Record for String {
     fn put(&self, e: &mut Enc) {
         e.str(self);
@@ -682,11 +673,11 @@ fn write_file(snap: &Snapshot, identity: &Identity, path: &Path) -> std::io::Res
 
 /// The identity a saved snapshot was written with, reading only its header.
 pub fn identity_of(path: &Path) -> Result<Identity, FileError> {
-    let (mut r, _) = open_file(path)?;
+    let mut r = open_file(path)?;
     r.value::<Identity>()
 }
 
-fn open_file(path: &Path) -> Result<(Reader<BufReader<File>>, u64), FileError> {
+fn open_file(path: &Path) -> Result<Reader<BufReader<File>>, FileError> {
     let mut file = match File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(FileError::Missing),
@@ -698,13 +689,13 @@ fn open_file(path: &Path) -> Result<(Reader<BufReader<File>>, u64), FileError> {
         return Err(FileError::Stale("not a snapshot file of this format".into()));
     }
     let left = len - MAGIC.len() as u64;
-    Ok((Reader { inp: BufReader::with_capacity(BLOCK + 12, file), block: Vec::new(), pos: 0, left }, len))
+    Ok(Reader { inp: BufReader::with_capacity(BLOCK + 12, file), block: Vec::new(), pos: 0, left })
 }
 
 /// Reads the snapshot saved at `path` if it was written with `expected`
 /// (see the module doc), rebuilding its derived indexes.
 pub fn load(path: &Path, expected: &Identity, taxonomy: Arc<Taxonomy>) -> Result<Snapshot, FileError> {
-    let (mut r, _) = open_file(path)?;
+    let mut r = open_file(path)?;
     let found: Identity = r.value()?;
     if found != *expected {
         let why = if found.instance != expected.instance {
