@@ -63,28 +63,48 @@ async fn time_gets(state: &AppState, label: &str, uris: &[String], rounds: usize
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let args = ScaleArgs::parse("talentmap-flows-scale", &["batches"]);
+    // Phase timings of each batch with RUST_LOG=talentmap=debug.
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+    let args = ScaleArgs::parse("talentmap-flows-scale", &["batches", "store"]);
     let batches = args.extra_usize("batches", 10);
+    let imported = args.extra.get("store").map(std::path::PathBuf::from);
     let ScaleArgs { talents, enterprises, out, keep, .. } = args;
     let files = out.join("files");
     let data = out.join("data");
     let _ = std::fs::remove_dir_all(&data);
     println!("## Flow run: {talents} talents, {enterprises} enterprises\n");
-    let t = Instant::now();
-    if !files.join("moves.csv").exists() || !keep {
-        generate(&GenerateOptions { seed: 7, talents, enterprises }, &files).unwrap();
-    }
-    println!("- generate: {:.1} s", t.elapsed().as_secs_f64());
     let taxonomy = Taxonomy::builtin();
-    let mut store = Store::open(&data).unwrap();
-    for kind in ImportKind::ALL {
+    let mut store = if let Some(imported) = imported {
+        // A store imported earlier (`--store DIR`): copied, so the batches
+        // below leave it as it was.
+        std::fs::create_dir_all(&data).unwrap();
         let t = Instant::now();
-        let s =
-            import_file(&mut store, &taxonomy, kind, &files.join(kind.file_name()), ImportOptions::default()).unwrap();
-        if kind == ImportKind::Moves {
-            println!("- import moves (CSV): {} rows in {:.1} s", s.rows, t.elapsed().as_secs_f64());
+        let source = Store::open(&imported).unwrap();
+        source.conn().query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).unwrap();
+        drop(source);
+        std::fs::copy(imported.join(talentmap::store::DB_FILE), data.join(talentmap::store::DB_FILE)).unwrap();
+        println!("- store copied from {}: {:.1} s", imported.display(), t.elapsed().as_secs_f64());
+        Store::open(&data).unwrap()
+    } else {
+        let t = Instant::now();
+        if !files.join("moves.csv").exists() || !keep {
+            generate(&GenerateOptions { seed: 7, talents, enterprises }, &files).unwrap();
         }
-    }
+        println!("- generate: {:.1} s", t.elapsed().as_secs_f64());
+        let mut store = Store::open(&data).unwrap();
+        for kind in ImportKind::ALL {
+            let t = Instant::now();
+            let s = import_file(&mut store, &taxonomy, kind, &files.join(kind.file_name()), ImportOptions::default())
+                .unwrap();
+            if kind == ImportKind::Moves {
+                println!("- import moves (CSV): {} rows in {:.1} s", s.rows, t.elapsed().as_secs_f64());
+            }
+        }
+        store
+    };
     let t = Instant::now();
     let snap = snapshot::build(&mut store, Arc::new(taxonomy)).unwrap();
     println!(

@@ -63,6 +63,22 @@ pub struct CellKeys {
 }
 
 impl Cell {
+    /// Adds another cell's counts and keys (not its top field) into this one.
+    fn add_sums(&mut self, other: &Cell) {
+        self.count += other.count;
+        self.rows += other.rows;
+        self.seekers += other.seekers;
+        self.young += other.young;
+        let (k, o) = (&mut self.keys, &other.keys);
+        k.count = k.count.wrapping_add(o.count);
+        k.seekers = k.seekers.wrapping_add(o.seekers);
+        k.young = k.young.wrapping_add(o.young);
+        for e in 0..4 {
+            self.education[e] += other.education[e];
+            k.education[e] = k.education[e].wrapping_add(o.education[e]);
+        }
+    }
+
     /// The cell's talent count as a tally.
     pub fn tally(&self) -> Tally {
         Tally { n: self.count, key: self.keys.count }
@@ -106,6 +122,15 @@ impl Histogram {
         e.1 = e.1.wrapping_add(rkey);
     }
     /// Largest entry (smallest index on ties) with its key sum, and reset.
+    /// [`Self::take_top`], adding every entry into `parent` first.
+    fn drain_into(&mut self, parent: &mut Histogram) -> Option<(u8, u64, u32)> {
+        for &i in &self.touched {
+            let (n, key) = self.entries[i as usize];
+            parent.add(i, n, key);
+        }
+        self.take_top()
+    }
+
     fn take_top(&mut self) -> Option<(u8, u64, u32)> {
         let mut best: Option<(u8, u64, u32)> = None;
         for &i in &self.touched {
@@ -177,11 +202,82 @@ pub struct TalentPyramid {
 pub fn talent_pyramid(snap: &Snapshot) -> std::sync::Arc<TalentPyramid> {
     snap.memo.get_or_compute("analytics::cells::talent_pyramid", || {
         let young_from = snap.reference_year.saturating_sub(YOUNG_MAX_AGE);
-        let levels = (0..=PYRAMID_MAX_ZOOM)
-            .map(|z| talent_cells_of(&snap.talents, cell_level(z), &Filter::default(), young_from))
-            .collect();
-        TalentPyramid { levels }
+        TalentPyramid { levels: pyramid_levels(&snap.talents, young_from) }
     })
+}
+
+/// The unfiltered talent cells of zooms 0 to [`PYRAMID_MAX_ZOOM`] (index
+/// = zoom) in one pass over the records: each record is added to a cell of
+/// the finest level only, and a finished cell is added into its parent at
+/// the next coarser level, histogram of fields included, so every level
+/// equals [`talent_cells_of`] at that level (checked by a test) while the
+/// records are read once instead of once per zoom.
+fn pyramid_levels(talents: &[TalentRec], young_from: u16) -> Vec<Vec<Cell>> {
+    // Finest first.
+    let levels: Vec<u8> = (0..=PYRAMID_MAX_ZOOM).rev().map(cell_level).collect();
+    let n = levels.len();
+    let mut out: Vec<Vec<Cell>> = vec![Vec::new(); n];
+    let mut open: Vec<Option<Cell>> = vec![None; n];
+    let mut hists: Vec<Histogram> = (0..n).map(|_| Histogram::new()).collect();
+    // Finishes the open cell of level `i`, adding it into the open cell of
+    // level `i + 1` (its parent: parents move on only after their
+    // children).
+    let close = |i: usize, open: &mut [Option<Cell>], hists: &mut [Histogram], out: &mut [Vec<Cell>]| {
+        let Some(mut cell) = open[i].take() else { return };
+        let (lower, upper) = hists.split_at_mut(i + 1);
+        let top = match (open.get_mut(i + 1).and_then(Option::as_mut), upper.first_mut()) {
+            (Some(parent), Some(parent_hist)) => {
+                parent.add_sums(&cell);
+                lower[i].drain_into(parent_hist)
+            }
+            _ => lower[i].take_top(),
+        };
+        if let Some((field, count, key)) = top {
+            cell.top_field = Some((field, count));
+            cell.keys.top_field = key;
+        }
+        out[i].push(cell);
+    };
+    for t in talents {
+        // The cells of this record from the finest level up; a level whose
+        // cell is unchanged has unchanged parents.
+        for (i, &level) in levels.iter().enumerate() {
+            let id = morton::cell_id(t.home, level);
+            if open[i].as_ref().is_some_and(|c| c.id == id) {
+                break;
+            }
+            close(i, &mut open, &mut hists, &mut out);
+            open[i] = Some(Cell { id, ..Cell::default() });
+        }
+        if let Some(cell) = open[0].as_mut() {
+            add_talent(cell, &mut hists[0], t, young_from);
+        }
+    }
+    for i in 0..n {
+        close(i, &mut open, &mut hists, &mut out);
+    }
+    out.reverse();
+    out
+}
+
+/// Adds one talent to a cell and its field histogram.
+#[inline]
+fn add_talent(cell: &mut Cell, hist: &mut Histogram, t: &TalentRec, young_from: u16) {
+    // Branch-free: a flag selects the key through a mask, so random flags
+    // cost no mispredicted branches on dense tiles.
+    let key = t.rkey;
+    let seeking = t.seeking() as u32;
+    let young = (t.birth_year >= young_from) as u32;
+    cell.count += 1;
+    cell.keys.count = cell.keys.count.wrapping_add(key);
+    cell.seekers += u64::from(seeking);
+    cell.keys.seekers = cell.keys.seekers.wrapping_add(key & 0u32.wrapping_sub(seeking));
+    cell.young += u64::from(young);
+    cell.keys.young = cell.keys.young.wrapping_add(key & 0u32.wrapping_sub(young));
+    let e = (t.education & 3) as usize;
+    cell.education[e] += 1;
+    cell.keys.education[e] = cell.keys.education[e].wrapping_add(key);
+    hist.add(t.field, 1, key);
 }
 
 /// Talent cells of a tile (homes), for records matching `filter`.
@@ -218,21 +314,7 @@ pub fn talent_cells_of(talents: &[TalentRec], level: u8, filter: &Filter, young_
             if !all && !filter.talent(t) {
                 return false;
             }
-            // Branch-free: a flag selects the key through a mask, so random
-            // flags cost no mispredicted branches on dense tiles.
-            let key = t.rkey;
-            let seeking = t.seeking() as u32;
-            let young = (t.birth_year >= young_from) as u32;
-            cell.count += 1;
-            cell.keys.count = cell.keys.count.wrapping_add(key);
-            cell.seekers += u64::from(seeking);
-            cell.keys.seekers = cell.keys.seekers.wrapping_add(key & 0u32.wrapping_sub(seeking));
-            cell.young += u64::from(young);
-            cell.keys.young = cell.keys.young.wrapping_add(key & 0u32.wrapping_sub(young));
-            let e = (t.education & 3) as usize;
-            cell.education[e] += 1;
-            cell.keys.education[e] = cell.keys.education[e].wrapping_add(key);
-            hist.add(t.field, 1, key);
+            add_talent(cell, hist, t, young_from);
             true
         },
     )
@@ -286,6 +368,42 @@ mod tests {
             work_park: NONE16,
             rkey: (lon * 1e6) as u32 ^ birth_year as u32,
         }
+    }
+
+    #[test]
+    fn one_pass_pyramid_equals_each_level_aggregated_alone() {
+        let mut rng = crate::generate::rng::Rng::new(11, 0);
+        let mut ts: Vec<TalentRec> = (0..20_000)
+            .map(|i| {
+                // Clustered, with ties for the top field.
+                let c = (i % 4) as f64 * 0.05;
+                let mut t = talent(
+                    116.9 + c + rng.f64() * 0.02,
+                    36.6 + c + rng.f64() * 0.02,
+                    (rng.f64() * 6.0) as u8,
+                    1960 + (rng.f64() * 45.0) as u16,
+                );
+                t.flags = (i % 3 == 0) as u8;
+                t.education = (i % 5) as u8;
+                t.rkey = rng.f64().to_bits() as u32;
+                t
+            })
+            .collect();
+        ts.sort_by_key(|t| t.home);
+        let young_from = 1990;
+        let levels = pyramid_levels(&ts, young_from);
+        assert_eq!(levels.len(), PYRAMID_MAX_ZOOM as usize + 1);
+        for (z, cells) in levels.iter().enumerate() {
+            let alone = talent_cells_of(&ts, cell_level(z as u8), &Filter::default(), young_from);
+            assert_eq!(cells, &alone, "zoom {z}");
+        }
+        assert_eq!(levels[0].len(), 1);
+        assert_eq!(levels[0][0].count, 20_000);
+        assert!(
+            levels.windows(2).all(|w| w[0].len() <= w[1].len()) && levels[11].len() > 20,
+            "finer zooms have more cells"
+        );
+        assert!(pyramid_levels(&[], young_from).iter().all(Vec::is_empty));
     }
 
     #[test]

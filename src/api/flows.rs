@@ -26,11 +26,10 @@ use crate::analytics::flows::{
 };
 use crate::analytics::privacy::{Disclosure, Tally};
 use crate::auth::Principal;
-use crate::import::{BatchError, MAX_BATCH, import_moves};
+use crate::import::{BatchError, MAX_BATCH, stage_moves};
 use crate::model::RegionKind;
 use crate::snapshot::{NONE16, Snapshot};
 use crate::spatial::round6;
-use crate::store::Store;
 
 use super::access::{self, Access, Caller};
 use super::error::{BatchItemError, ErrorBody};
@@ -97,17 +96,10 @@ pub async fn post_moves(
         // The snapshot follows the batch before the answer: a caller who
         // gets 200 and then reads the map sees the batch.
         let _one_at_a_time = s.refresh_lock();
-        let mut store = Store::open(&dir).map_err(crate::import::ImportError::from)?;
-        let summary = import_moves(&mut store, &taxonomy, &items)?;
-        drop(store);
-        if let Some(delta) = &summary.delta {
-            match s.follow_locked(delta) {
-                Ok(Some(version)) => tracing::info!(version, "moves batch: new snapshot published"),
-                Ok(None) => {}
-                Err(e) => tracing::warn!(error = %e, "snapshot after a moves batch failed; the reloader retries"),
-            }
-        }
-        Ok(summary)
+        s.with_feed_store(&dir, |store| {
+            let staged = stage_moves(store, &taxonomy, &items)?;
+            s.commit_and_follow(staged)
+        })
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))?;

@@ -144,6 +144,8 @@ pub struct StateInner {
     /// moves feed) run one at a time and never publish an older version
     /// after a newer one.
     refreshing: Arc<std::sync::Mutex<()>>,
+    /// The moves feed's connection (see [`AppState::feed_store`]).
+    feed: std::sync::Mutex<Option<Store>>,
     /// Builds each published snapshot's derived indexes in the background.
     warmer: std::sync::OnceLock<super::background::Follower>,
     /// Saves published snapshots for the next start (see
@@ -167,6 +169,7 @@ impl AppState {
             limits: Arc::new(super::limits::Limits::new(&settings)),
             settings: Arc::new(settings),
             refreshing: Arc::new(std::sync::Mutex::new(())),
+            feed: std::sync::Mutex::new(None),
             warmer: std::sync::OnceLock::new(),
             saver: std::sync::OnceLock::new(),
         }))
@@ -231,7 +234,13 @@ impl AppState {
     /// Swaps in a new snapshot.
     pub fn publish(&self, snapshot: Snapshot) {
         let snapshot = Arc::new(snapshot);
-        self.snapshot.store(snapshot.clone());
+        let old = self.snapshot.swap(snapshot.clone());
+        // Freeing a city's records takes a noticeable time (hundreds of
+        // milliseconds at 4 M talents): not on the publisher's path.
+        let freeing = std::thread::Builder::new().name("free-snapshot".into());
+        if let Err(e) = freeing.spawn(move || drop(old)) {
+            tracing::debug!(error = %e, "snapshot freed on the publisher's thread");
+        }
         self.tile_cache.clear();
         self.snapshot_builds.fetch_add(1, Ordering::Relaxed);
         for follower in [self.warmer.get(), self.saver.get()].into_iter().flatten() {
@@ -265,24 +274,84 @@ impl AppState {
         Ok(Some(self.warm_and_publish(snap)))
     }
 
-    /// Follows a committed moves batch (call with [`Self::refresh_lock`]
-    /// held since before the commit): the current snapshot patched with the
-    /// batch's delta when it is the version the batch was written on,
-    /// otherwise a rebuild. Returns the version published, if any.
-    pub fn follow_locked(&self, delta: &crate::import::present::Delta) -> Result<Option<u64>, SnapshotError> {
-        match snapshot::patch::apply(&self.snapshot(), delta)? {
-            Some(next) => Ok(Some(self.warm_and_publish(next))),
-            None => self.refresh_locked(),
+    /// Commits a staged moves batch and follows it (call with
+    /// [`Self::refresh_lock`] held since before the batch was staged): while
+    /// the commit waits for the disk, a second thread patches the current
+    /// snapshot with the batch's delta and builds its talent pyramid; the
+    /// patched snapshot is published once the commit has succeeded, and
+    /// dropped if it failed. When the current snapshot is not the version
+    /// the batch was written on, the store is read again instead.
+    pub fn commit_and_follow(
+        &self,
+        mut staged: crate::import::Staged<'_>,
+    ) -> Result<crate::import::BatchSummary, crate::import::BatchError> {
+        let Some(delta) = staged.take_delta() else { return staged.commit() };
+        let current = self.snapshot();
+        let (committed, patched) = std::thread::scope(|s| {
+            let patch = s.spawn(|| {
+                let next = snapshot::patch::apply(&current, &delta)?;
+                if let Some(next) = &next {
+                    self.warm(next);
+                }
+                Ok::<_, SnapshotError>(next)
+            });
+            let committed = staged.commit();
+            (committed, patch.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+        });
+        let summary = committed?;
+        let followed = match patched {
+            Ok(Some(next)) => {
+                let version = next.version;
+                self.publish(next);
+                Ok(Some(version))
+            }
+            Ok(None) => self.refresh_locked(),
+            Err(e) => Err(e),
+        };
+        match followed {
+            Ok(Some(version)) => tracing::info!(version, "moves batch: new snapshot published"),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "snapshot after a moves batch failed; the reloader retries"),
         }
+        Ok(summary)
+    }
+
+    /// Runs `f` on the moves feed's own connection to the store in `dir`,
+    /// kept open between batches so that its page cache stays warm (call
+    /// with [`Self::refresh_lock`] held). A batch that fails drops the
+    /// connection; the next one opens a new one.
+    pub fn with_feed_store<R, E: From<crate::store::StoreError>>(
+        &self,
+        dir: &std::path::Path,
+        f: impl FnOnce(&mut Store) -> Result<R, E>,
+    ) -> Result<R, E> {
+        let mut feed = self.feed.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let store = match feed.take() {
+            Some(store) => store,
+            None => Store::open(dir)?,
+        };
+        let mut store = store;
+        let result = f(&mut store);
+        if result.is_ok() {
+            *feed = Some(store);
+        }
+        result
     }
 
     /// Builds what a snapshot must have before it serves (the talent
     /// pyramid) and publishes it.
     fn warm_and_publish(&self, snap: Snapshot) -> u64 {
-        crate::analytics::cells::talent_pyramid(&snap);
+        self.warm(&snap);
         let version = snap.version;
         self.publish(snap);
         version
+    }
+
+    /// What a snapshot must have before it serves: the talent pyramid.
+    fn warm(&self, snap: &Snapshot) {
+        let started = std::time::Instant::now();
+        crate::analytics::cells::talent_pyramid(snap);
+        tracing::debug!(ms = started.elapsed().as_millis() as u64, "talent pyramid built");
     }
 }
 

@@ -12,7 +12,8 @@
 //! - **All or nothing.** Every item is checked; if any is invalid nothing is
 //!   stored and every error is returned with the item's index.
 //! - **Durable.** Valid batches are written in one transaction committed with
-//!   `synchronous = FULL` before the call returns.
+//!   `synchronous = FULL` before the call returns ([`stage_moves`] hands the
+//!   transaction back so that the snapshot patch can run during the commit).
 //! - **Idempotent by move id.** An id already stored with identical values
 //!   is skipped (a retried batch stores nothing and leaves the data version);
 //!   an id already stored with *different* values is an error
@@ -126,6 +127,42 @@ fn cell(v: &Value) -> Result<String, &'static str> {
 
 /// Validates and stores a batch of moves (see the module doc).
 pub fn import_moves(store: &mut Store, taxonomy: &Taxonomy, items: &[Value]) -> Result<BatchSummary, BatchError> {
+    stage_moves(store, taxonomy, items)?.commit()
+}
+
+/// A validated batch written in a transaction that is not yet committed:
+/// the caller may start on [`Staged::take_delta`] (the snapshot patch) while
+/// [`Staged::commit`] waits for the disk. Dropped without a commit, it
+/// stores nothing.
+pub struct Staged<'s> {
+    tx: Option<rusqlite::Transaction<'s>>,
+    summary: BatchSummary,
+    phases: crate::timing::Phases,
+}
+
+impl Staged<'_> {
+    /// The touched talents before and after, when the batch stores moves
+    /// (taken out: the summary that [`Self::commit`] returns has none).
+    pub fn take_delta(&mut self) -> Option<super::present::Delta> {
+        self.summary.delta.take()
+    }
+
+    /// Makes the batch durable (`synchronous = FULL`) and returns what it
+    /// did.
+    pub fn commit(mut self) -> Result<BatchSummary, BatchError> {
+        if let Some(tx) = self.tx.take() {
+            tx.commit()?;
+            self.phases.mark("committed");
+            let (moves, phases) = (self.summary.stored, &self.phases);
+            tracing::debug!(moves, phases = %phases, "moves batch stored");
+        }
+        Ok(self.summary)
+    }
+}
+
+/// Validates and writes a batch as [`import_moves`] does, up to the
+/// commit (see [`Staged`]).
+pub fn stage_moves<'s>(store: &'s mut Store, taxonomy: &Taxonomy, items: &[Value]) -> Result<Staged<'s>, BatchError> {
     store.conn().pragma_update(None, "synchronous", "FULL")?;
     run(store, taxonomy, items, true)
 }
@@ -134,10 +171,10 @@ pub fn import_moves(store: &mut Store, taxonomy: &Taxonomy, items: &[Value]) -> 
 /// and stores nothing: the summary says what would be stored, with the
 /// current data version.
 pub fn check_moves(store: &mut Store, taxonomy: &Taxonomy, items: &[Value]) -> Result<BatchSummary, BatchError> {
-    run(store, taxonomy, items, false)
+    run(store, taxonomy, items, false).map(|staged| staged.summary)
 }
 
-fn run(store: &mut Store, taxonomy: &Taxonomy, items: &[Value], commit: bool) -> Result<BatchSummary, BatchError> {
+fn run<'s>(store: &'s mut Store, taxonomy: &Taxonomy, items: &[Value], commit: bool) -> Result<Staged<'s>, BatchError> {
     if items.len() > MAX_BATCH {
         return Err(BatchError::TooLarge(items.len()));
     }
@@ -159,6 +196,7 @@ fn run(store: &mut Store, taxonomy: &Taxonomy, items: &[Value], commit: bool) ->
             .collect(),
     })?;
 
+    let mut phases = crate::timing::Phases::start();
     let tx = store.conn_mut().transaction_with_behavior(TransactionBehavior::Immediate)?;
     let batch = store::data_version(&tx)? + 1;
     let ctx = super::context(&tx, taxonomy, super::ImportKind::Moves)?;
@@ -246,8 +284,10 @@ fn run(store: &mut Store, taxonomy: &Taxonomy, items: &[Value], commit: bool) ->
         let version = store::data_version(&tx)?;
         drop(tx);
         let (received, stored) = (items.len(), fresh.len());
-        return Ok(BatchSummary { received, stored, unchanged, version, warnings: Vec::new(), delta: None });
+        let summary = BatchSummary { received, stored, unchanged, version, warnings: Vec::new(), delta: None };
+        return Ok(Staged { tx: None, summary, phases });
     }
+    phases.mark("validated");
     let mut touched: Vec<String> = fresh.iter().map(|m| m.talent_id.clone()).collect();
     touched.sort_unstable();
     touched.dedup();
@@ -257,12 +297,14 @@ fn run(store: &mut Store, taxonomy: &Taxonomy, items: &[Value], commit: bool) ->
             write_move(&mut upsert, m, &ctx, batch)?;
         }
     }
+    phases.mark("moves written");
     let found = present::recompute(&tx, &ctx.regions, present::Scope::Ids(&touched), Some(batch))?;
+    phases.mark("present replayed and written");
     let after = present::read_rows(&tx, &touched)?;
+    phases.mark("rows read");
     let fresh_ids: std::collections::HashSet<&str> = fresh.iter().map(|m| m.id.as_str()).collect();
     let before = present::rows_before(&after, &found.stored, &fresh_ids);
     let version = store::bump_version(&tx, "moves", "POST /api/moves", fresh.len() as u64, false)?;
-    tx.commit()?;
     let mut warnings: Vec<ItemWarning> = found
         .irregular
         .into_iter()
@@ -272,14 +314,15 @@ fn run(store: &mut Store, taxonomy: &Taxonomy, items: &[Value], commit: bool) ->
         })
         .collect();
     warnings.sort_by_key(|w| w.index);
-    Ok(BatchSummary {
+    let summary = BatchSummary {
         received: items.len(),
         stored: fresh.len(),
         unchanged,
         version,
         warnings,
         delta: Some(present::Delta { base_version: batch - 1, version, before, after }),
-    })
+    };
+    Ok(Staged { tx: Some(tx), summary, phases })
 }
 
 /// A stored move's values, as [`Move`] fields.

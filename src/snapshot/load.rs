@@ -144,8 +144,7 @@ fn unit_f32(key: u64) -> [f32; 2] {
 /// Bucketed R-tree over talent homes; ids are positions in `talents`
 /// (sorted by home key, so buckets are Morton runs).
 fn home_index(talents: &[TalentRec]) -> PointIndex {
-    let points: Vec<([f32; 2], u32)> = talents.iter().enumerate().map(|(i, t)| (unit_f32(t.home), i as u32)).collect();
-    PointIndex::build(&points)
+    PointIndex::from_points(talents.iter().enumerate().map(|(i, t)| (unit_f32(t.home), i as u32)))
 }
 
 /// Bucketed R-tree over talent workplaces; ids are positions in `talents`.
@@ -154,8 +153,7 @@ fn workplace_index(talents: &[TalentRec]) -> PointIndex {
     let mut work_keys: Vec<(u64, u32)> =
         talents.iter().enumerate().filter(|(_, t)| t.work != NO_KEY).map(|(i, t)| (t.work, i as u32)).collect();
     work_keys.sort_unstable();
-    let points: Vec<([f32; 2], u32)> = work_keys.into_iter().map(|(k, i)| (unit_f32(k), i)).collect();
-    PointIndex::build(&points)
+    PointIndex::from_points(work_keys.into_iter().map(|(k, i)| (unit_f32(k), i)))
 }
 
 /// Fills each region's totals with their cell keys; returns the city's

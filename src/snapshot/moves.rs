@@ -415,12 +415,18 @@ impl FlowIndex {
         let removed = recs(&mut removed, before);
         let added = recs(&mut added, after);
         let mut gone: HashMap<MoveRec, u32> = HashMap::new();
-        // A bit per low 16 bits of the record key: most moves are ruled out
+        // A bit per low 20 bits of the record key: most moves are ruled out
         // without hashing the record.
-        let mut maybe = vec![0u64; 1 << 10];
+        const MAYBE_BITS: u32 = 20;
+        let mut maybe = vec![0u64; 1 << (MAYBE_BITS - 6)];
+        let bit = |rkey: u32| {
+            let b = rkey & ((1 << MAYBE_BITS) - 1);
+            ((b >> 6) as usize, 1u64 << (b & 63))
+        };
         for m in &removed {
             *gone.entry(*m).or_default() += 1;
-            maybe[(m.rkey as usize & 0xffff) >> 6] |= 1 << (m.rkey & 63);
+            let (word, mask) = bit(m.rkey);
+            maybe[word] |= mask;
         }
         // Months without a removed move are copied whole.
         let mut touched = vec![false; self.months as usize + 1];
@@ -429,36 +435,38 @@ impl FlowIndex {
                 *t = true;
             }
         }
-        let mut moves: Vec<MoveRec> = Vec::with_capacity(self.moves.len() + added.len());
-        for run in self.moves.chunk_by(|a, b| a.month == b.month) {
-            if !touched.get(run[0].month as usize).copied().unwrap_or(false) {
-                moves.extend_from_slice(run);
-                continue;
-            }
-            for m in run {
-                if maybe[(m.rkey as usize & 0xffff) >> 6] & (1 << (m.rkey & 63)) == 0 {
-                    moves.push(*m);
-                    continue;
-                }
-                match gone.get_mut(m) {
-                    Some(n) if *n > 0 => *n -= 1,
-                    _ => moves.push(*m),
-                }
-            }
-        }
-        // Both runs are in month order: merge them.
+        // One pass in month order: each month's kept moves, then the new
+        // moves of that month (new moves of months without old ones come
+        // before the next month that has some).
         let mut fresh = added.clone();
         fresh.sort_by_key(|m| m.month);
-        let kept = moves;
-        let mut moves: Vec<MoveRec> = Vec::with_capacity(kept.len() + fresh.len());
-        let mut rest = kept.as_slice();
-        for m in fresh {
-            let upto = rest.partition_point(|k| k.month <= m.month);
-            moves.extend_from_slice(&rest[..upto]);
-            rest = &rest[upto..];
-            moves.push(m);
+        let mut fresh = fresh.as_slice();
+        let mut moves: Vec<MoveRec> = Vec::with_capacity(self.moves.len() + fresh.len());
+        for run in self.moves.chunk_by(|a, b| a.month == b.month) {
+            let month = run[0].month;
+            let before = fresh.partition_point(|m| m.month < month);
+            moves.extend_from_slice(&fresh[..before]);
+            fresh = &fresh[before..];
+            if !touched.get(month as usize).copied().unwrap_or(false) {
+                moves.extend_from_slice(run);
+            } else {
+                for m in run {
+                    let (word, mask) = bit(m.rkey);
+                    if maybe[word] & mask == 0 {
+                        moves.push(*m);
+                        continue;
+                    }
+                    match gone.get_mut(m) {
+                        Some(n) if *n > 0 => *n -= 1,
+                        _ => moves.push(*m),
+                    }
+                }
+            }
+            let same = fresh.partition_point(|m| m.month == month);
+            moves.extend_from_slice(&fresh[..same]);
+            fresh = &fresh[same..];
         }
-        moves.extend_from_slice(rest);
+        moves.extend_from_slice(fresh);
         let months = (last - first).min(u16::MAX as u32) as u16;
         let mut index = FlowIndex {
             first_month: first,

@@ -31,6 +31,7 @@ pub fn apply(snap: &Snapshot, delta: &Delta) -> Result<Option<Snapshot>, Snapsho
         return Ok(None);
     }
     let started = Instant::now();
+    let mut phases = crate::timing::Phases::start();
     let cx = TalentContext {
         taxonomy: &snap.taxonomy,
         regions: RegionIds(&snap.region_index),
@@ -42,6 +43,7 @@ pub fn apply(snap: &Snapshot, delta: &Delta) -> Result<Option<Snapshot>, Snapsho
         rows.talents.iter().filter(|t| t.here).map(|t| talent_rec(&values(t), &cx)).collect()
     };
     let (old, new) = (records(&delta.before)?, records(&delta.after)?);
+    phases.mark("talent records");
 
     // Flows: the touched talents' moves, before and after.
     // Built with the moves; a snapshot of a store that had none builds it now.
@@ -77,6 +79,7 @@ pub fn apply(snap: &Snapshot, delta: &Delta) -> Result<Option<Snapshot>, Snapsho
     let Some(flows) = snap.flows.patch(removed, &before, added, &after, destinations.texts) else {
         return Ok(None);
     };
+    phases.mark("moves and flow cubes");
     // Talents: the old records out (each found by its home key among the
     // sorted records), the new ones in, in home-key order.
     let mut taken: std::collections::HashSet<usize> = std::collections::HashSet::with_capacity(old.len());
@@ -103,6 +106,7 @@ pub fn apply(snap: &Snapshot, delta: &Delta) -> Result<Option<Snapshot>, Snapsho
     talents.extend_from_slice(&snap.talents[from..]);
     talents.extend(new);
     talents.sort_by_key(|t| t.home);
+    phases.mark("talents out and in");
     // The register is unchanged by moves; its tally is the old one.
     let registered: Tally = snap.totals_tallies.registered;
     let mut next = Snapshot {
@@ -131,6 +135,8 @@ pub fn apply(snap: &Snapshot, delta: &Delta) -> Result<Option<Snapshot>, Snapsho
         memo: Memo::default(),
     };
     settle_talents(&mut next, talents, registered);
+    phases.mark("indexes and totals");
+    tracing::debug!(phases = %phases, "snapshot patched");
     next.build_ms = started.elapsed().as_millis() as u64;
     Ok(Some(next))
 }
