@@ -348,6 +348,14 @@ fn district_talents(stats: &Value, id: &str) -> u64 {
     stats["districts"].as_array().unwrap().iter().find(|d| d["id"] == id).unwrap()["talents"].as_u64().unwrap()
 }
 
+/// The ETag of the zoom-0 tile of `layer`.
+async fn etag_of(state: &AppState, layer: &str) -> String {
+    let req = Request::get(format!("/tiles/{layer}/0/0/0.mvt")).body(Body::empty()).unwrap();
+    let resp = router(state.clone()).oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK, "{layer}");
+    resp.headers()[header::ETAG].to_str().unwrap().to_string()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_feed_batch_changes_the_present_before_it_answers() {
     let dir = tempfile::tempdir().unwrap();
@@ -357,6 +365,7 @@ async fn a_feed_batch_changes_the_present_before_it_answers() {
     let state = state_of(&mut store, dir.path());
     let builds = state.snapshot_builds.load(std::sync::atomic::Ordering::Relaxed);
     let before = stats(&state, &admin).await;
+    let tiles_before = [etag_of(&state, "talents").await, etag_of(&state, "enterprises").await];
     assert_eq!(before["talents"], 30);
     assert_eq!((before["registered"].as_u64(), before["departed"].as_u64()), (Some(30), Some(0)));
     assert_eq!(district_talents(&before, "D2"), 0);
@@ -392,6 +401,18 @@ async fn a_feed_batch_changes_the_present_before_it_answers() {
     let d2 = after["districts"].as_array().unwrap().iter().find(|d| d["id"] == "D2").unwrap();
     assert_eq!(d2["workers"], 1, "the job change moved T2's workplace to E2 in D2");
     assert_eq!(state.snapshot_builds.load(std::sync::atomic::Ordering::Relaxed), builds + 1);
+
+    // Moves change what the talents layer draws, not the enterprises: the
+    // enterprise tile keeps its ETag and stays in the cache.
+    let hits = state.tile_cache.hits.load(std::sync::atomic::Ordering::Relaxed);
+    let tiles_after = [etag_of(&state, "talents").await, etag_of(&state, "enterprises").await];
+    assert_ne!(tiles_after[0], tiles_before[0], "talent tile");
+    assert_eq!(tiles_after[1], tiles_before[1], "enterprise tile");
+    assert_eq!(
+        state.tile_cache.hits.load(std::sync::atomic::Ordering::Relaxed),
+        hits + 1,
+        "only the enterprise tile hit"
+    );
 
     // The followed snapshot is the one a rebuild makes.
     let rebuilt = snapshot::build(&mut Store::open(&dir.path().join("data")).unwrap(), state.taxonomy.clone()).unwrap();
@@ -430,6 +451,7 @@ fn a_patched_snapshot_equals_a_rebuild() {
 /// Talents, totals, region statistics and flow counts agree.
 fn same_snapshot(a: &Snapshot, b: &Snapshot) {
     assert_eq!(a.version, b.version);
+    assert_eq!(a.layers, b.layers, "layer versions");
     let fmt = |s: &Snapshot| {
         let mut v: Vec<String> = s.talents.iter().map(|t| format!("{t:?}")).collect();
         v.sort();

@@ -110,6 +110,8 @@ async fn a_saved_snapshot_serves_what_the_store_builds() {
 
     // The records and everything derived from them.
     assert_eq!(read.version, built.version);
+    assert_eq!(read.layers, built.layers, "layer versions");
+    assert!(built.layers.talents > 0 && built.layers.stations > 0);
     assert_eq!(read.talents, built.talents);
     assert_eq!(read.flows.moves, built.flows.moves);
     assert_eq!(read.flows.destinations, built.flows.destinations);

@@ -13,8 +13,10 @@
 //! - **Stored compressed, too.** A browser's request (`Accept-Encoding:
 //!   gzip`) gets the tile's gzip form, made once and cached beside it; warm
 //!   requests send stored bytes and compress nothing.
-//! - **Cleared** when a snapshot is published (keys carry the data version,
-//!   so this only frees memory sooner).
+//! - **Cleared by layer** when a snapshot is published: the tiles of the
+//!   layers whose version changed are dropped (keys carry the layer's data
+//!   version, so this only frees memory sooner); a moves batch keeps the
+//!   enterprise, vacancy and station tiles.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -55,6 +57,7 @@ impl TileCache {
             .max_capacity(budget)
             .weigher(|k: &String, v: &Bytes| weight(k, v))
             .eviction_policy(EvictionPolicy::lru())
+            .support_invalidation_closures()
             .build();
         TileCache { tiles, budget, hits: AtomicU64::new(0), misses: AtomicU64::new(0) }
     }
@@ -141,6 +144,21 @@ impl TileCache {
     /// Drops every tile (a new snapshot was published).
     pub fn clear(&self) {
         self.tiles.invalidate_all();
+    }
+
+    /// Drops the tiles of the named layers (keys start with `layer/`),
+    /// both encodings.
+    pub fn clear_layers(&self, layers: Vec<&'static str>) {
+        if layers.is_empty() {
+            return;
+        }
+        let of_layers = move |key: &String, _: &Bytes| {
+            layers.iter().any(|l| key.strip_prefix(l).is_some_and(|rest| rest.starts_with('/')))
+        };
+        if let Err(e) = self.tiles.invalidate_entries_if(of_layers) {
+            tracing::warn!(error = %e, "cannot drop some layers' tiles; dropping all");
+            self.clear();
+        }
     }
 
     /// Number of tiles held (after pending evictions are applied).

@@ -235,13 +235,13 @@ impl AppState {
     pub fn publish(&self, snapshot: Snapshot) {
         let snapshot = Arc::new(snapshot);
         let old = self.snapshot.swap(snapshot.clone());
+        self.tile_cache.clear_layers(super::sources::changed_between(&old, &snapshot));
         // Freeing a city's records takes a noticeable time (hundreds of
         // milliseconds at 4 M talents): not on the publisher's path.
         let freeing = std::thread::Builder::new().name("free-snapshot".into());
         if let Err(e) = freeing.spawn(move || drop(old)) {
             tracing::debug!(error = %e, "snapshot freed on the publisher's thread");
         }
-        self.tile_cache.clear();
         self.snapshot_builds.fetch_add(1, Ordering::Relaxed);
         for follower in [self.warmer.get(), self.saver.get()].into_iter().flatten() {
             follower.offer(snapshot.clone());

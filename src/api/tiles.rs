@@ -90,8 +90,9 @@ pub async fn tile(
     let tile = parse_tile(source.name(), &z, &x, &y)?;
     let cx = context(&state);
     let prepared = source.prepare(raw.as_deref().unwrap_or(""), tile, &cx)?;
-    let key = format!("{}/{tile}?{}#{}", source.name(), prepared.query, cx.snap.version);
-    respond(&state, &headers, source.name(), cx.snap.version, key, prepared).await
+    let version = source.version(&cx.snap);
+    let key = format!("{}/{tile}?{}#{version}", source.name(), prepared.query);
+    respond(&state, &headers, source.name(), version, key, prepared).await
 }
 
 /// Parses the `{z}/{x}/{y}.mvt` segments of a tile route of layer `name`.

@@ -587,6 +587,7 @@ impl Record for MoveRec {
 /// The snapshot's values that are neither records nor derived.
 struct Scalars {
     build_ms: u64,
+    layers: LayerVersions,
     totals: Totals,
     registered: Tally,
     first_month: u32,
@@ -596,6 +597,10 @@ struct Scalars {
 impl Record for Scalars {
     fn put(&self, e: &mut Enc) {
         e.u64(self.build_ms);
+        let l = &self.layers;
+        for v in [l.talents, l.vacancies, l.enterprises, l.stations] {
+            e.u64(v);
+        }
         let t = &self.totals;
         for v in [t.enterprises, t.vacancies, t.openings, t.open_openings, t.stations, t.regions, t.moves] {
             e.u64(v);
@@ -607,6 +612,8 @@ impl Record for Scalars {
     }
     fn get(d: &mut Dec) -> Result<Self, FileError> {
         let build_ms = d.u64()?;
+        let layers =
+            LayerVersions { talents: d.u64()?, vacancies: d.u64()?, enterprises: d.u64()?, stations: d.u64()? };
         let totals = Totals {
             enterprises: d.u64()?,
             vacancies: d.u64()?,
@@ -619,6 +626,7 @@ impl Record for Scalars {
         };
         Ok(Scalars {
             build_ms,
+            layers,
             totals,
             registered: Tally { n: d.u64()?, key: d.u32()? },
             first_month: d.u32()?,
@@ -654,6 +662,7 @@ fn write_file(snap: &Snapshot, identity: &Identity, path: &Path) -> std::io::Res
     w.value(identity)?;
     w.value(&Scalars {
         build_ms: snap.build_ms,
+        layers: snap.layers,
         totals: snap.totals.clone(),
         registered: snap.totals_tallies.registered,
         first_month: snap.flows.first_month,
@@ -727,7 +736,12 @@ pub fn load(path: &Path, expected: &Identity, taxonomy: Arc<Taxonomy>) -> Result
 
     let mut snap = Snapshot::empty(taxonomy.clone());
     snap.version = found.version;
+    let l = &scalars.layers;
+    if [l.talents, l.vacancies, l.enterprises, l.stations].iter().any(|&v| v > found.version) {
+        return Err(FileError::Corrupt("a layer version is past the data version".into()));
+    }
     snap.build_ms = scalars.build_ms;
+    snap.layers = scalars.layers;
     snap.reference_year = found.reference_year;
     snap.region_index = regions.iter().enumerate().map(|(i, r)| (r.id.clone(), i as u16)).collect();
     snap.regions = regions;

@@ -42,6 +42,7 @@ pub fn build(store: &mut Store, taxonomy: Arc<Taxonomy>) -> Result<Snapshot, Sna
     let tx = store.conn_mut().transaction()?;
     let mut snap = Snapshot::empty(taxonomy.clone());
     snap.version = crate::store::data_version(&tx)?;
+    snap.layers = LayerVersions::from_log(&crate::store::latest_by_kind(&tx)?, snap.version);
     snap.reference_year = current_year() as u16;
 
     load_regions(&tx, &mut snap)?;

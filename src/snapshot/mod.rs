@@ -133,6 +133,9 @@ pub struct TotalTallies {
 /// Everything the read side needs, immutable.
 pub struct Snapshot {
     pub version: u64,
+    /// The data version at which what each record layer reads last
+    /// changed (at most `version`).
+    pub layers: LayerVersions,
     /// Milliseconds it took to build.
     pub build_ms: u64,
     pub taxonomy: Arc<Taxonomy>,
@@ -173,11 +176,53 @@ fn key_range<T>(items: &[T], key: impl Fn(&T) -> u64, range: Range<u64>) -> Rang
     start..end
 }
 
+/// The data version at which the records that each record layer reads
+/// last changed, from the import log. A tile's cache key and ETag carry its
+/// layer's version, so a change to data a layer does not read (a moves
+/// batch, for enterprise, vacancy and station tiles) keeps that layer's
+/// cached tiles and its clients' ETags valid.
+///
+/// What reads what: talent records carry their regions and their
+/// employer's industry (regions, enterprises, talents, moves); vacancy
+/// records sit at their enterprise (regions, enterprises, vacancies);
+/// enterprise records carry their open openings (regions, enterprises,
+/// vacancies); stations are on their own (regions, stations). A region
+/// import, or a version the log does not explain, changes all of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LayerVersions {
+    pub talents: u64,
+    pub vacancies: u64,
+    pub enterprises: u64,
+    pub stations: u64,
+}
+
+impl LayerVersions {
+    /// From the latest version of each import kind (`latest`, 0 for a kind
+    /// never imported) and the data version.
+    pub fn from_log(latest: &HashMap<String, u64>, version: u64) -> LayerVersions {
+        const KNOWN: [&str; 6] = ["regions", "enterprises", "stations", "vacancies", "talents", "moves"];
+        let of = |kind: &str| latest.get(kind).copied().unwrap_or(0);
+        let logged = latest.values().copied().max().unwrap_or(0);
+        let unknown = latest.iter().filter(|(k, _)| !KNOWN.contains(&k.as_str())).map(|(_, &v)| v).max();
+        // Everything depends on the regions, on kinds this code does not
+        // know, and on any change the log does not record.
+        let base = of("regions").max(unknown.unwrap_or(0)).max(if logged < version { version } else { 0 });
+        let at_most = |v: u64| v.min(version);
+        LayerVersions {
+            talents: at_most(base.max(of("enterprises")).max(of("talents")).max(of("moves"))),
+            vacancies: at_most(base.max(of("enterprises")).max(of("vacancies"))),
+            enterprises: at_most(base.max(of("enterprises")).max(of("vacancies"))),
+            stations: at_most(base.max(of("stations"))),
+        }
+    }
+}
+
 impl Snapshot {
     /// An empty snapshot (no store yet).
     pub fn empty(taxonomy: Arc<Taxonomy>) -> Snapshot {
         Snapshot {
             version: 0,
+            layers: LayerVersions::default(),
             build_ms: 0,
             taxonomy,
             reference_year: crate::import::current_year() as u16,
@@ -243,5 +288,46 @@ impl Snapshot {
                 .map(|e| [e.lon, e.lat, e.lon, e.lat])
                 .reduce(|a, b| [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])])
         })
+    }
+}
+
+#[cfg(test)]
+mod layer_version_tests {
+    use super::LayerVersions;
+    use std::collections::HashMap;
+
+    fn log(entries: &[(&str, u64)]) -> HashMap<String, u64> {
+        entries.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+    }
+
+    #[test]
+    fn each_layer_follows_the_kinds_it_reads() {
+        let l = LayerVersions::from_log(
+            &log(&[
+                ("regions", 1),
+                ("enterprises", 2),
+                ("stations", 3),
+                ("vacancies", 4),
+                ("talents", 5),
+                ("moves", 6),
+            ]),
+            6,
+        );
+        assert_eq!(l, LayerVersions { talents: 6, vacancies: 4, enterprises: 4, stations: 3 });
+        // A region import reaches every layer.
+        let l = LayerVersions::from_log(&log(&[("regions", 7), ("stations", 3), ("moves", 6)]), 7);
+        assert_eq!(l, LayerVersions { talents: 7, vacancies: 7, enterprises: 7, stations: 7 });
+        // An enterprise import reaches talents, vacancies and enterprises.
+        let l = LayerVersions::from_log(&log(&[("regions", 1), ("stations", 2), ("enterprises", 3)]), 3);
+        assert_eq!(l, LayerVersions { talents: 3, vacancies: 3, enterprises: 3, stations: 2 });
+    }
+
+    #[test]
+    fn what_the_log_does_not_explain_reaches_every_layer() {
+        let unknown = LayerVersions::from_log(&log(&[("regions", 1), ("stations", 2), ("something", 3)]), 3);
+        assert_eq!(unknown, LayerVersions { talents: 3, vacancies: 3, enterprises: 3, stations: 3 });
+        let unlogged = LayerVersions::from_log(&log(&[("regions", 1), ("stations", 2)]), 5);
+        assert_eq!(unlogged, LayerVersions { talents: 5, vacancies: 5, enterprises: 5, stations: 5 });
+        assert_eq!(LayerVersions::from_log(&HashMap::new(), 0), LayerVersions::default());
     }
 }

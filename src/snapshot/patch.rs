@@ -111,6 +111,8 @@ pub fn apply(snap: &Snapshot, delta: &Delta) -> Result<Option<Snapshot>, Snapsho
     let registered: Tally = snap.totals_tallies.registered;
     let mut next = Snapshot {
         version: delta.version,
+        // Moves change the talents' records only.
+        layers: LayerVersions { talents: delta.version, ..snap.layers },
         build_ms: 0,
         taxonomy: snap.taxonomy.clone(),
         reference_year: snap.reference_year,

@@ -151,6 +151,13 @@ pub fn bump_version(conn: &Connection, kind: &str, file: &str, rows: u64, replac
     Ok(next)
 }
 
+/// The latest data version of each kind in the import log.
+pub fn latest_by_kind(conn: &Connection) -> Result<std::collections::HashMap<String, u64>, StoreError> {
+    let mut stmt = conn.prepare("SELECT kind, max(version) FROM imports GROUP BY kind")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?.max(0) as u64)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// One line of the import log.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ImportLogEntry {

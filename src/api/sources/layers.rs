@@ -85,6 +85,18 @@ impl TileSource for RecordLayer {
         if self.drawn_by_filters() { query.filter.canonical().to_string() } else { String::new() }
     }
 
+    fn version(&self, snap: &Snapshot) -> u64 {
+        let l = &snap.layers;
+        match self.0 {
+            Layer::Talents => l.talents,
+            Layer::Vacancies => l.vacancies,
+            Layer::Enterprises => l.enterprises,
+            Layer::Stations => l.stations,
+            // Region totals count talents, enterprises and openings.
+            Layer::Regions => snap.version,
+        }
+    }
+
     fn render(&self, snap: &Arc<Snapshot>, tile: TileId, query: &FilterQuery) -> Vec<u8> {
         render(snap, self.0, tile, &query.filter, query.k)
     }

@@ -97,6 +97,12 @@ pub trait TileSource: Copy + Send + Sync + 'static {
     /// Encodes one tile; empty when the tile has no features. Runs on the
     /// compute pool.
     fn render(&self, snap: &Arc<Snapshot>, tile: TileId, query: &Self::Query) -> Vec<u8>;
+    /// The data version at which what this layer draws last changed; in
+    /// the cache key and the ETag. The snapshot's version unless the
+    /// source knows it reads less ([`crate::snapshot::LayerVersions`]).
+    fn version(&self, snap: &Snapshot) -> u64 {
+        snap.version
+    }
 }
 
 /// A tile ready to render: its canonical query and the render itself.
@@ -115,6 +121,8 @@ pub trait Source: Send + Sync {
     fn tilejson(&self, raw_query: &str, cx: &SourceContext, public_url: &str) -> Result<TileJSON, ApiError>;
     /// Parses and resolves a raw query string for one tile.
     fn prepare(&self, raw_query: &str, tile: TileId, cx: &SourceContext) -> Result<Prepared, ApiError>;
+    /// See [`TileSource::version`].
+    fn version(&self, snap: &Snapshot) -> u64;
 }
 
 impl<T: TileSource> Source for T {
@@ -141,6 +149,16 @@ impl<T: TileSource> Source for T {
         let (source, snap) = (*self, cx.snap.clone());
         Ok(Prepared { query: text, render: Box::new(move || source.render(&snap, tile, &query)) })
     }
+
+    fn version(&self, snap: &Snapshot) -> u64 {
+        TileSource::version(self, snap)
+    }
+}
+
+/// The sources whose tiles differ between two snapshots (their versions
+/// differ): the ones a publish must drop from the tile cache.
+pub fn changed_between(old: &Snapshot, new: &Snapshot) -> Vec<&'static str> {
+    SOURCES.iter().filter(|s| s.version(old) != s.version(new)).map(|s| s.name()).collect()
 }
 
 /// The source called `name`, or a 404 listing the layers.
