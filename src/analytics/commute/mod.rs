@@ -114,7 +114,9 @@ impl CommuteIndex {
     /// million talents on two cores.
     pub fn build_with(snap: &Snapshot, distance: &dyn CommuteDistance) -> CommuteIndex {
         let started = Instant::now();
+        let mut phases = crate::timing::Phases::start();
         let km = commute_km(snap, distance);
+        phases.mark("distances");
 
         let (mut rail_points, mut rail_ids) = (Vec::new(), Vec::new());
         for (i, s) in snap.stations.iter().enumerate() {
@@ -130,8 +132,19 @@ impl CommuteIndex {
             mark_catchment(snap, rail.point(i), WALK_RADIUS_M, &mut home_near, &mut work_near, |_, _| {});
         }
 
-        let mut by_work: Vec<u32> = (0..n as u32).filter(|&i| snap.talents[i as usize].work != NO_KEY).collect();
-        by_work.sort_by_key(|&i| (snap.talents[i as usize].work, i));
+        // Sorted as (key, position) pairs read in one pass: a sort of
+        // positions that looked each key up in the records would read them
+        // at random, many times over.
+        phases.mark("catchments");
+        let mut keyed: Vec<(u64, u32)> = snap
+            .talents
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.work != NO_KEY)
+            .map(|(i, t)| (t.work, i as u32))
+            .collect();
+        keyed.sort_unstable();
+        let by_work: Vec<u32> = keyed.into_iter().map(|(_, i)| i).collect();
 
         let mut park_workers: Vec<Vec<u32>> = vec![Vec::new(); snap.regions.len()];
         let mut enterprise_start = vec![0u32; snap.enterprises.len() + 1];
@@ -164,6 +177,7 @@ impl CommuteIndex {
             list.shrink_to_fit();
         }
 
+        phases.mark("workplace order, parks, enterprises");
         let areas = indicators::accumulate(
             snap,
             &km,
@@ -172,8 +186,11 @@ impl CommuteIndex {
             &Filter::default(),
             &Scope { wants: &|_| true, city: true },
         );
+        phases.mark("area totals");
         let flows_district = flows::od(snap, FlowLevel::District, &Filter::default());
         let flows_park = flows::od(snap, FlowLevel::Park, &Filter::default());
+        phases.mark("home-work flows");
+        tracing::debug!(talents = snap.talents.len(), phases = %phases, "commute index built");
         let park_nearest = snap
             .regions
             .iter()
