@@ -63,6 +63,11 @@ async fn time_get(app: &axum::Router, uri: &str, runs: usize) -> (Vec<f64>, usiz
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
+    // Phase timings of the index build with RUST_LOG=talentmap=debug.
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
     let args = ScaleArgs::parse("talentmap-commute-scale", &[]);
     let ScaleArgs { talents, enterprises, out, keep, .. } = args;
     let files = out.join("files");
