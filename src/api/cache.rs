@@ -13,10 +13,13 @@
 //! - **Stored compressed, too.** A browser's request (`Accept-Encoding:
 //!   gzip`) gets the tile's gzip form, made once and cached beside it; warm
 //!   requests send stored bytes and compress nothing.
-//! - **Cleared by layer** when a snapshot is published: the tiles of the
-//!   layers whose version changed are dropped (keys carry the layer's data
-//!   version, so this only frees memory sooner); a moves batch keeps the
-//!   enterprise, vacancy and station tiles.
+//! - **Kept by layer** when a snapshot is published: keys carry the version
+//!   of the data their layer reads, so the tiles of a layer whose version
+//!   did not change (enterprises, vacancies and stations after a moves
+//!   batch) are still served, and those of a changed layer are never asked
+//!   for again and go first when room is needed (least recently used). When
+//!   every layer changed the cache is emptied at once. No per-entry
+//!   invalidation rule is registered: that would cost every read.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -57,7 +60,6 @@ impl TileCache {
             .max_capacity(budget)
             .weigher(|k: &String, v: &Bytes| weight(k, v))
             .eviction_policy(EvictionPolicy::lru())
-            .support_invalidation_closures()
             .build();
         TileCache { tiles, budget, hits: AtomicU64::new(0), misses: AtomicU64::new(0) }
     }
@@ -146,17 +148,10 @@ impl TileCache {
         self.tiles.invalidate_all();
     }
 
-    /// Drops the tiles of the named layers (keys start with `layer/`),
-    /// both encodings.
-    pub fn clear_layers(&self, layers: Vec<&'static str>) {
-        if layers.is_empty() {
-            return;
-        }
-        let of_layers = move |key: &String, _: &Bytes| {
-            layers.iter().any(|l| key.strip_prefix(l).is_some_and(|rest| rest.starts_with('/')))
-        };
-        if let Err(e) = self.tiles.invalidate_entries_if(of_layers) {
-            tracing::warn!(error = %e, "cannot drop some layers' tiles; dropping all");
+    /// After a publish in which `changed` of `layers` layers changed
+    /// version: empties the cache when all did (see the module doc).
+    pub fn after_publish(&self, changed: usize, layers: usize) {
+        if changed == layers {
             self.clear();
         }
     }
@@ -190,6 +185,16 @@ mod tests {
     use crate::api::{ApiError, Compute};
     use std::sync::Arc;
     use std::sync::atomic::AtomicUsize;
+
+    #[test]
+    fn a_publish_empties_the_cache_only_when_every_layer_changed() {
+        let cache = TileCache::new(1 << 20);
+        cache.put("enterprises/9/1/2?#3".into(), Bytes::from_static(b"e"));
+        cache.after_publish(2, 7);
+        assert!(cache.get("enterprises/9/1/2?#3").is_some(), "an unchanged layer's tile is still served");
+        cache.after_publish(7, 7);
+        assert!(cache.get("enterprises/9/1/2?#3").is_none());
+    }
 
     #[test]
     fn keeps_the_newest_entry_over_budget() {

@@ -235,7 +235,8 @@ impl AppState {
     pub fn publish(&self, snapshot: Snapshot) {
         let snapshot = Arc::new(snapshot);
         let old = self.snapshot.swap(snapshot.clone());
-        self.tile_cache.clear_layers(super::sources::changed_between(&old, &snapshot));
+        let changed = super::sources::changed_between(&old, &snapshot);
+        self.tile_cache.after_publish(changed.len(), super::sources::SOURCES.len());
         // Freeing a city's records takes a noticeable time (hundreds of
         // milliseconds at 4 M talents): not on the publisher's path.
         let freeing = std::thread::Builder::new().name("free-snapshot".into());

@@ -156,7 +156,7 @@ impl<T: TileSource> Source for T {
 }
 
 /// The sources whose tiles differ between two snapshots (their versions
-/// differ): the ones a publish must drop from the tile cache.
+/// differ).
 pub fn changed_between(old: &Snapshot, new: &Snapshot) -> Vec<&'static str> {
     SOURCES.iter().filter(|s| s.version(old) != s.version(new)).map(|s| s.name()).collect()
 }
