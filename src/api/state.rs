@@ -144,7 +144,7 @@ pub struct StateInner {
     /// moves feed) run one at a time and never publish an older version
     /// after a newer one.
     refreshing: Arc<std::sync::Mutex<()>>,
-    /// The moves feed's connection (see [`AppState::feed_store`]).
+    /// The moves feed's connection (see [`AppState::with_feed_store`]).
     feed: std::sync::Mutex<Option<Store>>,
     /// Builds each published snapshot's derived indexes in the background.
     warmer: std::sync::OnceLock<super::background::Follower>,
@@ -327,11 +327,10 @@ impl AppState {
         f: impl FnOnce(&mut Store) -> Result<R, E>,
     ) -> Result<R, E> {
         let mut feed = self.feed.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let store = match feed.take() {
+        let mut store = match feed.take() {
             Some(store) => store,
             None => Store::open(dir)?,
         };
-        let mut store = store;
         let result = f(&mut store);
         if result.is_ok() {
             *feed = Some(store);
