@@ -200,19 +200,20 @@ impl LayerVersions {
     /// From the latest version of each import kind (`latest`, 0 for a kind
     /// never imported) and the data version.
     pub fn from_log(latest: &HashMap<String, u64>, version: u64) -> LayerVersions {
-        const KNOWN: [&str; 6] = ["regions", "enterprises", "stations", "vacancies", "talents", "moves"];
-        let of = |kind: &str| latest.get(kind).copied().unwrap_or(0);
+        use crate::import::ImportKind::{self, Enterprises, Moves, Regions, Stations, Talents, Vacancies};
+        let of = |kind: ImportKind| latest.get(kind.name()).copied().unwrap_or(0);
         let logged = latest.values().copied().max().unwrap_or(0);
-        let unknown = latest.iter().filter(|(k, _)| !KNOWN.contains(&k.as_str())).map(|(_, &v)| v).max();
+        let known = |k: &str| ImportKind::ALL.iter().any(|kind| kind.name() == k);
+        let unknown = latest.iter().filter(|(k, _)| !known(k)).map(|(_, &v)| v).max();
         // Everything depends on the regions, on kinds this code does not
         // know, and on any change the log does not record.
-        let base = of("regions").max(unknown.unwrap_or(0)).max(if logged < version { version } else { 0 });
+        let base = of(Regions).max(unknown.unwrap_or(0)).max(if logged < version { version } else { 0 });
         let at_most = |v: u64| v.min(version);
         LayerVersions {
-            talents: at_most(base.max(of("enterprises")).max(of("talents")).max(of("moves"))),
-            vacancies: at_most(base.max(of("enterprises")).max(of("vacancies"))),
-            enterprises: at_most(base.max(of("enterprises")).max(of("vacancies"))),
-            stations: at_most(base.max(of("stations"))),
+            talents: at_most(base.max(of(Enterprises)).max(of(Talents)).max(of(Moves))),
+            vacancies: at_most(base.max(of(Enterprises)).max(of(Vacancies))),
+            enterprises: at_most(base.max(of(Enterprises)).max(of(Vacancies))),
+            stations: at_most(base.max(of(Stations))),
         }
     }
 }
