@@ -148,14 +148,6 @@ impl TileCache {
         self.tiles.invalidate_all();
     }
 
-    /// After a publish in which `changed` of `layers` layers changed
-    /// version: empties the cache when all did (see the module doc).
-    pub fn after_publish(&self, changed: usize, layers: usize) {
-        if changed == layers {
-            self.clear();
-        }
-    }
-
     /// Number of tiles held (after pending evictions are applied).
     pub fn len(&self) -> usize {
         self.tiles.run_pending_tasks();
@@ -185,16 +177,6 @@ mod tests {
     use crate::api::{ApiError, Compute};
     use std::sync::Arc;
     use std::sync::atomic::AtomicUsize;
-
-    #[test]
-    fn a_publish_empties_the_cache_only_when_every_layer_changed() {
-        let cache = TileCache::new(1 << 20);
-        cache.put("enterprises/9/1/2?#3".into(), Bytes::from_static(b"e"));
-        cache.after_publish(2, 7);
-        assert!(cache.get("enterprises/9/1/2?#3").is_some(), "an unchanged layer's tile is still served");
-        cache.after_publish(7, 7);
-        assert!(cache.get("enterprises/9/1/2?#3").is_none());
-    }
 
     #[test]
     fn keeps_the_newest_entry_over_budget() {

@@ -235,8 +235,11 @@ impl AppState {
     pub fn publish(&self, snapshot: Snapshot) {
         let snapshot = Arc::new(snapshot);
         let old = self.snapshot.swap(snapshot.clone());
-        let changed = super::sources::changed_between(&old, &snapshot);
-        self.tile_cache.after_publish(changed.len(), super::sources::SOURCES.len());
+        // Tile keys carry their layer's version: the tiles of unchanged
+        // layers are still good, the others age out (see `cache`).
+        if super::sources::every_layer_changed(&old, &snapshot) {
+            self.tile_cache.clear();
+        }
         // Freeing a city's records takes a noticeable time (hundreds of
         // milliseconds at 4 M talents): not on the publisher's path.
         let freeing = std::thread::Builder::new().name("free-snapshot".into());

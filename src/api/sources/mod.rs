@@ -155,10 +155,10 @@ impl<T: TileSource> Source for T {
     }
 }
 
-/// The sources whose tiles differ between two snapshots (their versions
-/// differ).
-pub fn changed_between(old: &Snapshot, new: &Snapshot) -> Vec<&'static str> {
-    SOURCES.iter().filter(|s| s.version(old) != s.version(new)).map(|s| s.name()).collect()
+/// Whether every source's tiles differ between two snapshots (all their
+/// versions differ): then no cached tile can be asked for again.
+pub fn every_layer_changed(old: &Snapshot, new: &Snapshot) -> bool {
+    SOURCES.iter().all(|s| s.version(old) != s.version(new))
 }
 
 /// The source called `name`, or a 404 listing the layers.
@@ -219,4 +219,33 @@ pub struct FilterQuery {
 /// Resolves the record filters of a layer that draws records.
 fn filter_query(params: FilterParams, cx: &SourceContext) -> Result<FilterQuery, ApiError> {
     Ok(FilterQuery { filter: params.filter(&cx.snap)?, k: cx.k })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Taxonomy;
+    use crate::snapshot::LayerVersions;
+
+    fn snap(version: u64, layers: LayerVersions) -> Snapshot {
+        let mut s = Snapshot::empty(Arc::new(Taxonomy::builtin()));
+        s.version = version;
+        s.layers = layers;
+        s
+    }
+
+    #[test]
+    fn a_cache_is_emptied_only_when_no_layer_kept_its_version() {
+        let all = |v| LayerVersions { talents: v, vacancies: v, enterprises: v, stations: v };
+        let old = snap(5, all(5));
+        // A moves batch: talents (and the layers that follow the data
+        // version) change, enterprises, vacancies and stations do not.
+        let moves = snap(6, LayerVersions { talents: 6, ..all(5) });
+        assert!(!every_layer_changed(&old, &moves));
+        assert!(every_layer_changed(&old, &snap(6, all(6))));
+        let talents = find("talents").unwrap();
+        let enterprises = find("enterprises").unwrap();
+        assert_ne!(talents.version(&old), talents.version(&moves));
+        assert_eq!(enterprises.version(&old), enterprises.version(&moves));
+    }
 }
