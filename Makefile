@@ -4,15 +4,16 @@
 CARGO ?= cargo
 NPM ?= npm
 
-.PHONY: run test ci web web-deps rust-test contract-test browser-test bench fmt lint
+.PHONY: run test ci web web-deps rust-test contract-test pmtiles-test browser-test bench fmt lint
 
 ## Run the service on the bundled demo city at http://127.0.0.1:8080/
 run: web
 	$(CARGO) run --release -- serve
 
 ## Every test: Rust unit, integration and property tests, the contract test
-## against /openapi.json, then the browser tests.
-test: rust-test contract-test browser-test
+## against /openapi.json, PMTiles exports read by independent readers, then
+## the browser tests.
+test: rust-test contract-test pmtiles-test browser-test
 
 ci: lint test
 
@@ -29,6 +30,10 @@ rust-test:
 contract-test:
 	$(CARGO) build
 	scripts/contract.sh target/debug/talentmap
+
+pmtiles-test:
+	$(CARGO) build
+	scripts/pmtiles_check.sh target/debug/talentmap
 
 browser-test: web
 	$(CARGO) build

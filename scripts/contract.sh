@@ -10,7 +10,7 @@
 # Python 3.11's parser is not safe against concurrent use by hypothesis.
 # Bounded: a fixed seed, a fixed number of examples per operation and a time
 # budget; loopback only. Tools are pinned in tests/contract/requirements.txt
-# and installed into tests/contract/.venv on first use.
+# and installed into tests/contract/.venv by scripts/tools-venv.sh.
 #
 #   scripts/contract.sh [BIN] [EXAMPLES]
 set -euo pipefail
@@ -19,30 +19,13 @@ BIN=${1:-target/debug/talentmap}
 EXAMPLES=${2:-${CONTRACT_EXAMPLES:-20}}
 PORT=${CONTRACT_PORT:-18090}
 VENV=tests/contract/.venv
-WORK=$(mktemp -d)
-SERVER=
-cleanup() {
-  [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-if [ ! -x "$VENV/bin/st" ] || ! cmp -s tests/contract/requirements.txt "$VENV/requirements.txt"; then
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check -r tests/contract/requirements.txt
-  cp tests/contract/requirements.txt "$VENV/requirements.txt"
-fi
+. scripts/demo-server.sh
+scripts/tools-venv.sh >/dev/null
 
 "$BIN" keys create --role admin --name contract --data "$WORK/data" >"$WORK/key.txt"
 KEY=$(tail -n 1 "$WORK/key.txt")
-"$BIN" serve --addr "127.0.0.1:$PORT" --data "$WORK/data" --demo-talents 3000 --web /nonexistent \
-  --rate-limit 0 ${CONTRACT_SERVE_ARGS:-} >"$WORK/server.log" 2>&1 &
-SERVER=$!
-for _ in $(seq 1 240); do
-  curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break
-  kill -0 "$SERVER" 2>/dev/null || { cat "$WORK/server.log"; exit 1; }
-  sleep 0.5
-done
+# shellcheck disable=SC2086 # extra serve arguments are words
+start_demo_server "$BIN" "$PORT" ${CONTRACT_SERVE_ARGS:-}
 
 curl -sf "http://127.0.0.1:$PORT/openapi.json" -o "$WORK/openapi.json"
 "$VENV/bin/openapi-spec-validator" "$WORK/openapi.json"

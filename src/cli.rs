@@ -115,6 +115,41 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Files for hosts without talentmap behind them (PMTiles archives).
+    Export {
+        #[command(subcommand)]
+        command: ExportCommand,
+    },
+}
+
+/// `talentmap export …`
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// Every tile of one public layer in a PMTiles v3 archive, as the tile
+    /// routes render it for the public role; prints a JSON summary.
+    Pmtiles {
+        /// talents | vacancies | enterprises | regions | stations | shortage | commute
+        #[arg(long)]
+        layer: String,
+        /// A query parameter of the layer, as in its tile URLs (repeatable):
+        /// `--filter field=ai --filter education=master`.
+        #[arg(long = "filter", value_name = "NAME=VALUE")]
+        filters: Vec<String>,
+        /// Lowest zoom in the archive.
+        #[arg(long, value_parser = clap::value_parser!(u8).range(0..=22))]
+        minzoom: Option<u8>,
+        /// Deepest zoom in the archive (default: the layer's deepest).
+        #[arg(long, value_parser = clap::value_parser!(u8).range(0..=22))]
+        maxzoom: Option<u8>,
+        /// Privacy threshold k, as `serve --k`.
+        #[arg(long, env = "TALENTMAP_K", default_value_t = 5, value_parser = clap::value_parser!(u32).range(2..=100))]
+        k: u32,
+        /// The archive to write (replaced only when the export succeeds).
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        data: DataArg,
+    },
 }
 
 /// `talentmap keys …`
@@ -354,6 +389,38 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Keys { command } => keys_command(command),
         Command::Users { command } => users_command(command),
         Command::Audit { command } => audit_command(command),
+        Command::Export { command } => export_command(command),
+    }
+}
+
+/// `talentmap export …`: exits 0 on success, 1 when the layer refuses the
+/// request (nothing written), 2 on system errors.
+fn export_command(command: ExportCommand) -> anyhow::Result<i32> {
+    let ExportCommand::Pmtiles { layer, filters, minzoom, maxzoom, k, out, data } = command;
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for f in &filters {
+        let Some((name, value)) = f.split_once('=') else {
+            eprintln!("error: --filter must be NAME=VALUE (a query parameter of the layer), got '{f}'");
+            return Ok(1);
+        };
+        query.append_pair(name, value);
+    }
+    let mut store = Store::open(&data.data)?;
+    let taxonomy = load_taxonomy(&data.data)?;
+    let snap = snapshot::build(&mut store, taxonomy)?;
+    drop(store);
+    let state = AppState::new(snap, None, Settings { k, ..Settings::default() });
+    let req = api::export::PmtilesRequest { layer, query: query.finish(), minzoom, maxzoom };
+    match api::export::write_pmtiles(&state, &req, &out) {
+        Ok(summary) => {
+            let _ = writeln!(std::io::stdout().lock(), "{}", serde_json::to_string_pretty(&summary)?);
+            Ok(0)
+        }
+        Err(api::export::ExportError::Request(message)) => {
+            eprintln!("error: {message}");
+            Ok(1)
+        }
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -274,3 +274,40 @@ fn audit_verify_exits_0_when_intact_and_1_naming_the_first_bad_entry() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("audit entry 2:"), "{stderr}");
 }
+
+#[test]
+fn export_pmtiles_refuses_what_the_layer_does_not_take_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = data_with_regions(dir.path());
+    let out_file = dir.path().join("out.pmtiles");
+    let run = |args: &[&str]| {
+        let out =
+            bin().args(["export", "pmtiles"]).args(args).arg("--out").arg(&out_file).arg("--data").arg(&data).output();
+        let out = out.unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).to_string())
+    };
+    let (code, err) = run(&["--layer", "people"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("no layer 'people'") && err.contains("talents"), "{err}");
+    let (code, err) = run(&["--layer", "talents", "--maxzoom", "15"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("--maxzoom must be in 0..=14"), "{err}");
+    let (code, err) = run(&["--layer", "regions", "--minzoom", "9", "--maxzoom", "8"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("--minzoom must be in 0..=8"), "{err}");
+    let (code, err) = run(&["--layer", "talents", "--filter", "tier"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("NAME=VALUE"), "{err}");
+    let (code, err) = run(&["--layer", "talents", "--filter", "colour=red"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("colour"), "{err}");
+    assert!(!out_file.exists());
+    assert!(!dir.path().join("out.pmtiles.partial").exists());
+
+    // The regions layer of a store with three regions: a valid archive.
+    let (code, err) = run(&["--layer", "regions", "--maxzoom", "6"]);
+    assert_eq!(code, Some(0), "{err}");
+    let bytes = std::fs::read(&out_file).unwrap();
+    assert_eq!(&bytes[..8], b"PMTiles\x03");
+    assert_eq!(bytes[100..102], [0, 6]);
+}

@@ -11,6 +11,7 @@ mod compute;
 mod docs;
 mod error;
 mod error_shape;
+pub mod export;
 mod features;
 mod flows;
 pub mod limits;

@@ -31,7 +31,7 @@ pub const MVT_CONTENT_TYPE: &str = "application/vnd.mapbox-vector-tile";
 const CACHE_CONTROL: &str = "public, max-age=60";
 
 /// What the sources may use from the state, for the current snapshot.
-fn context(state: &AppState) -> SourceContext {
+pub(super) fn context(state: &AppState) -> SourceContext {
     SourceContext { snap: state.snapshot(), k: state.settings.k, commute: state.commute.clone() }
 }
 

@@ -16,4 +16,5 @@ pub use clip::{
 pub use mvt::{DEFAULT_EXTENT, GeomType, LayerBuilder, MVT_VERSION, PropValue, encode_tile};
 pub mod commute;
 pub mod layers;
+pub mod pmtiles;
 pub mod shortage;

@@ -117,6 +117,8 @@ pub trait Source: Send + Sync {
     fn name(&self) -> &'static str;
     fn takes_filters_only(&self) -> bool;
     fn params_doc(&self) -> Vec<Parameter>;
+    /// See [`TileSource::maxzoom`].
+    fn maxzoom(&self) -> u8;
     /// The TileJSON of a raw query string; tile URLs start at `public_url`.
     fn tilejson(&self, raw_query: &str, cx: &SourceContext, public_url: &str) -> Result<TileJSON, ApiError>;
     /// Parses and resolves a raw query string for one tile.
@@ -136,6 +138,10 @@ impl<T: TileSource> Source for T {
 
     fn params_doc(&self) -> Vec<Parameter> {
         TileSource::params_doc(self)
+    }
+
+    fn maxzoom(&self) -> u8 {
+        TileSource::maxzoom(self)
     }
 
     fn tilejson(&self, raw_query: &str, cx: &SourceContext, public_url: &str) -> Result<TileJSON, ApiError> {
