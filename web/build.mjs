@@ -1,5 +1,5 @@
 // Builds web/dist: copies the page sources (folders such as src/views/
-// included) and the MapLibre GL JS files it loads from node_modules. No
+// included) and the MapLibre GL JS and pmtiles files it loads from node_modules. No
 // bundling: the page is plain ES modules.
 import { cp, mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -8,10 +8,17 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const src = join(here, 'src');
 const dist = join(here, 'dist');
-const maplibre = join(here, 'node_modules', 'maplibre-gl', 'dist');
+const modules = join(here, 'node_modules');
 
-// The ES module build loads its worker from `./maplibre-gl-worker.mjs` next to it.
-const MAPLIBRE_FILES = ['maplibre-gl.mjs', 'maplibre-gl-worker.mjs', 'maplibre-gl.css'];
+// Files taken from npm packages, by package folder. The MapLibre ES module
+// build loads its worker from `./maplibre-gl-worker.mjs` next to it; the
+// pmtiles browser build (fflate included) is loaded by archive.js.
+const VENDOR = [
+  ['maplibre-gl/dist', 'maplibre-gl.mjs'],
+  ['maplibre-gl/dist', 'maplibre-gl-worker.mjs'],
+  ['maplibre-gl/dist', 'maplibre-gl.css'],
+  ['pmtiles/dist', 'pmtiles.js'],
+];
 
 async function main() {
   await rm(dist, { recursive: true, force: true });
@@ -19,13 +26,14 @@ async function main() {
   for (const name of await readdir(src)) {
     await cp(join(src, name), join(dist, name), { recursive: true });
   }
-  for (const name of MAPLIBRE_FILES) {
+  for (const [folder, name] of VENDOR) {
+    const from = join(modules, folder, name);
     try {
-      await stat(join(maplibre, name));
+      await stat(from);
     } catch {
-      throw new Error(`missing ${join(maplibre, name)}: run \`npm ci\` in web/ first`);
+      throw new Error(`missing ${from}: run \`npm ci\` in web/ first`);
     }
-    await cp(join(maplibre, name), join(dist, name));
+    await cp(from, join(dist, name));
   }
   const files = (await readdir(dist, { recursive: true, withFileTypes: true })).filter((e) => e.isFile());
   console.log(`web build: ${files.length} files in ${dist}`);

@@ -31,6 +31,7 @@ import { PEOPLE_LAYER, PEOPLE_MIN_ZOOM, areaAt, createPeopleLayer, peopleLegend 
 import { renderFilters, resetFilters } from './filters.js';
 import { setupSearch } from './search.js';
 import { createViews } from './views/index.js';
+import { archiveUrl, openArchive } from './archive.js';
 
 const $ = (sel) => document.querySelector(sel);
 const origin = window.location.origin;
@@ -149,7 +150,7 @@ function createMap(a) {
   const { state, base } = a;
   const mapOptions = {
     container: 'map',
-    style: buildStyle({ origin, state, base }),
+    style: buildStyle({ origin, state, base, archives: a.archive ? { [a.archive.layer]: a.archive.source } : {} }),
     maxZoom: 18,
     minZoom: 6,
     dragRotate: false,
@@ -409,6 +410,8 @@ function setupFilters(a) {
   };
   a.applyFilters = () => {
     for (const layer of ['talents', 'vacancies', 'enterprises', 'regions']) {
+      // An archive's layer was rendered for one query; filters leave it alone.
+      if (layer === a.archive?.layer) continue;
       const src = map.getSource(layer);
       const url = tileJsonUrl(origin, layer, state.filters);
       if (src && src.url !== url) src.setUrl(url);
@@ -638,6 +641,7 @@ function setupLanguage(a) {
     a.updateFilterBadge();
     $('#privacy-note').textContent = t('privacyNote', { k });
     $('#data-version').textContent = t('dataVersion', { v: stats.version ?? '–' });
+    renderArchiveNote(a);
     map.getCanvas().setAttribute('aria-label', t('title'));
     a.account.render();
     if (a.openRegionId) a.showRegion(a.openRegionId);
@@ -700,6 +704,38 @@ function watchHash(a) {
   });
 }
 
+/** Opens the archive the hash names, if any (archive.js); on failure the
+ *  server's tiles stay and the sidebar says why. */
+async function loadArchive(a) {
+  a.archive = null;
+  a.archiveError = null;
+  if (!a.state.archive) return;
+  try {
+    const url = archiveUrl(a.state.archive, window.location.href);
+    if (!url) throw new Error(a.state.archive);
+    a.archive = await openArchive(maplibregl, url);
+    app.archive = { layer: a.archive.layer, url: a.archive.url };
+  } catch (err) {
+    a.archiveError = String(err?.message || err);
+    app.archiveError = a.archiveError;
+  }
+}
+
+/** The sidebar line about the archive: where a layer comes from, or why not. */
+function renderArchiveNote(a) {
+  const el = $('#archive-note');
+  const { archive, archiveError } = a;
+  el.hidden = !archive && !archiveError;
+  el.classList.toggle('error', Boolean(archiveError));
+  if (archive) {
+    const layer = t(`layer${archive.layer[0].toUpperCase()}${archive.layer.slice(1)}`);
+    const query = archive.query ? t('archiveQuery', { q: archive.query }) : '';
+    el.textContent = t('archiveNote', { layer, name: archive.name, v: archive.dataVersion ?? '–', query });
+  } else if (archiveError) {
+    el.textContent = t('archiveError', { msg: archiveError });
+  }
+}
+
 async function main() {
   // Start the map's web workers while the API answers.
   maplibregl.prewarm();
@@ -727,6 +763,7 @@ async function main() {
   }
   a.account = account;
   account.setRegions(a.regionsById);
+  await loadArchive(a);
   a.map = createMap(a);
   addRegionLabels(a);
   wireHash(a);

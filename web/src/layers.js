@@ -54,7 +54,9 @@ export function tileJsonUrl(origin, layer, filters) {
 /** Initial class breaks; replaced from the features on screen once tiles load. */
 const INITIAL_BREAKS = { talents: [20, 50, 100, 200, 500], vacancies: [10, 20, 50, 100, 200], regions: [100, 500, 1000, 5000, 10000] };
 
-export function buildStyle({ origin, state, base }) {
+/** The style; `archives` maps a layer to a vector source that replaces
+ *  the server's tiles for it (a PMTiles archive, archive.js). */
+export function buildStyle({ origin, state, base, archives = {} }) {
   const vis = (id) => (state.layers.includes(id) ? 'visible' : 'none');
   const regionPaint = regionFillColor(state.stat, INITIAL_BREAKS.regions);
   return {
@@ -62,11 +64,11 @@ export function buildStyle({ origin, state, base }) {
     name: 'talentmap',
     sources: {
       base: { type: 'geojson', data: base },
-      stations: { type: 'vector', url: tileJsonUrl(origin, 'stations', null) },
-      regions: { type: 'vector', url: tileJsonUrl(origin, 'regions', state.filters) },
-      talents: { type: 'vector', url: tileJsonUrl(origin, 'talents', state.filters) },
-      vacancies: { type: 'vector', url: tileJsonUrl(origin, 'vacancies', state.filters) },
-      enterprises: { type: 'vector', url: tileJsonUrl(origin, 'enterprises', state.filters) },
+      stations: archives.stations ?? { type: 'vector', url: tileJsonUrl(origin, 'stations', null) },
+      regions: archives.regions ?? { type: 'vector', url: tileJsonUrl(origin, 'regions', state.filters) },
+      talents: archives.talents ?? { type: 'vector', url: tileJsonUrl(origin, 'talents', state.filters) },
+      vacancies: archives.vacancies ?? { type: 'vector', url: tileJsonUrl(origin, 'vacancies', state.filters) },
+      enterprises: archives.enterprises ?? { type: 'vector', url: tileJsonUrl(origin, 'enterprises', state.filters) },
     },
     layers: [
       { id: 'background', type: 'background', paint: { 'background-color': '#e9ecef' } },

@@ -3,6 +3,7 @@
 //    &field=0812&education=master,doctorate&title=senior&tier=A,B
 //    &min_age=25&max_age=34&seeking=true&lang=en
 //    &view=shortage&sfield=0812&sby=park | &view=commute&park=ID | &view=flows&farea=ID&month=2025-12
+//    &archive=exports/talents.pmtiles (a layer drawn from a PMTiles archive, archive.js)
 // Lists are comma-separated. Parameters at their default are left out.
 
 // `people` is kept only while the signed-in role may see individuals (app.js).
@@ -32,6 +33,7 @@ export function defaultState() {
     park: null, // commute view: the park whose workers are shown
     farea: null, // flow view: the area whose series is shown
     fmonth: null, // flow view: alert month (null = the latest)
+    archive: null, // URL or path of a PMTiles archive that replaces its layer's tiles
   };
 }
 
@@ -89,6 +91,8 @@ export function parseHash(hash) {
   state.farea = id(params.get('farea'));
   const month = params.get('month');
   if (month && /^\d{4}-(0[1-9]|1[0-2])$/.test(month)) state.fmonth = month;
+  const archive = params.get('archive');
+  if (archive && archive.length <= 512 && /^[\w.~:/%@-]+\.pmtiles$/.test(archive)) state.archive = archive;
   return state;
 }
 
@@ -118,6 +122,7 @@ export function formatHash(state) {
       if (state.fmonth) parts.push(`month=${state.fmonth}`);
     }
   }
+  if (state.archive) parts.push(`archive=${keep(state.archive)}`);
   return `#${parts.join('&')}`;
 }
 

@@ -818,6 +818,86 @@ async function submitSignIn(page, username, password) {
   return { status: res.status(), body };
 }
 
+describe('PMTiles archive', { skip: process.env.TALENTMAP_URL ? 'exports from the data directory of a server this test starts' : false }, () => {
+  // `talentmap export pmtiles` writes the archive next to the page, as a
+  // static host would hold it; the page reads it with range requests.
+  const EXPORTS = join(DIST, 'exports');
+  const NAME = 'talents-archive.pmtiles';
+
+  test('a layer drawn from an exported archive: range requests, no tile route, same picture', async () => {
+    await mkdir(EXPORTS, { recursive: true });
+    try {
+      const out = spawnSync(
+        BIN,
+        ['export', 'pmtiles', '--data', dataDir, '--layer', 'talents', '--maxzoom', '12', '--out', join(EXPORTS, NAME)],
+        { encoding: 'utf8', env: { ...process.env, RUST_LOG: 'warn' } },
+      );
+      assert.equal(out.status, 0, out.stderr);
+      const summary = JSON.parse(out.stdout);
+      assert.ok(summary.tiles > 0, 'the archive holds tiles');
+      const view = 'map=11.00/36.66000/117.05000&layers=talents';
+
+      // The reference: the same view from the server's tiles.
+      const ref = await openPage();
+      await gotoMap(ref.page, view);
+      const served = await mapPixels(ref.page);
+      await ref.context.close();
+
+      const { context, page, rec } = await openPage();
+      await gotoMap(page, `${view}&archive=exports/${NAME}`);
+      const state = await page.evaluate(() => ({
+        archive: window.__talentmap.archive,
+        archiveError: window.__talentmap.archiveError ?? null,
+        mapErrors: window.__talentmap.errors,
+        sourceUrl: window.__talentmap.map.getSource('talents').url,
+        drawn: window.__talentmap.map.queryRenderedFeatures({ layers: ['talents-fill'] }).length,
+      }));
+      assert.equal(state.archiveError, null);
+      assert.equal(state.archive.layer, 'talents');
+      assert.match(state.sourceUrl, /^pmtiles:\/\/http:\/\/127\.0\.0\.1:\d+\/exports\/talents-archive\.pmtiles$/);
+      assert.ok(state.drawn > 0, 'talent cells drawn from the archive');
+      assert.deepEqual(rec.errors, [], 'console errors');
+      assert.deepEqual(rec.failed, [], 'failed requests');
+      assert.deepEqual(state.mapErrors, [], 'map errors');
+      const reads = rec.responses.filter((r) => new URL(r.url).pathname === `/exports/${NAME}`);
+      assert.ok(reads.length >= 1 && reads.every((r) => r.status === 206), `archive reads: ${JSON.stringify(reads)}`);
+      assert.deepEqual(tileRequests(rec, 'talents'), [], 'no talent tiles from the server');
+      assert.ok(!rec.responses.some((r) => r.url.includes('/tiles/talents.json')), 'no talent TileJSON from the server');
+      const note = page.locator('#archive-note');
+      assert.equal(await note.isVisible(), true);
+      const text = await note.textContent();
+      assert.ok(text.includes(NAME) && text.includes(String(summary.data_version)), text);
+
+      // Same data version, same disclosure control: the same picture.
+      const fromArchive = await mapPixels(page);
+      const diff = await pixelDiff(page, served.png, fromArchive.png);
+      assert.ok(diff < 0.02, `archive and server tiles differ on ${(diff * 100).toFixed(2)}% of pixels`);
+      await shot(page, 'web-archive.png');
+
+      // The archive was made for one query: a filter leaves it alone.
+      const from = rec.responses.length;
+      const n = await idleCount(page);
+      await page.click('label.chip:has(input[name="education"][value="master"])');
+      await settle(page, n);
+      assert.deepEqual(tileRequests(rec, 'talents', from), []);
+      assert.match(await page.evaluate(() => window.__talentmap.map.getSource('talents').url), /^pmtiles:/);
+      assert.match(await page.evaluate(() => location.hash), /archive=exports\/talents-archive\.pmtiles/);
+      await context.close();
+
+      // A missing archive: the sidebar says so and the server's tiles are drawn.
+      const missing = await openPage();
+      await gotoMap(missing.page, `${view}&archive=exports/missing.pmtiles`);
+      const why = await missing.page.evaluate(() => window.__talentmap.archiveError);
+      assert.ok(why && why.includes('missing.pmtiles'), why);
+      assert.equal(await missing.page.locator('#archive-note.error').isVisible(), true);
+      assertTilesAnswered(tileRequests(missing.rec, 'talents'), 'talents after a missing archive');
+      await missing.context.close();
+    } finally {
+      await rm(EXPORTS, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('access control', { skip: process.env.TALENTMAP_URL ? 'needs a server this test starts (TALENTMAP_URL is set)' : false }, () => {
   let district; // the demo city's district with most talents: the analyst's jurisdiction
   let home; // [lon, lat] of a dense talent cell inside it

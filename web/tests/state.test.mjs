@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { activeFilterCount, defaultState, filterQuery, formatHash, parseHash } from '../src/state.js';
+import { archiveUrl } from '../src/archive.js';
 import { legendClasses, nice, pickColors, quantileBreaks, stepExpression, VIRIDIS } from '../src/ramps.js';
 
 test('a full hash parses and formats back to itself', () => {
@@ -111,4 +112,28 @@ test('the analysis view state round-trips through the hash', () => {
   assert.equal(s.sby, 'district');
   assert.equal(s.fmonth, null);
   assert.equal(s.park, null);
+});
+
+test('an archive in the hash: kept when it names a .pmtiles file, dropped otherwise', () => {
+  const s = parseHash('#layers=talents&archive=exports/talents-0812.pmtiles');
+  assert.equal(s.archive, 'exports/talents-0812.pmtiles');
+  assert.equal(parseHash(formatHash(s)).archive, 'exports/talents-0812.pmtiles');
+  const remote = parseHash(`#archive=${encodeURIComponent('https://cdn.example.org/map/talents.pmtiles')}`);
+  assert.equal(remote.archive, 'https://cdn.example.org/map/talents.pmtiles');
+  assert.equal(parseHash(formatHash(remote)).archive, remote.archive);
+  for (const bad of ['talents.mbtiles', 'javascript:alert(1)//x.pmtiles'.replace('(', '%28'), 'a b.pmtiles', '"x".pmtiles']) {
+    assert.equal(parseHash(`#archive=${encodeURIComponent(bad)}`).archive, null, bad);
+  }
+  assert.equal(formatHash(parseHash('#layers=talents')).includes('archive'), false);
+});
+
+test('archive URLs resolve against the page and only over http(s)', () => {
+  const page = 'http://127.0.0.1:8080/index.html#layers=talents';
+  assert.equal(archiveUrl('exports/t.pmtiles', page), 'http://127.0.0.1:8080/exports/t.pmtiles');
+  assert.equal(archiveUrl('/t.pmtiles', page), 'http://127.0.0.1:8080/t.pmtiles');
+  assert.equal(archiveUrl('https://cdn.example.org/t.pmtiles', page), 'https://cdn.example.org/t.pmtiles');
+  assert.equal(archiveUrl('javascript:x.pmtiles', page), null);
+  assert.equal(archiveUrl('file:///etc/t.pmtiles', page), null);
+  assert.equal(archiveUrl('exports/t.json', page), null);
+  assert.equal(archiveUrl(null, page), null);
 });
