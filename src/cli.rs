@@ -62,6 +62,10 @@ pub enum Command {
         /// data directory): build from the store at every start.
         #[arg(long, env = "TALENTMAP_NO_SAVED_SNAPSHOT")]
         no_saved_snapshot: bool,
+        /// Font folders or files the map's labels are drawn with
+        /// (`/fonts/{fontstack}/{range}.pbf`; comma-separated or repeated).
+        #[arg(long = "fonts", env = "TALENTMAP_FONTS", value_delimiter = ',', default_value = Settings::FONT_DIR)]
+        fonts: Vec<PathBuf>,
         #[command(flatten)]
         access: AccessArgs,
         #[command(flatten)]
@@ -347,6 +351,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             web,
             demo_talents,
             no_saved_snapshot,
+            fonts,
             access,
             limits,
             data,
@@ -355,7 +360,13 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
                 Some(url) => api::normalise_public_url(&url).map_err(|e| anyhow::anyhow!("--public-url: {e}"))?,
                 None => format!("http://{addr}"),
             };
-            let base = Settings { k, public_url, access: access.settings(reload_secs), ..Settings::default() };
+            let base = Settings {
+                k,
+                public_url,
+                access: access.settings(reload_secs),
+                font_dirs: fonts,
+                ..Settings::default()
+            };
             let start = Start { reload_secs, demo_talents, saved_snapshot: !no_saved_snapshot };
             serve(&data.data, addr, base, &web, start, &limits)
         }

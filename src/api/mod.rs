@@ -14,6 +14,7 @@ mod error_shape;
 pub mod export;
 mod features;
 mod flows;
+mod fonts;
 pub mod limits;
 mod metrics;
 pub mod openapi;
@@ -125,6 +126,9 @@ pub fn routes() -> RouteTable {
         .get("/metrics", Admin, metrics::metrics)
         .get("/openapi.json", Public, openapi::openapi_json)
         .get("/api/docs", Public, docs::docs_page)
+        // Map glyphs from local font files (api::fonts).
+        .get("/fonts.json", Public, fonts::font_list)
+        .get("/fonts/{fontstack}/{range}", Public, fonts::glyphs)
         // Sign-in sessions (api::session) and who am I.
         .get("/api/session", Open, session::current)
         .post("/api/session", Open, session::sign_in)

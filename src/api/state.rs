@@ -52,6 +52,9 @@ pub struct Settings {
     pub tile_cache_bytes: usize,
     /// Who may call what (`docs/access.md`).
     pub access: super::AccessSettings,
+    /// Folders (or files) of the fonts map glyphs are drawn from
+    /// (`api::fonts`).
+    pub font_dirs: Vec<PathBuf>,
 }
 
 /// Checks and normalises a public base URL: `http` or `https`, a host, no
@@ -86,6 +89,8 @@ impl Settings {
     pub const RATE_LIMIT_BURST: u32 = 200;
     /// Default tile cache budget: 256 MiB.
     pub const TILE_CACHE_BYTES: usize = 256 << 20;
+    /// Default font folder: where Debian installs fonts (`fonts-noto-cjk`).
+    pub const FONT_DIR: &str = "/usr/share/fonts";
 }
 
 impl Default for Settings {
@@ -103,6 +108,7 @@ impl Default for Settings {
             compute_threads: super::Compute::default_size(),
             tile_cache_bytes: Settings::TILE_CACHE_BYTES,
             access: super::AccessSettings::default(),
+            font_dirs: vec![PathBuf::from(Settings::FONT_DIR)],
         }
     }
 }
@@ -136,6 +142,8 @@ pub struct StateInner {
     pub commute: Arc<super::commute::CommuteCache>,
     /// The bounded pool that CPU-bound request work runs on.
     pub compute: super::Compute,
+    /// Map glyphs from local fonts, scanned on first use.
+    pub fonts: Arc<super::fonts::Fonts>,
     /// In-flight count and per-client rate buckets (see `limits`).
     pub limits: Arc<super::limits::Limits>,
     /// Credentials, sign-in and the audit log on the store (see `access`).
@@ -166,6 +174,7 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             commute: Arc::default(),
             compute: super::Compute::new(settings.compute_threads),
+            fonts: Arc::new(super::fonts::Fonts::new(settings.font_dirs.clone())),
             limits: Arc::new(super::limits::Limits::new(&settings)),
             settings: Arc::new(settings),
             refreshing: Arc::new(std::sync::Mutex::new(())),

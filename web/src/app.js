@@ -16,7 +16,10 @@ import {
   cellBreaks,
   countIcon,
   countImage,
+  countText,
   hatchImage,
+  labelPoints,
+  pickLabelFonts,
   regionBreaks,
   regionFillColor,
   regionFilters,
@@ -125,12 +128,16 @@ async function loadData(state) {
     f.properties = f.properties || {};
     if (f.properties.id === undefined && f.id !== undefined) f.properties.id = f.id;
   }
+  // Names are drawn with the server's glyphs when it has a CJK font.
+  const fonts = pickLabelFonts(await fetch('/fonts.json').then((r) => (r.ok ? r.json() : [])).catch(() => []));
+  const labels = fonts ? { fonts, points: labelPoints(base, regionLabelPoint) } : null;
   const tax = indexTaxonomy(taxonomy);
   const k = stats.privacy_k ?? 5;
   return {
     state,
     stats,
     base,
+    labels,
     tax,
     k,
     ctx: { tax, k },
@@ -150,9 +157,19 @@ function createMap(a) {
   const { state, base } = a;
   const mapOptions = {
     container: 'map',
-    style: buildStyle({ origin, state, base, archives: a.archive ? { [a.archive.layer]: a.archive.source } : {} }),
+    style: buildStyle({
+      origin,
+      state,
+      base,
+      labels: a.labels,
+      archives: a.archive ? { [a.archive.layer]: a.archive.source } : {},
+    }),
     maxZoom: 18,
     minZoom: 6,
+    // Han characters are drawn from the browser's own CJK font (each glyph
+    // range of the CJK block is about 200 KB, and a few names touch dozens of
+    // ranges); every other character comes from the server's glyphs.
+    localIdeographFontFamily: "'Noto Sans CJK SC', 'Source Han Sans SC', 'Microsoft YaHei', 'PingFang SC', sans-serif",
     dragRotate: false,
     pitchWithRotate: false,
     attributionControl: { compact: true, customAttribution: 'talentmap' },
@@ -197,11 +214,20 @@ function createMap(a) {
   return map;
 }
 
-/** HTML labels for district and park names (there is no glyph server). */
-function addRegionLabels({ map, base }) {
+/** Where a region's name goes: the server's label point, else the centroid
+ *  of its largest ring. */
+function regionLabelPoint(f) {
+  const p = f.properties;
+  return p.centre || p.center || p.cp || (f.geometry && labelPoint(f.geometry));
+}
+
+/** HTML labels for district and park names, only when the server has no
+ *  font to draw them with (otherwise they are symbol layers, layers.js). */
+function addRegionLabels({ map, base, labels }) {
+  if (labels) return;
   for (const f of base.features) {
     const p = f.properties;
-    const at = p.centre || p.center || p.cp || (f.geometry && labelPoint(f.geometry));
+    const at = regionLabelPoint(f);
     if (!at || !p.name) continue;
     const el = document.createElement('div');
     el.className = `map-label ${p.kind === 'park' ? 'park' : 'district'}`;
@@ -649,9 +675,11 @@ function setupLanguage(a) {
     else if (!a.details.hidden) a.views.rerender();
     if (popup.isOpen()) popup.remove();
   };
-  // Cluster badges are images keyed by locale and count.
+  // Cluster badges follow the locale (text, or images keyed by locale and count).
   const redrawBadges = () => {
-    if (map.getLayer('enterprise-cluster-count')) map.setLayoutProperty('enterprise-cluster-count', 'icon-image', countIcon(getLang()));
+    if (!map.getLayer('enterprise-cluster-count')) return;
+    if (a.labels) map.setLayoutProperty('enterprise-cluster-count', 'text-field', countText(getLang()));
+    else map.setLayoutProperty('enterprise-cluster-count', 'icon-image', countIcon(getLang()));
   };
   $('#lang').addEventListener('click', () => {
     setLang(getLang() === 'zh' ? 'en' : 'zh');

@@ -1,8 +1,10 @@
 // The MapLibre style, built in code: an offline basemap (background,
 // district and park polygons from /api/regions, stations from tiles) and the
 // data layers, each a vector source on the server's TileJSON with the
-// current filters in its query string. No glyphs or sprite: labels are HTML
-// markers and the few icons are drawn on a canvas at run time.
+// current filters in its query string. District and park names are symbol
+// layers drawn with glyphs the server makes from its own fonts
+// (/fonts/{fontstack}/{range}.pbf); no sprite: the few icons are drawn on a
+// canvas at run time.
 
 import { filterQuery } from './state.js';
 import { BLUES, CIVIDIS, NO_DATA, PUOR, RATIO_BREAKS, VIRIDIS, quantileBreaks, stepExpression } from './ramps.js';
@@ -54,12 +56,57 @@ export function tileJsonUrl(origin, layer, filters) {
 /** Initial class breaks; replaced from the features on screen once tiles load. */
 const INITIAL_BREAKS = { talents: [20, 50, 100, 200, 500], vacancies: [10, 20, 50, 100, 200], regions: [100, 500, 1000, 5000, 10000] };
 
+/** Fonts for labels, most wanted first; the page uses those the server has
+ *  (`/fonts.json`). */
+export const LABEL_FONTS = { district: ['Noto Sans CJK SC Bold', 'Noto Sans CJK SC Regular'], park: ['Noto Sans CJK SC Regular'] };
+
+/** The label font of each kind the server can draw, or null when it has
+ *  none of them (then the page falls back to HTML labels). */
+export function pickLabelFonts(available) {
+  const have = new Set(available || []);
+  const pick = (list) => list.find((f) => have.has(f)) ?? null;
+  const district = pick(LABEL_FONTS.district);
+  const park = pick(LABEL_FONTS.park) ?? district;
+  return district && park ? { district, park } : null;
+}
+
+/** Label points of the districts and parks: each region's label point. */
+export function labelPoints(base, pointOf) {
+  const features = [];
+  for (const f of base.features) {
+    const p = f.properties;
+    const at = pointOf(f);
+    if (!at || !p.name) continue;
+    features.push({ type: 'Feature', geometry: { type: 'Point', coordinates: at }, properties: { name: p.name, kind: p.kind } });
+  }
+  return { type: 'FeatureCollection', features };
+}
+
+/** Symbol layers of the district and park names, in `fonts`: parks from
+ *  zoom 11, districts up to zoom 13.5. */
+function labelLayers(fonts) {
+  const label = (kind, zooms, font, size, color) => ({
+    id: `${kind}-labels`,
+    type: 'symbol',
+    source: 'labels',
+    ...zooms,
+    filter: ['==', ['get', 'kind'], kind],
+    layout: { 'text-field': ['get', 'name'], 'text-font': [font], 'text-size': size, 'text-max-width': 8 },
+    paint: { 'text-color': color, 'text-halo-color': '#ffffff', 'text-halo-width': 1.6, 'text-halo-blur': 0.4 },
+  });
+  return [
+    label('park', { minzoom: 11 }, fonts.park, 11.5, '#2f6b2f'),
+    label('district', { maxzoom: 13.5 }, fonts.district, 13, '#2b3440'),
+  ];
+}
+
 /** The style; `archives` maps a layer to a vector source that replaces
- *  the server's tiles for it (a PMTiles archive, archive.js). */
-export function buildStyle({ origin, state, base, archives = {} }) {
+ *  the server's tiles for it (a PMTiles archive, archive.js); `labels`
+ *  (label points and fonts) adds district and park names as symbol layers. */
+export function buildStyle({ origin, state, base, archives = {}, labels = null }) {
   const vis = (id) => (state.layers.includes(id) ? 'visible' : 'none');
   const regionPaint = regionFillColor(state.stat, INITIAL_BREAKS.regions);
-  return {
+  const style = {
     version: 8,
     name: 'talentmap',
     sources: {
@@ -217,8 +264,8 @@ export function buildStyle({ origin, state, base, archives = {} }) {
         },
       },
       {
-        // Count badges: canvas-drawn images named `count:LANG:N` (see countImage),
-        // not text, so no glyph server is needed.
+        // Count badges: text in the server's glyphs, or, on a server with no
+        // font, canvas-drawn images named `count:LANG:N` (see countImage).
         id: 'enterprise-cluster-count',
         type: 'symbol',
         source: 'enterprises',
@@ -226,10 +273,17 @@ export function buildStyle({ origin, state, base, archives = {} }) {
         filter: ['==', ['get', 'cluster'], true],
         layout: {
           visibility: vis('enterprises'),
-          'icon-image': countIcon(state.lang),
-          'icon-allow-overlap': true,
-          'icon-ignore-placement': true,
+          ...(labels
+            ? {
+                'text-field': countText(state.lang),
+                'text-font': [labels.fonts.park],
+                'text-size': 11.5,
+                'text-allow-overlap': true,
+                'text-ignore-placement': true,
+              }
+            : { 'icon-image': countIcon(state.lang), 'icon-allow-overlap': true, 'icon-ignore-placement': true }),
         },
+        paint: labels ? { 'text-color': '#ffffff', 'text-halo-color': 'rgba(60,30,0,0.85)', 'text-halo-width': 1.4 } : {},
       },
       {
         id: 'enterprise-points',
@@ -255,6 +309,12 @@ export function buildStyle({ origin, state, base, archives = {} }) {
       },
     ],
   };
+  if (labels) {
+    style.glyphs = `${origin}/fonts/{fontstack}/{range}.pbf`;
+    style.sources.labels = { type: 'geojson', data: labels.points };
+    style.layers.push(...labelLayers(labels.fonts));
+  }
+  return style;
 }
 
 /** Region layer filters: suppression (talent count 1..k−1) hides only the
@@ -286,6 +346,11 @@ export function hatchImage(size = 8) {
     }
   }
   return { width: size, height: size, data };
+}
+
+/** Text of a cluster badge: the count with the locale's digit grouping. */
+export function countText(lang) {
+  return ['number-format', ['get', 'count'], { locale: lang === 'en' ? 'en' : 'zh-CN' }];
 }
 
 /** Image name of a cluster badge: `count:LANG:N` (the text depends on the locale). */

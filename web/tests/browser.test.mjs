@@ -296,9 +296,18 @@ describe('talentmap web front end', () => {
     assert.ok(px.dominant < 0.9, `one colour covers ${(px.dominant * 100).toFixed(1)}% of the map`);
     await shot(page, 'web-initial.png');
 
-    // Chinese UI by default, with HTML labels for district names.
+    // Chinese UI by default. District names are MapLibre symbols drawn with
+    // glyphs the server makes from its own fonts, not HTML markers.
     assert.equal(await page.textContent('h1'), '人才产业地图');
-    assert.ok((await page.locator('.map-label.district').count()) >= 5, 'district labels');
+    const glyphs = rec.responses.filter((r) => new URL(r.url).pathname.startsWith('/fonts/'));
+    assert.ok(glyphs.length > 0, 'no glyph requests');
+    assert.deepEqual(glyphs.filter((r) => r.status !== 200), [], 'glyph requests answered');
+    const names = await page.evaluate(() =>
+      window.__talentmap.map.queryRenderedFeatures({ layers: ['district-labels'] }).map((f) => f.properties.name),
+    );
+    assert.ok(names.length >= 5, `district labels drawn: ${names}`);
+    assert.ok(names.every((n) => /区|县|市/.test(n)), `district names: ${names}`);
+    assert.equal(await page.locator('.map-label').count(), 0, 'no HTML label markers');
     await context.close();
   });
 
@@ -445,11 +454,10 @@ describe('talentmap web front end', () => {
     await gotoMap(page, 'layers=regions');
     const target = await page.evaluate(() => {
       const m = window.__talentmap.map;
-      const labels = [...document.querySelectorAll('.map-label.district')];
       const c = m.getCanvas().getBoundingClientRect();
-      for (const el of labels) {
-        const r = el.getBoundingClientRect();
-        const p = { x: r.left + r.width / 2 - c.left, y: r.bottom + 14 - c.top };
+      for (const label of m.queryRenderedFeatures({ layers: ['district-labels'] })) {
+        const at = m.project(label.geometry.coordinates);
+        const p = { x: at.x, y: at.y + 20 };
         if (p.x < 40 || p.y < 40 || p.x > c.width - 60 || p.y > c.height - 40) continue;
         const f = m.queryRenderedFeatures([p.x, p.y], { layers: ['base-districts-fill'] })[0];
         if (f) return { ...p, id: String(f.properties.id), name: f.properties.name };
