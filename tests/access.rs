@@ -158,6 +158,7 @@ fn documented_policy(method: &str, path: &str) -> Option<Policy> {
         ("GET", "/api/commute/summary" | "/api/commute/districts" | "/api/commute/flows") => Public,
         ("GET", "/api/commute/underserved") | ("POST", "/api/commute/scenario") => Public,
         ("GET", "/tiles/{file}" | "/tiles/{layer}/{z}/{x}/{y}") => Public,
+        ("GET", "/fonts.json" | "/fonts/{fontstack}/{range}") => Public,
         ("GET", "/api/flows/series" | "/api/flows/od" | "/api/flows/alerts") => Public,
         ("GET", "/api/shortage?format=csv") => Export,
         _ => return None,
@@ -185,6 +186,7 @@ fn concrete(path: &str, pid: &str) -> String {
         .replace("{id}", "D1")
         .replace("{file}", "talents.json")
         .replace("{layer}/{z}/{x}/{y}", "talents/0/0/0.mvt")
+        .replace("{fontstack}/{range}", "DejaVu%20Sans%20Book/0-255.pbf")
 }
 
 async fn a_pid(state: &AppState, admin: &str) -> String {

@@ -76,13 +76,13 @@ impl Fonts {
     /// for a stack of font names, from the cache or rendered now.
     pub fn range(&self, stack: &[String], start: u32) -> Result<Bytes, ApiError> {
         let refs = self.resolve(stack)?;
-        let key = (stack.join(","), start);
-        if let Some(bytes) = self.cache.get(&key) {
-            return Ok(bytes);
-        }
-        let bytes = Bytes::from(render(&key.0, &refs, start)?);
-        self.cache.insert(key, bytes.clone());
-        Ok(bytes)
+        let name = stack.join(",");
+        // Single flight: concurrent requests for one range render it once.
+        self.cache.try_get_with((name.clone(), start), || render(&name, &refs, start).map(Bytes::from)).map_err(
+            |e: std::sync::Arc<ApiError>| {
+                std::sync::Arc::try_unwrap(e).unwrap_or_else(|shared| ApiError::Internal(format!("{shared:?}")))
+            },
+        )
     }
 
     /// The faces of a stack; a name not found is a 404 listing some names.
