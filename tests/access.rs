@@ -158,7 +158,7 @@ fn documented_policy(method: &str, path: &str) -> Option<Policy> {
         ("GET", "/api/commute/summary" | "/api/commute/districts" | "/api/commute/flows") => Public,
         ("GET", "/api/commute/underserved") | ("POST", "/api/commute/scenario") => Public,
         ("GET", "/tiles/{file}" | "/tiles/{layer}/{z}/{x}/{y}") => Public,
-        ("GET", "/fonts.json" | "/fonts/{fontstack}/{range}") => Public,
+        ("GET", "/fonts.json" | "/fonts/{fontstack}/{range}") => Open,
         ("GET", "/api/flows/series" | "/api/flows/od" | "/api/flows/alerts") => Public,
         ("GET", "/api/shortage?format=csv") => Export,
         _ => return None,

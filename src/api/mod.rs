@@ -126,9 +126,10 @@ pub fn routes() -> RouteTable {
         .get("/metrics", Admin, metrics::metrics)
         .get("/openapi.json", Public, openapi::openapi_json)
         .get("/api/docs", Public, docs::docs_page)
-        // Map glyphs from local font files (api::fonts).
-        .get("/fonts.json", Public, fonts::font_list)
-        .get("/fonts/{fontstack}/{range}", Public, fonts::glyphs)
+        // Map glyphs from local font files (api::fonts): not data, so open
+        // like the sign-in, which the page shows before any map.
+        .get("/fonts.json", Open, fonts::font_list)
+        .get("/fonts/{fontstack}/{range}", Open, fonts::glyphs)
         // Sign-in sessions (api::session) and who am I.
         .get("/api/session", Open, session::current)
         .post("/api/session", Open, session::sign_in)

@@ -7,6 +7,7 @@
 // (basemap, labels, page and MapLibre start-up alone).
 //
 //   node bench/first-render.mjs [--bin ../target/release/talentmap] [--talents 100000] [--runs 7]
+//                               [--web DIR]   (a page build to compare, e.g. an older release's web/dist)
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -23,6 +24,7 @@ const BIN = resolve(WEB, arg('bin', '../target/release/talentmap'));
 const TALENTS = arg('talents', '100000');
 const RUNS = Number(arg('runs', '7'));
 const PORT = Number(arg('port', '18190'));
+const DIST = resolve(arg('web', join(WEB, 'dist')));
 const base = `http://127.0.0.1:${PORT}`;
 
 async function waitForHealth(deadline) {
@@ -61,7 +63,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main() {
   const data = await mkdtemp(join(tmpdir(), 'talentmap-bench-'));
-  const server = spawn(BIN, ['serve', '--addr', `127.0.0.1:${PORT}`, '--data', data, '--demo-talents', TALENTS, '--web', join(WEB, 'dist'), '--rate-limit', '0'], {
+  const server = spawn(BIN, ['serve', '--addr', `127.0.0.1:${PORT}`, '--data', data, '--demo-talents', TALENTS, '--web', DIST, '--rate-limit', '0'], {
     stdio: 'ignore',
     env: { ...process.env, RUST_LOG: 'warn' },
   });

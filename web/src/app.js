@@ -115,8 +115,8 @@ async function loadData(state) {
   let taxonomy;
   let stats;
   let base;
+  const boot = window.__talentmapBoot || [];
   try {
-    const boot = window.__talentmapBoot || [];
     [taxonomy, stats, base] = await Promise.all(
       ['/api/taxonomy', '/api/stats', '/api/regions'].map((path, i) => getJson(path, boot[i])),
     );
@@ -129,7 +129,8 @@ async function loadData(state) {
     if (f.properties.id === undefined && f.id !== undefined) f.properties.id = f.id;
   }
   // Names are drawn with the server's glyphs when it has a CJK font.
-  const fonts = pickLabelFonts(await fetch('/fonts.json').then((r) => (r.ok ? r.json() : [])).catch(() => []));
+  const fontList = await (boot[4] || fetch('/fonts.json')).then((r) => (r.ok ? r.json() : [])).catch(() => []);
+  const fonts = pickLabelFonts(fontList);
   const labels = fonts ? { fonts, points: labelPoints(base, regionLabelPoint) } : null;
   const tax = indexTaxonomy(taxonomy);
   const k = stats.privacy_k ?? 5;
