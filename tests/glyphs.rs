@@ -131,8 +131,20 @@ async fn a_cjk_range_has_every_glyph_with_its_distance_field() {
     let zhong = glyphs.iter().find(|g| g.id == 0x4E2D).unwrap();
     assert!(zhong.width > 10 && zhong.height > 10 && zhong.advance >= 20, "{zhong:?}");
     assert_eq!(zhong.bitmap, ((zhong.width + 6) * (zhong.height + 6)) as usize);
-    // The second answer is the cached bytes.
+    // The second answer is the cached bytes; a browser gets the stored gzip form of the same bytes.
     assert_eq!(get(&state, "/fonts/Noto%20Sans%20CJK%20SC%20Regular/19968-20223.pbf").await.2, body);
+    let req = Request::get("/fonts/Noto%20Sans%20CJK%20SC%20Regular/19968-20223.pbf")
+        .header(header::ACCEPT_ENCODING, "gzip, deflate, br")
+        .body(Body::empty())
+        .unwrap();
+    let resp = router(state.clone()).oneshot(req).await.unwrap();
+    assert_eq!(resp.headers().get(header::CONTENT_ENCODING).unwrap(), "gzip");
+    assert_eq!(resp.headers().get(header::VARY).unwrap(), "accept-encoding");
+    let gz = resp.into_body().collect().await.unwrap().to_bytes();
+    assert!(gz.len() < body.len() / 2, "{} of {}", gz.len(), body.len());
+    let mut raw = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut raw).unwrap();
+    assert_eq!(raw, body);
 }
 
 #[tokio::test]

@@ -18,7 +18,7 @@ use std::sync::OnceLock;
 
 use axum::body::Bytes;
 use axum::extract::{Path as UrlPath, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use pbf_font_tools::freetype::{Face, Library};
 use pbf_font_tools::prost::Message;
@@ -50,7 +50,15 @@ struct FaceRef {
 pub struct Fonts {
     dirs: Vec<PathBuf>,
     faces: OnceLock<BTreeMap<String, FaceRef>>,
-    cache: moka::sync::Cache<(String, u32), Bytes>,
+    cache: moka::sync::Cache<(String, u32), Encoded>,
+}
+
+/// A rendered range and its gzip form (made once, as for tiles: the
+/// compression layer passes an encoded body through).
+#[derive(Clone)]
+pub struct Encoded {
+    pub raw: Bytes,
+    pub gzip: Bytes,
 }
 
 impl Fonts {
@@ -58,7 +66,9 @@ impl Fonts {
     pub fn new(dirs: Vec<PathBuf>) -> Fonts {
         let cache = moka::sync::Cache::builder()
             .max_capacity(CACHE_BYTES)
-            .weigher(|k: &(String, u32), v: &Bytes| (k.0.len() + v.len()).try_into().unwrap_or(u32::MAX))
+            .weigher(|k: &(String, u32), v: &Encoded| {
+                (k.0.len() + v.raw.len() + v.gzip.len()).try_into().unwrap_or(u32::MAX)
+            })
             .build();
         Fonts { dirs, faces: OnceLock::new(), cache }
     }
@@ -74,15 +84,17 @@ impl Fonts {
 
     /// The glyph protobuf of the range from `start` (a multiple of 256)
     /// for a stack of font names, from the cache or rendered now.
-    pub fn range(&self, stack: &[String], start: u32) -> Result<Bytes, ApiError> {
+    pub fn range(&self, stack: &[String], start: u32) -> Result<Encoded, ApiError> {
         let refs = self.resolve(stack)?;
         let name = stack.join(",");
         // Single flight: concurrent requests for one range render it once.
-        self.cache.try_get_with((name.clone(), start), || render(&name, &refs, start).map(Bytes::from)).map_err(
-            |e: std::sync::Arc<ApiError>| {
-                std::sync::Arc::try_unwrap(e).unwrap_or_else(|shared| ApiError::Internal(format!("{shared:?}")))
-            },
-        )
+        let make = || {
+            let raw = Bytes::from(render(&name, &refs, start)?);
+            Ok(Encoded { gzip: super::cache::gzip(&raw), raw })
+        };
+        self.cache.try_get_with((name.clone(), start), make).map_err(|e: std::sync::Arc<ApiError>| {
+            std::sync::Arc::try_unwrap(e).unwrap_or_else(|shared| ApiError::Internal(format!("{shared:?}")))
+        })
     }
 
     /// The faces of a stack; a name not found is a 404 listing some names.
@@ -234,13 +246,19 @@ fn parse_stack(text: &str) -> Result<Vec<String>, ApiError> {
 pub async fn glyphs(
     State(state): State<AppState>,
     UrlPath((fontstack, range)): UrlPath<(String, String)>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let start = parse_range(&range)?;
     let stack = parse_stack(&fontstack)?;
     let fonts = state.fonts.clone();
-    let bytes = state.compute.run(move || fonts.range(&stack, start)).await??;
-    let mut resp = Response::new(axum::body::Body::from(bytes));
+    let encoded = state.compute.run(move || fonts.range(&stack, start)).await??;
+    let gzip = super::tiles::accepts_gzip(&headers);
+    let mut resp = Response::new(axum::body::Body::from(if gzip { encoded.gzip } else { encoded.raw }));
     let h = resp.headers_mut();
+    if gzip {
+        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(PBF_CONTENT_TYPE));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400"));
     Ok(resp)
@@ -289,7 +307,7 @@ mod tests {
     #[test]
     fn an_unknown_font_is_named_in_the_404() {
         let fonts = Fonts::new(vec![PathBuf::from("/nonexistent")]);
-        let err = fonts.range(&["Nope Regular".into()], 0).unwrap_err().to_string();
+        let err = fonts.range(&["Nope Regular".into()], 0).err().map(|e| e.to_string()).unwrap_or_default();
         assert!(err.contains("no font 'Nope Regular'"), "{err}");
     }
 }

@@ -172,7 +172,7 @@ fn etag(version: u64, key: &str, gzip: bool) -> String {
 
 /// Whether the request accepts a gzip body (`gzip` or `*` in
 /// `Accept-Encoding` without `q=0`).
-fn accepts_gzip(headers: &HeaderMap) -> bool {
+pub(super) fn accepts_gzip(headers: &HeaderMap) -> bool {
     headers.get_all(header::ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(
         |item| {
             let mut parts = item.split(';').map(str::trim);
