@@ -66,6 +66,10 @@ pub enum Command {
         /// (`/fonts/{fontstack}/{range}.pbf`; comma-separated or repeated).
         #[arg(long = "fonts", env = "TALENTMAP_FONTS", value_delimiter = ',', default_value = Settings::FONT_DIR)]
         fonts: Vec<PathBuf>,
+        /// A vector basemap of the city (.pmtiles or .mbtiles, OpenMapTiles
+        /// or Protomaps schema) drawn beneath the data (docs/basemap.md).
+        #[arg(long, env = "TALENTMAP_BASEMAP")]
+        basemap: Option<PathBuf>,
         #[command(flatten)]
         access: AccessArgs,
         #[command(flatten)]
@@ -352,10 +356,15 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             demo_talents,
             no_saved_snapshot,
             fonts,
+            basemap,
             access,
             limits,
             data,
         } => {
+            let basemap = basemap
+                .map(|path| crate::basemap::Basemap::open(&path).map(Arc::new))
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("--basemap: {e}"))?;
             let public_url = match public_url {
                 Some(url) => api::normalise_public_url(&url).map_err(|e| anyhow::anyhow!("--public-url: {e}"))?,
                 None => format!("http://{addr}"),
@@ -365,6 +374,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
                 public_url,
                 access: access.settings(reload_secs),
                 font_dirs: fonts,
+                basemap,
                 ..Settings::default()
             };
             let start = Start { reload_secs, demo_talents, saved_snapshot: !no_saved_snapshot };

@@ -10,6 +10,7 @@
 pub mod analytics;
 pub mod api;
 pub mod auth;
+pub mod basemap;
 pub mod cli;
 pub mod encode;
 pub mod generate;

@@ -159,6 +159,7 @@ fn documented_policy(method: &str, path: &str) -> Option<Policy> {
         ("GET", "/api/commute/underserved") | ("POST", "/api/commute/scenario") => Public,
         ("GET", "/tiles/{file}" | "/tiles/{layer}/{z}/{x}/{y}") => Public,
         ("GET", "/fonts.json" | "/fonts/{fontstack}/{range}") => Open,
+        ("GET", "/basemap.json" | "/basemap/{z}/{x}/{y}") => Public,
         ("GET", "/api/flows/series" | "/api/flows/od" | "/api/flows/alerts") => Public,
         ("GET", "/api/shortage?format=csv") => Export,
         _ => return None,
@@ -187,6 +188,7 @@ fn concrete(path: &str, pid: &str) -> String {
         .replace("{file}", "talents.json")
         .replace("{layer}/{z}/{x}/{y}", "talents/0/0/0.mvt")
         .replace("{fontstack}/{range}", "DejaVu%20Sans%20Book/0-255.pbf")
+        .replace("/basemap/{z}/{x}/{y}", "/basemap/0/0/0.mvt")
 }
 
 async fn a_pid(state: &AppState, admin: &str) -> String {

@@ -311,3 +311,24 @@ fn export_pmtiles_refuses_what_the_layer_does_not_take_and_writes_nothing() {
     assert_eq!(&bytes[..8], b"PMTiles\x03");
     assert_eq!(bytes[100..102], [0, 6]);
 }
+
+#[test]
+fn serve_refuses_a_basemap_it_cannot_serve_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = write(dir.path(), "city.pmtiles", "not an archive");
+    let out = bin()
+        .args(["serve", "--addr", "127.0.0.1:0", "--web", "/nonexistent", "--basemap"])
+        .arg(&bad)
+        .arg("--data")
+        .arg(dir.path().join("data"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--basemap") && err.contains("city.pmtiles") && err.contains("PMTiles header"), "{err}");
+    let raster = write(dir.path(), "city.png", "x");
+    let out =
+        bin().args(["serve", "--basemap"]).arg(&raster).arg("--data").arg(dir.path().join("data")).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(".pmtiles or .mbtiles"));
+}

@@ -4,6 +4,7 @@
 
 pub mod access;
 mod background;
+mod basemap;
 mod body;
 mod cache;
 mod commute;
@@ -156,6 +157,9 @@ pub fn routes() -> RouteTable {
         .get("/tiles/people/{z}/{x}/{y}", Individuals, people::people_tile)
         .get("/api/people/{pid}", Individuals, people::person)
         .get("/api/audit", Admin, people::audit_log)
+        // The city basemap from a local file (api::basemap).
+        .get("/basemap.json", Public, basemap::tilejson)
+        .get("/basemap/{z}/{x}/{y}", Public, basemap::tile)
         // Every tile source (api::sources): `{file}` is `{layer}.json`, `{y}` is `{y}.mvt`.
         .get("/tiles/{file}", Public, tiles::tilejson)
         .get("/tiles/{layer}/{z}/{x}/{y}", Public, tiles::tile);

@@ -54,6 +54,8 @@ use super::tiles;
         tiles::tilejson,
         tiles::tile,
         super::fonts::glyphs,
+        super::basemap::tilejson,
+        super::basemap::tile,
         super::fonts::font_list,
         super::session::current,
         super::session::sign_in,

@@ -55,6 +55,8 @@ pub struct Settings {
     /// Folders (or files) of the fonts map glyphs are drawn from
     /// (`api::fonts`).
     pub font_dirs: Vec<PathBuf>,
+    /// The city basemap served beneath the data (`serve --basemap`).
+    pub basemap: Option<Arc<crate::basemap::Basemap>>,
 }
 
 /// Checks and normalises a public base URL: `http` or `https`, a host, no
@@ -109,6 +111,7 @@ impl Default for Settings {
             tile_cache_bytes: Settings::TILE_CACHE_BYTES,
             access: super::AccessSettings::default(),
             font_dirs: vec![PathBuf::from(Settings::FONT_DIR)],
+            basemap: None,
         }
     }
 }

@@ -83,5 +83,10 @@ pub fn stats_of(state: &AppState, d: Disclosure) -> Stats {
         exact_counts: d.is_exact(),
         districts: regions(RegionKind::District),
         parks: regions(RegionKind::Park),
+        basemap: state
+            .settings
+            .basemap
+            .as_ref()
+            .and_then(|b| serde_json::to_value(b.info().schema).ok().and_then(|v| v.as_str().map(String::from))),
     }
 }

@@ -163,6 +163,7 @@ function createMap(a) {
       state,
       base,
       labels: a.labels,
+      basemap: a.stats.basemap ?? null,
       archives: a.archive ? { [a.archive.layer]: a.archive.source } : {},
     }),
     maxZoom: 18,

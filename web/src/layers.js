@@ -100,10 +100,57 @@ function labelLayers(fonts) {
   ];
 }
 
+/** Layers of a city basemap (`serve --basemap`, `/basemap.json`) in the
+ *  OpenMapTiles or Protomaps schema, drawn above the district fills and
+ *  beneath the data; place names only with the server's glyphs (`font`). */
+export function basemapLayers(schema, font) {
+  const omt = schema === 'openmaptiles';
+  if (!omt && schema !== 'protomaps') return { below: [], labels: [] };
+  const kind = omt ? ['get', 'class'] : ['coalesce', ['get', 'kind'], ['get', 'pmap:kind']];
+  const roads = omt ? 'transportation' : 'roads';
+  const major = omt ? ['motorway', 'trunk', 'primary'] : ['highway', 'major_road'];
+  const isRail = ['==', kind, 'rail'];
+  const layer = (id, type, sourceLayer, extra) => ({ id: `basemap-${id}`, type, source: 'basemap', 'source-layer': sourceLayer, ...extra });
+  const width = (lo, hi) => ['interpolate', ['exponential', 1.6], ['zoom'], 8, lo, 16, hi];
+  const layers = [
+    layer('landuse', 'fill', 'landuse', { paint: { 'fill-color': '#ebe7de', 'fill-opacity': 0.6 } }),
+    layer('water', 'fill', 'water', { paint: { 'fill-color': '#b7d3ea' } }),
+    ...(omt ? [layer('waterway', 'line', 'waterway', { paint: { 'line-color': '#b7d3ea', 'line-width': width(0.6, 4) } })] : []),
+    layer('buildings', 'fill', omt ? 'building' : 'buildings', { minzoom: 14, paint: { 'fill-color': '#d8d2c8', 'fill-opacity': 0.8 } }),
+    layer('roads-minor', 'line', roads, {
+      filter: ['all', ['!', isRail], ['!', ['in', kind, ['literal', major]]]],
+      minzoom: 11,
+      paint: { 'line-color': '#ffffff', 'line-width': width(0.4, 6) },
+    }),
+    layer('roads-major', 'line', roads, {
+      filter: ['in', kind, ['literal', major]],
+      paint: { 'line-color': '#f3cf8f', 'line-width': width(0.8, 10) },
+    }),
+    layer('rail', 'line', omt ? 'transportation' : 'roads', {
+      filter: isRail,
+      paint: { 'line-color': '#8d949b', 'line-width': 1.2, 'line-dasharray': [3, 2] },
+    }),
+  ];
+  const labels = font
+    ? [
+        layer('places', 'symbol', omt ? 'place' : 'places', {
+          minzoom: 10,
+          layout: {
+            'text-field': ['coalesce', ['get', 'name:zh'], ['get', 'name']],
+            'text-font': [font],
+            'text-size': 11,
+          },
+          paint: { 'text-color': '#5b6470', 'text-halo-color': '#ffffff', 'text-halo-width': 1.4 },
+        }),
+      ]
+    : [];
+  return { below: layers, labels };
+}
+
 /** The style; `archives` maps a layer to a vector source that replaces
  *  the server's tiles for it (a PMTiles archive, archive.js); `labels`
  *  (label points and fonts) adds district and park names as symbol layers. */
-export function buildStyle({ origin, state, base, archives = {}, labels = null }) {
+export function buildStyle({ origin, state, base, archives = {}, labels = null, basemap = null }) {
   const vis = (id) => (state.layers.includes(id) ? 'visible' : 'none');
   const regionPaint = regionFillColor(state.stat, INITIAL_BREAKS.regions);
   const style = {
@@ -309,8 +356,15 @@ export function buildStyle({ origin, state, base, archives = {}, labels = null }
       },
     ],
   };
+  const city = basemap ? basemapLayers(basemap, labels?.fonts.park) : null;
+  if (city && city.below.length) {
+    style.sources.basemap = { type: 'vector', url: `${origin}/basemap.json` };
+    const at = style.layers.findIndex((l) => l.id === 'base-parks-fill') + 1;
+    style.layers.splice(at, 0, ...city.below);
+  }
   if (labels) {
     style.glyphs = `${origin}/fonts/{fontstack}/{range}.pbf`;
+    if (city && city.below.length) style.layers.push(...city.labels);
     style.sources.labels = { type: 'geojson', data: labels.points };
     style.layers.push(...labelLayers(labels.fonts));
   }

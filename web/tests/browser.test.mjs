@@ -1101,6 +1101,49 @@ describe('access control', { skip: process.env.TALENTMAP_URL ? 'needs a server t
   });
 });
 
+describe('city basemap from a local file', { skip: process.env.TALENTMAP_URL ? 'starts its own server' : false }, () => {
+  let city;
+
+  before(async () => {
+    city = await startServer(['--basemap', join(ROOT, 'fixtures', 'basemap', 'jinan-test.pmtiles')], 'server-basemap.log');
+  });
+
+  after(async () => {
+    await city?.stop();
+  });
+
+  test('roads, water and place names from the basemap file are drawn beneath the data', async () => {
+    const { context, page, rec } = await openPage();
+    await page.goto(`${city.url}/#map=12.00/36.66000/117.02000&layers=talents`, { waitUntil: 'domcontentloaded' });
+    await page.waitForFunction(() => window.__talentmap && window.__talentmap.firstIdleMs !== null, null, { timeout: 60_000 });
+    await settle(page);
+    const seen = await page.evaluate(() => {
+      const m = window.__talentmap.map;
+      const ids = m.getStyle().layers.map((l) => l.id);
+      const count = (id) => m.queryRenderedFeatures({ layers: [id] }).length;
+      return {
+        order: { water: ids.indexOf('basemap-water'), roads: ids.indexOf('basemap-roads-major'), talents: ids.indexOf('talents-fill') },
+        water: count('basemap-water'),
+        roads: count('basemap-roads-major'),
+        places: m.queryRenderedFeatures({ layers: ['basemap-places'] }).map((f) => f.properties['name:zh']),
+        talents: count('talents-fill'),
+      };
+    });
+    assert.ok(seen.order.water >= 0 && seen.order.water < seen.order.talents, `layer order ${JSON.stringify(seen.order)}`);
+    assert.ok(seen.order.roads < seen.order.talents);
+    assert.ok(seen.water > 0 && seen.roads > 0, `basemap drawn: ${JSON.stringify(seen)}`);
+    assert.ok(seen.places.length > 0 && seen.places.every((n) => /区$/.test(n)), `place names: ${seen.places}`);
+    assert.ok(seen.talents > 0, 'talent cells drawn over the basemap');
+    const tiles = rec.responses.filter((r) => new URL(r.url).pathname.startsWith('/basemap/'));
+    assert.ok(tiles.some((r) => r.status === 200), 'basemap tiles answered');
+    assert.deepEqual(tiles.filter((r) => r.status !== 200 && r.status !== 204), []);
+    assert.ok(rec.responses.some((r) => r.url.endsWith('/basemap.json') && r.status === 200));
+    assert.deepEqual(rec.errors, [], 'console errors');
+    await shot(page, 'web-basemap.png');
+    await context.close();
+  });
+});
+
 describe('access control: a server without public access', { skip: process.env.TALENTMAP_URL ? 'starts its own server' : false }, () => {
   let second;
 

@@ -35,6 +35,9 @@ pub struct Stats {
     pub exact_counts: bool,
     pub districts: Vec<StatsRegion>,
     pub parks: Vec<StatsRegion>,
+    /// The schema of the city basemap at `/basemap.json` (openmaptiles,
+    /// protomaps or other), or null when the server has none.
+    pub basemap: Option<String>,
 }
 
 /// Counts of one district or park.
