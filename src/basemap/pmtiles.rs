@@ -15,6 +15,9 @@ use super::{BasemapError, BasemapInfo, Schema, StoredTile, layer_names};
 
 /// Leaf directories kept in memory at most.
 const LEAVES_KEPT: usize = 4096;
+/// Largest tile or directory read: a corrupt entry cannot make a request
+/// allocate more.
+const MAX_READ: u64 = 16 << 20;
 
 /// A decoded directory, shared by the lookups that use it.
 type Directory = Arc<Vec<Entry>>;
@@ -104,6 +107,12 @@ impl PmtilesFile {
         for _depth in 0..4 {
             let entries: &[Entry] = leaf.as_deref().map_or(&self.root, |v| v.as_slice());
             let Some(e) = find(entries, id) else { return Ok(None) };
+            if e.length > MAX_READ {
+                return Err(BasemapError::Invalid {
+                    path: self.path.clone(),
+                    message: format!("an entry for tile {z}/{x}/{y} is {} bytes long; the file is corrupt", e.length),
+                });
+            }
             if e.run_length > 0 {
                 let mut bytes = vec![0u8; e.length as usize];
                 self.file.read_exact_at(&mut bytes, self.data_offset + e.offset).map_err(io)?;
