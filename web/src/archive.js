@@ -1,7 +1,8 @@
 // Layers from PMTiles archives (`talentmap export pmtiles`). A page opened
-// with `#…&archive=URL` draws the archive's layer from the file itself —
-// HTTP range requests through the pmtiles protocol, on a static host or a
-// content network — instead of the server's tiles for that layer. The
+// with `#…&archive=PATH` draws the archive's layer from the file itself —
+// HTTP range requests through the pmtiles protocol, from the host that
+// serves the page (a static host, a content network or talentmap) —
+// instead of the server's tiles for that layer. The
 // archive holds one layer rendered for one query, so the filters in the
 // panel do not apply to it (the sidebar says so). The pmtiles library
 // (./pmtiles.js, the npm package's browser build) is loaded only when an
@@ -10,13 +11,17 @@
 /** Layers an archive may replace: the record layers of the map. */
 export const ARCHIVE_LAYERS = ['talents', 'vacancies', 'enterprises', 'regions', 'stations'];
 
-/** The absolute URL of an `archive=` value, or null when it is not a plain
- *  http(s) URL or path ending in `.pmtiles`. */
+/** The absolute URL of an `archive=` value, or null when it is not a path
+ *  or URL ending in `.pmtiles` on the page's own origin. Only the page's
+ *  origin: an archive's metadata (its attribution) is shown as HTML by
+ *  MapLibre, so a link must not bring in a file from elsewhere. */
 export function archiveUrl(value, pageUrl) {
   if (typeof value !== 'string' || value.length > 512 || !/^[\w.~:/%@-]+\.pmtiles$/.test(value)) return null;
   try {
-    const url = new URL(value, pageUrl);
-    return url.protocol === 'http:' || url.protocol === 'https:' ? url.href : null;
+    const page = new URL(pageUrl);
+    const url = new URL(value, page);
+    const web = url.protocol === 'http:' || url.protocol === 'https:';
+    return web && url.origin === page.origin ? url.href : null;
   } catch {
     return null;
   }

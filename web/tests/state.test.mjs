@@ -127,11 +127,14 @@ test('an archive in the hash: kept when it names a .pmtiles file, dropped otherw
   assert.equal(formatHash(parseHash('#layers=talents')).includes('archive'), false);
 });
 
-test('archive URLs resolve against the page and only over http(s)', () => {
+test('archive URLs resolve against the page, on its own origin only', () => {
   const page = 'http://127.0.0.1:8080/index.html#layers=talents';
   assert.equal(archiveUrl('exports/t.pmtiles', page), 'http://127.0.0.1:8080/exports/t.pmtiles');
   assert.equal(archiveUrl('/t.pmtiles', page), 'http://127.0.0.1:8080/t.pmtiles');
-  assert.equal(archiveUrl('https://cdn.example.org/t.pmtiles', page), 'https://cdn.example.org/t.pmtiles');
+  assert.equal(archiveUrl('http://127.0.0.1:8080/exports/t.pmtiles', page), 'http://127.0.0.1:8080/exports/t.pmtiles');
+  // Another origin could bring its own attribution HTML: refused.
+  assert.equal(archiveUrl('https://cdn.example.org/t.pmtiles', page), null);
+  assert.equal(archiveUrl('//cdn.example.org/t.pmtiles', page), null);
   assert.equal(archiveUrl('javascript:x.pmtiles', page), null);
   assert.equal(archiveUrl('file:///etc/t.pmtiles', page), null);
   assert.equal(archiveUrl('exports/t.json', page), null);
