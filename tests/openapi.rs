@@ -116,3 +116,16 @@ fn every_schema_reference_resolves() {
         assert!(doc["components"]["schemas"][name].is_object(), "dangling reference {r}");
     }
 }
+
+#[test]
+fn operation_ids_are_unique() {
+    let doc = document();
+    let mut ids: Vec<String> = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let id = op["operationId"].as_str().unwrap_or_else(|| panic!("{method} {path} has no operationId"));
+            assert!(!ids.iter().any(|i| i == id), "operationId '{id}' of {method} {path} is used twice");
+            ids.push(id.to_string());
+        }
+    }
+}

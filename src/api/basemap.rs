@@ -27,7 +27,7 @@ fn basemap(state: &AppState) -> Result<std::sync::Arc<Basemap>, ApiError> {
 }
 
 /// `GET /basemap.json`
-#[utoipa::path(get, path = "/basemap.json", tag = "tiles",
+#[utoipa::path(get, path = "/basemap.json", tag = "tiles", operation_id = "basemap_tilejson",
     responses(
         (status = 200, description = "TileJSON 3.0.0 of the basemap: tile URL under the configured public URL, \
             zoom range, bounds, attribution, the file's `vector_layers` and its `schema` (openmaptiles, protomaps \
@@ -59,7 +59,7 @@ pub async fn tilejson(State(state): State<AppState>) -> Result<Response, ApiErro
 }
 
 /// `GET /basemap/{z}/{x}/{y}.mvt`
-#[utoipa::path(get, path = "/basemap/{z}/{x}/{y}", tag = "tiles",
+#[utoipa::path(get, path = "/basemap/{z}/{x}/{y}", tag = "tiles", operation_id = "basemap_tile",
     params(
         ("z" = u8, Path, description = "Zoom, 0..=22 (digits only, no sign or leading zero)", minimum = 0, maximum = 22),
         ("x" = u32, Path, description = "Column, 0..=2^z - 1", minimum = 0, maximum = 4194303),
