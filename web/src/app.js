@@ -35,6 +35,7 @@ import { renderFilters, resetFilters } from './filters.js';
 import { setupSearch } from './search.js';
 import { createViews } from './views/index.js';
 import { archiveUrl, openArchive } from './archive.js';
+import { setupPresentation } from './present.js';
 
 const $ = (sel) => document.querySelector(sel);
 const origin = window.location.origin;
@@ -670,6 +671,7 @@ function setupLanguage(a) {
     $('#privacy-note').textContent = t('privacyNote', { k });
     $('#data-version').textContent = t('dataVersion', { v: stats.version ?? '–' });
     renderArchiveNote(a);
+    if (document.body.classList.contains('presenting')) a.renderFrame();
     map.getCanvas().setAttribute('aria-label', t('title'));
     a.account.render();
     if (a.openRegionId) a.showRegion(a.openRegionId);
@@ -807,6 +809,7 @@ async function main() {
   setupEnterpriseSearch(a);
   setupLanguage(a);
   setupDrawer();
+  setupPresentation(a);
   watchHash(a);
 
   a.renderTexts();

@@ -557,6 +557,41 @@ describe('talentmap web front end', () => {
     await context.close();
   });
 
+  test('presentation: the map alone with title, legends, north arrow, scale and sources; print keeps the frame', async () => {
+    const { context, page, rec } = await openPage();
+    await gotoMap(page);
+    const before = (await page.locator('#map').boundingBox()).width;
+    const n = await idleCount(page);
+    await page.click('#present');
+    await page.waitForFunction(() => document.body.classList.contains('presenting'));
+    await settle(page, n);
+    assert.equal(await page.isVisible('#sidebar'), false, 'the panel is hidden');
+    assert.equal(await page.isVisible('header.topbar'), false, 'the header is hidden');
+    const after = (await page.locator('#map').boundingBox()).width;
+    assert.ok(after > before + 200, `the map fills the screen: ${before} -> ${after}`);
+    assert.equal(await page.textContent('.frame-title'), '人才产业地图');
+    const layers = await page.textContent('.frame-layers');
+    assert.ok(layers.includes('人才密度') && layers.includes('企业'), layers);
+    assert.ok((await page.locator('.frame-legend section').count()) >= 2, 'a legend per layer on');
+    assert.ok((await page.locator('.frame-legend .swatch').count()) >= 4, 'legend swatches');
+    assert.equal(await page.isVisible('.frame-north'), true, 'north arrow');
+    assert.equal(await page.isVisible('.maplibregl-ctrl-scale'), true, 'scale bar');
+    const stats = await (await fetch(`${base}/api/stats`)).json();
+    assert.ok((await page.textContent('.frame-source')).includes(`数据版本 ${stats.version}`));
+    await shot(page, 'web-present.png');
+    // Printed: the same frame without the buttons.
+    await page.emulateMedia({ media: 'print' });
+    assert.equal(await page.isVisible('.frame-head'), true);
+    assert.equal(await page.isVisible('#frame-print'), false);
+    await page.emulateMedia({ media: 'screen' });
+    await page.keyboard.press('Escape');
+    await page.waitForFunction(() => !document.body.classList.contains('presenting'));
+    assert.equal(await page.isVisible('#sidebar'), true, 'Escape brings the panel back');
+    assert.equal(await page.isVisible('#frame'), false);
+    assert.deepEqual(rec.errors, []);
+    await context.close();
+  });
+
   test('layout fits a laptop and a big screen', async () => {
     for (const [name, viewport] of [
       ['web-laptop.png', { width: 1366, height: 768 }],
