@@ -83,7 +83,8 @@ export function labelPoints(base, pointOf) {
 }
 
 /** Symbol layers of the district and park names, in `fonts`: parks from
- *  zoom 11, districts up to zoom 13.5. */
+ *  zoom 11, districts up to zoom 13.5; station names (metro, rail, BRT)
+ *  from zoom 13, below their circles. */
 function labelLayers(fonts) {
   const label = (kind, zooms, font, size, color) => ({
     id: `${kind}-labels`,
@@ -94,7 +95,25 @@ function labelLayers(fonts) {
     layout: { 'text-field': ['get', 'name'], 'text-font': [font], 'text-size': size, 'text-max-width': 8 },
     paint: { 'text-color': color, 'text-halo-color': '#ffffff', 'text-halo-width': 1.6, 'text-halo-blur': 0.4 },
   });
+  const stations = {
+    id: 'station-labels',
+    type: 'symbol',
+    source: 'stations',
+    'source-layer': 'stations',
+    minzoom: 13,
+    filter: ['in', ['get', 'mode'], ['literal', ['metro', 'rail', 'brt']]],
+    layout: {
+      'text-field': ['get', 'name'],
+      'text-font': [fonts.park],
+      'text-size': 11,
+      'text-anchor': 'top',
+      'text-offset': [0, 0.9],
+      'text-optional': true,
+    },
+    paint: { 'text-color': '#1b3a63', 'text-halo-color': '#ffffff', 'text-halo-width': 1.4 },
+  };
   return [
+    stations,
     label('park', { minzoom: 11 }, fonts.park, 11.5, '#2f6b2f'),
     label('district', { maxzoom: 13.5 }, fonts.district, 13, '#2b3440'),
   ];

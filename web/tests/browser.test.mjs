@@ -557,6 +557,27 @@ describe('talentmap web front end', () => {
     await context.close();
   });
 
+  test('station names are map symbols from zoom 13', async () => {
+    const { context, page, rec } = await openPage();
+    // Station tiles load from zoom 9 (the layers' first zoom): start in the centre at 11.
+    await gotoMap(page, 'map=11.00/36.66000/117.02000&layers=talents');
+    const station = await page.evaluate(() => {
+      const m = window.__talentmap.map;
+      const f = m.querySourceFeatures('stations', { sourceLayer: 'stations', filter: ['==', ['get', 'mode'], 'metro'] })[0];
+      return f && { at: f.geometry.coordinates, name: f.properties.name };
+    });
+    assert.ok(station, 'a metro station in the loaded tiles');
+    const n = await idleCount(page);
+    await page.evaluate((at) => window.__talentmap.map.jumpTo({ center: at, zoom: 14.5 }), station.at);
+    await settle(page, n);
+    const names = await page.evaluate(() =>
+      window.__talentmap.map.queryRenderedFeatures({ layers: ['station-labels'] }).map((f) => f.properties.name),
+    );
+    assert.ok(names.includes(station.name), `${station.name} among ${names}`);
+    assert.deepEqual(rec.errors, []);
+    await context.close();
+  });
+
   test('presentation: the map alone with title, legends, north arrow, scale and sources; print keeps the frame', async () => {
     const { context, page, rec } = await openPage();
     await gotoMap(page);

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { activeFilterCount, defaultState, filterQuery, formatHash, parseHash } from '../src/state.js';
 import { archiveUrl } from '../src/archive.js';
-import { legendClasses, nice, pickColors, quantileBreaks, stepExpression, VIRIDIS } from '../src/ramps.js';
+import { BLUES, CIVIDIS, legendClasses, nice, pickColors, PUOR, quantileBreaks, stepExpression, VIRIDIS } from '../src/ramps.js';
 
 test('a full hash parses and formats back to itself', () => {
   const hash =
@@ -139,4 +139,21 @@ test('archive URLs resolve against the page, on its own origin only', () => {
   assert.equal(archiveUrl('file:///etc/t.pmtiles', page), null);
   assert.equal(archiveUrl('exports/t.json', page), null);
   assert.equal(archiveUrl(null, page), null);
+});
+
+test('colour ramps print in grey: sequential ramps darken step by step, the diverging one from its light centre', () => {
+  // Relative luminance (WCAG): what a greyscale print keeps of a colour.
+  const luminance = (hex) => {
+    const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16) / 255).map((c) => (c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4));
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const monotonic = (ramp) => {
+    const l = ramp.map(luminance);
+    const up = l.every((v, i) => i === 0 || v > l[i - 1] + 0.02);
+    const down = l.every((v, i) => i === 0 || v < l[i - 1] - 0.02);
+    return up || down;
+  };
+  for (const [name, ramp] of Object.entries({ VIRIDIS, CIVIDIS, BLUES })) assert.ok(monotonic(ramp), name);
+  const mid = Math.floor(PUOR.length / 2);
+  assert.ok(monotonic(PUOR.slice(0, mid + 1)) && monotonic(PUOR.slice(mid)), 'PuOr darkens away from its centre on both sides');
 });
