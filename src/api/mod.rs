@@ -35,6 +35,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::handler::Handler;
+use axum::http::{HeaderValue, header};
 use axum::middleware;
 use axum::routing::{MethodRouter, delete, get, post};
 use tower_http::LatencyUnit;
@@ -42,6 +43,7 @@ use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeader;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -167,6 +169,16 @@ pub fn routes() -> RouteTable {
     flows::routes(table)
 }
 
+/// The Content-Security-Policy of the web page's files: scripts, workers,
+/// requests, fonts and styles from the page's own origin only (no inline
+/// script; inline style attributes, which MapLibre and the legends set, are
+/// allowed); images also from `data:` and `blob:` URLs (map canvases and the
+/// favicon). Markup that reaches the page anyway (a source's attribution is
+/// HTML in MapLibre) can then run nothing and send nothing elsewhere.
+pub const PAGE_CSP: &str = "default-src 'self'; script-src 'self'; worker-src 'self' blob:; connect-src 'self'; \
+     img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; font-src 'self' data:; object-src 'none'; \
+     base-uri 'none'; frame-ancestors 'self'; form-action 'self'";
+
 /// The whole service.
 pub fn router(state: AppState) -> Router {
     // Cross-origin reads only from the configured origins, without
@@ -181,7 +193,17 @@ pub fn router(state: AppState) -> Router {
     let routes = routes().router;
     let routes = match web {
         Some(dir) => {
-            routes.fallback_service(ServeDir::new(dir).fallback(get(error::not_found).with_state(state.clone())))
+            let files = ServeDir::new(dir).fallback(get(error::not_found).with_state(state.clone()));
+            let files = SetResponseHeader::overriding(
+                files,
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            );
+            routes.fallback_service(SetResponseHeader::overriding(
+                files,
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(PAGE_CSP),
+            ))
         }
         None => routes.fallback(error::not_found),
     };

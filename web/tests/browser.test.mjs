@@ -287,6 +287,11 @@ describe('talentmap web front end', () => {
     assertTilesAnswered(tileRequests(rec, 'enterprises'), 'enterprises');
     const tilejson = rec.responses.filter((r) => /\/tiles\/\w+\.json/.test(r.url));
     assert.ok(tilejson.length >= 2 && tilejson.every((r) => r.status === 200), 'TileJSON answered');
+    // The page's files carry a Content-Security-Policy (scripts from the page's origin only) that
+    // nothing on the page breaks: a violation would be a console error above.
+    const page0 = await fetch(`${base}/`);
+    assert.match(page0.headers.get('content-security-policy') || '', /script-src 'self';/);
+    assert.equal(page0.headers.get('x-content-type-options'), 'nosniff');
     // Nothing outside the server is asked for.
     const foreign = rec.responses.filter((r) => !r.url.startsWith(base) && !r.url.startsWith('data:') && !r.url.startsWith('blob:'));
     assert.deepEqual(foreign, [], 'requests to other hosts');
