@@ -80,7 +80,7 @@ pub fn write_pmtiles(state: &AppState, req: &PmtilesRequest, path: &Path) -> Res
     for (tile, bytes) in rendered {
         writer.add(tile.z, tile.x, tile.y, bytes);
     }
-    let metadata = metadata(tilejson, &canonical, minzoom, maxzoom);
+    let metadata = metadata(tilejson, &canonical, (minzoom, maxzoom), cx.k);
     let center = (metadata.center.0, metadata.center.1, metadata.center.2.clamp(minzoom, maxzoom));
     let info = ArchiveInfo { minzoom, maxzoom, bounds, center };
     let io = |source| ExportError::Io { path: path.to_path_buf(), source };
@@ -176,9 +176,7 @@ fn render_all(
             let Some(&tile) = tiles.get(i) else { return Ok(done) };
             let bytes = (source.prepare(query, tile, cx).map_err(request)?.render)();
             if !bytes.is_empty() {
-                let gz =
-                    pmtiles::gzip(&bytes).map_err(|e| ExportError::Request(format!("compressing tile {tile}: {e}")))?;
-                done.push((tile, gz));
+                done.push((tile, pmtiles::gzip(&bytes)));
             }
         }
     };
@@ -202,9 +200,10 @@ struct Metadata {
     center: (f64, f64, u8),
 }
 
-/// The layer's TileJSON without tile URLs, with the export's zoom range
-/// and query.
-fn metadata(tilejson: tilejson::TileJSON, query: &str, minzoom: u8, maxzoom: u8) -> Metadata {
+/// The layer's TileJSON without tile URLs, with the export's zoom range,
+/// query and privacy threshold (an archive made with a smaller k than the
+/// server's would publish counts the server suppresses).
+fn metadata(tilejson: tilejson::TileJSON, query: &str, (minzoom, maxzoom): (u8, u8), k: u32) -> Metadata {
     let center = tilejson.center.map_or((0.0, 0.0, minzoom), |c| (c.longitude, c.latitude, c.zoom));
     let mut doc = serde_json::to_value(&tilejson).unwrap_or_default();
     if let Some(obj) = doc.as_object_mut() {
@@ -216,6 +215,7 @@ fn metadata(tilejson: tilejson::TileJSON, query: &str, minzoom: u8, maxzoom: u8)
         obj.insert("minzoom".into(), minzoom.into());
         obj.insert("maxzoom".into(), maxzoom.into());
         obj.insert("query".into(), query.into());
+        obj.insert("privacy_k".into(), k.into());
         obj.insert("generator".into(), format!("talentmap {}", env!("CARGO_PKG_VERSION")).into());
     }
     Metadata { json: doc.to_string(), center }

@@ -18,3 +18,12 @@ pub mod commute;
 pub mod layers;
 pub mod pmtiles;
 pub mod shortage;
+
+/// Gzip of `raw` at `level`. Writing to memory cannot fail, so neither can
+/// this; the tile cache uses the fast level, archives the default one.
+pub fn gzip(raw: &[u8], level: flate2::Compression) -> Vec<u8> {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::with_capacity(raw.len() / 3 + 64), level);
+    let _ = enc.write_all(raw);
+    enc.finish().unwrap_or_default()
+}

@@ -14,7 +14,6 @@ use std::collections::HashMap;
 use std::io::{self, Write};
 
 use flate2::Compression;
-use flate2::write::GzEncoder;
 use sha2::{Digest, Sha256};
 
 /// Bytes of the header.
@@ -105,15 +104,6 @@ impl ArchiveWriter {
         }
     }
 
-    /// Number of tiles added.
-    pub fn len(&self) -> usize {
-        self.tiles.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.tiles.is_empty()
-    }
-
     /// Writes the archive with `metadata` (a JSON object) to `out`.
     pub fn write(mut self, info: &ArchiveInfo, metadata: &[u8], out: &mut impl Write) -> io::Result<ArchiveSummary> {
         self.tiles.sort_by_key(|t| t.0);
@@ -149,7 +139,7 @@ impl ArchiveWriter {
             entries.push(Entry { tile_id: *id, offset, length, run_length: 1 });
         }
         let (root, leaves, leaf_count) = directories(&entries)?;
-        let metadata = gzip(metadata)?;
+        let metadata = gzip(metadata);
 
         let root_offset = HEADER_LEN as u64;
         let metadata_offset = root_offset + root.len() as u64;
@@ -231,7 +221,7 @@ fn e7(deg: f64) -> i32 {
 /// root alone when it fits beside the header, else leaves of a size that
 /// doubles until the root of pointers to them fits.
 fn directories(entries: &[Entry]) -> io::Result<(Vec<u8>, Vec<u8>, u64)> {
-    let root = gzip(&serialize(entries))?;
+    let root = gzip(&serialize(entries));
     if HEADER_LEN + root.len() <= ROOT_BUDGET {
         return Ok((root, Vec::new(), 0));
     }
@@ -240,7 +230,7 @@ fn directories(entries: &[Entry]) -> io::Result<(Vec<u8>, Vec<u8>, u64)> {
         let mut leaves = Vec::new();
         let mut pointers = Vec::new();
         for chunk in entries.chunks(leaf_size) {
-            let leaf = gzip(&serialize(chunk))?;
+            let leaf = gzip(&serialize(chunk));
             pointers.push(Entry {
                 tile_id: chunk[0].tile_id,
                 offset: leaves.len() as u64,
@@ -249,7 +239,7 @@ fn directories(entries: &[Entry]) -> io::Result<(Vec<u8>, Vec<u8>, u64)> {
             });
             leaves.extend_from_slice(&leaf);
         }
-        let root = gzip(&serialize(&pointers))?;
+        let root = gzip(&serialize(&pointers));
         if HEADER_LEN + root.len() <= ROOT_BUDGET {
             return Ok((root, leaves, pointers.len() as u64));
         }
@@ -289,11 +279,9 @@ fn varint(out: &mut Vec<u8>, mut v: u64) {
     out.push(v as u8);
 }
 
-/// Gzip at the default level.
-pub fn gzip(bytes: &[u8]) -> io::Result<Vec<u8>> {
-    let mut enc = GzEncoder::new(Vec::with_capacity(bytes.len() / 2 + 64), Compression::default());
-    enc.write_all(bytes)?;
-    enc.finish()
+/// Gzip at the default level (archives are written once and read often).
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    super::gzip(bytes, Compression::default())
 }
 
 #[cfg(test)]
@@ -327,9 +315,9 @@ mod tests {
     #[test]
     fn header_records_sections_counts_and_extent() {
         let mut w = ArchiveWriter::new();
-        w.add(1, 1, 0, gzip(b"a").unwrap());
-        w.add(1, 0, 0, gzip(b"b").unwrap());
-        w.add(1, 0, 1, gzip(b"b").unwrap());
+        w.add(1, 1, 0, gzip(b"a"));
+        w.add(1, 0, 0, gzip(b"b"));
+        w.add(1, 0, 1, gzip(b"b"));
         w.add(2, 0, 0, Vec::new());
         let mut out = Vec::new();
         let s = w.write(&info(), br#"{"name":"t"}"#, &mut out).unwrap();

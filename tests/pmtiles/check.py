@@ -19,7 +19,7 @@ import urllib.request
 
 import mapbox_vector_tile
 from pmtiles.reader import MmapSource, Reader, all_tiles
-from pmtiles.tile import Compression, TileType, zxy_to_tileid
+from pmtiles.tile import Compression, TileType
 
 
 def fail(message):
@@ -117,6 +117,9 @@ def main():
         tilejson = json.loads(body)
         if meta.get("data_version") != tilejson["data_version"]:
             fail(f"data version {meta.get('data_version')} but the server is at {tilejson['data_version']}")
+        status, body = fetch(f"{base}/api/stats")
+        if meta.get("privacy_k") != json.loads(body)["privacy_k"]:
+            fail(f"archive made with k={meta.get('privacy_k')}, the server publishes with {json.loads(body)['privacy_k']}")
         if meta.get("query") != query:
             fail(f"metadata query {meta.get('query')!r}, expected {query!r}")
         bounds = [h["min_lon_e7"] / 1e7, h["min_lat_e7"] / 1e7, h["max_lon_e7"] / 1e7, h["max_lat_e7"] / 1e7]
@@ -153,8 +156,17 @@ def main():
                     if status != 204:
                         fail(f"tile {z_}/{x}/{y} is missing from the archive but the server answers {status}")
                     empty += 1
-        if reader.get(maxzoom + 1, 0, 0) is not None or zxy_to_tileid(0, 0, 0) != 0:
-            fail("a tile beyond the zoom range is found")
+        # Beyond the zoom range there is nothing, even under a tile the archive has.
+        deepest = [t for t in found if t[0] == maxzoom]
+        if deepest:
+            z, x, y = deepest[0]
+            if reader.get(z + 1, 2 * x, 2 * y) is not None:
+                fail(f"a tile below {z}/{x}/{y}, beyond the zoom range, is found")
+        shallowest = [t for t in found if t[0] == minzoom]
+        if minzoom > 0 and shallowest:
+            z, x, y = shallowest[0]
+            if reader.get(z - 1, x // 2, y // 2) is not None:
+                fail(f"a tile above {z}/{x}/{y}, beyond the zoom range, is found")
         print(f"ok {layer}{qs}: {len(found)} tiles, {features} features, {empty} empty tiles left out, "
               f"{h['tile_contents_count']} distinct contents")
 
