@@ -81,25 +81,29 @@ pub async fn tile(
 ) -> Result<Response, ApiError> {
     let map = basemap(&state)?;
     let tile = super::tiles::parse_tile("basemap", &z, &x, &y)?;
-    let read = move || map.tile(tile.z, tile.x, tile.y).map_err(|e| ApiError::Internal(e.to_string()));
-    let Some(stored) = state.compute.run(read).await?? else {
+    let gzip_ok = super::tiles::accepts_gzip(&headers);
+    // Reading the file and, for a client without gzip, decompressing run on
+    // the compute pool, not on the async workers.
+    let read = move || -> Result<Option<(Vec<u8>, bool)>, ApiError> {
+        let Some(stored) = map.tile(tile.z, tile.x, tile.y).map_err(|e| ApiError::Internal(e.to_string()))? else {
+            return Ok(None);
+        };
+        if stored.gzip && !gzip_ok {
+            let mut raw = Vec::with_capacity(stored.bytes.len() * 3);
+            flate2::read::GzDecoder::new(&stored.bytes[..])
+                .read_to_end(&mut raw)
+                .map_err(|e| ApiError::Internal(format!("basemap tile {tile}: {e}")))?;
+            return Ok(Some((raw, false)));
+        }
+        Ok(Some((stored.bytes, stored.gzip)))
+    };
+    let Some((bytes, gzip)) = state.compute.run(read).await?? else {
         return Ok(with_cache(StatusCode::NO_CONTENT.into_response()));
     };
-    let gzip_ok = super::tiles::accepts_gzip(&headers);
-    let mut resp = if stored.gzip && !gzip_ok {
-        let mut raw = Vec::with_capacity(stored.bytes.len() * 3);
-        flate2::read::GzDecoder::new(&stored.bytes[..])
-            .read_to_end(&mut raw)
-            .map_err(|e| ApiError::Internal(format!("basemap tile {tile}: {e}")))?;
-        Response::new(Body::from(raw))
-    } else {
-        let gz = stored.gzip;
-        let mut r = Response::new(Body::from(stored.bytes));
-        if gz {
-            r.headers_mut().insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-        }
-        r
-    };
+    let mut resp = Response::new(Body::from(bytes));
+    if gzip {
+        resp.headers_mut().insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(super::MVT_CONTENT_TYPE));
     h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
