@@ -94,7 +94,7 @@ async fn generated_city_round_trips_through_import_and_stats() {
     let extra = dir.path().join("extra.csv");
     let mut lines = BufReader::new(std::fs::File::open(files.join("stations.csv")).unwrap()).lines();
     let header = lines.next().unwrap().unwrap();
-    std::fs::write(&extra, format!("{header}\nS999,新站,117.05,36.66,metro\n")).unwrap();
+    std::fs::write(&extra, format!("{header}\nS999,新站,117.05,36.66,metro,New Station\n")).unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_talentmap"))
         .args(["import", "stations"])
         .arg(&extra)

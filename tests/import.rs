@@ -569,3 +569,29 @@ fn a_first_talent_import_rebuilds_the_people_indexes_and_a_failed_one_keeps_them
         .unwrap();
     assert_eq!(with_pid, 30);
 }
+
+#[test]
+fn english_names_are_imported_optional_and_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = tiny_city(dir.path(), 3);
+    let snap = talentmap::snapshot::build(&mut store, std::sync::Arc::new(Taxonomy::builtin())).unwrap();
+    let region = |id: &str| snap.regions.iter().find(|r| r.id == id).unwrap().name_en.clone();
+    assert_eq!((region("D1"), region("D2")), ("First District".to_string(), String::new()));
+    let station = |id: &str| snap.stations.iter().find(|s| s.id == id).unwrap().name_en.clone();
+    assert_eq!((station("S1"), station("S2")), ("Station One".to_string(), String::new()));
+
+    // A stations file without the column is still accepted.
+    let before = store.data_version().unwrap();
+    let plain = "id,name,lon,lat,mode\nS3,三号站,117.03,36.63,metro\n";
+    import(&mut store, ImportKind::Stations, &write(dir.path(), "s.csv", plain)).unwrap();
+    assert!(store.data_version().unwrap() > before);
+
+    // Bad English names are named by feature path and by line and column.
+    let long = "x".repeat(201);
+    let bad = REGIONS.replace("\"First District\"", &format!("\"{long}\""));
+    let err = import(&mut store, ImportKind::Regions, &write(dir.path(), "r.geojson", &bad)).unwrap_err();
+    assert_eq!(err.row_errors()[0].field, "features[0].properties.name_en");
+    let e =
+        one_error(ImportKind::Stations, "s.csv", "id,name,lon,lat,mode,name_en\nS4,四号站,117.0,36.6,metro,A\u{7}B\n");
+    assert_eq!((e.line, e.column, e.field.as_str()), (2, 6, "name_en"));
+}

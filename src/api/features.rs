@@ -191,6 +191,7 @@ fn region_properties(snap: &Snapshot, i: usize, d: Disclosure) -> RegionProperti
     RegionProperties {
         id: r.id.clone(),
         name: r.name.clone(),
+        name_en: (!r.name_en.is_empty()).then(|| r.name_en.clone()),
         kind: r.kind.code(),
         talents: Some(d.count(s.talents_tally())),
         suppressed: false,
@@ -376,6 +377,7 @@ fn region_detail(snap: &Snapshot, index: u16, d: Disclosure, k: u32) -> RegionDe
     RegionDetail {
         id: r.id.clone(),
         name: r.name.clone(),
+        name_en: (!r.name_en.is_empty()).then(|| r.name_en.clone()),
         kind: r.kind.code(),
         bbox: r.bbox.map(round6),
         centre: r.centre.map(round6),

@@ -114,6 +114,7 @@ impl Layer {
             Layer::Regions => &[
                 ("id", "region id"),
                 ("name", "region name"),
+                ("name_en", "English name of the region, when the data has one"),
                 ("kind", "district, street or park"),
                 ("talents", "resident talents, perturbed (docs/privacy.md)"),
                 ("seekers", "resident talents seeking a job, perturbed"),
@@ -121,7 +122,12 @@ impl Layer {
                 ("openings", "open positions in the region"),
                 ("ratio", "jobs-to-applicants ratio: openings / seekers"),
             ],
-            Layer::Stations => &[("id", "station id"), ("name", "station name"), ("mode", "metro, rail, brt or bus")],
+            Layer::Stations => &[
+                ("id", "station id"),
+                ("name", "station name"),
+                ("name_en", "English name of the station, when the data has one"),
+                ("mode", "metro, rail, brt or bus"),
+            ],
         }
     }
 }
@@ -354,6 +360,9 @@ fn region_features(b: &mut LayerBuilder, snap: &Snapshot, tile: TileId, k: u32) 
             ("enterprises", PropValue::UInt(st.enterprises)),
             ("openings", PropValue::UInt(st.openings)),
         ];
+        if !r.name_en.is_empty() {
+            props.push(("name_en", PropValue::Str(&r.name_en)));
+        }
         let d = Disclosure::Protected { k };
         props.push(("talents", PropValue::UInt(d.count(st.talents_tally()))));
         let seekers = d.count(st.seekers_tally());
@@ -374,15 +383,15 @@ fn station_features(b: &mut LayerBuilder, snap: &Snapshot, tile: TileId) {
     for i in found {
         let st = &snap.stations[i as usize];
         let p = point_to_tile(tile, EXTENT, st.lon, st.lat);
-        b.add_point(
-            Some(stable_id(&st.id)),
-            &[p],
-            &[
-                ("id", PropValue::Str(&st.id)),
-                ("name", PropValue::Str(&st.name)),
-                ("mode", PropValue::Str(st.mode.code())),
-            ],
-        );
+        let mut props = vec![
+            ("id", PropValue::Str(&st.id)),
+            ("name", PropValue::Str(&st.name)),
+            ("mode", PropValue::Str(st.mode.code())),
+        ];
+        if !st.name_en.is_empty() {
+            props.push(("name_en", PropValue::Str(&st.name_en)));
+        }
+        b.add_point(Some(stable_id(&st.id)), &[p], &props);
     }
 }
 

@@ -19,6 +19,7 @@
 //! metro, a district whose departures climb in the last months.
 
 mod calendar;
+mod english;
 mod enterprises;
 mod geography;
 mod moves;

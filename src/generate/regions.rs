@@ -46,7 +46,7 @@ pub fn write_regions(districts: &[District], parks: &[Park], dir: &Path) -> Resu
         features.push(json!({
             "type": "Feature",
             "id": d.code,
-            "properties": {"id": d.code, "name": d.name, "kind": RegionKind::District.code()},
+            "properties": {"id": d.code, "name": d.name, "name_en": super::english::district(&d.name), "kind": RegionKind::District.code()},
             "geometry": geometry,
         }));
     }
@@ -55,7 +55,7 @@ pub fn write_regions(districts: &[District], parks: &[Park], dir: &Path) -> Resu
         features.push(json!({
             "type": "Feature",
             "id": p.id,
-            "properties": {"id": p.id, "name": p.name, "kind": RegionKind::Park.code(), "synthetic": true},
+            "properties": {"id": p.id, "name": p.name, "name_en": super::english::place(p.name), "kind": RegionKind::Park.code(), "synthetic": true},
             "geometry": {"type": "Polygon", "coordinates": oriented(&[ring])},
         }));
     }

@@ -99,52 +99,112 @@ const BRT: &[(&str, f64, f64)] = &[
 
 /// Bus stops are named after invented estates and villages (a real road
 /// name at a random spot would mislead anyone who knows the city).
-const STOP_FIRST: &[&str] = &[
-    "锦", "华", "泰", "康", "和", "盛", "兴", "福", "安", "润", "丰", "祥", "瑞", "嘉", "宏", "明", "新", "永", "恒",
-    "昌", "东", "西", "南", "北", "金", "玉", "青", "绿", "桃", "柳",
+const STOP_FIRST: &[(&str, &str)] = &[
+    ("锦", "Jin"),
+    ("华", "Hua"),
+    ("泰", "Tai"),
+    ("康", "Kang"),
+    ("和", "He"),
+    ("盛", "Sheng"),
+    ("兴", "Xing"),
+    ("福", "Fu"),
+    ("安", "An"),
+    ("润", "Run"),
+    ("丰", "Feng"),
+    ("祥", "Xiang"),
+    ("瑞", "Rui"),
+    ("嘉", "Jia"),
+    ("宏", "Hong"),
+    ("明", "Ming"),
+    ("新", "Xin"),
+    ("永", "Yong"),
+    ("恒", "Heng"),
+    ("昌", "Chang"),
+    ("东", "Dong"),
+    ("西", "Xi"),
+    ("南", "Nan"),
+    ("北", "Bei"),
+    ("金", "Jin"),
+    ("玉", "Yu"),
+    ("青", "Qing"),
+    ("绿", "Lü"),
+    ("桃", "Tao"),
+    ("柳", "Liu"),
 ];
-const STOP_SECOND: &[&str] = &[
-    "苑", "园", "城", "庄", "泉", "河", "湖", "山", "林", "桥", "家", "里", "阳", "源", "岭", "台", "湾", "坊", "屯",
-    "营",
+const STOP_SECOND: &[(&str, &str)] = &[
+    ("苑", "yuan"),
+    ("园", "yuan"),
+    ("城", "cheng"),
+    ("庄", "zhuang"),
+    ("泉", "quan"),
+    ("河", "he"),
+    ("湖", "hu"),
+    ("山", "shan"),
+    ("林", "lin"),
+    ("桥", "qiao"),
+    ("家", "jia"),
+    ("里", "li"),
+    ("阳", "yang"),
+    ("源", "yuan"),
+    ("岭", "ling"),
+    ("台", "tai"),
+    ("湾", "wan"),
+    ("坊", "fang"),
+    ("屯", "tun"),
+    ("营", "ying"),
 ];
-const STOP_SUFFIXES: &[&str] = &["小区", "花园", "新村", "社区", "村", "路口", "东站", "西站", "北站", "南站"];
+const STOP_SUFFIXES: &[(&str, &str)] = &[
+    ("小区", "Estate"),
+    ("花园", "Garden"),
+    ("新村", "New Village"),
+    ("社区", "Community"),
+    ("村", "Village"),
+    ("路口", "Crossing"),
+    ("东站", "East"),
+    ("西站", "West"),
+    ("北站", "North"),
+    ("南站", "South"),
+];
 
 /// Number of bus stops.
 const BUS_STOPS: usize = 100;
 
 /// Writes `stations.csv`.
 pub fn write_stations(city: &City, rng: &mut Rng, dir: &Path) -> Result<(PathBuf, usize), GenerateError> {
-    let mut out = CsvOut::create(dir, "stations.csv", &["id", "name", "lon", "lat", "mode"])?;
+    let mut out = CsvOut::create(dir, "stations.csv", &["id", "name", "lon", "lat", "mode", "name_en"])?;
     let mut n = 0u64;
-    let mut row = |out: &mut CsvOut, name: &str, m: Micro, mode: StationMode| -> Result<(), GenerateError> {
-        n += 1;
-        out.field(Num::id("S", n, 3).as_bytes())?;
-        out.field(name.as_bytes())?;
-        out.point(Some(m))?;
-        out.field(mode.code().as_bytes())?;
-        out.end_row()
-    };
+    let mut row =
+        |out: &mut CsvOut, name: &str, name_en: &str, m: Micro, mode: StationMode| -> Result<(), GenerateError> {
+            n += 1;
+            out.field(Num::id("S", n, 3).as_bytes())?;
+            out.field(name.as_bytes())?;
+            out.point(Some(m))?;
+            out.field(mode.code().as_bytes())?;
+            out.field(name_en.as_bytes())?;
+            out.end_row()
+        };
     for &(name, lon, lat) in RAIL {
-        row(&mut out, name, Micro::from_deg(lon, lat), StationMode::Rail)?;
+        row(&mut out, name, super::english::place(name), Micro::from_deg(lon, lat), StationMode::Rail)?;
     }
     for line in [METRO_1, METRO_2, METRO_3] {
         for &(name, lon, lat) in line {
-            row(&mut out, name, Micro::from_deg(lon, lat), StationMode::Metro)?;
+            row(&mut out, name, super::english::place(name), Micro::from_deg(lon, lat), StationMode::Metro)?;
         }
     }
     for &(name, lon, lat) in BRT {
-        row(&mut out, name, Micro::from_deg(lon, lat), StationMode::Brt)?;
+        row(&mut out, name, super::english::place(name), Micro::from_deg(lon, lat), StationMode::Brt)?;
     }
     let mut names = HashSet::new();
     for _ in 0..BUS_STOPS {
         let (m, _) = city.grid.sample_home(rng, &city.districts);
-        let name = loop {
-            let name = format!("{}{}{}", rng.pick(STOP_FIRST), rng.pick(STOP_SECOND), rng.pick(STOP_SUFFIXES));
+        let (name, name_en) = loop {
+            let (first, second, suffix) = (rng.pick(STOP_FIRST), rng.pick(STOP_SECOND), rng.pick(STOP_SUFFIXES));
+            let name = format!("{}{}{}", first.0, second.0, suffix.0);
             if names.insert(name.clone()) {
-                break name;
+                break (name, format!("{}{} {}", first.1, second.1, suffix.1));
             }
         };
-        row(&mut out, &name, m, StationMode::Bus)?;
+        row(&mut out, &name, &name_en, m, StationMode::Bus)?;
     }
     out.finish()
 }

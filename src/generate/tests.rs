@@ -116,6 +116,7 @@ fn regions() -> Regions {
         validate_id(&id).unwrap();
         assert!(ids.insert(id.clone()));
         assert!(!props["name"].as_str().unwrap().is_empty());
+        assert!(!props["name_en"].as_str().unwrap().is_empty(), "region {id} has no English name");
         let g = &f["geometry"];
         let polys: Vec<Polygon<f64>> = match g["type"].as_str().unwrap() {
             "Polygon" => vec![polygon_of(&g["coordinates"])],
@@ -218,12 +219,15 @@ fn files_follow_the_contract() {
     }
 
     let st = Table::read(&path("stations.csv"));
-    assert_eq!(st.header, ["id", "name", "lon", "lat", "mode"]);
+    assert_eq!(st.header, ["id", "name", "lon", "lat", "mode", "name_en"]);
     unique_ids(st.rows.iter().map(|r| &r[0]));
     let mut modes = HashMap::new();
     for row in &st.rows {
         assert!(!row[1].is_empty());
         pair(&row[2], &row[3]).unwrap();
+        // Every station has an English name for the map's labels in English.
+        assert!(row[5].is_ascii() || row[5].contains('ü'), "English name {}", &row[5]);
+        assert!(!row[5].is_empty(), "station {} has no English name", &row[1]);
         *modes.entry(row[4].parse::<StationMode>().unwrap()).or_insert(0) += 1;
     }
     assert!(modes[&StationMode::Metro] >= 30 && modes[&StationMode::Rail] >= 1 && modes[&StationMode::Bus] >= 80);

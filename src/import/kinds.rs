@@ -242,25 +242,36 @@ pub fn write_talent(stmt: &mut Statement, t: &Talent, ctx: &Context, batch: u64)
     ])
 }
 
-pub const STATION_COLUMNS: (&[&str], &[&str]) = (&["id", "name", "lon", "lat", "mode"], &[]);
+pub const STATION_COLUMNS: (&[&str], &[&str]) = (&["id", "name", "lon", "lat", "mode"], &["name_en"]);
 
 pub fn parse_station(row: &mut Row, _ctx: &Context) -> Option<Station> {
     let id = row.required("id", parse_id);
     let name = row.required("name", |v| parse_text(200)(v));
     let location = row.point("lon", "lat");
     let mode = row.required("mode", parse_enum::<StationMode>);
-    Some(Station { id: id?, name: name?, location: location?, mode: mode? })
+    let name_en = row.optional("name_en", |v| parse_text(200)(v));
+    Some(Station { id: id?, name: name?, name_en: name_en.ok()?.unwrap_or_default(), location: location?, mode: mode? })
 }
 
-pub const STATION_UPSERT: &str = "INSERT INTO stations(id, name, lon, lat, mode, district_id, park_id, batch)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-    ON CONFLICT(id) DO UPDATE SET name = excluded.name, lon = excluded.lon, lat = excluded.lat, mode = excluded.mode,
+pub const STATION_UPSERT: &str = "INSERT INTO stations(id, name, lon, lat, mode, district_id, park_id, batch, name_en)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+    ON CONFLICT(id) DO UPDATE SET name = excluded.name, name_en = excluded.name_en, lon = excluded.lon, lat = excluded.lat, mode = excluded.mode,
       district_id = excluded.district_id, park_id = excluded.park_id, batch = excluded.batch
     WHERE stations.batch <> excluded.batch";
 
 pub fn write_station(stmt: &mut Statement, s: &Station, ctx: &Context, batch: u64) -> rusqlite::Result<usize> {
     let (district, park) = ctx.regions.assign(s.location);
-    stmt.execute(params![s.id, s.name, s.location.lon, s.location.lat, s.mode.code(), district, park, batch as i64])
+    stmt.execute(params![
+        s.id,
+        s.name,
+        s.location.lon,
+        s.location.lat,
+        s.mode.code(),
+        district,
+        park,
+        batch as i64,
+        s.name_en
+    ])
 }
 
 pub const MOVE_COLUMNS: (&[&str], &[&str]) = (

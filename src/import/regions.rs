@@ -21,6 +21,8 @@ use super::kinds::Regions;
 struct RegionFeature {
     id: String,
     name: String,
+    /// English name (`properties.name_en`), empty when absent.
+    name_en: String,
     kind: RegionKind,
     geometry: geojson::Geometry,
 }
@@ -47,14 +49,15 @@ pub(super) fn import_regions(conn: &Connection, bytes: &[u8], file: &str, batch:
         return Ok(Outcome::default());
     }
     let mut stmt = conn.prepare(
-        "INSERT INTO regions(id, name, kind, geometry, batch) VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT(id) DO UPDATE SET name = excluded.name, kind = excluded.kind, geometry = excluded.geometry, batch = excluded.batch
+        "INSERT INTO regions(id, name, name_en, kind, geometry, batch) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT(id) DO UPDATE SET name = excluded.name, name_en = excluded.name_en, kind = excluded.kind,
+             geometry = excluded.geometry, batch = excluded.batch
          WHERE regions.batch <> excluded.batch",
     )?;
     let mut errors = Vec::new();
     for (i, f) in features.iter().enumerate() {
         let geometry = serde_json::to_string(&f.geometry).unwrap_or_default();
-        if stmt.execute(params![f.id, f.name, f.kind.code(), geometry, batch as i64])? == 0 {
+        if stmt.execute(params![f.id, f.name, f.name_en, f.kind.code(), geometry, batch as i64])? == 0 {
             errors.push(feature_error(
                 file,
                 i,
@@ -168,6 +171,14 @@ fn parse_regions(text: &str, file: &str) -> Result<Vec<RegionFeature>, ImportErr
         if name.trim().is_empty() || name.chars().count() > 200 {
             fail("properties.name", &name, "a region needs a name of 1-200 characters");
         }
+        let name_en = prop_str("name_en").unwrap_or_default();
+        if name_en.chars().count() > 200 || name_en.chars().any(char::is_control) {
+            fail(
+                "properties.name_en",
+                &name_en,
+                "an English name has at most 200 characters and no control characters",
+            );
+        }
         let kind = match prop_str("kind") {
             None => RegionKind::District,
             Some(k) => match k.parse::<RegionKind>() {
@@ -186,7 +197,7 @@ fn parse_regions(text: &str, file: &str) -> Result<Vec<RegionFeature>, ImportErr
             fail("geometry", "", &message);
             continue;
         }
-        out.push(RegionFeature { id, name, kind, geometry });
+        out.push(RegionFeature { id, name, name_en: name_en.trim().to_string(), kind, geometry });
     }
     if !errors.is_empty() {
         let total = errors.len() as u64;

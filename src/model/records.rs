@@ -152,6 +152,8 @@ pub struct Talent {
 pub struct Station {
     pub id: String,
     pub name: String,
+    /// English name, empty when the source has none.
+    pub name_en: String,
     pub location: LonLat,
     pub mode: StationMode,
 }

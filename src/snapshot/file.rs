@@ -404,6 +404,7 @@ impl Record for RegionInfo {
     fn put(&self, e: &mut Enc) {
         e.str(&self.id);
         e.str(&self.name);
+        e.str(&self.name_en);
         e.u8(self.kind.index());
         e.len(self.geometry.0.len());
         for p in &self.geometry.0 {
@@ -419,6 +420,7 @@ impl Record for RegionInfo {
     fn get(d: &mut Dec) -> Result<Self, FileError> {
         let id = d.str()?;
         let name = d.str()?;
+        let name_en = d.str()?;
         let kind =
             RegionKind::from_index(d.u8()?).ok_or_else(|| FileError::Corrupt(format!("region {id}: unknown kind")))?;
         let n = d.len()?;
@@ -431,7 +433,16 @@ impl Record for RegionInfo {
         }
         let bbox = [d.f64()?, d.f64()?, d.f64()?, d.f64()?];
         let centre = [d.f64()?, d.f64()?];
-        Ok(RegionInfo { id, name, kind, geometry: MultiPolygon(polygons), bbox, centre, stats: RegionStats::default() })
+        Ok(RegionInfo {
+            id,
+            name,
+            name_en,
+            kind,
+            geometry: MultiPolygon(polygons),
+            bbox,
+            centre,
+            stats: RegionStats::default(),
+        })
     }
 }
 
@@ -534,6 +545,7 @@ impl Record for StationRec {
     fn put(&self, e: &mut Enc) {
         e.str(&self.id);
         e.str(&self.name);
+        e.str(&self.name_en);
         e.f64(self.lon);
         e.f64(self.lat);
         e.u64(self.key);
@@ -545,6 +557,7 @@ impl Record for StationRec {
         let id = d.str()?;
         Ok(StationRec {
             name: d.str()?,
+            name_en: d.str()?,
             lon: d.f64()?,
             lat: d.f64()?,
             key: d.u64()?,

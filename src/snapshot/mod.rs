@@ -43,6 +43,8 @@ pub type IndexedPoint = GeomWithData<[f64; 2], u32>;
 pub struct RegionInfo {
     pub id: String,
     pub name: String,
+    /// English name, empty when the store has none.
+    pub name_en: String,
     pub kind: RegionKind,
     pub geometry: MultiPolygon<f64>,
     /// `[west, south, east, north]` in degrees.

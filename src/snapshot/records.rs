@@ -92,6 +92,8 @@ impl TalentRec {
 pub struct StationRec {
     pub id: String,
     pub name: String,
+    /// English name, empty when the store has none.
+    pub name_en: String,
     pub lon: f64,
     pub lat: f64,
     pub key: u64,

@@ -57,7 +57,7 @@ impl RegionIds<'_> {
 
 /// The regions in id order, with their bounding boxes and label points.
 pub(super) fn load_regions(tx: &Transaction, snap: &mut Snapshot) -> Result<(), SnapshotError> {
-    let mut stmt = tx.prepare("SELECT id, name, kind, geometry FROM regions ORDER BY id")?;
+    let mut stmt = tx.prepare("SELECT id, name, kind, geometry, name_en FROM regions ORDER BY id")?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
         let id: String = r.get(0)?;
@@ -76,6 +76,7 @@ pub(super) fn load_regions(tx: &Transaction, snap: &mut Snapshot) -> Result<(), 
         snap.regions.push(RegionInfo {
             id,
             name: r.get(1)?,
+            name_en: r.get(4)?,
             kind,
             geometry,
             bbox,
@@ -313,7 +314,7 @@ pub(super) fn talent_rec(v: &TalentValues, cx: &TalentContext) -> Result<TalentR
 /// The stations sorted by key (then id).
 pub(super) fn load_stations(tx: &Transaction, regions: RegionIds) -> Result<Vec<StationRec>, SnapshotError> {
     let mut stations = Vec::new();
-    let mut stmt = tx.prepare("SELECT id, name, lon, lat, mode, district_id, park_id FROM stations")?;
+    let mut stmt = tx.prepare("SELECT id, name, lon, lat, mode, district_id, park_id, name_en FROM stations")?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
         let id: String = r.get(0)?;
@@ -321,6 +322,7 @@ pub(super) fn load_stations(tx: &Transaction, regions: RegionIds) -> Result<Vec<
         let mode = text(r.get_ref(4)?).parse::<StationMode>().map_err(|e| corrupt("station", &id, e.to_string()))?;
         stations.push(StationRec {
             name: r.get(1)?,
+            name_en: r.get(7)?,
             lon,
             lat,
             key: morton::key(lon, lat),

@@ -20,7 +20,8 @@ use super::StoreError;
 /// the register row is kept in `reg_*` columns, `here` and the home, work,
 /// employer and region columns hold the state after the talent's moves
 /// (recomputed once here for stores written before); moves are indexed by
-/// talent and date.
+/// talent and date. 6: English names of regions and stations (`name_en`,
+/// empty when the source has none), for the map's labels in English.
 const MIGRATIONS: &[&str] = &[
     r#"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -102,6 +103,10 @@ UPDATE talents SET reg_home_lon = home_lon, reg_home_lat = home_lat, reg_work_lo
 CREATE INDEX talents_reg_enterprise ON talents(reg_enterprise_id) WHERE reg_enterprise_id IS NOT NULL;
 DROP INDEX moves_talent;
 CREATE INDEX moves_talent ON moves(talent_id, date);
+"#,
+    r#"
+ALTER TABLE regions ADD COLUMN name_en TEXT NOT NULL DEFAULT '';
+ALTER TABLE stations ADD COLUMN name_en TEXT NOT NULL DEFAULT '';
 "#,
 ];
 

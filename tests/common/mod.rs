@@ -13,7 +13,7 @@ use talentmap::store::Store;
 /// south-west corner (117.0–117.05 × 36.6–36.65), and a second district east
 /// of it (117.2–117.4).
 pub const REGIONS: &str = r#"{"type":"FeatureCollection","features":[
- {"type":"Feature","id":"D1","properties":{"name":"一区","kind":"district"},"geometry":{"type":"Polygon","coordinates":[[[117.0,36.6],[117.2,36.6],[117.2,36.8],[117.0,36.8],[117.0,36.6]]]}},
+ {"type":"Feature","id":"D1","properties":{"name":"一区","name_en":"First District","kind":"district"},"geometry":{"type":"Polygon","coordinates":[[[117.0,36.6],[117.2,36.6],[117.2,36.8],[117.0,36.8],[117.0,36.6]]]}},
  {"type":"Feature","properties":{"id":"D2","name":"二区"},"geometry":{"type":"Polygon","coordinates":[[[117.2,36.6],[117.4,36.6],[117.4,36.8],[117.2,36.8],[117.2,36.6]]]}},
  {"type":"Feature","properties":{"id":"P1","name":"软件园","kind":"park"},"geometry":{"type":"Polygon","coordinates":[[[117.0,36.6],[117.05,36.6],[117.05,36.65],[117.0,36.65],[117.0,36.6]]]}}
 ]}"#;
@@ -30,9 +30,9 @@ V2,E1,0812,bachelor,junior,3,2026-04-01,2026-05-01
 V3,E2,1007,doctorate,senior,2,2026-01-15,
 ";
 
-pub const STATIONS: &str = "id,name,lon,lat,mode
-S1,一号站,117.02,36.62,metro
-S2,二号站,117.31,36.71,bus
+pub const STATIONS: &str = "id,name,lon,lat,mode,name_en
+S1,一号站,117.02,36.62,metro,Station One
+S2,二号站,117.31,36.71,bus,
 ";
 
 /// Writes `text` to `dir/name` and returns the path.
@@ -82,7 +82,7 @@ pub fn tiny_city(dir: &Path, talents: usize) -> Store {
 
 pub mod mvt;
 
-/// Takes a store back from schema 5 to schema 4 as that schema stored it:
+/// Takes a store back from schema 6 to schema 4 as that schema stored it:
 /// the register in the talent columns, no present, moves indexed by talent.
 pub const BACK_TO_SCHEMA_4: &str = "
     UPDATE talents SET home_lon = reg_home_lon, home_lat = reg_home_lat, work_lon = reg_work_lon,
@@ -92,6 +92,7 @@ pub const BACK_TO_SCHEMA_4: &str = "
     ALTER TABLE talents DROP COLUMN reg_work_lon; ALTER TABLE talents DROP COLUMN reg_work_lat;
     ALTER TABLE talents DROP COLUMN reg_enterprise_id;
     DROP INDEX moves_talent; CREATE INDEX moves_talent ON moves(talent_id);
+    ALTER TABLE regions DROP COLUMN name_en; ALTER TABLE stations DROP COLUMN name_en;
     PRAGMA user_version = 4;";
 
 /// A new API key of `role` (with `areas` for an analyst) in `store`: the

@@ -153,6 +153,9 @@ pub struct RegionFeature {
 pub struct RegionProperties {
     pub id: String,
     pub name: String,
+    /// English name, when the data has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name_en: Option<String>,
     /// district, street or park.
     pub kind: &'static str,
     /// Resident talents (perturbed unless the caller gets exact counts:
@@ -178,6 +181,9 @@ pub struct RegionProperties {
 pub struct RegionDetail {
     pub id: String,
     pub name: String,
+    /// English name, when the data has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name_en: Option<String>,
     pub kind: &'static str,
     /// west, south, east, north.
     pub bbox: [f64; 4],
