@@ -2,6 +2,8 @@
 // see the people layer, the jurisdiction's bounding box and the error message
 // of a refused request. No DOM here (the header control is account.js).
 
+import { placeName } from './i18n.js';
+
 /** Roles that may see individuals (within their jurisdiction for an analyst). */
 export const PEOPLE_ROLES = ['analyst', 'admin'];
 export const ROLES = ['public', 'recruiter', 'analyst', 'feeder', 'admin'];
@@ -89,7 +91,7 @@ export function errorMessage(body, fallback) {
 
 /** The names of the jurisdiction's districts and parks (ids this page does not know stay ids). */
 export function jurisdictionNames(session, regionsById) {
-  return (session?.principal.jurisdiction || []).map((id) => regionsById.get(String(id))?.properties?.name || String(id));
+  return (session?.principal.jurisdiction || []).map((id) => placeName(regionsById.get(String(id))?.properties, String(id)));
 }
 
 /** True when a MapLibre error event is a people tile the server refused (403:

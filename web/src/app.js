@@ -6,7 +6,7 @@
 // the others).
 
 import * as maplibregl from './maplibre-gl.mjs';
-import { fmt, fmtCompact, getLang, nameOf, setLang, t, translateDom } from './i18n.js';
+import { fmt, fmtCompact, getLang, nameOf, placeName, setLang, t, translateDom } from './i18n.js';
 import { activeFilterCount, formatHash, parseHash, REGION_STATS } from './state.js';
 import {
   CLICKABLE,
@@ -19,6 +19,8 @@ import {
   countText,
   hatchImage,
   labelPoints,
+  labelScale,
+  PLACE_LABEL_LAYERS,
   pickLabelFonts,
   regionBreaks,
   regionFillColor,
@@ -132,7 +134,7 @@ async function loadData(state) {
   // Names are drawn with the server's glyphs when it has a CJK font.
   const fontList = await (boot[4] || fetch('/fonts.json')).then((r) => (r.ok ? r.json() : [])).catch(() => []);
   const fonts = pickLabelFonts(fontList);
-  const labels = fonts ? { fonts, points: labelPoints(base, regionLabelPoint) } : null;
+  const labels = fonts ? { fonts, points: labelPoints(base, regionLabelPoint), scale: labelScale(window.innerWidth) } : null;
   const tax = indexTaxonomy(taxonomy);
   const k = stats.privacy_k ?? 5;
   return {
@@ -234,7 +236,8 @@ function addRegionLabels({ map, base, labels }) {
     if (!at || !p.name) continue;
     const el = document.createElement('div');
     el.className = `map-label ${p.kind === 'park' ? 'park' : 'district'}`;
-    el.textContent = p.name;
+    el.dataset.region = p.id;
+    el.textContent = placeName(p);
     el.setAttribute('aria-hidden', 'true');
     new maplibregl.Marker({ element: el }).setLngLat(at).addTo(map);
   }
@@ -466,8 +469,23 @@ function setupDetails(a) {
   // Each opening takes a number, so a slow region answer cannot replace a newer panel.
   let regionSeq = 0;
   const clearSelection = () => map.setFilter('base-selected', ['==', ['get', 'id'], '__none__']);
+  // A record opened from the map or a list takes the keyboard focus; closing
+  // it gives the focus back to where it was (or to the map).
+  let returnFocus = null;
+  const showFocused = () => {
+    if (!details.hidden) return;
+    returnFocus = document.activeElement;
+    details.hidden = false;
+    details.focus({ preventScroll: true });
+  };
   const closeDetails = () => {
+    const focusWasInside = details.contains(document.activeElement);
     details.hidden = true;
+    if (focusWasInside) {
+      const back = returnFocus && returnFocus.isConnected && returnFocus !== document.body ? returnFocus : map.getCanvas();
+      back.focus({ preventScroll: true });
+    }
+    returnFocus = null;
     a.openRegionId = null;
     a.openPersonId = null;
     a.personData = null;
@@ -486,7 +504,7 @@ function setupDetails(a) {
     a.openPersonId = null;
     a.personData = null;
     const mine = (regionSeq += 1);
-    details.hidden = false;
+    showFocused();
     document.body.classList.add('details-open');
     map.setFilter('base-selected', ['==', ['to-string', ['get', 'id']], String(id)]);
     const body = $('#details-body');
@@ -505,7 +523,7 @@ function setupDetails(a) {
   // A person's record. Every read is written to the server's audit log, so a
   // language switch redraws the record already here instead of asking again.
   const personOptions = {
-    areaName: (id) => regionsById.get(String(id))?.properties.name ?? String(id),
+    areaName: (id) => placeName(regionsById.get(String(id))?.properties, String(id)),
     areaAtPoint: (pt) => areaAt(a.base.features, pt)?.properties.id ?? null,
   };
   a.renderPerson = () => {
@@ -517,7 +535,7 @@ function setupDetails(a) {
     a.openPersonId = String(pid);
     a.personData = null;
     clearSelection();
-    details.hidden = false;
+    showFocused();
     document.body.classList.add('details-open');
     const body = $('#details-body');
     body.innerHTML = `<p class="hint">${esc(t('loading'))}</p>`;
@@ -584,7 +602,7 @@ function regionAt(map, point) {
 }
 
 const regionLink = (f) =>
-  f ? `<p class="popup-region"><button type="button" class="link-btn" data-region="${esc(f.properties.id)}">${esc(f.properties.name)} →</button></p>` : '';
+  f ? `<p class="popup-region"><button type="button" class="link-btn" data-region="${esc(f.properties.id)}">${esc(placeName(f.properties))} →</button></p>` : '';
 
 /** Map clicks: the active view first, then enterprises, clusters, cells and regions. */
 function setupClicks(a) {
@@ -663,6 +681,21 @@ function setupEnterpriseSearch({ map, tax, ctx, popup }) {
 /** The language switch, and the texts it redraws. */
 function setupLanguage(a) {
   const { map, state, k, stats, popup } = a;
+  // Cluster badges follow the locale (text, or images keyed by locale and count).
+  const redrawBadges = () => {
+    if (!map.getLayer('enterprise-cluster-count')) return;
+    if (a.labels) map.setLayoutProperty('enterprise-cluster-count', 'text-field', countText(getLang()));
+    else map.setLayoutProperty('enterprise-cluster-count', 'icon-image', countIcon(getLang()));
+  };
+  // Place names follow the language too (English where the data has it).
+  const redrawPlaceLabels = () => {
+    for (const [id, text] of PLACE_LABEL_LAYERS) {
+      if (map.getLayer(id)) map.setLayoutProperty(id, 'text-field', text(getLang()));
+    }
+    for (const el of document.querySelectorAll('.map-label[data-region]')) {
+      el.textContent = placeName(a.regionsById.get(el.dataset.region)?.properties, el.textContent);
+    }
+  };
   a.renderTexts = () => {
     translateDom();
     a.renderLayerPanel();
@@ -678,19 +711,14 @@ function setupLanguage(a) {
     else if (a.openPersonId) a.renderPerson();
     else if (!a.details.hidden) a.views.rerender();
     if (popup.isOpen()) popup.remove();
-  };
-  // Cluster badges follow the locale (text, or images keyed by locale and count).
-  const redrawBadges = () => {
-    if (!map.getLayer('enterprise-cluster-count')) return;
-    if (a.labels) map.setLayoutProperty('enterprise-cluster-count', 'text-field', countText(getLang()));
-    else map.setLayoutProperty('enterprise-cluster-count', 'icon-image', countIcon(getLang()));
+    redrawBadges();
+    redrawPlaceLabels();
   };
   $('#lang').addEventListener('click', () => {
     setLang(getLang() === 'zh' ? 'en' : 'zh');
     state.lang = getLang();
     localStorage.setItem('talentmap.lang', state.lang);
     a.renderTexts();
-    redrawBadges();
     a.writeHash();
   });
 }

@@ -521,6 +521,13 @@ export function fmtCompact(n) {
 }
 
 /** Name of a code-table entry ({name_zh, name_en}) in the current language. */
+/** A place's name (district, park, station) in the current language:
+ *  `name_en` in English when the data has one, else the Chinese `name`. */
+export function placeName(props, fallback = '') {
+  if (!props) return fallback;
+  return (lang === 'en' && props.name_en) || props.name || fallback;
+}
+
 export function nameOf(entry, fallback = '') {
   if (!entry) return fallback;
   return (lang === 'zh' ? entry.name_zh : entry.name_en) || entry.name_zh || entry.name_en || fallback;

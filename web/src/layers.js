@@ -77,22 +77,54 @@ export function labelPoints(base, pointOf) {
     const p = f.properties;
     const at = pointOf(f);
     if (!at || !p.name) continue;
-    features.push({ type: 'Feature', geometry: { type: 'Point', coordinates: at }, properties: { name: p.name, kind: p.kind } });
+    const properties = { name: p.name, kind: p.kind, ...(p.name_en ? { name_en: p.name_en } : {}) };
+    features.push({ type: 'Feature', geometry: { type: 'Point', coordinates: at }, properties });
   }
   return { type: 'FeatureCollection', features };
 }
 
+/** How much larger map text is drawn on a screen `width` CSS pixels wide:
+ *  a wall display (4K at device pixel ratio 1) is read from across a room. */
+export function labelScale(width) {
+  if (width >= 3200) return 2;
+  if (width >= 2400) return 1.5;
+  return width >= 1800 ? 1.15 : 1;
+}
+
+/** Label text of a district, park or station in `lang`: the English name
+ *  where the data has one, else the Chinese name. */
+export function placeText(lang) {
+  return lang === 'en' ? ['coalesce', ['get', 'name_en'], ['get', 'name']] : ['get', 'name'];
+}
+
+/** Label text of a basemap place in `lang` (OpenMapTiles and Protomaps
+ *  both carry `name:zh`, `name:en` and `name`). */
+export function basemapPlaceText(lang) {
+  return lang === 'en'
+    ? ['coalesce', ['get', 'name:en'], ['get', 'name:latin'], ['get', 'name']]
+    : ['coalesce', ['get', 'name:zh'], ['get', 'name']];
+}
+
+/** Ids of the symbol layers whose text is a place name, with the
+ *  expression that gives it in a language. */
+export const PLACE_LABEL_LAYERS = [
+  ['station-labels', placeText],
+  ['park-labels', placeText],
+  ['district-labels', placeText],
+  ['basemap-places', basemapPlaceText],
+];
+
 /** Symbol layers of the district and park names, in `fonts`: parks from
  *  zoom 11, districts up to zoom 13.5; station names (metro, rail, BRT)
  *  from zoom 13, below their circles. */
-function labelLayers(fonts) {
+function labelLayers(fonts, lang, scale = 1) {
   const label = (kind, zooms, font, size, color) => ({
     id: `${kind}-labels`,
     type: 'symbol',
     source: 'labels',
     ...zooms,
     filter: ['==', ['get', 'kind'], kind],
-    layout: { 'text-field': ['get', 'name'], 'text-font': [font], 'text-size': size, 'text-max-width': 8 },
+    layout: { 'text-field': placeText(lang), 'text-font': [font], 'text-size': size * scale, 'text-max-width': 8 },
     paint: { 'text-color': color, 'text-halo-color': '#ffffff', 'text-halo-width': 1.6, 'text-halo-blur': 0.4 },
   });
   const stations = {
@@ -103,9 +135,9 @@ function labelLayers(fonts) {
     minzoom: 13,
     filter: ['in', ['get', 'mode'], ['literal', ['metro', 'rail', 'brt']]],
     layout: {
-      'text-field': ['get', 'name'],
+      'text-field': placeText(lang),
       'text-font': [fonts.park],
-      'text-size': 11,
+      'text-size': 11 * scale,
       'text-anchor': 'top',
       'text-offset': [0, 0.9],
       'text-optional': true,
@@ -122,7 +154,7 @@ function labelLayers(fonts) {
 /** Layers of a city basemap (`serve --basemap`, `/basemap.json`) in the
  *  OpenMapTiles or Protomaps schema, drawn above the district fills and
  *  beneath the data; place names only with the server's glyphs (`font`). */
-export function basemapLayers(schema, font) {
+export function basemapLayers(schema, font, lang = 'zh', scale = 1) {
   const omt = schema === 'openmaptiles';
   if (!omt && schema !== 'protomaps') return { below: [], labels: [] };
   const kind = omt ? ['get', 'class'] : ['coalesce', ['get', 'kind'], ['get', 'pmap:kind']];
@@ -155,9 +187,9 @@ export function basemapLayers(schema, font) {
         layer('places', 'symbol', omt ? 'place' : 'places', {
           minzoom: 10,
           layout: {
-            'text-field': ['coalesce', ['get', 'name:zh'], ['get', 'name']],
+            'text-field': basemapPlaceText(lang),
             'text-font': [font],
-            'text-size': 11,
+            'text-size': 11 * scale,
           },
           paint: { 'text-color': '#5b6470', 'text-halo-color': '#ffffff', 'text-halo-width': 1.4 },
         }),
@@ -343,7 +375,7 @@ export function buildStyle({ origin, state, base, archives = {}, labels = null, 
             ? {
                 'text-field': countText(state.lang),
                 'text-font': [labels.fonts.park],
-                'text-size': 11.5,
+                'text-size': 11.5 * (labels.scale ?? 1),
                 'text-allow-overlap': true,
                 'text-ignore-placement': true,
               }
@@ -375,7 +407,7 @@ export function buildStyle({ origin, state, base, archives = {}, labels = null, 
       },
     ],
   };
-  const city = basemap ? basemapLayers(basemap, labels?.fonts.park) : null;
+  const city = basemap ? basemapLayers(basemap, labels?.fonts.park, state.lang, labels?.scale) : null;
   if (city && city.below.length) {
     style.sources.basemap = { type: 'vector', url: `${origin}/basemap.json` };
     const at = style.layers.findIndex((l) => l.id === 'base-parks-fill') + 1;
@@ -385,7 +417,7 @@ export function buildStyle({ origin, state, base, archives = {}, labels = null, 
     style.glyphs = `${origin}/fonts/{fontstack}/{range}.pbf`;
     if (city && city.below.length) style.layers.push(...city.labels);
     style.sources.labels = { type: 'geojson', data: labels.points };
-    style.layers.push(...labelLayers(labels.fonts));
+    style.layers.push(...labelLayers(labels.fonts, state.lang, labels.scale));
   }
   return style;
 }

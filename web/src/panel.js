@@ -1,7 +1,7 @@
 // Popup contents (cells, clusters, enterprises) and the right-hand detail
 // panel (regions: overview, supply/demand tables, chart).
 
-import { fmt, fmtDecimal, nameOf, t } from './i18n.js';
+import { fmt, fmtDecimal, nameOf, placeName, t } from './i18n.js';
 import { esc } from './legend.js';
 import { barChart } from './chart.js';
 
@@ -143,7 +143,7 @@ export function regionPanel(data, ctx) {
   return `
     <header class="details-head">
       <p class="eyebrow">${esc(kind)} · ${esc(data.id)}</p>
-      <h2 id="details-title">${esc(data.name)}</h2>
+      <h2 id="details-title">${esc(placeName(data))}</h2>
     </header>
     <section><h3>${esc(t('overview'))}</h3>${overview}</section>
     ${chart ? `<section class="chart-section">${chart}</section>` : ''}

@@ -32,11 +32,15 @@ export function setupPresentation(a) {
   };
 
   const set = (presenting) => {
+    const was = body.classList.contains('presenting');
     body.classList.toggle('presenting', presenting);
     button.setAttribute('aria-pressed', String(presenting));
     frame.hidden = !presenting;
     if (presenting) a.renderFrame();
     map.resize();
+    // The keyboard follows: into the frame's tools, and back to the button.
+    if (presenting && !was) document.getElementById('frame-close').focus({ preventScroll: true });
+    if (!presenting && was) button.focus({ preventScroll: true });
     if (presenting && document.fullscreenEnabled && !document.fullscreenElement) {
       document.documentElement.requestFullscreen().catch(() => {});
     } else if (!presenting && document.fullscreenElement) {

@@ -478,8 +478,13 @@ describe('talentmap web front end', () => {
     assert.ok((await page.locator('#details table').count()) >= 2, 'supply/demand tables');
     assert.ok((await page.locator('#details svg.chart rect').count()) > 2, 'chart bars');
     await shot(page, 'web-region-panel.png');
+    // The panel has the keyboard focus; Escape closes it and gives the focus back to the map.
+    assert.equal(await page.evaluate(() => document.getElementById('details').contains(document.activeElement)), true);
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.getElementById('details').contains(document.activeElement)), true, 'Tab stays in the panel');
     await page.keyboard.press('Escape');
     assert.equal(await page.isHidden('#details'), true, 'Escape closes the panel');
+    assert.equal(await page.evaluate(() => document.activeElement === window.__talentmap.map.getCanvas()), true, 'focus back on the map');
     assert.deepEqual(rec.errors, []);
     await context.close();
   });
@@ -497,9 +502,20 @@ describe('talentmap web front end', () => {
     assert.equal(await page.getAttribute('#search', 'placeholder'), 'Search enterprises…');
     assert.match(await page.evaluate(() => location.hash), /lang=en/);
     await settle(page);
+    // District names on the map are drawn in English from the data's name_en.
+    const districtNames = () =>
+      page.evaluate(() =>
+        window.__talentmap.map.queryRenderedFeatures({ layers: ['district-labels'] }).map((f) => f.properties.name_en ?? f.properties.name),
+      );
+    const labelText = () =>
+      page.evaluate(() => JSON.stringify(window.__talentmap.map.getLayoutProperty('district-labels', 'text-field')));
+    assert.match(await labelText(), /name_en/);
+    const english = await districtNames();
+    assert.ok(english.includes('Lixia District'), `English district labels: ${english}`);
     await shot(page, 'web-en.png');
     await page.click('#lang');
     assert.equal(await page.textContent('h1'), '人才产业地图');
+    assert.doesNotMatch(await labelText(), /name_en/);
     assert.deepEqual(rec.errors, []);
     await context.close();
   });
@@ -569,7 +585,7 @@ describe('talentmap web front end', () => {
     const station = await page.evaluate(() => {
       const m = window.__talentmap.map;
       const f = m.querySourceFeatures('stations', { sourceLayer: 'stations', filter: ['==', ['get', 'mode'], 'metro'] })[0];
-      return f && { at: f.geometry.coordinates, name: f.properties.name };
+      return f && { at: f.geometry.coordinates, name: f.properties.name, name_en: f.properties.name_en };
     });
     assert.ok(station, 'a metro station in the loaded tiles');
     const n = await idleCount(page);
@@ -579,6 +595,11 @@ describe('talentmap web front end', () => {
       window.__talentmap.map.queryRenderedFeatures({ layers: ['station-labels'] }).map((f) => f.properties.name),
     );
     assert.ok(names.includes(station.name), `${station.name} among ${names}`);
+    // In English the same symbols show the station's English name.
+    await page.click('#lang');
+    const text = await page.evaluate(() => window.__talentmap.map.getLayoutProperty('station-labels', 'text-field'));
+    assert.deepEqual(text, ['coalesce', ['get', 'name_en'], ['get', 'name']]);
+    assert.ok(station.name_en && /^[A-Za-z0-9 '’ü-]+$/.test(station.name_en), `English station name ${station.name_en}`);
     assert.deepEqual(rec.errors, []);
     await context.close();
   });
@@ -588,9 +609,12 @@ describe('talentmap web front end', () => {
     await gotoMap(page);
     const before = (await page.locator('#map').boundingBox()).width;
     const n = await idleCount(page);
-    await page.click('#present');
+    // From the keyboard: focus the button, press Enter.
+    await page.focus('#present');
+    await page.keyboard.press('Enter');
     await page.waitForFunction(() => document.body.classList.contains('presenting'));
     await settle(page, n);
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'frame-close', 'the frame takes the focus');
     assert.equal(await page.isVisible('#sidebar'), false, 'the panel is hidden');
     assert.equal(await page.isVisible('header.topbar'), false, 'the header is hidden');
     const after = (await page.locator('#map').boundingBox()).width;
@@ -614,6 +638,7 @@ describe('talentmap web front end', () => {
     await page.waitForFunction(() => !document.body.classList.contains('presenting'));
     assert.equal(await page.isVisible('#sidebar'), true, 'Escape brings the panel back');
     assert.equal(await page.isVisible('#frame'), false);
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'present', 'focus back on the Present button');
     assert.deepEqual(rec.errors, []);
     await context.close();
   });
@@ -622,6 +647,7 @@ describe('talentmap web front end', () => {
     for (const [name, viewport] of [
       ['web-laptop.png', { width: 1366, height: 768 }],
       ['web-bigscreen.png', { width: 1920, height: 1080 }],
+      ['web-wall-4k.png', { width: 3840, height: 2160 }],
       ['web-narrow.png', { width: 800, height: 900 }],
     ]) {
       const { context, page, rec } = await openPage({ viewport });
@@ -630,6 +656,22 @@ describe('talentmap web front end', () => {
       assert.equal(overflow, false, `${name}: horizontal overflow`);
       const mapBox = await page.locator('#map').boundingBox();
       assert.ok(mapBox.width > viewport.width * 0.5 && mapBox.height > viewport.height * 0.6, `${name}: map too small`);
+      // Text is readable at the screen's size: on a 4K wall the header title is
+      // at least 40 device pixels high and map labels at least twice the laptop size.
+      const sizes = await page.evaluate(() => {
+        const h1 = document.querySelector('h1');
+        const zoom = Number.parseFloat(getComputedStyle(document.querySelector('.topbar')).zoom || '1');
+        return {
+          title: Number.parseFloat(getComputedStyle(h1).fontSize) * zoom,
+          label: window.__talentmap.map.getLayoutProperty('district-labels', 'text-size'),
+        };
+      });
+      if (viewport.width >= 3200) {
+        assert.ok(sizes.title >= 36, `${name}: title ${sizes.title}px`);
+        assert.ok(sizes.label >= 26, `${name}: district labels ${sizes.label}px`);
+      } else {
+        assert.ok(sizes.title >= 16 && sizes.label >= 13, `${name}: ${JSON.stringify(sizes)}`);
+      }
       await shot(page, name);
       assert.deepEqual(rec.errors, []);
       await context.close();

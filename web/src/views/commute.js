@@ -4,7 +4,7 @@
 // scenario tool (place hypothetical stations, rank the parks again).
 // Composed with the other views by `index.js`.
 
-import { fmt, fmtDecimal, getLang, t } from '../i18n.js';
+import { fmt, fmtDecimal, getLang, placeName, t } from '../i18n.js';
 import { HATCH } from '../layers.js';
 import { VIRIDIS, quantileBreaks, stepExpression } from '../ramps.js';
 import { cellLegendRows, esc, swatchRows } from '../legend.js';
@@ -79,7 +79,7 @@ export function createCommuteView(cx) {
   function controls() {
     return `<div class="field-row compact"><label for="commute-park">${esc(t('commutePark'))}</label>
         <select id="commute-park"><option value="">${esc(t('commuteChoosePark'))}</option>${cx.parks
-          .map((p) => `<option value="${esc(p.properties.id)}"${p.properties.id === state.park ? ' selected' : ''}>${esc(p.properties.name)}</option>`)
+          .map((p) => `<option value="${esc(p.properties.id)}"${p.properties.id === state.park ? ' selected' : ''}>${esc(placeName(p.properties))}</option>`)
           .join('')}</select></div>`;
   }
 

@@ -3,7 +3,7 @@
 // monthly arrivals/departures/net chart and the departure alerts of a
 // month. Composed with the other views by `index.js`.
 
-import { fmt, fmtDecimal, t } from '../i18n.js';
+import { fmt, fmtDecimal, placeName, t } from '../i18n.js';
 import { esc } from '../legend.js';
 import { seriesChart } from '../chart.js';
 import { ARC_COLOR, EMPTY_FC, IN_COLOR, OUT_COLOR, arc, kv, lineWidth } from './shared.js';
@@ -51,7 +51,7 @@ export function createFlowsView(cx) {
     if (f.available === false) return `<p class="legend-note">${esc(t('flowsUnavailable'))}</p>`;
     return `<div class="field-row compact"><label for="flows-area">${esc(t('flowsArea'))}</label>
         <select id="flows-area"><option value="">${esc(t('flowsAllAreas'))}</option>${cx.districts
-          .map((p) => `<option value="${esc(p.properties.id)}"${p.properties.id === state.farea ? ' selected' : ''}>${esc(p.properties.name)}</option>`)
+          .map((p) => `<option value="${esc(p.properties.id)}"${p.properties.id === state.farea ? ' selected' : ''}>${esc(placeName(p.properties))}</option>`)
           .join('')}</select></div>
         <div class="field-row compact"><label for="flows-month">${esc(t('flowsMonth'))}</label>
         <select id="flows-month">${f.months

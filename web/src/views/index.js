@@ -7,7 +7,7 @@
 // is on, the request counter that drops answers a newer load made stale, the
 // layer-panel items and the panel and map events.
 
-import { nameOf, t } from '../i18n.js';
+import { nameOf, placeName, t } from '../i18n.js';
 import { esc } from '../legend.js';
 import { createCommuteView } from './commute.js';
 import { createFlowsView } from './flows.js';
@@ -36,7 +36,7 @@ export function createViews({ map, state, ctx, base, regionsById, origin, getJso
     parks: base.features.filter((f) => f.properties.kind === 'park'),
     districts: base.features.filter((f) => f.properties.kind === 'district'),
     fieldName: (code) => nameOf(ctx.tax.fields.get(String(code)), String(code)),
-    areaName: (id) => regionsById.get(String(id))?.properties.name ?? String(id),
+    areaName: (id) => placeName(regionsById.get(String(id))?.properties, String(id)),
     // Each load takes a number; an answer that arrives after a newer load started is dropped.
     seq: { next: () => (seq += 1), now: () => seq },
     setVisibility,
