@@ -154,14 +154,21 @@ fn documented_policy(method: &str, path: &str) -> Option<Policy> {
         ("POST", "/api/moves") => Feed,
         ("GET", "/openapi.json" | "/api/docs" | "/api/stats" | "/api/taxonomy" | "/api/enterprises") => Public,
         ("GET", "/api/regions" | "/api/regions/{id}" | "/api/aggregates") => Public,
-        ("GET", "/api/shortage" | "/api/shortage/fields" | "/api/shortage/explain" | "/api/mismatch") => Public,
+        (
+            "GET",
+            "/api/shortage"
+            | "/api/shortage/fields"
+            | "/api/shortage/hiring"
+            | "/api/shortage/explain"
+            | "/api/mismatch",
+        ) => Public,
         ("GET", "/api/commute/summary" | "/api/commute/districts" | "/api/commute/flows") => Public,
         ("GET", "/api/commute/underserved") | ("POST", "/api/commute/scenario") => Public,
         ("GET", "/tiles/{file}" | "/tiles/{layer}/{z}/{x}/{y}") => Public,
         ("GET", "/fonts.json" | "/fonts/{fontstack}/{range}") => Open,
         ("GET", "/basemap.json" | "/basemap/{z}/{x}/{y}") => Public,
         ("GET", "/api/flows/series" | "/api/flows/od" | "/api/flows/alerts") => Public,
-        ("GET", "/api/shortage?format=csv") => Export,
+        ("GET", "/api/shortage?format=csv" | "/api/shortage/hiring?format=csv") => Export,
         _ => return None,
     })
 }
@@ -224,6 +231,7 @@ async fn every_route_has_a_policy_and_every_role_gets_what_it_states() {
             cases.push((method.to_string(), concrete(path, &pid), policy));
         }
         cases.push(("GET".into(), "/api/shortage?field=0812&format=csv".into(), Policy::Export));
+        cases.push(("GET".into(), "/api/shortage/hiring?format=csv".into(), Policy::Export));
         assert!(cases.len() >= 32, "the route table lists the service's routes");
         let callers = [
             (Role::Public, None),

@@ -792,3 +792,77 @@ async fn admins_and_analysts_in_their_jurisdiction_get_exact_counts() {
         ]
     );
 }
+
+#[tokio::test]
+async fn hiring_difficulty_ranks_areas_by_long_open_openings_and_days_to_fill() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = tiny_city(dir.path(), 0);
+    // Field 0812: in D1 (E3) 10 openings filled in 20 days and 6 recent open
+    // ones; in D2 (E2) 4 openings filled in 60 days and 2 in 120, 8 openings
+    // open for 150 days and 2 for 30. A 1007 vacancy filled on 2026-07-01
+    // sets the data's date. The tiny city adds, at E1 (D1, P1), 5 openings of
+    // 0812 open since 2026-03-01 and 3 filled in 30 days, and 2 of 1007 open
+    // at E2.
+    let vacancies = "id,enterprise_id,field,education,title,openings,posted,filled
+H1,E3,0812,bachelor,none,10,2026-01-01,2026-01-21
+H2,E3,0812,bachelor,none,6,2026-06-20,
+H3,E2,0812,bachelor,none,2,2026-01-01,2026-05-01
+H4,E2,0812,bachelor,none,4,2026-02-01,2026-04-02
+H5,E2,0812,bachelor,none,8,2026-02-01,
+H6,E2,0812,bachelor,none,2,2026-06-01,
+H7,E1,1007,master,none,1,2026-06-01,2026-07-01
+";
+    import(&mut store, ImportKind::Vacancies, &write(dir.path(), "vacancies.csv", vacancies)).unwrap();
+    let snap = snapshot::build(&mut store, Arc::new(Taxonomy::builtin())).unwrap();
+    drop(store);
+    let city = serve(dir, snap);
+
+    let v = city.public("/api/shortage/hiring?field=0812").await;
+    assert_eq!(
+        (v["as_of"].as_str(), v["field"].as_str(), v["by"].as_str()),
+        (Some("2026-07-01"), Some("0812"), Some("district"))
+    );
+    assert_eq!((v["long_open_days"].as_i64(), v["min_openings"].as_u64()), (Some(90), Some(5)));
+    let ids: Vec<&str> = v["items"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["D2", "D1"], "hardest first");
+    let d2 = item(&v, "D2");
+    assert_eq!((d2["filled_openings"].as_u64(), d2["median_days_to_fill"].as_u64()), (Some(6), Some(60)));
+    assert_eq!(
+        (d2["open_openings"].as_u64(), d2["open_long"].as_u64(), f(&d2["share_open_long"])),
+        (Some(10), Some(8), 0.8)
+    );
+    let d1 = item(&v, "D1");
+    // 13 filled openings (10 in 20 days, 3 in 30); 5 of 11 open openings open long.
+    assert_eq!((d1["filled_openings"].as_u64(), d1["median_days_to_fill"].as_u64()), (Some(13), Some(20)));
+    assert_eq!((d1["open_long"].as_u64(), f(&d1["share_open_long"])), (Some(5), 0.4545));
+    let c = &v["city"];
+    assert_eq!((c["filled_openings"].as_u64(), c["median_days_to_fill"].as_u64()), (Some(19), Some(20)));
+    assert_eq!(
+        (c["open_openings"].as_u64(), c["open_long"].as_u64(), f(&c["share_open_long"])),
+        (Some(21), Some(13), 0.619)
+    );
+
+    // Every field, by park: P1 (E1) has 3 + 1 filled openings, too few for a median.
+    let all = city.public("/api/shortage/hiring?by=park").await;
+    let p1 = item(&all, "P1");
+    assert_eq!((p1["filled_openings"].as_u64(), p1["median_days_to_fill"].as_u64()), (Some(4), None));
+    assert!(all["field"].is_null());
+
+    // Bad parameters are named; CSV is an export (refused to the public role).
+    let (status, _, body) = get(&city.app, "/api/shortage/hiring?field=9999").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(String::from_utf8_lossy(&body).contains("field"));
+    let (status, _, body) = get(&city.app, "/api/shortage/hiring?by=cell").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{}", String::from_utf8_lossy(&body));
+    let (status, _, _) = get(&city.app, "/api/shortage/hiring?format=csv").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "sign in to export");
+    let (status, ct, body) = get_as(&city.app, "/api/shortage/hiring?field=0812&format=csv", Some(&city.admin)).await;
+    assert_eq!((status, ct.as_str()), (StatusCode::OK, "text/csv; charset=utf-8"));
+    let text = String::from_utf8(body).unwrap();
+    assert!(
+        text.starts_with(
+            "id,name,kind,filled_openings,median_days_to_fill,open_openings,open_long,share_open_long\nD2,"
+        ),
+        "{text}"
+    );
+}

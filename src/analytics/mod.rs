@@ -5,5 +5,6 @@ pub mod cells;
 pub mod commute;
 pub mod filter;
 pub mod flows;
+pub mod hiring;
 pub mod privacy;
 pub mod shortage;

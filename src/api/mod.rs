@@ -147,6 +147,7 @@ pub fn routes() -> RouteTable {
         // of the ranking checks `Access::Export` itself.
         .get("/api/shortage", Public, shortage::ranking)
         .get("/api/shortage/fields", Public, shortage::fields)
+        .get("/api/shortage/hiring", Public, shortage::hiring)
         .get("/api/shortage/explain", Public, shortage::explain)
         .get("/api/mismatch", Public, shortage::mismatch)
         // Commute and job–housing.

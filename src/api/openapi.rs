@@ -40,6 +40,7 @@ use super::tiles;
         super::features::aggregates,
         super::shortage::ranking,
         super::shortage::fields,
+        super::shortage::hiring,
         super::shortage::explain,
         super::shortage::mismatch,
         super::commute::summary,

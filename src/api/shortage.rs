@@ -40,6 +40,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use axum::extract::Extension;
 
+use crate::analytics::hiring::{self, Difficulty};
 use crate::analytics::privacy::Disclosure;
 use crate::analytics::shortage::areas::{Area, By, Context, Figures, Query, contributors, fields_in, rank};
 use crate::analytics::shortage::basis::{Basis, Narrow};
@@ -49,7 +50,7 @@ use crate::analytics::shortage::index::{DEFAULT_INTERVAL, DEFAULT_PRIOR, Estimat
 use crate::analytics::shortage::mismatch::{Scope, mismatch as mismatch_report};
 use crate::auth::Principal;
 use crate::encode::shortage::{MAXZOOM, round4};
-use crate::model::{Education, Title};
+use crate::model::{Education, RegionKind, Title};
 use crate::snapshot::Snapshot;
 use crate::spatial::round6;
 
@@ -800,3 +801,106 @@ fn mismatch_scope(snap: &Snapshot, area: Option<&str>, chain: Option<&str>) -> R
         }
     }
 }
+
+/// The parameters of `/api/shortage/hiring`.
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HiringParams {
+    /// One 4-digit first-level discipline code such as 0812 (see
+    /// /api/taxonomy); every field when absent.
+    #[param(example = "0812")]
+    pub field: Option<String>,
+    /// The areas (default district; `cell` is not accepted).
+    pub by: Option<ByCode>,
+    /// `json` (default) or `csv`.
+    pub format: Option<Format>,
+}
+
+/// Hardest to fill first: share open long, then median days to fill, both
+/// descending with missing values last, then id.
+fn hardest_first(a: &HiringRow, b: &HiringRow) -> std::cmp::Ordering {
+    let share = |r: &HiringRow| r.share_open_long.unwrap_or(-1.0);
+    let median = |r: &HiringRow| r.median_days_to_fill.map_or(-1, i64::from);
+    share(b).total_cmp(&share(a)).then(median(b).cmp(&median(a))).then_with(|| a.id.cmp(&b.id))
+}
+
+fn hiring_row(id: String, name: String, kind: &'static str, d: Difficulty) -> HiringRow {
+    HiringRow {
+        id,
+        name,
+        kind,
+        filled_openings: d.filled_openings,
+        median_days_to_fill: d.median_days_to_fill,
+        open_openings: d.open_openings,
+        open_long: d.open_long,
+        share_open_long: d.share_open_long.map(round4),
+    }
+}
+
+/// `GET /api/shortage/hiring[?field=CODE][&by=district|park][&format=csv]`:
+/// median days to fill and the share of openings open longer than 90 days,
+/// per district or park and for the city. Runs on the compute pool.
+#[utoipa::path(get, path = "/api/shortage/hiring", tag = "shortage", params(HiringParams),
+    responses((status = 200, description = "Hiring difficulty by area, hardest first", content(
+                  (Hiring = "application/json"),
+                  (HiringRow = "text/csv"))),
+              (status = 400, description = "A parameter is unknown, repeated or invalid", body = ErrorBody)))]
+pub async fn hiring(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    ApiQuery(p): ApiQuery<HiringParams>,
+) -> Result<Response, ApiError> {
+    let csv = p.format == Some(Format::Csv);
+    if csv && let Some(refusal) = access::refusal(Access::Export, principal.role, "format=csv (an export)") {
+        return Ok(refusal);
+    }
+    let snap = state.snapshot();
+    let accepted = "one 4-digit first-level discipline code such as 0812 (see /api/taxonomy)";
+    let field = match p.field.as_deref().map(str::trim) {
+        None => None,
+        Some(code) => Some(
+            snap.taxonomy
+                .field_index(code)
+                .ok_or_else(|| ApiError::param("field", format!("unknown value '{code}'; accepted: {accepted}")))?,
+        ),
+    };
+    let (kind, by) = match p.by.unwrap_or_default() {
+        ByCode::District => (RegionKind::District, "district"),
+        ByCode::Park => (RegionKind::Park, "park"),
+        ByCode::Cell => return Err(ApiError::param("by", "'cell' is not accepted here; accepted: district, park")),
+    };
+    let snap2 = snap.clone();
+    let (mut items, city) = state
+        .compute
+        .run(move || {
+            let (regions, city) = hiring::by_region(&snap2, field);
+            let items: Vec<HiringRow> = regions
+                .into_iter()
+                .zip(&snap2.regions)
+                .filter(|(_, r)| r.kind == kind)
+                .map(|(d, r)| hiring_row(r.id.clone(), r.name.clone(), kind.code(), d))
+                .collect();
+            (items, city)
+        })
+        .await?;
+    items.sort_by(hardest_first);
+    let field_code = field.map(|f| field_code(&snap, f));
+    if csv {
+        let name = format!("hiring-{}-{by}.csv", field_code.as_deref().unwrap_or("all"));
+        return csv_response(&items, &HIRING_COLUMNS, &name);
+    }
+    Ok(Json(Hiring {
+        as_of: hiring::as_of(&snap).map(|d| d.to_string()),
+        field: field_code,
+        by,
+        long_open_days: hiring::LONG_OPEN_DAYS,
+        min_openings: hiring::MIN_OPENINGS,
+        city: hiring_row("city".into(), String::new(), "city", city),
+        items,
+    })
+    .into_response())
+}
+
+/// The CSV header of an empty hiring table (the field names of [`HiringRow`]).
+const HIRING_COLUMNS: [&str; 8] =
+    ["id", "name", "kind", "filled_openings", "median_days_to_fill", "open_openings", "open_long", "share_open_long"];

@@ -66,6 +66,33 @@ impl Date {
     pub fn month_index(self) -> u32 {
         self.year as u32 * 12 + self.month as u32 - 1
     }
+
+    /// Days since 1970-01-01 (negative before), for day differences.
+    pub fn days(self) -> i32 {
+        // Days from the civil date, counting years from March so that the
+        // leap day is the last of its year.
+        let (m, d) = (self.month as i32, self.day as i32);
+        let y = self.year as i32 - i32::from(m <= 2);
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        era * 146_097 + doe - 719_468
+    }
+
+    /// The date `days` days after 1970-01-01.
+    pub fn from_days(days: i32) -> Date {
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
+        let year = (yoe + era * 400 + i32::from(month <= 2)).clamp(1, 9999) as u16;
+        Date { year, month, day }
+    }
 }
 
 /// Days in `month` (1–12) of `year` in the Gregorian calendar.

@@ -487,6 +487,8 @@ impl Record for VacancyRec {
         e.u8(self.title);
         e.u8(self.industry);
         e.u8(self.open as u8);
+        e.u32(self.posted as u32);
+        e.u32(self.filled as u32);
         e.u16(self.district);
         e.u16(self.park);
     }
@@ -500,6 +502,8 @@ impl Record for VacancyRec {
             title: d.u8()?,
             industry: d.u8()?,
             open: d.u8()? != 0,
+            posted: d.u32()? as i32,
+            filled: d.u32()? as i32,
             district: d.u16()?,
             park: d.u16()?,
         })

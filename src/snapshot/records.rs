@@ -49,6 +49,10 @@ pub struct VacancyRec {
     pub industry: u8,
     /// Not yet filled: counts as current demand.
     pub open: bool,
+    /// Posting date, days since 1970-01-01 ([`crate::model::Date::days`]).
+    pub posted: i32,
+    /// Date filled, days since 1970-01-01; equal to `posted` while open.
+    pub filled: i32,
     pub district: u16,
     pub park: u16,
 }

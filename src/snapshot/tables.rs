@@ -13,7 +13,7 @@ use rusqlite::Transaction;
 use rusqlite::types::ValueRef;
 
 use crate::analytics::privacy::Tally;
-use crate::model::{Education, RegionKind, StationMode, Taxonomy, Tier, Title};
+use crate::model::{Date, Education, RegionKind, StationMode, Taxonomy, Tier, Title};
 use crate::spatial::morton;
 use crate::store::StoreError;
 
@@ -140,7 +140,8 @@ pub(super) fn load_vacancies(
 ) -> Result<(Vec<VacancyRec>, Openings), SnapshotError> {
     let mut vacancies = Vec::new();
     let mut sums = Openings::default();
-    let mut stmt = tx.prepare("SELECT id, enterprise_id, field, education, title, openings, filled FROM vacancies")?;
+    let mut stmt =
+        tx.prepare("SELECT id, enterprise_id, field, education, title, openings, filled, posted FROM vacancies")?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
         let id = text(r.get_ref(0)?);
@@ -150,6 +151,13 @@ pub(super) fn load_vacancies(
         let e = &mut enterprises[enterprise as usize];
         let openings = r.get::<_, i64>(5)?.clamp(0, u32::MAX as i64) as u32;
         let open = matches!(r.get_ref(6)?, ValueRef::Null);
+        let day = |v: ValueRef<'_>| Date::parse(text(v)).map(Date::days);
+        let posted = day(r.get_ref(7)?).ok_or_else(|| corrupt("vacancy", id, "bad posting date".into()))?;
+        let filled = if open {
+            posted
+        } else {
+            day(r.get_ref(6)?).ok_or_else(|| corrupt("vacancy", id, "bad filling date".into()))?
+        };
         sums.all += openings as u64;
         if open {
             e.openings = e.openings.saturating_add(openings);
@@ -168,6 +176,8 @@ pub(super) fn load_vacancies(
                 .ok_or_else(|| corrupt("vacancy", id, "bad title".into()))?,
             industry: e.industry,
             open,
+            posted,
+            filled,
             district: e.district,
             park: e.park,
         });

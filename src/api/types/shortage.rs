@@ -278,3 +278,44 @@ pub struct MismatchReport {
     /// Whether talent counts are exact (else perturbed).
     pub exact_counts: bool,
 }
+
+/// Hiring difficulty of one area (`analytics::hiring`): vacancy durations,
+/// enterprise data published exactly.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HiringRow {
+    /// District or park id; `city` for the whole city.
+    pub id: String,
+    pub name: String,
+    /// district, park or city.
+    pub kind: &'static str,
+    /// Openings of filled vacancies.
+    pub filled_openings: u64,
+    /// Openings-weighted median of days from posting to filling; null below
+    /// `min_openings` filled openings.
+    pub median_days_to_fill: Option<u32>,
+    /// Openings still open.
+    pub open_openings: u64,
+    /// Of those, openings posted more than `long_open_days` days before
+    /// `as_of`.
+    pub open_long: u64,
+    /// `open_long / open_openings`; null below `min_openings` open openings.
+    pub share_open_long: Option<f64>,
+}
+
+/// `GET /api/shortage/hiring`: how hard openings are to fill, by area.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Hiring {
+    /// The data's date: the latest posting or filling date of any vacancy.
+    pub as_of: Option<String>,
+    /// The field asked for; null for every field.
+    pub field: Option<String>,
+    /// district or park.
+    pub by: &'static str,
+    pub long_open_days: i32,
+    pub min_openings: u64,
+    /// The whole city, for comparison.
+    pub city: HiringRow,
+    /// Areas, hardest first: share open long descending, then median days
+    /// to fill descending (areas without them last), then id.
+    pub items: Vec<HiringRow>,
+}
