@@ -9,23 +9,13 @@ pub fn now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
-/// `unix` seconds as RFC 3339 UTC, e.g. `2026-12-01T03:29:24Z`.
-///
-/// Algorithm: days since the epoch to a civil date by Howard Hinnant's
-/// `civil_from_days` (proleptic Gregorian calendar).
+/// `unix` seconds as RFC 3339 UTC, e.g. `2026-12-01T03:29:24Z` (the date
+/// by [`crate::model::Date::from_days`]).
 pub fn rfc3339(unix: i64) -> String {
-    let days = unix.div_euclid(86_400);
+    let days = unix.div_euclid(86_400).clamp(i32::MIN as i64, i32::MAX as i64) as i32;
     let secs = unix.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs % 3600 / 60, secs % 60)
+    let date = crate::model::Date::from_days(days);
+    format!("{date}T{:02}:{:02}:{:02}Z", secs / 3600, secs % 3600 / 60, secs % 60)
 }
 
 #[cfg(test)]

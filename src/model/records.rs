@@ -80,9 +80,11 @@ impl Date {
         era * 146_097 + doe - 719_468
     }
 
-    /// The date `days` days after 1970-01-01.
+    /// The date `days` days after 1970-01-01 (Howard Hinnant's
+    /// `civil_from_days`, proleptic Gregorian calendar).
     pub fn from_days(days: i32) -> Date {
-        let z = days + 719_468;
+        // Years 0000-03-01 ..= 9999-12-31 (outside, the nearest of them).
+        let z = days.clamp(-719_468, 2_932_896) + 719_468;
         let era = z.div_euclid(146_097);
         let doe = z - era * 146_097;
         let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
