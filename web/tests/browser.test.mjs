@@ -730,6 +730,26 @@ describe('analysis views', () => {
     const drawn = await page.evaluate(() => window.__talentmap.map.queryRenderedFeatures({ layers: ['shortage-fill'] }).length);
     assert.ok(drawn > 0, 'no shortage cells drawn');
 
+    // Hiring difficulty beside the index: the same numbers the API gives for each district.
+    assertApi(rec, '/api/shortage/hiring', from);
+    const hiring = await (await fetch(`${base}/api/shortage/hiring?field=${field}&by=district`)).json();
+    const shown = await page.$$eval('#shortage-ranking tbody tr', (trs) =>
+      trs.map((tr) => ({
+        id: tr.querySelector('button').dataset.explain,
+        days: tr.querySelector('.hiring-days').textContent,
+        long: tr.querySelector('.hiring-long').textContent,
+      })),
+    );
+    assert.ok(shown.length > 0);
+    for (const row of shown) {
+      const h = hiring.items.find((r) => r.id === row.id);
+      assert.ok(h, `hiring row for ${row.id}`);
+      assert.equal(row.days, h.median_days_to_fill === null ? '–' : String(h.median_days_to_fill), `days to fill of ${row.id}`);
+      if (h.share_open_long !== null) assert.match(row.long, /%$/);
+    }
+    assert.ok(shown.some((r) => r.days !== '–'), 'some district has a median');
+    assert.match(await page.textContent('#hiring-note'), /90/);
+
     // The first row flies to the area and explains its index.
     const row = await page.$eval('#shortage-ranking tbody tr:first-child button', (b) => [Number(b.dataset.lon), Number(b.dataset.lat)]);
     await rowFliesTo(page, '#shortage-ranking tbody tr:first-child button', row);

@@ -7,7 +7,7 @@ import { fmt, fmtDecimal, nameOf, t } from '../i18n.js';
 import { HATCH } from '../layers.js';
 import { NO_DATA, PUOR, RATIO_BREAKS, stepExpression } from '../ramps.js';
 import { esc, swatchRows } from '../legend.js';
-import { kv } from './shared.js';
+import { kv, pct } from './shared.js';
 
 export function createShortageView(cx) {
   const { map, state, ctx, getJson, openPanel, beforeLayer } = cx;
@@ -110,10 +110,17 @@ export function createShortageView(cx) {
     if (src.url !== tileUrl()) src.setUrl(tileUrl());
     cx.setVisibility();
     cx.writeHash();
-    const data = await getJson(`/api/shortage?field=${encodeURIComponent(state.sfield)}&by=${state.sby}&limit=30`);
+    const field = encodeURIComponent(state.sfield);
+    // Hiring difficulty of the same areas, shown beside the index.
+    const [data, hiring] = await Promise.all([
+      getJson(`/api/shortage?field=${field}&by=${state.sby}&limit=30`),
+      getJson(`/api/shortage/hiring?field=${field}&by=${state.sby === 'park' ? 'park' : 'district'}`).catch(() => null),
+    ]);
     if (mine !== cx.seq.now() || state.view !== 'shortage') return;
     s.city = data.city;
     s.list = data;
+    s.hiring = hiring;
+    s.hiringById = new Map((hiring?.items || []).map((r) => [String(r.id), r]));
     cx.rerenderItem('shortage');
     renderPanel();
     if (s.explainArea) explain(s.explainArea, false);
@@ -121,13 +128,16 @@ export function createShortageView(cx) {
 
   function rankRow(it, i) {
     const supply = it.supply === null || it.supply === undefined ? '–' : fmt(it.supply);
+    const h = s.hiringById?.get(String(it.id));
+    const days = h?.median_days_to_fill ?? null;
     return `<tr${it.low_data ? ' class="low-data"' : ''}>
         <td class="num">${i + 1}</td>
         <th scope="row"><button type="button" class="link-btn fly-row" data-fly="${esc(it.id)}" data-lon="${it.lon}" data-lat="${it.lat}" data-explain="${esc(it.id)}">${esc(it.name)}</button></th>
-        <td class="num"><strong>${fmtDecimal(it.index)}</strong></td>
-        <td class="num">${fmtDecimal(it.low)}–${fmtDecimal(it.high)}</td>
+        <td class="num"><strong>${fmtDecimal(it.index)}</strong><span class="interval">${fmtDecimal(it.low)}–${fmtDecimal(it.high)}</span></td>
         <td class="num">${fmt(it.demand)}</td>
         <td class="num">${supply}</td>
+        <td class="num hiring-days">${days === null ? '–' : fmt(days)}</td>
+        <td class="num hiring-long">${pct(h?.share_open_long)}</td>
         <td>${it.low_data ? `<span class="swatch hatched" title="${esc(t('shortageLowData'))}"></span>` : ''}</td></tr>`;
   }
 
@@ -145,12 +155,16 @@ export function createShortageView(cx) {
         [t('openings'), fmt(d.city.demand)],
         [t('seekers'), fmt(d.city.supply)],
         [t('shortageEffRatio'), fmtDecimal(d.city_effective_ratio)],
+        [t('hiringDays'), s.hiring?.city.median_days_to_fill == null ? '–' : fmt(s.hiring.city.median_days_to_fill)],
+        [t('hiringLong'), pct(s.hiring?.city.share_open_long)],
       ])}</section>
       <section><h3>${esc(t('shortageRanking'))} · ${esc(t(state.sby === 'park' ? 'parks' : 'districts'))}</h3>
       <div class="table-wrap"><table class="rank-table" id="shortage-ranking"><thead><tr>
-        <th class="num">#</th><th>${esc(t('area'))}</th><th class="num">${esc(t('shortageIndex'))}</th><th class="num">${esc(t('shortageInterval'))}</th>
-        <th class="num">${esc(t('openings'))}</th><th class="num">${esc(t('seekers'))}</th><th></th></tr></thead><tbody>${rows}</tbody></table></div>
-      <p class="legend-note">${esc(t('shortageRankNote', { k: ctx.k }))}</p></section>
+        <th class="num">#</th><th>${esc(t('area'))}</th><th class="num">${esc(t('shortageIndex'))}<span class="interval">${esc(t('shortageInterval'))}</span></th>
+        <th class="num">${esc(t('openings'))}</th><th class="num">${esc(t('seekers'))}</th>
+        <th class="num">${esc(t('hiringDays'))}</th><th class="num">${esc(t('hiringLong'))}</th><th></th></tr></thead><tbody>${rows}</tbody></table></div>
+      <p class="legend-note">${esc(t('shortageRankNote', { k: ctx.k }))}</p>
+      ${s.hiring ? `<p class="legend-note" id="hiring-note">${esc(t('hiringNote', { date: s.hiring.as_of ?? '–' }))}</p>` : ''}</section>
       <section id="shortage-explain" aria-live="polite">${s.explain ? explainHtml(s.explain) : `<p class="hint">${esc(t('shortageExplainHint'))}</p>`}</section>`);
   }
 
