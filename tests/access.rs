@@ -167,7 +167,7 @@ fn documented_policy(method: &str, path: &str) -> Option<Policy> {
         ("GET", "/tiles/{file}" | "/tiles/{layer}/{z}/{x}/{y}") => Public,
         ("GET", "/fonts.json" | "/fonts/{fontstack}/{range}") => Open,
         ("GET", "/basemap.json" | "/basemap/{z}/{x}/{y}") => Public,
-        ("GET", "/api/flows/series" | "/api/flows/od" | "/api/flows/alerts") => Public,
+        ("GET", "/api/flows/series" | "/api/flows/od" | "/api/flows/alerts" | "/api/stock") => Public,
         ("GET", "/api/shortage?format=csv" | "/api/shortage/hiring?format=csv") => Export,
         _ => return None,
     })

@@ -838,3 +838,139 @@ async fn post_batch_is_idempotent_updates_the_snapshot_and_survives_a_restart() 
             == 0
     );
 }
+
+/// Well-formed histories (each move agrees with the state it finds): a
+/// talent in the city leaves, moves house or changes jobs; one away
+/// arrives. Every seventh talent starts away (its first move is `arrive`).
+/// At most one move per talent and month.
+fn consistent_moves(seed: u64) -> Vec<Mv> {
+    let mut rng = Rng(seed | 1);
+    let areas = [Area::D1, Area::P1, Area::D2];
+    let mut out = Vec::new();
+    for t in 0..TALENTS {
+        let mut here = t % 7 != 0;
+        let mut home = (117.06 + (t % 50) as f64 * 0.002, 36.7);
+        let mut month = FIRST + (rng.next() % 4) as u32;
+        for j in 0..(rng.next() % 7) {
+            month += 1 + (rng.next() % 6) as u32;
+            if month >= FIRST + MONTHS {
+                break;
+            }
+            let (a, b) = (areas[(rng.next() % 3) as usize], areas[(rng.next() % 3) as usize]);
+            let to = point(&mut rng, a);
+            let event = match (here, rng.next() % 4) {
+                (false, _) => "arrive",
+                (true, 0) => "leave",
+                (true, 1) => "job_change",
+                (true, _) => "relocate",
+            };
+            let (from, to) = match event {
+                "arrive" => (None, Some(to)),
+                "leave" => (Some(home), None),
+                "job_change" => (Some(point(&mut rng, b)), Some(to)),
+                _ => (Some(home), Some(to)),
+            };
+            match event {
+                "arrive" | "relocate" => {
+                    here = true;
+                    home = to.unwrap();
+                }
+                "leave" => here = false,
+                _ => {}
+            }
+            out.push(Mv {
+                id: format!("S{t}_{j}"),
+                talent: t,
+                month,
+                day: 1 + (rng.next() % 28) as u32,
+                event,
+                from,
+                to,
+                enterprise: None,
+                destination: (event == "leave").then_some("北京"),
+            });
+        }
+    }
+    out
+}
+
+/// Talents living in `area` at the end of `month`, by replaying each
+/// talent's moves up to then (the state rule of docs/present.md).
+fn brute_stock(moves: &[Mv], area: &str, month: u32) -> u64 {
+    (0..TALENTS)
+        .filter(|&t| {
+            let mut mine: Vec<&Mv> = moves.iter().filter(|m| m.talent == t && m.month <= month).collect();
+            mine.sort_by_key(|m| (m.month, m.day));
+            let all_first = moves.iter().filter(|m| m.talent == t).min_by_key(|m| (m.month, m.day));
+            let mut here = all_first.is_none_or(|m| m.event != "arrive");
+            let mut home = (117.06 + (t % 50) as f64 * 0.002, 36.7);
+            for m in mine {
+                here = m.event != "leave";
+                if matches!(m.event, "arrive" | "relocate") {
+                    home = m.to.unwrap();
+                }
+            }
+            let (d, p) = regions_of(home);
+            here && (d == Some(area) || p == Some(area))
+        })
+        .count() as u64
+}
+
+#[tokio::test]
+async fn stock_equals_a_replay_of_every_talent_at_each_month_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let moves = consistent_moves(5);
+    assert!(moves.len() > 500, "{} moves", moves.len());
+    let mut store = city_with_moves(dir.path(), &moves);
+    let (state, admin) = admin_state(&mut store, dir.path(), 5);
+    let admin = Some(admin.as_str());
+    let (from, to) = (FIRST, FIRST + MONTHS - 1);
+    let last = moves.iter().map(|m| m.month).max().unwrap();
+    for (level, areas) in [("district", vec!["D1", "D2"]), ("park", vec!["P1"])] {
+        let uri = format!("/api/stock?level={level}&from={}&to={}", label(from), label(to));
+        let (status, v) = get_as(&state, &uri, admin).await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+        assert_eq!(v["exact_counts"], true);
+        assert_eq!(v["data_until"], label(last));
+        for id in areas {
+            let area = v["areas"].as_array().unwrap().iter().find(|a| a["id"] == id).unwrap();
+            let months = area["months"].as_array().unwrap();
+            assert_eq!(months.len(), MONTHS as usize);
+            for (i, m) in months.iter().enumerate() {
+                let month = from + i as u32;
+                assert_eq!(m["month"], label(month));
+                assert_eq!(
+                    m["talents"].as_u64().unwrap(),
+                    brute_stock(&moves, id, month),
+                    "{id} at the end of {}",
+                    label(month)
+                );
+            }
+        }
+    }
+    // The last month's stock is the present the region statistics count.
+    let (_, d1) = get_as(&state, "/api/regions/D1", admin).await;
+    let (_, one) = get_as(&state, &format!("/api/stock?level=D1&from={0}&to={0}", label(last)), admin).await;
+    assert_eq!(one["areas"][0]["months"][0]["talents"], d1["stats"]["talents"]);
+    // The default window is the 24 months up to the data's last month.
+    let (_, default) = get_as(&state, "/api/stock", admin).await;
+    assert_eq!((default["from"].clone(), default["to"].clone()), (json!(label(last - 23)), json!(label(last))));
+
+    // Public answers are derived from published counts; parameters are checked.
+    let (status, public) = get(&state, "/api/stock?level=park").await;
+    assert_eq!((status, public["exact_counts"].clone()), (StatusCode::OK, json!(false)));
+    for (uri, name) in [
+        ("/api/stock?from=2026-13", "from"),
+        ("/api/stock?from=2026-05&to=2026-01", "from"),
+        ("/api/stock?level=nowhere", ""),
+        ("/api/stock?field=99", "field"),
+    ] {
+        let (status, v) = get(&state, uri).await;
+        if name.is_empty() {
+            assert_eq!(status, StatusCode::NOT_FOUND, "{uri}");
+        } else {
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}");
+            assert_eq!(v["error"]["parameter"], name, "{uri}: {v}");
+        }
+    }
+}

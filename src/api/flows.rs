@@ -55,6 +55,7 @@ pub fn routes(table: super::RouteTable) -> super::RouteTable {
         .get("/api/flows/series", Access::Public, series)
         .get("/api/flows/od", Access::Public, od)
         .get("/api/flows/alerts", Access::Public, alerts_handler)
+        .get("/api/stock", Access::Public, stock)
 }
 
 /// `POST /api/moves` with `{"moves": [{id, talent_id, date, event, from_lon,
@@ -533,4 +534,119 @@ fn alert_error(e: AlertError, month: u32) -> ApiError {
         ),
     };
     ApiError::param("month", message)
+}
+
+/// Months a stock series covers by default, ending at the data's last month.
+const STOCK_DEFAULT_MONTHS: u32 = 24;
+
+/// The parameters of `/api/stock`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StockParams {
+    /// `district` (default), `park`, or one district or park id.
+    pub level: Option<String>,
+    /// First month, `YYYY-MM` (default: 23 months before `to`).
+    #[param(pattern = r"^\d{4}-\d{2}$", example = "2025-01")]
+    pub from: Option<String>,
+    /// Last month, `YYYY-MM` (default: the last month with moves, else this
+    /// month); at most 600 months after `from`.
+    #[param(pattern = r"^\d{4}-\d{2}$", example = "2026-10")]
+    pub to: Option<String>,
+    /// An industry chain id or a GB/T 4754-2017 division code.
+    pub chain: Option<String>,
+    /// A 4-digit first-level discipline code.
+    pub field: Option<String>,
+}
+
+/// `GET /api/stock?level=district|park|ID[&from=YYYY-MM][&to=YYYY-MM][&chain][&field]`:
+/// the talents living in each area at the end of each month, reconstructed
+/// from the moves (`analytics::flows::stock`), published under the caller's
+/// disclosure. Runs on the compute pool.
+#[utoipa::path(get, path = "/api/stock", tag = "flows", params(StockParams),
+    responses((status = 200, description = "Monthly talent stock per area", body = Stock),
+              (status = 400, description = "A parameter is unknown, repeated or invalid", body = ErrorBody),
+              (status = 404, description = "No region with this id", body = ErrorBody)))]
+pub async fn stock(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Extension(caller): Extension<Caller>,
+    ApiQuery(query): ApiQuery<StockParams>,
+) -> Result<Json<Stock>, ApiError> {
+    let snap = state.snapshot();
+    let k = state.settings.k;
+    let level = query.level.as_deref().map(str::trim).unwrap_or("district").to_string();
+    let regions: Vec<u16> = match level.as_str() {
+        "district" | "park" => {
+            let kind = if level == "district" { RegionKind::District } else { RegionKind::Park };
+            (0..snap.regions.len() as u16).filter(|&r| snap.regions[r as usize].kind == kind).collect()
+        }
+        id => {
+            let r = snap.region(id).ok_or_else(|| ApiError::NotFound(format!("no region with id '{id}'")))?;
+            if snap.flows.slot(r) == NONE16 {
+                return Err(ApiError::param(
+                    "level",
+                    format!(
+                        "'{id}' is a {}; accepted: district, park, or a district or park id",
+                        snap.regions[r as usize].kind.code()
+                    ),
+                ));
+            }
+            vec![r]
+        }
+    };
+    let scope = scope(query.field.as_deref(), query.chain.as_deref(), &snap)?;
+    let flows_data = &snap.flows;
+    let data_until = (flows_data.months > 0).then(|| flows_data.first_month + flows_data.months as u32 - 1);
+    let to = month_param(query.to.as_deref(), "to")?
+        .or(data_until)
+        .unwrap_or_else(|| crate::import::current_year() as u32 * 12);
+    let from = month_param(query.from.as_deref(), "from")?.unwrap_or(to.saturating_sub(STOCK_DEFAULT_MONTHS - 1));
+    if from > to {
+        return Err(ApiError::param(
+            "from",
+            format!("{} is after to = {}; accepted: from ≤ to", month_label(from), month_label(to)),
+        ));
+    }
+    if to - from >= MAX_SPAN_MONTHS {
+        return Err(ApiError::param("to", format!("the span is longer than {MAX_SPAN_MONTHS} months")));
+    }
+    let ids: Vec<&str> = regions.iter().map(|&r| snap.regions[r as usize].id.as_str()).collect();
+    let d = access::disclosure_for(&principal, k, &ids);
+    let params = json!({"level": level, "field": query.field, "chain": query.chain,
+        "from": month_label(from), "to": month_label(to)});
+    access::audit_exact(&caller, d, "GET /api/stock", params).await?;
+    let snap2 = snap.clone();
+    let areas = state
+        .compute
+        .run(move || {
+            regions
+                .iter()
+                .map(|&r| {
+                    let info = &snap2.regions[r as usize];
+                    let counts = flows::stock(&snap2, r, &scope, from, to, d);
+                    StockArea {
+                        id: info.id.clone(),
+                        name: info.name.clone(),
+                        kind: info.kind.code(),
+                        months: (from..=to)
+                            .zip(counts)
+                            .map(|(m, talents)| StockMonth { month: month_label(m), talents })
+                            .collect(),
+                    }
+                })
+                .collect::<Vec<_>>()
+        })
+        .await?;
+    Ok(Json(Stock {
+        level,
+        from: month_label(from),
+        to: month_label(to),
+        data_until: data_until.map(month_label),
+        field: query.field,
+        chain: query.chain,
+        k,
+        exact_counts: d.is_exact(),
+        version: snap.version,
+        areas,
+    }))
 }

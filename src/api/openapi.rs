@@ -52,6 +52,7 @@ use super::tiles;
         super::flows::series,
         super::flows::od,
         super::flows::alerts_handler,
+        super::flows::stock,
         tiles::tilejson,
         tiles::tile,
         super::fonts::glyphs,

@@ -259,6 +259,39 @@ pub fn series(snap: &Snapshot, region: u16, scope: &Scope, from: u32, to: u32, d
         .collect()
 }
 
+/// The talents living in a region (a district or park) within a scope at
+/// the end of each month `from..=to`, reconstructed from the moves and
+/// published under `d`: the published resident count now (the end of the
+/// data's last month) minus, month by month going back, the published
+/// home-changing flows of the later months — arrivals and relocations in
+/// added to the area, departures and relocations out taken from it (job
+/// changes move workplaces, not homes). Months after the data's last keep
+/// today's count. Every number is derived from published counts, so a
+/// stock series reveals nothing the counts and the flow series do not; its
+/// noise (perturbed counts) adds up going back. A value below zero (noise,
+/// or an irregular feed: docs/present.md) is published as 0.
+pub fn stock(snap: &Snapshot, region: u16, scope: &Scope, from: u32, to: u32, d: Disclosure) -> Vec<u64> {
+    let flows = &snap.flows;
+    let now = d.count(resident_talents(snap, region, scope)) as i64;
+    let last = flows.first_month + (flows.months as u32).saturating_sub(1);
+    if flows.months == 0 || from >= last {
+        return vec![now.max(0) as u64; (to + 1).saturating_sub(from) as usize];
+    }
+    // Published monthly counts of from + 1 ..= last, then back from `last`.
+    let later = series(snap, region, scope, from + 1, last, d);
+    let home_net = |m: &SeriesMonth| {
+        let c = |v: Option<u64>| v.unwrap_or(0) as i64;
+        c(m.arrivals) - c(m.departures) + c(m.relocations_in) - c(m.relocations_out)
+    };
+    let mut at_end = vec![0i64; (last - from + 1) as usize];
+    at_end[(last - from) as usize] = now;
+    for i in (0..later.len()).rev() {
+        // `later[i]` is month from + 1 + i; the stock before it is the end of month from + i.
+        at_end[i] = at_end[i + 1] - home_net(&later[i]);
+    }
+    (from..=to).map(|m| at_end.get((m - from) as usize).copied().unwrap_or(now).max(0) as u64).collect()
+}
+
 /// Published parts of a breakdown: each part is its own tally; parts
 /// published as 0 are left out, the `top` largest published parts are
 /// listed (ties by name) and the rest is one tally, `other`.

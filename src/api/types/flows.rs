@@ -208,3 +208,41 @@ pub struct AlertMethod {
     pub description: &'static str,
     pub trend: &'static str,
 }
+
+/// One month of an area's talent stock.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StockMonth {
+    /// `YYYY-MM`; the count is as of the end of the month.
+    pub month: String,
+    /// Talents living in the area (published).
+    pub talents: u64,
+}
+
+/// One area's monthly talent stock.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StockArea {
+    pub id: String,
+    pub name: String,
+    pub kind: &'static str,
+    pub months: Vec<StockMonth>,
+}
+
+/// `GET /api/stock`: talents living in each area at the end of each month,
+/// reconstructed from the moves.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Stock {
+    /// `district`, `park`, or the one area's id.
+    pub level: String,
+    /// First and last month (`YYYY-MM`).
+    pub from: String,
+    pub to: String,
+    /// The last month with moves: counts after it are today's.
+    pub data_until: Option<String>,
+    pub field: Option<String>,
+    pub chain: Option<String>,
+    pub k: u32,
+    /// Whether the counts are exact rather than perturbed.
+    pub exact_counts: bool,
+    pub version: u64,
+    pub areas: Vec<StockArea>,
+}
