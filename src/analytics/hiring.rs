@@ -51,7 +51,10 @@ struct Acc {
 
 impl Acc {
     fn add(&mut self, v: &VacancyRec, as_of: i32) {
-        if v.open {
+        if v.posted > as_of {
+            return; // not posted yet
+        }
+        if v.open || v.filled > as_of {
             self.open += v.openings as u64;
             if as_of - v.posted > LONG_OPEN_DAYS {
                 self.open_long += v.openings as u64;
@@ -99,9 +102,16 @@ fn as_of_days(snap: &Snapshot) -> Option<i32> {
 
 /// Hiring difficulty of one field (`None`: every field) in every district
 /// and park (by position in `Snapshot::regions`; other regions get the
-/// default) and in the whole city: one pass over the vacancies.
+/// default) and in the whole city, as of the data's date: one pass over the
+/// vacancies.
 pub fn by_region(snap: &Snapshot, field: Option<u8>) -> (Vec<Difficulty>, Difficulty) {
-    let as_of = as_of_days(snap).unwrap_or(0);
+    by_region_as_of(snap, field, as_of(snap).unwrap_or(Date { year: 1970, month: 1, day: 1 }))
+}
+
+/// [`by_region`] as of the end of day `as_of`: vacancies posted later are
+/// left out, and one filled later counts as open.
+pub fn by_region_as_of(snap: &Snapshot, field: Option<u8>, as_of: Date) -> (Vec<Difficulty>, Difficulty) {
+    let as_of = as_of.days();
     let mut regions: Vec<Acc> = (0..snap.regions.len()).map(|_| Acc::default()).collect();
     let mut city = Acc::default();
     for v in snap.vacancies.iter().filter(|v| field.is_none_or(|f| f == v.field)) {
@@ -162,6 +172,15 @@ mod tests {
         assert_eq!((d.open_openings, d.open_long), (10, 3));
         assert_eq!(d.share_open_long, Some(0.3));
         assert_eq!(d.median_days_to_fill, None, "no filled openings");
+    }
+
+    #[test]
+    fn as_of_an_earlier_day_later_postings_are_left_out_and_later_fills_are_open() {
+        let v = [vacancy(5, 100, Some(300)), vacancy(5, 250, None), vacancy(7, 0, Some(50))];
+        let d = difficulty(&v, 200);
+        // At day 200 the first is open (posted 100 days before), the second not yet posted.
+        assert_eq!((d.open_openings, d.open_long, d.filled_openings), (5, 5, 7));
+        assert_eq!(d.median_days_to_fill, Some(50));
     }
 
     #[test]
