@@ -153,6 +153,7 @@ fn documented_policy(method: &str, path: &str) -> Option<Policy> {
         ("GET", "/tiles/people/{z}/{x}/{y}") | ("GET", "/api/people/{pid}") => Individuals,
         ("POST", "/api/moves") => Feed,
         ("GET", "/openapi.json" | "/api/docs" | "/api/stats" | "/api/taxonomy" | "/api/enterprises") => Public,
+        ("GET", "/api/briefing") => Public,
         ("GET", "/api/regions" | "/api/regions/{id}" | "/api/aggregates") => Public,
         (
             "GET",

@@ -97,7 +97,7 @@ impl CommuteCache {
 
 /// The commute index of `snap` (the snapshot a request started with, so
 /// region and enterprise positions resolved on it stay valid).
-async fn index_of(state: &AppState, snap: &Arc<Snapshot>) -> Result<Arc<CommuteIndex>, ApiError> {
+pub(super) async fn index_of(state: &AppState, snap: &Arc<Snapshot>) -> Result<Arc<CommuteIndex>, ApiError> {
     if let Some(index) = state.commute.cached(snap) {
         return Ok(index);
     }

@@ -6,6 +6,7 @@ pub mod access;
 mod background;
 mod basemap;
 mod body;
+mod briefing;
 mod cache;
 mod commute;
 mod compute;
@@ -138,6 +139,7 @@ pub fn routes() -> RouteTable {
         .post("/api/session", Open, session::sign_in)
         .delete("/api/session", Open, session::sign_out)
         .get("/api/stats", Public, stats::stats)
+        .get("/api/briefing", Public, briefing::briefing)
         .get("/api/taxonomy", Public, features::taxonomy)
         .get("/api/enterprises", Public, features::enterprises)
         .get("/api/regions", Public, features::regions)

@@ -53,6 +53,7 @@ use super::tiles;
         super::flows::od,
         super::flows::alerts_handler,
         super::flows::stock,
+        super::briefing::briefing,
         tiles::tilejson,
         tiles::tile,
         super::fonts::glyphs,
@@ -84,6 +85,7 @@ use super::tiles;
         super::shortage::Format,
         super::params::Level,
         super::commute::FlowLevelCode,
+        super::briefing::Lang,
     )),
     modifiers(&TileDocs, &AccessDocs),
     tags(
@@ -93,6 +95,7 @@ use super::tiles;
         (name = "shortage", description = "Shortage index and mismatch"),
         (name = "commute", description = "Commute and job–housing"),
         (name = "flows", description = "Talent flows, the moves feed and alerts"),
+        (name = "briefing", description = "The month's headline numbers and ranked findings"),
         (name = "session", description = "Signing in and out on the web page"),
         (name = "people", description = "Individuals (analysts inside their jurisdiction, admins) and the audit log; \
                                          every read is audited")

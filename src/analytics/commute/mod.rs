@@ -171,6 +171,7 @@ impl CommuteIndex {
                 }
                 rail.nearest(r.centre).map(|(i, metres)| NearestStation {
                     name: snap.stations[rail_ids[i as usize] as usize].name.clone(),
+                    name_en: snap.stations[rail_ids[i as usize] as usize].name_en.clone(),
                     metres,
                     hypothetical: false,
                 })

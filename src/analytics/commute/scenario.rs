@@ -105,7 +105,9 @@ pub fn apply(snap: &Snapshot, index: &CommuteIndex, stops: &[Stop]) -> Outcome {
                 (_, None) => base.clone(),
                 (Some(b), Some((_, m))) if b.metres <= m => base.clone(),
                 (None, Some(_)) if r.kind != crate::model::RegionKind::Park => None,
-                (_, Some((s, metres))) => Some(NearestStation { name: s.name.clone(), metres, hypothetical: true }),
+                (_, Some((s, metres))) => {
+                    Some(NearestStation { name: s.name.clone(), name_en: String::new(), metres, hypothetical: true })
+                }
             }
         })
         .collect();

@@ -53,6 +53,9 @@ pub const WEIGHTS: [f64; 3] = [0.5, 0.25, 0.25];
 #[derive(Debug, Clone, PartialEq)]
 pub struct NearestStation {
     pub name: String,
+    /// English name, empty when the data has none (the English reason then
+    /// uses `name`).
+    pub name_en: String,
     pub metres: f64,
     /// A stop added by a what-if scenario.
     pub hypothetical: bool,
@@ -180,7 +183,11 @@ fn reason(
         ),
         Some(n) => (
             format!("距最近轨道站「{}」{:.1} 公里", n.name, n.metres / 1000.0),
-            format!("nearest rail station \"{}\" {:.1} km away", n.name, n.metres / 1000.0),
+            format!(
+                "nearest rail station \"{}\" {:.1} km away",
+                if n.name_en.is_empty() { &n.name } else { &n.name_en },
+                n.metres / 1000.0
+            ),
         ),
         None => ("全市无轨道站".to_string(), "no rail station in the city".to_string()),
     };

@@ -292,6 +292,26 @@ pub fn stock(snap: &Snapshot, region: u16, scope: &Scope, from: u32, to: u32, d:
     (from..=to).map(|m| at_end.get((m - from) as usize).copied().unwrap_or(now).max(0) as u64).collect()
 }
 
+/// Arrivals into and departures out of the city in absolute month
+/// `month`, per industry division (a move's industry as the move table
+/// attributes it: `crate::snapshot::moves`), as tallies of the moves'
+/// record keys, in division order; moves without an industry are left out.
+pub fn city_flows_by_industry(snap: &Snapshot, month: u32) -> Vec<(u8, Tally, Tally)> {
+    let flows = &snap.flows;
+    let mut by = vec![(Tally::default(), Tally::default()); flows.industries];
+    if let Some(offset) = flows.offset(month) {
+        for m in flows.range_moves(offset, offset) {
+            let Some(slot) = by.get_mut(m.industry as usize) else { continue };
+            match MoveEvent::from_index(m.event) {
+                Some(MoveEvent::Arrive) => slot.0.add(m.rkey),
+                Some(MoveEvent::Leave) => slot.1.add(m.rkey),
+                _ => {}
+            }
+        }
+    }
+    by.into_iter().enumerate().filter(|(_, (a, d))| a.n > 0 || d.n > 0).map(|(i, (a, d))| (i as u8, a, d)).collect()
+}
+
 /// Published parts of a breakdown: each part is its own tally; parts
 /// published as 0 are left out, the `top` largest published parts are
 /// listed (ties by name) and the rest is one tally, `other`.
