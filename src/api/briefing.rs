@@ -24,7 +24,6 @@ use crate::auth::Principal;
 use crate::encode::shortage::round4;
 use crate::model::{Date, RegionKind, days_in_month};
 use crate::snapshot::Snapshot;
-use crate::spatial::round6;
 
 use super::access::{self, Caller};
 use super::error::ErrorBody;
@@ -189,8 +188,22 @@ fn month_end(month: u32) -> Date {
 }
 
 /// A map link: the hash state of the page (web/src/state.js).
-fn link(centre: [f64; 2], zoom: u32, rest: &str) -> String {
-    format!("#map={zoom}.00/{:.5}/{:.5}&layers={rest}", centre[1], centre[0])
+fn link(centre: [f64; 2], zoom: f64, rest: &str) -> String {
+    format!("#map={zoom:.2}/{:.5}/{:.5}&layers={rest}", centre[1], centre[0])
+}
+
+/// The zoom at which `bbox` (`[west, south, east, north]`, degrees) fills
+/// about 600 pixels of the map (512-pixel tiles), between 8 and 14.
+fn fit_zoom(bbox: [f64; 4]) -> f64 {
+    let lat = ((bbox[1] + bbox[3]) / 2.0).to_radians();
+    let span = (bbox[2] - bbox[0]).max((bbox[3] - bbox[1]) / lat.cos().max(0.1)).max(1e-6);
+    ((600.0 * 360.0 / (512.0 * span)).log2() * 4.0).floor().clamp(32.0, 56.0) / 4.0
+}
+
+/// The link to region `r` with `rest` after its layers.
+fn region_link(snap: &Snapshot, r: u16, rest: &str) -> String {
+    let info = &snap.regions[r as usize];
+    link(info.centre, fit_zoom(info.bbox), rest)
 }
 
 /// The centre of the districts' bounding box (the whole city in view).
@@ -371,7 +384,7 @@ fn shortage_findings(snap: &Snapshot, lang: Lang, per_kind: usize, d: Disclosure
                     ("high", json!(round4(h.high))),
                     ("city_ratio", json!(round4(h.city))),
                 ]),
-                link: link(r.centre, 12, &format!("&view=shortage&sfield={code}&sby={by}")),
+                link: region_link(snap, h.region, &format!("&view=shortage&sfield={code}&sby={by}")),
             }
         })
         .collect()
@@ -406,7 +419,7 @@ fn underserved_findings(
                     ("nearest_station_m", json!(u.nearest_station_m)),
                     ("share_far_from_station", json!(u.share_far_from_station)),
                 ]),
-                link: link(snap.regions[region as usize].centre, 13, &format!("&view=commute&park={}", u.id)),
+                link: region_link(snap, region, &format!("&view=commute&park={}", u.id)),
             })
         })
         .collect()
@@ -448,7 +461,7 @@ fn loss_findings(snap: &Snapshot, month: u32, lang: Lang, per_kind: usize, d: Di
                     ("p_value", json!(a.p_value)),
                     ("score", json!(a.score)),
                 ]),
-                link: link(a.centre, 11, &format!("&view=flows&farea={}&month={}", a.area_id, month_label(month))),
+                link: region_link(snap, region, &format!("&view=flows&farea={}&month={}", a.area_id, month_label(month))),
             })
         })
         .collect()
@@ -483,7 +496,7 @@ fn flow_findings(snap: &Snapshot, month: u32, lang: Lang, per_kind: usize, d: Di
             net: m.net.unwrap_or(0),
             arrivals,
             departures,
-            link: link(info.centre, 11, &format!("&view=flows&farea={}&month={}", info.id, month_label(month))),
+            link: region_link(snap, r as u16, &format!("&view=flows&farea={}&month={}", info.id, month_label(month))),
             industry: false,
         });
     }
@@ -496,7 +509,7 @@ fn flow_findings(snap: &Snapshot, month: u32, lang: Lang, per_kind: usize, d: Di
             net: arrivals as i64 - departures as i64,
             arrivals,
             departures,
-            link: link(city_centre(snap), 10, &format!("enterprises&industry={}", entry.code)),
+            link: link(city_centre(snap), 9.0, &format!("enterprises&industry={}", entry.code)),
             industry: true,
         });
     }
@@ -613,7 +626,7 @@ fn hiring_findings(snap: &Snapshot, month: u32, lang: Lang, per_kind: usize) -> 
                     ("share_open_long", json!(round4(share))),
                     ("median_days_to_fill", json!(h.median_days_to_fill)),
                 ]),
-                link: link(r.centre.map(round6), 12, &format!("&view=shortage&sfield={code}&sby=district")),
+                link: region_link(snap, region, &format!("&view=shortage&sfield={code}&sby=district")),
             }
         })
         .collect()

@@ -38,6 +38,7 @@ import { setupSearch } from './search.js';
 import { createViews } from './views/index.js';
 import { archiveUrl, openArchive } from './archive.js';
 import { setupPresentation } from './present.js';
+import { setupBriefing } from './briefing.js';
 
 const $ = (sel) => document.querySelector(sel);
 const origin = window.location.origin;
@@ -479,6 +480,7 @@ function setupDetails(a) {
     details.focus({ preventScroll: true });
   };
   const closeDetails = () => {
+    a.briefingOpen = false;
     const focusWasInside = details.contains(document.activeElement);
     details.hidden = true;
     if (focusWasInside) {
@@ -500,6 +502,7 @@ function setupDetails(a) {
   });
 
   a.showRegion = async (id) => {
+    a.briefingOpen = false;
     a.openRegionId = String(id);
     a.openPersonId = null;
     a.personData = null;
@@ -530,6 +533,7 @@ function setupDetails(a) {
     if (a.personData) $('#details-body').innerHTML = personPanel(a.personData, ctx, personOptions);
   };
   a.showPerson = async (pid) => {
+    a.briefingOpen = false;
     const mine = (regionSeq += 1);
     a.openRegionId = null;
     a.openPersonId = String(pid);
@@ -550,7 +554,8 @@ function setupDetails(a) {
   };
   app.showPerson = a.showPerson;
 
-  a.openPanel = (html) => {
+  a.openPanel = (html, { keepBriefing = false } = {}) => {
+    if (!keepBriefing) a.briefingOpen = false;
     regionSeq += 1;
     a.openRegionId = null;
     a.openPersonId = null;
@@ -709,10 +714,12 @@ function setupLanguage(a) {
     a.account.render();
     if (a.openRegionId) a.showRegion(a.openRegionId);
     else if (a.openPersonId) a.renderPerson();
+    else if (a.briefingOpen) a.showBriefing();
     else if (!a.details.hidden) a.views.rerender();
     if (popup.isOpen()) popup.remove();
     redrawBadges();
     redrawPlaceLabels();
+    if (a.rerenderWall) a.rerenderWall();
   };
   $('#lang').addEventListener('click', () => {
     setLang(getLang() === 'zh' ? 'en' : 'zh');
@@ -747,7 +754,10 @@ function watchHash(a) {
   const { map, state } = a;
   window.addEventListener('hashchange', () => {
     const next = parseHash(window.location.hash);
-    if (next.center) map.jumpTo({ center: next.center, zoom: next.zoom });
+    // A briefing card flies there; a hand-edited hash jumps.
+    if (next.center && a.flyNextHash) map.flyTo({ center: next.center, zoom: next.zoom, essential: true });
+    else if (next.center) map.jumpTo({ center: next.center, zoom: next.zoom });
+    a.flyNextHash = false;
     state.layers = next.layers;
     const statChanged = next.stat !== state.stat;
     state.stat = next.stat;
@@ -799,6 +809,8 @@ function renderArchiveNote(a) {
 async function main() {
   // Start the map's web workers while the API answers.
   maplibregl.prewarm();
+  // An address without state opens on the briefing (briefing.js).
+  const fresh = !window.location.hash;
   const state = loadState();
   let a = null;
   const account = createAccount({ onChange: () => a?.applySession() });
@@ -838,6 +850,8 @@ async function main() {
   setupLanguage(a);
   setupDrawer();
   setupPresentation(a);
+  a.getJson = getJson;
+  setupBriefing(a, { fresh });
   watchHash(a);
 
   a.renderTexts();

@@ -165,7 +165,9 @@ async function openPage({ viewport = VIEWPORT } = {}) {
 }
 
 /** Navigates to the page with `hash` and waits for the first map 'idle'. */
-async function gotoMap(page, hash = '') {
+/** Opens the map at `hash`; by default at the default layers (an address
+ *  without any state opens on the briefing instead: see the briefing tests). */
+async function gotoMap(page, hash = 'layers=talents,enterprises') {
   await page.goto(`${base}/${hash ? `#${hash}` : ''}`, { waitUntil: 'domcontentloaded' });
   await page.waitForFunction(() => window.__talentmap && window.__talentmap.firstIdleMs !== null, null, { timeout: 60_000 });
   await settle(page);
@@ -705,6 +707,82 @@ async function rowFliesTo(page, sel, at) {
   assert.ok(view.inside, `the area ${at} is not in view after the fly`);
   return view;
 }
+
+describe('briefing', () => {
+  test('the page opens on the briefing; a card flies to its finding and opens the view that shows it', async () => {
+    const { context, page, rec } = await openPage();
+    await gotoMap(page, '');
+    await page.waitForSelector('#details:not([hidden]) .brief-card', { timeout: 60_000 });
+    assertApi(rec, '/api/briefing');
+    const api = await (await fetch(`${base}/api/briefing?lang=zh`)).json();
+    assert.equal(await page.locator('.brief-number').count(), 5, 'five headline numbers');
+    assert.equal(await page.locator('.brief-card').count(), api.items.length, 'a card per finding');
+    const shortage = api.items.find((it) => it.kind === 'shortage' && it.rank === 1);
+    assert.ok(shortage, 'the demo city has a shortage finding');
+    assert.equal(await page.textContent('.brief-kind[data-kind="shortage"] .brief-card strong'), shortage.title);
+    assert.match(await page.textContent('#details-eyebrow, .details-head .eyebrow'), new RegExp(api.month));
+    await shot(page, 'web-briefing.png');
+
+    // The first shortage card: the map flies to the area, the shortage view opens with that field, other data layers go off.
+    const n = await idleCount(page);
+    await page.click('.brief-kind[data-kind="shortage"] .brief-card');
+    await page.waitForFunction((f) => location.hash.includes(`view=shortage`) && location.hash.includes(`sfield=${f}`), shortage.numbers.field);
+    await page.waitForSelector('#shortage-ranking tbody tr', { timeout: 60_000 });
+    await settle(page, n);
+    const [, zoom, lat, lon] = /#map=([\d.]+)\/([\d.-]+)\/([\d.-]+)/.exec(shortage.link).map(Number);
+    const view = await page.evaluate(() => {
+      const m = window.__talentmap.map;
+      return { center: m.getCenter().toArray(), zoom: m.getZoom() };
+    });
+    assert.ok(Math.abs(view.center[0] - lon) < 0.01 && Math.abs(view.center[1] - lat) < 0.01, `centre ${view.center} vs ${lon},${lat}`);
+    assert.ok(Math.abs(view.zoom - zoom) < 0.05, `zoom ${view.zoom}`);
+    for (const layer of ['talents', 'vacancies', 'regions']) {
+      assert.equal(await page.locator(`.layer[data-layer="${layer}"].on`).count(), 0, `${layer} is off`);
+    }
+    assert.equal(await page.inputValue('#shortage-field'), shortage.numbers.field);
+
+    // Back to the briefing from the header, in English.
+    await page.click('#brief');
+    await page.waitForSelector('#details .brief-card');
+    await page.click('#lang');
+    const en = await (await fetch(`${base}/api/briefing?lang=en`)).json();
+    const title = en.items.find((it) => it.kind === 'shortage' && it.rank === 1).title;
+    await page.waitForFunction((t) => document.querySelector('.brief-kind[data-kind="shortage"] .brief-card strong')?.textContent === t, title);
+    assert.deepEqual(rec.errors, []);
+    await context.close();
+  });
+
+  test('wall mode cycles through the findings and follows a new data version without reloading', async () => {
+    const { context, page, rec } = await openPage({ viewport: { width: 1920, height: 1080 } });
+    let bump = 0;
+    await page.route('**/health', async (route) => {
+      const res = await route.fetch();
+      const body = await res.json();
+      body.version += bump;
+      await route.fulfill({ response: res, json: body });
+    });
+    await page.goto(`${base}/?wall=3`, { waitUntil: 'domcontentloaded' });
+    await page.waitForFunction(() => window.__talentmap?.wall?.shown >= 1, null, { timeout: 60_000 });
+    await page.evaluate(() => {
+      window.__sameDocument = true;
+    });
+    assert.equal(await page.evaluate(() => document.body.classList.contains('wall')), true);
+    assert.equal(await page.isVisible('#wall-card'), true);
+    assert.equal(await page.isVisible('#sidebar'), false);
+    assert.equal(await page.isVisible('header.topbar'), false);
+    assert.equal(await page.locator('#wall-card .brief-number').count(), 5, 'the headline above the finding');
+    const first = await page.evaluate(() => window.__talentmap.wall.current);
+    await page.waitForFunction((f) => window.__talentmap.wall.current !== f, first, { timeout: 20_000 });
+    await shot(page, 'web-wall.png');
+    // The next data version brings a new briefing, without a reload.
+    const refreshed = await page.evaluate(() => window.__talentmap.wall.refreshed);
+    bump = 1;
+    await page.waitForFunction((r) => window.__talentmap.wall.refreshed > r, refreshed, { timeout: 20_000 });
+    assert.equal(await page.evaluate(() => window.__sameDocument), true, 'the page was not reloaded');
+    assert.deepEqual(rec.errors, []);
+    await context.close();
+  });
+});
 
 describe('analysis views', () => {
   test('shortage view: tiles, ranking, explanation and fly-to', async () => {
