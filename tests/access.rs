@@ -169,7 +169,7 @@ fn documented_policy(method: &str, path: &str) -> Option<Policy> {
         ("GET", "/fonts.json" | "/fonts/{fontstack}/{range}") => Open,
         ("GET", "/basemap.json" | "/basemap/{z}/{x}/{y}") => Public,
         ("GET", "/api/flows/series" | "/api/flows/od" | "/api/flows/alerts" | "/api/stock") => Public,
-        ("GET", "/api/shortage?format=csv" | "/api/shortage/hiring?format=csv") => Export,
+        ("GET", "/api/shortage?format=csv" | "/api/shortage/hiring?format=csv" | "/api/briefing?format=xlsx") => Export,
         _ => return None,
     })
 }
@@ -233,6 +233,7 @@ async fn every_route_has_a_policy_and_every_role_gets_what_it_states() {
         }
         cases.push(("GET".into(), "/api/shortage?field=0812&format=csv".into(), Policy::Export));
         cases.push(("GET".into(), "/api/shortage/hiring?format=csv".into(), Policy::Export));
+        cases.push(("GET".into(), "/api/briefing?format=xlsx".into(), Policy::Export));
         assert!(cases.len() >= 32, "the route table lists the service's routes");
         let callers = [
             (Role::Public, None),

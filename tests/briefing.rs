@@ -20,6 +20,18 @@ use talentmap::model::Taxonomy;
 use talentmap::snapshot;
 use tower::ServiceExt;
 
+/// GET returning status, content type and body bytes.
+async fn get_bytes(state: &AppState, uri: &str, auth: Option<&str>) -> (StatusCode, String, Vec<u8>) {
+    let mut req = Request::get(uri);
+    if let Some(a) = auth {
+        req = req.header(header::AUTHORIZATION, a);
+    }
+    let resp = router(state.clone()).oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+    let status = resp.status();
+    let ct = resp.headers().get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+    (status, ct, resp.into_body().collect().await.unwrap().to_bytes().to_vec())
+}
+
 async fn get(state: &AppState, uri: &str, auth: Option<&str>) -> (StatusCode, Value) {
     let mut req = Request::get(uri);
     if let Some(a) = auth {
@@ -177,4 +189,33 @@ async fn planted_findings_rank_first_in_their_kinds() {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}");
         assert_eq!(e["error"]["parameter"], name, "{uri}: {e}");
     }
+}
+
+#[tokio::test]
+async fn the_monthly_brief_as_a_workbook_reads_back_with_an_independent_reader() {
+    use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
+    let dir = tempfile::tempdir().unwrap();
+    let (state, admin) = planted(dir.path());
+    let (_, json) = get(&state, "/api/briefing", Some(&admin)).await;
+    let (status, ct, bytes) = get_bytes(&state, "/api/briefing?format=xlsx", Some(&admin)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(ct, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
+    let mut book: Xlsx<_> = open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    assert_eq!(book.sheet_names(), ["概览", "发现", "规则"]);
+    let head = book.worksheet_range("概览").unwrap();
+    let talents = head.rows().find(|r| r[0] == Data::String("talents".into())).unwrap();
+    assert_eq!(talents[2], Data::Float(json["headline"]["talents"]["value"].as_f64().unwrap()));
+    assert_eq!(talents[4], Data::Float(-56.0), "change against the previous month");
+    let findings = book.worksheet_range("发现").unwrap();
+    let items = json["items"].as_array().unwrap();
+    assert_eq!(findings.rows().count(), items.len() + 1, "a header and a row per finding");
+    let first = findings.rows().nth(1).unwrap();
+    assert_eq!(first[0], Data::String(items[0]["kind"].as_str().unwrap().into()));
+    assert_eq!(first[4], Data::String(items[0]["title"].as_str().unwrap().into()));
+    // An export: the public signs in first; English sheets on request.
+    let (status, _, _) = get_bytes(&state, "/api/briefing?format=xlsx", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (_, _, en) = get_bytes(&state, "/api/briefing?format=xlsx&lang=en", Some(&admin)).await;
+    let book: Xlsx<_> = open_workbook_from_rs(std::io::Cursor::new(en)).unwrap();
+    assert_eq!(book.sheet_names(), ["Headline", "Findings", "Rules"]);
 }

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Extension, State};
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
@@ -25,10 +26,11 @@ use crate::encode::shortage::round4;
 use crate::model::{Date, RegionKind, days_in_month};
 use crate::snapshot::Snapshot;
 
-use super::access::{self, Caller};
+use super::access::{self, Access, Caller};
 use super::error::ErrorBody;
 use super::query::{ApiQuery, Int};
 use super::shortage::parse_query;
+use super::xlsx::{Cell, Sheet};
 use super::{ApiError, AppState};
 
 /// Findings of each kind listed by default.
@@ -55,6 +57,17 @@ pub struct BriefingParams {
     /// Findings of each kind: 1..=10, default 3.
     #[param(inline)]
     pub per_kind: Option<Int<1, 10>>,
+    /// `json` (default) or `xlsx` (the monthly brief as a workbook: an export).
+    pub format: Option<BriefingFormat>,
+}
+
+/// The answer format of the briefing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum BriefingFormat {
+    #[default]
+    Json,
+    Xlsx,
 }
 
 /// A headline number with its changes.
@@ -139,14 +152,20 @@ pub struct Briefing {
 /// each kind (docs/briefing.md). Runs on the compute pool; an answer is
 /// kept with the snapshot for each month, language and disclosure.
 #[utoipa::path(get, path = "/api/briefing", tag = "briefing", params(BriefingParams),
-    responses((status = 200, description = "Headline numbers and ranked findings", body = Briefing),
+    responses((status = 200, description = "Headline numbers and ranked findings", content(
+                  (Briefing = "application/json"),
+                  (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
               (status = 400, description = "A parameter is unknown, repeated or invalid", body = ErrorBody)))]
 pub async fn briefing(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
     Extension(caller): Extension<Caller>,
     ApiQuery(p): ApiQuery<BriefingParams>,
-) -> Result<Json<Briefing>, ApiError> {
+) -> Result<Response, ApiError> {
+    let xlsx = p.format == Some(BriefingFormat::Xlsx);
+    if xlsx && let Some(refusal) = access::refusal(Access::Export, principal.role, "format=xlsx (an export)") {
+        return Ok(refusal);
+    }
     let snap = state.snapshot();
     let k = state.settings.k;
     let flows = &snap.flows;
@@ -160,7 +179,7 @@ pub async fn briefing(
     let lang = p.lang.unwrap_or_default();
     let per_kind = p.per_kind.map_or(DEFAULT_PER_KIND, |n| n.get() as usize);
     let d = access::disclosure_for(&principal, k, &[]);
-    access::audit_exact(&caller, d, "GET /api/briefing", json!({"month": month_label(month)})).await?;
+    access::audit_exact(&caller, d, "GET /api/briefing", json!({"month": month_label(month), "xlsx": xlsx})).await?;
     let commute = super::commute::index_of(&state, &snap).await?;
     let key = format!("api::briefing:{month}:{lang:?}:{per_kind}:{}", d.is_exact());
     let snap2 = snap.clone();
@@ -173,8 +192,104 @@ pub async fn briefing(
             })
         })
         .await?;
-    Ok(Json(Arc::unwrap_or_clone(answer)))
+    if xlsx {
+        let bytes = state.compute.run(move || super::xlsx::workbook(&sheets(&answer, lang))).await??;
+        return Ok(super::xlsx::response(bytes, &format!("briefing-{}.xlsx", month_label(month))));
+    }
+    Ok(Json(Arc::unwrap_or_clone(answer)).into_response())
 }
+
+/// The monthly brief as worksheets: the headline, the findings, the rules.
+fn sheets(b: &Briefing, lang: Lang) -> Vec<Sheet> {
+    let zh = lang == Lang::Zh;
+    let pick = |z: &str, e: &str| if zh { z.to_string() } else { e.to_string() };
+    let headline = [
+        ("talents", pick("在市人才", "Talents in the city"), &b.headline.talents),
+        ("seekers", pick("求职者", "Job seekers"), &b.headline.seekers),
+        ("openings", pick("在招岗位", "Open openings"), &b.headline.openings),
+        ("ratio", pick("岗位/求职比", "Jobs per applicant"), &b.headline.ratio),
+        ("net_flow", pick("本月净流入", "Net flow this month"), &b.headline.net_flow),
+    ];
+    let head = Sheet {
+        name: pick("概览", "Headline"),
+        header: ["key", "", "value", "previous_month", "change_month", "year_before", "change_year"]
+            .iter()
+            .enumerate()
+            .map(|(i, h)| if i == 1 { pick("指标", "number") } else { h.to_string() })
+            .collect(),
+        rows: headline
+            .iter()
+            .map(|(key, name, h)| {
+                vec![
+                    Cell::from(*key),
+                    Cell::from(name.clone()),
+                    Cell::from(h.value),
+                    Cell::from(h.previous_month),
+                    Cell::from(h.change_month),
+                    Cell::from(h.year_before),
+                    Cell::from(h.change_year),
+                ]
+            })
+            .chain([
+                vec![Cell::from("month"), Cell::from(pick("月份", "month")), Cell::from(b.month.clone())],
+                vec![
+                    Cell::from("data_version"),
+                    Cell::from(pick("数据版本", "data version")),
+                    Cell::Number(b.data_version as f64),
+                ],
+                vec![
+                    Cell::from("exact_counts"),
+                    Cell::from(pick("精确人数", "exact counts")),
+                    Cell::from(if b.exact_counts { "true" } else { "false" }),
+                ],
+            ])
+            .collect(),
+    };
+    let findings = Sheet {
+        name: pick("发现", "Findings"),
+        header: ["kind", "rank", "area_id", "area_name", "title", "detail", "numbers", "link"]
+            .map(String::from)
+            .to_vec(),
+        rows: b
+            .items
+            .iter()
+            .map(|it| {
+                vec![
+                    Cell::from(it.kind),
+                    Cell::Number(it.rank as f64),
+                    Cell::from(it.area_id.clone()),
+                    Cell::from(it.area_name.clone()),
+                    Cell::from(it.title.clone()),
+                    Cell::from(it.detail.clone()),
+                    Cell::from(serde_json::to_string(&it.numbers).unwrap_or_default()),
+                    Cell::from(it.link.clone()),
+                ]
+            })
+            .collect(),
+    };
+    let rules = Sheet {
+        name: pick("规则", "Rules"),
+        header: vec!["kind".into(), pick("排序规则（详见 docs/briefing.md）", "ranked by (docs/briefing.md)")],
+        rows: RULES.iter().map(|(kind, rule)| vec![Cell::from(*kind), Cell::from(*rule)]).collect(),
+    };
+    vec![head, findings, rules]
+}
+
+/// How each kind is ranked, one line each (docs/briefing.md has the full rules).
+const RULES: [(&str, &str); 6] = [
+    (
+        "shortage",
+        "lower end of the 80% interval of the smoothed index, where it is above 1 and the field's city ratio; low-data areas left out",
+    ),
+    ("underserved", "the underserved score of /api/commute/underserved"),
+    ("loss_alert", "alert score of /api/flows/alerts (alpha 0.001), alerting areas only"),
+    ("inflow", "net gain of the month, the largest areas and the largest industries ranked together"),
+    ("outflow", "net loss of the month, the largest areas and the largest industries ranked together"),
+    (
+        "hiring_difficulty",
+        "share of open openings posted more than 90 days before the month's end (at least 5 open), then how many",
+    ),
+];
 
 /// The text of `zh` or `en`.
 fn say(lang: Lang, zh: String, en: String) -> String {

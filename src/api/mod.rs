@@ -30,6 +30,7 @@ mod state;
 mod stats;
 mod tiles;
 pub mod types;
+mod xlsx;
 
 use std::net::SocketAddr;
 use std::time::Duration;

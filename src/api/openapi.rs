@@ -86,6 +86,7 @@ use super::tiles;
         super::params::Level,
         super::commute::FlowLevelCode,
         super::briefing::Lang,
+        super::briefing::BriefingFormat,
     )),
     modifiers(&TileDocs, &AccessDocs),
     tags(

@@ -36,6 +36,14 @@ export function normaliseSession(body) {
   };
 }
 
+/** Roles that may download exports (CSV, XLSX): docs/access.md. */
+export const EXPORT_ROLES = ['recruiter', 'analyst', 'admin'];
+
+/** True when the session's principal may download exports. */
+export function canExport(session) {
+  return EXPORT_ROLES.includes(session?.principal?.role);
+}
+
 /** True when the session's principal may turn the people layer on. */
 export function canSeePeople(session) {
   return Boolean(session && PEOPLE_ROLES.includes(session.principal?.role));

@@ -8,6 +8,7 @@
 import { fmt, fmtDecimal, getLang, t } from './i18n.js';
 import { esc } from './legend.js';
 import { parseHash } from './state.js';
+import { canExport } from './access.js';
 
 /** Kinds in the order the briefing shows them. */
 export const KINDS = ['shortage', 'loss_alert', 'outflow', 'inflow', 'underserved', 'hiring_difficulty'];
@@ -63,8 +64,8 @@ function cardHtml(it) {
     </button></li>`;
 }
 
-/** The briefing panel's HTML. */
-export function briefingHtml(b) {
+/** The briefing panel's HTML; `exports` adds the workbook download. */
+export function briefingHtml(b, { exports = false } = {}) {
   const sections = KINDS.map((kind) => {
     const items = b.items.filter((it) => it.kind === kind);
     if (!items.length) return '';
@@ -74,6 +75,10 @@ export function briefingHtml(b) {
     <header class="details-head">
       <p class="eyebrow">${esc(t('briefEyebrow', { month: b.month, v: b.data_version }))}</p>
       <h2 id="details-title">${esc(t('briefTitle'))}</h2>
+      <p class="brief-actions">
+        <button type="button" class="btn" id="brief-print">${esc(t('briefPrint'))}</button>
+        ${exports ? `<a class="btn" id="brief-xlsx" href="/api/briefing?format=xlsx&amp;lang=${esc(getLang())}&amp;month=${esc(b.month)}" download>${esc(t('briefXlsx'))}</a>` : ''}
+      </p>
     </header>
     <section>${headlineHtml(b.headline)}
       <p class="legend-note">${esc(t(b.exact_counts ? 'briefExact' : 'briefPerturbed', { k: b.privacy_k }))}</p></section>
@@ -98,7 +103,7 @@ export function setupBriefing(a, { fresh }) {
     a.briefingOpen = true;
     try {
       const b = await load();
-      if (a.briefingOpen) a.openPanel(briefingHtml(b), { keepBriefing: true });
+      if (a.briefingOpen) a.openPanel(briefingHtml(b, { exports: canExport(a.account.session) }), { keepBriefing: true });
     } catch (err) {
       if (a.briefingOpen) a.openPanel(`<p class="error">${esc(t('loadError', { msg: err.message }))}</p>`, { keepBriefing: true });
     }
@@ -116,7 +121,13 @@ export function setupBriefing(a, { fresh }) {
   document.getElementById('details').addEventListener('click', (ev) => {
     const card = ev.target.closest('.brief-card');
     if (card) a.goToFinding(card.dataset.link);
+    // The monthly brief on paper: the map with its frame, then the briefing (style.css, @media print).
+    if (ev.target.closest('#brief-print')) {
+      document.body.classList.add('brief-print');
+      window.print();
+    }
   });
+  window.addEventListener('afterprint', () => document.body.classList.remove('brief-print'));
   document.getElementById('brief').addEventListener('click', () => a.showBriefing());
 
   const wall = wallSettings(window.location);

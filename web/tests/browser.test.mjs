@@ -722,6 +722,23 @@ describe('briefing', () => {
     assert.equal(await page.textContent('.brief-kind[data-kind="shortage"] .brief-card strong'), shortage.title);
     assert.match(await page.textContent('#details-eyebrow, .details-head .eyebrow'), new RegExp(api.month));
     await shot(page, 'web-briefing.png');
+    // No workbook download for the public (an export); Print lays the brief out for paper.
+    assert.equal(await page.locator('#brief-xlsx').count(), 0);
+    await page.evaluate(() => {
+      window.print = () => {
+        window.__printed = true;
+      };
+    });
+    await page.click('#brief-print');
+    assert.equal(await page.evaluate(() => window.__printed === true && document.body.classList.contains('brief-print')), true);
+    await page.emulateMedia({ media: 'print' });
+    assert.equal(await page.isVisible('#details .brief-card'), true, 'the briefing is printed');
+    assert.equal(await page.isVisible('.frame-head'), true, 'with the framed map');
+    assert.equal(await page.isVisible('#sidebar'), false);
+    assert.equal(await page.isVisible('#brief-print'), false, 'without its buttons');
+    await shot(page, 'web-briefing-print.png');
+    await page.emulateMedia({ media: 'screen' });
+    await page.evaluate(() => window.dispatchEvent(new Event('afterprint')));
 
     // The first shortage card: the map flies to the area, the shortage view opens with that field, other data layers go off.
     const n = await idleCount(page);
