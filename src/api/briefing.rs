@@ -499,7 +499,7 @@ fn shortage_findings(snap: &Snapshot, lang: Lang, per_kind: usize, d: Disclosure
                     ("high", json!(round4(h.high))),
                     ("city_ratio", json!(round4(h.city))),
                 ]),
-                link: region_link(snap, h.region, &format!("&view=shortage&sfield={code}&sby={by}")),
+                link: region_link(snap, h.region, &format!("&view=shortage&sfield={code}&sby={by}&sarea={}", r.id)),
             }
         })
         .collect()
@@ -741,7 +741,7 @@ fn hiring_findings(snap: &Snapshot, month: u32, lang: Lang, per_kind: usize) -> 
                     ("share_open_long", json!(round4(share))),
                     ("median_days_to_fill", json!(h.median_days_to_fill)),
                 ]),
-                link: region_link(snap, region, &format!("&view=shortage&sfield={code}&sby=district")),
+                link: region_link(snap, region, &format!("&view=shortage&sfield={code}&sby=district&sarea={}", r.id)),
             }
         })
         .collect()

@@ -2,7 +2,7 @@
 //   #map=ZOOM/LAT/LNG&layers=talents,enterprises,people&stat=ratio&industry=ngit
 //    &field=0812&education=master,doctorate&title=senior&tier=A,B
 //    &min_age=25&max_age=34&seeking=true&lang=en
-//    &view=shortage&sfield=0812&sby=park | &view=commute&park=ID | &view=flows&farea=ID&month=2025-12
+//    &view=shortage&sfield=0812&sby=park&sarea=ID | &view=commute&park=ID | &view=flows&farea=ID&month=2025-12
 //    &archive=exports/talents.pmtiles (a layer drawn from a PMTiles archive, archive.js)
 // Lists are comma-separated. Parameters at their default are left out.
 
@@ -30,6 +30,7 @@ export function defaultState() {
     view: null, // analysis view: shortage | commute | flows
     sfield: null, // shortage view: field code (null = the field with most openings)
     sby: 'district', // shortage view: ranked list of districts or parks
+    sarea: null, // shortage view: the area whose index is explained
     park: null, // commute view: the park whose workers are shown
     farea: null, // flow view: the area whose series is shown
     fmonth: null, // flow view: alert month (null = the latest)
@@ -87,6 +88,7 @@ export function parseHash(hash) {
   const id = (v) => (v && /^[\w.-]{1,64}$/.test(v) ? v : null);
   state.sfield = id(params.get('sfield'));
   if (SHORTAGE_BY.includes(params.get('sby'))) state.sby = params.get('sby');
+  state.sarea = id(params.get('sarea'));
   state.park = id(params.get('park'));
   state.farea = id(params.get('farea'));
   const month = params.get('month');
@@ -115,6 +117,7 @@ export function formatHash(state) {
     if (state.view === 'shortage') {
       if (state.sfield) parts.push(`sfield=${keep(state.sfield)}`);
       if (state.sby !== 'district') parts.push(`sby=${state.sby}`);
+      if (state.sarea) parts.push(`sarea=${keep(state.sarea)}`);
     } else if (state.view === 'commute' && state.park) {
       parts.push(`park=${keep(state.park)}`);
     } else if (state.view === 'flows') {

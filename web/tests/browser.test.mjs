@@ -757,6 +757,9 @@ describe('briefing', () => {
       assert.equal(await page.locator(`.layer[data-layer="${layer}"].on`).count(), 0, `${layer} is off`);
     }
     assert.equal(await page.inputValue('#shortage-field'), shortage.numbers.field);
+    // The panel explains the finding's own area.
+    await page.waitForSelector('#shortage-explain dl', { timeout: 20_000 });
+    assert.ok((await page.textContent('#shortage-explain h3')).includes(shortage.area_name), 'the explanation is of the area');
 
     // Back to the briefing from the header, in English.
     await page.click('#brief');

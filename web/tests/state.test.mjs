@@ -102,6 +102,7 @@ test('step expressions and legend rows agree', () => {
 test('the analysis view state round-trips through the hash', () => {
   for (const hash of [
     '#layers=enterprises&view=shortage&sfield=0812&sby=park',
+    '#layers=&view=shortage&sfield=0812&sarea=370102',
     '#layers=enterprises&view=commute&park=park-qilu-software',
     '#layers=enterprises&view=flows&farea=370102&month=2026-10',
   ]) {

@@ -15,7 +15,7 @@ import { createShortageView } from './shortage.js';
 
 export const VIEW_IDS = ['shortage', 'commute', 'flows'];
 
-const HASH_KEYS = ['view', 'sfield', 'sby', 'park', 'farea', 'fmonth'];
+const HASH_KEYS = ['view', 'sfield', 'sby', 'sarea', 'park', 'farea', 'fmonth'];
 
 export function createViews({ map, state, ctx, base, regionsById, origin, getJson, writeHash, flyToArea, openPanel, beforeLayer, onViewOn }) {
   let seq = 0;

@@ -123,6 +123,8 @@ export function createShortageView(cx) {
     s.hiringById = new Map((hiring?.items || []).map((r) => [String(r.id), r]));
     cx.rerenderItem('shortage');
     renderPanel();
+    // An area named in the address (a briefing card) is explained at once.
+    if (state.sarea) s.explainArea = state.sarea;
     if (s.explainArea) explain(s.explainArea, false);
   }
 
@@ -170,6 +172,10 @@ export function createShortageView(cx) {
 
   async function explain(area, scroll = true) {
     s.explainArea = area;
+    if (state.sarea !== area) {
+      state.sarea = area;
+      cx.writeHash();
+    }
     const mine = cx.seq.now();
     const data = await getJson(`/api/shortage/explain?area=${encodeURIComponent(area)}&field=${encodeURIComponent(state.sfield)}`);
     if (mine !== cx.seq.now() || state.view !== 'shortage') return;
