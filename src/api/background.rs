@@ -95,17 +95,20 @@ impl Drop for Follower {
 }
 
 /// Builds the derived indexes a snapshot's requests use, so that no
-/// request waits for one: the shortage basis, the flow key cubes and the
-/// commute index (the talent pyramid is built before publishing).
-pub fn warm_derived(snap: &Arc<Snapshot>, commute: &super::commute::CommuteCache) {
+/// request waits for one: the shortage basis, the flow key cubes, the
+/// commute index and the start screen's briefing with every field's
+/// catchment (the talent pyramid is built before publishing).
+pub fn warm_derived(snap: &Arc<Snapshot>, commute: &super::commute::CommuteCache, k: u32) {
     let started = std::time::Instant::now();
     crate::analytics::shortage::Basis::of(snap);
     let basis_ms = started.elapsed().as_millis() as u64;
     crate::analytics::flows::warm(snap);
     let flows_ms = started.elapsed().as_millis() as u64 - basis_ms;
-    commute.get(snap);
+    let index = commute.get(snap);
+    let commute_ms = started.elapsed().as_millis() as u64 - basis_ms - flows_ms;
+    super::briefing::warm(snap, &index, k);
     let all_ms = started.elapsed().as_millis() as u64;
-    tracing::info!(version = snap.version, basis_ms, flows_ms, all_ms, "derived indexes built");
+    tracing::info!(version = snap.version, basis_ms, flows_ms, commute_ms, all_ms, "derived indexes built");
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
+use crate::analytics::commute::CommuteIndex;
 use crate::analytics::flows::{self, AlertQuery, Scope, alerts, month_label, parse_month};
 use crate::analytics::hiring::{self, MIN_OPENINGS};
 use crate::analytics::privacy::Disclosure;
@@ -168,30 +169,19 @@ pub async fn briefing(
     }
     let snap = state.snapshot();
     let k = state.settings.k;
-    let flows = &snap.flows;
-    let last = (flows.months > 0).then(|| flows.first_month + flows.months as u32 - 1);
     let month = match p.month.as_deref().map(str::trim) {
         Some(v) => parse_month(v).ok_or_else(|| {
             ApiError::param("month", format!("'{v}' is not a month; accepted: YYYY-MM, e.g. 2026-10"))
         })?,
-        None => last.unwrap_or_else(|| hiring::as_of(&snap).map_or(0, |d| d.month_index())),
+        None => default_month(&snap),
     };
     let lang = p.lang.unwrap_or_default();
     let per_kind = p.per_kind.map_or(DEFAULT_PER_KIND, |n| n.get() as usize);
     let d = access::disclosure_for(&principal, k, &[]);
     access::audit_exact(&caller, d, "GET /api/briefing", json!({"month": month_label(month), "xlsx": xlsx})).await?;
     let commute = super::commute::index_of(&state, &snap).await?;
-    let key = format!("api::briefing:{month}:{lang:?}:{per_kind}:{}", d.is_exact());
     let snap2 = snap.clone();
-    let answer = state
-        .compute
-        .run(move || {
-            snap2.memo.get_or_compute(&key, || {
-                let underserved = commute.underserved(&snap2, d);
-                compose(&snap2, month, lang, per_kind, d, k, &underserved)
-            })
-        })
-        .await?;
+    let answer = state.compute.run(move || cached(&snap2, &commute, month, lang, per_kind, d, k)).await?;
     if xlsx {
         let bytes = state.compute.run(move || super::xlsx::workbook(&sheets(&answer, lang))).await??;
         return Ok(super::xlsx::response(bytes, &format!("briefing-{}.xlsx", month_label(month))));
@@ -290,6 +280,40 @@ const RULES: [(&str, &str); 6] = [
         "share of open openings posted more than 90 days before the month's end (at least 5 open), then how many",
     ),
 ];
+
+/// The latest month with moves, else the month of the latest vacancy date.
+fn default_month(snap: &Snapshot) -> u32 {
+    let flows = &snap.flows;
+    if flows.months > 0 {
+        flows.first_month + flows.months as u32 - 1
+    } else {
+        hiring::as_of(snap).map_or(0, |d| d.month_index())
+    }
+}
+
+/// The briefing of `month` in `lang` under `d`, kept in the snapshot's memo.
+fn cached(
+    snap: &Snapshot,
+    commute: &CommuteIndex,
+    month: u32,
+    lang: Lang,
+    per_kind: usize,
+    d: Disclosure,
+    k: u32,
+) -> Arc<Briefing> {
+    let key = format!("api::briefing:{month}:{lang:?}:{per_kind}:{}", d.is_exact());
+    snap.memo.get_or_compute(&key, || compose(snap, month, lang, per_kind, d, k, &commute.underserved(snap, d)))
+}
+
+/// Builds what the start screen asks for first — the public briefing of the
+/// default month in both languages, and with it every field's catchment —
+/// after each publish (`background::warm_derived`), so no visitor waits.
+pub(super) fn warm(snap: &Snapshot, commute: &CommuteIndex, k: u32) {
+    let month = default_month(snap);
+    for lang in [Lang::Zh, Lang::En] {
+        cached(snap, commute, month, lang, DEFAULT_PER_KIND, Disclosure::Protected { k }, k);
+    }
+}
 
 /// The text of `zh` or `en`.
 fn say(lang: Lang, zh: String, en: String) -> String {

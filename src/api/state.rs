@@ -192,8 +192,9 @@ impl AppState {
     /// one (see `background::warm_derived`).
     pub fn with_background_warming(self) -> AppState {
         let commute = self.commute.clone();
+        let k = self.settings.k;
         let warmer = super::background::Follower::start("warm-derived", Duration::ZERO, move |snap| {
-            super::background::warm_derived(snap, &commute)
+            super::background::warm_derived(snap, &commute, k)
         });
         warmer.offer(self.snapshot());
         if self.warmer.set(warmer).is_err() {
