@@ -182,6 +182,8 @@ async fn planted_findings_rank_first_in_their_kinds() {
     assert!(departures >= 5, "published departures are never in 1..k-1: {departures}");
     for (uri, name) in [
         ("/api/briefing?month=2026-13", "month"),
+        ("/api/briefing?month=2026-11", "month"),
+        ("/api/briefing?month=1999-01", "month"),
         ("/api/briefing?lang=fr", "lang"),
         ("/api/briefing?per_kind=0", "per_kind"),
     ] {

@@ -175,6 +175,18 @@ pub async fn briefing(
         })?,
         None => default_month(&snap),
     };
+    let (first, latest) = (first_month(&snap), default_month(&snap));
+    if month < first || month > latest {
+        return Err(ApiError::param(
+            "month",
+            format!(
+                "{} is outside the data; accepted: {}..={}",
+                month_label(month),
+                month_label(first),
+                month_label(latest)
+            ),
+        ));
+    }
     let lang = p.lang.unwrap_or_default();
     let per_kind = p.per_kind.map_or(DEFAULT_PER_KIND, |n| n.get() as usize);
     let d = access::disclosure_for(&principal, k, &[]);
@@ -289,6 +301,14 @@ fn default_month(snap: &Snapshot) -> u32 {
     } else {
         hiring::as_of(snap).map_or(0, |d| d.month_index())
     }
+}
+
+/// The first month with moves or vacancy postings (the default month when
+/// there are neither).
+fn first_month(snap: &Snapshot) -> u32 {
+    let moves = (snap.flows.months > 0).then_some(snap.flows.first_month);
+    let posted = snap.vacancies.iter().map(|v| v.posted).min().map(|d| Date::from_days(d).month_index());
+    moves.into_iter().chain(posted).min().unwrap_or_else(|| default_month(snap))
 }
 
 /// The briefing of `month` in `lang` under `d`, kept in the snapshot's memo.
