@@ -40,6 +40,16 @@ if [ ! -f "$WORK/data/talentmap.sqlite" ] || [ "$(cat "$WORK/talents" 2>/dev/nul
   done
   echo "$TALENTS" > "$WORK/talents"
 fi
+# The baseline reads a store of its own, generated and imported by itself:
+# an older build neither reads a newer schema nor the newer files' columns.
+if [ -n "${BASELINE:-}" ]; then
+  rm -rf "$WORK/base-data" "$WORK/base-files"
+  "$BASELINE" generate --out "$WORK/base-files" --talents "$TALENTS" --enterprises $((TALENTS / 20)) >/dev/null
+  for k in regions enterprises stations vacancies talents moves; do
+    f=$(ls "$WORK/base-files/$k".* | head -1)
+    "$BASELINE" import "$k" "$f" --data "$WORK/base-data" >/dev/null
+  done
+fi
 
 SERVER=
 NGINX=
@@ -51,7 +61,7 @@ start() {
   local bin=$1; shift
   local t0 t1
   t0=$(date +%s.%N)
-  "$bin" serve --addr 127.0.0.1:$PORT --data "$WORK/data" --web /nonexistent --rate-limit "${RATE:-0}" "$@" \
+  "$bin" serve --addr 127.0.0.1:$PORT --data "${DATA:-$WORK/data}" --web /nonexistent --rate-limit "${RATE:-0}" "$@" \
     >"$WORK/server.log" 2>&1 &
   SERVER=$!
   until curl -sf "http://127.0.0.1:$PORT/health" >/dev/null; do
@@ -162,7 +172,7 @@ measure() { # measure BINARY
 }
 
 if [ -n "${BASELINE:-}" ]; then
-  measure "$BASELINE"
+  DATA="$WORK/base-data" measure "$BASELINE"
   stop
 fi
 measure "$BIN"
