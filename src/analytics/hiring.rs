@@ -102,14 +102,9 @@ fn as_of_days(snap: &Snapshot) -> Option<i32> {
 
 /// Hiring difficulty of one field (`None`: every field) in every district
 /// and park (by position in `Snapshot::regions`; other regions get the
-/// default) and in the whole city, as of the data's date: one pass over the
-/// vacancies.
-pub fn by_region(snap: &Snapshot, field: Option<u8>) -> (Vec<Difficulty>, Difficulty) {
-    by_region_as_of(snap, field, as_of(snap).unwrap_or(Date { year: 1970, month: 1, day: 1 }))
-}
-
-/// [`by_region`] as of the end of day `as_of`: vacancies posted later are
-/// left out, and one filled later counts as open.
+/// default) and in the whole city, as of the end of day `as_of` (usually
+/// [`as_of`], the data's date): one pass over the vacancies; vacancies
+/// posted later are left out, and one filled later counts as open.
 pub fn by_region_as_of(snap: &Snapshot, field: Option<u8>, as_of: Date) -> (Vec<Difficulty>, Difficulty) {
     let as_of = as_of.days();
     let mut regions: Vec<Acc> = (0..snap.regions.len()).map(|_| Acc::default()).collect();

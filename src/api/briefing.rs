@@ -169,13 +169,15 @@ pub async fn briefing(
     }
     let snap = state.snapshot();
     let k = state.settings.k;
+    // The data's months take a pass over the vacancies: on the compute pool.
+    let s = snap.clone();
+    let (first, latest) = state.compute.run(move || (first_month(&s), default_month(&s))).await?;
     let month = match p.month.as_deref().map(str::trim) {
         Some(v) => parse_month(v).ok_or_else(|| {
             ApiError::param("month", format!("'{v}' is not a month; accepted: YYYY-MM, e.g. 2026-10"))
         })?,
-        None => default_month(&snap),
+        None => latest,
     };
-    let (first, latest) = (first_month(&snap), default_month(&snap));
     if month < first || month > latest {
         return Err(ApiError::param(
             "month",

@@ -193,6 +193,20 @@ fn month_param(value: Option<&str>, name: &str) -> Result<Option<u32>, ApiError>
         .transpose()
 }
 
+/// A `from..=to` window is in order and at most [`MAX_SPAN_MONTHS`] long.
+fn check_span(from: u32, to: u32) -> Result<(), ApiError> {
+    if from > to {
+        return Err(ApiError::param(
+            "from",
+            format!("{} is after to = {}; accepted: from ≤ to", month_label(from), month_label(to)),
+        ));
+    }
+    if to - from >= MAX_SPAN_MONTHS {
+        return Err(ApiError::param("to", format!("the span is longer than {MAX_SPAN_MONTHS} months")));
+    }
+    Ok(())
+}
+
 /// `from`/`to` months, defaulting to the span of the data.
 fn span(from: Option<&str>, to: Option<&str>, snap: &Snapshot) -> Result<Option<(u32, u32)>, ApiError> {
     let flows = &snap.flows;
@@ -203,15 +217,7 @@ fn span(from: Option<&str>, to: Option<&str>, snap: &Snapshot) -> Result<Option<
         return Ok(None);
     }
     let (from, to) = (from.unwrap_or(first), to.unwrap_or(last));
-    if from > to {
-        return Err(ApiError::param(
-            "from",
-            format!("{} is after to = {}; accepted: from ≤ to", month_label(from), month_label(to)),
-        ));
-    }
-    if to - from >= MAX_SPAN_MONTHS {
-        return Err(ApiError::param("to", format!("the span is longer than {MAX_SPAN_MONTHS} months")));
-    }
+    check_span(from, to)?;
     Ok(Some((from, to)))
 }
 
@@ -601,15 +607,7 @@ pub async fn stock(
         .or(data_until)
         .unwrap_or_else(|| crate::import::current_year() as u32 * 12);
     let from = month_param(query.from.as_deref(), "from")?.unwrap_or(to.saturating_sub(STOCK_DEFAULT_MONTHS - 1));
-    if from > to {
-        return Err(ApiError::param(
-            "from",
-            format!("{} is after to = {}; accepted: from ≤ to", month_label(from), month_label(to)),
-        ));
-    }
-    if to - from >= MAX_SPAN_MONTHS {
-        return Err(ApiError::param("to", format!("the span is longer than {MAX_SPAN_MONTHS} months")));
-    }
+    check_span(from, to)?;
     let ids: Vec<&str> = regions.iter().map(|&r| snap.regions[r as usize].id.as_str()).collect();
     let d = access::disclosure_for(&principal, k, &ids);
     let params = json!({"level": level, "field": query.field, "chain": query.chain,

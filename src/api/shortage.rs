@@ -50,7 +50,7 @@ use crate::analytics::shortage::index::{DEFAULT_INTERVAL, DEFAULT_PRIOR, Estimat
 use crate::analytics::shortage::mismatch::{Scope, mismatch as mismatch_report};
 use crate::auth::Principal;
 use crate::encode::shortage::{MAXZOOM, round4};
-use crate::model::{Education, RegionKind, Title};
+use crate::model::{Date, Education, RegionKind, Title};
 use crate::snapshot::Snapshot;
 use crate::spatial::round6;
 
@@ -870,27 +870,30 @@ pub async fn hiring(
         ByCode::Cell => return Err(ApiError::param("by", "'cell' is not accepted here; accepted: district, park")),
     };
     let snap2 = snap.clone();
-    let (mut items, city) = state
+    // The data's date and the pass over the vacancies, once each, on the compute pool.
+    let (items, city, as_of) = state
         .compute
         .run(move || {
-            let (regions, city) = hiring::by_region(&snap2, field);
-            let items: Vec<HiringRow> = regions
+            let as_of = hiring::as_of(&snap2);
+            let day = as_of.unwrap_or(Date { year: 1970, month: 1, day: 1 });
+            let (regions, city) = hiring::by_region_as_of(&snap2, field, day);
+            let mut items: Vec<HiringRow> = regions
                 .into_iter()
                 .zip(&snap2.regions)
                 .filter(|(_, r)| r.kind == kind)
                 .map(|(d, r)| hiring_row(r.id.clone(), r.name.clone(), kind.code(), d))
                 .collect();
-            (items, city)
+            items.sort_by(hardest_first);
+            (items, city, as_of)
         })
         .await?;
-    items.sort_by(hardest_first);
     let field_code = field.map(|f| field_code(&snap, f));
     if csv {
         let name = format!("hiring-{}-{by}.csv", field_code.as_deref().unwrap_or("all"));
         return csv_response(&items, &HIRING_COLUMNS, &name);
     }
     Ok(Json(Hiring {
-        as_of: hiring::as_of(&snap).map(|d| d.to_string()),
+        as_of: as_of.map(|d| d.to_string()),
         field: field_code,
         by,
         long_open_days: hiring::LONG_OPEN_DAYS,
