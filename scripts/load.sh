@@ -31,24 +31,25 @@ BIN=target/release/talentmap
 mkdir -p "$WORK"
 cargo build --release --quiet
 
-if [ ! -f "$WORK/data/talentmap.sqlite" ] || [ "$(cat "$WORK/talents" 2>/dev/null)" != "$TALENTS" ]; then
-  rm -rf "$WORK/data" "$WORK/files"
-  "$BIN" generate --out "$WORK/files" --talents "$TALENTS" --enterprises $((TALENTS / 20)) >/dev/null
+# city BINARY NAME: the generated city in $WORK/NAME-files, imported into
+# $WORK/NAME by that binary.
+city() {
+  rm -rf "$WORK/$2" "$WORK/$2-files"
+  "$1" generate --out "$WORK/$2-files" --talents "$TALENTS" --enterprises $((TALENTS / 20)) >/dev/null
   for k in regions enterprises stations vacancies talents moves; do
-    f=$(ls "$WORK/files/$k".* | head -1)
-    "$BIN" import "$k" "$f" --data "$WORK/data" >/dev/null
+    f=$(ls "$WORK/$2-files/$k".* | head -1)
+    "$1" import "$k" "$f" --data "$WORK/$2" >/dev/null
   done
+}
+
+if [ ! -f "$WORK/data/talentmap.sqlite" ] || [ "$(cat "$WORK/talents" 2>/dev/null)" != "$TALENTS" ]; then
+  city "$BIN" data
   echo "$TALENTS" > "$WORK/talents"
 fi
 # The baseline reads a store of its own, generated and imported by itself:
 # an older build neither reads a newer schema nor the newer files' columns.
 if [ -n "${BASELINE:-}" ]; then
-  rm -rf "$WORK/base-data" "$WORK/base-files"
-  "$BASELINE" generate --out "$WORK/base-files" --talents "$TALENTS" --enterprises $((TALENTS / 20)) >/dev/null
-  for k in regions enterprises stations vacancies talents moves; do
-    f=$(ls "$WORK/base-files/$k".* | head -1)
-    "$BASELINE" import "$k" "$f" --data "$WORK/base-data" >/dev/null
-  done
+  city "$BASELINE" base-data
 fi
 
 SERVER=

@@ -7,7 +7,6 @@
 
 import { fmt, fmtDecimal, getLang, t } from './i18n.js';
 import { esc } from './legend.js';
-import { parseHash } from './state.js';
 import { canExport } from './access.js';
 
 /** Kinds in the order the briefing shows them. */
@@ -92,11 +91,13 @@ export function setupBriefing(a, { fresh }) {
   a.briefing = null;
   a.briefingOpen = false;
 
+  // The briefing in the current language, kept as `a.briefing`.
   const load = async () => {
     const b = await a.getJson(`/api/briefing?lang=${getLang()}`);
     a.briefing = b;
     return b;
   };
+  a.loadBriefing = load;
 
   a.showBriefing = async () => {
     a.openPanel(`<p class="hint">${esc(t('loading'))}</p>`);
@@ -111,11 +112,9 @@ export function setupBriefing(a, { fresh }) {
 
   /** Shows a finding: fly there and apply the rest of its link (view, layers). */
   a.goToFinding = (link) => {
-    const next = parseHash(link);
     a.flyNextHash = true;
     if (window.location.hash === link) window.dispatchEvent(new HashChangeEvent('hashchange'));
     else window.location.hash = link;
-    return next;
   };
 
   document.getElementById('details').addEventListener('click', (ev) => {
@@ -169,8 +168,7 @@ function setupWall(a, { seconds }) {
 
   const refresh = async () => {
     lang = getLang();
-    const b = await a.getJson(`/api/briefing?lang=${lang}`);
-    a.briefing = b;
+    const b = await a.loadBriefing();
     version = b.data_version;
     items = KINDS.flatMap((kind) => b.items.filter((it) => it.kind === kind));
     at = -1;
