@@ -19,6 +19,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 pub mod analytics;
 pub mod api;
+pub mod areas;
 pub mod auth;
 pub mod basemap;
 pub mod cli;

@@ -139,6 +139,7 @@ enum Policy {
     Open,
     Public,
     Export,
+    Member,
     Individuals,
     Feed,
     Admin,
@@ -154,6 +155,8 @@ fn documented_policy(method: &str, path: &str) -> Option<Policy> {
         ("POST", "/api/moves") => Feed,
         ("GET", "/openapi.json" | "/api/docs" | "/api/stats" | "/api/taxonomy" | "/api/enterprises") => Public,
         ("GET", "/api/briefing") => Public,
+        ("POST", "/api/areas") | ("GET", "/api/areas") | ("DELETE", "/api/areas/{id}") => Member,
+        ("GET", "/api/areas/{id}" | "/api/areas/{id}/profile" | "/api/compare") => Public,
         ("GET", "/api/regions" | "/api/regions/{id}" | "/api/aggregates") => Public,
         (
             "GET",
@@ -170,6 +173,7 @@ fn documented_policy(method: &str, path: &str) -> Option<Policy> {
         ("GET", "/basemap.json" | "/basemap/{z}/{x}/{y}") => Public,
         ("GET", "/api/flows/series" | "/api/flows/od" | "/api/flows/alerts" | "/api/stock") => Public,
         ("GET", "/api/shortage?format=csv" | "/api/shortage/hiring?format=csv" | "/api/briefing?format=xlsx") => Export,
+        ("GET", "/api/areas/{id}/profile?format=csv|xlsx|geojson" | "/api/compare?format=csv|xlsx") => Export,
         _ => return None,
     })
 }
@@ -179,7 +183,7 @@ fn allows(policy: Policy, role: Role, public: bool) -> bool {
     match policy {
         Policy::Open => true,
         Policy::Public => matches!(role, Recruiter | Analyst | Admin) || (role == Public && public),
-        Policy::Export => matches!(role, Recruiter | Analyst | Admin),
+        Policy::Export | Policy::Member => matches!(role, Recruiter | Analyst | Admin),
         Policy::Individuals => matches!(role, Analyst | Admin),
         Policy::Feed => matches!(role, Feeder | Admin),
         Policy::Admin => role == Admin,
@@ -234,6 +238,12 @@ async fn every_route_has_a_policy_and_every_role_gets_what_it_states() {
         cases.push(("GET".into(), "/api/shortage?field=0812&format=csv".into(), Policy::Export));
         cases.push(("GET".into(), "/api/shortage/hiring?format=csv".into(), Policy::Export));
         cases.push(("GET".into(), "/api/briefing?format=xlsx".into(), Policy::Export));
+        for format in ["csv", "xlsx", "geojson"] {
+            cases.push(("GET".into(), format!("/api/areas/D1/profile?format={format}"), Policy::Export));
+        }
+        for format in ["csv", "xlsx"] {
+            cases.push(("GET".into(), format!("/api/compare?areas=D1,P1&format={format}"), Policy::Export));
+        }
         assert!(cases.len() >= 32, "the route table lists the service's routes");
         let callers = [
             (Role::Public, None),

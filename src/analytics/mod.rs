@@ -7,4 +7,5 @@ pub mod filter;
 pub mod flows;
 pub mod hiring;
 pub mod privacy;
+pub mod profile;
 pub mod shortage;

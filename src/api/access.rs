@@ -46,6 +46,9 @@ pub enum Access {
     Public,
     /// Exports: recruiters, analysts and admins.
     Export,
+    /// A signed-in principal's own workspace (study areas): recruiters,
+    /// analysts and admins, each seeing what they made.
+    Member,
     /// Individual talent records: analysts (inside their jurisdiction, which
     /// the route checks) and admins.
     Individuals,
@@ -67,7 +70,7 @@ impl Access {
                 Feeder => false,
                 Recruiter | Analyst | Admin => true,
             },
-            Access::Export => matches!(role, Recruiter | Analyst | Admin),
+            Access::Export | Access::Member => matches!(role, Recruiter | Analyst | Admin),
             Access::Individuals => matches!(role, Analyst | Admin),
             Access::Feed => matches!(role, Feeder | Admin),
             Access::Admin => role == Admin,
@@ -80,6 +83,7 @@ impl Access {
             Access::Open => "anyone",
             Access::Public => "anyone while public access is on; otherwise recruiter, analyst or admin",
             Access::Export => "recruiter, analyst or admin",
+            Access::Member => "recruiter, analyst or admin (each their own)",
             Access::Individuals => "analyst (inside the jurisdiction) or admin",
             Access::Feed => "feeder or admin",
             Access::Admin => "admin",

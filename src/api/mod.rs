@@ -3,6 +3,7 @@
 //! socket with graceful shutdown.
 
 pub mod access;
+mod areas;
 mod background;
 mod basemap;
 mod body;
@@ -125,7 +126,7 @@ impl RouteTable {
 /// Every route of the service, each with its access policy
 /// (`docs/access.md`).
 pub fn routes() -> RouteTable {
-    use Access::{Admin, Individuals, Open, Public};
+    use Access::{Admin, Individuals, Member, Open, Public};
     let table = RouteTable::new()
         .get("/health", Open, stats::health)
         .get("/metrics", Admin, metrics::metrics)
@@ -141,6 +142,13 @@ pub fn routes() -> RouteTable {
         .delete("/api/session", Open, session::sign_out)
         .get("/api/stats", Public, stats::stats)
         .get("/api/briefing", Public, briefing::briefing)
+        // Study areas (api::areas): kept by their maker, read by link.
+        .post("/api/areas", Member, areas::create)
+        .get("/api/areas", Member, areas::list)
+        .get("/api/areas/{id}", Public, areas::get_one)
+        .delete("/api/areas/{id}", Member, areas::delete)
+        .get("/api/areas/{id}/profile", Public, areas::profile)
+        .get("/api/compare", Public, areas::compare)
         .get("/api/taxonomy", Public, features::taxonomy)
         .get("/api/enterprises", Public, features::enterprises)
         .get("/api/regions", Public, features::regions)

@@ -54,6 +54,12 @@ use super::tiles;
         super::flows::alerts_handler,
         super::flows::stock,
         super::briefing::briefing,
+        super::areas::create,
+        super::areas::list,
+        super::areas::get_one,
+        super::areas::delete,
+        super::areas::profile,
+        super::areas::compare,
         tiles::tilejson,
         tiles::tile,
         super::fonts::glyphs,
@@ -87,6 +93,7 @@ use super::tiles;
         super::commute::FlowLevelCode,
         super::briefing::Lang,
         super::briefing::BriefingFormat,
+        super::areas::ProfileFormat,
     )),
     modifiers(&TileDocs, &AccessDocs),
     tags(
@@ -97,6 +104,7 @@ use super::tiles;
         (name = "commute", description = "Commute and job–housing"),
         (name = "flows", description = "Talent flows, the moves feed and alerts"),
         (name = "briefing", description = "The month's headline numbers and ranked findings"),
+        (name = "areas", description = "Study areas, area profiles and comparisons"),
         (name = "session", description = "Signing in and out on the web page"),
         (name = "people", description = "Individuals (analysts inside their jurisdiction, admins) and the audit log; \
                                          every read is audited")

@@ -33,7 +33,6 @@ use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -304,13 +303,7 @@ fn csv_response<T: Serialize>(rows: &[T], header: &[&str], filename: &str) -> Re
         w.serialize(row).map_err(internal)?;
     }
     let bytes = w.into_inner().map_err(|e| ApiError::Internal(format!("csv: {e}")))?;
-    let mut resp = bytes.into_response();
-    let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    Ok(resp)
+    Ok(super::xlsx::download(bytes, super::xlsx::CSV_CONTENT_TYPE, filename))
 }
 
 /// The answer format of a ranking.

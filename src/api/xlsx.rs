@@ -8,6 +8,9 @@ use rust_xlsxwriter::{Format, Workbook, XlsxError};
 
 use super::ApiError;
 
+/// The media type of CSV downloads.
+pub const CSV_CONTENT_TYPE: &str = "text/csv; charset=utf-8";
+
 /// The media type of an XLSX workbook.
 pub const CONTENT_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
@@ -94,9 +97,15 @@ fn display_width(s: &str) -> usize {
 
 /// A workbook as a download named `filename`.
 pub fn response(bytes: Vec<u8>, filename: &str) -> Response {
+    download(bytes, CONTENT_TYPE, filename)
+}
+
+/// `bytes` of media type `content_type` as a download named `filename`
+/// (every export: workbooks, CSV, GeoJSON).
+pub fn download(bytes: Vec<u8>, content_type: &'static str, filename: &str) -> Response {
     let mut resp = bytes.into_response();
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }

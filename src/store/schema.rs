@@ -21,7 +21,9 @@ use super::StoreError;
 /// employer and region columns hold the state after the talent's moves
 /// (recomputed once here for stores written before); moves are indexed by
 /// talent and date. 6: English names of regions and stations (`name_en`,
-/// empty when the source has none), for the map's labels in English.
+/// empty when the source has none), for the map's labels in English. 7:
+/// study areas (`crate::areas`): shapes kept under the principal who made
+/// them; writes to them never bump `data_version`.
 const MIGRATIONS: &[&str] = &[
     r#"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -107,6 +109,12 @@ CREATE INDEX moves_talent ON moves(talent_id, date);
     r#"
 ALTER TABLE regions ADD COLUMN name_en TEXT NOT NULL DEFAULT '';
 ALTER TABLE stations ADD COLUMN name_en TEXT NOT NULL DEFAULT '';
+"#,
+    r#"
+CREATE TABLE study_areas (
+    id TEXT PRIMARY KEY, owner TEXT NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL,
+    geometry TEXT NOT NULL, drawn TEXT, created TEXT NOT NULL) WITHOUT ROWID;
+CREATE INDEX study_areas_owner ON study_areas(owner, created);
 "#,
 ];
 

@@ -82,9 +82,11 @@ pub fn tiny_city(dir: &Path, talents: usize) -> Store {
 
 pub mod mvt;
 
-/// Takes a store back from schema 6 to schema 4 as that schema stored it:
-/// the register in the talent columns, no present, moves indexed by talent.
+/// Takes a store back from schema 7 to schema 4 as that schema stored it:
+/// the register in the talent columns, no present, moves indexed by talent,
+/// no English names, no study areas.
 pub const BACK_TO_SCHEMA_4: &str = "
+    DROP TABLE study_areas;
     UPDATE talents SET home_lon = reg_home_lon, home_lat = reg_home_lat, work_lon = reg_work_lon,
         work_lat = reg_work_lat, enterprise_id = reg_enterprise_id;
     DROP INDEX talents_reg_enterprise; ALTER TABLE talents DROP COLUMN here;

@@ -207,6 +207,43 @@ pub(crate) fn accumulate(
     areas
 }
 
+/// Totals of one area given by membership tests (a study area: where a
+/// talent `lives` and `works`), one pass over all talents; the same
+/// counting as [`accumulate`] for a region.
+pub(crate) fn accumulate_place(
+    snap: &Snapshot,
+    km: &[f32],
+    home_near: &BitSet,
+    work_near: &BitSet,
+    lives: &dyn Fn(&crate::snapshot::TalentRec) -> bool,
+    works: &dyn Fn(&crate::snapshot::TalentRec) -> bool,
+) -> AreaCounts {
+    let mut area = AreaCounts::default();
+    let (mut jobs_km, mut homes_km) = (Vec::new(), Vec::new());
+    let young_from = snap.reference_year.saturating_sub(YOUNG_MAX_AGE);
+    for (i, t) in snap.talents.iter().enumerate() {
+        let home = lives(t);
+        if home {
+            area.residents.add(t.rkey);
+        }
+        if !t.has_work() {
+            continue;
+        }
+        let (rk, k, young, hn, wn) = (t.rkey, km[i], t.birth_year >= young_from, home_near.get(i), work_near.get(i));
+        if works(t) {
+            area.jobs.add(rk, k, young, hn, wn);
+            jobs_km.push(k);
+        }
+        if home {
+            area.homes.add(rk, k, young, hn, wn);
+            homes_km.push(k);
+        }
+    }
+    area.jobs.median_km = median(&mut jobs_km);
+    area.homes.median_km = median(&mut homes_km);
+    area
+}
+
 /// One distance band of the histogram.
 #[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Band {

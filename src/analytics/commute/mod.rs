@@ -267,6 +267,16 @@ impl CommuteIndex {
         all.swap_remove(r as usize)
     }
 
+    /// Totals of an area given by membership tests (a study area).
+    pub fn place(
+        &self,
+        snap: &Snapshot,
+        lives: &dyn Fn(&crate::snapshot::TalentRec) -> bool,
+        works: &dyn Fn(&crate::snapshot::TalentRec) -> bool,
+    ) -> AreaCounts {
+        indicators::accumulate_place(snap, &self.km, &self.home_near, &self.work_near, lives, works)
+    }
+
     /// Origin–destination flows at `level` for talents matching `filter`;
     /// precomputed when the filter is empty.
     pub fn flows(&self, snap: &Snapshot, level: FlowLevel, filter: &Filter) -> std::borrow::Cow<'_, [Flow]> {

@@ -182,6 +182,24 @@ impl Context {
         }
     }
 
+    /// Figures of a set of point-key ranges: the sums of what [`Self::cell`]
+    /// counts over each.
+    pub fn ranges(&self, q: &Query, ranges: &[Range<u64>]) -> Figures {
+        let mut f = Figures::default();
+        for keys in ranges {
+            let sites = self.catchment.sites_in(keys.clone());
+            f.demand += sites.iter().map(|s| s.openings).sum::<f64>();
+            f.effective_supply += sites.iter().map(|s| s.effective_supply()).sum::<f64>();
+            f.effective_reach.merge(FieldCatchment::reach_of(sites));
+            for s in self.basis.seekers_in(q.field, keys.clone()) {
+                if q.narrow.supply(s.education, s.title) {
+                    f.supply.add(s.rkey);
+                }
+            }
+        }
+        f
+    }
+
     /// Figures of any area.
     pub fn figures(&self, q: &Query, area: Area) -> Figures {
         match area {
@@ -329,24 +347,50 @@ pub struct FieldRow {
 /// supplies narrowing, smoothing and catchment; its field is ignored.
 pub fn fields_in(snap: &Snapshot, area: Area, template: &Query) -> Vec<FieldRow> {
     let basis = Basis::of(snap);
+    // Cheap pre-check from the tables / lists before the catchment.
+    let quick = |field: u8| match area {
+        Area::Region(r) => basis.region_row(r).is_some_and(|row| {
+            field_sum(basis.demand_by_region.row(row), field, |_, _| true) > 0
+                || field_sum(basis.seekers_by_region.row(row), field, |_, _| true) > 0
+        }),
+        Area::Cell(c) => {
+            !basis.demand_in(field, cell_keys(c)).is_empty() || !basis.seekers_in(field, cell_keys(c)).is_empty()
+        }
+    };
+    fields_where(snap, template, quick, |ctx, q| ctx.figures(q, area))
+}
+
+/// [`fields_in`] for an area given as point-key ranges (a study area's
+/// cells, `crate::areas::Footprint::ranges`): each field's figures are the
+/// sums over the ranges, as a cell's are over its one range.
+pub fn fields_in_ranges(snap: &Snapshot, ranges: &[Range<u64>], template: &Query) -> Vec<FieldRow> {
+    let basis = Basis::of(snap);
+    let quick = |field: u8| {
+        ranges
+            .iter()
+            .any(|r| !basis.demand_in(field, r.clone()).is_empty() || !basis.seekers_in(field, r.clone()).is_empty())
+    };
+    fields_where(snap, template, quick, |ctx, q| ctx.ranges(q, ranges))
+}
+
+/// The rows of every field that passes `quick` (a cheap look for any
+/// record before the catchment is built) and whose `figures` hold demand or
+/// published supply, most short first.
+fn fields_where(
+    snap: &Snapshot,
+    template: &Query,
+    quick: impl Fn(u8) -> bool,
+    figures: impl Fn(&Context, &Query) -> Figures,
+) -> Vec<FieldRow> {
+    let basis = Basis::of(snap);
     let mut rows = Vec::new();
     for field in 0..basis.fields.min(256) as u8 {
-        let q = Query { field, ..*template };
-        // Cheap pre-check from the tables / lists before the catchment.
-        let quick = match area {
-            Area::Region(r) => basis.region_row(r).is_some_and(|row| {
-                field_sum(basis.demand_by_region.row(row), field, |_, _| true) > 0
-                    || field_sum(basis.seekers_by_region.row(row), field, |_, _| true) > 0
-            }),
-            Area::Cell(c) => {
-                !basis.demand_in(field, cell_keys(c)).is_empty() || !basis.seekers_in(field, cell_keys(c)).is_empty()
-            }
-        };
-        if !quick {
+        if !quick(field) {
             continue;
         }
+        let q = Query { field, ..*template };
         let ctx = Context::new(snap, &q);
-        let figures = ctx.figures(&q, area);
+        let figures = figures(&ctx, &q);
         if figures.demand == 0.0 && ctx.count(figures.supply) == 0 {
             continue;
         }
