@@ -127,6 +127,25 @@ async fn areas_belong_to_their_maker_and_are_read_by_link() {
     let cells = v["properties"]["cells"].as_u64().unwrap();
     assert!((350..460).contains(&cells), "{cells}");
 
+    // The same square drawn clockwise: the same area, wound as RFC 7946 says.
+    let clockwise = polygon("顺时针", &[[117.0, 36.6], [117.0, 36.65], [117.05, 36.65], [117.05, 36.6], [117.0, 36.6]]);
+    let (status, cw) = json_of(s, Method::POST, "/api/areas", Some(&c.recruiter), Some(clockwise)).await;
+    assert_eq!(status, StatusCode::CREATED, "{cw}");
+    assert_eq!(cw["properties"]["km2"], v["properties"]["km2"]);
+    assert_eq!(cw["properties"]["cells"], v["properties"]["cells"]);
+    let ring = cw["geometry"]["coordinates"][0][0].as_array().unwrap();
+    let signed: f64 = ring
+        .windows(2)
+        .map(|w| {
+            w[0][0].as_f64().unwrap() * w[1][1].as_f64().unwrap()
+                - w[1][0].as_f64().unwrap() * w[0][1].as_f64().unwrap()
+        })
+        .sum();
+    assert!(signed > 0.0, "the shell is stored counter-clockwise");
+    let (status, _) =
+        call(s, Method::DELETE, &format!("/api/areas/{}", cw["id"].as_str().unwrap()), Some(&c.recruiter), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+
     let circle = json!({"type": "Feature", "properties": {"name": "站点周边", "radius_m": 800},
                         "geometry": {"type": "Point", "coordinates": [117.02, 36.62]}});
     let circle_id = keep(&c, &c.recruiter, circle).await;
@@ -165,8 +184,8 @@ async fn areas_belong_to_their_maker_and_are_read_by_link() {
     // Keeping and deleting are in the audit log; the data version is unchanged.
     let (_, audit) = json_of(s, Method::GET, "/api/audit?limit=100", Some(&c.admin), None).await;
     let actions: Vec<&str> = audit["items"].as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
-    assert_eq!(actions.iter().filter(|a| **a == "POST /api/areas").count(), 3, "{actions:?}");
-    assert_eq!(actions.iter().filter(|a| **a == "DELETE /api/areas/{id}").count(), 2, "{actions:?}");
+    assert_eq!(actions.iter().filter(|a| **a == "POST /api/areas").count(), 4, "{actions:?}");
+    assert_eq!(actions.iter().filter(|a| **a == "DELETE /api/areas/{id}").count(), 3, "{actions:?}");
     assert_eq!(s.snapshot().version, s.refresh().unwrap().unwrap_or(s.snapshot().version));
 }
 
@@ -457,4 +476,96 @@ async fn profiles_and_comparisons_export_as_csv_xlsx_and_geojson() {
     assert_eq!(status, StatusCode::OK);
     let book = calamine::Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
     assert!(book.sheet_names().iter().any(|n| n == "talents_by_field"));
+}
+
+#[tokio::test]
+async fn a_drawn_outline_has_the_flows_of_the_park_it_traces() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = tiny_city(dir.path(), N);
+    let mut m = String::from("id,talent_id,date,event,from_lon,from_lat,to_lon,to_lat,to_enterprise_id,destination\n");
+    for i in 0..10 {
+        m.push_str(&format!("L{i},T{i},2026-03-15,leave,117.015,36.62,,,,上海\n"));
+    }
+    for i in 10..15 {
+        m.push_str(&format!("R{i},T{i},2026-04-10,relocate,117.30,36.70,117.015,36.62,,\n"));
+    }
+    for i in 15..21 {
+        m.push_str(&format!("J{i},T{i},2026-05-20,job_change,117.01,36.61,117.30,36.70,E2,\n"));
+    }
+    import(&mut store, talentmap::import::ImportKind::Moves, &write(dir.path(), "moves.csv", &m)).unwrap();
+    let snap = snapshot::build(&mut store, Arc::new(Taxonomy::builtin())).unwrap();
+    let admin = bearer(&store, Role::Admin, &[]);
+    let recruiter = bearer(&store, Role::Recruiter, &[]);
+    let state = AppState::new(snap, Some(dir.path().join("data")), Settings::default());
+    let (status, v) = json_of(&state, Method::POST, "/api/areas", Some(&recruiter), Some(p1_outline())).await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    let id = v["id"].as_str().unwrap();
+    let series = |area: String| {
+        let state = state.clone();
+        let admin = admin.clone();
+        async move {
+            let (status, v) = json_of(
+                &state,
+                Method::GET,
+                &format!("/api/flows/series?area={area}&from=2026-02&to=2026-06"),
+                Some(&admin),
+                None,
+            )
+            .await;
+            assert_eq!(status, StatusCode::OK, "{v}");
+            v
+        }
+    };
+    let park = series("P1".into()).await;
+    let drawn = series(id.to_string()).await;
+    assert_eq!(drawn["area"]["kind"], "study");
+    assert_eq!(park["months"], drawn["months"], "the same moves cross both outlines");
+    let month = |v: &Value, m: &str, key: &str| {
+        v["months"].as_array().unwrap().iter().find(|x| x["month"] == m).unwrap()[key].as_u64().unwrap()
+    };
+    assert_eq!(month(&drawn, "2026-03", "departures"), 10);
+    assert_eq!(month(&drawn, "2026-04", "relocations_in"), 5);
+    assert_eq!(month(&drawn, "2026-05", "job_changes_out"), 6);
+    assert_eq!(month(&drawn, "2026-05", "job_changes_in"), 0);
+    // The profile's last 12 months.
+    let (_, profile) = json_of(&state, Method::GET, &format!("/api/areas/{id}/profile"), Some(&admin), None).await;
+    assert_eq!((profile["flows"]["departures"].as_u64(), profile["flows"]["arrivals"].as_u64()), (Some(10), Some(0)));
+    assert_eq!(profile["flows"]["net"].as_i64(), Some(-10 + 5 - 6));
+}
+
+#[tokio::test]
+async fn commute_and_shortage_take_a_study_area_like_a_park() {
+    let c = city();
+    let s = &c.state;
+    let id = keep(&c, &c.recruiter, p1_outline()).await;
+    let (status, park) = json_of(s, Method::GET, "/api/commute/summary?area=P1", Some(&c.admin), None).await;
+    assert_eq!(status, StatusCode::OK, "{park}");
+    let (status, drawn) =
+        json_of(s, Method::GET, &format!("/api/commute/summary?area={id}"), Some(&c.admin), None).await;
+    assert_eq!(status, StatusCode::OK, "{drawn}");
+    assert_eq!(drawn["kind"], "study");
+    for key in ["workers", "residents", "resident_workers", "mean_commute_km", "share_within_5km", "histogram"] {
+        assert_eq!(drawn[key], park[key], "{key}");
+    }
+    // A filter applies to a study area as to a park.
+    let (_, none) =
+        json_of(s, Method::GET, &format!("/api/commute/summary?area={id}&field=1007"), Some(&c.admin), None).await;
+    assert_eq!((none["workers"].as_u64(), none["residents"].as_u64()), (Some(0), Some(0)));
+
+    let (status, park) = json_of(s, Method::GET, "/api/shortage/fields?area=P1", Some(&c.admin), None).await;
+    assert_eq!(status, StatusCode::OK, "{park}");
+    let (status, drawn) =
+        json_of(s, Method::GET, &format!("/api/shortage/fields?area={id}"), Some(&c.admin), None).await;
+    assert_eq!(status, StatusCode::OK, "{drawn}");
+    assert_eq!((drawn["area"]["id"].as_str(), drawn["area"]["kind"].as_str()), (Some(id.as_str()), Some("study")));
+    let row = |v: &Value| v["items"][0].clone();
+    assert_eq!(row(&drawn)["field"], "0812");
+    assert_eq!(
+        (row(&drawn)["demand"].clone(), row(&drawn)["supply"].clone()),
+        (row(&park)["demand"].clone(), row(&park)["supply"].clone())
+    );
+    let (status, _) =
+        json_of(s, Method::GET, "/api/shortage/fields?area=sa_00000000000000000000000000000000", Some(&c.admin), None)
+            .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }

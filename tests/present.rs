@@ -477,6 +477,7 @@ fn same_snapshot(a: &Snapshot, b: &Snapshot) {
         v
     };
     assert_eq!((a.flows.first_month, a.flows.months), (b.flows.first_month, b.flows.months));
+    assert_eq!(a.flows.origin, b.flows.origin, "the cells of moves are counted from one origin");
     assert_eq!(moves(a), moves(b), "move records");
     for slot in 0..a.flows.region_of_slot.len() as u16 {
         for month in 0..a.flows.months {

@@ -19,9 +19,9 @@ use super::flows::{self, SeriesMonth};
 use super::privacy::{Disclosure, Tally};
 use super::shortage::areas::{self as shortage_areas, Area, FieldRow};
 use super::shortage::{CatchmentParams, DEFAULT_RADIUS_M, Decay};
-use crate::areas::Footprint;
+pub use crate::areas::Place;
 use crate::model::{Education, Tier, Title};
-use crate::snapshot::{EnterpriseRec, NONE16, Snapshot, TalentRec, key_to_lonlat};
+use crate::snapshot::{Snapshot, key_to_lonlat};
 
 /// Lower edges of the five-year age bands (the first band is everyone
 /// younger than 20, the last everyone 65 and older).
@@ -38,42 +38,6 @@ pub const KEY_ENTERPRISES: usize = 20;
 pub const SHORTAGE_FIELDS: usize = 5;
 /// Months of flows in a profile.
 pub const FLOW_MONTHS: u32 = 12;
-
-/// The area a profile is about.
-#[derive(Debug, Clone, Copy)]
-pub enum Place<'a> {
-    /// A district or park, by position in `Snapshot::regions`.
-    Region(u16),
-    /// A study area.
-    Study(&'a Footprint),
-}
-
-impl Place<'_> {
-    /// Whether the talent's home is in the area.
-    pub fn lives(&self, t: &TalentRec) -> bool {
-        match *self {
-            Place::Region(r) => t.home_district == r || t.home_park == r,
-            Place::Study(f) => f.holds_key(t.home),
-        }
-    }
-
-    /// Whether the talent works in the area.
-    pub fn works(&self, t: &TalentRec) -> bool {
-        t.has_work()
-            && match *self {
-                Place::Region(r) => t.work_district == r || t.work_park == r,
-                Place::Study(f) => f.holds_key(t.work),
-            }
-    }
-
-    /// Whether the enterprise is in the area.
-    pub fn hosts(&self, e: &EnterpriseRec) -> bool {
-        match *self {
-            Place::Region(r) => r != NONE16 && (e.district == r || e.park == r),
-            Place::Study(f) => f.holds_point(e.lon, e.lat),
-        }
-    }
-}
 
 /// One row of a published table.
 #[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
@@ -190,8 +154,7 @@ pub struct Profile {
     /// `residents_commute`, of its employed residents.
     pub commute: Summary,
     pub distance_direction: DistanceDirection,
-    /// `null` for study areas: moves carry their districts and parks, not
-    /// positions (`docs/areas.md`).
+    /// `null` without moves in the data.
     pub flows: Option<FlowTable>,
 }
 
@@ -562,10 +525,7 @@ pub fn profile(
         shortage: shortage_fields(snap, place, d, city_d),
         commute: commute_summary,
         distance_direction,
-        flows: match place {
-            Place::Region(r) => flow_table(snap, r, d),
-            Place::Study(_) => None,
-        },
+        flows: flow_table(snap, place, d),
     }
 }
 
@@ -613,15 +573,15 @@ fn round4(x: f64) -> f64 {
     (x * 1e4).round() / 1e4
 }
 
-/// The last [`FLOW_MONTHS`] months of the data for region `r`.
-fn flow_table(snap: &Snapshot, r: u16, d: Disclosure) -> Option<FlowTable> {
+/// The last [`FLOW_MONTHS`] months of the data for the area.
+fn flow_table(snap: &Snapshot, place: Place<'_>, d: Disclosure) -> Option<FlowTable> {
     let fi = &snap.flows;
     if fi.months == 0 {
         return None;
     }
     let last = fi.first_month + fi.months as u32 - 1;
     let first = last.saturating_sub(FLOW_MONTHS - 1).max(fi.first_month);
-    let months = flows::series(snap, r, &flows::Scope::default(), first, last, d);
+    let months = flows::series(snap, place, &flows::Scope::default(), first, last, d);
     Some(FlowTable {
         from: flows::month_label(first),
         to: flows::month_label(last),

@@ -254,7 +254,7 @@ pub enum Resolved {
 }
 
 impl Resolved {
-    fn place(&self) -> Place<'_> {
+    pub fn place(&self) -> Place<'_> {
         match self {
             Resolved::Region(r) => Place::Region(*r),
             Resolved::Study(_, f) => Place::Study(f),
@@ -279,7 +279,7 @@ pub struct AreaRef {
     pub cells: Option<usize>,
 }
 
-fn area_ref(snap: &Snapshot, r: &Resolved) -> AreaRef {
+pub(super) fn area_ref(snap: &Snapshot, r: &Resolved) -> AreaRef {
     match r {
         Resolved::Region(i) => {
             let reg = &snap.regions[*i as usize];
@@ -308,7 +308,12 @@ fn area_ref(snap: &Snapshot, r: &Resolved) -> AreaRef {
 }
 
 /// Resolves a district, park or study-area id; `param` names it in errors.
-async fn resolve(state: &AppState, snap: &Arc<Snapshot>, param: &str, id: &str) -> Result<Resolved, ApiError> {
+pub(super) async fn resolve(
+    state: &AppState,
+    snap: &Arc<Snapshot>,
+    param: &str,
+    id: &str,
+) -> Result<Resolved, ApiError> {
     let id = id.trim();
     if let Some(r) = snap.region(id) {
         let kind = snap.regions[r as usize].kind;
@@ -330,7 +335,7 @@ async fn resolve(state: &AppState, snap: &Arc<Snapshot>, param: &str, id: &str) 
 }
 
 /// The disclosure of an area's talent numbers for `principal`.
-fn disclosure(state: &AppState, snap: &Snapshot, principal: &Principal, r: &Resolved) -> Disclosure {
+pub(super) fn disclosure(state: &AppState, snap: &Snapshot, principal: &Principal, r: &Resolved) -> Disclosure {
     let k = state.settings.k;
     match r {
         Resolved::Region(i) => access::disclosure_for(principal, k, &[snap.regions[*i as usize].id.as_str()]),

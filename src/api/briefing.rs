@@ -22,6 +22,7 @@ use crate::analytics::flows::{self, AlertQuery, Scope, alerts, month_label, pars
 use crate::analytics::hiring::{self, MIN_OPENINGS};
 use crate::analytics::privacy::Disclosure;
 use crate::analytics::shortage::areas::{By, Context, rank};
+use crate::areas::Place;
 use crate::auth::Principal;
 use crate::encode::shortage::round4;
 use crate::model::{Date, RegionKind, days_in_month};
@@ -424,7 +425,7 @@ fn headline(snap: &Snapshot, month: u32, d: Disclosure) -> Headlines {
     // Talents: the districts' monthly stock summed (months from..=to).
     let mut stock = vec![0u64; (to - from + 1) as usize];
     for &r in &districts {
-        for (s, v) in stock.iter_mut().zip(flows::stock(snap, r, &Scope::default(), from, to, d)) {
+        for (s, v) in stock.iter_mut().zip(flows::stock(snap, Place::Region(r), &Scope::default(), from, to, d)) {
             *s += v;
         }
     }
@@ -449,7 +450,7 @@ fn headline(snap: &Snapshot, month: u32, d: Disclosure) -> Headlines {
         districts
             .iter()
             .map(|&r| {
-                let s = flows::series(snap, r, &Scope::default(), m, m, d);
+                let s = flows::series(snap, Place::Region(r), &Scope::default(), m, m, d);
                 s.first().map_or(0, |x| x.arrivals.unwrap_or(0) as i64 - x.departures.unwrap_or(0) as i64)
             })
             .sum::<i64>() as f64
@@ -646,7 +647,9 @@ fn flow_findings(snap: &Snapshot, month: u32, lang: Lang, per_kind: usize, d: Di
         if !matches!(info.kind, RegionKind::District | RegionKind::Park) {
             continue;
         }
-        let Some(m) = flows::series(snap, r as u16, &Scope::default(), month, month, d).into_iter().next() else {
+        let Some(m) =
+            flows::series(snap, Place::Region(r as u16), &Scope::default(), month, month, d).into_iter().next()
+        else {
             continue;
         };
         let arrivals = m.arrivals.unwrap_or(0) + m.relocations_in.unwrap_or(0) + m.job_changes_in.unwrap_or(0);

@@ -38,7 +38,7 @@ use crate::analytics::filter::Filter;
 use crate::analytics::privacy::Disclosure;
 use crate::auth::Principal;
 use crate::model::RegionKind;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{Snapshot, TalentRec};
 
 use super::access::{self, Caller};
 use super::body::ApiJson;
@@ -150,7 +150,7 @@ fn meta(snap: &Snapshot, index: &CommuteIndex, filter: &Filter, k: u32, d: Discl
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SummaryParams {
-    /// Required: a district or park id.
+    /// Required: a district or park id, or a study-area id (`sa_…`).
     pub area: Option<String>,
 }
 
@@ -168,22 +168,34 @@ pub async fn summary(
 ) -> Result<Json<CommuteSummary>, ApiError> {
     let snap = state.snapshot();
     let filter = query.filter.filter(&snap)?;
-    let id = query.query.area.ok_or_else(|| ApiError::param("area", "required: a district or park id"))?;
-    let r = area_param(&snap, "area", id.trim())?;
-    let area_id = snap.regions[r as usize].id.clone();
+    let id = query.query.area.ok_or_else(|| ApiError::param("area", "required: a district, park or study-area id"))?;
+    let resolved = super::areas::resolve(&state, &snap, "area", id.trim()).await?;
+    let named = super::areas::area_ref(&snap, &resolved);
     let k = state.settings.k;
-    let d = access::disclosure_for(&principal, k, &[area_id.as_str()]);
+    let d = super::areas::disclosure(&state, &snap, &principal, &resolved);
     access::audit_exact(
         &caller,
         d,
         "GET /api/commute/summary",
-        json!({"area": area_id, "filter": filter.canonical().to_string()}),
+        json!({"area": named.id, "filter": filter.canonical().to_string()}),
     )
     .await?;
     let index = index_of(&state, &snap).await?;
     let meta = meta(&snap, &index, &filter, k, d);
-    let summary =
-        state.compute.run(move || labelled(&snap, Some(r), &index.area_filtered(&snap, r, &filter), d)).await?;
+    let summary = state
+        .compute
+        .run(move || match resolved {
+            super::areas::Resolved::Region(r) => labelled(&snap, Some(r), &index.area_filtered(&snap, r, &filter), d),
+            super::areas::Resolved::Study(..) => {
+                let place = resolved.place();
+                let lives = |t: &TalentRec| filter.talent(t) && place.lives(t);
+                let works = |t: &TalentRec| filter.talent(t) && place.works(t);
+                let mut s = summarize(&index.place(&snap, &lives, &works), d);
+                (s.id, s.name, s.kind) = (Some(named.id), Some(named.name), Some("study"));
+                s
+            }
+        })
+        .await?;
     Ok(Json(CommuteSummary { meta, summary }))
 }
 

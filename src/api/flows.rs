@@ -25,6 +25,7 @@ use crate::analytics::flows::{
     self, AlertError, AlertQuery, OdMatrix, Scope, alerts, breakdown, month_label, parse_month,
 };
 use crate::analytics::privacy::{Disclosure, Tally};
+use crate::areas::Place;
 use crate::auth::Principal;
 use crate::import::{BatchError, MAX_BATCH, stage_moves};
 use crate::model::RegionKind;
@@ -225,7 +226,7 @@ fn span(from: Option<&str>, to: Option<&str>, snap: &Snapshot) -> Result<Option<
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SeriesParams {
-    /// Required: a district or park id (see /api/regions).
+    /// Required: a district or park id (see /api/regions) or a study-area id (`sa_…`).
     pub area: Option<String>,
     /// An industry chain id or a GB/T 4754-2017 division code.
     pub chain: Option<String>,
@@ -253,36 +254,30 @@ pub async fn series(
 ) -> Result<Json<SeriesBody>, ApiError> {
     let snap = state.snapshot();
     let k = state.settings.k;
-    let area = query
-        .area
-        .as_deref()
-        .ok_or_else(|| ApiError::param("area", "required; accepted: a district or park id (see /api/regions)"))?;
-    let region = snap.region(area).ok_or_else(|| ApiError::NotFound(format!("no region with id '{area}'")))?;
-    let info = &snap.regions[region as usize];
-    if snap.flows.slot(region) == NONE16 {
-        return Err(ApiError::param(
-            "area",
-            format!("'{area}' is a {}; flows are tracked for districts and parks", info.kind.code()),
-        ));
-    }
+    let area = query.area.as_deref().ok_or_else(|| {
+        ApiError::param("area", "required; accepted: a district or park id (see /api/regions) or a study-area id")
+    })?;
+    let resolved = super::areas::resolve(&state, &snap, "area", area).await?;
     let scope = scope(query.field.as_deref(), query.chain.as_deref(), &snap)?;
     let span = span(query.from.as_deref(), query.to.as_deref(), &snap)?;
     let version = snap.version;
-    let d = access::disclosure_for(&principal, k, &[info.id.as_str()]);
-    let params = json!({"area": info.id, "field": query.field, "chain": query.chain,
+    let d = super::areas::disclosure(&state, &snap, &principal, &resolved);
+    let named = super::areas::area_ref(&snap, &resolved);
+    let params = json!({"area": named.id, "field": query.field, "chain": query.chain,
         "from": span.map(|s| month_label(s.0)), "to": span.map(|s| month_label(s.1))});
     access::audit_exact(&caller, d, "GET /api/flows/series", params).await?;
-    let area = FlowArea {
-        id: info.id.clone(),
-        name: info.name.clone(),
-        kind: info.kind.code(),
-        centre: info.centre.map(round6),
+    let bbox = named.bbox;
+    let centre = match resolved {
+        super::areas::Resolved::Region(r) => snap.regions[r as usize].centre,
+        _ => [(bbox[0] + bbox[2]) / 2.0, (bbox[1] + bbox[3]) / 2.0],
     };
+    let area = FlowArea { id: named.id, name: named.name, kind: named.kind, centre: centre.map(round6) };
     let (months, talents) = state
         .compute
         .run(move || {
-            let months = span.map_or_else(Vec::new, |(from, to)| flows::series(&snap, region, &scope, from, to, d));
-            (months, Some(d.count(flows::resident_talents(&snap, region, &scope))))
+            let place = resolved.place();
+            let months = span.map_or_else(Vec::new, |(from, to)| flows::series(&snap, place, &scope, from, to, d));
+            (months, Some(d.count(flows::resident_talents(&snap, place, &scope))))
         })
         .await?;
     let exact_counts = d.is_exact();
@@ -621,7 +616,7 @@ pub async fn stock(
                 .iter()
                 .map(|&r| {
                     let info = &snap2.regions[r as usize];
-                    let counts = flows::stock(&snap2, r, &scope, from, to, d);
+                    let counts = flows::stock(&snap2, Place::Region(r), &scope, from, to, d);
                     StockArea {
                         id: info.id.clone(),
                         name: info.name.clone(),

@@ -41,12 +41,15 @@ use axum::extract::Extension;
 
 use crate::analytics::hiring::{self, Difficulty};
 use crate::analytics::privacy::Disclosure;
-use crate::analytics::shortage::areas::{Area, By, Context, Figures, Query, contributors, fields_in, rank};
+use crate::analytics::shortage::areas::{
+    Area, By, Context, Figures, Query, contributors, fields_in, fields_in_ranges, rank,
+};
 use crate::analytics::shortage::basis::{Basis, Narrow};
 use crate::analytics::shortage::catchment::{DEFAULT_RADIUS_M, Decay};
 use crate::analytics::shortage::effective::CatchmentParams;
 use crate::analytics::shortage::index::{DEFAULT_INTERVAL, DEFAULT_PRIOR, Estimate, Smoothing, published_allocation};
 use crate::analytics::shortage::mismatch::{Scope, mismatch as mismatch_report};
+use crate::areas::Place;
 use crate::auth::Principal;
 use crate::encode::shortage::{MAXZOOM, round4};
 use crate::model::{Date, Education, RegionKind, Title};
@@ -500,8 +503,9 @@ fn area_param(id: Option<&str>, snap: &Snapshot) -> Result<Area, ApiError> {
 #[derive(Debug, Clone, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct FieldsParams {
-    /// Required: a district or park id, or a grid cell id of level 0..=19
-    /// (no finer than the cells of the talents layer at its maxzoom 14).
+    /// Required: a district or park id, a grid cell id of level 0..=19
+    /// (no finer than the cells of the talents layer at its maxzoom 14), or
+    /// a study-area id (`sa_…`, counted over its cells).
     pub area: Option<String>,
     /// One education level.
     #[param(value_type = Option<EducationCode>)]
@@ -543,9 +547,28 @@ pub async fn fields(
 ) -> Result<Response, ApiError> {
     let snap = state.snapshot();
     let k = state.settings.k;
-    let area = area_param(p.area.as_deref(), &snap)?;
-    let area_id = area.id(&snap);
-    let d = disclosure(&state, &principal, &[area_id.as_str()]);
+    // A study area (counted over its cells), or a district, park or grid cell.
+    let target = match p.area.as_deref().map(str::trim) {
+        Some(id) if crate::areas::store::is_area_id(id) => {
+            Target::Study(super::areas::resolve(&state, &snap, "area", id).await?)
+        }
+        other => Target::Area(area_param(other, &snap)?),
+    };
+    let (named, d) = match &target {
+        Target::Area(area) => {
+            let named = area_ref(&snap, *area);
+            let d = disclosure(&state, &principal, &[named.id.as_str()]);
+            (named, d)
+        }
+        Target::Study(resolved) => {
+            let a = super::areas::area_ref(&snap, resolved);
+            let [w, south, e, n] = a.bbox;
+            let centre = (round6((w + e) / 2.0), round6((south + n) / 2.0));
+            let named = AreaRef { id: a.id, name: a.name, kind: a.kind, lon: centre.0, lat: centre.1 };
+            (named, super::areas::disclosure(&state, &snap, &principal, resolved))
+        }
+    };
+    let area_id = named.id.clone();
     let csv = p.format == Some(Format::Csv);
     let limit = match p.limit {
         None if csv => usize::MAX,
@@ -567,12 +590,24 @@ pub async fn fields(
     access::audit_exact(&caller, d, "GET /api/shortage/fields", serde_json::json!({"area": area_id, "csv": csv}))
         .await?;
     let (snap2, t2) = (snap.clone(), template);
-    let items = state.compute.run(move || field_rows(&snap2, area, &t2, limit)).await?;
+    let items = state
+        .compute
+        .run(move || {
+            let rows = match &target {
+                Target::Area(a) => fields_in(&snap2, *a, &t2),
+                Target::Study(r) => match r.place() {
+                    Place::Study(f) => fields_in_ranges(&snap2, f.ranges(), &t2),
+                    Place::Region(reg) => fields_in(&snap2, Area::Region(reg), &t2),
+                },
+            };
+            field_rows(&snap2, &rows, &t2, limit)
+        })
+        .await?;
     if csv {
-        return csv_response(&items, &FIELD_COLUMNS, &format!("shortage-fields-{}.csv", area.id(&snap)));
+        return csv_response(&items, &FIELD_COLUMNS, &format!("shortage-fields-{area_id}.csv"));
     }
     Ok(Json(AreaFields {
-        area: area_ref(&snap, area),
+        area: named,
         education: template.narrow.education.and_then(Education::from_index).map(|e| e.code()),
         title: template.narrow.title.and_then(Title::from_index).map(|t| t.code()),
         prior: template.smoothing.prior,
@@ -582,6 +617,13 @@ pub async fn fields(
         items,
     })
     .into_response())
+}
+
+/// What `/api/shortage/fields` is about.
+enum Target {
+    Area(Area),
+    /// A study area, counted over its cells.
+    Study(super::areas::Resolved),
 }
 
 /// The CSV header of an empty field list (the field names of [`FieldRow`]).
@@ -604,9 +646,13 @@ const FIELD_COLUMNS: [&str; 16] = [
     "effective_low_data",
 ];
 
-fn field_rows(snap: &Snapshot, area: Area, template: &Query, limit: usize) -> Vec<FieldRow> {
+fn field_rows(
+    snap: &Snapshot,
+    rows: &[crate::analytics::shortage::areas::FieldRow],
+    template: &Query,
+    limit: usize,
+) -> Vec<FieldRow> {
     let d = template.smoothing.disclosure;
-    let rows = fields_in(snap, area, template);
     rows.iter()
         .take(limit)
         .map(|r| {

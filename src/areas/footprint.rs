@@ -129,6 +129,11 @@ impl Footprint {
         key != crate::snapshot::NO_KEY && self.cells.binary_search(&(key >> SHIFT)).is_ok()
     }
 
+    /// Whether the level-[`LEVEL`] cell with Morton code `code` is one of the cells.
+    pub fn holds_cell(&self, code: u64) -> bool {
+        self.cells.binary_search(&code).is_ok()
+    }
+
     /// Whether a position (an enterprise) lies inside the exact shape
     /// (boundary included).
     pub fn holds_point(&self, lon: f64, lat: f64) -> bool {

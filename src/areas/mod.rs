@@ -19,6 +19,9 @@ use serde::{Deserialize, Serialize};
 
 pub use footprint::Footprint;
 
+use crate::snapshot::moves::cell_code;
+use crate::snapshot::{EnterpriseRec, NONE16, TalentRec};
+
 /// Most positions a study area may have, after buffering.
 pub const MAX_POSITIONS: usize = 20_000;
 /// Circle radius and corridor half-width bounds, metres.
@@ -104,10 +107,12 @@ pub fn geometry_of(g: &MultiPolygon<f64>) -> geojson::Geometry {
     geojson::Geometry::new(geojson::GeometryValue::from(g))
 }
 
-/// Geodesic area of `g` in km².
+/// Geodesic area of `g` in km², whichever way its rings run (the geodesic
+/// area of a clockwise shell is the rest of the globe).
 pub fn km2(g: &MultiPolygon<f64>) -> f64 {
     use geo::GeodesicArea;
-    g.geodesic_area_unsigned() / 1e6
+    use geo::orient::{Direction, Orient};
+    g.orient(Direction::Default).geodesic_area_unsigned() / 1e6
 }
 
 /// `[west, south, east, north]` of `g` (zeros when empty).
@@ -216,6 +221,12 @@ pub fn parse(
             ));
         }
     };
+    // RFC 7946's winding (shells counter-clockwise, holes clockwise),
+    // whichever way the rings were drawn.
+    let geometry = {
+        use geo::orient::{Direction, Orient};
+        geometry.orient(Direction::Default)
+    };
     let positions: usize =
         geometry.0.iter().map(|p| p.exterior().0.len() + p.interiors().iter().map(|r| r.0.len()).sum::<usize>()).sum();
     if positions > MAX_POSITIONS {
@@ -308,4 +319,49 @@ fn buffered(g: &geo::Geometry<f64>, centre: Coord<f64>, metres: f64) -> MultiPol
     let (mx, my) = metres_per_degree(centre.y);
     let local = g.map_coords(|c| Coord { x: (c.x - centre.x) * mx, y: (c.y - centre.y) * my });
     local.buffer(metres).map_coords(|c| Coord { x: centre.x + c.x / mx, y: centre.y + c.y / my })
+}
+
+/// An area analyses are about: a district or park, or a study area.
+#[derive(Debug, Clone, Copy)]
+pub enum Place<'a> {
+    /// A district or park, by position in `Snapshot::regions`.
+    Region(u16),
+    /// A study area.
+    Study(&'a Footprint),
+}
+
+impl Place<'_> {
+    /// Whether the talent's home is in the area.
+    pub fn lives(&self, t: &TalentRec) -> bool {
+        match *self {
+            Place::Region(r) => t.home_district == r || t.home_park == r,
+            Place::Study(f) => f.holds_key(t.home),
+        }
+    }
+
+    /// Whether the talent works in the area.
+    pub fn works(&self, t: &TalentRec) -> bool {
+        t.has_work()
+            && match *self {
+                Place::Region(r) => t.work_district == r || t.work_park == r,
+                Place::Study(f) => f.holds_key(t.work),
+            }
+    }
+
+    /// Whether a move's end (its district, park and [`local_cell`]) is in
+    /// the area.
+    pub fn holds_end(&self, origin: (u32, u32), district: u16, park: u16, cell: u32) -> bool {
+        match *self {
+            Place::Region(r) => r != NONE16 && (district == r || park == r),
+            Place::Study(f) => cell_code(origin, cell).is_some_and(|c| f.holds_cell(c)),
+        }
+    }
+
+    /// Whether the enterprise is in the area.
+    pub fn hosts(&self, e: &EnterpriseRec) -> bool {
+        match *self {
+            Place::Region(r) => r != NONE16 && (e.district == r || e.park == r),
+            Place::Study(f) => f.holds_point(e.lon, e.lat),
+        }
+    }
 }

@@ -42,7 +42,7 @@ use super::*;
 /// File name of the saved snapshot inside the data directory.
 pub const FILE_NAME: &str = "snapshot.bin";
 
-const MAGIC: &[u8; 16] = b"talentmap-snap\x00\x01";
+const MAGIC: &[u8; 16] = b"talentmap-snap\x00\x02";
 /// A block is written once its records reach this size.
 const BLOCK: usize = 1 << 20;
 
@@ -584,6 +584,8 @@ impl Record for MoveRec {
             e.u16(v);
         }
         e.u32(self.rkey);
+        e.u32(self.from_cell);
+        e.u32(self.to_cell);
     }
     fn get(d: &mut Dec) -> Result<Self, FileError> {
         Ok(MoveRec {
@@ -597,6 +599,8 @@ impl Record for MoveRec {
             to_park: d.u16()?,
             destination: d.u16()?,
             rkey: d.u32()?,
+            from_cell: d.u32()?,
+            to_cell: d.u32()?,
         })
     }
 }

@@ -1,9 +1,9 @@
 //! The move table of the snapshot and the monthly flow counts per area,
 //! precomputed at build so that series and alerts cost a few array reads.
 //!
-//! Each stored move becomes a 16-byte [`MoveRec`]: its month (an offset from
+//! Each stored move becomes a 28-byte [`MoveRec`]: its month (an offset from
 //! [`FlowIndex::first_month`]), its event, the district and park its `from`
-//! and `to` points fall in, the talent's field and industry (when the talent
+//! and `to` points fall in and their cells (for study areas), the talent's field and industry (when the talent
 //! is known), and the destination text interned. Records are sorted by month,
 //! so one month or a range of months is a contiguous run.
 //!
@@ -36,7 +36,7 @@ use std::hash::{Hash, Hasher};
 use crate::model::{Date, MoveEvent, RegionKind};
 use crate::spatial::RegionLookup;
 
-use super::{NONE8, NONE16, RegionInfo};
+use super::{NO_KEY, NONE8, NONE16, NONE32, RegionInfo};
 
 /// Counter positions in a monthly count vector.
 pub mod counter {
@@ -72,6 +72,12 @@ pub struct MoveRec {
     pub destination: u16,
     /// Permanent record key for disclosure control; never published.
     pub rkey: u32,
+    /// The cells (level 17, [`crate::areas::footprint::LEVEL`]) of the
+    /// `from` and `to` points, relative to [`FlowIndex::origin`]
+    /// ([`local_cell`]), or [`NONE32`] without a point: what study areas
+    /// count moves by.
+    pub from_cell: u32,
+    pub to_cell: u32,
 }
 
 /// A move as read from the store, its points already assigned to regions.
@@ -95,7 +101,33 @@ pub struct RawMove {
     pub to_industry: u8,
     /// Record key (see [`MoveRec::rkey`]).
     pub rkey: u32,
+    /// Point keys of `from` and `to` ([`NO_KEY`] without a point).
+    pub from_key: u64,
+    pub to_key: u64,
 }
+
+/// The cell of point key `key` at level [`CELL_LEVEL`] as 16 bits of
+/// column and 16 of row from `origin` (the cell of the city's north-west
+/// corner, [`FlowIndex::origin`]); [`NONE32`] for no key or a point more
+/// than 65,535 cells (about 16,000 km) east or south of it, or west or north.
+pub fn local_cell(origin: (u32, u32), key: u64) -> u32 {
+    if key == NO_KEY {
+        return NONE32;
+    }
+    let (col, row) = crate::spatial::morton::deinterleave(key >> (2 * (crate::spatial::morton::KEY_ZOOM - CELL_LEVEL)));
+    match (col.checked_sub(origin.0), row.checked_sub(origin.1)) {
+        (Some(dx), Some(dy)) if dx < 0xFFFF && dy < 0xFFFF => (dx << 16) | dy,
+        _ => NONE32,
+    }
+}
+
+/// The level-17 Morton code of a [`local_cell`] (`None` for [`NONE32`]).
+pub fn cell_code(origin: (u32, u32), local: u32) -> Option<u64> {
+    (local != NONE32).then(|| crate::spatial::morton::interleave(origin.0 + (local >> 16), origin.1 + (local & 0xFFFF)))
+}
+
+/// Level of the cells moves are located in.
+const CELL_LEVEL: u8 = crate::areas::footprint::LEVEL;
 
 /// Assigns move points to the snapshot's districts and parks.
 pub struct Locator {
@@ -168,7 +200,13 @@ pub fn raw_move(
 ) -> RawMove {
     let (from_district, from_park) = locate(v.from.0, v.from.1);
     let (to_district, to_park) = locate(v.to.0, v.to.1);
+    let key = |p: (Option<f64>, Option<f64>)| match p {
+        (Some(lon), Some(lat)) => crate::spatial::morton::key(lon, lat),
+        _ => NO_KEY,
+    };
     RawMove {
+        from_key: key(v.from),
+        to_key: key(v.to),
         talent: id_key(v.talent_id),
         month: v.date.month_index(),
         day: v.date.day,
@@ -232,7 +270,7 @@ fn attribution_order(m: &RawMove) -> (u64, u32, u8, bool, u8) {
 
 /// Appends the records of one talent's moves (in [`attribution_order`]),
 /// carrying the latest employer's industry forward in time.
-fn attribute(group: &[RawMove], (field, current): TalentInfo, first: u32, out: &mut Vec<MoveRec>) {
+fn attribute(group: &[RawMove], (field, current): TalentInfo, first: u32, origin: (u32, u32), out: &mut Vec<MoveRec>) {
     let mut latest = NONE8;
     for m in group {
         let industry = if m.to_industry != NONE8 {
@@ -256,6 +294,8 @@ fn attribute(group: &[RawMove], (field, current): TalentInfo, first: u32, out: &
             to_park: m.to_park,
             destination: m.destination,
             rkey: m.rkey,
+            from_cell: local_cell(origin, m.from_key),
+            to_cell: local_cell(origin, m.to_key),
         });
     }
 }
@@ -271,6 +311,20 @@ pub fn id_key(id: &str) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     id.hash(&mut h);
     h.finish()
+}
+
+/// The level-17 cell of the north-west corner of the districts' and parks'
+/// bounds, less one cell (so every point inside lies east and south of it).
+fn origin_of(regions: &[RegionInfo]) -> (u32, u32) {
+    let mut west_north: Option<(f64, f64)> = None;
+    for r in regions.iter().filter(|r| matches!(r.kind, RegionKind::District | RegionKind::Park)) {
+        let (w, n) = (r.bbox[0], r.bbox[3]);
+        west_north = Some(west_north.map_or((w, n), |(a, b)| (a.min(w), b.max(n))));
+    }
+    let Some((w, n)) = west_north else { return (0, 0) };
+    let key = crate::spatial::morton::key(w, n) >> (2 * (crate::spatial::morton::KEY_ZOOM - CELL_LEVEL));
+    let (col, row) = crate::spatial::morton::deinterleave(key);
+    (col.saturating_sub(1), row.saturating_sub(1))
 }
 
 /// Moves and their per-area monthly counts.
@@ -289,6 +343,10 @@ pub struct FlowIndex {
     pub slot_of_region: Vec<u16>,
     /// Area slot → region position.
     pub region_of_slot: Vec<u16>,
+    /// The level-17 cell (column, row) of the north-west corner of the
+    /// districts and parks: the origin of [`MoveRec::from_cell`] and
+    /// `to_cell`, a function of the regions alone.
+    pub origin: (u32, u32),
     /// Field and industry code-table sizes (dimensions of the cubes).
     pub fields: usize,
     pub industries: usize,
@@ -335,7 +393,7 @@ impl FlowIndex {
         let mut moves = Vec::with_capacity(raw.len());
         for group in raw.chunk_by(|a, b| a.talent == b.talent) {
             let info = talents.get(&group[0].talent).copied().unwrap_or((NONE8, NONE8));
-            attribute(group, info, first, &mut moves);
+            attribute(group, info, first, index.origin, &mut moves);
         }
         drop(raw);
         moves.sort_by_key(|m| m.month);
@@ -347,6 +405,7 @@ impl FlowIndex {
     /// An index without moves over the districts and parks of `regions`.
     fn empty(regions: &[RegionInfo], destinations: Vec<String>, fields: usize, industries: usize) -> FlowIndex {
         let mut index = FlowIndex { fields, industries, destinations, ..FlowIndex::default() };
+        index.origin = origin_of(regions);
         index.slot_of_region = vec![NONE16; regions.len()];
         for (i, r) in regions.iter().enumerate() {
             if matches!(r.kind, RegionKind::District | RegionKind::Park) {
@@ -408,7 +467,7 @@ impl FlowIndex {
             let mut out = Vec::with_capacity(raw.len());
             for group in raw.chunk_by(|a, b| a.talent == b.talent) {
                 let i = info.get(&group[0].talent).copied().unwrap_or((NONE8, NONE8));
-                attribute(group, i, first, &mut out);
+                attribute(group, i, first, self.origin, &mut out);
             }
             out
         };
@@ -475,6 +534,7 @@ impl FlowIndex {
             destinations,
             slot_of_region: self.slot_of_region.clone(),
             region_of_slot: self.region_of_slot.clone(),
+            origin: self.origin,
             fields: self.fields,
             industries: self.industries,
             ..FlowIndex::default()
@@ -704,7 +764,21 @@ mod tests {
             to_park: to.1,
             destination: NONE16,
             rkey: 0,
+            from_cell: NONE32,
+            to_cell: NONE32,
         }
+    }
+
+    #[test]
+    fn local_cells_round_trip_to_their_codes() {
+        let origin = (100_000, 50_000);
+        let key = crate::spatial::morton::interleave((100_000 + 345) << 7, (50_000 + 17) << 7);
+        let local = local_cell(origin, key);
+        assert_eq!(local, (345 << 16) | 17);
+        assert_eq!(cell_code(origin, local), Some(crate::spatial::morton::interleave(100_345, 50_017)));
+        assert_eq!(local_cell(origin, NO_KEY), NONE32);
+        assert_eq!(local_cell(origin, crate::spatial::morton::interleave(99_999 << 7, 50_000 << 7)), NONE32);
+        assert_eq!(cell_code(origin, NONE32), None);
     }
 
     #[test]
@@ -715,7 +789,8 @@ mod tests {
         assert_eq!(c, vec![(1, counter::DEPARTURES)]);
         let c: Vec<_> = contributions(&rec(MoveEvent::Relocate, (0, NONE16), (1, NONE16))).collect();
         assert_eq!(c, vec![(1, counter::RELOCATIONS_IN), (0, counter::RELOCATIONS_OUT)]);
-        // 16 bytes of move and 4 of record key: 100 MB for 5 million moves.
-        assert!(std::mem::size_of::<MoveRec>() <= 20);
+        // 16 bytes of move, 4 of record key and 8 of cells: 140 MB for 5
+        // million moves.
+        assert!(std::mem::size_of::<MoveRec>() <= 28);
     }
 }

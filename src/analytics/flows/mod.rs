@@ -23,8 +23,9 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
+use crate::areas::Place;
 use crate::model::{MoveEvent, RegionKind};
-use crate::snapshot::moves::{Counts, contributions, counter};
+use crate::snapshot::moves::{Counts, MoveRec, contributions, counter};
 use crate::snapshot::{NONE8, NONE16, Snapshot};
 
 use super::privacy::{Disclosure, Tally};
@@ -151,7 +152,17 @@ fn flow_keys(snap: &Snapshot) -> std::sync::Arc<FlowKeys> {
 /// the talents' record keys: the denominator of net rates. Precomputed per
 /// field and per industry; a field and a chain together cost a scan of the
 /// talents.
-pub fn resident_talents(snap: &Snapshot, region: u16, scope: &Scope) -> Tally {
+pub fn resident_talents(snap: &Snapshot, place: Place<'_>, scope: &Scope) -> Tally {
+    let region = match place {
+        Place::Region(r) => r,
+        Place::Study(_) => {
+            let mut out = Tally::default();
+            for t in snap.talents.iter().filter(|t| place.lives(t) && scope.matches(t.field, t.industry)) {
+                out.add(t.rkey);
+            }
+            return out;
+        }
+    };
     let keys = flow_keys(snap);
     let flows = &snap.flows;
     let slot = flows.slot(region) as usize;
@@ -178,14 +189,48 @@ pub fn resident_talents(snap: &Snapshot, region: u16, scope: &Scope) -> Tally {
     out
 }
 
-/// The tallies of one region for month offsets `from..=to` of the move
-/// table (one entry per month; months beyond the data are empty). Without
-/// a scope from the counters and their key sums; with one from a scan of
-/// those months' moves.
-pub fn area_tallies(snap: &Snapshot, region: u16, scope: &Scope, from: u16, to: u16) -> Vec<Tallies> {
+/// The counters a move adds to in a study area (the counting rules of
+/// regions, `crate::snapshot::moves`, with the area's cells for its
+/// districts and parks).
+fn study_counters(m: &MoveRec, place: Place<'_>, origin: (u32, u32)) -> [Option<usize>; 2] {
+    use counter::*;
+    let from = || place.holds_end(origin, NONE16, NONE16, m.from_cell);
+    let to = || place.holds_end(origin, NONE16, NONE16, m.to_cell);
+    let crossing = |into: usize, out_of: usize| match (from(), to()) {
+        (false, true) => [Some(into), None],
+        (true, false) => [Some(out_of), None],
+        _ => [None, None],
+    };
+    match MoveEvent::from_index(m.event) {
+        Some(MoveEvent::Arrive) => [to().then_some(ARRIVALS), None],
+        Some(MoveEvent::Leave) => [from().then_some(DEPARTURES), None],
+        Some(MoveEvent::JobChange) => crossing(JOB_CHANGES_IN, JOB_CHANGES_OUT),
+        Some(MoveEvent::Relocate) => crossing(RELOCATIONS_IN, RELOCATIONS_OUT),
+        None => [None, None],
+    }
+}
+
+/// The tallies of one area for month offsets `from..=to` of the move
+/// table (one entry per month; months beyond the data are empty). For a
+/// region without a scope from the counters and their key sums; otherwise
+/// from a scan of those months' moves.
+pub fn area_tallies(snap: &Snapshot, place: Place<'_>, scope: &Scope, from: u16, to: u16) -> Vec<Tallies> {
     let flows = &snap.flows;
     let len = (to as usize + 1).saturating_sub(from as usize);
     let mut out = vec![[Tally::default(); counter::N]; len];
+    let region = match place {
+        Place::Region(r) => r,
+        Place::Study(_) => {
+            for m in flows.range_moves(from, to) {
+                if scope.matches(m.field, m.industry) {
+                    for c in study_counters(m, place, flows.origin).into_iter().flatten() {
+                        out[(m.month - from) as usize][c].add(m.rkey);
+                    }
+                }
+            }
+            return out;
+        }
+    };
     let slot = flows.slot(region);
     if slot == NONE16 {
         return out;
@@ -224,15 +269,15 @@ pub fn area_tallies(snap: &Snapshot, region: u16, scope: &Scope, from: u16, to: 
 /// published resident talents of the area within the scope (current
 /// snapshot), so a rate of −2.5 means the area lost 2.5 talents in every
 /// thousand that month.
-pub fn series(snap: &Snapshot, region: u16, scope: &Scope, from: u32, to: u32, d: Disclosure) -> Vec<SeriesMonth> {
+pub fn series(snap: &Snapshot, place: Place<'_>, scope: &Scope, from: u32, to: u32, d: Disclosure) -> Vec<SeriesMonth> {
     let flows = &snap.flows;
-    let talents = d.count(resident_talents(snap, region, scope));
+    let talents = d.count(resident_talents(snap, place, scope));
     // The months inside the data, as offsets.
     let first = flows.first_month;
     let last = first + (flows.months as u32).saturating_sub(1);
     let (lo, hi) = (from.max(first), to.min(last));
     let inside = if flows.months > 0 && lo <= hi {
-        area_tallies(snap, region, scope, (lo - first) as u16, (hi - first) as u16)
+        area_tallies(snap, place, scope, (lo - first) as u16, (hi - first) as u16)
     } else {
         Vec::new()
     };
@@ -270,15 +315,15 @@ pub fn series(snap: &Snapshot, region: u16, scope: &Scope, from: u32, to: u32, d
 /// stock series reveals nothing the counts and the flow series do not; its
 /// noise (perturbed counts) adds up going back. A value below zero (noise,
 /// or an irregular feed: docs/present.md) is published as 0.
-pub fn stock(snap: &Snapshot, region: u16, scope: &Scope, from: u32, to: u32, d: Disclosure) -> Vec<u64> {
+pub fn stock(snap: &Snapshot, place: Place<'_>, scope: &Scope, from: u32, to: u32, d: Disclosure) -> Vec<u64> {
     let flows = &snap.flows;
-    let now = d.count(resident_talents(snap, region, scope)) as i64;
+    let now = d.count(resident_talents(snap, place, scope)) as i64;
     let last = flows.first_month + (flows.months as u32).saturating_sub(1);
     if flows.months == 0 || from >= last {
         return vec![now.max(0) as u64; (to + 1).saturating_sub(from) as usize];
     }
     // Published monthly counts of from + 1 ..= last, then back from `last`.
-    let later = series(snap, region, scope, from + 1, last, d);
+    let later = series(snap, place, scope, from + 1, last, d);
     let home_net = |m: &SeriesMonth| {
         let c = |v: Option<u64>| v.unwrap_or(0) as i64;
         c(m.arrivals) - c(m.departures) + c(m.relocations_in) - c(m.relocations_out)
