@@ -1,13 +1,14 @@
-// Builds web/dist: copies the page sources (folders such as src/views/
-// included) and the MapLibre GL JS and pmtiles files it loads from node_modules. No
+// Builds web/dist (or the folder given as the first argument, e.g. a test's
+// own copy): copies the page sources (folders such as src/views/ included)
+// and the MapLibre GL JS and pmtiles files it loads from node_modules. No
 // bundling: the page is plain ES modules.
 import { cp, mkdir, readdir, rm, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const src = join(here, 'src');
-const dist = join(here, 'dist');
+const dist = process.argv[2] ? resolve(process.argv[2]) : join(here, 'dist');
 const modules = join(here, 'node_modules');
 
 // Files taken from npm packages, by package folder. The MapLibre ES module

@@ -44,6 +44,14 @@ export function canExport(session) {
   return EXPORT_ROLES.includes(session?.principal?.role);
 }
 
+/** Roles that may keep study areas (POST/GET/DELETE /api/areas, each their own): docs/areas.md. */
+export const AREA_ROLES = ['recruiter', 'analyst', 'admin'];
+
+/** True when the session's principal may draw, upload, list and delete study areas. */
+export function canKeepAreas(session) {
+  return Boolean(session?.authenticated !== false && AREA_ROLES.includes(session?.principal?.role));
+}
+
 /** True when the session's principal may turn the people layer on. */
 export function canSeePeople(session) {
   return Boolean(session && PEOPLE_ROLES.includes(session.principal?.role));

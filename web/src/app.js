@@ -279,12 +279,13 @@ function setupPeople(a) {
     const bounds = jurisdictionBounds(a.account.session, regionsById);
     people.sync({ allowed, on: state.layers.includes('people'), bounds });
   };
-  /** After a sign-in or sign-out: the layer panel, the layer and any open record. */
+  /** After a sign-in or sign-out: the layer panel, the layer, any open record and the study areas. */
   a.applySession = () => {
     if (!a.peopleAllowed() && a.openPersonId) a.closeDetails();
     a.renderLayerPanel();
     a.setLayerVisibility();
     a.writeHash();
+    a.areas?.onSession();
   };
   // A people tile answered 401: the session ended; ask once what the server says now.
   let refreshing = null;
@@ -481,6 +482,7 @@ function setupDetails(a) {
   };
   const closeDetails = () => {
     a.briefingOpen = false;
+    a.leaveAreaPanel?.();
     const focusWasInside = details.contains(document.activeElement);
     details.hidden = true;
     if (focusWasInside) {
@@ -503,6 +505,7 @@ function setupDetails(a) {
 
   a.showRegion = async (id) => {
     a.briefingOpen = false;
+    a.leaveAreaPanel?.();
     a.openRegionId = String(id);
     a.openPersonId = null;
     a.personData = null;
@@ -534,6 +537,7 @@ function setupDetails(a) {
   };
   a.showPerson = async (pid) => {
     a.briefingOpen = false;
+    a.leaveAreaPanel?.();
     const mine = (regionSeq += 1);
     a.openRegionId = null;
     a.openPersonId = String(pid);
@@ -554,8 +558,9 @@ function setupDetails(a) {
   };
   app.showPerson = a.showPerson;
 
-  a.openPanel = (html, { keepBriefing = false } = {}) => {
+  a.openPanel = (html, { keepBriefing = false, keepArea = false } = {}) => {
     if (!keepBriefing) a.briefingOpen = false;
+    if (!keepArea) a.leaveAreaPanel?.();
     regionSeq += 1;
     a.openRegionId = null;
     a.openPersonId = null;
@@ -619,7 +624,8 @@ function setupClicks(a) {
       document.body.classList.remove('sidebar-open');
       $('#toggle-sidebar').setAttribute('aria-expanded', 'false');
     }
-    if (a.views.onClick(e)) {
+    // A shape being drawn takes the clicks (areas.js), then the active view.
+    if (a.areas?.onClick(e) || a.views.onClick(e)) {
       popup.remove();
       return;
     }
@@ -714,6 +720,7 @@ function setupLanguage(a) {
     a.account.render();
     if (a.openRegionId) a.showRegion(a.openRegionId);
     else if (a.openPersonId) a.renderPerson();
+    else if (a.areaPanel) a.areas?.rerender();
     else if (a.briefingOpen) a.showBriefing();
     else if (!a.details.hidden) a.views.rerender();
     if (popup.isOpen()) popup.remove();
@@ -771,6 +778,11 @@ function watchHash(a) {
     if (statChanged) a.applyRegionPaint(true);
     a.applyFilters();
     a.views.applyState(next);
+    // An area's profile or a comparison named by the hash (a shared link pasted in, back/forward).
+    const compare = next.compare?.join(',') ?? null;
+    if (compare && compare !== (state.compare?.join(',') ?? null)) a.loadAreas().then((m) => m.showCompare(next.compare), a.reportAreas);
+    else if (!compare && next.area && next.area !== state.area) a.loadAreas().then((m) => m.showProfile(next.area), a.reportAreas);
+    else if (!compare && !next.area && (state.area || state.compare)) a.closeDetails();
   });
 }
 
@@ -804,6 +816,48 @@ function renderArchiveNote(a) {
   } else if (archiveError) {
     el.textContent = t('archiveError', { msg: archiveError });
   }
+}
+
+/** Study areas, profiles and comparisons (areas.js): loaded the first time
+ *  they are asked for, so the first render does not wait for them. */
+function setupAreas(a) {
+  const { state } = a;
+  let loading = null;
+  a.areas = null;
+  a.areaPanel = null; // 'tool' | 'profile' | 'compare' while areas.js has the panel
+  a.loadAreas = () =>
+    (loading ||= import('./areas.js').then((m) => {
+      a.areas = m.createAreas(a);
+      app.areas = a.areas;
+      return a.areas;
+    }));
+  /** Another panel takes over (or the panel closes): the drawing, the outline and the hash's area go. */
+  a.leaveAreaPanel = () => {
+    if (!a.areaPanel && !state.area && !state.compare) return;
+    a.areaPanel = null;
+    a.areas?.onLeave();
+    if (state.area || state.compare) {
+      state.area = null;
+      state.compare = null;
+      a.writeHash();
+    }
+  };
+  const report = (err) => {
+    console.warn(err);
+    app.errors.push(String(err?.message || err));
+  };
+  a.reportAreas = report;
+  $('#areas-open').addEventListener('click', () => a.loadAreas().then((m) => m.openTool()).catch(report));
+  // "Profile" buttons: the region panel's, the area list's, the comparison's column heads.
+  document.addEventListener('click', (ev) => {
+    const btn = ev.target.closest('[data-area-profile]');
+    if (btn) a.loadAreas().then((m) => m.showProfile(btn.dataset.areaProfile)).catch(report);
+  });
+  /** The hash names an area or a comparison: open it once the map is there. */
+  a.openAreaFromHash = () => {
+    if (state.compare) a.loadAreas().then((m) => m.showCompare(state.compare)).catch(report);
+    else if (state.area) a.loadAreas().then((m) => m.showProfile(state.area)).catch(report);
+  };
 }
 
 async function main() {
@@ -851,6 +905,7 @@ async function main() {
   setupDrawer();
   setupPresentation(a);
   a.getJson = getJson;
+  setupAreas(a);
   setupBriefing(a, { fresh });
   watchHash(a);
 
@@ -868,6 +923,7 @@ async function main() {
     app.ready = true;
     setStatus('');
     if (state.view) a.views.load();
+    a.openAreaFromHash();
   });
 }
 

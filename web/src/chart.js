@@ -109,3 +109,78 @@ export function seriesChart({ title, months, series, net, netName, width = 340 }
   parts.push('</svg>');
   return parts.join('');
 }
+
+/**
+ * A monthly line (e.g. an area's talent stock) with a month marked by a
+ * vertical line and optional shaded month bands ({from, to, cls}: the
+ * windows compared). Nulls (suppressed) break the line.
+ */
+export function lineChart({ title, months, values, mark = null, markLabel = '', bands = [], width = 340 }) {
+  const top = 22;
+  const plotH = 110;
+  const left = 40;
+  const right = 8;
+  const bottom = 22;
+  const height = top + plotH + bottom;
+  const plotW = width - left - right;
+  const n = Math.max(1, months.length);
+  const slot = plotW / n;
+  const xOf = (i) => left + i * slot + slot / 2;
+  const finite = values.filter((v) => Number.isFinite(v));
+  let max = Math.max(1, ...finite);
+  let min = finite.length ? Math.min(...finite) : 0;
+  // Some room above and below, so small changes show.
+  const pad = Math.max(1, (max - min) * 0.1);
+  max += pad;
+  min = Math.max(0, min - pad);
+  const y = (v) => top + ((max - v) / (max - min || 1)) * plotH;
+  const parts = [
+    `<svg class="chart line-chart" viewBox="0 0 ${width} ${height}" width="100%" role="img" aria-label="${esc(title)}" xmlns="http://www.w3.org/2000/svg">`,
+    `<text x="0" y="13" class="chart-title">${esc(title)}</text>`,
+  ];
+  for (const b of bands) {
+    const i0 = months.indexOf(b.from);
+    const i1 = months.indexOf(b.to);
+    if (i0 < 0 || i1 < 0) continue;
+    const x0 = left + i0 * slot;
+    const w = (i1 - i0 + 1) * slot;
+    parts.push(`<rect class="band ${esc(b.cls || '')}" x="${x0.toFixed(1)}" y="${top}" width="${w.toFixed(1)}" height="${plotH}"/>`);
+  }
+  parts.push(
+    `<line x1="${left}" x2="${width - right}" y1="${top + plotH}" y2="${top + plotH}" stroke="#9aa3ad" stroke-width="1"/>`,
+    `<text x="${left - 4}" y="${y(max) + 8}" class="chart-value" text-anchor="end">${fmt(Math.round(max))}</text>`,
+    `<text x="${left - 4}" y="${top + plotH}" class="chart-value" text-anchor="end">${fmt(Math.round(min))}</text>`,
+  );
+  const mi = mark ? months.indexOf(mark) : -1;
+  if (mi >= 0) {
+    const x = xOf(mi).toFixed(1);
+    parts.push(
+      `<line class="mark" x1="${x}" x2="${x}" y1="${top}" y2="${top + plotH}" stroke="#111827" stroke-width="1.4" stroke-dasharray="4 3" data-month="${esc(mark)}"/>`,
+      `<text x="${x}" y="${top - 2}" class="chart-label" text-anchor="${mi > n / 2 ? 'end' : 'start'}">${esc(markLabel)}</text>`,
+    );
+  }
+  // The line, broken where a month has no value.
+  let run = [];
+  const runs = [];
+  values.forEach((v, i) => {
+    if (Number.isFinite(v)) run.push(`${xOf(i).toFixed(1)},${y(v).toFixed(1)}`);
+    else if (run.length) {
+      runs.push(run);
+      run = [];
+    }
+  });
+  if (run.length) runs.push(run);
+  for (const r of runs) {
+    if (r.length > 1) parts.push(`<polyline points="${r.join(' ')}" fill="none" stroke="#1a6fb0" stroke-width="2"/>`);
+  }
+  values.forEach((v, i) => {
+    if (Number.isFinite(v)) parts.push(`<circle cx="${xOf(i).toFixed(1)}" cy="${y(v).toFixed(1)}" r="${i === mi ? 3.5 : 1.8}" fill="#1a6fb0"><title>${esc(months[i])}: ${fmt(v)}</title></circle>`);
+  });
+  months.forEach((m, i) => {
+    if (i % Math.ceil(n / 6) === 0 || i === n - 1) {
+      parts.push(`<text x="${xOf(i).toFixed(1)}" y="${top + plotH + 14}" class="chart-label" text-anchor="middle">${esc(m.slice(2))}</text>`);
+    }
+  });
+  parts.push('</svg>');
+  return parts.join('');
+}

@@ -144,6 +144,7 @@ export function regionPanel(data, ctx) {
     <header class="details-head">
       <p class="eyebrow">${esc(kind)} · ${esc(data.id)}</p>
       <h2 id="details-title">${esc(placeName(data))}</h2>
+      <p class="area-actions"><button type="button" class="btn" data-area-profile="${esc(data.id)}">${esc(t('regionProfile'))}</button></p>
     </header>
     <section><h3>${esc(t('overview'))}</h3>${overview}</section>
     ${chart ? `<section class="chart-section">${chart}</section>` : ''}

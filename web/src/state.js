@@ -3,7 +3,10 @@
 //    &field=0812&education=master,doctorate&title=senior&tier=A,B
 //    &min_age=25&max_age=34&seeking=true&lang=en
 //    &view=shortage&sfield=0812&sby=park&sarea=ID | &view=commute&park=ID | &view=flows&farea=ID&month=2025-12
+//    | &view=time&tlevel=park&tmonth=2025-06&tfield=0812&tchain=ngit&tarea=ID
+//      (before/after: &tmode=change&tdate=2025-06&twin=3&tcalc=end&tby=pct)
 //    &archive=exports/talents.pmtiles (a layer drawn from a PMTiles archive, archive.js)
+//    &area=sa_… (the profile of a study area, district or park, areas.js) | &compare=A,B[,C,D]
 // Lists are comma-separated. Parameters at their default are left out.
 
 // `people` is kept only while the signed-in role may see individuals (app.js).
@@ -11,8 +14,14 @@ export const LAYER_IDS = ['talents', 'enterprises', 'vacancies', 'regions', 'peo
 export const DEFAULT_LAYERS = ['talents', 'enterprises'];
 export const REGION_STATS = ['talents', 'seekers', 'enterprises', 'openings', 'ratio'];
 export const LIST_FILTERS = ['industry', 'field', 'education', 'title', 'tier'];
-export const VIEWS = ['shortage', 'commute', 'flows'];
+export const VIEWS = ['shortage', 'commute', 'flows', 'time'];
+/** The time view's hash keys (views/time.js). */
+export const TIME_KEYS = ['tlevel', 'tmonth', 'tmode', 'tdate', 'twin', 'tcalc', 'tby', 'tarea', 'tfield', 'tchain'];
+export const TIME_WINDOWS = [1, 3, 6, 12];
 export const SHORTAGE_BY = ['district', 'park'];
+/** Areas compared at once (GET /api/compare). */
+export const COMPARE_MIN = 2;
+export const COMPARE_MAX = 4;
 export const FILTER_KEYS = [...LIST_FILTERS, 'min_age', 'max_age', 'seeking'];
 
 export function emptyFilters() {
@@ -34,7 +43,19 @@ export function defaultState() {
     park: null, // commute view: the park whose workers are shown
     farea: null, // flow view: the area whose series is shown
     fmonth: null, // flow view: alert month (null = the latest)
+    tlevel: null, // time view: 'park' (null = districts)
+    tmonth: null, // time view: the slider's month (null = the last)
+    tmode: null, // time view: 'change' for before/after (null = the slider)
+    tdate: null, // time view: the before/after date (null = 12 months before the last)
+    twin: null, // time view: months in each window (null = 6)
+    tcalc: null, // time view: 'end' = end of the month before vs end of the window (null = means)
+    tby: null, // time view: 'pct' = colour by % change (null = by the difference)
+    tarea: null, // time view: the area whose monthly stock is shown
+    tfield: null, // time view: field code filter
+    tchain: null, // time view: industry chain filter
     archive: null, // URL or path of a PMTiles archive that replaces its layer's tiles
+    area: null, // the study area, district or park whose profile is open (areas.js)
+    compare: null, // 2–4 area ids compared side by side (areas.js)
   };
 }
 
@@ -92,7 +113,25 @@ export function parseHash(hash) {
   state.park = id(params.get('park'));
   state.farea = id(params.get('farea'));
   const month = params.get('month');
-  if (month && /^\d{4}-(0[1-9]|1[0-2])$/.test(month)) state.fmonth = month;
+  const isMonth = (v) => Boolean(v) && /^\d{4}-(0[1-9]|1[0-2])$/.test(v);
+  if (isMonth(month)) state.fmonth = month;
+  if (params.get('tlevel') === 'park') state.tlevel = 'park';
+  if (isMonth(params.get('tmonth'))) state.tmonth = params.get('tmonth');
+  if (params.get('tmode') === 'change') state.tmode = 'change';
+  if (isMonth(params.get('tdate'))) state.tdate = params.get('tdate');
+  const twin = Number(params.get('twin'));
+  if (TIME_WINDOWS.includes(twin) && twin !== 6) state.twin = twin;
+  if (params.get('tcalc') === 'end') state.tcalc = 'end';
+  if (params.get('tby') === 'pct') state.tby = 'pct';
+  state.tarea = id(params.get('tarea'));
+  state.tfield = id(params.get('tfield'));
+  state.tchain = id(params.get('tchain'));
+  state.area = id(params.get('area'));
+  const compare = (params.get('compare') || '').split(',').map((s) => id(s.trim()));
+  if (compare.length >= COMPARE_MIN && compare.length <= COMPARE_MAX && compare.every(Boolean) && new Set(compare).size === compare.length) {
+    state.compare = compare;
+  }
+  if (state.compare) state.area = null;
   const archive = params.get('archive');
   if (archive && archive.length <= 512 && /^[\w.~:/%@-]+\.pmtiles$/.test(archive)) state.archive = archive;
   return state;
@@ -123,8 +162,12 @@ export function formatHash(state) {
     } else if (state.view === 'flows') {
       if (state.farea) parts.push(`farea=${keep(state.farea)}`);
       if (state.fmonth) parts.push(`month=${state.fmonth}`);
+    } else if (state.view === 'time') {
+      for (const key of TIME_KEYS) if (state[key] !== null && state[key] !== undefined) parts.push(`${key}=${keep(String(state[key]))}`);
     }
   }
+  if (state.compare) parts.push(`compare=${keep(state.compare.join(','))}`);
+  else if (state.area) parts.push(`area=${keep(state.area)}`);
   if (state.archive) parts.push(`archive=${keep(state.archive)}`);
   return `#${parts.join('&')}`;
 }

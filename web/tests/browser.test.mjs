@@ -149,7 +149,12 @@ async function openPage({ viewport = VIEWPORT } = {}) {
     if (!why.includes('ERR_ABORTED')) rec.failed.push(`${req.url()} ${why}`);
   });
   page.on('requestfinished', async (req) => {
-    const res = await req.response();
+    let res = null;
+    try {
+      res = await req.response();
+    } catch {
+      return; // the page closed while the request finished
+    }
     let bytes = 0;
     try {
       bytes = (await req.sizes()).responseBodySize;

@@ -158,3 +158,18 @@ test('colour ramps print in grey: sequential ramps darken step by step, the dive
   const mid = Math.floor(PUOR.length / 2);
   assert.ok(monotonic(PUOR.slice(0, mid + 1)) && monotonic(PUOR.slice(mid)), 'PuOr darkens away from its centre on both sides');
 });
+
+test('the time view keeps its month, level, date, window and filters in the hash', () => {
+  const hash = '#layers=enterprises&view=time&tlevel=park&tmonth=2025-06&tmode=change&tdate=2025-03&twin=12&tcalc=end&tby=pct&tarea=370102&tfield=0812&tchain=ngit';
+  const s = parseHash(hash);
+  assert.equal(s.view, 'time');
+  assert.equal(s.tlevel, 'park');
+  assert.equal(s.tmonth, '2025-06');
+  assert.equal(s.tmode, 'change');
+  assert.equal(s.tdate, '2025-03');
+  assert.equal(s.twin, 12);
+  assert.equal(formatHash(s), hash);
+  // Defaults and bad values are left out; the keys belong to the time view only.
+  assert.equal(formatHash(parseHash('#layers=&view=time&tlevel=district&twin=6&tmonth=2025-00&tcalc=x')), '#layers=&view=time');
+  assert.equal(formatHash(parseHash('#layers=&view=flows&tmonth=2025-06')), '#layers=&view=flows');
+});

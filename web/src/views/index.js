@@ -5,17 +5,48 @@
 // requested while it is off) and uses the detail panel for its ranked list,
 // indicators and explanations. This module owns what they share: which view
 // is on, the request counter that drops answers a newer load made stale, the
-// layer-panel items and the panel and map events.
+// layer-panel items and the panel and map events. The time view's module
+// is imported the first time that view is on (`lazyTimeView`).
 
 import { nameOf, placeName, t } from '../i18n.js';
 import { esc } from '../legend.js';
 import { createCommuteView } from './commute.js';
 import { createFlowsView } from './flows.js';
 import { createShortageView } from './shortage.js';
+import { TIME_KEYS } from '../state.js';
 
-export const VIEW_IDS = ['shortage', 'commute', 'flows'];
+export const VIEW_IDS = ['shortage', 'commute', 'flows', 'time'];
 
-const HASH_KEYS = ['view', 'sfield', 'sby', 'sarea', 'park', 'farea', 'fmonth'];
+const HASH_KEYS = ['view', 'sfield', 'sby', 'sarea', 'park', 'farea', 'fmonth', ...TIME_KEYS];
+
+/** The time view as the list sees it before its module is loaded: the
+ *  layer ids and hash keys are known, the rest waits for `import()`. */
+function lazyTimeView(cx) {
+  const s = {};
+  let impl = null;
+  let loading = null;
+  const get = () =>
+    (loading ||= import('./time.js').then((m) => {
+      impl = m.createTimeView(cx, s);
+      return impl;
+    }));
+  return {
+    id: 'time',
+    layers: ['time-fill', 'time-line'],
+    state: s,
+    controls: () => impl?.controls() ?? '',
+    legend: () => impl?.legend() ?? `<p class="legend-note">${esc(t('viewTimeNote'))}</p>`,
+    load: () => get().then((v) => v.load()),
+    rerender: () => impl?.rerender(),
+    selectArea: (id) => impl?.selectArea(id),
+    onControl: (el) => impl?.onControl(el) ?? false,
+    onClick: (e) => impl?.onClick(e) ?? false,
+    setOn: (on) => impl?.setOn(on),
+    get impl() {
+      return impl;
+    },
+  };
+}
 
 export function createViews({ map, state, ctx, base, regionsById, origin, getJson, writeHash, flyToArea, openPanel, beforeLayer, onViewOn }) {
   let seq = 0;
@@ -47,7 +78,8 @@ export function createViews({ map, state, ctx, base, regionsById, origin, getJso
   const shortage = createShortageView(cx);
   const commute = createCommuteView(cx);
   const flows = createFlowsView(cx);
-  const views = [shortage, commute, flows];
+  const time = lazyTimeView(cx);
+  const views = [shortage, commute, flows, time];
   const byId = new Map(views.map((view) => [view.id, view]));
 
   function setVisibility() {
@@ -55,6 +87,7 @@ export function createViews({ map, state, ctx, base, regionsById, origin, getJso
       const on = state.view === view.id;
       const vis = on ? 'visible' : 'none';
       for (const l of view.layers) if (map.getLayer(l)) map.setLayoutProperty(l, 'visibility', vis);
+      view.setOn?.(on);
       const li = document.querySelector(`.layer[data-view="${view.id}"]`);
       if (li) {
         li.classList.toggle('on', on);
@@ -125,6 +158,7 @@ export function createViews({ map, state, ctx, base, regionsById, origin, getJso
       if (row.dataset.explain) shortage.explain(row.dataset.explain).catch(report);
       if (row.dataset.park && state.view === 'commute') commute.selectPark(row.dataset.park, false);
       if (row.dataset.farea) flows.selectArea(row.dataset.farea, false);
+      if (row.dataset.tarea) time.selectArea(row.dataset.tarea);
       return;
     }
     const target = ev.target.closest('button');
@@ -162,6 +196,7 @@ export function createViews({ map, state, ctx, base, regionsById, origin, getJso
     rerender,
     applyState,
     setVisibility,
-    state: { shortage: shortage.state, commute: commute.state, flows: flows.state },
+    state: { shortage: shortage.state, commute: commute.state, flows: flows.state, time: time.state },
+    time,
   };
 }
