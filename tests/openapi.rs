@@ -129,3 +129,47 @@ fn operation_ids_are_unique() {
         }
     }
 }
+
+/// `/openapi.json` names each schema component after its Rust type, and of
+/// two `ToSchema` types with the same name one silently replaces the other
+/// there (a profile's `Headline` once stood in for the briefing's). Every
+/// `ToSchema` type of the crate has a name of its own.
+#[test]
+fn schema_component_names_are_unique() {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
+    let mut seen: std::collections::BTreeMap<String, String> = Default::default();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let mut derives_schema = false;
+        for line in text.lines().map(str::trim) {
+            if line.starts_with("#[derive(") && line.contains("ToSchema") {
+                derives_schema = true;
+                continue;
+            }
+            if !derives_schema || line.starts_with("#[") || line.starts_with("///") {
+                continue;
+            }
+            derives_schema = false;
+            let Some(rest) = line.strip_prefix("pub struct ").or_else(|| line.strip_prefix("pub enum ")) else {
+                continue;
+            };
+            let name: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            let at = file.display().to_string();
+            if let Some(first) = seen.insert(name.clone(), at.clone()) {
+                panic!("two ToSchema types named {name}: {first} and {at}");
+            }
+        }
+    }
+    assert!(seen.len() > 50, "found {} schema types", seen.len());
+}

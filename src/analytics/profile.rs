@@ -41,7 +41,7 @@ pub const FLOW_MONTHS: u32 = 12;
 
 /// One row of a published table.
 #[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
-pub struct Row {
+pub struct ProfileRow {
     /// The code (field, division, chain, education, …) or band label.
     pub key: String,
     pub name_zh: String,
@@ -51,7 +51,7 @@ pub struct Row {
 
 /// A published table.
 #[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
-pub struct Table {
+pub struct ProfileTable {
     /// `talents_by_field`, `seekers_by_field`, `talents_by_education`,
     /// `talents_by_title`, `talents_by_tier`, `talents_by_age`,
     /// `workers_by_field`, `enterprises_by_industry`,
@@ -63,12 +63,12 @@ pub struct Table {
     /// Whether the values are talent counts (published under the caller's
     /// disclosure) rather than enterprise data (exact).
     pub talent_counts: bool,
-    pub rows: Vec<Row>,
+    pub rows: Vec<ProfileRow>,
 }
 
 /// The headline numbers.
 #[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
-pub struct Headline {
+pub struct ProfileHeadline {
     /// Talents living in the area.
     pub residents: u64,
     /// Residents looking for work.
@@ -145,8 +145,8 @@ pub struct FlowTable {
 /// A whole profile.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Profile {
-    pub headline: Headline,
-    pub tables: Vec<Table>,
+    pub headline: ProfileHeadline,
+    pub tables: Vec<ProfileTable>,
     pub key_enterprises: Vec<KeyEnterprise>,
     /// The fields the area is most short of (index descending).
     pub shortage: Vec<ShortageField>,
@@ -355,11 +355,11 @@ pub fn profile(
     let t = count_talents(snap, place);
     let e = count_enterprises(snap, place);
     let tax = &snap.taxonomy;
-    let field_rows = |tallies: &[Tally]| -> Vec<Row> {
+    let field_rows = |tallies: &[Tally]| -> Vec<ProfileRow> {
         tax.fields()
             .iter()
             .zip(tallies)
-            .map(|(f, &n)| Row {
+            .map(|(f, &n)| ProfileRow {
                 key: f.code.clone(),
                 name_zh: f.name_zh.clone(),
                 name_en: f.name_en.clone(),
@@ -368,12 +368,12 @@ pub fn profile(
             .filter(|r| r.value > 0)
             .collect()
     };
-    let named = |names: &[(&str, &str)], codes: &[&str], tallies: &[Tally]| -> Vec<Row> {
+    let named = |names: &[(&str, &str)], codes: &[&str], tallies: &[Tally]| -> Vec<ProfileRow> {
         names
             .iter()
             .zip(codes)
             .zip(tallies)
-            .map(|((&(zh, en), &code), &n)| Row {
+            .map(|((&(zh, en), &code), &n)| ProfileRow {
                 key: code.to_string(),
                 name_zh: zh.to_string(),
                 name_en: en.to_string(),
@@ -385,17 +385,17 @@ pub fn profile(
     let education_codes = codes(Education::ALL.iter().map(|e| e.code()).collect());
     let title_codes = codes(Title::ALL.iter().map(|e| e.code()).collect());
     let tier_codes = codes(Tier::ALL.iter().map(|e| e.code()).collect());
-    let ages: Vec<Row> = (0..AGE_EDGES.len())
+    let ages: Vec<ProfileRow> = (0..AGE_EDGES.len())
         .map(|i| {
             let (zh, en) = age_label(i);
-            Row { key: en.clone(), name_zh: zh, name_en: en, value: d.count(t.age[i]) }
+            ProfileRow { key: en.clone(), name_zh: zh, name_en: en, value: d.count(t.age[i]) }
         })
         .collect();
-    let industry_rows = |pick: fn(&(u64, u64)) -> u64| -> Vec<Row> {
+    let industry_rows = |pick: fn(&(u64, u64)) -> u64| -> Vec<ProfileRow> {
         tax.industries()
             .iter()
             .zip(&e.by_industry)
-            .map(|(i, c)| Row {
+            .map(|(i, c)| ProfileRow {
                 key: i.code.clone(),
                 name_zh: i.name_zh.clone(),
                 name_en: i.name_en.clone(),
@@ -404,7 +404,7 @@ pub fn profile(
             .filter(|r| r.value > 0)
             .collect()
     };
-    let chain_rows: Vec<Row> = tax
+    let chain_rows: Vec<ProfileRow> = tax
         .chains()
         .iter()
         .map(|ch| {
@@ -414,23 +414,34 @@ pub fn profile(
                 .filter_map(|code| tax.industry_index(code))
                 .map(|i| e.by_industry.get(i as usize).map_or(0, |c| c.0))
                 .sum();
-            Row { key: ch.id.clone(), name_zh: ch.name_zh.clone(), name_en: ch.name_en.clone(), value }
+            ProfileRow { key: ch.id.clone(), name_zh: ch.name_zh.clone(), name_en: ch.name_en.clone(), value }
         })
         .collect();
-    let opening_field_rows: Vec<Row> = tax
+    let opening_field_rows: Vec<ProfileRow> = tax
         .fields()
         .iter()
         .zip(&e.openings_field)
-        .map(|(f, &n)| Row { key: f.code.clone(), name_zh: f.name_zh.clone(), name_en: f.name_en.clone(), value: n })
+        .map(|(f, &n)| ProfileRow {
+            key: f.code.clone(),
+            name_zh: f.name_zh.clone(),
+            name_en: f.name_en.clone(),
+            value: n,
+        })
         .filter(|r| r.value > 0)
         .collect();
-    let opening_education_rows: Vec<Row> = EDUCATION_NAMES
+    let opening_education_rows: Vec<ProfileRow> = EDUCATION_NAMES
         .iter()
         .zip(&education_codes)
         .zip(e.openings_education)
-        .map(|((&(zh, en), &code), n)| Row { key: code.to_string(), name_zh: zh.into(), name_en: en.into(), value: n })
+        .map(|((&(zh, en), &code), n)| ProfileRow {
+            key: code.to_string(),
+            name_zh: zh.into(),
+            name_en: en.into(),
+            value: n,
+        })
         .collect();
-    let table = |id, title_zh, title_en, talent_counts, rows| Table { id, title_zh, title_en, talent_counts, rows };
+    let table =
+        |id, title_zh, title_en, talent_counts, rows| ProfileTable { id, title_zh, title_en, talent_counts, rows };
     let tables = vec![
         table("talents_by_field", "常住人才·学科", "Resident talents by field", true, field_rows(&t.field)),
         table("seekers_by_field", "求职人才·学科", "Job seekers by field", true, field_rows(&t.seekers_field)),
@@ -511,7 +522,7 @@ pub fn profile(
         residents_same_place: d.count(t.residents_here),
     };
     Profile {
-        headline: Headline {
+        headline: ProfileHeadline {
             residents: d.count(t.residents),
             seekers: d.count(t.seekers),
             workers: d.count(t.workers),

@@ -264,7 +264,7 @@ impl Resolved {
 
 /// Which area a profile is about.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct AreaRef {
+pub struct ProfileArea {
     pub id: String,
     pub name: String,
     pub name_en: String,
@@ -279,11 +279,11 @@ pub struct AreaRef {
     pub cells: Option<usize>,
 }
 
-pub(super) fn area_ref(snap: &Snapshot, r: &Resolved) -> AreaRef {
+pub(super) fn area_ref(snap: &Snapshot, r: &Resolved) -> ProfileArea {
     match r {
         Resolved::Region(i) => {
             let reg = &snap.regions[*i as usize];
-            AreaRef {
+            ProfileArea {
                 id: reg.id.clone(),
                 name: reg.name.clone(),
                 name_en: reg.name_en.clone(),
@@ -294,7 +294,7 @@ pub(super) fn area_ref(snap: &Snapshot, r: &Resolved) -> AreaRef {
                 cells: None,
             }
         }
-        Resolved::Study(a, f) => AreaRef {
+        Resolved::Study(a, f) => ProfileArea {
             id: a.id.clone(),
             name: a.shape.name.clone(),
             name_en: a.shape.name.clone(),
@@ -390,7 +390,7 @@ pub struct ProfileParams {
 /// A profile as served.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct AreaProfile {
-    pub area: AreaRef,
+    pub area: ProfileArea,
     pub data_version: u64,
     pub reference_year: u16,
     pub privacy_k: u32,
@@ -689,7 +689,7 @@ pub struct CompareTable {
 /// `/api/compare`'s answer.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Comparison {
-    pub areas: Vec<AreaRef>,
+    pub areas: Vec<ProfileArea>,
     /// Per area: whether its talent counts are exact.
     pub exact_counts: Vec<bool>,
     pub data_version: u64,
