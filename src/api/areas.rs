@@ -176,9 +176,10 @@ pub async fn create(
         json!({"created": true}),
     )
     .await?;
-    let out = area_out(&kept, &principal);
+    let location = format!("/api/areas/{}", kept.id);
+    let out = state.compute.run(move || area_out(&kept, &principal)).await?;
     let mut resp = (StatusCode::CREATED, Json(out)).into_response();
-    if let Ok(v) = HeaderValue::from_str(&format!("/api/areas/{}", kept.id)) {
+    if let Ok(v) = HeaderValue::from_str(&location) {
         resp.headers_mut().insert(header::LOCATION, v);
     }
     Ok(resp)
@@ -334,17 +335,30 @@ pub(super) async fn resolve(
     Err(ApiError::NotFound(format!("{param}: no district, park or study area with id '{id}'")))
 }
 
-/// The disclosure of an area's talent numbers for `principal`.
-pub(super) fn disclosure(state: &AppState, snap: &Snapshot, principal: &Principal, r: &Resolved) -> Disclosure {
+/// The disclosure of an area's talent numbers for `principal`. The
+/// jurisdiction test of a study area (geometry) runs on the compute pool.
+pub(super) async fn disclosure(
+    state: &AppState,
+    snap: &Arc<Snapshot>,
+    principal: &Principal,
+    r: &Resolved,
+) -> Result<Disclosure, ApiError> {
     let k = state.settings.k;
-    match r {
+    Ok(match r {
         Resolved::Region(i) => access::disclosure_for(principal, k, &[snap.regions[*i as usize].id.as_str()]),
         Resolved::Study(_, f) => match principal.role {
             Role::Admin => Disclosure::Exact,
-            Role::Analyst if cells_in_jurisdiction(snap, principal, f) => Disclosure::Exact,
+            Role::Analyst => {
+                let (s, p, f) = (snap.clone(), principal.clone(), f.clone());
+                if state.compute.run(move || cells_in_jurisdiction(&s, &p, &f)).await? {
+                    Disclosure::Exact
+                } else {
+                    Disclosure::Protected { k }
+                }
+            }
             _ => Disclosure::Protected { k },
         },
-    }
+    })
 }
 
 /// Whether every cell of a study area lies inside the districts and parks
@@ -434,7 +448,7 @@ pub async fn profile(
     }
     let snap = state.snapshot();
     let resolved = resolve(&state, &snap, "id", &id).await?;
-    let d = disclosure(&state, &snap, &principal, &resolved);
+    let d = disclosure(&state, &snap, &principal, &resolved).await?;
     let city_d = access::disclosure_for(&principal, state.settings.k, &[]);
     let area = area_ref(&snap, &resolved);
     let params = json!({"area": area.id, "format": format!("{format:?}").to_lowercase()});
@@ -741,7 +755,7 @@ pub async fn compare(
     let mut resolved = Vec::new();
     for id in &ids {
         let r = resolve(&state, &snap, "areas", id).await?;
-        let d = disclosure(&state, &snap, &principal, &r);
+        let d = disclosure(&state, &snap, &principal, &r).await?;
         resolved.push((r, d));
     }
     let exact: Vec<&str> = ids.iter().zip(&resolved).filter(|(_, (_, d))| d.is_exact()).map(|(id, _)| *id).collect();

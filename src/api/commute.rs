@@ -172,7 +172,7 @@ pub async fn summary(
     let resolved = super::areas::resolve(&state, &snap, "area", id.trim()).await?;
     let named = super::areas::area_ref(&snap, &resolved);
     let k = state.settings.k;
-    let d = super::areas::disclosure(&state, &snap, &principal, &resolved);
+    let d = super::areas::disclosure(&state, &snap, &principal, &resolved).await?;
     access::audit_exact(
         &caller,
         d,

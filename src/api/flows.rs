@@ -261,7 +261,7 @@ pub async fn series(
     let scope = scope(query.field.as_deref(), query.chain.as_deref(), &snap)?;
     let span = span(query.from.as_deref(), query.to.as_deref(), &snap)?;
     let version = snap.version;
-    let d = super::areas::disclosure(&state, &snap, &principal, &resolved);
+    let d = super::areas::disclosure(&state, &snap, &principal, &resolved).await?;
     let named = super::areas::area_ref(&snap, &resolved);
     let params = json!({"area": named.id, "field": query.field, "chain": query.chain,
         "from": span.map(|s| month_label(s.0)), "to": span.map(|s| month_label(s.1))});

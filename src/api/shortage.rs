@@ -565,7 +565,7 @@ pub async fn fields(
             let [w, south, e, n] = a.bbox;
             let centre = (round6((w + e) / 2.0), round6((south + n) / 2.0));
             let named = AreaRef { id: a.id, name: a.name, kind: a.kind, lon: centre.0, lat: centre.1 };
-            (named, super::areas::disclosure(&state, &snap, &principal, resolved))
+            (named, super::areas::disclosure(&state, &snap, &principal, resolved).await?)
         }
     };
     let area_id = named.id.clone();
