@@ -146,11 +146,6 @@ impl Footprint {
         self.bbox
     }
 
-    /// Cell ids as the talents layer serves them ([`morton::cell_id`]).
-    pub fn cell_ids(&self) -> impl Iterator<Item = u64> + '_ {
-        self.cells.iter().map(|&c| ((LEVEL as u64) << 58) | c)
-    }
-
     /// The cells as rectangles, one per run of cells in a row.
     pub fn rectangles(&self) -> impl Iterator<Item = Rect<f64>> + '_ {
         let n = (1u64 << LEVEL) as f64;
@@ -160,22 +155,25 @@ impl Footprint {
             Rect::new(Coord { x: w, y: s_lat }, Coord { x: e, y: n_lat })
         })
     }
-
-    /// `[lon, lat]` of each cell's centre.
-    pub fn centres(&self) -> impl Iterator<Item = [f64; 2]> + '_ {
-        let n = (1u64 << LEVEL) as f64;
-        self.cells.iter().map(move |&c| {
-            let (x, y) = morton::deinterleave(c);
-            let (lon, lat) = unit_to_lonlat((x as f64 + 0.5) / n, (y as f64 + 0.5) / n);
-            [lon, lat]
-        })
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use geo::{LineString, Polygon};
+
+    /// `[lon, lat]` of each cell's centre.
+    fn centres(f: &Footprint) -> Vec<[f64; 2]> {
+        let n = (1u64 << LEVEL) as f64;
+        f.cells
+            .iter()
+            .map(|&c| {
+                let (x, y) = morton::deinterleave(c);
+                let (lon, lat) = unit_to_lonlat((x as f64 + 0.5) / n, (y as f64 + 0.5) / n);
+                [lon, lat]
+            })
+            .collect()
+    }
 
     fn square(w: f64, s: f64, e: f64, n: f64) -> MultiPolygon<f64> {
         MultiPolygon(vec![Polygon::new(LineString::from(vec![(w, s), (e, s), (e, n), (w, n), (w, s)]), vec![])])
@@ -187,7 +185,7 @@ mod tests {
         let f = Footprint::of(&shape);
         assert!(!f.is_empty());
         // Every centre inside, and every cell whose centre is inside found.
-        for [lon, lat] in f.centres() {
+        for [lon, lat] in centres(&f) {
             assert!(f.holds_point(lon, lat), "{lon},{lat}");
         }
         let n = (1u64 << LEVEL) as f64;
