@@ -21,10 +21,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::IntoParams;
 
-use crate::analytics::flows::{
-    self, AlertError, AlertQuery, OdMatrix, Scope, alerts, breakdown, month_label, parse_month,
-};
-use crate::analytics::privacy::{Disclosure, Tally};
+use crate::analytics::flows::{self, AlertError, AlertQuery, Scope, alerts, month_label, parse_month};
 use crate::areas::Place;
 use crate::auth::Principal;
 use crate::import::{BatchError, MAX_BATCH, stage_moves};
@@ -37,7 +34,6 @@ use super::error::{BatchItemError, ErrorBody};
 use super::params::{Level, Number};
 use super::query::ApiQuery;
 use super::types::flows::{Series as SeriesBody, *};
-use super::types::{CollectionTag, FeatureTag, GeoJson, Geometry};
 use super::{ApiError, AppState};
 use axum::extract::Extension;
 use serde_json::json;
@@ -54,7 +50,7 @@ pub fn routes(table: super::RouteTable) -> super::RouteTable {
     table
         .add("POST", "/api/moves", Access::Feed, post(post_moves).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)))
         .get("/api/flows/series", Access::Public, series)
-        .get("/api/flows/od", Access::Public, od)
+        .get("/api/flows/od", Access::Public, super::od::od)
         .get("/api/flows/alerts", Access::Public, alerts_handler)
         .get("/api/stock", Access::Public, stock)
 }
@@ -159,7 +155,7 @@ fn batch_error(e: BatchError, received: usize) -> ApiError {
 }
 
 /// The `field` and `chain` parameters.
-fn scope(field: Option<&str>, chain: Option<&str>, snap: &Snapshot) -> Result<Scope, ApiError> {
+pub(super) fn scope(field: Option<&str>, chain: Option<&str>, snap: &Snapshot) -> Result<Scope, ApiError> {
     let taxonomy = &snap.taxonomy;
     let field = match field {
         None => None,
@@ -209,7 +205,7 @@ fn check_span(from: u32, to: u32) -> Result<(), ApiError> {
 }
 
 /// `from`/`to` months, defaulting to the span of the data.
-fn span(from: Option<&str>, to: Option<&str>, snap: &Snapshot) -> Result<Option<(u32, u32)>, ApiError> {
+pub(super) fn span(from: Option<&str>, to: Option<&str>, snap: &Snapshot) -> Result<Option<(u32, u32)>, ApiError> {
     let flows = &snap.flows;
     let (first, last) = (flows.first_month, flows.first_month + (flows.months as u32).saturating_sub(1));
     let from = month_param(from, "from")?;
@@ -282,152 +278,6 @@ pub async fn series(
         .await?;
     let exact_counts = d.is_exact();
     Ok(Json(SeriesBody { area, field: query.field, chain: query.chain, talents, k, exact_counts, version, months }))
-}
-
-/// The parameters of `/api/flows/od`.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct OdParams {
-    /// The areas flows are drawn between (default district).
-    pub level: Option<Level>,
-    /// First month, `YYYY-MM`.
-    #[param(pattern = r"^\d{4}-\d{2}$")]
-    pub from: Option<String>,
-    /// Last month, `YYYY-MM`.
-    #[param(pattern = r"^\d{4}-\d{2}$")]
-    pub to: Option<String>,
-    /// An industry chain id or a GB/T 4754-2017 division code.
-    pub chain: Option<String>,
-    /// A 4-digit first-level discipline code.
-    pub field: Option<String>,
-}
-
-/// `GET /api/flows/od?level=district|park[&from=YYYY-MM][&to=YYYY-MM][&chain][&field]`:
-/// GeoJSON with a `LineString` per pair of areas (job changes and
-/// relocations from one to the other, published positive) and a `Point` per
-/// area (arrivals into and departures out of the city, with the
-/// destinations). Every count is a tally of the moves of the window,
-/// perturbed unless the caller is an admin. Runs on the compute pool.
-#[utoipa::path(get, path = "/api/flows/od", tag = "flows", params(OdParams),
-    responses((status = 200, description = "Flow lines and area points", body = OdCollection,
-               content_type = "application/geo+json"),
-              (status = 400, description = "A parameter is unknown, repeated or invalid", body = ErrorBody)))]
-pub async fn od(
-    State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
-    Extension(caller): Extension<Caller>,
-    ApiQuery(query): ApiQuery<OdParams>,
-) -> Result<GeoJson<OdCollection>, ApiError> {
-    let snap = state.snapshot();
-    let k = state.settings.k;
-    let level = query.level.unwrap_or_default().kind();
-    let scope = scope(query.field.as_deref(), query.chain.as_deref(), &snap)?;
-    let span = span(query.from.as_deref(), query.to.as_deref(), &snap)?;
-    let version = snap.version;
-    let d = access::disclosure_for(&principal, k, &[]);
-    let params = json!({"level": level.code(), "field": query.field, "chain": query.chain,
-        "from": span.map(|s| month_label(s.0)), "to": span.map(|s| month_label(s.1))});
-    access::audit_exact(&caller, d, "GET /api/flows/od", params).await?;
-    let features = state.compute.run(move || od_features(&snap, level, &scope, span, d)).await?;
-    Ok(GeoJson(OdCollection {
-        tag: CollectionTag::FeatureCollection,
-        features,
-        level: level.code(),
-        from: span.map(|s| month_label(s.0)),
-        to: span.map(|s| month_label(s.1)),
-        k,
-        exact_counts: d.is_exact(),
-        version,
-    }))
-}
-
-/// The OD matrix of the months `span` clipped to the data.
-fn od_matrix(snap: &Snapshot, level: RegionKind, scope: &Scope, span: Option<(u32, u32)>) -> OdMatrix {
-    let index = &snap.flows;
-    let Some((from, to)) = span.filter(|_| index.months > 0) else {
-        return OdMatrix::default();
-    };
-    let last = index.first_month + index.months as u32 - 1;
-    let (lo, hi) = (from.max(index.first_month), to.min(last));
-    if lo > hi {
-        return OdMatrix::default();
-    }
-    flows::od(snap, level, scope, (lo - index.first_month) as u16, (hi - index.first_month) as u16)
-}
-
-fn od_features(
-    snap: &Snapshot,
-    level: RegionKind,
-    scope: &Scope,
-    span: Option<(u32, u32)>,
-    d: Disclosure,
-) -> Vec<OdFeature> {
-    let matrix = od_matrix(snap, level, scope, span);
-    let centre = |r: u16| snap.regions[r as usize].centre;
-    let mut lines: Vec<((u16, u16), (Tally, Tally))> = matrix.lines.iter().map(|(&ab, &c)| (ab, c)).collect();
-    let id = |r: u16| snap.regions[r as usize].id.as_str();
-    lines.sort_by(|x, y| (id(x.0.0), id(x.0.1)).cmp(&(id(y.0.0), id(y.0.1))));
-    let mut features = Vec::new();
-    for ((a, b), (jobs, relocations)) in lines {
-        let mut both = jobs;
-        both.merge(relocations);
-        let count = d.count(both);
-        if count == 0 {
-            continue;
-        }
-        let (ra, rb) = (&snap.regions[a as usize], &snap.regions[b as usize]);
-        features.push(OdFeature::Flow(OdFlowFeature {
-            tag: FeatureTag::Feature,
-            geometry: Geometry::line(centre(a), centre(b)),
-            properties: OdFlowProperties {
-                kind: "flow",
-                from: ra.id.clone(),
-                from_name: ra.name.clone(),
-                to: rb.id.clone(),
-                to_name: rb.name.clone(),
-                count,
-                job_changes: Some(d.count(jobs)),
-                relocations: Some(d.count(relocations)),
-            },
-        }));
-    }
-    let areas = snap.regions.iter().enumerate().filter(|(_, r)| r.kind == level);
-    features.extend(areas.map(|(r, _)| OdFeature::Area(od_area(snap, &matrix, r as u16, d))));
-    features
-}
-
-/// An area point of the flow map: arrivals, departures and destinations.
-fn od_area(snap: &Snapshot, matrix: &OdMatrix, r: u16, d: Disclosure) -> OdAreaFeature {
-    let info = &snap.regions[r as usize];
-    let arrivals = matrix.arrivals.get(&r).copied().unwrap_or_default();
-    let by_destination = matrix.departures.get(&r);
-    let departures: Tally = by_destination.map_or_else(Tally::default, |to| to.values().copied().sum());
-    let names = &snap.flows.destinations;
-    let named = by_destination
-        .into_iter()
-        .flatten()
-        .map(|(&dest, &n)| (names.get(dest as usize).cloned().unwrap_or_else(|| "unknown".into()), n));
-    let breakdown = breakdown(named.collect(), d, 10);
-    let c = info.centre;
-    OdAreaFeature {
-        tag: FeatureTag::Feature,
-        id: info.id.clone(),
-        geometry: Geometry::point(c[0], c[1]),
-        properties: OdAreaProperties {
-            kind: "area",
-            id: info.id.clone(),
-            name: info.name.clone(),
-            level: info.kind.code(),
-            arrivals: Some(d.count(arrivals)),
-            departures: Some(d.count(departures)),
-            destinations: breakdown
-                .parts
-                .iter()
-                .map(|(name, count)| Destination { name: name.clone(), count: *count })
-                .collect(),
-            other_destinations: breakdown.other,
-        },
-    }
 }
 
 /// The parameters of `/api/flows/alerts`.

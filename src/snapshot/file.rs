@@ -42,7 +42,7 @@ use super::*;
 /// File name of the saved snapshot inside the data directory.
 pub const FILE_NAME: &str = "snapshot.bin";
 
-const MAGIC: &[u8; 16] = b"talentmap-snap\x00\x02";
+const MAGIC: &[u8; 16] = b"talentmap-snap\x00\x03";
 /// A block is written once its records reach this size.
 const BLOCK: usize = 1 << 20;
 
@@ -586,6 +586,8 @@ impl Record for MoveRec {
         e.u32(self.rkey);
         e.u32(self.from_cell);
         e.u32(self.to_cell);
+        e.u32(self.from_enterprise);
+        e.u32(self.to_enterprise);
     }
     fn get(d: &mut Dec) -> Result<Self, FileError> {
         Ok(MoveRec {
@@ -601,6 +603,8 @@ impl Record for MoveRec {
             rkey: d.u32()?,
             from_cell: d.u32()?,
             to_cell: d.u32()?,
+            from_enterprise: d.u32()?,
+            to_enterprise: d.u32()?,
         })
     }
 }

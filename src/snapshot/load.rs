@@ -63,7 +63,7 @@ pub fn build(store: &mut Store, taxonomy: Arc<Taxonomy>) -> Result<Snapshot, Sna
     let stations = load_stations(&tx, regions)?;
     let (raw_moves, destinations) = if move_count > 0 {
         snap.locator = Arc::new(moves::Locator::new(&snap.regions));
-        moves::load(&tx, &snap.locator, |id| enterprise_index.get(id).map(|&i| enterprises[i as usize].industry))?
+        moves::load(&tx, &snap.locator, |id| enterprise_index.get(id).map(|&i| (i, enterprises[i as usize].industry)))?
     } else {
         Default::default()
     };

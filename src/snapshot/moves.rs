@@ -1,10 +1,11 @@
 //! The move table of the snapshot and the monthly flow counts per area,
 //! precomputed at build so that series and alerts cost a few array reads.
 //!
-//! Each stored move becomes a 28-byte [`MoveRec`]: its month (an offset from
+//! Each stored move becomes a 36-byte [`MoveRec`]: its month (an offset from
 //! [`FlowIndex::first_month`]), its event, the district and park its `from`
-//! and `to` points fall in and their cells (for study areas), the talent's field and industry (when the talent
-//! is known), and the destination text interned. Records are sorted by month,
+//! and `to` points fall in and their cells (for study areas), the talent's
+//! field and industry (when the talent is known), the talent's employer
+//! before and after the move, and the destination text interned. Records are sorted by month,
 //! so one month or a range of months is a contiguous run.
 //!
 //! # Counting rules (per area)
@@ -29,6 +30,16 @@
 //! otherwise of the talent's current employer. So a departure is attributed to
 //! the industry the talent worked in before leaving whenever the history says
 //! so.
+//!
+//! # Employer before and after a move
+//!
+//! [`MoveRec::from_enterprise`] and [`MoveRec::to_enterprise`] follow the
+//! state rule (`crate::model::state`, `docs/present.md`): the employer starts
+//! as the registered one; an `arrive` naming an enterprise sets it, a
+//! `job_change` sets it to its `to_enterprise_id` (none when not given),
+//! `relocate` and `leave` keep it. Moves of one talent on one day are taken
+//! in the attribution order below. What the enterprise-level and
+//! industry-level flows count (`crate::analytics::flows::od_units`).
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -78,6 +89,10 @@ pub struct MoveRec {
     /// count moves by.
     pub from_cell: u32,
     pub to_cell: u32,
+    /// The talent's employer (enterprise position) just before and just
+    /// after the move (see the module doc), or [`NONE32`].
+    pub from_enterprise: u32,
+    pub to_enterprise: u32,
 }
 
 /// A move as read from the store, its points already assigned to regions.
@@ -99,6 +114,8 @@ pub struct RawMove {
     pub event: u8,
     /// Industry of `to_enterprise_id`, or [`NONE8`].
     pub to_industry: u8,
+    /// Position of `to_enterprise_id` among the enterprises, or [`NONE32`].
+    pub to_enterprise: u32,
     /// Record key (see [`MoveRec::rkey`]).
     pub rkey: u32,
     /// Point keys of `from` and `to` ([`NO_KEY`] without a point).
@@ -187,6 +204,8 @@ pub struct MoveValues<'a> {
     pub from: (Option<f64>, Option<f64>),
     pub to: (Option<f64>, Option<f64>),
     pub to_industry: u8,
+    /// Position of `to_enterprise_id`, or [`NONE32`].
+    pub to_enterprise: u32,
     pub destination: Option<&'a str>,
     pub rkey: u32,
 }
@@ -217,17 +236,18 @@ pub fn raw_move(
         destination: destinations.intern(v.destination),
         event: v.event.index(),
         to_industry: v.to_industry,
+        to_enterprise: v.to_enterprise,
         rkey: v.rkey,
     }
 }
 
 /// Reads every stored move, assigning its points to the regions (through
-/// `locator`, positions in the snapshot's regions) and interning destination texts. `industry_of` maps an
-/// enterprise id to its industry index.
+/// `locator`, positions in the snapshot's regions) and interning destination texts. `enterprise_of` maps an
+/// enterprise id to its position and industry index.
 pub fn load(
     conn: &rusqlite::Connection,
     locator: &Locator,
-    industry_of: impl Fn(&str) -> Option<u8>,
+    enterprise_of: impl Fn(&str) -> Option<(u32, u8)>,
 ) -> rusqlite::Result<(Vec<RawMove>, Vec<String>)> {
     let mut destinations = Destinations::default();
     let mut out = Vec::new();
@@ -242,9 +262,9 @@ pub fn load(
         // rather than failing the whole snapshot.
         let (Some(date), Some(event)) = (date, event) else { continue };
         let f64_at = |i: usize| r.get_ref(i).ok().and_then(|v| v.as_f64_or_null().ok().flatten());
-        let to_industry = match r.get_ref(7)?.as_str_or_null() {
-            Ok(Some(id)) => industry_of(id).unwrap_or(NONE8),
-            _ => NONE8,
+        let (to_enterprise, to_industry) = match r.get_ref(7)?.as_str_or_null() {
+            Ok(Some(id)) => enterprise_of(id).unwrap_or((NONE32, NONE8)),
+            _ => (NONE32, NONE8),
         };
         let values = MoveValues {
             talent_id: r.get_ref(0)?.as_str().unwrap_or(""),
@@ -253,6 +273,7 @@ pub fn load(
             from: (f64_at(3), f64_at(4)),
             to: (f64_at(5), f64_at(6)),
             to_industry,
+            to_enterprise,
             destination: r.get_ref(8)?.as_str_or_null().ok().flatten(),
             rkey: r.get::<_, Option<i64>>(9)?.unwrap_or(0) as u32,
         };
@@ -269,10 +290,19 @@ fn attribution_order(m: &RawMove) -> (u64, u32, u8, bool, u8) {
 }
 
 /// Appends the records of one talent's moves (in [`attribution_order`]),
-/// carrying the latest employer's industry forward in time.
-fn attribute(group: &[RawMove], (field, current): TalentInfo, first: u32, origin: (u32, u32), out: &mut Vec<MoveRec>) {
+/// carrying the latest employer's industry forward in time, and the
+/// employer itself by the state rule (module doc).
+fn attribute(group: &[RawMove], info: TalentInfo, first: u32, origin: (u32, u32), out: &mut Vec<MoveRec>) {
+    let TalentInfo { field, industry: current, employer: registered } = info;
     let mut latest = NONE8;
+    let mut employer = registered;
     for m in group {
+        let before = employer;
+        match MoveEvent::from_index(m.event) {
+            Some(MoveEvent::Arrive) if m.to_enterprise != NONE32 => employer = m.to_enterprise,
+            Some(MoveEvent::JobChange) => employer = m.to_enterprise,
+            _ => {}
+        }
         let industry = if m.to_industry != NONE8 {
             m.to_industry
         } else if latest != NONE8 {
@@ -296,13 +326,25 @@ fn attribute(group: &[RawMove], (field, current): TalentInfo, first: u32, origin
             rkey: m.rkey,
             from_cell: local_cell(origin, m.from_key),
             to_cell: local_cell(origin, m.to_key),
+            from_enterprise: before,
+            to_enterprise: employer,
         });
     }
 }
 
-/// What the build knows about a talent: `(field, registered employer's
-/// industry)`.
-pub type TalentInfo = (u8, u8);
+/// What the build knows about a talent: its field, its registered
+/// employer's industry and the registered employer's position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TalentInfo {
+    pub field: u8,
+    pub industry: u8,
+    pub employer: u32,
+}
+
+impl TalentInfo {
+    /// A talent not in the register.
+    pub const UNKNOWN: TalentInfo = TalentInfo { field: NONE8, industry: NONE8, employer: NONE32 };
+}
 
 /// A 64-bit key of an id (a talent's while building, since the snapshot
 /// keeps no talent ids; a move's while an import locates its warnings).
@@ -392,7 +434,7 @@ impl FlowIndex {
         index.months = (last - first + 1).min(u16::MAX as u32) as u16;
         let mut moves = Vec::with_capacity(raw.len());
         for group in raw.chunk_by(|a, b| a.talent == b.talent) {
-            let info = talents.get(&group[0].talent).copied().unwrap_or((NONE8, NONE8));
+            let info = talents.get(&group[0].talent).copied().unwrap_or(TalentInfo::UNKNOWN);
             attribute(group, info, first, index.origin, &mut moves);
         }
         drop(raw);
@@ -466,7 +508,7 @@ impl FlowIndex {
             raw.sort_unstable_by_key(attribution_order);
             let mut out = Vec::with_capacity(raw.len());
             for group in raw.chunk_by(|a, b| a.talent == b.talent) {
-                let i = info.get(&group[0].talent).copied().unwrap_or((NONE8, NONE8));
+                let i = info.get(&group[0].talent).copied().unwrap_or(TalentInfo::UNKNOWN);
                 attribute(group, i, first, self.origin, &mut out);
             }
             out
@@ -766,6 +808,8 @@ mod tests {
             rkey: 0,
             from_cell: NONE32,
             to_cell: NONE32,
+            from_enterprise: NONE32,
+            to_enterprise: NONE32,
         }
     }
 
@@ -789,8 +833,8 @@ mod tests {
         assert_eq!(c, vec![(1, counter::DEPARTURES)]);
         let c: Vec<_> = contributions(&rec(MoveEvent::Relocate, (0, NONE16), (1, NONE16))).collect();
         assert_eq!(c, vec![(1, counter::RELOCATIONS_IN), (0, counter::RELOCATIONS_OUT)]);
-        // 16 bytes of move, 4 of record key and 8 of cells: 140 MB for 5
-        // million moves.
-        assert!(std::mem::size_of::<MoveRec>() <= 28);
+        // 16 bytes of move, 4 of record key, 8 of cells and 8 of
+        // employers: 180 MB for 5 million moves.
+        assert!(std::mem::size_of::<MoveRec>() <= 36);
     }
 }

@@ -212,11 +212,14 @@ pub(super) fn load_talents(tx: &Transaction, cx: &TalentContext) -> Result<Loade
         let talent = talent_row(r, cx)?;
         registered.add(talent.rkey);
         if cx.with_info {
-            let registered_industry = match r.get_ref(18)?.as_str_or_null() {
-                Ok(Some(id)) => cx.enterprise_index.get(id).map_or(NONE8, |&e| cx.enterprises[e as usize].industry),
-                _ => NONE8,
+            let (employer, industry) = match r.get_ref(18)?.as_str_or_null() {
+                Ok(Some(id)) => {
+                    cx.enterprise_index.get(id).map_or((NONE32, NONE8), |&e| (e, cx.enterprises[e as usize].industry))
+                }
+                _ => (NONE32, NONE8),
             };
-            talent_info.insert(moves::id_key(text(r.get_ref(0)?)), (talent.field, registered_industry));
+            let info = moves::TalentInfo { field: talent.field, industry, employer };
+            talent_info.insert(moves::id_key(text(r.get_ref(0)?)), info);
         }
         if r.get::<_, bool>(17)? {
             talents.push(talent);

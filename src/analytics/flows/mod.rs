@@ -17,7 +17,10 @@
 //! leave out parts published as 0.
 
 pub mod alerts;
+pub mod od;
 pub mod stats;
+
+pub use od::{OdFocus, OdLevel, OdMatrix, od};
 
 use std::collections::HashMap;
 
@@ -384,55 +387,6 @@ pub struct Breakdown {
     pub other: Option<u64>,
 }
 
-/// The area position at `level` of a move's `from` and `to`.
-fn ends(m: &crate::snapshot::MoveRec, level: RegionKind) -> (u16, u16) {
-    match level {
-        RegionKind::Park => (m.from_park, m.to_park),
-        _ => (m.from_district, m.to_district),
-    }
-}
-
-/// Flows between areas over a span of months, for the flow map: tallies of
-/// the moves of the span.
-#[derive(Debug, Clone, Default)]
-pub struct OdMatrix {
-    /// `(from region, to region) → (job changes, relocations)`, from ≠ to.
-    pub lines: HashMap<(u16, u16), (Tally, Tally)>,
-    /// Region → arrivals from outside the city.
-    pub arrivals: HashMap<u16, Tally>,
-    /// Region → departures out of the city, by destination index.
-    pub departures: HashMap<u16, HashMap<u16, Tally>>,
-}
-
-/// Collects the origin–destination flows of `level` areas for month
-/// offsets `from..=to` of the snapshot's move table (a scan of those
-/// months' moves), within `scope`.
-pub fn od(snap: &Snapshot, level: RegionKind, scope: &Scope, from: u16, to: u16) -> OdMatrix {
-    let mut out = OdMatrix::default();
-    for m in snap.flows.range_moves(from, to) {
-        if !scope.matches(m.field, m.industry) {
-            continue;
-        }
-        let (a, b) = ends(m, level);
-        match MoveEvent::from_index(m.event) {
-            Some(MoveEvent::Arrive) if b != NONE16 => out.arrivals.entry(b).or_default().add(m.rkey),
-            Some(MoveEvent::Leave) if a != NONE16 => {
-                out.departures.entry(a).or_default().entry(m.destination).or_default().add(m.rkey)
-            }
-            Some(e @ (MoveEvent::JobChange | MoveEvent::Relocate)) if a != NONE16 && b != NONE16 && a != b => {
-                let line = out.lines.entry((a, b)).or_default();
-                if e == MoveEvent::JobChange {
-                    line.0.add(m.rkey);
-                } else {
-                    line.1.add(m.rkey);
-                }
-            }
-            _ => {}
-        }
-    }
-    out
-}
-
 /// Alert request.
 #[derive(Debug, Clone)]
 pub struct AlertQuery {
@@ -569,7 +523,7 @@ pub fn assess_areas(snap: &Snapshot, q: &AlertQuery) -> Result<Vec<AreaAlert>, A
         if mv.event != MoveEvent::Leave.index() || !q.scope.matches(mv.field, mv.industry) {
             continue;
         }
-        let (from, _) = ends(mv, q.level);
+        let (from, _) = od::ends(mv, q.level);
         if from == NONE16 {
             continue;
         }

@@ -103,23 +103,45 @@ pub struct Series {
     pub months: Vec<SeriesMonth>,
 }
 
-/// `GET /api/flows/od`: flow lines between areas and area points.
+/// `GET /api/flows/od`: flow lines between units (areas, enterprises or
+/// industry divisions) and unit points.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OdCollection {
     #[serde(rename = "type")]
     pub tag: CollectionTag,
     pub features: Vec<OdFeature>,
+    /// `district`, `park`, `enterprise` or `industry`.
     pub level: &'static str,
     /// First month (`YYYY-MM`), null without moves.
     pub from: Option<String>,
     pub to: Option<String>,
+    /// The area or enterprise the flows are focused on, if any.
+    pub focus: Option<OdFocusInfo>,
+    /// Lines with a published count above 0, before `limit`.
+    pub lines_total: usize,
+    /// The lines beyond `limit` as one published count (null when none were left out).
+    pub other_lines: Option<u64>,
     pub k: u32,
     /// Whether the counts are exact rather than perturbed.
     pub exact_counts: bool,
     pub version: u64,
 }
 
-/// A flow line or an area point.
+/// The focus of a flow answer: where its leavers went and its joiners came
+/// from (each total one published count of all its crossing moves).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OdFocusInfo {
+    pub id: String,
+    pub name: String,
+    /// `district`, `park`, `study` or `enterprise`.
+    pub kind: &'static str,
+    /// Moves out of the focus to other units (job changes, and relocations at the area levels).
+    pub lost: Option<u64>,
+    /// Moves into the focus from other units.
+    pub gained: Option<u64>,
+}
+
+/// A flow line or a unit point.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum OdFeature {
@@ -127,12 +149,13 @@ pub enum OdFeature {
     Area(OdAreaFeature),
 }
 
-/// Job changes and relocations from one area to another (a LineString).
+/// Moves from one unit to another: a LineString between their points, or
+/// no geometry at the industry level.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OdFlowFeature {
     #[serde(rename = "type")]
     pub tag: FeatureTag,
-    pub geometry: Geometry,
+    pub geometry: Option<Geometry>,
     pub properties: OdFlowProperties,
 }
 
@@ -140,6 +163,7 @@ pub struct OdFlowFeature {
 pub struct OdFlowProperties {
     /// Always `flow`.
     pub kind: &'static str,
+    /// Unit ids: region ids, enterprise ids or division codes (the focus's id on its side).
     pub from: String,
     pub from_name: String,
     pub to: String,
@@ -147,26 +171,31 @@ pub struct OdFlowProperties {
     pub count: u64,
     /// Each part its own published count.
     pub job_changes: Option<u64>,
+    /// Null at the enterprise and industry levels (relocations keep the employer).
     pub relocations: Option<u64>,
 }
 
-/// Arrivals into and departures out of the city at one area (a Point).
+/// Arrivals into and departures out of the city at one unit (a Point; no
+/// geometry at the industry level).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OdAreaFeature {
     #[serde(rename = "type")]
     pub tag: FeatureTag,
     pub id: String,
-    pub geometry: Geometry,
+    pub geometry: Option<Geometry>,
     pub properties: OdAreaProperties,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OdAreaProperties {
-    /// Always `area`.
+    /// `area` (a district, park or study area), `enterprise` or `industry`.
     pub kind: &'static str,
     pub id: String,
     pub name: String,
+    /// `district`, `park`, `study`, `enterprise` or `industry`.
     pub level: &'static str,
+    /// Whether this point is the answer's focus.
+    pub focus: bool,
     pub arrivals: Option<u64>,
     pub departures: Option<u64>,
     pub destinations: Vec<Destination>,
