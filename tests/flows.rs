@@ -974,3 +974,258 @@ async fn stock_equals_a_replay_of_every_talent_at_each_month_end() {
         }
     }
 }
+
+/// At most one move per talent and day (the first generated), so that the
+/// order of one talent's moves is their dates'.
+fn one_per_day(moves: Vec<Mv>) -> Vec<Mv> {
+    let mut seen = std::collections::HashSet::new();
+    moves.into_iter().filter(|m| seen.insert((m.talent, m.month, m.day))).collect()
+}
+
+/// Each move's employer just before and just after it by the state rule:
+/// the registered employer, set by an `arrive` naming one and by every
+/// `job_change` (to none without an enterprise).
+fn employers_of(moves: &[Mv]) -> Vec<(Option<&'static str>, Option<&'static str>)> {
+    let mut order: Vec<usize> = (0..moves.len()).collect();
+    order.sort_by_key(|&i| (moves[i].talent, moves[i].month, moves[i].day));
+    let mut out = vec![(None, None); moves.len()];
+    let mut current: Option<(usize, Option<&'static str>)> = None;
+    for i in order {
+        let m = &moves[i];
+        let before = match current {
+            Some((t, e)) if t == m.talent => e,
+            _ => EMPLOYERS[m.talent % 4].map(|e| e.0),
+        };
+        let named = m.enterprise.map(|e| EMPLOYERS[e].unwrap().0);
+        let after = match m.event {
+            "arrive" => named.or(before),
+            "job_change" => named,
+            _ => before,
+        };
+        out[i] = (before, after);
+        current = Some((m.talent, after));
+    }
+    out
+}
+
+fn industry_of_firm(id: &str) -> &'static str {
+    EMPLOYERS.iter().flatten().find(|e| e.0 == id).unwrap().1
+}
+
+/// `(from, to) → count` of an OD answer's lines.
+fn od_lines(body: &Value) -> std::collections::BTreeMap<(String, String), u64> {
+    let features = body["features"].as_array().unwrap();
+    let lines = features.iter().filter(|f| f["properties"]["kind"] == "flow");
+    lines
+        .map(|f| {
+            let p = &f["properties"];
+            (
+                (p["from"].as_str().unwrap().to_string(), p["to"].as_str().unwrap().to_string()),
+                p["count"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn enterprise_and_industry_flows_follow_the_employers() {
+    let dir = tempfile::tempdir().unwrap();
+    let moves = one_per_day(random_moves(3000, 31));
+    let mut store = city_with_moves(dir.path(), &moves);
+    let (state, admin) = admin_state(&mut store, dir.path(), 5);
+    let admin = Some(admin.as_str());
+    let employers = employers_of(&moves);
+    let span: Vec<usize> = (0..moves.len()).filter(|&i| (2025 * 12..2026 * 12).contains(&moves[i].month)).collect();
+    let job_changes = || {
+        span.iter().filter(|&&i| moves[i].event == "job_change").filter_map(|&i| match employers[i] {
+            (Some(a), Some(b)) if a != b => Some((i, a, b)),
+            _ => None,
+        })
+    };
+    let tally = |pairs: Vec<(String, String)>| {
+        let mut out = std::collections::BTreeMap::new();
+        for p in pairs {
+            *out.entry(p).or_insert(0u64) += 1;
+        }
+        out
+    };
+
+    // Enterprise to enterprise, the whole city.
+    let (status, body) = get_as(&state, "/api/flows/od?level=enterprise&from=2025-01&to=2025-12", admin).await;
+    assert_eq!((status, &body["exact_counts"], &body["level"]), (StatusCode::OK, &json!(true), &json!("enterprise")));
+    let want = tally(job_changes().map(|(_, a, b)| (a.to_string(), b.to_string())).collect());
+    assert!(!want.is_empty());
+    assert_eq!(od_lines(&body), want);
+    let features = body["features"].as_array().unwrap();
+    assert!(
+        features.iter().filter(|f| f["properties"]["kind"] == "flow").all(|f| f["geometry"]["type"] == "LineString")
+    );
+    let e1 = features.iter().find(|f| f["properties"]["kind"] == "enterprise" && f["id"] == "E1").unwrap();
+    let arrivals = span.iter().filter(|&&i| moves[i].event == "arrive" && employers[i].1 == Some("E1")).count();
+    let leaves = span.iter().filter(|&&i| moves[i].event == "leave" && employers[i].0 == Some("E1")).count();
+    assert_eq!(e1["properties"]["arrivals"].as_u64(), Some(arrivals as u64), "arrivals who join E1");
+    assert_eq!(e1["properties"]["departures"].as_u64(), Some(leaves as u64), "E1's employees who leave the city");
+
+    // Industry to industry: the same job changes between divisions, no geometry.
+    let (_, body) = get_as(&state, "/api/flows/od?level=industry&from=2025-01&to=2025-12", admin).await;
+    let want = tally(
+        job_changes()
+            .map(|(_, a, b)| (industry_of_firm(a), industry_of_firm(b)))
+            .filter(|(a, b)| a != b)
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect(),
+    );
+    assert_eq!(od_lines(&body), want);
+    assert!(body["features"].as_array().unwrap().iter().all(|f| f["geometry"].is_null()));
+
+    // One enterprise: whom E1 loses talent to and gains it from.
+    let (_, body) = get_as(&state, "/api/flows/od?level=enterprise&enterprise=E1&from=2025-01&to=2025-12", admin).await;
+    let want = tally(
+        job_changes()
+            .filter(|(_, a, b)| *a == "E1" || *b == "E1")
+            .map(|(_, a, b)| (a.to_string(), b.to_string()))
+            .collect(),
+    );
+    assert_eq!(od_lines(&body), want);
+    let lost: u64 = want.iter().filter(|((a, _), _)| a == "E1").map(|(_, n)| n).sum();
+    let gained: u64 = want.iter().filter(|((_, b), _)| b == "E1").map(|(_, n)| n).sum();
+    assert_eq!((body["focus"]["lost"].as_u64(), body["focus"]["gained"].as_u64()), (Some(lost), Some(gained)));
+    assert_eq!(body["focus"]["kind"], "enterprise");
+    // By the industry of the other side.
+    let (_, body) = get_as(&state, "/api/flows/od?level=industry&enterprise=E1&from=2025-01&to=2025-12", admin).await;
+    let lines = od_lines(&body);
+    let to_27 = want.get(&("E1".to_string(), "E2".to_string())).copied();
+    assert_eq!(lines.get(&("E1".to_string(), "27".to_string())).copied(), to_27, "E2 is the only division-27 employer");
+
+    // An area: where the job changes out of D2 went, by new employer.
+    let (_, body) = get_as(&state, "/api/flows/od?level=enterprise&area=D2&from=2025-01&to=2025-12", admin).await;
+    let in_d2 = |p: Option<(f64, f64)>| p.is_some_and(|p| regions_of(p).0 == Some("D2"));
+    // Every job change crossing the boundary, whoever the other employer was.
+    let want = tally(
+        span.iter()
+            .filter(|&&i| moves[i].event == "job_change" && in_d2(moves[i].from) != in_d2(moves[i].to))
+            .filter_map(|&i| match (in_d2(moves[i].from), employers[i]) {
+                (true, (_, Some(b))) => Some(("D2".to_string(), b.to_string())),
+                (false, (Some(a), _)) => Some((a.to_string(), "D2".to_string())),
+                _ => None,
+            })
+            .collect(),
+    );
+    assert_eq!(od_lines(&body), want);
+    assert_eq!(body["focus"]["id"], "D2");
+
+    // Everyone else: no count in 1..k−1; the limit keeps the largest lines.
+    let (_, public) = get(&state, "/api/flows/od?level=enterprise&from=2024-01&to=2026-12&limit=2").await;
+    assert_eq!(public["exact_counts"], false);
+    for f in public["features"].as_array().unwrap() {
+        for key in ["count", "job_changes", "arrivals", "departures", "other_destinations"] {
+            if !f["properties"][key].is_null() {
+                never_small(&f["properties"][key], 5, key);
+            }
+        }
+    }
+    let counts: Vec<u64> = od_lines(&public).values().copied().collect();
+    assert!(counts.len() <= 2 && public["lines_total"].as_u64().unwrap() >= counts.len() as u64);
+    for (uri, param) in [
+        ("/api/flows/od?level=enterprise&enterprise=E9", "enterprise"),
+        ("/api/flows/od?area=D1&enterprise=E1", "enterprise"),
+        ("/api/flows/od?level=firm", "level"),
+        ("/api/flows/od?limit=0", "limit"),
+    ] {
+        let (status, body) = get(&state, uri).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {body}");
+        assert_eq!(body["error"]["parameter"], param, "{uri}: {body}");
+    }
+    assert_eq!(get(&state, "/api/flows/od?area=X9").await.0, StatusCode::NOT_FOUND);
+}
+
+/// Builds a store whose register leaves out `skip` and holds `moves`.
+fn city_without(dir: &Path, moves: &[Mv], skip: &std::collections::HashSet<usize>) -> Store {
+    let mut store = tiny_city(dir, 0);
+    let all = talents_csv();
+    let mut lines = all.lines();
+    let mut csv = format!("{}\n", lines.next().unwrap());
+    for (i, line) in lines.enumerate() {
+        if !skip.contains(&i) {
+            csv.push_str(line);
+            csv.push('\n');
+        }
+    }
+    import(&mut store, ImportKind::Talents, &write(dir, "talents.csv", &csv)).unwrap();
+    if !moves.is_empty() {
+        let mut text = String::from(MOVE_HEADER);
+        moves.iter().for_each(|m| text.push_str(&m.csv()));
+        import(&mut store, ImportKind::Moves, &write(dir, "moves.csv", &text)).unwrap();
+    }
+    store
+}
+
+async fn get_body(state: &AppState, uri: &str, authorization: Option<&str>) -> (StatusCode, Vec<u8>) {
+    let mut req = Request::get(uri);
+    if let Some(a) = authorization {
+        req = req.header(header::AUTHORIZATION, a);
+    }
+    let resp = router(state.clone()).oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+    let status = resp.status();
+    (status, resp.into_body().collect().await.unwrap().to_bytes().to_vec())
+}
+
+#[tokio::test]
+async fn a_past_month_is_the_city_without_the_later_moves() {
+    let dir = tempfile::tempdir().unwrap();
+    let moves = random_moves(3000, 41);
+    let mut store = city_with_moves(dir.path(), &moves);
+    let (state, admin) = admin_state(&mut store, dir.path(), 5);
+    let admin = Some(admin.as_str());
+    let tile = talentmap::spatial::morton::tile_of(talentmap::spatial::morton::key(117.15, 36.7), 9);
+    for month in [FIRST + 4, FIRST + 21] {
+        // The same city with only the moves up to the month's end; a talent
+        // whose first move is a later arrival was not registered yet.
+        let earlier: Vec<Mv> = moves.iter().filter(|m| m.month <= month).cloned().collect();
+        let mut first: std::collections::HashMap<usize, &Mv> = std::collections::HashMap::new();
+        for m in &moves {
+            let e = first.entry(m.talent).or_insert(m);
+            if (m.month, m.day, &m.id) < (e.month, e.day, &e.id) {
+                *e = m;
+            }
+        }
+        let skip = first.iter().filter(|(_, m)| m.event == "arrive" && m.month > month).map(|(t, _)| *t).collect();
+        let then_dir = tempfile::tempdir().unwrap();
+        let mut then_store = city_without(then_dir.path(), &earlier, &skip);
+        let (then, then_admin) = admin_state(&mut then_store, then_dir.path(), 5);
+        let then_admin = Some(then_admin.as_str());
+        for region in ["D1", "D2", "P1"] {
+            let (status, past) = get_as(&state, &format!("/api/regions/{region}?month={}", label(month)), admin).await;
+            assert_eq!(status, StatusCode::OK, "{past}");
+            let (_, want) = get_as(&then, &format!("/api/regions/{region}"), then_admin).await;
+            assert_eq!(past["month"], json!(label(month)));
+            assert_eq!(past["supply"], want["supply"], "{region} at {}", label(month));
+            assert_eq!(past["stats"]["talents"], want["stats"]["talents"], "{region}");
+            let uri = format!("/api/areas/{region}/profile?month={}", label(month));
+            let (status, profile) = get_as(&state, &uri, admin).await;
+            assert_eq!(status, StatusCode::OK, "{profile}");
+            let (_, want) = get_as(&then, &format!("/api/areas/{region}/profile"), then_admin).await;
+            assert_eq!(profile["headline"]["residents"], want["headline"]["residents"], "{region}");
+            assert_eq!(profile["headline"]["workers"], want["headline"]["workers"], "{region}");
+            assert_eq!(profile["tables"], want["tables"], "{region}");
+            assert_eq!(profile["flows"]["to"], json!(label(month)));
+        }
+        // The talents layer of that month draws what the earlier city draws.
+        let (status, past) = get_body(&state, &format!("/tiles/talents/{tile}.mvt?month={}", label(month)), None).await;
+        let (_, want) = get_body(&then, &format!("/tiles/talents/{tile}.mvt"), None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(past == want, "talents tile at {}", label(month));
+        let (_, now) = get_body(&state, &format!("/tiles/talents/{tile}.mvt"), None).await;
+        assert!(now != past, "today's tile differs from {}", label(month));
+    }
+    // The last month with a move and later are today; months before the
+    // moves begin, or not months, are refused.
+    let (_, today) = get_as(&state, "/api/regions/D1", admin).await;
+    let (_, last) = get_as(&state, &format!("/api/regions/D1?month={}", label(FIRST + MONTHS - 1)), admin).await;
+    assert_eq!((last["supply"].clone(), last["month"].clone()), (today["supply"].clone(), Value::Null));
+    for uri in ["/api/regions/D1?month=2019-05", "/api/regions/D1?month=2025-13", "/tiles/talents/9/0/0.mvt?month=x"] {
+        let (status, body) = get(&state, uri).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {body}");
+        assert_eq!(body["error"]["parameter"], "month", "{uri}: {body}");
+    }
+}

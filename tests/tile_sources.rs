@@ -186,7 +186,21 @@ async fn openapi_documents_every_layer_and_its_parameters() {
     let generic = "/tiles/{layer}/{z}/{x}/{y}.mvt";
     assert_eq!(
         param_names(&doc, generic),
-        ["layer", "z", "x", "y", "industry", "field", "education", "title", "tier", "min_age", "max_age", "seeking"]
+        [
+            "layer",
+            "z",
+            "x",
+            "y",
+            "industry",
+            "field",
+            "education",
+            "title",
+            "tier",
+            "min_age",
+            "max_age",
+            "seeking",
+            "month"
+        ]
     );
     let enumerated: Vec<String> =
         serde_json::from_value(doc["components"]["schemas"]["FilterLayer"]["enum"].clone()).unwrap();

@@ -584,13 +584,18 @@ fn round4(x: f64) -> f64 {
     (x * 1e4).round() / 1e4
 }
 
-/// The last [`FLOW_MONTHS`] months of the data for the area.
+/// The last [`FLOW_MONTHS`] months of the data for the area, up to the
+/// snapshot's month for a past month's view.
 fn flow_table(snap: &Snapshot, place: Place<'_>, d: Disclosure) -> Option<FlowTable> {
     let fi = &snap.flows;
     if fi.months == 0 {
         return None;
     }
-    let last = fi.first_month + fi.months as u32 - 1;
+    let data_last = fi.first_month + fi.months as u32 - 1;
+    let last = snap.as_of.map_or(data_last, |m| m.min(data_last));
+    if last < fi.first_month {
+        return None;
+    }
     let first = last.saturating_sub(FLOW_MONTHS - 1).max(fi.first_month);
     let months = flows::series(snap, place, &flows::Scope::default(), first, last, d);
     Some(FlowTable {

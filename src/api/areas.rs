@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
+use crate::analytics::flows::month_label;
 use crate::analytics::privacy::Disclosure;
 use crate::analytics::profile::{self, Place, Profile};
 use crate::areas::{self, Footprint, ShapeKind, ShapeProperties, StudyArea, geometry_of};
@@ -399,6 +400,10 @@ pub enum ProfileFormat {
 pub struct ProfileParams {
     /// `json` (default), or the exports `csv`, `xlsx`, `geojson`.
     pub format: Option<ProfileFormat>,
+    /// `YYYY-MM`: the talents as of the end of that month (see `month` in
+    /// the answer); enterprises and openings are today's.
+    #[param(pattern = r"^\d{4}-\d{2}$")]
+    pub month: Option<String>,
 }
 
 /// A profile as served.
@@ -406,6 +411,9 @@ pub struct ProfileParams {
 pub struct AreaProfile {
     pub area: ProfileArea,
     pub data_version: u64,
+    /// `YYYY-MM` when the talent numbers are as of the end of that month
+    /// (`month=`); null for today.
+    pub month: Option<String>,
     pub reference_year: u16,
     pub privacy_k: u32,
     /// Whether talent counts are exact rather than perturbed.
@@ -448,12 +456,16 @@ pub async fn profile(
     }
     let snap = state.snapshot();
     let resolved = resolve(&state, &snap, "id", &id).await?;
+    let month = super::past::month_param(p.month.as_deref(), &snap)?;
     let d = disclosure(&state, &snap, &principal, &resolved).await?;
     let city_d = access::disclosure_for(&principal, state.settings.k, &[]);
     let area = area_ref(&snap, &resolved);
-    let params = json!({"area": area.id, "format": format!("{format:?}").to_lowercase()});
+    let params = json!({"area": area.id, "format": format!("{format:?}").to_lowercase(),
+        "month": month.map(month_label)});
     access::audit_exact(&caller, d, "GET /api/areas/{id}/profile", params).await?;
-    let commute = super::commute::index_of(&state, &snap).await?;
+    let view = state.view(month).await?;
+    let snap = view.snap.clone();
+    let commute = super::commute::index_in(&state, &view).await?;
     let (k, version, year) = (state.settings.k, snap.version, snap.reference_year);
     let s = snap.clone();
     let r2 = resolved.clone();
@@ -461,6 +473,7 @@ pub async fn profile(
     let answer = AreaProfile {
         area,
         data_version: version,
+        month: snap.as_of.map(month_label),
         reference_year: year,
         privacy_k: k,
         exact_counts: d.is_exact(),
@@ -679,6 +692,10 @@ pub struct CompareParams {
     pub areas: Option<String>,
     /// `json` (default), or the exports `csv`, `xlsx`.
     pub format: Option<ProfileFormat>,
+    /// `YYYY-MM`: the talents as of the end of that month; enterprises and
+    /// openings are today's.
+    #[param(pattern = r"^\d{4}-\d{2}$")]
+    pub month: Option<String>,
 }
 
 /// One row compared across the areas.
@@ -707,6 +724,8 @@ pub struct Comparison {
     /// Per area: whether its talent counts are exact.
     pub exact_counts: Vec<bool>,
     pub data_version: u64,
+    /// `YYYY-MM` when the talent numbers are as of the end of that month; null for today.
+    pub month: Option<String>,
     pub privacy_k: u32,
     /// `headline`, each profile table, `commute`, `shortage_index`, the
     /// distance/direction tables and the flows, row by row.
@@ -750,7 +769,7 @@ pub async fn compare(
         return Err(ApiError::param("areas", format!("'{}' is named twice", dup.1)));
     }
     let snap = state.snapshot();
-    let commute = super::commute::index_of(&state, &snap).await?;
+    let month = super::past::month_param(p.month.as_deref(), &snap)?;
     let city_d = access::disclosure_for(&principal, state.settings.k, &[]);
     let mut resolved = Vec::new();
     for id in &ids {
@@ -760,8 +779,12 @@ pub async fn compare(
     }
     let exact: Vec<&str> = ids.iter().zip(&resolved).filter(|(_, (_, d))| d.is_exact()).map(|(id, _)| *id).collect();
     if !exact.is_empty() {
-        access::audit(&caller, "GET /api/compare", json!({"areas": ids}), json!({"exact_counts": exact})).await?;
+        let params = json!({"areas": ids, "month": month.map(month_label)});
+        access::audit(&caller, "GET /api/compare", params, json!({"exact_counts": exact})).await?;
     }
+    let view = state.view(month).await?;
+    let snap = view.snap.clone();
+    let commute = super::commute::index_in(&state, &view).await?;
     let (k, version, year) = (state.settings.k, snap.version, snap.reference_year);
     let s = snap.clone();
     let profiles = state
@@ -772,6 +795,7 @@ pub async fn compare(
                 .map(|(r, d)| AreaProfile {
                     area: area_ref(&s, r),
                     data_version: version,
+                    month: s.as_of.map(month_label),
                     reference_year: year,
                     privacy_k: k,
                     exact_counts: d.is_exact(),
@@ -784,6 +808,7 @@ pub async fn compare(
         areas: profiles.iter().map(|p| p.area.clone()).collect(),
         exact_counts: profiles.iter().map(|p| p.exact_counts).collect(),
         data_version: version,
+        month: snap.as_of.map(month_label),
         privacy_k: k,
         tables: compare_tables(&profiles),
         profiles,

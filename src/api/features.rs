@@ -14,6 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::analytics::cells::{self, Cell};
 use crate::analytics::filter::Filter;
+use crate::analytics::flows::month_label;
 use crate::analytics::privacy::{Disclosure, Tally, publishable};
 use crate::auth::Principal;
 use crate::encode::layers::publish_cell;
@@ -25,7 +26,7 @@ use crate::spatial::{TileId, lonlat_to_unit, morton, round6};
 use super::access::{self, Caller};
 use super::error::ErrorBody;
 use super::params;
-use super::query::{ApiQuery, FilterParams, Filtered, Int, NoParams};
+use super::query::{ApiQuery, FilterParams, Filtered, Int, MonthParams, NoParams};
 use super::types::map::*;
 use super::types::{CollectionTag, FeatureTag, GeoJson, Geometry};
 use super::{ApiError, AppState};
@@ -231,6 +232,10 @@ impl From<RegionKindParam> for RegionKind {
 pub struct RegionsParams {
     /// Only regions of this kind.
     pub kind: Option<RegionKindParam>,
+    /// `YYYY-MM`: talent numbers as of the end of that month (reconstructed
+    /// from the moves); openings and enterprises are today's.
+    #[param(pattern = r"^\d{4}-\d{2}$")]
+    pub month: Option<String>,
 }
 
 /// `GET /api/regions?kind=district|park|street`: regions as GeoJSON with
@@ -246,9 +251,12 @@ pub async fn regions(
     ApiQuery(query): ApiQuery<RegionsParams>,
 ) -> Result<GeoJson<RegionCollection>, ApiError> {
     let kind = query.kind.map(RegionKind::from);
-    let snap = state.snapshot();
+    let month = super::past::month_param(query.month.as_deref(), &state.snapshot())?;
     let k = access::disclosure_for(&principal, state.settings.k, &[]);
-    access::audit_exact(&caller, k, "GET /api/regions", json!({"kind": kind.map(|k| k.code())})).await?;
+    let params = json!({"kind": kind.map(|k| k.code()), "month": month.map(month_label)});
+    access::audit_exact(&caller, k, "GET /api/regions", params).await?;
+    let snap = state.view(month).await?.snap;
+    let as_of = snap.as_of.map(month_label);
     let features = state
         .compute
         .run(move || {
@@ -263,28 +271,31 @@ pub async fn regions(
                 .collect()
         })
         .await?;
-    Ok(GeoJson(RegionCollection { tag: CollectionTag::FeatureCollection, features }))
+    Ok(GeoJson(RegionCollection { tag: CollectionTag::FeatureCollection, features, month: as_of }))
 }
 
 /// `GET /api/regions/{id}`: one region's totals and its supply (resident
 /// talents) and demand (open positions) tables by field, education and
 /// title. Talent counts follow the privacy rule. Runs on the compute pool.
 #[utoipa::path(get, path = "/api/regions/{id}", tag = "map",
-    params(("id" = String, Path, description = "A district, street or park id"), NoParams),
+    params(("id" = String, Path, description = "A district, street or park id"), MonthParams),
     responses((status = 200, description = "The region's tables", body = RegionDetail),
-              (status = 400, description = "A parameter was given", body = ErrorBody),
+              (status = 400, description = "A parameter is unknown, repeated or invalid", body = ErrorBody),
               (status = 404, description = "No region with this id", body = ErrorBody)))]
 pub async fn region(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Extension(principal): Extension<Principal>,
     Path(id): Path<String>,
-    _: ApiQuery<NoParams>,
+    ApiQuery(query): ApiQuery<MonthParams>,
 ) -> Result<Json<RegionDetail>, ApiError> {
     let snap = state.snapshot();
     let index = snap.region(&id).ok_or_else(|| ApiError::NotFound(format!("no region with id '{id}'")))?;
+    let month = super::past::month_param(query.month.as_deref(), &snap)?;
     let d = access::disclosure_for(&principal, state.settings.k, &[id.as_str()]);
-    access::audit_exact(&caller, d, "GET /api/regions/{id}", json!({ "id": id })).await?;
+    let params = json!({ "id": id, "month": month.map(month_label) });
+    access::audit_exact(&caller, d, "GET /api/regions/{id}", params).await?;
+    let snap = state.view(month).await?.snap;
     let k = state.settings.k;
     state.compute.run(move || region_detail(&snap, index, d, k)).await.map(Json)
 }
@@ -378,6 +389,7 @@ fn region_detail(snap: &Snapshot, index: u16, d: Disclosure, k: u32) -> RegionDe
         id: r.id.clone(),
         name: r.name.clone(),
         name_en: (!r.name_en.is_empty()).then(|| r.name_en.clone()),
+        month: snap.as_of.map(month_label),
         kind: r.kind.code(),
         bbox: r.bbox.map(round6),
         centre: r.centre.map(round6),

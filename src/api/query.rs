@@ -239,6 +239,20 @@ impl FilterParams {
     }
 }
 
+/// `month=YYYY-MM`: the talents as of the end of that month (see
+/// `api::past`).
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MonthParams {
+    /// `YYYY-MM`: talent numbers as of the end of that month, reconstructed
+    /// from the moves (from the month before the first month with a move;
+    /// the last month with a move and later are today's). On the tile
+    /// routes it draws the `talents` and `regions` layers; the others are
+    /// today's.
+    #[param(pattern = r"^\d{4}-\d{2}$")]
+    pub month: Option<String>,
+}
+
 /// A route's own parameters `T` plus the record filters.
 #[derive(Debug, Clone)]
 pub struct Filtered<T> {

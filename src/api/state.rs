@@ -143,6 +143,8 @@ pub struct StateInner {
     pub metrics: Arc<Metrics>,
     /// Commute index of the current snapshot, built on first use.
     pub commute: Arc<super::commute::CommuteCache>,
+    /// Past months' snapshots (`month=`), built on first use.
+    pub(super) past: super::past::PastViews,
     /// The bounded pool that CPU-bound request work runs on.
     pub compute: super::Compute,
     /// Map glyphs from local fonts, scanned on first use.
@@ -176,6 +178,7 @@ impl AppState {
             tile_cache: Arc::new(TileCache::new(settings.tile_cache_bytes)),
             metrics: Arc::new(Metrics::default()),
             commute: Arc::default(),
+            past: Default::default(),
             compute: super::Compute::new(settings.compute_threads),
             fonts: Arc::new(super::fonts::Fonts::new(settings.font_dirs.clone())),
             limits: Arc::new(super::limits::Limits::new(&settings)),

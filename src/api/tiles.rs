@@ -18,12 +18,13 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use crate::analytics::commute::heat::StudySelection;
 use crate::encode::layers::stable_id;
 use crate::spatial::{TileError, TileId};
 
 use super::cache::TileCache;
 use super::error::ErrorBody;
-use super::query::FilterParams;
+use super::query::{FilterParams, MonthParams};
 use super::sources::{self, FilterLayer, MvtBody, Prepared, SourceContext, TileJsonDoc};
 use super::{ApiError, AppState};
 
@@ -32,13 +33,38 @@ const CACHE_CONTROL: &str = "public, max-age=60";
 
 /// What the sources may use from the state, for the current snapshot.
 pub(super) fn context(state: &AppState) -> SourceContext {
-    SourceContext { snap: state.snapshot(), k: state.settings.k, commute: state.commute.clone() }
+    SourceContext { snap: state.snapshot(), k: state.settings.k, commute: state.commute.clone(), study: None }
+}
+
+/// The context of a request to `source` with query `raw`: for a layer drawn
+/// by `month=`, the snapshot of that month (`api::past`); for a study area
+/// named by `work_area` or `home_area`, the area's cells.
+async fn context_for(state: &AppState, source: &dyn sources::Source, raw: &str) -> Result<SourceContext, ApiError> {
+    let value =
+        |name: &str| form_urlencoded::parse(raw.as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
+    let mut cx = context(state);
+    if source.takes_month() {
+        let month = super::past::month_param(value("month").as_deref(), &cx.snap)?;
+        let view = state.view(month).await?;
+        (cx.snap, cx.commute) = (view.snap, view.commute);
+    }
+    if source.name() == crate::encode::commute::LAYER {
+        for param in ["work_area", "home_area"] {
+            let Some(id) = value(param).filter(|id| crate::areas::store::is_area_id(id.trim())) else { continue };
+            if let super::areas::Resolved::Study(_, footprint) =
+                super::areas::resolve(state, &cx.snap, param, &id).await?
+            {
+                cx.study = Some(StudySelection { id: id.trim().to_string(), footprint });
+            }
+        }
+    }
+    Ok(cx)
 }
 
 /// `GET /tiles/{layer}.json`
 #[utoipa::path(get, path = "/tiles/{layer}.json", tag = "tiles",
     params(("layer" = FilterLayer, Path, description = "A layer that takes the record filters; `shortage` and \
-        `commute` have their own paths"), FilterParams),
+        `commute` have their own paths"), FilterParams, MonthParams),
     responses(
         (status = 200, description = "TileJSON 3.0.0 of the layer; tile URLs start with the configured public \
             URL and carry the canonical query", body = TileJsonDoc, content_type = "application/json"),
@@ -54,7 +80,9 @@ pub async fn tilejson(
         return Err(ApiError::NotFound(format!("no route for /tiles/{file}; TileJSON is at /tiles/{{layer}}.json")));
     };
     let source = sources::find(name)?;
-    let body = source.tilejson(raw.as_deref().unwrap_or(""), &context(&state), &state.settings.public_url)?;
+    let raw = raw.as_deref().unwrap_or("");
+    let cx = context_for(&state, source, raw).await?;
+    let body = source.tilejson(raw, &cx, &state.settings.public_url)?;
     let mut resp = axum::Json(body).into_response();
     resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     Ok(resp)
@@ -69,7 +97,7 @@ pub async fn tilejson(
             maximum = 4194303),
         ("y" = u32, Path, description = "Row from the north (XYZ), 0..=2^z - 1, digits only, no sign or leading \
             zero; the segment ends in `.mvt`", minimum = 0, maximum = 4194303),
-        FilterParams),
+        FilterParams, MonthParams),
     responses(
         (status = 200, description = "Mapbox Vector Tile 2.1 (extent 4096), one layer named after the source",
             body = MvtBody, content_type = "application/vnd.mapbox-vector-tile"),
@@ -88,8 +116,9 @@ pub async fn tile(
 ) -> Result<Response, ApiError> {
     let source = sources::find(&layer)?;
     let tile = parse_tile(source.name(), &z, &x, &y)?;
-    let cx = context(&state);
-    let prepared = source.prepare(raw.as_deref().unwrap_or(""), tile, &cx)?;
+    let raw = raw.as_deref().unwrap_or("");
+    let cx = context_for(&state, source, raw).await?;
+    let prepared = source.prepare(raw, tile, &cx)?;
     let version = source.version(&cx.snap);
     let key = format!("{}/{tile}?{}#{version}", source.name(), prepared.query);
     respond(&state, &headers, source.name(), version, key, prepared).await

@@ -12,6 +12,7 @@ pub mod file;
 mod load;
 pub mod memo;
 pub mod moves;
+pub mod past;
 pub mod patch;
 pub mod point_index;
 pub mod records;
@@ -170,6 +171,9 @@ pub struct Snapshot {
     /// Derived indexes and results computed on first use and dropped with
     /// the snapshot (see [`memo`]).
     pub memo: Memo,
+    /// For a past month's view ([`past`]): the month (`year * 12 + month -
+    /// 1`) whose end its talents describe. `None` for the present.
+    pub as_of: Option<u32>,
 }
 
 fn key_range<T>(items: &[T], key: impl Fn(&T) -> u64, range: Range<u64>) -> Range<usize> {
@@ -245,6 +249,7 @@ impl Snapshot {
             totals: Totals::default(),
             totals_tallies: Default::default(),
             memo: Memo::default(),
+            as_of: None,
         }
     }
 

@@ -59,8 +59,9 @@ pub fn apply(snap: &Snapshot, delta: &Delta) -> Result<Option<Snapshot>, Snapsho
         }
         _ => (NONE16, NONE16),
     };
-    let industry_of = |id: Option<&str>| {
-        id.and_then(|id| snap.enterprise_index.get(id)).map_or(NONE8, |&e| snap.enterprises[e as usize].industry)
+    let enterprise_of = |id: Option<&str>| {
+        id.and_then(|id| snap.enterprise_index.get(id))
+            .map_or((NONE32, NONE8), |&e| (e, snap.enterprises[e as usize].industry))
     };
     let mut raws = |rows: &Rows| -> (Vec<RawMove>, HashMap<u64, TalentInfo>) {
         let info = rows
@@ -68,10 +69,12 @@ pub fn apply(snap: &Snapshot, delta: &Delta) -> Result<Option<Snapshot>, Snapsho
             .iter()
             .map(|t| {
                 let field = snap.taxonomy.field_index(&t.field).unwrap_or(NONE8);
-                (id_key(&t.id), (field, industry_of(t.reg_enterprise_id.as_deref())))
+                let (employer, industry) = enterprise_of(t.reg_enterprise_id.as_deref());
+                (id_key(&t.id), TalentInfo { field, industry, employer })
             })
             .collect();
-        let moves = rows.moves.iter().map(|m| raw_move(&move_values(m, &industry_of), &mut locate, &mut destinations));
+        let moves =
+            rows.moves.iter().map(|m| raw_move(&move_values(m, &enterprise_of), &mut locate, &mut destinations));
         (moves.collect(), info)
     };
     let (removed, before) = raws(&delta.before);
@@ -80,62 +83,15 @@ pub fn apply(snap: &Snapshot, delta: &Delta) -> Result<Option<Snapshot>, Snapsho
         return Ok(None);
     };
     phases.mark("moves and flow cubes");
-    // Talents: the old records out (each found by its home key among the
-    // sorted records), the new ones in, in home-key order.
-    let mut taken: std::collections::HashSet<usize> = std::collections::HashSet::with_capacity(old.len());
-    for t in &old {
-        let start = snap.talents.partition_point(|r| r.home < t.home);
-        let at = snap.talents[start..]
-            .iter()
-            .take_while(|r| r.home == t.home)
-            .enumerate()
-            .map(|(i, _)| start + i)
-            .find(|&i| snap.talents[i] == *t && !taken.contains(&i));
-        if let Some(i) = at {
-            taken.insert(i);
-        }
-    }
-    let mut out: Vec<usize> = taken.into_iter().collect();
-    out.sort_unstable();
-    let mut talents: Vec<TalentRec> = Vec::with_capacity(snap.talents.len() + new.len());
-    let mut from = 0;
-    for &i in &out {
-        talents.extend_from_slice(&snap.talents[from..i]);
-        from = i + 1;
-    }
-    talents.extend_from_slice(&snap.talents[from..]);
-    talents.extend(new);
-    talents.sort_by_key(|t| t.home);
+    let talents = swap_talents(&snap.talents, &old, new);
     phases.mark("talents out and in");
     // The register is unchanged by moves; its tally is the old one.
     let registered: Tally = snap.totals_tallies.registered;
-    let mut next = Snapshot {
-        version: delta.version,
-        // Moves change the talents' records only.
-        layers: LayerVersions { talents: delta.version, ..snap.layers },
-        build_ms: 0,
-        taxonomy: snap.taxonomy.clone(),
-        reference_year: snap.reference_year,
-        regions: snap.regions.clone(),
-        region_index: snap.region_index.clone(),
-        enterprises: snap.enterprises.clone(),
-        enterprise_index: snap.enterprise_index.clone(),
-        enterprise_tree: snap.enterprise_tree.clone(),
-        vacancies: snap.vacancies.clone(),
-        talents: Vec::new(),
-        homes: PointIndex::build(&[]),
-        workplaces: PointIndex::build(&[]),
-        stations: snap.stations.clone(),
-        station_tree: snap.station_tree.clone(),
-        flows,
-        locator: locator.clone(),
-        totals: Totals {
-            moves: snap.totals.moves + delta.after.moves.len() as u64 - delta.before.moves.len() as u64,
-            ..snap.totals.clone()
-        },
-        totals_tallies: snap.totals_tallies,
-        memo: Memo::default(),
-    };
+    let mut next = with_other_talents(snap, flows, locator.clone());
+    next.version = delta.version;
+    // Moves change the talents' records only.
+    next.layers = LayerVersions { talents: delta.version, ..snap.layers };
+    next.totals.moves = snap.totals.moves + delta.after.moves.len() as u64 - delta.before.moves.len() as u64;
     settle_talents(&mut next, talents, registered);
     phases.mark("indexes and totals");
     tracing::debug!(phases = %phases, "snapshot patched");
@@ -163,16 +119,79 @@ fn values(t: &TalentRow) -> TalentValues<'_> {
     }
 }
 
-fn move_values<'a>(row: &'a MoveRow, industry_of: &impl Fn(Option<&str>) -> u8) -> MoveValues<'a> {
+fn move_values<'a>(row: &'a MoveRow, enterprise_of: &impl Fn(Option<&str>) -> (u32, u8)) -> MoveValues<'a> {
     let m = &row.stored;
+    let (to_enterprise, to_industry) = enterprise_of(m.to_enterprise_id.as_deref());
     MoveValues {
         talent_id: &m.talent_id,
         date: m.date,
         event: m.event,
         from: (m.from.map(|p| p.lon), m.from.map(|p| p.lat)),
         to: (m.to.map(|p| p.lon), m.to.map(|p| p.lat)),
-        to_industry: industry_of(m.to_enterprise_id.as_deref()),
+        to_industry,
+        to_enterprise,
         destination: m.destination.as_deref(),
         rkey: row.rkey,
+    }
+}
+
+/// `current` (sorted by home key) without the records `old` (each found by
+/// its home key; one record per occurrence) and with `new`, sorted by home
+/// key again.
+pub(super) fn swap_talents(current: &[TalentRec], old: &[TalentRec], new: Vec<TalentRec>) -> Vec<TalentRec> {
+    let mut taken: std::collections::HashSet<usize> = std::collections::HashSet::with_capacity(old.len());
+    for t in old {
+        let start = current.partition_point(|r| r.home < t.home);
+        let at = current[start..]
+            .iter()
+            .take_while(|r| r.home == t.home)
+            .enumerate()
+            .map(|(i, _)| start + i)
+            .find(|&i| current[i] == *t && !taken.contains(&i));
+        if let Some(i) = at {
+            taken.insert(i);
+        }
+    }
+    let mut out: Vec<usize> = taken.into_iter().collect();
+    out.sort_unstable();
+    let mut talents: Vec<TalentRec> = Vec::with_capacity(current.len() + new.len());
+    let mut from = 0;
+    for &i in &out {
+        talents.extend_from_slice(&current[from..i]);
+        from = i + 1;
+    }
+    talents.extend_from_slice(&current[from..]);
+    talents.extend(new);
+    talents.sort_by_key(|t| t.home);
+    talents
+}
+
+/// A copy of `snap` with `flows` and `locator` and no talents yet (for
+/// [`settle_talents`] to put in): what a moves batch or a past month's view
+/// starts from.
+pub(super) fn with_other_talents(snap: &Snapshot, flows: FlowIndex, locator: Arc<Locator>) -> Snapshot {
+    Snapshot {
+        version: snap.version,
+        layers: snap.layers,
+        build_ms: 0,
+        taxonomy: snap.taxonomy.clone(),
+        reference_year: snap.reference_year,
+        regions: snap.regions.clone(),
+        region_index: snap.region_index.clone(),
+        enterprises: snap.enterprises.clone(),
+        enterprise_index: snap.enterprise_index.clone(),
+        enterprise_tree: snap.enterprise_tree.clone(),
+        vacancies: snap.vacancies.clone(),
+        talents: Vec::new(),
+        homes: PointIndex::build(&[]),
+        workplaces: PointIndex::build(&[]),
+        stations: snap.stations.clone(),
+        station_tree: snap.station_tree.clone(),
+        flows,
+        locator,
+        totals: snap.totals.clone(),
+        totals_tallies: snap.totals_tallies,
+        memo: Memo::default(),
+        as_of: None,
     }
 }

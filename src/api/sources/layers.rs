@@ -13,6 +13,11 @@
 //!   jobs-to-applicants ratio;
 //! - `stations`: transit stations (metro, rail, BRT, bus).
 //!
+//! `month=YYYY-MM` draws `talents` and `regions` as of the end of that
+//! month (`api::past`); the route picks that month's snapshot and the
+//! month is part of their canonical query. The other layers accept and
+//! check it (the front end sends one query to every layer) and draw today.
+//!
 //! `regions` and `stations` accept and check the filters (the front end
 //! sends the same ones to every layer) but are not drawn by them, so the
 //! filters are not part of their canonical query: one cache entry and ETag
@@ -22,8 +27,9 @@ use std::sync::Arc;
 
 use utoipa::openapi::path::Parameter;
 
+use crate::analytics::flows::month_label;
 use crate::api::ApiError;
-use crate::api::query::FilterParams;
+use crate::api::query::{FilterParams, Filtered, MonthParams};
 use crate::encode::layers::{Layer, render};
 use crate::snapshot::Snapshot;
 use crate::spatial::TileId;
@@ -42,7 +48,7 @@ impl RecordLayer {
 }
 
 impl TileSource for RecordLayer {
-    type Params = FilterParams;
+    type Params = Filtered<MonthParams>;
     type Query = FilterQuery;
 
     fn name(&self) -> &'static str {
@@ -70,19 +76,30 @@ impl TileSource for RecordLayer {
     }
 
     fn params_doc(&self) -> Vec<Parameter> {
-        params_of::<FilterParams>()
+        let mut params = params_of::<FilterParams>();
+        params.extend(params_of::<MonthParams>());
+        params
     }
 
     fn takes_filters_only(&self) -> bool {
         true
     }
 
-    fn resolve(&self, params: FilterParams, cx: &SourceContext) -> Result<FilterQuery, ApiError> {
-        filter_query(params, cx)
+    fn resolve(&self, params: Filtered<MonthParams>, cx: &SourceContext) -> Result<FilterQuery, ApiError> {
+        filter_query(params.filter, cx)
     }
 
-    fn canonical(&self, query: &FilterQuery, _: &Snapshot) -> String {
-        if self.drawn_by_filters() { query.filter.canonical().to_string() } else { String::new() }
+    fn canonical(&self, query: &FilterQuery, snap: &Snapshot) -> String {
+        let filters = if self.drawn_by_filters() { query.filter.canonical().to_string() } else { String::new() };
+        match snap.as_of.filter(|_| self.takes_month()) {
+            Some(month) if filters.is_empty() => format!("month={}", month_label(month)),
+            Some(month) => format!("{filters}&month={}", month_label(month)),
+            None => filters,
+        }
+    }
+
+    fn takes_month(&self) -> bool {
+        matches!(self.0, Layer::Talents | Layer::Regions)
     }
 
     fn version(&self, snap: &Snapshot) -> u64 {

@@ -136,6 +136,9 @@ pub struct RegionCollection {
     #[serde(rename = "type")]
     pub tag: CollectionTag,
     pub features: Vec<RegionFeature>,
+    /// `YYYY-MM` when the talent numbers are as of the end of that month
+    /// (`month=`); null for today.
+    pub month: Option<String>,
 }
 
 /// One region (a Polygon or MultiPolygon feature).
@@ -195,6 +198,9 @@ pub struct RegionDetail {
     /// True when the talent counts are exact (an admin, or an analyst of this
     /// region; the read is audited), false when perturbed.
     pub exact_counts: bool,
+    /// `YYYY-MM` when the talent numbers are as of the end of that month
+    /// (`month=`; openings are today's); null for today.
+    pub month: Option<String>,
 }
 
 /// Resident talents of a region by field, education, title and tier.
