@@ -135,7 +135,7 @@ async fn main() {
             for _ in 0..3 {
                 for (_, tile) in &tiles {
                     let t = Instant::now();
-                    bytes += render_commute(&snap, &index, sel, *tile, filter, 5).len();
+                    bytes += render_commute(&snap, &index, &sel, *tile, filter, 5).len();
                     times.push(t.elapsed().as_secs_f64() * 1000.0);
                 }
             }

@@ -569,3 +569,48 @@ async fn commute_and_shortage_take_a_study_area_like_a_park() {
             .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn mismatch_and_the_commute_heat_take_a_study_area_like_a_park() {
+    let c = city();
+    let s = &c.state;
+    let id = keep(&c, &c.recruiter, p1_outline()).await;
+    // The park's outline: the same seekers, workforce and openings.
+    let (status, park) = json_of(s, Method::GET, "/api/mismatch?area=P1", Some(&c.admin), None).await;
+    assert_eq!(status, StatusCode::OK, "{park}");
+    let (status, drawn) = json_of(s, Method::GET, &format!("/api/mismatch?area={id}"), Some(&c.admin), None).await;
+    assert_eq!(status, StatusCode::OK, "{drawn}");
+    assert_eq!((drawn["area"]["id"].as_str(), drawn["area"]["kind"].as_str()), (Some(id.as_str()), Some("study")));
+    for key in ["by_field", "by_education", "by_title", "by_field_education"] {
+        assert_eq!(drawn[key], park[key], "{key}");
+    }
+    assert!(drawn["by_field"].as_array().is_some_and(|rows| !rows.is_empty()));
+    // Everyone else: perturbed, never in 1..k−1.
+    let (_, public) = json_of(s, Method::GET, &format!("/api/mismatch?area={id}"), None, None).await;
+    assert_eq!(public["exact_counts"], false);
+    for row in public["by_field_education"].as_array().unwrap() {
+        for key in ["supply", "workforce"] {
+            let n = row[key].as_u64().unwrap();
+            assert!(n == 0 || n >= 5, "{key} = {n}");
+        }
+    }
+
+    // Heat tiles: homes of those working in the drawn outline are those of
+    // the park's workers; the TileJSON carries the id.
+    let tile = talentmap::spatial::morton::tile_of(talentmap::spatial::morton::key(117.015, 36.62), 12);
+    let (status, by_park) = call(s, Method::GET, &format!("/tiles/commute/{tile}.mvt?work_area=P1"), None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, by_drawn) =
+        call(s, Method::GET, &format!("/tiles/commute/{tile}.mvt?work_area={id}"), None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!by_park.is_empty() && by_park == by_drawn);
+    let (_, homes_park) = call(s, Method::GET, &format!("/tiles/commute/{tile}.mvt?home_area=P1"), None, None).await;
+    let (_, homes_drawn) = call(s, Method::GET, &format!("/tiles/commute/{tile}.mvt?home_area={id}"), None, None).await;
+    assert!(homes_park == homes_drawn);
+    let (status, tj) = json_of(s, Method::GET, &format!("/tiles/commute.json?work_area={id}"), None, None).await;
+    assert_eq!(status, StatusCode::OK, "{tj}");
+    assert!(tj["tiles"][0].as_str().unwrap().contains(&format!("work_area={id}")), "{tj}");
+    let missing = "sa_00000000000000000000000000000000";
+    let (status, _) = call(s, Method::GET, &format!("/tiles/commute/{tile}.mvt?work_area={missing}"), None, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

@@ -400,11 +400,11 @@ fn heat_total(snap: &Snapshot, index: &CommuteIndex, sel: Selection, z: u8, filt
     let k = 5;
     let mut total = 0;
     for t in covering(z) {
-        let cells = heat_cells(snap, index, sel, t, filter);
+        let cells = heat_cells(snap, index, &sel, t, filter);
         total += cells.iter().map(|c| c.count.n).sum::<u64>();
         let want: Vec<(u64, u64)> =
             cells.iter().map(|c| (c.id, perturb(c.count.n, c.count.key, k))).filter(|&(_, n)| n > 0).collect();
-        let got: Vec<(u64, u64)> = decode(&render_commute(snap, index, sel, t, filter, k))
+        let got: Vec<(u64, u64)> = decode(&render_commute(snap, index, &sel, t, filter, k))
             .into_iter()
             .flat_map(|l| l.features)
             .map(|f| (f.id.unwrap(), f.props["count"].as_u64().unwrap()))

@@ -105,6 +105,16 @@ pub(super) async fn index_of(state: &AppState, snap: &Arc<Snapshot>) -> Result<A
     state.compute.run(move || cache.get(&s)).await
 }
 
+/// The commute index of a view's snapshot (today's or a past month's,
+/// `api::past`), built on the compute pool on first use.
+pub(super) async fn index_in(state: &AppState, view: &super::past::View) -> Result<Arc<CommuteIndex>, ApiError> {
+    if let Some(index) = view.commute.cached(&view.snap) {
+        return Ok(index);
+    }
+    let (cache, s) = (view.commute.clone(), view.snap.clone());
+    state.compute.run(move || cache.get(&s)).await
+}
+
 /// A region parameter that must name a district or a park.
 pub(super) fn area_param(snap: &Snapshot, name: &str, id: &str) -> Result<u16, ApiError> {
     let r = snap.region(id).ok_or_else(|| ApiError::NotFound(format!("no region '{id}' (parameter {name})")))?;

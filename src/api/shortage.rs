@@ -766,7 +766,8 @@ fn contributor(snap: &Snapshot, c: &crate::analytics::shortage::areas::Contribut
 #[derive(Debug, Clone, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct MismatchParams {
-    /// A district or park id.
+    /// A district or park id, or a study-area id (`sa_…`: seekers and
+    /// workforce over its cells, openings of the enterprises inside it).
     pub area: Option<String>,
     /// An industry chain id (see /api/taxonomy).
     pub chain: Option<String>,
@@ -790,10 +791,29 @@ pub async fn mismatch(
     let snap = state.snapshot();
     let k = state.settings.k;
     let prior = p.prior.map_or(Ok(DEFAULT_PRIOR), |n| n.within("prior", 0.01, 10_000.0))?;
-    let (scope, area, chain) = mismatch_scope(&snap, p.area.as_deref(), p.chain.as_deref())?;
-    // A chain's supply is the city's seekers: about the whole city.
-    let areas: Vec<&str> = area.iter().map(|a| a.id.as_str()).collect();
-    let d = disclosure(&state, &principal, &areas);
+    let study = match p.area.as_deref().map(str::trim) {
+        Some(id) if p.chain.is_none() && crate::areas::store::is_area_id(id) => {
+            Some(super::areas::resolve(&state, &snap, "area", id).await?)
+        }
+        _ => None,
+    };
+    let (scope, area, chain, d) = match &study {
+        Some(resolved) => {
+            let named = super::areas::area_ref(&snap, resolved);
+            let d = super::areas::disclosure(&state, &snap, &principal, resolved).await?;
+            let about = MismatchArea { id: named.id, name: named.name, kind: named.kind };
+            let (s2, r2) = (snap.clone(), resolved.clone());
+            let rows = state.compute.run(move || Basis::place_rows(&s2, r2.place())).await?;
+            (Scope::Counted(rows), Some(about), None, d)
+        }
+        None => {
+            let (scope, area, chain) = mismatch_scope(&snap, p.area.as_deref(), p.chain.as_deref())?;
+            // A chain's supply is the city's seekers: about the whole city.
+            let areas: Vec<&str> = area.iter().map(|a| a.id.as_str()).collect();
+            let d = disclosure(&state, &principal, &areas);
+            (scope, area, chain, d)
+        }
+    };
     let audited = serde_json::json!({"area": area.as_ref().map(|a| &a.id), "chain": chain.as_ref().map(|c| &c.id)});
     access::audit_exact(&caller, d, "GET /api/mismatch", audited).await?;
     let smoothing = Smoothing {
@@ -802,6 +822,10 @@ pub async fn mismatch(
     };
     let supply_definition = match scope {
         Scope::Region(_) => "seekers living in the area; workforce = talents working in the area",
+        Scope::Counted(_) => {
+            "seekers living in the study area's cells; workforce = talents working in them; openings of the \
+             enterprises inside its outline"
+        }
         Scope::Chain(_) => "seekers city-wide; workforce = talents employed in the chain's divisions",
     };
     let report = state.compute.run(move || mismatch_report(&snap, &Basis::of(&snap), &scope, &smoothing)).await?;
@@ -814,7 +838,7 @@ fn mismatch_scope(snap: &Snapshot, area: Option<&str>, chain: Option<&str>) -> R
     match (area, chain) {
         (Some(_), Some(_)) | (None, None) => Err(ApiError::param(
             "area",
-            "exactly one of area (a district or park id) or chain (an industry chain id) is required",
+            "exactly one of area (a district, park or study-area id) or chain (an industry chain id) is required",
         )),
         (Some(id), None) => match Area::parse(snap, id.trim()) {
             Some(Area::Region(r)) => {

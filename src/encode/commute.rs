@@ -38,7 +38,7 @@ pub const FIELDS: &[(&str, &str)] = &[
 pub fn render_commute(
     snap: &Snapshot,
     index: &CommuteIndex,
-    selection: Selection,
+    selection: &Selection,
     tile: TileId,
     filter: &Filter,
     k: u32,

@@ -34,8 +34,21 @@ use crate::spatial::{TileId, lonlat_to_unit, morton};
 
 use super::CommuteIndex;
 
+/// A study area a heat tile selects by (its id and its cells).
+#[derive(Debug, Clone)]
+pub struct StudySelection {
+    pub id: String,
+    pub footprint: std::sync::Arc<crate::areas::Footprint>,
+}
+
+impl PartialEq for StudySelection {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+    }
+}
+
 /// Whose positions a commute heat tile draws.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Selection {
     /// Homes of the talents working in a region (district or park).
     WorkArea(u16),
@@ -47,6 +60,10 @@ pub enum Selection {
     Enterprise(u32),
     /// Workplaces of the talents living in a region.
     HomeArea(u16),
+    /// Homes of the talents working in a study area's cells.
+    WorkStudy(StudySelection),
+    /// Workplaces of the talents living in a study area's cells.
+    HomeStudy(StudySelection),
 }
 
 impl Selection {
@@ -55,17 +72,19 @@ impl Selection {
 
     /// Canonical query text (for cache keys and TileJSON URLs).
     pub fn canonical(&self, snap: &Snapshot) -> String {
-        match *self {
-            Selection::WorkArea(r) => format!("work_area={}", snap.regions[r as usize].id),
+        match self {
+            Selection::WorkArea(r) => format!("work_area={}", snap.regions[*r as usize].id),
             Selection::WorkBox([w, s, e, n]) => format!("work_bbox={w},{s},{e},{n}"),
-            Selection::Enterprise(i) => format!("enterprise={}", snap.enterprises[i as usize].id),
-            Selection::HomeArea(r) => format!("home_area={}", snap.regions[r as usize].id),
+            Selection::Enterprise(i) => format!("enterprise={}", snap.enterprises[*i as usize].id),
+            Selection::HomeArea(r) => format!("home_area={}", snap.regions[*r as usize].id),
+            Selection::WorkStudy(a) => format!("work_area={}", a.id),
+            Selection::HomeStudy(a) => format!("home_area={}", a.id),
         }
     }
 
     /// `true` when the cells are homes, `false` when workplaces.
     pub fn draws_homes(&self) -> bool {
-        !matches!(self, Selection::HomeArea(_))
+        !matches!(self, Selection::HomeArea(_) | Selection::HomeStudy(_))
     }
 }
 
@@ -152,7 +171,7 @@ fn heat_cells_of(talents: &[TalentRec], level: u8, filter: &Filter, young_from: 
 pub fn heat_cells(
     snap: &Snapshot,
     index: &CommuteIndex,
-    selection: Selection,
+    selection: &Selection,
     tile: TileId,
     filter: &Filter,
 ) -> Vec<HeatCell> {
@@ -167,11 +186,27 @@ pub fn heat_cells(
         let end = list.partition_point(|i| home_of(i) < range.end);
         list[start..end].iter().map(|&i| snap.talents[i as usize]).collect()
     };
-    let homes: Vec<TalentRec> = match selection {
+    // The talents ordered by workplace inside the tile (one run).
+    let by_work = || {
+        let work_of = |i: &u32| snap.talents[*i as usize].work;
+        let start = index.by_work.partition_point(|i| work_of(i) < range.start);
+        let end = index.by_work.partition_point(|i| work_of(i) < range.end);
+        &index.by_work[start..end]
+    };
+    let homes: Vec<TalentRec> = match *selection {
         Selection::WorkArea(r) if snap.regions.get(r as usize).is_some_and(|x| x.kind == RegionKind::Park) => {
             run(index.park_workers.get(r as usize).map_or(&[], Vec::as_slice))
         }
         Selection::Enterprise(e) => run(index.enterprise_talents(e)),
+        Selection::WorkStudy(ref a) => {
+            snap.talents_in(tile).iter().filter(|t| t.has_work() && a.footprint.holds_key(t.work)).copied().collect()
+        }
+        Selection::HomeStudy(ref a) => by_work()
+            .iter()
+            .map(|&i| &snap.talents[i as usize])
+            .filter(|t| a.footprint.holds_key(t.home))
+            .map(|t| TalentRec { home: t.work, ..*t })
+            .collect(),
         Selection::WorkArea(r) => snap
             .talents_in(tile)
             .iter()
@@ -196,10 +231,7 @@ pub fn heat_cells(
             // Talents sorted by workplace: the tile is one run. The copies
             // carry the workplace as their position, so the same cell
             // aggregation draws workplaces.
-            let work_of = |i: &u32| snap.talents[*i as usize].work;
-            let start = index.by_work.partition_point(|i| work_of(i) < range.start);
-            let end = index.by_work.partition_point(|i| work_of(i) < range.end);
-            index.by_work[start..end]
+            by_work()
                 .iter()
                 .map(|&i| &snap.talents[i as usize])
                 .filter(|t| in_region(t.home_district, t.home_park, r))

@@ -95,6 +95,15 @@ impl Narrow {
     }
 }
 
+/// One area's rows of demand, seekers and workforce (see
+/// [`Basis::place_rows`]), index as [`Table::row`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlaceRows {
+    pub demand: Vec<u64>,
+    pub seekers: Vec<Tally>,
+    pub workforce: Vec<Tally>,
+}
+
 /// Dense counters: rows × fields × education × title. Tables of talents
 /// also keep the cell key of every counter (`keys`, same index); tables of
 /// openings have no keys.
@@ -322,6 +331,31 @@ impl Basis {
         b.seekers.iter_mut().for_each(|v| v.shrink_to_fit());
         b.demand.iter_mut().for_each(|v| v.shrink_to_fit());
         b
+    }
+
+    /// The three rows of one area, counted from the records: seekers
+    /// living in it, the workforce working in it, and the open openings
+    /// of its enterprises (for study areas, which have no table row).
+    pub fn place_rows(snap: &Snapshot, place: crate::areas::Place<'_>) -> PlaceRows {
+        let nf = snap.taxonomy.fields().len().max(1);
+        let (mut seekers, mut workforce, mut demand) =
+            (Table::tallies(1, nf), Table::tallies(1, nf), Table::new(1, nf));
+        for t in snap.talents.iter().filter(|t| (t.field as usize) < nf) {
+            let (f, e, ti, rk) = (t.field, t.education, t.title, t.rkey);
+            if t.seeking() && place.lives(t) {
+                seekers.add_record(0, f, e, ti, rk);
+            }
+            if place.works(t) {
+                workforce.add_record(0, f, e, ti, rk);
+            }
+        }
+        let hosts: Vec<bool> = snap.enterprises.iter().map(|e| place.hosts(e)).collect();
+        for v in snap.vacancies.iter().filter(|v| v.open && (v.field as usize) < nf) {
+            if hosts.get(v.enterprise as usize).copied().unwrap_or(false) {
+                demand.add(0, v.field, v.education, v.title, v.openings as u64);
+            }
+        }
+        PlaceRows { demand: demand.row(0).to_vec(), seekers: seekers.tally_row(0), workforce: workforce.tally_row(0) }
     }
 
     /// The basis of a snapshot, built on first use and memoised with it.

@@ -52,7 +52,7 @@
 
 use serde::Serialize;
 
-use super::basis::{Basis, LEVELS, PER_FIELD, TITLES, sum_rows, sum_tally_rows};
+use super::basis::{Basis, LEVELS, PER_FIELD, PlaceRows, TITLES, sum_rows, sum_tally_rows};
 use super::index::{CityRatio, Smoothing, estimate};
 use crate::analytics::privacy::Tally;
 use crate::model::{Education, Title};
@@ -65,6 +65,9 @@ pub enum Scope {
     Region(u16),
     /// An industry chain's division indices.
     Chain(Vec<u8>),
+    /// A study area, its rows counted from the records
+    /// ([`Basis::place_rows`]).
+    Counted(PlaceRows),
 }
 
 /// One row of the field × education table.
@@ -247,6 +250,7 @@ pub fn mismatch(snap: &Snapshot, basis: &Basis, scope: &Scope, smoothing: &Smoot
             basis.seekers_city.tally_row(0),
             sum_tally_rows(divisions.iter().map(|&d| basis.workforce_by_industry.tally_row(d as usize)), width),
         ),
+        Scope::Counted(rows) => (rows.demand.clone(), rows.seekers.clone(), rows.workforce.clone()),
     };
     let code = |f: usize| snap.taxonomy.fields().get(f).map_or_else(String::new, |e| e.code.clone());
     let field_total = |row: &[u64], f: usize| row[f * PER_FIELD..(f + 1) * PER_FIELD].iter().sum::<u64>();

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa::openapi::path::Parameter;
 
-use crate::analytics::commute::heat::Selection;
+use crate::analytics::commute::heat::{Selection, StudySelection};
 use crate::analytics::filter::Filter;
 use crate::api::query::{FilterParams, Filtered};
 use crate::api::{ApiError, CommuteCache};
@@ -29,7 +29,8 @@ use super::{SourceContext, TileSource, params_of};
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CommuteSelection {
-    /// Homes of the talents working in this district or park (id).
+    /// Homes of the talents working in this district, park or study area
+    /// (id; a study area counts the workplaces in its cells).
     #[param(example = "P1")]
     pub work_area: Option<String>,
     /// Homes of the talents working in this box: west,south,east,north in
@@ -39,7 +40,8 @@ pub struct CommuteSelection {
     pub work_bbox: Option<String>,
     /// Homes of the employees of this enterprise (id).
     pub enterprise: Option<String>,
-    /// Workplaces of the talents living in this district or park (id).
+    /// Workplaces of the talents living in this district, park or study
+    /// area (id; a study area counts the homes in its cells).
     pub home_area: Option<String>,
 }
 
@@ -51,8 +53,9 @@ pub struct CommuteQuery {
     index: Arc<CommuteCache>,
 }
 
-/// The one selection of a request.
-fn selection(snap: &Snapshot, p: &CommuteSelection) -> Result<Selection, ApiError> {
+/// The one selection of a request; a study area's id must be the one the
+/// route resolved into `study`.
+fn selection(snap: &Snapshot, p: &CommuteSelection, study: Option<&StudySelection>) -> Result<Selection, ApiError> {
     let given = [("work_area", &p.work_area), ("work_bbox", &p.work_bbox), ("enterprise", &p.enterprise)];
     let given: Vec<(&str, &str)> = given
         .into_iter()
@@ -66,10 +69,13 @@ fn selection(snap: &Snapshot, p: &CommuteSelection) -> Result<Selection, ApiErro
             format!("exactly one of work_area, work_bbox, enterprise, home_area is required; {what}"),
         ));
     };
-    Ok(match param {
-        "work_area" => Selection::WorkArea(crate::api::commute::area_param(snap, param, value)?),
-        "home_area" => Selection::HomeArea(crate::api::commute::area_param(snap, param, value)?),
-        "enterprise" => Selection::Enterprise(
+    let study = study.filter(|a| a.id == value).cloned();
+    Ok(match (param, study) {
+        ("work_area", Some(a)) => Selection::WorkStudy(a),
+        ("home_area", Some(a)) => Selection::HomeStudy(a),
+        ("work_area", None) => Selection::WorkArea(crate::api::commute::area_param(snap, param, value)?),
+        ("home_area", None) => Selection::HomeArea(crate::api::commute::area_param(snap, param, value)?),
+        ("enterprise", _) => Selection::Enterprise(
             snap.enterprise(value).ok_or_else(|| ApiError::NotFound(format!("no enterprise '{value}'")))?,
         ),
         _ => Selection::WorkBox(work_bbox(value)?),
@@ -133,15 +139,17 @@ impl TileSource for Commute {
     }
 
     fn resolve(&self, p: Filtered<CommuteSelection>, cx: &SourceContext) -> Result<CommuteQuery, ApiError> {
-        let selection = selection(&cx.snap, &p.query)?;
+        let selection = selection(&cx.snap, &p.query, cx.study.as_ref())?;
         Ok(CommuteQuery { selection, filter: p.filter.filter(&cx.snap)?, k: cx.k, index: cx.commute.clone() })
     }
 
     fn canonical(&self, q: &CommuteQuery, snap: &Snapshot) -> String {
-        let mut text = match q.selection {
-            Selection::WorkArea(r) => format!("work_area={}", encoded(&snap.regions[r as usize].id)),
-            Selection::HomeArea(r) => format!("home_area={}", encoded(&snap.regions[r as usize].id)),
-            Selection::Enterprise(e) => format!("enterprise={}", encoded(&snap.enterprises[e as usize].id)),
+        let mut text = match &q.selection {
+            Selection::WorkArea(r) => format!("work_area={}", encoded(&snap.regions[*r as usize].id)),
+            Selection::HomeArea(r) => format!("home_area={}", encoded(&snap.regions[*r as usize].id)),
+            Selection::Enterprise(e) => format!("enterprise={}", encoded(&snap.enterprises[*e as usize].id)),
+            Selection::WorkStudy(a) => format!("work_area={}", encoded(&a.id)),
+            Selection::HomeStudy(a) => format!("home_area={}", encoded(&a.id)),
             Selection::WorkBox(_) => q.selection.canonical(snap),
         };
         if !q.filter.canonical().is_empty() {
@@ -153,6 +161,6 @@ impl TileSource for Commute {
 
     fn render(&self, snap: &Arc<Snapshot>, tile: TileId, q: &CommuteQuery) -> Vec<u8> {
         let index = q.index.get(snap);
-        render_commute(snap, &index, q.selection, tile, &q.filter, q.k)
+        render_commute(snap, &index, &q.selection, tile, &q.filter, q.k)
     }
 }

@@ -63,6 +63,9 @@ pub struct SourceContext {
     pub k: u32,
     /// The per-snapshot commute index, built on first use.
     pub commute: Arc<CommuteCache>,
+    /// A study area the query names (`work_area=sa_…`, `home_area=sa_…`),
+    /// resolved by the route before the source resolves the query.
+    pub study: Option<crate::analytics::commute::heat::StudySelection>,
 }
 
 /// One tile layer: its description, its typed query and its renderer.
@@ -97,6 +100,11 @@ pub trait TileSource: Copy + Send + Sync + 'static {
     /// Encodes one tile; empty when the tile has no features. Runs on the
     /// compute pool.
     fn render(&self, snap: &Arc<Snapshot>, tile: TileId, query: &Self::Query) -> Vec<u8>;
+    /// Whether `month=` draws this layer as of a past month (the route
+    /// then renders from that month's snapshot).
+    fn takes_month(&self) -> bool {
+        false
+    }
     /// The data version at which what this layer draws last changed; in
     /// the cache key and the ETag. The snapshot's version unless the
     /// source knows it reads less ([`crate::snapshot::LayerVersions`]).
@@ -125,6 +133,8 @@ pub trait Source: Send + Sync {
     fn prepare(&self, raw_query: &str, tile: TileId, cx: &SourceContext) -> Result<Prepared, ApiError>;
     /// See [`TileSource::version`].
     fn version(&self, snap: &Snapshot) -> u64;
+    /// See [`TileSource::takes_month`].
+    fn takes_month(&self) -> bool;
 }
 
 impl<T: TileSource> Source for T {
@@ -158,6 +168,10 @@ impl<T: TileSource> Source for T {
 
     fn version(&self, snap: &Snapshot) -> u64 {
         TileSource::version(self, snap)
+    }
+
+    fn takes_month(&self) -> bool {
+        TileSource::takes_month(self)
     }
 }
 
