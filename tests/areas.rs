@@ -531,6 +531,33 @@ async fn a_drawn_outline_has_the_flows_of_the_park_it_traces() {
     let (_, profile) = json_of(&state, Method::GET, &format!("/api/areas/{id}/profile"), Some(&admin), None).await;
     assert_eq!((profile["flows"]["departures"].as_u64(), profile["flows"]["arrivals"].as_u64()), (Some(10), Some(0)));
     assert_eq!(profile["flows"]["net"].as_i64(), Some(-10 + 5 - 6));
+    // Where its leavers went and its joiners came from.
+    let od = |query: String| {
+        let (state, admin) = (state.clone(), admin.clone());
+        async move {
+            let uri = format!("/api/flows/od?area={id}&from=2026-02&to=2026-06&{query}");
+            let (status, v) = json_of(&state, Method::GET, &uri, Some(&admin), None).await;
+            assert_eq!(status, StatusCode::OK, "{v}");
+            let lines: Vec<(String, String, u64)> = v["features"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|f| f["properties"]["kind"] == "flow")
+                .map(|f| {
+                    let p = &f["properties"];
+                    (p["from"].as_str().unwrap().into(), p["to"].as_str().unwrap().into(), p["count"].as_u64().unwrap())
+                })
+                .collect();
+            (v, lines)
+        }
+    };
+    let (v, lines) = od("level=district".into()).await;
+    assert_eq!(lines, vec![(id.to_string(), "D2".to_string(), 6), ("D2".to_string(), id.to_string(), 5)]);
+    assert_eq!((v["focus"]["kind"].as_str(), v["focus"]["lost"].as_u64()), (Some("study"), Some(6)));
+    let focus = v["features"].as_array().unwrap().iter().find(|f| f["properties"]["focus"] == true).unwrap();
+    assert_eq!(focus["properties"]["departures"].as_u64(), Some(10));
+    let (_, lines) = od("level=enterprise".into()).await;
+    assert_eq!(lines, vec![(id.to_string(), "E2".to_string(), 6)], "the six went to E2");
 }
 
 #[tokio::test]

@@ -1229,3 +1229,29 @@ async fn a_past_month_is_the_city_without_the_later_moves() {
         assert_eq!(body["error"]["parameter"], "month", "{uri}: {body}");
     }
 }
+
+#[tokio::test]
+async fn alerts_assess_one_area_as_the_list_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let moves = random_moves(4000, 11);
+    let mut store = city_with_moves(dir.path(), &moves);
+    let (state, admin) = admin_state(&mut store, dir.path(), 5);
+    let admin = Some(admin.as_str());
+    let month = label(FIRST + 20);
+    for (level, areas) in [("district", &["D1", "D2"][..]), ("park", &["P1"][..])] {
+        let (status, all) = get_as(&state, &format!("/api/flows/alerts?month={month}&level={level}"), admin).await;
+        assert_eq!(status, StatusCode::OK, "{all}");
+        for area in areas {
+            let uri = format!("/api/flows/alerts?month={month}&level={level}&area={area}");
+            let (status, one) = get_as(&state, &uri, admin).await;
+            assert_eq!(status, StatusCode::OK, "{one}");
+            let listed = all["areas"].as_array().unwrap().iter().find(|a| a["area_id"] == *area).unwrap();
+            assert_eq!(one["areas"].as_array().unwrap().len(), 1);
+            for key in ["area_id", "departures", "expected", "p_value", "score", "alert", "trend", "top_destinations"] {
+                assert_eq!(one["areas"][0][key], listed[key], "{area} {key}");
+            }
+        }
+    }
+    let (status, _) = get_as(&state, &format!("/api/flows/alerts?month={month}&area=X9"), admin).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

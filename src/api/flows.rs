@@ -296,12 +296,15 @@ pub struct AlertsParams {
     /// The false-alarm rate: a probability in (0, 0.5], default 0.001.
     #[param(value_type = Option<f64>, minimum = 0.0, maximum = 0.5)]
     pub alpha: Option<Number>,
+    /// Assess only this area: a district, park or study-area id (`sa_…`);
+    /// the seasonal pattern is still pooled over the areas of `level`.
+    pub area: Option<String>,
 }
 
 const ALERT_DESCRIPTION: &str = "departures against the area's own last 12 months (seasonally adjusted with the city's calendar-month pattern); negative binomial predictive upper tail; alert when p < alpha and departures ≥ k. For stationary departures at most alpha of area-months alert. Computed from the published departures (perturbed unless exact_counts).";
 const ALERT_TREND: &str = "Sen slope (departures per month, seasonally adjusted) and Mann–Kendall two-sided p over the 12 months ending with the month";
 
-/// `GET /api/flows/alerts?month=YYYY-MM[&level=district|park][&chain=ID][&field=CODE][&alpha=P]`:
+/// `GET /api/flows/alerts?month=YYYY-MM[&level=district|park][&chain=ID][&field=CODE][&alpha=P][&area=ID]`:
 /// `{"items": [alerts, most severe first], "areas": [every area assessed],
 /// "method": {…}}`. `month` defaults to the latest month of the data. Runs
 /// on the compute pool.
@@ -338,12 +341,35 @@ pub async fn alerts_handler(
         None => flows_index.first_month + flows_index.months as u32 - 1,
     };
     let version = snap.version;
-    let d = access::disclosure_for(&principal, k, &[]);
+    let city = access::disclosure_for(&principal, k, &[]);
+    let one = match query.area.as_deref() {
+        Some(id) => Some(super::areas::resolve(&state, &snap, "area", id).await?),
+        None => None,
+    };
+    let d = match &one {
+        Some(r) => super::areas::disclosure(&state, &snap, &principal, r).await?,
+        None => city,
+    };
     let params = json!({"month": month_label(month), "level": level.code(), "field": query.field,
-        "chain": query.chain, "alpha": alpha});
+        "chain": query.chain, "alpha": alpha, "area": query.area});
     access::audit_exact(&caller, d, "GET /api/flows/alerts", params).await?;
     let alert_query = AlertQuery { month, level, scope, alpha, disclosure: d };
-    let areas = state.compute.run(move || flows::assess_areas(&snap, &alert_query)).await?;
+    let areas = state
+        .compute
+        .run(move || match one {
+            None => flows::assess_areas(&snap, &alert_query),
+            Some(r) => {
+                let named = super::areas::area_ref(&snap, &r);
+                let centre = match r {
+                    super::areas::Resolved::Region(i) => snap.regions[i as usize].centre,
+                    _ => [(named.bbox[0] + named.bbox[2]) / 2.0, (named.bbox[1] + named.bbox[3]) / 2.0],
+                };
+                let who =
+                    flows::Assessed { id: named.id, name: named.name, kind: named.kind, centre, bbox: named.bbox };
+                flows::assess_place(&snap, &alert_query, r.place(), city, who).map(|a| vec![a])
+            }
+        })
+        .await?;
     let areas = areas.map_err(|e| alert_error(e, month))?;
     let items = areas.iter().filter(|a| a.alert).cloned().collect();
     Ok(Json(Alerts {

@@ -516,8 +516,6 @@ pub fn assess_areas(snap: &Snapshot, q: &AlertQuery) -> Result<Vec<AreaAlert>, A
     let factors = alerts::seasonal_factors(&pooled, first);
 
     // Breakdowns of this month's leavers, one pass.
-    /// Leavers of one area by destination and by field.
-    type Leavers = (HashMap<u16, Tally>, HashMap<u8, Tally>);
     let mut by_region: HashMap<u16, Leavers> = HashMap::new();
     for mv in flows.month_moves(m) {
         if mv.event != MoveEvent::Leave.index() || !q.scope.matches(mv.field, mv.industry) {
@@ -535,57 +533,15 @@ pub fn assess_areas(snap: &Snapshot, q: &AlertQuery) -> Result<Vec<AreaAlert>, A
     let mut out = Vec::with_capacity(slots.len());
     for (&(_, region), deps) in slots.iter().zip(&departures) {
         let info = &snap.regions[region as usize];
-        let observed = deps[m as usize];
-        let window = &deps[(m - history) as usize..m as usize];
-        let a = alerts::assess(window, q.month, observed, &factors, q.alpha, k);
-        let last12 = &deps[(m + 1 - history) as usize..=m as usize];
-        let trend = alerts::trend(last12, q.month, &factors);
-        let (dest, fields) = by_region.remove(&region).unwrap_or_default();
-        let destinations = breakdown(
-            dest.into_iter()
-                .map(|(dest, n)| {
-                    (flows.destinations.get(dest as usize).cloned().unwrap_or_else(|| "unknown".into()), n)
-                })
-                .collect(),
-            d,
-            5,
-        );
-        let fields = breakdown(
-            fields.into_iter().map(|(f, n)| (if f == NONE8 { String::new() } else { f.to_string() }, n)).collect(),
-            d,
-            5,
-        );
-        let named_field = |(code, n): (String, u64)| -> NamedCount {
-            let entry = code.parse::<u8>().ok().and_then(|i| snap.taxonomy.field(i));
-            NamedCount {
-                code: entry.map(|e| e.code.clone()),
-                name: entry.map_or_else(|| "unknown".to_string(), |e| e.name_zh.clone()),
-                count: n,
-            }
-        };
-        out.push(AreaAlert {
-            area_id: info.id.clone(),
+        let who = Assessed {
+            id: info.id.clone(),
             name: info.name.clone(),
             kind: info.kind.code(),
-            month: month_label(q.month),
-            departures: Some(observed),
-            expected: Some((a.expected * 10.0).round() / 10.0),
-            p_value: Some(a.p_value),
-            score: Some((a.score * 100.0).round() / 100.0),
-            alert: a.alert,
-            method: alerts::METHOD,
-            trend,
-            top_destinations: destinations
-                .parts
-                .into_iter()
-                .map(|(name, count)| NamedCount { code: None, name, count })
-                .collect(),
-            other_destinations: destinations.other,
-            top_fields: fields.parts.into_iter().map(named_field).collect(),
-            other_fields: fields.other,
             centre: info.centre,
             bbox: info.bbox,
-        });
+        };
+        let leavers = by_region.remove(&region).unwrap_or_default();
+        out.push(area_alert(snap, q, (m, k), &factors, deps, leavers, who));
     }
     out.sort_by(|a, b| {
         b.alert
@@ -594,6 +550,135 @@ pub fn assess_areas(snap: &Snapshot, q: &AlertQuery) -> Result<Vec<AreaAlert>, A
             .then_with(|| a.area_id.cmp(&b.area_id))
     });
     Ok(out)
+}
+
+/// Leavers of one area by destination and by field.
+type Leavers = (HashMap<u16, Tally>, HashMap<u8, Tally>);
+
+/// Which area an alert is about.
+pub struct Assessed {
+    pub id: String,
+    pub name: String,
+    pub kind: &'static str,
+    pub centre: [f64; 2],
+    pub bbox: [f64; 4],
+}
+
+/// The alert of one area from its published departures `deps` (month
+/// offsets `0..=m`) and this month's leavers.
+fn area_alert(
+    snap: &Snapshot,
+    q: &AlertQuery,
+    (m, k): (u16, u32),
+    factors: &[f64; 12],
+    deps: &[u64],
+    (dest, fields): Leavers,
+    who: Assessed,
+) -> AreaAlert {
+    let flows = &snap.flows;
+    let d = q.disclosure;
+    let history = alerts::HISTORY_MONTHS as u16;
+    let observed = deps[m as usize];
+    let window = &deps[(m - history) as usize..m as usize];
+    let a = alerts::assess(window, q.month, observed, factors, q.alpha, k);
+    let last12 = &deps[(m + 1 - history) as usize..=m as usize];
+    let trend = alerts::trend(last12, q.month, factors);
+    let destinations = breakdown(
+        dest.into_iter()
+            .map(|(dest, n)| (flows.destinations.get(dest as usize).cloned().unwrap_or_else(|| "unknown".into()), n))
+            .collect(),
+        d,
+        5,
+    );
+    let fields = breakdown(
+        fields.into_iter().map(|(f, n)| (if f == NONE8 { String::new() } else { f.to_string() }, n)).collect(),
+        d,
+        5,
+    );
+    let named_field = |(code, n): (String, u64)| -> NamedCount {
+        let entry = code.parse::<u8>().ok().and_then(|i| snap.taxonomy.field(i));
+        NamedCount {
+            code: entry.map(|e| e.code.clone()),
+            name: entry.map_or_else(|| "unknown".to_string(), |e| e.name_zh.clone()),
+            count: n,
+        }
+    };
+    AreaAlert {
+        area_id: who.id,
+        name: who.name,
+        kind: who.kind,
+        month: month_label(q.month),
+        departures: Some(observed),
+        expected: Some((a.expected * 10.0).round() / 10.0),
+        p_value: Some(a.p_value),
+        score: Some((a.score * 100.0).round() / 100.0),
+        alert: a.alert,
+        method: alerts::METHOD,
+        trend,
+        top_destinations: destinations
+            .parts
+            .into_iter()
+            .map(|(name, count)| NamedCount { code: None, name, count })
+            .collect(),
+        other_destinations: destinations.other,
+        top_fields: fields.parts.into_iter().map(named_field).collect(),
+        other_fields: fields.other,
+        centre: who.centre,
+        bbox: who.bbox,
+    }
+}
+
+/// Assesses one area (a district, park or study area) for one month, by
+/// the method of [`assess_areas`]: its own published departures against
+/// its history, the seasonal pattern pooled over the areas of `q.level`
+/// (published under `city`, the disclosure of the city-wide numbers).
+pub fn assess_place(
+    snap: &Snapshot,
+    q: &AlertQuery,
+    place: Place<'_>,
+    city: Disclosure,
+    who: Assessed,
+) -> Result<AreaAlert, AlertError> {
+    let flows = &snap.flows;
+    let first = flows.first_month;
+    let last = first + (flows.months as u32).saturating_sub(1);
+    let Some(m) = flows.offset(q.month).filter(|_| flows.months > 0) else {
+        return Err(AlertError::OutOfRange { first, last });
+    };
+    if m < alerts::HISTORY_MONTHS as u16 {
+        return Err(AlertError::ShortHistory { first_assessable: first + alerts::HISTORY_MONTHS as u32, last });
+    }
+    let k = match q.disclosure {
+        Disclosure::Exact => 1,
+        Disclosure::Protected { k } => k,
+    };
+    let tallies = departure_tallies(snap, &q.scope, m);
+    let pooled: Vec<u64> = (0..m as usize)
+        .map(|t| {
+            let slots = flows.region_of_slot.iter().enumerate();
+            let of_level = slots.filter(|(_, r)| snap.regions[**r as usize].kind == q.level);
+            of_level.map(|(s, _)| city.count(tallies[s][t])).sum()
+        })
+        .collect();
+    let factors = alerts::seasonal_factors(&pooled, first);
+    let origin = flows.origin;
+    let mut months = vec![Tally::default(); m as usize + 1];
+    let mut leavers = Leavers::default();
+    for mv in flows.range_moves(0, m) {
+        if mv.event != MoveEvent::Leave.index()
+            || !q.scope.matches(mv.field, mv.industry)
+            || !place.holds_end(origin, mv.from_district, mv.from_park, mv.from_cell)
+        {
+            continue;
+        }
+        months[mv.month as usize].add(mv.rkey);
+        if mv.month == m {
+            leavers.0.entry(mv.destination).or_default().add(mv.rkey);
+            leavers.1.entry(mv.field).or_default().add(mv.rkey);
+        }
+    }
+    let deps: Vec<u64> = months.into_iter().map(|t| q.disclosure.count(t)).collect();
+    Ok(area_alert(snap, q, (m, k), &factors, &deps, leavers, who))
 }
 
 #[cfg(test)]
