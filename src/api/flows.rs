@@ -311,7 +311,8 @@ const ALERT_TREND: &str = "Sen slope (departures per month, seasonally adjusted)
 #[utoipa::path(get, path = "/api/flows/alerts", tag = "flows", params(AlertsParams),
     responses((status = 200, description = "Alerts and every area assessed", body = Alerts),
               (status = 400, description = "A parameter is unknown, repeated or invalid, or the month cannot be assessed",
-               body = ErrorBody)))]
+               body = ErrorBody),
+              (status = 404, description = "No district, park or study area with the `area` id", body = ErrorBody)))]
 pub async fn alerts_handler(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,

@@ -113,7 +113,8 @@ enum Focus {
 #[utoipa::path(get, path = "/api/flows/od", tag = "flows", params(OdParams),
     responses((status = 200, description = "Flow lines and unit points", body = OdCollection,
                content_type = "application/geo+json"),
-              (status = 400, description = "A parameter is unknown, repeated or invalid", body = ErrorBody)))]
+              (status = 400, description = "A parameter is unknown, repeated or invalid", body = ErrorBody),
+              (status = 404, description = "No district, park or study area with the `area` id", body = ErrorBody)))]
 pub async fn od(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
