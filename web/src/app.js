@@ -7,7 +7,7 @@
 
 import * as maplibregl from './maplibre-gl.mjs';
 import { fmt, fmtCompact, getLang, nameOf, placeName, setLang, t, translateDom } from './i18n.js';
-import { activeFilterCount, formatHash, parseHash, REGION_STATS } from './state.js';
+import { LAYER_IDS, activeFilterCount, formatHash, parseHash, REGION_STATS } from './state.js';
 import {
   CLICKABLE,
   HATCH,
@@ -30,7 +30,7 @@ import {
 import { CIVIDIS, VIRIDIS, stepExpression } from './ramps.js';
 import { basemapLegend, enterprisesLegend, esc, regionsLegend, talentsLegend, vacanciesLegend } from './legend.js';
 import { cellPopup, clusterPopup, enterprisePopup, indexTaxonomy, personPanel, regionPanel } from './panel.js';
-import { canSeePeople, isRefusedPeopleTile, jurisdictionBounds, mustSignIn } from './access.js';
+import { canKeepAreas, canSeePeople, isRefusedPeopleTile, jurisdictionBounds, mustSignIn } from './access.js';
 import { createAccount } from './account.js';
 import { PEOPLE_LAYER, PEOPLE_MIN_ZOOM, areaAt, createPeopleLayer, peopleLegend } from './people.js';
 import { renderFilters, resetFilters } from './filters.js';
@@ -286,6 +286,7 @@ function setupPeople(a) {
     a.setLayerVisibility();
     a.writeHash();
     a.areas?.onSession();
+    a.views?.onSession();
   };
   // A people tile answered 401: the session ended; ask once what the server says now.
   let refreshing = null;
@@ -442,16 +443,32 @@ function setupFilters(a) {
     badge.textContent = t('filtersActive', { n });
     $('#reset-filters').disabled = n === 0;
   };
-  a.applyFilters = () => {
-    for (const layer of ['talents', 'vacancies', 'enterprises', 'regions']) {
+  // The month the talents and regions tiles describe (the time view's option; null = today).
+  a.tileMonth = null;
+  const layerUrl = (layer) => {
+    const url = tileJsonUrl(origin, layer, state.filters);
+    if (!a.tileMonth || (layer !== 'talents' && layer !== 'regions')) return url;
+    return `${url}${url.includes('?') ? '&' : '?'}month=${encodeURIComponent(a.tileMonth)}`;
+  };
+  const updateSources = (layers) => {
+    for (const layer of layers) {
       // An archive's layer was rendered for one query; filters leave it alone.
       if (layer === a.archive?.layer) continue;
       const src = map.getSource(layer);
-      const url = tileJsonUrl(origin, layer, state.filters);
+      const url = layerUrl(layer);
       if (src && src.url !== url) src.setUrl(url);
     }
+  };
+  a.applyFilters = () => {
+    updateSources(['talents', 'vacancies', 'enterprises', 'regions']);
     a.updateFilterBadge();
     a.writeHash();
+  };
+  /** The talents and regions tiles as of `month` (YYYY-MM; null = today). */
+  a.setTileMonth = (month) => {
+    a.tileMonth = month || null;
+    app.tileMonth = a.tileMonth;
+    updateSources(['talents', 'regions']);
   };
   a.renderFilterForm = () => renderFilters($('#filters'), tax, state, a.applyFilters);
   $('#filters').addEventListener('submit', (ev) => ev.preventDefault());
@@ -599,6 +616,16 @@ function setupViews(a) {
     onViewOn: () => {
       state.layers = state.layers.filter((l) => l === 'enterprises' || l === 'people');
       a.setLayerVisibility();
+    },
+    setTileMonth: (month) => a.setTileMonth(month),
+    canKeepAreas: () => canKeepAreas(a.account?.session),
+    showLayer: (id, on) => {
+      const set = new Set(state.layers);
+      if (on) set.add(id);
+      else set.delete(id);
+      state.layers = LAYER_IDS.filter((l) => set.has(l));
+      a.setLayerVisibility();
+      a.writeHash();
     },
   });
   app.views = a.views;
@@ -824,7 +851,7 @@ function setupAreas(a) {
   const { state } = a;
   let loading = null;
   a.areas = null;
-  a.areaPanel = null; // 'tool' | 'profile' | 'compare' while areas.js has the panel
+  a.areaPanel = null; // 'tool' | 'profile' | 'mismatch' | 'compare' while areas.js has the panel
   a.loadAreas = () =>
     (loading ||= import('./areas.js').then((m) => {
       a.areas = m.createAreas(a);

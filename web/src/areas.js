@@ -10,7 +10,7 @@ import { esc } from './legend.js';
 import { canExport, canKeepAreas, errorMessage } from './access.js';
 import { COMPARE_MAX, COMPARE_MIN } from './state.js';
 import { DEFAULT_BUFFER_M, DRAW_KINDS, createDrawTool, drawnFeature, uploadedFeature } from './draw.js';
-import { areaKindLabel, compareHtml, compareUrl, profileHtml, profileUrl } from './profile.js';
+import { areaKindLabel, compareHtml, compareUrl, mismatchHtml, mismatchUrl, profileHtml, profileUrl } from './profile.js';
 
 /** Largest file the upload reads (the server has its own body limit). */
 const MAX_UPLOAD_MB = 8;
@@ -27,6 +27,8 @@ export function createAreas(a) {
     listError: null,
     picked: [], // [{id, name}] to compare
     profile: null,
+    profileMonth: null, // the month the open profile describes (null = today)
+    mismatch: null,
     comparison: null,
     message: '',
     name: '',
@@ -418,21 +420,68 @@ export function createAreas(a) {
     }
   }
 
-  async function showProfile(id, { fit = true } = {}) {
+  async function showProfile(id, { fit = true, month = null } = {}) {
     const mine = (s.seq += 1);
     draw.clear();
     s.profile = null;
+    s.profileMonth = month;
     open(`<p class="hint">${esc(t('loading'))}</p>`, 'profile', { area: id });
     details.focus({ preventScroll: true });
     try {
-      const p = await a.getJson(profileUrl(id));
+      const p = await a.getJson(profileUrl(id, null, month));
       if (mine !== s.seq) return;
       s.profile = p;
       renderProfile();
-      app.profile = { id: p.area.id, residents: p.headline?.residents ?? null, exact: p.exact_counts };
+      app.profile = { id: p.area.id, residents: p.headline?.residents ?? null, exact: p.exact_counts, month: p.month ?? null };
       if (fit) await outline(p.area);
     } catch (err) {
       if (mine === s.seq) $('#details-body').innerHTML = `<p class="error">${esc(t('loadError', { msg: err.message }))}</p>`;
+    }
+  }
+
+  /** The profile as of another month, redrawn in place; a refused month leaves the numbers and shows why. */
+  async function profileAt(month) {
+    const p0 = s.profile;
+    if (!p0) return;
+    const mine = (s.seq += 1);
+    const note = $('#profile-month-note');
+    if (note) note.textContent = t('loading');
+    try {
+      const p = await send('GET', profileUrl(p0.area.id, null, month));
+      if (mine !== s.seq || a.areaPanel !== 'profile') return;
+      s.profile = p;
+      s.profileMonth = p.month ?? null;
+      const scroll = details.scrollTop;
+      renderProfile();
+      details.scrollTop = scroll;
+      app.profile = { id: p.area.id, residents: p.headline?.residents ?? null, exact: p.exact_counts, month: p.month ?? null };
+    } catch (err) {
+      if (mine !== s.seq) return;
+      if (note) note.textContent = p0.month ? t('profileAsOf', { month: p0.month }) : t('profileAsOfToday');
+      showError('#profile-month-error', err.message);
+    }
+  }
+
+  // ---- mismatch ----
+
+  function renderMismatch() {
+    if (a.areaPanel !== 'mismatch' || !s.mismatch) return;
+    $('#details-body').innerHTML = mismatchHtml(s.mismatch, { ctx: a.ctx });
+  }
+
+  /** The mismatch tables of an area (a study area too), with a way back to its profile. */
+  async function showMismatch(id) {
+    const mine = (s.seq += 1);
+    s.mismatch = null;
+    open(`<p class="hint">${esc(t('loading'))}</p>`, 'mismatch', { area: id });
+    try {
+      const m = await a.getJson(mismatchUrl(id));
+      if (mine !== s.seq) return;
+      s.mismatch = m;
+      renderMismatch();
+    } catch (err) {
+      if (mine === s.seq) $('#details-body').innerHTML = `<p class="error">${esc(t('loadError', { msg: err.message }))}</p>
+        <p><button type="button" class="link-btn" data-area-profile="${esc(id)}">${esc(t('mismatchBack'))}</button></p>`;
     }
   }
 
@@ -539,6 +588,14 @@ export function createAreas(a) {
       openTool();
     } else if (el.id === 'area-print') {
       printReport();
+    } else if (el.id === 'profile-today') {
+      profileAt(null);
+    } else if (ds.commuteArea) {
+      a.views.openCommute(ds.commuteArea, ds.commuteSide, ds.areaName);
+    } else if (ds.mismatchArea) {
+      showMismatch(ds.mismatchArea);
+    } else if (ds.flowsArea) {
+      a.views.openFlows(ds.flowsArea, 'enterprise');
     } else if (ds.entAt) {
       const [lon, lat] = ds.entAt.split(',').map(Number);
       if (Number.isFinite(lon) && Number.isFinite(lat)) map.flyTo({ center: [lon, lat], zoom: Math.max(map.getZoom(), 15), duration: 900 });
@@ -546,6 +603,11 @@ export function createAreas(a) {
   });
 
   details.addEventListener('change', (ev) => {
+    if (a.areaPanel === 'profile' && ev.target.id === 'profile-month') {
+      showError('#profile-month-error', '');
+      profileAt(ev.target.value || null);
+      return;
+    }
     if (a.areaPanel !== 'tool') return;
     const el = ev.target;
     if (el.dataset.pick) {
@@ -597,6 +659,7 @@ export function createAreas(a) {
   return {
     openTool,
     showProfile,
+    showMismatch,
     showCompare,
     /** A map click: the drawing tool's while it draws. */
     onClick: (e) => draw.onClick(e),
@@ -605,6 +668,7 @@ export function createAreas(a) {
       if (a.areaPanel === 'tool') renderTool();
       else if (a.areaPanel === 'profile') renderProfile();
       else if (a.areaPanel === 'compare') renderCompare();
+      else if (a.areaPanel === 'mismatch') renderMismatch();
     },
     /** After a sign-in or sign-out: the list, the tools and the export buttons follow the role. */
     onSession() {

@@ -25,11 +25,15 @@ const SERIES_COLORS = {
   openings: '#e66101',
 };
 
-/** The study-area, district or park id's export URL. */
-export function profileUrl(id, format = null) {
+/** The study-area, district or park id's profile URL (an export with `format`; as of the end of `month` with one). */
+export function profileUrl(id, format = null, month = null) {
   const base = `/api/areas/${encodeURIComponent(id)}/profile`;
-  return format ? `${base}?format=${format}` : base;
+  const q = [format && `format=${format}`, month && `month=${encodeURIComponent(month)}`].filter(Boolean);
+  return q.length ? `${base}?${q.join('&')}` : base;
 }
+
+/** The mismatch tables of a district, park or study area. */
+export const mismatchUrl = (id) => `/api/mismatch?area=${encodeURIComponent(id)}`;
 
 /** The comparison's URL (JSON or an export). */
 export function compareUrl(ids, format = null) {
@@ -57,10 +61,10 @@ const seriesOf = (id) => {
 /** The number a value shows: integers grouped, fractions with two decimals. */
 const num = (v) => (v === null || v === undefined ? '–' : Number.isInteger(v) ? fmt(v) : fmtDecimal(v));
 
-function plainTable(headers, rows, { cls = '' } = {}) {
+function plainTable(headers, rows, { cls = '', id = '' } = {}) {
   const th = headers.map((h, i) => `<th scope="col"${i ? ' class="num"' : ''}>${esc(h)}</th>`).join('');
   const tr = rows.map((r) => `<tr>${r.map((c, i) => (i === 0 ? `<th scope="row">${c}</th>` : `<td class="num">${c}</td>`)).join('')}</tr>`).join('');
-  return `<div class="table-wrap"><table${cls ? ` class="${cls}"` : ''}><thead><tr>${th}</tr></thead><tbody>${tr}</tbody></table></div>`;
+  return `<div class="table-wrap"><table${id ? ` id="${esc(id)}"` : ''}${cls ? ` class="${cls}"` : ''}><thead><tr>${th}</tr></thead><tbody>${tr}</tbody></table></div>`;
 }
 
 /** One profile table: a bar chart of its first rows and, when it has more, every row below. */
@@ -209,10 +213,24 @@ export function profileHtml(p, { ctx = null, exports = false, picked = false, ba
     ? ['csv', 'xlsx', 'geojson']
         .map(
           (f) =>
-            `<a class="btn" id="area-${f}" href="${esc(profileUrl(a.id, f))}" download>${esc(t(`profile${f[0].toUpperCase()}${f.slice(1)}`))}</a>`,
+            `<a class="btn" id="area-${f}" href="${esc(profileUrl(a.id, f, p.month))}" download>${esc(t(`profile${f[0].toUpperCase()}${f.slice(1)}`))}</a>`,
         )
         .join('')
     : '';
+  // A study area's commute heat (both sides), mismatch tables and flows open in the views that draw them.
+  const study =
+    a.kind === 'study'
+      ? `<p class="area-actions" id="area-study-actions">
+        <button type="button" class="btn" id="area-commute-work" data-commute-area="${esc(a.id)}" data-commute-side="work" data-area-name="${esc(name)}">${esc(t('areaCommuteWork'))}</button>
+        <button type="button" class="btn" id="area-commute-home" data-commute-area="${esc(a.id)}" data-commute-side="home" data-area-name="${esc(name)}">${esc(t('areaCommuteHome'))}</button>
+        <button type="button" class="btn" id="area-mismatch" data-mismatch-area="${esc(a.id)}">${esc(t('areaMismatch'))}</button>
+        <button type="button" class="btn" id="area-flows" data-flows-area="${esc(a.id)}">${esc(t('areaFlows'))}</button></p>`
+      : '';
+  const asOf = `<div class="profile-month"><label for="profile-month">${esc(t('profileMonth'))}</label>
+      <input type="month" id="profile-month" value="${esc(p.month ?? '')}">
+      ${p.month ? `<button type="button" class="link-btn" id="profile-today">${esc(t('profileToday'))}</button>` : ''}
+      <span class="legend-note" id="profile-month-note" data-month="${esc(p.month ?? '')}">${esc(p.month ? t('profileAsOf', { month: p.month }) : t('profileAsOfToday'))}</span>
+      <span class="error" id="profile-month-error" role="alert" hidden></span></div>`;
   return `
     <header class="details-head profile-head">
       <p class="eyebrow">${esc(areaKindLabel(a))} · ${esc(t('km2', { v: fmtDecimal(a.km2) }))}${p.reference_year ? ` · ${esc(String(p.reference_year))}` : ''}</p>
@@ -221,7 +239,7 @@ export function profileHtml(p, { ctx = null, exports = false, picked = false, ba
         <button type="button" class="btn" id="area-print">${esc(t('profilePrint'))}</button>${links}
         <button type="button" class="btn" data-pick-add="${esc(a.id)}" data-pick-name="${esc(name)}"${picked ? ' aria-pressed="true"' : ''}>${esc(t('comparePick'))}</button>
         ${back ? `<button type="button" class="link-btn" id="area-back">${esc(t('areasBack'))}</button>` : ''}
-      </p>
+      </p>${study}${asOf}
     </header>
     <figure class="area-print-map" hidden><img alt="${esc(name)}"><figcaption></figcaption></figure>
     <section><h3>${esc(t('profileHeadline'))}</h3>${headlineHtml(p.headline)}
@@ -308,4 +326,60 @@ export function compareHtml(c, { exports = false } = {}) {
     ${perturbed ? `<p class="legend-note">${esc(t('profilePerturbed', { k: c.privacy_k }))}</p>` : ''}
     ${open.map((s) => s.html).join('')}
     ${folded.length ? `<details class="compare-more"><summary>${esc(t('compareMoreTables'))} (${folded.length})</summary>${folded.map((s) => s.html).join('')}</details>` : ''}`;
+}
+
+/** A share as a percentage. */
+const share = (v) => (v === null || v === undefined ? '–' : `${fmtDecimal(v * 100)}%`);
+
+/**
+ * The mismatch panel of an area (GET /api/mismatch?area=…): openings against
+ * seekers living there and the workforce working there, by field, education
+ * and title, the vertical (education and title level) and horizontal (field)
+ * mismatch and the fields most missing. `ctx` names the codes.
+ */
+export function mismatchHtml(m, { ctx = null } = {}) {
+  const a = m.area || {};
+  const fieldName = (code) => nameOf(ctx?.tax?.fields?.get(String(code)), String(code));
+  const codeName = (table, code) => nameOf(ctx?.tax?.[table]?.get(String(code)), String(code));
+  const table = (tid, rows, label) =>
+    plainTable(
+      [t('mismatchKey'), t('openings'), t('mismatchSupply'), t('mismatchWorkforce'), t('mismatchDemandShare'), t('mismatchSupplyShare'), t('mismatchWorkforceShare')],
+      (rows || []).map((r) => [esc(label(r.code)), fmt(r.demand), fmt(r.supply), fmt(r.workforce), share(r.demand_share), share(r.supply_share), share(r.workforce_share)]),
+      { cls: 'rank-table mismatch-table', id: tid },
+    );
+  const vertical = (v, title) =>
+    v
+      ? `<h4>${esc(title)}</h4>${kv([
+          [t('mismatchAgainstSupply'), `${esc(t(`mismatchDir_${v.against_supply?.direction}`))} · ${esc(t('mismatchAbove'))} ${share(v.against_supply?.above)} · ${esc(t('mismatchBelow'))} ${share(v.against_supply?.below)}`],
+          [t('mismatchAgainstWorkforce'), `${esc(t(`mismatchDir_${v.against_workforce?.direction}`))} · ${esc(t('mismatchAbove'))} ${share(v.against_workforce?.above)} · ${esc(t('mismatchBelow'))} ${share(v.against_workforce?.below)}`],
+        ])}`
+      : '';
+  const h = m.horizontal || {};
+  const missing = m.top_missing_fields || [];
+  return `
+    <header class="details-head">
+      <p class="eyebrow">${esc(t('mismatchTitle'))} · ${esc(t(`areaKind_${a.kind}`))}</p>
+      <h2 id="details-title">${esc(placeName(a, a.id))}</h2>
+      <p class="area-actions"><button type="button" class="link-btn" id="mismatch-back" data-area-profile="${esc(a.id)}">${esc(t('mismatchBack'))}</button></p>
+    </header>
+    <section id="mismatch-totals">${kv([
+      [t('openings'), `<strong id="mismatch-demand">${fmt(m.demand_total)}</strong>`],
+      [t('mismatchSupply'), `<span id="mismatch-supply">${fmt(m.supply_total)}</span>`],
+      [t('mismatchWorkforce'), `<span id="mismatch-workforce">${fmt(m.workforce_total)}</span>`],
+    ])}<p class="legend-note">${esc(t('mismatchSupplyNote'))}</p></section>
+    <section><h3>${esc(t('mismatchByField'))}</h3>${table('mismatch-by-field', m.by_field, fieldName)}</section>
+    <section><h3>${esc(t('mismatchByEducation'))}</h3>${table('mismatch-by-education', m.by_education, (c) => codeName('education', c))}</section>
+    <section><h3>${esc(t('mismatchByTitle'))}</h3>${table('mismatch-by-title', m.by_title, (c) => codeName('titles', c))}</section>
+    <section><h3>${esc(t('mismatchVertical'))}</h3>${vertical(m.vertical_education, t('mismatchVerticalEducation'))}${vertical(m.vertical_title, t('mismatchVerticalTitle'))}</section>
+    <section><h3>${esc(t('mismatchHorizontal'))}</h3>${kv([
+      [t('mismatchDissimilaritySupply'), fmtDecimal(h.dissimilarity_supply)],
+      [t('mismatchDissimilarityWorkforce'), fmtDecimal(h.dissimilarity_workforce)],
+      [t('mismatchAbsent'), esc((h.absent_fields || []).map(fieldName).join('、') || '–')],
+    ])}</section>
+    <section><h3>${esc(t('mismatchMissing'))}</h3>${plainTable(
+      [t('field'), t('openings'), t('mismatchSupply'), t('shortageIndex')],
+      missing.map((r) => [esc(fieldName(r.field)), fmt(r.demand), fmt(r.supply), `<strong>${fmtDecimal(r.index)}</strong>`]),
+      { cls: 'rank-table mismatch-table', id: 'mismatch-missing' },
+    )}</section>
+    <p class="legend-note">${esc(m.exact_counts ? t('profileExact') : t('profilePerturbed', { k: m.privacy_k }))}</p>`;
 }

@@ -2,8 +2,9 @@
 //   #map=ZOOM/LAT/LNG&layers=talents,enterprises,people&stat=ratio&industry=ngit
 //    &field=0812&education=master,doctorate&title=senior&tier=A,B
 //    &min_age=25&max_age=34&seeking=true&lang=en
-//    &view=shortage&sfield=0812&sby=park&sarea=ID | &view=commute&park=ID | &view=flows&farea=ID&month=2025-12
-//    | &view=time&tlevel=park&tmonth=2025-06&tfield=0812&tchain=ngit&tarea=ID
+//    &view=shortage&sfield=0812&sby=park&sarea=ID | &view=commute&park=ID[&cside=home]
+//    | &view=flows&flevel=enterprise&farea=ID&fent=ID&month=2025-12
+//    | &view=time&tlevel=park&tmonth=2025-06&tfield=0812&tchain=ngit&tarea=ID&ttiles=1
 //      (before/after: &tmode=change&tdate=2025-06&twin=3&tcalc=end&tby=pct)
 //    &archive=exports/talents.pmtiles (a layer drawn from a PMTiles archive, archive.js)
 //    &area=sa_… (the profile of a study area, district or park, areas.js) | &compare=A,B[,C,D]
@@ -16,7 +17,9 @@ export const REGION_STATS = ['talents', 'seekers', 'enterprises', 'openings', 'r
 export const LIST_FILTERS = ['industry', 'field', 'education', 'title', 'tier'];
 export const VIEWS = ['shortage', 'commute', 'flows', 'time'];
 /** The time view's hash keys (views/time.js). */
-export const TIME_KEYS = ['tlevel', 'tmonth', 'tmode', 'tdate', 'twin', 'tcalc', 'tby', 'tarea', 'tfield', 'tchain'];
+export const TIME_KEYS = ['tlevel', 'tmonth', 'tmode', 'tdate', 'twin', 'tcalc', 'tby', 'tarea', 'tfield', 'tchain', 'ttiles'];
+/** The flow view's levels (views/flows.js); district is the default. */
+export const FLOW_LEVELS = ['district', 'park', 'enterprise', 'industry'];
 export const TIME_WINDOWS = [1, 3, 6, 12];
 export const SHORTAGE_BY = ['district', 'park'];
 /** Areas compared at once (GET /api/compare). */
@@ -40,9 +43,12 @@ export function defaultState() {
     sfield: null, // shortage view: field code (null = the field with most openings)
     sby: 'district', // shortage view: ranked list of districts or parks
     sarea: null, // shortage view: the area whose index is explained
-    park: null, // commute view: the park whose workers are shown
+    park: null, // commute view: the park (or study area) whose heat is shown
+    cside: null, // commute view: 'home' = where the area's residents work (null = where its workers live)
     farea: null, // flow view: the area whose series is shown
     fmonth: null, // flow view: alert month (null = the latest)
+    flevel: null, // flow view: park | enterprise | industry (null = districts)
+    fent: null, // flow view: the enterprise in focus (enterprise and industry levels)
     tlevel: null, // time view: 'park' (null = districts)
     tmonth: null, // time view: the slider's month (null = the last)
     tmode: null, // time view: 'change' for before/after (null = the slider)
@@ -53,6 +59,7 @@ export function defaultState() {
     tarea: null, // time view: the area whose monthly stock is shown
     tfield: null, // time view: field code filter
     tchain: null, // time view: industry chain filter
+    ttiles: null, // time view: 1 = the talents and regions tiles as of the slider's month
     archive: null, // URL or path of a PMTiles archive that replaces its layer's tiles
     area: null, // the study area, district or park whose profile is open (areas.js)
     compare: null, // 2–4 area ids compared side by side (areas.js)
@@ -112,6 +119,9 @@ export function parseHash(hash) {
   state.sarea = id(params.get('sarea'));
   state.park = id(params.get('park'));
   state.farea = id(params.get('farea'));
+  if (FLOW_LEVELS.includes(params.get('flevel')) && params.get('flevel') !== 'district') state.flevel = params.get('flevel');
+  state.fent = id(params.get('fent'));
+  if (params.get('cside') === 'home') state.cside = 'home';
   const month = params.get('month');
   const isMonth = (v) => Boolean(v) && /^\d{4}-(0[1-9]|1[0-2])$/.test(v);
   if (isMonth(month)) state.fmonth = month;
@@ -126,6 +136,7 @@ export function parseHash(hash) {
   state.tarea = id(params.get('tarea'));
   state.tfield = id(params.get('tfield'));
   state.tchain = id(params.get('tchain'));
+  if (params.get('ttiles') === '1') state.ttiles = 1;
   state.area = id(params.get('area'));
   const compare = (params.get('compare') || '').split(',').map((s) => id(s.trim()));
   if (compare.length >= COMPARE_MIN && compare.length <= COMPARE_MAX && compare.every(Boolean) && new Set(compare).size === compare.length) {
@@ -159,8 +170,11 @@ export function formatHash(state) {
       if (state.sarea) parts.push(`sarea=${keep(state.sarea)}`);
     } else if (state.view === 'commute' && state.park) {
       parts.push(`park=${keep(state.park)}`);
+      if (state.cside === 'home') parts.push('cside=home');
     } else if (state.view === 'flows') {
+      if (state.flevel) parts.push(`flevel=${state.flevel}`);
       if (state.farea) parts.push(`farea=${keep(state.farea)}`);
+      if (state.fent) parts.push(`fent=${keep(state.fent)}`);
       if (state.fmonth) parts.push(`month=${state.fmonth}`);
     } else if (state.view === 'time') {
       for (const key of TIME_KEYS) if (state[key] !== null && state[key] !== undefined) parts.push(`${key}=${keep(String(state[key]))}`);

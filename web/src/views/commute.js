@@ -16,7 +16,12 @@ export function createCommuteView(cx) {
   const c = { breaks: [20, 50, 100, 200, 500], summary: null, underserved: null, flowsMax: 1, stations: [], placing: false, scenario: null, radius: 800 };
   let added = false;
 
-  const tileUrl = () => `${cx.origin}/tiles/commute.json?work_area=${encodeURIComponent(state.park)}`;
+  // `work_area`: homes of the area's workers; `home_area` (cside=home): workplaces of its residents.
+  const side = () => (state.cside === 'home' ? 'home' : 'work');
+  const tileUrl = () => `${cx.origin}/tiles/commute.json?${side()}_area=${encodeURIComponent(state.park)}`;
+  const isStudy = (id) => /^sa_/.test(id || '');
+  /** The area's name: a park's or district's, else the one given with a study area. */
+  const label = () => (state.park && c.label?.id === state.park ? c.label.name : cx.areaName(state.park));
 
   // The heat source is added when a park is chosen (its URL needs one).
   function addLayers() {
@@ -77,10 +82,14 @@ export function createCommuteView(cx) {
   }
 
   function controls() {
+    const other = state.park && !cx.parks.some((p) => p.properties.id === state.park) ? `<option value="${esc(state.park)}" selected>${esc(label())}</option>` : '';
     return `<div class="field-row compact"><label for="commute-park">${esc(t('commutePark'))}</label>
         <select id="commute-park"><option value="">${esc(t('commuteChoosePark'))}</option>${cx.parks
           .map((p) => `<option value="${esc(p.properties.id)}"${p.properties.id === state.park ? ' selected' : ''}>${esc(placeName(p.properties))}</option>`)
-          .join('')}</select></div>`;
+          .join('')}${other}</select></div>
+        <div class="field-row compact"><label for="commute-side">${esc(t('commuteSide'))}</label>
+        <select id="commute-side"><option value="work"${side() === 'work' ? ' selected' : ''}>${esc(t('commuteSideWork'))}</option>
+        <option value="home"${side() === 'home' ? ' selected' : ''}>${esc(t('commuteSideHome'))}</option></select></div>`;
   }
 
   function legend() {
@@ -88,7 +97,7 @@ export function createCommuteView(cx) {
     return `<ul class="legend-list">${swatchRows(rows)}
         <li><span class="swatch line" style="background:${ARC_COLOR}"></span><span>${esc(t('commuteArcs'))}</span></li>
         <li><span class="swatch dot ring hollow" style="border-color:${STATION_NEW}"></span><span>${esc(t('scenarioStation'))}</span></li></ul>
-        <p class="legend-note">${esc(state.park ? t('commuteHeatNote', { name: cx.areaName(state.park) }) : t('commuteChooseHint'))}</p>
+        <p class="legend-note" id="commute-heat-note">${esc(state.park ? t(side() === 'home' ? 'commuteHeatHomeNote' : 'commuteHeatNote', { name: label() }) : t('commuteChooseHint'))}</p>
         <p class="legend-note">${esc(t('perturbedNote', { k: ctx.k }))}</p>`;
   }
 
@@ -114,7 +123,8 @@ export function createCommuteView(cx) {
     if (state.park) {
       ensureHeatSource();
       cx.setVisibility();
-      c.summary = await getJson(`/api/commute/summary?area=${encodeURIComponent(state.park)}`);
+      // A study area's indicators are in its profile; the heat is drawn for it all the same.
+      c.summary = isStudy(state.park) ? null : await getJson(`/api/commute/summary?area=${encodeURIComponent(state.park)}`);
       if (mine !== cx.seq.now() || state.view !== 'commute') return;
     } else {
       c.summary = null;
@@ -125,6 +135,7 @@ export function createCommuteView(cx) {
   }
 
   function summaryHtml(s) {
+    if (!s && state.park) return `<p class="hint" id="commute-heat-hint">${esc(t(side() === 'home' ? 'commuteHeatHomeNote' : 'commuteHeatNote', { name: label() }))}</p>`;
     if (!s) return `<p class="hint">${esc(t('commuteChooseHint'))}</p>`;
     const chart = barChart({
       title: t('commuteHistogram'),
@@ -195,7 +206,7 @@ export function createCommuteView(cx) {
     openPanel(`
       <header class="details-head">
         <p class="eyebrow">${esc(t('viewCommute'))}</p>
-        <h2 id="details-title">${esc(state.park ? cx.areaName(state.park) : t('viewCommute'))}</h2>
+        <h2 id="details-title">${esc(state.park ? label() : t('viewCommute'))}</h2>
       </header>
       ${summaryHtml(c.summary)}
       <section><h3>${esc(t('underservedTitle'))}</h3>
@@ -239,9 +250,23 @@ export function createCommuteView(cx) {
   }
 
   function onControl(el) {
+    if (el.id === 'commute-side') {
+      state.cside = el.value === 'home' ? 'home' : null;
+      c.scenario = null;
+      loadPark().catch(cx.report);
+      return true;
+    }
     if (el.id !== 'commute-park') return false;
     selectPark(el.value || null, true);
     return true;
+  }
+
+  /** An area (a study area too) and which side of its commutes to draw, before the view loads. */
+  function setArea(id, which, name) {
+    state.park = id || null;
+    state.cside = which === 'home' ? 'home' : null;
+    c.label = id ? { id, name: name || id } : null;
+    c.scenario = null;
   }
 
   /** The scenario tool's buttons in the detail panel. */
@@ -309,6 +334,7 @@ export function createCommuteView(cx) {
     load,
     rerender: renderPanel,
     selectPark,
+    setArea,
     onControl,
     onPanelButton,
     onPanelChange,

@@ -17,7 +17,7 @@ import { TIME_KEYS } from '../state.js';
 
 export const VIEW_IDS = ['shortage', 'commute', 'flows', 'time'];
 
-const HASH_KEYS = ['view', 'sfield', 'sby', 'sarea', 'park', 'farea', 'fmonth', ...TIME_KEYS];
+const HASH_KEYS = ['view', 'sfield', 'sby', 'sarea', 'park', 'cside', 'farea', 'fmonth', 'flevel', 'fent', ...TIME_KEYS];
 
 /** The time view as the list sees it before its module is loaded: the
  *  layer ids and hash keys are known, the rest waits for `import()`. */
@@ -48,7 +48,7 @@ function lazyTimeView(cx) {
   };
 }
 
-export function createViews({ map, state, ctx, base, regionsById, origin, getJson, writeHash, flyToArea, openPanel, beforeLayer, onViewOn }) {
+export function createViews({ map, state, ctx, base, regionsById, origin, getJson, writeHash, flyToArea, openPanel, beforeLayer, onViewOn, setTileMonth, showLayer, canKeepAreas }) {
   let seq = 0;
   const report = (err) => {
     console.warn(err);
@@ -74,6 +74,11 @@ export function createViews({ map, state, ctx, base, regionsById, origin, getJso
     rerenderItem,
     report,
     load,
+    // The talents and regions tiles as of a month (null = today), and a cell layer shown or hidden (the time view).
+    setTileMonth: (month) => setTileMonth?.(month),
+    showLayer: (id, on) => showLayer?.(id, on),
+    // Whether the session keeps study areas (the flow view offers them as a focus).
+    canKeepAreas: () => Boolean(canKeepAreas?.()),
   };
   const shortage = createShortageView(cx);
   const commute = createCommuteView(cx);
@@ -150,6 +155,11 @@ export function createViews({ map, state, ctx, base, regionsById, origin, getJso
 
   // Rows fly to their area (and explain it, select the park or the flow area); the rest is the scenario tool.
   function onPanelClick(ev) {
+    const ent = ev.target.closest('[data-fent]');
+    if (ent && state.view === 'flows') {
+      flows.selectEnterprise(ent.dataset.fent);
+      return;
+    }
     const row = ev.target.closest('[data-fly]');
     if (row) {
       const lon = Number(row.dataset.lon);
@@ -168,6 +178,22 @@ export function createViews({ map, state, ctx, base, regionsById, origin, getJso
   document.getElementById('layer-list').addEventListener('change', onLayerPanelChange);
   document.getElementById('details').addEventListener('click', onPanelClick);
   document.getElementById('details').addEventListener('change', (ev) => commute.onPanelChange(ev.target));
+
+  /** The commute view on an area's heat: where its workers live (`side` 'work') or where its residents work ('home'). */
+  function openCommute(id, side, name) {
+    onViewOn?.();
+    commute.setArea(id, side, name);
+    return setView('commute');
+  }
+
+  /** The flow view focused on an area (a study area too), at the enterprise level unless `level` says otherwise. */
+  function openFlows(id, level = 'enterprise') {
+    onViewOn?.();
+    state.flevel = level === 'district' ? null : level;
+    state.farea = id;
+    state.fent = null;
+    return setView('flows');
+  }
 
   /** Map clicks while a view is on; returns true when handled. */
   function onClick(e) {
@@ -196,6 +222,10 @@ export function createViews({ map, state, ctx, base, regionsById, origin, getJso
     rerender,
     applyState,
     setVisibility,
+    openCommute,
+    openFlows,
+    /** After a sign-in or sign-out: the study areas offered are asked for again. */
+    onSession: () => flows.onSession(),
     state: { shortage: shortage.state, commute: commute.state, flows: flows.state, time: time.state },
     time,
   };

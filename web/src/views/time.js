@@ -95,11 +95,13 @@ export function stepColor(value, breaks, colors) {
 
 export function createTimeView(cx, s) {
   const { map, state, ctx, getJson, openPanel, beforeLayer } = cx;
-  Object.assign(s, { until: null, data: null, months: [], breaks: [], colors: [], values: null, playing: false, error: null });
+  Object.assign(s, { until: null, data: null, months: [], breaks: [], colors: [], values: null, playing: false, error: null, tilesMonth: null, tilesBusy: false });
   const cache = new Map();
   let added = false;
   let timer = null;
   let bar = null;
+  let tilesSeq = 0;
+  let talentsShown = false;
 
   const level = () => state.tlevel || 'district';
   const mode = () => state.tmode || 'slider';
@@ -136,13 +138,16 @@ export function createTimeView(cx, s) {
     bar.innerHTML = `<button type="button" id="time-play" class="time-play"></button>
       <output id="time-month" class="time-month" aria-live="polite"></output>
       <input type="range" id="time-slider" min="0" max="0" step="1" value="0">
-      <span id="time-range" class="time-range"></span>`;
+      <span id="time-range" class="time-range"></span>
+      <span id="time-busy" class="time-busy" role="status" hidden></span>`;
     map.getContainer().parentElement.appendChild(bar);
     bar.querySelector('#time-play').addEventListener('click', () => (s.playing ? pause() : play()));
     bar.querySelector('#time-slider').addEventListener('input', (ev) => {
       pause();
       setMonth(s.months[Number(ev.target.value)]);
     });
+    // The month's tiles are asked for when the slider is let go, not on every step of a drag.
+    bar.querySelector('#time-slider').addEventListener('change', () => applyTiles());
   }
 
   function renderBar() {
@@ -257,6 +262,7 @@ export function createTimeView(cx, s) {
     cx.rerenderItem('time');
     renderBar();
     renderPanel();
+    applyTiles();
   }
 
   function computeChange() {
@@ -324,6 +330,59 @@ export function createTimeView(cx, s) {
     if (!s.playing) return;
     s.playing = false;
     renderBar();
+    applyTiles();
+  }
+
+  /** Whether the talents and regions tiles follow the slider's month. */
+  const tilesOn = () => state.ttiles === 1 && state.view === 'time' && mode() === 'slider' && !s.error;
+
+  function showBusy(text) {
+    const el = bar?.querySelector('#time-busy');
+    if (!el) return;
+    el.textContent = text || '';
+    el.hidden = !text;
+  }
+
+  /**
+   * The talents and regions tiles as of the slider's month while the option
+   * is on (today's otherwise). Not during playback, which keeps the stock
+   * colouring only: the tiles follow once it stops.
+   */
+  function applyTiles() {
+    if (s.playing) return;
+    const on = tilesOn() && s.months.length > 0;
+    const month = on ? currentMonth() : null;
+    if (on && !talentsShown) {
+      talentsShown = true;
+      cx.showLayer('talents', true);
+      // The cells drawn over the stock fill, which fades beneath them.
+      for (const l of ['talents-fill', 'talents-suppressed']) if (map.getLayer(l)) map.moveLayer(l, 'base-parks-line');
+      if (map.getLayer(FILL)) map.setPaintProperty(FILL, 'fill-opacity', 0.45);
+    } else if (!on && talentsShown) {
+      talentsShown = false;
+      cx.showLayer('talents', false);
+      for (const l of ['talents-suppressed', 'talents-fill']) if (map.getLayer(l) && map.getLayer('vacancies-fill')) map.moveLayer(l, 'vacancies-fill');
+      if (map.getLayer(FILL)) map.setPaintProperty(FILL, 'fill-opacity', 0.82);
+    }
+    if (month === s.tilesMonth) return;
+    s.tilesMonth = month;
+    cx.setTileMonth(month);
+    cx.rerenderItem('time');
+    if (!month) {
+      s.tilesBusy = false;
+      showBusy('');
+      return;
+    }
+    // The first tiles of a month take a while (the server builds that month's view).
+    const mine = (tilesSeq += 1);
+    s.tilesBusy = true;
+    showBusy(t('timeTilesLoading', { month }));
+    const done = () => {
+      if (mine !== tilesSeq) return;
+      s.tilesBusy = false;
+      showBusy('');
+    };
+    map.once('idle', done);
   }
 
   const option = (v, label, sel) => `<option value="${esc(v)}"${sel ? ' selected' : ''}>${esc(label)}</option>`;
@@ -343,6 +402,10 @@ export function createTimeView(cx, s) {
       `<div class="field-row compact"><label for="time-chain">${esc(t('timeChain'))}</label>
         <select id="time-chain">${option('', t('timeAll'), !state.tchain)}${chains}</select></div>`,
     ];
+    if (mode() === 'slider') {
+      rows.push(`<div class="field-row compact check-row"><label for="time-tiles"><input type="checkbox" id="time-tiles"${state.ttiles === 1 ? ' checked' : ''}>
+        ${esc(t('timeTiles'))}</label></div>`);
+    }
     if (mode() === 'change' && s.data) {
       const until = s.data.data_until;
       const dates = monthRange(addMonths(until, -59), addMonths(until, 1 - win()));
@@ -389,7 +452,10 @@ export function createTimeView(cx, s) {
     }
     rows.push({ color: NO_DATA, label: t('noData') });
     const title = mode() === 'slider' ? t('timeLegendStock', { from: s.months[0], to: s.months.at(-1) }) : t(by() === 'pct' ? 'timeLegendPct' : 'timeLegendAbs');
-    return `<p class="legend-title">${esc(title)}</p><ul class="legend-list" id="time-legend">${swatchRows(rows)}</ul>${perturbedNote()}`;
+    const tiles = mode() === 'slider' && state.ttiles === 1 && s.tilesMonth
+      ? `<p class="legend-note" id="time-tiles-note">${esc(t('timeTilesNote', { month: s.tilesMonth }))}</p>`
+      : '';
+    return `<p class="legend-title">${esc(title)}</p><ul class="legend-list" id="time-legend">${swatchRows(rows)}</ul>${tiles}${perturbedNote()}`;
   }
 
   const areaRows = () => (s.data ? s.data.areas : []);
@@ -505,6 +571,12 @@ export function createTimeView(cx, s) {
   }
 
   function onControl(el) {
+    if (el.id === 'time-tiles') {
+      state.ttiles = el.checked ? 1 : null;
+      cx.writeHash();
+      applyTiles();
+      return true;
+    }
     const v = el.value || null;
     switch (el.id) {
       case 'time-mode':
@@ -550,7 +622,11 @@ export function createTimeView(cx, s) {
 
   /** The view turned on or off: the bar follows, playback stops when off. */
   function setOn(on) {
-    if (!on) pause();
+    if (!on) {
+      pause();
+      // Today's tiles again once the view is off.
+      if (s.tilesMonth || talentsShown) applyTiles();
+    }
     renderBar();
   }
 
