@@ -641,3 +641,30 @@ async fn mismatch_and_the_commute_heat_take_a_study_area_like_a_park() {
     let (status, _) = call(s, Method::GET, &format!("/tiles/commute/{tile}.mvt?work_area={missing}"), None, None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn region_statistics_take_a_study_area_like_a_park() {
+    let c = city();
+    let s = &c.state;
+    let id = keep(&c, &c.recruiter, p1_outline()).await;
+    let (status, park) = json_of(s, Method::GET, "/api/regions/P1", Some(&c.admin), None).await;
+    assert_eq!(status, StatusCode::OK, "{park}");
+    let (status, drawn) = json_of(s, Method::GET, &format!("/api/regions/{id}"), Some(&c.admin), None).await;
+    assert_eq!(status, StatusCode::OK, "{drawn}");
+    assert_eq!((drawn["id"].as_str(), drawn["kind"].as_str()), (Some(id.as_str()), Some("study")));
+    assert_eq!(drawn["supply"], park["supply"]);
+    assert_eq!(drawn["demand"], park["demand"]);
+    for key in ["talents", "seekers", "workers", "enterprises", "key_enterprises", "employees", "openings", "ratio"] {
+        assert_eq!(drawn["stats"][key], park["stats"][key], "{key}");
+    }
+    assert!(drawn["stats"]["talents"].as_u64().unwrap() > 0);
+    // Perturbed for the public; for the analyst of D1 as the area's profile is.
+    let (_, public) = json_of(s, Method::GET, &format!("/api/regions/{id}"), None, None).await;
+    assert_eq!(public["exact_counts"], false);
+    let (_, analyst) = json_of(s, Method::GET, &format!("/api/regions/{id}"), Some(&c.analyst_d1), None).await;
+    let uri = format!("/api/areas/{id}/profile");
+    let (_, profile) = json_of(s, Method::GET, &uri, Some(&c.analyst_d1), None).await;
+    assert_eq!(analyst["exact_counts"], profile["exact_counts"]);
+    let missing = "sa_00000000000000000000000000000000";
+    assert_eq!(json_of(s, Method::GET, &format!("/api/regions/{missing}"), None, None).await.0, StatusCode::NOT_FOUND);
+}

@@ -16,6 +16,7 @@ use crate::analytics::cells::{self, Cell};
 use crate::analytics::filter::Filter;
 use crate::analytics::flows::month_label;
 use crate::analytics::privacy::{Disclosure, Tally, publishable};
+use crate::areas::Place;
 use crate::auth::Principal;
 use crate::encode::layers::publish_cell;
 use crate::encode::layers::unit;
@@ -274,14 +275,15 @@ pub async fn regions(
     Ok(GeoJson(RegionCollection { tag: CollectionTag::FeatureCollection, features, month: as_of }))
 }
 
-/// `GET /api/regions/{id}`: one region's totals and its supply (resident
-/// talents) and demand (open positions) tables by field, education and
-/// title. Talent counts follow the privacy rule. Runs on the compute pool.
+/// `GET /api/regions/{id}`: one region's (or study area's) totals and its
+/// supply (resident talents) and demand (open positions) tables by field,
+/// education and title. Talent counts follow the privacy rule. Runs on the
+/// compute pool.
 #[utoipa::path(get, path = "/api/regions/{id}", tag = "map",
-    params(("id" = String, Path, description = "A district, street or park id"), MonthParams),
+    params(("id" = String, Path, description = "A district, street or park id, or a study-area id (`sa_…`)"), MonthParams),
     responses((status = 200, description = "The region's tables", body = RegionDetail),
               (status = 400, description = "A parameter is unknown, repeated or invalid", body = ErrorBody),
-              (status = 404, description = "No region with this id", body = ErrorBody)))]
+              (status = 404, description = "No region or study area with this id", body = ErrorBody)))]
 pub async fn region(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -290,14 +292,28 @@ pub async fn region(
     ApiQuery(query): ApiQuery<MonthParams>,
 ) -> Result<Json<RegionDetail>, ApiError> {
     let snap = state.snapshot();
-    let index = snap.region(&id).ok_or_else(|| ApiError::NotFound(format!("no region with id '{id}'")))?;
     let month = super::past::month_param(query.month.as_deref(), &snap)?;
-    let d = access::disclosure_for(&principal, state.settings.k, &[id.as_str()]);
+    let k = state.settings.k;
+    // A district, park or street; or a study area (counted over its cells).
+    let (about, d) = match snap.region(&id) {
+        Some(index) => (About::Region(index), access::disclosure_for(&principal, k, &[id.as_str()])),
+        None if crate::areas::store::is_area_id(id.trim()) => {
+            let resolved = super::areas::resolve(&state, &snap, "id", &id).await?;
+            let d = super::areas::disclosure(&state, &snap, &principal, &resolved).await?;
+            (About::Study(resolved), d)
+        }
+        None => return Err(ApiError::NotFound(format!("no region or study area with id '{id}'"))),
+    };
     let params = json!({ "id": id, "month": month.map(month_label) });
     access::audit_exact(&caller, d, "GET /api/regions/{id}", params).await?;
     let snap = state.view(month).await?.snap;
-    let k = state.settings.k;
-    state.compute.run(move || region_detail(&snap, index, d, k)).await.map(Json)
+    state.compute.run(move || region_detail(&snap, &about, d, k)).await.map(Json)
+}
+
+/// What `/api/regions/{id}` is about.
+enum About {
+    Region(u16),
+    Study(super::areas::Resolved),
 }
 
 /// Tallies of the talents living in a region.
@@ -316,8 +332,20 @@ struct DemandCounts {
     title: [u64; 5],
 }
 
-fn count_region(snap: &Snapshot, index: u16) -> (SupplyCounts, DemandCounts) {
-    let in_region = |district: u16, park: u16| district == index || park == index;
+/// Tallies of the talents working in an area, and its enterprises' totals
+/// (what a study area's statistics need besides the tables).
+#[derive(Default)]
+struct AreaTotals {
+    residents: Tally,
+    seekers: Tally,
+    workers: Tally,
+    enterprises: u64,
+    key_enterprises: u64,
+    employees: u64,
+    openings: u64,
+}
+
+fn count_place(snap: &Snapshot, place: Place<'_>) -> (SupplyCounts, DemandCounts, AreaTotals) {
     let nf = snap.taxonomy.fields().len();
     let none = Tally::default();
     let mut s = SupplyCounts {
@@ -327,27 +355,46 @@ fn count_region(snap: &Snapshot, index: u16) -> (SupplyCounts, DemandCounts) {
         title: [none; 5],
         tier: [none; 6],
     };
-    for t in snap.talents.iter().filter(|t| in_region(t.home_district, t.home_park)) {
+    let mut totals = AreaTotals::default();
+    for t in &snap.talents {
+        if place.works(t) {
+            totals.workers.add(t.rkey);
+        }
+        if !place.lives(t) {
+            continue;
+        }
+        totals.residents.add(t.rkey);
         s.field[t.field as usize].add(t.rkey);
         if t.seeking() {
             s.field_seekers[t.field as usize].add(t.rkey);
+            totals.seekers.add(t.rkey);
         }
         s.education[t.education as usize & 3].add(t.rkey);
         s.title[(t.title as usize).min(4)].add(t.rkey);
         s.tier[(t.tier as usize).min(5)].add(t.rkey);
     }
+    let hosts: Vec<bool> = snap.enterprises.iter().map(|e| place.hosts(e)).collect();
+    for e in snap.enterprises.iter().zip(&hosts).filter(|(_, h)| **h).map(|(e, _)| e) {
+        totals.enterprises += 1;
+        totals.key_enterprises += e.is_key as u64;
+        totals.employees += e.employees as u64;
+        totals.openings += e.openings as u64;
+    }
     let mut d = DemandCounts { field: vec![0; nf], education: [0; 4], title: [0; 5] };
-    for v in snap.vacancies.iter().filter(|v| v.open && in_region(v.district, v.park)) {
+    for v in snap.vacancies.iter().filter(|v| v.open && hosts.get(v.enterprise as usize).copied().unwrap_or(false)) {
         d.field[v.field as usize] += v.openings as u64;
         d.education[v.education as usize & 3] += v.openings as u64;
         d.title[(v.title as usize).min(4)] += v.openings as u64;
     }
-    (s, d)
+    (s, d, totals)
 }
 
-fn region_detail(snap: &Snapshot, index: u16, d: Disclosure, k: u32) -> RegionDetail {
-    let r = &snap.regions[index as usize];
-    let (s, dem) = count_region(snap, index);
+fn region_detail(snap: &Snapshot, about: &About, d: Disclosure, k: u32) -> RegionDetail {
+    let place = match about {
+        About::Region(r) => Place::Region(*r),
+        About::Study(resolved) => resolved.place(),
+    };
+    let (s, dem, totals) = count_place(snap, place);
     let field_code = |i: usize| snap.taxonomy.fields()[i].code.clone();
     let mut supply_by_field: Vec<FieldSupply> = (0..s.field.len())
         .map(|i| (i, d.count(s.field[i])))
@@ -385,15 +432,40 @@ fn region_detail(snap: &Snapshot, index: u16, d: Disclosure, k: u32) -> RegionDe
     };
     let by_tier =
         Tier::ALL.iter().zip(s.tier).map(|(t, n)| TierCount { tier: t.code(), talents: Some(d.count(n)) }).collect();
+    let (stats, bbox) = match about {
+        About::Region(r) => (region_properties(snap, *r as usize, d), snap.regions[*r as usize].bbox),
+        About::Study(resolved) => {
+            let named = super::areas::area_ref(snap, resolved);
+            let b = named.bbox;
+            let seekers = Some(d.count(totals.seekers));
+            let stats = RegionProperties {
+                id: named.id,
+                name: named.name,
+                name_en: None,
+                kind: named.kind,
+                talents: Some(d.count(totals.residents)),
+                suppressed: false,
+                seekers,
+                workers: Some(d.count(totals.workers)),
+                enterprises: totals.enterprises,
+                key_enterprises: totals.key_enterprises,
+                employees: totals.employees,
+                openings: totals.openings,
+                ratio: seekers.filter(|&n| n > 0).map(|n| totals.openings as f64 / n as f64),
+                centre: [(b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0].map(round6),
+            };
+            (stats, b)
+        }
+    };
     RegionDetail {
-        id: r.id.clone(),
-        name: r.name.clone(),
-        name_en: (!r.name_en.is_empty()).then(|| r.name_en.clone()),
+        id: stats.id.clone(),
+        name: stats.name.clone(),
+        name_en: stats.name_en.clone(),
         month: snap.as_of.map(month_label),
-        kind: r.kind.code(),
-        bbox: r.bbox.map(round6),
-        centre: r.centre.map(round6),
-        stats: region_properties(snap, index as usize, d),
+        kind: stats.kind,
+        bbox: bbox.map(round6),
+        centre: stats.centre,
+        stats,
         supply: Supply {
             by_field: supply_by_field,
             by_education: edu(Some(&s.education), None),
