@@ -15,14 +15,8 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { rm } from 'node:fs/promises';
+import { buildPage, cli, launchBrowser, numberOf, openMap, openPage, settle, shot, startServer, submitSignIn, unexpected } from './support.mjs';
 
 // i18n.setLang sets <html lang>; a stand-in document is enough for the pure parts.
 globalThis.document ??= { documentElement: {} };
@@ -33,25 +27,8 @@ const { formatHash, parseHash } = await import('../src/state.js');
 const { canKeepAreas, geometryBounds, normaliseSession } = await import('../src/access.js');
 const { setLang } = await import('../src/i18n.js');
 
-const WEB = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const ROOT = resolve(WEB, '..');
-const BIN = resolve(WEB, process.env.TALENTMAP_BIN || '../target/debug/talentmap');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const ARTIFACTS = join(ROOT, 'test-artifacts');
 // A build of its own, so that this file and browser.test.mjs (which rebuilds web/dist) can run side by side.
 let DIST = null;
-const VIEWPORT = { width: 1440, height: 900 };
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 // ---------- the pure parts ----------
 
@@ -188,131 +165,7 @@ describe('study areas: what the page sends and shows', () => {
 
 // ---------- the page against the server ----------
 
-function freePort() {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.on('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => ok(port));
-    });
-  });
-}
-
-/** Runs the server binary's CLI (e.g. `users add`) with `input` on standard input. */
-function cli(args, input = '') {
-  const r = spawnSync(BIN, args, { input, encoding: 'utf8', timeout: 60_000 });
-  assert.equal(r.status, 0, `talentmap ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
-  return r.stdout;
-}
-
-/** Starts a server on a fresh data directory; stopped by the returned function. */
-async function startServer(extra, logName, talents = 20000) {
-  const dir = await mkdtemp(join(tmpdir(), 'talentmap-web-areas-'));
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const log = createWriteStream(join(ARTIFACTS, logName));
-  const proc = spawn(BIN, ['serve', '--addr', `127.0.0.1:${port}`, '--data', dir, '--demo-talents', String(talents), '--web', DIST, ...extra], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn' },
-  });
-  proc.stdout.pipe(log);
-  proc.stderr.pipe(log);
-  let exited = null;
-  proc.on('exit', (code, signal) => {
-    exited = `code ${code}, signal ${signal}`;
-  });
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    if (exited) throw new Error(`server exited early (${exited}); see test-artifacts/${logName}`);
-    if (Date.now() > deadline) throw new Error(`server not healthy; see test-artifacts/${logName}`);
-    try {
-      if ((await fetch(`${url}/health`)).ok) break;
-    } catch {
-      /* not up yet */
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  const stop = async () => {
-    if (!exited) {
-      proc.kill('SIGTERM');
-      await new Promise((r) => {
-        const timer = setTimeout(() => {
-          proc.kill('SIGKILL');
-          r();
-        }, 5000);
-        proc.once('exit', () => {
-          clearTimeout(timer);
-          r();
-        });
-      });
-    }
-    await rm(dir, { recursive: true, force: true });
-  };
-  return { url, dir, stop };
-}
-
-/** A fresh browser context and page, with console errors, failed requests and responses recorded. */
-async function openPage(browser, { viewport = VIEWPORT } = {}) {
-  const context = await browser.newContext({ viewport, deviceScaleFactor: 1 });
-  const page = await context.newPage();
-  const rec = { errors: [], responses: [], failed: [] };
-  page.on('console', (msg) => {
-    if (msg.type() !== 'error') return;
-    const url = msg.text().startsWith('Failed to load resource') ? msg.location()?.url : '';
-    rec.errors.push(url ? `${msg.text()} ${url}` : msg.text());
-  });
-  page.on('pageerror', (err) => rec.errors.push(`pageerror: ${err.message}`));
-  page.on('requestfailed', (req) => {
-    const why = req.failure()?.errorText || '';
-    if (!why.includes('ERR_ABORTED')) rec.failed.push(`${req.url()} ${why}`);
-  });
-  page.on('response', (res) => rec.responses.push({ url: res.url(), status: res.status(), method: res.request().method() }));
-  return { context, page, rec };
-}
-
-/** Waits until the map has no pending tiles, animation or re-render. */
-async function settle(page) {
-  await page.waitForFunction(
-    () => {
-      const m = window.__talentmap?.map;
-      return m && m.loaded() && m.areTilesLoaded() && !m.isMoving();
-    },
-    null,
-    { timeout: 60_000, polling: 100 },
-  );
-  await page.evaluate(
-    () =>
-      new Promise((r) => {
-        const m = window.__talentmap.map;
-        requestAnimationFrame(() => requestAnimationFrame(() => (m.loaded() ? r() : m.once('idle', r))));
-      }),
-  );
-}
-
-async function gotoMap(page, url) {
-  await page.goto(url, { waitUntil: 'domcontentloaded' });
-  await page.waitForFunction(() => window.__talentmap && window.__talentmap.firstIdleMs !== null, null, { timeout: 60_000 });
-  await settle(page);
-}
-
-/** Clicks the submit button of the sign-in form and returns the POST /api/session answer. */
-async function submitSignIn(page, username, password) {
-  await page.fill('#signin-user', username);
-  await page.fill('#signin-pass', password);
-  const [res] = await Promise.all([
-    page.waitForResponse((r) => new URL(r.url()).pathname === '/api/session' && r.request().method() === 'POST'),
-    page.click('#signin-submit'),
-  ]);
-  return { status: res.status(), body: await res.json().catch(() => null) };
-}
-
-const shot = (page, name) => page.screenshot({ path: join(ARTIFACTS, name) });
 const api = (rec, method, re) => rec.responses.filter((r) => r.method === method && re.test(new URL(r.url).pathname));
-/** A number as the page shows it (grouped, Chinese or English). */
-const numberOf = (text) => Number(String(text).replace(/[^\d.-]/g, ''));
-/** Console errors other than the refusals a test asked for. */
-const unexpected = (rec, allowed) => rec.errors.filter((e) => !allowed.some((re) => re.test(e)));
 // Bad uploads are answered 400, which Chromium logs.
 const EXPECTED = [/Failed to load resource: .*400.* \S+\/api\/areas$/];
 
@@ -331,14 +184,9 @@ describe('study areas in the page', () => {
   const ids = {};
 
   before(async () => {
-    await mkdir(ARTIFACTS, { recursive: true });
-    DIST = await mkdtemp(join(tmpdir(), 'talentmap-web-dist-'));
-    const build = spawnSync(process.execPath, [join(WEB, 'build.mjs'), DIST], { encoding: 'utf8' });
-    assert.equal(build.status, 0, `web build failed: ${build.stderr}`);
-    assert.ok(existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM}`);
-    assert.ok(existsSync(BIN), `server binary not found at ${BIN}: run \`cargo build\` or set TALENTMAP_BIN`);
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
-    server = await startServer([], 'server-areas.log');
+    DIST = await buildPage();
+    browser = await launchBrowser();
+    server = await startServer({ web: DIST, logName: 'server-areas.log', talents: 20000, dirPrefix: 'talentmap-web-areas-' });
     cli(['users', 'add', RECRUITER.name, '--role', 'recruiter', '--data', server.dir], `${RECRUITER.password}\n`);
     // Where talents live: the densest published cell of the district with most talents.
     const regions = await (await fetch(`${server.url}/api/regions?kind=district`)).json();
@@ -366,7 +214,7 @@ describe('study areas in the page', () => {
   test('a recruiter draws a polygon on the map, saves it and sees it in the list', async () => {
     session = await openPage(browser);
     const { page, rec } = session;
-    await gotoMap(page, `${server.url}/#map=14.00/${home[1].toFixed(5)}/${home[0].toFixed(5)}&layers=talents`);
+    await openMap(page, `${server.url}/#map=14.00/${home[1].toFixed(5)}/${home[0].toFixed(5)}&layers=talents`);
     assert.equal(api(rec, 'GET', /^\/api\/areas/).length, 0, 'nothing about areas is asked for at first');
     assert.equal(await page.evaluate(() => performance.getEntriesByType('resource').some((e) => e.name.endsWith('/areas.js'))), false, 'areas.js is loaded on demand');
 
@@ -689,7 +537,7 @@ describe('study areas in the page', () => {
   test('a district: Profile from the region panel, and compared with a study area', async () => {
     const visitor = await openPage(browser);
     try {
-      await gotoMap(visitor.page, `${server.url}/#layers=regions`);
+      await openMap(visitor.page, `${server.url}/#layers=regions`);
       const district = await visitor.page.evaluate(() => window.__talentmap.map.queryRenderedFeatures({ layers: ['base-districts-fill'] })[0]?.properties.id);
       assert.ok(district, 'a district on screen');
       await visitor.page.evaluate((id) => window.__talentmap.showRegion(id), String(district));

@@ -18,114 +18,51 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { spawnSync } from 'node:child_process';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { geometryBounds } from '../src/access.js';
 import { areaAt } from '../src/people.js';
+import {
+  BIN,
+  ROOT,
+  VIEWPORT,
+  WEB,
+  buildPage,
+  cli,
+  launchBrowser,
+  openMap,
+  settle,
+  shot,
+  startServer,
+  submitSignIn,
+  unexpected as unexpectedErrors,
+  waitForHealth,
+} from './support.mjs';
 
-const WEB = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const ROOT = resolve(WEB, '..');
-const BIN = resolve(WEB, process.env.TALENTMAP_BIN || '../target/debug/talentmap');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const ARTIFACTS = join(ROOT, 'test-artifacts');
 const DIST = join(WEB, 'dist');
-const VIEWPORT = { width: 1440, height: 900 };
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 let server;
-let serverExit = null;
 let dataDir;
 let base;
 let browser;
 
-function freePort() {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.on('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => ok(port));
-    });
-  });
-}
-
-async function waitForHealth(url, timeoutMs) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (serverExit) throw new Error(`server exited early (${serverExit}); see test-artifacts/server.log`);
-    try {
-      const res = await fetch(`${url}/health`);
-      if (res.ok) return res.json();
-    } catch {
-      /* not up yet */
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`server not healthy after ${timeoutMs} ms; see test-artifacts/server.log`);
-}
-
 before(async () => {
-  await mkdir(ARTIFACTS, { recursive: true });
-  const build = spawnSync(process.execPath, [join(WEB, 'build.mjs')], { encoding: 'utf8' });
-  assert.equal(build.status, 0, `web build failed: ${build.stderr}`);
-  assert.ok(existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM}: apt-get install chromium`);
-  // playwright starts Chromium with a fresh temporary --user-data-dir of its own.
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  await buildPage(DIST);
+  browser = await launchBrowser();
   if (process.env.TALENTMAP_URL) {
     base = process.env.TALENTMAP_URL.replace(/\/$/, '');
-    await waitForHealth(base, 10_000);
+    await waitForHealth(base, { timeoutMs: 10_000 });
     return;
   }
-  assert.ok(existsSync(BIN), `server binary not found at ${BIN}: run \`cargo build\` or set TALENTMAP_BIN`);
-
-  dataDir = await mkdtemp(join(tmpdir(), 'talentmap-web-data-'));
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  const log = createWriteStream(join(ARTIFACTS, 'server.log'));
-  server = spawn(BIN, ['serve', '--addr', `127.0.0.1:${port}`, '--data', dataDir, '--demo-talents', '20000', '--web', DIST], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn' },
-  });
-  server.stdout.pipe(log);
-  server.stderr.pipe(log);
-  server.on('exit', (code, signal) => {
-    serverExit = `code ${code}, signal ${signal}`;
-  });
-  await waitForHealth(base, 120_000);
+  server = await startServer({ web: DIST, logName: 'server.log', talents: 20000 });
+  base = server.url;
+  dataDir = server.dir;
 });
 
 after(async () => {
   await browser?.close();
-  if (server && !serverExit) {
-    server.kill('SIGTERM');
-    await new Promise((r) => {
-      const timer = setTimeout(() => {
-        server.kill('SIGKILL');
-        r();
-      }, 5000);
-      server.once('exit', () => {
-        clearTimeout(timer);
-        r();
-      });
-    });
-  }
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  await server?.stop();
 });
 
 // ---------- helpers ----------
@@ -169,42 +106,11 @@ async function openPage({ viewport = VIEWPORT } = {}) {
   return { context, page, rec };
 }
 
-/** Navigates to the page with `hash` and waits for the first map 'idle'. */
 /** Opens the map at `hash`; by default at the default layers (an address
  *  without any state opens on the briefing instead: see the briefing tests). */
-async function gotoMap(page, hash = 'layers=talents,enterprises') {
-  await page.goto(`${base}/${hash ? `#${hash}` : ''}`, { waitUntil: 'domcontentloaded' });
-  await page.waitForFunction(() => window.__talentmap && window.__talentmap.firstIdleMs !== null, null, { timeout: 60_000 });
-  await settle(page);
-}
-
-/** Waits until the map has no pending tiles, animation or re-render. */
-async function settle(page, since = null) {
-  await page.waitForFunction(
-    (n) => {
-      const app = window.__talentmap;
-      const m = app && app.map;
-      return m && (n === null || app.idleCount > n) && m.loaded() && m.areTilesLoaded() && !m.isMoving();
-    },
-    since,
-    { timeout: 60_000, polling: 100 },
-  );
-  // One more idle after any paint update made by the legend breaks.
-  await page.evaluate(
-    () =>
-      new Promise((r) => {
-        const m = window.__talentmap.map;
-        requestAnimationFrame(() => requestAnimationFrame(() => (m.loaded() ? r() : m.once('idle', r))));
-      }),
-  );
-}
+const gotoMap = (page, hash = 'layers=talents,enterprises') => openMap(page, `${base}/${hash ? `#${hash}` : ''}`);
 
 const idleCount = (page) => page.evaluate(() => window.__talentmap.idleCount);
-
-async function shot(page, name) {
-  const path = join(ARTIFACTS, name);
-  return page.screenshot({ path });
-}
 
 /** Pixel statistics of the map canvas area, decoded by the browser from a
  *  screenshot: distinct colours and the share of the most common one. */
@@ -973,84 +879,13 @@ describe('analysis views', () => {
 
 const ANALYST = { name: 'ana', password: 'correct horse battery' };
 
-/** Runs the server binary's CLI (e.g. `users add`) with `input` on standard input. */
-function cli(args, input = '') {
-  const r = spawnSync(BIN, args, { input, encoding: 'utf8', timeout: 60_000 });
-  assert.equal(r.status, 0, `talentmap ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
-  return r.stdout;
-}
-
-/** Starts one more server on a fresh data directory; stopped by the returned function. */
-async function startServer(extra, logName, talents = 3000) {
-  const dir = await mkdtemp(join(tmpdir(), 'talentmap-web-data-'));
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const log = createWriteStream(join(ARTIFACTS, logName));
-  const proc = spawn(BIN, ['serve', '--addr', `127.0.0.1:${port}`, '--data', dir, '--demo-talents', String(talents), '--web', DIST, ...extra], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn' },
-  });
-  proc.stdout.pipe(log);
-  proc.stderr.pipe(log);
-  let exited = null;
-  proc.on('exit', (code, signal) => {
-    exited = `code ${code}, signal ${signal}`;
-  });
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    if (exited) throw new Error(`second server exited early (${exited}); see test-artifacts/${logName}`);
-    if (Date.now() > deadline) throw new Error(`second server not healthy; see test-artifacts/${logName}`);
-    try {
-      if ((await fetch(`${url}/health`)).ok) break;
-    } catch {
-      /* not up yet */
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  const stop = async () => {
-    if (!exited) {
-      proc.kill('SIGTERM');
-      await new Promise((r) => {
-        const timer = setTimeout(() => {
-          proc.kill('SIGKILL');
-          r();
-        }, 5000);
-        proc.once('exit', () => {
-          clearTimeout(timer);
-          r();
-        });
-      });
-    }
-    await rm(dir, { recursive: true, force: true });
-  };
-  return { url, dir, stop };
-}
-
-/** Console errors other than the network errors a test expects (`allowed`: regexps on "message url"). */
-const unexpectedErrors = (rec, allowed) => rec.errors.filter((e) => !allowed.some((re) => re.test(e)));
+/** Network errors the access-control tests expect (regexps on "message url"), for `unexpectedErrors`. */
 const EXPECTED_REFUSALS = [
   // A wrong password or a lockout is answered 401 / 429, which Chromium logs.
   /Failed to load resource: .*(401|429).* \S+\/api\/session$/,
   // People tiles at the edge of the jurisdiction box but outside the jurisdiction.
   /Failed to load resource: .*403.* \S+\/tiles\/people\//,
 ];
-
-/** Clicks the submit button of the sign-in form and returns the POST /api/session answer. */
-async function submitSignIn(page, username, password) {
-  await page.fill('#signin-user', username);
-  await page.fill('#signin-pass', password);
-  const [res] = await Promise.all([
-    page.waitForResponse((r) => new URL(r.url()).pathname === '/api/session' && r.request().method() === 'POST'),
-    page.click('#signin-submit'),
-  ]);
-  let body = null;
-  try {
-    body = await res.json();
-  } catch {
-    /* no body */
-  }
-  return { status: res.status(), body };
-}
 
 describe('PMTiles archive', { skip: process.env.TALENTMAP_URL ? 'exports from the data directory of a server this test starts' : false }, () => {
   // `talentmap export pmtiles` writes the archive next to the page, as a
@@ -1331,7 +1166,7 @@ describe('city basemap from a local file', { skip: process.env.TALENTMAP_URL ? '
   let city;
 
   before(async () => {
-    city = await startServer(['--basemap', join(ROOT, 'fixtures', 'basemap', 'jinan-test.pmtiles')], 'server-basemap.log');
+    city = await startServer({ web: DIST, extra: ['--basemap', join(ROOT, 'fixtures', 'basemap', 'jinan-test.pmtiles')], logName: 'server-basemap.log', name: 'second server' });
   });
 
   after(async () => {
@@ -1374,7 +1209,7 @@ describe('access control: a server without public access', { skip: process.env.T
   let second;
 
   before(async () => {
-    second = await startServer(['--public', 'off'], 'server-private.log');
+    second = await startServer({ web: DIST, extra: ['--public', 'off'], logName: 'server-private.log', name: 'second server' });
     cli(['users', 'add', 'rita', '--role', 'recruiter', '--data', second.dir], 'a recruiter password\n');
   });
 

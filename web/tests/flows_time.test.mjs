@@ -13,97 +13,20 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { rm } from 'node:fs/promises';
 import { formatHash, parseHash } from '../src/state.js';
+import { buildPage, cli, launchBrowser, numberOf, openMap, openPage as openRecordedPage, settle, shot, startServer, unexpected } from './support.mjs';
 
 // i18n.setLang sets <html lang>; a stand-in document is enough for the pure parts.
 globalThis.document ??= { documentElement: {} };
 const { focusLines, odUrl } = await import('../src/views/flows.js');
 const { mismatchHtml, profileUrl } = await import('../src/profile.js');
 
-const WEB = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const ROOT = resolve(WEB, '..');
-const BIN = resolve(WEB, process.env.TALENTMAP_BIN || '../target/debug/talentmap');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const ARTIFACTS = join(ROOT, 'test-artifacts');
-const VIEWPORT = { width: 1440, height: 900 };
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const RECRUITER = { name: 'rosa', password: 'a recruiter password' };
 
 let DIST;
 let browser;
 let server;
-
-function freePort() {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.on('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => ok(port));
-    });
-  });
-}
-
-/** Runs the server binary's CLI (e.g. `users add`) with `input` on standard input. */
-function cli(args, input = '') {
-  const r = spawnSync(BIN, args, { input, encoding: 'utf8', timeout: 60_000 });
-  assert.equal(r.status, 0, `talentmap ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
-  return r.stdout;
-}
-
-/** Starts a server on a fresh data directory (the demo city); `stop` ends it and removes the directory. */
-async function startServer(logName, talents = 3000) {
-  const dir = await mkdtemp(join(tmpdir(), 'talentmap-web-data-'));
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const log = createWriteStream(join(ARTIFACTS, logName));
-  const proc = spawn(BIN, ['serve', '--addr', `127.0.0.1:${port}`, '--data', dir, '--demo-talents', String(talents), '--web', DIST], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn' },
-  });
-  proc.stdout.pipe(log);
-  proc.stderr.pipe(log);
-  let exited = null;
-  proc.on('exit', (code, signal) => {
-    exited = `code ${code}, signal ${signal}`;
-  });
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    if (exited) throw new Error(`server exited early (${exited}); see test-artifacts/${logName}`);
-    if (Date.now() > deadline) throw new Error(`server not healthy; see test-artifacts/${logName}`);
-    try {
-      if ((await fetch(`${url}/health`)).ok) break;
-    } catch {
-      /* not up yet */
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  const stop = async () => {
-    if (!exited) {
-      proc.kill('SIGTERM');
-      await new Promise((r) => {
-        const timer = setTimeout(() => {
-          proc.kill('SIGKILL');
-          r();
-        }, 5000);
-        proc.once('exit', () => {
-          clearTimeout(timer);
-          r();
-        });
-      });
-    }
-    await rm(dir, { recursive: true, force: true });
-  };
-  return { url, dir, stop };
-}
 
 async function getJson(path, headers = {}) {
   const res = await fetch(`${server.url}${path}`, { headers });
@@ -112,49 +35,10 @@ async function getJson(path, headers = {}) {
 }
 
 /** A fresh page recording console errors, failed requests and responses. */
-async function openPage() {
-  const context = await browser.newContext({ viewport: VIEWPORT, deviceScaleFactor: 1 });
-  const page = await context.newPage();
-  const rec = { errors: [], responses: [], failed: [] };
-  page.on('console', (msg) => {
-    if (msg.type() !== 'error') return;
-    const url = msg.text().startsWith('Failed to load resource') ? msg.location()?.url : '';
-    rec.errors.push(url ? `${msg.text()} ${url}` : msg.text());
-  });
-  page.on('pageerror', (err) => rec.errors.push(`pageerror: ${err.message}`));
-  page.on('requestfailed', (req) => {
-    const why = req.failure()?.errorText || '';
-    if (!why.includes('ERR_ABORTED')) rec.failed.push(`${req.url()} ${why}`);
-  });
-  page.on('response', (res) => rec.responses.push({ url: res.url(), status: res.status() }));
-  return { context, page, rec };
-}
-
-/** Waits until the map has no pending tiles, animation or re-render. */
-async function settle(page) {
-  await page.waitForFunction(
-    () => {
-      const m = window.__talentmap?.map;
-      return m && m.loaded() && m.areTilesLoaded() && !m.isMoving();
-    },
-    null,
-    { timeout: 60_000, polling: 100 },
-  );
-  await page.evaluate(
-    () =>
-      new Promise((r) => {
-        const m = window.__talentmap.map;
-        requestAnimationFrame(() => requestAnimationFrame(() => (m.loaded() ? r() : m.once('idle', r))));
-      }),
-  );
-}
+const openPage = () => openRecordedPage(browser);
 
 /** Opens the page at `hash` and waits for the first map 'idle'. */
-async function gotoMap(page, hash) {
-  await page.goto(`${server.url}/#${hash}`, { waitUntil: 'domcontentloaded' });
-  await page.waitForFunction(() => window.__talentmap && window.__talentmap.firstIdleMs !== null, null, { timeout: 60_000 });
-  await settle(page);
-}
+const gotoMap = (page, hash) => openMap(page, `${server.url}/#${hash}`);
 
 /** Does `action` and returns the JSON of the first response whose path and query match. */
 async function answerOf(page, path, query, action) {
@@ -172,21 +56,12 @@ async function answerOf(page, path, query, action) {
 /** The flow view has drawn an answer (not loading). */
 const flowsIdle = (page) => page.waitForFunction(() => window.__talentmap.views.state.flows.od && !window.__talentmap.views.state.flows.loading, null, { timeout: 60_000 });
 
-const numberOf = (text) => Number(String(text).replace(/[^\d.-]/g, ''));
-const shot = (page, name) => page.screenshot({ path: join(ARTIFACTS, name) });
 const flowLines = (od) => od.features.filter((f) => f.properties.kind === 'flow').map((f) => f.properties);
-/** Console errors other than the refusals a test asked for. */
-const unexpected = (rec, allowed = []) => rec.errors.filter((e) => !allowed.some((re) => re.test(e)));
 
 before(async () => {
-  await mkdir(ARTIFACTS, { recursive: true });
-  DIST = await mkdtemp(join(tmpdir(), 'talentmap-web-dist-'));
-  const build = spawnSync(process.execPath, [join(WEB, 'build.mjs'), DIST], { encoding: 'utf8' });
-  assert.equal(build.status, 0, `web build failed: ${build.stderr}`);
-  assert.ok(existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM}`);
-  assert.ok(existsSync(BIN), `server binary not found at ${BIN}: run \`cargo build\` or set TALENTMAP_BIN`);
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
-  server = await startServer('server-flows-time.log');
+  DIST = await buildPage();
+  browser = await launchBrowser();
+  server = await startServer({ web: DIST, logName: 'server-flows-time.log' });
   cli(['users', 'add', RECRUITER.name, '--role', 'recruiter', '--data', server.dir], `${RECRUITER.password}\n`);
 });
 

@@ -11,25 +11,12 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { rm } from 'node:fs/promises';
 import { BRBG, addMonths, beforeAfter, divergingBreaks, monthRange, stepColor } from '../src/views/time.js';
 import { BLUES, NO_DATA, legendClasses, quantileBreaks } from '../src/ramps.js';
 import { formatHash, parseHash } from '../src/state.js';
+import { VIEWPORT, buildPage, launchBrowser, openMap, settle, shot, startServer } from './support.mjs';
 
-const WEB = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const ROOT = resolve(WEB, '..');
-const BIN = resolve(WEB, process.env.TALENTMAP_BIN || '../target/debug/talentmap');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const ARTIFACTS = join(ROOT, 'test-artifacts');
-const VIEWPORT = { width: 1440, height: 900 };
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 /** Opacity of the time view's fill over the districts' own fill (#fbfaf7). */
 const FILL_OPACITY = 0.82;
 const DISTRICT_BASE = [0xfb, 0xfa, 0xf7];
@@ -37,63 +24,6 @@ const DISTRICT_BASE = [0xfb, 0xfa, 0xf7];
 let DIST;
 let browser;
 let server;
-
-function freePort() {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.on('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => ok(port));
-    });
-  });
-}
-
-/** Starts a server on a fresh data directory (the demo city); `stop` ends it and removes the directory. */
-async function startServer(logName, talents = 3000) {
-  const dir = await mkdtemp(join(tmpdir(), 'talentmap-web-data-'));
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const log = createWriteStream(join(ARTIFACTS, logName));
-  const proc = spawn(BIN, ['serve', '--addr', `127.0.0.1:${port}`, '--data', dir, '--demo-talents', String(talents), '--web', DIST], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn' },
-  });
-  proc.stdout.pipe(log);
-  proc.stderr.pipe(log);
-  let exited = null;
-  proc.on('exit', (code, signal) => {
-    exited = `code ${code}, signal ${signal}`;
-  });
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    if (exited) throw new Error(`server exited early (${exited}); see test-artifacts/${logName}`);
-    if (Date.now() > deadline) throw new Error(`server not healthy; see test-artifacts/${logName}`);
-    try {
-      if ((await fetch(`${url}/health`)).ok) break;
-    } catch {
-      /* not up yet */
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  const stop = async () => {
-    if (!exited) {
-      proc.kill('SIGTERM');
-      await new Promise((r) => {
-        const timer = setTimeout(() => {
-          proc.kill('SIGKILL');
-          r();
-        }, 5000);
-        proc.once('exit', () => {
-          clearTimeout(timer);
-          r();
-        });
-      });
-    }
-    await rm(dir, { recursive: true, force: true });
-  };
-  return { url, dir, stop };
-}
 
 async function getJson(path) {
   const res = await fetch(`${server.url}${path}`);
@@ -115,30 +45,7 @@ async function openPage() {
 }
 
 /** Opens the page at `hash` and waits for the first map 'idle'. */
-async function gotoMap(page, hash) {
-  await page.goto(`${server.url}/#${hash}`, { waitUntil: 'domcontentloaded' });
-  await page.waitForFunction(() => window.__talentmap && window.__talentmap.firstIdleMs !== null, null, { timeout: 60_000 });
-  await settle(page);
-}
-
-/** Waits until the map has no pending tiles, animation or re-render. */
-async function settle(page) {
-  await page.waitForFunction(
-    () => {
-      const m = window.__talentmap?.map;
-      return m && m.loaded() && m.areTilesLoaded() && !m.isMoving();
-    },
-    null,
-    { timeout: 60_000, polling: 100 },
-  );
-  await page.evaluate(
-    () =>
-      new Promise((r) => {
-        const m = window.__talentmap.map;
-        requestAnimationFrame(() => requestAnimationFrame(() => (m.loaded() ? r() : m.once('idle', r))));
-      }),
-  );
-}
+const gotoMap = (page, hash) => openMap(page, `${server.url}/#${hash}`);
 
 /** Waits until the time view has drawn an answer; `want`: `hash` (a part of
  *  the URL hash), `month` (the slider's month; `first` for the first), `date` (a before/after date is set). */
@@ -241,14 +148,9 @@ async function slideTo(page, i) {
 }
 
 before(async () => {
-  await mkdir(ARTIFACTS, { recursive: true });
-  DIST = await mkdtemp(join(tmpdir(), 'talentmap-web-dist-'));
-  const build = spawnSync(process.execPath, [join(WEB, 'build.mjs'), DIST], { encoding: 'utf8' });
-  assert.equal(build.status, 0, `web build failed: ${build.stderr}`);
-  assert.ok(existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM}`);
-  assert.ok(existsSync(BIN), `server binary not found at ${BIN}: run \`cargo build\` or set TALENTMAP_BIN`);
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
-  server = await startServer('server-time.log');
+  DIST = await buildPage();
+  browser = await launchBrowser();
+  server = await startServer({ web: DIST, logName: 'server-time.log' });
 });
 
 after(async () => {
@@ -353,7 +255,7 @@ describe('the map through time in the page', () => {
     const row = await page.$eval(`#time-table tr[data-area="${pick.id}"]`, (tr) => Number(tr.dataset.talents));
     assert.equal(row, pick.v);
     assert.match(await page.evaluate(() => location.hash), new RegExp(`view=time.*tmonth=${pick.month}`));
-    await page.screenshot({ path: join(ARTIFACTS, 'web-view-time.png') });
+    await shot(page, 'web-view-time.png');
 
     // A link reopens the month.
     await page.reload({ waitUntil: 'domcontentloaded' });
@@ -451,7 +353,7 @@ describe('the map through time in the page', () => {
     await waitTime(page, { hash: 'tcalc=end' });
     const e3 = await page.$eval(`#time-table tr[data-area="${id}"]`, (tr) => Number(tr.dataset.change));
     assert.equal(e3, val(addMonths(date, 2)) - val(addMonths(date, -1)));
-    await page.screenshot({ path: join(ARTIFACTS, 'web-view-time-change.png') });
+    await shot(page, 'web-view-time-change.png');
     assert.deepEqual(rec.errors, []);
     await context.close();
   });
