@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use common::{ScaleArgs, percentile, rss_mib};
 use talentmap::analytics::commute::CommuteIndex;
-use talentmap::analytics::flows::{self, Scope};
+use talentmap::analytics::flows::{self, OdFocus, OdLevel, Scope};
 use talentmap::analytics::privacy::Disclosure;
 use talentmap::analytics::profile::profile;
 use talentmap::areas::{Footprint, Place, ShapeProperties, parse};
@@ -50,8 +50,11 @@ fn timed<T>(runs: usize, mut f: impl FnMut() -> T) -> (Vec<f64>, T) {
 }
 
 fn main() {
-    let args = ScaleArgs::parse("talentmap-areas-scale", &["runs"]);
+    let args = ScaleArgs::parse("talentmap-areas-scale", &["runs", "past-only"]);
     let runs = args.extra_usize("runs", 5);
+    let past_only = args.extra_usize("past-only", 0) == 1;
+    // The past views' build phases, on standard error.
+    tracing_subscriber::fmt().with_env_filter("talentmap=info").with_writer(std::io::stderr).init();
     let ScaleArgs { talents, enterprises, out, keep, .. } = args;
     let (files, data) = (out.join("files"), out.join("data"));
     println!("## Area profiles at scale: {talents} talents, {enterprises} enterprises\n");
@@ -83,7 +86,8 @@ fn main() {
     };
     let d = Disclosure::Protected { k: 5 };
     println!("| what | runs | p50 ms | max ms | notes |\n|---|---:|---:|---:|---|");
-    for kind in [RegionKind::District, RegionKind::Park] {
+    let kinds = if past_only { &[][..] } else { &[RegionKind::District, RegionKind::Park][..] };
+    for &kind in kinds {
         let r = largest(kind);
         let info = &snap.regions[r as usize];
         let (mut t, p) = timed(runs, || profile(&snap, &index, Place::Region(r), d, d));
@@ -129,7 +133,7 @@ fn main() {
             s
         }),
     ];
-    for (what, shape) in &shapes {
+    for (what, shape) in shapes.iter().filter(|_| !past_only) {
         let (mut t, f) = timed(runs, || Footprint::of(&shape.geometry));
         row(
             &format!("footprint: {what}"),
@@ -147,4 +151,39 @@ fn main() {
         let departures: u64 = s.iter().filter_map(|m| m.departures).sum();
         row(&format!("flow series, 24 months: {what}"), &mut t, &format!("{departures} departures"));
     }
+
+    // Where talent goes: flows by district (the baseline), enterprise and
+    // industry over the last 12 months, for the city and focused.
+    let last = snap.flows.first_month + snap.flows.months as u32 - 1;
+    let (from, to) = ((last - 11 - snap.flows.first_month) as u16, (last - snap.flows.first_month) as u16);
+    let biggest = (0..snap.enterprises.len() as u32).max_by_key(|&e| snap.enterprises[e as usize].employees).unwrap();
+    let district = largest(RegionKind::District);
+    let cases: [(&str, OdLevel, OdFocus); 6] = [
+        ("flows, 12 months: district × district (baseline)", OdLevel::Region(RegionKind::District), OdFocus::City),
+        ("flows, 12 months: enterprise × enterprise", OdLevel::Enterprise, OdFocus::City),
+        ("flows, 12 months: industry × industry", OdLevel::Industry, OdFocus::City),
+        ("flows, 12 months: the largest enterprise's", OdLevel::Enterprise, OdFocus::Enterprise(biggest)),
+        (
+            "flows, 12 months: the largest district's, by enterprise",
+            OdLevel::Enterprise,
+            OdFocus::Area(Place::Region(district)),
+        ),
+        (
+            "flows, 12 months: the largest district's, by industry",
+            OdLevel::Industry,
+            OdFocus::Area(Place::Region(district)),
+        ),
+    ];
+    for (what, level, focus) in cases {
+        let (mut t, m) = timed(runs, || flows::od(&snap, level, focus, &Scope::default(), from, to));
+        row(what, &mut t, &format!("{} lines", m.lines.len()));
+    }
+    // The city as of a past month's end: the view built from the store.
+    for back in [1, 6, 12, 24] {
+        let month = last - back;
+        let (mut t, past) = timed(2, || snapshot::past::at_month_end(&mut store, &snap, month).unwrap());
+        let what = format!("talents as of {} ({back} months back): view built", flows::month_label(month));
+        row(&what, &mut t, &format!("{} talents then, {} now", past.talents.len(), snap.talents.len()));
+    }
+    println!("\n- resident after the views: {:.0} MiB", rss_mib());
 }

@@ -115,6 +115,7 @@ fn point(lon: Option<f64>, lat: Option<f64>) -> Option<(f64, f64)> {
 /// from `store`, which must hold `snap`'s data version.
 pub fn at_month_end(store: &mut Store, snap: &Snapshot, month: u32) -> Result<Snapshot, PastError> {
     let started = std::time::Instant::now();
+    let mut phases = crate::timing::Phases::start();
     let until = month_end(month);
     let tx = store.conn_mut().transaction()?;
     if crate::store::data_version(&tx).map_err(SnapshotError::from)? != snap.version {
@@ -210,13 +211,16 @@ pub fn at_month_end(store: &mut Store, snap: &Snapshot, month: u32) -> Result<Sn
         }
     }
     drop(tx);
+    phases.mark("read and replay");
     let changed = old.len();
     let talents = swap_talents(&snap.talents, &old, new);
+    phases.mark("talents out and in");
     let mut past = with_other_talents(snap, snap.flows.clone(), snap.locator.clone());
     past.as_of = Some(month);
     settle_talents(&mut past, talents, snap.totals_tallies.registered);
+    phases.mark("indexes and totals");
     past.build_ms = started.elapsed().as_millis() as u64;
-    tracing::info!(month = %month_label(month), changed, ms = past.build_ms, "past month's view built");
+    tracing::info!(month = %month_label(month), changed, ms = past.build_ms, phases = %phases, "past month's view built");
     Ok(past)
 }
 
