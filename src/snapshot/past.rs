@@ -24,7 +24,7 @@ use crate::store::Store;
 
 use super::load::{SnapshotError, settle_talents};
 use super::patch::{swap_talents, with_other_talents};
-use super::tables::{RegionIds, TalentContext, TalentValues, talent_rec};
+use super::tables::{TalentContext, TalentValues, talent_rec};
 use super::*;
 
 /// The last day of absolute month `month` (`year * 12 + month - 1`).
@@ -121,13 +121,7 @@ pub fn at_month_end(store: &mut Store, snap: &Snapshot, month: u32) -> Result<Sn
     if crate::store::data_version(&tx).map_err(SnapshotError::from)? != snap.version {
         return Err(PastError::Stale(month_label(month)));
     }
-    let cx = TalentContext {
-        taxonomy: &snap.taxonomy,
-        regions: RegionIds(&snap.region_index),
-        enterprise_index: &snap.enterprise_index,
-        enterprises: &snap.enterprises,
-        with_info: false,
-    };
+    let cx = TalentContext::of(snap, false);
     let firm_at = |id: &str| {
         snap.enterprise(id).map(|e| LonLat::new(snap.enterprises[e as usize].lon, snap.enterprises[e as usize].lat))
     };

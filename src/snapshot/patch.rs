@@ -20,7 +20,7 @@ use crate::import::present::{Delta, MoveRow, Rows, TalentRow};
 
 use super::load::settle_talents;
 use super::moves::{Destinations, Locator, MoveValues, RawMove, TalentInfo, id_key, raw_move};
-use super::tables::{RegionIds, TalentContext, TalentValues, talent_rec};
+use super::tables::{TalentContext, TalentValues, talent_rec};
 use super::*;
 
 /// The snapshot after `delta`, or `None` when `snap` is not the version the
@@ -32,13 +32,7 @@ pub fn apply(snap: &Snapshot, delta: &Delta) -> Result<Option<Snapshot>, Snapsho
     }
     let started = Instant::now();
     let mut phases = crate::timing::Phases::start();
-    let cx = TalentContext {
-        taxonomy: &snap.taxonomy,
-        regions: RegionIds(&snap.region_index),
-        enterprise_index: &snap.enterprise_index,
-        enterprises: &snap.enterprises,
-        with_info: true,
-    };
+    let cx = TalentContext::of(snap, true);
     let records = |rows: &Rows| -> Result<Vec<TalentRec>, SnapshotError> {
         rows.talents.iter().filter(|t| t.here).map(|t| talent_rec(&values(t), &cx)).collect()
     };

@@ -196,6 +196,20 @@ pub(super) struct TalentContext<'a> {
     pub with_info: bool,
 }
 
+impl<'a> TalentContext<'a> {
+    /// The context of a snapshot's own tables (following a moves batch or
+    /// building a past month's view).
+    pub fn of(snap: &'a Snapshot, with_info: bool) -> TalentContext<'a> {
+        TalentContext {
+            taxonomy: &snap.taxonomy,
+            regions: RegionIds(&snap.region_index),
+            enterprise_index: &snap.enterprise_index,
+            enterprises: &snap.enterprises,
+            with_info,
+        }
+    }
+}
+
 /// The talents in the city now sorted by home key, how many are registered
 /// and, when there are moves, each registered talent's field and industry
 /// (of the registered employer) by a hash of its id (see [`moves`]).
