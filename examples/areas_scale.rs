@@ -2,8 +2,10 @@
 //! build the snapshot and the commute index, then time the profile of the
 //! largest district and park (the baseline: regions whose membership is
 //! precomputed) against study areas of several sizes and shapes, their
-//! footprints, and a study area's flow series. Prints a Markdown report;
-//! nothing is asserted.
+//! footprints, and a study area's flow series; then flows by enterprise and
+//! industry against district flows (city-wide and focused), and past months'
+//! views built from the store (`--past-only 1` runs only these two). Prints a
+//! Markdown report (the views' phases on standard error); nothing is asserted.
 //!
 //! ```sh
 //! cargo run --release --example areas_scale -- --talents 1000000 --enterprises 50000 --keep
