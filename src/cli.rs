@@ -32,6 +32,24 @@ pub struct DataArg {
     /// Data directory holding the store (created if missing).
     #[arg(long, env = "TALENTMAP_DATA", default_value = "./data", global = true)]
     pub data: PathBuf,
+    /// The store's database: `postgres://user@host:port/database` for a
+    /// PostgreSQL store shared by several servers; default SQLite in the
+    /// data directory (which keeps the local files either way).
+    #[arg(long, env = "TALENTMAP_STORE", global = true)]
+    pub store: Option<String>,
+}
+
+impl DataArg {
+    /// Where the store is.
+    pub fn location(&self) -> anyhow::Result<crate::store::Location> {
+        Ok(crate::store::Location::parse(&self.data, self.store.as_deref())?)
+    }
+
+    /// Opens the store.
+    pub fn open(&self) -> anyhow::Result<Store> {
+        let location = self.location()?;
+        location.open().with_context(|| format!("opening the store {}", location.describe()))
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -378,10 +396,10 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
                 ..Settings::default()
             };
             let start = Start { reload_secs, demo_talents, saved_snapshot: !no_saved_snapshot };
-            serve(&data.data, addr, base, &web, start, &limits)
+            serve(&data, addr, base, &web, start, &limits)
         }
         Command::Import { kind, file, replace, report, data } => {
-            import_one(&data.data, kind, &file, replace, report.as_deref())
+            import_one(&data, kind, &file, replace, report.as_deref())
         }
         Command::Generate { out, seed, talents, enterprises } => {
             let opts = crate::generate::GenerateOptions { seed, talents, enterprises };
@@ -397,7 +415,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Stats { data } => {
-            let mut store = Store::open(&data.data)?;
+            let mut store = data.open()?;
             let taxonomy = load_taxonomy(&data.data)?;
             let snap = snapshot::build(&mut store, taxonomy)?;
             let state = AppState::new(snap, None, Settings::default());
@@ -426,7 +444,7 @@ fn export_command(command: ExportCommand) -> anyhow::Result<i32> {
         };
         query.append_pair(name, value);
     }
-    let mut store = Store::open(&data.data)?;
+    let mut store = data.open()?;
     let taxonomy = load_taxonomy(&data.data)?;
     let snap = snapshot::build(&mut store, taxonomy)?;
     drop(store);
@@ -459,9 +477,15 @@ const PRINTED: usize = 20;
 
 /// `talentmap import`: exits 0 on success (warnings included), 1 when the
 /// file is invalid (nothing imported), 2 on usage or system errors.
-fn import_one(data: &Path, kind: ImportKind, file: &Path, replace: bool, report: Option<&Path>) -> anyhow::Result<i32> {
-    let mut store = Store::open(data)?;
-    let taxonomy = load_taxonomy(data)?;
+fn import_one(
+    data: &DataArg,
+    kind: ImportKind,
+    file: &Path,
+    replace: bool,
+    report: Option<&Path>,
+) -> anyhow::Result<i32> {
+    let mut store = data.open()?;
+    let taxonomy = load_taxonomy(&data.data)?;
     let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
     match import::import_file(&mut store, &taxonomy, kind, file, ImportOptions { replace, progress }) {
         Ok(s) => {
@@ -564,7 +588,7 @@ struct Start {
 }
 
 fn serve(
-    data: &Path,
+    data_arg: &DataArg,
     addr: SocketAddr,
     base: Settings,
     web: &Path,
@@ -572,8 +596,11 @@ fn serve(
     limits: &LimitArgs,
 ) -> anyhow::Result<i32> {
     let Start { reload_secs, demo_talents, saved_snapshot } = start;
+    let data = data_arg.data.as_path();
+    let location = data_arg.location()?;
     let taxonomy = load_taxonomy(data)?;
-    let mut store = Store::open(data).with_context(|| format!("opening the store in {}", data.display()))?;
+    let mut store = data_arg.open()?;
+    tracing::info!(store = %location.describe(), "store open");
     if store.data_version()? == 0 {
         let source = data.join("demo-city");
         tracing::info!(dir = %source.display(), talents = demo_talents, "empty data directory: loading the synthetic demo city");
@@ -628,13 +655,16 @@ fn serve(
         session_hours = settings.access.session_ttl.as_secs() / 3600,
         "access control (docs/access.md)"
     );
-    let mut state = AppState::new(snap, Some(data.to_path_buf()), settings).with_background_warming();
+    let mut state = AppState::on_store(snap, Some(location.clone()), settings).with_background_warming();
     if saved_snapshot {
         state = state.keep_saved_snapshot(instance, origin == snapshot::file::Origin::Saved);
     }
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async move {
         api::spawn_reloader(state.clone(), Duration::from_secs(reload_secs));
+        if location.url.is_some() {
+            api::spawn_listener(state.clone(), location.clone());
+        }
         api::serve(state, addr).await
     })?;
     Ok(0)
@@ -649,14 +679,14 @@ fn keys_command(command: KeysCommand) -> anyhow::Result<i32> {
     let mut out = std::io::stdout().lock();
     match command {
         KeysCommand::Create { role, areas, name, data } => {
-            let store = Store::open(&data.data)?;
+            let store = data.open()?;
             let new = auth::keys::create(&store, role, &areas, &name, &Actor::cli())?;
             writeln!(out, "created key {} (role {}, areas {})", new.info.id, role, areas_text(&new.info.areas))?;
             writeln!(out, "the key is shown only now and is stored only as a hash; keep it safe:")?;
             writeln!(out, "{}", new.key)?;
         }
         KeysCommand::List { data } => {
-            let store = Store::open(&data.data)?;
+            let store = data.open()?;
             writeln!(out, "{:<16}  {:<9}  {:<20}  {:<20}  {:<20}  name", "id", "role", "areas", "created", "revoked")?;
             for k in auth::keys::list(&store)? {
                 let revoked = k.revoked.as_deref().unwrap_or("-");
@@ -669,7 +699,7 @@ fn keys_command(command: KeysCommand) -> anyhow::Result<i32> {
             }
         }
         KeysCommand::Revoke { id, data } => {
-            let store = Store::open(&data.data)?;
+            let store = data.open()?;
             auth::keys::revoke(&store, &id, &Actor::cli())?;
             writeln!(out, "revoked key {id}")?;
         }
@@ -681,7 +711,7 @@ fn users_command(command: UsersCommand) -> anyhow::Result<i32> {
     let mut out = std::io::stdout().lock();
     match command {
         UsersCommand::Add { name, role, areas, data } => {
-            let store = Store::open(&data.data)?;
+            let store = data.open()?;
             let stdin = std::io::stdin();
             if std::io::IsTerminal::is_terminal(&stdin) {
                 eprintln!(
@@ -694,14 +724,14 @@ fn users_command(command: UsersCommand) -> anyhow::Result<i32> {
             writeln!(out, "added user {} (role {}, areas {})", user.name, user.role, areas_text(&user.areas))?;
         }
         UsersCommand::List { data } => {
-            let store = Store::open(&data.data)?;
+            let store = data.open()?;
             writeln!(out, "{:<24}  {:<9}  {:<20}  created", "name", "role", "areas")?;
             for u in auth::users::list(&store)? {
                 writeln!(out, "{:<24}  {:<9}  {:<20}  {}", u.name, u.role, areas_text(&u.areas), u.created)?;
             }
         }
         UsersCommand::Remove { name, data } => {
-            let store = Store::open(&data.data)?;
+            let store = data.open()?;
             auth::users::remove(&store, &name, &Actor::cli())?;
             writeln!(out, "removed user {name} and ended their sessions")?;
         }
@@ -712,7 +742,7 @@ fn users_command(command: UsersCommand) -> anyhow::Result<i32> {
 fn audit_command(command: AuditCommand) -> anyhow::Result<i32> {
     match command {
         AuditCommand::Verify { data } => {
-            let store = Store::open(&data.data)?;
+            let store = data.open()?;
             match auth::audit::verify(&store) {
                 Ok(head) => {
                     println!("audit log intact: {} entries, head {}", head.seq, head.hash);
@@ -726,7 +756,7 @@ fn audit_command(command: AuditCommand) -> anyhow::Result<i32> {
             }
         }
         AuditCommand::List { since, principal, limit, data } => {
-            let store = Store::open(&data.data)?;
+            let store = data.open()?;
             let mut out = std::io::stdout().lock();
             for entry in auth::audit::list(&store, since.as_deref(), principal.as_deref(), limit)? {
                 writeln!(out, "{}", serde_json::to_string(&entry)?)?;

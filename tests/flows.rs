@@ -149,8 +149,8 @@ fn never_small(v: &Value, k: u64, what: &str) {
 
 /// Posts a moves batch as a feeder (a new feeder key in the state's store).
 async fn post(state: &AppState, body: &Value) -> (StatusCode, Value) {
-    let feeder = match &state.data_dir {
-        Some(data) => bearer(&Store::open(data).unwrap(), talentmap::auth::Role::Feeder, &[]),
+    let feeder = match &state.store {
+        Some(pool) => bearer(&pool.location().open().unwrap(), talentmap::auth::Role::Feeder, &[]),
         None => "Bearer tm_0000000000000000_00".to_string(),
     };
     let req = Request::post("/api/moves")

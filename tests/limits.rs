@@ -32,8 +32,8 @@ fn state(dir: &std::path::Path, settings: Settings) -> AppState {
 
 /// The `Authorization` value of a new feeder key in the state's store.
 fn feeder(state: &AppState) -> String {
-    let data = state.data_dir.as_ref().expect("a store");
-    common::bearer(&talentmap::store::Store::open(data).unwrap(), talentmap::auth::Role::Feeder, &[])
+    let store = state.store.as_ref().expect("a store").location().open().unwrap();
+    common::bearer(&store, talentmap::auth::Role::Feeder, &[])
 }
 
 async fn send(app: Router, req: Request<Body>) -> (StatusCode, HeaderMap, Value) {

@@ -5,14 +5,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
-use axum::http::Request;
-use http_body_util::BodyExt;
-use talentmap::api::{AppState, Settings, router};
+use talentmap::api::{AppState, Settings};
 use talentmap::generate::{GenerateOptions, generate};
 use talentmap::import::{ImportKind, ImportOptions, import_file};
 use talentmap::model::Taxonomy;
@@ -20,7 +19,6 @@ use talentmap::snapshot::file::{self, FileError, Identity, Origin};
 use talentmap::snapshot::{self, Snapshot};
 use talentmap::spatial::TileId;
 use talentmap::store::Store;
-use tower::ServiceExt;
 
 /// A generated city with moves, imported into `dir/data`.
 fn city(dir: &Path, talents: usize) -> (Store, PathBuf) {
@@ -41,12 +39,6 @@ fn taxonomy() -> Arc<Taxonomy> {
 
 fn identity(store: &Store, snap: &Snapshot) -> Identity {
     Identity::current(&store.instance().unwrap(), snap.version, &snap.taxonomy)
-}
-
-async fn get(state: &AppState, uri: &str) -> (u16, Vec<u8>) {
-    let resp = router(state.clone()).oneshot(Request::get(uri).body(Body::empty()).unwrap()).await.unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.into_body().collect().await.unwrap().to_bytes().to_vec())
 }
 
 /// Tiles over the city at zooms 6–14 (the pyramid zooms and the record
@@ -144,8 +136,8 @@ async fn a_saved_snapshot_serves_what_the_store_builds() {
     let b = AppState::new(read, None, Settings::default());
     let (mut full, mut bad) = (0, Vec::new());
     for uri in &uris {
-        let (sa, ba) = get(&a, uri).await;
-        let (sb, bb) = get(&b, uri).await;
+        let (sa, ba) = common::get_bytes(&a, uri).await;
+        let (sb, bb) = common::get_bytes(&b, uri).await;
         if !(sa == 200 || sa == 204) {
             bad.push(format!("{uri}: {sa} {}", String::from_utf8_lossy(&ba)));
         }

@@ -19,7 +19,6 @@
 //! is the route's business: handlers take the principal with
 //! `Extension<Principal>`.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -120,15 +119,15 @@ impl Default for AccessSettings {
 
 /// Credentials checked against the store, remembered for a while.
 pub struct AuthService {
-    dir: Option<PathBuf>,
+    store: Option<Arc<crate::store::Pool>>,
     /// SHA-256 of the presented credential → what it amounted to.
     verified: Cache<[u8; 32], Authentication>,
 }
 
 impl AuthService {
-    pub fn new(dir: Option<PathBuf>, settings: &AccessSettings) -> AuthService {
+    pub fn new(store: Option<Arc<crate::store::Pool>>, settings: &AccessSettings) -> AuthService {
         AuthService {
-            dir,
+            store,
             verified: Cache::builder()
                 .name("credentials")
                 .max_capacity(100_000)
@@ -137,11 +136,11 @@ impl AuthService {
         }
     }
 
-    /// Opens the store for one access-control operation (`None` without a
-    /// data directory).
-    pub fn store(&self) -> Result<Option<Store>, AuthError> {
-        match &self.dir {
-            Some(dir) => Ok(Some(Store::open(dir)?)),
+    /// Runs one access-control operation on a store from the server's
+    /// pool (`None` without a store).
+    pub fn on_store<T>(&self, work: impl FnOnce(&Store) -> Result<T, AuthError>) -> Result<Option<T>, AuthError> {
+        match &self.store {
+            Some(pool) => pool.with(|store| work(store)).map(Some),
             None => Ok(None),
         }
     }
@@ -154,12 +153,9 @@ impl AuthService {
         T: Send + 'static,
     {
         let this = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let store = this.store().map_err(internal)?.ok_or_else(no_store)?;
-            work(&store).map_err(internal)
-        })
-        .await
-        .map_err(|e| ApiError::Internal(format!("store task failed: {e}")))?
+        tokio::task::spawn_blocking(move || this.on_store(work).map_err(internal)?.ok_or_else(no_store))
+            .await
+            .map_err(|e| ApiError::Internal(format!("store task failed: {e}")))?
     }
 
     /// Forgets what `credential` verified to (on sign-out).
@@ -179,8 +175,10 @@ impl AuthService {
         }
         let this = self.clone();
         let result = tokio::task::spawn_blocking(move || -> Result<Authentication, AuthError> {
-            let Some(store) = this.store()? else { return Ok(Authentication::Invalid) };
-            auth::authenticate(&store, authorization.as_deref(), cookie.as_deref(), auth::now())
+            let found = this.on_store(|store| {
+                auth::authenticate(store, authorization.as_deref(), cookie.as_deref(), auth::now())
+            })?;
+            Ok(found.unwrap_or(Authentication::Invalid))
         })
         .await;
         match result {

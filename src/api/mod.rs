@@ -266,6 +266,52 @@ pub fn spawn_reloader(state: AppState, every: Duration) -> tokio::task::JoinHand
     })
 }
 
+/// Follows a PostgreSQL store's notifications: every committed import or
+/// moves batch (by any server or the CLI) announces its data version on
+/// [`crate::store::NOTIFY_CHANNEL`], and this server rebuilds at once
+/// instead of at its next poll. Runs on a thread of its own with its own
+/// connection; when the connection drops it reconnects (the poller covers
+/// the gap).
+pub fn spawn_listener(state: AppState, location: crate::store::Location) {
+    let spawned = std::thread::Builder::new().name("store-listener".into()).spawn(move || {
+        let mut backoff = Duration::from_millis(200);
+        loop {
+            match listen(&state, &location) {
+                Ok(()) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, retry_ms = backoff.as_millis() as u64, "store notifications lost; reconnecting");
+                    std::thread::sleep(backoff);
+                    backoff = (backoff * 2).min(Duration::from_secs(10));
+                }
+            }
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "cannot start the store listener; following the store by polling only");
+    }
+}
+
+fn listen(state: &AppState, location: &crate::store::Location) -> Result<(), crate::store::StoreError> {
+    let store = location.open()?;
+    store.conn().execute_batch(&format!("LISTEN {}", crate::store::NOTIFY_CHANNEL))?;
+    tracing::info!(channel = crate::store::NOTIFY_CHANNEL, "following the store's notifications");
+    // Anything committed before LISTEN took effect is caught here.
+    let _ = state.refresh();
+    loop {
+        let notes = store.conn().wait_for_notifications(Duration::from_secs(30))?;
+        let newest = notes.iter().filter_map(|(_, payload)| payload.parse::<u64>().ok()).max();
+        let Some(version) = newest else { continue };
+        if version <= state.snapshot().version {
+            continue;
+        }
+        match state.refresh() {
+            Ok(Some(v)) => tracing::info!(version = v, "store notification: new snapshot published"),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "snapshot rebuild failed; keeping the previous one"),
+        }
+    }
+}
+
 /// Serves until SIGINT or SIGTERM, then drains in-flight requests. Each
 /// request carries its peer address (`ConnectInfo<SocketAddr>`), which the
 /// per-client rate limit counts against.

@@ -12,7 +12,6 @@ use std::sync::Arc;
 use crate::analytics::flows::{month_label, parse_month};
 use crate::snapshot::Snapshot;
 use crate::snapshot::past::{self, PastError};
-use crate::store::Store;
 
 use super::commute::CommuteCache;
 use super::{ApiError, AppState};
@@ -79,7 +78,7 @@ impl AppState {
     pub async fn view(&self, month: Option<u32>) -> Result<View, ApiError> {
         let present = View { snap: self.snapshot(), commute: self.commute.clone() };
         let Some(month) = month else { return Ok(present) };
-        let Some(dir) = self.data_dir.clone() else {
+        let Some(pool) = self.store.clone() else {
             return Err(ApiError::NoStore("a past month needs the store, and this server has none".into()));
         };
         let state = self.clone();
@@ -88,8 +87,7 @@ impl AppState {
                 let snap = state.snapshot();
                 let key = (snap.version, month);
                 let result = state.past.views.try_get_with(key, || {
-                    let mut store = Store::open(&dir).map_err(|e| PastError::Snapshot(e.into()))?;
-                    let view = past::at_month_end(&mut store, &snap, month)?;
+                    let view = pool.with(|store| past::at_month_end(store, &snap, month))?;
                     crate::analytics::cells::talent_pyramid(&view);
                     Ok::<_, PastError>(View { snap: Arc::new(view), commute: Arc::default() })
                 });

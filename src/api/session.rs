@@ -135,12 +135,10 @@ pub async fn sign_in(
     let outcome = state
         .compute
         .run(move || -> Result<SignIn, ApiError> {
-            let store = service
-                .store()
+            service
+                .on_store(|store| users::sign_in(store, &b.username, &b.password, &client, &settings, auth::now()))
                 .map_err(|e| ApiError::Internal(e.to_string()))?
-                .ok_or_else(|| ApiError::NoStore("this server has no data directory, so it has no accounts".into()))?;
-            users::sign_in(&store, &b.username, &b.password, &client, &settings, auth::now())
-                .map_err(|e| ApiError::Internal(e.to_string()))
+                .ok_or_else(|| ApiError::NoStore("this server has no data directory, so it has no accounts".into()))
         })
         .await??;
     match outcome {

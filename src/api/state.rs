@@ -136,7 +136,8 @@ impl std::ops::Deref for AppState {
 pub struct StateInner {
     snapshot: Arc<ArcSwap<Snapshot>>,
     pub taxonomy: Arc<Taxonomy>,
-    pub data_dir: Option<PathBuf>,
+    /// The store this server reads and writes (`None`: a snapshot only).
+    pub store: Option<Arc<crate::store::Pool>>,
     pub settings: Arc<Settings>,
     pub snapshot_builds: Arc<AtomicU64>,
     pub tile_cache: Arc<TileCache>,
@@ -168,12 +169,19 @@ pub struct StateInner {
 
 impl AppState {
     /// State over a snapshot that is already built.
+    /// `data_dir` holds a SQLite store.
     pub fn new(snapshot: Snapshot, data_dir: Option<PathBuf>, settings: Settings) -> AppState {
+        AppState::on_store(snapshot, data_dir.map(|d| crate::store::Location::sqlite(&d)), settings)
+    }
+
+    /// State over a snapshot of the store at `location`.
+    pub fn on_store(snapshot: Snapshot, location: Option<crate::store::Location>, settings: Settings) -> AppState {
+        let store = location.map(|l| Arc::new(crate::store::Pool::new(l)));
         AppState(Arc::new(StateInner {
             taxonomy: snapshot.taxonomy.clone(),
             snapshot: Arc::new(ArcSwap::from_pointee(snapshot)),
-            auth: Arc::new(super::access::AuthService::new(data_dir.clone(), &settings.access)),
-            data_dir,
+            auth: Arc::new(super::access::AuthService::new(store.clone(), &settings.access)),
+            store,
             snapshot_builds: Arc::new(AtomicU64::new(1)),
             tile_cache: Arc::new(TileCache::new(settings.tile_cache_bytes)),
             metrics: Arc::new(Metrics::default()),
@@ -211,8 +219,8 @@ impl AppState {
     /// `snapshot.bin` for the next start, in the background and at most
     /// once per burst of publishes. `instance` is the store's instance id.
     pub fn keep_saved_snapshot(self, instance: String, saved: bool) -> AppState {
-        let Some(dir) = self.data_dir.clone() else { return self };
-        let path = snapshot::file::path_in(&dir);
+        let Some(store) = &self.store else { return self };
+        let path = snapshot::file::path_in(&store.location().dir);
         let saver = super::background::Follower::start("save-snapshot", SAVE_SETTLE, move |snap| {
             let identity = snapshot::file::Identity::current(&instance, snap.version, &snap.taxonomy);
             if snapshot::file::identity_of(&path).is_ok_and(|found| found == identity) {
@@ -284,14 +292,15 @@ impl AppState {
     }
 
     fn refresh_locked(&self) -> Result<Option<u64>, SnapshotError> {
-        let Some(dir) = &self.data_dir else { return Ok(None) };
-        let mut store = Store::open(dir)?;
-        let current = store.data_version()?;
-        if current == self.snapshot().version {
-            return Ok(None);
-        }
-        let snap = snapshot::build(&mut store, self.taxonomy.clone())?;
-        Ok(Some(self.warm_and_publish(snap)))
+        let Some(pool) = &self.store else { return Ok(None) };
+        let built = pool.with(|store| -> Result<Option<Snapshot>, SnapshotError> {
+            let current = store.data_version()?;
+            if current == self.snapshot().version {
+                return Ok(None);
+            }
+            Ok(Some(snapshot::build(store, self.taxonomy.clone())?))
+        })?;
+        Ok(built.map(|snap| self.warm_and_publish(snap)))
     }
 
     /// Commits a staged moves batch and follows it (call with
@@ -336,19 +345,19 @@ impl AppState {
         Ok(summary)
     }
 
-    /// Runs `f` on the moves feed's own connection to the store in `dir`,
+    /// Runs `f` on the moves feed's own connection to the store,
     /// kept open between batches so that its page cache stays warm (call
     /// with [`Self::refresh_lock`] held). A batch that fails drops the
     /// connection; the next one opens a new one.
     pub fn with_feed_store<R, E: From<crate::store::StoreError>>(
         &self,
-        dir: &std::path::Path,
+        location: &crate::store::Location,
         f: impl FnOnce(&mut Store) -> Result<R, E>,
     ) -> Result<R, E> {
         let mut feed = self.feed.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let mut store = match feed.take() {
             Some(store) => store,
-            None => Store::open(dir)?,
+            None => location.open()?,
         };
         let result = f(&mut store);
         if result.is_ok() {

@@ -2,7 +2,7 @@
 //! data: they never bump the data version, so no snapshot is rebuilt and no
 //! cached tile goes stale.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use crate::store::db::{Connection, OptionalExtension, params};
 
 use super::{Drawn, Shape, ShapeKind, StudyArea};
 use crate::auth::AuthError;
@@ -56,7 +56,7 @@ fn decode(row: Row) -> Result<StudyArea, AuthError> {
 
 const COLUMNS: &str = "id, owner, name, kind, geometry, drawn, created";
 
-fn read(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
+fn read(r: &crate::store::db::Row<'_>) -> crate::store::db::Result<Row> {
     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
 }
 

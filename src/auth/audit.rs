@@ -26,7 +26,7 @@
 
 use std::fmt;
 
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use crate::store::db::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use serde::Serialize;
 
 use super::secret::sha256_hex;
@@ -182,7 +182,7 @@ pub fn list(
 ) -> Result<Vec<AuditEntry>, AuthError> {
     let mut stmt = store.conn().prepare(
         "SELECT seq, time, principal, role, action, params, outcome, client, prev_hash, hash FROM audit
-         WHERE (?1 IS NULL OR time >= ?1) AND (?2 IS NULL OR principal = ?2) ORDER BY seq LIMIT ?3",
+         WHERE (CAST(?1 AS TEXT) IS NULL OR time >= ?1) AND (CAST(?2 AS TEXT) IS NULL OR principal = ?2) ORDER BY seq LIMIT ?3",
     )?;
     let rows = stmt.query_map(params![since, principal, limit.min(MAX_LIST) as i64], |r| {
         Ok(AuditEntry {
@@ -232,8 +232,8 @@ pub enum VerifyError {
     Store(#[from] AuthError),
 }
 
-impl From<rusqlite::Error> for VerifyError {
-    fn from(e: rusqlite::Error) -> Self {
+impl From<crate::store::db::Error> for VerifyError {
+    fn from(e: crate::store::db::Error) -> Self {
         VerifyError::Store(e.into())
     }
 }
@@ -255,7 +255,7 @@ pub fn verify(store: &Store) -> Result<AuditHead, VerifyError> {
         if seq != expected_seq as i64 {
             return broken(expected_seq, format!("missing (deleted): the next stored entry is {seq}"));
         }
-        let entry = match read_text_columns(r, seq as u64) {
+        let entry = match read_text_columns(&r, seq as u64) {
             Ok(entry) => entry,
             Err(problem) => return broken(seq as u64, problem),
         };
@@ -302,7 +302,7 @@ fn check_head(head: &AuditHead, recorded: Option<&str>) -> Option<FirstBadEntry>
 }
 
 /// The text columns of one row; a problem description if one is not text.
-fn read_text_columns(r: &rusqlite::Row<'_>, seq: u64) -> Result<AuditEntry, String> {
+fn read_text_columns(r: &crate::store::db::Row<'_>, seq: u64) -> Result<AuditEntry, String> {
     let text = |i: usize| -> Result<String, String> {
         r.get::<_, String>(i).map_err(|e| format!("column {i} is not text: {e}"))
     };

@@ -11,7 +11,7 @@ pub enum AuthError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("database error: {0}")]
-    Sql(#[from] rusqlite::Error),
+    Sql(#[from] crate::store::db::Error),
     #[error("the role {role} needs at least one area (--area ID[,ID…]: district or park ids in the store)")]
     AreaRequired { role: Role },
     #[error("the role {role} takes no areas; only analysts are bound to districts or parks")]

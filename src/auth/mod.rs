@@ -26,7 +26,7 @@
 pub mod areas;
 pub mod audit;
 mod authenticate;
-mod clock;
+pub(crate) mod clock;
 mod error;
 pub mod keys;
 pub mod password;

@@ -7,7 +7,7 @@
 //! positions (`talents_home`): a people tile at zoom 15 reads one range of
 //! that index.
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use crate::store::db::{Connection, OptionalExtension, Row, params};
 
 use super::{PersonRegions, PseudonymSecret, pseudonym, record_key};
 use crate::store::StoreError;
@@ -72,7 +72,7 @@ pub struct PersonMove {
 const COLUMNS: &str = "pid, home_lon, home_lat, work_lon, work_lat, enterprise_id, field, education, title, tier, \
                        birth_year, seeking, home_district, home_park, work_district, work_park, here";
 
-fn person(r: &Row<'_>) -> rusqlite::Result<Person> {
+fn person(r: &Row<'_>) -> crate::store::db::Result<Person> {
     let point = |lon: Option<f64>, lat: Option<f64>| lon.zip(lat).map(|(lon, lat)| [lon, lat]);
     Ok(Person {
         pid: r.get(0)?,
@@ -139,7 +139,7 @@ pub fn moves_of(conn: &Connection, pid: &str) -> Result<Vec<PersonMove>, StoreEr
 /// are functions of the id and the store's secret, so this changes nothing
 /// a snapshot shows and the data version stays.
 pub fn fill_missing(conn: &mut Connection, secret: &PseudonymSecret) -> Result<usize, StoreError> {
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let tx = conn.transaction_with_behavior(crate::store::db::TransactionBehavior::Immediate)?;
     let ids = |sql: &str| -> Result<Vec<String>, StoreError> {
         let mut stmt = tx.prepare(sql)?;
         let rows = stmt.query_map([], |r| r.get(0))?;

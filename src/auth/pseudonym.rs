@@ -14,8 +14,8 @@
 
 use std::fmt;
 
+use crate::store::db::{Connection, OptionalExtension, params};
 use hmac::{Hmac, KeyInit, Mac};
-use rusqlite::{Connection, OptionalExtension, params};
 use sha2::Sha256;
 
 use super::AuthError;

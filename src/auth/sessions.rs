@@ -6,7 +6,7 @@
 //! or changing their role takes effect on their next request. Signing out
 //! deletes the session row: a copied cookie stops working at once.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use crate::store::db::{Connection, OptionalExtension, params};
 
 use super::secret::{new_token, secret_matches, split_token};
 use super::{AuthError, Principal, PrincipalKind, areas, keys::parse_role};
@@ -45,7 +45,7 @@ pub fn create(conn: &Connection, user: &str, settings: &SessionSettings, now: i6
     let (id, token, hash) = new_token(SESSION_PREFIX)?;
     let expires = now + settings.ttl_secs;
     conn.execute(
-        "INSERT INTO auth_sessions(id, secret_hash, user, created, expires) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO auth_sessions(id, secret_hash, \"user\", created, expires) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![id, hash, user, now, expires],
     )?;
     Ok(NewSession { id, token, expires })
@@ -62,7 +62,7 @@ pub fn verify(store: &Store, token: &str, now: i64) -> Result<Option<Principal>,
     let row: Option<(String, i64, String, String, String)> = conn
         .query_row(
             "SELECT s.secret_hash, s.expires, u.name, u.role, u.areas
-             FROM auth_sessions s JOIN auth_users u ON u.name = s.user WHERE s.id = ?1",
+             FROM auth_sessions s JOIN auth_users u ON u.name = s.\"user\" WHERE s.id = ?1",
             params![id],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
         )

@@ -14,7 +14,7 @@
 //! limit is what bounds a single guesser, and both numbers are constants
 //! here to be tuned.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use crate::store::db::{Connection, OptionalExtension, params};
 
 /// Failures of one user name that lock it.
 pub const USER_MAX_FAILURES: u32 = 5;
@@ -49,7 +49,7 @@ impl Scope {
 }
 
 /// Seconds until `user` or `client` may try again, if either is locked out.
-pub fn locked_for(conn: &Connection, user: &str, client: &str, now: i64) -> rusqlite::Result<Option<i64>> {
+pub fn locked_for(conn: &Connection, user: &str, client: &str, now: i64) -> crate::store::db::Result<Option<i64>> {
     let mut longest = None;
     for (scope, subject) in [(Scope::User, user), (Scope::Client, client)] {
         let until: Option<i64> = conn
@@ -68,7 +68,7 @@ pub fn locked_for(conn: &Connection, user: &str, client: &str, now: i64) -> rusq
 
 /// Counts one failed sign-in for `user` and for `client`; returns whether
 /// either is now locked out. Also forgets counters that have run out.
-pub fn record_failure(conn: &Connection, user: &str, client: &str, now: i64) -> rusqlite::Result<bool> {
+pub fn record_failure(conn: &Connection, user: &str, client: &str, now: i64) -> crate::store::db::Result<bool> {
     conn.execute(
         "DELETE FROM auth_signin_failures WHERE window_start <= ?1 AND locked_until <= ?2",
         params![now - WINDOW_SECS, now],
@@ -96,7 +96,9 @@ pub fn record_failure(conn: &Connection, user: &str, client: &str, now: i64) -> 
             "INSERT INTO auth_signin_failures(scope, subject, failures, window_start, locked_until)
              VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT(scope, subject) DO UPDATE SET failures = excluded.failures,
-               window_start = excluded.window_start, locked_until = max(locked_until, excluded.locked_until)",
+               window_start = excluded.window_start,
+               locked_until = CASE WHEN auth_signin_failures.locked_until > excluded.locked_until
+                   THEN auth_signin_failures.locked_until ELSE excluded.locked_until END",
             params![scope.as_str(), subject, failures, start, until],
         )?;
     }
@@ -104,7 +106,7 @@ pub fn record_failure(conn: &Connection, user: &str, client: &str, now: i64) -> 
 }
 
 /// Forgets the failures of `user` after a successful sign-in.
-pub fn clear_user(conn: &Connection, user: &str) -> rusqlite::Result<()> {
+pub fn clear_user(conn: &Connection, user: &str) -> crate::store::db::Result<()> {
     conn.execute("DELETE FROM auth_signin_failures WHERE scope = 'user' AND subject = ?1", params![user])?;
     Ok(())
 }

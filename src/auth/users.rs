@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
-use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
+use crate::store::db::{OptionalExtension, Transaction, TransactionBehavior, params};
 use serde::Serialize;
 
 use super::audit::{self, Actor};
@@ -82,7 +82,7 @@ pub fn remove(store: &Store, name: &str, actor: &Actor) -> Result<(), AuthError>
     if tx.execute("DELETE FROM auth_users WHERE name = ?1", params![name])? == 0 {
         return Err(AuthError::NoSuchUser(name.to_string()));
     }
-    let ended = tx.execute("DELETE FROM auth_sessions WHERE user = ?1", params![name])?;
+    let ended = tx.execute("DELETE FROM auth_sessions WHERE \"user\" = ?1", params![name])?;
     let outcome = serde_json::json!({"removed": 1, "sessions_ended": ended});
     audit::append_in(&tx, actor, "users remove", &serde_json::json!({"name": name}), &outcome, super::now())?;
     tx.commit()?;

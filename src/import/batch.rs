@@ -24,7 +24,7 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use crate::store::db::{OptionalExtension, TransactionBehavior, params};
 use serde_json::Value;
 
 use crate::model::{Move, Taxonomy};
@@ -77,8 +77,8 @@ impl From<crate::store::StoreError> for BatchError {
     }
 }
 
-impl From<rusqlite::Error> for BatchError {
-    fn from(e: rusqlite::Error) -> Self {
+impl From<crate::store::db::Error> for BatchError {
+    fn from(e: crate::store::db::Error) -> Self {
         BatchError::Import(e.into())
     }
 }
@@ -135,7 +135,7 @@ pub fn import_moves(store: &mut Store, taxonomy: &Taxonomy, items: &[Value]) -> 
 /// [`Staged::commit`] waits for the disk. Dropped without a commit, it
 /// stores nothing.
 pub struct Staged<'s> {
-    tx: Option<rusqlite::Transaction<'s>>,
+    tx: Option<crate::store::db::Transaction<'s>>,
     summary: BatchSummary,
     phases: crate::timing::Phases,
 }
@@ -292,10 +292,12 @@ fn run<'s>(store: &'s mut Store, taxonomy: &Taxonomy, items: &[Value], commit: b
     touched.sort_unstable();
     touched.dedup();
     {
-        let mut upsert = tx.prepare(MOVE_UPSERT)?;
+        // Validation already refused repeated ids: nothing is repeated here.
+        let mut upsert = tx.bulk(MOVE_UPSERT)?;
         for m in &fresh {
             write_move(&mut upsert, m, &ctx, batch)?;
         }
+        upsert.finish()?;
     }
     phases.mark("moves written");
     let found = present::recompute(&tx, &ctx.regions, present::Scope::Ids(&touched), Some(batch))?;
@@ -336,7 +338,7 @@ struct Stored {
     destination: Option<String>,
 }
 
-fn read_stored(r: &rusqlite::Row<'_>) -> rusqlite::Result<Stored> {
+fn read_stored(r: &crate::store::db::Row<'_>) -> crate::store::db::Result<Stored> {
     Ok(Stored {
         talent_id: r.get(0)?,
         date: r.get(1)?,

@@ -51,7 +51,7 @@ pub enum ImportError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("{file}: {source}")]
-    Database { file: String, source: rusqlite::Error },
+    Database { file: String, source: crate::store::db::Error },
 }
 
 impl ImportError {
@@ -77,8 +77,8 @@ impl ImportError {
     }
 }
 
-impl From<rusqlite::Error> for ImportError {
-    fn from(e: rusqlite::Error) -> Self {
+impl From<crate::store::db::Error> for ImportError {
+    fn from(e: crate::store::db::Error) -> Self {
         ImportError::Store(StoreError::Sql(e))
     }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use rusqlite::{Connection, OptionalExtension, Statement, params};
+use crate::store::db::{Bulk, Connection, OptionalExtension, Statement, params};
 
 use crate::model::{
     Education, Enterprise, LonLat, Move, MoveEvent, Station, StationMode, Talent, Taxonomy, Tier, Title, Vacancy,
@@ -95,7 +95,7 @@ pub fn parse_enterprise(row: &mut Row, ctx: &Context) -> Option<Enterprise> {
     })
 }
 
-pub fn write_enterprise(stmt: &mut Statement, e: &Enterprise, ctx: &Context, batch: u64) -> rusqlite::Result<usize> {
+pub fn write_enterprise(stmt: &mut Bulk, e: &Enterprise, ctx: &Context, batch: u64) -> crate::store::db::Result<usize> {
     let (district, park) = ctx.regions.assign(e.location);
     stmt.execute(params![
         e.id,
@@ -155,7 +155,7 @@ pub const VACANCY_UPSERT: &str = "INSERT INTO vacancies(id, enterprise_id, field
       title = excluded.title, openings = excluded.openings, posted = excluded.posted, filled = excluded.filled, batch = excluded.batch
     WHERE vacancies.batch <> excluded.batch";
 
-pub fn write_vacancy(stmt: &mut Statement, v: &Vacancy, _ctx: &Context, batch: u64) -> rusqlite::Result<usize> {
+pub fn write_vacancy(stmt: &mut Bulk, v: &Vacancy, _ctx: &Context, batch: u64) -> crate::store::db::Result<usize> {
     stmt.execute(params![
         v.id,
         v.enterprise_id,
@@ -216,7 +216,7 @@ pub const TALENT_UPSERT: &str = "INSERT INTO talents(id, home_lon, home_lat, wor
       reg_work_lat = excluded.reg_work_lat, reg_enterprise_id = excluded.reg_enterprise_id
     WHERE talents.batch <> excluded.batch";
 
-pub fn write_talent(stmt: &mut Statement, t: &Talent, ctx: &Context, batch: u64) -> rusqlite::Result<usize> {
+pub fn write_talent(stmt: &mut Bulk, t: &Talent, ctx: &Context, batch: u64) -> crate::store::db::Result<usize> {
     let (home_district, home_park) = ctx.regions.assign(t.home);
     let (work_district, work_park) = t.work.map(|w| ctx.regions.assign(w)).unwrap_or((None, None));
     stmt.execute(params![
@@ -259,7 +259,7 @@ pub const STATION_UPSERT: &str = "INSERT INTO stations(id, name, lon, lat, mode,
       district_id = excluded.district_id, park_id = excluded.park_id, batch = excluded.batch
     WHERE stations.batch <> excluded.batch";
 
-pub fn write_station(stmt: &mut Statement, s: &Station, ctx: &Context, batch: u64) -> rusqlite::Result<usize> {
+pub fn write_station(stmt: &mut Bulk, s: &Station, ctx: &Context, batch: u64) -> crate::store::db::Result<usize> {
     let (district, park) = ctx.regions.assign(s.location);
     stmt.execute(params![
         s.id,
@@ -323,7 +323,7 @@ pub const MOVE_UPSERT: &str =
       rkey = excluded.rkey
     WHERE moves.batch <> excluded.batch";
 
-pub fn write_move(stmt: &mut Statement, m: &Move, ctx: &Context, batch: u64) -> rusqlite::Result<usize> {
+pub fn write_move(stmt: &mut Bulk, m: &Move, ctx: &Context, batch: u64) -> crate::store::db::Result<usize> {
     let from_district = m.from.and_then(|p| ctx.regions.assign(p).0);
     let to_district = m.to.and_then(|p| ctx.regions.assign(p).0);
     stmt.execute(params![
@@ -345,7 +345,7 @@ pub fn write_move(stmt: &mut Statement, m: &Move, ctx: &Context, batch: u64) -> 
 }
 
 /// Loads the enterprise ids of the store.
-pub fn enterprise_ids(conn: &Connection) -> rusqlite::Result<HashSet<String>> {
+pub fn enterprise_ids(conn: &Connection) -> crate::store::db::Result<HashSet<String>> {
     let mut stmt = conn.prepare("SELECT id FROM enterprises")?;
 
     stmt.query_map([], |r| r.get::<_, String>(0))?.collect()

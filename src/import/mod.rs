@@ -27,8 +27,8 @@ use std::io::{BufReader, Read};
 use std::path::Path;
 use std::str::FromStr;
 
+use crate::store::db::{Bulk, Connection, TransactionBehavior};
 use indicatif::{ProgressBar, ProgressStyle};
-use rusqlite::{Connection, Statement, TransactionBehavior};
 
 use crate::model::{Enterprise, LonLat, Move, Station, Talent, Taxonomy, Vacancy};
 use crate::store::{self, Store};
@@ -255,7 +255,7 @@ fn run(
     Ok(summary(kind, file, outcome, total, version, commit))
 }
 
-fn count(conn: &Connection, kind: ImportKind) -> rusqlite::Result<u64> {
+fn count(conn: &Connection, kind: ImportKind) -> crate::store::db::Result<u64> {
     conn.query_row(&format!("SELECT count(*) FROM {}", kind.name()), [], |r| r.get::<_, i64>(0)).map(|n| n as u64)
 }
 
@@ -304,7 +304,7 @@ pub fn current_year() -> i32 {
 }
 
 type Parse<T> = fn(&mut columns::Row, &Context) -> Option<T>;
-type Write<T> = fn(&mut Statement, &T, &Context, u64) -> rusqlite::Result<usize>;
+type Write<T> = fn(&mut Bulk, &T, &Context, u64) -> crate::store::db::Result<usize>;
 
 fn import_csv(
     conn: &Connection,
@@ -496,7 +496,12 @@ impl Csv<'_, '_> {
         let (header, cols) = self.header(&mut reader, &tracker, &mut raw, required, optional)?;
         let width = header.len();
         let bar = progress_bar(self.progress, self.source.size);
-        let mut stmt = self.conn.prepare(upsert)?;
+        let mut stmt = self.conn.bulk(upsert)?;
+        let db_error = |source| ImportError::Database { file: file.to_string(), source };
+        // Where each written row's id is, for repeated ids found when a
+        // PostgreSQL bulk upsert finishes (SQLite finds them row by row).
+        let staged = self.conn.kind() == crate::store::db::Kind::Postgres;
+        let mut id_at: Vec<(u64, u32)> = Vec::new();
         let mut found = Findings::default();
         let mut rows = 0u64;
         while let Some(located) = self.next(&mut reader, &tracker, &mut raw)? {
@@ -536,8 +541,11 @@ impl Csv<'_, '_> {
             if let (Some(value), true) = (&parsed, row.errors.is_empty()) {
                 self.check_regions(&row, value, &mut found);
                 if found.total_errors == 0 {
-                    let changed = write(&mut stmt, value, self.ctx, self.batch)
-                        .map_err(|source| ImportError::Database { file: file.to_string(), source })?;
+                    let changed = write(&mut stmt, value, self.ctx, self.batch).map_err(db_error)?;
+                    if staged {
+                        let (column, line) = row.locate("id");
+                        id_at.push((line, column as u32));
+                    }
                     if changed == 0 {
                         row.fail("id", value.id(), "duplicate id: an earlier row of this file has the same id");
                     }
@@ -553,6 +561,19 @@ impl Csv<'_, '_> {
             }
         }
         bar.finish_and_clear();
+        if found.total_errors == 0 {
+            for (n, id) in stmt.finish().map_err(db_error)? {
+                let (line, column) = id_at.get(n as usize).copied().unwrap_or((0, 0));
+                found.error(RowError {
+                    file: file.to_string(),
+                    line,
+                    column: column as usize,
+                    field: "id".into(),
+                    value: id,
+                    message: "duplicate id: an earlier row of this file has the same id".into(),
+                });
+            }
+        }
         if found.total_errors > 0 {
             return Err(ImportError::Invalid {
                 file: file.to_string(),

@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use crate::store::db::{Connection, OptionalExtension, params};
 
 use crate::model::state::{self, Irregular, Step, TalentState};
 use crate::model::{Date, LonLat, Move, MoveEvent};
@@ -71,7 +71,7 @@ pub fn recompute(
     regions: &Regions,
     scope: Scope,
     flag_batch: Option<u64>,
-) -> rusqlite::Result<Recomputed> {
+) -> crate::store::db::Result<Recomputed> {
     let mut replayer = Replayer {
         regions,
         flag_batch,
@@ -93,7 +93,7 @@ pub fn recompute(
             for id in ids {
                 let mut rows = select.query(params![id])?;
                 while let Some(r) = rows.next()? {
-                    replayer.row(r)?;
+                    replayer.row(&r)?;
                 }
             }
         }
@@ -106,7 +106,7 @@ pub fn recompute(
             let mut select = conn.prepare(&sql)?;
             let mut rows = select.query(params![batch as i64])?;
             while let Some(r) = rows.next()? {
-                replayer.row(r)?;
+                replayer.row(&r)?;
             }
         }
         Scope::All => {
@@ -114,7 +114,7 @@ pub fn recompute(
                 conn.prepare(&format!("{SELECT} FROM talents t LEFT JOIN moves m ON m.talent_id = t.id {order}"))?;
             let mut rows = select.query([])?;
             while let Some(r) = rows.next()? {
-                replayer.row(r)?;
+                replayer.row(&r)?;
             }
         }
     }
@@ -128,7 +128,7 @@ struct Replayer<'c, 'r> {
     regions: &'r Regions,
     flag_batch: Option<u64>,
     conn: &'c Connection,
-    firm_position: rusqlite::Statement<'c>,
+    firm_position: crate::store::db::Statement<'c>,
     firms: HashMap<String, Option<LonLat>>,
     /// The talent being read: id, register row, stored present.
     current: Option<(String, TalentState, TalentState)>,
@@ -140,7 +140,7 @@ struct Replayer<'c, 'r> {
 }
 
 impl Replayer<'_, '_> {
-    fn row(&mut self, r: &rusqlite::Row) -> rusqlite::Result<()> {
+    fn row(&mut self, r: &crate::store::db::Row) -> crate::store::db::Result<()> {
         let id = r.get_ref(0)?.as_str().unwrap_or("");
         if self.current.as_ref().is_some_and(|c| c.0 != id) {
             self.flush()?;
@@ -176,7 +176,7 @@ impl Replayer<'_, '_> {
     }
 
     /// Replays the talent read so far and writes its present if it changed.
-    fn flush(&mut self) -> rusqlite::Result<()> {
+    fn flush(&mut self) -> crate::store::db::Result<()> {
         let Some((talent, registered, stored)) = self.current.take() else { return Ok(()) };
         let (firms, firm_position) = (&mut self.firms, &mut self.firm_position);
         let lookup = |e: &str| -> Option<LonLat> {
@@ -209,12 +209,12 @@ impl Replayer<'_, '_> {
         // Only the columns that change are written: an unchanged indexed
         // column (the home position, the employer) costs no index write.
         let mut sets: Vec<&str> = Vec::new();
-        let mut values: Vec<rusqlite::types::Value> = vec![talent.into()];
-        let mut set = |columns: &'static str, v: Vec<rusqlite::types::Value>| {
+        let mut values: Vec<crate::store::db::types::Value> = vec![talent.into()];
+        let mut set = |columns: &'static str, v: Vec<crate::store::db::types::Value>| {
             sets.push(columns);
             values.extend(v);
         };
-        use rusqlite::types::Value as V;
+        use crate::store::db::types::Value as V;
         let opt = |x: Option<f64>| x.map_or(V::Null, V::Real);
         let text = |x: Option<&str>| x.map_or(V::Null, |t| V::Text(t.to_string()));
         if s.here != stored.here {
@@ -242,7 +242,7 @@ impl Replayer<'_, '_> {
             sql.push_str(part);
         }
         sql.push_str(" WHERE id = ?1");
-        self.conn.prepare_cached(&sql)?.execute(rusqlite::params_from_iter(values))?;
+        self.conn.prepare_cached(&sql)?.execute(crate::store::db::params_from_iter(values))?;
         Ok(())
     }
 }
@@ -327,7 +327,7 @@ pub fn rows_before(after: &Rows, stored: &HashMap<String, Stored>, fresh: &std::
 
 /// Reads the rows of the talents `ids` (those still registered) and all
 /// their moves.
-pub fn read_rows(conn: &Connection, ids: &[String]) -> rusqlite::Result<Rows> {
+pub fn read_rows(conn: &Connection, ids: &[String]) -> crate::store::db::Result<Rows> {
     let mut talent = conn.prepare_cached(
         "SELECT id, here, home_lon, home_lat, work_lon, work_lat, enterprise_id, reg_enterprise_id, field, education,
                 title, tier, birth_year, seeking, home_district, home_park, work_district, work_park, rkey

@@ -6,8 +6,8 @@
 //! regions change, every enterprise, talent, station and move is assigned its
 //! district and park again inside the same transaction.
 
+use crate::store::db::{Connection, params};
 use geo::MultiPolygon;
-use rusqlite::{Connection, params};
 
 use crate::model::{LonLat, RegionKind, validate_id};
 use crate::spatial::MAX_LATITUDE;
@@ -306,14 +306,11 @@ fn reassign(
     park: Option<&str>,
 ) -> Result<u64, ImportError> {
     let mut select = conn.prepare(&format!("SELECT id, {lon}, {lat} FROM {table}"))?;
-    let mut update = conn.prepare(&format!(
-        "UPDATE {table} SET {} WHERE id = ?3",
-        [district.map(|c| format!("{c} = ?1")), park.map(|c| format!("{c} = ?2"))]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(", ")
-    ))?;
+    // Every parameter appears in the statement (PostgreSQL types each one
+    // from where it is used).
+    let sets: Vec<String> =
+        [district, park].into_iter().flatten().enumerate().map(|(i, c)| format!("{c} = ?{}", i + 1)).collect();
+    let mut update = conn.prepare(&format!("UPDATE {table} SET {} WHERE id = ?{}", sets.join(", "), sets.len() + 1))?;
     let mut rows = select.query([])?;
     let mut outside = 0;
     while let Some(r) = rows.next()? {
@@ -327,7 +324,12 @@ fn reassign(
             }
             _ => (None, None),
         };
-        update.execute(params![dist, prk, id])?;
+        match (district.is_some(), park.is_some()) {
+            (true, true) => update.execute(params![dist, prk, id])?,
+            (true, false) => update.execute(params![dist, id])?,
+            (false, true) => update.execute(params![prk, id])?,
+            (false, false) => 0,
+        };
     }
     Ok(outside)
 }

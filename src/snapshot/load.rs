@@ -30,8 +30,8 @@ pub enum SnapshotError {
     Store(#[from] StoreError),
 }
 
-impl From<rusqlite::Error> for SnapshotError {
-    fn from(e: rusqlite::Error) -> Self {
+impl From<crate::store::db::Error> for SnapshotError {
+    fn from(e: crate::store::db::Error) -> Self {
         SnapshotError::Store(StoreError::Sql(e))
     }
 }

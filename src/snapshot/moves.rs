@@ -245,14 +245,14 @@ pub fn raw_move(
 /// `locator`, positions in the snapshot's regions) and interning destination texts. `enterprise_of` maps an
 /// enterprise id to its position and industry index.
 pub fn load(
-    conn: &rusqlite::Connection,
+    conn: &crate::store::db::Connection,
     locator: &Locator,
     enterprise_of: impl Fn(&str) -> Option<(u32, u8)>,
-) -> rusqlite::Result<(Vec<RawMove>, Vec<String>)> {
+) -> crate::store::db::Result<(Vec<RawMove>, Vec<String>)> {
     let mut destinations = Destinations::default();
     let mut out = Vec::new();
     let mut stmt = conn.prepare(
-        "SELECT talent_id, date, event, from_lon, from_lat, to_lon, to_lat, to_enterprise_id, destination, rkey FROM moves",
+        "SELECT talent_id, date, event, from_lon, from_lat, to_lon, to_lat, to_enterprise_id, destination, rkey FROM moves ORDER BY id",
     )?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {

@@ -45,8 +45,14 @@ pub enum PastError {
     Stale(String),
 }
 
-impl From<rusqlite::Error> for PastError {
-    fn from(e: rusqlite::Error) -> Self {
+impl From<crate::store::StoreError> for PastError {
+    fn from(e: crate::store::StoreError) -> Self {
+        PastError::Snapshot(e.into())
+    }
+}
+
+impl From<crate::store::db::Error> for PastError {
+    fn from(e: crate::store::db::Error) -> Self {
         PastError::Snapshot(e.into())
     }
 }

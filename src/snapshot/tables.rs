@@ -8,9 +8,9 @@
 
 use std::collections::HashMap;
 
+use crate::store::db::Transaction;
+use crate::store::db::types::ValueRef;
 use geo::{BoundingRect, Centroid, Contains, InteriorPoint};
-use rusqlite::Transaction;
-use rusqlite::types::ValueRef;
 
 use crate::analytics::privacy::Tally;
 use crate::model::{Date, Education, RegionKind, StationMode, Taxonomy, Tier, Title};
@@ -95,8 +95,9 @@ pub(super) fn load_enterprises(
     regions: RegionIds,
 ) -> Result<Vec<EnterpriseRec>, SnapshotError> {
     let mut enterprises = Vec::new();
-    let mut stmt =
-        tx.prepare("SELECT id, name, lon, lat, industry, employees, key, district_id, park_id FROM enterprises")?;
+    let mut stmt = tx.prepare(
+        "SELECT id, name, lon, lat, industry, employees, key, district_id, park_id FROM enterprises ORDER BY id",
+    )?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
         let id: String = r.get(0)?;
@@ -140,8 +141,9 @@ pub(super) fn load_vacancies(
 ) -> Result<(Vec<VacancyRec>, Openings), SnapshotError> {
     let mut vacancies = Vec::new();
     let mut sums = Openings::default();
-    let mut stmt =
-        tx.prepare("SELECT id, enterprise_id, field, education, title, openings, filled, posted FROM vacancies")?;
+    let mut stmt = tx.prepare(
+        "SELECT id, enterprise_id, field, education, title, openings, filled, posted FROM vacancies ORDER BY id",
+    )?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
         let id = text(r.get_ref(0)?);
@@ -219,11 +221,11 @@ pub(super) fn load_talents(tx: &Transaction, cx: &TalentContext) -> Result<Loade
     let mut registered = Tally::default();
     let mut stmt = tx.prepare(
         "SELECT id, home_lon, home_lat, work_lon, work_lat, enterprise_id, field, education, title, tier, birth_year, seeking,
-                home_district, home_park, work_district, work_park, rkey, here, reg_enterprise_id FROM talents",
+                home_district, home_park, work_district, work_park, rkey, here, reg_enterprise_id FROM talents ORDER BY id",
     )?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
-        let talent = talent_row(r, cx)?;
+        let talent = talent_row(&r, cx)?;
         registered.add(talent.rkey);
         if cx.with_info {
             let (employer, industry) = match r.get_ref(18)?.as_str_or_null() {
@@ -275,7 +277,7 @@ pub(super) struct TalentValues<'a> {
     pub rkey: u32,
 }
 
-fn talent_row(r: &rusqlite::Row, cx: &TalentContext) -> Result<TalentRec, SnapshotError> {
+fn talent_row(r: &crate::store::db::Row, cx: &TalentContext) -> Result<TalentRec, SnapshotError> {
     let s = |i: usize| -> Result<Option<&str>, SnapshotError> { Ok(r.get_ref(i)?.as_str_or_null().ok().flatten()) };
     let work = match (opt_f64(r.get_ref(3)?), opt_f64(r.get_ref(4)?)) {
         (Some(x), Some(y)) => Some((x, y)),
@@ -341,7 +343,8 @@ pub(super) fn talent_rec(v: &TalentValues, cx: &TalentContext) -> Result<TalentR
 /// The stations sorted by key (then id).
 pub(super) fn load_stations(tx: &Transaction, regions: RegionIds) -> Result<Vec<StationRec>, SnapshotError> {
     let mut stations = Vec::new();
-    let mut stmt = tx.prepare("SELECT id, name, lon, lat, mode, district_id, park_id, name_en FROM stations")?;
+    let mut stmt =
+        tx.prepare("SELECT id, name, lon, lat, mode, district_id, park_id, name_en FROM stations ORDER BY id")?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
         let id: String = r.get(0)?;

@@ -1,20 +1,142 @@
-//! The durable store: one SQLite database in the data directory.
+//! The durable store: one SQLite database in the data directory (the
+//! default), or a PostgreSQL database shared by several servers.
 //!
 //! SQLite (bundled) in WAL mode gives a single-file store that needs no
 //! setup, survives a killed process (an import is one transaction: either all
 //! of it is there or none of it), and lets the server read while the CLI
-//! imports. The schema is versioned by `PRAGMA user_version` and migrated
-//! forward on open.
+//! imports. PostgreSQL (`--store postgres://…`) holds the same tables for
+//! deployments with more than one server: every server reads and writes
+//! the one database, and follows its data version. Both are reached through
+//! [`db`], one connection API; the schema is versioned (SQLite's
+//! `PRAGMA user_version`, PostgreSQL's `talentmap_schema` table) and
+//! migrated forward on open.
 //!
 //! Every import bumps `data_version` in the `meta` table inside its own
-//! transaction; the server polls that value to notice imports made by another
-//! process and rebuilds its snapshot.
+//! transaction; servers poll that value to notice imports made by another
+//! process and rebuild their snapshot. On PostgreSQL the commit also sends
+//! a notification on [`NOTIFY_CHANNEL`], so servers that listen follow at
+//! once.
 
+pub mod db;
 mod schema;
 
 use std::path::{Path, PathBuf};
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use db::{Connection, OptionalExtension, params};
+use rusqlite::OpenFlags;
+
+/// The PostgreSQL channel on which a committed import announces its data
+/// version (the payload).
+pub const NOTIFY_CHANNEL: &str = "talentmap_data_version";
+
+/// Where the store is: always a data directory (local files such as the
+/// saved snapshot live there), and the database either SQLite in that
+/// directory or PostgreSQL at a URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    pub dir: PathBuf,
+    /// `postgres://…` or `postgresql://…`; `None` is SQLite in `dir`.
+    pub url: Option<String>,
+}
+
+impl Location {
+    /// SQLite in `dir`.
+    pub fn sqlite(dir: &Path) -> Location {
+        Location { dir: dir.to_path_buf(), url: None }
+    }
+
+    /// The store named by `--store` (a PostgreSQL URL, a `sqlite:` path or
+    /// a directory, or nothing) beside the data directory `dir`.
+    pub fn parse(dir: &Path, store: Option<&str>) -> Result<Location, StoreError> {
+        let Some(store) = store.map(str::trim).filter(|s| !s.is_empty()) else { return Ok(Location::sqlite(dir)) };
+        if store.starts_with("postgres://") || store.starts_with("postgresql://") {
+            return Ok(Location { dir: dir.to_path_buf(), url: Some(store.to_string()) });
+        }
+        if let Some(path) = store.strip_prefix("sqlite:") {
+            return Ok(Location::sqlite(Path::new(path.trim_start_matches("//"))));
+        }
+        Err(StoreError::BadUrl {
+            url: store.to_string(),
+            message: "expected postgres://user@host:port/database, postgresql://…, or sqlite:DIR".into(),
+        })
+    }
+
+    /// Opens the store (creating and migrating it if needed).
+    pub fn open(&self) -> Result<Store, StoreError> {
+        match &self.url {
+            None => Store::open(&self.dir),
+            Some(url) => Store::open_postgres(url, &self.dir),
+        }
+    }
+
+    /// The store as people read it: the SQLite file, or the PostgreSQL URL
+    /// without its password.
+    pub fn describe(&self) -> String {
+        match &self.url {
+            None => self.dir.join(DB_FILE).display().to_string(),
+            Some(url) => redact_password(url),
+        }
+    }
+}
+
+/// Open stores kept for reuse by a server: a PostgreSQL connection costs a
+/// round of authentication to open, so the server's store work (sign-in,
+/// audit, the moves feed, past months) takes one from here and gives it
+/// back.
+pub struct Pool {
+    location: Location,
+    idle: std::sync::Mutex<Vec<Store>>,
+}
+
+/// Idle connections a pool keeps.
+const POOL_IDLE: usize = 8;
+
+impl Pool {
+    pub fn new(location: Location) -> Pool {
+        Pool { location, idle: std::sync::Mutex::new(Vec::new()) }
+    }
+
+    pub fn location(&self) -> &Location {
+        &self.location
+    }
+
+    /// Runs `f` on an open store (an idle one, or a new one). The store is
+    /// kept for the next caller unless `f` failed or its connection closed.
+    pub fn with<R, E: From<StoreError>>(&self, f: impl FnOnce(&mut Store) -> Result<R, E>) -> Result<R, E> {
+        let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let mut store = match idle {
+            Some(store) if !store.conn.is_closed() => store,
+            _ => self.location.open()?,
+        };
+        let result = f(&mut store);
+        if result.is_ok() && !store.conn.is_closed() {
+            let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+            if idle.len() < POOL_IDLE {
+                idle.push(store);
+            }
+        }
+        result
+    }
+}
+
+impl std::fmt::Debug for Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pool").field("location", &self.location.describe()).finish()
+    }
+}
+
+/// A PostgreSQL URL with its password replaced by `***`.
+pub fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let (auth, host) = match rest.rsplit_once('@') {
+        Some((auth, host)) => (auth, host),
+        None => return url.to_string(),
+    };
+    match auth.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_string(),
+    }
+}
 
 pub use schema::SCHEMA_VERSION;
 
@@ -27,23 +149,34 @@ pub enum StoreError {
     #[error("cannot create data directory {path}: {source}")]
     CreateDir { path: PathBuf, source: std::io::Error },
     #[error("database {path}: {source}")]
-    Open { path: PathBuf, source: rusqlite::Error },
+    Open { path: PathBuf, source: db::Error },
+    #[error("cannot connect to the PostgreSQL store {url}: {source}")]
+    Connect { url: String, source: db::Error },
+    #[error("store '{url}': {message}")]
+    BadUrl { url: String, message: String },
     #[error(
         "database {path} has schema version {found}, newer than this build understands ({supported}); upgrade talentmap"
     )]
     TooNew { path: PathBuf, found: i64, supported: i64 },
     #[error("database error: {0}")]
-    Sql(#[from] rusqlite::Error),
+    Sql(#[from] db::Error),
     #[error("stored {what} '{id}' is invalid: {message}")]
     Corrupt { what: &'static str, id: String, message: String },
     #[error("the system gave no random bytes: {0}")]
     Random(String),
 }
 
-/// A handle on the data directory's database.
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Sql(e.into())
+    }
+}
+
+/// A handle on the store's database.
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    location: Location,
 }
 
 impl Store {
@@ -51,8 +184,8 @@ impl Store {
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
         std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir { path: dir.to_path_buf(), source })?;
         let path = dir.join(DB_FILE);
-        let open_err = |source| StoreError::Open { path: path.clone(), source };
-        let conn = Connection::open_with_flags(
+        let open_err = |source: rusqlite::Error| StoreError::Open { path: path.clone(), source: source.into() };
+        let conn = rusqlite::Connection::open_with_flags(
             &path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
@@ -62,14 +195,31 @@ impl Store {
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(open_err)?;
         conn.pragma_update(None, "foreign_keys", "OFF").map_err(open_err)?;
         conn.pragma_update(None, "cache_size", -65536).map_err(open_err)?;
-        let mut store = Store { conn, path };
+        let mut store = Store { conn: Connection::from_sqlite(conn), path, location: Location::sqlite(dir) };
         schema::migrate(&mut store.conn, &store.path)?;
         Ok(store)
     }
 
-    /// Path of the database file.
+    /// Connects to the PostgreSQL store at `url` and migrates its schema;
+    /// `dir` keeps the local files (the saved snapshot).
+    pub fn open_postgres(url: &str, dir: &Path) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir { path: dir.to_path_buf(), source })?;
+        let conn = Connection::connect_postgres(url)
+            .map_err(|source| StoreError::Connect { url: redact_password(url), source })?;
+        let location = Location { dir: dir.to_path_buf(), url: Some(url.to_string()) };
+        let mut store = Store { conn, path: PathBuf::from(redact_password(url)), location };
+        schema::migrate(&mut store.conn, &store.path)?;
+        Ok(store)
+    }
+
+    /// Path of the SQLite database file (the redacted URL for PostgreSQL).
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Where this store is.
+    pub fn location(&self) -> &Location {
+        &self.location
     }
 
     /// The underlying connection, for the importers and the snapshot loader.
@@ -100,7 +250,8 @@ impl Store {
         let mut bytes = [0u8; 16];
         getrandom::fill(&mut bytes).map_err(|e| StoreError::Random(e.to_string()))?;
         let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        self.conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('instance', ?1)", params![id])?;
+        self.conn
+            .execute("INSERT INTO meta(key, value) VALUES ('instance', ?1) ON CONFLICT(key) DO NOTHING", params![id])?;
         Ok(read(&self.conn)?.unwrap_or(id))
     }
 
@@ -144,10 +295,16 @@ pub fn bump_version(conn: &Connection, kind: &str, file: &str, rows: u64, replac
         "INSERT INTO meta(key, value) VALUES ('data_version', ?1) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
         params![next.to_string()],
     )?;
+    // `YYYY-MM-DD HH:MM:SS` in UTC, as the log has always read.
+    let at = crate::auth::clock::rfc3339(crate::auth::clock::now()).replace('T', " ").replace('Z', "");
     conn.execute(
-        "INSERT INTO imports(version, kind, file, rows, replace, at) VALUES (?1, ?2, ?3, ?4, ?5, datetime('now'))",
-        params![next as i64, kind, file, rows as i64, replace],
+        "INSERT INTO imports(version, kind, file, rows, replace, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![next as i64, kind, file, rows as i64, replace, at],
     )?;
+    if conn.kind() == db::Kind::Postgres {
+        // Delivered to listening servers when the transaction commits.
+        conn.execute("SELECT pg_notify(?1, ?2)", params![NOTIFY_CHANNEL, next.to_string()])?;
+    }
     Ok(next)
 }
 

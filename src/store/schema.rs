@@ -3,9 +3,8 @@
 
 use std::path::Path;
 
-use rusqlite::Connection;
-
 use super::StoreError;
+use super::db::{Connection, Kind, OptionalExtension, TransactionBehavior};
 
 /// Migrations in order; never edit a released one, append a new one.
 /// 1: map data and the import log. 2: access control (`crate::auth`): API
@@ -118,21 +117,142 @@ CREATE INDEX study_areas_owner ON study_areas(owner, created);
 "#,
 ];
 
+/// The PostgreSQL schema. Entry `i` moves a database from version `i` to
+/// the version of its pair: a new database is created at the current
+/// version in one step (the SQLite history before PostgreSQL was a store
+/// needs no replay); later migrations append an entry to both lists.
+/// Types: `BIGINT` for SQLite's integers, `DOUBLE PRECISION` for reals,
+/// `TEXT COLLATE "C"` so that text orders by bytes as in SQLite.
+const PG_MIGRATIONS: &[(i64, &str)] = &[(
+    7,
+    r#"
+CREATE TABLE meta (key TEXT COLLATE "C" PRIMARY KEY, value TEXT COLLATE "C" NOT NULL);
+CREATE TABLE imports (
+    version BIGINT PRIMARY KEY, kind TEXT COLLATE "C" NOT NULL, file TEXT COLLATE "C" NOT NULL,
+    rows BIGINT NOT NULL, replace BIGINT NOT NULL, at TEXT COLLATE "C" NOT NULL);
+CREATE TABLE regions (
+    id TEXT COLLATE "C" PRIMARY KEY, name TEXT COLLATE "C" NOT NULL, kind TEXT COLLATE "C" NOT NULL,
+    geometry TEXT COLLATE "C" NOT NULL, batch BIGINT NOT NULL, name_en TEXT COLLATE "C" NOT NULL DEFAULT '');
+CREATE TABLE enterprises (
+    id TEXT COLLATE "C" PRIMARY KEY, name TEXT COLLATE "C" NOT NULL,
+    lon DOUBLE PRECISION NOT NULL, lat DOUBLE PRECISION NOT NULL,
+    industry TEXT COLLATE "C" NOT NULL, employees BIGINT NOT NULL, key BIGINT NOT NULL, park TEXT COLLATE "C",
+    district_id TEXT COLLATE "C", park_id TEXT COLLATE "C", batch BIGINT NOT NULL);
+CREATE TABLE vacancies (
+    id TEXT COLLATE "C" PRIMARY KEY, enterprise_id TEXT COLLATE "C" NOT NULL, field TEXT COLLATE "C" NOT NULL,
+    education TEXT COLLATE "C" NOT NULL, title TEXT COLLATE "C" NOT NULL, openings BIGINT NOT NULL,
+    posted TEXT COLLATE "C" NOT NULL, filled TEXT COLLATE "C", batch BIGINT NOT NULL);
+CREATE INDEX vacancies_enterprise ON vacancies(enterprise_id);
+CREATE TABLE talents (
+    id TEXT COLLATE "C" PRIMARY KEY, home_lon DOUBLE PRECISION NOT NULL, home_lat DOUBLE PRECISION NOT NULL,
+    work_lon DOUBLE PRECISION, work_lat DOUBLE PRECISION, enterprise_id TEXT COLLATE "C",
+    field TEXT COLLATE "C" NOT NULL, education TEXT COLLATE "C" NOT NULL, title TEXT COLLATE "C" NOT NULL,
+    tier TEXT COLLATE "C" NOT NULL, birth_year BIGINT NOT NULL, seeking BIGINT NOT NULL,
+    home_district TEXT COLLATE "C", home_park TEXT COLLATE "C", work_district TEXT COLLATE "C",
+    work_park TEXT COLLATE "C", batch BIGINT NOT NULL,
+    pid TEXT COLLATE "C", rkey BIGINT, here BIGINT NOT NULL DEFAULT 1,
+    reg_home_lon DOUBLE PRECISION, reg_home_lat DOUBLE PRECISION,
+    reg_work_lon DOUBLE PRECISION, reg_work_lat DOUBLE PRECISION, reg_enterprise_id TEXT COLLATE "C");
+CREATE INDEX talents_enterprise ON talents(enterprise_id) WHERE enterprise_id IS NOT NULL;
+CREATE INDEX talents_pid ON talents(pid);
+CREATE INDEX talents_home ON talents(home_lon, home_lat);
+CREATE INDEX talents_reg_enterprise ON talents(reg_enterprise_id) WHERE reg_enterprise_id IS NOT NULL;
+CREATE INDEX talents_batch ON talents(batch);
+CREATE TABLE stations (
+    id TEXT COLLATE "C" PRIMARY KEY, name TEXT COLLATE "C" NOT NULL,
+    lon DOUBLE PRECISION NOT NULL, lat DOUBLE PRECISION NOT NULL, mode TEXT COLLATE "C" NOT NULL,
+    district_id TEXT COLLATE "C", park_id TEXT COLLATE "C", batch BIGINT NOT NULL,
+    name_en TEXT COLLATE "C" NOT NULL DEFAULT '');
+CREATE TABLE moves (
+    id TEXT COLLATE "C" PRIMARY KEY, talent_id TEXT COLLATE "C" NOT NULL, date TEXT COLLATE "C" NOT NULL,
+    event TEXT COLLATE "C" NOT NULL, from_lon DOUBLE PRECISION, from_lat DOUBLE PRECISION,
+    to_lon DOUBLE PRECISION, to_lat DOUBLE PRECISION, to_enterprise_id TEXT COLLATE "C",
+    destination TEXT COLLATE "C", from_district TEXT COLLATE "C", to_district TEXT COLLATE "C",
+    batch BIGINT NOT NULL, rkey BIGINT);
+CREATE INDEX moves_talent ON moves(talent_id, date);
+CREATE INDEX moves_batch ON moves(batch);
+CREATE TABLE auth_keys (
+    id TEXT COLLATE "C" PRIMARY KEY, name TEXT COLLATE "C" NOT NULL, role TEXT COLLATE "C" NOT NULL,
+    areas TEXT COLLATE "C" NOT NULL, secret_hash TEXT COLLATE "C" NOT NULL, created TEXT COLLATE "C" NOT NULL,
+    revoked TEXT COLLATE "C");
+CREATE TABLE auth_users (
+    name TEXT COLLATE "C" PRIMARY KEY, role TEXT COLLATE "C" NOT NULL, areas TEXT COLLATE "C" NOT NULL,
+    password_hash TEXT COLLATE "C" NOT NULL, created TEXT COLLATE "C" NOT NULL);
+CREATE TABLE auth_sessions (
+    id TEXT COLLATE "C" PRIMARY KEY, secret_hash TEXT COLLATE "C" NOT NULL, "user" TEXT COLLATE "C" NOT NULL,
+    created BIGINT NOT NULL, expires BIGINT NOT NULL);
+CREATE INDEX auth_sessions_user ON auth_sessions("user");
+CREATE TABLE auth_signin_failures (
+    scope TEXT COLLATE "C" NOT NULL, subject TEXT COLLATE "C" NOT NULL, failures BIGINT NOT NULL,
+    window_start BIGINT NOT NULL, locked_until BIGINT NOT NULL, PRIMARY KEY (scope, subject));
+CREATE TABLE audit (
+    seq BIGINT PRIMARY KEY, time TEXT COLLATE "C" NOT NULL, principal TEXT COLLATE "C" NOT NULL,
+    role TEXT COLLATE "C" NOT NULL, action TEXT COLLATE "C" NOT NULL, params TEXT COLLATE "C" NOT NULL,
+    outcome TEXT COLLATE "C" NOT NULL, client TEXT COLLATE "C" NOT NULL, prev_hash TEXT COLLATE "C" NOT NULL,
+    hash TEXT COLLATE "C" NOT NULL);
+CREATE INDEX audit_principal ON audit(principal, seq);
+CREATE FUNCTION talentmap_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$;
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+    FOR EACH ROW EXECUTE FUNCTION talentmap_audit_append_only();
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+    FOR EACH ROW EXECUTE FUNCTION talentmap_audit_append_only();
+CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit
+    FOR EACH STATEMENT EXECUTE FUNCTION talentmap_audit_append_only();
+CREATE TABLE study_areas (
+    id TEXT COLLATE "C" PRIMARY KEY, owner TEXT COLLATE "C" NOT NULL, name TEXT COLLATE "C" NOT NULL,
+    kind TEXT COLLATE "C" NOT NULL, geometry TEXT COLLATE "C" NOT NULL, drawn TEXT COLLATE "C",
+    created TEXT COLLATE "C" NOT NULL);
+CREATE INDEX study_areas_owner ON study_areas(owner, created);
+"#,
+)];
+
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
+/// The version a database's schema is at.
+pub fn version_of(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(match conn.kind() {
+        Kind::Sqlite => conn.query_row("PRAGMA user_version", [], |r| r.get(0))?,
+        Kind::Postgres => {
+            conn.execute_batch("CREATE TABLE IF NOT EXISTS talentmap_schema (version BIGINT NOT NULL)")?;
+            conn.query_row("SELECT max(version) FROM talentmap_schema", [], |r| r.get::<_, Option<i64>>(0))
+                .optional()?
+                .flatten()
+                .unwrap_or(0)
+        }
+    })
+}
+
 pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
-    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let found = version_of(conn)?;
     if found > SCHEMA_VERSION {
         return Err(StoreError::TooNew { path: path.to_path_buf(), found, supported: SCHEMA_VERSION });
     }
     if found == SCHEMA_VERSION {
         return Ok(());
     }
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    // Another server may have migrated while this one waited for the lock.
+    let found = version_of(&tx)?;
+    match tx.kind() {
+        Kind::Sqlite => {
+            for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+                tx.execute_batch(sql)?;
+                tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+            }
+        }
+        Kind::Postgres => {
+            let mut at = found;
+            for (to, sql) in PG_MIGRATIONS {
+                if *to > at {
+                    tx.execute_batch(sql)?;
+                    at = *to;
+                }
+            }
+            tx.execute("DELETE FROM talentmap_schema", [])?;
+            tx.execute("INSERT INTO talentmap_schema(version) VALUES (?1)", super::db::params![at])?;
+        }
     }
     tx.commit()?;
     if found < 4 {
@@ -143,7 +263,7 @@ pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreErr
     }
     if found < 5 && found > 0 {
         // A store written before the present was kept: compute it once.
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let regions = crate::import::present::regions(&tx).map_err(|e| StoreError::Corrupt {
             what: "regions",
             id: String::new(),

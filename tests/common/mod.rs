@@ -81,6 +81,17 @@ pub fn tiny_city(dir: &Path, talents: usize) -> Store {
 }
 
 pub mod mvt;
+pub mod pg;
+
+/// Status and body bytes of `GET uri` on the state's router.
+pub async fn get_bytes(state: &talentmap::api::AppState, uri: &str) -> (u16, Vec<u8>) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let req = axum::http::Request::get(uri).body(axum::body::Body::empty()).unwrap();
+    let resp = talentmap::api::router(state.clone()).oneshot(req).await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.into_body().collect().await.unwrap().to_bytes().to_vec())
+}
 
 /// Takes a store back from schema 7 to schema 4 as that schema stored it:
 /// the register in the talent columns, no present, moves indexed by talent,
