@@ -246,6 +246,28 @@ fn a_moves_batch_leaves_both_stores_in_the_same_present() {
     // Sent again, the batch is recognised and stores nothing new.
     let again = import_moves(&mut pg, &Taxonomy::builtin(), &items).unwrap();
     assert_eq!(again.stored, 0, "{again:?}");
+    // Regions imported again: every record's district and park assigned
+    // anew (a bulk update on PostgreSQL).
+    let regions = std::fs::read_dir(&files)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("regions"))
+        .unwrap();
+    for store in [&mut pg, &mut lite] {
+        import_file(store, &Taxonomy::builtin(), ImportKind::Regions, &regions, ImportOptions::default()).unwrap();
+    }
+    let districts = |s: &Store| -> Vec<(String, Option<String>, Option<String>)> {
+        let mut stmt = s
+            .conn()
+            .prepare(
+                "SELECT id, home_district, to_district FROM talents t LEFT JOIN \
+            (SELECT talent_id, max(to_district) AS to_district FROM moves GROUP BY talent_id) m ON m.talent_id = t.id \
+            ORDER BY id",
+            )
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().collect::<Result<_, _>>().unwrap()
+    };
+    assert_eq!(districts(&pg), districts(&lite));
     let sa = snapshot::build(&mut pg, taxonomy()).unwrap();
     let sb = snapshot::build(&mut lite, taxonomy()).unwrap();
     assert_eq!(sa.talents, sb.talents);

@@ -200,7 +200,10 @@ fn run<'s>(store: &'s mut Store, taxonomy: &Taxonomy, items: &[Value], commit: b
     let tx = store.conn_mut().transaction_with_behavior(TransactionBehavior::Immediate)?;
     let batch = store::data_version(&tx)? + 1;
     let ctx = super::context(&tx, taxonomy, super::ImportKind::Moves)?;
-    let mut exists = tx.prepare("SELECT 1 FROM talents WHERE id = ?1")?;
+    // The talents the batch names, as their cells will read.
+    let named: Vec<String> = items.iter().filter_map(|i| cell(i.get("talent_id")?).ok()).collect();
+    let named: Vec<&str> = named.iter().map(|t| t.trim()).collect();
+    let mut exists = super::kinds::TalentIds::among(&tx, &named)?;
     let mut stored_move = tx.prepare(
         "SELECT talent_id, date, event, from_lon, from_lat, to_lon, to_lat, to_enterprise_id, destination
          FROM moves WHERE id = ?1",

@@ -3,7 +3,8 @@
 
 use std::collections::HashSet;
 
-use crate::store::db::{Bulk, Connection, OptionalExtension, Statement, params};
+use crate::store::db::types::Value;
+use crate::store::db::{Bulk, Connection, Kind, OptionalExtension, Statement, params, params_from_iter};
 
 use crate::model::{
     Education, Enterprise, LonLat, Move, MoveEvent, Station, StationMode, Talent, Taxonomy, Tier, Title, Vacancy,
@@ -279,15 +280,67 @@ pub const MOVE_COLUMNS: (&[&str], &[&str]) = (
     &["from_lon", "from_lat", "to_lon", "to_lat", "to_enterprise_id", "destination"],
 );
 
-/// Moves reference talents, which are too many to hold as a set: each
-/// reference is one primary-key lookup in the import's transaction.
-pub fn parse_move(row: &mut Row, ctx: &Context, talent_exists: &mut Statement) -> Option<Move> {
+/// Which talent ids are in the register, for the moves that name them.
+/// On SQLite each lookup is a primary-key search in the import's
+/// transaction; on PostgreSQL a lookup is a round trip, so the ids are read
+/// at once: every id for a file, the ids a batch names for a batch.
+pub enum TalentIds<'c> {
+    Lookup(Statement<'c>),
+    Known(HashSet<String>),
+}
+
+/// Ids asked for in one query.
+const IDS_PER_QUERY: usize = 500;
+
+impl<'c> TalentIds<'c> {
+    /// For a file of moves naming any talents.
+    pub fn all(conn: &'c Connection) -> crate::store::db::Result<TalentIds<'c>> {
+        match conn.kind() {
+            Kind::Sqlite => Ok(TalentIds::Lookup(conn.prepare("SELECT 1 FROM talents WHERE id = ?1")?)),
+            Kind::Postgres => {
+                let mut stmt = conn.prepare("SELECT id FROM talents")?;
+                let ids = stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<_, _>>()?;
+                Ok(TalentIds::Known(ids))
+            }
+        }
+    }
+
+    /// For moves naming the talents `named` (and no others).
+    pub fn among(conn: &'c Connection, named: &[&str]) -> crate::store::db::Result<TalentIds<'c>> {
+        if conn.kind() == Kind::Sqlite {
+            return TalentIds::all(conn);
+        }
+        let mut known = HashSet::new();
+        let mut named: Vec<&str> = named.to_vec();
+        named.sort_unstable();
+        named.dedup();
+        for chunk in named.chunks(IDS_PER_QUERY) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("?{i}")).collect();
+            let mut stmt = conn.prepare(&format!("SELECT id FROM talents WHERE id IN ({})", marks.join(", ")))?;
+            let values: Vec<Value> = chunk.iter().map(|&id| Value::from(id)).collect();
+            for id in stmt.query_map(params_from_iter(values), |r| r.get::<_, String>(0))? {
+                known.insert(id?);
+            }
+        }
+        Ok(TalentIds::Known(known))
+    }
+
+    pub fn contains(&mut self, id: &str) -> crate::store::db::Result<bool> {
+        match self {
+            TalentIds::Lookup(stmt) => Ok(stmt.query_row(params![id], |_| Ok(())).optional()?.is_some()),
+            TalentIds::Known(ids) => Ok(ids.contains(id)),
+        }
+    }
+}
+
+/// Moves reference talents that must be in the register ([`TalentIds`]).
+pub fn parse_move(row: &mut Row, ctx: &Context, talents: &mut TalentIds) -> Option<Move> {
     let id = row.required("id", parse_id);
     let talent_id = row.required("talent_id", parse_id);
     if let Some(t) = &talent_id {
-        match talent_exists.query_row(params![t], |_| Ok(())).optional() {
-            Ok(Some(())) => {}
-            Ok(None) => row.fail("talent_id", t, "no talent with this id; import talents first"),
+        match talents.contains(t) {
+            Ok(true) => {}
+            Ok(false) => row.fail("talent_id", t, "no talent with this id; import talents first"),
             Err(e) => row.fail("talent_id", t, format!("lookup failed: {e}")),
         }
     }

@@ -352,7 +352,7 @@ fn import_csv(
             Ok(outcome)
         }
         ImportKind::Moves => {
-            let mut exists = conn.prepare("SELECT 1 FROM talents WHERE id = ?1")?;
+            let mut exists = kinds::TalentIds::all(conn)?;
             // Where each move's event is, for warnings about its history.
             let mut events: Vec<(u64, u64, usize)> = Vec::new();
             let parse = |row: &mut columns::Row, ctx: &Context| {

@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 
-use crate::store::db::{Connection, OptionalExtension, params};
+use crate::store::db::{Connection, Kind, OptionalExtension, params};
 
 use crate::model::state::{self, Irregular, Step, TalentState};
 use crate::model::{Date, LonLat, Move, MoveEvent};
@@ -77,6 +77,12 @@ pub fn recompute(
         flag_batch,
         conn,
         firm_position: conn.prepare("SELECT lon, lat FROM enterprises WHERE id = ?1")?,
+        // PostgreSQL: the changed talents' present is staged and written by
+        // one statement (a round trip per talent would dominate).
+        staged: match conn.kind() {
+            Kind::Postgres => Some(conn.bulk_update("talents", "id", &PRESENT_COLUMNS)?),
+            Kind::Sqlite => None,
+        },
         firms: HashMap::new(),
         current: None,
         keep_stored: matches!(scope, Scope::Ids(_)),
@@ -119,8 +125,25 @@ pub fn recompute(
         }
     }
     replayer.flush()?;
+    if let Some(staged) = replayer.staged.take() {
+        staged.finish()?;
+    }
     Ok(replayer.out)
 }
+
+/// The present's columns, as a PostgreSQL bulk update writes them.
+const PRESENT_COLUMNS: [&str; 10] = [
+    "here",
+    "home_lon",
+    "home_lat",
+    "home_district",
+    "home_park",
+    "work_lon",
+    "work_lat",
+    "work_district",
+    "work_park",
+    "enterprise_id",
+];
 
 /// Replays talents one after the other from rows ordered by talent, then
 /// move date and id.
@@ -129,6 +152,7 @@ struct Replayer<'c, 'r> {
     flag_batch: Option<u64>,
     conn: &'c Connection,
     firm_position: crate::store::db::Statement<'c>,
+    staged: Option<crate::store::db::Bulk<'c>>,
     firms: HashMap<String, Option<LonLat>>,
     /// The talent being read: id, register row, stored present.
     current: Option<(String, TalentState, TalentState)>,
@@ -204,6 +228,24 @@ impl Replayer<'_, '_> {
         self.steps.clear();
         self.flagged.clear();
         if s == stored {
+            return Ok(());
+        }
+        if let Some(staged) = &mut self.staged {
+            let (home_district, home_park) = self.regions.assign(s.home);
+            let (work_district, work_park) = s.work.map(|w| self.regions.assign(w)).unwrap_or((None, None));
+            staged.execute(params![
+                talent,
+                s.here,
+                s.home.lon,
+                s.home.lat,
+                home_district,
+                home_park,
+                s.work.map(|w| w.lon),
+                s.work.map(|w| w.lat),
+                work_district,
+                work_park,
+                s.enterprise
+            ])?;
             return Ok(());
         }
         // Only the columns that change are written: an unchanged indexed

@@ -306,11 +306,8 @@ fn reassign(
     park: Option<&str>,
 ) -> Result<u64, ImportError> {
     let mut select = conn.prepare(&format!("SELECT id, {lon}, {lat} FROM {table}"))?;
-    // Every parameter appears in the statement (PostgreSQL types each one
-    // from where it is used).
-    let sets: Vec<String> =
-        [district, park].into_iter().flatten().enumerate().map(|(i, c)| format!("{c} = ?{}", i + 1)).collect();
-    let mut update = conn.prepare(&format!("UPDATE {table} SET {} WHERE id = ?{}", sets.join(", "), sets.len() + 1))?;
+    let columns: Vec<&str> = [district, park].into_iter().flatten().collect();
+    let mut update = conn.bulk_update(table, "id", &columns)?;
     let mut rows = select.query([])?;
     let mut outside = 0;
     while let Some(r) = rows.next()? {
@@ -325,11 +322,13 @@ fn reassign(
             _ => (None, None),
         };
         match (district.is_some(), park.is_some()) {
-            (true, true) => update.execute(params![dist, prk, id])?,
-            (true, false) => update.execute(params![dist, id])?,
-            (false, true) => update.execute(params![prk, id])?,
+            (true, true) => update.execute(params![id, dist, prk])?,
+            (true, false) => update.execute(params![id, dist])?,
+            (false, true) => update.execute(params![id, prk])?,
             (false, false) => 0,
         };
     }
+    drop(rows);
+    update.finish()?;
     Ok(outside)
 }

@@ -840,11 +840,20 @@ pub struct Bulk<'c> {
 
 enum BulkInner<'c> {
     Sqlite(Statement<'c>),
-    Pg { pg: &'c Pg, upsert: String, types: Vec<postgres::types::Type>, buffer: String, buffered: usize, rows: u64 },
+    Pg(Box<PgBulk<'c>>),
 }
 
-/// The staging table of a bulk upsert.
-const STAGE: &str = "talentmap_stage";
+struct PgBulk<'c> {
+    pg: &'c Pg,
+    /// The staging table (temporary, dropped at commit).
+    stage: String,
+    /// The statement that applies the staged rows.
+    apply: String,
+    types: Vec<postgres::types::Type>,
+    buffer: String,
+    buffered: usize,
+    rows: u64,
+}
 
 impl Connection {
     /// A bulk writer of `upsert` (see [`Bulk`]).
@@ -853,16 +862,56 @@ impl Connection {
             Backend::Sqlite(_) => Ok(Bulk { inner: BulkInner::Sqlite(self.prepare(upsert)?) }),
             Backend::Pg(pg) => {
                 let upsert = to_postgres(upsert);
-                let types = pg.statement(&upsert)?.params().to_vec();
-                let columns: Vec<String> =
-                    types.iter().enumerate().map(|(i, t)| format!("p{} {}", i + 1, t.name())).collect();
-                pg.client()?.batch_execute(&format!(
-                    "DROP TABLE IF EXISTS {STAGE}; CREATE TEMP TABLE {STAGE} (n BIGINT NOT NULL, {}) ON COMMIT DROP",
-                    columns.join(", ")
-                ))?;
-                Ok(Bulk { inner: BulkInner::Pg { pg, upsert, types, buffer: String::new(), buffered: 0, rows: 0 } })
+                let stage = pg.stage_name();
+                let apply = staged_upsert(&upsert, &stage)?;
+                PgBulk::start(pg, &upsert, stage, apply)
             }
         }
+    }
+
+    /// A bulk update of `columns` of the rows of `table` found by `key`:
+    /// each row's parameters are the key, then the columns' values. On
+    /// SQLite one `UPDATE` per row; on PostgreSQL the rows are staged and
+    /// applied by one `UPDATE … FROM` (the last row given for a key wins).
+    pub fn bulk_update(&self, table: &str, key: &str, columns: &[&str]) -> Result<Bulk<'_>> {
+        let sets: Vec<String> = columns.iter().enumerate().map(|(i, c)| format!("{c} = ?{}", i + 2)).collect();
+        let update = format!("UPDATE {table} SET {} WHERE {key} = ?1", sets.join(", "));
+        match &self.backend {
+            Backend::Sqlite(_) => Ok(Bulk { inner: BulkInner::Sqlite(self.prepare(&update)?) }),
+            Backend::Pg(pg) => {
+                let stage = pg.stage_name();
+                let sets: Vec<String> =
+                    columns.iter().enumerate().map(|(i, c)| format!("{c} = s.p{}", i + 2)).collect();
+                let apply = format!(
+                    "UPDATE {table} t SET {} FROM (SELECT DISTINCT ON (p1) * FROM {stage} ORDER BY p1, n DESC) s \
+                     WHERE t.{key} = s.p1",
+                    sets.join(", ")
+                );
+                PgBulk::start(pg, &to_postgres(&update), stage, apply)
+            }
+        }
+    }
+}
+
+impl Pg {
+    fn stage_name(&self) -> String {
+        let n = self.cursors.get() + 1;
+        self.cursors.set(n);
+        format!("talentmap_stage_{n}")
+    }
+}
+
+impl<'c> PgBulk<'c> {
+    /// A staging table typed like the parameters of `statement`.
+    fn start(pg: &'c Pg, statement: &str, stage: String, apply: String) -> Result<Bulk<'c>> {
+        let types = pg.statement(statement)?.params().to_vec();
+        let columns: Vec<String> = types.iter().enumerate().map(|(i, t)| format!("p{} {}", i + 1, t.name())).collect();
+        pg.client()?.batch_execute(&format!(
+            "CREATE TEMP TABLE {stage} (n BIGINT NOT NULL, {}) ON COMMIT DROP",
+            columns.join(", ")
+        ))?;
+        let bulk = PgBulk { pg, stage, apply, types, buffer: String::new(), buffered: 0, rows: 0 };
+        Ok(Bulk { inner: BulkInner::Pg(Box::new(bulk)) })
     }
 }
 
@@ -873,22 +922,22 @@ impl Bulk<'_> {
     pub fn execute<P: Params>(&mut self, params: P) -> Result<usize> {
         match &mut self.inner {
             BulkInner::Sqlite(stmt) => stmt.execute(params),
-            BulkInner::Pg { pg, types, buffer, buffered, rows, .. } => {
+            BulkInner::Pg(b) => {
                 let values = params.values()?;
-                if values.len() != types.len() {
-                    return Err(Error::Other(format!("{} values for {} parameters", values.len(), types.len())));
+                if values.len() != b.types.len() {
+                    return Err(Error::Other(format!("{} values for {} parameters", values.len(), b.types.len())));
                 }
-                buffer.push_str(&rows.to_string());
+                b.buffer.push_str(&b.rows.to_string());
                 for v in &values {
-                    buffer.push('\t');
-                    copy_value(buffer, *v)?;
+                    b.buffer.push('\t');
+                    copy_value(&mut b.buffer, *v)?;
                 }
-                buffer.push('\n');
-                *rows += 1;
-                *buffered += 1;
-                if *buffered >= BULK_CHUNK {
-                    copy_stage(pg, buffer)?;
-                    *buffered = 0;
+                b.buffer.push('\n');
+                b.rows += 1;
+                b.buffered += 1;
+                if b.buffered >= BULK_CHUNK {
+                    copy_stage(b.pg, &b.stage, &mut b.buffer)?;
+                    b.buffered = 0;
                 }
                 Ok(1)
             }
@@ -899,30 +948,31 @@ impl Bulk<'_> {
     /// from 0 in the order they were given, that repeat an id given before
     /// them, with that id. Nothing to do on SQLite.
     pub fn finish(self) -> Result<Vec<(u64, String)>> {
-        let BulkInner::Pg { pg, upsert, mut buffer, .. } = self.inner else { return Ok(Vec::new()) };
-        copy_stage(pg, &mut buffer)?;
-        let mut client = pg.client()?;
+        let BulkInner::Pg(mut b) = self.inner else { return Ok(Vec::new()) };
+        copy_stage(b.pg, &b.stage, &mut b.buffer)?;
+        let stage = &b.stage;
+        let mut client = b.pg.client()?;
         let repeated = client.query(
             &format!(
-                "SELECT n, p1::text FROM (SELECT n, p1, row_number() OVER (PARTITION BY p1 ORDER BY n) AS k FROM {STAGE}) s
+                "SELECT n, p1::text FROM (SELECT n, p1, row_number() OVER (PARTITION BY p1 ORDER BY n) AS k FROM {stage}) s
                  WHERE k > 1 ORDER BY n"
             ),
             &[],
         )?;
         let repeated = repeated.iter().map(|r| (r.get::<_, i64>(0) as u64, r.get::<_, String>(1))).collect();
-        client.batch_execute(&format!("{}; DROP TABLE {STAGE}", staged_upsert(&upsert)?))?;
+        client.batch_execute(&format!("{}; DROP TABLE {stage}", b.apply))?;
         Ok(repeated)
     }
 }
 
 /// Copies staged rows in text format and empties the buffer.
-fn copy_stage(pg: &Pg, buffer: &mut String) -> Result<()> {
+fn copy_stage(pg: &Pg, stage: &str, buffer: &mut String) -> Result<()> {
     if buffer.is_empty() {
         return Ok(());
     }
     use std::io::Write;
     let mut client = pg.client()?;
-    let mut writer = client.copy_in(&format!("COPY {STAGE} FROM STDIN"))?;
+    let mut writer = client.copy_in(&format!("COPY {stage} FROM STDIN"))?;
     writer.write_all(buffer.as_bytes()).map_err(|e| Error::Other(format!("COPY: {e}")))?;
     writer.finish()?;
     buffer.clear();
@@ -932,7 +982,7 @@ fn copy_stage(pg: &Pg, buffer: &mut String) -> Result<()> {
 /// The upsert `INSERT INTO t(…) VALUES (exprs of $n) tail` as
 /// `INSERT INTO t(…) SELECT exprs of s.pn FROM (first staged row of each
 /// id) s tail`.
-fn staged_upsert(upsert: &str) -> Result<String> {
+fn staged_upsert(upsert: &str, stage: &str) -> Result<String> {
     let bad = || Error::Other("a bulk upsert is INSERT … VALUES (…) …".into());
     let at = upsert.find("VALUES").ok_or_else(bad)?;
     let open = at + upsert[at..].find('(').ok_or_else(bad)?;
@@ -946,7 +996,7 @@ fn staged_upsert(upsert: &str) -> Result<String> {
                     let exprs = rename_params(&upsert[open + 1..open + i], "s.p");
                     let tail = upsert[open + i + 1..].trim_start();
                     return Ok(format!(
-                        "{} SELECT {exprs} FROM (SELECT DISTINCT ON (p1) * FROM {STAGE} ORDER BY p1, n) s {tail}",
+                        "{} SELECT {exprs} FROM (SELECT DISTINCT ON (p1) * FROM {stage} ORDER BY p1, n) s {tail}",
                         upsert[..at].trim_end()
                     ));
                 }
@@ -1212,9 +1262,9 @@ mod tests {
             "INSERT INTO t(id, a, b, c) VALUES (?1, ?2, 1, lower(?2)) ON CONFLICT(id) DO UPDATE SET a = excluded.a",
         );
         assert_eq!(
-            staged_upsert(&upsert).unwrap(),
+            staged_upsert(&upsert, "talentmap_stage_1").unwrap(),
             "INSERT INTO t(id, a, b, c) SELECT s.p1, s.p2, 1, lower(s.p2) \
-             FROM (SELECT DISTINCT ON (p1) * FROM talentmap_stage ORDER BY p1, n) s \
+             FROM (SELECT DISTINCT ON (p1) * FROM talentmap_stage_1 ORDER BY p1, n) s \
              ON CONFLICT(id) DO UPDATE SET a = excluded.a"
         );
     }
