@@ -16,6 +16,8 @@
 # PGURL), nginx and wrk (apt-get install nginx-light wrk).
 #
 #   scripts/replicas.sh [TALENTS] [DURATION_SECONDS]
+#
+# IMPORT_ONLY=1 stops after the import and snapshot build timings.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TALENTS=${1:-100000}
@@ -77,6 +79,7 @@ until curl -sf "http://127.0.0.1:$PORT_A/health" >/dev/null; do sleep 0.02; done
 printf 'SQLite store: ready after %.2f s\n' "$(echo "$(date +%s.%N) - $t0" | bc)"
 stop $L
 A=$(serve a $PORT_A --no-saved-snapshot); stop "$A"; A=
+[ -n "${IMPORT_ONLY:-}" ] && exit 0
 
 echo "### replicas"
 A=$(serve a $PORT_A)

@@ -275,6 +275,49 @@ fn a_moves_batch_leaves_both_stores_in_the_same_present() {
 }
 
 #[test]
+fn a_server_that_did_not_take_a_batch_follows_it_as_the_one_that_did() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = city_files(dir.path(), 1_500);
+    let db = TestDb::new();
+    let mut store = db.store(&dir.path().join("pg"));
+    import_city(&mut store, &files);
+    let before = snapshot::build(&mut store, taxonomy()).unwrap();
+    let (talents, firm) = ids(&files, 60);
+    let events = ["leave", "job_change", "relocate", "arrive"];
+    let items: Vec<Value> = talents
+        .iter()
+        .enumerate()
+        .map(|(i, t)| batch_item(&format!("F{i}"), t, "2026-11-22", events[i % 4], &firm))
+        .collect();
+    // The server that takes the batch patches with the delta it wrote.
+    let mut staged = talentmap::import::stage_moves(&mut store, &Taxonomy::builtin(), &items).unwrap();
+    let delta = staged.take_delta().unwrap();
+    let version = staged.commit().unwrap().version;
+    let taken = snapshot::patch::apply(&before, &delta).unwrap().unwrap();
+    // Another server reads the batch back from the store.
+    let followed =
+        snapshot::patch::follow_batch(&mut store, &before, version).unwrap().expect("a feed batch is followed");
+    let rebuilt = snapshot::build(&mut store, taxonomy()).unwrap();
+    for (name, snap) in [("taken", &taken), ("followed", &followed)] {
+        assert_eq!(snap.version, rebuilt.version, "{name}");
+        assert_eq!(snap.layers, rebuilt.layers, "{name}");
+        assert_eq!(snap.talents, rebuilt.talents, "{name}: talents");
+        // The same moves (a patch keeps its own order; every count is a sum).
+        let sorted = |s: &Snapshot| {
+            let mut v: Vec<String> = s.flows.moves.iter().map(|m| format!("{m:?}")).collect();
+            v.sort_unstable();
+            v
+        };
+        assert!(sorted(snap) == sorted(&rebuilt), "{name}: moves");
+        assert_eq!(format!("{:?}", snap.regions), format!("{:?}", rebuilt.regions), "{name}: region totals");
+    }
+    assert!(followed.flows.moves == taken.flows.moves, "both servers hold the moves in one order");
+    // Not a feed batch, or not the next version: rebuild instead.
+    assert!(snapshot::patch::follow_batch(&mut store, &rebuilt, version).unwrap().is_none());
+    assert!(snapshot::patch::follow_batch(&mut store, &before, version + 1).unwrap().is_none());
+}
+
+#[test]
 fn accounts_sessions_keys_and_the_audit_log_live_in_the_database() {
     use talentmap::auth::{self, Role, audit::Actor, sessions, users};
     let db = TestDb::new();

@@ -295,8 +295,18 @@ impl AppState {
         let Some(pool) = &self.store else { return Ok(None) };
         let built = pool.with(|store| -> Result<Option<Snapshot>, SnapshotError> {
             let current = store.data_version()?;
-            if current == self.snapshot().version {
+            let snap = self.snapshot();
+            if current == snap.version {
                 return Ok(None);
+            }
+            if current == snap.version + 1 {
+                match snapshot::patch::follow_batch(store, &snap, current) {
+                    Ok(Some(next)) => return Ok(Some(next)),
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, version = current, "following a moves batch failed; rebuilding")
+                    }
+                }
             }
             Ok(Some(snapshot::build(store, self.taxonomy.clone())?))
         })?;

@@ -125,6 +125,9 @@ fn cell(v: &Value) -> Result<String, &'static str> {
     }
 }
 
+/// The import log's file name of a moves batch from the feed.
+pub const FEED_FILE: &str = "POST /api/moves";
+
 /// Validates and stores a batch of moves (see the module doc).
 pub fn import_moves(store: &mut Store, taxonomy: &Taxonomy, items: &[Value]) -> Result<BatchSummary, BatchError> {
     stage_moves(store, taxonomy, items)?.commit()
@@ -309,7 +312,7 @@ fn run<'s>(store: &'s mut Store, taxonomy: &Taxonomy, items: &[Value], commit: b
     phases.mark("rows read");
     let fresh_ids: std::collections::HashSet<&str> = fresh.iter().map(|m| m.id.as_str()).collect();
     let before = present::rows_before(&after, &found.stored, &fresh_ids);
-    let version = store::bump_version(&tx, "moves", "POST /api/moves", fresh.len() as u64, false)?;
+    let version = store::bump_version(&tx, "moves", FEED_FILE, fresh.len() as u64, false)?;
     let mut warnings: Vec<ItemWarning> = found
         .irregular
         .into_iter()

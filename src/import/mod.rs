@@ -34,8 +34,8 @@ use crate::model::{Enterprise, LonLat, Move, Station, Talent, Taxonomy, Vacancy}
 use crate::store::{self, Store};
 
 pub use batch::{
-    BatchError, BatchSummary, ItemError, ItemWarning, MAX_BATCH, Staged, check_moves, import_moves, parse_moves_body,
-    stage_moves,
+    BatchError, BatchSummary, FEED_FILE, ItemError, ItemWarning, MAX_BATCH, Staged, check_moves, import_moves,
+    parse_moves_body, stage_moves,
 };
 pub use error::{ImportError, RowError, write_report};
 use kinds::*;

@@ -33,6 +33,10 @@ pub enum Scope<'a> {
     Talents(u64),
     /// These (a feed batch's talents), each read through the indexes.
     Ids(&'a [String]),
+    /// These, as they were before the batch numbered by the second field:
+    /// replayed without its moves, written nowhere (each found in
+    /// [`Recomputed::stored`]).
+    Before(&'a [String], u64),
     /// Every talent (with or without moves).
     All,
 }
@@ -86,6 +90,7 @@ pub fn recompute(
         firms: HashMap::new(),
         current: None,
         keep_stored: matches!(scope, Scope::Ids(_)),
+        read_only: matches!(scope, Scope::Before(..)),
         steps: Vec::new(),
         flagged: Vec::new(),
         out: Recomputed::default(),
@@ -98,6 +103,18 @@ pub fn recompute(
             ))?;
             for id in ids {
                 let mut rows = select.query(params![id])?;
+                while let Some(r) = rows.next()? {
+                    replayer.row(&r)?;
+                }
+            }
+        }
+        Scope::Before(ids, batch) => {
+            let mut select = conn.prepare(&format!(
+                "{SELECT} FROM talents t LEFT JOIN moves m ON m.talent_id = t.id AND m.batch <> ?2 WHERE t.id = ?1
+                 ORDER BY m.date, m.id"
+            ))?;
+            for id in ids {
+                let mut rows = select.query(params![id, batch as i64])?;
                 while let Some(r) = rows.next()? {
                     replayer.row(&r)?;
                 }
@@ -158,6 +175,8 @@ struct Replayer<'c, 'r> {
     current: Option<(String, TalentState, TalentState)>,
     /// Keep each talent's stored present in the answer.
     keep_stored: bool,
+    /// Keep each talent's replayed present in the answer, write nothing.
+    read_only: bool,
     steps: Vec<Step>,
     flagged: Vec<bool>,
     out: Recomputed,
@@ -227,6 +246,19 @@ impl Replayer<'_, '_> {
         }
         self.steps.clear();
         self.flagged.clear();
+        if self.read_only {
+            let (home_district, home_park) = self.regions.assign(s.home);
+            let (work_district, work_park) = s.work.map(|w| self.regions.assign(w)).unwrap_or((None, None));
+            let kept = Stored {
+                state: s,
+                home_district: home_district.map(str::to_string),
+                home_park: home_park.map(str::to_string),
+                work_district: work_district.map(str::to_string),
+                work_park: work_park.map(str::to_string),
+            };
+            self.out.stored.insert(talent, kept);
+            return Ok(());
+        }
         if s == stored {
             return Ok(());
         }
@@ -339,6 +371,25 @@ pub struct Delta {
 
 fn point(lon: Option<f64>, lat: Option<f64>) -> Option<LonLat> {
     lon.zip(lat).map(|(x, y)| LonLat::new(x, y))
+}
+
+/// The delta of the moves batch that committed data version `version`,
+/// read back from the store (for a server that did not take the batch): the
+/// touched talents' rows now, and before — replayed by the state rule
+/// without the batch's moves, which are all new (the feed refuses to change
+/// a stored move). Call inside a transaction at `version`.
+pub fn delta_of_batch(conn: &Connection, regions: &Regions, version: u64) -> crate::store::db::Result<Delta> {
+    let mut stmt = conn.prepare("SELECT id, talent_id FROM moves WHERE batch = ?1")?;
+    let written: Vec<(String, String)> =
+        stmt.query_map(params![version as i64], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+    let mut touched: Vec<String> = written.iter().map(|(_, t)| t.clone()).collect();
+    touched.sort_unstable();
+    touched.dedup();
+    let after = read_rows(conn, &touched)?;
+    let before_state = recompute(conn, regions, Scope::Before(&touched, version), None)?;
+    let fresh: std::collections::HashSet<&str> = written.iter().map(|(id, _)| id.as_str()).collect();
+    let before = rows_before(&after, &before_state.stored, &fresh);
+    Ok(Delta { base_version: version.saturating_sub(1), version, before, after })
 }
 
 /// The rows as they were before a batch, from the rows after it: the

@@ -17,6 +17,8 @@ use std::time::Instant;
 
 use crate::analytics::privacy::Tally;
 use crate::import::present::{Delta, MoveRow, Rows, TalentRow};
+use crate::store::Store;
+use crate::store::db::{OptionalExtension, params};
 
 use super::load::settle_talents;
 use super::moves::{Destinations, Locator, MoveValues, RawMove, TalentInfo, id_key, raw_move};
@@ -26,6 +28,35 @@ use super::*;
 /// The snapshot after `delta`, or `None` when `snap` is not the version the
 /// batch was written on (or the batch reaches before the first month of
 /// the flow index): the caller rebuilds instead.
+/// Follows the moves batch that committed data version `version` (the
+/// next after `snap`'s) when another server took it: its delta read back
+/// from the store ([`crate::import::present::delta_of_batch`]) and applied
+/// as the server that took it applied it. `None` when `version` is not a
+/// feed batch on top of `snap` (then the caller rebuilds).
+pub fn follow_batch(store: &mut Store, snap: &Snapshot, version: u64) -> Result<Option<Snapshot>, SnapshotError> {
+    let tx = store.conn_mut().transaction()?;
+    if crate::store::data_version(&tx)? != version || snap.version + 1 != version {
+        return Ok(None);
+    }
+    let logged: Option<(String, String)> = tx
+        .query_row("SELECT kind, file FROM imports WHERE version = ?1", params![version as i64], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
+    if logged.as_ref().is_none_or(|(kind, file)| kind != "moves" || file != crate::import::FEED_FILE) {
+        return Ok(None);
+    }
+    let regions = crate::import::present::regions(&tx).map_err(|e| {
+        SnapshotError::Store(crate::store::StoreError::Corrupt {
+            what: "regions",
+            id: String::new(),
+            message: e.to_string(),
+        })
+    })?;
+    let delta = crate::import::present::delta_of_batch(&tx, &regions, version)?;
+    apply(snap, &delta)
+}
+
 pub fn apply(snap: &Snapshot, delta: &Delta) -> Result<Option<Snapshot>, SnapshotError> {
     if snap.version != delta.base_version {
         return Ok(None);

@@ -673,7 +673,9 @@ impl Connection {
 
     /// Connects to PostgreSQL at `url` (`postgres://user@host:port/db`).
     pub fn connect_postgres(url: &str) -> Result<Connection> {
-        let client = postgres::Client::connect(url, postgres::NoTls)?;
+        let mut client = postgres::Client::connect(url, postgres::NoTls)?;
+        // Notices ("already exists, skipping") are not the log's business.
+        client.batch_execute("SET client_min_messages TO warning")?;
         Ok(Connection {
             backend: Backend::Pg(Box::new(Pg {
                 client: RefCell::new(client),
