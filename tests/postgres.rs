@@ -458,6 +458,19 @@ async fn follow(a: &AppState, b: &AppState, files: &Path, feeder: &str) {
         let y = common::get_bytes(b, &uri).await;
         assert!(x == y, "{uri}: the two servers answer differently at one data version");
     }
+    // ... and the same validators, so a cache in front may mix them.
+    for uri in uris(&a.snapshot()).iter().filter(|u| u.starts_with("/tiles/")) {
+        let etag = |state: &AppState| {
+            let state = state.clone();
+            let uri = uri.clone();
+            async move {
+                let resp = router(state).oneshot(Request::get(&uri).body(Body::empty()).unwrap()).await.unwrap();
+                resp.headers().get(header::ETAG).map(|v| v.to_str().unwrap().to_string())
+            }
+        };
+        let (x, y) = (etag(a).await, etag(b).await);
+        assert!(x.is_some() && x == y, "{uri}: ETags {x:?} and {y:?}");
+    }
     // A session made on one server is honoured by the other.
     let who =
         send(b, Request::get("/api/session").header(header::AUTHORIZATION, feeder).body(Body::empty()).unwrap()).await;
