@@ -361,6 +361,30 @@ fn accounts_sessions_keys_and_the_audit_log_live_in_the_database() {
     assert!(err.to_string().contains("append-only"), "{err}");
 }
 
+#[test]
+fn sign_ins_and_audit_entries_do_not_wait_for_an_import() {
+    use talentmap::auth::{Role, audit::Actor, keys};
+    let db = TestDb::new();
+    let dir = tempfile::tempdir().unwrap();
+    let mut importer = tiny_city_pg(&db, dir.path());
+    // An import holds the data write lock until it commits ...
+    let tx =
+        importer.conn_mut().transaction_with_behavior(talentmap::store::db::TransactionBehavior::Immediate).unwrap();
+    tx.execute("DELETE FROM stations", []).unwrap();
+    // ... while another server makes a key (an audited write).
+    let location = db.location(dir.path());
+    let (send, receive) = std::sync::mpsc::channel();
+    let other = std::thread::spawn(move || {
+        let store = location.open().unwrap();
+        let made = keys::create(&store, Role::Recruiter, &[], "during an import", &Actor::cli()).map(|k| k.info.id);
+        send.send(made).unwrap();
+    });
+    let made = receive.recv_timeout(Duration::from_secs(60)).expect("the key was made while the import was open");
+    assert!(made.is_ok(), "{made:?}");
+    tx.commit().unwrap();
+    other.join().unwrap();
+}
+
 fn tiny_city_pg(db: &TestDb, dir: &Path) -> Store {
     let mut store = db.store(&dir.join("data"));
     import(&mut store, ImportKind::Regions, &write(dir, "regions.geojson", common::REGIONS)).unwrap();

@@ -111,7 +111,7 @@ pub fn append(
     params: &serde_json::Value,
     outcome: &serde_json::Value,
 ) -> Result<AuditEntry, AuthError> {
-    let tx = Transaction::new_unchecked(store.conn(), TransactionBehavior::Immediate)?;
+    let tx = Transaction::new_unchecked(store.conn(), TransactionBehavior::ImmediateAccess)?;
     let entry = append_in(&tx, actor, action, params, outcome, super::now())?;
     tx.commit()?;
     Ok(entry)

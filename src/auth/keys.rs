@@ -54,7 +54,7 @@ pub fn create(store: &Store, role: Role, areas: &[String], name: &str, actor: &A
             accepted: "recruiter, analyst, feeder, admin",
         });
     }
-    let tx = Transaction::new_unchecked(store.conn(), TransactionBehavior::Immediate)?;
+    let tx = Transaction::new_unchecked(store.conn(), TransactionBehavior::ImmediateAccess)?;
     let areas = areas::validate(&tx, role, areas)?;
     let (id, key, hash) = new_token(KEY_PREFIX)?;
     let now = now();
@@ -86,7 +86,7 @@ pub fn list(store: &Store) -> Result<Vec<KeyInfo>, AuthError> {
 
 /// Revokes key `id` (it stops verifying at once) and audits the change.
 pub fn revoke(store: &Store, id: &str, actor: &Actor) -> Result<(), AuthError> {
-    let tx = Transaction::new_unchecked(store.conn(), TransactionBehavior::Immediate)?;
+    let tx = Transaction::new_unchecked(store.conn(), TransactionBehavior::ImmediateAccess)?;
     let revoked: Option<Option<String>> =
         tx.query_row("SELECT revoked FROM auth_keys WHERE id = ?1", params![id], |r| r.get(0)).optional()?;
     match revoked {

@@ -45,7 +45,7 @@ pub fn add(
     password::check_policy(password)?;
     // Hash before taking the write lock: it takes a while.
     let hash = password::hash(password)?;
-    let tx = Transaction::new_unchecked(store.conn(), TransactionBehavior::Immediate)?;
+    let tx = Transaction::new_unchecked(store.conn(), TransactionBehavior::ImmediateAccess)?;
     let areas = areas::validate(&tx, role, areas)?;
     let exists: Option<String> =
         tx.query_row("SELECT name FROM auth_users WHERE name = ?1", params![name], |r| r.get(0)).optional()?;
@@ -78,7 +78,7 @@ pub fn list(store: &Store) -> Result<Vec<UserInfo>, AuthError> {
 
 /// Removes user `name` and ends all their sessions; audited.
 pub fn remove(store: &Store, name: &str, actor: &Actor) -> Result<(), AuthError> {
-    let tx = Transaction::new_unchecked(store.conn(), TransactionBehavior::Immediate)?;
+    let tx = Transaction::new_unchecked(store.conn(), TransactionBehavior::ImmediateAccess)?;
     if tx.execute("DELETE FROM auth_users WHERE name = ?1", params![name])? == 0 {
         return Err(AuthError::NoSuchUser(name.to_string()));
     }
@@ -118,7 +118,7 @@ pub fn sign_in(
     let attempt = Actor { principal: format!("user:{name}"), role: Role::Public, client: client.to_string() };
     let params = serde_json::json!({"user": name});
     let audit_outcome = |result: &str, role: Role| -> Result<(), AuthError> {
-        let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+        let tx = Transaction::new_unchecked(conn, TransactionBehavior::ImmediateAccess)?;
         let actor = Actor { role, ..attempt.clone() };
         audit::append_in(&tx, &actor, "sign-in", &params, &serde_json::json!({"result": result}), now)?;
         tx.commit()?;

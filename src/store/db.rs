@@ -78,10 +78,19 @@ pub enum TransactionBehavior {
     Deferred,
     /// Takes the store's write lock at once: writers queue.
     Immediate,
+    /// Takes access control's write lock at once (accounts, keys, sessions,
+    /// the audit chain). SQLite has one write lock for everything; on
+    /// PostgreSQL this lock is its own, so sign-ins and audit entries do not
+    /// wait for an import to commit.
+    ImmediateAccess,
 }
 
-/// Key of PostgreSQL's transaction-scoped advisory lock that writers take.
+/// Key of PostgreSQL's transaction-scoped advisory lock that writers of
+/// data take.
 const WRITE_LOCK: i64 = 0x7461_6c65_6e74;
+
+/// The same for access control's writers.
+const ACCESS_LOCK: i64 = 0x7461_6c65_6e75;
 
 /// Rows fetched at a time by a cursor on PostgreSQL.
 const CURSOR_CHUNK: i64 = 20_000;
@@ -764,16 +773,17 @@ impl Connection {
         match &self.backend {
             Backend::Sqlite(c) => c.execute_batch(match behavior {
                 TransactionBehavior::Deferred => "BEGIN DEFERRED",
-                TransactionBehavior::Immediate => "BEGIN IMMEDIATE",
+                TransactionBehavior::Immediate | TransactionBehavior::ImmediateAccess => "BEGIN IMMEDIATE",
             })?,
             Backend::Pg(pg) => {
                 let mut client = pg.client()?;
                 match behavior {
                     TransactionBehavior::Deferred => client.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ")?,
-                    TransactionBehavior::Immediate => {
+                    TransactionBehavior::Immediate | TransactionBehavior::ImmediateAccess => {
+                        let lock = if behavior == TransactionBehavior::Immediate { WRITE_LOCK } else { ACCESS_LOCK };
                         client.batch_execute("BEGIN ISOLATION LEVEL READ COMMITTED")?;
                         pg.in_transaction.set(true);
-                        client.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])?;
+                        client.execute("SELECT pg_advisory_xact_lock($1)", &[&lock])?;
                     }
                 }
                 pg.in_transaction.set(true);
