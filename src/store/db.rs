@@ -582,7 +582,10 @@ pub fn to_postgres(sql: &str) -> String {
                     out.push_str(&digits);
                 }
             }
-            'I' | 'i' if sql[i..].len() >= 11 && sql[i..i + 11].eq_ignore_ascii_case("INDEXED BY ") => {
+            'I' | 'i'
+                if sql.get(i..i + 11).is_some_and(|w| w.eq_ignore_ascii_case("INDEXED BY "))
+                    && sql[..i].ends_with(char::is_whitespace) =>
+            {
                 // Skip the hint and the index name after it.
                 for _ in 0..10 {
                     chars.next();
@@ -1253,6 +1256,9 @@ mod tests {
             to_postgres("SELECT x FROM talents INDEXED BY talents_home WHERE a = ?1"),
             "SELECT x FROM talents  WHERE a = $1"
         );
+        // Only the hint, as a word; text of any script around it is kept.
+        assert_eq!(to_postgres("SELECT reindexed by FROM t"), "SELECT reindexed by FROM t");
+        assert_eq!(to_postgres("SELECT '区' AS 名, x FROM t WHERE y = ?"), "SELECT '区' AS 名, x FROM t WHERE y = $1");
     }
 
     #[test]
