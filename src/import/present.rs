@@ -83,9 +83,9 @@ pub fn recompute(
         firm_position: conn.prepare("SELECT lon, lat FROM enterprises WHERE id = ?1")?,
         // PostgreSQL: the changed talents' present is staged and written by
         // one statement (a round trip per talent would dominate).
-        staged: match conn.kind() {
-            Kind::Postgres => Some(conn.bulk_update("talents", "id", &PRESENT_COLUMNS)?),
-            Kind::Sqlite => None,
+        staged: match (conn.kind(), scope) {
+            (_, Scope::Before(..)) | (Kind::Sqlite, _) => None,
+            (Kind::Postgres, _) => Some(conn.bulk_update("talents", "id", &PRESENT_COLUMNS)?),
         },
         firms: HashMap::new(),
         current: None,
