@@ -326,17 +326,6 @@ impl FromSql for Vec<u8> {
         }
     }
 }
-impl FromSql for Value {
-    fn from_sql(v: ValueRef<'_>) -> Result<Self, String> {
-        Ok(match v {
-            ValueRef::Null => Value::Null,
-            ValueRef::Integer(i) => Value::Integer(i),
-            ValueRef::Real(f) => Value::Real(f),
-            ValueRef::Text(s) => Value::Text(s.to_string()),
-            ValueRef::Blob(b) => Value::Blob(b.to_vec()),
-        })
-    }
-}
 impl<T: FromSql> FromSql for Option<T> {
     fn from_sql(v: ValueRef<'_>) -> Result<Self, String> {
         match v {
@@ -705,14 +694,6 @@ impl Connection {
         }
     }
 
-    /// The SQLite connection, for what only SQLite has (pragmas).
-    pub fn sqlite(&self) -> Option<&rusqlite::Connection> {
-        match &self.backend {
-            Backend::Sqlite(c) => Some(c),
-            Backend::Pg(_) => None,
-        }
-    }
-
     /// Runs one statement; the number of rows it changed.
     pub fn execute<P: Params>(&self, sql: &str, params: P) -> Result<usize> {
         let values = params.values()?;
@@ -1077,11 +1058,6 @@ impl<'c> Transaction<'c> {
         self.done = true;
         self.conn.end(true)
     }
-
-    pub fn rollback(mut self) -> Result<()> {
-        self.done = true;
-        self.conn.end(false)
-    }
 }
 
 impl std::ops::Deref for Transaction<'_> {
@@ -1163,11 +1139,6 @@ impl Statement<'_> {
             Some(r) => f(&r),
             None => Err(Error::QueryReturnedNoRows),
         }
-    }
-
-    pub fn exists<P: Params>(&mut self, params: P) -> Result<bool> {
-        let mut rows = self.query(params)?;
-        Ok(rows.next()?.is_some())
     }
 }
 
