@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use common::pg::TestDb;
-use common::{TEST_SECRET, import, test_store, tiny_city, write};
+use common::{import, test_store, write};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use talentmap::api::{AppState, Settings, router};
@@ -207,6 +207,20 @@ fn batch_item(id: &str, talent: &str, date: &str, event: &str, firm: &str) -> Va
     }
 }
 
+const EVENTS: [&str; 4] = ["leave", "job_change", "relocate", "arrive"];
+
+/// A moves batch for the first `n` talents of a generated city: ids
+/// `{prefix}{i}`, the events taken in turn. Also the talents' ids.
+fn batch(files: &Path, n: usize, prefix: &str, date: &str, events: &[&str]) -> (Vec<String>, Vec<Value>) {
+    let (talents, firm) = ids(files, n);
+    let items = talents
+        .iter()
+        .enumerate()
+        .map(|(i, t)| batch_item(&format!("{prefix}{i}"), t, date, events[i % events.len()], &firm))
+        .collect();
+    (talents, items)
+}
+
 /// The first `n` talent ids of a generated city and one enterprise id.
 fn ids(files: &Path, n: usize) -> (Vec<String>, String) {
     let first = |name: &str, n: usize| -> Vec<String> {
@@ -230,13 +244,7 @@ fn a_moves_batch_leaves_both_stores_in_the_same_present() {
     let mut lite = test_store(&dir.path().join("lite"));
     import_city(&mut pg, &files);
     import_city(&mut lite, &files);
-    let (talents, firm) = ids(&files, 40);
-    let events = ["leave", "job_change", "relocate", "arrive"];
-    let items: Vec<Value> = talents
-        .iter()
-        .enumerate()
-        .map(|(i, t)| batch_item(&format!("B{i}"), t, "2026-11-20", events[i % 4], &firm))
-        .collect();
+    let (talents, items) = batch(&files, 40, "B", "2026-11-20", &EVENTS);
     let a = import_moves(&mut pg, &Taxonomy::builtin(), &items).unwrap();
     let b = import_moves(&mut lite, &Taxonomy::builtin(), &items).unwrap();
     assert_eq!((a.stored, a.version), (b.stored, b.version));
@@ -282,13 +290,7 @@ fn a_server_that_did_not_take_a_batch_follows_it_as_the_one_that_did() {
     let mut store = db.store(&dir.path().join("pg"));
     import_city(&mut store, &files);
     let before = snapshot::build(&mut store, taxonomy()).unwrap();
-    let (talents, firm) = ids(&files, 60);
-    let events = ["leave", "job_change", "relocate", "arrive"];
-    let items: Vec<Value> = talents
-        .iter()
-        .enumerate()
-        .map(|(i, t)| batch_item(&format!("F{i}"), t, "2026-11-22", events[i % 4], &firm))
-        .collect();
+    let (_, items) = batch(&files, 60, "F", "2026-11-22", &EVENTS);
     // The server that takes the batch patches with the delta it wrote.
     let mut staged = talentmap::import::stage_moves(&mut store, &Taxonomy::builtin(), &items).unwrap();
     let delta = staged.take_delta().unwrap();
@@ -454,14 +456,7 @@ fn two_servers_on_one_database_follow_each_others_writes() {
 
 async fn follow(a: &AppState, b: &AppState, files: &Path, feeder: &str) {
     // A moves batch sent to one server ...
-    let (talents, firm) = ids(files, 30);
-    let items: Vec<Value> = talents
-        .iter()
-        .enumerate()
-        .map(|(i, t)| {
-            batch_item(&format!("R{i}"), t, "2026-11-21", if i % 2 == 0 { "leave" } else { "job_change" }, &firm)
-        })
-        .collect();
+    let (_, items) = batch(files, 30, "R", "2026-11-21", &["leave", "job_change"]);
     let req = Request::post("/api/moves")
         .header(header::AUTHORIZATION, feeder)
         .header(header::CONTENT_TYPE, "application/json")
@@ -500,8 +495,6 @@ async fn follow(a: &AppState, b: &AppState, files: &Path, feeder: &str) {
         send(b, Request::get("/api/session").header(header::AUTHORIZATION, feeder).body(Body::empty()).unwrap()).await;
     assert_eq!(who.0, StatusCode::OK);
     assert!(String::from_utf8_lossy(&who.1).contains("feeder"), "{}", String::from_utf8_lossy(&who.1));
-    let _ = TEST_SECRET;
-    let _ = tiny_city;
 }
 
 #[test]
