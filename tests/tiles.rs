@@ -521,3 +521,132 @@ fn pyramid_cells_equal_direct_aggregation() {
     }
     assert!(compared > 100);
 }
+
+// ---- The warm path (api::fast) ----
+
+/// Status, headers in order and body of an answer.
+type Answer = (StatusCode, Vec<(String, Vec<u8>)>, Vec<u8>);
+
+async fn answer(app: &axum::Router, method: &str, uri: &str, headers: &[(&str, &str)]) -> Answer {
+    let mut req = Request::builder().method(method).uri(uri);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let mut req = req.body(Body::empty()).unwrap();
+    req.extensions_mut().insert(axum::extract::ConnectInfo("10.1.2.3:4000".parse::<std::net::SocketAddr>().unwrap()));
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let list = resp.headers().iter().map(|(k, v)| (k.to_string(), v.as_bytes().to_vec())).collect();
+    (status, list, resp.into_body().collect().await.unwrap().to_bytes().to_vec())
+}
+
+fn warm_count(state: &AppState) -> u64 {
+    state.metrics.warm_tiles.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+#[tokio::test]
+async fn the_warm_path_answers_as_the_whole_stack_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = random_city(dir.path(), 2000, 21);
+    let snap = snapshot::build(&mut store, Arc::new(Taxonomy::builtin())).unwrap();
+    let state = AppState::new(snap, Some(dir.path().join("data")), Settings::default());
+    let app = router(state.clone());
+    let t = covering(10)[0];
+    let t13 = covering(13)[7];
+    let uris = [
+        format!("/tiles/talents/{}/{}/{}.mvt", t.z, t.x, t.y),
+        format!("/tiles/talents/{}/{}/{}.mvt?field=0812&seeking=true", t.z, t.x, t.y),
+        format!("/tiles/vacancies/{}/{}/{}.mvt", t13.z, t13.x, t13.y),
+        format!("/tiles/enterprises/{}/{}/{}.mvt", t.z, t.x, t.y),
+        format!("/tiles/regions/{}/{}/{}.mvt", t.z, t.x, t.y),
+        "/tiles/talents/10/0/0.mvt".to_string(),
+    ];
+    let encodings: [&[(&str, &str)]; 3] =
+        [&[], &[("accept-encoding", "gzip")], &[("accept-encoding", "br;q=1.0, gzip;q=0.8, *;q=0.1")]];
+    let mut statuses = Vec::new();
+    for uri in &uris {
+        let mut empty = false;
+        for (i, headers) in encodings.iter().enumerate() {
+            let before = warm_count(&state);
+            let stack = answer(&app, "GET", uri, headers).await;
+            // The first request of a URI and the first of its gzip form
+            // (an empty tile has none) go down the stack; every answer
+            // after that is the warm path's.
+            empty |= stack.0 == StatusCode::NO_CONTENT;
+            let first_warm = i == 2 || (i == 1 && empty);
+            assert_eq!(warm_count(&state) - before, u64::from(first_warm), "{uri} {headers:?}");
+            let warm = answer(&app, "GET", uri, headers).await;
+            assert_eq!(warm_count(&state) - before, 1 + u64::from(first_warm), "{uri} {headers:?} again");
+            assert_eq!(warm, stack, "{uri} {headers:?}: the same status, headers in order and bytes");
+            statuses.push(stack.0);
+        }
+    }
+    assert!(statuses.contains(&StatusCode::OK) && statuses.contains(&StatusCode::NO_CONTENT), "{statuses:?}");
+
+    // 304: the warm path's equals the stack's (a second spelling of the
+    // same query is the same tile and ETag, but a URI of its own).
+    let uri = &uris[1];
+    let (_, headers, _) = answer(&app, "GET", uri, &[("accept-encoding", "gzip")]).await;
+    let etag = headers.iter().find(|(k, _)| k == "etag").map(|(_, v)| String::from_utf8(v.clone()).unwrap()).unwrap();
+    let conditional = [("accept-encoding", "gzip"), ("if-none-match", etag.as_str())];
+    let before = warm_count(&state);
+    let swapped = uri.replace("field=0812&seeking=true", "seeking=true&field=0812");
+    let stack = answer(&app, "GET", &swapped, &conditional).await;
+    let warm = answer(&app, "GET", uri, &conditional).await;
+    assert_eq!(warm_count(&state) - before, 1);
+    assert_eq!(stack.0, StatusCode::NOT_MODIFIED);
+    assert_eq!(warm, stack);
+
+    // Callers and requests the warm path leaves to the stack.
+    let before = warm_count(&state);
+    let (status, _, _) = answer(&app, "GET", uri, &[("authorization", "Bearer tm_not_a_key")]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _, _) = answer(&app, "GET", uri, &[("cookie", "talentmap_session=nothing")]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (_, headers, _) = answer(&app, "GET", uri, &[("origin", "https://elsewhere.example")]).await;
+    assert!(headers.iter().any(|(k, _)| k == "vary"));
+    let (status, headers, body) = answer(&app, "GET", uri, &[("accept-encoding", "br")]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers.iter().any(|(k, v)| k == "content-encoding" && v == b"br") && !body.is_empty());
+    let (status, _, body) = answer(&app, "HEAD", uri, &[]).await;
+    assert_eq!((status, body.len()), (StatusCode::OK, 0));
+    assert_eq!(warm_count(&state), before, "none of these is answered by the warm path");
+
+    // A publish that changes the talents layer: its URIs go down the stack
+    // once and get the new tile; the enterprise tile is still warm.
+    let more = talents_csv(300, true);
+    import(&mut store, talentmap::import::ImportKind::Talents, &write(dir.path(), "more.csv", &more)).unwrap();
+    let old = answer(&app, "GET", &uris[0], &[]).await;
+    state.refresh().unwrap().expect("the store changed");
+    let before = warm_count(&state);
+    let fresh = answer(&app, "GET", &uris[0], &[]).await;
+    assert_eq!(warm_count(&state), before, "a changed layer is not answered from memory");
+    assert_ne!(fresh.2, old.2, "the new talents are in the tile");
+    assert_eq!(answer(&app, "GET", &uris[0], &[]).await, fresh);
+    let _ = answer(&app, "GET", &uris[3], &[]).await;
+    assert_eq!(warm_count(&state), before + 2, "the talents tile again and the unchanged enterprise tile");
+}
+
+#[tokio::test]
+async fn the_warm_path_charges_the_rate_limit_as_the_stack_does() {
+    let (_d, snap) = city(500, 5);
+    let snap = Arc::try_unwrap(snap).ok().unwrap();
+    let settings = Settings { rate_limit_per_sec: 1, rate_limit_burst: 3, ..Settings::default() };
+    let state = AppState::new(snap, None, settings);
+    let app = router(state.clone());
+    let t = covering(10)[0];
+    let uri = format!("/tiles/talents/{}/{}/{}.mvt", t.z, t.x, t.y);
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        let (status, headers, body) = answer(&app, "GET", &uri, &[]).await;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            assert!(headers.iter().any(|(k, _)| k == "retry-after"));
+            assert_eq!(json(&body)["error"]["code"], "rate_limited");
+        }
+        statuses.push(status.as_u16());
+    }
+    // A burst of 3 (one token may come back while the test runs).
+    let ok = statuses.iter().filter(|&&s| s == 200).count();
+    assert!((3..=4).contains(&ok) && statuses[..3] == [200, 200, 200], "{statuses:?}");
+    assert!(warm_count(&state) >= 2, "the warm path answered within the burst");
+}

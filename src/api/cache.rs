@@ -74,6 +74,11 @@ impl TileCache {
         found
     }
 
+    /// The cached value under `key`, counting nothing.
+    pub fn peek(&self, key: &str) -> Option<Bytes> {
+        self.tiles.get(key)
+    }
+
     /// Stores a tile (a tile heavier than the whole budget is not kept).
     pub fn put(&self, key: String, value: Bytes) {
         self.tiles.insert(key, value);

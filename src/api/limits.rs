@@ -119,6 +119,16 @@ impl Limits {
         }
     }
 
+    /// Takes one token of `key`'s bucket when it has one.
+    pub(super) fn try_take(&self, key: ClientKey) -> bool {
+        self.take(key).is_ok()
+    }
+
+    /// An in-flight permit, when one is free (see [`shed_load`]).
+    pub(super) fn try_enter(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        self.in_flight.clone().try_acquire_owned().ok()
+    }
+
     /// Requests being handled now (those counted by the in-flight limit).
     pub fn in_flight(&self) -> usize {
         self.max_in_flight.saturating_sub(self.in_flight.available_permits())
@@ -184,7 +194,7 @@ pub async fn shed_load(State(state): State<AppState>, req: Request, next: Next) 
     if is_health(&req) {
         return next.run(req).await;
     }
-    let Ok(_permit) = state.limits.in_flight.clone().try_acquire_owned() else {
+    let Some(_permit) = state.limits.try_enter() else {
         return error_response(
             StatusCode::SERVICE_UNAVAILABLE,
             "overloaded",

@@ -17,6 +17,8 @@ use super::AppState;
 #[derive(Default)]
 pub struct Metrics {
     pub tiles_served: AtomicU64,
+    /// Tile answers (304s included) from the warm path (`api::fast`).
+    pub warm_tiles: AtomicU64,
     renders: Mutex<BTreeMap<&'static str, (u64, f64)>>,
 }
 
@@ -33,8 +35,8 @@ impl Metrics {
 /// `GET /metrics` in the Prometheus text format.
 #[utoipa::path(get, path = "/metrics", tag = "service",
     responses((status = 200, description = "Prometheus text exposition format 0.0.4: data version, snapshot build \
-                                            time and count, tiles served, tile cache hits and misses, tile render \
-                                            time per layer, records by kind", body = String,
+                                            time and count, tiles served, tiles from the warm path, tile cache \
+                                            hits and misses, tile render time per layer, records by kind", body = String,
                content_type = "text/plain; version=0.0.4")))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let snap = state.snapshot();
@@ -58,6 +60,11 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         "# HELP talentmap_tiles_served_total Tile responses (including 204).\n# TYPE talentmap_tiles_served_total counter"
     );
     let _ = writeln!(out, "talentmap_tiles_served_total {}", m.tiles_served.load(Ordering::Relaxed));
+    let _ = writeln!(
+        out,
+        "# HELP talentmap_warm_tiles_total Tile answers (304 included) from the warm path.\n# TYPE talentmap_warm_tiles_total counter"
+    );
+    let _ = writeln!(out, "talentmap_warm_tiles_total {}", m.warm_tiles.load(Ordering::Relaxed));
     let _ = writeln!(
         out,
         "# HELP talentmap_tile_cache_hits_total Tile cache hits.\n# TYPE talentmap_tile_cache_hits_total counter"

@@ -15,6 +15,7 @@ mod docs;
 mod error;
 mod error_shape;
 pub mod export;
+mod fast;
 mod features;
 mod flows;
 mod fonts;
@@ -226,6 +227,7 @@ pub fn router(state: AppState) -> Router {
     // from cheapest to costliest (docs/limits.md), then the routes with
     // their access policy (api::access).
     let max_body = state.settings.max_body_bytes;
+    let state_for_warm = state.clone();
     routes
         .with_state(state.clone())
         .layer(middleware::from_fn_with_state(state.clone(), limits::one_moves_writer))
@@ -245,6 +247,8 @@ pub fn router(state: AppState) -> Router {
                 .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
                 .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(LatencyUnit::Micros)),
         )
+        // Warm tiles for callers without credentials, in front of it all.
+        .layer(fast::WarmTileLayer::new(state_for_warm))
 }
 
 /// Polls the store every `every` and swaps in a new snapshot when another

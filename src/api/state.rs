@@ -141,6 +141,8 @@ pub struct StateInner {
     pub settings: Arc<Settings>,
     pub snapshot_builds: Arc<AtomicU64>,
     pub tile_cache: Arc<TileCache>,
+    /// Tile request URIs answered before, for the warm path (`api::fast`).
+    pub warm: super::fast::WarmTiles,
     pub metrics: Arc<Metrics>,
     /// Commute index of the current snapshot, built on first use.
     pub commute: Arc<super::commute::CommuteCache>,
@@ -183,7 +185,10 @@ impl AppState {
             auth: Arc::new(super::access::AuthService::new(store.clone(), &settings.access)),
             store,
             snapshot_builds: Arc::new(AtomicU64::new(1)),
-            tile_cache: Arc::new(TileCache::new(settings.tile_cache_bytes)),
+            // A quarter of the tile budget for the warm path's tiles
+            // (shared bytes, so usually the same tiles, counted twice).
+            tile_cache: Arc::new(TileCache::new(settings.tile_cache_bytes - settings.tile_cache_bytes / 4)),
+            warm: super::fast::WarmTiles::new((settings.tile_cache_bytes / 4) as u64),
             metrics: Arc::new(Metrics::default()),
             commute: Arc::default(),
             past: Default::default(),
@@ -255,6 +260,12 @@ impl AppState {
         self.snapshot.load_full()
     }
 
+    /// The served snapshot, borrowed: cheaper than [`Self::snapshot`] for a
+    /// look that does not outlive the request.
+    pub(super) fn snapshot_guard(&self) -> arc_swap::Guard<Arc<Snapshot>> {
+        self.snapshot.load()
+    }
+
     /// Swaps in a new snapshot.
     pub fn publish(&self, snapshot: Snapshot) {
         let snapshot = Arc::new(snapshot);
@@ -263,6 +274,7 @@ impl AppState {
         // layers are still good, the others age out (see `cache`).
         if super::sources::every_layer_changed(&old, &snapshot) {
             self.tile_cache.clear();
+            self.warm.clear();
         }
         // Freeing a city's records takes a noticeable time (hundreds of
         // milliseconds at 4 M talents): not on the publisher's path.

@@ -15,7 +15,7 @@ use std::sync::atomic::Ordering;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::analytics::commute::heat::StudySelection;
@@ -24,12 +24,13 @@ use crate::spatial::{TileError, TileId};
 
 use super::cache::TileCache;
 use super::error::ErrorBody;
+use super::fast::Remembered;
 use super::query::{FilterParams, MonthParams};
 use super::sources::{self, FilterLayer, MvtBody, Prepared, SourceContext, TileJsonDoc};
 use super::{ApiError, AppState};
 
 pub const MVT_CONTENT_TYPE: &str = "application/vnd.mapbox-vector-tile";
-const CACHE_CONTROL: &str = "public, max-age=60";
+pub(super) const CACHE_CONTROL: &str = "public, max-age=60";
 
 /// What the sources may use from the state, for the current snapshot.
 pub(super) fn context(state: &AppState) -> SourceContext {
@@ -38,13 +39,20 @@ pub(super) fn context(state: &AppState) -> SourceContext {
 
 /// The context of a request to `source` with query `raw`: for a layer drawn
 /// by `month=`, the snapshot of that month (`api::past`); for a study area
-/// named by `work_area` or `home_area`, the area's cells.
-async fn context_for(state: &AppState, source: &dyn sources::Source, raw: &str) -> Result<SourceContext, ApiError> {
+/// named by `work_area` or `home_area`, the area's cells. `true` with it
+/// when the context is the served snapshot alone (no month, no study area).
+async fn context_for(
+    state: &AppState,
+    source: &dyn sources::Source,
+    raw: &str,
+) -> Result<(SourceContext, bool), ApiError> {
     let value =
         |name: &str| form_urlencoded::parse(raw.as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
     let mut cx = context(state);
+    let mut plain = true;
     if source.takes_month() {
         let month = super::past::month_param(value("month").as_deref(), &cx.snap)?;
+        plain = month.is_none();
         let view = state.view(month).await?;
         (cx.snap, cx.commute) = (view.snap, view.commute);
     }
@@ -55,10 +63,11 @@ async fn context_for(state: &AppState, source: &dyn sources::Source, raw: &str) 
                 super::areas::resolve(state, &cx.snap, param, &id).await?
             {
                 cx.study = Some(StudySelection { id: id.trim().to_string(), footprint });
+                plain = false;
             }
         }
     }
-    Ok(cx)
+    Ok((cx, plain))
 }
 
 /// `GET /tiles/{layer}.json`
@@ -81,7 +90,7 @@ pub async fn tilejson(
     };
     let source = sources::find(name)?;
     let raw = raw.as_deref().unwrap_or("");
-    let cx = context_for(&state, source, raw).await?;
+    let (cx, _) = context_for(&state, source, raw).await?;
     let body = source.tilejson(raw, &cx, &state.settings.public_url)?;
     let mut resp = axum::Json(body).into_response();
     resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
@@ -112,16 +121,27 @@ pub async fn tile(
     State(state): State<AppState>,
     Path((layer, z, x, y)): Path<(String, String, String, String)>,
     RawQuery(raw): RawQuery,
+    uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let source = sources::find(&layer)?;
     let tile = parse_tile(source.name(), &z, &x, &y)?;
     let raw = raw.as_deref().unwrap_or("");
-    let cx = context_for(&state, source, raw).await?;
+    let (cx, plain) = context_for(&state, source, raw).await?;
     let prepared = source.prepare(raw, tile, &cx)?;
     let version = source.version(&cx.snap);
     let key = format!("{}/{tile}?{}#{version}", source.name(), prepared.query);
-    respond(&state, &headers, source.name(), version, key, prepared).await
+    // What the warm path needs to answer this URI again (`api::fast`).
+    let gzip = accepts_gzip(&headers);
+    let uri = uri.path_and_query().map(|pq| pq.as_str()).filter(|u| plain && !state.warm.knows(u, version, gzip));
+    let etags = uri.map(|_| (etag(version, &key, false), etag(version, &key, true)));
+    let (resp, sent) = respond(&state, &headers, source.name(), version, key, prepared).await?;
+    if let (Some(uri), Some((etag, gz_etag)), Some((tile, gz))) = (uri, etags, sent)
+        && let Some(r) = Remembered::new(source, version, (&etag, &gz_etag), tile, gz)
+    {
+        state.warm.remember(uri, r);
+    }
+    Ok(resp)
 }
 
 /// Parses the `{z}/{x}/{y}.mvt` segments of a tile route of layer `name`.
@@ -138,10 +158,15 @@ pub(super) fn parse_tile(name: &str, z: &str, x: &str, y: &str) -> Result<TileId
     })
 }
 
+/// The tile a request was answered with, and its gzip form when that was
+/// sent.
+type Sent = (Bytes, Option<Bytes>);
+
 /// Answers a tile request whose cache `key` is known: `304` when
 /// `If-None-Match` names the ETag, else the cached bytes or the render's
 /// (on the compute pool, cached for next time), `204` for an empty tile;
-/// ETag and Cache-Control on every answer.
+/// ETag and Cache-Control on every answer. With the answer, the bytes it
+/// sent (none for `304`).
 async fn respond(
     state: &AppState,
     headers: &HeaderMap,
@@ -149,11 +174,11 @@ async fn respond(
     version: u64,
     key: String,
     prepared: Prepared,
-) -> Result<Response, ApiError> {
+) -> Result<(Response, Option<Sent>), ApiError> {
     let gzip = accepts_gzip(headers);
     let etag = etag(version, &key, gzip);
     if not_modified(headers, &etag) {
-        return Ok(with_tile_headers(StatusCode::NOT_MODIFIED.into_response(), &etag));
+        return Ok((with_tile_headers(StatusCode::NOT_MODIFIED.into_response(), &etag), None));
     }
     let metrics = state.metrics.clone();
     let render = prepared.render;
@@ -165,12 +190,15 @@ async fn respond(
     };
     let gz_key = gzip.then(|| TileCache::gzip_key(&key));
     let (bytes, _rendered_now): (Bytes, bool) = state.tile_cache.get_or_render(key, &state.compute, timed).await?;
+    let mut sent = (bytes.clone(), None);
     let resp = if bytes.is_empty() {
         StatusCode::NO_CONTENT.into_response()
     } else {
         let mut r = if let Some(gz_key) = gz_key {
             // Stored compressed; the compression layer passes an encoded body through.
-            let mut r = Response::new(Body::from(state.tile_cache.gzip_of(gz_key, bytes, &state.compute).await?));
+            let gz = state.tile_cache.gzip_of(gz_key, bytes, &state.compute).await?;
+            sent.1 = Some(gz.clone());
+            let mut r = Response::new(Body::from(gz));
             r.headers_mut().insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
             r
         } else {
@@ -181,7 +209,7 @@ async fn respond(
         r
     };
     state.metrics.tiles_served.fetch_add(1, Ordering::Relaxed);
-    Ok(with_tile_headers(resp, &etag))
+    Ok((with_tile_headers(resp, &etag), Some(sent)))
 }
 
 fn with_tile_headers(mut resp: Response, etag: &str) -> Response {
@@ -214,7 +242,7 @@ pub(super) fn accepts_gzip(headers: &HeaderMap) -> bool {
 }
 
 /// Whether the request's `If-None-Match` names `etag`.
-fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
+pub(super) fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
     headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
