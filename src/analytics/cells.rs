@@ -11,7 +11,7 @@
 //! with a reusable field histogram. Cost is linear in the records inside the
 //! tile, independent of the city's size.
 
-use crate::analytics::filter::Filter;
+use crate::analytics::filter::{Filter, TalentWord};
 use crate::analytics::privacy::Tally;
 use crate::snapshot::{Snapshot, TalentRec, VacancyRec};
 use crate::spatial::{TileId, morton};
@@ -152,6 +152,46 @@ fn finish(cell: &mut Cell, hist: &mut Histogram) {
     }
 }
 
+/// Cells made in id order: records are added to the open cell, a cell
+/// with no record added is left out.
+struct Cells {
+    cells: Vec<Cell>,
+    hist: Histogram,
+    current: Cell,
+    any: bool,
+}
+
+impl Cells {
+    fn new() -> Cells {
+        Cells {
+            cells: Vec::new(),
+            hist: Histogram::new(),
+            current: Cell { id: u64::MAX, ..Cell::default() },
+            any: false,
+        }
+    }
+
+    /// Makes `id` the open cell (closing the previous one) unless it is.
+    #[inline]
+    fn at(&mut self, id: u64) {
+        if id == self.current.id {
+            return;
+        }
+        if self.any {
+            finish(&mut self.current, &mut self.hist);
+            self.cells.push(std::mem::take(&mut self.current));
+        }
+        self.hist.take_top();
+        self.current = Cell { id, ..Cell::default() };
+        self.any = false;
+    }
+
+    fn done(mut self) -> Vec<Cell> {
+        self.at(u64::MAX);
+        self.cells
+    }
+}
+
 /// Runs of records grouped by cell; `add` folds one record into a cell.
 fn aggregate<T>(
     records: &[T],
@@ -159,30 +199,12 @@ fn aggregate<T>(
     level: u8,
     mut add: impl FnMut(&mut Cell, &mut Histogram, &T) -> bool,
 ) -> Vec<Cell> {
-    let mut cells = Vec::new();
-    let mut hist = Histogram::new();
-    let mut current = Cell::default();
-    let mut current_id = u64::MAX;
-    let mut any = false;
+    let mut cells = Cells::new();
     for r in records {
-        let id = morton::cell_id(key(r), level);
-        if id != current_id {
-            if any {
-                finish(&mut current, &mut hist);
-                cells.push(std::mem::take(&mut current));
-            }
-            hist.take_top();
-            current = Cell { id, ..Cell::default() };
-            current_id = id;
-            any = false;
-        }
-        any |= add(&mut current, &mut hist, r);
+        cells.at(morton::cell_id(key(r), level));
+        cells.any |= add(&mut cells.current, &mut cells.hist, r);
     }
-    if any {
-        finish(&mut current, &mut hist);
-        cells.push(current);
-    }
-    cells
+    cells.done()
 }
 
 /// Zooms whose unfiltered talent cells are precomputed once per snapshot
@@ -191,9 +213,24 @@ fn aggregate<T>(
 pub const PYRAMID_MAX_ZOOM: u8 = 11;
 
 /// Unfiltered talent cells of every zoom up to [`PYRAMID_MAX_ZOOM`], each
-/// level sorted by cell id.
+/// level sorted by cell id, and for filtered tiles at those zooms the
+/// records as packed words.
+///
+/// A filtered tile at a low zoom still reads every record inside it (a
+/// filter is any combination of seven attributes, too many to count in
+/// advance), but it reads 8 bytes a record instead of the 40 of a record:
+/// `words[i]` is record `i`'s [`TalentWord`], and the finest level's cell
+/// `j` holds records `starts[j]..starts[j + 1]` (records are sorted by
+/// key, so a cell is a run), so the cell of a record at the tile's level
+/// comes from its run, not from its key.
 pub struct TalentPyramid {
     levels: Vec<Vec<Cell>>,
+    starts: Vec<u32>,
+    /// `None` when some record does not fit a word (then filtered tiles
+    /// read the records).
+    words: Option<Vec<TalentWord>>,
+    /// The birth year the words count from.
+    base: u16,
 }
 
 /// The snapshot's talent pyramid, built on first use (one pass over the
@@ -202,8 +239,47 @@ pub struct TalentPyramid {
 pub fn talent_pyramid(snap: &Snapshot) -> std::sync::Arc<TalentPyramid> {
     snap.memo.get_or_compute("analytics::cells::talent_pyramid", || {
         let young_from = snap.reference_year.saturating_sub(YOUNG_MAX_AGE);
-        TalentPyramid { levels: pyramid_levels(&snap.talents, young_from) }
+        let (levels, starts) = pyramid_levels(&snap.talents, young_from);
+        let base = snap.talents.iter().map(|t| t.birth_year).min().unwrap_or(0);
+        let words = snap.talents.iter().map(|t| TalentWord::of(t, base)).collect();
+        TalentPyramid { levels, starts, words, base }
     })
+}
+
+impl TalentPyramid {
+    /// The talent cells of a tile at a zoom up to [`PYRAMID_MAX_ZOOM`] for
+    /// records matching `filter`, from the packed words; `None` when there
+    /// are none (see the type's doc). Equal to [`talent_cells_of`] over the
+    /// tile's records (checked by a test).
+    fn filtered(&self, talents: &[TalentRec], tile: TileId, filter: &Filter, young_from: u16) -> Option<Vec<Cell>> {
+        let words = self.words.as_ref()?;
+        let (a, b) = cell_span(&self.levels[PYRAMID_MAX_ZOOM as usize], PYRAMID_MAX_ZOOM, tile);
+        let test = filter.word_test(self.base);
+        let young = i32::from(young_from) - i32::from(self.base);
+        let level = cell_level(tile.z);
+        let mut cells = Cells::new();
+        for j in a..b {
+            let (s, e) = (self.starts[j] as usize, self.starts[j + 1] as usize);
+            cells.at(morton::cell_id(talents.get(s)?.home, level));
+            for &w in words.get(s..e)? {
+                if test.matches(w) {
+                    let young = u32::from(w.birth() >= young);
+                    add_counts(&mut cells.current, &mut cells.hist, w.rkey(), u32::from(w.seeking()), young, &w);
+                    cells.any = true;
+                }
+            }
+        }
+        Some(cells.done())
+    }
+}
+
+/// The cells of `level_cells` (the pyramid level of zoom `z`, sorted by
+/// id) inside `tile`, as an index range.
+fn cell_span(level_cells: &[Cell], z: u8, tile: TileId) -> (usize, usize) {
+    let level = cell_level(z);
+    let keys = morton::tile_range(tile);
+    let (first, last) = (morton::cell_id(keys.start, level), morton::cell_id(keys.end - 1, level));
+    (level_cells.partition_point(|c| c.id < first), level_cells.partition_point(|c| c.id <= last))
 }
 
 /// The unfiltered talent cells of zooms 0 to [`PYRAMID_MAX_ZOOM`] (index
@@ -211,8 +287,10 @@ pub fn talent_pyramid(snap: &Snapshot) -> std::sync::Arc<TalentPyramid> {
 /// the finest level only, and a finished cell is added into its parent at
 /// the next coarser level, histogram of fields included, so every level
 /// equals [`talent_cells_of`] at that level (checked by a test) while the
-/// records are read once instead of once per zoom.
-fn pyramid_levels(talents: &[TalentRec], young_from: u16) -> Vec<Vec<Cell>> {
+/// records are read once instead of once per zoom. With the levels, the
+/// index of the first record of each cell of the finest level, and the
+/// number of records last.
+fn pyramid_levels(talents: &[TalentRec], young_from: u16) -> (Vec<Vec<Cell>>, Vec<u32>) {
     // Finest first.
     let levels: Vec<u8> = (0..=PYRAMID_MAX_ZOOM).rev().map(cell_level).collect();
     let n = levels.len();
@@ -238,7 +316,8 @@ fn pyramid_levels(talents: &[TalentRec], young_from: u16) -> Vec<Vec<Cell>> {
         }
         out[i].push(cell);
     };
-    for t in talents {
+    let mut starts = Vec::new();
+    for (r, t) in talents.iter().enumerate() {
         // The cells of this record from the finest level up; a level whose
         // cell is unchanged has unchanged parents.
         for (i, &level) in levels.iter().enumerate() {
@@ -248,6 +327,9 @@ fn pyramid_levels(talents: &[TalentRec], young_from: u16) -> Vec<Vec<Cell>> {
             }
             close(i, &mut open, &mut hists, &mut out);
             open[i] = Some(Cell { id, ..Cell::default() });
+            if i == 0 {
+                starts.push(r as u32);
+            }
         }
         if let Some(cell) = open[0].as_mut() {
             add_talent(cell, &mut hists[0], t, young_from);
@@ -256,51 +338,84 @@ fn pyramid_levels(talents: &[TalentRec], young_from: u16) -> Vec<Vec<Cell>> {
     for i in 0..n {
         close(i, &mut open, &mut hists, &mut out);
     }
+    starts.push(talents.len() as u32);
     out.reverse();
-    out
+    (out, starts)
 }
 
 /// Adds one talent to a cell and its field histogram.
 #[inline]
 fn add_talent(cell: &mut Cell, hist: &mut Histogram, t: &TalentRec, young_from: u16) {
+    let young = u32::from(t.birth_year >= young_from);
+    add_counts(cell, hist, t.rkey, u32::from(t.seeking()), young, t);
+}
+
+/// What a cell counts of a talent besides key, seeking and young.
+trait Counted {
+    fn education(&self) -> u8;
+    fn field(&self) -> u8;
+}
+
+impl Counted for TalentRec {
+    #[inline]
+    fn education(&self) -> u8 {
+        self.education
+    }
+    #[inline]
+    fn field(&self) -> u8 {
+        self.field
+    }
+}
+
+impl Counted for TalentWord {
+    #[inline]
+    fn education(&self) -> u8 {
+        TalentWord::education(*self)
+    }
+    #[inline]
+    fn field(&self) -> u8 {
+        TalentWord::field(*self)
+    }
+}
+
+/// Adds one talent (record key, seeking and young flags as 0 or 1) to a
+/// cell and its field histogram.
+#[inline]
+fn add_counts(cell: &mut Cell, hist: &mut Histogram, key: u32, seeking: u32, young: u32, t: &impl Counted) {
     // Branch-free: a flag selects the key through a mask, so random flags
     // cost no mispredicted branches on dense tiles.
-    let key = t.rkey;
-    let seeking = t.seeking() as u32;
-    let young = (t.birth_year >= young_from) as u32;
     cell.count += 1;
     cell.keys.count = cell.keys.count.wrapping_add(key);
     cell.seekers += u64::from(seeking);
     cell.keys.seekers = cell.keys.seekers.wrapping_add(key & 0u32.wrapping_sub(seeking));
     cell.young += u64::from(young);
     cell.keys.young = cell.keys.young.wrapping_add(key & 0u32.wrapping_sub(young));
-    let e = (t.education & 3) as usize;
+    let e = (t.education() & 3) as usize;
     cell.education[e] += 1;
     cell.keys.education[e] = cell.keys.education[e].wrapping_add(key);
-    hist.add(t.field, 1, key);
+    hist.add(t.field(), 1, key);
 }
 
 /// Talent cells of a tile (homes), for records matching `filter`.
 ///
 /// Unfiltered tiles up to [`PYRAMID_MAX_ZOOM`] are read from the pyramid
-/// (two binary searches); all others aggregate the tile's run of records.
+/// (two binary searches), filtered ones aggregate the pyramid's packed
+/// words of the tile's records; all others aggregate the tile's run of
+/// records.
 pub fn talent_cells(snap: &Snapshot, tile: TileId, filter: &Filter) -> Vec<Cell> {
-    if filter.is_empty() && tile.z <= PYRAMID_MAX_ZOOM {
+    let young_from = snap.reference_year.saturating_sub(YOUNG_MAX_AGE);
+    if tile.z <= PYRAMID_MAX_ZOOM {
         let pyramid = talent_pyramid(snap);
-        let cells = &pyramid.levels[tile.z as usize];
-        let level = cell_level(tile.z);
-        let keys = morton::tile_range(tile);
-        let (first, last) = (morton::cell_id(keys.start, level), morton::cell_id(keys.end - 1, level));
-        let a = cells.partition_point(|c| c.id < first);
-        let b = cells.partition_point(|c| c.id <= last);
-        return cells[a..b].to_vec();
+        if filter.is_empty() {
+            let cells = &pyramid.levels[tile.z as usize];
+            let (a, b) = cell_span(cells, tile.z, tile);
+            return cells[a..b].to_vec();
+        }
+        if let Some(cells) = pyramid.filtered(&snap.talents, tile, filter, young_from) {
+            return cells;
+        }
     }
-    talent_cells_of(
-        snap.talents_in(tile),
-        cell_level(tile.z),
-        filter,
-        snap.reference_year.saturating_sub(YOUNG_MAX_AGE),
-    )
+    talent_cells_of(snap.talents_in(tile), cell_level(tile.z), filter, young_from)
 }
 
 /// Talent cells over any key-sorted slice at a given level.
@@ -370,19 +485,25 @@ mod tests {
         }
     }
 
+    /// A talent in a square of side `spread` at `offset` from the corner
+    /// of the test area, in one of six fields, born in `years.1` years from
+    /// `years.0`.
+    fn clustered(rng: &mut crate::generate::rng::Rng, offset: f64, spread: f64, years: (u16, f64)) -> TalentRec {
+        talent(
+            116.9 + offset + rng.f64() * spread,
+            36.6 + offset + rng.f64() * spread,
+            (rng.f64() * 6.0) as u8,
+            years.0 + (rng.f64() * years.1) as u16,
+        )
+    }
+
     #[test]
     fn one_pass_pyramid_equals_each_level_aggregated_alone() {
         let mut rng = crate::generate::rng::Rng::new(11, 0);
         let mut ts: Vec<TalentRec> = (0..20_000)
             .map(|i| {
                 // Clustered, with ties for the top field.
-                let c = (i % 4) as f64 * 0.05;
-                let mut t = talent(
-                    116.9 + c + rng.f64() * 0.02,
-                    36.6 + c + rng.f64() * 0.02,
-                    (rng.f64() * 6.0) as u8,
-                    1960 + (rng.f64() * 45.0) as u16,
-                );
+                let mut t = clustered(&mut rng, (i % 4) as f64 * 0.05, 0.02, (1960, 45.0));
                 t.flags = (i % 3 == 0) as u8;
                 t.education = (i % 5) as u8;
                 t.rkey = rng.f64().to_bits() as u32;
@@ -391,8 +512,13 @@ mod tests {
             .collect();
         ts.sort_by_key(|t| t.home);
         let young_from = 1990;
-        let levels = pyramid_levels(&ts, young_from);
+        let (levels, starts) = pyramid_levels(&ts, young_from);
         assert_eq!(levels.len(), PYRAMID_MAX_ZOOM as usize + 1);
+        assert_eq!(starts.len(), levels[PYRAMID_MAX_ZOOM as usize].len() + 1);
+        assert_eq!(*starts.last().unwrap(), 20_000);
+        for (j, cell) in levels[PYRAMID_MAX_ZOOM as usize].iter().enumerate() {
+            assert_eq!(u64::from(starts[j + 1] - starts[j]), cell.count, "the finest cells' runs");
+        }
         for (z, cells) in levels.iter().enumerate() {
             let alone = talent_cells_of(&ts, cell_level(z as u8), &Filter::default(), young_from);
             assert_eq!(cells, &alone, "zoom {z}");
@@ -403,7 +529,77 @@ mod tests {
             levels.windows(2).all(|w| w[0].len() <= w[1].len()) && levels[11].len() > 20,
             "finer zooms have more cells"
         );
-        assert!(pyramid_levels(&[], young_from).iter().all(Vec::is_empty));
+        assert!(pyramid_levels(&[], young_from).0.iter().all(Vec::is_empty));
+    }
+
+    #[test]
+    fn filtered_tiles_from_packed_words_equal_the_records_aggregated() {
+        use std::collections::BTreeMap;
+        let taxonomy = crate::model::Taxonomy::builtin();
+        let mut rng = crate::generate::rng::Rng::new(5, 0);
+        let mut ts: Vec<TalentRec> = (0..30_000)
+            .map(|i| {
+                let mut t = clustered(&mut rng, (i % 5) as f64 * 0.04, 0.03, (1955, 52.0));
+                t.flags = u8::from(rng.f64() < 0.3);
+                t.education = (rng.f64() * 4.0) as u8;
+                t.title = (rng.f64() * 5.0) as u8;
+                t.tier = (rng.f64() * 6.0) as u8;
+                t.industry = if rng.f64() < 0.2 { NONE8 } else { (rng.f64() * 4.0) as u8 };
+                t.rkey = rng.f64().to_bits() as u32;
+                t
+            })
+            .collect();
+        ts.sort_by_key(|t| t.home);
+        let young_from = 2026 - YOUNG_MAX_AGE;
+        let (levels, starts) = pyramid_levels(&ts, young_from);
+        let base = ts.iter().map(|t| t.birth_year).min().unwrap();
+        let words = ts.iter().map(|t| TalentWord::of(t, base)).collect::<Option<Vec<_>>>();
+        assert!(words.is_some());
+        let pyramid = TalentPyramid { levels, starts, words, base };
+        let field = |i: u8| taxonomy.field(i).unwrap().code.clone();
+        let industry = |i: u8| taxonomy.industry(i).unwrap().code.clone();
+        let queries: Vec<Vec<(&str, String)>> = vec![
+            vec![("field", field(2))],
+            vec![("field", format!("{},{}", field(0), field(5)))],
+            vec![("min_age", "25".into()), ("max_age", "39".into())],
+            vec![("min_age", "60".into())],
+            vec![("seeking", "true".into())],
+            vec![("seeking", "false".into()), ("education", "master,doctorate".into())],
+            vec![("tier", "E,A".into()), ("title", "senior".into())],
+            vec![("industry", industry(1))],
+            vec![("industry", format!("{},{}", industry(0), industry(3))), ("max_age", "34".into())],
+            vec![
+                ("field", field(1)),
+                ("education", "bachelor".into()),
+                ("min_age", "30".into()),
+                ("max_age", "49".into()),
+            ],
+        ];
+        for pairs in queries {
+            let q: BTreeMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+            let filter = Filter::parse(&q, &taxonomy, 2026).unwrap();
+            assert!(!filter.is_empty());
+            for z in 0..=PYRAMID_MAX_ZOOM {
+                let mut tiles: Vec<TileId> = ts.iter().map(|t| morton::tile_of(t.home, z)).collect();
+                tiles.dedup();
+                tiles.sort_by_key(|t| (t.x, t.y));
+                tiles.dedup();
+                for tile in tiles {
+                    let range = morton::tile_range(tile);
+                    let inside: Vec<TalentRec> = ts.iter().filter(|t| range.contains(&t.home)).copied().collect();
+                    let expected = talent_cells_of(&inside, cell_level(z), &filter, young_from);
+                    let got = pyramid.filtered(&ts, tile, &filter, young_from).unwrap();
+                    assert_eq!(got, expected, "{pairs:?} at {tile:?}");
+                }
+            }
+        }
+        // A record that does not fit a word: no words, the records are read.
+        let mut odd = ts[0];
+        odd.education = 5;
+        assert_eq!(TalentWord::of(&odd, base), None);
+        odd.education = 1;
+        odd.birth_year = base + 128;
+        assert_eq!(TalentWord::of(&odd, base), None);
     }
 
     #[test]

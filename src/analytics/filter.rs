@@ -203,6 +203,28 @@ impl Filter {
             && self.seeking.is_none_or(|s| t.seeking() == s)
     }
 
+    /// This filter as a test of packed talent words ([`TalentWord`]) whose
+    /// birth years count from `base`.
+    pub fn word_test(&self, base: u16) -> WordTest {
+        let all = Bits([u64::MAX; 4]);
+        let mut industries = self.industries.unwrap_or(all);
+        if self.industries.is_some() {
+            // A talent without an employer matches no industry filter.
+            industries.0[(crate::snapshot::NONE8 >> 6) as usize] &= !(1 << (crate::snapshot::NONE8 & 63));
+        }
+        let offset = |y: u16| i32::from(y) - i32::from(base);
+        let (lo, hi) = self.birth_years.map_or((0, 127), |(lo, hi)| (offset(lo), offset(hi)));
+        WordTest {
+            fields: self.fields.unwrap_or(all),
+            industries,
+            education: self.education.unwrap_or(u8::MAX),
+            title: self.title.unwrap_or(u8::MAX),
+            tier: self.tier.unwrap_or(u8::MAX),
+            births: (lo, hi),
+            seeking: self.seeking,
+        }
+    }
+
     pub fn vacancy(&self, v: &VacancyRec) -> bool {
         self.industries.is_none_or(|b| b.contains(v.industry))
             && self.fields.is_none_or(|b| b.contains(v.field))
@@ -212,6 +234,96 @@ impl Filter {
 
     pub fn enterprise(&self, e: &EnterpriseRec) -> bool {
         self.industries.is_none_or(|b| b.contains(e.industry))
+    }
+}
+
+/// A talent record's filterable and counted attributes in one `u64`, for
+/// scans that read 8 bytes a record instead of the whole record
+/// (`analytics::cells`): record key (bits 0–31), field (32–39), industry
+/// (40–47), education (48–49), title (50–52), tier (53–55), seeking (56),
+/// birth year minus a base year (57–63).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TalentWord(pub u64);
+
+impl TalentWord {
+    /// The word of `t` with birth years from `base`, or `None` when an
+    /// attribute does not fit its bits.
+    pub fn of(t: &TalentRec, base: u16) -> Option<TalentWord> {
+        let birth = t.birth_year.checked_sub(base).filter(|&b| b < 128)?;
+        if t.education > 3 || t.title > 7 || t.tier > 7 {
+            return None;
+        }
+        Some(TalentWord(
+            u64::from(t.rkey)
+                | u64::from(t.field) << 32
+                | u64::from(t.industry) << 40
+                | u64::from(t.education) << 48
+                | u64::from(t.title) << 50
+                | u64::from(t.tier) << 53
+                | u64::from(t.seeking()) << 56
+                | u64::from(birth) << 57,
+        ))
+    }
+    #[inline]
+    pub fn rkey(self) -> u32 {
+        self.0 as u32
+    }
+    #[inline]
+    pub fn field(self) -> u8 {
+        (self.0 >> 32) as u8
+    }
+    #[inline]
+    fn industry(self) -> u8 {
+        (self.0 >> 40) as u8
+    }
+    #[inline]
+    pub fn education(self) -> u8 {
+        (self.0 >> 48) as u8 & 3
+    }
+    #[inline]
+    fn title(self) -> u8 {
+        (self.0 >> 50) as u8 & 7
+    }
+    #[inline]
+    fn tier(self) -> u8 {
+        (self.0 >> 53) as u8 & 7
+    }
+    #[inline]
+    pub fn seeking(self) -> bool {
+        self.0 >> 56 & 1 != 0
+    }
+    /// Birth year minus the base year.
+    #[inline]
+    pub fn birth(self) -> i32 {
+        (self.0 >> 57) as i32
+    }
+}
+
+/// A [`Filter`] compiled for [`TalentWord`]s (see [`Filter::word_test`]):
+/// every member is a set or a range, an absent one admits everything.
+#[derive(Debug, Clone)]
+pub struct WordTest {
+    fields: Bits,
+    industries: Bits,
+    education: u8,
+    title: u8,
+    tier: u8,
+    births: (i32, i32),
+    seeking: Option<bool>,
+}
+
+impl WordTest {
+    /// Whether the talent of word `w` matches, as [`Filter::talent`] would
+    /// answer for its record.
+    #[inline]
+    pub fn matches(&self, w: TalentWord) -> bool {
+        self.fields.contains(w.field())
+            && self.industries.contains(w.industry())
+            && self.education & (1 << w.education()) != 0
+            && self.title & (1 << w.title()) != 0
+            && self.tier & (1 << w.tier()) != 0
+            && (self.births.0..=self.births.1).contains(&w.birth())
+            && self.seeking.is_none_or(|s| w.seeking() == s)
     }
 }
 
