@@ -115,7 +115,8 @@ impl Histogram {
     #[inline]
     fn add(&mut self, i: u8, n: u64, rkey: u32) {
         let e = &mut self.entries[i as usize];
-        if e.0 == 0 {
+        // One branch, rarely taken: a field's first record in the cell.
+        if (e.0 == 0) & (n != 0) {
             self.touched.push(i);
         }
         e.0 += n;
@@ -261,10 +262,11 @@ impl TalentPyramid {
         for j in a..b {
             let (s, e) = (self.starts[j] as usize, self.starts[j + 1] as usize);
             cells.at(morton::cell_id(talents.get(s)?.home, level));
+            let (cell, hist) = (&mut cells.current, &mut cells.hist);
             for &w in words.get(s..e)? {
                 if test.matches(w) {
                     let young = u32::from(w.birth() >= young);
-                    add_counts(&mut cells.current, &mut cells.hist, w.rkey(), u32::from(w.seeking()), young, &w);
+                    add_counts(cell, hist, w.rkey(), u32::from(w.seeking()), young, &w);
                     cells.any = true;
                 }
             }
