@@ -332,6 +332,21 @@ fn cached(
 /// default month in both languages, and with it every field's catchment —
 /// after each publish (`background::warm_derived`), so no visitor waits.
 pub(super) fn warm(snap: &Snapshot, commute: &CommuteIndex, k: u32) {
+    // The fields' catchments are nearly all of the cost (one each,
+    // memoised with the snapshot): made on two threads first.
+    let queries = field_queries(snap, Disclosure::Protected { k });
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let prepare = || {
+        while let Some((_, q)) = queries.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)) {
+            Context::new(snap, q);
+        }
+    };
+    std::thread::scope(|s| {
+        // Both threads take the next field until none is left; without the
+        // second thread this one does them all.
+        let _other = std::thread::Builder::new().name("warm-briefing".into()).spawn_scoped(s, prepare);
+        prepare();
+    });
     let month = default_month(snap);
     for lang in [Lang::Zh, Lang::En] {
         cached(snap, commute, month, lang, DEFAULT_PER_KIND, Disclosure::Protected { k }, k);
@@ -465,6 +480,16 @@ fn headline(snap: &Snapshot, month: u32, d: Disclosure) -> Headlines {
 /// interval, only where that lower end is above both 1 (openings outrun the
 /// job seekers living there) and the field's city ratio (the area is short
 /// against the rest of the city); low-data areas left out.
+/// The shortage query of every field, as the briefing asks it.
+fn field_queries(snap: &Snapshot, d: Disclosure) -> Vec<(u8, crate::analytics::shortage::areas::Query)> {
+    (0..snap.taxonomy.fields().len().min(256) as u8)
+        .filter_map(|field| {
+            let code = snap.taxonomy.field(field)?.code.clone();
+            Some((field, parse_query(&BTreeMap::from([("field".to_string(), code)]), snap, d).ok()?))
+        })
+        .collect()
+}
+
 fn shortage_findings(snap: &Snapshot, lang: Lang, per_kind: usize, d: Disclosure) -> Vec<Finding> {
     struct Hit {
         field: u8,
@@ -477,9 +502,7 @@ fn shortage_findings(snap: &Snapshot, lang: Lang, per_kind: usize, d: Disclosure
         city: f64,
     }
     let mut hits = Vec::new();
-    for field in 0..snap.taxonomy.fields().len().min(256) as u8 {
-        let Some(code) = snap.taxonomy.field(field).map(|f| f.code.clone()) else { continue };
-        let Ok(q) = parse_query(&BTreeMap::from([("field".to_string(), code)]), snap, d) else { continue };
+    for (field, q) in field_queries(snap, d) {
         let ctx = Context::new(snap, &q);
         if ctx.city.demand <= 0.0 {
             continue;

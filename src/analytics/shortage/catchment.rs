@@ -70,6 +70,9 @@ pub const DEFAULT_RADIUS_M: f64 = 10_000.0;
 /// Metres per unit of Web Mercator x at the equator (WGS 84 circumference).
 const EQUATOR_M: f64 = 40_075_016.686;
 
+/// The Gaussian decay's value at the radius, `exp(-1/2)`, computed once.
+static GAUSSIAN_EDGE: std::sync::LazyLock<f64> = std::sync::LazyLock::new(|| (-0.5f64).exp());
+
 /// Distance decay of the catchment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Decay {
@@ -109,7 +112,7 @@ impl Decay {
             Decay::Uniform => 1.0,
             Decay::Linear => 1.0 - d / r,
             Decay::Gaussian => {
-                let edge = (-0.5f64).exp();
+                let edge = *GAUSSIAN_EDGE;
                 (((-0.5 * (d / r).powi(2)).exp() - edge) / (1.0 - edge)).max(0.0)
             }
         }
@@ -235,10 +238,30 @@ pub fn two_step_keyed(
         };
     }
     let grid = Grid::for_radius(seekers, sites, radius_m);
+    // Most points of the 3 × 3 squares around a site are beyond the radius
+    // (their weight is 0): a bound on the scale near the site tells so from
+    // the squared unit distance, before the exact distance's cosh and
+    // square root. The midpoint of a site and a point of its squares is
+    // within two squares of the site, and the scale there is at least the
+    // smaller of its values two squares north and south (it falls away
+    // from the equator); the margin covers rounding, so only points whose
+    // exact weight is 0 are passed over.
+    let beyond = (radius_m * radius_m) * (1.0 + 1e-9);
+    let scale_floor = |s: &WeightedPoint| {
+        let lo = metres_per_unit(s.y - 2.0 * grid.cell).min(metres_per_unit(s.y + 2.0 * grid.cell));
+        lo * lo
+    };
+    let near = |s: &WeightedPoint| {
+        let (x, y, floor) = (s.x, s.y, scale_floor(s));
+        grid.near(x, y).filter(move |&i| {
+            let p = &seekers[i as usize];
+            ((x - p.x).powi(2) + (y - p.y).powi(2)) * floor <= beyond
+        })
+    };
     // Step 1: openings competing for each seeker point.
     let mut competing = vec![0.0f64; seekers.len()];
     for s in sites {
-        for i in grid.near(s.x, s.y) {
+        for i in near(s) {
             let p = &seekers[i as usize];
             let w = decay.weight(distance_m(s.x, s.y, p.x, p.y), radius_m);
             competing[i as usize] += w * s.weight;
@@ -265,7 +288,7 @@ pub fn two_step_keyed(
         .zip(&mut reach)
         .map(|(s, reach)| {
             let mut a = 0.0;
-            for i in grid.near(s.x, s.y) {
+            for i in near(s) {
                 let p = &seekers[i as usize];
                 let w = decay.weight(distance_m(s.x, s.y, p.x, p.y), radius_m);
                 a += w * ratio[i as usize];
