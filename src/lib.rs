@@ -28,6 +28,7 @@ pub mod generate;
 pub mod import;
 pub mod model;
 pub mod snapshot;
+pub mod spare;
 pub mod spatial;
 pub mod store;
 pub mod timing;

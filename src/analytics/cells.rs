@@ -253,11 +253,69 @@ impl TalentPyramid {
     /// are none (see the type's doc). Equal to [`talent_cells_of`] over the
     /// tile's records (checked by a test).
     fn filtered(&self, talents: &[TalentRec], tile: TileId, filter: &Filter, young_from: u16) -> Option<Vec<Cell>> {
+        self.filtered_split(talents, tile, filter, young_from, SPLIT_WORDS)
+    }
+
+    /// [`Self::filtered`], the tile's runs cut in two at a cell boundary of
+    /// the tile's level when they hold more than `split` words, the halves
+    /// through [`crate::spare::join`] (a second core when one is idle).
+    fn filtered_split(
+        &self,
+        talents: &[TalentRec],
+        tile: TileId,
+        filter: &Filter,
+        young_from: u16,
+        split: usize,
+    ) -> Option<Vec<Cell>> {
         let words = self.words.as_ref()?;
         let (a, b) = cell_span(&self.levels[PYRAMID_MAX_ZOOM as usize], PYRAMID_MAX_ZOOM, tile);
-        let test = filter.word_test(self.base);
-        let young = i32::from(young_from) - i32::from(self.base);
-        let level = cell_level(tile.z);
+        let scan = Scan {
+            talents,
+            words,
+            starts: &self.starts,
+            test: filter.word_test(self.base),
+            young: i32::from(young_from) - i32::from(self.base),
+            level: cell_level(tile.z),
+        };
+        if b > a && (self.starts[b] - self.starts[a]) as usize > split {
+            // Each half ends at a boundary of the tile's cells, so no cell
+            // is split and the halves' cells follow each other.
+            let cell = |j: usize| talents.get(self.starts[j] as usize).map(|t| morton::cell_id(t.home, scan.level));
+            let mut mid = a + (b - a) / 2;
+            while mid > a && mid < b && cell(mid) == cell(mid - 1) {
+                mid += 1;
+            }
+            if mid > a && mid < b {
+                let (first, second) = crate::spare::join(|| scan.cells(a..mid), || scan.cells(mid..b));
+                let mut cells = first?;
+                cells.extend(second?);
+                return Some(cells);
+            }
+        }
+        scan.cells(a..b)
+    }
+}
+
+/// Words in a tile above which its cells are made in two halves.
+const SPLIT_WORDS: usize = 400_000;
+
+/// What a filtered scan of packed words reads.
+struct Scan<'a> {
+    talents: &'a [TalentRec],
+    words: &'a [TalentWord],
+    starts: &'a [u32],
+    test: crate::analytics::filter::WordTest,
+    /// The first birth offset counted as young.
+    young: i32,
+    /// The level of the tile's cells.
+    level: u8,
+}
+
+impl Scan<'_> {
+    /// The cells of the finest pyramid cells `range` (whole cells of the
+    /// tile's level).
+    fn cells(&self, range: std::ops::Range<usize>) -> Option<Vec<Cell>> {
+        let (test, young) = (&self.test, self.young);
         let mut cells = Cells::new();
         // A filter naming fields matches few records: one pass, the field
         // tested first, the branch on a match mostly not taken. Any other
@@ -268,11 +326,15 @@ impl TalentPyramid {
         let add = |cell: &mut Cell, hist: &mut Histogram, w: TalentWord| {
             add_counts(cell, hist, w.rkey(), u32::from(w.seeking()), u32::from(w.birth() >= young), &w);
         };
+        let run = |j: usize| {
+            let (s, e) = (*self.starts.get(j)? as usize, *self.starts.get(j + 1)? as usize);
+            Some((morton::cell_id(self.talents.get(s)?.home, self.level), self.words.get(s..e)?))
+        };
         if test.selective {
-            for j in a..b {
-                let (s, e) = (self.starts[j] as usize, self.starts[j + 1] as usize);
-                cells.at(morton::cell_id(talents.get(s)?.home, level));
-                for &w in words.get(s..e)? {
+            for j in range {
+                let (id, run) = run(j)?;
+                cells.at(id);
+                for &w in run {
                     if test.matches_field_first(w) {
                         add(&mut cells.current, &mut cells.hist, w);
                         cells.any = true;
@@ -281,12 +343,11 @@ impl TalentPyramid {
             }
             return Some(cells.done());
         }
-        let longest = (a..b).map(|j| self.starts[j + 1] - self.starts[j]).max().unwrap_or(0);
-        let mut picked = vec![0u32; longest as usize];
-        for j in a..b {
-            let (s, e) = (self.starts[j] as usize, self.starts[j + 1] as usize);
-            cells.at(morton::cell_id(talents.get(s)?.home, level));
-            let run = words.get(s..e)?;
+        let longest = range.clone().filter_map(|j| run(j).map(|(_, r)| r.len())).max().unwrap_or(0);
+        let mut picked = vec![0u32; longest];
+        for j in range {
+            let (id, run) = run(j)?;
+            cells.at(id);
             let mut n = 0;
             for (i, &w) in run.iter().enumerate() {
                 picked[n] = i as u32;
@@ -584,6 +645,7 @@ mod tests {
         let words = ts.iter().map(|t| TalentWord::of(t, base)).collect::<Option<Vec<_>>>();
         assert!(words.is_some());
         let pyramid = TalentPyramid { levels, starts, words, base };
+        let spare = std::sync::Arc::new(tokio::sync::Semaphore::new(1));
         let field = |i: u8| taxonomy.field(i).unwrap().code.clone();
         let industry = |i: u8| taxonomy.industry(i).unwrap().code.clone();
         let queries: Vec<Vec<(&str, String)>> = vec![
@@ -618,6 +680,11 @@ mod tests {
                     let expected = talent_cells_of(&inside, cell_level(z), &filter, young_from);
                     let got = pyramid.filtered(&ts, tile, &filter, young_from).unwrap();
                     assert_eq!(got, expected, "{pairs:?} at {tile:?}");
+                    // Cut in halves, on a second core when one is free.
+                    let halves = crate::spare::within(&spare, || {
+                        pyramid.filtered_split(&ts, tile, &filter, young_from, 100).unwrap()
+                    });
+                    assert_eq!(halves, expected, "{pairs:?} at {tile:?} in halves");
                 }
             }
         }

@@ -53,9 +53,10 @@ impl Compute {
     {
         let permit =
             self.permits.clone().acquire_owned().await.map_err(|_| ApiError::Internal("compute pool closed".into()))?;
+        let permits = self.permits.clone();
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            work()
+            crate::spare::within(&permits, work)
         })
         .await
         .map_err(|e| ApiError::Internal(format!("compute task failed: {e}")))
@@ -70,7 +71,7 @@ impl Compute {
         let permit = tokio::runtime::Handle::try_current()
             .ok()
             .and_then(|rt| rt.block_on(self.permits.clone().acquire_owned()).ok());
-        let out = work();
+        let out = crate::spare::within(&self.permits, work);
         drop(permit);
         out
     }
