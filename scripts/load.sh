@@ -81,6 +81,12 @@ stop() {
   wait $SERVER 2>/dev/null || true
   SERVER=
 }
+# Waits (at most 60 s) until the server has built its derived indexes, which
+# it does on a background thread after start, so they do not share the
+# cores with the measurement.
+settle() {
+  for _ in $(seq 1 600); do grep -q "derived indexes built" "$WORK/server.log" && return; sleep 0.1; done
+}
 summary() { grep -E "Requests/sec|^ +50%|^ +99%" | tr -s ' ' | paste -sd' ' -; }
 
 echo "### start"
@@ -177,10 +183,16 @@ measure() { # measure BINARY
       curl -s -o /dev/null -w '%{http_code}\n' "http://127.0.0.1:$PORT$u"; done | grep -cvE '^(200|204)$' || true)
     [ "$bad" = 0 ] || { echo "$bad of the first 200 $list URLs are not tiles" >&2; exit 1; }
   done
+  settle
   run "uncached, distinct URLs, 1 connection" distinct 1 $((DURATION / 2))
+  # A fresh start, so the tiles the first run made are not cached.
+  stop
+  start "$1"
+  settle
   run "uncached, distinct URLs, 64 connections" distinct 64 "$DURATION"
   stop
   start "$1"
+  settle
   while read -r u; do curl -s -H 'Accept-Encoding: gzip' "http://127.0.0.1:$PORT$u" -o /dev/null; done < "$WORK/urls.txt"
   run "warm (cache filled), gzip, 64 connections" urls 64 "$DURATION"
 }

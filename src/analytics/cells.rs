@@ -281,7 +281,9 @@ impl TalentPyramid {
             // Each half ends at a boundary of the tile's cells, so no cell
             // is split and the halves' cells follow each other.
             let cell = |j: usize| talents.get(self.starts[j] as usize).map(|t| morton::cell_id(t.home, scan.level));
-            let mut mid = a + (b - a) / 2;
+            // The run where half the words are, then on to a boundary.
+            let half = self.starts[a] + (self.starts[b] - self.starts[a]) / 2;
+            let mut mid = a + self.starts[a..b].partition_point(|&s| s < half);
             while mid > a && mid < b && cell(mid) == cell(mid - 1) {
                 mid += 1;
             }
