@@ -637,6 +637,7 @@ async fn the_warm_path_charges_the_rate_limit_as_the_stack_does() {
     let t = covering(10)[0];
     let uri = format!("/tiles/talents/{}/{}/{}.mvt", t.z, t.x, t.y);
     let mut statuses = Vec::new();
+    let started = std::time::Instant::now();
     for _ in 0..6 {
         let (status, headers, body) = answer(&app, "GET", &uri, &[]).await;
         if status == StatusCode::TOO_MANY_REQUESTS {
@@ -645,8 +646,10 @@ async fn the_warm_path_charges_the_rate_limit_as_the_stack_does() {
         }
         statuses.push(status.as_u16());
     }
-    // A burst of 3 (one token may come back while the test runs).
+    // A burst of 3, and one more token for every second the test took.
+    let refilled = started.elapsed().as_secs() as usize + 1;
     let ok = statuses.iter().filter(|&&s| s == 200).count();
-    assert!((3..=4).contains(&ok) && statuses[..3] == [200, 200, 200], "{statuses:?}");
+    assert!(ok >= 3 && ok <= 3 + refilled && statuses[..3] == [200, 200, 200], "{statuses:?}");
+    assert!(statuses.contains(&429) || refilled > 3, "{statuses:?}");
     assert!(warm_count(&state) >= 2, "the warm path answered within the burst");
 }
