@@ -122,17 +122,6 @@ impl WarmTiles {
     pub(super) fn clear(&self) {
         self.uris.invalidate_all();
     }
-
-    /// Number of URIs remembered (after pending evictions).
-    pub fn len(&self) -> usize {
-        self.uris.run_pending_tasks();
-        usize::try_from(self.uris.entry_count()).unwrap_or(usize::MAX)
-    }
-
-    /// Whether no URI is remembered.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 /// The layer in front of the middleware stack ([`super::router`]).

@@ -135,7 +135,7 @@ pub async fn tile(
     let gzip = accepts_gzip(&headers);
     let uri = uri.path_and_query().map(|pq| pq.as_str()).filter(|u| plain && !state.warm.knows(u, version, gzip));
     let etags = uri.map(|_| (etag(version, &key, false), etag(version, &key, true)));
-    let (resp, sent) = respond(&state, &headers, source.name(), version, key, prepared).await?;
+    let (resp, sent) = respond(&state, &headers, gzip, source.name(), version, key, prepared).await?;
     if let (Some(uri), Some((etag, gz_etag)), Some((tile, gz))) = (uri, etags, sent)
         && let Some(r) = Remembered::new(source, version, (&etag, &gz_etag), tile, gz)
     {
@@ -162,20 +162,20 @@ pub(super) fn parse_tile(name: &str, z: &str, x: &str, y: &str) -> Result<TileId
 /// sent.
 type Sent = (Bytes, Option<Bytes>);
 
-/// Answers a tile request whose cache `key` is known: `304` when
-/// `If-None-Match` names the ETag, else the cached bytes or the render's
-/// (on the compute pool, cached for next time), `204` for an empty tile;
-/// ETag and Cache-Control on every answer. With the answer, the bytes it
-/// sent (none for `304`).
+/// Answers a tile request whose cache `key` is known (`gzip`: the caller
+/// accepts gzip): `304` when `If-None-Match` names the ETag, else the
+/// cached bytes or the render's (on the compute pool, cached for next
+/// time), `204` for an empty tile; ETag and Cache-Control on every answer.
+/// With the answer, the bytes it sent (none for `304`).
 async fn respond(
     state: &AppState,
     headers: &HeaderMap,
+    gzip: bool,
     name: &'static str,
     version: u64,
     key: String,
     prepared: Prepared,
 ) -> Result<(Response, Option<Sent>), ApiError> {
-    let gzip = accepts_gzip(headers);
     let etag = etag(version, &key, gzip);
     if not_modified(headers, &etag) {
         return Ok((with_tile_headers(StatusCode::NOT_MODIFIED.into_response(), &etag), None));
