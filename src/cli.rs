@@ -618,7 +618,41 @@ fn serve(
         (snapshot::build(&mut store, taxonomy)?, snapshot::file::Origin::Built("not kept (--no-saved-snapshot)".into()))
     };
     drop(store);
-    crate::analytics::cells::talent_pyramid(&snap);
+    let read_ms = started.elapsed().as_millis() as u64;
+    // The slow derived indexes saved with the snapshot are read beside the
+    // talent pyramid's build (`analytics::saved`).
+    let derived = std::thread::scope(|s| {
+        let read = s.spawn(|| {
+            (origin == snapshot::file::Origin::Saved).then(|| {
+                let started = std::time::Instant::now();
+                let identity = snapshot::file::Identity::current(&instance, snap.version, &snap.taxonomy);
+                let derived = crate::analytics::saved::load(&crate::analytics::saved::path_in(data), &identity, &snap);
+                tracing::debug!(ms = started.elapsed().as_millis() as u64, "saved derived indexes read");
+                derived
+            })
+        });
+        crate::analytics::cells::talent_pyramid(&snap);
+        tracing::debug!(ms = started.elapsed().as_millis() as u64 - read_ms, "talent pyramid built");
+        read.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    });
+    let derived = match derived {
+        Some(Ok(derived)) => {
+            tracing::info!(
+                catchments = derived.catchments.len(),
+                "commute index and catchments read from the saved derived indexes"
+            );
+            Some(derived)
+        }
+        Some(Err(e)) => {
+            let why = match e {
+                snapshot::file::FileError::Stale(why) => why,
+                other => other.to_string(),
+            };
+            tracing::info!(why, "saved derived indexes not used; building them");
+            None
+        }
+        None => None,
+    };
     let from = match &origin {
         snapshot::file::Origin::Saved => "read from the saved snapshot".to_string(),
         snapshot::file::Origin::Built(why) => format!("built from the store ({why})"),
@@ -628,6 +662,7 @@ fn serve(
         talents = snap.totals.talents,
         enterprises = snap.totals.enterprises,
         ms = started.elapsed().as_millis() as u64,
+        read_ms,
         from,
         "snapshot ready"
     );
@@ -655,9 +690,13 @@ fn serve(
         session_hours = settings.access.session_ttl.as_secs() / 3600,
         "access control (docs/access.md)"
     );
-    let mut state = AppState::on_store(snap, Some(location.clone()), settings).with_background_warming();
+    let mut state = AppState::on_store(snap, Some(location.clone()), settings);
+    if let Some(derived) = derived {
+        state.install_derived(derived);
+    }
+    state = state.with_background_warming();
     if saved_snapshot {
-        state = state.keep_saved_snapshot(instance, origin == snapshot::file::Origin::Saved);
+        state = state.keep_saved_snapshot(instance);
     }
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async move {

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use talentmap::analytics::saved;
 use talentmap::api::{AppState, Settings};
 use talentmap::generate::{GenerateOptions, generate};
 use talentmap::import::{ImportKind, ImportOptions, import_file};
@@ -41,6 +42,15 @@ fn identity(store: &Store, snap: &Snapshot) -> Identity {
     Identity::current(&store.instance().unwrap(), snap.version, &snap.taxonomy)
 }
 
+/// The tile of zoom `z` holding a point.
+fn tile_at(lon: f64, lat: f64, z: u8) -> TileId {
+    let n = f64::from(1u32 << z);
+    let x = ((lon + 180.0) / 360.0 * n) as u32;
+    let r = lat.to_radians();
+    let y = ((1.0 - (r.tan() + 1.0 / r.cos()).ln() / std::f64::consts::PI) / 2.0 * n) as u32;
+    TileId { z, x, y }
+}
+
 /// Tiles over the city at zooms 6–14 (the pyramid zooms and the record
 /// zooms), and the JSON routes of every analytics family.
 fn uris(snap: &Snapshot) -> Vec<String> {
@@ -49,11 +59,7 @@ fn uris(snap: &Snapshot) -> Vec<String> {
     let [lon, lat] = district.centre;
     let mut uris = Vec::new();
     for z in [6u8, 9, 11, 12, 14] {
-        let n = f64::from(1u32 << z);
-        let x = ((lon + 180.0) / 360.0 * n) as u32;
-        let r = lat.to_radians();
-        let y = ((1.0 - (r.tan() + 1.0 / r.cos()).ln() / std::f64::consts::PI) / 2.0 * n) as u32;
-        let tile = TileId { z, x, y };
+        let tile = tile_at(lon, lat, z);
         for layer in ["talents", "vacancies", "enterprises", "stations", "regions"] {
             uris.push(format!("/tiles/{layer}/{}/{}/{}.mvt", tile.z, tile.x, tile.y));
         }
@@ -217,6 +223,118 @@ fn a_file_that_does_not_match_the_store_is_not_used() {
     );
 }
 
+/// The routes the saved derived indexes answer: commute (the commute
+/// index), shortage by field and the briefing (the fields' catchments).
+fn derived_uris(snap: &Snapshot) -> Vec<String> {
+    let district = snap.regions.iter().find(|r| r.kind == talentmap::model::RegionKind::District).unwrap();
+    let park = snap.regions.iter().find(|r| r.kind == talentmap::model::RegionKind::Park).unwrap();
+    let [lon, lat] = district.centre;
+    let mut uris: Vec<String> = [
+        format!("/api/commute/summary?area={}", district.id),
+        format!("/api/commute/summary?area={}", park.id),
+        "/api/commute/districts".to_string(),
+        "/api/commute/underserved".to_string(),
+        "/api/shortage?field=0812".to_string(),
+        "/api/shortage?field=0812&by=district".to_string(),
+        "/api/shortage?field=0812&by=park".to_string(),
+        format!("/api/shortage/fields?area={}", district.id),
+        "/api/briefing".to_string(),
+        "/api/briefing?lang=en".to_string(),
+    ]
+    .into();
+    for z in [9u8, 12] {
+        let TileId { x, y, .. } = tile_at(lon, lat, z);
+        uris.push(format!("/tiles/shortage/{z}/{x}/{y}.mvt?field=0812"));
+        uris.push(format!("/tiles/commute/{z}/{x}/{y}.mvt?work_area={}", park.id));
+    }
+    uris
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn saved_derived_indexes_serve_what_a_build_serves() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, data) = city(dir.path(), 6_000);
+    let built = snapshot::build(&mut store, taxonomy()).unwrap();
+    let id = identity(&store, &built);
+    file::save(&built, &id, &file::path_in(&data)).unwrap();
+    drop(built);
+    let read = || file::load(&file::path_in(&data), &id, taxonomy()).unwrap();
+
+    // A server that built its indexes saves them.
+    let a = AppState::new(read(), None, Settings::default());
+    let path = saved::path_in(&data);
+    let derived = a.derived(&a.snapshot());
+    assert!(derived.catchments.len() >= 10, "one catchment per field: {}", derived.catchments.len());
+    let bytes = saved::save(&path, &id, &derived).unwrap();
+    assert!(bytes > 6_000 * 4, "{bytes} bytes");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "owner-only: it holds cell keys");
+    }
+    assert_eq!(saved::identity_of(&path).unwrap(), (id.clone(), saved::code_digest()));
+
+    // A server started on the same snapshot reads them and builds nothing.
+    let b_snap = read();
+    let loaded = saved::load(&path, &id, &b_snap).unwrap();
+    let index = loaded.commute.clone();
+    let catchment = loaded.catchments[3].3.clone();
+    let b = AppState::new(b_snap, None, Settings::default());
+    b.install_derived(loaded);
+    assert!(Arc::ptr_eq(&b.commute.get(&b.snapshot()), &index), "the commute index read back is used");
+    let again = b.derived(&b.snapshot());
+    assert!(Arc::ptr_eq(&again.catchments[3].3, &catchment), "the catchments read back are used");
+
+    // And answers the same bytes.
+    for uri in derived_uris(&a.snapshot()) {
+        let (sa, ba) = common::get_bytes(&a, &uri).await;
+        let (sb, bb) = common::get_bytes(&b, &uri).await;
+        assert!(sa == 200 || sa == 204, "{uri}: {sa} {}", String::from_utf8_lossy(&ba));
+        assert_eq!(sb, sa, "{uri}");
+        assert!(ba == bb, "{uri}: the saved indexes answer other bytes");
+    }
+}
+
+#[test]
+fn saved_derived_indexes_that_do_not_match_are_not_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, data) = city(dir.path(), 1_500);
+    let snap = Arc::new(snapshot::build(&mut store, taxonomy()).unwrap());
+    let id = identity(&store, &snap);
+    let path = saved::path_in(&data);
+    assert!(matches!(saved::load(&path, &id, &snap), Err(FileError::Stale(why)) if why.contains("none")));
+    let state = AppState::new(snapshot::build(&mut store, taxonomy()).unwrap(), None, Settings::default());
+    saved::save(&path, &id, &state.derived(&state.snapshot())).unwrap();
+    assert!(saved::load(&path, &id, &snap).is_ok());
+    let good = std::fs::read(&path).unwrap();
+
+    // Another data version.
+    let mut newer = id.clone();
+    newer.version += 1;
+    assert!(matches!(saved::load(&path, &newer, &snap), Err(FileError::Stale(_))));
+    // Damaged or cut short: refused, never a panic.
+    for at in [good.len() / 3, good.len() / 2, good.len() - 5] {
+        let mut bad = good.clone();
+        bad[at] ^= 0x40;
+        std::fs::write(&path, &bad).unwrap();
+        assert!(matches!(saved::load(&path, &id, &snap), Err(FileError::Corrupt(_))), "byte {at}");
+    }
+    for len in [20, good.len() / 2, good.len() - 1] {
+        std::fs::write(&path, &good[..len]).unwrap();
+        assert!(saved::load(&path, &id, &snap).is_err(), "cut at {len}");
+    }
+    // A snapshot file is not a derived index file.
+    file::save(&snap, &id, &path).unwrap();
+    assert!(matches!(saved::load(&path, &id, &snap), Err(FileError::Stale(_))));
+    // Indexes that do not fit the snapshot they claim to be for (another
+    // city under the same identity) are refused.
+    std::fs::write(&path, &good).unwrap();
+    let (mut other_store, _) = city(&dir.path().join("other"), 900);
+    let other = snapshot::build(&mut other_store, taxonomy()).unwrap();
+    assert!(matches!(saved::load(&path, &id, &other), Err(FileError::Corrupt(_))));
+}
+
 /// Polls until `f` holds, for at most a minute.
 fn wait_for(what: &str, f: impl Fn() -> bool) {
     let until = Instant::now() + Duration::from_secs(60);
@@ -234,11 +352,14 @@ async fn the_server_saves_each_published_snapshot_for_the_next_start() {
     let (snap, origin) = file::open(&mut store, taxonomy(), &data).unwrap();
     assert!(matches!(origin, Origin::Built(_)));
     let first = snap.version;
-    let state =
-        AppState::new(snap, Some(data.clone()), Settings::default()).keep_saved_snapshot(instance.clone(), false);
+    let state = AppState::new(snap, Some(data.clone()), Settings::default()).keep_saved_snapshot(instance.clone());
     let path = file::path_in(&data);
     let version_saved = || file::identity_of(&path).map(|i| i.version).ok();
     wait_for("the first save", || version_saved() == Some(first));
+    // The slow derived indexes follow, for the same snapshot.
+    let derived_path = saved::path_in(&data);
+    let derived_saved = || saved::identity_of(&derived_path).map(|(i, _)| i.version).ok();
+    wait_for("the derived indexes' save", || derived_saved() == Some(first));
 
     // An import by another process: the reloader publishes, the saver follows.
     let extra = dir.path().join("extra.csv");
@@ -248,10 +369,13 @@ async fn the_server_saves_each_published_snapshot_for_the_next_start() {
     let next = tokio::task::spawn_blocking(move || s.refresh()).await.unwrap().unwrap().unwrap();
     assert_eq!(next, first + 1);
     wait_for("the save of the new version", || version_saved() == Some(next));
+    wait_for("the derived indexes of the new version", || derived_saved() == Some(next));
 
     // The next start reads it.
     let (read, origin) = file::open(&mut store, taxonomy(), &data).unwrap();
     assert_eq!(origin, Origin::Saved);
     assert_eq!((read.version, read.totals.stations), (next, state.snapshot().totals.stations));
+    let loaded = saved::load(&derived_path, &identity(&store, &read), &read).unwrap();
+    assert!(!loaded.catchments.is_empty());
     drop(state);
 }

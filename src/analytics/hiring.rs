@@ -122,6 +122,42 @@ pub fn by_region_as_of(snap: &Snapshot, field: Option<u8>, as_of: Date) -> (Vec<
     (regions.into_iter().map(Acc::finish).collect(), city.finish())
 }
 
+/// Openings open in the whole city at the end of day `as_of`, every field:
+/// the `open_openings` of [`by_region_as_of`]'s city without the medians.
+pub fn open_openings_as_of(snap: &Snapshot, as_of: Date) -> u64 {
+    let as_of = as_of.days();
+    snap.vacancies.iter().filter(|v| v.posted <= as_of && (v.open || v.filled > as_of)).map(|v| v.openings as u64).sum()
+}
+
+/// [`by_region_as_of`] of every field at once, in one pass over the
+/// vacancies: slot `f` holds field `f`'s districts and parks (fields
+/// `0..fields`; vacancies of other fields are left out).
+pub fn by_field_and_region_as_of(snap: &Snapshot, fields: usize, as_of: Date) -> Vec<Vec<Difficulty>> {
+    let as_of = as_of.days();
+    let regions = snap.regions.len();
+    let mut acc: Vec<Acc> = (0..fields * regions).map(|_| Acc::default()).collect();
+    for v in &snap.vacancies {
+        if v.field as usize >= fields {
+            continue;
+        }
+        let base = v.field as usize * regions;
+        for r in [v.district, v.park] {
+            if r != NONE16
+                && (r as usize) < regions
+                && let Some(a) = acc.get_mut(base + r as usize)
+            {
+                a.add(v, as_of);
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(fields);
+    let mut it = acc.into_iter();
+    for _ in 0..fields {
+        out.push(it.by_ref().take(regions).map(Acc::finish).collect());
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,6 +183,47 @@ mod tests {
         let mut acc = Acc::default();
         vacancies.iter().for_each(|v| acc.add(v, as_of));
         acc.finish()
+    }
+
+    #[test]
+    fn every_field_at_once_equals_one_field_at_a_time() {
+        let mut snap = Snapshot::empty(std::sync::Arc::new(crate::model::Taxonomy::builtin()));
+        let region = |i: usize| crate::snapshot::RegionInfo {
+            id: format!("R{i}"),
+            name: String::new(),
+            name_en: String::new(),
+            kind: crate::model::RegionKind::District,
+            geometry: geo::MultiPolygon(Vec::new()),
+            bbox: [0.0; 4],
+            centre: [0.0; 2],
+            stats: Default::default(),
+        };
+        snap.regions = (0..5).map(region).collect();
+        let mut rng = crate::generate::rng::Rng::new(7, 0);
+        let fields = 4;
+        snap.vacancies = (0..4000)
+            .map(|_| {
+                let posted = 20_000 + (rng.f64() * 700.0) as i32;
+                let filled = rng.f64() < 0.6;
+                let mut v =
+                    vacancy(1 + (rng.f64() * 6.0) as u32, posted, filled.then(|| posted + (rng.f64() * 300.0) as i32));
+                v.field = (rng.f64() * (fields + 1) as f64) as u8;
+                v.district = (rng.f64() * 5.0) as u16;
+                v.park = if rng.f64() < 0.3 { NONE16 } else { (rng.f64() * 5.0) as u16 };
+                v
+            })
+            .collect();
+        let end = as_of(&snap).unwrap_or(Date { year: 2026, month: 1, day: 1 });
+        for as_of in [end, Date::from_days(end.days() - 200)] {
+            let all = by_field_and_region_as_of(&snap, fields, as_of);
+            assert_eq!(all.len(), fields);
+            for (f, regions) in all.iter().enumerate() {
+                assert_eq!(*regions, by_region_as_of(&snap, Some(f as u8), as_of).0, "field {f}");
+            }
+            let city = by_region_as_of(&snap, None, as_of).1;
+            assert!(city.open_openings > 0);
+            assert_eq!(open_openings_as_of(&snap, as_of), city.open_openings);
+        }
     }
 
     #[test]

@@ -8,4 +8,5 @@ pub mod flows;
 pub mod hiring;
 pub mod privacy;
 pub mod profile;
+pub mod saved;
 pub mod shortage;

@@ -353,6 +353,15 @@ pub(super) fn warm(snap: &Snapshot, commute: &CommuteIndex, k: u32) {
     }
 }
 
+/// The catchments [`warm`] builds: field, narrowing and parameters of each
+/// field's query (kept on disk with the snapshot, `analytics::saved`).
+pub(super) fn catchment_queries(
+    snap: &Snapshot,
+    k: u32,
+) -> Vec<(u8, crate::analytics::shortage::basis::Narrow, crate::analytics::shortage::effective::CatchmentParams)> {
+    field_queries(snap, Disclosure::Protected { k }).into_iter().map(|(f, q)| (f, q.narrow, q.catchment)).collect()
+}
+
 /// The text of `zh` or `en`.
 fn say(lang: Lang, zh: String, en: String) -> String {
     if lang == Lang::Zh { zh } else { en }
@@ -451,7 +460,7 @@ fn headline(snap: &Snapshot, month: u32, d: Disclosure) -> Headlines {
     let first_posted = snap.vacancies.iter().map(|v| v.posted).min();
     let openings_at = |m: Option<u32>| -> Option<f64> {
         let end = month_end(m?);
-        (first_posted? <= end.days()).then(|| hiring::by_region_as_of(snap, None, end).1.open_openings as f64)
+        (first_posted? <= end.days()).then(|| hiring::open_openings_as_of(snap, end) as f64)
     };
     let openings =
         Headline::of(openings_at(Some(month)), openings_at(month.checked_sub(1)), openings_at(month.checked_sub(12)));
@@ -757,13 +766,16 @@ fn flow_findings(snap: &Snapshot, month: u32, lang: Lang, per_kind: usize, d: Di
 /// the month's end (at least [`MIN_OPENINGS`] open), then median days to fill.
 fn hiring_findings(snap: &Snapshot, month: u32, lang: Lang, per_kind: usize) -> Vec<Finding> {
     let end = month_end(month);
-    let mut fields: Vec<u8> = snap.vacancies.iter().map(|v| v.field).collect();
-    fields.sort_unstable();
-    fields.dedup();
+    // Every field's districts in one pass over the vacancies, shared by the
+    // briefing's languages.
+    let fields = snap.taxonomy.fields().len().min(256);
+    let by_field = snap.memo.get_or_compute(&format!("api::briefing:hiring:{}", end.days()), || {
+        hiring::by_field_and_region_as_of(snap, fields, end)
+    });
     let mut hits = Vec::new();
-    for field in fields {
-        let (regions, _) = hiring::by_region_as_of(snap, Some(field), end);
-        for (r, h) in regions.into_iter().enumerate() {
+    for (field, regions) in by_field.iter().enumerate() {
+        let field = field as u8;
+        for (r, h) in regions.iter().cloned().enumerate() {
             if snap.regions[r].kind != RegionKind::District || h.open_openings < MIN_OPENINGS {
                 continue;
             }

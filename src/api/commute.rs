@@ -93,6 +93,12 @@ impl CommuteCache {
         }
         Arc::new(CommuteIndex::build(snap))
     }
+
+    /// Takes `index` as the index of `snap` (one read back from the saved
+    /// derived indexes, `analytics::saved`).
+    pub fn put(&self, snap: &Arc<Snapshot>, index: Arc<CommuteIndex>) {
+        self.slot.insert(Arc::as_ptr(snap) as usize, (Arc::downgrade(snap), index));
+    }
 }
 
 /// The commute index of `snap` (the snapshot a request started with, so

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 
+use crate::analytics::saved;
 use crate::model::Taxonomy;
 
 use super::cache::TileCache;
@@ -116,6 +117,10 @@ impl Default for Settings {
     }
 }
 
+fn derived_of(snap: &Arc<Snapshot>, commute: &super::commute::CommuteCache, k: u32) -> saved::Derived {
+    saved::Derived::of(snap, commute.get(snap), &super::briefing::catchment_queries(snap, k))
+}
+
 /// How long the snapshot saver waits for a burst of publishes to end.
 const SAVE_SETTLE: Duration = Duration::from_secs(2);
 
@@ -219,39 +224,80 @@ impl AppState {
         self
     }
 
-    /// Saves every published snapshot (the current one first unless
-    /// `saved` says the file already holds it) to the data directory's
-    /// `snapshot.bin` for the next start, in the background and at most
-    /// once per burst of publishes. `instance` is the store's instance id.
-    pub fn keep_saved_snapshot(self, instance: String, saved: bool) -> AppState {
+    /// Saves every published snapshot to the data directory's
+    /// `snapshot.bin`, and its slow derived indexes to `derived.bin`
+    /// (`analytics::saved`), for the next start: in the background, at most
+    /// once per burst of publishes, each file only when it does not hold
+    /// that snapshot already. `instance` is the store's instance id.
+    pub fn keep_saved_snapshot(self, instance: String) -> AppState {
         let Some(store) = &self.store else { return self };
-        let path = snapshot::file::path_in(&store.location().dir);
+        let dir = store.location().dir.clone();
+        let (commute, k, current) = (self.commute.clone(), self.settings.k, self.snapshot.clone());
         let saver = super::background::Follower::start("save-snapshot", SAVE_SETTLE, move |snap| {
             let identity = snapshot::file::Identity::current(&instance, snap.version, &snap.taxonomy);
+            let path = snapshot::file::path_in(&dir);
             if snapshot::file::identity_of(&path).is_ok_and(|found| found == identity) {
+                tracing::debug!(version = snap.version, "the saved snapshot is current");
+            } else {
+                let started = std::time::Instant::now();
+                match snapshot::file::save(snap, &identity, &path) {
+                    Ok(bytes) => tracing::info!(
+                        version = snap.version,
+                        mib = bytes >> 20,
+                        ms = started.elapsed().as_millis() as u64,
+                        file = %path.display(),
+                        "snapshot saved for the next start"
+                    ),
+                    Err(e) => {
+                        tracing::warn!(error = %e, file = %path.display(), "cannot save the snapshot; the next start rebuilds it");
+                        return;
+                    }
+                }
+            }
+            let path = saved::path_in(&dir);
+            if saved::identity_of(&path).is_ok_and(|found| found == (identity.clone(), saved::code_digest())) {
+                return;
+            }
+            if !Arc::ptr_eq(&current.load_full(), snap) {
+                // A newer snapshot is served (and offered next): building
+                // this one's indexes would only push the newer ones out.
                 return;
             }
             let started = std::time::Instant::now();
-            match snapshot::file::save(snap, &identity, &path) {
+            // Built already by the warming thread (or waited for here).
+            let derived = derived_of(snap, &commute, k);
+            match saved::save(&path, &identity, &derived) {
                 Ok(bytes) => tracing::info!(
                     version = snap.version,
                     mib = bytes >> 20,
                     ms = started.elapsed().as_millis() as u64,
                     file = %path.display(),
-                    "snapshot saved for the next start"
+                    "derived indexes saved for the next start"
                 ),
                 Err(e) => {
-                    tracing::warn!(error = %e, file = %path.display(), "cannot save the snapshot; the next start rebuilds it")
+                    tracing::warn!(error = %e, file = %path.display(), "cannot save the derived indexes; the next start rebuilds them")
                 }
             }
         });
-        if !saved {
-            saver.offer(self.snapshot());
-        }
+        saver.offer(self.snapshot());
         if self.saver.set(saver).is_err() {
             tracing::warn!("the snapshot was already being saved");
         }
         self
+    }
+
+    /// The slow derived indexes of `snap` as `analytics::saved` keeps them
+    /// (built now where they are not yet).
+    pub fn derived(&self, snap: &Arc<Snapshot>) -> saved::Derived {
+        derived_of(snap, &self.commute, self.settings.k)
+    }
+
+    /// Takes derived indexes read back from disk as the current snapshot's
+    /// (they must have been read for it: `analytics::saved::load`).
+    pub fn install_derived(&self, derived: saved::Derived) {
+        let snap = self.snapshot();
+        let commute = derived.install(&snap);
+        self.commute.put(&snap, commute);
     }
 
     /// The current snapshot; holding it keeps it alive while newer ones are

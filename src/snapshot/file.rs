@@ -124,16 +124,16 @@ pub fn path_in(dir: &Path) -> PathBuf {
 
 /// A fast 64-bit hash of bytes (multiply–rotate over 8-byte words): checks
 /// blocks against damage, not against an adversary.
-struct Hasher(u64);
+pub(crate) struct Hasher(u64);
 
 impl Hasher {
-    fn new() -> Hasher {
+    pub(crate) fn new() -> Hasher {
         Hasher(0x243f_6a88_85a3_08d3)
     }
     fn word(&mut self, w: u64) {
         self.0 = (self.0 ^ w).wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(29);
     }
-    fn bytes(&mut self, b: &[u8]) {
+    pub(crate) fn bytes(&mut self, b: &[u8]) {
         let mut words = b.chunks_exact(8);
         for w in &mut words {
             let mut a = [0u8; 8];
@@ -144,7 +144,7 @@ impl Hasher {
         tail[..words.remainder().len()].copy_from_slice(words.remainder());
         self.word(u64::from_le_bytes(tail) ^ ((b.len() as u64) << 56));
     }
-    fn finish(&self) -> u64 {
+    pub(crate) fn finish(&self) -> u64 {
         let mut x = self.0;
         x ^= x >> 33;
         x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
@@ -160,7 +160,7 @@ fn block_hash(b: &[u8]) -> u64 {
 
 /// Encoder of one block's bytes.
 #[derive(Default)]
-pub(super) struct Enc {
+pub(crate) struct Enc {
     buf: Vec<u8>,
 }
 
@@ -190,7 +190,7 @@ impl Enc {
 }
 
 /// Decoder over one block.
-pub(super) struct Dec<'a> {
+pub(crate) struct Dec<'a> {
     buf: &'a [u8],
     pos: usize,
 }
@@ -236,14 +236,23 @@ impl Dec<'_> {
     }
 }
 
+/// `K` bytes of a fixed-size record from offset `from` (constant offsets
+/// into an array: the bounds are checked when compiling).
+#[inline(always)]
+fn at<const N: usize, const K: usize>(a: &[u8; N], from: usize) -> [u8; K] {
+    let mut b = [0u8; K];
+    b.copy_from_slice(&a[from..from + K]);
+    b
+}
+
 /// A value with a file encoding.
-pub(super) trait Record: Sized {
+pub(crate) trait Record: Sized {
     fn put(&self, e: &mut Enc);
     fn get(d: &mut Dec) -> Result<Self, FileError>;
 }
 
 /// Writes sections of blocks.
-pub(super) struct Writer<W: Write> {
+pub(crate) struct Writer<W: Write> {
     out: W,
     enc: Enc,
 }
@@ -281,7 +290,7 @@ impl<W: Write> Writer<W> {
 }
 
 /// Reads the sections a [`Writer`] wrote, one block at a time.
-pub(super) struct Reader<R: Read> {
+pub(crate) struct Reader<R: Read> {
     inp: R,
     block: Vec<u8>,
     pos: usize,
@@ -326,6 +335,15 @@ impl<R: Read> Reader<R> {
         }
     }
 
+    /// Checks that nothing follows the last section read.
+    pub fn finish(mut self) -> Result<(), FileError> {
+        let mut extra = [0u8; 1];
+        if self.inp.read(&mut extra)? != 0 {
+            return Err(FileError::Corrupt("bytes after the last section".into()));
+        }
+        Ok(())
+    }
+
     /// A value written by [`Writer::value`].
     pub fn value<T: Record>(&mut self) -> Result<T, FileError> {
         self.next_block()?;
@@ -352,6 +370,52 @@ impl<R: Read> Reader<R> {
         }
         self.end_of_section()?;
         Ok(items)
+    }
+}
+
+impl Record for u32 {
+    fn put(&self, e: &mut Enc) {
+        e.u32(*self);
+    }
+    fn get(d: &mut Dec) -> Result<Self, FileError> {
+        d.u32()
+    }
+}
+
+impl Record for f32 {
+    fn put(&self, e: &mut Enc) {
+        e.u32(self.to_bits());
+    }
+    fn get(d: &mut Dec) -> Result<Self, FileError> {
+        Ok(f32::from_bits(d.u32()?))
+    }
+}
+
+impl Record for u64 {
+    fn put(&self, e: &mut Enc) {
+        e.u64(*self);
+    }
+    fn get(d: &mut Dec) -> Result<Self, FileError> {
+        d.u64()
+    }
+}
+
+impl Record for f64 {
+    fn put(&self, e: &mut Enc) {
+        e.f64(*self);
+    }
+    fn get(d: &mut Dec) -> Result<Self, FileError> {
+        d.f64()
+    }
+}
+
+impl Record for Tally {
+    fn put(&self, e: &mut Enc) {
+        e.u64(self.n);
+        e.u32(self.key);
+    }
+    fn get(d: &mut Dec) -> Result<Self, FileError> {
+        Ok(Tally { n: d.u64()?, key: d.u32()? })
     }
 }
 
@@ -525,22 +589,24 @@ impl Record for TalentRec {
         e.u32(self.rkey);
     }
     fn get(d: &mut Dec) -> Result<Self, FileError> {
+        // Fixed size: one bounds check, then fields at constant offsets.
+        let a: [u8; 40] = d.take()?;
         Ok(TalentRec {
-            home: d.u64()?,
-            work: d.u64()?,
-            enterprise: d.u32()?,
-            birth_year: d.u16()?,
-            field: d.u8()?,
-            education: d.u8()?,
-            title: d.u8()?,
-            tier: d.u8()?,
-            industry: d.u8()?,
-            flags: d.u8()?,
-            home_district: d.u16()?,
-            home_park: d.u16()?,
-            work_district: d.u16()?,
-            work_park: d.u16()?,
-            rkey: d.u32()?,
+            home: u64::from_le_bytes(at(&a, 0)),
+            work: u64::from_le_bytes(at(&a, 8)),
+            enterprise: u32::from_le_bytes(at(&a, 16)),
+            birth_year: u16::from_le_bytes(at(&a, 20)),
+            field: a[22],
+            education: a[23],
+            title: a[24],
+            tier: a[25],
+            industry: a[26],
+            flags: a[27],
+            home_district: u16::from_le_bytes(at(&a, 28)),
+            home_park: u16::from_le_bytes(at(&a, 30)),
+            work_district: u16::from_le_bytes(at(&a, 32)),
+            work_park: u16::from_le_bytes(at(&a, 34)),
+            rkey: u32::from_le_bytes(at(&a, 36)),
         })
     }
 }
@@ -590,21 +656,22 @@ impl Record for MoveRec {
         e.u32(self.to_enterprise);
     }
     fn get(d: &mut Dec) -> Result<Self, FileError> {
+        let a: [u8; 35] = d.take()?;
         Ok(MoveRec {
-            month: d.u16()?,
-            event: d.u8()?,
-            field: d.u8()?,
-            industry: d.u8()?,
-            from_district: d.u16()?,
-            from_park: d.u16()?,
-            to_district: d.u16()?,
-            to_park: d.u16()?,
-            destination: d.u16()?,
-            rkey: d.u32()?,
-            from_cell: d.u32()?,
-            to_cell: d.u32()?,
-            from_enterprise: d.u32()?,
-            to_enterprise: d.u32()?,
+            month: u16::from_le_bytes(at(&a, 0)),
+            event: a[2],
+            field: a[3],
+            industry: a[4],
+            from_district: u16::from_le_bytes(at(&a, 5)),
+            from_park: u16::from_le_bytes(at(&a, 7)),
+            to_district: u16::from_le_bytes(at(&a, 9)),
+            to_park: u16::from_le_bytes(at(&a, 11)),
+            destination: u16::from_le_bytes(at(&a, 13)),
+            rkey: u32::from_le_bytes(at(&a, 15)),
+            from_cell: u32::from_le_bytes(at(&a, 19)),
+            to_cell: u32::from_le_bytes(at(&a, 23)),
+            from_enterprise: u32::from_le_bytes(at(&a, 27)),
+            to_enterprise: u32::from_le_bytes(at(&a, 31)),
         })
     }
 }
@@ -664,45 +731,56 @@ impl Record for Scalars {
 /// through a temporary file beside it, synced and renamed into place, so a
 /// reader sees the old file or the new one. Returns the bytes written.
 pub fn save(snap: &Snapshot, identity: &Identity, path: &Path) -> std::io::Result<u64> {
+    write_sections(path, MAGIC, |w| {
+        w.value(identity)?;
+        w.value(&Scalars {
+            build_ms: snap.build_ms,
+            layers: snap.layers,
+            totals: snap.totals.clone(),
+            registered: snap.totals_tallies.registered,
+            first_month: snap.flows.first_month,
+            months: snap.flows.months,
+        })?;
+        w.records(&snap.regions)?;
+        w.records(&snap.enterprises)?;
+        w.records(&snap.vacancies)?;
+        w.records(&snap.talents)?;
+        w.records(&snap.stations)?;
+        w.records(&snap.flows.destinations)?;
+        w.records(&snap.flows.moves)
+    })
+}
+
+/// Writes a file of sections (`magic`, then what `body` writes) to `path`
+/// through a temporary file beside it, synced and renamed into place, so a
+/// reader sees the old file or the new one; readable by the server's user
+/// only (the files hold secret record keys). Returns the bytes written.
+pub(crate) fn write_sections(
+    path: &Path,
+    magic: &[u8; 16],
+    body: impl FnOnce(&mut Writer<BufWriter<File>>) -> std::io::Result<()>,
+) -> std::io::Result<u64> {
     let tmp = path.with_extension("bin.tmp");
-    let result = write_file(snap, identity, &tmp).and_then(|bytes| {
+    let write = || -> std::io::Result<u64> {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options.open(&tmp)?;
+        let mut w = Writer { out: BufWriter::with_capacity(BLOCK, file), enc: Enc::default() };
+        w.out.write_all(magic)?;
+        body(&mut w)?;
+        let file = w.out.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        let bytes = file.metadata()?.len();
         std::fs::rename(&tmp, path)?;
         Ok(bytes)
-    });
+    };
+    let result = write();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
     result
-}
-
-fn write_file(snap: &Snapshot, identity: &Identity, path: &Path) -> std::io::Result<u64> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    // It holds the secret record keys: readable by the server's user only.
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let file = options.open(path)?;
-    let mut w = Writer { out: BufWriter::with_capacity(BLOCK, file), enc: Enc::default() };
-    w.out.write_all(MAGIC)?;
-    w.value(identity)?;
-    w.value(&Scalars {
-        build_ms: snap.build_ms,
-        layers: snap.layers,
-        totals: snap.totals.clone(),
-        registered: snap.totals_tallies.registered,
-        first_month: snap.flows.first_month,
-        months: snap.flows.months,
-    })?;
-    w.records(&snap.regions)?;
-    w.records(&snap.enterprises)?;
-    w.records(&snap.vacancies)?;
-    w.records(&snap.talents)?;
-    w.records(&snap.stations)?;
-    w.records(&snap.flows.destinations)?;
-    w.records(&snap.flows.moves)?;
-    let file = w.out.into_inner().map_err(|e| e.into_error())?;
-    file.sync_all()?;
-    Ok(file.metadata()?.len())
 }
 
 /// The identity a saved snapshot was written with, reading only its header.
@@ -712,23 +790,29 @@ pub fn identity_of(path: &Path) -> Result<Identity, FileError> {
 }
 
 fn open_file(path: &Path) -> Result<Reader<BufReader<File>>, FileError> {
+    open_sections(path, MAGIC, "snapshot")
+}
+
+/// Opens a file [`write_sections`] wrote with `magic` (a file of `what`).
+pub(crate) fn open_sections(path: &Path, magic: &[u8; 16], what: &str) -> Result<Reader<BufReader<File>>, FileError> {
     let mut file = match File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(FileError::Missing),
         Err(e) => return Err(e.into()),
     };
     let len = file.metadata()?.len();
-    let mut magic = [0u8; 16];
-    if file.read_exact(&mut magic).is_err() || &magic != MAGIC {
-        return Err(FileError::Stale("not a snapshot file of this format".into()));
+    let mut found = [0u8; 16];
+    if file.read_exact(&mut found).is_err() || &found != magic {
+        return Err(FileError::Stale(format!("not a {what} file of this format")));
     }
-    let left = len - MAGIC.len() as u64;
+    let left = len - magic.len() as u64;
     Ok(Reader { inp: BufReader::with_capacity(BLOCK + 12, file), block: Vec::new(), pos: 0, left })
 }
 
 /// Reads the snapshot saved at `path` if it was written with `expected`
 /// (see the module doc), rebuilding its derived indexes.
 pub fn load(path: &Path, expected: &Identity, taxonomy: Arc<Taxonomy>) -> Result<Snapshot, FileError> {
+    let mut phases = crate::timing::Phases::start();
     let mut r = open_file(path)?;
     let found: Identity = r.value()?;
     if found != *expected {
@@ -750,14 +834,44 @@ pub fn load(path: &Path, expected: &Identity, taxonomy: Arc<Taxonomy>) -> Result
     let enterprises: Vec<EnterpriseRec> = r.records()?;
     let vacancies: Vec<VacancyRec> = r.records()?;
     let talents: Vec<TalentRec> = r.records()?;
-    let stations: Vec<StationRec> = r.records()?;
-    let destinations: Vec<String> = r.records()?;
-    let moves: Vec<MoveRec> = r.records()?;
-    let mut extra = [0u8; 1];
-    if r.inp.read(&mut extra)? != 0 {
-        return Err(FileError::Corrupt("bytes after the last section".into()));
-    }
-    check_references(&regions, &enterprises, &vacancies, &talents, &stations, (&moves, scalars.months), &destinations)?;
+    phases.mark("regions, enterprises, vacancies, talents decoded");
+    // The enterprises' and talents' position indexes need nothing else:
+    // built on a second thread while the rest is read and indexed here.
+    // (Positions are checked below before the snapshot is assembled; a
+    // damaged file only costs the indexes' time.)
+    let (rest, side) = std::thread::scope(|s| {
+        let side = s.spawn(|| (super::load::enterprise_index(&enterprises), super::load::talent_indexes(&talents)));
+        let rest = (|| -> Result<_, FileError> {
+            let stations: Vec<StationRec> = r.records()?;
+            let destinations: Vec<String> = r.records()?;
+            let moves: Vec<MoveRec> = r.records()?;
+            r.finish()?;
+            phases.mark("stations and moves decoded");
+            check_references(
+                &regions,
+                &enterprises,
+                &vacancies,
+                &talents,
+                &stations,
+                (&moves, scalars.months),
+                &destinations,
+            )?;
+            let flows = FlowIndex::from_moves(
+                &regions,
+                destinations,
+                taxonomy.fields().len(),
+                taxonomy.industries().len(),
+                (scalars.first_month, scalars.months),
+                moves,
+            );
+            phases.mark("references checked, flow index");
+            Ok((stations, flows))
+        })();
+        (rest, side.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+    });
+    let (stations, flows) = rest?;
+    let (enterprise_tree, talent_indexes) = side;
+    phases.mark("waited for the position indexes");
 
     let mut snap = Snapshot::empty(taxonomy.clone());
     snap.version = found.version;
@@ -773,21 +887,17 @@ pub fn load(path: &Path, expected: &Identity, taxonomy: Arc<Taxonomy>) -> Result
     if scalars.totals.moves > 0 {
         snap.locator = Arc::new(moves::Locator::new(&snap.regions));
     }
-    snap.flows = FlowIndex::from_moves(
-        &snap.regions,
-        destinations,
-        taxonomy.fields().len(),
-        taxonomy.industries().len(),
-        (scalars.first_month, scalars.months),
-        moves,
-    );
+    snap.flows = flows;
     snap.enterprise_index = enterprises.iter().enumerate().map(|(i, e)| (e.id.clone(), i as u32)).collect();
-    super::load::build_point_indexes(&mut snap, &enterprises, &stations);
+    snap.enterprise_tree = enterprise_tree;
+    snap.station_tree = super::load::station_index(&stations);
     snap.totals = scalars.totals;
     snap.enterprises = enterprises;
     snap.vacancies = vacancies;
     snap.stations = stations;
-    super::load::settle_talents(&mut snap, talents, scalars.registered);
+    super::load::settle_indexed_talents(&mut snap, talents, scalars.registered, talent_indexes);
+    phases.mark("totals");
+    tracing::debug!(%phases, "saved snapshot read");
     Ok(snap)
 }
 

@@ -105,14 +105,41 @@ pub fn build(store: &mut Store, taxonomy: Arc<Taxonomy>) -> Result<Snapshot, Sna
 /// whole register.
 pub(super) fn settle_talents(snap: &mut Snapshot, talents: Vec<TalentRec>, registered: Tally) {
     // The workplace index (a sort and a bulk load) on a second thread.
-    let (all, seekers) = std::thread::scope(|s| {
+    let totals = std::thread::scope(|s| {
         let workplaces = s.spawn(|| workplace_index(&talents));
         snap.homes = home_index(&talents);
-        snap.flows.count_residents(&talents);
-        let totals = add_region_totals(&mut snap.regions, &talents, &snap.enterprises);
+        let totals = count_talents(snap, &talents);
         snap.workplaces = workplaces.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         totals
     });
+    finish_talents(snap, talents, registered, totals);
+}
+
+/// The talents' home and workplace indexes, one after the other.
+pub(super) fn talent_indexes(talents: &[TalentRec]) -> (PointIndex, PointIndex) {
+    (home_index(talents), workplace_index(talents))
+}
+
+/// [`settle_talents`] with the indexes [`talent_indexes`] built.
+pub(super) fn settle_indexed_talents(
+    snap: &mut Snapshot,
+    talents: Vec<TalentRec>,
+    registered: Tally,
+    (homes, workplaces): (PointIndex, PointIndex),
+) {
+    snap.homes = homes;
+    snap.workplaces = workplaces;
+    let totals = count_talents(snap, &talents);
+    finish_talents(snap, talents, registered, totals);
+}
+
+/// The residents of the flow index and the region and city totals.
+fn count_talents(snap: &mut Snapshot, talents: &[TalentRec]) -> (Tally, Tally) {
+    snap.flows.count_residents(talents);
+    add_region_totals(&mut snap.regions, talents, &snap.enterprises)
+}
+
+fn finish_talents(snap: &mut Snapshot, talents: Vec<TalentRec>, registered: Tally, (all, seekers): (Tally, Tally)) {
     let departed = Tally { n: registered.n - all.n, key: registered.key.wrapping_sub(all.key) };
     snap.totals_tallies = TotalTallies { talents: all, seekers, registered, departed };
     snap.totals.talents = all.n;
@@ -125,16 +152,27 @@ pub(super) fn settle_talents(snap: &mut Snapshot, talents: Vec<TalentRec>, regis
 /// R-trees over enterprises and stations; ids are positions in the record
 /// vectors.
 pub(super) fn build_point_indexes(snap: &mut Snapshot, enterprises: &[EnterpriseRec], stations: &[StationRec]) {
-    let unit = |lon: f64, lat: f64| {
-        let (x, y) = lonlat_to_unit(lon, lat);
-        [x, y]
-    };
-    snap.enterprise_tree = RTree::bulk_load(
+    snap.enterprise_tree = enterprise_index(enterprises);
+    snap.station_tree = station_index(stations);
+}
+
+fn unit(lon: f64, lat: f64) -> [f64; 2] {
+    let (x, y) = lonlat_to_unit(lon, lat);
+    [x, y]
+}
+
+/// R-tree over enterprises; ids are positions in `enterprises`.
+pub(super) fn enterprise_index(enterprises: &[EnterpriseRec]) -> RTree<IndexedPoint> {
+    RTree::bulk_load(
         enterprises.iter().enumerate().map(|(i, e)| IndexedPoint::new(unit(e.lon, e.lat), i as u32)).collect(),
-    );
-    snap.station_tree = RTree::bulk_load(
+    )
+}
+
+/// R-tree over stations; ids are positions in `stations`.
+pub(super) fn station_index(stations: &[StationRec]) -> RTree<IndexedPoint> {
+    RTree::bulk_load(
         stations.iter().enumerate().map(|(i, s)| IndexedPoint::new(unit(s.lon, s.lat), i as u32)).collect(),
-    );
+    )
 }
 
 fn unit_f32(key: u64) -> [f32; 2] {

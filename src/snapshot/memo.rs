@@ -65,6 +65,12 @@ impl Memo {
         }
     }
 
+    /// Stores `value` under `key` (a value made elsewhere, e.g. read back
+    /// from a file), replacing any value the key held.
+    pub fn insert<T: Any + Send + Sync>(&self, key: &str, value: Arc<T>) {
+        self.values.insert(key.to_string(), value as Value);
+    }
+
     /// Number of keys held (after pending evictions are applied).
     pub fn len(&self) -> usize {
         self.values.run_pending_tasks();

@@ -25,6 +25,7 @@ pub mod distance;
 pub mod flows;
 pub mod heat;
 pub mod indicators;
+mod saved;
 pub mod scenario;
 pub mod stations;
 pub mod underserved;

@@ -200,14 +200,18 @@ pub fn compute_from(
 
 /// The catchment of a query, memoised with the snapshot.
 pub fn of(snap: &Snapshot, basis: &Basis, field: u8, narrow: Narrow, p: CatchmentParams) -> Arc<FieldCatchment> {
-    let key = format!(
+    snap.memo.get_or_compute(&memo_key(field, narrow, p), || compute(snap, basis, field, narrow, p))
+}
+
+/// The memo key of a catchment (see [`of`]).
+pub fn memo_key(field: u8, narrow: Narrow, p: CatchmentParams) -> String {
+    format!(
         "shortage/catchment/{field}/{:?}/{:?}/{}/{}",
         narrow.education,
         narrow.title,
         p.radius_m.to_bits(),
         p.decay.code()
-    );
-    snap.memo.get_or_compute(&key, || compute(snap, basis, field, narrow, p))
+    )
 }
 
 #[cfg(test)]
