@@ -117,6 +117,8 @@ impl Default for Settings {
     }
 }
 
+/// The saved-derived-index view of `snap`: its commute index and the
+/// briefing's catchments (built where they are not yet).
 fn derived_of(snap: &Arc<Snapshot>, commute: &super::commute::CommuteCache, k: u32) -> saved::Derived {
     saved::Derived::of(snap, commute.get(snap), &super::briefing::catchment_queries(snap, k))
 }
