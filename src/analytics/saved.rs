@@ -150,17 +150,6 @@ pub fn load(path: &Path, expected: &Identity, snap: &Snapshot) -> Result<Derived
     })
 }
 
-fn opt_u8_put(v: Option<u8>, e: &mut Enc) {
-    e.u8(v.is_some() as u8);
-    e.u8(v.unwrap_or(0));
-}
-
-fn opt_u8_get(d: &mut Dec) -> Result<Option<u8>, FileError> {
-    let some = d.u8()? != 0;
-    let v = d.u8()?;
-    Ok(some.then_some(v))
-}
-
 impl Record for Site {
     fn put(&self, e: &mut Enc) {
         e.u64(self.key);
@@ -184,16 +173,6 @@ impl Record for Site {
     }
 }
 
-fn list_put<T: Record>(items: &[T], e: &mut Enc) {
-    e.len(items.len());
-    items.iter().for_each(|v| v.put(e));
-}
-
-fn list_get<T: Record>(d: &mut Dec) -> Result<Vec<T>, FileError> {
-    let n = d.len()?;
-    (0..n).map(|_| T::get(d)).collect()
-}
-
 /// One saved catchment: field, narrowing, parameters, result.
 struct Saved(u8, Narrow, CatchmentParams, Arc<FieldCatchment>);
 
@@ -201,37 +180,37 @@ impl Record for Saved {
     fn put(&self, e: &mut Enc) {
         let Saved(field, narrow, p, c) = self;
         e.u8(*field);
-        opt_u8_put(narrow.education, e);
-        opt_u8_put(narrow.title, e);
+        narrow.education.put(e);
+        narrow.title.put(e);
         e.f64(p.radius_m);
         e.u8(Decay::ALL.iter().position(|&d| d == p.decay).unwrap_or(0) as u8);
-        list_put(&c.sites, e);
-        list_put(&c.by_region, e);
+        c.sites.put(e);
+        c.by_region.put(e);
         for v in [c.demand, c.allocated, c.unreached] {
             e.f64(v);
         }
         e.u64(c.seeker_points as u64);
         c.reached_tally.put(e);
         c.unreached_tally.put(e);
-        list_put(&c.region_reach, e);
+        c.region_reach.put(e);
     }
     fn get(d: &mut Dec) -> Result<Self, FileError> {
         let field = d.u8()?;
-        let narrow = Narrow { education: opt_u8_get(d)?, title: opt_u8_get(d)? };
+        let narrow = Narrow { education: Option::get(d)?, title: Option::get(d)? };
         let radius_m = d.f64()?;
         let decay = *Decay::ALL
             .get(d.u8()? as usize)
             .ok_or_else(|| FileError::Corrupt("a catchment has an unknown decay".into()))?;
         let c = FieldCatchment {
-            sites: list_get(d)?,
-            by_region: list_get(d)?,
+            sites: Vec::get(d)?,
+            by_region: Vec::get(d)?,
             demand: d.f64()?,
             allocated: d.f64()?,
             unreached: d.f64()?,
             seeker_points: d.u64()? as usize,
             reached_tally: Tally::get(d)?,
             unreached_tally: Tally::get(d)?,
-            region_reach: list_get(d)?,
+            region_reach: Vec::get(d)?,
         };
         Ok(Saved(field, narrow, CatchmentParams { radius_m, decay }, Arc::new(c)))
     }

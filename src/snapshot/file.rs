@@ -409,6 +409,40 @@ impl Record for f64 {
     }
 }
 
+impl Record for u8 {
+    fn put(&self, e: &mut Enc) {
+        e.u8(*self);
+    }
+    fn get(d: &mut Dec) -> Result<Self, FileError> {
+        d.u8()
+    }
+}
+
+/// A flag byte, then the value when there is one.
+impl<T: Record> Record for Option<T> {
+    fn put(&self, e: &mut Enc) {
+        e.u8(self.is_some() as u8);
+        if let Some(v) = self {
+            v.put(e);
+        }
+    }
+    fn get(d: &mut Dec) -> Result<Self, FileError> {
+        if d.u8()? == 0 { Ok(None) } else { T::get(d).map(Some) }
+    }
+}
+
+/// A list inside one record: its length, then its items.
+impl<T: Record> Record for Vec<T> {
+    fn put(&self, e: &mut Enc) {
+        e.len(self.len());
+        self.iter().for_each(|v| v.put(e));
+    }
+    fn get(d: &mut Dec) -> Result<Self, FileError> {
+        let n = d.len()?;
+        (0..n).map(|_| T::get(d)).collect()
+    }
+}
+
 impl Record for Tally {
     fn put(&self, e: &mut Enc) {
         e.u64(self.n);
@@ -697,8 +731,7 @@ impl Record for Scalars {
         for v in [t.enterprises, t.vacancies, t.openings, t.open_openings, t.stations, t.regions, t.moves] {
             e.u64(v);
         }
-        e.u64(self.registered.n);
-        e.u32(self.registered.key);
+        self.registered.put(e);
         e.u32(self.first_month);
         e.u16(self.months);
     }
@@ -716,14 +749,7 @@ impl Record for Scalars {
             moves: d.u64()?,
             ..Totals::default()
         };
-        Ok(Scalars {
-            build_ms,
-            layers,
-            totals,
-            registered: Tally { n: d.u64()?, key: d.u32()? },
-            first_month: d.u32()?,
-            months: d.u16()?,
-        })
+        Ok(Scalars { build_ms, layers, totals, registered: Tally::get(d)?, first_month: d.u32()?, months: d.u16()? })
     }
 }
 

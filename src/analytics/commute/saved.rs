@@ -18,17 +18,6 @@ fn bad(what: &str) -> FileError {
     FileError::Corrupt(format!("commute index: {what}"))
 }
 
-fn opt_f64_put(v: Option<f64>, e: &mut Enc) {
-    e.u8(v.is_some() as u8);
-    e.f64(v.unwrap_or(0.0));
-}
-
-fn opt_f64_get(d: &mut Dec) -> Result<Option<f64>, FileError> {
-    let some = d.u8()? != 0;
-    let v = d.f64()?;
-    Ok(some.then_some(v))
-}
-
 impl Record for Side {
     fn put(&self, e: &mut Enc) {
         for t in [self.n, self.within_short, self.over_long, self.young, self.home_near, self.work_near] {
@@ -37,7 +26,7 @@ impl Record for Side {
         e.f64(self.km_sum);
         e.len(self.histogram.len());
         self.histogram.iter().for_each(|t| t.put(e));
-        opt_f64_put(self.median_km, e);
+        self.median_km.put(e);
     }
     fn get(d: &mut Dec) -> Result<Self, FileError> {
         let mut s = Side {
@@ -56,7 +45,7 @@ impl Record for Side {
         for slot in s.histogram.iter_mut() {
             *slot = Tally::get(d)?;
         }
-        s.median_km = opt_f64_get(d)?;
+        s.median_km = Option::get(d)?;
         Ok(s)
     }
 }
@@ -83,42 +72,15 @@ impl Record for Flow {
     }
 }
 
-/// A park's nearest station, or none (`u8` 0).
-struct Nearest(Option<NearestStation>);
-
-impl Record for Nearest {
+impl Record for NearestStation {
     fn put(&self, e: &mut Enc) {
-        let Some(n) = &self.0 else { return e.u8(0) };
-        e.u8(1);
-        e.str(&n.name);
-        e.str(&n.name_en);
-        e.f64(n.metres);
-        e.u8(n.hypothetical as u8);
+        e.str(&self.name);
+        e.str(&self.name_en);
+        e.f64(self.metres);
+        e.u8(self.hypothetical as u8);
     }
     fn get(d: &mut Dec) -> Result<Self, FileError> {
-        if d.u8()? == 0 {
-            return Ok(Nearest(None));
-        }
-        Ok(Nearest(Some(NearestStation {
-            name: d.str()?,
-            name_en: d.str()?,
-            metres: d.f64()?,
-            hypothetical: d.u8()? != 0,
-        })))
-    }
-}
-
-/// One list of a `Vec<Vec<u32>>`.
-struct List(Vec<u32>);
-
-impl Record for List {
-    fn put(&self, e: &mut Enc) {
-        e.len(self.0.len());
-        self.0.iter().for_each(|&v| e.u32(v));
-    }
-    fn get(d: &mut Dec) -> Result<Self, FileError> {
-        let n = d.len()?;
-        (0..n).map(|_| d.u32()).collect::<Result<Vec<_>, _>>().map(List)
+        Ok(NearestStation { name: d.str()?, name_en: d.str()?, metres: d.f64()?, hypothetical: d.u8()? != 0 })
     }
 }
 
@@ -134,15 +96,13 @@ impl CommuteIndex {
         w.records(&rail.iter().flatten().copied().collect::<Vec<f64>>())?;
         w.records(&self.rail_ids)?;
         w.records(&self.by_work)?;
-        let lists: Vec<List> = self.park_workers.iter().map(|l| List(l.clone())).collect();
-        w.records(&lists)?;
+        w.records(&self.park_workers)?;
         w.records(&self.enterprise_start)?;
         w.records(&self.enterprise_talents)?;
         w.records(&self.areas)?;
         w.records(&self.flows_district)?;
         w.records(&self.flows_park)?;
-        let nearest: Vec<Nearest> = self.park_nearest.iter().map(|n| Nearest(n.clone())).collect();
-        w.records(&nearest)
+        w.records(&self.park_nearest)
     }
 
     /// Reads an index [`CommuteIndex::save`] wrote for `snap`, checking
@@ -160,13 +120,13 @@ impl CommuteIndex {
         let rail: Vec<f64> = r.records()?;
         let rail_ids: Vec<u32> = r.records()?;
         let by_work: Vec<u32> = r.records()?;
-        let park_workers: Vec<List> = r.records()?;
+        let park_workers: Vec<Vec<u32>> = r.records()?;
         let enterprise_start: Vec<u32> = r.records()?;
         let enterprise_talents: Vec<u32> = r.records()?;
         let areas: Vec<AreaCounts> = r.records()?;
         let flows_district: Vec<Flow> = r.records()?;
         let flows_park: Vec<Flow> = r.records()?;
-        let park_nearest: Vec<Nearest> = r.records()?;
+        let park_nearest: Vec<Option<NearestStation>> = r.records()?;
         let talent = |i: &u32| (*i as usize) < n;
         let region = |f: &Flow| (f.from as usize) < regions && (f.to as usize) < regions;
         if km.len() != n || home_near.len() != n.div_ceil(64) || work_near.len() != n.div_ceil(64) {
@@ -177,7 +137,7 @@ impl CommuteIndex {
         }
         if !by_work.iter().all(talent)
             || !enterprise_talents.iter().all(talent)
-            || !park_workers.iter().all(|l| l.0.iter().all(talent))
+            || !park_workers.iter().all(|l| l.iter().all(talent))
         {
             return Err(bad("a talent past the talents"));
         }
@@ -204,13 +164,13 @@ impl CommuteIndex {
             rail: StationSet::new(rail.chunks_exact(2).map(|p| [p[0], p[1]]).collect()),
             rail_ids,
             by_work,
-            park_workers: park_workers.into_iter().map(|l| l.0).collect(),
+            park_workers,
             enterprise_start,
             enterprise_talents,
             areas,
             flows_district,
             flows_park,
-            park_nearest: park_nearest.into_iter().map(|n| n.0).collect(),
+            park_nearest,
             build_ms,
         })
     }
