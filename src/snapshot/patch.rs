@@ -179,15 +179,26 @@ pub(super) fn swap_talents(current: &[TalentRec], old: &[TalentRec], new: Vec<Ta
     }
     let mut out: Vec<usize> = taken.into_iter().collect();
     out.sort_unstable();
-    let mut talents: Vec<TalentRec> = Vec::with_capacity(current.len() + new.len());
-    let mut from = 0;
-    for &i in &out {
-        talents.extend_from_slice(&current[from..i]);
-        from = i + 1;
+    // One pass: the kept runs of `current` copied whole, each new record
+    // put after every current record of its home key (as a stable sort of
+    // the kept records followed by the new ones would place it).
+    let mut new = new;
+    new.sort_by_key(|t| t.home);
+    let mut talents: Vec<TalentRec> = Vec::with_capacity(current.len() - out.len() + new.len());
+    let (mut from, mut removed) = (0, out.iter().peekable());
+    let mut copy_to = |talents: &mut Vec<TalentRec>, to: usize| {
+        while let Some(&i) = removed.next_if(|&&i| i < to) {
+            talents.extend_from_slice(&current[from..i]);
+            from = i + 1;
+        }
+        talents.extend_from_slice(&current[from.min(to)..to]);
+        from = from.max(to);
+    };
+    for t in new {
+        copy_to(&mut talents, current.partition_point(|r| r.home <= t.home));
+        talents.push(t);
     }
-    talents.extend_from_slice(&current[from..]);
-    talents.extend(new);
-    talents.sort_by_key(|t| t.home);
+    copy_to(&mut talents, current.len());
     talents
 }
 
@@ -218,5 +229,62 @@ pub(super) fn with_other_talents(snap: &Snapshot, flows: FlowIndex, locator: Arc
         totals_tallies: snap.totals_tallies,
         memo: Memo::default(),
         as_of: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(home: u64, rkey: u32) -> TalentRec {
+        TalentRec {
+            home,
+            work: NO_KEY,
+            enterprise: NONE32,
+            birth_year: 1990,
+            field: 0,
+            education: 0,
+            title: 0,
+            tier: 0,
+            industry: NONE8,
+            flags: 0,
+            home_district: NONE16,
+            home_park: NONE16,
+            work_district: NONE16,
+            work_park: NONE16,
+            rkey,
+        }
+    }
+
+    /// The kept records followed by the new ones, stably sorted by home.
+    fn by_sorting(current: &[TalentRec], old: &[TalentRec], new: &[TalentRec]) -> Vec<TalentRec> {
+        let mut kept = current.to_vec();
+        for t in old {
+            if let Some(i) = kept.iter().position(|r| r == t) {
+                kept.remove(i);
+            }
+        }
+        kept.extend_from_slice(new);
+        kept.sort_by_key(|t| t.home);
+        kept
+    }
+
+    #[test]
+    fn swapping_talents_equals_a_stable_sort() {
+        let mut seed = 7u64;
+        let mut next = move |n: u64| {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        for round in 0..200 {
+            // Few distinct homes: many ties, and runs of equal records.
+            let len = next(40) as usize;
+            let mut current: Vec<TalentRec> = (0..len).map(|_| rec(next(12), next(4) as u32)).collect();
+            current.sort_by_key(|t| t.home);
+            let old: Vec<TalentRec> =
+                (0..next(6)).filter(|_| !current.is_empty()).map(|_| current[next(len as u64) as usize]).collect();
+            let new: Vec<TalentRec> = (0..next(8)).map(|_| rec(next(14), 10 + next(4) as u32)).collect();
+            assert_eq!(swap_talents(&current, &old, new.clone()), by_sorting(&current, &old, &new), "round {round}");
+        }
     }
 }
