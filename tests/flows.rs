@@ -839,6 +839,40 @@ async fn post_batch_is_idempotent_updates_the_snapshot_and_survives_a_restart() 
     );
 }
 
+/// The feed keeps what validation reads from the store (regions,
+/// enterprise ids) from one batch to the next only while nothing else
+/// writes: an enterprise imported between two batches is known to the
+/// second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_feed_sees_enterprises_imported_between_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut store = city_with_moves(dir.path(), &[]);
+    let state = state_of(&mut store, Some(&data), 1);
+    drop(store);
+    let to = |id: &str, talent: usize, firm: &str| {
+        json!({"moves": [{"id": id, "talent_id": format!("T{talent}"), "date": "2026-05-10", "event": "job_change",
+                          "to_lon": 117.3, "to_lat": 36.7, "to_enterprise_id": firm}]})
+    };
+    let (status, unknown) = post(&state, &to("K1", 1, "E9")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{unknown}");
+    assert_eq!(unknown["error"]["items"][0]["field"], "to_enterprise_id", "{unknown}");
+    for (id, talent, firm) in [("K2", 2, "E2"), ("K3", 3, "E3")] {
+        let (status, body) = post(&state, &to(id, talent, firm)).await;
+        assert_eq!((status, body["stored"].as_u64()), (StatusCode::OK, Some(1)), "{body}");
+    }
+    let mut other = Store::open(&data).unwrap();
+    let firms = "id,name,lon,lat,industry,employees,key,park\nE9,新材料,117.31,36.71,27,40,false,\n";
+    import(&mut other, ImportKind::Enterprises, &write(dir.path(), "more-enterprises.csv", firms)).unwrap();
+    let (status, body) = post(&state, &to("K4", 4, "E9")).await;
+    assert_eq!((status, body["stored"].as_u64()), (StatusCode::OK, Some(1)), "{body}");
+    let stored: i64 = other
+        .conn()
+        .query_row("SELECT count(*) FROM moves WHERE id IN ('K2', 'K3', 'K4') AND batch > 0", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(stored, 3);
+}
+
 /// Well-formed histories (each move agrees with the state it finds): a
 /// talent in the city leaves, moves house or changes jobs; one away
 /// arrives. Every seventh talent starts away (its first move is `arrive`).

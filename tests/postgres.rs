@@ -251,6 +251,15 @@ fn a_moves_batch_leaves_both_stores_in_the_same_present() {
     assert_eq!(a.stored, 40);
     let present = |s: &Store| talentmap::import::present::read_rows(s.conn(), &talents).unwrap();
     assert_eq!(format!("{:?}", present(&pg)), format!("{:?}", present(&lite)));
+    // The rows each batch hands over (for the snapshot to follow it) are
+    // the rows as stored after it.
+    let mut sorted = talents.clone();
+    sorted.sort();
+    for (summary, store) in [(&a, &pg), (&b, &lite)] {
+        let delta = summary.delta.as_ref().unwrap();
+        let read = talentmap::import::present::read_rows(store.conn(), &sorted).unwrap();
+        assert_eq!(format!("{:?}", delta.after), format!("{read:?}"));
+    }
     // Sent again, the batch is recognised and stores nothing new.
     let again = import_moves(&mut pg, &Taxonomy::builtin(), &items).unwrap();
     assert_eq!(again.stored, 0, "{again:?}");

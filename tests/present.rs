@@ -440,6 +440,14 @@ fn a_patched_snapshot_equals_a_rebuild() {
             .collect();
         let summary = talentmap::import::import_moves(&mut store, &taxonomy, &batch).unwrap();
         let delta = summary.delta.expect("stored moves come with a delta");
+        // The rows the batch hands over are the rows as stored after it.
+        let mut touched: Vec<String> = batch.iter().map(|m| m["talent_id"].as_str().unwrap().to_string()).collect();
+        touched.sort();
+        touched.dedup();
+        let ids: Vec<String> = delta.after.talents.iter().map(|t| t.id.clone()).collect();
+        assert_eq!(ids, touched, "every touched talent, in id order");
+        let read = talentmap::import::present::read_rows(store.conn(), &touched).unwrap();
+        assert_eq!(format!("{:?}", delta.after), format!("{read:?}"), "round {round}");
         let patched = snapshot::patch::apply(&snap, &delta).unwrap().expect("same base version");
         let rebuilt = snapshot::build(&mut store, taxonomy.clone()).unwrap();
         same_snapshot(&patched, &rebuilt);

@@ -24,7 +24,7 @@ use utoipa::IntoParams;
 use crate::analytics::flows::{self, AlertError, AlertQuery, Scope, alerts, month_label, parse_month};
 use crate::areas::Place;
 use crate::auth::Principal;
-use crate::import::{BatchError, MAX_BATCH, stage_moves};
+use crate::import::{BatchError, MAX_BATCH, stage_moves_keeping};
 use crate::model::RegionKind;
 use crate::snapshot::{NONE16, Snapshot};
 use crate::spatial::round6;
@@ -94,8 +94,8 @@ pub async fn post_moves(
         // The snapshot follows the batch before the answer: a caller who
         // gets 200 and then reads the map sees the batch.
         let _one_at_a_time = s.refresh_lock();
-        s.with_feed_store(&location, |store| {
-            let staged = stage_moves(store, &taxonomy, &items)?;
+        s.with_feed_store(&location, |store, context| {
+            let staged = stage_moves_keeping(store, &taxonomy, &items, context)?;
             s.commit_and_follow(staged)
         })
     })

@@ -168,7 +168,7 @@ pub struct StateInner {
     /// after a newer one.
     refreshing: Arc<std::sync::Mutex<()>>,
     /// The moves feed's connection (see [`AppState::with_feed_store`]).
-    feed: std::sync::Mutex<Option<Store>>,
+    feed: std::sync::Mutex<Option<(Store, crate::import::FeedContext)>>,
     /// Builds each published snapshot's derived indexes in the background.
     warmer: std::sync::OnceLock<super::background::Follower>,
     /// Saves published snapshots for the next start (see
@@ -415,23 +415,24 @@ impl AppState {
         Ok(summary)
     }
 
-    /// Runs `f` on the moves feed's own connection to the store,
-    /// kept open between batches so that its page cache stays warm (call
-    /// with [`Self::refresh_lock`] held). A batch that fails drops the
-    /// connection; the next one opens a new one.
+    /// Runs `f` on the moves feed's own connection to the store and the
+    /// validation context kept with it, both kept between batches so that
+    /// the page cache stays warm and the context is not read again while
+    /// nothing else writes (call with [`Self::refresh_lock`] held). A batch
+    /// that fails drops both; the next one opens a new connection.
     pub fn with_feed_store<R, E: From<crate::store::StoreError>>(
         &self,
         location: &crate::store::Location,
-        f: impl FnOnce(&mut Store) -> Result<R, E>,
+        f: impl FnOnce(&mut Store, &mut crate::import::FeedContext) -> Result<R, E>,
     ) -> Result<R, E> {
         let mut feed = self.feed.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let mut store = match feed.take() {
-            Some(store) => store,
-            None => location.open()?,
+        let (mut store, mut context) = match feed.take() {
+            Some(kept) => kept,
+            None => (location.open()?, crate::import::FeedContext::default()),
         };
-        let result = f(&mut store);
+        let result = f(&mut store, &mut context);
         if result.is_ok() {
-            *feed = Some(store);
+            *feed = Some((store, context));
         }
         result
     }

@@ -32,7 +32,7 @@ use crate::store::{self, Store};
 
 use super::ImportError;
 use super::columns::{Columns, Row};
-use super::kinds::{MOVE_COLUMNS, MOVE_UPSERT, parse_move, write_move};
+use super::kinds::{LocatedMove, MOVE_COLUMNS, MOVE_UPSERT, parse_move, write_located_move};
 use super::present;
 
 /// Most items accepted in one batch.
@@ -133,6 +133,39 @@ pub fn import_moves(store: &mut Store, taxonomy: &Taxonomy, items: &[Value]) -> 
     stage_moves(store, taxonomy, items)?.commit()
 }
 
+/// What validating a batch reads from the store besides the talents and
+/// moves it names — the regions, the enterprise ids and the pseudonym key
+/// (a tenth of a second and more at 200,000 enterprises) — kept between the
+/// batches of one connection ([`stage_moves_keeping`]).
+///
+/// It is used only while the store's data version is the one it describes.
+/// A feed batch changes none of it, so a committed batch carries it to the
+/// batch's own version; any other write (an import, another server's batch)
+/// moves the version past it and the next batch reads the store again.
+#[derive(Default)]
+pub struct FeedContext(Option<KeptContext>);
+
+struct KeptContext {
+    version: u64,
+    regions: super::kinds::Regions,
+    enterprises: std::collections::HashSet<String>,
+    pseudonym: crate::auth::PseudonymSecret,
+}
+
+impl FeedContext {
+    /// The kept context when it describes data version `version`.
+    fn take_at(&mut self, version: u64) -> Option<KeptContext> {
+        self.0.take().filter(|k| k.version == version)
+    }
+}
+
+impl KeptContext {
+    fn of(version: u64, ctx: super::kinds::Context<'_>) -> KeptContext {
+        let super::kinds::Context { regions, enterprises, pseudonym, .. } = ctx;
+        KeptContext { version, regions, enterprises, pseudonym }
+    }
+}
+
 /// A validated batch written in a transaction that is not yet committed:
 /// the caller may start on [`Staged::take_delta`] (the snapshot patch) while
 /// [`Staged::commit`] waits for the disk. Dropped without a commit, it
@@ -141,6 +174,31 @@ pub struct Staged<'s> {
     tx: Option<crate::store::db::Transaction<'s>>,
     summary: BatchSummary,
     phases: crate::timing::Phases,
+    /// The context to keep once the commit succeeds, and where.
+    keep: Option<(&'s mut FeedContext, KeptContext)>,
+    /// What the commit writes first.
+    writes: Option<Writes>,
+}
+
+/// A batch's writes, made by [`Staged::commit`] in the batch's
+/// transaction.
+struct Writes {
+    batch: u64,
+    /// The new moves (validation refused repeated ids: none is repeated).
+    moves: Vec<LocatedMove>,
+    present: Vec<present::PresentChange>,
+}
+
+impl Writes {
+    fn apply(&self, tx: &crate::store::db::Transaction<'_>) -> Result<(), BatchError> {
+        let mut upsert = tx.bulk(MOVE_UPSERT)?;
+        for m in &self.moves {
+            write_located_move(&mut upsert, m, self.batch)?;
+        }
+        upsert.finish()?;
+        present::write_present(tx, &self.present)?;
+        Ok(())
+    }
 }
 
 impl Staged<'_> {
@@ -154,10 +212,17 @@ impl Staged<'_> {
     /// did.
     pub fn commit(mut self) -> Result<BatchSummary, BatchError> {
         if let Some(tx) = self.tx.take() {
+            if let Some(writes) = self.writes.take() {
+                writes.apply(&tx)?;
+                self.phases.mark("moves and present written");
+            }
             tx.commit()?;
             self.phases.mark("committed");
             let (moves, phases) = (self.summary.stored, &self.phases);
             tracing::debug!(moves, phases = %phases, "moves batch stored");
+        }
+        if let Some((slot, kept)) = self.keep.take() {
+            slot.0 = Some(kept);
         }
         Ok(self.summary)
     }
@@ -167,17 +232,36 @@ impl Staged<'_> {
 /// commit (see [`Staged`]).
 pub fn stage_moves<'s>(store: &'s mut Store, taxonomy: &Taxonomy, items: &[Value]) -> Result<Staged<'s>, BatchError> {
     store.conn().pragma_update(None, "synchronous", "FULL")?;
-    run(store, taxonomy, items, true)
+    run(store, taxonomy, items, true, None)
+}
+
+/// [`stage_moves`] on a connection that takes batch after batch: the
+/// context `kept` is used when it still describes the store, and is
+/// replaced by this batch's once it commits.
+pub fn stage_moves_keeping<'s>(
+    store: &'s mut Store,
+    taxonomy: &Taxonomy,
+    items: &[Value],
+    kept: &'s mut FeedContext,
+) -> Result<Staged<'s>, BatchError> {
+    store.conn().pragma_update(None, "synchronous", "FULL")?;
+    run(store, taxonomy, items, true, Some(kept))
 }
 
 /// Validates a batch exactly as [`import_moves`] does, against the store,
 /// and stores nothing: the summary says what would be stored, with the
 /// current data version.
 pub fn check_moves(store: &mut Store, taxonomy: &Taxonomy, items: &[Value]) -> Result<BatchSummary, BatchError> {
-    run(store, taxonomy, items, false).map(|staged| staged.summary)
+    run(store, taxonomy, items, false, None).map(|staged| staged.summary)
 }
 
-fn run<'s>(store: &'s mut Store, taxonomy: &Taxonomy, items: &[Value], commit: bool) -> Result<Staged<'s>, BatchError> {
+fn run<'s>(
+    store: &'s mut Store,
+    taxonomy: &Taxonomy,
+    items: &[Value],
+    commit: bool,
+    kept: Option<&'s mut FeedContext>,
+) -> Result<Staged<'s>, BatchError> {
     if items.len() > MAX_BATCH {
         return Err(BatchError::TooLarge(items.len()));
     }
@@ -201,8 +285,21 @@ fn run<'s>(store: &'s mut Store, taxonomy: &Taxonomy, items: &[Value], commit: b
 
     let mut phases = crate::timing::Phases::start();
     let tx = store.conn_mut().transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let batch = store::data_version(&tx)? + 1;
-    let ctx = super::context(&tx, taxonomy, super::ImportKind::Moves)?;
+    let base = store::data_version(&tx)?;
+    let batch = base + 1;
+    let ctx = match kept.map(|slot| (slot.take_at(base), slot)) {
+        Some((Some(k), slot)) => {
+            phases.mark("context kept");
+            (super::kinds::Context::of(taxonomy, k.regions, k.enterprises, k.pseudonym), Some(slot))
+        }
+        Some((None, slot)) => {
+            let ctx = super::context(&tx, taxonomy, super::ImportKind::Moves)?;
+            phases.mark("context read");
+            (ctx, Some(slot))
+        }
+        None => (super::context(&tx, taxonomy, super::ImportKind::Moves)?, None),
+    };
+    let (ctx, slot) = ctx;
     // The talents the batch names, as their cells will read.
     let named: Vec<String> = items.iter().filter_map(|i| cell(i.get("talent_id")?).ok()).collect();
     let named: Vec<&str> = named.iter().map(|t| t.trim()).collect();
@@ -291,28 +388,26 @@ fn run<'s>(store: &'s mut Store, taxonomy: &Taxonomy, items: &[Value], commit: b
         drop(tx);
         let (received, stored) = (items.len(), fresh.len());
         let summary = BatchSummary { received, stored, unchanged, version, warnings: Vec::new(), delta: None };
-        return Ok(Staged { tx: None, summary, phases });
+        let keep = slot.map(|slot| (slot, KeptContext::of(base, ctx)));
+        return Ok(Staged { tx: None, summary, phases, keep, writes: None });
     }
     phases.mark("validated");
     let mut touched: Vec<String> = fresh.iter().map(|m| m.talent_id.clone()).collect();
     touched.sort_unstable();
     touched.dedup();
-    {
-        // Validation already refused repeated ids: nothing is repeated here.
-        let mut upsert = tx.bulk(MOVE_UPSERT)?;
-        for m in &fresh {
-            write_move(&mut upsert, m, &ctx, batch)?;
-        }
-        upsert.finish()?;
-    }
-    phases.mark("moves written");
-    let found = present::recompute(&tx, &ctx.regions, present::Scope::Ids(&touched), Some(batch))?;
-    phases.mark("present replayed and written");
-    let after = present::read_rows(&tx, &touched)?;
-    phases.mark("rows read");
-    let fresh_ids: std::collections::HashSet<&str> = fresh.iter().map(|m| m.id.as_str()).collect();
+    // The touched talents are replayed with the new moves before anything
+    // is written: the delta is complete here, and the writes of the moves
+    // and the present go with the commit (the snapshot patch runs
+    // meanwhile).
+    let located: Vec<LocatedMove> = fresh.into_iter().map(|m| LocatedMove::of(m, &ctx)).collect();
+    let rows: Vec<present::MoveRow> =
+        located.iter().map(|l| present::MoveRow { stored: l.m.clone(), rkey: l.rkey }).collect();
+    let mut found = present::recompute(&tx, &ctx.regions, present::Scope::Batch(&touched, &rows), Some(batch))?;
+    let after = std::mem::take(&mut found.after);
+    phases.mark("present replayed");
+    let fresh_ids: std::collections::HashSet<&str> = located.iter().map(|l| l.m.id.as_str()).collect();
     let before = present::rows_before(&after, &found.stored, &fresh_ids);
-    let version = store::bump_version(&tx, "moves", FEED_FILE, fresh.len() as u64, false)?;
+    let version = store::bump_version(&tx, "moves", FEED_FILE, located.len() as u64, false)?;
     let mut warnings: Vec<ItemWarning> = found
         .irregular
         .into_iter()
@@ -324,13 +419,17 @@ fn run<'s>(store: &'s mut Store, taxonomy: &Taxonomy, items: &[Value], commit: b
     warnings.sort_by_key(|w| w.index);
     let summary = BatchSummary {
         received: items.len(),
-        stored: fresh.len(),
+        stored: located.len(),
         unchanged,
         version,
         warnings,
         delta: Some(present::Delta { base_version: batch - 1, version, before, after }),
     };
-    Ok(Staged { tx: Some(tx), summary, phases })
+    // The batch writes moves and the talents' present only: once it
+    // commits, the context describes the store at its version.
+    let keep = slot.map(|slot| (slot, KeptContext::of(version, ctx)));
+    let writes = Writes { batch, moves: located, present: std::mem::take(&mut found.pending) };
+    Ok(Staged { tx: Some(tx), summary, phases, keep, writes: Some(writes) })
 }
 
 /// A stored move's values, as [`Move`] fields.

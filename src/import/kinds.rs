@@ -379,6 +379,42 @@ pub const MOVE_UPSERT: &str =
 pub fn write_move(stmt: &mut Bulk, m: &Move, ctx: &Context, batch: u64) -> crate::store::db::Result<usize> {
     let from_district = m.from.and_then(|p| ctx.regions.assign(p).0);
     let to_district = m.to.and_then(|p| ctx.regions.assign(p).0);
+    let rkey = crate::auth::record_key(&ctx.pseudonym, "move", &m.id);
+    write_move_as(stmt, m, (from_district, to_district), batch, rkey)
+}
+
+/// A move with what is stored beside its values: the districts of its
+/// points and its record key.
+#[derive(Debug, Clone)]
+pub struct LocatedMove {
+    pub m: Move,
+    pub from_district: Option<String>,
+    pub to_district: Option<String>,
+    pub rkey: u32,
+}
+
+impl LocatedMove {
+    pub fn of(m: Move, ctx: &Context) -> LocatedMove {
+        let district = |p: Option<LonLat>| p.and_then(|p| ctx.regions.assign(p).0).map(str::to_string);
+        let (from_district, to_district) = (district(m.from), district(m.to));
+        let rkey = crate::auth::record_key(&ctx.pseudonym, "move", &m.id);
+        LocatedMove { m, from_district, to_district, rkey }
+    }
+}
+
+/// Writes a located move with [`MOVE_UPSERT`].
+pub fn write_located_move(stmt: &mut Bulk, located: &LocatedMove, batch: u64) -> crate::store::db::Result<usize> {
+    let districts = (located.from_district.as_deref(), located.to_district.as_deref());
+    write_move_as(stmt, &located.m, districts, batch, located.rkey)
+}
+
+fn write_move_as(
+    stmt: &mut Bulk,
+    m: &Move,
+    (from_district, to_district): (Option<&str>, Option<&str>),
+    batch: u64,
+    rkey: u32,
+) -> crate::store::db::Result<usize> {
     stmt.execute(params![
         m.id,
         m.talent_id,
@@ -393,7 +429,7 @@ pub fn write_move(stmt: &mut Bulk, m: &Move, ctx: &Context, batch: u64) -> crate
         from_district,
         to_district,
         batch as i64,
-        crate::auth::record_key(&ctx.pseudonym, "move", &m.id)
+        rkey
     ])
 }
 

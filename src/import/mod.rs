@@ -34,8 +34,8 @@ use crate::model::{Enterprise, LonLat, Move, Station, Talent, Taxonomy, Vacancy}
 use crate::store::{self, Store};
 
 pub use batch::{
-    BatchError, BatchSummary, FEED_FILE, ItemError, ItemWarning, MAX_BATCH, Staged, check_moves, import_moves,
-    parse_moves_body, stage_moves,
+    BatchError, BatchSummary, FEED_FILE, FeedContext, ItemError, ItemWarning, MAX_BATCH, Staged, check_moves,
+    import_moves, parse_moves_body, stage_moves, stage_moves_keeping,
 };
 pub use error::{ImportError, RowError, write_report};
 use kinds::*;
@@ -279,15 +279,29 @@ fn context<'t>(conn: &Connection, taxonomy: &'t Taxonomy, kind: ImportKind) -> R
         ImportKind::Vacancies | ImportKind::Talents | ImportKind::Moves => enterprise_ids(conn)?,
         _ => Default::default(),
     };
-    let this_year = current_year() as i64;
-    Ok(Context {
-        taxonomy,
-        regions: regions::load(conn)?,
-        enterprises,
-        // Nobody in the register is older than 110 or younger than 14.
-        birth_years: (this_year - 110, this_year - 14),
-        pseudonym: crate::auth::PseudonymSecret::load_or_create_in(conn)?,
-    })
+    let regions = regions::load(conn)?;
+    Ok(Context::of(taxonomy, regions, enterprises, crate::auth::PseudonymSecret::load_or_create_in(conn)?))
+}
+
+impl<'t> Context<'t> {
+    /// A context of what was read from the store; birth years accepted as of
+    /// the system clock's year.
+    fn of(
+        taxonomy: &'t Taxonomy,
+        regions: Regions,
+        enterprises: std::collections::HashSet<String>,
+        pseudonym: crate::auth::PseudonymSecret,
+    ) -> Context<'t> {
+        let this_year = current_year() as i64;
+        Context {
+            taxonomy,
+            regions,
+            enterprises,
+            // Nobody in the register is older than 110 or younger than 14.
+            birth_years: (this_year - 110, this_year - 14),
+            pseudonym,
+        }
+    }
 }
 
 /// Year of the system clock (UTC), by the civil-from-days algorithm.

@@ -31,8 +31,12 @@ pub enum Scope<'a> {
     Moves(u64),
     /// Those written by this batch that have moves.
     Talents(u64),
-    /// These (a feed batch's talents), each read through the indexes.
-    Ids(&'a [String]),
+    /// These (a feed batch's talents, in id order), each read through the
+    /// indexes and replayed with `fresh`, the batch's moves, before those
+    /// are written: nothing is written — the changed present is in
+    /// [`Recomputed::pending`] for [`write_present`], the rows after the
+    /// batch in [`Recomputed::after`].
+    Batch(&'a [String], &'a [MoveRow]),
     /// These, as they were before the batch numbered by the second field:
     /// replayed without its moves, written nowhere (each found in
     /// [`Recomputed::stored`]).
@@ -47,8 +51,144 @@ pub struct Recomputed {
     /// Moves of the flagged batch that contradict the state they find, by
     /// move id, in talent and date order.
     pub irregular: Vec<(String, Irregular)>,
-    /// With [`Scope::Ids`]: each talent's present as stored before, by id.
+    /// With [`Scope::Batch`]: each talent's present as stored before, by id.
     pub stored: HashMap<String, Stored>,
+    /// With [`Scope::Batch`]: the talents' rows and all their moves once the
+    /// batch and [`Self::pending`] are written, exactly as [`read_rows`]
+    /// would then read them.
+    pub after: Rows,
+    /// With [`Scope::Batch`]: the present that changed, not yet written.
+    pub pending: Vec<PresentChange>,
+}
+
+/// A talent's present that changed, with the regions of what moved.
+#[derive(Debug, Clone)]
+pub struct PresentChange {
+    pub talent: String,
+    pub now: TalentState,
+    pub before: TalentState,
+    /// The home's district and park, when they are written (the home
+    /// moved, or every column is written).
+    pub home: Option<(Option<String>, Option<String>)>,
+    /// The workplace's district and park, when they are written.
+    pub work: Option<(Option<String>, Option<String>)>,
+}
+
+impl PresentChange {
+    /// `row` as the change leaves it.
+    fn apply_to(&self, row: &mut TalentRow) {
+        row.here = self.now.here;
+        if let Some((district, park)) = &self.home {
+            row.home = self.now.home;
+            row.home_district = district.clone();
+            row.home_park = park.clone();
+        }
+        if let Some((district, park)) = &self.work {
+            row.work = self.now.work;
+            row.work_district = district.clone();
+            row.work_park = park.clone();
+        }
+        row.enterprise_id = self.now.enterprise.clone();
+    }
+}
+
+/// Writes the present of [`Recomputed::pending`].
+pub fn write_present(conn: &Connection, changes: &[PresentChange]) -> crate::store::db::Result<()> {
+    let mut writer = PresentWriter::new(conn)?;
+    for change in changes {
+        writer.write(change)?;
+    }
+    writer.finish()
+}
+
+/// Writes changed present, on PostgreSQL staged and written by one
+/// statement (a round trip per talent would dominate).
+struct PresentWriter<'c> {
+    conn: &'c Connection,
+    staged: Option<crate::store::db::Bulk<'c>>,
+}
+
+impl<'c> PresentWriter<'c> {
+    fn new(conn: &'c Connection) -> crate::store::db::Result<PresentWriter<'c>> {
+        let staged = match conn.kind() {
+            Kind::Sqlite => None,
+            Kind::Postgres => Some(conn.bulk_update("talents", "id", &PRESENT_COLUMNS)?),
+        };
+        Ok(PresentWriter { conn, staged })
+    }
+
+    fn finish(self) -> crate::store::db::Result<()> {
+        match self.staged {
+            Some(staged) => staged.finish().map(|_| ()),
+            None => Ok(()),
+        }
+    }
+
+    fn write(&mut self, c: &PresentChange) -> crate::store::db::Result<()> {
+        let (s, stored) = (&c.now, &c.before);
+        let parts = |r: &Option<(Option<String>, Option<String>)>| match r {
+            Some((district, park)) => (district.clone(), park.clone()),
+            None => (None, None),
+        };
+        if let Some(staged) = &mut self.staged {
+            let ((home_district, home_park), (work_district, work_park)) = (parts(&c.home), parts(&c.work));
+            staged.execute(params![
+                c.talent,
+                s.here,
+                s.home.lon,
+                s.home.lat,
+                home_district,
+                home_park,
+                s.work.map(|w| w.lon),
+                s.work.map(|w| w.lat),
+                work_district,
+                work_park,
+                s.enterprise
+            ])?;
+            return Ok(());
+        }
+        // Only the columns that change are written: an unchanged indexed
+        // column (the home position, the employer) costs no index write.
+        let mut sets: Vec<&str> = Vec::new();
+        let mut values: Vec<crate::store::db::types::Value> = vec![c.talent.clone().into()];
+        let mut set = |columns: &'static str, v: Vec<crate::store::db::types::Value>| {
+            sets.push(columns);
+            values.extend(v);
+        };
+        use crate::store::db::types::Value as V;
+        let opt = |x: Option<f64>| x.map_or(V::Null, V::Real);
+        let text = |x: Option<String>| x.map_or(V::Null, V::Text);
+        if s.here != stored.here {
+            set("here = ?", vec![V::Integer(s.here as i64)]);
+        }
+        if c.home.is_some() {
+            let (district, park) = parts(&c.home);
+            let v = vec![V::Real(s.home.lon), V::Real(s.home.lat), text(district), text(park)];
+            set("home_lon = ?, home_lat = ?, home_district = ?, home_park = ?", v);
+        }
+        if c.work.is_some() {
+            let (district, park) = parts(&c.work);
+            let v = vec![opt(s.work.map(|w| w.lon)), opt(s.work.map(|w| w.lat)), text(district), text(park)];
+            set("work_lon = ?, work_lat = ?, work_district = ?, work_park = ?", v);
+        }
+        if s.enterprise != stored.enterprise {
+            set("enterprise_id = ?", vec![text(s.enterprise.clone())]);
+        }
+        if sets.is_empty() {
+            return Ok(());
+        }
+        // Parameters are numbered in order: the id is ?1, then the values.
+        let mut sql = String::from("UPDATE talents SET ");
+        for (i, part) in sets.join(", ").split('?').enumerate() {
+            if i > 0 {
+                sql.push_str(&format!("?{}", i + 1));
+            }
+            sql.push_str(part);
+        }
+        sql.push_str(" WHERE id = ?1");
+        self.conn.prepare_cached(&sql)?.execute(crate::store::db::params_from_iter(values))?;
+        Ok(())
+    }
 }
 
 /// A talent's present as stored: the state and its regions.
@@ -66,6 +206,10 @@ const SELECT: &str = "SELECT t.id, t.reg_home_lon, t.reg_home_lat, t.reg_work_lo
         t.here, t.home_lon, t.home_lat, t.work_lon, t.work_lat, t.enterprise_id,
         t.home_district, t.home_park, t.work_district, t.work_park";
 
+/// [`SELECT`] and what [`read_rows`] reads beyond it (columns 23 on).
+const SELECT_ROWS: &str = ", t.field, t.education, t.title, t.tier, t.birth_year, t.seeking, t.rkey,
+        m.from_lon, m.from_lat, m.destination, m.rkey";
+
 /// Recomputes the present state of the talents in `scope`, writing it where
 /// it changed. Irregular moves are reported only when they belong to
 /// `flag_batch` (so that an import warns about its own rows, not about
@@ -79,17 +223,16 @@ pub fn recompute(
     let mut replayer = Replayer {
         regions,
         flag_batch,
-        conn,
         firm_position: conn.prepare("SELECT lon, lat FROM enterprises WHERE id = ?1")?,
-        // PostgreSQL: the changed talents' present is staged and written by
-        // one statement (a round trip per talent would dominate).
-        staged: match (conn.kind(), scope) {
-            (_, Scope::Before(..)) | (Kind::Sqlite, _) => None,
-            (Kind::Postgres, _) => Some(conn.bulk_update("talents", "id", &PRESENT_COLUMNS)?),
+        writer: match scope {
+            Scope::Before(..) | Scope::Batch(..) => None,
+            _ => Some(PresentWriter::new(conn)?),
         },
+        every_column: conn.kind() == Kind::Postgres,
         firms: HashMap::new(),
         current: None,
-        keep_stored: matches!(scope, Scope::Ids(_)),
+        row: None,
+        keep_stored: matches!(scope, Scope::Batch(..)),
         read_only: matches!(scope, Scope::Before(..)),
         steps: Vec::new(),
         flagged: Vec::new(),
@@ -97,14 +240,37 @@ pub fn recompute(
     };
     let order = "ORDER BY t.id, m.date, m.id";
     match scope {
-        Scope::Ids(ids) => {
+        Scope::Batch(ids, fresh) => {
+            // Each talent's new moves in the store's order (date, then id,
+            // compared as bytes on both stores).
+            let mut theirs: HashMap<&str, Vec<(String, &MoveRow)>> = HashMap::new();
+            for m in fresh {
+                theirs.entry(m.stored.talent_id.as_str()).or_default().push((m.stored.date.to_string(), m));
+            }
+            for list in theirs.values_mut() {
+                list.sort_by(|a, b| (&a.0, &a.1.stored.id).cmp(&(&b.0, &b.1.stored.id)));
+            }
             let mut select = conn.prepare(&format!(
-                "{SELECT} FROM talents t JOIN moves m ON m.talent_id = t.id WHERE t.id = ?1 ORDER BY m.date, m.id"
+                "{SELECT}{SELECT_ROWS} FROM talents t LEFT JOIN moves m ON m.talent_id = t.id WHERE t.id = ?1
+                 ORDER BY m.date, m.id"
             ))?;
             for id in ids {
+                let mut new = theirs.get(id.as_str()).map_or(&[][..], Vec::as_slice).iter().peekable();
                 let mut rows = select.query(params![id])?;
+                let mut found = false;
                 while let Some(r) = rows.next()? {
-                    replayer.row(&r)?;
+                    found = true;
+                    replayer.begin(&r)?;
+                    let at: (Option<String>, Option<String>) = (r.get(7)?, r.get(6)?);
+                    if let (Some(date), Some(move_id)) = at {
+                        while let Some((_, m)) = new.next_if(|(d, m)| (d, &m.stored.id) < (&date, &move_id)) {
+                            replayer.fresh(m);
+                        }
+                    }
+                    replayer.step(&r)?;
+                }
+                if found {
+                    new.for_each(|(_, m)| replayer.fresh(m));
                 }
             }
         }
@@ -142,8 +308,8 @@ pub fn recompute(
         }
     }
     replayer.flush()?;
-    if let Some(staged) = replayer.staged.take() {
-        staged.finish()?;
+    if let Some(writer) = replayer.writer.take() {
+        writer.finish()?;
     }
     Ok(replayer.out)
 }
@@ -167,13 +333,19 @@ const PRESENT_COLUMNS: [&str; 10] = [
 struct Replayer<'c, 'r> {
     regions: &'r Regions,
     flag_batch: Option<u64>,
-    conn: &'c Connection,
     firm_position: crate::store::db::Statement<'c>,
-    staged: Option<crate::store::db::Bulk<'c>>,
+    /// Writes the changed present as it is found; without one, it is kept
+    /// in [`Recomputed::pending`].
+    writer: Option<PresentWriter<'c>>,
+    /// Every present column is written (PostgreSQL), not only those that
+    /// change (SQLite).
+    every_column: bool,
     firms: HashMap<String, Option<LonLat>>,
     /// The talent being read: id, register row, stored present.
     current: Option<(String, TalentState, TalentState)>,
-    /// Keep each talent's stored present in the answer.
+    /// Its whole row as stored, when `keep_stored` (for [`Recomputed::after`]).
+    row: Option<TalentRow>,
+    /// Keep each talent's stored present, and its rows after, in the answer.
     keep_stored: bool,
     /// Keep each talent's replayed present in the answer, write nothing.
     read_only: bool,
@@ -184,6 +356,26 @@ struct Replayer<'c, 'r> {
 
 impl Replayer<'_, '_> {
     fn row(&mut self, r: &crate::store::db::Row) -> crate::store::db::Result<()> {
+        self.begin(r)?;
+        self.step(r)
+    }
+
+    /// A move of the batch being written, for the talent read now.
+    fn fresh(&mut self, m: &MoveRow) {
+        if self.current.is_none() {
+            return;
+        }
+        let s = &m.stored;
+        let to_enterprise = s.to_enterprise_id.clone();
+        self.steps.push(Step { id: s.id.clone(), date: s.date, event: s.event, to: s.to, to_enterprise });
+        self.flagged.push(self.flag_batch.is_some());
+        if self.keep_stored {
+            self.out.after.moves.push(m.clone());
+        }
+    }
+
+    /// Starts the row's talent unless it is the one read now.
+    fn begin(&mut self, r: &crate::store::db::Row) -> crate::store::db::Result<()> {
         let id = r.get_ref(0)?.as_str().unwrap_or("");
         if self.current.as_ref().is_some_and(|c| c.0 != id) {
             self.flush()?;
@@ -205,14 +397,51 @@ impl Replayer<'_, '_> {
                     work_district: r.get(21)?,
                     work_park: r.get(22)?,
                 };
+                self.row = Some(TalentRow {
+                    id: id.to_string(),
+                    here: stored.here,
+                    home: stored.home,
+                    work: stored.work,
+                    enterprise_id: stored.enterprise.clone(),
+                    reg_enterprise_id: r.get(5)?,
+                    field: r.get(23)?,
+                    education: r.get(24)?,
+                    title: r.get(25)?,
+                    tier: r.get(26)?,
+                    birth_year: r.get(27)?,
+                    seeking: r.get(28)?,
+                    home_district: kept.home_district.clone(),
+                    home_park: kept.home_park.clone(),
+                    work_district: kept.work_district.clone(),
+                    work_park: kept.work_park.clone(),
+                    rkey: r.get::<_, Option<i64>>(29)?.unwrap_or(0) as u32,
+                });
                 self.out.stored.insert(id.to_string(), kept);
             }
             self.current = Some((id.to_string(), registered, stored));
         }
+        Ok(())
+    }
+
+    /// The row's move, if it has one.
+    fn step(&mut self, r: &crate::store::db::Row) -> crate::store::db::Result<()> {
         let Some(move_id) = r.get::<_, Option<String>>(6)? else { return Ok(()) };
         let date = r.get_ref(7)?.as_str().ok().and_then(Date::parse);
         let event = r.get_ref(8)?.as_str().ok().and_then(|e| e.parse::<MoveEvent>().ok());
         let (Some(date), Some(event)) = (date, event) else { return Ok(()) };
+        if self.keep_stored {
+            let stored = Move {
+                id: move_id.clone(),
+                talent_id: r.get(0)?,
+                date,
+                event,
+                from: point(r.get(30)?, r.get(31)?),
+                to: point(r.get(9)?, r.get(10)?),
+                to_enterprise_id: r.get(11)?,
+                destination: r.get(32)?,
+            };
+            self.out.after.moves.push(MoveRow { stored, rkey: r.get::<_, Option<i64>>(33)?.unwrap_or(0) as u32 });
+        }
         self.steps.push(Step { id: move_id, date, event, to: point(r.get(9)?, r.get(10)?), to_enterprise: r.get(11)? });
         self.flagged.push(self.flag_batch.is_some_and(|b| r.get::<_, i64>(12).ok() == Some(b as i64)));
         Ok(())
@@ -259,65 +488,33 @@ impl Replayer<'_, '_> {
             self.out.stored.insert(talent, kept);
             return Ok(());
         }
-        if s == stored {
-            return Ok(());
-        }
-        if let Some(staged) = &mut self.staged {
-            let (home_district, home_park) = self.regions.assign(s.home);
-            let (work_district, work_park) = s.work.map(|w| self.regions.assign(w)).unwrap_or((None, None));
-            staged.execute(params![
-                talent,
-                s.here,
-                s.home.lon,
-                s.home.lat,
-                home_district,
-                home_park,
-                s.work.map(|w| w.lon),
-                s.work.map(|w| w.lat),
-                work_district,
-                work_park,
-                s.enterprise
-            ])?;
-            return Ok(());
-        }
-        // Only the columns that change are written: an unchanged indexed
-        // column (the home position, the employer) costs no index write.
-        let mut sets: Vec<&str> = Vec::new();
-        let mut values: Vec<crate::store::db::types::Value> = vec![talent.into()];
-        let mut set = |columns: &'static str, v: Vec<crate::store::db::types::Value>| {
-            sets.push(columns);
-            values.extend(v);
-        };
-        use crate::store::db::types::Value as V;
-        let opt = |x: Option<f64>| x.map_or(V::Null, V::Real);
-        let text = |x: Option<&str>| x.map_or(V::Null, |t| V::Text(t.to_string()));
-        if s.here != stored.here {
-            set("here = ?", vec![V::Integer(s.here as i64)]);
-        }
-        if s.home != stored.home {
-            let (district, park) = self.regions.assign(s.home);
-            let v = vec![V::Real(s.home.lon), V::Real(s.home.lat), text(district), text(park)];
-            set("home_lon = ?, home_lat = ?, home_district = ?, home_park = ?", v);
-        }
-        if s.work != stored.work {
-            let (district, park) = s.work.map(|w| self.regions.assign(w)).unwrap_or((None, None));
-            let v = vec![opt(s.work.map(|w| w.lon)), opt(s.work.map(|w| w.lat)), text(district), text(park)];
-            set("work_lon = ?, work_lat = ?, work_district = ?, work_park = ?", v);
-        }
-        if s.enterprise != stored.enterprise {
-            set("enterprise_id = ?", vec![text(s.enterprise.as_deref())]);
-        }
-        // Parameters are numbered in order: the id is ?1, then the values.
-        let mut sql = String::from("UPDATE talents SET ");
-        for (i, part) in sets.join(", ").split('?').enumerate() {
-            if i > 0 {
-                sql.push_str(&format!("?{}", i + 1));
+        let owned =
+            |(district, park): (Option<&str>, Option<&str>)| (district.map(str::to_string), park.map(str::to_string));
+        // PostgreSQL's bulk update writes every present column, SQLite only
+        // those that change.
+        let every = self.every_column;
+        let change = (s != stored).then(|| PresentChange {
+            home: (every || s.home != stored.home).then(|| owned(self.regions.assign(s.home))),
+            work: (every || s.work != stored.work)
+                .then(|| s.work.map_or((None, None), |w| owned(self.regions.assign(w)))),
+            talent,
+            now: s,
+            before: stored,
+        });
+        if let Some(mut row) = self.row.take() {
+            if let Some(change) = &change {
+                change.apply_to(&mut row);
             }
-            sql.push_str(part);
+            self.out.after.talents.push(row);
         }
-        sql.push_str(" WHERE id = ?1");
-        self.conn.prepare_cached(&sql)?.execute(crate::store::db::params_from_iter(values))?;
-        Ok(())
+        let Some(change) = change else { return Ok(()) };
+        match &mut self.writer {
+            Some(writer) => writer.write(&change),
+            None => {
+                self.out.pending.push(change);
+                Ok(())
+            }
+        }
     }
 }
 
