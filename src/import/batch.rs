@@ -12,8 +12,10 @@
 //! - **All or nothing.** Every item is checked; if any is invalid nothing is
 //!   stored and every error is returned with the item's index.
 //! - **Durable.** Valid batches are written in one transaction committed with
-//!   `synchronous = FULL` before the call returns ([`stage_moves`] hands the
-//!   transaction back so that the snapshot patch can run during the commit).
+//!   `synchronous = FULL` before the call returns ([`stage_moves`] validates
+//!   the batch and replays its talents with the new moves, then hands the
+//!   transaction back with the writes still to do, so that the snapshot
+//!   patch can run while [`Staged::commit`] writes and commits).
 //! - **Idempotent by move id.** An id already stored with identical values
 //!   is skipped (a retried batch stores nothing and leaves the data version);
 //!   an id already stored with *different* values is an error
