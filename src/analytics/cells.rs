@@ -554,25 +554,15 @@ pub fn vacancy_cells_of(vacancies: &[VacancyRec], level: u8, filter: &Filter) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::snapshot::{NO_KEY, NONE8, NONE16, NONE32};
+    use crate::snapshot::NONE8;
 
     fn talent(lon: f64, lat: f64, field: u8, birth_year: u16) -> TalentRec {
         TalentRec {
-            home: morton::key(lon, lat),
-            work: NO_KEY,
-            enterprise: NONE32,
             birth_year,
             field,
             education: 1,
-            title: 0,
-            tier: 0,
-            industry: NONE8,
-            flags: 0,
-            home_district: NONE16,
-            home_park: NONE16,
-            work_district: NONE16,
-            work_park: NONE16,
             rkey: (lon * 1e6) as u32 ^ birth_year as u32,
+            ..TalentRec::blank(morton::key(lon, lat))
         }
     }
 

@@ -391,21 +391,14 @@ mod tests {
         let t = Taxonomy::builtin();
         let f = Filter::parse(&q(&[("max_age", "34")]), &t, 2026).unwrap();
         let mut rec = TalentRec {
-            home: 0,
-            work: crate::snapshot::NO_KEY,
-            enterprise: crate::snapshot::NONE32,
             birth_year: 1991,
-            field: 0,
             education: 1,
-            title: 0,
-            tier: 0,
-            industry: crate::snapshot::NONE8,
-            flags: 0,
             home_district: 0,
             home_park: 0,
             work_district: 0,
             work_park: 0,
             rkey: 7,
+            ..TalentRec::blank(0)
         };
         rec.birth_year = 1992;
         assert!(f.talent(&rec), "34 years old");

@@ -402,12 +402,10 @@ fn run<'s>(
     // and the present go with the commit (the snapshot patch runs
     // meanwhile).
     let located: Vec<LocatedMove> = fresh.into_iter().map(|m| LocatedMove::of(m, &ctx)).collect();
-    let rows: Vec<present::MoveRow> =
-        located.iter().map(|l| present::MoveRow { stored: l.m.clone(), rkey: l.rkey }).collect();
-    let mut found = present::recompute(&tx, &ctx.regions, present::Scope::Batch(&touched, &rows), Some(batch))?;
+    let mut found = present::recompute(&tx, &ctx.regions, present::Scope::Batch(&touched, &located), Some(batch))?;
     let after = std::mem::take(&mut found.after);
     phases.mark("present replayed");
-    let fresh_ids: std::collections::HashSet<&str> = located.iter().map(|l| l.m.id.as_str()).collect();
+    let fresh_ids: std::collections::HashSet<&str> = located.iter().map(|l| l.row.stored.id.as_str()).collect();
     let before = present::rows_before(&after, &found.stored, &fresh_ids);
     let version = store::bump_version(&tx, "moves", FEED_FILE, located.len() as u64, false)?;
     let mut warnings: Vec<ItemWarning> = found

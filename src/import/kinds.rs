@@ -383,14 +383,13 @@ pub fn write_move(stmt: &mut Bulk, m: &Move, ctx: &Context, batch: u64) -> crate
     write_move_as(stmt, m, (from_district, to_district), batch, rkey)
 }
 
-/// A move with what is stored beside its values: the districts of its
-/// points and its record key.
+/// A move as it will be stored, with its record key, and the districts of
+/// its points.
 #[derive(Debug, Clone)]
 pub struct LocatedMove {
-    pub m: Move,
+    pub row: super::present::MoveRow,
     pub from_district: Option<String>,
     pub to_district: Option<String>,
-    pub rkey: u32,
 }
 
 impl LocatedMove {
@@ -398,14 +397,14 @@ impl LocatedMove {
         let district = |p: Option<LonLat>| p.and_then(|p| ctx.regions.assign(p).0).map(str::to_string);
         let (from_district, to_district) = (district(m.from), district(m.to));
         let rkey = crate::auth::record_key(&ctx.pseudonym, "move", &m.id);
-        LocatedMove { m, from_district, to_district, rkey }
+        LocatedMove { row: super::present::MoveRow { stored: m, rkey }, from_district, to_district }
     }
 }
 
 /// Writes a located move with [`MOVE_UPSERT`].
 pub fn write_located_move(stmt: &mut Bulk, located: &LocatedMove, batch: u64) -> crate::store::db::Result<usize> {
     let districts = (located.from_district.as_deref(), located.to_district.as_deref());
-    write_move_as(stmt, &located.m, districts, batch, located.rkey)
+    write_move_as(stmt, &located.row.stored, districts, batch, located.row.rkey)
 }
 
 fn write_move_as(

@@ -36,7 +36,7 @@ pub enum Scope<'a> {
     /// are written: nothing is written — the changed present is in
     /// [`Recomputed::pending`] for [`write_present`], the rows after the
     /// batch in [`Recomputed::after`].
-    Batch(&'a [String], &'a [MoveRow]),
+    Batch(&'a [String], &'a [super::kinds::LocatedMove]),
     /// These, as they were before the batch numbered by the second field:
     /// replayed without its moves, written nowhere (each found in
     /// [`Recomputed::stored`]).
@@ -244,7 +244,7 @@ pub fn recompute(
             // Each talent's new moves in the store's order (date, then id,
             // compared as bytes on both stores).
             let mut theirs: HashMap<&str, Vec<(String, &MoveRow)>> = HashMap::new();
-            for m in fresh {
+            for m in fresh.iter().map(|l| &l.row) {
                 theirs.entry(m.stored.talent_id.as_str()).or_default().push((m.stored.date.to_string(), m));
             }
             for list in theirs.values_mut() {
@@ -360,11 +360,9 @@ impl Replayer<'_, '_> {
         self.step(r)
     }
 
-    /// A move of the batch being written, for the talent read now.
+    /// A move of the batch being written, for the talent read now (called
+    /// after [`Self::begin`] has started it).
     fn fresh(&mut self, m: &MoveRow) {
-        if self.current.is_none() {
-            return;
-        }
         let s = &m.stored;
         let to_enterprise = s.to_enterprise_id.clone();
         self.steps.push(Step { id: s.id.clone(), date: s.date, event: s.event, to: s.to, to_enterprise });

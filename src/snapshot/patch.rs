@@ -191,8 +191,8 @@ pub(super) fn swap_talents(current: &[TalentRec], old: &[TalentRec], new: Vec<Ta
             talents.extend_from_slice(&current[from..i]);
             from = i + 1;
         }
-        talents.extend_from_slice(&current[from.min(to)..to]);
-        from = from.max(to);
+        talents.extend_from_slice(&current[from..to]);
+        from = to;
     };
     for t in new {
         copy_to(&mut talents, current.partition_point(|r| r.home <= t.home));
@@ -237,23 +237,7 @@ mod tests {
     use super::*;
 
     fn rec(home: u64, rkey: u32) -> TalentRec {
-        TalentRec {
-            home,
-            work: NO_KEY,
-            enterprise: NONE32,
-            birth_year: 1990,
-            field: 0,
-            education: 0,
-            title: 0,
-            tier: 0,
-            industry: NONE8,
-            flags: 0,
-            home_district: NONE16,
-            home_park: NONE16,
-            work_district: NONE16,
-            work_park: NONE16,
-            rkey,
-        }
+        TalentRec { rkey, ..TalentRec::blank(home) }
     }
 
     /// The kept records followed by the new ones, stably sorted by home.

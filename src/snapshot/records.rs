@@ -83,6 +83,29 @@ pub struct TalentRec {
 }
 
 impl TalentRec {
+    /// A talent at `home` with no workplace, employer, regions or flags,
+    /// every attribute code 0, born in 1990: what tests start from.
+    #[cfg(test)]
+    pub(crate) fn blank(home: u64) -> TalentRec {
+        TalentRec {
+            home,
+            work: NO_KEY,
+            enterprise: NONE32,
+            birth_year: 1990,
+            field: 0,
+            education: 0,
+            title: 0,
+            tier: 0,
+            industry: NONE8,
+            flags: 0,
+            home_district: NONE16,
+            home_park: NONE16,
+            work_district: NONE16,
+            work_park: NONE16,
+            rkey: 0,
+        }
+    }
+
     pub fn seeking(&self) -> bool {
         self.flags & flags::SEEKING != 0
     }
