@@ -65,7 +65,7 @@ fn main() {
         t.elapsed().as_secs_f64()
     );
     println!(
-        "- talent records + home/work R-trees: {:.1} bytes per talent ({} talents)",
+        "- talent records + workplace order: {:.1} bytes per talent ({} talents)",
         snap.talent_index_bytes() as f64 / snap.totals.talents.max(1) as f64,
         snap.totals.talents
     );

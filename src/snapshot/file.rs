@@ -861,12 +861,12 @@ pub fn load(path: &Path, expected: &Identity, taxonomy: Arc<Taxonomy>) -> Result
     let vacancies: Vec<VacancyRec> = r.records()?;
     let talents: Vec<TalentRec> = r.records()?;
     phases.mark("regions, enterprises, vacancies, talents decoded");
-    // The enterprises' and talents' position indexes need nothing else:
+    // The enterprises' R-tree and the talents' workplace order need nothing else:
     // built on a second thread while the rest is read and indexed here.
     // (Positions are checked below before the snapshot is assembled; a
     // damaged file only costs the indexes' time.)
     let (rest, side) = std::thread::scope(|s| {
-        let side = s.spawn(|| (super::load::enterprise_index(&enterprises), super::load::talent_indexes(&talents)));
+        let side = s.spawn(|| (super::load::enterprise_index(&enterprises), super::load::workplace_order(&talents)));
         let rest = (|| -> Result<_, FileError> {
             let stations: Vec<StationRec> = r.records()?;
             let destinations: Vec<String> = r.records()?;
@@ -896,8 +896,8 @@ pub fn load(path: &Path, expected: &Identity, taxonomy: Arc<Taxonomy>) -> Result
         (rest, side.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
     });
     let (stations, flows) = rest?;
-    let (enterprise_tree, talent_indexes) = side;
-    phases.mark("waited for the position indexes");
+    let (enterprise_tree, by_work) = side;
+    phases.mark("waited for the enterprise tree and the workplace order");
 
     let mut snap = Snapshot::empty(taxonomy.clone());
     snap.version = found.version;
@@ -921,7 +921,7 @@ pub fn load(path: &Path, expected: &Identity, taxonomy: Arc<Taxonomy>) -> Result
     snap.enterprises = enterprises;
     snap.vacancies = vacancies;
     snap.stations = stations;
-    super::load::settle_indexed_talents(&mut snap, talents, scalars.registered, talent_indexes);
+    super::load::settle_ordered_talents(&mut snap, talents, scalars.registered, by_work);
     phases.mark("totals");
     tracing::debug!(%phases, "saved snapshot read");
     Ok(snap)

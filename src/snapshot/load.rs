@@ -100,37 +100,41 @@ pub fn build(store: &mut Store, taxonomy: Arc<Taxonomy>) -> Result<Snapshot, Sna
 }
 
 /// Puts the talents in the city into `snap` with everything derived from
-/// them: resident counts of the flow index, the home and workplace
-/// indexes, region totals and the talent totals. `registered` tallies the
-/// whole register.
+/// them: resident counts of the flow index, the workplace order, region
+/// totals and the talent totals. `registered` tallies the whole register.
 pub(super) fn settle_talents(snap: &mut Snapshot, talents: Vec<TalentRec>, registered: Tally) {
-    // The workplace index (a sort and a bulk load) on a second thread.
+    // The workplace order (a sort) on a second thread.
     let totals = std::thread::scope(|s| {
-        let workplaces = s.spawn(|| workplace_index(&talents));
-        snap.homes = home_index(&talents);
+        let by_work = s.spawn(|| workplace_order(&talents));
         let totals = count_talents(snap, &talents);
-        snap.workplaces = workplaces.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        snap.by_work = by_work.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         totals
     });
     finish_talents(snap, talents, registered, totals);
 }
 
-/// The talents' home and workplace indexes, one after the other.
-pub(super) fn talent_indexes(talents: &[TalentRec]) -> (PointIndex, PointIndex) {
-    (home_index(talents), workplace_index(talents))
-}
-
-/// [`settle_talents`] with the indexes [`talent_indexes`] built.
-pub(super) fn settle_indexed_talents(
+/// [`settle_talents`] with the workplace order already made (by
+/// [`workplace_order`] or a patch of the previous one).
+pub(super) fn settle_ordered_talents(
     snap: &mut Snapshot,
     talents: Vec<TalentRec>,
     registered: Tally,
-    (homes, workplaces): (PointIndex, PointIndex),
+    by_work: Vec<u32>,
 ) {
-    snap.homes = homes;
-    snap.workplaces = workplaces;
+    snap.by_work = by_work;
     let totals = count_talents(snap, &talents);
     finish_talents(snap, talents, registered, totals);
+}
+
+/// Positions of the talents with a workplace, sorted by workplace key,
+/// then position ([`Snapshot::by_work`]). Sorted as (key, position) pairs
+/// read in one pass: a sort of positions that looked each key up in the
+/// records would read them at random, many times over.
+pub(crate) fn workplace_order(talents: &[TalentRec]) -> Vec<u32> {
+    let mut keyed: Vec<(u64, u32)> =
+        talents.iter().enumerate().filter(|(_, t)| t.work != NO_KEY).map(|(i, t)| (t.work, i as u32)).collect();
+    keyed.sort_unstable();
+    keyed.into_iter().map(|(_, i)| i).collect()
 }
 
 /// The residents of the flow index and the region and city totals.
@@ -173,26 +177,6 @@ pub(super) fn station_index(stations: &[StationRec]) -> RTree<IndexedPoint> {
     RTree::bulk_load(
         stations.iter().enumerate().map(|(i, s)| IndexedPoint::new(unit(s.lon, s.lat), i as u32)).collect(),
     )
-}
-
-fn unit_f32(key: u64) -> [f32; 2] {
-    let [x, y] = key_to_unit(key);
-    [x as f32, y as f32]
-}
-
-/// Bucketed R-tree over talent homes; ids are positions in `talents`
-/// (sorted by home key, so buckets are Morton runs).
-fn home_index(talents: &[TalentRec]) -> PointIndex {
-    PointIndex::from_points(talents.iter().enumerate().map(|(i, t)| (unit_f32(t.home), i as u32)))
-}
-
-/// Bucketed R-tree over talent workplaces; ids are positions in `talents`.
-fn workplace_index(talents: &[TalentRec]) -> PointIndex {
-    // Buckets hold Morton-consecutive points, so workplaces go in key order.
-    let mut work_keys: Vec<(u64, u32)> =
-        talents.iter().enumerate().filter(|(_, t)| t.work != NO_KEY).map(|(i, t)| (t.work, i as u32)).collect();
-    work_keys.sort_unstable();
-    PointIndex::from_points(work_keys.into_iter().map(|(k, i)| (unit_f32(k), i)))
 }
 
 /// Fills each region's totals with their cell keys; returns the city's

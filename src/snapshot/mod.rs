@@ -3,10 +3,11 @@
 //! Built from the store at start and after every import, then swapped in
 //! atomically (`arc-swap`), so readers never block and never see half an
 //! import. It holds compact records sorted by Morton key (a tile is a
-//! contiguous run, found by two binary searches), R-trees for point, box and
-//! nearest-neighbour queries (talent homes and workplaces in bucketed R-trees,
-//! see [`point_index`]), the regions with their polygons, and per-region
-//! totals.
+//! contiguous run, found by two binary searches), R-trees over enterprises and
+//! stations for point, box and nearest-neighbour queries, the talents'
+//! workplace order (their positions sorted by workplace key, so workplaces
+//! are runs too; talent homes need no index beyond the records' own order),
+//! the regions with their polygons, and per-region totals.
 
 pub mod file;
 mod load;
@@ -14,7 +15,6 @@ pub mod memo;
 pub mod moves;
 pub mod past;
 pub mod patch;
-pub mod point_index;
 pub mod records;
 mod tables;
 
@@ -33,7 +33,6 @@ use crate::spatial::{TileId, morton};
 pub use load::{SnapshotError, build};
 pub use memo::Memo;
 pub use moves::{FlowIndex, MoveRec};
-pub use point_index::PointIndex;
 pub use records::*;
 
 /// A point in unit Web Mercator coordinates tagged with a record position.
@@ -154,10 +153,10 @@ pub struct Snapshot {
     pub vacancies: Vec<VacancyRec>,
     /// Sorted by home key.
     pub talents: Vec<TalentRec>,
-    /// Talent homes; ids are positions in `talents`.
-    pub homes: PointIndex,
-    /// Talent workplaces; ids are positions in `talents`.
-    pub workplaces: PointIndex,
+    /// Positions in `talents` of the talents with a workplace, sorted by
+    /// workplace key, then position: a tile's or a circle's workplaces are
+    /// runs of it, as its homes are runs of `talents`.
+    pub by_work: Vec<u32>,
     pub stations: Vec<StationRec>,
     pub station_tree: RTree<IndexedPoint>,
     /// Moves sorted by month and per-area monthly flow counts.
@@ -240,8 +239,7 @@ impl Snapshot {
             enterprise_tree: RTree::new(),
             vacancies: Vec::new(),
             talents: Vec::new(),
-            homes: PointIndex::build(&[]),
-            workplaces: PointIndex::build(&[]),
+            by_work: Vec::new(),
             stations: Vec::new(),
             station_tree: RTree::new(),
             flows: FlowIndex::default(),
@@ -278,11 +276,9 @@ impl Snapshot {
         key_range(&self.enterprises, |e| e.key, morton::tile_range(tile))
     }
 
-    /// Approximate bytes of talent records and talent indexes.
+    /// Approximate bytes of talent records and the workplace order.
     pub fn talent_index_bytes(&self) -> usize {
-        self.talents.capacity() * std::mem::size_of::<TalentRec>()
-            + self.homes.heap_bytes()
-            + self.workplaces.heap_bytes()
+        self.talents.capacity() * std::mem::size_of::<TalentRec>() + self.by_work.capacity() * 4
     }
 
     /// Lon/lat bounds `[west, south, east, north]` of all regions (or of

@@ -9,20 +9,21 @@
 //! city then are put in at their home and workplace of then (a position
 //! unchanged since keeps its stored district and park; a changed one is
 //! located in the regions), their present records taken out. Everything
-//! derived from the talents (home and workplace indexes, region totals,
-//! residents of the flow index, the talent pyramid) is recomputed; the
+//! derived from the talents (the workplace order, carried over with the
+//! changed talents merged in; region totals, residents of the flow index,
+//! the talent pyramid) is recomputed; the
 //! enterprises, vacancies, stations and the move table are today's.
 //!
 //! Cost: one indexed read of the changed talents' rows and moves, a replay
-//! each, and the sort and indexes of a talent set (about what a moves batch
-//! costs the snapshot, for every talent that moved since).
+//! each, and the swap of a talent set (about what a moves batch costs the
+//! snapshot, for every talent that moved since).
 
 use crate::analytics::flows::month_label;
 use crate::model::state::{self, Step, TalentState};
 use crate::model::{Date, LonLat, MoveEvent};
 use crate::store::Store;
 
-use super::load::{SnapshotError, settle_talents};
+use super::load::{SnapshotError, settle_ordered_talents};
 use super::patch::{swap_talents, with_other_talents};
 use super::tables::{TalentContext, TalentValues, talent_rec};
 use super::*;
@@ -213,12 +214,14 @@ pub fn at_month_end(store: &mut Store, snap: &Snapshot, month: u32) -> Result<Sn
     drop(tx);
     phases.mark("read and replay");
     let changed = old.len();
-    let talents = swap_talents(&snap.talents, &old, new);
+    let swapped = swap_talents(&snap.talents, &old, new);
     phases.mark("talents out and in");
+    let by_work = swapped.work_order(&snap.talents, &snap.by_work);
+    phases.mark("workplace order");
     let mut past = with_other_talents(snap, snap.flows.clone(), snap.locator.clone());
     past.as_of = Some(month);
-    settle_talents(&mut past, talents, snap.totals_tallies.registered);
-    phases.mark("indexes and totals");
+    settle_ordered_talents(&mut past, swapped.talents, snap.totals_tallies.registered, by_work);
+    phases.mark("totals");
     past.build_ms = started.elapsed().as_millis() as u64;
     tracing::info!(month = %month_label(month), changed, ms = past.build_ms, phases = %phases, "past month's view built");
     Ok(past)

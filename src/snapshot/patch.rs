@@ -5,10 +5,10 @@
 //! before and after ([`Delta`]); the new snapshot is the old one with the
 //! touched talents' old records taken out and the new ones put in, their
 //! old move records replaced by the new ones, the flow cubes changed by the
-//! difference, and what derives from the talent records recomputed in
-//! memory (home and workplace indexes, region and city totals, resident
-//! counts). Nothing
-//! is read from the store beyond the delta. Enterprises, vacancies,
+//! difference, the workplace order carried over with the touched talents
+//! merged in ([`Swapped::work_order`]), and what else derives from the
+//! talent records recomputed in memory (region and city totals, resident
+//! counts). Nothing is read from the store beyond the delta. Enterprises, vacancies,
 //! stations and regions are shared with the old snapshot's values (cloned).
 
 use std::collections::HashMap;
@@ -20,7 +20,7 @@ use crate::import::present::{Delta, MoveRow, Rows, TalentRow};
 use crate::store::Store;
 use crate::store::db::{OptionalExtension, params};
 
-use super::load::settle_talents;
+use super::load::settle_ordered_talents;
 use super::moves::{Destinations, Locator, MoveValues, RawMove, TalentInfo, id_key, raw_move};
 use super::tables::{TalentContext, TalentValues, talent_rec};
 use super::*;
@@ -108,8 +108,10 @@ pub fn apply(snap: &Snapshot, delta: &Delta) -> Result<Option<Snapshot>, Snapsho
         return Ok(None);
     };
     phases.mark("moves and flow cubes");
-    let talents = swap_talents(&snap.talents, &old, new);
+    let swapped = swap_talents(&snap.talents, &old, new);
     phases.mark("talents out and in");
+    let by_work = swapped.work_order(&snap.talents, &snap.by_work);
+    phases.mark("workplace order");
     // The register is unchanged by moves; its tally is the old one.
     let registered: Tally = snap.totals_tallies.registered;
     let mut next = with_other_talents(snap, flows, locator.clone());
@@ -117,8 +119,8 @@ pub fn apply(snap: &Snapshot, delta: &Delta) -> Result<Option<Snapshot>, Snapsho
     // Moves change the talents' records only.
     next.layers = LayerVersions { talents: delta.version, ..snap.layers };
     next.totals.moves = snap.totals.moves + delta.after.moves.len() as u64 - delta.before.moves.len() as u64;
-    settle_talents(&mut next, talents, registered);
-    phases.mark("indexes and totals");
+    settle_ordered_talents(&mut next, swapped.talents, registered, by_work);
+    phases.mark("totals");
     tracing::debug!(phases = %phases, "snapshot patched");
     next.build_ms = started.elapsed().as_millis() as u64;
     Ok(Some(next))
@@ -160,10 +162,21 @@ fn move_values<'a>(row: &'a MoveRow, enterprise_of: &impl Fn(Option<&str>) -> (u
     }
 }
 
+/// The talents after [`swap_talents`], with where each record went.
+pub(super) struct Swapped {
+    pub talents: Vec<TalentRec>,
+    /// Position of each current record in `talents`, or [`NONE32`] for a
+    /// record taken out.
+    moved_to: Vec<u32>,
+    /// Each new record's position in `talents` and the position in the
+    /// current records it was put before.
+    placed: Vec<(u32, u32)>,
+}
+
 /// `current` (sorted by home key) without the records `old` (each found by
 /// its home key; one record per occurrence) and with `new`, sorted by home
 /// key again.
-pub(super) fn swap_talents(current: &[TalentRec], old: &[TalentRec], new: Vec<TalentRec>) -> Vec<TalentRec> {
+pub(super) fn swap_talents(current: &[TalentRec], old: &[TalentRec], new: Vec<TalentRec>) -> Swapped {
     let mut taken: std::collections::HashSet<usize> = std::collections::HashSet::with_capacity(old.len());
     for t in old {
         let start = current.partition_point(|r| r.home < t.home);
@@ -185,25 +198,73 @@ pub(super) fn swap_talents(current: &[TalentRec], old: &[TalentRec], new: Vec<Ta
     let mut new = new;
     new.sort_by_key(|t| t.home);
     let mut talents: Vec<TalentRec> = Vec::with_capacity(current.len() - out.len() + new.len());
+    let mut moved_to = vec![NONE32; current.len()];
+    let mut placed = Vec::with_capacity(new.len());
     let (mut from, mut removed) = (0, out.iter().peekable());
     let mut copy_to = |talents: &mut Vec<TalentRec>, to: usize| {
+        let mut copy = |talents: &mut Vec<TalentRec>, run: std::ops::Range<usize>| {
+            let at = talents.len() as u32;
+            for (slot, i) in moved_to[run.clone()].iter_mut().zip(at..) {
+                *slot = i;
+            }
+            talents.extend_from_slice(&current[run]);
+        };
         while let Some(&i) = removed.next_if(|&&i| i < to) {
-            talents.extend_from_slice(&current[from..i]);
+            copy(talents, from..i);
             from = i + 1;
         }
-        talents.extend_from_slice(&current[from..to]);
+        copy(talents, from..to);
         from = to;
     };
     for t in new {
-        copy_to(&mut talents, current.partition_point(|r| r.home <= t.home));
+        let before = current.partition_point(|r| r.home <= t.home);
+        copy_to(&mut talents, before);
+        placed.push((talents.len() as u32, before as u32));
         talents.push(t);
     }
     copy_to(&mut talents, current.len());
-    talents
+    Swapped { talents, moved_to, placed }
+}
+
+impl Swapped {
+    /// The workplace order ([`Snapshot::by_work`]) of the swapped talents,
+    /// from `order`, that of `current`: the kept positions carried over in
+    /// their order (a record's new position keeps the order of its old one
+    /// among records of one workplace key), each new record with a
+    /// workplace merged in at its key. Equal to
+    /// [`super::load::workplace_order`] of the new talents (checked by a
+    /// test) without sorting millions of keys.
+    pub(super) fn work_order(&self, current: &[TalentRec], order: &[u32]) -> Vec<u32> {
+        let mut added: Vec<(u64, u32, u32)> = self
+            .placed
+            .iter()
+            .map(|&(at, before)| (self.talents[at as usize].work, at, before))
+            .filter(|&(work, _, _)| work != NO_KEY)
+            .collect();
+        added.sort_unstable();
+        // Where each goes among the current order: after the records of
+        // smaller keys, and of its key those before the place it took.
+        let mut added = added
+            .into_iter()
+            .map(|(work, at, before)| (order.partition_point(|&q| (current[q as usize].work, q) < (work, before)), at))
+            .peekable();
+        let mut merged = Vec::with_capacity(order.len() + added.len());
+        for (i, &q) in order.iter().enumerate() {
+            while let Some((_, at)) = added.next_if(|&(j, _)| j <= i) {
+                merged.push(at);
+            }
+            let to = self.moved_to[q as usize];
+            if to != NONE32 {
+                merged.push(to);
+            }
+        }
+        merged.extend(added.map(|(_, at)| at));
+        merged
+    }
 }
 
 /// A copy of `snap` with `flows` and `locator` and no talents yet (for
-/// [`settle_talents`] to put in): what a moves batch or a past month's view
+/// [`settle_ordered_talents`] to put in): what a moves batch or a past month's view
 /// starts from.
 pub(super) fn with_other_talents(snap: &Snapshot, flows: FlowIndex, locator: Arc<Locator>) -> Snapshot {
     Snapshot {
@@ -219,8 +280,7 @@ pub(super) fn with_other_talents(snap: &Snapshot, flows: FlowIndex, locator: Arc
         enterprise_tree: snap.enterprise_tree.clone(),
         vacancies: snap.vacancies.clone(),
         talents: Vec::new(),
-        homes: PointIndex::build(&[]),
-        workplaces: PointIndex::build(&[]),
+        by_work: Vec::new(),
         stations: snap.stations.clone(),
         station_tree: snap.station_tree.clone(),
         flows,
@@ -236,8 +296,9 @@ pub(super) fn with_other_talents(snap: &Snapshot, flows: FlowIndex, locator: Arc
 mod tests {
     use super::*;
 
-    fn rec(home: u64, rkey: u32) -> TalentRec {
-        TalentRec { rkey, ..TalentRec::blank(home) }
+    /// A record at `home` working at `work` (none when `work` is 0).
+    fn rec(home: u64, rkey: u32, work: u64) -> TalentRec {
+        TalentRec { rkey, work: if work == 0 { NO_KEY } else { work }, ..TalentRec::blank(home) }
     }
 
     /// The kept records followed by the new ones, stably sorted by home.
@@ -254,7 +315,7 @@ mod tests {
     }
 
     #[test]
-    fn swapping_talents_equals_a_stable_sort() {
+    fn swapping_talents_equals_a_stable_sort_and_a_new_workplace_order() {
         let mut seed = 7u64;
         let mut next = move |n: u64| {
             seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
@@ -263,12 +324,19 @@ mod tests {
         for round in 0..200 {
             // Few distinct homes: many ties, and runs of equal records.
             let len = next(40) as usize;
-            let mut current: Vec<TalentRec> = (0..len).map(|_| rec(next(12), next(4) as u32)).collect();
+            let mut current: Vec<TalentRec> = (0..len).map(|_| rec(next(12), next(4) as u32, next(5))).collect();
             current.sort_by_key(|t| t.home);
             let old: Vec<TalentRec> =
                 (0..next(6)).filter(|_| !current.is_empty()).map(|_| current[next(len as u64) as usize]).collect();
-            let new: Vec<TalentRec> = (0..next(8)).map(|_| rec(next(14), 10 + next(4) as u32)).collect();
-            assert_eq!(swap_talents(&current, &old, new.clone()), by_sorting(&current, &old, &new), "round {round}");
+            let new: Vec<TalentRec> = (0..next(8)).map(|_| rec(next(14), 10 + next(4) as u32, next(5))).collect();
+            let swapped = swap_talents(&current, &old, new.clone());
+            assert_eq!(swapped.talents, by_sorting(&current, &old, &new), "round {round}");
+            let order = super::super::load::workplace_order(&current);
+            assert_eq!(
+                swapped.work_order(&current, &order),
+                super::super::load::workplace_order(&swapped.talents),
+                "round {round}: the workplace order"
+            );
         }
     }
 }

@@ -84,6 +84,48 @@ pub fn cell_tile(id: u64) -> TileId {
     TileId { z: level, x, y }
 }
 
+/// Tiles per side of the covers [`box_ranges`] makes, at most.
+const COVER_SIDE: u32 = 8;
+
+/// Key ranges, ascending and disjoint, that together hold every key whose
+/// cell at [`KEY_ZOOM`] meets the unit-square box from `min` to `max`
+/// (`[x, y]` corners): the box's tiles at the finest zoom where it spans
+/// at most [`COVER_SIDE`] tiles a side, ranges of tiles that follow each
+/// other in key order merged. A sorted array of keys holds the box's
+/// points in these runs, among others: the cover's area is at most about
+/// 2.5 times the box's for a box wider than a few key cells.
+pub fn box_ranges(min: [f64; 2], max: [f64; 2]) -> Vec<Range<u64>> {
+    let n = (1u64 << KEY_ZOOM) as f64;
+    let last = (1i64 << KEY_ZOOM) - 1;
+    let cell = |v: f64| ((v * n).floor() as i64).clamp(0, last) as u32;
+    let (c0, r0, c1, r1) = (cell(min[0]), cell(min[1]), cell(max[0]), cell(max[1]));
+    if c1 < c0 || r1 < r0 {
+        return Vec::new();
+    }
+    let mut shift = 0;
+    while shift < u32::from(KEY_ZOOM)
+        && ((c1 >> shift) - (c0 >> shift) >= COVER_SIDE || (r1 >> shift) - (r0 >> shift) >= COVER_SIDE)
+    {
+        shift += 1;
+    }
+    let z = KEY_ZOOM - shift as u8;
+    let mut ranges: Vec<Range<u64>> = Vec::new();
+    for x in c0 >> shift..=c1 >> shift {
+        for y in r0 >> shift..=r1 >> shift {
+            ranges.push(tile_range(TileId { z, x, y }));
+        }
+    }
+    ranges.sort_unstable_by_key(|r| r.start);
+    let mut merged: Vec<Range<u64>> = Vec::with_capacity(ranges.len());
+    for r in ranges {
+        match merged.last_mut() {
+            Some(m) if m.end == r.start => m.end = r.end,
+            _ => merged.push(r),
+        }
+    }
+    merged
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,5 +158,40 @@ mod tests {
         let id = cell_id(k, 15);
         assert_eq!(cell_tile(id), tile_of(k, 15));
         assert_ne!(cell_id(k, 15), cell_id(k, 16));
+    }
+
+    #[test]
+    fn box_ranges_hold_exactly_the_keys_that_can_meet_the_box() {
+        let mut rng = crate::generate::rng::Rng::new(3, 0);
+        for _ in 0..300 {
+            // Boxes from a few key cells to a few kilometres, near Jinan.
+            let side = 10f64.powf(-8.0 + 4.0 * rng.f64());
+            let (x, y) = lonlat_to_unit(116.9 + rng.f64() * 0.3, 36.5 + rng.f64() * 0.3);
+            let (min, max) = ([x, y], [x + side, y + side * (0.5 + rng.f64())]);
+            let ranges = box_ranges(min, max);
+            assert!(ranges.windows(2).all(|w| w[0].end < w[1].start), "ascending, disjoint, merged");
+            let n = (1u64 << KEY_ZOOM) as f64;
+            let (c0, r0) = ((min[0] * n) as u32, (min[1] * n) as u32);
+            let (c1, r1) = ((max[0] * n) as u32, (max[1] * n) as u32);
+            // Every cell of the box and a ring around it.
+            let step = ((c1 - c0) / 40).max(1);
+            for c in (c0.saturating_sub(2 * step)..=c1 + 2 * step).step_by(step as usize) {
+                for r in (r0.saturating_sub(2 * step)..=r1 + 2 * step).step_by(step as usize) {
+                    let key = interleave(c, r);
+                    let held = ranges.iter().any(|g| g.contains(&key));
+                    if (c0..=c1).contains(&c) && (r0..=r1).contains(&r) {
+                        assert!(held, "cell ({c}, {r}) of the box");
+                    }
+                }
+            }
+            let covered: u64 = ranges.iter().map(|g| g.end - g.start).sum();
+            let area = u64::from(c1 - c0 + 1) * u64::from(r1 - r0 + 1);
+            assert!(covered >= area);
+            if c1 - c0 >= 16 && r1 - r0 >= 16 {
+                assert!(covered <= 3 * area, "{covered} keys for a box of {area}");
+            }
+        }
+        assert!(box_ranges([0.5, 0.5], [0.4, 0.6]).is_empty());
+        assert_eq!(box_ranges([0.0, 0.0], [1.0, 1.0]), vec![0..1u64 << (2 * KEY_ZOOM)]);
     }
 }

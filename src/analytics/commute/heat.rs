@@ -189,9 +189,9 @@ pub fn heat_cells(
     // The talents ordered by workplace inside the tile (one run).
     let by_work = || {
         let work_of = |i: &u32| snap.talents[*i as usize].work;
-        let start = index.by_work.partition_point(|i| work_of(i) < range.start);
-        let end = index.by_work.partition_point(|i| work_of(i) < range.end);
-        &index.by_work[start..end]
+        let start = snap.by_work.partition_point(|i| work_of(i) < range.start);
+        let end = snap.by_work.partition_point(|i| work_of(i) < range.end);
+        &snap.by_work[start..end]
     };
     let homes: Vec<TalentRec> = match *selection {
         Selection::WorkArea(r) if snap.regions.get(r as usize).is_some_and(|x| x.kind == RegionKind::Park) => {

@@ -39,7 +39,7 @@ use crate::snapshot::{NO_KEY, Snapshot, key_to_lonlat};
 use distance::{CommuteDistance, Haversine};
 use flows::{Flow, FlowLevel};
 use indicators::{AreaCounts, Scope};
-use stations::{StationSet, WALK_RADIUS_M, within_m};
+use stations::{Circle, StationSet, WALK_RADIUS_M};
 use underserved::NearestStation;
 
 /// A fixed-size set of talent positions.
@@ -81,8 +81,6 @@ pub struct CommuteIndex {
     pub(crate) rail: StationSet,
     /// Positions in `Snapshot::stations` of the points of `rail`.
     rail_ids: Vec<u32>,
-    /// Talents with a workplace, sorted by workplace key.
-    pub(crate) by_work: Vec<u32>,
     /// Per region position: the talents working in it when it is a park
     /// (empty otherwise), ascending, i.e. in home-key order.
     pub(crate) park_workers: Vec<Vec<u32>>,
@@ -110,9 +108,10 @@ impl CommuteIndex {
     /// Builds the index measuring commutes with `distance`.
     ///
     /// Cost: one distance per talent with a workplace (spread over the
-    /// machine's cores), one catchment query per rail station, one sort of
-    /// the workplaces and one pass for the totals (the last two halves on
-    /// two threads) — about 0.7 s for four million talents on two cores.
+    /// machine's cores), one catchment query per rail station (homes and
+    /// workplaces as runs of the records and of the snapshot's workplace
+    /// order) and one pass for the totals, beside the workers of each park
+    /// and enterprise and the home–work flows on a second thread.
     pub fn build_with(snap: &Snapshot, distance: &dyn CommuteDistance) -> CommuteIndex {
         let started = Instant::now();
         let mut phases = crate::timing::Phases::start();
@@ -128,21 +127,20 @@ impl CommuteIndex {
         }
         let rail = StationSet::new(rail_points);
         // Two independent halves on two threads: the catchments and the
-        // area totals that need them; the workplace order, the workers of
-        // each park and enterprise, and the home–work flows.
-        let ((home_near, work_near, areas), (by_work, (park_workers, enterprise_start, enterprise_talents), flows)) =
+        // area totals that need them; the workers of each park and
+        // enterprise, and the home–work flows.
+        let ((home_near, work_near, areas), ((park_workers, enterprise_start, enterprise_talents), flows)) =
             std::thread::scope(|s| {
                 let other = s.spawn(|| {
                     let started = Instant::now();
-                    let order = workplace_order(snap);
                     let workers = workers_of(snap);
                     let district = flows::od(snap, FlowLevel::District, &Filter::default());
                     let park = flows::od(snap, FlowLevel::Park, &Filter::default());
                     tracing::debug!(
                         ms = started.elapsed().as_millis() as u64,
-                        "commute index: workplace order, workers, home-work flows"
+                        "commute index: workers, home-work flows"
                     );
-                    (order, workers, (district, park))
+                    (workers, (district, park))
                 });
                 let n = snap.talents.len();
                 let (mut home_near, mut work_near) = (BitSet::new(n), BitSet::new(n));
@@ -161,7 +159,7 @@ impl CommuteIndex {
                 ((home_near, work_near, areas), rest)
             });
         let (flows_district, flows_park) = flows;
-        phases.mark("catchments and area totals, beside workplace order, workers and flows");
+        phases.mark("catchments and area totals, beside workers and flows");
         tracing::debug!(talents = snap.talents.len(), phases = %phases, "commute index built");
         let park_nearest = snap
             .regions
@@ -185,7 +183,6 @@ impl CommuteIndex {
             work_near,
             rail,
             rail_ids,
-            by_work,
             park_workers,
             enterprise_start,
             enterprise_talents,
@@ -311,23 +308,10 @@ impl CommuteIndex {
     /// Approximate heap bytes of the index.
     pub fn heap_bytes(&self) -> usize {
         let lists: usize = self.park_workers.iter().map(|l| l.capacity()).sum();
-        (self.km.capacity() + self.by_work.capacity() + lists) * 4
+        (self.km.capacity() + lists) * 4
             + (self.enterprise_start.capacity() + self.enterprise_talents.capacity()) * 4
             + (self.home_near.0.len() + self.work_near.0.len()) * 8
     }
-}
-
-/// Commute km of every talent, NaN without a workplace, computed on all
-/// cores.
-/// Positions of the talents with a workplace, in workplace-key order
-/// (then position). Sorted as (key, position) pairs read in one pass: a
-/// sort of positions that looked each key up in the records would read
-/// them at random, many times over.
-fn workplace_order(snap: &Snapshot) -> Vec<u32> {
-    let mut keyed: Vec<(u64, u32)> =
-        snap.talents.iter().enumerate().filter(|(_, t)| t.work != NO_KEY).map(|(i, t)| (t.work, i as u32)).collect();
-    keyed.sort_unstable();
-    keyed.into_iter().map(|(_, i)| i).collect()
 }
 
 /// The workers of each park (by region position; empty for other
@@ -395,14 +379,24 @@ pub(crate) fn mark_catchment(
     work_near: &mut BitSet,
     mut newly: impl FnMut(usize, bool),
 ) {
-    for i in within_m(&snap.homes, |i| snap.talents[i as usize].home, centre, radius_m) {
-        if home_near.insert(i as usize) {
-            newly(i as usize, true);
-        }
-    }
-    for i in within_m(&snap.workplaces, |i| snap.talents[i as usize].work, centre, radius_m) {
-        if work_near.insert(i as usize) {
-            newly(i as usize, false);
-        }
-    }
+    let circle = Circle::new(centre, radius_m);
+    circle.each_within(
+        &snap.talents,
+        |t| t.home,
+        |i| {
+            if home_near.insert(i) {
+                newly(i, true);
+            }
+        },
+    );
+    circle.each_within(
+        &snap.by_work,
+        |&i| snap.talents[i as usize].work,
+        |at| {
+            let i = snap.by_work[at] as usize;
+            if work_near.insert(i) {
+                newly(i, false);
+            }
+        },
+    );
 }

@@ -95,7 +95,6 @@ impl CommuteIndex {
         let rail: Vec<[f64; 2]> = (0..self.rail.len() as u32).map(|i| self.rail.point(i)).collect();
         w.records(&rail.iter().flatten().copied().collect::<Vec<f64>>())?;
         w.records(&self.rail_ids)?;
-        w.records(&self.by_work)?;
         w.records(&self.park_workers)?;
         w.records(&self.enterprise_start)?;
         w.records(&self.enterprise_talents)?;
@@ -119,7 +118,6 @@ impl CommuteIndex {
         let work_near: Vec<u64> = r.records()?;
         let rail: Vec<f64> = r.records()?;
         let rail_ids: Vec<u32> = r.records()?;
-        let by_work: Vec<u32> = r.records()?;
         let park_workers: Vec<Vec<u32>> = r.records()?;
         let enterprise_start: Vec<u32> = r.records()?;
         let enterprise_talents: Vec<u32> = r.records()?;
@@ -135,10 +133,7 @@ impl CommuteIndex {
         if rail.len() != 2 * rail_ids.len() || !rail_ids.iter().all(|&i| (i as usize) < snap.stations.len()) {
             return Err(bad("a rail station past the stations"));
         }
-        if !by_work.iter().all(talent)
-            || !enterprise_talents.iter().all(talent)
-            || !park_workers.iter().all(|l| l.iter().all(talent))
-        {
+        if !enterprise_talents.iter().all(talent) || !park_workers.iter().all(|l| l.iter().all(talent)) {
             return Err(bad("a talent past the talents"));
         }
         let starts_ok = enterprise_start.len() == enterprises + 1
@@ -163,7 +158,6 @@ impl CommuteIndex {
             work_near: BitSet(work_near),
             rail: StationSet::new(rail.chunks_exact(2).map(|p| [p[0], p[1]]).collect()),
             rail_ids,
-            by_work,
             park_workers,
             enterprise_start,
             enterprise_talents,

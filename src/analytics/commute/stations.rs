@@ -10,8 +10,11 @@
 use rstar::RTree;
 use rstar::primitives::GeomWithData;
 
-use crate::snapshot::{PointIndex, key_to_lonlat};
+use std::ops::Range;
+
+use crate::snapshot::{key_to_lonlat, key_to_unit};
 use crate::spatial::lonlat_to_unit;
+use crate::spatial::morton;
 
 use super::distance::{EARTH_RADIUS_KM, haversine_km};
 
@@ -99,21 +102,62 @@ impl StationSet {
     }
 }
 
-/// Ids in `index` whose position (`position(id)`, a Morton key) lies within
-/// `radius_m` metres on the ground of `centre` (`[lon, lat]` in degrees).
+/// The points within `radius_m` metres on the ground of a centre: the
+/// Morton key ranges that can hold them ([`Circle::ranges`]) and the exact
+/// test of one key ([`Circle::holds`]). Any key-sorted array answers with
+/// it — the talents by home, the workplace order by workplace — so no
+/// separate spatial index of the talents is kept.
 ///
-/// Algorithm: a projected-circle query with the radius widened to
+/// Algorithm: the projected circle with the radius widened to
 /// `r / (C · cos(|φ| + r/R))` (a superset, by the argument of
-/// [`StationSet::nearest`]) plus a few metres for the `f32` coordinates of
-/// the index, then the exact haversine test on each candidate's key
+/// [`StationSet::nearest`]) gives a box, covered by at most 8 × 8 tiles
+/// ([`morton::box_ranges`]); a key in the ranges passes a squared unit
+/// distance test against the widened radius, then the haversine test on its
 /// position. Cost is proportional to the points near the centre.
-pub fn within_m(index: &PointIndex, position: impl Fn(u32) -> u64, centre: [f64; 2], radius_m: f64) -> Vec<u32> {
-    let (x, y) = lonlat_to_unit(centre[0], centre[1]);
-    let lat = centre[1].to_radians().abs() + radius_m / R_M;
-    let r_unit = radius_m / (UNIT_M * lat.min(1.5).cos()) + 2e-7;
-    let mut found = index.within([x as f32, y as f32], (r_unit * r_unit) as f32);
-    found.retain(|&id| haversine_km(key_to_lonlat(position(id)), centre) * 1000.0 <= radius_m);
-    found
+#[derive(Debug, Clone)]
+pub struct Circle {
+    centre: [f64; 2],
+    radius_m: f64,
+    unit: [f64; 2],
+    /// The widened radius squared, in unit coordinates.
+    r2: f64,
+    /// Ascending, disjoint key ranges holding every key in the circle.
+    pub ranges: Vec<Range<u64>>,
+}
+
+impl Circle {
+    /// The circle of `radius_m` metres around `centre` (`[lon, lat]` in
+    /// degrees).
+    pub fn new(centre: [f64; 2], radius_m: f64) -> Circle {
+        let (x, y) = lonlat_to_unit(centre[0], centre[1]);
+        let lat = centre[1].to_radians().abs() + radius_m / R_M;
+        // A key's position is its cell's centre: one cell of margin.
+        let r_unit = radius_m / (UNIT_M * lat.min(1.5).cos()) + 1.0 / (1u64 << morton::KEY_ZOOM) as f64;
+        let ranges = morton::box_ranges([x - r_unit, y - r_unit], [x + r_unit, y + r_unit]);
+        Circle { centre, radius_m, unit: [x, y], r2: r_unit * r_unit, ranges }
+    }
+
+    /// Whether the point of `key` lies within the circle, on the ground.
+    #[inline]
+    pub fn holds(&self, key: u64) -> bool {
+        let [kx, ky] = key_to_unit(key);
+        let (dx, dy) = (kx - self.unit[0], ky - self.unit[1]);
+        dx * dx + dy * dy <= self.r2 && haversine_km(key_to_lonlat(key), self.centre) * 1000.0 <= self.radius_m
+    }
+
+    /// Calls `found` with each position in `sorted` (ascending by
+    /// `key_of`) whose key the circle holds, in ascending order.
+    pub fn each_within<T>(&self, sorted: &[T], key_of: impl Fn(&T) -> u64, mut found: impl FnMut(usize)) {
+        for range in &self.ranges {
+            let start = sorted.partition_point(|t| key_of(t) < range.start);
+            let end = start + sorted[start..].partition_point(|t| key_of(t) < range.end);
+            for (i, t) in sorted[start..end].iter().enumerate() {
+                if self.holds(key_of(t)) {
+                    found(start + i);
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -157,24 +201,22 @@ mod tests {
         }
 
         #[test]
-        fn within_equals_brute_force(
+        fn circle_equals_brute_force(
             homes in proptest::collection::vec((116.95f64..117.05, 36.62f64..36.70), 0..400),
             radius in 50.0f64..3000.0,
+            north in proptest::collection::vec((10.0f64..10.2, 64.9f64..65.1), 0..50),
         ) {
-            let mut keys: Vec<u64> = homes.iter().map(|&(x, y)| crate::spatial::morton::key(x, y)).collect();
-            keys.sort_unstable();
-            let pts: Vec<([f32; 2], u32)> = keys.iter().enumerate().map(|(i, &k)| {
-                let [x, y] = crate::snapshot::key_to_unit(k);
-                ([x as f32, y as f32], i as u32)
-            }).collect();
-            let index = PointIndex::build(&pts);
-            let centre = [117.0, 36.66];
-            let mut got = within_m(&index, |i| keys[i as usize], centre, radius);
-            got.sort_unstable();
-            let want: Vec<u32> = (0..keys.len() as u32)
-                .filter(|&i| haversine_km(key_to_lonlat(keys[i as usize]), centre) * 1000.0 <= radius)
-                .collect();
-            prop_assert_eq!(got, want);
+            for (points, centre) in [(homes, [117.0, 36.66]), (north, [10.1, 65.0])] {
+                let mut keys: Vec<u64> = points.iter().map(|&(x, y)| morton::key(x, y)).collect();
+                keys.sort_unstable();
+                let circle = Circle::new(centre, radius);
+                let mut got = Vec::new();
+                circle.each_within(&keys, |&k| k, |i| got.push(i));
+                let want: Vec<usize> = (0..keys.len())
+                    .filter(|&i| haversine_km(key_to_lonlat(keys[i]), centre) * 1000.0 <= radius)
+                    .collect();
+                prop_assert_eq!(got, want);
+            }
         }
     }
 
