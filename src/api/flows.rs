@@ -83,7 +83,7 @@ pub async fn post_moves(
             _ => ApiError::BadBody(message),
         }
     })?;
-    let Some(location) = state.store.as_ref().map(|p| p.location().clone()) else {
+    let Some(pool) = state.store.clone() else {
         return Err(ApiError::NoStore("this server has no data directory; start it with one to accept moves".into()));
     };
     let items = moves_of(&body)?;
@@ -94,7 +94,7 @@ pub async fn post_moves(
         // The snapshot follows the batch before the answer: a caller who
         // gets 200 and then reads the map sees the batch.
         let _one_at_a_time = s.refresh_lock();
-        s.with_feed_store(&location, |store, context| {
+        s.with_feed_store(&pool, |store, context| {
             let staged = stage_moves_keeping(store, &taxonomy, &items, context)?;
             s.commit_and_follow(staged)
         })

@@ -185,7 +185,7 @@ impl AppState {
 
     /// State over a snapshot of the store at `location`.
     pub fn on_store(snapshot: Snapshot, location: Option<crate::store::Location>, settings: Settings) -> AppState {
-        let store = location.map(|l| Arc::new(crate::store::Pool::new(l)));
+        let store = location.map(|l| Arc::new(crate::store::Pool::for_server(l)));
         AppState(Arc::new(StateInner {
             taxonomy: snapshot.taxonomy.clone(),
             snapshot: Arc::new(ArcSwap::from_pointee(snapshot)),
@@ -422,13 +422,13 @@ impl AppState {
     /// that fails drops both; the next one opens a new connection.
     pub fn with_feed_store<R, E: From<crate::store::StoreError>>(
         &self,
-        location: &crate::store::Location,
+        pool: &crate::store::Pool,
         f: impl FnOnce(&mut Store, &mut crate::import::FeedContext) -> Result<R, E>,
     ) -> Result<R, E> {
         let mut feed = self.feed.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let (mut store, mut context) = match feed.take() {
             Some(kept) => kept,
-            None => (location.open()?, crate::import::FeedContext::default()),
+            None => (pool.open()?, crate::import::FeedContext::default()),
         };
         let result = f(&mut store, &mut context);
         if result.is_ok() {

@@ -17,6 +17,7 @@
 //! a notification on [`NOTIFY_CHANNEL`], so servers that listen follow at
 //! once.
 
+pub mod checkpoint;
 pub mod db;
 mod schema;
 
@@ -86,6 +87,9 @@ impl Location {
 pub struct Pool {
     location: Location,
     idle: std::sync::Mutex<Vec<Store>>,
+    /// A server's checkpointer on a SQLite store ([`Self::for_server`]):
+    /// then the pool's connections leave checkpoints to it.
+    checkpointer: Option<checkpoint::Checkpointer>,
 }
 
 /// Idle connections a pool keeps.
@@ -93,11 +97,33 @@ const POOL_IDLE: usize = 8;
 
 impl Pool {
     pub fn new(location: Location) -> Pool {
-        Pool { location, idle: std::sync::Mutex::new(Vec::new()) }
+        Pool { location, idle: std::sync::Mutex::new(Vec::new()), checkpointer: None }
+    }
+
+    /// The pool of a server: on a SQLite store, its connections leave
+    /// write-ahead-log checkpoints to a thread of their own
+    /// ([`checkpoint`]), so no commit waits for one. When that thread
+    /// cannot start, the connections checkpoint as SQLite does by default.
+    pub fn for_server(location: Location) -> Pool {
+        let checkpointer = checkpoint::Checkpointer::start(&location).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "no checkpoint thread; commits checkpoint the write-ahead log themselves");
+            None
+        });
+        Pool { checkpointer, ..Pool::new(location) }
     }
 
     pub fn location(&self) -> &Location {
         &self.location
+    }
+
+    /// Opens a new connection to the pool's store, not kept by the pool
+    /// (a connection of one user, such as the moves feed).
+    pub fn open(&self) -> Result<Store, StoreError> {
+        let store = self.location.open()?;
+        if self.checkpointer.is_some() {
+            store.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        }
+        Ok(store)
     }
 
     /// Runs `f` on an open store (an idle one, or a new one). The store is
@@ -106,7 +132,7 @@ impl Pool {
         let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let mut store = match idle {
             Some(store) if !store.conn.is_closed() => store,
-            _ => self.location.open()?,
+            _ => self.open()?,
         };
         let result = f(&mut store);
         if result.is_ok() && !store.conn.is_closed() {
@@ -164,6 +190,8 @@ pub enum StoreError {
     Corrupt { what: &'static str, id: String, message: String },
     #[error("the system gave no random bytes: {0}")]
     Random(String),
+    #[error("cannot start a thread: {0}")]
+    Thread(std::io::Error),
 }
 
 impl From<rusqlite::Error> for StoreError {
