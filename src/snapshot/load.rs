@@ -103,9 +103,20 @@ pub fn build(store: &mut Store, taxonomy: Arc<Taxonomy>) -> Result<Snapshot, Sna
 /// them: resident counts of the flow index, the workplace order, region
 /// totals and the talent totals. `registered` tallies the whole register.
 pub(super) fn settle_talents(snap: &mut Snapshot, talents: Vec<TalentRec>, registered: Tally) {
-    // The workplace order (a sort) on a second thread.
+    settle_talents_with(snap, talents, registered, workplace_order);
+}
+
+/// [`settle_talents`] with the workplace order made by `order` from the
+/// talents (a sort, or a patch of the previous order), on a second thread
+/// beside the counts.
+pub(super) fn settle_talents_with(
+    snap: &mut Snapshot,
+    talents: Vec<TalentRec>,
+    registered: Tally,
+    order: impl FnOnce(&[TalentRec]) -> Vec<u32> + Send,
+) {
     let totals = std::thread::scope(|s| {
-        let by_work = s.spawn(|| workplace_order(&talents));
+        let by_work = s.spawn(|| order(&talents));
         let totals = count_talents(snap, &talents);
         snap.by_work = by_work.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         totals

@@ -6,7 +6,7 @@
 //! touched talents' old records taken out and the new ones put in, their
 //! old move records replaced by the new ones, the flow cubes changed by the
 //! difference, the workplace order carried over with the touched talents
-//! merged in ([`Swapped::work_order`]), and what else derives from the
+//! merged in ([`Renumbering::work_order`]), and what else derives from the
 //! talent records recomputed in memory (region and city totals, resident
 //! counts). Nothing is read from the store beyond the delta. Enterprises, vacancies,
 //! stations and regions are shared with the old snapshot's values (cloned).
@@ -20,7 +20,7 @@ use crate::import::present::{Delta, MoveRow, Rows, TalentRow};
 use crate::store::Store;
 use crate::store::db::{OptionalExtension, params};
 
-use super::load::settle_ordered_talents;
+use super::load::settle_talents_with;
 use super::moves::{Destinations, Locator, MoveValues, RawMove, TalentInfo, id_key, raw_move};
 use super::tables::{TalentContext, TalentValues, talent_rec};
 use super::*;
@@ -108,10 +108,8 @@ pub fn apply(snap: &Snapshot, delta: &Delta) -> Result<Option<Snapshot>, Snapsho
         return Ok(None);
     };
     phases.mark("moves and flow cubes");
-    let swapped = swap_talents(&snap.talents, &old, new);
+    let (talents, renumbering) = swap_talents(&snap.talents, &old, new);
     phases.mark("talents out and in");
-    let by_work = swapped.work_order(&snap.talents, &snap.by_work);
-    phases.mark("workplace order");
     // The register is unchanged by moves; its tally is the old one.
     let registered: Tally = snap.totals_tallies.registered;
     let mut next = with_other_talents(snap, flows, locator.clone());
@@ -119,8 +117,10 @@ pub fn apply(snap: &Snapshot, delta: &Delta) -> Result<Option<Snapshot>, Snapsho
     // Moves change the talents' records only.
     next.layers = LayerVersions { talents: delta.version, ..snap.layers };
     next.totals.moves = snap.totals.moves + delta.after.moves.len() as u64 - delta.before.moves.len() as u64;
-    settle_ordered_talents(&mut next, swapped.talents, registered, by_work);
-    phases.mark("totals");
+    settle_talents_with(&mut next, talents, registered, |talents| {
+        renumbering.work_order(&snap.talents, &snap.by_work, talents)
+    });
+    phases.mark("workplace order beside totals");
     tracing::debug!(phases = %phases, "snapshot patched");
     next.build_ms = started.elapsed().as_millis() as u64;
     Ok(Some(next))
@@ -162,9 +162,8 @@ fn move_values<'a>(row: &'a MoveRow, enterprise_of: &impl Fn(Option<&str>) -> (u
     }
 }
 
-/// The talents after [`swap_talents`], with where each record went.
-pub(super) struct Swapped {
-    pub talents: Vec<TalentRec>,
+/// Where [`swap_talents`] put each record.
+pub(super) struct Renumbering {
     /// Position of each current record in `talents`, or [`NONE32`] for a
     /// record taken out.
     moved_to: Vec<u32>,
@@ -175,8 +174,12 @@ pub(super) struct Swapped {
 
 /// `current` (sorted by home key) without the records `old` (each found by
 /// its home key; one record per occurrence) and with `new`, sorted by home
-/// key again.
-pub(super) fn swap_talents(current: &[TalentRec], old: &[TalentRec], new: Vec<TalentRec>) -> Swapped {
+/// key again; with where each record went.
+pub(super) fn swap_talents(
+    current: &[TalentRec],
+    old: &[TalentRec],
+    new: Vec<TalentRec>,
+) -> (Vec<TalentRec>, Renumbering) {
     let mut taken: std::collections::HashSet<usize> = std::collections::HashSet::with_capacity(old.len());
     for t in old {
         let start = current.partition_point(|r| r.home < t.home);
@@ -223,22 +226,22 @@ pub(super) fn swap_talents(current: &[TalentRec], old: &[TalentRec], new: Vec<Ta
         talents.push(t);
     }
     copy_to(&mut talents, current.len());
-    Swapped { talents, moved_to, placed }
+    (talents, Renumbering { moved_to, placed })
 }
 
-impl Swapped {
-    /// The workplace order ([`Snapshot::by_work`]) of the swapped talents,
-    /// from `order`, that of `current`: the kept positions carried over in
+impl Renumbering {
+    /// The workplace order ([`Snapshot::by_work`]) of the swapped talents
+    /// `talents`, from `order`, that of `current`: the kept positions carried over in
     /// their order (a record's new position keeps the order of its old one
     /// among records of one workplace key), each new record with a
     /// workplace merged in at its key. Equal to
     /// [`super::load::workplace_order`] of the new talents (checked by a
     /// test) without sorting millions of keys.
-    pub(super) fn work_order(&self, current: &[TalentRec], order: &[u32]) -> Vec<u32> {
+    pub(super) fn work_order(&self, current: &[TalentRec], order: &[u32], talents: &[TalentRec]) -> Vec<u32> {
         let mut added: Vec<(u64, u32, u32)> = self
             .placed
             .iter()
-            .map(|&(at, before)| (self.talents[at as usize].work, at, before))
+            .map(|&(at, before)| (talents[at as usize].work, at, before))
             .filter(|&(work, _, _)| work != NO_KEY)
             .collect();
         added.sort_unstable();
@@ -264,7 +267,7 @@ impl Swapped {
 }
 
 /// A copy of `snap` with `flows` and `locator` and no talents yet (for
-/// [`settle_ordered_talents`] to put in): what a moves batch or a past month's view
+/// [`settle_talents_with`] to put in): what a moves batch or a past month's view
 /// starts from.
 pub(super) fn with_other_talents(snap: &Snapshot, flows: FlowIndex, locator: Arc<Locator>) -> Snapshot {
     Snapshot {
@@ -329,12 +332,12 @@ mod tests {
             let old: Vec<TalentRec> =
                 (0..next(6)).filter(|_| !current.is_empty()).map(|_| current[next(len as u64) as usize]).collect();
             let new: Vec<TalentRec> = (0..next(8)).map(|_| rec(next(14), 10 + next(4) as u32, next(5))).collect();
-            let swapped = swap_talents(&current, &old, new.clone());
-            assert_eq!(swapped.talents, by_sorting(&current, &old, &new), "round {round}");
+            let (talents, renumbering) = swap_talents(&current, &old, new.clone());
+            assert_eq!(talents, by_sorting(&current, &old, &new), "round {round}");
             let order = super::super::load::workplace_order(&current);
             assert_eq!(
-                swapped.work_order(&current, &order),
-                super::super::load::workplace_order(&swapped.talents),
+                renumbering.work_order(&current, &order, &talents),
+                super::super::load::workplace_order(&talents),
                 "round {round}: the workplace order"
             );
         }
