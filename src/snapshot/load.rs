@@ -103,29 +103,19 @@ pub fn build(store: &mut Store, taxonomy: Arc<Taxonomy>) -> Result<Snapshot, Sna
 /// them: resident counts of the flow index, the workplace order, region
 /// totals and the talent totals. `registered` tallies the whole register.
 pub(super) fn settle_talents(snap: &mut Snapshot, talents: Vec<TalentRec>, registered: Tally) {
-    settle_talents_with(snap, talents, registered, workplace_order);
-}
-
-/// [`settle_talents`] with the workplace order made by `order` from the
-/// talents (a sort, or a patch of the previous order), on a second thread
-/// beside the counts.
-pub(super) fn settle_talents_with(
-    snap: &mut Snapshot,
-    talents: Vec<TalentRec>,
-    registered: Tally,
-    order: impl FnOnce(&[TalentRec]) -> Vec<u32> + Send,
-) {
+    // The workplace order (a sort) on a second thread beside the counts.
     let totals = std::thread::scope(|s| {
-        let by_work = s.spawn(|| order(&talents));
-        let totals = count_talents(snap, &talents);
+        let by_work = s.spawn(|| workplace_order(&talents));
+        snap.flows.count_residents(&talents);
+        let totals = add_region_totals(&mut snap.regions, &talents, &snap.enterprises);
         snap.by_work = by_work.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         totals
     });
     finish_talents(snap, talents, registered, totals);
 }
 
-/// [`settle_talents`] with the workplace order already made (by
-/// [`workplace_order`] or a patch of the previous one).
+/// [`settle_talents`] with the workplace order already made (saved with the
+/// snapshot).
 pub(super) fn settle_ordered_talents(
     snap: &mut Snapshot,
     talents: Vec<TalentRec>,
@@ -133,8 +123,39 @@ pub(super) fn settle_ordered_talents(
     by_work: Vec<u32>,
 ) {
     snap.by_work = by_work;
-    let totals = count_talents(snap, &talents);
+    snap.flows.count_residents(&talents);
+    let totals = add_region_totals(&mut snap.regions, &talents, &snap.enterprises);
     finish_talents(snap, talents, registered, totals);
+}
+
+/// Puts `talents` into `snap` when they are `prev`'s talents with the
+/// records `old` taken out and `new` put in, and `by_work` is their
+/// workplace order: resident counts, region totals and talent totals are
+/// `prev`'s changed by those records alone (each count and cell key is a
+/// sum over records, and the enterprises' part of the region totals is
+/// `prev`'s), not counted again over every talent. `snap.regions` are
+/// `prev`'s regions.
+pub(super) fn settle_swapped_talents(
+    snap: &mut Snapshot,
+    prev: &Snapshot,
+    talents: Vec<TalentRec>,
+    (old, new): (&[TalentRec], &[TalentRec]),
+    by_work: Vec<u32>,
+) {
+    let mut stats: Vec<RegionStats> = prev.regions.iter().map(|r| r.stats.clone()).collect();
+    let mut city = (prev.totals_tallies.talents, prev.totals_tallies.seekers);
+    snap.flows.carry_residents(&prev.flows);
+    for (records, add) in [(old, false), (new, true)] {
+        for t in records {
+            count_talent(&mut stats, &mut city, t, add);
+            snap.flows.count_resident(t, add);
+        }
+    }
+    for (region, s) in snap.regions.iter_mut().zip(stats) {
+        region.stats = s;
+    }
+    snap.by_work = by_work;
+    finish_talents(snap, talents, prev.totals_tallies.registered, city);
 }
 
 /// Positions of the talents with a workplace, sorted by workplace key,
@@ -146,12 +167,6 @@ pub(crate) fn workplace_order(talents: &[TalentRec]) -> Vec<u32> {
         talents.iter().enumerate().filter(|(_, t)| t.work != NO_KEY).map(|(i, t)| (t.work, i as u32)).collect();
     keyed.sort_unstable();
     keyed.into_iter().map(|(_, i)| i).collect()
-}
-
-/// The residents of the flow index and the region and city totals.
-fn count_talents(snap: &mut Snapshot, talents: &[TalentRec]) -> (Tally, Tally) {
-    snap.flows.count_residents(talents);
-    add_region_totals(&mut snap.regions, talents, &snap.enterprises)
 }
 
 fn finish_talents(snap: &mut Snapshot, talents: Vec<TalentRec>, registered: Tally, (all, seekers): (Tally, Tally)) {
@@ -198,36 +213,15 @@ fn add_region_totals(
     enterprises: &[EnterpriseRec],
 ) -> (Tally, Tally) {
     let mut stats: Vec<RegionStats> = vec![RegionStats::default(); regions.len()];
+    let mut city = (Tally::default(), Tally::default());
+    for t in talents {
+        count_talent(&mut stats, &mut city, t, true);
+    }
     let mut bump = |region: u16, f: &dyn Fn(&mut RegionStats)| {
         if let Some(s) = stats.get_mut(region as usize) {
             f(s);
         }
     };
-    let (mut all, mut seekers) = (Tally::default(), Tally::default());
-    for t in talents {
-        let seeking = t.seeking();
-        let key = t.rkey;
-        all.add(key);
-        if seeking {
-            seekers.add(key);
-        }
-        for r in [t.home_district, t.home_park] {
-            bump(r, &|s| {
-                s.talents += 1;
-                s.keys.talents = s.keys.talents.wrapping_add(key);
-                if seeking {
-                    s.seekers += 1;
-                    s.keys.seekers = s.keys.seekers.wrapping_add(key);
-                }
-            });
-        }
-        for r in [t.work_district, t.work_park] {
-            bump(r, &|s| {
-                s.workers += 1;
-                s.keys.workers = s.keys.workers.wrapping_add(key);
-            });
-        }
-    }
     for e in enterprises {
         for r in [e.district, e.park] {
             bump(r, &|s| {
@@ -241,5 +235,38 @@ fn add_region_totals(
     for (region, s) in regions.iter_mut().zip(stats) {
         region.stats = s;
     }
-    (all, seekers)
+    city
+}
+
+/// Adds one talent record to (`add`) or takes it from its regions' stats
+/// and the city's talents and seekers (`city`).
+#[inline]
+fn count_talent(stats: &mut [RegionStats], city: &mut (Tally, Tally), t: &TalentRec, add: bool) {
+    let one = |n: &mut u64, key: &mut u32| {
+        if add {
+            *n += 1;
+            *key = key.wrapping_add(t.rkey);
+        } else {
+            *n -= 1;
+            *key = key.wrapping_sub(t.rkey);
+        }
+    };
+    let seeking = t.seeking();
+    one(&mut city.0.n, &mut city.0.key);
+    if seeking {
+        one(&mut city.1.n, &mut city.1.key);
+    }
+    for r in [t.home_district, t.home_park] {
+        if let Some(s) = stats.get_mut(r as usize) {
+            one(&mut s.talents, &mut s.keys.talents);
+            if seeking {
+                one(&mut s.seekers, &mut s.keys.seekers);
+            }
+        }
+    }
+    for r in [t.work_district, t.work_park] {
+        if let Some(s) = stats.get_mut(r as usize) {
+            one(&mut s.workers, &mut s.keys.workers);
+        }
+    }
 }

@@ -638,17 +638,43 @@ impl FlowIndex {
         self.residents_by_field = vec![0; slots * self.fields];
         self.residents_by_industry = vec![0; slots * self.industries];
         for t in talents {
-            for region in [t.home_district, t.home_park] {
-                let slot = self.slot(region);
-                if slot == NONE16 {
-                    continue;
-                }
-                if (t.field as usize) < self.fields {
-                    self.residents_by_field[slot as usize * self.fields + t.field as usize] += 1;
-                }
-                if (t.industry as usize) < self.industries {
-                    self.residents_by_industry[slot as usize * self.industries + t.industry as usize] += 1;
-                }
+            self.count_resident(t, true);
+        }
+    }
+
+    /// The resident counts of `prev` (an index over the same regions and
+    /// code tables), for [`Self::count_resident`] to change.
+    pub fn carry_residents(&mut self, prev: &FlowIndex) {
+        self.residents_by_field.clone_from(&prev.residents_by_field);
+        self.residents_by_industry.clone_from(&prev.residents_by_industry);
+    }
+
+    /// Adds one talent to (`add`) or takes it from the resident counts of
+    /// its home areas.
+    #[inline]
+    pub fn count_resident(&mut self, t: &super::TalentRec, add: bool) {
+        let one = |n: &mut u32| {
+            if add {
+                *n += 1;
+            } else {
+                *n -= 1;
+            }
+        };
+        for region in [t.home_district, t.home_park] {
+            let slot = self.slot(region);
+            if slot == NONE16 {
+                continue;
+            }
+            if (t.field as usize) < self.fields
+                && let Some(n) = self.residents_by_field.get_mut(slot as usize * self.fields + t.field as usize)
+            {
+                one(n);
+            }
+            if (t.industry as usize) < self.industries
+                && let Some(n) =
+                    self.residents_by_industry.get_mut(slot as usize * self.industries + t.industry as usize)
+            {
+                one(n);
             }
         }
     }

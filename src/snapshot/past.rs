@@ -23,7 +23,7 @@ use crate::model::state::{self, Step, TalentState};
 use crate::model::{Date, LonLat, MoveEvent};
 use crate::store::Store;
 
-use super::load::{SnapshotError, settle_talents_with};
+use super::load::{SnapshotError, settle_swapped_talents};
 use super::patch::{swap_talents, with_other_talents};
 use super::tables::{TalentContext, TalentValues, talent_rec};
 use super::*;
@@ -214,14 +214,14 @@ pub fn at_month_end(store: &mut Store, snap: &Snapshot, month: u32) -> Result<Sn
     drop(tx);
     phases.mark("read and replay");
     let changed = old.len();
-    let (talents, renumbering) = swap_talents(&snap.talents, &old, new);
+    let (talents, renumbering) = swap_talents(&snap.talents, &old, new.clone());
     phases.mark("talents out and in");
+    let by_work = renumbering.work_order(&snap.talents, &snap.by_work, &talents);
+    phases.mark("workplace order");
     let mut past = with_other_talents(snap, snap.flows.clone(), snap.locator.clone());
     past.as_of = Some(month);
-    settle_talents_with(&mut past, talents, snap.totals_tallies.registered, |talents| {
-        renumbering.work_order(&snap.talents, &snap.by_work, talents)
-    });
-    phases.mark("workplace order beside totals");
+    settle_swapped_talents(&mut past, snap, talents, (&old, &new), by_work);
+    phases.mark("totals");
     past.build_ms = started.elapsed().as_millis() as u64;
     tracing::info!(month = %month_label(month), changed, ms = past.build_ms, phases = %phases, "past month's view built");
     Ok(past)

@@ -15,19 +15,15 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::analytics::privacy::Tally;
 use crate::import::present::{Delta, MoveRow, Rows, TalentRow};
 use crate::store::Store;
 use crate::store::db::{OptionalExtension, params};
 
-use super::load::settle_talents_with;
+use super::load::settle_swapped_talents;
 use super::moves::{Destinations, Locator, MoveValues, RawMove, TalentInfo, id_key, raw_move};
 use super::tables::{TalentContext, TalentValues, talent_rec};
 use super::*;
 
-/// The snapshot after `delta`, or `None` when `snap` is not the version the
-/// batch was written on (or the batch reaches before the first month of
-/// the flow index): the caller rebuilds instead.
 /// Follows the moves batch that committed data version `version` (the
 /// next after `snap`'s) when another server took it: its delta read back
 /// from the store ([`crate::import::present::delta_of_batch`]) and applied
@@ -57,6 +53,9 @@ pub fn follow_batch(store: &mut Store, snap: &Snapshot, version: u64) -> Result<
     apply(snap, &delta)
 }
 
+/// The snapshot after `delta`, or `None` when `snap` is not the version the
+/// batch was written on (or the batch reaches before the first month of
+/// the flow index): the caller rebuilds instead.
 pub fn apply(snap: &Snapshot, delta: &Delta) -> Result<Option<Snapshot>, SnapshotError> {
     if snap.version != delta.base_version {
         return Ok(None);
@@ -69,8 +68,36 @@ pub fn apply(snap: &Snapshot, delta: &Delta) -> Result<Option<Snapshot>, Snapsho
     };
     let (old, new) = (records(&delta.before)?, records(&delta.after)?);
     phases.mark("talent records");
+    let (talents, renumbering) = swap_talents(&snap.talents, &old, new.clone());
+    phases.mark("talents out and in");
 
-    // Flows: the touched talents' moves, before and after.
+    // The workplace order on a second thread beside the flows.
+    let (flows, by_work) = std::thread::scope(|s| {
+        let by_work = s.spawn(|| renumbering.work_order(&snap.talents, &snap.by_work, &talents));
+        let flows = patch_flows(snap, delta);
+        (flows, by_work.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+    });
+    let Some((flows, locator)) = flows else {
+        return Ok(None);
+    };
+    phases.mark("moves and flow cubes beside the workplace order");
+    let mut next = with_other_talents(snap, flows, locator);
+    next.version = delta.version;
+    // Moves change the talents' records only.
+    next.layers = LayerVersions { talents: delta.version, ..snap.layers };
+    next.totals.moves = snap.totals.moves + delta.after.moves.len() as u64 - delta.before.moves.len() as u64;
+    settle_swapped_talents(&mut next, snap, talents, (&old, &new), by_work);
+    phases.mark("totals");
+    tracing::debug!(phases = %phases, "snapshot patched");
+    next.build_ms = started.elapsed().as_millis() as u64;
+    Ok(Some(next))
+}
+
+/// The flow index after `delta` (the touched talents' moves taken out and
+/// put in again, the cubes changed by the difference) and the locator it
+/// was built with, or `None` when the batch reaches before the first month
+/// of the index.
+fn patch_flows(snap: &Snapshot, delta: &Delta) -> Option<(FlowIndex, Arc<Locator>)> {
     // Built with the moves; a snapshot of a store that had none builds it now.
     let locator =
         if snap.flows.moves.is_empty() { Arc::new(Locator::new(&snap.regions)) } else { snap.locator.clone() };
@@ -104,26 +131,8 @@ pub fn apply(snap: &Snapshot, delta: &Delta) -> Result<Option<Snapshot>, Snapsho
     };
     let (removed, before) = raws(&delta.before);
     let (added, after) = raws(&delta.after);
-    let Some(flows) = snap.flows.patch(removed, &before, added, &after, destinations.texts) else {
-        return Ok(None);
-    };
-    phases.mark("moves and flow cubes");
-    let (talents, renumbering) = swap_talents(&snap.talents, &old, new);
-    phases.mark("talents out and in");
-    // The register is unchanged by moves; its tally is the old one.
-    let registered: Tally = snap.totals_tallies.registered;
-    let mut next = with_other_talents(snap, flows, locator.clone());
-    next.version = delta.version;
-    // Moves change the talents' records only.
-    next.layers = LayerVersions { talents: delta.version, ..snap.layers };
-    next.totals.moves = snap.totals.moves + delta.after.moves.len() as u64 - delta.before.moves.len() as u64;
-    settle_talents_with(&mut next, talents, registered, |talents| {
-        renumbering.work_order(&snap.talents, &snap.by_work, talents)
-    });
-    phases.mark("workplace order beside totals");
-    tracing::debug!(phases = %phases, "snapshot patched");
-    next.build_ms = started.elapsed().as_millis() as u64;
-    Ok(Some(next))
+    let flows = snap.flows.patch(removed, &before, added, &after, destinations.texts)?;
+    Some((flows, locator.clone()))
 }
 
 fn values(t: &TalentRow) -> TalentValues<'_> {
@@ -267,7 +276,7 @@ impl Renumbering {
 }
 
 /// A copy of `snap` with `flows` and `locator` and no talents yet (for
-/// [`settle_talents_with`] to put in): what a moves batch or a past month's view
+/// [`settle_swapped_talents`] to put in): what a moves batch or a past month's view
 /// starts from.
 pub(super) fn with_other_talents(snap: &Snapshot, flows: FlowIndex, locator: Arc<Locator>) -> Snapshot {
     Snapshot {
