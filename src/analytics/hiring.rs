@@ -136,7 +136,7 @@ pub fn by_field_and_region_as_of(snap: &Snapshot, fields: usize, as_of: Date) ->
     let as_of = as_of.days();
     let regions = snap.regions.len();
     let mut acc: Vec<Acc> = (0..fields * regions).map(|_| Acc::default()).collect();
-    for v in &snap.vacancies {
+    for v in snap.vacancies.iter() {
         if v.field as usize >= fields {
             continue;
         }
@@ -212,7 +212,8 @@ mod tests {
                 v.park = if rng.f64() < 0.3 { NONE16 } else { (rng.f64() * 5.0) as u16 };
                 v
             })
-            .collect();
+            .collect::<Vec<_>>()
+            .into();
         let end = as_of(&snap).unwrap_or(Date { year: 2026, month: 1, day: 1 });
         for as_of in [end, Date::from_days(end.days() - 200)] {
             let all = by_field_and_region_as_of(&snap, fields, as_of);

@@ -914,12 +914,17 @@ pub fn load(path: &Path, expected: &Identity, taxonomy: Arc<Taxonomy>) -> Result
         snap.locator = Arc::new(moves::Locator::new(&snap.regions));
     }
     snap.flows = flows;
-    snap.enterprise_index = enterprises.iter().enumerate().map(|(i, e)| (e.id.clone(), i as u32)).collect();
-    snap.enterprise_tree = enterprise_tree;
+    snap.enterprise_index = enterprises
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.id.clone(), i as u32))
+        .collect::<std::collections::HashMap<_, _>>()
+        .into();
+    snap.enterprise_tree = Arc::new(enterprise_tree);
     snap.station_tree = super::load::station_index(&stations);
     snap.totals = scalars.totals;
-    snap.enterprises = enterprises;
-    snap.vacancies = vacancies;
+    snap.enterprises = Arc::new(enterprises);
+    snap.vacancies = Arc::new(vacancies);
     snap.stations = stations;
     super::load::settle_ordered_talents(&mut snap, talents, scalars.registered, by_work);
     phases.mark("totals");

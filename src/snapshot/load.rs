@@ -68,7 +68,7 @@ pub fn build(store: &mut Store, taxonomy: Arc<Taxonomy>) -> Result<Snapshot, Sna
         Default::default()
     };
     drop(tx);
-    snap.enterprise_index = enterprise_index;
+    snap.enterprise_index = Arc::new(enterprise_index);
 
     snap.flows = FlowIndex::build(
         raw_moves,
@@ -91,8 +91,8 @@ pub fn build(store: &mut Store, taxonomy: Arc<Taxonomy>) -> Result<Snapshot, Sna
         moves: move_count,
         ..Totals::default()
     };
-    snap.enterprises = enterprises;
-    snap.vacancies = vacancies;
+    snap.enterprises = Arc::new(enterprises);
+    snap.vacancies = Arc::new(vacancies);
     snap.stations = stations;
     settle_talents(&mut snap, talents, registered);
     snap.build_ms = started.elapsed().as_millis() as u64;
@@ -182,7 +182,7 @@ fn finish_talents(snap: &mut Snapshot, talents: Vec<TalentRec>, registered: Tall
 /// R-trees over enterprises and stations; ids are positions in the record
 /// vectors.
 pub(super) fn build_point_indexes(snap: &mut Snapshot, enterprises: &[EnterpriseRec], stations: &[StationRec]) {
-    snap.enterprise_tree = enterprise_index(enterprises);
+    snap.enterprise_tree = Arc::new(enterprise_index(enterprises));
     snap.station_tree = station_index(stations);
 }
 

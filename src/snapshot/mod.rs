@@ -145,12 +145,14 @@ pub struct Snapshot {
     pub reference_year: u16,
     pub regions: Vec<RegionInfo>,
     region_index: HashMap<String, u16>,
-    /// Sorted by key.
-    pub enterprises: Vec<EnterpriseRec>,
-    enterprise_index: HashMap<String, u32>,
-    pub enterprise_tree: RTree<IndexedPoint>,
+    /// Sorted by key. Enterprises, vacancies and their indexes are shared
+    /// with the snapshots that follow moves batches (which cannot change
+    /// them), not copied.
+    pub enterprises: Arc<Vec<EnterpriseRec>>,
+    enterprise_index: Arc<HashMap<String, u32>>,
+    pub enterprise_tree: Arc<RTree<IndexedPoint>>,
     /// Sorted by key (their enterprise's position).
-    pub vacancies: Vec<VacancyRec>,
+    pub vacancies: Arc<Vec<VacancyRec>>,
     /// Sorted by home key.
     pub talents: Vec<TalentRec>,
     /// Positions in `talents` of the talents with a workplace, sorted by
@@ -234,10 +236,10 @@ impl Snapshot {
             reference_year: crate::import::current_year() as u16,
             regions: Vec::new(),
             region_index: HashMap::new(),
-            enterprises: Vec::new(),
-            enterprise_index: HashMap::new(),
-            enterprise_tree: RTree::new(),
-            vacancies: Vec::new(),
+            enterprises: Arc::default(),
+            enterprise_index: Arc::default(),
+            enterprise_tree: Arc::default(),
+            vacancies: Arc::default(),
             talents: Vec::new(),
             by_work: Vec::new(),
             stations: Vec::new(),
