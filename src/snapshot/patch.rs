@@ -6,10 +6,12 @@
 //! touched talents' old records taken out and the new ones put in, their
 //! old move records replaced by the new ones, the flow cubes changed by the
 //! difference, the workplace order carried over with the touched talents
-//! merged in ([`Renumbering::work_order`]), and what else derives from the
-//! talent records recomputed in memory (region and city totals, resident
-//! counts). Nothing is read from the store beyond the delta. Enterprises, vacancies,
-//! stations and regions are shared with the old snapshot's values (cloned).
+//! merged in ([`Renumbering::work_order`]) on a second thread beside the
+//! flows, and the region and city totals and resident counts changed by the
+//! records taken out and put in (each is a sum over records), not counted
+//! again. Nothing is read from the store beyond the delta. Enterprises,
+//! vacancies and their indexes are shared with the old snapshot (`Arc`);
+//! stations and regions are copied.
 
 use std::collections::HashMap;
 use std::sync::Arc;
