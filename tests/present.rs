@@ -428,6 +428,7 @@ fn a_patched_snapshot_equals_a_rebuild() {
     import_moves_csv(&mut store, dir.path(), "moves.csv", &moves);
     let taxonomy = Arc::new(Taxonomy::builtin());
     let mut snap = snapshot::build(&mut store, taxonomy.clone()).unwrap();
+    let mut feed = talentmap::import::FeedContext::default();
     for (round, seed) in [3u64, 17, 29].into_iter().enumerate() {
         let batch: Vec<Value> = random_moves(200, talents, seed)
             .into_iter()
@@ -438,8 +439,19 @@ fn a_patched_snapshot_equals_a_rebuild() {
                        "to_enterprise_id": m.firm, "destination": (m.event == "leave").then_some("青岛")})
             })
             .collect();
-        let summary = talentmap::import::import_moves(&mut store, &taxonomy, &batch).unwrap();
-        let delta = summary.delta.expect("stored moves come with a delta");
+        // The first batch as an import; the others as the server's feed
+        // takes them: on a connection kept between batches, with the
+        // validation context kept and the replay split over two
+        // connections.
+        let delta = if round == 0 {
+            talentmap::import::import_moves(&mut store, &taxonomy, &batch).unwrap().delta
+        } else {
+            let mut staged = talentmap::import::stage_moves_keeping(&mut store, &taxonomy, &batch, &mut feed).unwrap();
+            let delta = staged.take_delta();
+            staged.commit().unwrap();
+            delta
+        };
+        let delta = delta.expect("stored moves come with a delta");
         // The rows the batch hands over are the rows as stored after it.
         let mut touched: Vec<String> = batch.iter().map(|m| m["talent_id"].as_str().unwrap().to_string()).collect();
         touched.sort();

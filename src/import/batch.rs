@@ -144,8 +144,19 @@ pub fn import_moves(store: &mut Store, taxonomy: &Taxonomy, items: &[Value]) -> 
 /// A feed batch changes none of it, so a committed batch carries it to the
 /// batch's own version; any other write (an import, another server's batch)
 /// moves the version past it and the next batch reads the store again.
+///
+/// On a SQLite store it also keeps a second connection, which replays half
+/// of a batch's touched talents while the batch's own replays the other
+/// half ([`replay_on_two`]).
 #[derive(Default)]
-pub struct FeedContext(Option<KeptContext>);
+pub struct FeedContext {
+    kept: Option<KeptContext>,
+    reader: Option<Store>,
+}
+
+/// Touched talents from which a batch's replay is split over two
+/// connections.
+const SPLIT_REPLAY_AT: usize = 64;
 
 struct KeptContext {
     version: u64,
@@ -157,7 +168,7 @@ struct KeptContext {
 impl FeedContext {
     /// The kept context when it describes data version `version`.
     fn take_at(&mut self, version: u64) -> Option<KeptContext> {
-        self.0.take().filter(|k| k.version == version)
+        self.kept.take().filter(|k| k.version == version)
     }
 }
 
@@ -224,7 +235,7 @@ impl Staged<'_> {
             tracing::debug!(moves, phases = %phases, "moves batch stored");
         }
         if let Some((slot, kept)) = self.keep.take() {
-            slot.0 = Some(kept);
+            slot.kept = Some(kept);
         }
         Ok(self.summary)
     }
@@ -286,6 +297,18 @@ fn run<'s>(
     })?;
 
     let mut phases = crate::timing::Phases::start();
+    let mut kept = kept;
+    if let Some(slot) = kept.as_deref_mut()
+        && slot.reader.is_none()
+        && store.location().url.is_none()
+    {
+        // Opened before the batch takes the write lock (opening reads the
+        // schema version).
+        match store.location().open() {
+            Ok(reader) => slot.reader = Some(reader),
+            Err(e) => tracing::warn!(error = %e, "no second connection for the moves feed; replays on one"),
+        }
+    }
     let tx = store.conn_mut().transaction_with_behavior(TransactionBehavior::Immediate)?;
     let base = store::data_version(&tx)?;
     let batch = base + 1;
@@ -301,7 +324,7 @@ fn run<'s>(
         }
         None => (super::context(&tx, taxonomy, super::ImportKind::Moves)?, None),
     };
-    let (ctx, slot) = ctx;
+    let (ctx, mut slot) = ctx;
     // The talents the batch names, as their cells will read.
     let named: Vec<String> = items.iter().filter_map(|i| cell(i.get("talent_id")?).ok()).collect();
     let named: Vec<&str> = named.iter().map(|t| t.trim()).collect();
@@ -402,7 +425,11 @@ fn run<'s>(
     // and the present go with the commit (the snapshot patch runs
     // meanwhile).
     let located: Vec<LocatedMove> = fresh.into_iter().map(|m| LocatedMove::of(m, &ctx)).collect();
-    let mut found = present::recompute(&tx, &ctx.regions, present::Scope::Batch(&touched, &located), Some(batch))?;
+    let reader = slot.as_mut().and_then(|s| s.reader.as_mut()).filter(|_| touched.len() >= SPLIT_REPLAY_AT);
+    let mut found = match reader {
+        Some(reader) => replay_on_two(&tx, reader, &ctx.regions, &touched, &located, batch)?,
+        None => present::recompute(&tx, &ctx.regions, present::Scope::Batch(&touched, &located), Some(batch))?,
+    };
     let after = std::mem::take(&mut found.after);
     phases.mark("present replayed");
     let fresh_ids: std::collections::HashSet<&str> = located.iter().map(|l| l.row.stored.id.as_str()).collect();
@@ -430,6 +457,32 @@ fn run<'s>(
     let keep = slot.map(|slot| (slot, KeptContext::of(version, ctx)));
     let writes = Writes { batch, moves: located, present: std::mem::take(&mut found.pending) };
     Ok(Staged { tx: Some(tx), summary, phases, keep, writes: Some(writes) })
+}
+
+/// [`present::recompute`] of a batch's touched talents (sorted ids) on two
+/// connections at once: the first half in the batch's transaction `tx`,
+/// the second in a read transaction of `reader`, which sees what `tx` sees —
+/// the batch holds the write lock and has written nothing yet.
+fn replay_on_two(
+    tx: &crate::store::db::Transaction<'_>,
+    reader: &mut Store,
+    regions: &super::kinds::Regions,
+    touched: &[String],
+    located: &[LocatedMove],
+    batch: u64,
+) -> Result<present::Recomputed, BatchError> {
+    let (first, second) = touched.split_at(touched.len() / 2);
+    std::thread::scope(|s| {
+        let other = s.spawn(|| -> crate::store::db::Result<present::Recomputed> {
+            let read = reader.conn_mut().transaction()?;
+            present::recompute(&read, regions, present::Scope::Batch(second, located), Some(batch))
+        });
+        let found = present::recompute(tx, regions, present::Scope::Batch(first, located), Some(batch));
+        let rest = other.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        let mut found = found?;
+        found.append(rest?);
+        Ok(found)
+    })
 }
 
 /// A stored move's values, as [`Move`] fields.

@@ -61,6 +61,18 @@ pub struct Recomputed {
     pub pending: Vec<PresentChange>,
 }
 
+impl Recomputed {
+    /// Adds what a recompute of other talents found, whose ids all come
+    /// after this one's (irregular moves and rows stay in talent order).
+    pub fn append(&mut self, other: Recomputed) {
+        self.irregular.extend(other.irregular);
+        self.stored.extend(other.stored);
+        self.after.talents.extend(other.after.talents);
+        self.after.moves.extend(other.after.moves);
+        self.pending.extend(other.pending);
+    }
+}
+
 /// A talent's present that changed, with the regions of what moved.
 #[derive(Debug, Clone)]
 pub struct PresentChange {
