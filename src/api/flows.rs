@@ -95,6 +95,11 @@ pub async fn post_moves(
         // gets 200 and then reads the map sees the batch.
         let _one_at_a_time = s.refresh_lock();
         s.with_feed_store(&pool, |store, context| {
+            // The served snapshot knows every enterprise id of its data
+            // version: a batch that must read its validation context
+            // reads them from there when the store is still at it.
+            let served = s.snapshot();
+            context.offer_enterprises(served.version, served.enterprise_ids());
             let staged = stage_moves_keeping(store, &taxonomy, &items, context)?;
             s.commit_and_follow(staged)
         })

@@ -152,6 +152,9 @@ pub fn import_moves(store: &mut Store, taxonomy: &Taxonomy, items: &[Value]) -> 
 pub struct FeedContext {
     kept: Option<KeptContext>,
     reader: Option<Store>,
+    /// The enterprise ids of the served snapshot and its data version
+    /// ([`Self::offer_enterprises`]).
+    offered: Option<(u64, std::sync::Arc<HashMap<String, u32>>)>,
 }
 
 /// Touched talents from which a batch's replay is split over two
@@ -161,11 +164,19 @@ const SPLIT_REPLAY_AT: usize = 64;
 struct KeptContext {
     version: u64,
     regions: super::kinds::Regions,
-    enterprises: std::collections::HashSet<String>,
+    enterprises: super::kinds::EnterpriseIds,
     pseudonym: crate::auth::PseudonymSecret,
 }
 
 impl FeedContext {
+    /// The enterprise ids of a snapshot of data version `version` (every
+    /// enterprise of the store at that version): a batch that must read its
+    /// context (the first one, or one after another write) takes them from
+    /// here instead of the store when the store is still at `version`.
+    pub fn offer_enterprises(&mut self, version: u64, ids: std::sync::Arc<HashMap<String, u32>>) {
+        self.offered = Some((version, ids));
+    }
+
     /// The kept context when it describes data version `version`.
     fn take_at(&mut self, version: u64) -> Option<KeptContext> {
         self.kept.take().filter(|k| k.version == version)
@@ -318,8 +329,11 @@ fn run<'s>(
             (super::kinds::Context::of(taxonomy, k.regions, k.enterprises, k.pseudonym), Some(slot))
         }
         Some((None, slot)) => {
-            let ctx = super::context(&tx, taxonomy, super::ImportKind::Moves)?;
-            phases.mark("context read");
+            let known = slot.offered.take().filter(|(version, _)| *version == base);
+            let offered = known.is_some();
+            let known = known.map(|(_, ids)| super::kinds::EnterpriseIds::Indexed(ids));
+            let ctx = super::context_knowing(&tx, taxonomy, super::ImportKind::Moves, known)?;
+            phases.mark(if offered { "context read (enterprise ids offered)" } else { "context read" });
             (ctx, Some(slot))
         }
         None => (super::context(&tx, taxonomy, super::ImportKind::Moves)?, None),

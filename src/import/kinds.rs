@@ -34,12 +34,36 @@ impl Regions {
     }
 }
 
+/// The enterprise ids in the store: read from it, or the served snapshot's
+/// index when the snapshot is of the store's data version (then it holds
+/// every enterprise of the store, and nothing is read or copied).
+#[derive(Debug, Clone)]
+pub enum EnterpriseIds {
+    Read(HashSet<String>),
+    Indexed(std::sync::Arc<std::collections::HashMap<String, u32>>),
+}
+
+impl Default for EnterpriseIds {
+    fn default() -> EnterpriseIds {
+        EnterpriseIds::Read(HashSet::new())
+    }
+}
+
+impl EnterpriseIds {
+    pub fn contains(&self, id: &str) -> bool {
+        match self {
+            EnterpriseIds::Read(ids) => ids.contains(id),
+            EnterpriseIds::Indexed(index) => index.contains_key(id),
+        }
+    }
+}
+
 /// What a row parser may consult.
 pub struct Context<'a> {
     pub taxonomy: &'a Taxonomy,
     pub regions: Regions,
     /// Enterprise ids in the store (loaded only for kinds that reference them).
-    pub enterprises: HashSet<String>,
+    pub enterprises: EnterpriseIds,
     /// Oldest and youngest accepted birth years.
     pub birth_years: (i64, i64),
     /// The store's pseudonym key: each talent row is written with its

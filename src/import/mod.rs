@@ -275,8 +275,22 @@ fn summary(kind: ImportKind, file: &str, o: Outcome, total: u64, version: u64, c
 }
 
 fn context<'t>(conn: &Connection, taxonomy: &'t Taxonomy, kind: ImportKind) -> Result<Context<'t>, ImportError> {
-    let enterprises = match kind {
-        ImportKind::Vacancies | ImportKind::Talents | ImportKind::Moves => enterprise_ids(conn)?,
+    context_knowing(conn, taxonomy, kind, None)
+}
+
+/// [`context`] with the enterprise ids `known` (of the store's data
+/// version) instead of reading them.
+fn context_knowing<'t>(
+    conn: &Connection,
+    taxonomy: &'t Taxonomy,
+    kind: ImportKind,
+    known: Option<kinds::EnterpriseIds>,
+) -> Result<Context<'t>, ImportError> {
+    let enterprises = match (kind, known) {
+        (ImportKind::Vacancies | ImportKind::Talents | ImportKind::Moves, Some(known)) => known,
+        (ImportKind::Vacancies | ImportKind::Talents | ImportKind::Moves, None) => {
+            kinds::EnterpriseIds::Read(enterprise_ids(conn)?)
+        }
         _ => Default::default(),
     };
     let regions = regions::load(conn)?;
@@ -289,7 +303,7 @@ impl<'t> Context<'t> {
     fn of(
         taxonomy: &'t Taxonomy,
         regions: Regions,
-        enterprises: std::collections::HashSet<String>,
+        enterprises: kinds::EnterpriseIds,
         pseudonym: crate::auth::PseudonymSecret,
     ) -> Context<'t> {
         let this_year = current_year() as i64;

@@ -263,6 +263,11 @@ impl Snapshot {
         self.enterprise_index.get(id).copied()
     }
 
+    /// Every enterprise id with its position in `enterprises` (shared).
+    pub fn enterprise_ids(&self) -> Arc<HashMap<String, u32>> {
+        self.enterprise_index.clone()
+    }
+
     /// Talents whose home lies in `tile`.
     pub fn talents_in(&self, tile: TileId) -> &[TalentRec] {
         &self.talents[key_range(&self.talents, |t| t.home, morton::tile_range(tile))]
