@@ -697,6 +697,18 @@ fn batch_item(id: &str, talent: usize, date: &str, event: &str) -> Value {
     }
 }
 
+/// A refused batch's item errors as (index, field, reason).
+fn item_errors(body: &Value) -> Vec<(u64, String, String)> {
+    body["error"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (e["index"].as_u64().unwrap(), e["field"].as_str().unwrap().into(), e["reason"].as_str().unwrap().into())
+        })
+        .collect()
+}
+
 async fn wait_for_version(state: &AppState, version: u64) {
     for _ in 0..600 {
         if state.snapshot().version >= version {
@@ -727,14 +739,7 @@ async fn post_batch_validation_lists_every_bad_item_and_stores_nothing() {
     let (status, resp) = post(&state, &body).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{resp}");
     assert_eq!(resp["error"]["code"], "invalid_batch");
-    let errors: Vec<(u64, String, String)> = resp["error"]["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (e["index"].as_u64().unwrap(), e["field"].as_str().unwrap().into(), e["reason"].as_str().unwrap().into())
-        })
-        .collect();
+    let errors = item_errors(&resp);
     let has = |i: u64, f: &str, r: &str| errors.iter().any(|e| e.0 == i && e.1 == f && e.2 == r);
     assert!(has(1, "date", "invalid") && has(1, "event", "invalid"), "{errors:?}");
     assert!(has(2, "talent_id", "invalid"), "{errors:?}");
@@ -869,6 +874,54 @@ async fn the_feed_sees_enterprises_imported_between_batches() {
     let stored: i64 =
         other.conn().query_row("SELECT count(*) FROM moves WHERE id IN ('K2', 'K3', 'K4')", [], |r| r.get(0)).unwrap();
     assert_eq!(stored, 3);
+}
+
+/// Large batches (past the size from which the feed reads on two
+/// connections) are judged item by item exactly as small ones: stored,
+/// unchanged, conflicting, naming no talent, repeated in the batch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_batches_are_judged_item_by_item() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut store = city_with_moves(dir.path(), &[]);
+    let state = state_of(&mut store, Some(&data), 1);
+    drop(store);
+    let event = |i: usize| if i.is_multiple_of(3) { "job_change" } else { "leave" };
+    let first: Vec<Value> = (0..150).map(|i| batch_item(&format!("L{i}"), i, "2026-05-10", event(i))).collect();
+    let (status, body) = post(&state, &json!({ "moves": first })).await;
+    assert_eq!((status, body["stored"].as_u64(), body["unchanged"].as_u64()), (StatusCode::OK, Some(150), Some(0)));
+
+    // The same 150 (one with blanks around its id) and 40 new ones.
+    let mut again = first.clone();
+    again[7]["id"] = json!(" L7 ");
+    again.extend((150..190).map(|i| batch_item(&format!("L{i}"), i, "2026-05-12", event(i))));
+    let (status, body) = post(&state, &json!({ "moves": again })).await;
+    assert_eq!(
+        (status, body["received"].as_u64(), body["stored"].as_u64(), body["unchanged"].as_u64()),
+        (StatusCode::OK, Some(190), Some(40), Some(150)),
+        "{body}"
+    );
+
+    // New ids, except: item 5 repeats a stored id with another date, item 60
+    // names no talent, item 90 repeats item 30's id.
+    let mut bad: Vec<Value> = (0..120).map(|i| batch_item(&format!("M{i}"), i, "2026-05-14", "leave")).collect();
+    bad[5] = batch_item("L5", 5, "2026-05-15", event(5));
+    bad[60] = batch_item("M60", 99_999, "2026-05-14", "leave");
+    bad[90] = batch_item("M30", 90, "2026-05-14", "leave");
+    let (status, body) = post(&state, &json!({ "moves": bad })).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let errors = item_errors(&body);
+    assert_eq!(
+        errors,
+        vec![
+            (5, "id".to_string(), "conflict".to_string()),
+            (60, "talent_id".to_string(), "invalid".to_string()),
+            (90, "id".to_string(), "duplicate".to_string()),
+        ]
+    );
+    let stored: i64 =
+        Store::open(&data).unwrap().conn().query_row("SELECT count(*) FROM moves", [], |r| r.get(0)).unwrap();
+    assert_eq!(stored, 190, "the refused batch stored nothing");
 }
 
 /// Well-formed histories (each move agrees with the state it finds): a

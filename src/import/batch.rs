@@ -342,11 +342,27 @@ fn run<'s>(
     // The talents the batch names, as their cells will read.
     let named: Vec<String> = items.iter().filter_map(|i| cell(i.get("talent_id")?).ok()).collect();
     let named: Vec<&str> = named.iter().map(|t| t.trim()).collect();
-    let mut exists = super::kinds::TalentIds::among(&tx, &named)?;
-    let mut stored_move = tx.prepare(
-        "SELECT talent_id, date, event, from_lon, from_lat, to_lon, to_lat, to_enterprise_id, destination
-         FROM moves WHERE id = ?1",
-    )?;
+    let mut stored_move = tx.prepare(STORED_MOVE)?;
+    // On SQLite with the feed's second connection, a batch's reads are split:
+    // the talents it names there, the moves with its ids here.
+    let reader = slot.as_mut().and_then(|s| s.reader.as_mut()).filter(|_| items.len() >= SPLIT_REPLAY_AT);
+    let ids: Vec<String> = match reader {
+        Some(_) => items.iter().filter_map(|i| cell(i.get("id")?).ok()).collect(),
+        None => Vec::new(),
+    };
+    let ids: Vec<&str> = ids.iter().map(|id| id.trim()).collect();
+    let (mut exists, mut prefetched) = match reader {
+        Some(reader) => std::thread::scope(|s| -> Result<_, BatchError> {
+            let other = s.spawn(|| -> crate::store::db::Result<std::collections::HashSet<String>> {
+                let read = reader.conn_mut().transaction()?;
+                super::kinds::TalentIds::read_among(&read, &named)
+            });
+            let moves = stored_moves(&mut stored_move, &ids);
+            let talents = other.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            Ok((super::kinds::TalentIds::Known(talents?), Some(moves?)))
+        })?,
+        None => (super::kinds::TalentIds::among(&tx, &named)?, None),
+    };
     let mut errors: Vec<ItemError> = Vec::new();
     let mut seen: HashMap<String, usize> = HashMap::with_capacity(items.len());
     let mut fresh: Vec<Move> = Vec::with_capacity(items.len());
@@ -402,7 +418,11 @@ fn run<'s>(
             ));
             continue;
         }
-        match stored_move.query_row(params![m.id], read_stored).optional()? {
+        let stored = match prefetched.as_mut().and_then(|p| p.remove(m.id.as_str())) {
+            Some(stored) => stored,
+            None => stored_move.query_row(params![m.id], read_stored).optional()?,
+        };
+        match stored {
             None => fresh.push(m),
             Some(old) if same(&old, &m) => unchanged += 1,
             // The message does not say which values differ: the feed must not
@@ -497,6 +517,26 @@ fn replay_on_two(
         found.append(rest?);
         Ok(found)
     })
+}
+
+/// A stored move by its id.
+const STORED_MOVE: &str =
+    "SELECT talent_id, date, event, from_lon, from_lat, to_lon, to_lat, to_enterprise_id, destination
+     FROM moves WHERE id = ?1";
+
+/// The stored move of each id in `ids` (`None`: no move has that id), by
+/// [`STORED_MOVE`].
+fn stored_moves<'i>(
+    stmt: &mut crate::store::db::Statement<'_>,
+    ids: &[&'i str],
+) -> crate::store::db::Result<HashMap<&'i str, Option<Stored>>> {
+    let mut found = HashMap::with_capacity(ids.len());
+    for &id in ids {
+        if !found.contains_key(id) {
+            found.insert(id, stmt.query_row(params![id], read_stored).optional()?);
+        }
+    }
+    Ok(found)
 }
 
 /// A stored move's values, as [`Move`] fields.

@@ -349,6 +349,20 @@ impl<'c> TalentIds<'c> {
         Ok(TalentIds::Known(known))
     }
 
+    /// The ids among `named` that are in the register, read now by one
+    /// primary-key search each: for a connection other than the one that
+    /// validates (a moves batch reads them beside its stored moves).
+    pub fn read_among(conn: &Connection, named: &[&str]) -> crate::store::db::Result<HashSet<String>> {
+        let mut stmt = conn.prepare("SELECT 1 FROM talents WHERE id = ?1")?;
+        let mut known = HashSet::with_capacity(named.len());
+        for &id in named {
+            if !known.contains(id) && stmt.query_row(params![id], |_| Ok(())).optional()?.is_some() {
+                known.insert(id.to_string());
+            }
+        }
+        Ok(known)
+    }
+
     pub fn contains(&mut self, id: &str) -> crate::store::db::Result<bool> {
         match self {
             TalentIds::Lookup(stmt) => Ok(stmt.query_row(params![id], |_| Ok(())).optional()?.is_some()),
