@@ -157,8 +157,8 @@ pub struct FeedContext {
     offered: Option<(u64, std::sync::Arc<HashMap<String, u32>>)>,
 }
 
-/// Touched talents from which a batch's replay is split over two
-/// connections.
+/// Items (for validation's reads) or touched talents (for the replay) from
+/// which a batch's reads are split over two connections.
 const SPLIT_REPLAY_AT: usize = 64;
 
 struct KeptContext {
@@ -216,7 +216,14 @@ struct Writes {
 impl Writes {
     fn apply(&self, tx: &crate::store::db::Transaction<'_>) -> Result<(), BatchError> {
         let mut upsert = tx.bulk(MOVE_UPSERT)?;
-        for m in &self.moves {
+        // In the order of the index by talent and date: each insert lands
+        // next to the one before it in that index.
+        let mut order: Vec<&LocatedMove> = self.moves.iter().collect();
+        order.sort_unstable_by(|a, b| {
+            let (a, b) = (&a.row.stored, &b.row.stored);
+            (a.talent_id.as_str(), a.date).cmp(&(b.talent_id.as_str(), b.date))
+        });
+        for m in order {
             write_located_move(&mut upsert, m, self.batch)?;
         }
         upsert.finish()?;
