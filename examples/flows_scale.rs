@@ -9,6 +9,10 @@
 //! cargo run --release --example flows_scale -- --talents 4000000 --enterprises 200000
 //! ```
 //!
+//! `--store DIR` starts from a copy of a store imported earlier; `--spread 1`
+//! makes the batches name talents and enterprises spread across the
+//! register instead of the first by id.
+//!
 //! Nothing here asserts a time: on shared machines timings are reported,
 //! not tested.
 
@@ -68,8 +72,9 @@ async fn main() {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
         .init();
-    let args = ScaleArgs::parse("talentmap-flows-scale", &["batches", "store"]);
+    let args = ScaleArgs::parse("talentmap-flows-scale", &["batches", "store", "spread"]);
     let batches = args.extra_usize("batches", 10);
+    let spread = args.extra_usize("spread", 0) == 1;
     let imported = args.extra.get("store").map(std::path::PathBuf::from);
     let ScaleArgs { talents, enterprises, out, keep, .. } = args;
     let files = out.join("files");
@@ -124,14 +129,28 @@ async fn main() {
     let first = snap.flows.first_month;
     let months = snap.flows.months as u32;
     let label = |m: u32| format!("{:04}-{:02}", m / 12, m % 12 + 1);
-    let talent_ids: Vec<String> = {
-        let mut stmt = store.conn().prepare("SELECT id FROM talents LIMIT 20000").unwrap();
-        stmt.query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
+    // The batches name 20,000 talents and 1,000 enterprises: the first by id
+    // (their rows share pages), or with `--spread 1` every n-th across the
+    // register (each touched talent on a page of its own, as a city's feed).
+    let ids = |table: &str, wanted: usize| -> Vec<String> {
+        let sql = if spread {
+            format!("SELECT id FROM {table} ORDER BY id")
+        } else {
+            format!("SELECT id FROM {table} ORDER BY id LIMIT {wanted}")
+        };
+        let mut stmt = store.conn().prepare(&sql).unwrap();
+        let all: Vec<String> = stmt.query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap();
+        let step = (all.len() / wanted).max(1);
+        all.into_iter().step_by(step).take(wanted).collect()
     };
-    let enterprise_ids: Vec<String> = {
-        let mut stmt = store.conn().prepare("SELECT id FROM enterprises LIMIT 1000").unwrap();
-        stmt.query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
-    };
+    let talent_ids = ids("talents", 20_000);
+    let enterprise_ids = ids("enterprises", 1_000);
+    println!(
+        "- batches name {} talents and {} enterprises, {}",
+        talent_ids.len(),
+        enterprise_ids.len(),
+        if spread { "spread across the register" } else { "the first by id" }
+    );
     drop(store);
     let state = AppState::new(snap, Some(data.clone()), Settings::default());
     let feeder = {
