@@ -1,10 +1,11 @@
 //! Filtered talent tiles on an imported store: per zoom, the time of the
 //! cells of the filtered URLs `scripts/load.sh` asks for (age band, seeking
-//! or education, a field or none), through the server's path (packed words
-//! up to zoom 11) on one core (a busy server) and with a second core free
-//! (a lone request, `talentmap::spare`), and, in the same run, through the
-//! records of the tile (the path of every zoom before the words) as the
-//! baseline.
+//! or education, a field or none), through the server's path (the postings
+//! of the fields named when they are few, else packed words up to zoom 11)
+//! on one core (a busy server) and with a second core free (a lone request,
+//! `talentmap::spare`), and, in the same run, through the records of the
+//! tile (the path of every zoom before the words) as the baseline; filters
+//! naming a field and the others on rows of their own.
 //!
 //! ```sh
 //! cargo run --release --example filtered_tiles -- /path/to/data [tiles per zoom]
@@ -73,22 +74,22 @@ fn main() {
             if let Some(f) = field {
                 q.insert("field".into(), f.clone());
             }
-            filters.push(Filter::parse(&q, &taxonomy, snap.reference_year).unwrap());
+            filters.push((field.is_some(), Filter::parse(&q, &taxonomy, snap.reference_year).unwrap()));
         }
     }
     let young_from = snap.reference_year - YOUNG_MAX_AGE;
     println!(
-        "| zoom | tiles × filters | records in a tile, max | server path, one core: p50 / p99 / max ms | \
+        "| zoom | filters | tiles × filters | records in a tile, max | server path, one core: p50 / p99 / max ms | \
          a second core free | records path |"
     );
-    println!("|---:|---:|---:|---|---|---|");
+    println!("|---:|---|---:|---:|---|---|---|");
     // A pool of two with one permit taken by this computation.
     let spare = Arc::new(tokio::sync::Semaphore::new(1));
-    for z in 8..=14u8 {
+    for (z, named) in (8..=14u8).flat_map(|z| [(z, true), (z, false)]) {
         let (mut fast, mut two, mut slow, mut most) = (Vec::new(), Vec::new(), Vec::new(), 0);
         for tile in tiles(z, every) {
             most = most.max(snap.talents_in(tile).len());
-            for f in &filters {
+            for f in filters.iter().filter(|(n, _)| *n == named).map(|(_, f)| f) {
                 let t = Instant::now();
                 let a = talent_cells(&snap, tile, f);
                 fast.push(t.elapsed().as_secs_f64() * 1e3);
@@ -108,6 +109,7 @@ fn main() {
         let row = |v: &[f64]| {
             format!("{:.2} / {:.2} / {:.2}", percentile(v, 0.5), percentile(v, 0.99), v.last().copied().unwrap_or(0.0))
         };
-        println!("| {z} | {} | {most} | {} | {} | {} |", fast.len(), row(&fast), row(&two), row(&slow));
+        let which = if named { "a field" } else { "no field" };
+        println!("| {z} | {which} | {} | {most} | {} | {} | {} |", fast.len(), row(&fast), row(&two), row(&slow));
     }
 }

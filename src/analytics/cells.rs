@@ -12,6 +12,7 @@
 //! tile, independent of the city's size.
 
 use crate::analytics::filter::{Filter, TalentWord};
+use crate::analytics::postings::FieldPostings;
 use crate::analytics::privacy::Tally;
 use crate::snapshot::{Snapshot, TalentRec, VacancyRec};
 use crate::spatial::{TileId, morton};
@@ -232,6 +233,8 @@ pub struct TalentPyramid {
     words: Option<Vec<TalentWord>>,
     /// The birth year the words count from.
     base: u16,
+    /// Where each field's records are, for filters naming fields.
+    fields: FieldPostings,
 }
 
 /// The snapshot's talent pyramid, built on first use (one pass over the
@@ -243,11 +246,42 @@ pub fn talent_pyramid(snap: &Snapshot) -> std::sync::Arc<TalentPyramid> {
         let (levels, starts) = pyramid_levels(&snap.talents, young_from);
         let base = snap.talents.iter().map(|t| t.birth_year).min().unwrap_or(0);
         let words = snap.talents.iter().map(|t| TalentWord::of(t, base)).collect();
-        TalentPyramid { levels, starts, words, base }
+        let fields = FieldPostings::build(snap.talents.iter().map(|t| t.field));
+        TalentPyramid { levels, starts, words, base, fields }
     })
 }
 
 impl TalentPyramid {
+    /// The cells at `level` of the records inside `range` (a tile's run of
+    /// `talents`) that match `filter`, from the postings of the fields it
+    /// names; `None` when it names none, or when their records inside the
+    /// range are more than one in `ratio` (then a scan of the range is as
+    /// fast).
+    fn by_field(
+        &self,
+        talents: &[TalentRec],
+        range: std::ops::Range<usize>,
+        level: u8,
+        filter: &Filter,
+        young_from: u16,
+        ratio: usize,
+    ) -> Option<Vec<Cell>> {
+        let fields = filter.field_list()?;
+        if self.fields.count(&fields, range.clone()).saturating_mul(ratio) > range.len() {
+            return None;
+        }
+        let positions = self.fields.positions(&fields, range);
+        let mut cells = Cells::new();
+        for t in positions.iter().filter_map(|&p| talents.get(p as usize)) {
+            if filter.talent(t) {
+                cells.at(morton::cell_id(t.home, level));
+                add_talent(&mut cells.current, &mut cells.hist, t, young_from);
+                cells.any = true;
+            }
+        }
+        Some(cells.done())
+    }
+
     /// The talent cells of a tile at a zoom up to [`PYRAMID_MAX_ZOOM`] for
     /// records matching `filter`, from the packed words; `None` when there
     /// are none (see the type's doc). Equal to [`talent_cells_of`] over the
@@ -495,14 +529,22 @@ fn add_counts(cell: &mut Cell, hist: &mut Histogram, key: u32, seeking: u32, you
 /// records.
 pub fn talent_cells(snap: &Snapshot, tile: TileId, filter: &Filter) -> Vec<Cell> {
     let young_from = snap.reference_year.saturating_sub(YOUNG_MAX_AGE);
-    if tile.z <= PYRAMID_MAX_ZOOM {
+    let low_zoom = tile.z <= PYRAMID_MAX_ZOOM;
+    if low_zoom || !filter.is_empty() {
         let pyramid = talent_pyramid(snap);
         if filter.is_empty() {
             let cells = &pyramid.levels[tile.z as usize];
             let (a, b) = cell_span(cells, tile.z, tile);
             return cells[a..b].to_vec();
         }
-        if let Some(cells) = pyramid.filtered(&snap.talents, tile, filter, young_from) {
+        // A record read through the postings costs about as much as eight
+        // packed words scanned, or two records.
+        let ratio = if low_zoom && pyramid.words.is_some() { 8 } else { 2 };
+        let range = snap.talent_range(tile);
+        if let Some(cells) = pyramid.by_field(&snap.talents, range, cell_level(tile.z), filter, young_from, ratio) {
+            return cells;
+        }
+        if low_zoom && let Some(cells) = pyramid.filtered(&snap.talents, tile, filter, young_from) {
             return cells;
         }
     }
@@ -636,7 +678,8 @@ mod tests {
         let base = ts.iter().map(|t| t.birth_year).min().unwrap();
         let words = ts.iter().map(|t| TalentWord::of(t, base)).collect::<Option<Vec<_>>>();
         assert!(words.is_some());
-        let pyramid = TalentPyramid { levels, starts, words, base };
+        let fields = FieldPostings::build(ts.iter().map(|t| t.field));
+        let pyramid = TalentPyramid { levels, starts, words, base, fields };
         let spare = std::sync::Arc::new(tokio::sync::Semaphore::new(1));
         let field = |i: u8| taxonomy.field(i).unwrap().code.clone();
         let industry = |i: u8| taxonomy.industry(i).unwrap().code.clone();
@@ -677,6 +720,25 @@ mod tests {
                         pyramid.filtered_split(&ts, tile, &filter, young_from, 100).unwrap()
                     });
                     assert_eq!(halves, expected, "{pairs:?} at {tile:?} in halves");
+                    // Through the postings of the fields named.
+                    let positions =
+                        ts.partition_point(|t| t.home < range.start)..ts.partition_point(|t| t.home < range.end);
+                    let by_field = pyramid.by_field(&ts, positions, cell_level(z), &filter, young_from, 0);
+                    assert_eq!(filter.field_list().is_some(), by_field.is_some(), "{pairs:?}");
+                    if let Some(cells) = by_field {
+                        assert_eq!(cells, expected, "{pairs:?} at {tile:?} through the postings");
+                    }
+                }
+            }
+            // Zooms above the pyramid, through the postings.
+            for z in [12, 14, 16] {
+                let tile = morton::tile_of(ts[ts.len() / 2].home, z);
+                let range = morton::tile_range(tile);
+                let positions =
+                    ts.partition_point(|t| t.home < range.start)..ts.partition_point(|t| t.home < range.end);
+                let expected = talent_cells_of(&ts[positions.clone()], cell_level(z), &filter, young_from);
+                if let Some(cells) = pyramid.by_field(&ts, positions, cell_level(z), &filter, young_from, 0) {
+                    assert_eq!(cells, expected, "{pairs:?} at {tile:?} through the postings");
                 }
             }
         }

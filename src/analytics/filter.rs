@@ -189,6 +189,12 @@ impl Filter {
         &self.canonical
     }
 
+    /// The field indices the filter names, ascending; `None` when it names
+    /// none (every field passes).
+    pub fn field_list(&self) -> Option<Vec<u8>> {
+        self.fields.map(|b| (0..=u8::MAX).filter(|&i| b.contains(i)).collect())
+    }
+
     /// Whether the filter restricts anything that applies to talents.
     pub fn is_empty(&self) -> bool {
         self.canonical.is_empty()

@@ -6,6 +6,7 @@ pub mod commute;
 pub mod filter;
 pub mod flows;
 pub mod hiring;
+pub mod postings;
 pub mod privacy;
 pub mod profile;
 pub mod saved;

@@ -270,7 +270,12 @@ impl Snapshot {
 
     /// Talents whose home lies in `tile`.
     pub fn talents_in(&self, tile: TileId) -> &[TalentRec] {
-        &self.talents[key_range(&self.talents, |t| t.home, morton::tile_range(tile))]
+        &self.talents[self.talent_range(tile)]
+    }
+
+    /// The positions in `talents` of the talents whose home lies in `tile`.
+    pub fn talent_range(&self, tile: TileId) -> Range<usize> {
+        key_range(&self.talents, |t| t.home, morton::tile_range(tile))
     }
 
     /// Vacancies whose enterprise lies in `tile`.
