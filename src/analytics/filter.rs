@@ -200,6 +200,7 @@ impl Filter {
         self.canonical.is_empty()
     }
 
+    #[inline]
     pub fn talent(&self, t: &TalentRec) -> bool {
         self.industries.is_none_or(|b| t.industry != crate::snapshot::NONE8 && b.contains(t.industry))
             && self.fields.is_none_or(|b| b.contains(t.field))
