@@ -245,13 +245,24 @@ pub fn talent_pyramid(snap: &Snapshot) -> std::sync::Arc<TalentPyramid> {
         let young_from = snap.reference_year.saturating_sub(YOUNG_MAX_AGE);
         let (levels, starts) = pyramid_levels(&snap.talents, young_from);
         let base = snap.talents.iter().map(|t| t.birth_year).min().unwrap_or(0);
-        let words = snap.talents.iter().map(|t| TalentWord::of(t, base)).collect();
+        // Sized once: collecting through `Option` would grow the vector by
+        // doubling and keep up to twice the room.
+        let mut words = Vec::with_capacity(snap.talents.len());
+        let fits = snap.talents.iter().all(|t| TalentWord::of(t, base).map(|w| words.push(w)).is_some());
+        let words = fits.then_some(words);
         let fields = FieldPostings::build(snap.talents.iter().map(|t| t.field));
         TalentPyramid { levels, starts, words, base, fields }
     })
 }
 
 impl TalentPyramid {
+    /// Bytes held by the levels, the packed words and the postings.
+    pub fn bytes(&self) -> usize {
+        let cells: usize = self.levels.iter().map(|l| l.capacity() * std::mem::size_of::<Cell>()).sum();
+        let words = self.words.as_ref().map_or(0, |w| w.capacity() * std::mem::size_of::<TalentWord>());
+        cells + self.starts.capacity() * 4 + words + self.fields.bytes()
+    }
+
     /// The cells at `level` of the records inside `range` (a tile's run of
     /// `talents`) that match `filter`, from the postings of the fields it
     /// names; `None` when it names none, or when their records inside the
@@ -267,7 +278,7 @@ impl TalentPyramid {
         ratio: usize,
     ) -> Option<Vec<Cell>> {
         let fields = filter.field_list()?;
-        if self.fields.count(&fields, range.clone()).saturating_mul(ratio) > range.len() {
+        if self.fields.estimate(&fields, range.clone()).saturating_mul(ratio) > range.len() {
             return None;
         }
         let positions = self.fields.positions(&fields, range);
@@ -465,6 +476,9 @@ fn pyramid_levels(talents: &[TalentRec], young_from: u16) -> (Vec<Vec<Cell>>, Ve
     }
     starts.push(talents.len() as u32);
     out.reverse();
+    // Kept for the snapshot's life: no room left over from growing.
+    out.iter_mut().for_each(Vec::shrink_to_fit);
+    starts.shrink_to_fit();
     (out, starts)
 }
 
