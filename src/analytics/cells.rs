@@ -538,9 +538,11 @@ fn add_counts(cell: &mut Cell, hist: &mut Histogram, key: u32, seeking: u32, you
 /// Talent cells of a tile (homes), for records matching `filter`.
 ///
 /// Unfiltered tiles up to [`PYRAMID_MAX_ZOOM`] are read from the pyramid
-/// (two binary searches), filtered ones aggregate the pyramid's packed
-/// words of the tile's records; all others aggregate the tile's run of
-/// records.
+/// (two binary searches). A filter naming fields whose records are few in
+/// the tile reads those records through the pyramid's field postings, at
+/// any zoom; other filtered tiles up to [`PYRAMID_MAX_ZOOM`] aggregate the
+/// pyramid's packed words of the tile's records, and all others the tile's
+/// run of records.
 pub fn talent_cells(snap: &Snapshot, tile: TileId, filter: &Filter) -> Vec<Cell> {
     let young_from = snap.reference_year.saturating_sub(YOUNG_MAX_AGE);
     let low_zoom = tile.z <= PYRAMID_MAX_ZOOM;
