@@ -631,8 +631,7 @@ fn serve(
                 derived
             })
         });
-        let pyramid = crate::analytics::cells::talent_pyramid(&snap);
-        let mib = format!("{:.1}", pyramid.bytes() as f64 / f64::from(1 << 20));
+        let mib = crate::analytics::cells::talent_pyramid(&snap).mib();
         tracing::debug!(ms = started.elapsed().as_millis() as u64 - read_ms, mib, "talent pyramid built");
         read.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     });

@@ -263,6 +263,11 @@ impl TalentPyramid {
         cells + self.starts.capacity() * 4 + words + self.fields.bytes()
     }
 
+    /// [`Self::bytes`] in MiB, one decimal, for logs.
+    pub fn mib(&self) -> String {
+        format!("{:.1}", self.bytes() as f64 / f64::from(1 << 20))
+    }
+
     /// The cells at `level` of the records inside `range` (a tile's run of
     /// `talents`) that match `filter`, from the postings of the fields it
     /// names; `None` when it names none, or when their records inside the
@@ -545,26 +550,26 @@ fn add_counts(cell: &mut Cell, hist: &mut Histogram, key: u32, seeking: u32, you
 /// run of records.
 pub fn talent_cells(snap: &Snapshot, tile: TileId, filter: &Filter) -> Vec<Cell> {
     let young_from = snap.reference_year.saturating_sub(YOUNG_MAX_AGE);
-    let low_zoom = tile.z <= PYRAMID_MAX_ZOOM;
-    if low_zoom || !filter.is_empty() {
+    let (low_zoom, level) = (tile.z <= PYRAMID_MAX_ZOOM, cell_level(tile.z));
+    if low_zoom && filter.is_empty() {
+        let cells = &talent_pyramid(snap).levels[tile.z as usize];
+        let (a, b) = cell_span(cells, tile.z, tile);
+        return cells[a..b].to_vec();
+    }
+    let range = snap.talent_range(tile);
+    if !filter.is_empty() {
         let pyramid = talent_pyramid(snap);
-        if filter.is_empty() {
-            let cells = &pyramid.levels[tile.z as usize];
-            let (a, b) = cell_span(cells, tile.z, tile);
-            return cells[a..b].to_vec();
-        }
         // A record read through the postings costs about as much as eight
         // packed words scanned, or two records.
         let ratio = if low_zoom && pyramid.words.is_some() { 8 } else { 2 };
-        let range = snap.talent_range(tile);
-        if let Some(cells) = pyramid.by_field(&snap.talents, range, cell_level(tile.z), filter, young_from, ratio) {
+        if let Some(cells) = pyramid.by_field(&snap.talents, range.clone(), level, filter, young_from, ratio) {
             return cells;
         }
         if low_zoom && let Some(cells) = pyramid.filtered(&snap.talents, tile, filter, young_from) {
             return cells;
         }
     }
-    talent_cells_of(snap.talents_in(tile), cell_level(tile.z), filter, young_from)
+    talent_cells_of(&snap.talents[range], level, filter, young_from)
 }
 
 /// Talent cells over any key-sorted slice at a given level.

@@ -449,9 +449,8 @@ impl AppState {
     /// What a snapshot must have before it serves: the talent pyramid.
     fn warm(&self, snap: &Snapshot) {
         let started = std::time::Instant::now();
-        let pyramid = crate::analytics::cells::talent_pyramid(snap);
-        let mib = pyramid.bytes() as f64 / f64::from(1 << 20);
-        tracing::debug!(ms = started.elapsed().as_millis() as u64, mib = format!("{mib:.1}"), "talent pyramid built");
+        let mib = crate::analytics::cells::talent_pyramid(snap).mib();
+        tracing::debug!(ms = started.elapsed().as_millis() as u64, mib, "talent pyramid built");
     }
 }
 
