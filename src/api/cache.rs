@@ -85,8 +85,15 @@ impl TileCache {
     }
 
     /// The tile under `key`, rendering it on the compute pool on a miss and
-    /// caching the result. Returns the bytes and whether this call rendered
-    /// them (for the render-time metric).
+    /// caching the result, with its gzip form when `gz_key` is given
+    /// ([`Self::gzip_key`]; none for an empty tile). Returns the bytes, the
+    /// gzip form and whether this call rendered them (for the render-time
+    /// metric).
+    ///
+    /// A miss renders and compresses in one task on the compute pool under
+    /// one permit: an uncached tile costs one hop to a blocking thread, not
+    /// one for the render and another for the compression. A hit compresses
+    /// only when the gzip form is not held ([`Self::gzip_of`]).
     ///
     /// Concurrent calls for one key render once: the others wait (on a
     /// blocking thread, holding no compute permit) and return the same bytes
@@ -94,16 +101,46 @@ impl TileCache {
     pub async fn get_or_render<F>(
         &self,
         key: String,
+        gz_key: Option<String>,
         compute: &super::Compute,
         render: F,
-    ) -> Result<(Bytes, bool), super::ApiError>
+    ) -> Result<(Bytes, Option<Bytes>, bool), super::ApiError>
     where
         F: FnOnce() -> Vec<u8> + Send + 'static,
     {
         if let Some(b) = self.get(&key) {
-            return Ok((b, false));
+            let gz = match gz_key.filter(|_| !b.is_empty()) {
+                Some(gz_key) => Some(self.gzip_of(gz_key, b.clone(), compute).await?),
+                None => None,
+            };
+            return Ok((b, gz, false));
         }
-        self.fill(key, compute, move || Bytes::from(render())).await
+        let (tiles, pool) = (self.tiles.clone(), compute.clone());
+        tokio::task::spawn_blocking(move || {
+            let mut made = None;
+            let want_gz = gz_key.is_some();
+            let bytes = tiles.get_with(key, || {
+                let (raw, gz) = pool.run_here(|| {
+                    let raw = Bytes::from(render());
+                    let gz = (want_gz && !raw.is_empty()).then(|| gzip(&raw));
+                    (raw, gz)
+                });
+                made = Some(gz);
+                raw
+            });
+            let gz = match (gz_key.filter(|_| !bytes.is_empty()), made.clone().flatten()) {
+                (Some(gz_key), Some(gz)) => {
+                    tiles.insert(gz_key, gz.clone());
+                    Some(gz)
+                }
+                // Rendered by a concurrent call: its gzip form, or made here.
+                (Some(gz_key), None) => Some(tiles.get_with(gz_key, || pool.run_here(|| gzip(&bytes)))),
+                (None, _) => None,
+            };
+            (bytes, gz, made.is_some())
+        })
+        .await
+        .map_err(|e| super::ApiError::Internal(format!("tile render failed: {e}")))
     }
 
     /// The key of the gzip form of the tile under `key`.
@@ -233,7 +270,7 @@ mod tests {
             let (cache, pool, renders) = (cache.clone(), pool.clone(), renders.clone());
             tasks.push(tokio::spawn(async move {
                 cache
-                    .get_or_render("talents/14/1/2".into(), &pool, move || {
+                    .get_or_render("talents/14/1/2".into(), None, &pool, move || {
                         renders.fetch_add(1, Ordering::SeqCst);
                         // Long enough that the other calls arrive meanwhile.
                         std::thread::sleep(std::time::Duration::from_millis(200));
@@ -244,7 +281,7 @@ mod tests {
         }
         let mut rendered_here = 0;
         for t in tasks {
-            let (bytes, rendered) = t.await.expect("join").expect("render");
+            let (bytes, _, rendered) = t.await.expect("join").expect("render");
             assert_eq!(&bytes[..], &[7; 10]);
             rendered_here += usize::from(rendered);
         }
@@ -256,14 +293,56 @@ mod tests {
     async fn a_failed_render_is_not_cached() {
         let cache = TileCache::new(1 << 20);
         let pool = Compute::new(1);
-        let r = cache.get_or_render("k".into(), &pool, || panic!("render failed")).await;
+        let r = cache.get_or_render("k".into(), None, &pool, || panic!("render failed")).await;
         assert!(matches!(r, Err(ApiError::Internal(_))));
         assert!(cache.get("k").is_none(), "nothing cached after a failure");
-        let (bytes, rendered) = cache.get_or_render("k".into(), &pool, || vec![1, 2, 3]).await.expect("second try");
+        let (bytes, _, rendered) =
+            cache.get_or_render("k".into(), None, &pool, || vec![1, 2, 3]).await.expect("second try");
         assert!(rendered, "the second call renders again");
         assert_eq!(&bytes[..], &[1, 2, 3]);
-        let (_, rendered) = cache.get_or_render("k".into(), &pool, || vec![9]).await.expect("cached");
+        let (_, _, rendered) = cache.get_or_render("k".into(), None, &pool, || vec![9]).await.expect("cached");
         assert!(!rendered, "then it is cached");
         assert_eq!(cache.get("k").as_deref(), Some(&[1u8, 2, 3][..]));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_miss_renders_and_compresses_once_and_keeps_both() {
+        use std::io::Read;
+        let cache = Arc::new(TileCache::new(1 << 20));
+        let pool = Compute::new(2);
+        let raw: Vec<u8> = (0..4000u32).map(|i| (i % 13) as u8).collect();
+        let renders = Arc::new(AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..8 {
+            let (cache, pool, renders, raw) = (cache.clone(), pool.clone(), renders.clone(), raw.clone());
+            tasks.push(tokio::spawn(async move {
+                let gz_key = TileCache::gzip_key("t/1/0/0");
+                cache
+                    .get_or_render("t/1/0/0".into(), Some(gz_key), &pool, move || {
+                        renders.fetch_add(1, Ordering::SeqCst);
+                        std::thread::sleep(std::time::Duration::from_millis(100));
+                        raw
+                    })
+                    .await
+            }));
+        }
+        for t in tasks {
+            let (bytes, gz, _) = t.await.expect("join").expect("render");
+            assert_eq!(&bytes[..], &raw[..]);
+            let mut unzipped = Vec::new();
+            flate2::read::GzDecoder::new(&gz.expect("a gzip form")[..]).read_to_end(&mut unzipped).expect("gzip");
+            assert_eq!(unzipped, raw, "every caller gets the gzip form of the same bytes");
+        }
+        assert_eq!(renders.load(Ordering::SeqCst), 1);
+        let gz_key = TileCache::gzip_key("t/1/0/0");
+        assert!(cache.peek(&gz_key).is_some(), "the gzip form is cached beside the tile");
+        let (_, gz, rendered) =
+            cache.get_or_render("t/1/0/0".into(), Some(gz_key), &pool, || unreachable!()).await.expect("hit");
+        assert!(!rendered && gz.is_some(), "a hit sends both stored forms");
+        // An empty tile (204) has no gzip form.
+        let (bytes, gz, _) =
+            cache.get_or_render("t/2/0/0".into(), Some(TileCache::gzip_key("t/2/0/0")), &pool, Vec::new).await.unwrap();
+        assert!(bytes.is_empty() && gz.is_none());
+        assert!(cache.peek(&TileCache::gzip_key("t/2/0/0")).is_none());
     }
 }

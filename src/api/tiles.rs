@@ -189,15 +189,13 @@ async fn respond(
         bytes
     };
     let gz_key = gzip.then(|| TileCache::gzip_key(&key));
-    let (bytes, _rendered_now): (Bytes, bool) = state.tile_cache.get_or_render(key, &state.compute, timed).await?;
-    let mut sent = (bytes.clone(), None);
+    let (bytes, gz, _rendered_now) = state.tile_cache.get_or_render(key, gz_key, &state.compute, timed).await?;
+    let sent = (bytes.clone(), gz.clone());
     let resp = if bytes.is_empty() {
         StatusCode::NO_CONTENT.into_response()
     } else {
-        let mut r = if let Some(gz_key) = gz_key {
+        let mut r = if let Some(gz) = gz {
             // Stored compressed; the compression layer passes an encoded body through.
-            let gz = state.tile_cache.gzip_of(gz_key, bytes, &state.compute).await?;
-            sent.1 = Some(gz.clone());
             let mut r = Response::new(Body::from(gz));
             r.headers_mut().insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
             r
