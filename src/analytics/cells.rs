@@ -273,6 +273,13 @@ impl TalentPyramid {
     /// names; `None` when it names none, or when their records inside the
     /// range are more than one in `ratio` (then a scan of the range is as
     /// fast).
+    ///
+    /// The filter is tested on the packed words (8 bytes a record, where a
+    /// record is 40: the words of a city stay in the processor's cache
+    /// where its records do not), in a pass without a branch on the
+    /// outcome. A matching record's cell at the levels of the pyramid comes
+    /// from the finest pyramid cell holding it (the records' runs,
+    /// `starts`), so a record is read only for its home at finer levels.
     fn by_field(
         &self,
         talents: &[TalentRec],
@@ -286,12 +293,56 @@ impl TalentPyramid {
         if self.fields.estimate(&fields, range.clone()).saturating_mul(ratio) > range.len() {
             return None;
         }
-        let positions = self.fields.positions(&fields, range);
+        let mut positions = self.fields.positions(&fields, range);
         let mut cells = Cells::new();
-        for t in positions.iter().filter_map(|&p| talents.get(p as usize)) {
-            if filter.talent(t) {
-                cells.at(morton::cell_id(t.home, level));
-                add_talent(&mut cells.current, &mut cells.hist, t, young_from);
+        let Some(words) = self.words.as_ref() else {
+            for t in positions.iter().filter_map(|&p| talents.get(p as usize)) {
+                if filter.talent(t) {
+                    cells.at(morton::cell_id(t.home, level));
+                    add_talent(&mut cells.current, &mut cells.hist, t, young_from);
+                    cells.any = true;
+                }
+            }
+            return Some(cells.done());
+        };
+        let test = filter.word_test(self.base);
+        // The words first, in a loop of independent loads (each one a
+        // cache miss, many of them in flight at once), then the matching
+        // ones kept in place with their positions: each is written, and
+        // kept by advancing only on a match.
+        let mut picked: Vec<TalentWord> = positions.iter().filter_map(|&p| words.get(p as usize).copied()).collect();
+        if picked.len() != positions.len() {
+            return None;
+        }
+        let mut n = 0;
+        for i in 0..positions.len() {
+            let (p, w) = (positions[i], picked[i]);
+            positions[n] = p;
+            picked[n] = w;
+            n += usize::from(test.matches(w));
+        }
+        positions.truncate(n);
+        let young = i32::from(young_from) - i32::from(self.base);
+        let home = |p: u32| talents.get(p as usize).map(|t| t.home);
+        if level <= cell_level(PYRAMID_MAX_ZOOM) {
+            // A run's cell from the finest pyramid cell (4 MiB a city),
+            // not from its first record (a cache miss each).
+            let (starts, finest) = (&self.starts, &self.levels[PYRAMID_MAX_ZOOM as usize]);
+            let mut run = (usize::MAX, u64::MAX);
+            for (&p, &w) in positions.iter().zip(&picked) {
+                if run.0 == usize::MAX || starts.get(run.0 + 1).is_none_or(|&next| p >= next) {
+                    let j = if run.0 == usize::MAX { 0 } else { run.0 };
+                    let j = run_of(starts, j, p);
+                    run = (j, morton::parent_id(finest.get(j)?.id, level));
+                }
+                cells.at(run.1);
+                add_word(&mut cells.current, &mut cells.hist, w, young);
+                cells.any = true;
+            }
+        } else {
+            for (&p, &w) in positions.iter().zip(&picked) {
+                cells.at(morton::cell_id(home(p)?, level));
+                add_word(&mut cells.current, &mut cells.hist, w, young);
                 cells.any = true;
             }
         }
@@ -302,25 +353,19 @@ impl TalentPyramid {
     /// records matching `filter`, from the packed words; `None` when there
     /// are none (see the type's doc). Equal to [`talent_cells_of`] over the
     /// tile's records (checked by a test).
-    fn filtered(&self, talents: &[TalentRec], tile: TileId, filter: &Filter, young_from: u16) -> Option<Vec<Cell>> {
-        self.filtered_split(talents, tile, filter, young_from, SPLIT_WORDS)
+    fn filtered(&self, tile: TileId, filter: &Filter, young_from: u16) -> Option<Vec<Cell>> {
+        self.filtered_split(tile, filter, young_from, SPLIT_WORDS)
     }
 
     /// [`Self::filtered`], the tile's runs cut in two at a cell boundary of
     /// the tile's level when they hold more than `split` words, the halves
     /// through [`crate::spare::join`] (a second core when one is idle).
-    fn filtered_split(
-        &self,
-        talents: &[TalentRec],
-        tile: TileId,
-        filter: &Filter,
-        young_from: u16,
-        split: usize,
-    ) -> Option<Vec<Cell>> {
+    fn filtered_split(&self, tile: TileId, filter: &Filter, young_from: u16, split: usize) -> Option<Vec<Cell>> {
         let words = self.words.as_ref()?;
         let (a, b) = cell_span(&self.levels[PYRAMID_MAX_ZOOM as usize], PYRAMID_MAX_ZOOM, tile);
+        let finest = &self.levels[PYRAMID_MAX_ZOOM as usize];
         let scan = Scan {
-            talents,
+            finest,
             words,
             starts: &self.starts,
             test: filter.word_test(self.base),
@@ -330,7 +375,7 @@ impl TalentPyramid {
         if b > a && (self.starts[b] - self.starts[a]) as usize > split {
             // Each half ends at a boundary of the tile's cells, so no cell
             // is split and the halves' cells follow each other.
-            let cell = |j: usize| talents.get(self.starts[j] as usize).map(|t| morton::cell_id(t.home, scan.level));
+            let cell = |j: usize| finest.get(j).map(|c| morton::parent_id(c.id, scan.level));
             // The run where half the words are, then on to a boundary.
             let half = self.starts[a] + (self.starts[b] - self.starts[a]) / 2;
             let mut mid = a + self.starts[a..b].partition_point(|&s| s < half);
@@ -353,7 +398,8 @@ const SPLIT_WORDS: usize = 400_000;
 
 /// What a filtered scan of packed words reads.
 struct Scan<'a> {
-    talents: &'a [TalentRec],
+    /// The finest pyramid cells, one per run of `starts`.
+    finest: &'a [Cell],
     words: &'a [TalentWord],
     starts: &'a [u32],
     test: crate::analytics::filter::WordTest,
@@ -375,12 +421,10 @@ impl Scan<'_> {
         // run, the positions of the matching words (written every time,
         // kept by advancing only on a match: no branch to mispredict), then
         // the matching words added up.
-        let add = |cell: &mut Cell, hist: &mut Histogram, w: TalentWord| {
-            add_counts(cell, hist, w.rkey(), u32::from(w.seeking()), u32::from(w.birth() >= young), &w);
-        };
+        let add = |cell: &mut Cell, hist: &mut Histogram, w: TalentWord| add_word(cell, hist, w, young);
         let run = |j: usize| {
             let (s, e) = (*self.starts.get(j)? as usize, *self.starts.get(j + 1)? as usize);
-            Some((morton::cell_id(self.talents.get(s)?.home, self.level), self.words.get(s..e)?))
+            Some((morton::parent_id(self.finest.get(j)?.id, self.level), self.words.get(s..e)?))
         };
         if test.selective {
             for j in range {
@@ -540,6 +584,28 @@ fn add_counts(cell: &mut Cell, hist: &mut Histogram, key: u32, seeking: u32, you
     hist.add(t.field(), 1, key);
 }
 
+/// Adds one packed word to a cell and its field histogram (`young`: the
+/// first birth offset counted as young).
+#[inline]
+fn add_word(cell: &mut Cell, hist: &mut Histogram, w: TalentWord, young: i32) {
+    add_counts(cell, hist, w.rkey(), u32::from(w.seeking()), u32::from(w.birth() >= young), &w);
+}
+
+/// The run `j` of `starts` (ascending first records of runs) holding
+/// record `p`, i.e. `starts[j] <= p < starts[j + 1]`, searched forward
+/// from run `from` (`starts[from] <= p`): doubling steps, then a binary
+/// search inside the last step, so a caller walking ascending records
+/// pays for the distance it moves, not for the city's runs.
+fn run_of(starts: &[u32], from: usize, p: u32) -> usize {
+    let (mut lo, mut step) = (from, 1);
+    while starts.get(lo + step).is_some_and(|&s| s <= p) {
+        lo += step;
+        step *= 2;
+    }
+    let end = (lo + step).min(starts.len());
+    lo + starts[lo..end].partition_point(|&s| s <= p).saturating_sub(1)
+}
+
 /// Talent cells of a tile (homes), for records matching `filter`.
 ///
 /// Unfiltered tiles up to [`PYRAMID_MAX_ZOOM`] are read from the pyramid
@@ -565,7 +631,7 @@ pub fn talent_cells(snap: &Snapshot, tile: TileId, filter: &Filter) -> Vec<Cell>
         if let Some(cells) = pyramid.by_field(&snap.talents, range.clone(), level, filter, young_from, ratio) {
             return cells;
         }
-        if low_zoom && let Some(cells) = pyramid.filtered(&snap.talents, tile, filter, young_from) {
+        if low_zoom && let Some(cells) = pyramid.filtered(tile, filter, young_from) {
             return cells;
         }
     }
@@ -701,6 +767,10 @@ mod tests {
         assert!(words.is_some());
         let fields = FieldPostings::build(ts.iter().map(|t| t.field));
         let pyramid = TalentPyramid { levels, starts, words, base, fields };
+        // The same without packed words: the postings path reads the records.
+        let (levels, starts) = pyramid_levels(&ts, young_from);
+        let fields = FieldPostings::build(ts.iter().map(|t| t.field));
+        let no_words = TalentPyramid { levels, starts, words: None, base, fields };
         let spare = std::sync::Arc::new(tokio::sync::Semaphore::new(1));
         let field = |i: u8| taxonomy.field(i).unwrap().code.clone();
         let industry = |i: u8| taxonomy.industry(i).unwrap().code.clone();
@@ -721,6 +791,9 @@ mod tests {
                 ("max_age", "49".into()),
             ],
         ];
+        let positions_of = |range: std::ops::Range<u64>| {
+            ts.partition_point(|t| t.home < range.start)..ts.partition_point(|t| t.home < range.end)
+        };
         for pairs in queries {
             let q: BTreeMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
             let filter = Filter::parse(&q, &taxonomy, 2026).unwrap();
@@ -734,11 +807,11 @@ mod tests {
                     let range = morton::tile_range(tile);
                     let inside: Vec<TalentRec> = ts.iter().filter(|t| range.contains(&t.home)).copied().collect();
                     let expected = talent_cells_of(&inside, cell_level(z), &filter, young_from);
-                    let got = pyramid.filtered(&ts, tile, &filter, young_from).unwrap();
+                    let got = pyramid.filtered(tile, &filter, young_from).unwrap();
                     assert_eq!(got, expected, "{pairs:?} at {tile:?}");
                     // Cut in halves, on a second core when one is free.
                     let halves = crate::spare::within(&spare, || {
-                        pyramid.filtered_split(&ts, tile, &filter, young_from, 100).unwrap()
+                        pyramid.filtered_split(tile, &filter, young_from, 100).unwrap()
                     });
                     assert_eq!(halves, expected, "{pairs:?} at {tile:?} in halves");
                     // Through the postings of the fields named.
@@ -746,9 +819,11 @@ mod tests {
                         ts.partition_point(|t| t.home < range.start)..ts.partition_point(|t| t.home < range.end);
                     let by_field = pyramid.by_field(&ts, positions, cell_level(z), &filter, young_from, 0);
                     assert_eq!(filter.field_list().is_some(), by_field.is_some(), "{pairs:?}");
-                    if let Some(cells) = by_field {
-                        assert_eq!(cells, expected, "{pairs:?} at {tile:?} through the postings");
+                    if let Some(cells) = &by_field {
+                        assert_eq!(cells, &expected, "{pairs:?} at {tile:?} through the postings");
                     }
+                    let read = no_words.by_field(&ts, positions_of(range), cell_level(z), &filter, young_from, 0);
+                    assert_eq!(read, by_field, "{pairs:?} at {tile:?}: records and words agree");
                 }
             }
             // Zooms above the pyramid, through the postings.
@@ -758,7 +833,10 @@ mod tests {
                 let positions =
                     ts.partition_point(|t| t.home < range.start)..ts.partition_point(|t| t.home < range.end);
                 let expected = talent_cells_of(&ts[positions.clone()], cell_level(z), &filter, young_from);
-                if let Some(cells) = pyramid.by_field(&ts, positions, cell_level(z), &filter, young_from, 0) {
+                let read = no_words.by_field(&ts, positions.clone(), cell_level(z), &filter, young_from, 0);
+                let by_field = pyramid.by_field(&ts, positions, cell_level(z), &filter, young_from, 0);
+                assert_eq!(read, by_field, "{pairs:?} at {tile:?}: records and words agree");
+                if let Some(cells) = by_field {
                     assert_eq!(cells, expected, "{pairs:?} at {tile:?} through the postings");
                 }
             }
@@ -770,6 +848,17 @@ mod tests {
         odd.education = 1;
         odd.birth_year = base + 128;
         assert_eq!(TalentWord::of(&odd, base), None);
+    }
+
+    #[test]
+    fn run_of_finds_the_run_of_a_record_from_any_earlier_run() {
+        let starts = [0u32, 3, 4, 10, 11, 12, 40, 41, 100];
+        for from in 0..starts.len() - 1 {
+            for p in starts[from]..100 {
+                let j = run_of(&starts, from, p);
+                assert!(starts[j] <= p && p < starts[j + 1], "record {p} from run {from}: run {j}");
+            }
+        }
     }
 
     #[test]

@@ -77,6 +77,13 @@ pub fn cell_id(key: u64, level: u8) -> u64 {
     ((level as u64) << 58) | (key >> (2 * (KEY_ZOOM - level) as u32))
 }
 
+/// The id of the cell at `level` containing the cell `id` (whose level is
+/// `level` or finer): [`cell_id`] of any key inside it.
+pub fn parent_id(id: u64, level: u8) -> u64 {
+    let own = (id >> 58) as u8;
+    ((level as u64) << 58) | ((id & ((1u64 << 58) - 1)) >> (2 * own.saturating_sub(level) as u32))
+}
+
 /// The cell addressed by a [`cell_id`], as a tile at the cell's level.
 pub fn cell_tile(id: u64) -> TileId {
     let level = (id >> 58) as u8;
@@ -129,6 +136,18 @@ pub fn box_ranges(min: [f64; 2], max: [f64; 2]) -> Vec<Range<u64>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parent_id_is_the_cell_id_of_any_key_inside() {
+        for &(lon, lat) in &[(117.0, 36.65), (120.15, 30.28), (-0.1, 51.5), (179.9, -85.0)] {
+            let k = key(lon, lat);
+            for fine in 0..=KEY_ZOOM {
+                for level in 0..=fine {
+                    assert_eq!(parent_id(cell_id(k, fine), level), cell_id(k, level), "{lon},{lat} {fine}->{level}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn interleave_round_trips() {
