@@ -441,13 +441,21 @@ impl Scan<'_> {
         }
         let longest = range.clone().filter_map(|j| run(j).map(|(_, r)| r.len())).max().unwrap_or(0);
         let mut picked = vec![0u32; longest];
+        let attributes_only = test.any_field_and_industry();
         for j in range {
             let (id, run) = run(j)?;
             cells.at(id);
             let mut n = 0;
-            for (i, &w) in run.iter().enumerate() {
-                picked[n] = i as u32;
-                n += usize::from(test.matches(w));
+            if attributes_only {
+                for (i, &w) in run.iter().enumerate() {
+                    picked[n] = i as u32;
+                    n += usize::from(test.matches_attributes(w));
+                }
+            } else {
+                for (i, &w) in run.iter().enumerate() {
+                    picked[n] = i as u32;
+                    n += usize::from(test.matches(w));
+                }
             }
             for &i in &picked[..n] {
                 add(&mut cells.current, &mut cells.hist, run[i as usize]);

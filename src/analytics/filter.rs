@@ -335,6 +335,24 @@ impl WordTest {
         WordTest { selective: false, fields, industries, flags, birth_from, birth_span }
     }
 
+    /// Whether the filter names no field and no industry: then
+    /// [`Self::matches_attributes`] answers as [`Self::matches`] does.
+    pub fn any_field_and_industry(&self) -> bool {
+        let all = Bits([u64::MAX; 4]);
+        self.fields == all && self.industries == all
+    }
+
+    /// [`Self::matches`] without the field and industry tests: two of its
+    /// four lookups, for filters that restrict neither
+    /// ([`Self::any_field_and_industry`]).
+    #[inline]
+    pub fn matches_attributes(&self, w: TalentWord) -> bool {
+        let combo = (w.0 >> 48) as usize & 511;
+        let flags = self.flags[combo >> 6] >> (combo & 63) & 1 != 0;
+        let birth = (w.birth().wrapping_sub(self.birth_from) as u32) <= self.birth_span;
+        flags & birth
+    }
+
     /// Whether the talent of word `w` matches, as [`Filter::talent`] would
     /// answer for its record. Every test is evaluated (no branch), so a scan
     /// over records that match at random mispredicts nothing.
