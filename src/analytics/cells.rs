@@ -328,14 +328,19 @@ impl TalentPyramid {
             // A run's cell from the finest pyramid cell (4 MiB a city),
             // not from its first record (a cache miss each).
             let (starts, finest) = (&self.starts, &self.levels[PYRAMID_MAX_ZOOM as usize]);
-            let mut run = (usize::MAX, u64::MAX);
+            // The run of the record before, and its cell.
+            let mut run: Option<(usize, u64)> = None;
             for (&p, &w) in positions.iter().zip(&picked) {
-                if run.0 == usize::MAX || starts.get(run.0 + 1).is_none_or(|&next| p >= next) {
-                    let j = if run.0 == usize::MAX { 0 } else { run.0 };
-                    let j = run_of(starts, j, p);
-                    run = (j, morton::parent_id(finest.get(j)?.id, level));
-                }
-                cells.at(run.1);
+                let id = match run {
+                    Some((j, id)) if starts.get(j + 1).is_some_and(|&next| p < next) => id,
+                    _ => {
+                        let j = run_of(starts, run.map_or(0, |(j, _)| j), p);
+                        let id = morton::parent_id(finest.get(j)?.id, level);
+                        run = Some((j, id));
+                        id
+                    }
+                };
+                cells.at(id);
                 add_word(&mut cells.current, &mut cells.hist, w, young);
                 cells.any = true;
             }
@@ -362,8 +367,8 @@ impl TalentPyramid {
     /// through [`crate::spare::join`] (a second core when one is idle).
     fn filtered_split(&self, tile: TileId, filter: &Filter, young_from: u16, split: usize) -> Option<Vec<Cell>> {
         let words = self.words.as_ref()?;
-        let (a, b) = cell_span(&self.levels[PYRAMID_MAX_ZOOM as usize], PYRAMID_MAX_ZOOM, tile);
         let finest = &self.levels[PYRAMID_MAX_ZOOM as usize];
+        let (a, b) = cell_span(finest, PYRAMID_MAX_ZOOM, tile);
         let scan = Scan {
             finest,
             words,
