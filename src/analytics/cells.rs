@@ -323,33 +323,26 @@ impl TalentPyramid {
         }
         positions.truncate(n);
         let young = i32::from(young_from) - i32::from(self.base);
-        let home = |p: u32| talents.get(p as usize).map(|t| t.home);
-        if level <= cell_level(PYRAMID_MAX_ZOOM) {
-            // A run's cell from the finest pyramid cell (4 MiB a city),
-            // not from its first record (a cache miss each).
-            let (starts, finest) = (&self.starts, &self.levels[PYRAMID_MAX_ZOOM as usize]);
-            // The run of the record before, and its cell.
-            let mut run: Option<(usize, u64)> = None;
-            for (&p, &w) in positions.iter().zip(&picked) {
-                let id = match run {
-                    Some((j, id)) if starts.get(j + 1).is_some_and(|&next| p < next) => id,
-                    _ => {
-                        let j = run_of(starts, run.map_or(0, |(j, _)| j), p);
-                        let id = morton::parent_id(finest.get(j)?.id, level);
-                        run = Some((j, id));
-                        id
-                    }
-                };
-                cells.at(id);
-                add_word(&mut cells.current, &mut cells.hist, w, young);
-                cells.any = true;
-            }
-        } else {
-            for (&p, &w) in positions.iter().zip(&picked) {
-                cells.at(morton::cell_id(home(p)?, level));
-                add_word(&mut cells.current, &mut cells.hist, w, young);
-                cells.any = true;
-            }
+        // At the pyramid's levels a run's cell comes from the finest pyramid
+        // cell (4 MiB a city), not from a record (a cache miss each).
+        let coarse = level <= cell_level(PYRAMID_MAX_ZOOM);
+        let (starts, finest) = (&self.starts, &self.levels[PYRAMID_MAX_ZOOM as usize]);
+        // The run of the record before, and its cell.
+        let mut run: Option<(usize, u64)> = None;
+        for (&p, &w) in positions.iter().zip(&picked) {
+            let id = match run {
+                _ if !coarse => morton::cell_id(talents.get(p as usize)?.home, level),
+                Some((j, id)) if starts.get(j + 1).is_some_and(|&next| p < next) => id,
+                _ => {
+                    let j = run_of(starts, run.map_or(0, |(j, _)| j), p);
+                    let id = morton::parent_id(finest.get(j)?.id, level);
+                    run = Some((j, id));
+                    id
+                }
+            };
+            cells.at(id);
+            add_word(&mut cells.current, &mut cells.hist, w, young);
+            cells.any = true;
         }
         Some(cells.done())
     }
@@ -396,6 +389,19 @@ impl TalentPyramid {
         }
         scan.cells(a..b)
     }
+}
+
+/// Writes the indexes of the words of `run` that pass `matches` to the
+/// front of `picked` (each index written, kept by advancing only on a
+/// match: no branch to mispredict) and returns how many passed.
+#[inline]
+fn pick(run: &[TalentWord], picked: &mut [u32], matches: impl Fn(TalentWord) -> bool) -> usize {
+    let mut n = 0;
+    for (i, &w) in run.iter().enumerate() {
+        picked[n] = i as u32;
+        n += usize::from(matches(w));
+    }
+    n
 }
 
 /// Words in a tile above which its cells are made in two halves.
@@ -450,18 +456,11 @@ impl Scan<'_> {
         for j in range {
             let (id, run) = run(j)?;
             cells.at(id);
-            let mut n = 0;
-            if attributes_only {
-                for (i, &w) in run.iter().enumerate() {
-                    picked[n] = i as u32;
-                    n += usize::from(test.matches_attributes(w));
-                }
+            let n = if attributes_only {
+                pick(run, &mut picked, |w| test.matches_attributes(w))
             } else {
-                for (i, &w) in run.iter().enumerate() {
-                    picked[n] = i as u32;
-                    n += usize::from(test.matches(w));
-                }
-            }
+                pick(run, &mut picked, |w| test.matches(w))
+            };
             for &i in &picked[..n] {
                 add(&mut cells.current, &mut cells.hist, run[i as usize]);
             }
@@ -828,23 +827,20 @@ mod tests {
                     });
                     assert_eq!(halves, expected, "{pairs:?} at {tile:?} in halves");
                     // Through the postings of the fields named.
-                    let positions =
-                        ts.partition_point(|t| t.home < range.start)..ts.partition_point(|t| t.home < range.end);
-                    let by_field = pyramid.by_field(&ts, positions, cell_level(z), &filter, young_from, 0);
+                    let positions = positions_of(range);
+                    let by_field = pyramid.by_field(&ts, positions.clone(), cell_level(z), &filter, young_from, 0);
                     assert_eq!(filter.field_list().is_some(), by_field.is_some(), "{pairs:?}");
                     if let Some(cells) = &by_field {
                         assert_eq!(cells, &expected, "{pairs:?} at {tile:?} through the postings");
                     }
-                    let read = no_words.by_field(&ts, positions_of(range), cell_level(z), &filter, young_from, 0);
+                    let read = no_words.by_field(&ts, positions, cell_level(z), &filter, young_from, 0);
                     assert_eq!(read, by_field, "{pairs:?} at {tile:?}: records and words agree");
                 }
             }
             // Zooms above the pyramid, through the postings.
             for z in [12, 14, 16] {
                 let tile = morton::tile_of(ts[ts.len() / 2].home, z);
-                let range = morton::tile_range(tile);
-                let positions =
-                    ts.partition_point(|t| t.home < range.start)..ts.partition_point(|t| t.home < range.end);
+                let positions = positions_of(morton::tile_range(tile));
                 let expected = talent_cells_of(&ts[positions.clone()], cell_level(z), &filter, young_from);
                 let read = no_words.by_field(&ts, positions.clone(), cell_level(z), &filter, young_from, 0);
                 let by_field = pyramid.by_field(&ts, positions, cell_level(z), &filter, young_from, 0);

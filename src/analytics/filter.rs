@@ -358,10 +358,7 @@ impl WordTest {
     /// over records that match at random mispredicts nothing.
     #[inline]
     pub fn matches(&self, w: TalentWord) -> bool {
-        let combo = (w.0 >> 48) as usize & 511;
-        let flags = self.flags[combo >> 6] >> (combo & 63) & 1 != 0;
-        let birth = (w.birth().wrapping_sub(self.birth_from) as u32) <= self.birth_span;
-        self.fields.contains(w.field()) & self.industries.contains(w.industry()) & flags & birth
+        self.fields.contains(w.field()) & self.industries.contains(w.industry()) & self.matches_attributes(w)
     }
 
     /// [`Self::matches`], testing the field first and stopping at the first

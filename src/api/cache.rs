@@ -128,16 +128,16 @@ impl TileCache {
                 made = Some(gz);
                 raw
             });
-            let gz = match (gz_key.filter(|_| !bytes.is_empty()), made.clone().flatten()) {
-                (Some(gz_key), Some(gz)) => {
+            let rendered = made.is_some();
+            let gz = gz_key.filter(|_| !bytes.is_empty()).map(|gz_key| match made.flatten() {
+                Some(gz) => {
                     tiles.insert(gz_key, gz.clone());
-                    Some(gz)
+                    gz
                 }
                 // Rendered by a concurrent call: its gzip form, or made here.
-                (Some(gz_key), None) => Some(tiles.get_with(gz_key, || pool.run_here(|| gzip(&bytes)))),
-                (None, _) => None,
-            };
-            (bytes, gz, made.is_some())
+                None => tiles.get_with(gz_key, || pool.run_here(|| gzip(&bytes))),
+            });
+            (bytes, gz, rendered)
         })
         .await
         .map_err(|e| super::ApiError::Internal(format!("tile render failed: {e}")))
