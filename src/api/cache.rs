@@ -21,11 +21,14 @@
 //!   every layer changed the cache is emptied at once. No per-entry
 //!   invalidation rule is registered: that would cost every read.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
 use moka::policy::EvictionPolicy;
 use moka::sync::Cache;
+use tokio::sync::oneshot;
 
 /// The gzip level of tiles and glyphs: level 2. flate2's backend here is
 /// zlib-rs (the XLSX writer's zip crate turns it on), whose level 1 is its
@@ -42,9 +45,62 @@ pub fn gzip(raw: &[u8]) -> Bytes {
 /// Tile cache with a byte budget and single-flight renders.
 pub struct TileCache {
     tiles: Cache<String, Bytes>,
+    /// Keys being made ([`TileCache::once`]) and who waits for them.
+    flights: Flights,
     budget: u64,
     pub hits: AtomicU64,
     pub misses: AtomicU64,
+}
+
+/// A made value and the second entry made with it (a tile's gzip form).
+type Made = (Bytes, Option<Bytes>);
+
+/// The callers waiting for each key being made; `None` when it failed.
+type Flights = Arc<Mutex<HashMap<String, Vec<oneshot::Sender<Option<Made>>>>>>;
+
+fn lock(flights: &Flights) -> std::sync::MutexGuard<'_, HashMap<String, Vec<oneshot::Sender<Option<Made>>>>> {
+    flights.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// One key being made: answers its first caller and the waiters once, with
+/// the value or, when dropped unanswered (a panic, a closed pool), with a
+/// failure.
+struct Flight {
+    key: Option<String>,
+    flights: Flights,
+    tiles: Cache<String, Bytes>,
+    first: Option<oneshot::Sender<Option<Made>>>,
+}
+
+impl Flight {
+    fn fly(mut self, make: impl FnOnce() -> (Bytes, Option<(String, Bytes)>)) {
+        let (bytes, second) = make();
+        if let Some(key) = &self.key {
+            self.tiles.insert(key.clone(), bytes.clone());
+        }
+        let second = second.map(|(key, value)| {
+            self.tiles.insert(key, value.clone());
+            value
+        });
+        self.land(Some((bytes, second)));
+    }
+
+    fn land(&mut self, made: Option<Made>) {
+        let Some(key) = self.key.take() else { return };
+        let waiters = lock(&self.flights).remove(&key).unwrap_or_default();
+        for waiter in waiters {
+            let _ = waiter.send(made.clone());
+        }
+        if let Some(first) = self.first.take() {
+            let _ = first.send(made);
+        }
+    }
+}
+
+impl Drop for Flight {
+    fn drop(&mut self) {
+        self.land(None);
+    }
 }
 
 /// The weight of one entry: key plus value bytes (moka weights are `u32`;
@@ -63,7 +119,7 @@ impl TileCache {
             .weigher(|k: &String, v: &Bytes| weight(k, v))
             .eviction_policy(EvictionPolicy::lru())
             .build();
-        TileCache { tiles, budget, hits: AtomicU64::new(0), misses: AtomicU64::new(0) }
+        TileCache { tiles, flights: Flights::default(), budget, hits: AtomicU64::new(0), misses: AtomicU64::new(0) }
     }
 
     /// The cached tile under `key`, counting a hit or a miss.
@@ -90,14 +146,15 @@ impl TileCache {
     /// gzip form and whether this call rendered them (for the render-time
     /// metric).
     ///
-    /// A miss renders and compresses in one task on the compute pool under
-    /// one permit: an uncached tile costs one hop to a blocking thread, not
-    /// one for the render and another for the compression. A hit compresses
-    /// only when the gzip form is not held ([`Self::gzip_of`]).
+    /// A miss renders and compresses in one task on the compute pool: an
+    /// uncached tile costs one hop to a compute thread, not one for the
+    /// render and another for the compression. A hit compresses only when
+    /// the gzip form is not held ([`Self::gzip_of`]).
     ///
-    /// Concurrent calls for one key render once: the others wait (on a
-    /// blocking thread, holding no compute permit) and return the same bytes
-    /// with `false`. A render that panics answers 500 and caches nothing.
+    /// Concurrent calls for one key render once ([`Self::once`]): the others
+    /// wait, holding no thread and no compute permit, and return the same
+    /// bytes with `false`. A render that panics answers 500 and caches
+    /// nothing.
     pub async fn get_or_render<F>(
         &self,
         key: String,
@@ -115,32 +172,21 @@ impl TileCache {
             };
             return Ok((b, gz, false));
         }
-        let (tiles, pool) = (self.tiles.clone(), compute.clone());
-        tokio::task::spawn_blocking(move || {
-            let mut made = None;
-            let want_gz = gz_key.is_some();
-            let bytes = tiles.get_with(key, || {
-                let (raw, gz) = pool.run_here(|| {
-                    let raw = Bytes::from(render());
-                    let gz = (want_gz && !raw.is_empty()).then(|| gzip(&raw));
-                    (raw, gz)
-                });
-                made = Some(gz);
-                raw
-            });
-            let rendered = made.is_some();
-            let gz = gz_key.filter(|_| !bytes.is_empty()).map(|gz_key| match made.flatten() {
-                Some(gz) => {
-                    tiles.insert(gz_key, gz.clone());
-                    gz
-                }
-                // Rendered by a concurrent call: its gzip form, or made here.
-                None => tiles.get_with(gz_key, || pool.run_here(|| gzip(&bytes))),
-            });
-            (bytes, gz, rendered)
-        })
-        .await
-        .map_err(|e| super::ApiError::Internal(format!("tile render failed: {e}")))
+        let wanted = gz_key.clone();
+        let ((bytes, gz), rendered) = self
+            .once(key, compute, move || {
+                let raw = Bytes::from(render());
+                let gz = gz_key.filter(|_| !raw.is_empty()).map(|gz_key| (gz_key, gzip(&raw)));
+                (raw, gz)
+            })
+            .await?;
+        let gz = match (gz, wanted.filter(|_| !bytes.is_empty())) {
+            (_, None) => None,
+            (Some(gz), Some(_)) => Some(gz),
+            // Rendered for a caller that wanted no gzip form: made here.
+            (None, Some(gz_key)) => Some(self.gzip_of(gz_key, bytes.clone(), compute).await?),
+        };
+        Ok((bytes, gz, rendered))
     }
 
     /// The key of the gzip form of the tile under `key`.
@@ -165,26 +211,65 @@ impl TileCache {
         Ok(self.fill(gz_key, compute, move || gzip(&raw)).await?.0)
     }
 
-    /// Makes the value of `key` on a blocking thread, once for concurrent
-    /// callers (the maker holds a compute permit, the waiters none), and
-    /// caches it; `true` for the call that made it.
+    /// Makes the value of `key` on the compute pool, once for concurrent
+    /// callers, and caches it; `true` for the call that made it.
     async fn fill(
         &self,
         key: String,
         compute: &super::Compute,
         make: impl FnOnce() -> Bytes + Send + 'static,
     ) -> Result<(Bytes, bool), super::ApiError> {
-        let (tiles, pool) = (self.tiles.clone(), compute.clone());
-        tokio::task::spawn_blocking(move || {
-            let mut made = false;
-            let bytes = tiles.get_with(key, || {
-                made = true;
-                pool.run_here(make)
-            });
-            (bytes, made)
-        })
-        .await
-        .map_err(|e| super::ApiError::Internal(format!("tile render failed: {e}")))
+        let ((bytes, _), made) = self.once(key, compute, move || (make(), None)).await?;
+        Ok((bytes, made))
+    }
+
+    /// Single flight: the first caller for `key` queues `make` on the
+    /// compute pool and the callers that come while it runs wait for its
+    /// result without a thread or a permit of their own. `make` returns the
+    /// value of `key` and, optionally, a second entry (a tile's gzip form);
+    /// both are cached before the waiters are answered, so a caller that
+    /// comes after finds them. `true` for the caller whose `make` ran. A
+    /// `make` that panics answers every caller with an error and caches
+    /// nothing; it runs to the end even when its first caller went away.
+    async fn once(
+        &self,
+        key: String,
+        compute: &super::Compute,
+        make: impl FnOnce() -> (Bytes, Option<(String, Bytes)>) + Send + 'static,
+    ) -> Result<(Made, bool), super::ApiError> {
+        let failed = || super::ApiError::Internal(format!("rendering {key} failed"));
+        let waiting = {
+            let mut flights = lock(&self.flights);
+            match flights.get_mut(&key) {
+                Some(waiters) => {
+                    let (tx, rx) = oneshot::channel();
+                    waiters.push(tx);
+                    Some(rx)
+                }
+                None => {
+                    flights.insert(key.clone(), Vec::new());
+                    None
+                }
+            }
+        };
+        if let Some(rx) = waiting {
+            return rx.await.ok().flatten().map(|made| (made, false)).ok_or_else(failed);
+        }
+        let (tx, rx) = oneshot::channel();
+        let mut flight = Flight {
+            key: Some(key.clone()),
+            flights: self.flights.clone(),
+            tiles: self.tiles.clone(),
+            first: Some(tx),
+        };
+        // A flight that landed between the lookup of the caller and the
+        // insert above has cached its value.
+        if let Some(bytes) = self.tiles.get(&key) {
+            flight.land(Some((bytes.clone(), None)));
+            return Ok(((bytes, None), false));
+        }
+        compute.spawn(move || flight.fly(make));
+        rx.await.ok().flatten().map(|made| (made, true)).ok_or_else(failed)
     }
 
     /// Drops every tile (a new snapshot was published).
@@ -344,5 +429,44 @@ mod tests {
             cache.get_or_render("t/2/0/0".into(), Some(TileCache::gzip_key("t/2/0/0")), &pool, Vec::new).await.unwrap();
         assert!(bytes.is_empty() && gz.is_none());
         assert!(cache.peek(&TileCache::gzip_key("t/2/0/0")).is_none());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_render_outlives_its_first_caller_and_serves_the_waiters() {
+        use std::io::Read;
+        let cache = Arc::new(TileCache::new(1 << 20));
+        let pool = Compute::new(1);
+        let (started_tx, started_rx) = std::sync::mpsc::channel();
+        let first = {
+            let (cache, pool) = (cache.clone(), pool.clone());
+            tokio::spawn(async move {
+                cache
+                    .get_or_render("t/3/0/0".into(), None, &pool, move || {
+                        let _ = started_tx.send(());
+                        std::thread::sleep(std::time::Duration::from_millis(150));
+                        vec![5; 64]
+                    })
+                    .await
+            })
+        };
+        tokio::task::spawn_blocking(move || started_rx.recv()).await.expect("join").expect("render started");
+        // A caller that wants the gzip form waits for the render of one that
+        // did not, and the first caller goes away meanwhile.
+        let waiter = {
+            let (cache, pool) = (cache.clone(), pool.clone());
+            tokio::spawn(async move {
+                let gz_key = TileCache::gzip_key("t/3/0/0");
+                cache.get_or_render("t/3/0/0".into(), Some(gz_key), &pool, || unreachable!()).await
+            })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        first.abort();
+        let (bytes, gz, rendered) = waiter.await.expect("join").expect("the waiter's tile");
+        assert!(!rendered, "the waiter did not render");
+        assert_eq!(&bytes[..], &[5; 64]);
+        let mut unzipped = Vec::new();
+        flate2::read::GzDecoder::new(&gz.expect("made for the waiter")[..]).read_to_end(&mut unzipped).expect("gzip");
+        assert_eq!(unzipped, vec![5; 64]);
+        assert_eq!(cache.peek("t/3/0/0").as_deref(), Some(&[5u8; 64][..]), "cached although its caller went away");
     }
 }
