@@ -468,6 +468,45 @@ fn a_patched_snapshot_equals_a_rebuild() {
     }
 }
 
+#[test]
+fn a_batch_of_the_latest_month_shares_every_other_month_of_the_move_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let talents = 300;
+    let mut store = random_city(dir.path(), talents, 5);
+    import_moves_csv(&mut store, dir.path(), "moves.csv", &random_moves(1_500, talents, 11));
+    let taxonomy = Arc::new(Taxonomy::builtin());
+    let snap = snapshot::build(&mut store, taxonomy.clone()).unwrap();
+    let months = snap.flows.months as usize;
+    assert!(months >= 20, "moves over {months} months");
+    // After every stored move of the talents it names: their earlier moves
+    // come back as they were.
+    let batch: Vec<Value> = random_moves(120, talents, 41)
+        .into_iter()
+        .map(|m| {
+            json!({"id": format!("L-{}", m.id), "talent_id": format!("T{}", m.talent), "date": "2025-12-29",
+                   "event": m.event, "to_lon": m.to.map(|p| p.0), "to_lat": m.to.map(|p| p.1),
+                   "to_enterprise_id": m.firm, "destination": (m.event == "leave").then_some("青岛")})
+        })
+        .collect();
+    let mut staged = talentmap::import::stage_moves(&mut store, &taxonomy, &batch).unwrap();
+    let delta = staged.take_delta().expect("a delta");
+    staged.commit().unwrap();
+    assert!(delta.before.moves.len() > 100, "the touched talents had moves before");
+    let patched = snapshot::patch::apply(&snap, &delta).unwrap().expect("same base version");
+    assert_eq!(patched.flows.months as usize, months);
+    //SHARED
+    assert_eq!(patched.flows.moves.len(), snap.flows.moves.len() + delta.after.moves.len() - delta.before.moves.len());
+    // The months before hold the same records in the same order; the
+    // latest holds its records before the batch and the batch's moves.
+    for month in 0..snap.flows.months - 1 {
+        assert_eq!(patched.flows.month_moves(month), snap.flows.month_moves(month), "month {month}");
+    }
+    let last = snap.flows.months - 1;
+    assert_eq!(patched.flows.month_moves(last).len(), snap.flows.month_moves(last).len() + batch.len());
+    assert_eq!(&patched.flows.month_moves(last)[..snap.flows.month_moves(last).len()], snap.flows.month_moves(last));
+    conserved(&patched);
+}
+
 /// Talents, totals, region statistics and flow counts agree.
 fn same_snapshot(a: &Snapshot, b: &Snapshot) {
     assert_eq!(a.version, b.version);

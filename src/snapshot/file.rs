@@ -275,7 +275,17 @@ impl<W: Write> Writer<W> {
 
     /// A table: its length, then its records, over as many blocks as needed.
     pub fn records<T: Record>(&mut self, items: &[T]) -> std::io::Result<()> {
-        self.enc.len(items.len());
+        self.records_of(items.len(), items.iter())
+    }
+
+    /// [`Self::records`] of the `len` records `items` yields, read as
+    /// [`Reader::records`] reads a slice's.
+    pub fn records_of<'a, T: Record + 'a>(
+        &mut self,
+        len: usize,
+        items: impl Iterator<Item = &'a T>,
+    ) -> std::io::Result<()> {
+        self.enc.len(len);
         for item in items {
             item.put(&mut self.enc);
             if self.enc.buf.len() >= BLOCK {
@@ -773,7 +783,7 @@ pub fn save(snap: &Snapshot, identity: &Identity, path: &Path) -> std::io::Resul
         w.records(&snap.talents)?;
         w.records(&snap.stations)?;
         w.records(&snap.flows.destinations)?;
-        w.records(&snap.flows.moves)
+        w.records_of(snap.flows.moves.len(), snap.flows.moves.iter())
     })
 }
 

@@ -369,6 +369,115 @@ fn origin_of(regions: &[RegionInfo]) -> (u32, u32) {
     (col.saturating_sub(1), row.saturating_sub(1))
 }
 
+/// The moves sorted by month, held month by month: each month is a range of
+/// a shared buffer, so a moves batch makes new buffers for the months it
+/// changes and shares every other month with the table before it, instead of
+/// copying millions of records. A table read or built whole keeps one buffer
+/// for all its months.
+#[derive(Debug, Clone, Default)]
+pub struct MoveTable {
+    /// By month offset: the buffer holding that month's moves and where.
+    months: Vec<MonthRun>,
+    len: usize,
+}
+
+#[derive(Debug, Clone, Default)]
+struct MonthRun {
+    buf: std::sync::Arc<Vec<MoveRec>>,
+    start: usize,
+    end: usize,
+}
+
+impl MonthRun {
+    fn of(moves: Vec<MoveRec>) -> MonthRun {
+        let end = moves.len();
+        MonthRun { buf: std::sync::Arc::new(moves), start: 0, end }
+    }
+
+    fn moves(&self) -> &[MoveRec] {
+        self.buf.get(self.start..self.end).unwrap_or_default()
+    }
+}
+
+impl MoveTable {
+    /// A table of `moves` sorted by month.
+    pub fn from_sorted(moves: Vec<MoveRec>) -> MoveTable {
+        let len = moves.len();
+        let buf = std::sync::Arc::new(moves);
+        let mut months = Vec::new();
+        let mut start = 0;
+        for run in buf.chunk_by(|a, b| a.month == b.month) {
+            let month = run[0].month as usize;
+            while months.len() < month {
+                months.push(MonthRun { buf: buf.clone(), start, end: start });
+            }
+            months.push(MonthRun { buf: buf.clone(), start, end: start + run.len() });
+            start += run.len();
+        }
+        MoveTable { months, len }
+    }
+
+    /// Number of moves.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The moves of month offset `month`.
+    pub fn month(&self, month: u16) -> &[MoveRec] {
+        self.months.get(month as usize).map_or(&[], MonthRun::moves)
+    }
+
+    /// The moves of month offsets `from..=to`, in month order.
+    pub fn range(&self, from: u16, to: u16) -> impl Iterator<Item = &MoveRec> + '_ {
+        let (from, to) = (from as usize, (to as usize + 1).min(self.months.len()));
+        self.months.get(from..to.max(from)).unwrap_or_default().iter().flat_map(MonthRun::moves)
+    }
+
+    /// Every move, in month order.
+    pub fn iter(&self) -> impl Iterator<Item = &MoveRec> + '_ {
+        self.months.iter().flat_map(MonthRun::moves)
+    }
+
+    /// How many months this table holds in the same buffer as `other` (a
+    /// table patched from it shares every month a batch left alone).
+    pub fn months_shared_with(&self, other: &MoveTable) -> usize {
+        self.months
+            .iter()
+            .zip(&other.months)
+            .filter(|(a, b)| std::sync::Arc::ptr_eq(&a.buf, &b.buf) && (a.start, a.end) == (b.start, b.end))
+            .count()
+    }
+
+    /// Bytes of the buffers the table holds (each counted once).
+    pub fn heap_bytes(&self) -> usize {
+        let mut seen = std::collections::HashSet::new();
+        self.months
+            .iter()
+            .filter(|m| seen.insert(std::sync::Arc::as_ptr(&m.buf)))
+            .map(|m| m.buf.capacity() * std::mem::size_of::<MoveRec>())
+            .sum()
+    }
+}
+
+impl PartialEq for MoveTable {
+    /// The same moves in the same order, however they are held.
+    fn eq(&self, other: &MoveTable) -> bool {
+        self.len == other.len && self.iter().eq(other.iter())
+    }
+}
+
+impl From<Vec<MoveRec>> for MoveTable {
+    /// A table of `moves` in any order (sorted by month here).
+    fn from(mut moves: Vec<MoveRec>) -> MoveTable {
+        moves.sort_by_key(|m| m.month);
+        MoveTable::from_sorted(moves)
+    }
+}
+
 /// Moves and their per-area monthly counts.
 #[derive(Debug, Clone, Default)]
 pub struct FlowIndex {
@@ -377,8 +486,8 @@ pub struct FlowIndex {
     pub first_month: u32,
     /// Number of months from the first to the last month with a move.
     pub months: u16,
-    /// Sorted by month.
-    pub moves: Vec<MoveRec>,
+    /// By month.
+    pub moves: MoveTable,
     /// Interned destination texts.
     pub destinations: Vec<String>,
     /// Region position → area slot (districts and parks), or `NONE16`.
@@ -439,7 +548,7 @@ impl FlowIndex {
         }
         drop(raw);
         moves.sort_by_key(|m| m.month);
-        index.moves = moves;
+        index.moves = MoveTable::from_sorted(moves);
         index.fill_cubes();
         index
     }
@@ -475,7 +584,7 @@ impl FlowIndex {
         }
         index.first_month = first_month;
         index.months = months;
-        index.moves = moves;
+        index.moves = MoveTable::from_sorted(moves);
         index.fill_cubes();
         index
     }
@@ -515,7 +624,25 @@ impl FlowIndex {
         };
         let removed = recs(&mut removed, before);
         let added = recs(&mut added, after);
-        let mut gone: HashMap<MoveRec, u32> = HashMap::new();
+        // A talent's moves are all taken out and put in again; most come
+        // back as they were (an earlier move keeps its month, areas and
+        // attribution). Those stay where they are: only the difference is
+        // taken out and put in.
+        let mut gone: HashMap<MoveRec, u32> = HashMap::with_capacity(removed.len());
+        for m in &removed {
+            *gone.entry(*m).or_default() += 1;
+        }
+        let added: Vec<MoveRec> = added
+            .into_iter()
+            .filter(|m| match gone.get_mut(m) {
+                Some(n) if *n > 0 => {
+                    *n -= 1;
+                    false
+                }
+                _ => true,
+            })
+            .collect();
+        gone.retain(|_, n| *n > 0);
         // A bit per low 20 bits of the record key: most moves are ruled out
         // without hashing the record.
         const MAYBE_BITS: u32 = 20;
@@ -524,50 +651,58 @@ impl FlowIndex {
             let b = rkey & ((1 << MAYBE_BITS) - 1);
             ((b >> 6) as usize, 1u64 << (b & 63))
         };
-        for m in &removed {
-            *gone.entry(*m).or_default() += 1;
+        for m in gone.keys() {
             let (word, mask) = bit(m.rkey);
             maybe[word] |= mask;
         }
-        // Months without a removed move are copied whole.
-        let mut touched = vec![false; self.months as usize + 1];
-        for m in gone.keys() {
-            if let Some(t) = touched.get_mut(m.month as usize) {
-                *t = true;
-            }
+        // Months with nothing taken out or put in are shared with this
+        // table; the others are made again: their kept moves, then their
+        // new ones.
+        let mut fresh: HashMap<u16, Vec<MoveRec>> = HashMap::new();
+        for m in &added {
+            fresh.entry(m.month).or_default().push(*m);
         }
-        // One pass in month order: each month's kept moves, then the new
-        // moves of that month (new moves of months without old ones come
-        // before the next month that has some).
-        let mut fresh = added.clone();
-        fresh.sort_by_key(|m| m.month);
-        let mut fresh = fresh.as_slice();
-        let mut moves: Vec<MoveRec> = Vec::with_capacity(self.moves.len() + fresh.len());
-        for run in self.moves.chunk_by(|a, b| a.month == b.month) {
-            let month = run[0].month;
-            let before = fresh.partition_point(|m| m.month < month);
-            moves.extend_from_slice(&fresh[..before]);
-            fresh = &fresh[before..];
-            if !touched.get(month as usize).copied().unwrap_or(false) {
-                moves.extend_from_slice(run);
-            } else {
-                for m in run {
-                    let (word, mask) = bit(m.rkey);
-                    if maybe[word] & mask == 0 {
+        let mut taken: HashMap<u16, HashMap<MoveRec, u32>> = HashMap::new();
+        for (m, n) in &gone {
+            taken.entry(m.month).or_default().insert(*m, *n);
+        }
+        let span = self.moves.months.len().max(fresh.keys().map(|&m| m as usize + 1).max().unwrap_or(0));
+        let mut runs = Vec::with_capacity(span);
+        let mut len = 0;
+        for month in 0..span {
+            let old = self.moves.months.get(month);
+            let key = month as u16;
+            let (out, new) = (taken.get_mut(&key), fresh.remove(&key));
+            let run = match (old, out, new) {
+                (Some(old), None, None) => old.clone(),
+                (old, mut out, new) => {
+                    let old = old.map_or(&[][..], MonthRun::moves);
+                    let mut moves = Vec::with_capacity(old.len() + new.as_ref().map_or(0, Vec::len));
+                    for m in old {
+                        let (word, mask) = bit(m.rkey);
+                        if maybe[word] & mask != 0
+                            && let Some(n) = out.as_mut().and_then(|o| o.get_mut(m)).filter(|n| **n > 0)
+                        {
+                            *n -= 1;
+                            continue;
+                        }
                         moves.push(*m);
-                        continue;
                     }
-                    match gone.get_mut(m) {
-                        Some(n) if *n > 0 => *n -= 1,
-                        _ => moves.push(*m),
-                    }
+                    moves.extend(new.unwrap_or_default());
+                    MonthRun::of(moves)
                 }
-            }
-            let same = fresh.partition_point(|m| m.month == month);
-            moves.extend_from_slice(&fresh[..same]);
-            fresh = &fresh[same..];
+            };
+            len += run.end - run.start;
+            runs.push(run);
         }
-        moves.extend_from_slice(fresh);
+        let moves = MoveTable { months: runs, len };
+        tracing::debug!(
+            months = span,
+            shared = moves.months_shared_with(&self.moves),
+            taken_out = removed.len(),
+            put_in = added.len(),
+            "move table patched"
+        );
         let months = (last - first).min(u16::MAX as u32) as u16;
         let mut index = FlowIndex {
             first_month: first,
@@ -586,8 +721,10 @@ impl FlowIndex {
             index.totals = self.totals.clone();
             index.by_field = self.by_field.clone();
             index.by_industry = self.by_industry.clone();
-            for m in &removed {
-                index.count(m, false);
+            for (m, &n) in &gone {
+                for _ in 0..n {
+                    index.count(m, false);
+                }
             }
             for m in &added {
                 index.count(m, true);
@@ -605,7 +742,7 @@ impl FlowIndex {
         self.by_field = vec![0; slots * months * self.fields * n];
         self.by_industry = vec![0; slots * months * self.industries * n];
         let moves = std::mem::take(&mut self.moves);
-        for m in &moves {
+        for m in moves.iter() {
             self.count(m, true);
         }
         self.moves = moves;
@@ -758,16 +895,12 @@ impl FlowIndex {
 
     /// The moves of one month offset.
     pub fn month_moves(&self, month: u16) -> &[MoveRec] {
-        let start = self.moves.partition_point(|m| m.month < month);
-        let end = self.moves.partition_point(|m| m.month <= month);
-        &self.moves[start..end]
+        self.moves.month(month)
     }
 
-    /// The moves of month offsets `from..=to`.
-    pub fn range_moves(&self, from: u16, to: u16) -> &[MoveRec] {
-        let start = self.moves.partition_point(|m| m.month < from);
-        let end = self.moves.partition_point(|m| m.month <= to);
-        &self.moves[start..end.max(start)]
+    /// The moves of month offsets `from..=to`, in month order.
+    pub fn range_moves(&self, from: u16, to: u16) -> impl Iterator<Item = &MoveRec> + '_ {
+        self.moves.range(from, to)
     }
 
     /// Month offset of an absolute month index, if inside the data.
@@ -777,8 +910,7 @@ impl FlowIndex {
 
     /// Approximate heap bytes.
     pub fn heap_bytes(&self) -> usize {
-        self.moves.capacity() * std::mem::size_of::<MoveRec>()
-            + (self.totals.capacity() + self.by_field.capacity() + self.by_industry.capacity()) * 4
+        self.moves.heap_bytes() + (self.totals.capacity() + self.by_field.capacity() + self.by_industry.capacity()) * 4
     }
 }
 

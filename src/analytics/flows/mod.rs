@@ -118,7 +118,7 @@ fn flow_keys(snap: &Snapshot) -> std::sync::Arc<FlowKeys> {
         let flows = &snap.flows;
         let (slots, months, n) = (flows.region_of_slot.len(), flows.months as usize, counter::N);
         let mut keys = vec![0u32; slots * months * n];
-        for m in &flows.moves {
+        for m in flows.moves.iter() {
             for (region, c) in contributions(m) {
                 let slot = flows.slot(region);
                 if slot != NONE16 && (m.month as usize) < months {

@@ -199,7 +199,7 @@ mod tests {
             mv(MoveEvent::Arrive, (NONE16, NONE32), (1, 10), 5),
         ];
         let mut snap = Snapshot::empty(std::sync::Arc::new(crate::model::Taxonomy::builtin()));
-        snap.flows.moves = moves.to_vec();
+        snap.flows.moves = moves.to_vec().into();
         snap.flows.months = 1;
         let collect = |level, focus| od(&snap, level, focus, &Scope::default(), 0, 0);
         let districts = collect(OdLevel::Region(RegionKind::District), OdFocus::City);
