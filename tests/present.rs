@@ -494,7 +494,11 @@ fn a_batch_of_the_latest_month_shares_every_other_month_of_the_move_table() {
     assert!(delta.before.moves.len() > 100, "the touched talents had moves before");
     let patched = snapshot::patch::apply(&snap, &delta).unwrap().expect("same base version");
     assert_eq!(patched.flows.months as usize, months);
-    //SHARED
+    assert_eq!(
+        patched.flows.moves.months_shared_with(&snap.flows.moves),
+        months - 1,
+        "only the latest month is made again"
+    );
     assert_eq!(patched.flows.moves.len(), snap.flows.moves.len() + delta.after.moves.len() - delta.before.moves.len());
     // The months before hold the same records in the same order; the
     // latest holds its records before the batch and the batch's moves.
