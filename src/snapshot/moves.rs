@@ -38,8 +38,9 @@
 //! as the registered one; an `arrive` naming an enterprise sets it, a
 //! `job_change` sets it to its `to_enterprise_id` (none when not given),
 //! `relocate` and `leave` keep it. Moves of one talent on one day are taken
-//! in the attribution order below. What the enterprise-level and
-//! industry-level flows count (`crate::analytics::flows::od_units`).
+//! in the attribution order below, and those it does not tell apart in the
+//! order of their ids. What the enterprise-level and industry-level flows
+//! count (`crate::analytics::flows::od_units`).
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -121,6 +122,10 @@ pub struct RawMove {
     /// Point keys of `from` and `to` ([`NO_KEY`] without a point).
     pub from_key: u64,
     pub to_key: u64,
+    /// Position among the moves being attributed, set before they are
+    /// sorted: moves the [`attribution_order`] does not tell apart keep the
+    /// order they came in (the store's: by id on one day).
+    pub seq: u32,
 }
 
 /// The cell of point key `key` at level [`CELL_LEVEL`] as 16 bits of
@@ -238,6 +243,7 @@ pub fn raw_move(
         to_industry: v.to_industry,
         to_enterprise: v.to_enterprise,
         rkey: v.rkey,
+        seq: 0,
     }
 }
 
@@ -284,9 +290,22 @@ pub fn load(
 
 /// The order a talent's moves are attributed in: by talent, month and day;
 /// on one day those naming an enterprise first (so a departure on the day
-/// of a job change is attributed to the new job), then by industry.
-fn attribution_order(m: &RawMove) -> (u64, u32, u8, bool, u8) {
-    (m.talent, m.month, m.day, m.to_industry == NONE8, m.to_industry)
+/// of a job change is attributed to the new job), then by industry, then
+/// in the order they came in ([`RawMove::seq`]). The order is total: a
+/// build over every move and a patch over one talent's moves attribute
+/// that talent's moves alike, whatever else each sorts.
+fn attribution_order(m: &RawMove) -> (u64, u32, u8, bool, u8, u32) {
+    (m.talent, m.month, m.day, m.to_industry == NONE8, m.to_industry, m.seq)
+}
+
+/// Sorts `raw` into [`attribution_order`], numbering the moves in the
+/// order given first. Within one talent's day the moves must come in the
+/// store's order (by id), as [`load`] and `present::read_rows` give them.
+fn sort_for_attribution(raw: &mut [RawMove]) {
+    for (i, m) in raw.iter_mut().enumerate() {
+        m.seq = i as u32;
+    }
+    raw.sort_unstable_by_key(attribution_order);
 }
 
 /// Appends the records of one talent's moves (in [`attribution_order`]),
@@ -536,7 +555,7 @@ impl FlowIndex {
             return index;
         }
 
-        raw.sort_unstable_by_key(attribution_order);
+        sort_for_attribution(&mut raw);
         let first = raw.iter().map(|m| m.month).min().unwrap_or(0);
         let last = raw.iter().map(|m| m.month).max().unwrap_or(0);
         index.first_month = first;
@@ -614,7 +633,7 @@ impl FlowIndex {
         };
         let last = added.iter().map(|m| m.month + 1).chain([old_last]).max().unwrap_or(first + 1).max(first + 1);
         let recs = |raw: &mut Vec<RawMove>, info: &HashMap<u64, TalentInfo>| {
-            raw.sort_unstable_by_key(attribution_order);
+            sort_for_attribution(raw);
             let mut out = Vec::with_capacity(raw.len());
             for group in raw.chunk_by(|a, b| a.talent == b.talent) {
                 let i = info.get(&group[0].talent).copied().unwrap_or(TalentInfo::UNKNOWN);
