@@ -68,7 +68,7 @@ fn heat_features(b: &mut LayerBuilder, tile: TileId, cells: &[HeatCell], snap: &
         if count == 0 {
             continue;
         }
-        let square = cell_square(tile, c.id);
+        let (corner, size) = cell_square(tile, c.id);
         let mut props: Vec<(&str, PropValue)> = vec![
             ("count", PropValue::UInt(count)),
             ("zoom_level", PropValue::UInt(level)),
@@ -85,6 +85,6 @@ fn heat_features(b: &mut LayerBuilder, tile: TileId, cells: &[HeatCell], snap: &
         if let Some((code, _)) = top {
             props.push(("top_field", PropValue::Str(code)));
         }
-        b.add_polygon(Some(c.id), &square, &props);
+        b.add_square(Some(c.id), corner, size, &props);
     }
 }

@@ -165,16 +165,16 @@ pub fn render(snap: &Snapshot, layer: Layer, tile: TileId, filter: &Filter, k: u
     encode_tile(&[builder])
 }
 
-/// Square of a grid cell in the coordinates of `tile` (extent [`EXTENT`]),
-/// as one polygon for [`LayerBuilder::add_polygon`]; every cell layer
+/// Top-left corner and side of a grid cell in the coordinates of `tile`
+/// (extent [`EXTENT`]), for [`LayerBuilder::add_square`]; every cell layer
 /// (talents, vacancies, commute, shortage) draws its cells with it.
-pub(crate) fn cell_square(tile: TileId, cell_id: u64) -> Vec<Vec<Vec<(i32, i32)>>> {
+pub(crate) fn cell_square(tile: TileId, cell_id: u64) -> ((i32, i32), i32) {
     let cell = morton::cell_tile(cell_id);
     let shift = cell.z - tile.z;
     let size = (EXTENT >> shift) as i32;
     let cx = (cell.x - (tile.x << shift)) as i32 * size;
     let cy = (cell.y - (tile.y << shift)) as i32 * size;
-    vec![vec![vec![(cx, cy), (cx + size, cy), (cx + size, cy + size), (cx, cy + size), (cx, cy)]]]
+    ((cx, cy), size)
 }
 
 /// Vacancy cells under the threshold rule (openings are not personal data;
@@ -182,9 +182,9 @@ pub(crate) fn cell_square(tile: TileId, cell_id: u64) -> Vec<Vec<Vec<(i32, i32)>
 fn vacancy_cell_features(b: &mut LayerBuilder, tile: TileId, cells: &[Cell], snap: &Snapshot, k: u32) {
     let level = cells::cell_level(tile.z) as u64;
     for c in cells {
-        let square = cell_square(tile, c.id);
+        let (corner, size) = cell_square(tile, c.id);
         if publishable(c.count, k).is_none() {
-            b.add_polygon(Some(c.id), &square, &[("suppressed", PropValue::Bool(true))]);
+            b.add_square(Some(c.id), corner, size, &[("suppressed", PropValue::Bool(true))]);
             continue;
         }
         let top = c.top_field.and_then(|(f, n)| snap.taxonomy.field(f).map(|e| (e.code.as_str(), n)));
@@ -200,7 +200,7 @@ fn vacancy_cell_features(b: &mut LayerBuilder, tile: TileId, cells: &[Cell], sna
             props.push(("top_field", PropValue::Str(code)));
             props.push(("top_field_count", PropValue::UInt(n)));
         }
-        b.add_polygon(Some(c.id), &square, &props);
+        b.add_square(Some(c.id), corner, size, &props);
     }
 }
 
@@ -241,20 +241,30 @@ fn talent_cell_features(b: &mut LayerBuilder, tile: TileId, cells: &[Cell], snap
     let level = cells::cell_level(tile.z) as u64;
     for c in cells {
         let Some(p) = publish_cell(snap, c, d) else { continue };
-        let mut props: Vec<(&str, PropValue)> = vec![
+        // On the stack: a tile has hundreds of cells.
+        let edu = |i: usize| (edu_key(Education::ALL[i]), PropValue::UInt(p.education[i]));
+        let mut props = [
             ("count", PropValue::UInt(p.count)),
             ("zoom_level", PropValue::UInt(level)),
             ("seekers", PropValue::UInt(p.seekers)),
             ("young", PropValue::UInt(p.young)),
+            edu(0),
+            edu(1),
+            edu(2),
+            edu(3),
+            ("top_field", PropValue::Str("")),
+            ("top_field_count", PropValue::UInt(0)),
         ];
-        for (e, n) in Education::ALL.iter().zip(p.education) {
-            props.push((edu_key(*e), PropValue::UInt(n)));
-        }
-        if let Some((code, n)) = p.top_field {
-            props.push(("top_field", PropValue::Str(code)));
-            props.push(("top_field_count", PropValue::UInt(n)));
-        }
-        b.add_polygon(Some(c.id), &cell_square(tile, c.id), &props);
+        let n = match p.top_field {
+            Some((code, n)) => {
+                props[8].1 = PropValue::Str(code);
+                props[9].1 = PropValue::UInt(n);
+                10
+            }
+            None => 8,
+        };
+        let (corner, size) = cell_square(tile, c.id);
+        b.add_square(Some(c.id), corner, size, &props[..n]);
     }
 }
 

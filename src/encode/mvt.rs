@@ -296,6 +296,31 @@ impl LayerBuilder {
         true
     }
 
+    /// Adds a Polygon feature of one axis-aligned square of side `size`
+    /// whose top-left corner is `corner` (tile coordinates, y down): the
+    /// bytes [`LayerBuilder::add_polygon`] writes for that square's ring,
+    /// without building the ring (a grid cell layer adds one per cell).
+    ///
+    /// Returns false, adding nothing, if `size` is not positive.
+    pub fn add_square(
+        &mut self,
+        id: Option<u64>,
+        corner: (i32, i32),
+        size: i32,
+        props: &[(&str, PropValue<'_>)],
+    ) -> bool {
+        if size <= 0 {
+            return false;
+        }
+        let (x, y) = corner;
+        self.geometry.clear();
+        // Clockwise on screen: the exterior's orientation.
+        let ring = [(x, y), (x + size, y), (x + size, y + size), (x, y + size)];
+        write_path(&mut self.geometry, &mut (0, 0), &ring, true);
+        self.finish_feature(id, GeomType::Polygon, props);
+        true
+    }
+
     /// Index of `key` in the layer's key table, adding it if new.
     fn key_index(&mut self, key: &str) -> u32 {
         if let Some(&i) = self.key_index.get(key) {
@@ -494,6 +519,23 @@ mod tests {
     use super::*;
     use geozero::mvt::{Message, Tile, tile};
     use geozero::{GeomProcessor, GeozeroGeometry};
+
+    #[test]
+    fn a_square_is_written_as_its_ring_would_be() {
+        let props = [("count", PropValue::UInt(7)), ("top_field", PropValue::Str("0812"))];
+        for (corner, size) in [((0, 0), 128), ((-64, 4032), 128), ((4000, -100), 4096), ((3, 5), 1)] {
+            let (x, y) = corner;
+            let ring = vec![(x, y), (x + size, y), (x + size, y + size), (x, y + size), (x, y)];
+            let (mut a, mut b) = (LayerBuilder::new("cells", 4096), LayerBuilder::new("cells", 4096));
+            // Twice each: the second feature's tags reuse the tables.
+            for id in [1, 2] {
+                assert!(a.add_square(Some(id), corner, size, &props));
+                assert!(b.add_polygon(Some(id), &[vec![ring.clone()]], &props));
+            }
+            assert_eq!(encode_tile(&[a]), encode_tile(&[b]), "{corner:?} {size}");
+        }
+        assert!(!LayerBuilder::new("cells", 4096).add_square(None, (0, 0), 0, &props));
+    }
 
     /// Geometry as geozero's MVT reader reports it.
     #[derive(Debug, Default)]

@@ -94,7 +94,8 @@ pub fn render(snap: &Snapshot, q: &Query, tile: TileId) -> Vec<u8> {
             props.push(("effective_index", PropValue::Double(round4(x.index))));
             props.push(("effective_low_data", PropValue::Bool(x.low_data)));
         }
-        b.add_polygon(Some(cell), &cell_square(tile, cell), &props);
+        let (corner, size) = cell_square(tile, cell);
+        b.add_square(Some(cell), corner, size, &props);
     }
     encode_tile(&[b])
 }
