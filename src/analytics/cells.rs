@@ -243,14 +243,23 @@ pub struct TalentPyramid {
 pub fn talent_pyramid(snap: &Snapshot) -> std::sync::Arc<TalentPyramid> {
     snap.memo.get_or_compute("analytics::cells::talent_pyramid", || {
         let young_from = snap.reference_year.saturating_sub(YOUNG_MAX_AGE);
-        let (levels, starts) = pyramid_levels(&snap.talents, young_from);
-        let base = snap.talents.iter().map(|t| t.birth_year).min().unwrap_or(0);
-        // Sized once: collecting through `Option` would grow the vector by
-        // doubling and keep up to twice the room.
-        let mut words = Vec::with_capacity(snap.talents.len());
-        let fits = snap.talents.iter().all(|t| TalentWord::of(t, base).map(|w| words.push(w)).is_some());
-        let words = fits.then_some(words);
-        let fields = FieldPostings::build(snap.talents.iter().map(|t| t.field));
+        let talents = &snap.talents;
+        // Three passes over the records, the levels on this thread and the
+        // words and postings on a second: a moves batch waits for the
+        // pyramid of its snapshot before it answers.
+        let ((levels, starts), (words, base, fields)) = std::thread::scope(|s| {
+            let rest = s.spawn(|| {
+                let base = talents.iter().map(|t| t.birth_year).min().unwrap_or(0);
+                // Sized once: collecting through `Option` would grow the
+                // vector by doubling and keep up to twice the room.
+                let mut words = Vec::with_capacity(talents.len());
+                let fits = talents.iter().all(|t| TalentWord::of(t, base).map(|w| words.push(w)).is_some());
+                let fields = FieldPostings::build(talents.iter().map(|t| t.field));
+                (fits.then_some(words), base, fields)
+            });
+            let levels = pyramid_levels(talents, young_from);
+            (levels, rest.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+        });
         TalentPyramid { levels, starts, words, base, fields }
     })
 }
