@@ -90,6 +90,10 @@ pub struct Pool {
     /// A server's checkpointer on a SQLite store ([`Self::for_server`]):
     /// then the pool's connections leave checkpoints to it.
     checkpointer: Option<checkpoint::Checkpointer>,
+    /// Whether each commit waits for the disk (`synchronous = FULL` on
+    /// SQLite; PostgreSQL's commits always do): a server's pool, whose
+    /// writes are audit records and credential changes answered as done.
+    durable: bool,
 }
 
 /// Idle connections a pool keeps.
@@ -97,19 +101,23 @@ const POOL_IDLE: usize = 8;
 
 impl Pool {
     pub fn new(location: Location) -> Pool {
-        Pool { location, idle: std::sync::Mutex::new(Vec::new()), checkpointer: None }
+        Pool { location, idle: std::sync::Mutex::new(Vec::new()), checkpointer: None, durable: false }
     }
 
     /// The pool of a server: on a SQLite store, its connections leave
     /// write-ahead-log checkpoints to a thread of their own
     /// ([`checkpoint`]), so no commit waits for one. When that thread
     /// cannot start, the connections checkpoint as SQLite does by default.
+    /// Its commits are durable when they return: an audit record is on
+    /// disk before the answer it describes is sent (SQLite's `NORMAL`, the
+    /// store's default, could lose the newest commits to a power failure
+    /// until the next checkpoint).
     pub fn for_server(location: Location) -> Pool {
         let checkpointer = checkpoint::Checkpointer::start(&location).unwrap_or_else(|e| {
             tracing::warn!(error = %e, "no checkpoint thread; commits checkpoint the write-ahead log themselves");
             None
         });
-        Pool { checkpointer, ..Pool::new(location) }
+        Pool { checkpointer, durable: true, ..Pool::new(location) }
     }
 
     pub fn location(&self) -> &Location {
@@ -122,6 +130,9 @@ impl Pool {
         let store = self.location.open()?;
         if self.checkpointer.is_some() {
             store.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        }
+        if self.durable {
+            store.conn.pragma_update(None, "synchronous", "FULL")?;
         }
         Ok(store)
     }
@@ -384,6 +395,21 @@ impl Table {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_servers_connections_commit_durably() {
+        let dir = tempfile::tempdir().unwrap();
+        let location = Location::sqlite(dir.path());
+        let synchronous = |pool: &Pool| {
+            pool.with(|s| -> Result<i64, StoreError> {
+                Ok(s.conn().query_row("PRAGMA synchronous", [], |r| r.get(0))?)
+            })
+            .unwrap()
+        };
+        // 2 is FULL, 1 NORMAL.
+        assert_eq!(synchronous(&Pool::for_server(location.clone())), 2, "a server's pool");
+        assert_eq!(synchronous(&Pool::new(location)), 1, "any other pool");
+    }
 
     #[test]
     fn new_store_is_empty_and_migrated() {
