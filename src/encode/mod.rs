@@ -57,11 +57,15 @@ pub fn gzip(raw: &[u8], level: flate2::Compression) -> Vec<u8> {
             if out.capacity() - out.len() < 64 {
                 out.reserve(out.capacity().max(256));
             }
-            let before = stream.total_in();
+            let (before_in, before_out) = (stream.total_in(), stream.total_out());
             let status = stream.compress_vec(&raw[read..], &mut out, FlushCompress::Finish);
-            read += (stream.total_in() - before) as usize;
+            read += (stream.total_in() - before_in) as usize;
+            let stuck = stream.total_in() == before_in && stream.total_out() == before_out;
             match status {
                 Ok(Status::StreamEnd) => break,
+                // No progress: the room left was too small for what
+                // deflate holds back.
+                Ok(_) if stuck => out.reserve(out.capacity().max(256)),
                 Ok(_) => {}
                 // Deflating into memory fails only on a misuse of the
                 // stream; a new one is made on the next call.
