@@ -681,26 +681,26 @@ impl FlowIndex {
         for m in &added {
             fresh.entry(m.month).or_default().push(*m);
         }
-        let mut taken: HashMap<u16, HashMap<MoveRec, u32>> = HashMap::new();
-        for (m, n) in &gone {
-            taken.entry(m.month).or_default().insert(*m, *n);
-        }
+        // Taken out of the months as they are made again; `gone` stays
+        // whole for the cubes.
+        let mut left = gone.clone();
+        let touched: std::collections::HashSet<u16> = gone.keys().map(|m| m.month).collect();
         let span = self.moves.months.len().max(fresh.keys().map(|&m| m as usize + 1).max().unwrap_or(0));
         let mut runs = Vec::with_capacity(span);
         let mut len = 0;
         for month in 0..span {
             let old = self.moves.months.get(month);
             let key = month as u16;
-            let (out, new) = (taken.get_mut(&key), fresh.remove(&key));
-            let run = match (old, out, new) {
-                (Some(old), None, None) => old.clone(),
-                (old, mut out, new) => {
+            let new = fresh.remove(&key);
+            let run = match old {
+                Some(old) if new.is_none() && !touched.contains(&key) => old.clone(),
+                old => {
                     let old = old.map_or(&[][..], MonthRun::moves);
                     let mut moves = Vec::with_capacity(old.len() + new.as_ref().map_or(0, Vec::len));
                     for m in old {
                         let (word, mask) = bit(m.rkey);
                         if maybe[word] & mask != 0
-                            && let Some(n) = out.as_mut().and_then(|o| o.get_mut(m)).filter(|n| **n > 0)
+                            && let Some(n) = left.get_mut(m).filter(|n| **n > 0)
                         {
                             *n -= 1;
                             continue;
