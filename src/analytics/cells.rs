@@ -252,7 +252,7 @@ pub fn talent_pyramid(snap: &Snapshot) -> std::sync::Arc<TalentPyramid> {
                 let base = talents.iter().map(|t| t.birth_year).min().unwrap_or(0);
                 // Sized once: collecting through `Option` would grow the
                 // vector by doubling and keep up to twice the room.
-                let mut words = Vec::with_capacity(talents.len());
+                let mut words = WORD_ROOM.take(talents.len());
                 let fits = talents.iter().all(|t| TalentWord::of(t, base).map(|w| words.push(w)).is_some());
                 let fields = FieldPostings::build(talents.iter().map(|t| t.field));
                 (fits.then_some(words), base, fields)
@@ -262,6 +262,18 @@ pub fn talent_pyramid(snap: &Snapshot) -> std::sync::Arc<TalentPyramid> {
         });
         TalentPyramid { levels, starts, words, base, fields }
     })
+}
+
+/// Packed words of dropped pyramids, for the next moves batch's pyramid to
+/// write into ([`crate::room`]).
+static WORD_ROOM: crate::room::Room<TalentWord> = crate::room::Room::new(1, crate::room::KEEP);
+
+impl Drop for TalentPyramid {
+    fn drop(&mut self) {
+        if let Some(words) = self.words.take() {
+            WORD_ROOM.put(words);
+        }
+    }
 }
 
 impl TalentPyramid {

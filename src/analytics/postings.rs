@@ -76,7 +76,11 @@ impl FieldPostings {
                 Some(at)
             })
             .collect();
-        let mut grouped = vec![0u32; fields.len()];
+        // Room kept from a snapshot before, when there is some (a moves
+        // batch builds these for millions of records). Not kept after: what
+        // a start builds is not held for a batch that may never come.
+        let mut grouped = crate::snapshot::POSITION_ROOM.take(fields.len());
+        grouped.resize(fields.len(), 0);
         for (i, f) in fields.enumerate() {
             grouped[next[f as usize]] = i as u32;
             next[f as usize] += 1;

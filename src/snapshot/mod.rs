@@ -28,6 +28,7 @@ use rstar::primitives::GeomWithData;
 use serde::Serialize;
 
 use crate::model::{RegionKind, Taxonomy};
+use crate::room::Room;
 use crate::spatial::{TileId, morton};
 
 pub use load::{SnapshotError, build};
@@ -175,6 +176,21 @@ pub struct Snapshot {
     /// For a past month's view ([`past`]): the month (`year * 12 + month -
     /// 1`) whose end its talents describe. `None` for the present.
     pub as_of: Option<u32>,
+}
+
+/// Talent arrays of dropped snapshots, for the next moves batch's snapshot
+/// to write into ([`crate::room`]).
+pub(crate) static TALENT_ROOM: Room<TalentRec> = Room::new(1, crate::room::KEEP);
+
+/// Arrays of positions (workplace orders; a patch's renumbering and a
+/// pyramid's field postings while they are built) of dropped snapshots.
+pub(crate) static POSITION_ROOM: Room<u32> = Room::new(3, crate::room::KEEP);
+
+impl Drop for Snapshot {
+    fn drop(&mut self) {
+        TALENT_ROOM.put(std::mem::take(&mut self.talents));
+        POSITION_ROOM.put(std::mem::take(&mut self.by_work));
+    }
 }
 
 fn key_range<T>(items: &[T], key: impl Fn(&T) -> u64, range: Range<u64>) -> Range<usize> {

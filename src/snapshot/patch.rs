@@ -79,6 +79,7 @@ pub fn apply(snap: &Snapshot, delta: &Delta) -> Result<Option<Snapshot>, Snapsho
         let flows = patch_flows(snap, delta);
         (flows, by_work.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
     });
+    POSITION_ROOM.put(renumbering.moved_to);
     let Some((flows, locator)) = flows else {
         return Ok(None);
     };
@@ -211,8 +212,11 @@ pub(super) fn swap_talents(
     // the kept records followed by the new ones would place it).
     let mut new = new;
     new.sort_by_key(|t| t.home);
-    let mut talents: Vec<TalentRec> = Vec::with_capacity(current.len() - out.len() + new.len());
-    let mut moved_to = vec![NONE32; current.len()];
+    // Into the arrays of the snapshot before the current one, when kept:
+    // memory already in use costs no page faults.
+    let mut talents = TALENT_ROOM.take(current.len() - out.len() + new.len());
+    let mut moved_to = POSITION_ROOM.take(current.len());
+    moved_to.resize(current.len(), NONE32);
     let mut placed = Vec::with_capacity(new.len());
     let (mut from, mut removed) = (0, out.iter().peekable());
     let mut copy_to = |talents: &mut Vec<TalentRec>, to: usize| {
@@ -262,7 +266,7 @@ impl Renumbering {
             .into_iter()
             .map(|(work, at, before)| (order.partition_point(|&q| (current[q as usize].work, q) < (work, before)), at))
             .peekable();
-        let mut merged = Vec::with_capacity(order.len() + added.len());
+        let mut merged = POSITION_ROOM.take(order.len() + added.len());
         for (i, &q) in order.iter().enumerate() {
             while let Some((_, at)) = added.next_if(|&(j, _)| j <= i) {
                 merged.push(at);
@@ -352,5 +356,34 @@ mod tests {
                 "round {round}: the workplace order"
             );
         }
+    }
+
+    #[test]
+    fn a_swap_writes_into_the_arrays_of_a_dropped_snapshot() {
+        // 300,000 records: arrays large enough to be kept.
+        let n = 300_000u64;
+        let mut current: Vec<TalentRec> =
+            (0..n).map(|i| rec(i * 7 % 100_003, i as u32, if i % 3 == 0 { 0 } else { i % 5_000 + 1 })).collect();
+        current.sort_by_key(|t| t.home);
+        let order = super::super::load::workplace_order(&current);
+        let old: Vec<TalentRec> = (0..500).map(|i| current[i * 577]).collect();
+        let new: Vec<TalentRec> = (0..700).map(|i| rec(i * 131 % 100_003, 1_000_000 + i as u32, i % 7)).collect();
+        let expected = by_sorting(&current, &old, &new);
+        let (first, renumbering) = swap_talents(&current, &old, new.clone());
+        assert_eq!(first, expected);
+        let first_order = renumbering.work_order(&current, &order, &first);
+        assert_eq!(first_order, super::super::load::workplace_order(&first));
+        // As a dropped snapshot leaves them: the talent array and the
+        // workplace order in their rooms, with the patch's renumbering.
+        let (talents_at, order_at) = (first.as_ptr() as usize, first_order.as_ptr() as usize);
+        POSITION_ROOM.put(renumbering.moved_to);
+        TALENT_ROOM.put(first);
+        POSITION_ROOM.put(first_order);
+        let (again, renumbering) = swap_talents(&current, &old, new.clone());
+        assert_eq!(again.as_ptr() as usize, talents_at, "the kept talent array is written into");
+        assert_eq!(again, expected);
+        let again_order = renumbering.work_order(&current, &order, &again);
+        assert_eq!(again_order.as_ptr() as usize, order_at, "the kept workplace order is written into");
+        assert_eq!(again_order, super::super::load::workplace_order(&again));
     }
 }

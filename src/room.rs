@@ -1,0 +1,202 @@
+//! Large arrays kept for the next snapshot to write into.
+//!
+//! A snapshot that follows a moves batch copies every talent record (147
+//! MiB at 4 M talents) into a new array, and its workplace order and talent
+//! pyramid are new arrays of millions of entries. Memory fresh from the
+//! system costs a page fault and a cleared page for every 4 KiB before it
+//! is first written: at 4 M talents that took longer than the copy itself,
+//! and more in some batches than in others (the server returns freed memory
+//! to the system at once; ARCHITECTURE.md, "Freed memory goes back to the
+//! system"). So the snapshot that a batch replaced, once its last reader is
+//! done with it, leaves its large arrays in a [`Room`], emptied, and the
+//! next batch's snapshot takes them instead of fresh memory.
+//!
+//! What no batch took is given back to the system [`KEEP`] after it was
+//! put in: a feed that sends batches holds one spare set of arrays, a
+//! server without one holds none after that, and the resident size after a
+//! start is unchanged (nothing is dropped while it starts).
+
+use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
+
+/// How long an array that no batch took is kept, in the rooms of
+/// snapshots.
+pub const KEEP: Duration = Duration::from_secs(10);
+
+/// Arrays of fewer bytes are not kept: fresh memory for them costs little.
+const SMALLEST: usize = 1 << 20;
+
+/// Arrays of `T` kept for reuse, at most `most` at a time (the newest),
+/// each for `keep` unless taken.
+pub struct Room<T> {
+    kept: Mutex<Vec<(Vec<T>, Instant)>>,
+    most: usize,
+    keep: Duration,
+}
+
+impl<T: Send + 'static> Room<T> {
+    /// A room for at most `most` arrays, each kept for `keep`.
+    pub const fn new(most: usize, keep: Duration) -> Room<T> {
+        Room { kept: Mutex::new(Vec::new()), most, keep }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Vec<(Vec<T>, Instant)>> {
+        self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// An empty array with room for `n` elements: the smallest kept one that
+    /// has it, otherwise a new one with a little more (a city's count
+    /// changes from batch to batch; the next snapshot's array should fit
+    /// in this one).
+    pub fn take(&'static self, n: usize) -> Vec<T> {
+        if n.saturating_mul(std::mem::size_of::<T>()) < SMALLEST {
+            return Vec::with_capacity(n);
+        }
+        let taken = {
+            let mut kept = self.lock();
+            let best = kept
+                .iter()
+                .enumerate()
+                .filter(|(_, (v, _))| v.capacity() >= n)
+                .min_by_key(|(_, (v, _))| v.capacity())
+                .map(|(i, _)| i);
+            best.map(|i| kept.swap_remove(i).0)
+        };
+        taken.unwrap_or_else(|| Vec::with_capacity(n + n / 256))
+    }
+
+    /// Keeps `v`, emptied, when it is large enough to matter; the oldest
+    /// kept array goes when there are more than `most`.
+    pub fn put(&'static self, mut v: Vec<T>) {
+        if v.capacity().saturating_mul(std::mem::size_of::<T>()) < SMALLEST || !expiry().running {
+            return;
+        }
+        v.clear();
+        let over = {
+            let mut kept = self.lock();
+            kept.push((v, Instant::now()));
+            kept.sort_by_key(|(_, at)| std::cmp::Reverse(*at));
+            let most = self.most.min(kept.len());
+            kept.split_off(most)
+        };
+        // Freed outside the lock.
+        drop(over);
+        expiry().register(self);
+    }
+
+    /// Bytes kept now.
+    pub fn bytes(&self) -> usize {
+        self.lock().iter().map(|(v, _)| v.capacity() * std::mem::size_of::<T>()).sum()
+    }
+}
+
+/// What the expiring thread asks of a room.
+trait Expiring: Sync {
+    /// Frees the arrays kept for their room's time at `now`; when the next
+    /// is due.
+    fn expire(&self, now: Instant) -> Option<Instant>;
+}
+
+impl<T: Send + 'static> Expiring for Room<T> {
+    fn expire(&self, now: Instant) -> Option<Instant> {
+        let expired: Vec<_> = {
+            let mut kept = self.lock();
+            let (stay, expired) =
+                std::mem::take(&mut *kept).into_iter().partition(|(_, at)| now.duration_since(*at) < self.keep);
+            *kept = stay;
+            expired
+        };
+        // Freed outside the lock: a batch may be waiting to take another.
+        drop(expired);
+        self.lock().iter().map(|(_, at)| *at + self.keep).min()
+    }
+}
+
+/// The thread that frees what was kept too long, and the rooms it watches.
+struct Expiry {
+    rooms: Mutex<Vec<&'static dyn Expiring>>,
+    wake: Condvar,
+    /// Whether the thread runs: without it nothing is kept.
+    running: bool,
+}
+
+impl Expiry {
+    fn register(&self, room: &'static dyn Expiring) {
+        let mut rooms = self.rooms.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let known = rooms.iter().any(|r| std::ptr::addr_eq(*r as *const dyn Expiring, room as *const dyn Expiring));
+        if !known {
+            rooms.push(room);
+        }
+        drop(rooms);
+        self.wake.notify_one();
+    }
+}
+
+fn expiry() -> &'static Expiry {
+    static EXPIRY: OnceLock<Expiry> = OnceLock::new();
+    EXPIRY.get_or_init(|| {
+        // The thread waits for this initialisation to finish before it
+        // reads the list of rooms.
+        let running = std::thread::Builder::new().name("array-room".into()).spawn(run).is_ok();
+        if !running {
+            tracing::warn!("no thread to free kept arrays; none are kept");
+        }
+        Expiry { rooms: Mutex::new(Vec::new()), wake: Condvar::new(), running }
+    })
+}
+
+fn run() {
+    let expiry = expiry();
+    let mut rooms = expiry.rooms.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    loop {
+        let now = Instant::now();
+        let watched = rooms.clone();
+        // Rooms are expired without the list locked (a put registers).
+        drop(rooms);
+        let due = watched.iter().filter_map(|room| room.expire(now)).min();
+        let wait = due.map_or(Duration::from_secs(3600), |due| {
+            due.saturating_duration_since(Instant::now()) + Duration::from_millis(10)
+        });
+        rooms = expiry.rooms.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        rooms = expiry.wake.wait_timeout(rooms, wait).unwrap_or_else(|poisoned| poisoned.into_inner()).0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    static ROOM: Room<u64> = Room::new(2, Duration::from_millis(300));
+
+    #[test]
+    fn a_kept_array_is_taken_again_and_freed_after_keep() {
+        let mut v: Vec<u64> = Vec::with_capacity(1 << 18);
+        v.extend(0..1000);
+        let at = v.as_ptr() as usize;
+        ROOM.put(v);
+        assert_eq!(ROOM.bytes(), (1 << 18) * 8);
+        // Too large for what is kept: a new array, the kept one stays.
+        let big = ROOM.take((1 << 18) + 1);
+        assert!(big.capacity() > 1 << 18);
+        assert_eq!(ROOM.bytes(), (1 << 18) * 8);
+        // Small arrays are not taken from the room.
+        assert_eq!(ROOM.take(1000).capacity(), 1000);
+        let again = ROOM.take(200_000);
+        assert_eq!((again.as_ptr() as usize, again.len(), again.capacity()), (at, 0, 1 << 18));
+        assert_eq!(ROOM.bytes(), 0);
+        // Small arrays are not kept.
+        ROOM.put(Vec::with_capacity(16));
+        assert_eq!(ROOM.bytes(), 0);
+        // At most two, the newest.
+        ROOM.put(again);
+        ROOM.put(Vec::with_capacity(1 << 18));
+        ROOM.put(big);
+        assert_eq!(ROOM.bytes(), ((1 << 18) + ((1 << 18) + 1 + ((1 << 18) + 1) / 256)) * 8);
+        // Given back once their time has passed.
+        let until = Instant::now() + Duration::from_secs(10);
+        while ROOM.bytes() > 0 && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert_eq!(ROOM.bytes(), 0);
+    }
+}
