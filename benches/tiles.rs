@@ -1,6 +1,7 @@
 //! Criterion benchmarks on a seeded generated city: uncached tile rendering
 //! per zoom against a full-scan baseline in the same run (the same cells
-//! computed by scanning every talent), and the snapshot build.
+//! computed by scanning every talent), the snapshot build, and locating
+//! points in Jinan's districts against `geo`'s test of every district.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -72,5 +73,53 @@ fn build(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, tiles, build);
+/// 10,000 points over and around Jinan located in its districts: the grid
+/// lookup, against `geo`'s `contains` on every district whose bounding box
+/// holds the point (same answers).
+fn regions(c: &mut Criterion) {
+    use geo::{BoundingRect, Contains, MultiPolygon, Point};
+    use talentmap::import::to_multipolygon;
+    use talentmap::model::RegionKind;
+    use talentmap::spatial::regions::RegionLookup;
+    let text = std::fs::read_to_string("fixtures/regions/jinan_districts.geojson").unwrap();
+    let fc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let shapes: Vec<(RegionKind, MultiPolygon<f64>)> = fc["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (RegionKind::District, to_multipolygon(&f["geometry"].to_string()).unwrap()))
+        .collect();
+    let boxes: Vec<_> = shapes.iter().map(|(_, m)| m.bounding_rect().unwrap()).collect();
+    let lookup = RegionLookup::new(&shapes);
+    let mut s = 0x9E37_79B9_7F4A_7C15u64;
+    let points: Vec<(f64, f64)> = (0..10_000)
+        .map(|_| {
+            let mut next = || {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                (s >> 11) as f64 / (1u64 << 53) as f64
+            };
+            (116.2 + next() * 1.6, 36.1 + next() * 1.4)
+        })
+        .collect();
+    let mut group = c.benchmark_group("regions");
+    group.bench_function("locate_10k_points_grid", |b| {
+        b.iter(|| points.iter().map(|&(x, y)| lookup.containing(x, y).len()).sum::<usize>())
+    });
+    group.bench_function("locate_10k_points_geo_baseline", |b| {
+        b.iter(|| {
+            points
+                .iter()
+                .map(|&(x, y)| {
+                    let p = Point::new(x, y);
+                    shapes.iter().zip(&boxes).filter(|((_, m), r)| r.contains(&p) && m.contains(&p)).count()
+                })
+                .sum::<usize>()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, tiles, build, regions);
 criterion_main!(benches);

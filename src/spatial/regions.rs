@@ -6,8 +6,14 @@
 //! per cell, the regions that wholly contain the cell and the regions whose
 //! boundary passes through it. A point then costs one cell lookup plus exact
 //! tests against only the boundary regions of its cell.
+//!
+//! An exact test reads only the edges of the region that reach into the
+//! point's grid row ([`RowEdges`]): a horizontal ray from the point crosses
+//! no other edge, so the winding numbers, and the answer, are those of a
+//! test of every edge (`geo`'s `Contains`, checked by a test), at a few
+//! dozen edges instead of a district's thousands.
 
-use geo::{BoundingRect, Contains, Coord, MultiPolygon, Point, Rect};
+use geo::{BoundingRect, Contains, Coord, GeoNum, Kernel, MultiPolygon, Orientation, Point, Rect};
 
 use crate::model::RegionKind;
 
@@ -32,6 +38,129 @@ pub struct RegionLookup {
     cell_w: f64,
     cell_h: f64,
     cells: Vec<Cell>,
+    /// Per region, its edges by grid row; `None` for a region with a ring
+    /// of fewer than two points (tested with `geo` instead).
+    rows: Vec<Option<RowEdges>>,
+}
+
+/// A region's edges by grid row: each edge is listed in every row its
+/// vertical extent reaches, by polygon and ring (0 the exterior, then the
+/// holes) within a row.
+#[derive(Debug, Clone, Default)]
+struct RowEdges {
+    edges: Vec<Edge>,
+    /// Row `r`'s edges are `edges[starts[r]..starts[r + 1]]`.
+    starts: Vec<u32>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Edge {
+    start: Coord<f64>,
+    end: Coord<f64>,
+    polygon: u32,
+    ring: u32,
+}
+
+/// Where a point is relative to one ring, from some of its edges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RingPos {
+    Outside,
+    OnBoundary,
+    Inside,
+}
+
+/// The position of `p` relative to a ring from `edges`, its edges whose
+/// vertical extent includes `p.y` among others: `geo`'s winding number
+/// rules (`coord_pos_relative_to_ring`), which an edge that does not reach
+/// `p.y` never changes.
+fn ring_pos(edges: &[Edge], p: Coord<f64>) -> RingPos {
+    let between = |v: f64, a: f64, b: f64| if a < b { v >= a && v <= b } else { v >= b && v <= a };
+    let mut winding = 0i32;
+    for e in edges {
+        let (start, end) = (e.start, e.end);
+        if start.y <= p.y {
+            if end.y >= p.y {
+                let o = <f64 as GeoNum>::Ker::orient2d(start, end, p);
+                if o == Orientation::CounterClockwise && end.y != p.y {
+                    winding += 1;
+                } else if o == Orientation::Collinear && between(p.x, start.x, end.x) {
+                    return RingPos::OnBoundary;
+                }
+            }
+        } else if end.y <= p.y {
+            let o = <f64 as GeoNum>::Ker::orient2d(start, end, p);
+            if o == Orientation::Clockwise {
+                winding -= 1;
+            } else if o == Orientation::Collinear && between(p.x, start.x, end.x) {
+                return RingPos::OnBoundary;
+            }
+        }
+    }
+    if winding == 0 { RingPos::Outside } else { RingPos::Inside }
+}
+
+impl RowEdges {
+    /// `None` when a ring has fewer than two points.
+    fn of(polygon: &MultiPolygon<f64>, row_of: impl Fn(f64) -> usize) -> Option<RowEdges> {
+        let mut listed: Vec<(u32, Edge)> = Vec::new();
+        for (pi, poly) in polygon.iter().enumerate() {
+            for (ri, ring) in std::iter::once(poly.exterior()).chain(poly.interiors()).enumerate() {
+                if ring.0.len() < 2 {
+                    return None;
+                }
+                for line in ring.lines() {
+                    let edge = Edge { start: line.start, end: line.end, polygon: pi as u32, ring: ri as u32 };
+                    let (r0, r1) = (row_of(line.start.y.min(line.end.y)), row_of(line.start.y.max(line.end.y)));
+                    listed.extend((r0..=r1).map(|r| (r as u32, edge)));
+                }
+            }
+        }
+        // Stable: a ring's edges stay in ring order within a row.
+        listed.sort_by_key(|(r, e)| (*r, e.polygon, e.ring));
+        let mut starts = vec![0u32; GRID + 1];
+        for (r, _) in &listed {
+            starts[*r as usize + 1] += 1;
+        }
+        for r in 0..GRID {
+            starts[r + 1] += starts[r];
+        }
+        Some(RowEdges { edges: listed.into_iter().map(|(_, e)| e).collect(), starts })
+    }
+
+    /// Whether `p`, in grid row `row`, is inside the region (not on its
+    /// boundary), as `geo`'s `MultiPolygon::contains` says: inside some
+    /// polygon's exterior and outside each of its holes.
+    fn contains(&self, row: usize, p: Coord<f64>) -> bool {
+        let edges = &self.edges[self.starts[row] as usize..self.starts[row + 1] as usize];
+        // The polygons whose exterior reaches the row, ring by ring.
+        let mut rest = edges;
+        while let Some(first) = rest.first() {
+            let polygon = first.polygon;
+            let end = rest.iter().position(|e| e.polygon != polygon).unwrap_or(rest.len());
+            let (rings, after) = rest.split_at(end);
+            rest = after;
+            let mut inside = false;
+            let mut ring_rest = rings;
+            while let Some(e) = ring_rest.first() {
+                let ring = e.ring;
+                let n = ring_rest.iter().position(|e| e.ring != ring).unwrap_or(ring_rest.len());
+                let pos = ring_pos(&ring_rest[..n], p);
+                ring_rest = &ring_rest[n..];
+                if ring == 0 {
+                    inside = pos == RingPos::Inside;
+                } else if pos != RingPos::Outside {
+                    inside = false;
+                }
+                if !inside {
+                    break;
+                }
+            }
+            if inside {
+                return true;
+            }
+        }
+        false
+    }
 }
 
 /// The regions a point falls in: at most one of each kind (the first by
@@ -55,10 +184,13 @@ impl RegionLookup {
                 Coord { x: a.max().x.max(b.max().x), y: a.max().y.max(b.max().y) },
             )
         });
-        let mut lookup = RegionLookup { kinds, polygons, extent, cell_w: 1.0, cell_h: 1.0, cells: Vec::new() };
+        let mut lookup =
+            RegionLookup { kinds, polygons, extent, cell_w: 1.0, cell_h: 1.0, cells: Vec::new(), rows: Vec::new() };
         let Some(extent) = extent else { return lookup };
         lookup.cell_w = (extent.width() / GRID as f64).max(1e-9);
         lookup.cell_h = (extent.height() / GRID as f64).max(1e-9);
+        lookup.rows =
+            lookup.polygons.iter().map(|p| RowEdges::of(p, |y| lookup.cell_of(extent.min().x, y).1)).collect();
         lookup.cells = vec![Cell::default(); GRID * GRID];
         for (index, polygon) in lookup.polygons.iter().enumerate() {
             let mut touched = vec![false; GRID * GRID];
@@ -111,9 +243,12 @@ impl RegionLookup {
         }
         let (c, r) = self.cell_of(lon, lat);
         let cell = &self.cells[r * GRID + c];
-        let p = Point::new(lon, lat);
+        let p = Coord { x: lon, y: lat };
         let mut found: Vec<u32> = cell.inside.clone();
-        found.extend(cell.boundary.iter().copied().filter(|&i| self.polygons[i as usize].contains(&p)));
+        found.extend(cell.boundary.iter().copied().filter(|&i| match &self.rows[i as usize] {
+            Some(rows) => rows.contains(r, p),
+            None => self.polygons[i as usize].contains(&Point::from(p)),
+        }));
         found.sort_unstable();
         found
     }
@@ -184,6 +319,43 @@ mod tests {
             inside += brute.len();
         }
         assert!(inside > 5_000, "the sample covers the city");
+    }
+
+    #[test]
+    fn row_edges_agree_with_geo_on_boundaries_holes_and_parts() {
+        let ring = |points: &[(f64, f64)]| LineString::from(points.to_vec());
+        let holed = MultiPolygon::new(vec![Polygon::new(
+            ring(&[(0.0, 0.0), (8.0, 0.0), (8.0, 8.0), (0.0, 8.0), (0.0, 0.0)]),
+            vec![ring(&[(2.0, 2.0), (4.0, 2.0), (4.0, 5.0), (2.0, 5.0), (2.0, 2.0)])],
+        )]);
+        let parts = MultiPolygon::new(vec![
+            Polygon::new(ring(&[(9.0, 1.0), (12.0, 1.0), (12.0, 3.0), (9.0, 3.0), (9.0, 1.0)]), vec![]),
+            Polygon::new(ring(&[(9.0, 5.0), (11.0, 9.5), (12.5, 5.0), (9.0, 5.0)]), vec![]),
+        ]);
+        // Clockwise, with a vertical edge and a spike.
+        let odd = MultiPolygon::new(vec![Polygon::new(
+            ring(&[(1.0, 9.0), (1.0, 12.0), (3.0, 12.0), (3.0, 10.0), (6.0, 10.5), (3.0, 9.0), (1.0, 9.0)]),
+            vec![],
+        )]);
+        let regions = vec![(RegionKind::District, holed), (RegionKind::Park, parts), (RegionKind::District, odd)];
+        let lookup = RegionLookup::new(&regions);
+        let mut boundary = 0;
+        // Every quarter step: vertices, points on edges and on hole
+        // boundaries, grid rows' edges, and points between.
+        for i in -4..=56 {
+            for j in -4..=52 {
+                let (lon, lat) = (f64::from(i) * 0.25, f64::from(j) * 0.25);
+                let p = Point::new(lon, lat);
+                let brute: Vec<u32> =
+                    regions.iter().enumerate().filter(|(_, r)| r.1.contains(&p)).map(|(k, _)| k as u32).collect();
+                assert_eq!(lookup.containing(lon, lat), brute, "at {lon},{lat}");
+                boundary += usize::from(regions.iter().any(|r| {
+                    use geo::coordinate_position::{CoordPos, CoordinatePosition};
+                    r.1.coordinate_position(&p.0) == CoordPos::OnBoundary
+                }));
+            }
+        }
+        assert!(boundary > 100, "the points include boundaries ({boundary})");
     }
 
     #[test]
