@@ -43,22 +43,24 @@ pub struct RegionLookup {
     rows: Vec<Option<RowEdges>>,
 }
 
-/// A region's edges by grid row: each edge is listed in every row its
-/// vertical extent reaches, by polygon and ring (0 the exterior, then the
-/// holes) within a row.
+/// A region's edges by grid row: its vertices once, ring after ring, and
+/// for each row the edges whose vertical extent reaches into it, each as
+/// the index of its first vertex (the next one ends it), ascending.
 #[derive(Debug, Clone, Default)]
 struct RowEdges {
-    edges: Vec<Edge>,
+    vertices: Vec<Coord<f64>>,
+    /// Where each ring's vertices start, then the number of vertices.
+    rings: Vec<Ring>,
+    edges: Vec<u32>,
     /// Row `r`'s edges are `edges[starts[r]..starts[r + 1]]`.
     starts: Vec<u32>,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Edge {
-    start: Coord<f64>,
-    end: Coord<f64>,
+#[derive(Debug, Clone, Copy, Default)]
+struct Ring {
+    start: u32,
     polygon: u32,
-    ring: u32,
+    exterior: bool,
 }
 
 /// Where a point is relative to one ring, from some of its edges.
@@ -73,11 +75,10 @@ enum RingPos {
 /// vertical extent includes `p.y` among others: `geo`'s winding number
 /// rules (`coord_pos_relative_to_ring`), which an edge that does not reach
 /// `p.y` never changes.
-fn ring_pos(edges: &[Edge], p: Coord<f64>) -> RingPos {
+fn ring_pos(edges: impl Iterator<Item = (Coord<f64>, Coord<f64>)>, p: Coord<f64>) -> RingPos {
     let between = |v: f64, a: f64, b: f64| if a < b { v >= a && v <= b } else { v >= b && v <= a };
     let mut winding = 0i32;
-    for e in edges {
-        let (start, end) = (e.start, e.end);
+    for (start, end) in edges {
         if start.y <= p.y {
             if end.y >= p.y {
                 let o = <f64 as GeoNum>::Ker::orient2d(start, end, p);
@@ -102,29 +103,33 @@ fn ring_pos(edges: &[Edge], p: Coord<f64>) -> RingPos {
 impl RowEdges {
     /// `None` when a ring has fewer than two points.
     fn of(polygon: &MultiPolygon<f64>, row_of: impl Fn(f64) -> usize) -> Option<RowEdges> {
-        let mut listed: Vec<(u32, Edge)> = Vec::new();
+        let mut index = RowEdges::default();
+        let mut listed: Vec<(u32, u32)> = Vec::new();
         for (pi, poly) in polygon.iter().enumerate() {
             for (ri, ring) in std::iter::once(poly.exterior()).chain(poly.interiors()).enumerate() {
                 if ring.0.len() < 2 {
                     return None;
                 }
-                for line in ring.lines() {
-                    let edge = Edge { start: line.start, end: line.end, polygon: pi as u32, ring: ri as u32 };
-                    let (r0, r1) = (row_of(line.start.y.min(line.end.y)), row_of(line.start.y.max(line.end.y)));
-                    listed.extend((r0..=r1).map(|r| (r as u32, edge)));
+                let start = index.vertices.len();
+                index.rings.push(Ring { start: start as u32, polygon: pi as u32, exterior: ri == 0 });
+                index.vertices.extend_from_slice(&ring.0);
+                for (i, pair) in ring.0.windows(2).enumerate() {
+                    let (r0, r1) = (row_of(pair[0].y.min(pair[1].y)), row_of(pair[0].y.max(pair[1].y)));
+                    listed.extend((r0..=r1).map(|r| (r as u32, (start + i) as u32)));
                 }
             }
         }
-        // Stable: a ring's edges stay in ring order within a row.
-        listed.sort_by_key(|(r, e)| (*r, e.polygon, e.ring));
-        let mut starts = vec![0u32; GRID + 1];
+        index.rings.push(Ring { start: index.vertices.len() as u32, polygon: u32::MAX, exterior: false });
+        listed.sort_unstable();
+        index.starts = vec![0u32; GRID + 1];
         for (r, _) in &listed {
-            starts[*r as usize + 1] += 1;
+            index.starts[*r as usize + 1] += 1;
         }
         for r in 0..GRID {
-            starts[r + 1] += starts[r];
+            index.starts[r + 1] += index.starts[r];
         }
-        Some(RowEdges { edges: listed.into_iter().map(|(_, e)| e).collect(), starts })
+        index.edges = listed.into_iter().map(|(_, e)| e).collect();
+        Some(index)
     }
 
     /// Whether `p`, in grid row `row`, is inside the region (not on its
@@ -132,34 +137,27 @@ impl RowEdges {
     /// polygon's exterior and outside each of its holes.
     fn contains(&self, row: usize, p: Coord<f64>) -> bool {
         let edges = &self.edges[self.starts[row] as usize..self.starts[row + 1] as usize];
-        // The polygons whose exterior reaches the row, ring by ring.
-        let mut rest = edges;
-        while let Some(first) = rest.first() {
-            let polygon = first.polygon;
-            let end = rest.iter().position(|e| e.polygon != polygon).unwrap_or(rest.len());
-            let (rings, after) = rest.split_at(end);
-            rest = after;
-            let mut inside = false;
-            let mut ring_rest = rings;
-            while let Some(e) = ring_rest.first() {
-                let ring = e.ring;
-                let n = ring_rest.iter().position(|e| e.ring != ring).unwrap_or(ring_rest.len());
-                let pos = ring_pos(&ring_rest[..n], p);
-                ring_rest = &ring_rest[n..];
-                if ring == 0 {
-                    inside = pos == RingPos::Inside;
-                } else if pos != RingPos::Outside {
-                    inside = false;
-                }
-                if !inside {
-                    break;
-                }
+        let (mut at, mut ring) = (0, 0);
+        // The polygon of the rings read so far, and whether `p` is inside
+        // its exterior and outside its holes read so far.
+        let mut polygon: Option<(u32, bool)> = None;
+        while let Some(&first) = edges.get(at) {
+            while self.rings[ring + 1].start <= first {
+                ring += 1;
             }
-            if inside {
-                return true;
-            }
+            let end = self.rings[ring + 1].start;
+            let n = edges[at..].iter().position(|&i| i >= end).unwrap_or(edges.len() - at);
+            let pairs = edges[at..at + n].iter().map(|&i| (self.vertices[i as usize], self.vertices[i as usize + 1]));
+            let pos = ring_pos(pairs, p);
+            at += n;
+            let info = self.rings[ring];
+            polygon = match polygon {
+                Some((q, inside)) if q == info.polygon => Some((q, inside && pos == RingPos::Outside)),
+                Some((_, true)) => return true,
+                _ => Some((info.polygon, info.exterior && pos == RingPos::Inside)),
+            };
         }
-        false
+        matches!(polygon, Some((_, true)))
     }
 }
 
