@@ -20,13 +20,9 @@ use crate::model::RegionKind;
 /// Grid cells per side.
 const GRID: usize = 256;
 
-#[derive(Debug, Clone, Default)]
-struct Cell {
-    /// Regions containing the whole cell.
-    inside: Vec<u32>,
-    /// Regions whose boundary crosses the cell: test exactly.
-    boundary: Vec<u32>,
-}
+/// Marks a cell's region whose boundary crosses the cell (test exactly);
+/// the others contain the whole cell.
+const CROSSED: u32 = 1 << 31;
 
 /// Regions indexed for point queries. Region numbers are positions in the
 /// slice given to [`RegionLookup::new`].
@@ -37,7 +33,11 @@ pub struct RegionLookup {
     extent: Option<Rect<f64>>,
     cell_w: f64,
     cell_h: f64,
-    cells: Vec<Cell>,
+    /// Cell `i`'s regions (in region order, [`CROSSED`] or not) are
+    /// `cell_regions[cell_starts[i]..cell_starts[i + 1]]`: one array for the
+    /// 65,536 cells, not two vectors each.
+    cell_starts: Vec<u32>,
+    cell_regions: Vec<u32>,
     /// Per region, its edges by grid row; `None` for a region with a ring
     /// of fewer than two points (tested with `geo` instead).
     rows: Vec<Option<RowEdges>>,
@@ -182,14 +182,23 @@ impl RegionLookup {
                 Coord { x: a.max().x.max(b.max().x), y: a.max().y.max(b.max().y) },
             )
         });
-        let mut lookup =
-            RegionLookup { kinds, polygons, extent, cell_w: 1.0, cell_h: 1.0, cells: Vec::new(), rows: Vec::new() };
+        let mut lookup = RegionLookup {
+            kinds,
+            polygons,
+            extent,
+            cell_w: 1.0,
+            cell_h: 1.0,
+            cell_starts: Vec::new(),
+            cell_regions: Vec::new(),
+            rows: Vec::new(),
+        };
         let Some(extent) = extent else { return lookup };
         lookup.cell_w = (extent.width() / GRID as f64).max(1e-9);
         lookup.cell_h = (extent.height() / GRID as f64).max(1e-9);
         lookup.rows =
             lookup.polygons.iter().map(|p| RowEdges::of(p, |y| lookup.cell_of(extent.min().x, y).1)).collect();
-        lookup.cells = vec![Cell::default(); GRID * GRID];
+        // (cell, region) pairs, regions in order.
+        let mut listed: Vec<(u32, u32)> = Vec::new();
         for (index, polygon) in lookup.polygons.iter().enumerate() {
             let mut touched = vec![false; GRID * GRID];
             for line in polygon.iter().flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors())) {
@@ -210,19 +219,29 @@ impl RegionLookup {
                 for c in c0..=c1 {
                     let i = r * GRID + c;
                     if touched[i] {
-                        lookup.cells[i].boundary.push(index as u32);
+                        listed.push((i as u32, index as u32 | CROSSED));
                     } else {
                         let centre = Point::new(
                             extent.min().x + (c as f64 + 0.5) * lookup.cell_w,
                             extent.min().y + (r as f64 + 0.5) * lookup.cell_h,
                         );
                         if polygon.contains(&centre) {
-                            lookup.cells[i].inside.push(index as u32);
+                            listed.push((i as u32, index as u32));
                         }
                     }
                 }
             }
         }
+        // Stable: a cell's regions stay in region order.
+        listed.sort_by_key(|&(cell, _)| cell);
+        lookup.cell_starts = vec![0u32; GRID * GRID + 1];
+        for &(cell, _) in &listed {
+            lookup.cell_starts[cell as usize + 1] += 1;
+        }
+        for i in 0..GRID * GRID {
+            lookup.cell_starts[i + 1] += lookup.cell_starts[i];
+        }
+        lookup.cell_regions = listed.into_iter().map(|(_, region)| region).collect();
         lookup
     }
 
@@ -240,15 +259,14 @@ impl RegionLookup {
             return Vec::new();
         }
         let (c, r) = self.cell_of(lon, lat);
-        let cell = &self.cells[r * GRID + c];
+        let i = r * GRID + c;
+        let regions = &self.cell_regions[self.cell_starts[i] as usize..self.cell_starts[i + 1] as usize];
         let p = Coord { x: lon, y: lat };
-        let mut found: Vec<u32> = cell.inside.clone();
-        found.extend(cell.boundary.iter().copied().filter(|&i| match &self.rows[i as usize] {
+        let crossed_contains = |i: u32| match &self.rows[i as usize] {
             Some(rows) => rows.contains(r, p),
             None => self.polygons[i as usize].contains(&Point::from(p)),
-        }));
-        found.sort_unstable();
-        found
+        };
+        regions.iter().filter(|&&e| e & CROSSED == 0 || crossed_contains(e & !CROSSED)).map(|&e| e & !CROSSED).collect()
     }
 
     /// The district, street and park of a point.
