@@ -79,7 +79,7 @@ impl FieldPostings {
         // Room kept from a snapshot before, when there is some (a moves
         // batch builds these for millions of records). Not kept after: what
         // a start builds is not held for a batch that may never come.
-        let mut grouped = crate::snapshot::POSITION_ROOM.take(fields.len());
+        let mut grouped = crate::snapshot::ROOMS.positions.take(fields.len());
         grouped.resize(fields.len(), 0);
         for (i, f) in fields.enumerate() {
             grouped[next[f as usize]] = i as u32;

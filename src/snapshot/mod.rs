@@ -178,18 +178,24 @@ pub struct Snapshot {
     pub as_of: Option<u32>,
 }
 
-/// Talent arrays of dropped snapshots, for the next moves batch's snapshot
-/// to write into ([`crate::room`]).
-pub(crate) static TALENT_ROOM: Room<TalentRec> = Room::new(1, crate::room::KEEP);
+/// Arrays of dropped snapshots, for the next moves batch's snapshot to
+/// write into ([`crate::room`]).
+pub(crate) struct Rooms {
+    /// Talent arrays.
+    pub talents: Room<TalentRec>,
+    /// Arrays of positions: workplace orders, a patch's renumbering and a
+    /// pyramid's field postings while they are built.
+    pub positions: Room<u32>,
+}
 
-/// Arrays of positions (workplace orders; a patch's renumbering and a
-/// pyramid's field postings while they are built) of dropped snapshots.
-pub(crate) static POSITION_ROOM: Room<u32> = Room::new(3, crate::room::KEEP);
+/// The rooms every snapshot leaves its arrays in when dropped.
+pub(crate) static ROOMS: Rooms =
+    Rooms { talents: Room::new(1, crate::room::KEEP), positions: Room::new(3, crate::room::KEEP) };
 
 impl Drop for Snapshot {
     fn drop(&mut self) {
-        TALENT_ROOM.put(std::mem::take(&mut self.talents));
-        POSITION_ROOM.put(std::mem::take(&mut self.by_work));
+        ROOMS.talents.put(std::mem::take(&mut self.talents));
+        ROOMS.positions.put(std::mem::take(&mut self.by_work));
     }
 }
 

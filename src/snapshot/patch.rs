@@ -79,7 +79,7 @@ pub fn apply(snap: &Snapshot, delta: &Delta) -> Result<Option<Snapshot>, Snapsho
         let flows = patch_flows(snap, delta);
         (flows, by_work.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
     });
-    POSITION_ROOM.put(renumbering.moved_to);
+    renumbering.rooms.positions.put(renumbering.moved_to);
     let Some((flows, locator)) = flows else {
         return Ok(None);
     };
@@ -182,12 +182,25 @@ pub(super) struct Renumbering {
     /// Each new record's position in `talents` and the position in the
     /// current records it was put before.
     placed: Vec<(u32, u32)>,
+    /// Where the arrays written came from.
+    rooms: &'static Rooms,
 }
 
 /// `current` (sorted by home key) without the records `old` (each found by
 /// its home key; one record per occurrence) and with `new`, sorted by home
 /// key again; with where each record went.
 pub(super) fn swap_talents(
+    current: &[TalentRec],
+    old: &[TalentRec],
+    new: Vec<TalentRec>,
+) -> (Vec<TalentRec>, Renumbering) {
+    swap_talents_in(&ROOMS, current, old, new)
+}
+
+/// [`swap_talents`], writing into arrays kept in `rooms`; the workplace
+/// order made from its renumbering is too.
+fn swap_talents_in(
+    rooms: &'static Rooms,
     current: &[TalentRec],
     old: &[TalentRec],
     new: Vec<TalentRec>,
@@ -214,8 +227,8 @@ pub(super) fn swap_talents(
     new.sort_by_key(|t| t.home);
     // Into the arrays of the snapshot before the current one, when kept:
     // memory already in use costs no page faults.
-    let mut talents = TALENT_ROOM.take(current.len() - out.len() + new.len());
-    let mut moved_to = POSITION_ROOM.take(current.len());
+    let mut talents = rooms.talents.take(current.len() - out.len() + new.len());
+    let mut moved_to = rooms.positions.take(current.len());
     moved_to.resize(current.len(), NONE32);
     let mut placed = Vec::with_capacity(new.len());
     let (mut from, mut removed) = (0, out.iter().peekable());
@@ -241,7 +254,7 @@ pub(super) fn swap_talents(
         talents.push(t);
     }
     copy_to(&mut talents, current.len());
-    (talents, Renumbering { moved_to, placed })
+    (talents, Renumbering { moved_to, placed, rooms })
 }
 
 impl Renumbering {
@@ -266,7 +279,7 @@ impl Renumbering {
             .into_iter()
             .map(|(work, at, before)| (order.partition_point(|&q| (current[q as usize].work, q) < (work, before)), at))
             .peekable();
-        let mut merged = POSITION_ROOM.take(order.len() + added.len());
+        let mut merged = self.rooms.positions.take(order.len() + added.len());
         for (i, &q) in order.iter().enumerate() {
             while let Some((_, at)) = added.next_if(|&(j, _)| j <= i) {
                 merged.push(at);
@@ -369,17 +382,23 @@ mod tests {
         let old: Vec<TalentRec> = (0..500).map(|i| current[i * 577]).collect();
         let new: Vec<TalentRec> = (0..700).map(|i| rec(i * 131 % 100_003, 1_000_000 + i as u32, i % 7)).collect();
         let expected = by_sorting(&current, &old, &new);
-        let (first, renumbering) = swap_talents(&current, &old, new.clone());
+        // Rooms of this test's own: other tests drop snapshots into the
+        // server's rooms, and take from them, while this one runs.
+        static OWN: Rooms = Rooms {
+            talents: crate::room::Room::new(1, crate::room::KEEP),
+            positions: crate::room::Room::new(3, crate::room::KEEP),
+        };
+        let (first, renumbering) = swap_talents_in(&OWN, &current, &old, new.clone());
         assert_eq!(first, expected);
         let first_order = renumbering.work_order(&current, &order, &first);
         assert_eq!(first_order, super::super::load::workplace_order(&first));
         // As a dropped snapshot leaves them: the talent array and the
         // workplace order in their rooms, with the patch's renumbering.
         let (talents_at, order_at) = (first.as_ptr() as usize, first_order.as_ptr() as usize);
-        POSITION_ROOM.put(renumbering.moved_to);
-        TALENT_ROOM.put(first);
-        POSITION_ROOM.put(first_order);
-        let (again, renumbering) = swap_talents(&current, &old, new.clone());
+        OWN.positions.put(renumbering.moved_to);
+        OWN.talents.put(first);
+        OWN.positions.put(first_order);
+        let (again, renumbering) = swap_talents_in(&OWN, &current, &old, new.clone());
         assert_eq!(again.as_ptr() as usize, talents_at, "the kept talent array is written into");
         assert_eq!(again, expected);
         let again_order = renumbering.work_order(&current, &order, &again);
