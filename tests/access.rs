@@ -513,12 +513,21 @@ async fn the_moves_feed_is_audited() {
     let headers = [("authorization", c.feeder.as_str()), ("content-type", "application/json")];
     let a = send(&s, "POST", "/api/moves", &headers, batch).await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.json());
+    // The same batch again stores nothing and is audited all the same.
+    let again = send(&s, "POST", "/api/moves", &headers, batch).await;
+    assert_eq!((again.status, again.json()["unchanged"].as_u64()), (StatusCode::OK, Some(1)));
     let bad = send(&s, "POST", "/api/moves", &headers, r#"{"moves": [{"id": "N2"}]}"#).await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     let log = get(&s, "/api/audit", Some(&c.admin)).await.json();
     let writes: Vec<&Value> =
         log["items"].as_array().unwrap().iter().filter(|e| e["action"] == "POST /api/moves").collect();
-    assert_eq!(writes.len(), 2);
+    assert_eq!(writes.len(), 3);
     assert_eq!((writes[0]["role"].as_str(), writes[0]["outcome"]["stored"].as_u64()), (Some("feeder"), Some(1)));
-    assert_eq!(writes[1]["outcome"]["result"], "refused");
+    assert_eq!(writes[0]["outcome"]["version"], a.json()["version"]);
+    assert_eq!(
+        (writes[1]["outcome"]["stored"].as_u64(), writes[1]["outcome"]["unchanged"].as_u64()),
+        (Some(0), Some(1))
+    );
+    assert_eq!(writes[2]["outcome"]["result"], "refused");
+    talentmap::auth::audit::verify(&Store::open(&c.data).unwrap()).unwrap();
 }

@@ -520,6 +520,54 @@ fn a_batch_of_the_latest_month_shares_every_other_month_of_the_move_table() {
     same_snapshot(&patched, &snapshot::build(&mut store, taxonomy).unwrap());
 }
 
+#[test]
+fn a_record_written_with_a_batch_is_stored_with_it_or_neither_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let talents = 200;
+    let mut store = random_city(dir.path(), talents, 9);
+    let taxonomy = Arc::new(Taxonomy::builtin());
+    let batch: Vec<Value> = random_moves(50, talents, 23)
+        .into_iter()
+        .map(|m| {
+            json!({"id": format!("R-{}", m.id), "talent_id": format!("T{}", m.talent), "date": m.date.to_string(),
+                   "event": m.event, "to_lon": m.to.map(|p| p.0), "to_lat": m.to.map(|p| p.1),
+                   "to_enterprise_id": m.firm, "destination": (m.event == "leave").then_some("青岛")})
+        })
+        .collect();
+    let (version, rows) = (store.data_version().unwrap(), stored(&store));
+    let moves =
+        |store: &Store| -> i64 { store.conn().query_row("SELECT count(*) FROM moves", [], |r| r.get(0)).unwrap() };
+    let before = moves(&store);
+    // A record that fails: the batch is not stored either.
+    let staged = talentmap::import::stage_moves(&mut store, &taxonomy, &batch).unwrap();
+    let failed = staged.commit_with(|_, _| Err("the disk is full".into())).unwrap_err();
+    assert!(matches!(&failed, talentmap::import::BatchError::Record(m) if m == "the disk is full"), "{failed}");
+    assert!(failed.to_string().contains("nothing was stored"), "{failed}");
+    assert_eq!((store.data_version().unwrap(), moves(&store)), (version, before));
+    assert!(stored(&store) == rows, "no talent's present changed");
+    // A record that is written sees the batch's version, in its transaction.
+    let staged = talentmap::import::stage_moves(&mut store, &taxonomy, &batch).unwrap();
+    let (summary, recorded) = staged
+        .commit_with(|conn, summary| {
+            let moves: i64 =
+                conn.query_row("SELECT count(*) FROM moves", [], |r| r.get(0)).map_err(|e| e.to_string())?;
+            assert_eq!(moves, before + 50, "the batch's moves are written before the record");
+            conn.execute("INSERT INTO meta(key, value) VALUES ('recorded', ?1)", [summary.version.to_string()])
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        })
+        .unwrap();
+    assert!(recorded);
+    assert_eq!((summary.stored, summary.version), (50, version + 1));
+    let kept: String =
+        store.conn().query_row("SELECT value FROM meta WHERE key = 'recorded'", [], |r| r.get(0)).unwrap();
+    assert_eq!(kept, (version + 1).to_string());
+    // A batch that stores nothing writes no record: its caller does.
+    let staged = talentmap::import::stage_moves(&mut store, &taxonomy, &batch).unwrap();
+    let (summary, recorded) = staged.commit_with(|_, _| Err("not called".into())).unwrap();
+    assert_eq!((summary.stored, summary.unchanged, recorded), (0, 50, false));
+}
+
 /// Talents, totals, region statistics and flow counts agree.
 fn same_snapshot(a: &Snapshot, b: &Snapshot) {
     assert_eq!(a.version, b.version);

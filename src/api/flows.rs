@@ -90,6 +90,7 @@ pub async fn post_moves(
     let received = items.len();
     let taxonomy = state.taxonomy.clone();
     let s = state.clone();
+    let actor = caller.actor();
     let result = tokio::task::spawn_blocking(move || -> Result<_, BatchError> {
         // The snapshot follows the batch before the answer: a caller who
         // gets 200 and then reads the map sees the batch.
@@ -101,21 +102,30 @@ pub async fn post_moves(
             let served = s.snapshot();
             context.offer_enterprises(served.version, served.enterprise_ids());
             let staged = stage_moves_keeping(store, &taxonomy, &items, context)?;
-            s.commit_and_follow(staged)
+            // The audit entry of a batch that stores moves is written in the
+            // batch's transaction: stored together or not at all.
+            s.commit_and_follow(staged, |conn, summary| {
+                let (params, outcome) = (json!({"received": received}), stored_outcome(summary));
+                crate::auth::audit::append_in(conn, &actor, MOVES_ACTION, &params, &outcome, crate::auth::now())
+                    .map(|_| ())
+                    .map_err(|e| format!("audit entry: {e}"))
+            })
         })
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))?;
     let summary = match result.map_err(|e| batch_error(e, received)) {
-        Ok(summary) => summary,
+        Ok((summary, true)) => summary,
+        Ok((summary, false)) => {
+            access::audit(&caller, MOVES_ACTION, json!({"received": received}), stored_outcome(&summary)).await?;
+            summary
+        }
         Err(e) => {
             let refused = json!({"result": "refused", "error": e.to_string()});
-            access::audit(&caller, "POST /api/moves", json!({"received": received}), refused).await?;
+            access::audit(&caller, MOVES_ACTION, json!({"received": received}), refused).await?;
             return Err(e);
         }
     };
-    let outcome = json!({"stored": summary.stored, "unchanged": summary.unchanged, "version": summary.version});
-    access::audit(&caller, "POST /api/moves", json!({"received": received}), outcome).await?;
     Ok(Json(MovesStored {
         received: summary.received,
         stored: summary.stored,
@@ -127,6 +137,14 @@ pub async fn post_moves(
             .map(|w| MoveWarning { index: w.index, field: w.field, value: w.value, message: w.message })
             .collect(),
     }))
+}
+
+/// The audit log's name of a moves batch.
+const MOVES_ACTION: &str = "POST /api/moves";
+
+/// What the audit log records of a batch that was taken.
+fn stored_outcome(summary: &crate::import::BatchSummary) -> Value {
+    json!({"stored": summary.stored, "unchanged": summary.unchanged, "version": summary.version})
 }
 
 /// The items of a moves body `{"moves": [ … ]}`, at most [`MAX_BATCH`]:

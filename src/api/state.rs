@@ -380,11 +380,14 @@ impl AppState {
     /// patched snapshot is published once the commit has succeeded, and
     /// dropped if it failed. When the current snapshot is not the version
     /// the batch was written on, the store is read again instead.
+    /// `record` is written in the batch's transaction, as
+    /// [`crate::import::Staged::commit_with`] does (and says whether).
     pub fn commit_and_follow(
         &self,
         mut staged: crate::import::Staged<'_>,
-    ) -> Result<crate::import::BatchSummary, crate::import::BatchError> {
-        let Some(delta) = staged.take_delta() else { return staged.commit() };
+        record: impl FnOnce(&crate::store::db::Connection, &crate::import::BatchSummary) -> Result<(), String>,
+    ) -> Result<(crate::import::BatchSummary, bool), crate::import::BatchError> {
+        let Some(delta) = staged.take_delta() else { return staged.commit_with(record) };
         let current = self.snapshot();
         let (committed, patched) = std::thread::scope(|s| {
             let patch = s.spawn(|| {
@@ -394,10 +397,10 @@ impl AppState {
                 }
                 Ok::<_, SnapshotError>(next)
             });
-            let committed = staged.commit();
+            let committed = staged.commit_with(record);
             (committed, patch.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
         });
-        let summary = committed?;
+        let (summary, recorded) = committed?;
         let followed = match patched {
             Ok(Some(next)) => {
                 let version = next.version;
@@ -412,7 +415,7 @@ impl AppState {
             Ok(None) => {}
             Err(e) => tracing::warn!(error = %e, "snapshot after a moves batch failed; the reloader retries"),
         }
-        Ok(summary)
+        Ok((summary, recorded))
     }
 
     /// Runs `f` on the moves feed's own connection to the store and the

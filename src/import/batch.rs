@@ -71,6 +71,10 @@ pub enum BatchError {
     Body { message: String, line: usize, column: usize },
     #[error(transparent)]
     Import(#[from] ImportError),
+    /// What the caller writes with the batch (its audit entry) could not be
+    /// written; the batch was not stored either.
+    #[error("the record kept with the batch could not be written ({0}); nothing was stored")]
+    Record(String),
 }
 
 impl From<crate::store::StoreError> for BatchError {
@@ -241,12 +245,27 @@ impl Staged<'_> {
 
     /// Makes the batch durable (`synchronous = FULL`) and returns what it
     /// did.
-    pub fn commit(mut self) -> Result<BatchSummary, BatchError> {
+    pub fn commit(self) -> Result<BatchSummary, BatchError> {
+        self.commit_with(|_, _| Ok(())).map(|(summary, _)| summary)
+    }
+
+    /// [`Self::commit`], with `record` written in the batch's transaction
+    /// after the batch (given what the batch did): the two are stored
+    /// together or not at all, with one `fsync`. Whether `record` was
+    /// written: not when the batch writes nothing (every move already
+    /// stored, or only checked), and the caller then writes its own.
+    pub fn commit_with(
+        mut self,
+        record: impl FnOnce(&crate::store::db::Connection, &BatchSummary) -> Result<(), String>,
+    ) -> Result<(BatchSummary, bool), BatchError> {
+        let mut recorded = false;
         if let Some(tx) = self.tx.take() {
             if let Some(writes) = self.writes.take() {
                 writes.apply(&tx)?;
                 self.phases.mark("moves and present written");
             }
+            record(&tx, &self.summary).map_err(BatchError::Record)?;
+            recorded = true;
             tx.commit()?;
             self.phases.mark("committed");
             let (moves, phases) = (self.summary.stored, &self.phases);
@@ -255,7 +274,7 @@ impl Staged<'_> {
         if let Some((slot, kept)) = self.keep.take() {
             slot.kept = Some(kept);
         }
-        Ok(self.summary)
+        Ok((self.summary, recorded))
     }
 }
 
