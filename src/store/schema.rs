@@ -22,7 +22,10 @@ use super::db::{Connection, Kind, OptionalExtension, TransactionBehavior};
 /// talent and date. 6: English names of regions and stations (`name_en`,
 /// empty when the source has none), for the map's labels in English. 7:
 /// study areas (`crate::areas`): shapes kept under the principal who made
-/// them; writes to them never bump `data_version`.
+/// them; writes to them never bump `data_version`. 8: no index of talents by
+/// employer (current or registered): nothing reads talents by employer,
+/// and every job change of a moves batch wrote two random pages of the
+/// first.
 const MIGRATIONS: &[&str] = &[
     r#"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -115,6 +118,10 @@ CREATE TABLE study_areas (
     geometry TEXT NOT NULL, drawn TEXT, created TEXT NOT NULL) WITHOUT ROWID;
 CREATE INDEX study_areas_owner ON study_areas(owner, created);
 "#,
+    r#"
+DROP INDEX talents_enterprise;
+DROP INDEX talents_reg_enterprise;
+"#,
 ];
 
 /// The PostgreSQL schema. Entry `i` moves a database from version `i` to
@@ -123,9 +130,10 @@ CREATE INDEX study_areas_owner ON study_areas(owner, created);
 /// needs no replay); later migrations append an entry to both lists.
 /// Types: `BIGINT` for SQLite's integers, `DOUBLE PRECISION` for reals,
 /// `TEXT COLLATE "C"` so that text orders by bytes as in SQLite.
-const PG_MIGRATIONS: &[(i64, &str)] = &[(
-    7,
-    r#"
+const PG_MIGRATIONS: &[(i64, &str)] = &[
+    (
+        7,
+        r#"
 CREATE TABLE meta (key TEXT COLLATE "C" PRIMARY KEY, value TEXT COLLATE "C" NOT NULL);
 CREATE TABLE imports (
     version BIGINT PRIMARY KEY, kind TEXT COLLATE "C" NOT NULL, file TEXT COLLATE "C" NOT NULL,
@@ -205,7 +213,15 @@ CREATE TABLE study_areas (
     created TEXT COLLATE "C" NOT NULL);
 CREATE INDEX study_areas_owner ON study_areas(owner, created);
 "#,
-)];
+    ),
+    (
+        8,
+        r#"
+DROP INDEX talents_enterprise;
+DROP INDEX talents_reg_enterprise;
+"#,
+    ),
+];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

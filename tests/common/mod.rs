@@ -93,14 +93,15 @@ pub async fn get_bytes(state: &talentmap::api::AppState, uri: &str) -> (u16, Vec
     (status, resp.into_body().collect().await.unwrap().to_bytes().to_vec())
 }
 
-/// Takes a store back from schema 7 to schema 4 as that schema stored it:
+/// Takes a store back from schema 8 to schema 4 as that schema stored it:
 /// the register in the talent columns, no present, moves indexed by talent,
-/// no English names, no study areas.
+/// no English names, no study areas, talents indexed by employer.
 pub const BACK_TO_SCHEMA_4: &str = "
+    CREATE INDEX talents_enterprise ON talents(enterprise_id) WHERE enterprise_id IS NOT NULL;
     DROP TABLE study_areas;
     UPDATE talents SET home_lon = reg_home_lon, home_lat = reg_home_lat, work_lon = reg_work_lon,
         work_lat = reg_work_lat, enterprise_id = reg_enterprise_id;
-    DROP INDEX talents_reg_enterprise; ALTER TABLE talents DROP COLUMN here;
+    ALTER TABLE talents DROP COLUMN here;
     ALTER TABLE talents DROP COLUMN reg_home_lon; ALTER TABLE talents DROP COLUMN reg_home_lat;
     ALTER TABLE talents DROP COLUMN reg_work_lon; ALTER TABLE talents DROP COLUMN reg_work_lat;
     ALTER TABLE talents DROP COLUMN reg_enterprise_id;
