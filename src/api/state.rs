@@ -429,6 +429,10 @@ impl AppState {
         f: impl FnOnce(&mut Store, &mut crate::import::FeedContext) -> Result<R, E>,
     ) -> Result<R, E> {
         let mut feed = self.feed.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Batch after batch, the log would otherwise never start over.
+        if pool.bound_log() {
+            tracing::debug!("moves batch: waited for the write-ahead log to be copied");
+        }
         let (mut store, mut context) = match feed.take() {
             Some(kept) => kept,
             None => (pool.open()?, crate::import::FeedContext::default()),

@@ -11,23 +11,68 @@
 //! `PASSIVE` checkpoint (it never waits for, nor blocks, a reader or a
 //! writer) every [`INTERVAL`] while the log holds frames not yet copied.
 //!
-//! The log stays bounded as before: once a checkpoint has copied every
-//! frame and no reader still needs them, the next writer starts the log
-//! over. Other processes on the same store (the command line's imports)
-//! keep SQLite's default. PostgreSQL needs none of this.
+//! A writer starts the log over only when, as its transaction began, a
+//! checkpoint had copied every frame. Moves batches sent one after another
+//! each begin while the checkpoint of the one before is still copying, and
+//! the log would grow without end (1.4 GB after twenty 10,000-move batches
+//! at 4 M talents). So the moves feed calls [`Checkpointer::bound`] before a
+//! batch: when the log has grown past [`LOG_BOUND`] it waits for a
+//! checkpoint of every frame, and the batch then starts the log over. The
+//! server's connections also set `journal_size_limit`, so the file of a log
+//! started over shrinks back to [`LOG_BOUND`]. Other processes on the same
+//! store (the command line's imports) keep SQLite's default. PostgreSQL
+//! needs none of this.
 
-use std::sync::{Arc, Condvar, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use super::{Location, Store, StoreError};
 
 /// Time between two checkpoints.
 pub const INTERVAL: Duration = Duration::from_millis(200);
 
+/// Bytes of write-ahead log past which a moves batch waits for a
+/// checkpoint of the whole log before it begins (about three 10,000-move
+/// batches at 4 M talents).
+pub const LOG_BOUND: u64 = 128 << 20;
+
+/// Longest wait for that checkpoint: past it, the batch goes on with the
+/// log as it is.
+const BOUND_WAIT: Duration = Duration::from_secs(10);
+
 /// The checkpointing thread of a server; stops when dropped.
 pub struct Checkpointer {
-    stop: Arc<(Mutex<bool>, Condvar)>,
+    shared: Arc<Shared>,
     thread: Option<std::thread::JoinHandle<()>>,
+    /// The log's file.
+    wal: std::path::PathBuf,
+    /// Bytes of log past which [`Self::bound`] waits.
+    bound: u64,
+}
+
+/// What the thread and its callers share.
+struct Shared {
+    state: Mutex<State>,
+    wake: Condvar,
+}
+
+#[derive(Default)]
+struct State {
+    stop: bool,
+    /// A caller waits for the next checkpoint.
+    asked: bool,
+    /// A checkpoint is being run.
+    running: bool,
+    /// Checkpoints run so far.
+    runs: u64,
+    /// What the latest found.
+    last: Option<Checkpoint>,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 /// What one checkpoint found, as SQLite reports it.
@@ -53,57 +98,108 @@ impl Checkpointer {
     /// that cannot be opened is an error here and nothing turns automatic
     /// checkpoints off.
     pub fn start(location: &Location) -> Result<Option<Checkpointer>, StoreError> {
-        Checkpointer::every(location, INTERVAL)
+        Checkpointer::every(location, INTERVAL, LOG_BOUND)
     }
 
-    /// [`Self::start`] with checkpoints `interval` apart.
-    pub fn every(location: &Location, interval: Duration) -> Result<Option<Checkpointer>, StoreError> {
+    /// [`Self::start`] with checkpoints `interval` apart and a log bound of
+    /// `bound` bytes.
+    pub fn every(location: &Location, interval: Duration, bound: u64) -> Result<Option<Checkpointer>, StoreError> {
         if location.url.is_some() {
             return Ok(None);
         }
         let store = location.open()?;
-        let stop = Arc::new((Mutex::new(false), Condvar::new()));
-        let flag = stop.clone();
+        let shared = Arc::new(Shared { state: Mutex::new(State::default()), wake: Condvar::new() });
+        let theirs = shared.clone();
         let thread = std::thread::Builder::new()
             .name("wal-checkpoint".into())
-            .spawn(move || run(&store, &flag, interval))
+            .spawn(move || run(&store, &theirs, interval))
             .map_err(StoreError::Thread)?;
-        Ok(Some(Checkpointer { stop, thread: Some(thread) }))
+        let wal = location.dir.join(format!("{}-wal", super::DB_FILE));
+        Ok(Some(Checkpointer { shared, thread: Some(thread), wal, bound }))
+    }
+
+    /// The log's bound in bytes: what [`Self::bound`] keeps it to, and
+    /// the length its file is cut back to (`journal_size_limit`) when it
+    /// starts over.
+    pub fn log_bound(&self) -> u64 {
+        self.bound
+    }
+
+    /// Keeps the log within its bound for the write that follows: when the
+    /// log's file is longer (it is cut back to the bound whenever the log
+    /// starts over, so a longer file holds a longer log), has a checkpoint
+    /// run now and waits until one has copied every frame (at most
+    /// [`BOUND_WAIT`]), so that the write starts the log over. Whether it
+    /// waited.
+    pub fn bound(&self) -> bool {
+        let long = std::fs::metadata(&self.wal).is_ok_and(|m| m.len() > self.bound);
+        if !long {
+            return false;
+        }
+        let mut state = self.shared.lock();
+        let deadline = Instant::now() + BOUND_WAIT;
+        // A checkpoint that began before this call may have missed the
+        // newest frames: wait for one that begins after it.
+        let after = state.runs + u64::from(state.running);
+        loop {
+            let copied_all = state.runs > after && state.last.is_some_and(|c| c.copied >= c.frames);
+            if copied_all || state.stop {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                tracing::warn!(
+                    bound = self.bound,
+                    "the write-ahead log was not copied in time; the write goes on with it"
+                );
+                return true;
+            }
+            state.asked = true;
+            self.shared.wake.notify_all();
+            state = self.shared.wake.wait_timeout(state, deadline - now).unwrap_or_else(|p| p.into_inner()).0;
+        }
     }
 }
 
-fn run(store: &Store, stop: &(Mutex<bool>, Condvar), interval: Duration) {
-    let (lock, wake) = stop;
+fn run(store: &Store, shared: &Shared, interval: Duration) {
     let mut failing = false;
     loop {
-        let stopped = lock.lock().unwrap_or_else(|p| p.into_inner());
-        let (stopped, _) = wake.wait_timeout_while(stopped, interval, |s| !*s).unwrap_or_else(|p| p.into_inner());
-        if *stopped {
+        let state = shared.lock();
+        let (mut state, _) =
+            shared.wake.wait_timeout_while(state, interval, |s| !s.stop && !s.asked).unwrap_or_else(|p| p.into_inner());
+        if state.stop {
             return;
         }
-        drop(stopped);
-        match checkpoint(store) {
+        (state.asked, state.running) = (false, true);
+        drop(state);
+        let found = checkpoint(store);
+        let mut state = shared.lock();
+        (state.runs, state.running) = (state.runs + 1, false);
+        match found {
             Ok(done) => {
                 if done.copied < done.frames {
                     tracing::debug!(frames = done.frames, copied = done.copied, "write-ahead log partly copied");
                 }
+                state.last = Some(done);
                 failing = false;
             }
             // Said once per run of failures, not every interval.
             Err(e) if !failing => {
                 tracing::warn!(error = %e, "write-ahead log checkpoint failed; trying again");
+                state.last = None;
                 failing = true;
             }
-            Err(_) => {}
+            Err(_) => state.last = None,
         }
+        drop(state);
+        shared.wake.notify_all();
     }
 }
 
 impl Drop for Checkpointer {
     fn drop(&mut self) {
-        let (lock, wake) = &*self.stop;
-        *lock.lock().unwrap_or_else(|p| p.into_inner()) = true;
-        wake.notify_all();
+        self.shared.lock().stop = true;
+        self.shared.wake.notify_all();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -137,6 +233,33 @@ mod tests {
     }
 
     #[test]
+    fn writes_one_after_another_start_a_bounded_log_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let location = Location::sqlite(dir.path());
+        let wal = dir.path().join(format!("{}-wal", crate::store::DB_FILE));
+        drop(location.open().unwrap());
+        let pool = Pool {
+            checkpointer: Checkpointer::every(&location, Duration::from_millis(20), 16 << 20).unwrap(),
+            ..Pool::new(location)
+        };
+        let checkpointer = pool.checkpointer.as_ref().unwrap();
+        // Twelve writes of 12 MB, each begun as soon as the one before
+        // committed, each after a bound of 16 MB: the log starts over
+        // whenever it has grown past the bound, so its file never holds
+        // more than the bound and a write or two.
+        let mut waited = 0;
+        for round in 0..12 {
+            waited += usize::from(checkpointer.bound());
+            write_pages(&pool, round);
+            assert!(file_len(&wal) < 40 << 20, "round {round}: a log of {} bytes", file_len(&wal));
+        }
+        assert!(waited >= 3, "the bound was passed {waited} times");
+        let store = pool.open().unwrap();
+        let rows: i64 = store.conn().query_row("SELECT count(*) FROM filler", [], |r| r.get(0)).unwrap();
+        assert_eq!(rows, 12 * 3000);
+    }
+
+    #[test]
     fn commits_leave_the_copy_to_the_thread() {
         let dir = tempfile::tempdir().unwrap();
         let location = Location::sqlite(dir.path());
@@ -146,7 +269,7 @@ mod tests {
 
         // A thread that would not run for an hour: nothing is copied.
         let idle = Pool {
-            checkpointer: Checkpointer::every(&location, Duration::from_secs(3600)).unwrap(),
+            checkpointer: Checkpointer::every(&location, Duration::from_secs(3600), LOG_BOUND).unwrap(),
             ..Pool::new(location.clone())
         };
         write_pages(&idle, 1);
@@ -157,7 +280,7 @@ mod tests {
 
         // A thread that runs: the log reaches the database file.
         let busy = Pool {
-            checkpointer: Checkpointer::every(&location, Duration::from_millis(10)).unwrap(),
+            checkpointer: Checkpointer::every(&location, Duration::from_millis(10), LOG_BOUND).unwrap(),
             ..Pool::new(location.clone())
         };
         write_pages(&busy, 2);

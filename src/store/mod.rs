@@ -128,13 +128,24 @@ impl Pool {
     /// (a connection of one user, such as the moves feed).
     pub fn open(&self) -> Result<Store, StoreError> {
         let store = self.location.open()?;
-        if self.checkpointer.is_some() {
+        if let Some(checkpointer) = &self.checkpointer {
             store.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+            // A log started over is cut back to its bound when its first
+            // transaction commits.
+            store.conn.pragma_update(None, "journal_size_limit", checkpointer.log_bound() as i64)?;
         }
         if self.durable {
             store.conn.pragma_update(None, "synchronous", "FULL")?;
         }
         Ok(store)
+    }
+
+    /// Before a large write (a moves batch): on a SQLite store whose
+    /// write-ahead log has grown past [`checkpoint::LOG_BOUND`], waits for
+    /// the checkpointer to copy all of it, so that the write starts the log
+    /// over ([`checkpoint::Checkpointer::bound`]). Whether it waited.
+    pub fn bound_log(&self) -> bool {
+        self.checkpointer.as_ref().is_some_and(|c| c.bound())
     }
 
     /// Runs `f` on an open store (an idle one, or a new one). The store is
