@@ -17,7 +17,7 @@
 //! the log would grow without end (1.4 GB after twenty 10,000-move batches
 //! at 4 M talents). So the moves feed calls [`Checkpointer::bound`] before a
 //! batch: when the log has grown past [`LOG_BOUND`] it waits for a
-//! checkpoint of every frame, and the batch then starts the log over. The
+//! checkpoint, and the batch then starts the log over. The
 //! server's connections also set `journal_size_limit`, so the file of a log
 //! started over shrinks back to [`LOG_BOUND`]. Other processes on the same
 //! store (the command line's imports) keep SQLite's default. PostgreSQL
@@ -38,7 +38,7 @@ pub const LOG_BOUND: u64 = 128 << 20;
 
 /// Longest wait for that checkpoint: past it, the batch goes on with the
 /// log as it is.
-const BOUND_WAIT: Duration = Duration::from_secs(10);
+const BOUND_WAIT: Duration = Duration::from_secs(5);
 
 /// The checkpointing thread of a server; stops when dropped.
 pub struct Checkpointer {
@@ -128,8 +128,10 @@ impl Checkpointer {
     /// Keeps the log within its bound for the write that follows: when the
     /// log's file is longer (it is cut back to the bound whenever the log
     /// starts over, so a longer file holds a longer log), has a checkpoint
-    /// run now and waits until one has copied every frame (at most
-    /// [`BOUND_WAIT`]), so that the write starts the log over. Whether it
+    /// run now and waits for it, so that the write starts the log over.
+    /// One checkpoint copies every frame that no reader still needs; when a
+    /// reader does (a long read of the store), waiting longer would not
+    /// help and the write goes on. At most [`BOUND_WAIT`]. Whether it
     /// waited.
     pub fn bound(&self) -> bool {
         let long = std::fs::metadata(&self.wal).is_ok_and(|m| m.len() > self.bound);
@@ -142,20 +144,24 @@ impl Checkpointer {
         // newest frames: wait for one that begins after it.
         let after = state.runs + u64::from(state.running);
         loop {
-            let copied_all = state.runs > after && state.last.is_some_and(|c| c.copied >= c.frames);
-            if copied_all || state.stop {
+            if state.stop {
+                return true;
+            }
+            if state.runs > after {
+                if let Some(c) = state.last.filter(|c| c.copied < c.frames) {
+                    tracing::debug!(frames = c.frames, copied = c.copied, "a reader holds the write-ahead log");
+                }
                 return true;
             }
             let now = Instant::now();
             if now >= deadline {
-                tracing::warn!(
-                    bound = self.bound,
-                    "the write-ahead log was not copied in time; the write goes on with it"
-                );
+                tracing::warn!(bound = self.bound, "no checkpoint in time; the write goes on with the log as it is");
                 return true;
             }
-            state.asked = true;
-            self.shared.wake.notify_all();
+            if state.runs + u64::from(state.running) <= after {
+                state.asked = true;
+                self.shared.wake.notify_all();
+            }
             state = self.shared.wake.wait_timeout(state, deadline - now).unwrap_or_else(|p| p.into_inner()).0;
         }
     }
