@@ -430,8 +430,9 @@ impl AppState {
     ) -> Result<R, E> {
         let mut feed = self.feed.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         // Batch after batch, the log would otherwise never start over.
-        if pool.bound_log() {
-            tracing::debug!("moves batch: waited for the write-ahead log to be copied");
+        let bounded = pool.bound_log();
+        if bounded != crate::store::checkpoint::Bounded::Within {
+            tracing::debug!(?bounded, "moves batch: waited for a checkpoint of the write-ahead log");
         }
         let (mut store, mut context) = match feed.take() {
             Some(kept) => kept,

@@ -131,12 +131,11 @@ impl Checkpointer {
     /// run now and waits for it, so that the write starts the log over.
     /// One checkpoint copies every frame that no reader still needs; when a
     /// reader does (a long read of the store), waiting longer would not
-    /// help and the write goes on. At most [`BOUND_WAIT`]. Whether it
-    /// waited.
-    pub fn bound(&self) -> bool {
+    /// help and the write goes on. At most [`BOUND_WAIT`].
+    pub fn bound(&self) -> Bounded {
         let long = std::fs::metadata(&self.wal).is_ok_and(|m| m.len() > self.bound);
         if !long {
-            return false;
+            return Bounded::Within;
         }
         let mut state = self.shared.lock();
         let deadline = Instant::now() + BOUND_WAIT;
@@ -145,18 +144,18 @@ impl Checkpointer {
         let after = state.runs + u64::from(state.running);
         loop {
             if state.stop {
-                return true;
+                return Bounded::Stopped;
             }
             if state.runs > after {
-                if let Some(c) = state.last.filter(|c| c.copied < c.frames) {
-                    tracing::debug!(frames = c.frames, copied = c.copied, "a reader holds the write-ahead log");
-                }
-                return true;
+                return match state.last {
+                    Some(c) if c.copied < c.frames => Bounded::Held(c),
+                    _ => Bounded::Copied,
+                };
             }
             let now = Instant::now();
             if now >= deadline {
                 tracing::warn!(bound = self.bound, "no checkpoint in time; the write goes on with the log as it is");
-                return true;
+                return Bounded::TimedOut;
             }
             if state.runs + u64::from(state.running) <= after {
                 state.asked = true;
@@ -165,6 +164,22 @@ impl Checkpointer {
             state = self.shared.wake.wait_timeout(state, deadline - now).unwrap_or_else(|p| p.into_inner()).0;
         }
     }
+}
+
+/// What [`Checkpointer::bound`] found and did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bounded {
+    /// The log was within its bound: no wait.
+    Within,
+    /// A checkpoint copied the whole log: the next write starts it over.
+    Copied,
+    /// A checkpoint copied what no reader holds; a reader holds the rest
+    /// (the log starts over at a later write).
+    Held(Checkpoint),
+    /// No checkpoint ended within [`BOUND_WAIT`].
+    TimedOut,
+    /// The checkpointer is stopping.
+    Stopped,
 }
 
 fn run(store: &Store, shared: &Shared, interval: Duration) {
@@ -238,16 +253,21 @@ mod tests {
         std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
     }
 
-    #[test]
-    fn writes_one_after_another_start_a_bounded_log_over() {
+    /// A new store's pool with a checkpointer every `interval` and a log
+    /// bound of 16 MB; the store's directory and the log's file.
+    fn bounded_pool(interval: Duration) -> (tempfile::TempDir, Pool, std::path::PathBuf) {
         let dir = tempfile::tempdir().unwrap();
         let location = Location::sqlite(dir.path());
         let wal = dir.path().join(format!("{}-wal", crate::store::DB_FILE));
         drop(location.open().unwrap());
-        let pool = Pool {
-            checkpointer: Checkpointer::every(&location, Duration::from_millis(20), 16 << 20).unwrap(),
-            ..Pool::new(location)
-        };
+        let pool =
+            Pool { checkpointer: Checkpointer::every(&location, interval, 16 << 20).unwrap(), ..Pool::new(location) };
+        (dir, pool, wal)
+    }
+
+    #[test]
+    fn writes_one_after_another_start_a_bounded_log_over() {
+        let (_dir, pool, wal) = bounded_pool(Duration::from_millis(20));
         let checkpointer = pool.checkpointer.as_ref().unwrap();
         // Twelve writes of 12 MB, each begun as soon as the one before
         // committed, each after a bound of 16 MB: the log starts over
@@ -255,7 +275,7 @@ mod tests {
         // more than the bound and a write or two.
         let mut waited = 0;
         for round in 0..12 {
-            waited += usize::from(checkpointer.bound());
+            waited += usize::from(checkpointer.bound() != Bounded::Within);
             write_pages(&pool, round);
             assert!(file_len(&wal) < 40 << 20, "round {round}: a log of {} bytes", file_len(&wal));
         }
@@ -263,6 +283,35 @@ mod tests {
         let store = pool.open().unwrap();
         let rows: i64 = store.conn().query_row("SELECT count(*) FROM filler", [], |r| r.get(0)).unwrap();
         assert_eq!(rows, 12 * 3000);
+    }
+
+    #[test]
+    fn a_log_that_a_reader_holds_costs_one_checkpoint_and_no_more() {
+        // Checkpoints only when asked.
+        let (_dir, pool, wal) = bounded_pool(Duration::from_secs(3600));
+        let checkpointer = pool.checkpointer.as_ref().unwrap();
+        let runs = || checkpointer.shared.lock().runs;
+        write_pages(&pool, 0);
+        // A long read begins: it holds the log as it is now.
+        let mut reader = pool.location().open().unwrap();
+        let read = reader.conn_mut().transaction().unwrap();
+        let seen: i64 = read.query_row("SELECT count(*) FROM filler", [], |r| r.get(0)).unwrap();
+        write_pages(&pool, 1);
+        write_pages(&pool, 2);
+        assert!(file_len(&wal) > 16 << 20);
+        // One checkpoint copies what the reader does not hold; the wait
+        // ends there instead of asking again until its time is up.
+        let before = runs();
+        let held = checkpointer.bound();
+        assert!(matches!(held, Bounded::Held(c) if c.copied < c.frames), "{held:?}");
+        assert_eq!(runs() - before, 1, "one checkpoint");
+        // Once the read is over, the next bound copies everything and the
+        // write after it starts the log over, its file cut back.
+        assert_eq!(seen, 3000);
+        drop(read);
+        assert_eq!(checkpointer.bound(), Bounded::Copied);
+        write_pages(&pool, 3);
+        assert!(file_len(&wal) <= 16 << 20, "a log of {} bytes", file_len(&wal));
     }
 
     #[test]

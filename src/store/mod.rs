@@ -143,9 +143,9 @@ impl Pool {
     /// Before a large write (a moves batch): on a SQLite store whose
     /// write-ahead log has grown past [`checkpoint::LOG_BOUND`], waits for
     /// the checkpointer to copy all of it, so that the write starts the log
-    /// over ([`checkpoint::Checkpointer::bound`]). Whether it waited.
-    pub fn bound_log(&self) -> bool {
-        self.checkpointer.as_ref().is_some_and(|c| c.bound())
+    /// over ([`checkpoint::Checkpointer::bound`]).
+    pub fn bound_log(&self) -> checkpoint::Bounded {
+        self.checkpointer.as_ref().map_or(checkpoint::Bounded::Within, |c| c.bound())
     }
 
     /// Runs `f` on an open store (an idle one, or a new one). The store is
