@@ -166,7 +166,8 @@ fn run() {
 mod tests {
     use super::*;
 
-    static ROOM: Room<u64> = Room::new(2, Duration::from_millis(300));
+    // Kept long enough that a stalled test thread still finds them.
+    static ROOM: Room<u64> = Room::new(2, Duration::from_secs(3));
 
     #[test]
     fn a_kept_array_is_taken_again_and_freed_after_keep() {
@@ -193,7 +194,7 @@ mod tests {
         ROOM.put(big);
         assert_eq!(ROOM.bytes(), ((1 << 18) + ((1 << 18) + 1 + ((1 << 18) + 1) / 256)) * 8);
         // Given back once their time has passed.
-        let until = Instant::now() + Duration::from_secs(10);
+        let until = Instant::now() + Duration::from_secs(30);
         while ROOM.bytes() > 0 && Instant::now() < until {
             std::thread::sleep(Duration::from_millis(100));
         }

@@ -142,14 +142,17 @@ mod tests {
     fn a_burst_runs_once_for_the_newest() {
         let ran = Arc::new(Mutex::new(Vec::new()));
         let seen = ran.clone();
-        let follower = Follower::start("test-follower", Duration::from_millis(200), move |s| {
+        // Offers 10 ms apart, each within the settling time of the one
+        // before even on a loaded machine (at 200 ms, a stalled sleep once
+        // let the first run on its own).
+        let follower = Follower::start("test-follower", Duration::from_secs(2), move |s| {
             seen.lock().unwrap_or_else(|p| p.into_inner()).push(s.version)
         });
         for v in 1..=5 {
             follower.offer(snap(v));
             std::thread::sleep(Duration::from_millis(10));
         }
-        for _ in 0..200 {
+        for _ in 0..1000 {
             if !ran.lock().unwrap_or_else(|p| p.into_inner()).is_empty() {
                 break;
             }
