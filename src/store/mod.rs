@@ -141,9 +141,9 @@ impl Pool {
     }
 
     /// Before a large write (a moves batch): on a SQLite store whose
-    /// write-ahead log has grown past [`checkpoint::LOG_BOUND`], waits for
-    /// the checkpointer to copy all of it, so that the write starts the log
-    /// over ([`checkpoint::Checkpointer::bound`]).
+    /// write-ahead log has grown past [`checkpoint::LOG_BOUND`], has the
+    /// checkpointer run a checkpoint and waits for it, so that the write
+    /// starts the log over ([`checkpoint::Checkpointer::bound`]).
     pub fn bound_log(&self) -> checkpoint::Bounded {
         self.checkpointer.as_ref().map_or(checkpoint::Bounded::Within, |c| c.bound())
     }
