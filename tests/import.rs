@@ -318,6 +318,42 @@ fn replace_swaps_out_all_records_of_the_kind() {
 }
 
 #[test]
+fn a_replacement_may_not_drop_a_registered_employer() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = tiny_city(dir.path(), 0);
+    // T0 is registered at E2 and has since moved to E1; no vacancy is at E2.
+    let talents = "id,home_lon,home_lat,work_lon,work_lat,enterprise_id,field,education,title,tier,birth_year,seeking
+T0,117.01,36.62,117.30,36.70,E2,0812,bachelor,none,none,1995,false\n";
+    import(&mut store, ImportKind::Talents, &write(dir.path(), "t.csv", talents)).unwrap();
+    let moves = "id,talent_id,date,event,from_lon,from_lat,to_lon,to_lat,to_enterprise_id,destination
+M1,T0,2026-03-02,job_change,117.30,36.70,117.01,36.61,E1,\n";
+    import(&mut store, ImportKind::Moves, &write(dir.path(), "m.csv", moves)).unwrap();
+    let vacancies =
+        "id,enterprise_id,field,education,title,openings,posted,filled\nV1,E1,0812,master,none,5,2026-03-01,\n";
+    let replace = ImportOptions { replace: true, progress: false };
+    import_file(
+        &mut store,
+        &Taxonomy::builtin(),
+        ImportKind::Vacancies,
+        &write(dir.path(), "v.csv", vacancies),
+        replace,
+    )
+    .unwrap();
+    // E2 is no one's employer now, but T0's register names it.
+    let enterprises = "id,name,lon,lat,industry,employees,key\nE1,星辰软件,117.01,36.61,65,120,true\nE3,齐鲁金融,117.10,36.70,66,50,false\n";
+    let err = import_file(
+        &mut store,
+        &Taxonomy::builtin(),
+        ImportKind::Enterprises,
+        &write(dir.path(), "e.csv", enterprises),
+        replace,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("talents (as registered employers) still reference (e.g. T0 → E2)"), "{err}");
+    assert_eq!(store.count(Table::Enterprises).unwrap(), 3, "nothing changed");
+}
+
+#[test]
 fn records_are_assigned_regions_and_reassigned_when_regions_change() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = tiny_city(dir.path(), 3);

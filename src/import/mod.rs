@@ -735,7 +735,13 @@ fn check_references(conn: &Connection, kind: ImportKind, file: &str) -> Result<(
     if kind != ImportKind::Enterprises {
         return Ok(());
     }
-    for (table, column) in [("vacancies", "enterprise_id"), ("talents", "enterprise_id")] {
+    // A talent's registered employer counts too: the present is replayed
+    // from the register whenever the moves are imported again.
+    for (table, column, what) in [
+        ("vacancies", "enterprise_id", "vacancies"),
+        ("talents", "enterprise_id", "talents"),
+        ("talents", "reg_enterprise_id", "talents (as registered employers)"),
+    ] {
         let sql = format!(
             "SELECT t.id, t.{column} FROM {table} t LEFT JOIN enterprises e ON e.id = t.{column}
              WHERE t.{column} IS NOT NULL AND e.id IS NULL LIMIT 3"
@@ -748,7 +754,7 @@ fn check_references(conn: &Connection, kind: ImportKind, file: &str) -> Result<(
             return Err(ImportError::Integrity {
                 file: file.to_string(),
                 message: format!(
-                    "the replacement drops enterprises that {table} still reference (e.g. {}); replace or update those {table} first",
+                    "the replacement drops enterprises that {what} still reference (e.g. {}); replace or update those {table} first",
                     examples.join(", ")
                 ),
             });
