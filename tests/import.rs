@@ -330,25 +330,14 @@ M1,T0,2026-03-02,job_change,117.30,36.70,117.01,36.61,E1,\n";
     import(&mut store, ImportKind::Moves, &write(dir.path(), "m.csv", moves)).unwrap();
     let vacancies =
         "id,enterprise_id,field,education,title,openings,posted,filled\nV1,E1,0812,master,none,5,2026-03-01,\n";
-    let replace = ImportOptions { replace: true, progress: false };
-    import_file(
-        &mut store,
-        &Taxonomy::builtin(),
-        ImportKind::Vacancies,
-        &write(dir.path(), "v.csv", vacancies),
-        replace,
-    )
-    .unwrap();
+    let mut replace = |kind: ImportKind, name: &str, text: &str| {
+        let options = ImportOptions { replace: true, progress: false };
+        import_file(&mut store, &Taxonomy::builtin(), kind, &write(dir.path(), name, text), options)
+    };
+    replace(ImportKind::Vacancies, "v.csv", vacancies).unwrap();
     // E2 is no one's employer now, but T0's register names it.
     let enterprises = "id,name,lon,lat,industry,employees,key\nE1,星辰软件,117.01,36.61,65,120,true\nE3,齐鲁金融,117.10,36.70,66,50,false\n";
-    let err = import_file(
-        &mut store,
-        &Taxonomy::builtin(),
-        ImportKind::Enterprises,
-        &write(dir.path(), "e.csv", enterprises),
-        replace,
-    )
-    .unwrap_err();
+    let err = replace(ImportKind::Enterprises, "e.csv", enterprises).unwrap_err();
     assert!(err.to_string().contains("talents (as registered employers) still reference (e.g. T0 → E2)"), "{err}");
     assert_eq!(store.count(Table::Enterprises).unwrap(), 3, "nothing changed");
 }
