@@ -31,9 +31,9 @@ use super::{Location, Store, StoreError};
 /// Time between two checkpoints.
 pub const INTERVAL: Duration = Duration::from_millis(200);
 
-/// Bytes of write-ahead log past which a moves batch waits for a
-/// checkpoint of the whole log before it begins (about three 10,000-move
-/// batches at 4 M talents).
+/// Bytes of write-ahead log past which a moves batch has a checkpoint run
+/// and waits for it before it begins (about three 10,000-move batches at
+/// 4 M talents).
 pub const LOG_BOUND: u64 = 128 << 20;
 
 /// Longest wait for that checkpoint: past it, the batch goes on with the
@@ -258,10 +258,10 @@ mod tests {
     fn bounded_pool(interval: Duration) -> (tempfile::TempDir, Pool, std::path::PathBuf) {
         let dir = tempfile::tempdir().unwrap();
         let location = Location::sqlite(dir.path());
-        let wal = dir.path().join(format!("{}-wal", crate::store::DB_FILE));
         drop(location.open().unwrap());
         let pool =
             Pool { checkpointer: Checkpointer::every(&location, interval, 16 << 20).unwrap(), ..Pool::new(location) };
+        let wal = pool.checkpointer.as_ref().unwrap().wal.clone();
         (dir, pool, wal)
     }
 
