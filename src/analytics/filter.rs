@@ -189,10 +189,9 @@ impl Filter {
         &self.canonical
     }
 
-    /// The field indices the filter names, ascending; `None` when it names
-    /// none (every field passes).
-    pub fn field_list(&self) -> Option<Vec<u8>> {
-        self.fields.map(|b| (0..=u8::MAX).filter(|&i| b.contains(i)).collect())
+    /// Whether the filter names fields (then it admits only theirs).
+    pub fn names_fields(&self) -> bool {
+        self.fields.is_some()
     }
 
     /// Whether the filter restricts anything that applies to talents.
@@ -223,8 +222,7 @@ impl Filter {
         let offset = |y: u16| i32::from(y) - i32::from(base);
         let births = self.birth_years.map_or((0, 127), |(lo, hi)| (offset(lo), offset(hi)));
         let masks = [self.education, self.title, self.tier].map(|m| m.unwrap_or(u8::MAX));
-        let test = WordTest::new(self.fields.unwrap_or(all), industries, masks, self.seeking, births);
-        WordTest { selective: self.fields.is_some(), ..test }
+        WordTest::new(self.fields.unwrap_or(all), industries, masks, self.seeking, births)
     }
 
     pub fn vacancy(&self, v: &VacancyRec) -> bool {
@@ -302,11 +300,11 @@ impl TalentWord {
 }
 
 /// A [`Filter`] compiled for [`TalentWord`]s (see [`Filter::word_test`]):
-/// four table lookups and one comparison, without a branch.
+/// the field through [`WordTest::admits_field`] (words are grouped by
+/// field, `analytics::field_words`), the rest in three table lookups and
+/// one comparison, without a branch.
 #[derive(Debug, Clone)]
 pub struct WordTest {
-    /// Whether the filter names fields (then few records match).
-    pub selective: bool,
     fields: Bits,
     industries: Bits,
     /// Admitted combinations of education, title, tier and seeking (bits
@@ -332,40 +330,39 @@ impl WordTest {
         let (lo, hi) = births;
         // An empty range admits nothing: a span no offset reaches.
         let (birth_from, birth_span) = if hi < lo { (i32::MAX, 0) } else { (lo, (hi - lo) as u32) };
-        WordTest { selective: false, fields, industries, flags, birth_from, birth_span }
+        WordTest { fields, industries, flags, birth_from, birth_span }
     }
 
-    /// Whether the filter names no field and no industry: then
-    /// [`Self::matches_attributes`] answers as [`Self::matches`] does.
-    pub fn any_field_and_industry(&self) -> bool {
-        let all = Bits([u64::MAX; 4]);
-        self.fields == all && self.industries == all
+    /// Whether the filter admits field `f`.
+    #[inline]
+    pub fn admits_field(&self, f: u8) -> bool {
+        self.fields.contains(f)
     }
 
-    /// [`Self::matches`] without the field and industry tests: two of its
-    /// four lookups, for filters that restrict neither
-    /// ([`Self::any_field_and_industry`]).
+    /// Whether the filter names no industry: then
+    /// [`Self::matches_attributes`] answers as
+    /// [`Self::matches_attributes_and_industry`] does.
+    pub fn any_industry(&self) -> bool {
+        self.industries == Bits([u64::MAX; 4])
+    }
+
+    /// Whether the talent of word `w` matches, as [`Filter::talent`] would
+    /// answer for its record, but for the field: every test is evaluated
+    /// (no branch), so a scan over records that match at random
+    /// mispredicts nothing.
+    #[inline]
+    pub fn matches_attributes_and_industry(&self, w: TalentWord) -> bool {
+        self.industries.contains(w.industry()) & self.matches_attributes(w)
+    }
+
+    /// [`Self::matches_attributes_and_industry`] without the industry
+    /// test, for filters that name no industry ([`Self::any_industry`]).
     #[inline]
     pub fn matches_attributes(&self, w: TalentWord) -> bool {
         let combo = (w.0 >> 48) as usize & 511;
         let flags = self.flags[combo >> 6] >> (combo & 63) & 1 != 0;
         let birth = (w.birth().wrapping_sub(self.birth_from) as u32) <= self.birth_span;
         flags & birth
-    }
-
-    /// Whether the talent of word `w` matches, as [`Filter::talent`] would
-    /// answer for its record. Every test is evaluated (no branch), so a scan
-    /// over records that match at random mispredicts nothing.
-    #[inline]
-    pub fn matches(&self, w: TalentWord) -> bool {
-        self.fields.contains(w.field()) & self.industries.contains(w.industry()) & self.matches_attributes(w)
-    }
-
-    /// [`Self::matches`], testing the field first and stopping at the first
-    /// test that fails: cheaper when the field rarely matches.
-    #[inline]
-    pub fn matches_field_first(&self, w: TalentWord) -> bool {
-        self.fields.contains(w.field()) && self.matches(w)
     }
 }
 

@@ -3,10 +3,10 @@
 
 pub mod cells;
 pub mod commute;
+pub mod field_words;
 pub mod filter;
 pub mod flows;
 pub mod hiring;
-pub mod postings;
 pub mod privacy;
 pub mod profile;
 pub mod saved;

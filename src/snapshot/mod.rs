@@ -183,8 +183,7 @@ pub struct Snapshot {
 pub(crate) struct Rooms {
     /// Talent arrays.
     pub talents: Room<TalentRec>,
-    /// Arrays of positions: workplace orders, a patch's renumbering and a
-    /// pyramid's field postings while they are built.
+    /// Arrays of positions: workplace orders and a patch's renumbering.
     pub positions: Room<u32>,
 }
 

@@ -373,8 +373,12 @@ mod tests {
 
     #[test]
     fn a_swap_writes_into_the_arrays_of_a_dropped_snapshot() {
-        // 300,000 records: arrays large enough to be kept.
-        let n = 300_000u64;
+        // 450,000 records: arrays large enough to be kept, the workplace
+        // order (two records in three have a workplace, 4 bytes each)
+        // included. Below `room::SMALLEST` an array is neither kept nor
+        // taken, and whether a new one lands where the last was freed
+        // depends on what other threads allocate meanwhile.
+        let n = 450_000u64;
         let mut current: Vec<TalentRec> =
             (0..n).map(|i| rec(i * 7 % 100_003, i as u32, if i % 3 == 0 { 0 } else { i % 5_000 + 1 })).collect();
         current.sort_by_key(|t| t.home);
@@ -394,6 +398,7 @@ mod tests {
         assert_eq!(first_order, super::super::load::workplace_order(&first));
         // As a dropped snapshot leaves them: the talent array and the
         // workplace order in their rooms, with the patch's renumbering.
+        assert!(first_order.capacity() * 4 >= 1 << 20, "the workplace order is large enough to be kept");
         let (talents_at, order_at) = (first.as_ptr() as usize, first_order.as_ptr() as usize);
         OWN.positions.put(renumbering.moved_to);
         OWN.talents.put(first);

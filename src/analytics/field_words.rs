@@ -1,0 +1,406 @@
+//! The talents' packed words grouped by field: a filtered tile reads the
+//! words of the fields its filter admits, one contiguous run per field and
+//! finest cell, instead of every record of the tile or a gather of one
+//! field's records from all over the city.
+//!
+//! Layout: every record's [`TalentWord`], field after field, each field's
+//! in record order (records are sorted by home key, so each field's words
+//! are sorted by home key too). A word's field bits are free here (the
+//! field is that of its group); they hold the record's place inside its
+//! cell of level [`RUN_LEVEL`]: the low 8 bits of its home's Morton code at
+//! level [`SUB_LEVEL`]. Each field's words are cut into runs, one per cell
+//! of [`RUN_LEVEL`] holding some of them, listed with the cell's Morton code
+//! and the run's first word.
+//!
+//! A tile at zoom `z` ≤ [`MAX_ZOOM`] draws cells of level `z + 5` ≤
+//! [`SUB_LEVEL`]: each of its runs (two binary searches per field) gives
+//! the cell's coarse part, each word the fine part, and the cell's place
+//! among the tile's 32 × 32 follows without reading the record. The cost
+//! is one pass over the admitted fields' words inside the tile, 8 bytes a
+//! word, read in order.
+
+use std::ops::Range;
+
+use crate::analytics::cells::{Cell, CellKeys};
+use crate::analytics::filter::{TalentWord, WordTest};
+use crate::snapshot::TalentRec;
+use crate::spatial::{TileId, morton};
+
+/// Level of the cells the runs are cut by (the cells of a zoom-11 tile).
+pub const RUN_LEVEL: u8 = 16;
+/// Level of a word's place inside its run's cell: 8 bits, 4 levels finer.
+pub const SUB_LEVEL: u8 = RUN_LEVEL + 4;
+/// The highest tile zoom whose cells the words resolve.
+pub const MAX_ZOOM: u8 = SUB_LEVEL - crate::analytics::cells::CELL_SHIFT;
+
+/// Cells per tile side, as a power of two's exponent squared: 32 × 32.
+const TILE_CELLS: usize = 1 << (2 * crate::analytics::cells::CELL_SHIFT);
+
+/// Packed words grouped by field (see the module doc).
+pub struct FieldWords {
+    words: Vec<TalentWord>,
+    /// Per run: the Morton code of its cell at [`RUN_LEVEL`] and its first
+    /// word; field after field, then one entry whose first word is the
+    /// end, so a run ends where the entry after it starts.
+    runs: Vec<(u32, u32)>,
+    /// Field `f`'s runs are `runs[runs_at[f]..runs_at[f + 1]]`.
+    runs_at: Vec<u32>,
+}
+
+/// A record's cell at [`RUN_LEVEL`], as its Morton code.
+#[inline]
+fn run_code(home: u64) -> u32 {
+    (home >> (2 * (morton::KEY_ZOOM - RUN_LEVEL))) as u32
+}
+
+/// A record's place inside its run's cell (bits of [`SUB_LEVEL`]).
+#[inline]
+fn sub_code(home: u64) -> u64 {
+    (home >> (2 * (morton::KEY_ZOOM - SUB_LEVEL))) & 0xff
+}
+
+/// `w` with its field bits holding `sub`.
+#[inline]
+fn with_sub(w: TalentWord, sub: u64) -> TalentWord {
+    TalentWord(w.0 & !(0xff << 32) | sub << 32)
+}
+
+/// What a cell adds up of the words it holds.
+#[derive(Clone, Copy, Default)]
+struct Sums {
+    count: u32,
+    seekers: u32,
+    young: u32,
+    education: [u32; 4],
+    /// Key sums of count, seekers, young and each education level.
+    keys: [u32; 7],
+}
+
+impl Sums {
+    /// Adds word `w` (young from birth offset `young`). Flags select the
+    /// key through masks: no branch.
+    #[inline]
+    fn add(&mut self, w: TalentWord, young: i32) {
+        let k = w.rkey();
+        let seeking = u32::from(w.seeking());
+        let is_young = u32::from(w.birth() >= young);
+        let e = w.education() as usize;
+        self.count += 1;
+        self.seekers += seeking;
+        self.young += is_young;
+        self.education[e] += 1;
+        self.keys[0] = self.keys[0].wrapping_add(k);
+        self.keys[1] = self.keys[1].wrapping_add(k & 0u32.wrapping_sub(seeking));
+        self.keys[2] = self.keys[2].wrapping_add(k & 0u32.wrapping_sub(is_young));
+        self.keys[3 + e] = self.keys[3 + e].wrapping_add(k);
+    }
+
+    fn add_sums(&mut self, o: &Sums) {
+        self.count += o.count;
+        self.seekers += o.seekers;
+        self.young += o.young;
+        for e in 0..4 {
+            self.education[e] += o.education[e];
+        }
+        for k in 0..7 {
+            self.keys[k] = self.keys[k].wrapping_add(o.keys[k]);
+        }
+    }
+}
+
+/// A cell's sums over every field, and its top field so far.
+#[derive(Clone, Copy, Default)]
+struct Acc {
+    sums: Sums,
+    /// The field with the most words so far, its count and key sum.
+    top: (u8, u32, u32),
+}
+
+/// A tile's 32 × 32 cells being added up, kept per thread.
+struct Grid {
+    cells: Vec<Acc>,
+    used: [u64; TILE_CELLS / 64],
+    /// Indexes of the words of a run that pass the filter.
+    picked: Vec<u32>,
+}
+
+thread_local! {
+    static GRID: std::cell::RefCell<Grid> = std::cell::RefCell::new(Grid {
+        cells: vec![Acc::default(); TILE_CELLS],
+        used: [0; TILE_CELLS / 64],
+        picked: Vec::new(),
+    });
+}
+
+/// One field's runs inside a tile, as a range of `runs`.
+struct Span {
+    field: u8,
+    runs: Range<usize>,
+    words: usize,
+}
+
+impl FieldWords {
+    /// The words of `talents` (sorted by home key) with birth years from
+    /// `base`, grouped by field; `None` when some record does not fit a
+    /// word. `room` is where the words are written (its contents are
+    /// dropped).
+    pub fn build(talents: &[TalentRec], base: u16, mut room: Vec<TalentWord>) -> Option<FieldWords> {
+        let mut counts = [0u32; 256];
+        for t in talents {
+            counts[t.field as usize] += 1;
+        }
+        let mut next = [0u32; 256];
+        let mut at = 0u32;
+        for (f, &c) in counts.iter().enumerate() {
+            next[f] = at;
+            at += c;
+        }
+        room.clear();
+        room.resize(talents.len(), TalentWord(0));
+        let mut words = room;
+        // Each field's runs, then flattened.
+        let mut runs: Vec<Vec<(u32, u32)>> = vec![Vec::new(); 256];
+        for t in talents {
+            let f = t.field as usize;
+            let w = TalentWord::of(t, base)?;
+            let (code, i) = (run_code(t.home), next[f]);
+            if runs[f].last().is_none_or(|&(c, _)| c != code) {
+                runs[f].push((code, i));
+            }
+            words[i as usize] = with_sub(w, sub_code(t.home));
+            next[f] += 1;
+        }
+        let mut flat = Vec::with_capacity(runs.iter().map(Vec::len).sum::<usize>() + 1);
+        let mut runs_at = Vec::with_capacity(257);
+        for field_runs in &runs {
+            runs_at.push(flat.len() as u32);
+            flat.extend_from_slice(field_runs);
+        }
+        runs_at.push(flat.len() as u32);
+        flat.push((u32::MAX, words.len() as u32));
+        Some(FieldWords { words, runs: flat, runs_at })
+    }
+
+    /// Bytes held.
+    pub fn bytes(&self) -> usize {
+        self.words.capacity() * 8 + self.runs.capacity() * 8 + self.runs_at.capacity() * 4
+    }
+
+    /// The words, for the next build to write into.
+    pub fn into_words(self) -> Vec<TalentWord> {
+        self.words
+    }
+
+    /// Words inside `tile` (any field).
+    pub fn words_in(&self, tile: TileId) -> usize {
+        self.spans(tile, |_| true).iter().map(|s| s.words).sum()
+    }
+
+    /// The runs inside `tile` of each field that `admit` admits.
+    fn spans(&self, tile: TileId, admit: impl Fn(u8) -> bool) -> Vec<Span> {
+        let (lo, hi) = tile_codes(tile);
+        let mut spans = Vec::new();
+        for f in 0..=u8::MAX {
+            let (a, b) = (self.runs_at[f as usize] as usize, self.runs_at[f as usize + 1] as usize);
+            if a == b || !admit(f) {
+                continue;
+            }
+            let own = &self.runs[a..b];
+            let (s, e) =
+                (a + own.partition_point(|r| u64::from(r.0) < lo), a + own.partition_point(|r| u64::from(r.0) < hi));
+            if s < e {
+                let words = (self.runs[e].1 - self.runs[s].1) as usize;
+                spans.push(Span { field: f, runs: s..e, words });
+            }
+        }
+        spans
+    }
+
+    /// The cells of `tile` (zoom ≤ [`MAX_ZOOM`]) for the words that pass
+    /// `test`, counting a birth offset from `young` as young; equal to the
+    /// records' cells (checked by a test in `analytics::cells`). Tiles with
+    /// more than `split` words are added up in two halves of the fields,
+    /// the second through [`crate::spare::join`].
+    pub fn cells(&self, tile: TileId, test: &WordTest, young: i32, split: usize) -> Vec<Cell> {
+        debug_assert!(tile.z <= MAX_ZOOM);
+        let spans = self.spans(tile, |f| test.admits_field(f));
+        let total: usize = spans.iter().map(|s| s.words).sum();
+        if total > split && spans.len() > 1 {
+            // The fields where half the words are.
+            let mut sum = 0;
+            let mid = spans.iter().position(|s| {
+                sum += s.words;
+                sum * 2 >= total
+            });
+            let mid = mid.map_or(spans.len() / 2, |m| (m + 1).clamp(1, spans.len() - 1));
+            let (first, second) = spans.split_at(mid);
+            let (a, b) =
+                crate::spare::join(|| self.add_up(tile, first, test, young), || self.add_up(tile, second, test, young));
+            return merge(a, b);
+        }
+        self.add_up(tile, &spans, test, young)
+    }
+
+    /// One pass over the words of `spans`, on this thread's grid.
+    fn add_up(&self, tile: TileId, spans: &[Span], test: &WordTest, young: i32) -> Vec<Cell> {
+        let level = tile.z + crate::analytics::cells::CELL_SHIFT;
+        let shift = 2 * u32::from(SUB_LEVEL - level);
+        let (lo, _) = tile_codes(tile);
+        let attributes_only = test.any_industry();
+        GRID.with(|grid| {
+            let mut grid = grid.borrow_mut();
+            let Grid { cells, used, picked } = &mut *grid;
+            for span in spans {
+                let close = |at: usize, sums: &Sums, cells: &mut [Acc], used: &mut [u64]| {
+                    if let Some(c) = cells.get_mut(at).filter(|_| sums.count > 0) {
+                        c.sums.add_sums(sums);
+                        // Fields come in ascending order: a tie keeps the first.
+                        if sums.count > c.top.1 {
+                            c.top = (span.field, sums.count, sums.keys[0]);
+                        }
+                        used[at / 64] |= 1 << (at % 64);
+                    }
+                };
+                // The indexes of the words of `words` that pass the filter.
+                let pick_in = |words: &[TalentWord], picked: &mut Vec<u32>| {
+                    if picked.len() < words.len() {
+                        picked.resize(words.len(), 0);
+                    }
+                    if attributes_only {
+                        pick(words, picked, |w| test.matches_attributes(w))
+                    } else {
+                        pick(words, picked, |w| test.matches_attributes_and_industry(w))
+                    }
+                };
+                let mut r = span.runs.start;
+                if level <= RUN_LEVEL {
+                    // Coarse cells: the field's runs of one cell follow each
+                    // other, and so do their words.
+                    let coarse = 2 * u32::from(RUN_LEVEL - level);
+                    let cell = |r: usize| ((u64::from(self.runs[r].0) - lo) >> coarse) as usize;
+                    while r < span.runs.end {
+                        let at = cell(r);
+                        let mut end = r + 1;
+                        while end < span.runs.end && cell(end) == at {
+                            end += 1;
+                        }
+                        let words = &self.words[self.runs[r].1 as usize..self.runs[end].1 as usize];
+                        let (mut sums, m) = (Sums::default(), pick_in(words, picked));
+                        for &i in &picked[..m] {
+                            sums.add(words[i as usize], young);
+                        }
+                        close(at, &sums, cells, used);
+                        r = end;
+                    }
+                    continue;
+                }
+                // Fine cells: a run's words fall in several, in cell order.
+                let (mut open, mut sums) = (usize::MAX, Sums::default());
+                for r in span.runs.clone() {
+                    let (code, from) = self.runs[r];
+                    let words = &self.words[from as usize..self.runs[r + 1].1 as usize];
+                    let coarse = (u64::from(code) - lo) << 8;
+                    let m = pick_in(words, picked);
+                    for &i in &picked[..m] {
+                        let w = words[i as usize];
+                        let at = ((coarse | u64::from(w.field())) >> shift) as usize;
+                        if at != open {
+                            close(open, &sums, cells, used);
+                            (open, sums) = (at, Sums::default());
+                        }
+                        sums.add(w, young);
+                    }
+                }
+                close(open, &sums, cells, used);
+            }
+            // The used cells in id order, the grid left empty.
+            let mut out = Vec::new();
+            for (b, bits) in used.iter_mut().enumerate() {
+                while *bits != 0 {
+                    let at = b * 64 + bits.trailing_zeros() as usize;
+                    *bits &= *bits - 1;
+                    let c = std::mem::take(&mut cells[at]);
+                    out.push(cell_of(tile, level, at, &c));
+                }
+            }
+            out
+        })
+    }
+}
+
+/// The cell at place `at` of `tile`'s grid at `level`, from its sums.
+fn cell_of(tile: TileId, level: u8, at: usize, c: &Acc) -> Cell {
+    let code = morton::interleave(tile.x, tile.y) << (2 * crate::analytics::cells::CELL_SHIFT) | at as u64;
+    let (s, k) = (&c.sums, &c.sums.keys);
+    Cell {
+        id: (u64::from(level) << 58) | code,
+        count: u64::from(s.count),
+        rows: 0,
+        seekers: u64::from(s.seekers),
+        young: u64::from(s.young),
+        education: s.education.map(u64::from),
+        top_field: (c.top.1 > 0).then_some((c.top.0, u64::from(c.top.1))),
+        keys: CellKeys {
+            count: k[0],
+            seekers: k[1],
+            young: k[2],
+            education: [k[3], k[4], k[5], k[6]],
+            top_field: c.top.2,
+        },
+    }
+}
+
+/// Two halves' cells (each sorted by id, of disjoint fields) as one: a
+/// cell in both has the sums of both and the top field of the half whose
+/// top is larger (the smaller field on a tie).
+fn merge(a: Vec<Cell>, b: Vec<Cell>) -> Vec<Cell> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
+    loop {
+        let next = match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) if x.id == y.id => {
+                let (mut x, y) = (a.next(), b.next());
+                if let (Some(x), Some(y)) = (x.as_mut(), y) {
+                    x.add_sums(&y);
+                    let better = match (x.top_field, y.top_field) {
+                        (Some((xf, xn)), Some((yf, yn))) => yn > xn || (yn == xn && yf < xf),
+                        (None, Some(_)) => true,
+                        _ => false,
+                    };
+                    if better {
+                        x.top_field = y.top_field;
+                        x.keys.top_field = y.keys.top_field;
+                    }
+                }
+                x
+            }
+            (Some(x), Some(y)) if x.id < y.id => a.next(),
+            (Some(_), Some(_)) => b.next(),
+            (Some(_), None) => a.next(),
+            (None, Some(_)) => b.next(),
+            (None, None) => break,
+        };
+        out.extend(next);
+    }
+    out
+}
+
+/// The Morton codes at [`RUN_LEVEL`] inside `tile` (zoom ≤ [`RUN_LEVEL`]).
+fn tile_codes(tile: TileId) -> (u64, u64) {
+    let shift = 2 * u32::from(RUN_LEVEL - tile.z.min(RUN_LEVEL));
+    let lo = morton::interleave(tile.x, tile.y) << shift;
+    (lo, lo + (1 << shift))
+}
+
+/// Writes the indexes of the words of `run` that pass `matches` to the
+/// front of `picked` (each index written, kept by advancing only on a
+/// match: no branch to mispredict) and returns how many passed.
+#[inline]
+fn pick(run: &[TalentWord], picked: &mut [u32], matches: impl Fn(TalentWord) -> bool) -> usize {
+    let mut n = 0;
+    for (i, &w) in run.iter().enumerate() {
+        picked[n] = i as u32;
+        n += usize::from(matches(w));
+    }
+    n
+}
