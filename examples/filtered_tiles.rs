@@ -1,7 +1,7 @@
 //! Filtered talent tiles on an imported store: per zoom, the time of the
 //! cells of the filtered URLs `scripts/load.sh` asks for (age band, seeking
-//! or education, a field or none), through the server's path (the postings
-//! of the fields named when they are few, else packed words up to zoom 11)
+//! or education, a field or none), through the server's path (the packed
+//! words of the fields the filter admits, grouped by field, up to zoom 15)
 //! on one core (a busy server) and with a second core free (a lone request,
 //! `talentmap::spare`), and, in the same run, through the records of the
 //! tile (the path of every zoom before the words) as the baseline; filters
