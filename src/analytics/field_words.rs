@@ -118,6 +118,9 @@ struct Acc {
 
 /// A tile's 32 × 32 cells being added up, kept per thread.
 struct Grid {
+    /// False while a pass runs: a pass that did not finish (a panic) left
+    /// sums behind, cleared before the next.
+    clean: bool,
     cells: Vec<Acc>,
     used: [u64; TILE_CELLS / 64],
     /// Indexes of the words of a run that pass the filter.
@@ -126,6 +129,7 @@ struct Grid {
 
 thread_local! {
     static GRID: std::cell::RefCell<Grid> = std::cell::RefCell::new(Grid {
+        clean: true,
         cells: vec![Acc::default(); TILE_CELLS],
         used: [0; TILE_CELLS / 64],
         picked: Vec::new(),
@@ -191,7 +195,8 @@ impl FieldWords {
         self.words
     }
 
-    /// Words inside `tile` (any field).
+    /// Words inside `tile` (zoom ≤ [`RUN_LEVEL`], any field).
+    #[cfg(test)]
     pub fn words_in(&self, tile: TileId) -> usize {
         self.spans(tile, |_| true).iter().map(|s| s.words).sum()
     }
@@ -249,7 +254,11 @@ impl FieldWords {
         let attributes_only = test.any_industry();
         GRID.with(|grid| {
             let mut grid = grid.borrow_mut();
-            let Grid { cells, used, picked } = &mut *grid;
+            let Grid { clean, cells, used, picked } = &mut *grid;
+            if !std::mem::replace(clean, false) {
+                cells.fill(Acc::default());
+                used.fill(0);
+            }
             for span in spans {
                 let close = |at: usize, sums: &Sums, cells: &mut [Acc], used: &mut [u64]| {
                     if let Some(c) = cells.get_mut(at).filter(|_| sums.count > 0) {
@@ -323,6 +332,7 @@ impl FieldWords {
                     out.push(cell_of(tile, level, at, &c));
                 }
             }
+            *clean = true;
             out
         })
     }
