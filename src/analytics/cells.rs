@@ -419,17 +419,21 @@ pub fn talent_cells(snap: &Snapshot, tile: TileId, filter: &Filter) -> Vec<Cell>
         let (a, b) = cell_span(cells, tile.z, tile);
         return cells[a..b].to_vec();
     }
-    let range = snap.talent_range(tile);
     // Below this many records a scan of them costs less than finding each
     // field's words.
     const FEW: usize = 2_048;
     let words = !filter.is_empty() && tile.z <= field_words::MAX_ZOOM;
+    // The tile's run of records (two binary searches over the city's),
+    // found only when it is counted or read: a filter naming fields reads
+    // their words without it.
+    let mut range = None;
     if words
-        && (filter.names_fields() || range.len() >= FEW)
+        && (filter.names_fields() || range.insert(snap.talent_range(tile)).len() >= FEW)
         && let Some(cells) = talent_pyramid(snap).filtered(tile, filter, young_from)
     {
         return cells;
     }
+    let range = range.unwrap_or_else(|| snap.talent_range(tile));
     talent_cells_of(&snap.talents[range], cell_level(tile.z), filter, young_from)
 }
 

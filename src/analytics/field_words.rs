@@ -47,10 +47,13 @@ pub struct FieldWords {
     runs_at: Vec<u32>,
 }
 
+/// Bits of a key below its cell at [`RUN_LEVEL`].
+const RUN_SHIFT: u32 = 2 * (morton::KEY_ZOOM - RUN_LEVEL) as u32;
+
 /// A record's cell at [`RUN_LEVEL`], as its Morton code.
 #[inline]
 fn run_code(home: u64) -> u32 {
-    (home >> (2 * (morton::KEY_ZOOM - RUN_LEVEL))) as u32
+    (home >> RUN_SHIFT) as u32
 }
 
 /// A record's place inside its run's cell (bits of [`SUB_LEVEL`]).
@@ -395,11 +398,11 @@ fn merge(a: Vec<Cell>, b: Vec<Cell>) -> Vec<Cell> {
     out
 }
 
-/// The Morton codes at [`RUN_LEVEL`] inside `tile` (zoom ≤ [`RUN_LEVEL`]).
+/// The Morton codes at [`RUN_LEVEL`] inside `tile` (zoom ≤ [`RUN_LEVEL`]):
+/// those of its keys, as [`run_code`] takes them.
 fn tile_codes(tile: TileId) -> (u64, u64) {
-    let shift = 2 * u32::from(RUN_LEVEL - tile.z.min(RUN_LEVEL));
-    let lo = morton::interleave(tile.x, tile.y) << shift;
-    (lo, lo + (1 << shift))
+    let keys = morton::tile_range(tile);
+    (keys.start >> RUN_SHIFT, keys.end >> RUN_SHIFT)
 }
 
 /// Writes the indexes of the words of `run` that pass `matches` to the
