@@ -301,23 +301,22 @@ impl TalentWord {
 
 /// A [`Filter`] compiled for [`TalentWord`]s (see [`Filter::word_test`]):
 /// the field through [`WordTest::admits_field`] (words are grouped by
-/// field, `analytics::field_words`), the rest in three table lookups and
-/// one comparison, without a branch.
+/// field, `analytics::field_words`), the rest in one table lookup (and the
+/// industry's), without a branch.
 #[derive(Debug, Clone)]
 pub struct WordTest {
     fields: Bits,
     industries: Bits,
-    /// Admitted combinations of education, title, tier and seeking (bits
-    /// 48–56 of a word, one bit each of the 512).
-    flags: [u64; 8],
-    /// First admitted birth offset, and the number admitted after it.
-    birth_from: i32,
-    birth_span: u32,
+    /// Admitted values of a word's top 16 bits (education, title, tier,
+    /// seeking and birth offset), one bit each of the 65,536: 8 KiB, in
+    /// the first-level cache through a pass over millions of words.
+    admitted: Box<[u64; 1024]>,
 }
 
 impl WordTest {
     fn new(fields: Bits, industries: Bits, masks: [u8; 3], seeking: Option<bool>, births: (i32, i32)) -> WordTest {
         let [education, title, tier] = masks;
+        // The admitted combinations of the low 9 of the 16 bits.
         let mut flags = [0u64; 8];
         for combo in 0..512u64 {
             let w = TalentWord(combo << 48);
@@ -327,10 +326,17 @@ impl WordTest {
                 && seeking.is_none_or(|s| w.seeking() == s);
             flags[(combo >> 6) as usize] |= u64::from(admitted) << (combo & 63);
         }
+        // Each birth offset (the high 7 bits) admits those combinations
+        // or none: 8 table words an offset.
         let (lo, hi) = births;
-        // An empty range admits nothing: a span no offset reaches.
-        let (birth_from, birth_span) = if hi < lo { (i32::MAX, 0) } else { (lo, (hi - lo) as u32) };
-        WordTest { fields, industries, flags, birth_from, birth_span }
+        let mut admitted = Box::new([0u64; 1024]);
+        for (i, word) in admitted.iter_mut().enumerate() {
+            let birth = (i >> 3) as i32;
+            if lo <= birth && birth <= hi {
+                *word = flags[i & 7];
+            }
+        }
+        WordTest { fields, industries, admitted }
     }
 
     /// Whether the filter admits field `f`.
@@ -359,10 +365,8 @@ impl WordTest {
     /// test, for filters that name no industry ([`Self::any_industry`]).
     #[inline]
     pub fn matches_attributes(&self, w: TalentWord) -> bool {
-        let combo = (w.0 >> 48) as usize & 511;
-        let flags = self.flags[combo >> 6] >> (combo & 63) & 1 != 0;
-        let birth = (w.birth().wrapping_sub(self.birth_from) as u32) <= self.birth_span;
-        flags & birth
+        let top = (w.0 >> 48) as usize;
+        self.admitted[top >> 6] >> (top & 63) & 1 != 0
     }
 }
 
@@ -372,6 +376,43 @@ mod tests {
 
     fn q(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn word_test_answers_as_the_record_test() {
+        // Every combination of the word's 16 top bits that records can
+        // take, against filters whose age bands lie inside, across and
+        // outside the 128 birth offsets a word holds.
+        let t = Taxonomy::builtin();
+        let base = 1950;
+        let filters = [
+            vec![("min_age", "25"), ("max_age", "39")],
+            vec![("min_age", "60")],
+            vec![("max_age", "34")],
+            vec![("min_age", "0"), ("max_age", "124")],
+            vec![("min_age", "100")],
+            vec![("seeking", "true"), ("education", "master,doctorate")],
+            vec![("tier", "E,A"), ("title", "senior"), ("min_age", "30"), ("max_age", "44")],
+            vec![("seeking", "false"), ("max_age", "19")],
+        ];
+        for pairs in filters {
+            let f = Filter::parse(&q(&pairs), &t, 2026).unwrap();
+            let test = f.word_test(base);
+            let mut admitted = 0;
+            for birth in base..base + 128 {
+                for (education, title, tier, seeking) in (0..4u8).flat_map(|e| {
+                    (0..8u8).flat_map(move |ti| (0..8u8).flat_map(move |tr| [(e, ti, tr, 0), (e, ti, tr, 1)]))
+                }) {
+                    let mut r = TalentRec::blank(0);
+                    (r.birth_year, r.education, r.title, r.tier, r.flags) = (birth, education, title, tier, seeking);
+                    let w = TalentWord::of(&r, base).unwrap();
+                    assert_eq!(test.matches_attributes(w), f.talent(&r), "{pairs:?}: {r:?}");
+                    admitted += usize::from(f.talent(&r));
+                }
+            }
+            let none = pairs.contains(&("min_age", "100"));
+            assert_eq!(admitted == 0, none, "{pairs:?} admits {admitted}");
+        }
     }
 
     #[test]
