@@ -128,25 +128,13 @@ fn class_of(w: TalentWord, young: i32) -> usize {
     w.education() as usize | usize::from(w.seeking()) << 2 | usize::from(w.birth() >= young) << 3
 }
 
-/// Adds the words of `words` that pass `matches` into `slots` (count and
-/// key sum per class) and returns how many passed and their key sum. The
-/// passing words are picked first (their indexes into `picked`, no
-/// branch); each then makes two additions into its class's slot where
-/// [`Sums::add`] makes fourteen.
+/// Adds the words of `words` at `picked` (those that passed the filter)
+/// into `slots` (count and key sum per class) and returns their key sum:
+/// two additions a word where [`Sums::add`] makes fourteen.
 #[inline]
-fn count_classes(
-    words: &[TalentWord],
-    slots: &mut [[u32; 2]],
-    picked: &mut Vec<u32>,
-    young: i32,
-    matches: impl Fn(TalentWord) -> bool,
-) -> (u32, u32) {
-    if picked.len() < words.len() {
-        picked.resize(words.len(), 0);
-    }
-    let m = pick(words, picked, matches);
+fn count_classes(words: &[TalentWord], picked: &[u32], slots: &mut [[u32; 2]], young: i32) -> u32 {
     let mut key = 0u32;
-    for &i in &picked[..m] {
+    for &i in picked {
         let w = words[i as usize];
         if let Some(slot) = slots.get_mut(class_of(w, young)) {
             slot[0] += 1;
@@ -154,7 +142,7 @@ fn count_classes(
         }
         key = key.wrapping_add(w.rkey());
     }
-    (m as u32, key)
+    key
 }
 
 /// The sums of the classes in `slots`, which are left empty.
@@ -371,12 +359,10 @@ impl FieldWords {
                             end += 1;
                         }
                         let words = &self.words[self.runs[r].1 as usize..self.runs[end].1 as usize];
-                        let slots = &mut classes[at * CLASSES..(at + 1) * CLASSES];
-                        let (n, key) = if attributes_only {
-                            count_classes(words, slots, picked, young, |w| test.matches_attributes(w))
-                        } else {
-                            count_classes(words, slots, picked, young, |w| test.matches_attributes_and_industry(w))
-                        };
+                        let m = pick_in(words, picked);
+                        let key =
+                            count_classes(words, &picked[..m], &mut classes[at * CLASSES..(at + 1) * CLASSES], young);
+                        let n = m as u32;
                         if n > 0 {
                             let c = &mut cells[at];
                             // Fields come in ascending order: a tie keeps the first.
@@ -408,14 +394,18 @@ impl FieldWords {
                 }
                 close(open, &sums, cells, used);
             }
-            // The used cells in id order, the grid left empty.
+            // The used cells in id order, the grid left empty (the class
+            // slots are filled only by a coarse pass).
+            let coarse = level <= RUN_LEVEL;
             let mut out = Vec::new();
             for (b, bits) in used.iter_mut().enumerate() {
                 while *bits != 0 {
                     let at = b * 64 + bits.trailing_zeros() as usize;
                     *bits &= *bits - 1;
                     let mut c = std::mem::take(&mut cells[at]);
-                    c.sums.add_sums(&class_sums(&mut classes[at * CLASSES..(at + 1) * CLASSES]));
+                    if coarse {
+                        c.sums.add_sums(&class_sums(&mut classes[at * CLASSES..(at + 1) * CLASSES]));
+                    }
                     out.push(cell_of(tile, level, at, &c));
                 }
             }
