@@ -13,7 +13,6 @@
 use std::collections::HashMap;
 use std::io::{self, Write};
 
-use flate2::Compression;
 use sha2::{Digest, Sha256};
 
 /// Bytes of the header.
@@ -281,7 +280,7 @@ fn varint(out: &mut Vec<u8>, mut v: u64) {
 
 /// Gzip at the default level (archives are written once and read often).
 pub fn gzip(bytes: &[u8]) -> Vec<u8> {
-    super::gzip(bytes, Compression::default())
+    super::gzip(bytes, 6)
 }
 
 #[cfg(test)]
