@@ -35,8 +35,8 @@ use tokio::sync::oneshot;
 /// codes, which left a CJK glyph range at 116,172 of 207,131 bytes).
 const FAST_GZIP_LEVEL: u8 = 1;
 
-/// Gzip at the fast level: about three times faster than the default for
-/// tiles a few per cent larger.
+/// Gzip at the fast level: on the load test's tiles 2.6 times as fast as
+/// level 6, for 11 % more bytes.
 pub fn gzip(raw: &[u8]) -> Bytes {
     Bytes::from(crate::encode::gzip(raw, FAST_GZIP_LEVEL))
 }

@@ -26,8 +26,8 @@ pub mod shortage;
 /// libdeflate compresses a whole buffer at once, with no streaming state to
 /// keep: on the tiles of the load test it is about 1.8 times as fast at
 /// level 1 as zlib-rs at its level 2, and 4 % smaller (BENCHMARKS.md). Each
-/// thread keeps one compressor per level: a new one allocates its hash
-/// tables, as much work as compressing a small tile.
+/// thread keeps one compressor per level instead of allocating its tables
+/// for every tile.
 pub fn gzip(raw: &[u8], level: u8) -> Vec<u8> {
     use libdeflater::{CompressionLvl, Compressor};
     thread_local! {
