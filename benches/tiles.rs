@@ -1,7 +1,8 @@
 //! Criterion benchmarks on a seeded generated city: uncached tile rendering
 //! per zoom against a full-scan baseline in the same run (the same cells
-//! computed by scanning every talent), the snapshot build, and locating
-//! points in Jinan's districts against `geo`'s test of every district.
+//! computed by scanning every talent), the snapshot build, locating points
+//! in Jinan's districts against `geo`'s test of every district, and the MVT
+//! encoder on a layer of grid cells.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -92,17 +93,8 @@ fn regions(c: &mut Criterion) {
     let boxes: Vec<_> = shapes.iter().map(|(_, m)| m.bounding_rect().unwrap()).collect();
     let lookup = RegionLookup::new(&shapes);
     let mut s = 0x9E37_79B9_7F4A_7C15u64;
-    let points: Vec<(f64, f64)> = (0..10_000)
-        .map(|_| {
-            let mut next = || {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                (s >> 11) as f64 / (1u64 << 53) as f64
-            };
-            (116.2 + next() * 1.6, 36.1 + next() * 1.4)
-        })
-        .collect();
+    let mut next = || (xorshift(&mut s) >> 11) as f64 / (1u64 << 53) as f64;
+    let points: Vec<(f64, f64)> = (0..10_000).map(|_| (116.2 + next() * 1.6, 36.1 + next() * 1.4)).collect();
     let mut group = c.benchmark_group("regions");
     group.bench_function("locate_10k_points_grid", |b| {
         b.iter(|| points.iter().map(|&(x, y)| lookup.containing(x, y).len()).sum::<usize>())
@@ -121,5 +113,67 @@ fn regions(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, tiles, build, regions);
+/// The MVT encoder alone: a layer of 1,000 grid cells with a talent cell's
+/// ten properties (counts skewed as in a city: most small, some in the
+/// thousands), encoded into a tile. Compare builds with criterion's
+/// `--save-baseline` / `--baseline`.
+fn mvt(c: &mut Criterion) {
+    use talentmap::encode::mvt::{DEFAULT_EXTENT, LayerBuilder, PropValue, encode_tile};
+    let mut s = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = move |below: u64| xorshift(&mut s) % below;
+    let fields = ["0812", "0809", "1202", "0305", "0701"];
+    let cells: Vec<[u64; 9]> = (0..1000)
+        .map(|_| {
+            // A count from 1 to about 8,000, small ones the most common.
+            let count = 1 + next(8) * next(8) * next(16) * next(8);
+            let part = |n: u64| n.min(count);
+            [
+                count,
+                part(next(count + 1)),
+                part(next(count + 1)),
+                next(count / 4 + 1),
+                next(count / 2 + 1),
+                next(count / 4 + 1),
+                next(count / 16 + 1),
+                next(fields.len() as u64),
+                next(count / 3 + 1),
+            ]
+        })
+        .collect();
+    let mut group = c.benchmark_group("mvt");
+    group.bench_function("talent_cells_1000", |b| {
+        b.iter(|| {
+            let mut layer = LayerBuilder::new("talents", DEFAULT_EXTENT);
+            for (i, c) in cells.iter().enumerate() {
+                let props = [
+                    ("count", PropValue::UInt(c[0])),
+                    ("zoom_level", PropValue::UInt(13)),
+                    ("seekers", PropValue::UInt(c[1])),
+                    ("young", PropValue::UInt(c[2])),
+                    ("edu_associate", PropValue::UInt(c[3])),
+                    ("edu_bachelor", PropValue::UInt(c[4])),
+                    ("edu_master", PropValue::UInt(c[5])),
+                    ("edu_doctorate", PropValue::UInt(c[6])),
+                    ("top_field", PropValue::Str(fields[c[7] as usize])),
+                    ("top_field_count", PropValue::UInt(c[8])),
+                ];
+                let n = if c[0] >= 10 { 10 } else { 8 };
+                let (x, y) = ((i % 32) as i32 * 128, (i / 32) as i32 * 128);
+                layer.add_square(Some(i as u64), (x, y), 128, &props[..n]);
+            }
+            encode_tile(&[layer])
+        })
+    });
+    group.finish();
+}
+
+/// The next state of a xorshift64 generator (fixed inputs, no dependency).
+fn xorshift(s: &mut u64) -> u64 {
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    *s
+}
+
+criterion_group!(benches, tiles, build, regions, mvt);
 criterion_main!(benches);

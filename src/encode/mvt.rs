@@ -3,7 +3,9 @@
 //! The tile endpoint is the service's hottest path, so features are encoded
 //! straight into per-layer byte buffers as they are added: geometry commands
 //! and tags go through scratch vectors the builder reuses, keys and values
-//! are deduplicated per layer through hash indexes, and [`encode_tile`] only
+//! are deduplicated per layer (a key by its position in the feature's list
+//! first, a small whole number by a table, the rest through hash indexes),
+//! and [`encode_tile`] only
 //! concatenates the finished parts behind length prefixes it computes up
 //! front. There is no intermediate message tree and no prost dependency.
 //!
@@ -115,6 +117,12 @@ impl From<bool> for PropValue<'_> {
 /// (a double's bit pattern, so `-0.0` and `0.0` stay distinct).
 type ScalarKey = (u8, u64);
 
+/// `UInt` values below this are indexed by a table instead of a hash.
+const SMALL_UINTS: u64 = 4096;
+
+/// An empty slot of the key hints and the small values' table.
+const NO_INDEX: u32 = u32::MAX;
+
 /// One layer under construction.
 ///
 /// Features are encoded as they are added; the builder keeps the encoded
@@ -130,11 +138,21 @@ pub struct LayerBuilder {
     /// Encoded `keys` fields, in index order.
     keys: Vec<u8>,
     key_index: HashMap<String, u32, Fast>,
+    /// The keys in index order, for the hint below.
+    key_names: Vec<Box<str>>,
+    /// For each position in a feature's property list, the index of the key
+    /// found there last: features of one layer list the same keys in the
+    /// same order, so one short string comparison usually replaces a hash.
+    key_hints: Vec<u32>,
     /// Encoded `values` fields, in index order.
     values: Vec<u8>,
     value_count: u32,
     string_index: HashMap<String, u32, Fast>,
     scalar_index: HashMap<ScalarKey, u32, Fast>,
+    /// Indexes of the `UInt` values below [`SMALL_UINTS`], by value
+    /// ([`NO_INDEX`] where not yet in the table): most of a cell layer's
+    /// values are small counts.
+    small_uints: Vec<u32>,
     // Scratch buffers reused across features.
     geometry: Vec<u32>,
     tags: Vec<u32>,
@@ -155,10 +173,13 @@ impl LayerBuilder {
             feature_count: 0,
             keys: Vec::new(),
             key_index: HashMap::default(),
+            key_names: Vec::new(),
+            key_hints: Vec::new(),
             values: Vec::new(),
             value_count: 0,
             string_index: HashMap::default(),
             scalar_index: HashMap::default(),
+            small_uints: Vec::new(),
             geometry: Vec::new(),
             tags: Vec::new(),
             ring: Vec::new(),
@@ -321,14 +342,28 @@ impl LayerBuilder {
         true
     }
 
-    /// Index of `key` in the layer's key table, adding it if new.
-    fn key_index(&mut self, key: &str) -> u32 {
-        if let Some(&i) = self.key_index.get(key) {
-            return i;
+    /// Index of `key`, the `position`-th property of a feature, in the
+    /// layer's key table, adding it if new.
+    fn key_index(&mut self, position: usize, key: &str) -> u32 {
+        if let Some(&hint) = self.key_hints.get(position)
+            && self.key_names.get(hint as usize).is_some_and(|k| **k == *key)
+        {
+            return hint;
         }
-        let i = self.key_index.len() as u32;
-        write_bytes_field(&mut self.keys, LAYER_KEYS, key.as_bytes());
-        self.key_index.insert(key.to_owned(), i);
+        let i = match self.key_index.get(key) {
+            Some(&i) => i,
+            None => {
+                let i = self.key_names.len() as u32;
+                write_bytes_field(&mut self.keys, LAYER_KEYS, key.as_bytes());
+                self.key_index.insert(key.to_owned(), i);
+                self.key_names.push(key.into());
+                i
+            }
+        };
+        if position >= self.key_hints.len() {
+            self.key_hints.resize(position + 1, NO_INDEX);
+        }
+        self.key_hints[position] = i;
         i
     }
 
@@ -344,6 +379,18 @@ impl LayerBuilder {
                 return i;
             }
             PropValue::Int(v) => (0, v as u64),
+            PropValue::UInt(v) if v < SMALL_UINTS => {
+                let slot = v as usize;
+                if slot >= self.small_uints.len() {
+                    // Grown to the largest value seen so far, so a layer of
+                    // small counts clears a small table.
+                    self.small_uints.resize((slot + 1).next_power_of_two(), NO_INDEX);
+                }
+                if self.small_uints[slot] == NO_INDEX {
+                    self.small_uints[slot] = self.push_value(value);
+                }
+                return self.small_uints[slot];
+            }
             PropValue::UInt(v) => (1, v),
             PropValue::Double(v) => (2, v.to_bits()),
             PropValue::Bool(v) => (3, u64::from(v)),
@@ -392,8 +439,8 @@ impl LayerBuilder {
     fn finish_feature(&mut self, id: Option<u64>, kind: GeomType, props: &[(&str, PropValue<'_>)]) {
         let mut tags = std::mem::take(&mut self.tags);
         tags.clear();
-        for &(k, v) in props {
-            tags.push(self.key_index(k));
+        for (position, &(k, v)) in props.iter().enumerate() {
+            tags.push(self.key_index(position, k));
             tags.push(self.value_index(v));
         }
 
@@ -813,6 +860,58 @@ mod tests {
         assert_eq!(props(l, &l.features[3])[1], ("b".into(), "uint:1".into()));
         assert_eq!(props(l, &l.features[3])[4], ("e".into(), "uint:1".into()));
         assert_eq!(props(l, &l.features[3])[3], ("d".into(), "sint:1".into()));
+    }
+
+    #[test]
+    fn keys_in_any_order_and_values_of_any_size_decode_as_given() {
+        // Features whose key lists differ in order and length (the key hints
+        // must not hand one key's index to another) and values on both sides
+        // of the small values' table, in each variant.
+        let mut l = LayerBuilder::new("o", DEFAULT_EXTENT);
+        let mut expected = Vec::new();
+        for i in 0..40u64 {
+            let big = SMALL_UINTS - 2 + i;
+            let mut p: Vec<(&str, PropValue)> = vec![
+                ("count", PropValue::UInt(i * 97 % 5000)),
+                ("big", PropValue::UInt(big)),
+                ("signed", PropValue::Int(i as i64 - 20)),
+                ("flag", PropValue::Bool(i % 3 == 0)),
+            ];
+            if i % 2 == 1 {
+                p.reverse();
+            }
+            if i % 5 == 0 {
+                p.remove(1);
+            }
+            if i % 7 == 0 {
+                p.insert(0, ("name", PropValue::Str("west")));
+            }
+            assert!(l.add_point(Some(i), &[(0, 0)], &p));
+            let text = |v: &PropValue| match v {
+                PropValue::UInt(v) => format!("uint:{v}"),
+                PropValue::Int(v) => format!("sint:{v}"),
+                PropValue::Bool(v) => format!("bool:{v}"),
+                PropValue::Str(v) => format!("str:{v}"),
+                PropValue::Double(v) => format!("double:{v}"),
+            };
+            expected.push(p.iter().map(|(k, v)| (k.to_string(), text(v))).collect::<Vec<_>>());
+        }
+        let tile = Tile::decode(encode_tile(&[l]).as_slice()).unwrap();
+        let l = &tile.layers[0];
+        assert_eq!(l.keys.len(), 5);
+        let mut seen = l.keys.clone();
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), 5, "each key once");
+        for (f, want) in l.features.iter().zip(&expected) {
+            assert_eq!(&props(l, f), want, "feature {:?}", f.id);
+        }
+        // One table entry per distinct value: no value written twice.
+        let mut values: Vec<String> = l.values.iter().map(|v| format!("{v:?}")).collect();
+        let n = values.len();
+        values.sort();
+        values.dedup();
+        assert_eq!(values.len(), n);
     }
 
     #[test]
