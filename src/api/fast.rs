@@ -4,7 +4,8 @@
 //! A warm tile request is almost all framework work: eight middleware
 //! layers, routing, extractors, parsing and canonicalising the query,
 //! building the cache key and ETag, two cache lookups. The tile route
-//! remembers, per request URI, what it answered ([`Remembered`]: the tile,
+//! remembers, per request URI asked a second time ([`WarmTiles`]), what it
+//! answered ([`Remembered`]: the tile,
 //! its gzip form once made, both ETags and the layer version they hold
 //! for), and this layer answers a request whose URI it remembers with
 //! exactly the bytes and headers the route would send, after the same
@@ -30,10 +31,11 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::hash::BuildHasher;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 
 use axum::body::{Body, Bytes};
@@ -88,9 +90,23 @@ impl Remembered {
 /// Request URIs the tile route answered, with their tiles; bounded by
 /// bytes (URI and tiles: the tiles are shared with the tile cache, whose
 /// budget gives this its part, [`WarmTiles::new`]).
+///
+/// A URI is remembered on its second request, not its first: a view the
+/// map asks for once (a filter being dragged, a crawl over every tile) would
+/// otherwise cost an entry made, weighed and evicted for each URL, and push
+/// out the URIs callers do ask again. The first request leaves a hash of the
+/// URI in a fixed table ([`WarmTiles::asked_before`]); a later request that
+/// finds it there is remembered.
 pub struct WarmTiles {
     uris: Cache<String, Arc<Remembered>>,
+    asked: Box<[AtomicU64]>,
+    hasher: foldhash::fast::RandomState,
 }
+
+/// Slots of the table of URIs asked once (8 bytes each: 256 KiB). A URI
+/// whose slot another URI took since must be asked twice again; with every
+/// request a new URI, a slot lasts about this many requests.
+const ASKED_SLOTS: usize = 1 << 15;
 
 impl WarmTiles {
     /// At most `budget` bytes of URIs and tiles, least recently used first out.
@@ -104,7 +120,17 @@ impl WarmTiles {
             })
             .eviction_policy(EvictionPolicy::lru())
             .build();
-        WarmTiles { uris }
+        let asked = (0..ASKED_SLOTS).map(|_| AtomicU64::new(0)).collect();
+        WarmTiles { uris, asked, hasher: foldhash::fast::RandomState::default() }
+    }
+
+    /// Whether `uri` was asked before (recently enough that its slot still
+    /// holds it); records that it has been asked now.
+    pub(super) fn asked_before(&self, uri: &str) -> bool {
+        // Never 0, the empty slot's value.
+        let hash = self.hasher.hash_one(uri) | 1;
+        let slot = (hash >> 32) as usize % ASKED_SLOTS;
+        self.asked[slot].swap(hash, Ordering::Relaxed) == hash
     }
 
     /// Remembers what the route answered for `uri`.

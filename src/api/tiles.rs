@@ -133,7 +133,10 @@ pub async fn tile(
     let key = format!("{}/{tile}?{}#{version}", source.name(), prepared.query);
     // What the warm path needs to answer this URI again (`api::fast`).
     let gzip = accepts_gzip(&headers);
-    let uri = uri.path_and_query().map(|pq| pq.as_str()).filter(|u| plain && !state.warm.knows(u, version, gzip));
+    let uri = uri
+        .path_and_query()
+        .map(|pq| pq.as_str())
+        .filter(|u| plain && !state.warm.knows(u, version, gzip) && state.warm.asked_before(u));
     let etags = uri.map(|_| (etag(version, &key, false), etag(version, &key, true)));
     let (resp, sent) = respond(&state, &headers, gzip, source.name(), version, key, prepared).await?;
     if let (Some(uri), Some((etag, gz_etag)), Some((tile, gz))) = (uri, etags, sent)
