@@ -281,14 +281,6 @@ impl TalentWord {
         (self.0 >> 48) as u8 & 3
     }
     #[inline]
-    fn title(self) -> u8 {
-        (self.0 >> 50) as u8 & 7
-    }
-    #[inline]
-    fn tier(self) -> u8 {
-        (self.0 >> 53) as u8 & 7
-    }
-    #[inline]
     pub fn seeking(self) -> bool {
         self.0 >> 56 & 1 != 0
     }
@@ -316,25 +308,32 @@ pub struct WordTest {
 impl WordTest {
     fn new(fields: Bits, industries: Bits, masks: [u8; 3], seeking: Option<bool>, births: (i32, i32)) -> WordTest {
         let [education, title, tier] = masks;
-        // The admitted combinations of the low 9 of the 16 bits.
+        // The admitted combinations of the low 9 of the 16 bits: education
+        // (bits 0–1), title (2–4), tier (5–7), seeking (8). A table word
+        // holds 64 combinations: the admitted (education, title) pairs,
+        // once for each tier of the word's two.
+        let mut pairs = 0u64;
+        for j in 0..32 {
+            if education >> (j & 3) & 1 != 0 && title >> (j >> 2) & 1 != 0 {
+                pairs |= 1 << j;
+            }
+        }
         let mut flags = [0u64; 8];
-        for combo in 0..512u64 {
-            let w = TalentWord(combo << 48);
-            let admitted = education & (1 << w.education()) != 0
-                && title & (1 << w.title()) != 0
-                && tier & (1 << w.tier()) != 0
-                && seeking.is_none_or(|s| w.seeking() == s);
-            flags[(combo >> 6) as usize] |= u64::from(admitted) << (combo & 63);
+        for (k, word) in flags.iter_mut().enumerate() {
+            if seeking.is_some_and(|s| s != (k >> 2 == 1)) {
+                continue;
+            }
+            let even = 2 * (k & 3);
+            let with = |t: usize, bits: u64| if tier >> t & 1 != 0 { bits } else { 0 };
+            *word = with(even, pairs) | with(even + 1, pairs << 32);
         }
         // Each birth offset (the high 7 bits) admits those combinations
         // or none: 8 table words an offset.
         let (lo, hi) = births;
         let mut admitted = Box::new([0u64; 1024]);
-        for (i, word) in admitted.iter_mut().enumerate() {
-            let birth = (i >> 3) as i32;
-            if lo <= birth && birth <= hi {
-                *word = flags[i & 7];
-            }
+        for birth in lo.max(0)..=hi.min(127) {
+            let at = birth as usize * 8;
+            admitted[at..at + 8].copy_from_slice(&flags);
         }
         WordTest { fields, industries, admitted }
     }
