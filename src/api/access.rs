@@ -249,6 +249,13 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 
 /// Authenticates every request (see the module doc).
 pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    identify(&state, &mut req).await;
+    next.run(req).await
+}
+
+/// What [`authenticate`] does before the rest of the stack: the caller and
+/// its principal into the request's extensions.
+pub(super) async fn identify(state: &AppState, req: &mut Request) {
     let authorization = req.headers().get(header::AUTHORIZATION).map(|v| String::from_utf8_lossy(v.as_bytes()).into());
     let session = cookie(req.headers(), SESSION_COOKIE);
     let authentication = state.auth.authenticate(authorization, session).await;
@@ -256,10 +263,9 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
         .extensions()
         .get::<ConnectInfo<std::net::SocketAddr>>()
         .map_or_else(|| "local".to_string(), |ConnectInfo(a)| a.ip().to_string());
-    let caller = Caller { authentication, client, state };
+    let caller = Caller { authentication, client, state: state.clone() };
     req.extensions_mut().insert(caller.principal());
     req.extensions_mut().insert(caller);
-    next.run(req).await
 }
 
 /// Applies a route's [`Access`] (see the module doc). Registered on every

@@ -156,27 +156,69 @@ fn is_health(req: &Request) -> bool {
 
 /// 414 when the path and query are longer than `max_uri_bytes`.
 pub async fn uri_length(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let max = state.settings.max_uri_bytes;
-    let len = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
-    if len > max {
-        return error_response(
-            StatusCode::URI_TOO_LONG,
-            "uri_too_long",
-            format!("the path and query are {len} bytes; at most {max} are accepted"),
-            None,
-        );
+    match uri_too_long(&state, &req) {
+        Some(refusal) => refusal,
+        None => next.run(req).await,
     }
-    next.run(req).await
 }
 
 /// 429 when the client's token bucket is empty.
 pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if !is_health(&req)
-        && let Some(key) = client_key(&req)
+    match rate_limited(&state, &req) {
+        Some(refusal) => refusal,
+        None => next.run(req).await,
+    }
+}
+
+/// 503 instead of queueing when `max_in_flight` requests are being handled.
+pub async fn shed_load(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    match enter(&state, &req) {
+        Ok(_permit) => next.run(req).await,
+        Err(refusal) => *refusal,
+    }
+}
+
+/// The URI length limit, authentication (`api::access::authenticate`), the
+/// rate limit, load shedding and the time budget, in that order, as one
+/// middleware: what [`uri_length`], `authenticate`, [`rate_limit`],
+/// [`shed_load`] and [`time_budget`] do one inside the other, without a
+/// layer, a boxed service and a boxed future each on every request.
+pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    if let Some(refusal) = uri_too_long(&state, &req) {
+        return refusal;
+    }
+    super::access::identify(&state, &mut req).await;
+    if let Some(refusal) = rate_limited(&state, &req) {
+        return refusal;
+    }
+    match enter(&state, &req) {
+        Ok(_permit) => within_budget(&state, req, next).await,
+        Err(refusal) => *refusal,
+    }
+}
+
+/// [`uri_length`]'s refusal, if any.
+fn uri_too_long(state: &AppState, req: &Request) -> Option<Response> {
+    let max = state.settings.max_uri_bytes;
+    let len = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
+    (len > max).then(|| {
+        error_response(
+            StatusCode::URI_TOO_LONG,
+            "uri_too_long",
+            format!("the path and query are {len} bytes; at most {max} are accepted"),
+            None,
+        )
+    })
+}
+
+/// [`rate_limit`]'s refusal, if any (a token is taken otherwise).
+fn rate_limited(state: &AppState, req: &Request) -> Option<Response> {
+    if !is_health(req)
+        && let Some(key) = client_key(req)
         && let Err(wait) = state.limits.take(key)
     {
         let s = &state.settings;
-        return error_response(
+        return Some(error_response(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
             format!(
@@ -184,25 +226,25 @@ pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next)
                 s.rate_limit_per_sec, s.rate_limit_burst
             ),
             Some(wait),
-        );
+        ));
     }
-    next.run(req).await
+    None
 }
 
-/// 503 instead of queueing when `max_in_flight` requests are being handled.
-pub async fn shed_load(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if is_health(&req) {
-        return next.run(req).await;
+/// [`shed_load`]'s in-flight permit (none for `/health`, which is exempt)
+/// or its refusal.
+fn enter(state: &AppState, req: &Request) -> Result<Option<tokio::sync::OwnedSemaphorePermit>, Box<Response>> {
+    if is_health(req) {
+        return Ok(None);
     }
-    let Some(_permit) = state.limits.try_enter() else {
-        return error_response(
+    state.limits.try_enter().map(Some).ok_or_else(|| {
+        Box::new(error_response(
             StatusCode::SERVICE_UNAVAILABLE,
             "overloaded",
             format!("the server is handling {} requests, its limit; retry shortly", state.settings.max_in_flight),
             Some(1),
-        );
-    };
-    next.run(req).await
+        ))
+    })
 }
 
 /// One `POST /api/moves` at a time. Concurrent batches would otherwise
@@ -275,6 +317,11 @@ fn over_length_limit(e: &(dyn std::error::Error + 'static)) -> bool {
 /// handed to the compute pool finishes in the background (it cannot be
 /// interrupted) and still holds its permit, so the pool stays bounded.
 pub async fn time_budget(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    within_budget(&state, req, next).await
+}
+
+/// The rest of the stack under [`time_budget`]'s rule.
+async fn within_budget(state: &AppState, req: Request, next: Next) -> Response {
     let exempt = is_health(&req) || (req.method() == Method::POST && req.uri().path() == "/api/moves");
     if exempt {
         return next.run(req).await;

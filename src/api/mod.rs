@@ -232,11 +232,9 @@ pub fn router(state: AppState) -> Router {
         .with_state(state.clone())
         .layer(middleware::from_fn_with_state(state.clone(), limits::one_moves_writer))
         .layer(RequestBodyLimitLayer::new(max_body))
-        .layer(middleware::from_fn_with_state(state.clone(), limits::time_budget))
-        .layer(middleware::from_fn_with_state(state.clone(), limits::shed_load))
-        .layer(middleware::from_fn_with_state(state.clone(), limits::rate_limit))
-        .layer(middleware::from_fn_with_state(state.clone(), access::authenticate))
-        .layer(middleware::from_fn_with_state(state, limits::uri_length))
+        // The URI length limit, authentication, the rate limit, load
+        // shedding and the time budget, in that order, in one layer.
+        .layer(middleware::from_fn_with_state(state, limits::guard))
         // A panic in a handler becomes a 500 in the error shape, never a dropped connection.
         .layer(tower_http::catch_panic::CatchPanicLayer::new())
         .layer(middleware::from_fn(error_shape::json_errors))
