@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# talentmap and its peers on the same points and the same requests, in one
+# sitting: the clustered points and the 2,000 viewport tile requests
+# (zooms 8-16) of ../shared/peers (gen_data.py), which its scripts give to
+# supercluster, PostGIS and Martin.
+#
+#  1. the points become talents (field 0-9 -> the taxonomy's first ten
+#     fields, education 0-3, a birth year from the point's id, not seeking),
+#     imported with Jinan's districts into a store of their own;
+#  2. start: seconds from launch to every derived index built, resident MiB
+#     (the saved snapshot written by a first start, then read);
+#  3. talentmap: the request list over HTTP, nearly uncached (a fresh start
+#     per run, the tile cache at its least), unfiltered and with `field=`
+#     the peers' field 3, 1 and 64 connections; then warm (every URL asked
+#     once before, the default cache), 64 connections;
+#  4. supercluster 9.1.0 in process on the same points (getTile + vt-pbf
+#     encode, one thread: the peers' bench_supercluster.mjs);
+#  5. nginx serving talentmap's own gzip answers to the same list, 64
+#     connections: the static ceiling for the warm run.
+#
+# Needs the peers' data (see ../shared/peers/README.md, steps 0-2: the venv,
+# gen_data.py N, supercluster's node_modules), wrk, nginx and a release
+# build. Nothing here asserts a time; the numbers go to BENCHMARKS.md.
+#
+#   scripts/peers.sh [POINTS] [DURATION_SECONDS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${1:-4000000}
+DURATION=${2:-10}
+PEERS=$(cd "${PEERS:-../shared/peers}" && pwd)
+DATA_DIR=${PEERS_DATA:-/tmp/peers/data}
+NODE_DIR=${PEERS_NODE:-/tmp/peers/node}
+WORK=${WORK:-/tmp/talentmap-peers}
+BIN=${BIN:-target/release/talentmap}
+PORT=18090
+STATIC_PORT=18091
+for f in "$DATA_DIR/points_$N.csv" "$DATA_DIR/tiles.txt" "$NODE_DIR/node_modules/supercluster/package.json"; do
+  [ -f "$f" ] || { echo "error: $f is missing; run steps 0-2 of $PEERS/README.md (gen_data.py $N)" >&2; exit 1; }
+done
+mkdir -p "$WORK"
+cargo build --release --quiet
+
+if [ "$(cat "$WORK/points" 2>/dev/null)" != "$N" ]; then
+  rm -rf "$WORK/data"
+  python3 - "$DATA_DIR/points_$N.csv" "$WORK/talents.csv" <<'PY'
+import csv, sys
+fields = [row[0] for row in csv.reader(open("fixtures/taxonomy/fields.csv"))][1:11]
+education = ["associate", "bachelor", "master", "doctorate"]
+with open(sys.argv[1]) as src, open(sys.argv[2], "w") as out:
+    out.write("id,home_lon,home_lat,work_lon,work_lat,enterprise_id,field,education,title,tier,birth_year,seeking\n")
+    for line in src:
+        pid, lon, lat, field, edu = line.rstrip("\n").split(",")
+        birth = 1961 + int(pid) * 7919 % 40
+        out.write(f"P{pid},{lon},{lat},,,,{fields[int(field)]},{education[int(edu)]},none,none,{birth},false\n")
+PY
+  "$BIN" import regions fixtures/regions/jinan_districts.geojson --data "$WORK/data" >/dev/null
+  t0=$(date +%s.%N)
+  # Points outside Jinan's districts are imported with a warning each.
+  "$BIN" import talents "$WORK/talents.csv" --data "$WORK/data" >/dev/null 2>"$WORK/import-warnings.txt"
+  printf 'import %d talents: %.1f s\n' "$N" "$(echo "$(date +%s.%N) - $t0" | bc)"
+  echo "$N" > "$WORK/points"
+fi
+FIELD3=$(python3 -c 'import csv; print([r[0] for r in csv.reader(open("fixtures/taxonomy/fields.csv"))][1:11][3])')
+awk '{printf "/tiles/talents/%d/%d/%d.mvt\n", $1, $2, $3}' "$DATA_DIR/tiles.txt" > "$WORK/plain.txt"
+sed "s/\$/?field=$FIELD3/" "$WORK/plain.txt" > "$WORK/field.txt"
+sed -e 's/[?=]/_/g' "$WORK/plain.txt" > "$WORK/static.txt"
+for list in plain field static; do
+  cat > "$WORK/$list.lua" <<LUA
+local urls = {}
+for line in io.lines("$WORK/$list.txt") do urls[#urls + 1] = line end
+local i = 0
+local headers = { ["Accept-Encoding"] = "gzip" }
+local threads = 0
+setup = function(thread)
+  threads = threads + 1
+  thread:set("offset", threads - 1)
+end
+init = function(args)
+  i = (offset or 0) * math.floor(#urls / 2)
+end
+request = function()
+  i = i % #urls + 1
+  return wrk.format("GET", urls[i], headers)
+end
+LUA
+done
+
+SERVER=
+NGINX=
+trap '[ -n "$SERVER" ] && kill $SERVER 2>/dev/null; [ -n "$NGINX" ] && kill $NGINX 2>/dev/null; true' EXIT
+start() { # start [serve args]
+  t0=$(date +%s.%N)
+  MIMALLOC_PURGE_DELAY=0 "$BIN" serve --addr 127.0.0.1:$PORT --data "$WORK/data" --web /nonexistent --rate-limit 0 "$@" \
+    >"$WORK/server.log" 2>&1 &
+  SERVER=$!
+  for _ in $(seq 1 1200); do grep -q "derived indexes built" "$WORK/server.log" && break; sleep 0.05; done
+}
+stop() { kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true; SERVER=; }
+run() { # run LABEL LIST CONNECTIONS [PORT]
+  printf "%-52s %s\n" "$1" "$(wrk -t"$(( $3 < 2 ? 1 : 2 ))" -c"$3" -d"${DURATION}"s -s "$WORK/$2.lua" --latency \
+    "http://127.0.0.1:${4:-$PORT}" | grep -E "Requests/sec|^ +50%|^ +99%" | tr -s ' ' | paste -sd' ' -)"
+}
+
+echo "### start ($N points)"
+rm -f "$WORK/data/snapshot.bin" "$WORK/data/derived.bin"
+start
+for _ in $(seq 1 1200); do [ -f "$WORK/data/derived.bin" ] && break; sleep 0.1; done
+stop
+for _ in 1 2; do
+  start
+  printf 'every derived index built %.2f s after launch, ' "$(echo "$(date +%s.%N) - $t0" | bc)"
+  sleep 1
+  printf '%d MiB resident\n' "$(( $(awk '/VmRSS/{print $2}' /proc/$SERVER/status) / 1024 ))"
+  stop
+done
+
+# The list repeats (2,000 requests of 950 tiles, asked over and over for the
+# run's duration): with the tile cache at its least (1 MiB, against about
+# 58 MB of tiles in the list) and warm URIs in a quarter of it, nearly every
+# request is rendered.
+echo "### talentmap: the peers' 2,000 requests"
+for list in plain field; do
+  for c in 1 64; do
+    start --tile-cache-mib 1; run "cache 1 MiB, $list, $c connection(s)" "$list" "$c"; stop
+  done
+done
+start
+while read -r u; do curl -s -H 'Accept-Encoding: gzip' "http://127.0.0.1:$PORT$u" -o /dev/null; done < "$WORK/plain.txt"
+run "warm, plain, gzip, 64 connections" plain 64
+rm -rf "$WORK/static"; mkdir -p "$WORK/static"
+while read -r u; do
+  f="$WORK/static$(echo "$u" | tr '?=' '__')"
+  mkdir -p "$(dirname "$f")"
+  curl -s -H 'Accept-Encoding: gzip' "http://127.0.0.1:$PORT$u" -o "$f"
+done < "$WORK/plain.txt"
+stop
+
+echo "### supercluster 9.1.0, in process, same points and tiles"
+(cd "$NODE_DIR" && cp "$PEERS/bench_supercluster.mjs" . && node --expose-gc --max-old-space-size=16000 bench_supercluster.mjs "$N" 1 3) \
+  | grep -E "^load|^tiles|peak RSS"
+
+mkdir -p "$WORK/nginx-tmp"
+cat > "$WORK/nginx.conf" <<NGX
+worker_processes 2;
+pid $WORK/nginx.pid;
+error_log $WORK/nginx-error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  sendfile on; tcp_nopush on; tcp_nodelay on;
+  keepalive_requests 1000000;
+  open_file_cache max=20000 inactive=60s;
+  client_body_temp_path $WORK/nginx-tmp/body; proxy_temp_path $WORK/nginx-tmp/proxy;
+  fastcgi_temp_path $WORK/nginx-tmp/fcgi; uwsgi_temp_path $WORK/nginx-tmp/uwsgi; scgi_temp_path $WORK/nginx-tmp/scgi;
+  types { application/vnd.mapbox-vector-tile mvt; }
+  default_type application/vnd.mapbox-vector-tile;
+  server { listen 127.0.0.1:$STATIC_PORT; root $WORK/static; add_header Content-Encoding gzip; }
+}
+NGX
+/usr/sbin/nginx -p "$WORK" -c "$WORK/nginx.conf" -g 'daemon off;' &
+NGINX=$!
+sleep 1
+echo "### static ceiling: nginx serving talentmap's gzip answers"
+run "nginx, same bytes, 64 connections" static 64 $STATIC_PORT
