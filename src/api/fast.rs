@@ -1,7 +1,7 @@
 //! The warm tile path: a tile URL answered before, asked again by a caller
 //! without credentials, is answered in front of the middleware stack.
 //!
-//! A warm tile request is almost all framework work: eight middleware
+//! A warm tile request is almost all framework work: the middleware
 //! layers, routing, extractors, parsing and canonicalising the query,
 //! building the cache key and ETag, two cache lookups. The tile route
 //! remembers, per request URI asked a second time ([`WarmTiles`]), what it
