@@ -29,6 +29,7 @@ PORT=18080
 STATIC_PORT=18081
 BIN=target/release/talentmap
 mkdir -p "$WORK"
+. scripts/bench-common.sh
 cargo build --release --quiet
 
 # city BINARY NAME: the generated city in $WORK/NAME-files, imported into
@@ -153,27 +154,7 @@ open(f"{work}/distinct.txt", "w").write("\n".join(distinct) + "\n")
 print(len(urls), "warm URLs,", len(distinct), "distinct uncached URLs")
 PY
 
-for list in urls distinct static-urls; do
-  cat > "$WORK/$list.lua" <<LUA
-local urls = {}
-for line in io.lines("$WORK/$list.txt") do urls[#urls + 1] = line end
-local i = 0
-local headers = { ["Accept-Encoding"] = "gzip" }
-local threads = 0
-setup = function(thread)
-  threads = threads + 1
-  thread:set("offset", threads - 1)
-end
-init = function(args)
-  -- Each thread starts at its own place in the list.
-  i = (offset or 0) * math.floor(#urls / 2)
-end
-request = function()
-  i = i % #urls + 1
-  return wrk.format("GET", urls[i], headers)
-end
-LUA
-done
+for list in urls distinct; do url_lua "$list"; done
 
 run() { # run LABEL LIST CONNECTIONS SECONDS [PORT]
   printf "%-58s %s\n" "$1" "$(wrk -t"$(( $3 < 2 ? 1 : 2 ))" -c"$3" -d"$4"s -s "$WORK/$2.lua" --latency "http://127.0.0.1:${5:-$PORT}" | summary)"
@@ -209,35 +190,9 @@ fi
 measure "$BIN"
 
 # Static copy of exactly these responses (gzip bytes) for the ceiling.
-rm -rf "$WORK/static"; mkdir -p "$WORK/static"
-while read -r u; do
-  f="$WORK/static$(echo "$u" | tr '?=' '__')"
-  mkdir -p "$(dirname "$f")"
-  curl -s -H 'Accept-Encoding: gzip' "http://127.0.0.1:$PORT$u" -o "$f"
-done < "$WORK/urls.txt"
-sed -e 's/[?=]/_/g' "$WORK/urls.txt" > "$WORK/static-urls.txt"
+save_static $PORT urls
 stop
 
-mkdir -p "$WORK/nginx-tmp"
-cat > "$WORK/nginx.conf" <<NGX
-worker_processes 2;
-pid $WORK/nginx.pid;
-error_log $WORK/nginx-error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  sendfile on; tcp_nopush on; tcp_nodelay on;
-  keepalive_requests 1000000;
-  open_file_cache max=20000 inactive=60s;
-  client_body_temp_path $WORK/nginx-tmp/body; proxy_temp_path $WORK/nginx-tmp/proxy;
-  fastcgi_temp_path $WORK/nginx-tmp/fcgi; uwsgi_temp_path $WORK/nginx-tmp/uwsgi; scgi_temp_path $WORK/nginx-tmp/scgi;
-  types { application/vnd.mapbox-vector-tile mvt; }
-  default_type application/vnd.mapbox-vector-tile;
-  server { listen 127.0.0.1:$STATIC_PORT; root $WORK/static; add_header Content-Encoding gzip; }
-}
-NGX
-/usr/sbin/nginx -p "$WORK" -c "$WORK/nginx.conf" -g 'daemon off;' &
-NGINX=$!
-sleep 1
+static_nginx $STATIC_PORT
 echo "### static ceiling: nginx serving the same gzip bytes"
 run "nginx, same bytes, 64 connections" static-urls 64 "$DURATION" $STATIC_PORT

@@ -38,6 +38,7 @@ for f in "$DATA_DIR/points_$N.csv" "$DATA_DIR/tiles.txt" "$NODE_DIR/node_modules
   [ -f "$f" ] || { echo "error: $f is missing; run steps 0-2 of $PEERS/README.md (gen_data.py $N)" >&2; exit 1; }
 done
 mkdir -p "$WORK"
+. scripts/bench-common.sh
 cargo build --release --quiet
 
 if [ "$(cat "$WORK/points" 2>/dev/null)" != "$N" ]; then
@@ -63,27 +64,7 @@ fi
 FIELD3=$(python3 -c 'import csv; print([r[0] for r in csv.reader(open("fixtures/taxonomy/fields.csv"))][1:11][3])')
 awk '{printf "/tiles/talents/%d/%d/%d.mvt\n", $1, $2, $3}' "$DATA_DIR/tiles.txt" > "$WORK/plain.txt"
 sed "s/\$/?field=$FIELD3/" "$WORK/plain.txt" > "$WORK/field.txt"
-sed -e 's/[?=]/_/g' "$WORK/plain.txt" > "$WORK/static.txt"
-for list in plain field static; do
-  cat > "$WORK/$list.lua" <<LUA
-local urls = {}
-for line in io.lines("$WORK/$list.txt") do urls[#urls + 1] = line end
-local i = 0
-local headers = { ["Accept-Encoding"] = "gzip" }
-local threads = 0
-setup = function(thread)
-  threads = threads + 1
-  thread:set("offset", threads - 1)
-end
-init = function(args)
-  i = (offset or 0) * math.floor(#urls / 2)
-end
-request = function()
-  i = i % #urls + 1
-  return wrk.format("GET", urls[i], headers)
-end
-LUA
-done
+for list in plain field; do url_lua "$list"; done
 
 SERVER=
 NGINX=
@@ -127,38 +108,13 @@ done
 start
 while read -r u; do curl -s -H 'Accept-Encoding: gzip' "http://127.0.0.1:$PORT$u" -o /dev/null; done < "$WORK/plain.txt"
 run "warm, plain, gzip, 64 connections" plain 64
-rm -rf "$WORK/static"; mkdir -p "$WORK/static"
-while read -r u; do
-  f="$WORK/static$(echo "$u" | tr '?=' '__')"
-  mkdir -p "$(dirname "$f")"
-  curl -s -H 'Accept-Encoding: gzip' "http://127.0.0.1:$PORT$u" -o "$f"
-done < "$WORK/plain.txt"
+save_static $PORT plain
 stop
 
 echo "### supercluster 9.1.0, in process, same points and tiles"
 (cd "$NODE_DIR" && cp "$PEERS/bench_supercluster.mjs" . && node --expose-gc --max-old-space-size=16000 bench_supercluster.mjs "$N" 1 3) \
   | grep -E "^load|^tiles|peak RSS"
 
-mkdir -p "$WORK/nginx-tmp"
-cat > "$WORK/nginx.conf" <<NGX
-worker_processes 2;
-pid $WORK/nginx.pid;
-error_log $WORK/nginx-error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  sendfile on; tcp_nopush on; tcp_nodelay on;
-  keepalive_requests 1000000;
-  open_file_cache max=20000 inactive=60s;
-  client_body_temp_path $WORK/nginx-tmp/body; proxy_temp_path $WORK/nginx-tmp/proxy;
-  fastcgi_temp_path $WORK/nginx-tmp/fcgi; uwsgi_temp_path $WORK/nginx-tmp/uwsgi; scgi_temp_path $WORK/nginx-tmp/scgi;
-  types { application/vnd.mapbox-vector-tile mvt; }
-  default_type application/vnd.mapbox-vector-tile;
-  server { listen 127.0.0.1:$STATIC_PORT; root $WORK/static; add_header Content-Encoding gzip; }
-}
-NGX
-/usr/sbin/nginx -p "$WORK" -c "$WORK/nginx.conf" -g 'daemon off;' &
-NGINX=$!
-sleep 1
+static_nginx $STATIC_PORT
 echo "### static ceiling: nginx serving talentmap's gzip answers"
-run "nginx, same bytes, 64 connections" static 64 $STATIC_PORT
+run "nginx, same bytes, 64 connections" static-urls 64 $STATIC_PORT
