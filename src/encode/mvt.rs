@@ -4,8 +4,8 @@
 //! straight into per-layer byte buffers as they are added: geometry commands
 //! and tags go through scratch vectors the builder reuses, keys and values
 //! are deduplicated per layer (a key by its position in the feature's list
-//! first, a small whole number by a table, the rest through hash indexes),
-//! and [`encode_tile`] only
+//! first, a small whole number by a table, other values through hash
+//! indexes), and [`encode_tile`] only
 //! concatenates the finished parts behind length prefixes it computes up
 //! front. There is no intermediate message tree and no prost dependency.
 //!
@@ -137,12 +137,13 @@ pub struct LayerBuilder {
     feature_count: usize,
     /// Encoded `keys` fields, in index order.
     keys: Vec<u8>,
-    key_index: HashMap<String, u32, Fast>,
-    /// The keys in index order, for the hint below.
+    /// The keys in index order: a layer has a handful (its properties'
+    /// names, fixed by the code that builds it), so a search through them
+    /// costs no more than a hash.
     key_names: Vec<Box<str>>,
     /// For each position in a feature's property list, the index of the key
     /// found there last: features of one layer list the same keys in the
-    /// same order, so one short string comparison usually replaces a hash.
+    /// same order, so one short string comparison usually ends the search.
     key_hints: Vec<u32>,
     /// Encoded `values` fields, in index order.
     values: Vec<u8>,
@@ -172,7 +173,6 @@ impl LayerBuilder {
             features: Vec::new(),
             feature_count: 0,
             keys: Vec::new(),
-            key_index: HashMap::default(),
             key_names: Vec::new(),
             key_hints: Vec::new(),
             values: Vec::new(),
@@ -350,14 +350,12 @@ impl LayerBuilder {
         {
             return hint;
         }
-        let i = match self.key_index.get(key) {
-            Some(&i) => i,
+        let i = match self.key_names.iter().position(|k| **k == *key) {
+            Some(i) => i as u32,
             None => {
-                let i = self.key_names.len() as u32;
                 write_bytes_field(&mut self.keys, LAYER_KEYS, key.as_bytes());
-                self.key_index.insert(key.to_owned(), i);
                 self.key_names.push(key.into());
-                i
+                self.key_names.len() as u32 - 1
             }
         };
         if position >= self.key_hints.len() {
