@@ -41,13 +41,9 @@ pub fn gzip(raw: &[u8]) -> Bytes {
     Bytes::from(crate::encode::gzip(raw, FAST_GZIP_LEVEL))
 }
 
-/// The hasher of the cache's keys and flights: foldhash, seeded per
-/// process (SipHash cost about 2 % of the CPU of uncached tiles).
-type Fast = foldhash::fast::RandomState;
-
 /// Tile cache with a byte budget and single-flight renders.
 pub struct TileCache {
-    tiles: Cache<String, Bytes, Fast>,
+    tiles: Cache<String, Bytes>,
     /// Keys being made ([`TileCache::once`]) and who waits for them.
     flights: Flights,
     budget: u64,
@@ -59,10 +55,9 @@ pub struct TileCache {
 type Made = (Bytes, Option<Bytes>);
 
 /// The callers waiting for each key being made; `None` when it failed.
-type Waiting = HashMap<String, Vec<oneshot::Sender<Option<Made>>>, Fast>;
-type Flights = Arc<Mutex<Waiting>>;
+type Flights = Arc<Mutex<HashMap<String, Vec<oneshot::Sender<Option<Made>>>>>>;
 
-fn lock(flights: &Flights) -> std::sync::MutexGuard<'_, Waiting> {
+fn lock(flights: &Flights) -> std::sync::MutexGuard<'_, HashMap<String, Vec<oneshot::Sender<Option<Made>>>>> {
     flights.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
@@ -72,7 +67,7 @@ fn lock(flights: &Flights) -> std::sync::MutexGuard<'_, Waiting> {
 struct Flight {
     key: Option<String>,
     flights: Flights,
-    tiles: Cache<String, Bytes, Fast>,
+    tiles: Cache<String, Bytes>,
     first: Option<oneshot::Sender<Option<Made>>>,
 }
 
@@ -122,7 +117,7 @@ impl TileCache {
             .max_capacity(budget)
             .weigher(|k: &String, v: &Bytes| weight(k, v))
             .eviction_policy(EvictionPolicy::lru())
-            .build_with_hasher(Fast::default());
+            .build();
         TileCache { tiles, flights: Flights::default(), budget, hits: AtomicU64::new(0), misses: AtomicU64::new(0) }
     }
 

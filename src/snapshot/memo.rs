@@ -25,7 +25,7 @@ type Value = Arc<dyn Any + Send + Sync>;
 
 /// A bounded, type-erased, per-snapshot memo.
 pub struct Memo {
-    values: Cache<String, Value, foldhash::fast::RandomState>,
+    values: Cache<String, Value>,
 }
 
 impl Memo {
@@ -35,7 +35,7 @@ impl Memo {
             .name("snapshot-memo")
             .max_capacity(capacity.max(2) as u64)
             .eviction_policy(EvictionPolicy::lru())
-            .build_with_hasher(foldhash::fast::RandomState::default());
+            .build();
         Memo { values }
     }
 
