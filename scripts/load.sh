@@ -10,7 +10,17 @@
 #  3. warm tiles: a mixed URL set (3 layers x zooms 9-14 x with/without a
 #     filter), cache filled, 64 connections, `Accept-Encoding: gzip` as a
 #     browser sends it; then nginx serving exactly the same gzip bytes (the
-#     static ceiling) with the same wrk settings.
+#     static ceiling) with the same wrk settings;
+#  4. freshness: `examples/flows_scale.rs` on a copy of the store, batches
+#     of 10,000 moves posted until each is in the served snapshot;
+#  5. growth: a city of a quarter of the talents from the same seed, and
+#     the mean tile time on both (the distinct URLs, and unfiltered talent
+#     tiles with the tile cache at its least), one connection, in rounds
+#     that alternate the two cities;
+#  6. the targets, each with the number measured above and met or not.
+#
+# ROUNDS (3) sets the rounds of step 5, BATCHES (20) the batches of step 4;
+# SKIP_TARGETS=1 stops after step 3.
 #
 # BASELINE=/path/to/other/talentmap measures that binary's warm and
 # uncached numbers in the same run for comparison. Loopback only, bounded in
@@ -33,6 +43,7 @@ BIN=target/release/talentmap
 mkdir -p "$WORK"
 . scripts/bench-common.sh
 cargo build --release --quiet
+[ -n "${SKIP_TARGETS:-}" ] || cargo build --release --quiet --example flows_scale
 
 # city BINARY NAME: the generated city in $WORK/NAME-files, imported into
 # $WORK/NAME by that binary.
@@ -66,7 +77,7 @@ trap '[ -n "$SERVER" ] && kill $SERVER 2>/dev/null; [ -n "$NGINX" ] && kill $NGI
 # prints seconds to ready and resident MiB.
 start() {
   local bin=$1; shift
-  local t1
+  # t0 and t1 are read by the caller.
   t0=$(date +%s.%N)
   # As `make run` starts it: freed memory goes back to the system at once.
   MIMALLOC_PURGE_DELAY=0 "$bin" serve --addr 127.0.0.1:$PORT --data "${DATA:-$WORK/data}" --web /nonexistent \
@@ -93,6 +104,13 @@ settle() {
   for _ in $(seq 1 600); do grep -q "derived indexes built" "$WORK/server.log" && return; sleep 0.1; done
 }
 summary() { grep -E "Requests/sec|^ +50%|^ +99%" | tr -s ' ' | paste -sd' ' -; }
+max() { echo "$1 $2" | awk '{print ($2 > $1) ? $2 : $1}'; }
+# Requests a second and the p99 in ms of the last wrk run (run's output).
+rps() { awk '/Requests\/sec/{print $2}' "$WORK/last-run.txt"; }
+p99ms() {
+  awk '$1 == "99%" { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v)
+    print (u == "us") ? v / 1000 : (u == "s") ? v * 1000 : (u == "m") ? v * 60000 : v }' "$WORK/last-run.txt"
+}
 
 echo "### start"
 rm -f "$WORK/data/snapshot.bin" "$WORK/data/derived.bin"
@@ -103,12 +121,17 @@ for _ in $(seq 1 1200); do [ -f "$WORK/data/derived.bin" ] && break; sleep 0.1; 
 sleep 1
 grep -E "snapshot ready|derived indexes|snapshot saved" "$WORK/server.log" | sed 's/\x1b\[[0-9;]*m//g' | cut -c29-
 stop
+READY_MAX=0 BUILT_MAX=0 RSS_MAX=0
 for _ in 1 2 3; do
   start "$BIN"
+  READY_MAX=$(max "$READY_MAX" "$(echo "$t1 - $t0" | bc)")
   settle
-  printf 'every derived index built %.2f s after launch, ' "$(echo "$(date +%s.%N) - $t0" | bc)"
+  built=$(echo "$(date +%s.%N) - $t0" | bc)
+  BUILT_MAX=$(max "$BUILT_MAX" "$built")
+  printf 'every derived index built %.2f s after launch, ' "$built"
   sleep 3
   kb=$(awk '/VmRSS/{print $2}' /proc/$SERVER/status)
+  RSS_MAX=$(max "$RSS_MAX" "$(( kb * 1024 / 1000000 ))")
   printf '%d MiB (%d MB) resident 3 s later\n' "$(( kb / 1024 ))" "$(( kb * 1024 / 1000000 ))"
   grep -E "snapshot ready|derived indexes" "$WORK/server.log" | sed 's/\x1b\[[0-9;]*m//g' | cut -c29-
   stop
@@ -156,13 +179,20 @@ for age in range(15, 65, 5):
 import random
 random.Random(7).shuffle(distinct)
 open(f"{work}/distinct.txt", "w").write("\n".join(distinct) + "\n")
-print(len(urls), "warm URLs,", len(distinct), "distinct uncached URLs")
+# Unfiltered talent tiles over the city (step 5, with the tile cache at its
+# least).
+plain = [f"/tiles/talents/{z}/{x}/{y}.mvt" for z in range(9, 15) for x, y in tiles(z, 200)]
+random.Random(7).shuffle(plain)
+open(f"{work}/plain.txt", "w").write("\n".join(plain) + "\n")
+print(len(urls), "warm URLs,", len(distinct), "distinct uncached URLs,", len(plain), "unfiltered URLs")
 PY
 
-for list in urls distinct; do url_lua "$list"; done
+for list in urls distinct plain; do url_lua "$list"; done
 
 run() { # run LABEL LIST CONNECTIONS SECONDS [PORT]
-  printf "%-58s %s\n" "$1" "$(wrk -t"$(( $3 < 2 ? 1 : 2 ))" -c"$3" -d"$4"s -s "$WORK/$2.lua" --latency "http://127.0.0.1:${5:-$PORT}" | summary)"
+  wrk -t"$(( $3 < 2 ? 1 : 2 ))" -c"$3" -d"$4"s -s "$WORK/$2.lua" --latency "http://127.0.0.1:${5:-$PORT}" \
+    > "$WORK/last-run.txt"
+  printf "%-58s %s\n" "$1" "$(summary < "$WORK/last-run.txt")"
 }
 
 measure() { # measure BINARY
@@ -176,16 +206,19 @@ measure() { # measure BINARY
   done
   settle
   run "uncached, distinct URLs, 1 connection" distinct 1 $((DURATION / 2))
+  ONE_RPS=$(rps) ONE_P99=$(p99ms)
   # A fresh start, so the tiles the first run made are not cached.
   stop
   start "$1"
   settle
   run "uncached, distinct URLs, 64 connections" distinct 64 "$DURATION"
+  MANY_RPS=$(rps)
   stop
   start "$1"
   settle
   while read -r u; do curl -s -H 'Accept-Encoding: gzip' "http://127.0.0.1:$PORT$u" -o /dev/null; done < "$WORK/urls.txt"
   run "warm (cache filled), gzip, 64 connections" urls 64 "$DURATION"
+  WARM_RPS=$(rps)
 }
 
 if [ -n "${BASELINE:-}" ]; then
@@ -201,3 +234,75 @@ stop
 static_nginx $STATIC_PORT
 echo "### static ceiling: nginx serving the same gzip bytes"
 run "nginx, same bytes, 64 connections" static-urls 64 "$DURATION" $STATIC_PORT
+NGINX_RPS=$(rps)
+kill $NGINX 2>/dev/null; wait $NGINX 2>/dev/null || true; NGINX=
+[ -z "${SKIP_TARGETS:-}" ] || exit 0
+
+echo "### freshness: batches of 10,000 moves on a copy of the store (examples/flows_scale.rs)"
+MIMALLOC_PURGE_DELAY=0 target/release/examples/flows_scale --store "$WORK/data" --batches "${BATCHES:-20}" --spread 1 \
+  > "$WORK/fresh.txt" 2>&1 || { cat "$WORK/fresh.txt"; exit 1; }
+grep -E "^\| (new|retried) batch|in the served snapshot" "$WORK/fresh.txt"
+# p50, p99 and max of the new batches' answers, in ms.
+read -r FRESH_P50 FRESH_P99 FRESH_MAX < <(awk -F'|' '/^\| new batch/{gsub(/ /, ""); print $4, $5, $6}' "$WORK/fresh.txt")
+
+QUARTER=$((TALENTS / 4))
+echo "### growth: $TALENTS against $QUARTER talents (the same seed), one connection, alternating"
+if [ ! -f "$WORK/quarter/talentmap.sqlite" ] || [ "$(cat "$WORK/quarter-talents" 2>/dev/null)" != "$QUARTER" ]; then
+  TALENTS=$QUARTER city "$BIN" quarter
+  echo "$QUARTER" > "$WORK/quarter-talents"
+fi
+if [ ! -f "$WORK/quarter/derived.bin" ]; then
+  DATA="$WORK/quarter" start "$BIN"
+  for _ in $(seq 1 600); do [ -f "$WORK/quarter/derived.bin" ] && break; sleep 0.1; done
+  stop
+fi
+declare -A SUM=([quarter-distinct]=0 [data-distinct]=0 [quarter-plain]=0 [data-plain]=0) BYTES
+for r in $(seq 1 "${ROUNDS:-3}"); do
+  for city in quarter data; do
+    for list in distinct plain; do
+      # A fresh start for each run; unfiltered tiles with the cache at its
+      # least, so that nearly every request is rendered.
+      DATA="$WORK/$city" start "$BIN" $([ $list = plain ] && echo --tile-cache-mib 1) >/dev/null
+      settle
+      run "round $r, $city ($([ $city = quarter ] && echo $QUARTER || echo "$TALENTS") talents), $list" $list 1 $((DURATION / 2))
+      SUM[$city-$list]=$(echo "${SUM[$city-$list]} + $(rps)" | bc)
+      if [ "$r" = 1 ]; then
+        # The answers themselves, uncompressed: the first 500 URLs of the list.
+        BYTES[$city-$list]=$(head -500 "$WORK/$list.txt" | while read -r u; do
+          curl -s -o /dev/null -w '%{size_download}\n' "http://127.0.0.1:$PORT$u"; done | awk '{s += $1} END {print s}')
+      fi
+      stop
+    done
+  done
+done
+ratio() { printf '%.2f' "$(echo "$1 / $2" | bc -l)"; }
+GROW_DISTINCT=$(ratio "${SUM[quarter-distinct]}" "${SUM[data-distinct]}")
+GROW_PLAIN=$(ratio "${SUM[quarter-plain]}" "${SUM[data-plain]}")
+for list in distinct plain; do
+  printf '%s: mean tile time %s / %s = %.2fx; the answers (first 500 URLs) %d / %d bytes = %.2fx\n' "$list" \
+    "$TALENTS" "$QUARTER" "$(echo "${SUM[quarter-$list]} / ${SUM[data-$list]}" | bc -l)" \
+    "${BYTES[data-$list]}" "${BYTES[quarter-$list]}" "$(echo "${BYTES[data-$list]} / ${BYTES[quarter-$list]}" | bc -l)"
+done
+
+echo "### targets ($TALENTS talents)"
+verdict() { [ "$(echo "$1" | bc)" = 1 ] && echo met || echo "NOT met"; }
+WARM_RATIO=$(ratio "$WARM_RPS" "$NGINX_RPS")
+printf '| target | measured | |\n|---|---|---|\n'
+printf '| start <= 2 s | ready %.2f s, every derived index %.2f s (the slowest of 3 starts) | %s |\n' \
+  "$READY_MAX" "$BUILT_MAX" "$(verdict "$BUILT_MAX <= 2")"
+printf '| resident <= 600 MB | %d MB (the largest of 3 starts, 3 s after every index) | %s |\n' \
+  "$RSS_MAX" "$(verdict "$RSS_MAX <= 600")"
+printf '| a 10,000-move batch visible <= 1 s p99 | p50 %s ms, p99 %s ms, max %s ms (%s batches) | %s |\n' \
+  "$FRESH_P50" "$FRESH_P99" "$FRESH_MAX" "${BATCHES:-20}" "$(verdict "$FRESH_P99 <= 1000")"
+printf '| uncached >= 10,000 /s, 64 connections, distinct URLs | %.0f /s | %s |\n' \
+  "$MANY_RPS" "$(verdict "$MANY_RPS >= 10000")"
+printf '| uncached p99 <= 10 ms, 1 connection | %s ms (%.0f /s) | %s |\n' \
+  "$ONE_P99" "$ONE_RPS" "$(verdict "$ONE_P99 <= 10")"
+printf '| warm >= 0.7x nginx | %.0f /s against %.0f /s: %sx | %s |\n' \
+  "$WARM_RPS" "$NGINX_RPS" "$WARM_RATIO" "$(verdict "$WARM_RATIO >= 0.7")"
+printf '| tile time %s / %s <= 1.3x, filtered (distinct URLs) | %sx (%s rounds; the answers %sx the bytes) | %s |\n' \
+  "$TALENTS" "$QUARTER" "$GROW_DISTINCT" "${ROUNDS:-3}" "$(ratio "${BYTES[data-distinct]}" "${BYTES[quarter-distinct]}")" \
+  "$(verdict "$GROW_DISTINCT <= 1.3")"
+printf '| tile time %s / %s <= 1.3x, unfiltered | %sx (%s rounds; the answers %sx the bytes) | %s |\n' \
+  "$TALENTS" "$QUARTER" "$GROW_PLAIN" "${ROUNDS:-3}" "$(ratio "${BYTES[data-plain]}" "${BYTES[quarter-plain]}")" \
+  "$(verdict "$GROW_PLAIN <= 1.3")"

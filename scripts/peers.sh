@@ -22,6 +22,12 @@
 # gen_data.py N, supercluster's node_modules), wrk, nginx and a release
 # build. Nothing here asserts a time; the numbers go to BENCHMARKS.md.
 #
+# GROWTH=M (with gen_data.py M run) adds step 6: the same list on the
+# peers' M points and on the N points, one connection, the tile cache at its
+# least, in ROUNDS (3) rounds alternating the two: mean tile time N / M,
+# unfiltered and with the field, beside how much the answers themselves
+# grow (the list's MVT bytes at N / at M).
+#
 #   scripts/peers.sh [POINTS] [DURATION_SECONDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,9 +47,13 @@ mkdir -p "$WORK"
 . scripts/bench-common.sh
 cargo build --release --quiet
 
-if [ "$(cat "$WORK/points" 2>/dev/null)" != "$N" ]; then
-  rm -rf "$WORK/data"
-  python3 - "$DATA_DIR/points_$N.csv" "$WORK/talents.csv" <<'PY'
+# import_points N NAME: the peers' N points as talents in $WORK/NAME (kept
+# while $WORK/NAME.points says N).
+import_points() {
+  [ "$(cat "$WORK/$2.points" 2>/dev/null)" != "$1" ] || return 0
+  [ -f "$DATA_DIR/points_$1.csv" ] || { echo "error: $DATA_DIR/points_$1.csv is missing (gen_data.py $1)" >&2; exit 1; }
+  rm -rf "${WORK:?}/$2"
+  python3 - "$DATA_DIR/points_$1.csv" "$WORK/talents.csv" <<'PY'
 import csv, sys
 fields = [row[0] for row in csv.reader(open("fixtures/taxonomy/fields.csv"))][1:11]
 education = ["associate", "bachelor", "master", "doctorate"]
@@ -54,13 +64,14 @@ with open(sys.argv[1]) as src, open(sys.argv[2], "w") as out:
         birth = 1961 + int(pid) * 7919 % 40
         out.write(f"P{pid},{lon},{lat},,,,{fields[int(field)]},{education[int(edu)]},none,none,{birth},false\n")
 PY
-  "$BIN" import regions fixtures/regions/jinan_districts.geojson --data "$WORK/data" >/dev/null
+  "$BIN" import regions fixtures/regions/jinan_districts.geojson --data "$WORK/$2" >/dev/null
   t0=$(date +%s.%N)
   # Points outside Jinan's districts are imported with a warning each.
-  "$BIN" import talents "$WORK/talents.csv" --data "$WORK/data" >/dev/null 2>"$WORK/import-warnings.txt"
-  printf 'import %d talents: %.1f s\n' "$N" "$(echo "$(date +%s.%N) - $t0" | bc)"
-  echo "$N" > "$WORK/points"
-fi
+  "$BIN" import talents "$WORK/talents.csv" --data "$WORK/$2" >/dev/null 2>"$WORK/import-warnings.txt"
+  printf 'import %d talents: %.1f s\n' "$1" "$(echo "$(date +%s.%N) - $t0" | bc)"
+  echo "$1" > "$WORK/$2.points"
+}
+import_points "$N" data
 FIELD3=$(python3 -c 'import csv; print([r[0] for r in csv.reader(open("fixtures/taxonomy/fields.csv"))][1:11][3])')
 awk '{printf "/tiles/talents/%d/%d/%d.mvt\n", $1, $2, $3}' "$DATA_DIR/tiles.txt" > "$WORK/plain.txt"
 sed "s/\$/?field=$FIELD3/" "$WORK/plain.txt" > "$WORK/field.txt"
@@ -71,15 +82,16 @@ NGINX=
 trap '[ -n "$SERVER" ] && kill $SERVER 2>/dev/null; [ -n "$NGINX" ] && kill $NGINX 2>/dev/null; true' EXIT
 start() { # start [serve args]
   t0=$(date +%s.%N)
-  MIMALLOC_PURGE_DELAY=0 "$BIN" serve --addr 127.0.0.1:$PORT --data "$WORK/data" --web /nonexistent --rate-limit 0 "$@" \
+  MIMALLOC_PURGE_DELAY=0 "$BIN" serve --addr 127.0.0.1:$PORT --data "$WORK/${CITY:-data}" --web /nonexistent --rate-limit 0 "$@" \
     >"$WORK/server.log" 2>&1 &
   SERVER=$!
   for _ in $(seq 1 1200); do grep -q "derived indexes built" "$WORK/server.log" && break; sleep 0.05; done
 }
 stop() { kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true; SERVER=; }
 run() { # run LABEL LIST CONNECTIONS [PORT]
-  printf "%-52s %s\n" "$1" "$(wrk -t"$(( $3 < 2 ? 1 : 2 ))" -c"$3" -d"${DURATION}"s -s "$WORK/$2.lua" --latency \
-    "http://127.0.0.1:${4:-$PORT}" | grep -E "Requests/sec|^ +50%|^ +99%" | tr -s ' ' | paste -sd' ' -)"
+  wrk -t"$(( $3 < 2 ? 1 : 2 ))" -c"$3" -d"${DURATION}"s -s "$WORK/$2.lua" --latency "http://127.0.0.1:${4:-$PORT}" \
+    > "$WORK/last-run.txt"
+  printf "%-52s %s\n" "$1" "$(grep -E "Requests/sec|^ +50%|^ +99%" "$WORK/last-run.txt" | tr -s ' ' | paste -sd' ' -)"
 }
 
 echo "### start ($N points)"
@@ -112,9 +124,58 @@ save_static $PORT plain
 stop
 
 echo "### supercluster 9.1.0, in process, same points and tiles"
-(cd "$NODE_DIR" && cp "$PEERS/bench_supercluster.mjs" . && node --expose-gc --max-old-space-size=16000 bench_supercluster.mjs "$N" 1 3) \
-  | grep -E "^load|^tiles|peak RSS"
+# supercluster N: the peers' bench on N points, its output in $WORK/supercluster-N.txt.
+supercluster() {
+  (cd "$NODE_DIR" && cp "$PEERS/bench_supercluster.mjs" . && node --expose-gc --max-old-space-size=16000 bench_supercluster.mjs "$1" 1 3) \
+    > "$WORK/supercluster-$1.txt"
+  grep -E "^load|^tiles|peak RSS" "$WORK/supercluster-$1.txt"
+}
+supercluster "$N"
 
 static_nginx $STATIC_PORT
 echo "### static ceiling: nginx serving talentmap's gzip answers"
 run "nginx, same bytes, 64 connections" static-urls 64 $STATIC_PORT
+
+if [ -n "${GROWTH:-}" ]; then
+  import_points "$GROWTH" small
+  if [ ! -f "$WORK/small/derived.bin" ]; then
+    CITY=small start
+    for _ in $(seq 1 1200); do [ -f "$WORK/small/derived.bin" ] && break; sleep 0.1; done
+    stop
+  fi
+  echo "### growth: the list on $N points against $GROWTH, one connection, tile cache 1 MiB, alternating"
+  declare -A SUM=([small-plain]=0 [data-plain]=0 [small-field]=0 [data-field]=0) BYTES
+  for r in $(seq 1 "${ROUNDS:-3}"); do
+    for city in small data; do
+      for list in plain field; do
+        CITY=$city start --tile-cache-mib 1
+        run "round $r, $([ $city = small ] && echo "$GROWTH" || echo "$N") points, $list" $list 1
+        SUM[$city-$list]=$(echo "${SUM[$city-$list]} + $(awk '/Requests\/sec/{print $2}' "$WORK/last-run.txt")" | bc)
+        if [ "$r" = 1 ]; then
+          # The list's answers, uncompressed, each distinct URL once.
+          BYTES[$city-$list]=$(sort -u "$WORK/$list.txt" | while read -r u; do
+            curl -s -o /dev/null -w '%{size_download}\n' "http://127.0.0.1:$PORT$u"; done | awk '{s += $1} END {print s}')
+        fi
+        stop
+      done
+    done
+  done
+  for list in plain field; do
+    printf '%s: mean tile time %s / %s = %.2fx; the answers %d / %d bytes = %.2fx; time per byte %.2fx\n' "$list" \
+      "$N" "$GROWTH" "$(echo "${SUM[small-$list]} / ${SUM[data-$list]}" | bc -l)" \
+      "${BYTES[data-$list]}" "${BYTES[small-$list]}" "$(echo "${BYTES[data-$list]} / ${BYTES[small-$list]}" | bc -l)" \
+      "$(echo "(${SUM[small-$list]} / ${SUM[data-$list]}) / (${BYTES[data-$list]} / ${BYTES[small-$list]})" | bc -l)"
+  done
+  echo "### growth: supercluster on $GROWTH points (getTile + encode, the same list)"
+  supercluster "$GROWTH" | grep -E "^tiles plain" | cut -c1-120
+  python3 - "$WORK/supercluster-$GROWTH.txt" "$WORK/supercluster-$N.txt" "$N" "$GROWTH" <<'PY'
+import json, sys
+def plain(path):
+    line = next(l for l in open(path) if l.startswith("tiles plain:"))
+    return json.loads(line.split(":", 1)[1])["getTile_encode"] | {"bytes": json.loads(line.split(":", 1)[1])["bytes_total"]}
+small, big = plain(sys.argv[1]), plain(sys.argv[2])
+t = small["tiles_per_s"] / big["tiles_per_s"]
+b = big["bytes"] / small["bytes"]
+print(f"supercluster plain: mean tile time {sys.argv[3]} / {sys.argv[4]} = {t:.2f}x; its answers {b:.2f}x the bytes; time per byte {t / b:.2f}x")
+PY
+fi
