@@ -80,7 +80,10 @@ async fn main() {
     let files = out.join("files");
     let data = out.join("data");
     let _ = std::fs::remove_dir_all(&data);
-    println!("## Flow run: {talents} talents, {enterprises} enterprises\n");
+    match &imported {
+        Some(dir) => println!("## Flow run on a copy of the store in {}\n", dir.display()),
+        None => println!("## Flow run: {talents} talents, {enterprises} enterprises\n"),
+    }
     let taxonomy = Taxonomy::builtin();
     let mut store = if let Some(imported) = imported {
         // A store imported earlier (`--store DIR`): copied, so the batches
@@ -113,7 +116,10 @@ async fn main() {
     let t = Instant::now();
     let snap = snapshot::build(&mut store, Arc::new(taxonomy)).unwrap();
     println!(
-        "- snapshot build (everything, including the move table and flow cubes): {:.1} s; move table + cubes {:.0} MiB for {} moves",
+        "- snapshot of {} talents and {} enterprises built (everything, including the move table and flow cubes): \
+         {:.1} s; move table + cubes {:.0} MiB for {} moves",
+        snap.talents.len(),
+        snap.enterprises.len(),
         t.elapsed().as_secs_f64(),
         snap.flows.heap_bytes() as f64 / (1 << 20) as f64,
         snap.flows.moves.len()
