@@ -152,9 +152,10 @@ if [ -n "${GROWTH:-}" ]; then
         run "round $r, $([ $city = small ] && echo "$GROWTH" || echo "$N") points, $list" $list 1
         SUM[$city-$list]=$(echo "${SUM[$city-$list]} + $(awk '/Requests\/sec/{print $2}' "$WORK/last-run.txt")" | bc)
         if [ "$r" = 1 ]; then
-          # The list's answers, uncompressed, each distinct URL once.
-          BYTES[$city-$list]=$(sort -u "$WORK/$list.txt" | while read -r u; do
-            curl -s -o /dev/null -w '%{size_download}\n' "http://127.0.0.1:$PORT$u"; done | awk '{s += $1} END {print s}')
+          # The list's answers as asked, uncompressed (each distinct URL
+          # fetched once, counted as often as the list asks for it).
+          BYTES[$city-$list]=$(sort "$WORK/$list.txt" | uniq -c | while read -r n u; do
+            echo "$n $(curl -s -o /dev/null -w '%{size_download}' "http://127.0.0.1:$PORT$u")"; done | awk '{s += $1 * $2} END {print s}')
         fi
         stop
       done
