@@ -156,6 +156,9 @@ async fn main() {
         all.into_iter().step_by(step).take(wanted).collect()
     };
     let talent_ids = ids("talents", pool);
+    // Batch after batch through the pool, each batch's talents every
+    // `rounds`-th of it: as spread across the register whatever its size.
+    let rounds = talent_ids.len().div_ceil(10_000);
     let enterprise_ids = ids("enterprises", 1_000);
     println!(
         "- batches name {} talents and {} enterprises, {}",
@@ -221,10 +224,6 @@ async fn main() {
         let items: Vec<Value> = (0..10_000)
             .map(|i| {
                 let n = b * 10_000 + i;
-                // Batch after batch through the pool, each batch's talents
-                // every `rounds`-th of it: as spread across the register
-                // whatever the pool's size.
-                let rounds = talent_ids.len().div_ceil(10_000);
                 let talent = &talent_ids[(b % rounds + i * rounds) % talent_ids.len()];
                 let lon = 116.95 + (n % 997) as f64 * 0.0003;
                 let lat = 36.62 + (n % 991) as f64 * 0.0001;

@@ -66,3 +66,26 @@ NGX
   NGINX=$!
   sleep 1
 }
+
+# wrk_run LIST CONNECTIONS SECONDS PORT: wrk over the URLs of $WORK/LIST.lua
+# (one thread for one connection, else two), its whole output kept in
+# $WORK/last-run.txt; prints the p50, the p99 and the rate.
+wrk_run() {
+  wrk -t"$(( $2 < 2 ? 1 : 2 ))" -c"$2" -d"$3"s -s "$WORK/$1.lua" --latency "http://127.0.0.1:$4" > "$WORK/last-run.txt"
+  grep -E "Requests/sec|^ +50%|^ +99%" "$WORK/last-run.txt" | tr -s ' ' | paste -sd' ' -
+}
+
+# rps: requests a second of the last wrk_run.
+rps() { awk '/Requests\/sec/{print $2}' "$WORK/last-run.txt"; }
+
+# ratio A B: A / B with two decimals.
+ratio() { printf '%.2f' "$(echo "$1 / $2" | bc -l)"; }
+
+# answer_bytes PORT: the uncompressed bytes of the server's answers to the
+# URLs read from standard input, each distinct URL fetched once and counted
+# as often as it is listed.
+answer_bytes() {
+  sort | uniq -c | while read -r n u; do
+    echo "$n $(curl -s -o /dev/null -w '%{size_download}' "http://127.0.0.1:$1$u")"
+  done | awk '{s += $1 * $2} END {print s + 0}'
+}

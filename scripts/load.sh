@@ -104,10 +104,8 @@ stop() {
 settle() {
   for _ in $(seq 1 600); do grep -q "derived indexes built" "$WORK/server.log" && return; sleep 0.1; done
 }
-summary() { grep -E "Requests/sec|^ +50%|^ +99%" | tr -s ' ' | paste -sd' ' -; }
 max() { echo "$1 $2" | awk '{print ($2 > $1) ? $2 : $1}'; }
-# Requests a second and the p99 in ms of the last wrk run (run's output).
-rps() { awk '/Requests\/sec/{print $2}' "$WORK/last-run.txt"; }
+# The p99 in ms of the last wrk run.
 p99ms() {
   awk '$1 == "99%" { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v)
     print (u == "us") ? v / 1000 : (u == "s") ? v * 1000 : (u == "m") ? v * 60000 : v }' "$WORK/last-run.txt"
@@ -191,9 +189,7 @@ PY
 for list in urls distinct plain; do url_lua "$list"; done
 
 run() { # run LABEL LIST CONNECTIONS SECONDS [PORT]
-  wrk -t"$(( $3 < 2 ? 1 : 2 ))" -c"$3" -d"$4"s -s "$WORK/$2.lua" --latency "http://127.0.0.1:${5:-$PORT}" \
-    > "$WORK/last-run.txt"
-  printf "%-58s %s\n" "$1" "$(summary < "$WORK/last-run.txt")"
+  printf "%-58s %s\n" "$1" "$(wrk_run "$2" "$3" "$4" "${5:-$PORT}")"
 }
 
 measure() { # measure BINARY
@@ -277,20 +273,18 @@ for r in $(seq 1 "${ROUNDS:-3}"); do
       SUM[$city-$list]=$(echo "${SUM[$city-$list]} + $(rps)" | bc)
       if [ "$r" = 1 ]; then
         # The answers themselves, uncompressed: the first 500 URLs of the list.
-        BYTES[$city-$list]=$(head -500 "$WORK/$list.txt" | while read -r u; do
-          curl -s -o /dev/null -w '%{size_download}\n' "http://127.0.0.1:$PORT$u"; done | awk '{s += $1} END {print s}')
+        BYTES[$city-$list]=$(head -500 "$WORK/$list.txt" | answer_bytes $PORT)
       fi
       stop
     done
   done
 done
-ratio() { printf '%.2f' "$(echo "$1 / $2" | bc -l)"; }
 GROW_DISTINCT=$(ratio "${SUM[quarter-distinct]}" "${SUM[data-distinct]}")
 GROW_PLAIN=$(ratio "${SUM[quarter-plain]}" "${SUM[data-plain]}")
 for list in distinct plain; do
-  printf '%s: mean tile time %s / %s = %.2fx; the answers (first 500 URLs) %d / %d bytes = %.2fx\n' "$list" \
-    "$TALENTS" "$QUARTER" "$(echo "${SUM[quarter-$list]} / ${SUM[data-$list]}" | bc -l)" \
-    "${BYTES[data-$list]}" "${BYTES[quarter-$list]}" "$(echo "${BYTES[data-$list]} / ${BYTES[quarter-$list]}" | bc -l)"
+  printf '%s: mean tile time %s / %s = %sx; the answers (first 500 URLs) %d / %d bytes = %sx\n' "$list" \
+    "$TALENTS" "$QUARTER" "$(ratio "${SUM[quarter-$list]}" "${SUM[data-$list]}")" \
+    "${BYTES[data-$list]}" "${BYTES[quarter-$list]}" "$(ratio "${BYTES[data-$list]}" "${BYTES[quarter-$list]}")"
 done
 
 echo "### targets ($TALENTS talents)"

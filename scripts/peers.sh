@@ -89,9 +89,7 @@ start() { # start [serve args]
 }
 stop() { kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true; SERVER=; }
 run() { # run LABEL LIST CONNECTIONS [PORT]
-  wrk -t"$(( $3 < 2 ? 1 : 2 ))" -c"$3" -d"${DURATION}"s -s "$WORK/$2.lua" --latency "http://127.0.0.1:${4:-$PORT}" \
-    > "$WORK/last-run.txt"
-  printf "%-52s %s\n" "$1" "$(grep -E "Requests/sec|^ +50%|^ +99%" "$WORK/last-run.txt" | tr -s ' ' | paste -sd' ' -)"
+  printf "%-52s %s\n" "$1" "$(wrk_run "$2" "$3" "$DURATION" "${4:-$PORT}")"
 }
 
 echo "### start ($N points)"
@@ -150,22 +148,18 @@ if [ -n "${GROWTH:-}" ]; then
       for list in plain field; do
         CITY=$city start --tile-cache-mib 1
         run "round $r, $([ $city = small ] && echo "$GROWTH" || echo "$N") points, $list" $list 1
-        SUM[$city-$list]=$(echo "${SUM[$city-$list]} + $(awk '/Requests\/sec/{print $2}' "$WORK/last-run.txt")" | bc)
-        if [ "$r" = 1 ]; then
-          # The list's answers as asked, uncompressed (each distinct URL
-          # fetched once, counted as often as the list asks for it).
-          BYTES[$city-$list]=$(sort "$WORK/$list.txt" | uniq -c | while read -r n u; do
-            echo "$n $(curl -s -o /dev/null -w '%{size_download}' "http://127.0.0.1:$PORT$u")"; done | awk '{s += $1 * $2} END {print s}')
-        fi
+        SUM[$city-$list]=$(echo "${SUM[$city-$list]} + $(rps)" | bc)
+        # The list's answers as asked, uncompressed.
+        [ "$r" != 1 ] || BYTES[$city-$list]=$(answer_bytes $PORT < "$WORK/$list.txt")
         stop
       done
     done
   done
   for list in plain field; do
-    printf '%s: mean tile time %s / %s = %.2fx; the answers %d / %d bytes = %.2fx; time per byte %.2fx\n' "$list" \
-      "$N" "$GROWTH" "$(echo "${SUM[small-$list]} / ${SUM[data-$list]}" | bc -l)" \
-      "${BYTES[data-$list]}" "${BYTES[small-$list]}" "$(echo "${BYTES[data-$list]} / ${BYTES[small-$list]}" | bc -l)" \
-      "$(echo "(${SUM[small-$list]} / ${SUM[data-$list]}) / (${BYTES[data-$list]} / ${BYTES[small-$list]})" | bc -l)"
+    t=$(ratio "${SUM[small-$list]}" "${SUM[data-$list]}") b=$(ratio "${BYTES[data-$list]}" "${BYTES[small-$list]}")
+    printf '%s: mean tile time %s / %s = %sx; the answers %d / %d bytes = %sx; time per byte %sx\n' "$list" \
+      "$N" "$GROWTH" "$t" "${BYTES[data-$list]}" "${BYTES[small-$list]}" "$b" \
+      "$(ratio "$(echo "${SUM[small-$list]} * ${BYTES[small-$list]}" | bc)" "$(echo "${SUM[data-$list]} * ${BYTES[data-$list]}" | bc)")"
   done
   echo "### growth: supercluster on $GROWTH points (getTile + encode, the same list)"
   supercluster "$GROWTH" | grep -E "^tiles plain" | cut -c1-120
