@@ -13,7 +13,11 @@
 //! makes the batches name talents and enterprises spread across the
 //! register instead of the first by id; `--pool N` sets how many talents
 //! the batches name in turn (20,000: each is named again every other batch,
-//! its history growing; a pool of the batches' moves names each once).
+//! its history growing; a pool of the batches' moves names each once);
+//! `--daily 1` dates each batch a day after the one before, from the first
+//! day of the month after the last stored move (a feed's order: every new
+//! move of a talent after its stored ones), instead of all on the 15th of
+//! that last month.
 //!
 //! Nothing here asserts a time: on shared machines timings are reported,
 //! not tested.
@@ -74,10 +78,11 @@ async fn main() {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
         .init();
-    let args = ScaleArgs::parse("talentmap-flows-scale", &["batches", "store", "spread", "pool"]);
+    let args = ScaleArgs::parse("talentmap-flows-scale", &["batches", "store", "spread", "pool", "daily"]);
     let batches = args.extra_usize("batches", 10);
     let pool = args.extra_usize("pool", 20_000).max(1);
     let spread = args.extra_usize("spread", 0) == 1;
+    let daily = args.extra_usize("daily", 0) == 1;
     let imported = args.extra.get("store").map(std::path::PathBuf::from);
     let ScaleArgs { talents, enterprises, out, keep, .. } = args;
     let files = out.join("files");
@@ -166,6 +171,14 @@ async fn main() {
         enterprise_ids.len(),
         if spread { "spread across the register" } else { "the first by id" }
     );
+    println!(
+        "- {}",
+        if daily {
+            format!("each batch a day after the one before, from {}-01", label(first + months))
+        } else {
+            format!("every batch dated {}-15", label(first + months - 1))
+        }
+    );
     drop(store);
     let state = AppState::new(snap, Some(data.clone()), Settings::default());
     let feeder = {
@@ -221,6 +234,11 @@ async fn main() {
     let mut rebuild_s = Vec::new();
     let mut patch_ms = Vec::new();
     for b in 0..batches {
+        let date = if daily {
+            format!("{}-{:02}", label(last + 1 + b as u32 / 28), 1 + b % 28)
+        } else {
+            format!("{}-15", label(last))
+        };
         let items: Vec<Value> = (0..10_000)
             .map(|i| {
                 let n = b * 10_000 + i;
@@ -228,10 +246,10 @@ async fn main() {
                 let lon = 116.95 + (n % 997) as f64 * 0.0003;
                 let lat = 36.62 + (n % 991) as f64 * 0.0001;
                 if i % 3 == 0 {
-                    json!({"id": format!("FEED-{b}-{i}"), "talent_id": talent, "date": format!("{}-15", label(last)),
+                    json!({"id": format!("FEED-{b}-{i}"), "talent_id": talent, "date": date,
                            "event": "leave", "from_lon": lon, "from_lat": lat, "destination": "上海"})
                 } else {
-                    json!({"id": format!("FEED-{b}-{i}"), "talent_id": talent, "date": format!("{}-15", label(last)),
+                    json!({"id": format!("FEED-{b}-{i}"), "talent_id": talent, "date": date,
                            "event": "job_change", "from_lon": lon, "from_lat": lat, "to_lon": 117.05 + (n % 13) as f64 * 0.01,
                            "to_lat": 36.67, "to_enterprise_id": enterprise_ids[n % enterprise_ids.len()]})
                 }

@@ -255,11 +255,15 @@ fn a_moves_batch_leaves_both_stores_in_the_same_present() {
     // the rows as stored after it.
     let mut sorted = talents.clone();
     sorted.sort();
+    let fresh: std::collections::HashSet<String> =
+        items.iter().map(|m| m["id"].as_str().unwrap().to_string()).collect();
     for (summary, store) in [(&a, &pg), (&b, &lite)] {
         let delta = summary.delta.as_ref().unwrap();
         let read = talentmap::import::present::read_rows(store.conn(), &sorted).unwrap();
-        assert_eq!(format!("{:?}", delta.after), format!("{read:?}"));
+        common::check_handed_over(delta, &read, &fresh);
     }
+    let (a, b) = (a.delta.as_ref().unwrap(), b.delta.as_ref().unwrap());
+    assert_eq!(format!("{a:?}"), format!("{b:?}"), "both stores hand over the same delta");
     // Sent again, the batch is recognised and stores nothing new.
     let again = import_moves(&mut pg, &Taxonomy::builtin(), &items).unwrap();
     assert_eq!(again.stored, 0, "{again:?}");

@@ -459,12 +459,81 @@ fn a_patched_snapshot_equals_a_rebuild() {
         let ids: Vec<String> = delta.after.talents.iter().map(|t| t.id.clone()).collect();
         assert_eq!(ids, touched, "every touched talent, in id order");
         let read = talentmap::import::present::read_rows(store.conn(), &touched).unwrap();
-        assert_eq!(format!("{:?}", delta.after), format!("{read:?}"), "round {round}");
+        let fresh = batch.iter().map(|m| m["id"].as_str().unwrap().to_string()).collect();
+        check_handed_over(&delta, &read, &fresh);
         let patched = snapshot::patch::apply(&snap, &delta).unwrap().expect("same base version");
         let rebuilt = snapshot::build(&mut store, taxonomy.clone()).unwrap();
         same_snapshot(&patched, &rebuilt);
         conserved(&patched);
         snap = patched;
+    }
+}
+
+/// Batches the way a feed sends them: each talent's new moves on days after
+/// its stored ones, batch after batch for the same talents, with now and
+/// then a move on a talent's latest day (replayed whole), several moves of
+/// one talent on one day, the first batch in a month after every stored
+/// move and the others in that month.
+#[test]
+fn a_feed_in_date_order_continues_each_talent_from_its_latest_moves() {
+    let dir = tempfile::tempdir().unwrap();
+    let talents = 300;
+    let mut store = random_city(dir.path(), talents, 7);
+    import_moves_csv(&mut store, dir.path(), "moves.csv", &random_moves(1_200, talents, 13));
+    let taxonomy = Arc::new(Taxonomy::builtin());
+    let mut snap = snapshot::build(&mut store, taxonomy.clone()).unwrap();
+    let mut feed = talentmap::import::FeedContext::default();
+    let (mut continued, mut whole, mut replayed) = (0, 0, 0);
+    for round in 0..6u64 {
+        // 240 talents out of 300, a different 240 each round.
+        let batch: Vec<Value> = random_moves(400, 240, 100 + round)
+            .into_iter()
+            .enumerate()
+            .map(|(i, m)| {
+                let talent = (m.talent + 20 * round as usize) % talents;
+                // A few land on the day the previous round used.
+                let day = if i % 13 == 0 && round > 0 { 3 * round } else { 3 * round + 1 + (i as u64 % 3) };
+                json!({"id": format!("D{round}-{}", m.id), "talent_id": format!("T{talent}"),
+                       "date": format!("2026-01-{day:02}"), "event": m.event,
+                       "to_lon": m.to.map(|p| p.0), "to_lat": m.to.map(|p| p.1),
+                       "to_enterprise_id": m.firm, "destination": (m.event == "leave").then_some("青岛")})
+            })
+            .collect();
+        let mut staged = talentmap::import::stage_moves_keeping(&mut store, &taxonomy, &batch, &mut feed).unwrap();
+        let delta = staged.take_delta().expect("stored moves come with a delta");
+        staged.commit().unwrap();
+        let ids: Vec<String> = delta.after.talents.iter().map(|t| t.id.clone()).collect();
+        let read = talentmap::import::present::read_rows(store.conn(), &ids).unwrap();
+        let fresh = batch.iter().map(|m| m["id"].as_str().unwrap().to_string()).collect();
+        check_handed_over(&delta, &read, &fresh);
+        continued += delta.continued.len();
+        whole += delta.continued.values().filter(|c| c.whole).count();
+        replayed += ids.len() - delta.continued.len();
+        let patched = snapshot::patch::apply(&snap, &delta).unwrap().expect("followed without a rebuild");
+        let rebuilt = snapshot::build(&mut store, taxonomy.clone()).unwrap();
+        same_snapshot(&patched, &rebuilt);
+        conserved(&patched);
+        snap = patched;
+    }
+    assert!(continued > 1_000, "most talents continue: {continued}");
+    assert!(whole > 20, "some tails are whole histories: {whole}");
+    assert!(replayed > 50, "some talents are replayed whole: {replayed}");
+    // The present is the one a replay of every move from the register
+    // gives (no enterprise moved meanwhile).
+    use talentmap::import::present;
+    let ids: Vec<String> = (0..talents).map(|i| format!("T{i}")).collect();
+    let regions = present::regions(store.conn()).unwrap();
+    let replayed = present::recompute(store.conn(), &regions, present::Scope::Before(&ids, 1 << 40), None).unwrap();
+    let rows = present::read_rows(store.conn(), &ids).unwrap();
+    assert_eq!(rows.talents.len(), talents);
+    for t in &rows.talents {
+        let s = &replayed.stored[&t.id];
+        assert_eq!(
+            (t.here, t.home, t.work, &t.enterprise_id),
+            (s.state.here, s.state.home, s.state.work, &s.state.enterprise)
+        );
+        assert_eq!((&t.home_district, &t.home_park), (&s.home_district, &s.home_park), "{}", t.id);
+        assert_eq!((&t.work_district, &t.work_park), (&s.work_district, &s.work_park), "{}", t.id);
     }
 }
 
@@ -491,7 +560,10 @@ fn a_batch_of_the_latest_month_shares_every_other_month_of_the_move_table() {
     let mut staged = talentmap::import::stage_moves(&mut store, &taxonomy, &batch).unwrap();
     let delta = staged.take_delta().expect("a delta");
     staged.commit().unwrap();
-    assert!(delta.before.moves.len() > 100, "the touched talents had moves before");
+    // Their new moves come after every stored one: the delta holds the new
+    // moves and the latest stored ones of each.
+    assert!(delta.continued.len() > 80, "the touched talents had moves before: {}", delta.continued.len());
+    assert_eq!(delta.after.moves.len(), batch.len());
     let patched = snapshot::patch::apply(&snap, &delta).unwrap().expect("same base version");
     assert_eq!(patched.flows.months as usize, months);
     assert_eq!(

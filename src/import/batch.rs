@@ -510,7 +510,13 @@ fn run<'s>(
         unchanged,
         version,
         warnings,
-        delta: Some(present::Delta { base_version: batch - 1, version, before, after }),
+        delta: Some(present::Delta {
+            base_version: batch - 1,
+            version,
+            before,
+            after,
+            continued: std::mem::take(&mut found.continued),
+        }),
     };
     // The batch writes moves and the talents' present only: once it
     // commits, the context describes the store at its version.

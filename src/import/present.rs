@@ -33,7 +33,8 @@ pub enum Scope<'a> {
     Talents(u64),
     /// These (a feed batch's talents, in id order), each read through the
     /// indexes and replayed with `fresh`, the batch's moves, before those
-    /// are written: nothing is written — the changed present is in
+    /// are written — or, when those all come on later days than its stored
+    /// moves, resumed from its stored present ([`Continued`]): nothing is written — the changed present is in
     /// [`Recomputed::pending`] for [`write_present`], the rows after the
     /// batch in [`Recomputed::after`].
     Batch(&'a [String], &'a [super::kinds::LocatedMove]),
@@ -55,10 +56,15 @@ pub struct Recomputed {
     pub stored: HashMap<String, Stored>,
     /// With [`Scope::Batch`]: the talents' rows and all their moves once the
     /// batch and [`Self::pending`] are written, exactly as [`read_rows`]
-    /// would then read them.
+    /// would then read them — but for the talents in [`Self::continued`],
+    /// whose moves here are the batch's alone.
     pub after: Rows,
     /// With [`Scope::Batch`]: the present that changed, not yet written.
     pub pending: Vec<PresentChange>,
+    /// With [`Scope::Batch`]: the talents resumed from their stored present
+    /// (every new move on a later day than their stored ones), whose stored
+    /// moves are not in [`Self::after`].
+    pub continued: std::collections::BTreeMap<String, Continued>,
 }
 
 impl Recomputed {
@@ -70,7 +76,26 @@ impl Recomputed {
         self.after.talents.extend(other.after.talents);
         self.after.moves.extend(other.after.moves);
         self.pending.extend(other.pending);
+        self.continued.extend(other.continued);
     }
+}
+
+/// A talent whose new moves all come on later days than its stored ones
+/// (a feed's usual order): its present is resumed from the stored one with
+/// the new moves alone, and a delta carries its new moves without the
+/// stored ones. `tail` is what the flows need of those: the attribution of
+/// the new moves carries on from the employer and industry the latest
+/// stored moves leave (`snapshot::moves::carried`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Continued {
+    /// The talent's latest stored moves, in the store's order (date, then
+    /// id): every move from the earlier of the latest day with a move that
+    /// names an enterprise and the latest day with one that sets the
+    /// employer (a job change; an arrival at an enterprise) — whole days.
+    pub tail: Vec<MoveRow>,
+    /// `tail` holds every stored move of the talent (no such day was found
+    /// before the first).
+    pub whole: bool,
 }
 
 /// A talent's present that changed, with the regions of what moved.
@@ -243,6 +268,7 @@ pub fn recompute(
         every_column: conn.kind() == Kind::Postgres,
         firms: HashMap::new(),
         current: None,
+        resumes: false,
         row: None,
         keep_stored: matches!(scope, Scope::Batch(..)),
         read_only: matches!(scope, Scope::Before(..)),
@@ -262,12 +288,46 @@ pub fn recompute(
             for list in theirs.values_mut() {
                 list.sort_by(|a, b| (&a.0, &a.1.stored.id).cmp(&(&b.0, &b.1.stored.id)));
             }
-            let mut select = conn.prepare(&format!(
-                "{SELECT}{SELECT_ROWS} FROM talents t LEFT JOIN moves m ON m.talent_id = t.id WHERE t.id = ?1
-                 ORDER BY m.date, m.id"
-            ))?;
+            let rows_of = |order: &str| {
+                format!(
+                    "{SELECT}{SELECT_ROWS} FROM talents t LEFT JOIN moves m ON m.talent_id = t.id WHERE t.id = ?1
+                     ORDER BY {order}"
+                )
+            };
+            let mut latest_first = conn.prepare(&rows_of("m.date DESC, m.id DESC"))?;
+            let mut select = conn.prepare(&rows_of("m.date, m.id"))?;
             for id in ids {
-                let mut new = theirs.get(id.as_str()).map_or(&[][..], Vec::as_slice).iter().peekable();
+                let new = theirs.get(id.as_str()).map_or(&[][..], Vec::as_slice);
+                // The latest stored move first: a talent without stored
+                // moves, or whose new moves all come on later days, is
+                // played from this row on; the others are read again in
+                // the store's order and replayed whole.
+                let mut rows = latest_first.query(params![id])?;
+                let Some(r) = rows.next()? else { continue };
+                let last: Option<String> = r.get(7)?;
+                let resumes = last.as_deref().is_some_and(|l| new.first().is_some_and(|(d, _)| l < d.as_str()));
+                if last.is_none() || resumes {
+                    replayer.begin(&r)?;
+                    if resumes {
+                        replayer.resumes = true;
+                        let mut tail = Tail::default();
+                        tail.read(&r)?;
+                        let mut whole = true;
+                        while let Some(r) = rows.next()? {
+                            if !tail.read(&r)? {
+                                whole = false;
+                                break;
+                            }
+                        }
+                        let mut tail = tail.moves;
+                        tail.reverse();
+                        replayer.out.continued.insert(id.clone(), Continued { tail, whole });
+                    }
+                    new.iter().for_each(|(_, m)| replayer.fresh(m));
+                    continue;
+                }
+                drop(rows);
+                let mut new = new.iter().peekable();
                 let mut rows = select.query(params![id])?;
                 let mut found = false;
                 while let Some(r) = rows.next()? {
@@ -355,6 +415,9 @@ struct Replayer<'c, 'r> {
     firms: HashMap<String, Option<LonLat>>,
     /// The talent being read: id, register row, stored present.
     current: Option<(String, TalentState, TalentState)>,
+    /// The talent being read is resumed from its stored present with the
+    /// steps ([`state::resume`]), not replayed from its register row.
+    resumes: bool,
     /// Its whole row as stored, when `keep_stored` (for [`Recomputed::after`]).
     row: Option<TalentRow>,
     /// Keep each talent's stored present, and its rows after, in the answer.
@@ -440,17 +503,7 @@ impl Replayer<'_, '_> {
         let event = r.get_ref(8)?.as_str().ok().and_then(|e| e.parse::<MoveEvent>().ok());
         let (Some(date), Some(event)) = (date, event) else { return Ok(()) };
         if self.keep_stored {
-            let stored = Move {
-                id: move_id.clone(),
-                talent_id: r.get(0)?,
-                date,
-                event,
-                from: point(r.get(30)?, r.get(31)?),
-                to: point(r.get(9)?, r.get(10)?),
-                to_enterprise_id: r.get(11)?,
-                destination: r.get(32)?,
-            };
-            self.out.after.moves.push(MoveRow { stored, rkey: r.get::<_, Option<i64>>(33)?.unwrap_or(0) as u32 });
+            self.out.after.moves.push(move_row(r, move_id.clone(), date, event)?);
         }
         self.steps.push(Step { id: move_id, date, event, to: point(r.get(9)?, r.get(10)?), to_enterprise: r.get(11)? });
         self.flagged.push(self.flag_batch.is_some_and(|b| r.get::<_, i64>(12).ok() == Some(b as i64)));
@@ -475,11 +528,16 @@ impl Replayer<'_, '_> {
         };
         let mut found = Vec::new();
         let flagged = &self.flagged;
-        let s = state::replay(registered, &self.steps, None, lookup, |i, k| {
+        let report = |i, k| {
             if flagged[i] {
                 found.push((i, k));
             }
-        });
+        };
+        let s = if std::mem::take(&mut self.resumes) {
+            state::resume(stored.clone(), &self.steps, lookup, report)
+        } else {
+            state::replay(registered, &self.steps, None, lookup, report)
+        };
         for (i, k) in found {
             self.out.irregular.push((self.steps[i].id.clone(), k));
         }
@@ -528,6 +586,59 @@ impl Replayer<'_, '_> {
     }
 }
 
+/// A stored move from a row of [`SELECT`] and [`SELECT_ROWS`] (its id,
+/// date and event read already).
+fn move_row(r: &crate::store::db::Row, id: String, date: Date, event: MoveEvent) -> crate::store::db::Result<MoveRow> {
+    let stored = Move {
+        id,
+        talent_id: r.get(0)?,
+        date,
+        event,
+        from: point(r.get(30)?, r.get(31)?),
+        to: point(r.get(9)?, r.get(10)?),
+        to_enterprise_id: r.get(11)?,
+        destination: r.get(32)?,
+    };
+    Ok(MoveRow { stored, rkey: r.get::<_, Option<i64>>(33)?.unwrap_or(0) as u32 })
+}
+
+/// A talent's latest stored moves read newest first, up to the day
+/// [`Continued::tail`] starts on.
+#[derive(Default)]
+struct Tail {
+    moves: Vec<MoveRow>,
+    /// The newest day with a move naming an enterprise.
+    names: Option<String>,
+    /// The newest day with a move that sets the employer.
+    sets: Option<String>,
+}
+
+impl Tail {
+    /// Takes the row's move, or says (`false`) that it comes before the
+    /// tail's first day.
+    fn read(&mut self, r: &crate::store::db::Row) -> crate::store::db::Result<bool> {
+        let Some(id) = r.get::<_, Option<String>>(6)? else { return Ok(true) };
+        let day: String = r.get(7)?;
+        if let (Some(names), Some(sets)) = (&self.names, &self.sets)
+            && day < *names.min(sets)
+        {
+            return Ok(false);
+        }
+        let event = r.get_ref(8)?.as_str().ok().and_then(|e| e.parse::<MoveEvent>().ok());
+        let (Some(date), Some(event)) = (Date::parse(&day), event) else { return Ok(true) };
+        let firm = r.get_ref(11)?.as_str_or_null().ok().flatten().is_some();
+        if firm && self.names.is_none() {
+            self.names = Some(day.clone());
+        }
+        let sets = event == MoveEvent::JobChange || (event == MoveEvent::Arrive && firm);
+        if sets && self.sets.is_none() {
+            self.sets = Some(day);
+        }
+        self.moves.push(move_row(r, id, date, event)?);
+        Ok(true)
+    }
+}
+
 /// A talent row as stored: the present columns and the profile.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TalentRow {
@@ -572,8 +683,15 @@ pub struct Delta {
     pub base_version: u64,
     /// The data version the batch committed.
     pub version: u64,
+    /// The touched talents' rows and moves before the batch; of a talent
+    /// in [`Self::continued`], no moves.
     pub before: Rows,
+    /// Their rows and moves after it; of a talent in [`Self::continued`],
+    /// its new moves only.
     pub after: Rows,
+    /// The talents whose new moves all come after their stored ones, with
+    /// the latest of those.
+    pub continued: std::collections::BTreeMap<String, Continued>,
 }
 
 fn point(lon: Option<f64>, lat: Option<f64>) -> Option<LonLat> {
@@ -596,7 +714,7 @@ pub fn delta_of_batch(conn: &Connection, regions: &Regions, version: u64) -> cra
     let before_state = recompute(conn, regions, Scope::Before(&touched, version), None)?;
     let fresh: std::collections::HashSet<&str> = written.iter().map(|(id, _)| id.as_str()).collect();
     let before = rows_before(&after, &before_state.stored, &fresh);
-    Ok(Delta { base_version: version.saturating_sub(1), version, before, after })
+    Ok(Delta { base_version: version.saturating_sub(1), version, before, after, continued: Default::default() })
 }
 
 /// The rows as they were before a batch, from the rows after it: the

@@ -86,11 +86,37 @@ pub fn replay(
     registered: TalentState,
     steps: &[Step],
     until: Option<Date>,
-    mut enterprise_at: impl FnMut(&str) -> Option<LonLat>,
-    mut irregular: impl FnMut(usize, Irregular),
+    enterprise_at: impl FnMut(&str) -> Option<LonLat>,
+    irregular: impl FnMut(usize, Irregular),
 ) -> TalentState {
     let mut state = registered;
     state.here = steps.first().is_none_or(|s| s.event != MoveEvent::Arrive);
+    apply(state, steps, true, until, enterprise_at, irregular)
+}
+
+/// The state after `steps`, which all come after the moves that left the
+/// talent in `state` (by date, then id): as [`replay`] of those moves and
+/// `steps` would end, without reading the earlier ones again. `state` must
+/// be the state after at least one move.
+pub fn resume(
+    state: TalentState,
+    steps: &[Step],
+    enterprise_at: impl FnMut(&str) -> Option<LonLat>,
+    irregular: impl FnMut(usize, Irregular),
+) -> TalentState {
+    apply(state, steps, false, None, enterprise_at, irregular)
+}
+
+/// Applies `steps` to `state`; `first` says whether `steps[0]` is the
+/// talent's first move.
+fn apply(
+    mut state: TalentState,
+    steps: &[Step],
+    first: bool,
+    until: Option<Date>,
+    mut enterprise_at: impl FnMut(&str) -> Option<LonLat>,
+    mut irregular: impl FnMut(usize, Irregular),
+) -> TalentState {
     for (i, step) in steps.iter().enumerate() {
         if until.is_some_and(|d| step.date > d) {
             break;
@@ -103,7 +129,7 @@ pub fn replay(
                 state.here = false;
             }
             MoveEvent::Arrive => {
-                if state.here && i > 0 {
+                if state.here && (i > 0 || !first) {
                     irregular(i, Irregular::ArriveWhileHere);
                 }
                 state.here = true;
@@ -217,6 +243,32 @@ mod tests {
             irregular,
             vec![(1, Irregular::LeaveWhileAway), (2, Irregular::WhileAway), (3, Irregular::ArriveWhileHere)]
         );
+    }
+
+    #[test]
+    fn resuming_after_some_moves_ends_as_replaying_them_all() {
+        let steps = [
+            step("a", "2025-01-01", MoveEvent::Arrive, Some((117.2, 36.5)), None),
+            step("b", "2025-02-01", MoveEvent::JobChange, None, Some("E1")),
+            step("c", "2025-03-01", MoveEvent::Leave, None, None),
+            step("d", "2025-04-01", MoveEvent::Leave, None, None),
+            step("e", "2025-05-01", MoveEvent::Arrive, Some((117.3, 36.4)), None),
+            step("f", "2025-06-01", MoveEvent::Arrive, None, Some("E1")),
+            step("g", "2025-07-01", MoveEvent::JobChange, Some((117.5, 36.5)), None),
+        ];
+        let firm = |id: &str| (id == "E1").then_some(LonLat::new(117.1, 36.7));
+        let (whole, irregular) = run(&steps, None);
+        for split in 1..steps.len() {
+            let (before, _) = run(&steps[..split], None);
+            let mut found = Vec::new();
+            let s = resume(before, &steps[split..], firm, |i, k| found.push((i + split, k)));
+            assert_eq!(s, whole, "resumed after {split} moves");
+            let later: Vec<_> = irregular.iter().copied().filter(|(i, _)| *i >= split).collect();
+            assert_eq!(found, later, "the same moves reported after {split}");
+        }
+        // An arrival is irregular when it comes after a move that put the
+        // talent here, whichever call applies it.
+        assert_eq!(irregular, vec![(3, Irregular::LeaveWhileAway), (5, Irregular::ArriveWhileHere)]);
     }
 
     #[test]

@@ -317,10 +317,8 @@ fn attribute(group: &[RawMove], info: TalentInfo, first: u32, origin: (u32, u32)
     let mut employer = registered;
     for m in group {
         let before = employer;
-        match MoveEvent::from_index(m.event) {
-            Some(MoveEvent::Arrive) if m.to_enterprise != NONE32 => employer = m.to_enterprise,
-            Some(MoveEvent::JobChange) => employer = m.to_enterprise,
-            _ => {}
+        if let Some(set) = employer_set(m) {
+            employer = set;
         }
         let industry = if m.to_industry != NONE8 {
             m.to_industry
@@ -349,6 +347,45 @@ fn attribute(group: &[RawMove], info: TalentInfo, first: u32, origin: (u32, u32)
             to_enterprise: employer,
         });
     }
+}
+
+/// The employer `m` sets, if it sets one (the state rule: an arrival at an
+/// enterprise, a job change — to none when it names none).
+fn employer_set(m: &RawMove) -> Option<u32> {
+    match MoveEvent::from_index(m.event) {
+        Some(MoveEvent::Arrive) if m.to_enterprise != NONE32 => Some(m.to_enterprise),
+        Some(MoveEvent::JobChange) => Some(m.to_enterprise),
+        _ => None,
+    }
+}
+
+/// What the attribution of a talent's later moves carries on from, after
+/// `tail`, its latest moves (whole days, in the store's order; all of its
+/// moves when `whole`), `info` being what the build knows of the talent:
+/// the employer the last move that sets one leaves, and the industry of
+/// the last move to an enterprise — as [`attribute`] would reach them
+/// over all of the talent's moves. Attributing later moves from it gives
+/// each the records a build gives them. `None` when `tail` is not whole
+/// and lacks either move (then the earlier moves would decide).
+pub fn carried(tail: &mut [RawMove], info: TalentInfo, whole: bool) -> Option<TalentInfo> {
+    sort_for_attribution(tail);
+    let (mut employer, mut industry) = (None, None);
+    for m in tail.iter() {
+        if let Some(set) = employer_set(m) {
+            employer = Some(set);
+        }
+        if m.to_industry != NONE8 {
+            industry = Some(m.to_industry);
+        }
+    }
+    if !whole && (employer.is_none() || industry.is_none()) {
+        return None;
+    }
+    Some(TalentInfo {
+        field: info.field,
+        industry: industry.unwrap_or(info.industry),
+        employer: employer.unwrap_or(info.employer),
+    })
 }
 
 /// What the build knows about a talent: its field, its registered
@@ -611,7 +648,9 @@ impl FlowIndex {
     /// The index after replacing some talents' moves: `removed` are their
     /// moves as built before (with `before`'s talent info), `added` all
     /// their moves now (with `after`'s). Each group of one talent must be
-    /// complete. `None` when the added moves start before the first month
+    /// complete — or, for a talent whose new moves all come on later days
+    /// than the moves it has, `removed` holds none of its moves, `added`
+    /// its new ones and `after` what they carry on from ([`carried`]). `None` when the added moves start before the first month
     /// (every month offset would shift: rebuild instead).
     pub fn patch(
         &self,

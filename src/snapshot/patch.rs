@@ -13,16 +13,16 @@
 //! vacancies and their indexes are shared with the old snapshot (`Arc`);
 //! stations and regions are copied.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::import::present::{Delta, MoveRow, Rows, TalentRow};
+use crate::import::present::{Continued, Delta, MoveRow, Rows, TalentRow};
 use crate::store::Store;
 use crate::store::db::{OptionalExtension, params};
 
 use super::load::settle_swapped_talents;
-use super::moves::{Destinations, Locator, MoveValues, RawMove, TalentInfo, id_key, raw_move};
+use super::moves::{Destinations, Locator, MoveValues, RawMove, TalentInfo, carried, id_key, raw_move};
 use super::tables::{TalentContext, TalentValues, talent_rec};
 use super::*;
 
@@ -97,9 +97,11 @@ pub fn apply(snap: &Snapshot, delta: &Delta) -> Result<Option<Snapshot>, Snapsho
 }
 
 /// The flow index after `delta` (the touched talents' moves taken out and
-/// put in again, the cubes changed by the difference) and the locator it
-/// was built with, or `None` when the batch reaches before the first month
-/// of the index.
+/// put in again, or a continued talent's new moves put in after its stored
+/// ones; the cubes changed by the difference) and the locator it was built
+/// with, or `None` when the batch reaches before the first month of the
+/// index or a continued talent's tail does not say what its moves carry
+/// on from.
 fn patch_flows(snap: &Snapshot, delta: &Delta) -> Option<(FlowIndex, Arc<Locator>)> {
     // Built with the moves; a snapshot of a store that had none builds it now.
     let locator =
@@ -118,22 +120,29 @@ fn patch_flows(snap: &Snapshot, delta: &Delta) -> Option<(FlowIndex, Arc<Locator
         id.and_then(|id| snap.enterprise_index.get(id))
             .map_or((NONE32, NONE8), |&e| (e, snap.enterprises[e as usize].industry))
     };
-    let mut raws = |rows: &Rows| -> (Vec<RawMove>, HashMap<u64, TalentInfo>) {
-        let info = rows
-            .talents
-            .iter()
-            .map(|t| {
-                let field = snap.taxonomy.field_index(&t.field).unwrap_or(NONE8);
-                let (employer, industry) = enterprise_of(t.reg_enterprise_id.as_deref());
-                (id_key(&t.id), TalentInfo { field, industry, employer })
-            })
-            .collect();
+    // A continued talent's new moves carry on from its latest stored ones.
+    let mut raws = |rows: &Rows, continued: &BTreeMap<String, Continued>| {
+        let mut info = HashMap::with_capacity(rows.talents.len());
+        for t in &rows.talents {
+            let field = snap.taxonomy.field_index(&t.field).unwrap_or(NONE8);
+            let (employer, industry) = enterprise_of(t.reg_enterprise_id.as_deref());
+            let mut known = TalentInfo { field, industry, employer };
+            if let Some(c) = continued.get(&t.id) {
+                let mut tail: Vec<RawMove> = c
+                    .tail
+                    .iter()
+                    .map(|m| raw_move(&move_values(m, &enterprise_of), &mut locate, &mut destinations))
+                    .collect();
+                known = carried(&mut tail, known, c.whole)?;
+            }
+            info.insert(id_key(&t.id), known);
+        }
         let moves =
             rows.moves.iter().map(|m| raw_move(&move_values(m, &enterprise_of), &mut locate, &mut destinations));
-        (moves.collect(), info)
+        Some((moves.collect::<Vec<_>>(), info))
     };
-    let (removed, before) = raws(&delta.before);
-    let (added, after) = raws(&delta.after);
+    let (removed, before) = raws(&delta.before, &BTreeMap::new())?;
+    let (added, after) = raws(&delta.after, &delta.continued)?;
     let flows = snap.flows.patch(removed, &before, added, &after, destinations.texts)?;
     Some((flows, locator.clone()))
 }

@@ -80,6 +80,43 @@ pub fn tiny_city(dir: &Path, talents: usize) -> Store {
     store
 }
 
+/// Checks the rows a moves batch hands over (`delta`) against the rows as
+/// stored after it (`read`, by `present::read_rows`): the same talents;
+/// every move, but of a talent continued from its latest stored moves the
+/// batch's alone (`fresh`, its move ids); that talent's tail, the latest of
+/// its stored moves, all dated before its new ones. Every touched talent
+/// with stored moves all before its new ones is continued.
+#[allow(dead_code)]
+pub fn check_handed_over(
+    delta: &talentmap::import::present::Delta,
+    read: &talentmap::import::present::Rows,
+    fresh: &std::collections::HashSet<String>,
+) {
+    use talentmap::import::present::MoveRow;
+    assert_eq!(format!("{:?}", delta.after.talents), format!("{:?}", read.talents));
+    let continued = |m: &MoveRow| delta.continued.contains_key(&m.stored.talent_id);
+    let expected: Vec<&MoveRow> = read.moves.iter().filter(|m| !continued(m) || fresh.contains(&m.stored.id)).collect();
+    assert_eq!(format!("{:?}", delta.after.moves.iter().collect::<Vec<_>>()), format!("{expected:?}"));
+    for t in &read.talents {
+        let of = |m: &&MoveRow| m.stored.talent_id == t.id;
+        let stored: Vec<&MoveRow> = read.moves.iter().filter(of).filter(|m| !fresh.contains(&m.stored.id)).collect();
+        let new: Vec<&MoveRow> = read.moves.iter().filter(of).filter(|m| fresh.contains(&m.stored.id)).collect();
+        let later = match (stored.last(), new.first()) {
+            (Some(s), Some(n)) => s.stored.date < n.stored.date,
+            _ => false,
+        };
+        let Some(c) = delta.continued.get(&t.id) else {
+            assert!(!later, "{} has every new move after its stored ones and is replayed whole", t.id);
+            continue;
+        };
+        assert!(later, "{} is continued though a new move comes among its stored ones", t.id);
+        assert!(!c.tail.is_empty() && c.tail.len() <= stored.len(), "{}", t.id);
+        assert_eq!(c.whole, c.tail.len() == stored.len(), "{}", t.id);
+        let latest = &stored[stored.len() - c.tail.len()..];
+        assert_eq!(format!("{:?}", c.tail.iter().collect::<Vec<_>>()), format!("{latest:?}"), "{}", t.id);
+    }
+}
+
 pub mod mvt;
 pub mod pg;
 
