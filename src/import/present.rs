@@ -33,10 +33,10 @@ pub enum Scope<'a> {
     Talents(u64),
     /// These (a feed batch's talents, in id order), each read through the
     /// indexes and replayed with `fresh`, the batch's moves, before those
-    /// are written — or, when those all come on later days than its stored
-    /// moves, resumed from its stored present ([`Continued`]): nothing is written — the changed present is in
-    /// [`Recomputed::pending`] for [`write_present`], the rows after the
-    /// batch in [`Recomputed::after`].
+    /// are written — or, when its new moves all come on later days than its
+    /// stored ones, resumed from its stored present ([`Continued`]). Nothing
+    /// is written: the changed present is in [`Recomputed::pending`] for
+    /// [`write_present`], the rows after the batch in [`Recomputed::after`].
     Batch(&'a [String], &'a [super::kinds::LocatedMove]),
     /// These, as they were before the batch numbered by the second field:
     /// replayed without its moves, written nowhere (each found in

@@ -650,8 +650,9 @@ impl FlowIndex {
     /// their moves now (with `after`'s). Each group of one talent must be
     /// complete — or, for a talent whose new moves all come on later days
     /// than the moves it has, `removed` holds none of its moves, `added`
-    /// its new ones and `after` what they carry on from ([`carried`]). `None` when the added moves start before the first month
-    /// (every month offset would shift: rebuild instead).
+    /// its new ones and `after` what they carry on from ([`carried`]).
+    /// `None` when the added moves start before the first month (every
+    /// month offset would shift: rebuild instead).
     pub fn patch(
         &self,
         mut removed: Vec<RawMove>,
