@@ -501,11 +501,27 @@ fn a_feed_in_date_order_continues_each_talent_from_its_latest_moves() {
             .collect();
         let mut staged = talentmap::import::stage_moves_keeping(&mut store, &taxonomy, &batch, &mut feed).unwrap();
         let delta = staged.take_delta().expect("stored moves come with a delta");
-        staged.commit().unwrap();
+        let summary = staged.commit().unwrap();
         let ids: Vec<String> = delta.after.talents.iter().map(|t| t.id.clone()).collect();
         let read = talentmap::import::present::read_rows(store.conn(), &ids).unwrap();
         let fresh = batch.iter().map(|m| m["id"].as_str().unwrap().to_string()).collect();
         check_handed_over(&delta, &read, &fresh);
+        // The batch's warnings are those a replay of every move finds for
+        // its moves (which also leaves the present as it is).
+        let regions = talentmap::import::present::regions(store.conn()).unwrap();
+        let scope = talentmap::import::present::Scope::Moves(summary.version);
+        let again = talentmap::import::present::recompute(store.conn(), &regions, scope, Some(summary.version));
+        let warned = |w: Vec<(String, String)>| w.into_iter().collect::<std::collections::BTreeSet<_>>();
+        let got = warned(summary.warnings.iter().map(|w| (w.value.clone(), w.message.clone())).collect());
+        let want =
+            warned(again.unwrap().irregular.iter().map(|(id, k)| (id.clone(), k.message().to_string())).collect());
+        assert_eq!(got, want, "round {round}: warnings");
+        assert!(!got.is_empty(), "round {round}: the random histories have irregular moves");
+        assert_eq!(
+            format!("{:?}", talentmap::import::present::read_rows(store.conn(), &ids).unwrap().talents),
+            format!("{:?}", read.talents),
+            "round {round}: a whole replay changes no present"
+        );
         continued += delta.continued.len();
         whole += delta.continued.values().filter(|c| c.whole).count();
         replayed += ids.len() - delta.continued.len();
@@ -534,6 +550,83 @@ fn a_feed_in_date_order_continues_each_talent_from_its_latest_moves() {
         );
         assert_eq!((&t.home_district, &t.home_park), (&s.home_district, &s.home_park), "{}", t.id);
         assert_eq!((&t.work_district, &t.work_park), (&s.work_district, &s.work_park), "{}", t.id);
+    }
+}
+
+/// A talent's present as stored, and as a replay of all its moves gives it.
+fn stored_and_replayed(store: &Store, id: &str) -> (TalentState, TalentState) {
+    use talentmap::import::present;
+    let ids = vec![id.to_string()];
+    let rows = present::read_rows(store.conn(), &ids).unwrap();
+    let t = &rows.talents[0];
+    let stored = TalentState { here: t.here, home: t.home, work: t.work, enterprise: t.enterprise_id.clone() };
+    let regions = present::regions(store.conn()).unwrap();
+    let replayed = present::recompute(store.conn(), &regions, present::Scope::Before(&ids, 1 << 40), None).unwrap();
+    (stored, replayed.stored[id].state.clone())
+}
+
+/// A moves file that gives stored moves to another talent replays the
+/// talent they leave too: its present is the rule's answer without them,
+/// and a later feed batch carries on from that.
+#[test]
+fn a_move_given_to_another_talent_replays_the_talent_it_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = tiny_city(dir.path(), 2);
+    let csv = format!(
+        "{MOVE_HEADER}M0,T0,2025-01-01,relocate,,,117.02,36.62,,\nM1,T0,2025-02-01,job_change,,,,,E2,\nM2,T0,2025-02-02,leave,,,,,,上海\n"
+    );
+    import(&mut store, ImportKind::Moves, &write(dir.path(), "a.csv", &csv)).unwrap();
+    let (stored, replayed) = stored_and_replayed(&store, "T0");
+    assert_eq!(stored, replayed);
+    assert!(!stored.here && stored.enterprise.as_deref() == Some("E2"));
+    // Corrected: M1 and M2 were T1's.
+    let csv = format!("{MOVE_HEADER}M1,T1,2025-02-01,job_change,,,,,E2,\nM2,T1,2025-02-02,leave,,,,,,上海\n");
+    import(&mut store, ImportKind::Moves, &write(dir.path(), "b.csv", &csv)).unwrap();
+    for talent in ["T0", "T1"] {
+        let (stored, replayed) = stored_and_replayed(&store, talent);
+        assert_eq!(stored, replayed, "{talent}");
+    }
+    assert!(stored_and_replayed(&store, "T0").0.here, "T0 is back in the city without the leave");
+    let items = vec![json!({"id": "F1", "talent_id": "T0", "date": "2025-03-01", "event": "relocate",
+                            "to_lon": 117.03, "to_lat": 36.63})];
+    let summary = talentmap::import::import_moves(&mut store, &Taxonomy::builtin(), &items).unwrap();
+    assert!(summary.delta.as_ref().unwrap().continued.contains_key("T0"));
+    assert!(summary.warnings.is_empty(), "T0 is here: {:?}", summary.warnings);
+    let (stored, replayed) = stored_and_replayed(&store, "T0");
+    assert_eq!(stored, replayed);
+}
+
+/// An enterprises import that moves an enterprise moves the workplace of
+/// the talents who took it from its position, so that a server following
+/// a later batch from the store finds the records it holds.
+#[test]
+fn a_talent_follows_its_employer_when_an_enterprise_moves() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = tiny_city(dir.path(), 3);
+    let csv =
+        format!("{MOVE_HEADER}M0,T0,2025-01-01,job_change,,,,,E2,\nM1,T1,2025-01-01,job_change,,,117.2,36.7,E2,\n");
+    import(&mut store, ImportKind::Moves, &write(dir.path(), "a.csv", &csv)).unwrap();
+    let moved = ENTERPRISES.replace("E2,泉城制药,117.30,36.70", "E2,泉城制药,117.32,36.71");
+    import(&mut store, ImportKind::Enterprises, &write(dir.path(), "e.csv", &moved)).unwrap();
+    let (stored, replayed) = stored_and_replayed(&store, "T0");
+    assert_eq!(stored, replayed);
+    assert_eq!(stored.work, Some(LonLat::new(117.32, 36.71)), "at E2's new position");
+    let (stored, _) = stored_and_replayed(&store, "T1");
+    assert_eq!(stored.work, Some(LonLat::new(117.2, 36.7)), "a job change with a point keeps it");
+    let taxonomy = Arc::new(Taxonomy::builtin());
+    let mut snap = snapshot::build(&mut store, taxonomy.clone()).unwrap();
+    for (round, date) in ["2025-02-01", "2025-03-01"].into_iter().enumerate() {
+        let items = vec![json!({"id": format!("F{round}"), "talent_id": "T0", "date": date, "event": "relocate",
+                                "to_lon": 117.03, "to_lat": 36.63})];
+        let mut staged = talentmap::import::stage_moves(&mut store, &taxonomy, &items).unwrap();
+        let delta = staged.take_delta().unwrap();
+        let summary = staged.commit().unwrap();
+        let taker = snapshot::patch::apply(&snap, &delta).unwrap().expect("patched");
+        let follower = snapshot::patch::follow_batch(&mut store, &snap, summary.version).unwrap().expect("followed");
+        let rebuilt = snapshot::build(&mut store, taxonomy.clone()).unwrap();
+        same_snapshot(&taker, &rebuilt);
+        same_snapshot(&follower, &rebuilt);
+        snap = rebuilt;
     }
 }
 

@@ -27,8 +27,9 @@ use std::io::{BufReader, Read};
 use std::path::Path;
 use std::str::FromStr;
 
-use crate::store::db::{Bulk, Connection, TransactionBehavior};
+use crate::store::db::{Bulk, Connection, OptionalExtension, TransactionBehavior, params};
 use indicatif::{ProgressBar, ProgressStyle};
+use std::collections::HashMap;
 
 use crate::model::{Enterprise, LonLat, Move, Station, Talent, Taxonomy, Vacancy};
 use crate::store::{self, Store};
@@ -222,6 +223,12 @@ fn run(
     let tx = store.conn_mut().transaction_with_behavior(TransactionBehavior::Immediate)?;
     let before = store::data_version(&tx)?;
     let batch = before + 1;
+    // Where the enterprises were: a talent whose workplace is an
+    // enterprise's position follows it when it moves.
+    let firms_before = match kind {
+        ImportKind::Enterprises => Some(enterprise_positions(&tx)?),
+        _ => None,
+    };
     if options.replace {
         tx.execute(&format!("DELETE FROM {}", kind.name()), [])?;
     }
@@ -239,6 +246,11 @@ fn run(
     };
     if options.replace && outcome.rows > 0 {
         check_references(&tx, kind, file)?;
+    }
+    if let Some(before) = firms_before
+        && outcome.rows > 0
+    {
+        follow_moved_enterprises(&tx, &before)?;
     }
     if outcome.rows == 0 {
         // No data rows: nothing changes, not even with `replace`.
@@ -383,17 +395,40 @@ fn import_csv(
             let mut exists = kinds::TalentIds::all(conn)?;
             // Where each move's event is, for warnings about its history.
             let mut events: Vec<(u64, u64, usize)> = Vec::new();
+            // A stored move given to another talent leaves its talent with
+            // a present to replay as well (not looked up into an empty table).
+            let mut owner = match conn.query_row("SELECT EXISTS (SELECT 1 FROM moves)", [], |r| r.get::<_, bool>(0))? {
+                true => Some(conn.prepare("SELECT talent_id FROM moves WHERE id = ?1")?),
+                false => None,
+            };
+            let mut left: Vec<String> = Vec::new();
+            let mut lookup_failed = None;
             let parse = |row: &mut columns::Row, ctx: &Context| {
                 let parsed = parse_move(row, ctx, &mut exists);
                 if let Some(m) = &parsed {
                     let (column, line) = row.locate("event");
                     events.push((crate::snapshot::moves::id_key(&m.id), line, column));
+                    if let Some(owner) = owner.as_mut() {
+                        match owner.query_row(params![m.id], |r| r.get::<_, String>(0)).optional() {
+                            Ok(Some(t)) if t != m.talent_id => left.push(t),
+                            Ok(_) => {}
+                            Err(e) => lookup_failed = Some(e),
+                        }
+                    }
                 }
                 parsed
             };
             let mut outcome = csv.run(reader, MOVE_COLUMNS, MOVE_UPSERT, parse, write_move as Write<_>)?;
+            if let Some(e) = lookup_failed {
+                return Err(e.into());
+            }
             let scope = if options.replace { present::Scope::All } else { present::Scope::Moves(batch) };
             let found = present::recompute(conn, &ctx.regions, scope, Some(batch))?;
+            if !options.replace && !left.is_empty() {
+                left.sort_unstable();
+                left.dedup();
+                present::recompute(conn, &ctx.regions, present::Scope::These(&left), None)?;
+            }
             events.sort_unstable();
             let file = source.label.as_str();
             let mut warnings: Vec<RowError> = found
@@ -727,6 +762,42 @@ fn progress_bar(enabled: bool, size: u64) -> ProgressBar {
         bar.set_style(style);
     }
     bar
+}
+
+/// Each enterprise's position, by id.
+fn enterprise_positions(conn: &Connection) -> crate::store::db::Result<HashMap<String, (f64, f64)>> {
+    let mut stmt = conn.prepare("SELECT id, lon, lat FROM enterprises")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, (r.get::<_, f64>(1)?, r.get::<_, f64>(2)?))))?;
+    rows.collect()
+}
+
+/// Replays the present of every talent with a move that takes its
+/// workplace from the position of an enterprise that moved or is gone
+/// since `before` (an `arrive` at an enterprise; a `job_change` naming one
+/// and no point), so that the stored present stays the rule's answer.
+fn follow_moved_enterprises(conn: &Connection, before: &HashMap<String, (f64, f64)>) -> Result<(), ImportError> {
+    let now = enterprise_positions(conn)?;
+    let moved: std::collections::HashSet<&str> =
+        before.iter().filter(|(id, p)| now.get(*id) != Some(*p)).map(|(id, _)| id.as_str()).collect();
+    if moved.is_empty() {
+        return Ok(());
+    }
+    let mut stmt = conn.prepare(
+        "SELECT talent_id, to_enterprise_id FROM moves
+         WHERE to_enterprise_id IS NOT NULL AND (event = 'arrive' OR to_lon IS NULL)",
+    )?;
+    let mut talents = Vec::new();
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        if r.get_ref(1)?.as_str().is_ok_and(|e| moved.contains(e)) {
+            talents.push(r.get::<_, String>(0)?);
+        }
+    }
+    talents.sort_unstable();
+    talents.dedup();
+    let regions = present::regions(conn)?;
+    present::recompute(conn, &regions, present::Scope::These(&talents), None)?;
+    Ok(())
 }
 
 /// After a replace, records of other kinds must still find what they

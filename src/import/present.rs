@@ -6,8 +6,10 @@
 //! state as of the latest move: the register row with the talent's moves
 //! applied by [`crate::model::state`]. Every write that can change it
 //! recomputes it in the same transaction, for the talents it touched: a
-//! moves import or feed batch, a talents import, a moves replace (all
-//! talents). Readers therefore never replay moves: the snapshot, the people
+//! moves import or feed batch (and the talents a moves file takes a move
+//! from), a talents import, a moves replace (all talents), an enterprises
+//! import that moves or drops an enterprise (the talents whose workplace
+//! a move takes from its position). Readers therefore never replay moves: the snapshot, the people
 //! layer and a person's record read the present as stored.
 
 use std::collections::HashMap;
@@ -42,6 +44,10 @@ pub enum Scope<'a> {
     /// replayed without its moves, written nowhere (each found in
     /// [`Recomputed::stored`]).
     Before(&'a [String], u64),
+    /// These, each replayed whole and written where it changed (the
+    /// talents an import left with a stale present: a move's id given to
+    /// another talent, an enterprise moved or gone).
+    These(&'a [String]),
     /// Every talent (with or without moves).
     All,
 }
@@ -93,8 +99,8 @@ pub struct Continued {
     /// names an enterprise and the latest day with one that sets the
     /// employer (a job change; an arrival at an enterprise) — whole days.
     pub tail: Vec<MoveRow>,
-    /// `tail` holds every stored move of the talent (no such day was found
-    /// before the first).
+    /// `tail` holds every stored move of the talent: one of those days
+    /// was not found, or is the talent's first day with a move.
     pub whole: bool,
 }
 
@@ -353,6 +359,17 @@ pub fn recompute(
             ))?;
             for id in ids {
                 let mut rows = select.query(params![id, batch as i64])?;
+                while let Some(r) = rows.next()? {
+                    replayer.row(&r)?;
+                }
+            }
+        }
+        Scope::These(ids) => {
+            let mut select = conn.prepare(&format!(
+                "{SELECT} FROM talents t LEFT JOIN moves m ON m.talent_id = t.id WHERE t.id = ?1 {order}"
+            ))?;
+            for id in ids {
+                let mut rows = select.query(params![id])?;
                 while let Some(r) = rows.next()? {
                     replayer.row(&r)?;
                 }

@@ -289,9 +289,9 @@ pub fn load(
 }
 
 /// The order a talent's moves are attributed in: by talent, month and day;
-/// on one day those naming an enterprise first (so a departure on the day
-/// of a job change is attributed to the new job), then by industry, then
-/// in the order they came in ([`RawMove::seq`]). The order is total: a
+/// on one day those to an enterprise of a known industry first (so a
+/// departure on the day of a job change is attributed to the new job),
+/// then by industry, then in the order they came in ([`RawMove::seq`]). The order is total: a
 /// build over every move and a patch over one talent's moves attribute
 /// that talent's moves alike, whatever else each sorts.
 fn attribution_order(m: &RawMove) -> (u64, u32, u8, bool, u8, u32) {
@@ -363,7 +363,8 @@ fn employer_set(m: &RawMove) -> Option<u32> {
 /// `tail`, its latest moves (whole days, in the store's order; all of its
 /// moves when `whole`), `info` being what the build knows of the talent:
 /// the employer the last move that sets one leaves, and the industry of
-/// the last move to an enterprise — as [`attribute`] would reach them
+/// the last move to an enterprise of a known industry — as [`attribute`]
+/// would reach them
 /// over all of the talent's moves. Attributing later moves from it gives
 /// each the records a build gives them. `None` when `tail` is not whole
 /// and lacks either move (then the earlier moves would decide).

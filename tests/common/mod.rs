@@ -110,10 +110,20 @@ pub fn check_handed_over(
             continue;
         };
         assert!(later, "{} is continued though a new move comes among its stored ones", t.id);
-        assert!(!c.tail.is_empty() && c.tail.len() <= stored.len(), "{}", t.id);
-        assert_eq!(c.whole, c.tail.len() == stored.len(), "{}", t.id);
-        let latest = &stored[stored.len() - c.tail.len()..];
+        // The tail starts on the earlier of the latest day with a move
+        // naming an enterprise and the latest day with one setting the
+        // employer; it is every stored move when either is missing.
+        let latest_day = |f: &dyn Fn(&MoveRow) -> bool| stored.iter().rev().find(|m| f(m)).map(|m| m.stored.date);
+        let names = latest_day(&|m| m.stored.to_enterprise_id.is_some());
+        let sets = latest_day(&|m| {
+            use talentmap::model::MoveEvent;
+            m.stored.event == MoveEvent::JobChange
+                || (m.stored.event == MoveEvent::Arrive && m.stored.to_enterprise_id.is_some())
+        });
+        let start = names.zip(sets).map(|(a, b)| a.min(b));
+        let latest: Vec<&&MoveRow> = stored.iter().filter(|m| start.is_none_or(|d| m.stored.date >= d)).collect();
         assert_eq!(format!("{:?}", c.tail.iter().collect::<Vec<_>>()), format!("{latest:?}"), "{}", t.id);
+        assert_eq!(c.whole, latest.len() == stored.len(), "{}", t.id);
     }
 }
 
