@@ -630,6 +630,49 @@ fn a_talent_follows_its_employer_when_an_enterprise_moves() {
     }
 }
 
+/// A talent whose tail may reach further back than the rows a batch reads
+/// newest first is replayed whole; one whose tail lies within them is not,
+/// however long its history.
+#[test]
+fn a_talent_whose_tail_reaches_past_the_rows_read_is_replayed_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = tiny_city(dir.path(), 3);
+    let rows = talentmap::import::present::TAIL_ROWS + 6;
+    let mut csv = String::from(MOVE_HEADER);
+    for t in 0..3 {
+        for i in 0..rows {
+            let date = format!("2024-{:02}-{:02}", 1 + i / 28, 1 + i % 28);
+            // T1's last move, T2's first: a job change.
+            let (event, firm) = match (t, i) {
+                (1, i) if i == rows - 1 => ("job_change", "E3"),
+                (2, 0) => ("job_change", "E2"),
+                _ => ("relocate", ""),
+            };
+            csv.push_str(&format!("M{t}-{i:03},T{t},{date},{event},,,117.0{t},36.6{},{firm},\n", i % 10));
+        }
+    }
+    import(&mut store, ImportKind::Moves, &write(dir.path(), "long.csv", &csv)).unwrap();
+    let taxonomy = Arc::new(Taxonomy::builtin());
+    let snap = snapshot::build(&mut store, taxonomy.clone()).unwrap();
+    let batch: Vec<Value> = (0..3)
+        .map(|t| {
+            json!({"id": format!("F{t}"), "talent_id": format!("T{t}"), "date": "2024-06-01", "event": "relocate",
+                         "to_lon": 117.05, "to_lat": 36.65})
+        })
+        .collect();
+    let mut staged = talentmap::import::stage_moves(&mut store, &taxonomy, &batch).unwrap();
+    let delta = staged.take_delta().unwrap();
+    staged.commit().unwrap();
+    let continued: Vec<&String> = delta.continued.keys().collect();
+    assert_eq!(continued, ["T1"], "T0 names no enterprise and T2 set its employer long ago");
+    assert_eq!(delta.continued["T1"].tail.len(), 1);
+    let ids: Vec<String> = (0..3).map(|t| format!("T{t}")).collect();
+    let read = talentmap::import::present::read_rows(store.conn(), &ids).unwrap();
+    check_handed_over(&delta, &read, &(0..3).map(|t| format!("F{t}")).collect());
+    let patched = snapshot::patch::apply(&snap, &delta).unwrap().expect("patched");
+    same_snapshot(&patched, &snapshot::build(&mut store, taxonomy).unwrap());
+}
+
 #[test]
 fn a_batch_of_the_latest_month_shares_every_other_month_of_the_move_table() {
     let dir = tempfile::tempdir().unwrap();

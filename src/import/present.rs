@@ -300,37 +300,51 @@ pub fn recompute(
                      ORDER BY {order}"
                 )
             };
-            let mut latest_first = conn.prepare(&rows_of("m.date DESC, m.id DESC"))?;
+            let mut latest_first = conn.prepare(&rows_of(&format!("m.date DESC, m.id DESC LIMIT {TAIL_ROWS}")))?;
             let mut select = conn.prepare(&rows_of("m.date, m.id"))?;
             for id in ids {
                 let new = theirs.get(id.as_str()).map_or(&[][..], Vec::as_slice);
-                // The latest stored move first: a talent without stored
-                // moves, or whose new moves all come on later days, is
-                // played from this row on; the others are read again in
-                // the store's order and replayed whole.
+                // The latest stored moves first: a talent without stored
+                // moves, or whose new moves all come on later days and
+                // whose tail lies within the rows read, is played from
+                // these rows on; the others are read again in the store's
+                // order and replayed whole (`begin` keeps the talent
+                // begun here).
                 let mut rows = latest_first.query(params![id])?;
                 let Some(r) = rows.next()? else { continue };
                 let last: Option<String> = r.get(7)?;
                 let resumes = last.as_deref().is_some_and(|l| new.first().is_some_and(|(d, _)| l < d.as_str()));
                 if last.is_none() || resumes {
                     replayer.begin(&r)?;
-                    if resumes {
-                        replayer.resumes = true;
+                    let continued = if resumes {
                         let mut tail = Tail::default();
                         tail.read(&r)?;
-                        let mut whole = true;
+                        let (mut read, mut whole) = (1, true);
                         while let Some(r) = rows.next()? {
+                            read += 1;
                             if !tail.read(&r)? {
                                 whole = false;
                                 break;
                             }
                         }
-                        let mut tail = tail.moves;
-                        tail.reverse();
-                        replayer.out.continued.insert(id.clone(), Continued { tail, whole });
+                        // All the rows read and the tail not ended: it may
+                        // reach further back.
+                        (!whole || read < TAIL_ROWS).then(|| {
+                            let mut tail = tail.moves;
+                            tail.reverse();
+                            Continued { tail, whole }
+                        })
+                    } else {
+                        None
+                    };
+                    if last.is_none() || continued.is_some() {
+                        if let Some(c) = continued {
+                            replayer.resumes = true;
+                            replayer.out.continued.insert(id.clone(), c);
+                        }
+                        new.iter().for_each(|(_, m)| replayer.fresh(m));
+                        continue;
                     }
-                    new.iter().for_each(|(_, m)| replayer.fresh(m));
-                    continue;
                 }
                 drop(rows);
                 let mut new = new.iter().peekable();
@@ -618,6 +632,11 @@ fn move_row(r: &crate::store::db::Row, id: String, date: Date, event: MoveEvent)
     };
     Ok(MoveRow { stored, rkey: r.get::<_, Option<i64>>(33)?.unwrap_or(0) as u32 })
 }
+
+/// How many of a talent's latest stored moves a feed batch reads, newest
+/// first, to find its [`Continued::tail`]; a talent whose tail may reach
+/// further back is replayed whole.
+pub const TAIL_ROWS: usize = 64;
 
 /// A talent's latest stored moves read newest first, up to the day
 /// [`Continued::tail`] starts on.
