@@ -295,6 +295,68 @@ fn a_moves_batch_leaves_both_stores_in_the_same_present() {
     assert_eq!(sa.flows.moves, sb.flows.moves);
 }
 
+/// Moves that give talents another talent's moves and take workplaces
+/// from an enterprise's position, then that enterprise moved: both stores
+/// replay the talents concerned alike, to the rule's answer.
+#[test]
+fn moves_given_away_and_an_enterprise_moved_leave_both_stores_in_the_same_present() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = city_files(dir.path(), 1_500);
+    let db = TestDb::new();
+    let mut pg = db.store(&dir.path().join("pg"));
+    let mut lite = test_store(&dir.path().join("lite"));
+    import_city(&mut pg, &files);
+    import_city(&mut lite, &files);
+    let (talents, firm) = ids(&files, 6);
+    let header = "id,talent_id,date,event,from_lon,from_lat,to_lon,to_lat,to_enterprise_id,destination\n";
+    let mut first = String::from(header);
+    for (i, t) in talents.iter().enumerate() {
+        first.push_str(&format!("J{i},{t},2026-11-25,job_change,,,,,{firm},\n"));
+    }
+    // The last two moves were the first talent's.
+    let mut second = String::from(header);
+    second.push_str(&format!("J4,{},2026-11-25,job_change,,,,,{firm},\n", talents[0]));
+    second.push_str(&format!("J5,{},2026-11-25,job_change,,,,,{firm},\n", talents[0]));
+    let enterprises = std::fs::read_to_string(files.join("enterprises.csv")).unwrap();
+    let moved: String = enterprises
+        .lines()
+        .map(|l| match l.strip_prefix(&format!("{firm},")) {
+            Some(rest) => {
+                let mut f: Vec<String> = rest.split(',').map(String::from).collect();
+                f[1] = format!("{:.6}", f[1].parse::<f64>().unwrap() + 0.01);
+                format!("{firm},{}\n", f.join(","))
+            }
+            None => format!("{l}\n"),
+        })
+        .collect();
+    let position = |s: &Store| -> (f64, f64) {
+        s.conn()
+            .query_row("SELECT lon, lat FROM enterprises WHERE id = ?1", params![firm], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+    };
+    let present = |s: &Store| talentmap::import::present::read_rows(s.conn(), &talents).unwrap().talents;
+    for (name, text) in [("first.csv", &first), ("second.csv", &second)] {
+        let path = write(dir.path(), name, text);
+        for store in [&mut pg, &mut lite] {
+            import_file(store, &Taxonomy::builtin(), ImportKind::Moves, &path, ImportOptions::default()).unwrap();
+        }
+    }
+    let path = write(dir.path(), "moved.csv", &moved);
+    for store in [&mut pg, &mut lite] {
+        import_file(store, &Taxonomy::builtin(), ImportKind::Enterprises, &path, ImportOptions::default()).unwrap();
+    }
+    assert_eq!(format!("{:?}", present(&pg)), format!("{:?}", present(&lite)));
+    let (lon, lat) = position(&pg);
+    for (i, t) in present(&pg).iter().enumerate() {
+        if i < 4 {
+            let at = t.work.map(|w| (w.lon, w.lat));
+            assert_eq!((t.enterprise_id.as_deref(), at), (Some(firm.as_str()), Some((lon, lat))), "{}", t.id);
+        } else {
+            assert_eq!(t.enterprise_id, t.reg_enterprise_id, "{}: its move was given away", t.id);
+        }
+    }
+}
+
 #[test]
 fn a_server_that_did_not_take_a_batch_follows_it_as_the_one_that_did() {
     let dir = tempfile::tempdir().unwrap();
