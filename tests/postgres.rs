@@ -235,15 +235,21 @@ fn ids(files: &Path, n: usize) -> (Vec<String>, String) {
     (first("talents.csv", n), first("enterprises.csv", 1).remove(0))
 }
 
-#[test]
-fn a_moves_batch_leaves_both_stores_in_the_same_present() {
-    let dir = tempfile::tempdir().unwrap();
-    let files = city_files(dir.path(), 1_500);
-    let db = TestDb::new();
-    let mut pg = db.store(&dir.path().join("pg"));
-    let mut lite = test_store(&dir.path().join("lite"));
+/// A generated city of 1,500 talents imported into a PostgreSQL store of
+/// `db` and a SQLite one, under `dir`: its files and both stores.
+fn both_stores(dir: &Path, db: &TestDb) -> (PathBuf, Store, Store) {
+    let files = city_files(dir, 1_500);
+    let mut pg = db.store(&dir.join("pg"));
+    let mut lite = test_store(&dir.join("lite"));
     import_city(&mut pg, &files);
     import_city(&mut lite, &files);
+    (files, pg, lite)
+}
+
+#[test]
+fn a_moves_batch_leaves_both_stores_in_the_same_present() {
+    let (dir, db) = (tempfile::tempdir().unwrap(), TestDb::new());
+    let (files, mut pg, mut lite) = both_stores(dir.path(), &db);
     let (talents, items) = batch(&files, 40, "B", "2026-11-20", &EVENTS);
     let a = import_moves(&mut pg, &Taxonomy::builtin(), &items).unwrap();
     let b = import_moves(&mut lite, &Taxonomy::builtin(), &items).unwrap();
@@ -300,13 +306,8 @@ fn a_moves_batch_leaves_both_stores_in_the_same_present() {
 /// replay the talents concerned alike, to the rule's answer.
 #[test]
 fn moves_given_away_and_an_enterprise_moved_leave_both_stores_in_the_same_present() {
-    let dir = tempfile::tempdir().unwrap();
-    let files = city_files(dir.path(), 1_500);
-    let db = TestDb::new();
-    let mut pg = db.store(&dir.path().join("pg"));
-    let mut lite = test_store(&dir.path().join("lite"));
-    import_city(&mut pg, &files);
-    import_city(&mut lite, &files);
+    let (dir, db) = (tempfile::tempdir().unwrap(), TestDb::new());
+    let (files, mut pg, mut lite) = both_stores(dir.path(), &db);
     let (talents, firm) = ids(&files, 6);
     let header = "id,talent_id,date,event,from_lon,from_lat,to_lon,to_lat,to_enterprise_id,destination\n";
     let mut first = String::from(header);
