@@ -92,7 +92,7 @@ impl Recomputed {
 /// stored ones. `tail` is what the flows need of those: the attribution of
 /// the new moves carries on from the employer and industry the latest
 /// stored moves leave (`snapshot::moves::carried`).
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Continued {
     /// The talent's latest stored moves, in the store's order (date, then
     /// id): every move from the earlier of the latest day with a move that
@@ -316,26 +316,13 @@ pub fn recompute(
                 let resumes = last.as_deref().is_some_and(|l| new.first().is_some_and(|(d, _)| l < d.as_str()));
                 if last.is_none() || resumes {
                     replayer.begin(&r)?;
-                    let continued = if resumes {
-                        let mut tail = Tail::default();
-                        tail.read(&r)?;
-                        let (mut read, mut whole) = (1, true);
-                        while let Some(r) = rows.next()? {
-                            read += 1;
-                            if !tail.read(&r)? {
-                                whole = false;
-                                break;
-                            }
+                    let continued = match resumes {
+                        true => {
+                            let mut tail = Tail::default();
+                            tail.read(&r)?;
+                            tail.rest(&mut rows)?
                         }
-                        // All the rows read and the tail not ended: it may
-                        // reach further back.
-                        (!whole || read < TAIL_ROWS).then(|| {
-                            let mut tail = tail.moves;
-                            tail.reverse();
-                            Continued { tail, whole }
-                        })
-                    } else {
-                        None
+                        false => None,
                     };
                     if last.is_none() || continued.is_some() {
                         if let Some(c) = continued {
@@ -672,6 +659,24 @@ impl Tail {
         }
         self.moves.push(move_row(r, id, date, event)?);
         Ok(true)
+    }
+
+    /// Reads on from the first row, already read, through `rows`: the
+    /// talent's [`Continued`], or `None` when all [`TAIL_ROWS`] rows were
+    /// read without the tail ending (it may reach further back).
+    fn rest(mut self, rows: &mut crate::store::db::Rows) -> crate::store::db::Result<Option<Continued>> {
+        let (mut read, mut whole) = (1, true);
+        while let Some(r) = rows.next()? {
+            read += 1;
+            if !self.read(&r)? {
+                whole = false;
+                break;
+            }
+        }
+        Ok((!whole || read < TAIL_ROWS).then(|| {
+            self.moves.reverse();
+            Continued { tail: self.moves, whole }
+        }))
     }
 }
 
