@@ -499,7 +499,16 @@ fn a_feed_in_date_order_continues_each_talent_from_its_latest_moves() {
                        "to_enterprise_id": m.firm, "destination": (m.event == "leave").then_some("青岛")})
             })
             .collect();
-        let mut staged = talentmap::import::stage_moves_keeping(&mut store, &taxonomy, &batch, &mut feed).unwrap();
+        // Every other round read first and written after a gate, as the
+        // server stages a batch while a checkpoint of the log runs.
+        let gated = std::cell::Cell::new(false);
+        let mut staged = if round % 2 == 1 {
+            let gate = Box::new(|| gated.set(true));
+            talentmap::import::stage_moves_gated(&mut store, &taxonomy, &batch, &mut feed, gate).unwrap()
+        } else {
+            talentmap::import::stage_moves_keeping(&mut store, &taxonomy, &batch, &mut feed).unwrap()
+        };
+        assert_eq!(gated.get(), round % 2 == 1, "round {round}: the gate runs before the write");
         let delta = staged.take_delta().expect("stored moves come with a delta");
         let summary = staged.commit().unwrap();
         let ids: Vec<String> = delta.after.talents.iter().map(|t| t.id.clone()).collect();
@@ -551,6 +560,86 @@ fn a_feed_in_date_order_continues_each_talent_from_its_latest_moves() {
         assert_eq!((&t.home_district, &t.home_park), (&s.home_district, &s.home_park), "{}", t.id);
         assert_eq!((&t.work_district, &t.work_park), (&s.work_district, &s.work_park), "{}", t.id);
     }
+}
+
+/// A batch staged with a gate reads and replays before the write lock; a
+/// write that another connection commits at the gate (an import) is not
+/// overwritten or ignored: the batch is checked again under the lock.
+#[test]
+fn a_write_that_comes_at_the_gate_has_the_batch_checked_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let talents = 200;
+    let mut store = random_city(dir.path(), talents, 23);
+    import_moves_csv(&mut store, dir.path(), "moves.csv", &random_moves(800, talents, 29));
+    let taxonomy = Arc::new(Taxonomy::builtin());
+    let mut feed = talentmap::import::FeedContext::default();
+    let feed_move = |id: &str, talent: usize, date: &str, to: (f64, f64)| {
+        json!({"id": id, "talent_id": format!("T{talent}"), "date": date, "event": "relocate",
+               "to_lon": to.0, "to_lat": to.1})
+    };
+    // Moves of 100 talents, on days after every stored one.
+    let batch: Vec<Value> =
+        (0..100).map(|t| feed_move(&format!("G-{t}"), t, "2027-03-01", (117.02 + t as f64 * 1e-3, 36.62))).collect();
+    // An import at the gate gives one of the batch's ids other values:
+    // the batch conflicts with it and stores nothing.
+    let clash = Mv {
+        id: "G-7".into(),
+        talent: 7,
+        date: Date::parse("2027-03-01").unwrap(),
+        event: "relocate",
+        to: Some((117.3, 36.7)),
+        firm: None,
+        line: 2,
+    };
+    let location = store.location().clone();
+    let importer = || {
+        let mut other = location.open().unwrap();
+        import_moves_csv(&mut other, dir.path(), "clash.csv", std::slice::from_ref(&clash));
+    };
+    let version = store.data_version().unwrap();
+    let refused =
+        match talentmap::import::stage_moves_gated(&mut store, &taxonomy, &batch, &mut feed, Box::new(importer)) {
+            Err(talentmap::import::BatchError::Invalid { errors }) => errors,
+            Err(e) => panic!("{e}"),
+            Ok(_) => panic!("a batch that conflicts with the import at its gate is refused"),
+        };
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!((refused[0].index, refused[0].reason), (7, "conflict"));
+    assert_eq!(store.data_version().unwrap(), version + 1, "the import alone was stored");
+    let (to_lon,): (f64,) =
+        store.conn().query_row("SELECT to_lon FROM moves WHERE id = 'G-7'", [], |r| Ok((r.get(0)?,))).unwrap();
+    assert_eq!(to_lon, 117.3, "the imported move stands");
+
+    // An import at the gate adds a later move of a talent the batch names:
+    // the batch is stored, and its delta, the stored present and the
+    // patched snapshot all take the import into account.
+    let batch: Vec<Value> =
+        (0..100).map(|t| feed_move(&format!("H-{t}"), t, "2027-04-01", (117.05, 36.63 + t as f64 * 1e-4))).collect();
+    let later = Mv { id: "I-1".into(), date: Date::parse("2027-05-01").unwrap(), ..clash.clone() };
+    let importer = || {
+        let mut other = location.open().unwrap();
+        import_moves_csv(&mut other, dir.path(), "later.csv", std::slice::from_ref(&later));
+    };
+    // The snapshot a server serves when the batch comes.
+    let served = snapshot::build(&mut store, taxonomy.clone()).unwrap();
+    let mut staged =
+        talentmap::import::stage_moves_gated(&mut store, &taxonomy, &batch, &mut feed, Box::new(importer)).unwrap();
+    let delta = staged.take_delta().expect("stored moves come with a delta");
+    let summary = staged.commit().unwrap();
+    assert_eq!((summary.stored, summary.version), (100, version + 3), "stored after the import");
+    assert_eq!(delta.base_version, version + 2, "the batch follows the import");
+    let ids: Vec<String> = delta.after.talents.iter().map(|t| t.id.clone()).collect();
+    let read = talentmap::import::present::read_rows(store.conn(), &ids).unwrap();
+    let fresh = batch.iter().map(|m| m["id"].as_str().unwrap().to_string()).collect();
+    check_handed_over(&delta, &read, &fresh);
+    let (stored, replayed) = stored_and_replayed(&store, "T7");
+    assert_eq!(stored, replayed, "T7's present is the rule's answer");
+    assert_eq!(stored.home, LonLat { lon: 117.3, lat: 36.7 }, "the import's later move decides T7's home");
+    // The delta is not one from the version the batch first read: the
+    // served snapshot, which has not seen the import, is not patched with
+    // it (the server reads the store again instead).
+    assert_eq!(served.version, version + 1);
+    assert!(snapshot::patch::apply(&served, &delta).unwrap().is_none(), "a snapshot without the import is not patched");
 }
 
 /// A talent's present as stored, and as a replay of all its moves gives it.

@@ -24,7 +24,7 @@ use utoipa::IntoParams;
 use crate::analytics::flows::{self, AlertError, AlertQuery, Scope, alerts, month_label, parse_month};
 use crate::areas::Place;
 use crate::auth::Principal;
-use crate::import::{BatchError, MAX_BATCH, stage_moves_keeping};
+use crate::import::{BatchError, MAX_BATCH, stage_moves_gated, stage_moves_keeping};
 use crate::model::RegionKind;
 use crate::snapshot::{NONE16, Snapshot};
 use crate::spatial::round6;
@@ -95,13 +95,16 @@ pub async fn post_moves(
         // The snapshot follows the batch before the answer: a caller who
         // gets 200 and then reads the map sees the batch.
         let _one_at_a_time = s.refresh_lock();
-        s.with_feed_store(&pool, |store, context| {
+        s.with_feed_store(&pool, |store, context, gate| {
             // The served snapshot knows every enterprise id of its data
             // version: a batch that must read its validation context
             // reads them from there when the store is still at it.
             let served = s.snapshot();
             context.offer_enterprises(served.version, served.enterprise_ids());
-            let staged = stage_moves_keeping(store, &taxonomy, &items, context)?;
+            let staged = match gate {
+                Some(gate) => stage_moves_gated(store, &taxonomy, &items, context, gate)?,
+                None => stage_moves_keeping(store, &taxonomy, &items, context)?,
+            };
             // The audit entry of a batch that stores moves is written in the
             // batch's transaction: stored together or not at all.
             s.commit_and_follow(staged, |conn, summary| {

@@ -423,22 +423,32 @@ impl AppState {
     /// the page cache stays warm and the context is not read again while
     /// nothing else writes (call with [`Self::refresh_lock`] held). A batch
     /// that fails drops both; the next one opens a new connection.
+    ///
+    /// Batch after batch, SQLite's write-ahead log would never start over
+    /// (see [`crate::store::checkpoint`]). When it has grown past its bound,
+    /// a checkpoint is asked for now and `f` is given a gate that waits for
+    /// it: a batch reads and replays while the checkpoint runs, and waits
+    /// at the gate, before it takes the write lock, only for what is left
+    /// of it ([`crate::import::stage_moves_gated`]).
     pub fn with_feed_store<R, E: From<crate::store::StoreError>>(
         &self,
         pool: &crate::store::Pool,
-        f: impl FnOnce(&mut Store, &mut crate::import::FeedContext) -> Result<R, E>,
+        f: impl FnOnce(&mut Store, &mut crate::import::FeedContext, Option<crate::import::Gate<'_>>) -> Result<R, E>,
     ) -> Result<R, E> {
         let mut feed = self.feed.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        // Batch after batch, the log would otherwise never start over.
-        let bounded = pool.bound_log();
-        if bounded != crate::store::checkpoint::Bounded::Within {
-            tracing::debug!(?bounded, "moves batch: waited for a checkpoint of the write-ahead log");
-        }
+        let gate = pool.ask_log_bound().map(|wait| -> crate::import::Gate<'_> {
+            Box::new(move || {
+                let started = std::time::Instant::now();
+                let bounded = wait();
+                let ms = started.elapsed().as_millis() as u64;
+                tracing::debug!(?bounded, ms, "moves batch: waited for a checkpoint of the write-ahead log");
+            })
+        });
         let (mut store, mut context) = match feed.take() {
             Some(kept) => kept,
             None => (pool.open()?, crate::import::FeedContext::default()),
         };
-        let result = f(&mut store, &mut context);
+        let result = f(&mut store, &mut context, gate);
         if result.is_ok() {
             *feed = Some((store, context));
         }

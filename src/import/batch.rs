@@ -282,7 +282,7 @@ impl Staged<'_> {
 /// commit (see [`Staged`]).
 pub fn stage_moves<'s>(store: &'s mut Store, taxonomy: &Taxonomy, items: &[Value]) -> Result<Staged<'s>, BatchError> {
     store.conn().pragma_update(None, "synchronous", "FULL")?;
-    run(store, taxonomy, items, true, None)
+    run(store, taxonomy, items, true, None, None)
 }
 
 /// [`stage_moves`] on a connection that takes batch after batch: the
@@ -295,14 +295,37 @@ pub fn stage_moves_keeping<'s>(
     kept: &'s mut FeedContext,
 ) -> Result<Staged<'s>, BatchError> {
     store.conn().pragma_update(None, "synchronous", "FULL")?;
-    run(store, taxonomy, items, true, Some(kept))
+    run(store, taxonomy, items, true, Some(kept), None)
+}
+
+/// What runs between a batch's reads and its write lock
+/// ([`stage_moves_gated`]).
+pub type Gate<'g> = Box<dyn FnOnce() + 'g>;
+
+/// [`stage_moves_keeping`] with the reads done first, in a read
+/// transaction: validation and the replay of the touched talents. Then,
+/// with no transaction open on the feed's connections, `gate` runs (the
+/// server waits there for a checkpoint of the write-ahead log, which the
+/// write that follows needs in order to start the log over), and the write
+/// lock is taken. When the store's data version is still the one read, the
+/// batch is written as it was checked; when another write came in between,
+/// it is checked again under the write lock.
+pub fn stage_moves_gated<'s>(
+    store: &'s mut Store,
+    taxonomy: &Taxonomy,
+    items: &[Value],
+    kept: &'s mut FeedContext,
+    gate: Gate<'_>,
+) -> Result<Staged<'s>, BatchError> {
+    store.conn().pragma_update(None, "synchronous", "FULL")?;
+    run(store, taxonomy, items, true, Some(kept), Some(gate))
 }
 
 /// Validates a batch exactly as [`import_moves`] does, against the store,
 /// and stores nothing: the summary says what would be stored, with the
 /// current data version.
 pub fn check_moves(store: &mut Store, taxonomy: &Taxonomy, items: &[Value]) -> Result<BatchSummary, BatchError> {
-    run(store, taxonomy, items, false, None).map(|staged| staged.summary)
+    run(store, taxonomy, items, false, None, None).map(|staged| staged.summary)
 }
 
 fn run<'s>(
@@ -311,10 +334,149 @@ fn run<'s>(
     items: &[Value],
     commit: bool,
     kept: Option<&'s mut FeedContext>,
+    gate: Option<Gate<'_>>,
 ) -> Result<Staged<'s>, BatchError> {
     if items.len() > MAX_BATCH {
         return Err(BatchError::TooLarge(items.len()));
     }
+    let mut phases = crate::timing::Phases::start();
+    let mut kept = kept;
+    if let Some(slot) = kept.as_deref_mut()
+        && slot.reader.is_none()
+        && store.location().url.is_none()
+    {
+        // Opened before the batch takes the write lock (opening reads the
+        // schema version).
+        match store.location().open() {
+            Ok(reader) => slot.reader = Some(reader),
+            Err(e) => tracing::warn!(error = %e, "no second connection for the moves feed; replays on one"),
+        }
+    }
+    let (tx, checked) = match gate {
+        Some(gate) if commit => {
+            // Read and replayed in a read transaction; the gate runs with
+            // none open, then the write lock is taken. The work is kept
+            // when no write came in between, and done again in the write
+            // transaction when one did.
+            let read = store.conn_mut().transaction()?;
+            let checked = check(&read, taxonomy, items, kept, true, &mut phases)?;
+            drop(read);
+            if checked.replayed.is_none() {
+                return Ok(checked.unwritten(phases));
+            }
+            gate();
+            phases.mark("gate passed");
+            let tx = store.conn_mut().transaction_with_behavior(TransactionBehavior::Immediate)?;
+            if store::data_version(&tx)? == checked.base {
+                (tx, checked)
+            } else {
+                tracing::debug!(
+                    base = checked.base,
+                    "moves batch: the store changed before the write lock; checked again"
+                );
+                let again = check(&tx, taxonomy, items, checked.slot, true, &mut phases)?;
+                (tx, again)
+            }
+        }
+        _ => {
+            let tx = store.conn_mut().transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let checked = check(&tx, taxonomy, items, kept, commit, &mut phases)?;
+            (tx, checked)
+        }
+    };
+    if !commit || checked.replayed.is_none() {
+        drop(tx);
+        return Ok(checked.unwritten(phases));
+    }
+    checked.written(tx, phases)
+}
+
+/// What a batch's reads found, before anything is written ([`check`]).
+struct Checked<'s, 't> {
+    /// The data version read.
+    base: u64,
+    ctx: super::kinds::Context<'t>,
+    slot: Option<&'s mut FeedContext>,
+    /// Each item's index by move id.
+    seen: HashMap<String, usize>,
+    received: usize,
+    unchanged: usize,
+    /// New moves in the batch.
+    stored: usize,
+    /// The new moves and their talents replayed with them; `None` when the
+    /// batch has no new move, or was only checked.
+    replayed: Option<Replayed>,
+}
+
+struct Replayed {
+    located: Vec<LocatedMove>,
+    found: present::Recomputed,
+    before: present::Rows,
+}
+
+impl<'s> Checked<'s, '_> {
+    /// The batch as it stands when nothing is written: every item already
+    /// stored, or only checked.
+    fn unwritten(self, phases: crate::timing::Phases) -> Staged<'s> {
+        let (received, stored, unchanged, version) = (self.received, self.stored, self.unchanged, self.base);
+        let summary = BatchSummary { received, stored, unchanged, version, warnings: Vec::new(), delta: None };
+        let keep = self.slot.map(|slot| (slot, KeptContext::of(self.base, self.ctx)));
+        Staged { tx: None, summary, phases, keep, writes: None }
+    }
+
+    /// The batch staged in `tx`, the write transaction, at the version
+    /// read: the data version bumped, the writes left for the commit.
+    fn written(
+        self,
+        tx: crate::store::db::Transaction<'s>,
+        phases: crate::timing::Phases,
+    ) -> Result<Staged<'s>, BatchError> {
+        let Checked { base, ctx, slot, seen, received, unchanged, replayed, .. } = self;
+        let Some(Replayed { located, mut found, before }) = replayed else {
+            unreachable!("a batch with no new move is not written")
+        };
+        let batch = base + 1;
+        let version = store::bump_version(&tx, "moves", FEED_FILE, located.len() as u64, false)?;
+        let mut warnings: Vec<ItemWarning> = std::mem::take(&mut found.irregular)
+            .into_iter()
+            .filter_map(|(id, kind)| {
+                let index = *seen.get(&id)?;
+                Some(ItemWarning { index, field: "event".into(), value: id, message: kind.message().to_string() })
+            })
+            .collect();
+        warnings.sort_by_key(|w| w.index);
+        let summary = BatchSummary {
+            received,
+            stored: located.len(),
+            unchanged,
+            version,
+            warnings,
+            delta: Some(present::Delta {
+                base_version: base,
+                version,
+                before,
+                after: std::mem::take(&mut found.after),
+                continued: std::mem::take(&mut found.continued),
+            }),
+        };
+        // The batch writes moves and the talents' present only: once it
+        // commits, the context describes the store at its version.
+        let keep = slot.map(|slot| (slot, KeptContext::of(version, ctx)));
+        let writes = Writes { batch, moves: located, present: std::mem::take(&mut found.pending) };
+        Ok(Staged { tx: Some(tx), summary, phases, keep, writes: Some(writes) })
+    }
+}
+
+/// Validates a batch against the store as `conn` reads it and replays the
+/// talents its new moves touch, writing nothing.
+fn check<'s, 't>(
+    conn: &crate::store::db::Connection,
+    taxonomy: &'t Taxonomy,
+    items: &[Value],
+    kept: Option<&'s mut FeedContext>,
+    replay: bool,
+    phases: &mut crate::timing::Phases,
+) -> Result<Checked<'s, 't>, BatchError> {
     let (required, optional) = MOVE_COLUMNS;
     let names: Vec<&'static str> = required.iter().chain(optional).copied().collect();
     let header = csv::StringRecord::from(names.clone());
@@ -333,22 +495,7 @@ fn run<'s>(
             .collect(),
     })?;
 
-    let mut phases = crate::timing::Phases::start();
-    let mut kept = kept;
-    if let Some(slot) = kept.as_deref_mut()
-        && slot.reader.is_none()
-        && store.location().url.is_none()
-    {
-        // Opened before the batch takes the write lock (opening reads the
-        // schema version).
-        match store.location().open() {
-            Ok(reader) => slot.reader = Some(reader),
-            Err(e) => tracing::warn!(error = %e, "no second connection for the moves feed; replays on one"),
-        }
-    }
-    let tx = store.conn_mut().transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let base = store::data_version(&tx)?;
-    let batch = base + 1;
+    let base = store::data_version(conn)?;
     let ctx = match kept.map(|slot| (slot.take_at(base), slot)) {
         Some((Some(k), slot)) => {
             phases.mark("context kept");
@@ -358,17 +505,17 @@ fn run<'s>(
             let known = slot.offered.take().filter(|(version, _)| *version == base);
             let offered = known.is_some();
             let known = known.map(|(_, ids)| super::kinds::EnterpriseIds::Indexed(ids));
-            let ctx = super::context_knowing(&tx, taxonomy, super::ImportKind::Moves, known)?;
+            let ctx = super::context_knowing(conn, taxonomy, super::ImportKind::Moves, known)?;
             phases.mark(if offered { "context read (enterprise ids offered)" } else { "context read" });
             (ctx, Some(slot))
         }
-        None => (super::context(&tx, taxonomy, super::ImportKind::Moves)?, None),
+        None => (super::context(conn, taxonomy, super::ImportKind::Moves)?, None),
     };
     let (ctx, mut slot) = ctx;
     // The talents the batch names, as their cells will read.
     let named: Vec<String> = items.iter().filter_map(|i| cell(i.get("talent_id")?).ok()).collect();
     let named: Vec<&str> = named.iter().map(|t| t.trim()).collect();
-    let mut stored_move = tx.prepare(STORED_MOVE)?;
+    let mut stored_move = conn.prepare(STORED_MOVE)?;
     // On SQLite with the feed's second connection, a batch's reads are split:
     // the talents it names there, the moves with its ids here.
     let reader = slot.as_mut().and_then(|s| s.reader.as_mut()).filter(|_| items.len() >= SPLIT_REPLAY_AT);
@@ -387,7 +534,7 @@ fn run<'s>(
             let talents = other.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             Ok((super::kinds::TalentIds::Known(talents?), Some(moves?)))
         })?,
-        None => (super::kinds::TalentIds::among(&tx, &named)?, None),
+        None => (super::kinds::TalentIds::among(conn, &named)?, None),
     };
     let mut errors: Vec<ItemError> = Vec::new();
     let mut seen: HashMap<String, usize> = HashMap::with_capacity(items.len());
@@ -468,13 +615,9 @@ fn run<'s>(
     if !errors.is_empty() {
         return Err(BatchError::Invalid { errors });
     }
-    if fresh.is_empty() || !commit {
-        let version = store::data_version(&tx)?;
-        drop(tx);
-        let (received, stored) = (items.len(), fresh.len());
-        let summary = BatchSummary { received, stored, unchanged, version, warnings: Vec::new(), delta: None };
-        let keep = slot.map(|slot| (slot, KeptContext::of(base, ctx)));
-        return Ok(Staged { tx: None, summary, phases, keep, writes: None });
+    let stored = fresh.len();
+    if fresh.is_empty() || !replay {
+        return Ok(Checked { base, ctx, slot, seen, received: items.len(), unchanged, stored, replayed: None });
     }
     phases.mark("validated");
     let mut touched: Vec<String> = fresh.iter().map(|m| m.talent_id.clone()).collect();
@@ -484,53 +627,28 @@ fn run<'s>(
     // is written: the delta is complete here, and the writes of the moves
     // and the present go with the commit (the snapshot patch runs
     // meanwhile).
+    let batch = base + 1;
     let located: Vec<LocatedMove> = fresh.into_iter().map(|m| LocatedMove::of(m, &ctx)).collect();
     let reader = slot.as_mut().and_then(|s| s.reader.as_mut()).filter(|_| touched.len() >= SPLIT_REPLAY_AT);
-    let mut found = match reader {
-        Some(reader) => replay_on_two(&tx, reader, &ctx.regions, &touched, &located, batch)?,
-        None => present::recompute(&tx, &ctx.regions, present::Scope::Batch(&touched, &located), Some(batch))?,
+    let found = match reader {
+        Some(reader) => replay_on_two(conn, reader, &ctx.regions, &touched, &located, batch)?,
+        None => present::recompute(conn, &ctx.regions, present::Scope::Batch(&touched, &located), Some(batch))?,
     };
-    let after = std::mem::take(&mut found.after);
     phases.mark("present replayed");
     let fresh_ids: std::collections::HashSet<&str> = located.iter().map(|l| l.row.stored.id.as_str()).collect();
-    let before = present::rows_before(&after, &found.stored, &fresh_ids);
-    let version = store::bump_version(&tx, "moves", FEED_FILE, located.len() as u64, false)?;
-    let mut warnings: Vec<ItemWarning> = found
-        .irregular
-        .into_iter()
-        .filter_map(|(id, kind)| {
-            let index = *seen.get(&id)?;
-            Some(ItemWarning { index, field: "event".into(), value: id, message: kind.message().to_string() })
-        })
-        .collect();
-    warnings.sort_by_key(|w| w.index);
-    let summary = BatchSummary {
-        received: items.len(),
-        stored: located.len(),
-        unchanged,
-        version,
-        warnings,
-        delta: Some(present::Delta {
-            base_version: batch - 1,
-            version,
-            before,
-            after,
-            continued: std::mem::take(&mut found.continued),
-        }),
-    };
-    // The batch writes moves and the talents' present only: once it
-    // commits, the context describes the store at its version.
-    let keep = slot.map(|slot| (slot, KeptContext::of(version, ctx)));
-    let writes = Writes { batch, moves: located, present: std::mem::take(&mut found.pending) };
-    Ok(Staged { tx: Some(tx), summary, phases, keep, writes: Some(writes) })
+    let before = present::rows_before(&found.after, &found.stored, &fresh_ids);
+    let replayed = Some(Replayed { located, found, before });
+    Ok(Checked { base, ctx, slot, seen, received: items.len(), unchanged, stored, replayed })
 }
 
 /// [`present::recompute`] of a batch's touched talents (sorted ids) on two
-/// connections at once: the first half in the batch's transaction `tx`,
-/// the second in a read transaction of `reader`, which sees what `tx` sees —
-/// the batch holds the write lock and has written nothing yet.
+/// connections at once: the first half in the batch's transaction `conn`,
+/// the second in a read transaction of `reader`. Holding the write lock,
+/// with nothing written yet, `reader` sees what `conn` sees; in a read
+/// transaction, a write that comes in between moves the data version and
+/// [`run`] checks the batch again.
 fn replay_on_two(
-    tx: &crate::store::db::Transaction<'_>,
+    conn: &crate::store::db::Connection,
     reader: &mut Store,
     regions: &super::kinds::Regions,
     touched: &[String],
@@ -543,7 +661,7 @@ fn replay_on_two(
             let read = reader.conn_mut().transaction()?;
             present::recompute(&read, regions, present::Scope::Batch(second, located), Some(batch))
         });
-        let found = present::recompute(tx, regions, present::Scope::Batch(first, located), Some(batch));
+        let found = present::recompute(conn, regions, present::Scope::Batch(first, located), Some(batch));
         let rest = other.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         let mut found = found?;
         found.append(rest?);

@@ -35,8 +35,8 @@ use crate::model::{Enterprise, LonLat, Move, Station, Talent, Taxonomy, Vacancy}
 use crate::store::{self, Store};
 
 pub use batch::{
-    BatchError, BatchSummary, FEED_FILE, FeedContext, ItemError, ItemWarning, MAX_BATCH, Staged, check_moves,
-    import_moves, parse_moves_body, stage_moves, stage_moves_keeping,
+    BatchError, BatchSummary, FEED_FILE, FeedContext, Gate, ItemError, ItemWarning, MAX_BATCH, Staged, check_moves,
+    import_moves, parse_moves_body, stage_moves, stage_moves_gated, stage_moves_keeping,
 };
 pub use error::{ImportError, RowError, write_report};
 use kinds::*;

@@ -125,23 +125,41 @@ impl Checkpointer {
         self.bound
     }
 
-    /// Keeps the log within its bound for the write that follows: when the
-    /// log's file is longer (it is cut back to the bound whenever the log
-    /// starts over, so a longer file holds a longer log), has a checkpoint
-    /// run now and waits for it, so that the write starts the log over.
-    /// One checkpoint copies every frame that no reader still needs; when a
-    /// reader does (a long read of the store), waiting longer would not
-    /// help and the write goes on. At most [`BOUND_WAIT`].
+    /// Keeps the log within its bound for the write that follows:
+    /// [`Self::ask`], then [`Self::wait`] at once.
     pub fn bound(&self) -> Bounded {
+        self.ask().map_or(Bounded::Within, |asked| self.wait(asked))
+    }
+
+    /// When the log's file is longer than the bound (it is cut back to the
+    /// bound whenever the log starts over, so a longer file holds a longer
+    /// log), asks for a checkpoint now, without waiting for it: the caller
+    /// may go on reading, then [`Self::wait`]s before it writes. `None`:
+    /// the log is within its bound.
+    pub fn ask(&self) -> Option<Asked> {
         let long = std::fs::metadata(&self.wal).is_ok_and(|m| m.len() > self.bound);
         if !long {
-            return Bounded::Within;
+            return None;
         }
         let mut state = self.shared.lock();
-        let deadline = Instant::now() + BOUND_WAIT;
         // A checkpoint that began before this call may have missed the
         // newest frames: wait for one that begins after it.
+        // One running now is followed by the one asked for.
         let after = state.runs + u64::from(state.running);
+        state.asked = true;
+        self.shared.wake.notify_all();
+        Some(Asked { after })
+    }
+
+    /// Waits for the checkpoint `asked` for (one that began after the
+    /// ask), so that the write that follows starts the log over. One
+    /// checkpoint copies every frame that no reader still needs; when a
+    /// reader does (a long read of the store), waiting longer would not
+    /// help and the write goes on. At most [`BOUND_WAIT`].
+    pub fn wait(&self, asked: Asked) -> Bounded {
+        let Asked { after } = asked;
+        let mut state = self.shared.lock();
+        let deadline = Instant::now() + BOUND_WAIT;
         loop {
             if state.stop {
                 return Bounded::Stopped;
@@ -164,6 +182,15 @@ impl Checkpointer {
             state = self.shared.wake.wait_timeout(state, deadline - now).unwrap_or_else(|p| p.into_inner()).0;
         }
     }
+}
+
+/// A checkpoint asked for by [`Checkpointer::ask`], to wait for with
+/// [`Checkpointer::wait`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use = "a checkpoint asked for is waited for before the write"]
+pub struct Asked {
+    /// Checkpoints run or running when it was asked.
+    after: u64,
 }
 
 /// What [`Checkpointer::bound`] found and did.
@@ -283,6 +310,32 @@ mod tests {
         let store = pool.open().unwrap();
         let rows: i64 = store.conn().query_row("SELECT count(*) FROM filler", [], |r| r.get(0)).unwrap();
         assert_eq!(rows, 12 * 3000);
+    }
+
+    #[test]
+    fn a_write_that_reads_while_its_checkpoint_runs_starts_the_log_over() {
+        // Checkpoints only when asked.
+        let (_dir, pool, wal) = bounded_pool(Duration::from_secs(3600));
+        let checkpointer = pool.checkpointer.as_ref().unwrap();
+        let runs = || checkpointer.shared.lock().runs;
+        for round in 0..2 {
+            write_pages(&pool, round);
+        }
+        assert!(file_len(&wal) > 16 << 20);
+        // Asked for, the checkpoint runs while the writer reads.
+        let asked = checkpointer.ask().expect("the log is past its bound");
+        let mut store = pool.open().unwrap();
+        let read = store.conn_mut().transaction().unwrap();
+        let seen: i64 = read.query_row("SELECT count(*) FROM filler", [], |r| r.get(0)).unwrap();
+        assert_eq!(seen, 6000);
+        drop(read);
+        assert_eq!(checkpointer.wait(asked), Bounded::Copied);
+        assert_eq!(runs(), 1, "one checkpoint, asked for before the read");
+        // The write after the wait starts the log over, its file cut back.
+        write_pages(&pool, 2);
+        assert!(file_len(&wal) <= 16 << 20, "a log of {} bytes", file_len(&wal));
+        // Within its bound, the log asks for nothing.
+        assert!(checkpointer.ask().is_none());
     }
 
     #[test]

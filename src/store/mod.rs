@@ -148,6 +148,18 @@ impl Pool {
         self.checkpointer.as_ref().map_or(checkpoint::Bounded::Within, |c| c.bound())
     }
 
+    /// [`Self::bound_log`] in two steps, for a write that reads first: a
+    /// checkpoint asked for now when the log has grown past its bound
+    /// ([`checkpoint::Checkpointer::ask`]), and the wait for it, to call
+    /// with no transaction open just before the write lock is taken.
+    /// `None`: nothing to wait for (the log is within its bound, or the
+    /// store is PostgreSQL's).
+    pub fn ask_log_bound(&self) -> Option<impl FnOnce() -> checkpoint::Bounded + '_> {
+        let checkpointer = self.checkpointer.as_ref()?;
+        let asked = checkpointer.ask()?;
+        Some(move || checkpointer.wait(asked))
+    }
+
     /// Runs `f` on an open store (an idle one, or a new one). The store is
     /// kept for the next caller unless `f` failed or its connection closed.
     pub fn with<R, E: From<StoreError>>(&self, f: impl FnOnce(&mut Store) -> Result<R, E>) -> Result<R, E> {
