@@ -15,9 +15,11 @@
 //! checkpoint had copied every frame. Moves batches sent one after another
 //! each begin while the checkpoint of the one before is still copying, and
 //! the log would grow without end (1.4 GB after twenty 10,000-move batches
-//! at 4 M talents). So the moves feed calls [`Checkpointer::bound`] before a
-//! batch: when the log has grown past [`LOG_BOUND`] it waits for a
-//! checkpoint, and the batch then starts the log over. The
+//! at 4 M talents). So when the log has grown past [`LOG_BOUND`], the moves
+//! feed [`Checkpointer::ask`]s for a checkpoint as a batch comes in, reads
+//! and replays the batch while it runs, and [`Checkpointer::wait`]s for what
+//! is left of it before taking the write lock: the batch then starts the
+//! log over ([`crate::import::stage_moves_gated`]). The
 //! server's connections also set `journal_size_limit`, so the file of a log
 //! started over shrinks back to [`LOG_BOUND`]. Other processes on the same
 //! store (the command line's imports) keep SQLite's default. PostgreSQL

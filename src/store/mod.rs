@@ -140,20 +140,14 @@ impl Pool {
         Ok(store)
     }
 
-    /// Before a large write (a moves batch): on a SQLite store whose
-    /// write-ahead log has grown past [`checkpoint::LOG_BOUND`], has the
-    /// checkpointer run a checkpoint and waits for it, so that the write
-    /// starts the log over ([`checkpoint::Checkpointer::bound`]).
-    pub fn bound_log(&self) -> checkpoint::Bounded {
-        self.checkpointer.as_ref().map_or(checkpoint::Bounded::Within, |c| c.bound())
-    }
-
-    /// [`Self::bound_log`] in two steps, for a write that reads first: a
-    /// checkpoint asked for now when the log has grown past its bound
-    /// ([`checkpoint::Checkpointer::ask`]), and the wait for it, to call
-    /// with no transaction open just before the write lock is taken.
-    /// `None`: nothing to wait for (the log is within its bound, or the
-    /// store is PostgreSQL's).
+    /// Before a large write that reads first (a moves batch): on a SQLite
+    /// store whose write-ahead log has grown past
+    /// [`checkpoint::LOG_BOUND`], a checkpoint asked for now
+    /// ([`checkpoint::Checkpointer::ask`]), and the wait for it
+    /// ([`checkpoint::Checkpointer::wait`]), to call with no transaction
+    /// open just before the write lock is taken, so that the write starts
+    /// the log over. `None`: nothing to wait for (the log is within its
+    /// bound, or the store is PostgreSQL's).
     pub fn ask_log_bound(&self) -> Option<impl FnOnce() -> checkpoint::Bounded + '_> {
         let checkpointer = self.checkpointer.as_ref()?;
         let asked = checkpointer.ask()?;
