@@ -242,9 +242,9 @@ kill $NGINX 2>/dev/null; wait $NGINX 2>/dev/null || true; NGINX=
 # again (each gains a move every other batch: a history that keeps
 # growing), each batch a day after the one before (a feed's order: the
 # talents' stored moves are not read again), the same back to back (no
-# retry after each batch: a retry may be the request that waits for the
-# write-ahead log's checkpoint), and all on one day (each talent's history
-# replayed whole).
+# retry after each batch: each new batch comes in while the write-ahead
+# log's checkpoint of the one before still runs), and all on one day (each
+# talent's history replayed whole).
 BATCHES=${BATCHES:-20}
 for run in "$((BATCHES * 10000)) 0 1" "20000 1 1" "20000 1 0" "20000 0 1"; do
   read -r pool daily retries <<< "$run"
