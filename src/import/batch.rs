@@ -352,7 +352,7 @@ fn run<'s>(
             Err(e) => tracing::warn!(error = %e, "no second connection for the moves feed; replays on one"),
         }
     }
-    let (tx, checked) = match gate {
+    let (tx, mut checked) = match gate {
         Some(gate) if commit => {
             // Read and replayed in a read transaction; the gate runs with
             // none open, then the write lock is taken. The work is kept
@@ -384,11 +384,13 @@ fn run<'s>(
             (tx, checked)
         }
     };
-    if !commit || checked.replayed.is_none() {
-        drop(tx);
-        return Ok(checked.unwritten(phases));
+    match checked.replayed.take().filter(|_| commit) {
+        Some(replayed) => checked.written(tx, replayed, phases),
+        None => {
+            drop(tx);
+            Ok(checked.unwritten(phases))
+        }
     }
-    checked.written(tx, phases)
 }
 
 /// What a batch's reads found, before anything is written ([`check`]).
@@ -425,16 +427,16 @@ impl<'s> Checked<'s, '_> {
     }
 
     /// The batch staged in `tx`, the write transaction, at the version
-    /// read: the data version bumped, the writes left for the commit.
+    /// read, with its new moves and their talents `replayed`: the data
+    /// version bumped, the writes left for the commit.
     fn written(
         self,
         tx: crate::store::db::Transaction<'s>,
+        replayed: Replayed,
         phases: crate::timing::Phases,
     ) -> Result<Staged<'s>, BatchError> {
-        let Checked { base, ctx, slot, seen, received, unchanged, replayed, .. } = self;
-        let Some(Replayed { located, mut found, before }) = replayed else {
-            unreachable!("a batch with no new move is not written")
-        };
+        let Checked { base, ctx, slot, seen, received, unchanged, .. } = self;
+        let Replayed { located, mut found, before } = replayed;
         let batch = base + 1;
         let version = store::bump_version(&tx, "moves", FEED_FILE, located.len() as u64, false)?;
         let mut warnings: Vec<ItemWarning> = std::mem::take(&mut found.irregular)
