@@ -316,13 +316,12 @@ pub fn recompute(
                 let resumes = last.as_deref().is_some_and(|l| new.first().is_some_and(|(d, _)| l < d.as_str()));
                 if last.is_none() || resumes {
                     replayer.begin(&r)?;
-                    let continued = match resumes {
-                        true => {
-                            let mut tail = Tail::default();
-                            tail.read(&r)?;
-                            tail.rest(&mut rows)?
-                        }
-                        false => None,
+                    let continued = if resumes {
+                        let mut tail = Tail::default();
+                        tail.read(&r)?;
+                        tail.rest(&mut rows)?
+                    } else {
+                        None
                     };
                     if last.is_none() || continued.is_some() {
                         if let Some(c) = continued {

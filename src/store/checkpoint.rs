@@ -128,8 +128,10 @@ impl Checkpointer {
     }
 
     /// Keeps the log within its bound for the write that follows:
-    /// [`Self::ask`], then [`Self::wait`] at once.
-    pub fn bound(&self) -> Bounded {
+    /// [`Self::ask`], then [`Self::wait`] at once (the feed waits later,
+    /// after its reads).
+    #[cfg(test)]
+    fn bound(&self) -> Bounded {
         self.ask().map_or(Bounded::Within, |asked| self.wait(asked))
     }
 
@@ -195,7 +197,8 @@ pub struct Asked {
     after: u64,
 }
 
-/// What [`Checkpointer::bound`] found and did.
+/// What [`Checkpointer::wait`] found and did, or that no wait was asked
+/// for ([`Bounded::Within`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Bounded {
     /// The log was within its bound: no wait.
