@@ -522,6 +522,49 @@ fn pyramid_cells_equal_direct_aggregation() {
     assert!(compared > 100);
 }
 
+/// Unfiltered tiles of zooms 12–14 read their published cells from the
+/// fine index once the background has made it: the same bytes as the
+/// cells aggregated from the tile's records, tile for tile.
+#[test]
+fn fine_cells_draw_what_the_records_draw() {
+    use talentmap::analytics::fine;
+    let (_d, snap) = city(4000, 29);
+    let tiles: Vec<TileId> = (fine::MIN_ZOOM..=fine::MAX_ZOOM).flat_map(covering).collect();
+    let unfiltered = Filter::default();
+    let aged = parse_filter(&snap, &[("min_age", "30".into()), ("max_age", "44".into())]);
+    // Before the index is made, every tile aggregates its records.
+    assert!(fine::built(&snap, K).is_none());
+    let from_records: Vec<(Vec<u8>, Vec<u8>)> = tiles
+        .iter()
+        .map(|&t| (render(&snap, Layer::Talents, t, &unfiltered, K), render(&snap, Layer::Talents, t, &aged, K)))
+        .collect();
+    let index = fine::warm(&snap, K);
+    assert!(fine::built(&snap, K).is_some() && fine::built(&snap, K + 1).is_none(), "made for its threshold only");
+    let (mut drawn, mut cells) = (0, 0);
+    for (&tile, (plain, filtered)) in tiles.iter().zip(&from_records) {
+        let held = index.tile(&snap, tile).expect("the index holds zooms 12 to 14").count();
+        assert_eq!(&render(&snap, Layer::Talents, tile, &unfiltered, K), plain, "tile {tile}");
+        assert_eq!(&render(&snap, Layer::Talents, tile, &aged, K), filtered, "a filtered tile {tile}");
+        // Every feature of the tile is a cell the index holds.
+        let features: usize = decode(plain).iter().map(|l| l.features.len()).sum();
+        assert_eq!(features, held, "tile {tile}");
+        drawn += usize::from(!plain.is_empty());
+        cells += held;
+    }
+    assert!(drawn > 20 && cells > 500, "{drawn} tiles, {cells} cells");
+    // Under another threshold, its own index draws what its records draw.
+    let k = 3;
+    for &tile in tiles.iter().step_by(7) {
+        let direct = render(&snap, Layer::Talents, tile, &unfiltered, k);
+        fine::warm(&snap, k);
+        assert_eq!(render(&snap, Layer::Talents, tile, &unfiltered, k), direct, "k = {k}, tile {tile}");
+    }
+    assert!(
+        index.tile(&snap, TileId { z: 11, x: 0, y: 0 }).is_none()
+            && index.tile(&snap, TileId { z: 15, x: 0, y: 0 }).is_none()
+    );
+}
+
 // ---- The warm path (api::fast) ----
 
 /// Status, headers in order and body of an answer.

@@ -308,22 +308,39 @@ fn cell_span(level_cells: &[Cell], z: u8, tile: TileId) -> (usize, usize) {
 }
 
 /// The unfiltered talent cells of zooms 0 to [`PYRAMID_MAX_ZOOM`] (index
-/// = zoom) in one pass over the records: each record is added to a cell of
-/// the finest level only, and a finished cell is added into its parent at
-/// the next coarser level, histogram of fields included, so every level
+/// = zoom) in one pass over the records ([`roll_up`]), so every level
 /// equals [`talent_cells_of`] at that level (checked by a test) while the
 /// records are read once instead of once per zoom.
 fn pyramid_levels(talents: &[TalentRec], young_from: u16) -> Vec<Vec<Cell>> {
+    let mut out: Vec<Vec<Cell>> = vec![Vec::new(); PYRAMID_MAX_ZOOM as usize + 1];
+    roll_up(talents, 0..=PYRAMID_MAX_ZOOM, young_from, |z, cell| out[z as usize].push(cell));
+    // Kept for the snapshot's life: no room left over from growing.
+    out.iter_mut().for_each(Vec::shrink_to_fit);
+    out
+}
+
+/// The unfiltered talent cells of the tiles of every zoom in `zooms`, in
+/// one pass over the records (sorted by home key): each record is added to
+/// its cell of the finest level only, and a finished cell is added into
+/// its parent at the next coarser level, histogram of fields included, so
+/// every level equals [`talent_cells_of`] at that level. Each finished
+/// cell goes to `done` with its tile zoom, in id order within a zoom.
+pub(crate) fn roll_up(
+    talents: &[TalentRec],
+    zooms: std::ops::RangeInclusive<u8>,
+    young_from: u16,
+    mut done: impl FnMut(u8, Cell),
+) {
     // Finest first.
-    let levels: Vec<u8> = (0..=PYRAMID_MAX_ZOOM).rev().map(cell_level).collect();
+    let zs: Vec<u8> = zooms.rev().collect();
+    let levels: Vec<u8> = zs.iter().map(|&z| cell_level(z)).collect();
     let n = levels.len();
-    let mut out: Vec<Vec<Cell>> = vec![Vec::new(); n];
     let mut open: Vec<Option<Cell>> = vec![None; n];
     let mut hists: Vec<Histogram> = (0..n).map(|_| Histogram::new()).collect();
     // Finishes the open cell of level `i`, adding it into the open cell of
     // level `i + 1` (its parent: parents move on only after their
     // children).
-    let close = |i: usize, open: &mut [Option<Cell>], hists: &mut [Histogram], out: &mut [Vec<Cell>]| {
+    let mut close = |i: usize, open: &mut [Option<Cell>], hists: &mut [Histogram]| {
         let Some(mut cell) = open[i].take() else { return };
         let (lower, upper) = hists.split_at_mut(i + 1);
         let top = match (open.get_mut(i + 1).and_then(Option::as_mut), upper.first_mut()) {
@@ -337,7 +354,7 @@ fn pyramid_levels(talents: &[TalentRec], young_from: u16) -> Vec<Vec<Cell>> {
             cell.top_field = Some((field, count));
             cell.keys.top_field = key;
         }
-        out[i].push(cell);
+        done(zs[i], cell);
     };
     for t in talents {
         // The cells of this record from the finest level up; a level whose
@@ -347,7 +364,7 @@ fn pyramid_levels(talents: &[TalentRec], young_from: u16) -> Vec<Vec<Cell>> {
             if open[i].as_ref().is_some_and(|c| c.id == id) {
                 break;
             }
-            close(i, &mut open, &mut hists, &mut out);
+            close(i, &mut open, &mut hists);
             open[i] = Some(Cell { id, ..Cell::default() });
         }
         if let Some(cell) = open[0].as_mut() {
@@ -355,12 +372,8 @@ fn pyramid_levels(talents: &[TalentRec], young_from: u16) -> Vec<Vec<Cell>> {
         }
     }
     for i in 0..n {
-        close(i, &mut open, &mut hists, &mut out);
+        close(i, &mut open, &mut hists);
     }
-    out.reverse();
-    // Kept for the snapshot's life: no room left over from growing.
-    out.iter_mut().for_each(Vec::shrink_to_fit);
-    out
 }
 
 /// Adds one talent to a cell and its field histogram.

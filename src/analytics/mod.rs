@@ -5,6 +5,7 @@ pub mod cells;
 pub mod commute;
 pub mod field_words;
 pub mod filter;
+pub mod fine;
 pub mod flows;
 pub mod hiring;
 pub mod privacy;

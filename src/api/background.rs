@@ -95,18 +95,22 @@ impl Drop for Follower {
 }
 
 /// Builds the derived indexes a snapshot's requests use, so that no
-/// request waits for one: the shortage basis, the flow key cubes, the
-/// commute index and the start screen's briefing with every field's
+/// request waits for one: the published cells of the unfiltered talent
+/// tiles past the pyramid's zooms, the shortage basis, the flow key cubes,
+/// the commute index and the start screen's briefing with every field's
 /// catchment (the talent pyramid is built before publishing).
 pub fn warm_derived(snap: &Arc<Snapshot>, commute: &super::commute::CommuteCache, k: u32) {
     let started = std::time::Instant::now();
-    // The shortage basis and the flow key cubes are independent: one each
-    // on two threads.
-    let (basis_ms, flows_ms) = std::thread::scope(|s| {
+    // The fine cells and the shortage basis on this thread, the flow key
+    // cubes on a second: they are independent.
+    let (fine_ms, basis_ms, flows_ms) = std::thread::scope(|s| {
         let flows = std::thread::Builder::new().name("warm-flows".into()).spawn_scoped(s, || {
             crate::analytics::flows::warm(snap);
             started.elapsed().as_millis() as u64
         });
+        let fine = crate::analytics::fine::warm(snap, k);
+        let fine_ms = started.elapsed().as_millis() as u64;
+        tracing::debug!(ms = fine_ms, mib = fine.bytes() >> 20, "fine talent cells built");
         crate::analytics::shortage::Basis::of(snap);
         let basis_ms = started.elapsed().as_millis() as u64;
         let flows_ms = match flows {
@@ -117,14 +121,14 @@ pub fn warm_derived(snap: &Arc<Snapshot>, commute: &super::commute::CommuteCache
                 started.elapsed().as_millis() as u64
             }
         };
-        (basis_ms, flows_ms)
+        (fine_ms, basis_ms, flows_ms)
     });
     let before = started.elapsed().as_millis() as u64;
     let index = commute.get(snap);
     let commute_ms = started.elapsed().as_millis() as u64 - before;
     super::briefing::warm(snap, &index, k);
     let all_ms = started.elapsed().as_millis() as u64;
-    tracing::info!(version = snap.version, basis_ms, flows_ms, commute_ms, all_ms, "derived indexes built");
+    tracing::info!(version = snap.version, fine_ms, basis_ms, flows_ms, commute_ms, all_ms, "derived indexes built");
 }
 
 #[cfg(test)]

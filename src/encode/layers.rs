@@ -15,6 +15,7 @@ use rstar::AABB;
 
 use crate::analytics::cells::{self, Cell};
 use crate::analytics::filter::Filter;
+use crate::analytics::fine;
 use crate::analytics::privacy::{Disclosure, publishable};
 use crate::encode::clip::{point_to_tile, polygon_to_tile};
 use crate::encode::mvt::{DEFAULT_EXTENT, LayerBuilder, PropValue, encode_tile};
@@ -148,13 +149,25 @@ pub fn stable_id(s: &str) -> u64 {
 pub fn render(snap: &Snapshot, layer: Layer, tile: TileId, filter: &Filter, k: u32) -> Vec<u8> {
     let mut builder = LayerBuilder::new(layer.name(), EXTENT);
     match layer {
-        Layer::Talents => talent_cell_features(
-            &mut builder,
-            tile,
-            &cells::talent_cells(snap, tile, filter),
-            snap,
-            Disclosure::Protected { k },
-        ),
+        Layer::Talents => {
+            // Unfiltered tiles past the pyramid's zooms read their published
+            // cells from the snapshot's fine index once it is made; until
+            // then, and for every other tile, the cells are aggregated.
+            let fine = filter.is_empty().then(|| fine::built(snap, k)).flatten();
+            match fine.as_ref().and_then(|f| f.tile(snap, tile)) {
+                Some(cells) => {
+                    let level = cells::cell_level(tile.z) as u64;
+                    cells.for_each(|c| talent_cell_feature(&mut builder, tile, level, c.id, &c.published));
+                }
+                None => talent_cell_features(
+                    &mut builder,
+                    tile,
+                    &cells::talent_cells(snap, tile, filter),
+                    snap,
+                    Disclosure::Protected { k },
+                ),
+            }
+        }
         Layer::Vacancies => {
             vacancy_cell_features(&mut builder, tile, &cells::vacancy_cells(snap, tile, filter), snap, k)
         }
@@ -240,32 +253,38 @@ pub fn publish_cell<'a>(snap: &'a Snapshot, c: &Cell, disclosure: Disclosure) ->
 fn talent_cell_features(b: &mut LayerBuilder, tile: TileId, cells: &[Cell], snap: &Snapshot, d: Disclosure) {
     let level = cells::cell_level(tile.z) as u64;
     for c in cells {
-        let Some(p) = publish_cell(snap, c, d) else { continue };
-        // On the stack: a tile has hundreds of cells.
-        let edu = |i: usize| (edu_key(Education::ALL[i]), PropValue::UInt(p.education[i]));
-        let mut props = [
-            ("count", PropValue::UInt(p.count)),
-            ("zoom_level", PropValue::UInt(level)),
-            ("seekers", PropValue::UInt(p.seekers)),
-            ("young", PropValue::UInt(p.young)),
-            edu(0),
-            edu(1),
-            edu(2),
-            edu(3),
-            ("top_field", PropValue::Str("")),
-            ("top_field_count", PropValue::UInt(0)),
-        ];
-        let n = match p.top_field {
-            Some((code, n)) => {
-                props[8].1 = PropValue::Str(code);
-                props[9].1 = PropValue::UInt(n);
-                10
-            }
-            None => 8,
-        };
-        let (corner, size) = cell_square(tile, c.id);
-        b.add_square(Some(c.id), corner, size, &props[..n]);
+        if let Some(p) = publish_cell(snap, c, d) {
+            talent_cell_feature(b, tile, level, c.id, &p);
+        }
     }
+}
+
+/// One talent cell's square and its published numbers.
+fn talent_cell_feature(b: &mut LayerBuilder, tile: TileId, level: u64, id: u64, p: &PublishedCell<'_>) {
+    // On the stack: a tile has hundreds of cells.
+    let edu = |i: usize| (edu_key(Education::ALL[i]), PropValue::UInt(p.education[i]));
+    let mut props = [
+        ("count", PropValue::UInt(p.count)),
+        ("zoom_level", PropValue::UInt(level)),
+        ("seekers", PropValue::UInt(p.seekers)),
+        ("young", PropValue::UInt(p.young)),
+        edu(0),
+        edu(1),
+        edu(2),
+        edu(3),
+        ("top_field", PropValue::Str("")),
+        ("top_field_count", PropValue::UInt(0)),
+    ];
+    let n = match p.top_field {
+        Some((code, n)) => {
+            props[8].1 = PropValue::Str(code);
+            props[9].1 = PropValue::UInt(n);
+            10
+        }
+        None => 8,
+    };
+    let (corner, size) = cell_square(tile, id);
+    b.add_square(Some(id), corner, size, &props[..n]);
 }
 
 fn edu_key(e: Education) -> &'static str {

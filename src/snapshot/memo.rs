@@ -65,6 +65,13 @@ impl Memo {
         }
     }
 
+    /// The value under `key` if it is there (and of type `T`), without
+    /// computing it: for a path that has another way to its answer while a
+    /// background thread computes the value.
+    pub fn get<T: Any + Send + Sync>(&self, key: &str) -> Option<Arc<T>> {
+        self.values.get(key)?.downcast::<T>().ok()
+    }
+
     /// Stores `value` under `key` (a value made elsewhere, e.g. read back
     /// from a file), replacing any value the key held.
     pub fn insert<T: Any + Send + Sync>(&self, key: &str, value: Arc<T>) {
@@ -111,6 +118,15 @@ mod tests {
         assert!(memo.len() <= 4, "{}", memo.len());
         // A key reused with another type still answers with the asked type.
         assert_eq!(*memo.get_or_compute("f", || String::from("x")), "x");
+    }
+
+    #[test]
+    fn get_reads_without_computing() {
+        let memo = Memo::new(4);
+        assert!(memo.get::<u64>("a").is_none(), "nothing computed yet");
+        memo.get_or_compute("a", || 7u64);
+        assert_eq!(memo.get::<u64>("a").as_deref(), Some(&7));
+        assert!(memo.get::<String>("a").is_none(), "another type is not the value");
     }
 
     #[test]
