@@ -86,12 +86,12 @@ async fn main() {
         basis.heap_bytes() as f64 / 1e6
     );
     // The field with the most openings, and its catchment.
-    let field = (0..basis.fields).max_by_key(|&f| basis.demand[f].len()).unwrap_or(0) as u8;
+    let field = (0..basis.fields).max_by_key(|&f| basis.demand(&snap, f as u8).len()).unwrap_or(0) as u8;
     let code = snap.taxonomy.field(field).unwrap().code.clone();
     println!(
         "- field {code}: {} open vacancy rows, {} seekers",
-        basis.demand[field as usize].len(),
-        basis.seekers[field as usize].len()
+        basis.demand(&snap, field).len(),
+        basis.seekers(&snap, field).len()
     );
     let q = Query {
         field,
@@ -122,10 +122,10 @@ async fn main() {
     let mut tiles_by_zoom: Vec<(u8, Vec<TileId>)> = Vec::new();
     for z in [8u8, 10, 12, 14] {
         let mut counts: BTreeMap<TileId, usize> = BTreeMap::new();
-        for s in &basis.seekers[field as usize] {
+        for s in basis.seekers(&snap, field).iter() {
             *counts.entry(morton::tile_of(s.key, z)).or_default() += 1;
         }
-        for d in &basis.demand[field as usize] {
+        for d in basis.demand(&snap, field).iter() {
             *counts.entry(morton::tile_of(d.key, z)).or_default() += 1;
         }
         let mut tiles: Vec<(usize, TileId)> = counts.into_iter().map(|(t, n)| (n, t)).collect();

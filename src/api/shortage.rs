@@ -707,7 +707,7 @@ const CATCHMENT_METHOD: &str = "two-step floating catchment (2SFCA): seekers all
 
 fn explain_of(snap: &Snapshot, q: &Query, area: Area, k: u32) -> Explain {
     let ctx = Context::new(snap, q);
-    let figures = ctx.figures(q, area);
+    let figures = ctx.figures(snap, q, area);
     let top = contributors(snap, &ctx, q, area, 10);
     let e = ctx.estimate(q, &figures).with_interval(q.smoothing.interval);
     let eff = ctx.effective(q, &figures);

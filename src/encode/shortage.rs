@@ -58,7 +58,7 @@ pub fn round4(x: f64) -> f64 {
 pub fn render(snap: &Snapshot, q: &Query, tile: TileId) -> Vec<u8> {
     let ctx = Context::new(snap, q);
     let level = cell_level(tile.z);
-    let cells = ctx.cells(q, level, morton::tile_range(tile));
+    let cells = ctx.cells(snap, q, level, morton::tile_range(tile));
     if cells.is_empty() {
         return Vec::new();
     }

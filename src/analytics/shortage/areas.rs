@@ -163,15 +163,15 @@ impl Context {
         }
     }
 
-    /// Figures of one grid cell.
-    pub fn cell(&self, q: &Query, cell: u64) -> Figures {
+    /// Figures of one grid cell (`snap`: the snapshot of the context).
+    pub fn cell(&self, snap: &Snapshot, q: &Query, cell: u64) -> Figures {
         let keys = cell_keys(cell);
         let sites = self.catchment.sites_in(keys.clone());
         Figures {
             demand: sites.iter().map(|s| s.openings).sum(),
             supply: self
                 .basis
-                .seekers_in(q.field, keys)
+                .seekers_in(snap, q.field, keys)
                 .iter()
                 .filter(|s| q.narrow.supply(s.education, s.title))
                 .map(|s| s.tally())
@@ -184,14 +184,14 @@ impl Context {
 
     /// Figures of a set of point-key ranges: the sums of what [`Self::cell`]
     /// counts over each.
-    pub fn ranges(&self, q: &Query, ranges: &[Range<u64>]) -> Figures {
+    pub fn ranges(&self, snap: &Snapshot, q: &Query, ranges: &[Range<u64>]) -> Figures {
         let mut f = Figures::default();
         for keys in ranges {
             let sites = self.catchment.sites_in(keys.clone());
             f.demand += sites.iter().map(|s| s.openings).sum::<f64>();
             f.effective_supply += sites.iter().map(|s| s.effective_supply()).sum::<f64>();
             f.effective_reach.merge(FieldCatchment::reach_of(sites));
-            for s in self.basis.seekers_in(q.field, keys.clone()) {
+            for s in self.basis.seekers_in(snap, q.field, keys.clone()).iter() {
                 if q.narrow.supply(s.education, s.title) {
                     f.supply.add(s.rkey);
                 }
@@ -201,28 +201,28 @@ impl Context {
     }
 
     /// Figures of any area.
-    pub fn figures(&self, q: &Query, area: Area) -> Figures {
+    pub fn figures(&self, snap: &Snapshot, q: &Query, area: Area) -> Figures {
         match area {
             Area::Region(r) => self.region(q, r),
-            Area::Cell(c) => self.cell(q, c),
+            Area::Cell(c) => self.cell(snap, q, c),
         }
     }
 
     /// Figures of every non-empty cell of `level` within a key range, in
     /// key order: one merge pass over the field's seekers and sites there.
-    pub fn cells(&self, q: &Query, level: u8, keys: Range<u64>) -> Vec<(u64, Figures)> {
-        let seekers = self.basis.seekers_in(q.field, keys.clone());
+    pub fn cells(&self, snap: &Snapshot, q: &Query, level: u8, keys: Range<u64>) -> Vec<(u64, Figures)> {
+        let seekers = self.basis.seekers_in(snap, q.field, keys.clone());
         let sites = self.catchment.sites_in(keys);
         let mut out: Vec<(u64, Figures)> = Vec::new();
         let (mut i, mut j) = (0usize, 0usize);
         while i < seekers.len() || j < sites.len() {
-            let ci = seekers.get(i).map_or(u64::MAX, |s| morton::cell_id(s.key, level));
+            let ci = seekers.key(i).map_or(u64::MAX, |key| morton::cell_id(key, level));
             let cj = sites.get(j).map_or(u64::MAX, |s| morton::cell_id(s.key, level));
             let cell = ci.min(cj);
             let mut f = Figures::default();
-            while i < seekers.len() && morton::cell_id(seekers[i].key, level) == cell {
-                if q.narrow.supply(seekers[i].education, seekers[i].title) {
-                    f.supply.add(seekers[i].rkey);
+            while let Some(s) = seekers.get(i).filter(|s| morton::cell_id(s.key, level) == cell) {
+                if q.narrow.supply(s.education, s.title) {
+                    f.supply.add(s.rkey);
                 }
                 i += 1;
             }
@@ -317,7 +317,7 @@ pub fn rank(snap: &Snapshot, ctx: &Context, q: &Query, by: By, limit: Option<usi
         }
         By::Cell { zoom } => {
             let level = crate::analytics::cells::cell_level(zoom);
-            ctx.cells(q, level, 0..u64::MAX).into_iter().map(|(c, f)| row(Area::Cell(c), f)).collect()
+            ctx.cells(snap, q, level, 0..u64::MAX).into_iter().map(|(c, f)| row(Area::Cell(c), f)).collect()
         }
     };
     let keep = limit.unwrap_or(rows.len()).min(rows.len());
@@ -354,10 +354,11 @@ pub fn fields_in(snap: &Snapshot, area: Area, template: &Query) -> Vec<FieldRow>
                 || field_sum(basis.seekers_by_region.row(row), field, |_, _| true) > 0
         }),
         Area::Cell(c) => {
-            !basis.demand_in(field, cell_keys(c)).is_empty() || !basis.seekers_in(field, cell_keys(c)).is_empty()
+            !basis.demand_in(snap, field, cell_keys(c)).is_empty()
+                || !basis.seekers_in(snap, field, cell_keys(c)).is_empty()
         }
     };
-    fields_where(snap, template, quick, |ctx, q| ctx.figures(q, area))
+    fields_where(snap, template, quick, |ctx, q| ctx.figures(snap, q, area))
 }
 
 /// [`fields_in`] for an area given as point-key ranges (a study area's
@@ -368,9 +369,9 @@ pub fn fields_in_ranges(snap: &Snapshot, ranges: &[Range<u64>], template: &Query
     let quick = |field: u8| {
         ranges
             .iter()
-            .any(|r| !basis.demand_in(field, r.clone()).is_empty() || !basis.seekers_in(field, r.clone()).is_empty())
+            .any(|r| !basis.demand_in(snap, field, r.clone()).is_empty() || !basis.seekers_in(snap, field, r.clone()).is_empty())
     };
-    fields_where(snap, template, quick, |ctx, q| ctx.ranges(q, ranges))
+    fields_where(snap, template, quick, |ctx, q| ctx.ranges(snap, q, ranges))
 }
 
 /// The rows of every field that passes `quick` (a cheap look for any
@@ -433,8 +434,8 @@ pub struct Contributor {
 /// first (ties by enterprise position), at most `limit`.
 pub fn contributors(snap: &Snapshot, ctx: &Context, q: &Query, area: Area, limit: usize) -> Vec<Contributor> {
     let rows = match area {
-        Area::Region(_) => ctx.basis.demand.get(q.field as usize).map_or(&[][..], |v| v.as_slice()),
-        Area::Cell(c) => ctx.basis.demand_in(q.field, cell_keys(c)),
+        Area::Region(_) => ctx.basis.demand(snap, q.field),
+        Area::Cell(c) => ctx.basis.demand_in(snap, q.field, cell_keys(c)),
     };
     let inside = |d: u16, p: u16| match area {
         Area::Region(r) => d == r || p == r,

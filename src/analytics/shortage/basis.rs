@@ -4,29 +4,31 @@
 //! request reaches a snapshot, then held in the snapshot's memo
 //! ([`crate::snapshot::Memo`]) until the snapshot is replaced. It holds:
 //!
-//! - per field, the seeking talents (home key, home district and park,
-//!   education, title) and the open vacancy rows, both sorted by key, so a
-//!   field's supply and demand in a tile or cell is two binary searches away
-//!   and a city-wide pass over one field touches only that field's records;
+//! - per field, the positions of the seeking talents and of the open vacancy
+//!   rows in the snapshot's records (both sorted by key, so each list is in
+//!   key order), so a field's supply and demand in a tile or cell is two
+//!   binary searches away and a city-wide pass over one field touches only
+//!   that field's records; a position is read as a [`SeekerRec`] or a
+//!   [`DemandRec`] through [`Seekers`] and [`Demand`];
 //! - dense count tables `[row][field × education × title]` of seekers (by
 //!   home region), the employed workforce (by work region and by employer
 //!   industry) and open openings (by region and industry), plus city totals,
 //!   so district, park and chain figures are table lookups.
 //!
 //! Talents are personal data: every talent count is a
-//! [`Tally`](crate::analytics::privacy::Tally), so the seeker lists carry
-//! each seeker's record key and the talent tables keep the cell key (the sum
+//! [`Tally`](crate::analytics::privacy::Tally), so a seeker is read with
+//! its record key and the talent tables keep the cell key (the sum
 //! of the record keys, modulo 2³²) of every counter beside it, in a parallel
 //! array. Any sum of counters is then a tally whose published value depends
 //! only on the records counted (`analytics::privacy`).
 //!
-//! Memory at 4 million talents and 1 million vacancy rows: 24 bytes per
-//! seeker, 24 bytes per open vacancy row, and 2,340 counters (8 bytes, plus
-//! 4 bytes of cell key in the talent tables) per table row — about 45 MB in
-//! all.
+//! Memory at 4 million talents and 1 million vacancy rows: 4 bytes per
+//! seeker and per open vacancy row (a copy of their fields would take 24),
+//! and 2,340 counters (8 bytes, plus 4 bytes of cell key in the talent
+//! tables) per table row — about 10 MB in all.
 
 use crate::analytics::privacy::Tally;
-use crate::snapshot::{NONE8, NONE16, NONE32, Snapshot};
+use crate::snapshot::{NONE8, NONE16, NONE32, Snapshot, TalentRec, VacancyRec};
 use crate::spatial::morton;
 
 /// Education levels (associate … doctorate).
@@ -50,6 +52,19 @@ pub struct SeekerRec {
 }
 
 impl SeekerRec {
+    /// The seeker that talent record `t` is.
+    #[inline]
+    pub fn of(t: &TalentRec) -> SeekerRec {
+        SeekerRec {
+            key: t.home,
+            district: t.home_district,
+            park: t.home_park,
+            education: t.education,
+            title: t.title,
+            rkey: t.rkey,
+        }
+    }
+
     /// The seeker as a tally of one.
     pub fn tally(&self) -> Tally {
         Tally::one(self.rkey)
@@ -67,6 +82,73 @@ pub struct DemandRec {
     pub park: u16,
     pub education: u8,
     pub title: u8,
+}
+
+impl DemandRec {
+    /// The demand of vacancy record `v`.
+    #[inline]
+    pub fn of(v: &VacancyRec) -> DemandRec {
+        DemandRec {
+            key: v.key,
+            enterprise: v.enterprise,
+            openings: v.openings,
+            district: v.district,
+            park: v.park,
+            education: v.education,
+            title: v.title,
+        }
+    }
+}
+
+/// Records of one field, in key order: positions into the snapshot's
+/// records, each read as `T` by `read`.
+#[derive(Clone, Copy)]
+pub struct List<'a, R, T> {
+    at: &'a [u32],
+    records: &'a [R],
+    read: fn(&R) -> T,
+    key: fn(&R) -> u64,
+}
+
+/// A field's seekers ([`Basis::seekers`]).
+pub type Seekers<'a> = List<'a, TalentRec, SeekerRec>;
+/// A field's open vacancy rows ([`Basis::demand`]).
+pub type Demand<'a> = List<'a, VacancyRec, DemandRec>;
+
+impl<'a, R, T: 'a> List<'a, R, T> {
+    pub fn len(&self) -> usize {
+        self.at.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.at.is_empty()
+    }
+
+    /// The `i`-th record.
+    #[inline]
+    pub fn get(&self, i: usize) -> Option<T> {
+        self.at.get(i).and_then(|&p| self.records.get(p as usize)).map(self.read)
+    }
+
+    /// The `i`-th record's key.
+    #[inline]
+    pub fn key(&self, i: usize) -> Option<u64> {
+        self.at.get(i).and_then(|&p| self.records.get(p as usize)).map(self.key)
+    }
+
+    /// Every record, in key order.
+    pub fn iter(&self) -> impl Iterator<Item = T> + 'a {
+        let (records, read) = (self.records, self.read);
+        self.at.iter().filter_map(move |&p| records.get(p as usize)).map(read)
+    }
+
+    /// The records whose key lies in `keys` (two binary searches).
+    pub fn within(&self, keys: std::ops::Range<u64>) -> List<'a, R, T> {
+        let key_at = |p: &u32| self.records.get(*p as usize).map_or(u64::MAX, self.key);
+        let a = self.at.partition_point(|p| key_at(p) < keys.start);
+        let b = self.at.partition_point(|p| key_at(p) < keys.end);
+        List { at: &self.at[a..b], ..*self }
+    }
 }
 
 /// Narrowing of a query by education and title.
@@ -223,10 +305,12 @@ pub fn sum_tally_rows(rows: impl Iterator<Item = Vec<Tally>>, width: usize) -> V
 pub struct Basis {
     /// Number of fields in the taxonomy.
     pub fields: usize,
-    /// Per field: seeking talents, sorted by home key.
-    pub seekers: Vec<Vec<SeekerRec>>,
-    /// Per field: open vacancy rows, sorted by key.
-    pub demand: Vec<Vec<DemandRec>>,
+    /// Per field: the positions of the seeking talents in
+    /// `Snapshot::talents` (so in home-key order).
+    seekers: Vec<Vec<u32>>,
+    /// Per field: the positions of the open vacancy rows in
+    /// `Snapshot::vacancies` (so in key order).
+    demand: Vec<Vec<u32>>,
     /// Table row of each region (districts and parks), or `NONE32`.
     region_row: Vec<u32>,
     /// Seekers by home region.
@@ -280,20 +364,13 @@ impl Basis {
             workforce_city: Table::tallies(1, nf),
             demand_city: Table::new(1, nf),
         };
-        for t in &snap.talents {
+        for (at, t) in snap.talents.iter().enumerate() {
             if t.field as usize >= nf {
                 continue;
             }
             let (f, e, ti, rk) = (t.field, t.education, t.title, t.rkey);
             if t.seeking() {
-                b.seekers[f as usize].push(SeekerRec {
-                    key: t.home,
-                    district: t.home_district,
-                    park: t.home_park,
-                    education: e,
-                    title: ti,
-                    rkey: rk,
-                });
+                b.seekers[f as usize].push(at as u32);
                 b.seekers_city.add_record(0, f, e, ti, rk);
                 for r in [t.home_district, t.home_park].into_iter().filter_map(row_of) {
                     b.seekers_by_region.add_record(r, f, e, ti, rk);
@@ -309,17 +386,9 @@ impl Basis {
                 }
             }
         }
-        for v in snap.vacancies.iter().filter(|v| v.open && (v.field as usize) < nf) {
+        for (at, v) in snap.vacancies.iter().enumerate().filter(|(_, v)| v.open && (v.field as usize) < nf) {
             let (f, e, ti, n) = (v.field, v.education, v.title, v.openings as u64);
-            b.demand[f as usize].push(DemandRec {
-                key: v.key,
-                enterprise: v.enterprise,
-                openings: v.openings,
-                district: v.district,
-                park: v.park,
-                education: e,
-                title: ti,
-            });
+            b.demand[f as usize].push(at as u32);
             b.demand_city.add(0, f, e, ti, n);
             for r in [v.district, v.park].into_iter().filter_map(row_of) {
                 b.demand_by_region.add(r, f, e, ti, n);
@@ -368,26 +437,41 @@ impl Basis {
         self.region_row.get(region as usize).copied().filter(|&r| r != NONE32).map(|r| r as usize)
     }
 
+    /// The seekers of `field`, in home-key order (`snap` is the snapshot
+    /// this basis was made of).
+    pub fn seekers<'a>(&'a self, snap: &'a Snapshot, field: u8) -> Seekers<'a> {
+        List {
+            at: self.seekers.get(field as usize).map_or(&[][..], |v| v.as_slice()),
+            records: &snap.talents,
+            read: SeekerRec::of,
+            key: |t| t.home,
+        }
+    }
+
+    /// The open vacancy rows of `field`, in key order (`snap` is the
+    /// snapshot this basis was made of).
+    pub fn demand<'a>(&'a self, snap: &'a Snapshot, field: u8) -> Demand<'a> {
+        List {
+            at: self.demand.get(field as usize).map_or(&[][..], |v| v.as_slice()),
+            records: &snap.vacancies,
+            read: DemandRec::of,
+            key: |v| v.key,
+        }
+    }
+
     /// Seekers of `field` whose home lies in the key range of a tile or cell.
-    pub fn seekers_in(&self, field: u8, keys: std::ops::Range<u64>) -> &[SeekerRec] {
-        let list = self.seekers.get(field as usize).map_or(&[][..], |v| v.as_slice());
-        let a = list.partition_point(|s| s.key < keys.start);
-        let b = list.partition_point(|s| s.key < keys.end);
-        &list[a..b]
+    pub fn seekers_in<'a>(&'a self, snap: &'a Snapshot, field: u8, keys: std::ops::Range<u64>) -> Seekers<'a> {
+        self.seekers(snap, field).within(keys)
     }
 
     /// Open vacancy rows of `field` whose enterprise lies in a key range.
-    pub fn demand_in(&self, field: u8, keys: std::ops::Range<u64>) -> &[DemandRec] {
-        let list = self.demand.get(field as usize).map_or(&[][..], |v| v.as_slice());
-        let a = list.partition_point(|s| s.key < keys.start);
-        let b = list.partition_point(|s| s.key < keys.end);
-        &list[a..b]
+    pub fn demand_in<'a>(&'a self, snap: &'a Snapshot, field: u8, keys: std::ops::Range<u64>) -> Demand<'a> {
+        self.demand(snap, field).within(keys)
     }
 
     /// Approximate heap bytes.
     pub fn heap_bytes(&self) -> usize {
-        let lists: usize = self.seekers.iter().map(|v| v.capacity() * std::mem::size_of::<SeekerRec>()).sum::<usize>()
-            + self.demand.iter().map(|v| v.capacity() * std::mem::size_of::<DemandRec>()).sum::<usize>();
+        let lists: usize = self.seekers.iter().chain(&self.demand).map(|v| v.capacity() * 4).sum::<usize>();
         let tables = [
             &self.seekers_by_region,
             &self.workforce_by_region,

@@ -98,16 +98,15 @@ pub struct CatchmentParams {
 
 /// Computes the catchment of `field` under `narrow`.
 pub fn compute(snap: &Snapshot, basis: &Basis, field: u8, narrow: Narrow, p: CatchmentParams) -> FieldCatchment {
-    let seekers = basis.seekers.get(field as usize).map_or(&[][..], |v| v.as_slice());
-    let rows = basis.demand.get(field as usize).map_or(&[][..], |v| v.as_slice());
-    compute_from(seekers, rows, snap.regions.len(), narrow, p)
+    let (seekers, rows) = (basis.seekers(snap, field), basis.demand(snap, field));
+    compute_from(seekers.iter(), rows.iter(), snap.regions.len(), narrow, p)
 }
 
-/// [`compute`] over one field's seekers and open vacancy rows (both sorted
-/// by key), with `regions` region indices.
+/// [`compute`] over one field's seekers and open vacancy rows (both in key
+/// order), with `regions` region indices.
 pub fn compute_from(
-    seekers: &[SeekerRec],
-    rows: &[DemandRec],
+    seekers: impl IntoIterator<Item = SeekerRec>,
+    rows: impl IntoIterator<Item = DemandRec>,
     regions: usize,
     narrow: Narrow,
     p: CatchmentParams,
@@ -119,7 +118,7 @@ pub fn compute_from(
     let mut current = u64::MAX;
     let (mut n, mut sx, mut sy) = (0.0f64, 0.0f64, 0.0f64);
     let mut tally = Tally::default();
-    for s in seekers.iter().filter(|s| narrow.supply(s.education, s.title)) {
+    for s in seekers.into_iter().filter(|s| narrow.supply(s.education, s.title)) {
         let cell = morton::cell_id(s.key, SEEKER_CELL_LEVEL);
         if cell != current {
             if n > 0.0 {
@@ -140,7 +139,7 @@ pub fn compute_from(
     }
     // Sites: open rows merged per position.
     let mut sites: Vec<Site> = Vec::new();
-    for r in rows.iter().filter(|r| narrow.demand(r.education, r.title)) {
+    for r in rows.into_iter().filter(|r| narrow.demand(r.education, r.title)) {
         match sites.last_mut() {
             Some(last) if last.key == r.key => last.openings += r.openings as f64,
             _ => sites.push(Site {
@@ -253,7 +252,7 @@ mod tests {
         for decay in [Decay::Uniform, Decay::Gaussian] {
             for radius_m in [1_500.0, 6_000.0] {
                 let p = CatchmentParams { radius_m, decay };
-                let c = compute_from(&seekers, &rows, 5, Narrow::default(), p);
+                let c = compute_from(seekers.iter().copied(), rows.iter().copied(), 5, Narrow::default(), p);
                 let all: Tally = seekers.iter().map(|s| s.tally()).sum();
                 let mut both = c.reached_tally;
                 both.merge(c.unreached_tally);
