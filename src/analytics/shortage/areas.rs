@@ -367,9 +367,9 @@ pub fn fields_in(snap: &Snapshot, area: Area, template: &Query) -> Vec<FieldRow>
 pub fn fields_in_ranges(snap: &Snapshot, ranges: &[Range<u64>], template: &Query) -> Vec<FieldRow> {
     let basis = Basis::of(snap);
     let quick = |field: u8| {
-        ranges
-            .iter()
-            .any(|r| !basis.demand_in(snap, field, r.clone()).is_empty() || !basis.seekers_in(snap, field, r.clone()).is_empty())
+        ranges.iter().any(|r| {
+            !basis.demand_in(snap, field, r.clone()).is_empty() || !basis.seekers_in(snap, field, r.clone()).is_empty()
+        })
     };
     fields_where(snap, template, quick, |ctx, q| ctx.ranges(snap, q, ranges))
 }
