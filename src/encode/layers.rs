@@ -153,7 +153,9 @@ pub fn render(snap: &Snapshot, layer: Layer, tile: TileId, filter: &Filter, k: u
             // Unfiltered tiles past the pyramid's zooms read their published
             // cells from the snapshot's fine index once it is made; until
             // then, and for every other tile, the cells are aggregated.
-            let fine = filter.is_empty().then(|| fine::built(snap, k)).flatten();
+            let fine = (filter.is_empty() && (fine::MIN_ZOOM..=fine::MAX_ZOOM).contains(&tile.z))
+                .then(|| fine::built(snap, k))
+                .flatten();
             match fine.as_ref().and_then(|f| f.tile(snap, tile)) {
                 Some(cells) => {
                     let level = cells::cell_level(tile.z) as u64;
