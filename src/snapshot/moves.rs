@@ -42,7 +42,7 @@
 //! order of their ids. What the enterprise-level and industry-level flows
 //! count (`crate::analytics::flows::od_units`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 
 use crate::model::{Date, MoveEvent, RegionKind};
@@ -151,6 +151,11 @@ pub fn cell_code(origin: (u32, u32), local: u32) -> Option<u64> {
 /// Level of the cells moves are located in.
 const CELL_LEVEL: u8 = crate::areas::footprint::LEVEL;
 
+/// A hash map with a fast hasher, for the maps a moves batch's patch fills
+/// with hundreds of thousands of keys it chose itself (points, records,
+/// texts of the store), where SipHash was most of the cost.
+pub type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 /// Assigns move points to the snapshot's districts and parks.
 pub struct Locator {
     lookup: RegionLookup,
@@ -174,7 +179,7 @@ impl Locator {
 #[derive(Debug, Clone, Default)]
 pub struct Destinations {
     pub texts: Vec<String>,
-    index: HashMap<String, u16>,
+    index: FastMap<String, u16>,
 }
 
 impl Destinations {
@@ -654,12 +659,12 @@ impl FlowIndex {
     /// its new ones and `after` what they carry on from ([`carried`]).
     /// `None` when the added moves start before the first month (every
     /// month offset would shift: rebuild instead).
-    pub fn patch(
+    pub fn patch<S: std::hash::BuildHasher>(
         &self,
         mut removed: Vec<RawMove>,
-        before: &HashMap<u64, TalentInfo>,
+        before: &HashMap<u64, TalentInfo, S>,
         mut added: Vec<RawMove>,
-        after: &HashMap<u64, TalentInfo>,
+        after: &HashMap<u64, TalentInfo, S>,
         destinations: Vec<String>,
     ) -> Option<FlowIndex> {
         let old_first = self.first_month;
@@ -673,7 +678,7 @@ impl FlowIndex {
             old_first
         };
         let last = added.iter().map(|m| m.month + 1).chain([old_last]).max().unwrap_or(first + 1).max(first + 1);
-        let recs = |raw: &mut Vec<RawMove>, info: &HashMap<u64, TalentInfo>| {
+        let recs = |raw: &mut Vec<RawMove>, info: &HashMap<u64, TalentInfo, S>| {
             sort_for_attribution(raw);
             let mut out = Vec::with_capacity(raw.len());
             for group in raw.chunk_by(|a, b| a.talent == b.talent) {
@@ -682,13 +687,15 @@ impl FlowIndex {
             }
             out
         };
+        let mut phases = crate::timing::Phases::start();
         let removed = recs(&mut removed, before);
         let added = recs(&mut added, after);
+        phases.mark("attributed");
         // A talent's moves are all taken out and put in again; most come
         // back as they were (an earlier move keeps its month, areas and
         // attribution). Those stay where they are: only the difference is
         // taken out and put in.
-        let mut gone: HashMap<MoveRec, u32> = HashMap::with_capacity(removed.len());
+        let mut gone: FastMap<MoveRec, u32> = FastMap::with_capacity_and_hasher(removed.len(), Default::default());
         for m in &removed {
             *gone.entry(*m).or_default() += 1;
         }
@@ -703,6 +710,7 @@ impl FlowIndex {
             })
             .collect();
         gone.retain(|_, n| *n > 0);
+        phases.mark("matched");
         // A bit per low 20 bits of the record key: most moves are ruled out
         // without hashing the record.
         const MAYBE_BITS: u32 = 20;
@@ -718,14 +726,14 @@ impl FlowIndex {
         // Months with nothing taken out or put in are shared with this
         // table; the others are made again: their kept moves, then their
         // new ones.
-        let mut fresh: HashMap<u16, Vec<MoveRec>> = HashMap::new();
+        let mut fresh: FastMap<u16, Vec<MoveRec>> = FastMap::default();
         for m in &added {
             fresh.entry(m.month).or_default().push(*m);
         }
         // Taken out of the months as they are made again; `gone` stays
         // whole for the cubes.
         let mut left = gone.clone();
-        let touched: std::collections::HashSet<u16> = gone.keys().map(|m| m.month).collect();
+        let touched: HashSet<u16, foldhash::fast::RandomState> = gone.keys().map(|m| m.month).collect();
         let span = self.moves.months.len().max(fresh.keys().map(|&m| m as usize + 1).max().unwrap_or(0));
         let mut runs = Vec::with_capacity(span);
         let mut len = 0;
@@ -756,7 +764,9 @@ impl FlowIndex {
             runs.push(run);
         }
         let moves = MoveTable { months: runs, len };
+        phases.mark("months made");
         tracing::debug!(
+            %phases,
             months = span,
             shared = moves.months_shared_with(&self.moves),
             taken_out = removed.len(),

@@ -13,7 +13,7 @@
 //! vacancies and their indexes are shared with the old snapshot (`Arc`);
 //! stations and regions are copied.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -22,7 +22,7 @@ use crate::store::Store;
 use crate::store::db::{OptionalExtension, params};
 
 use super::load::settle_swapped_talents;
-use super::moves::{Destinations, Locator, MoveValues, RawMove, TalentInfo, carried, id_key, raw_move};
+use super::moves::{Destinations, FastMap, Locator, MoveValues, RawMove, TalentInfo, carried, id_key, raw_move};
 use super::tables::{TalentContext, TalentValues, talent_rec};
 use super::*;
 
@@ -109,7 +109,7 @@ fn patch_flows(snap: &Snapshot, delta: &Delta) -> Option<(FlowIndex, Arc<Locator
     let mut destinations = Destinations::from_texts(snap.flows.destinations.clone());
     // The touched talents' old moves are among their new ones: each point
     // is located once.
-    let mut located: HashMap<(u64, u64), (u16, u16)> = HashMap::new();
+    let mut located: FastMap<(u64, u64), (u16, u16)> = FastMap::default();
     let mut locate = |x: Option<f64>, y: Option<f64>| match (x, y) {
         (Some(x), Some(y)) => {
             *located.entry((x.to_bits(), y.to_bits())).or_insert_with(|| locator.locate(Some(x), Some(y)))
@@ -121,8 +121,9 @@ fn patch_flows(snap: &Snapshot, delta: &Delta) -> Option<(FlowIndex, Arc<Locator
             .map_or((NONE32, NONE8), |&e| (e, snap.enterprises[e as usize].industry))
     };
     // A continued talent's new moves carry on from its latest stored ones.
-    let mut raws = |rows: &Rows, continued: &BTreeMap<String, Continued>| {
-        let mut info = HashMap::with_capacity(rows.talents.len());
+    // The moves are converted when `with_moves`.
+    let mut raws = |rows: &Rows, continued: &BTreeMap<String, Continued>, with_moves: bool| {
+        let mut info = FastMap::with_capacity_and_hasher(rows.talents.len(), Default::default());
         for t in &rows.talents {
             let field = snap.taxonomy.field_index(&t.field).unwrap_or(NONE8);
             let (employer, industry) = enterprise_of(t.reg_enterprise_id.as_deref());
@@ -137,14 +138,40 @@ fn patch_flows(snap: &Snapshot, delta: &Delta) -> Option<(FlowIndex, Arc<Locator
             }
             info.insert(id_key(&t.id), known);
         }
-        let moves =
-            rows.moves.iter().map(|m| raw_move(&move_values(m, &enterprise_of), &mut locate, &mut destinations));
+        let moves = rows.moves.iter().take(if with_moves { usize::MAX } else { 0 });
+        let moves = moves.map(|m| raw_move(&move_values(m, &enterprise_of), &mut locate, &mut destinations));
         Some((moves.collect::<Vec<_>>(), info))
     };
-    let (removed, before) = raws(&delta.before, &BTreeMap::new())?;
-    let (added, after) = raws(&delta.after, &delta.continued)?;
+    let mut phases = crate::timing::Phases::start();
+    let (added, after) = raws(&delta.after, &delta.continued, true)?;
+    phases.mark("moves after read");
+    let (removed, before) = match stored_among(&delta.before.moves, &delta.after.moves, &added) {
+        Some(removed) => (removed, raws(&delta.before, &BTreeMap::new(), false)?.1),
+        None => raws(&delta.before, &BTreeMap::new(), true)?,
+    };
+    phases.mark("moves before read");
     let flows = snap.flows.patch(removed, &before, added, &after, destinations.texts)?;
+    phases.mark("move table and cubes");
+    tracing::debug!(phases = %phases, "flows patched");
     Some((flows, locator.clone()))
+}
+
+/// The moves `before` as converted among `added` (the conversions of
+/// `after`), when `before` is `after` without some moves and in the same
+/// order — as a batch's delta has them: the stored moves, then and now,
+/// without and with the batch's new ones (`present::rows_before`). A
+/// whole-replayed talent's history is then converted once, not twice.
+/// `None` when `before` is not such a subsequence (each is then converted
+/// on its own).
+fn stored_among(before: &[MoveRow], after: &[MoveRow], added: &[RawMove]) -> Option<Vec<RawMove>> {
+    let mut out = Vec::with_capacity(before.len());
+    let mut next = before.iter().peekable();
+    for (m, raw) in after.iter().zip(added) {
+        if next.next_if(|b| *b == m).is_some() {
+            out.push(*raw);
+        }
+    }
+    (next.peek().is_none() && after.len() == added.len()).then_some(out)
 }
 
 fn values(t: &TalentRow) -> TalentValues<'_> {
@@ -335,6 +362,67 @@ pub(super) fn with_other_talents(snap: &Snapshot, flows: FlowIndex, locator: Arc
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A stored move `id` of talent `talent`, and a conversion of it that
+    /// says which it is (its record key).
+    fn stored(id: &str, talent: &str, rkey: u32) -> (MoveRow, RawMove) {
+        let date = crate::model::Date::parse("2025-03-01").unwrap();
+        let m = crate::model::Move {
+            id: id.to_string(),
+            talent_id: talent.to_string(),
+            date,
+            event: crate::model::MoveEvent::Leave,
+            from: None,
+            to: None,
+            to_enterprise_id: None,
+            destination: None,
+        };
+        let raw = RawMove {
+            talent: 0,
+            month: 0,
+            day: 1,
+            from_district: NONE16,
+            from_park: NONE16,
+            to_district: NONE16,
+            to_park: NONE16,
+            destination: NONE16,
+            event: 0,
+            to_industry: NONE8,
+            to_enterprise: NONE32,
+            rkey,
+            from_key: NO_KEY,
+            to_key: NO_KEY,
+            seq: 0,
+        };
+        (MoveRow { stored: m, rkey }, raw)
+    }
+
+    #[test]
+    fn the_stored_moves_are_taken_from_the_conversions_of_all_moves() {
+        let all: Vec<(MoveRow, RawMove)> =
+            [("M1", "T1", 1), ("F1", "T1", 2), ("M2", "T1", 3), ("M3", "T2", 4), ("F2", "T2", 5)]
+                .iter()
+                .map(|&(id, t, k)| stored(id, t, k))
+                .collect();
+        let after: Vec<MoveRow> = all.iter().map(|(m, _)| m.clone()).collect();
+        let added: Vec<RawMove> = all.iter().map(|(_, r)| *r).collect();
+        let keys = |raws: &[RawMove]| raws.iter().map(|r| r.rkey).collect::<Vec<_>>();
+        // Without the batch's moves F1 and F2, in the same order.
+        let before: Vec<MoveRow> = [0, 2, 3].iter().map(|&i| after[i].clone()).collect();
+        assert_eq!(stored_among(&before, &after, &added).map(|r| keys(&r)), Some(vec![1, 3, 4]));
+        assert_eq!(stored_among(&[], &after, &added).map(|r| keys(&r)), Some(vec![]));
+        // Out of order, a move that is not among them, or one that differs:
+        // each list is converted on its own.
+        let swapped = vec![after[2].clone(), after[0].clone()];
+        assert!(stored_among(&swapped, &after, &added).is_none());
+        let other = vec![stored("M9", "T1", 9).0];
+        assert!(stored_among(&other, &after, &added).is_none());
+        let mut changed = after[0].clone();
+        changed.stored.destination = Some("上海".into());
+        assert!(stored_among(&[changed], &after, &added).is_none());
+        // Conversions that do not match the moves one for one.
+        assert!(stored_among(&before, &after, &added[..3]).is_none());
+    }
 
     /// A record at `home` working at `work` (none when `work` is 0).
     fn rec(home: u64, rkey: u32, work: u64) -> TalentRec {
