@@ -120,11 +120,11 @@ fn patch_flows(snap: &Snapshot, delta: &Delta) -> Option<(FlowIndex, Arc<Locator
         id.and_then(|id| snap.enterprise_index.get(id))
             .map_or((NONE32, NONE8), |&e| (e, snap.enterprises[e as usize].industry))
     };
-    // A continued talent's new moves carry on from its latest stored ones.
-    // The moves are converted when `with_moves`.
-    let mut raws = |rows: &Rows, continued: &BTreeMap<String, Continued>, with_moves: bool| {
-        let mut info = FastMap::with_capacity_and_hasher(rows.talents.len(), Default::default());
-        for t in &rows.talents {
+    // The talents' attribution (a continued talent's new moves carry on
+    // from its latest stored ones) and `moves` converted.
+    let mut raws = |talents: &[TalentRow], moves: &[MoveRow], continued: &BTreeMap<String, Continued>| {
+        let mut info = FastMap::with_capacity_and_hasher(talents.len(), Default::default());
+        for t in talents {
             let field = snap.taxonomy.field_index(&t.field).unwrap_or(NONE8);
             let (employer, industry) = enterprise_of(t.reg_enterprise_id.as_deref());
             let mut known = TalentInfo { field, industry, employer };
@@ -138,16 +138,15 @@ fn patch_flows(snap: &Snapshot, delta: &Delta) -> Option<(FlowIndex, Arc<Locator
             }
             info.insert(id_key(&t.id), known);
         }
-        let moves = rows.moves.iter().take(if with_moves { usize::MAX } else { 0 });
-        let moves = moves.map(|m| raw_move(&move_values(m, &enterprise_of), &mut locate, &mut destinations));
+        let moves = moves.iter().map(|m| raw_move(&move_values(m, &enterprise_of), &mut locate, &mut destinations));
         Some((moves.collect::<Vec<_>>(), info))
     };
     let mut phases = crate::timing::Phases::start();
-    let (added, after) = raws(&delta.after, &delta.continued, true)?;
+    let (added, after) = raws(&delta.after.talents, &delta.after.moves, &delta.continued)?;
     phases.mark("moves after read");
     let (removed, before) = match stored_among(&delta.before.moves, &delta.after.moves, &added) {
-        Some(removed) => (removed, raws(&delta.before, &BTreeMap::new(), false)?.1),
-        None => raws(&delta.before, &BTreeMap::new(), true)?,
+        Some(removed) => (removed, raws(&delta.before.talents, &[], &BTreeMap::new())?.1),
+        None => raws(&delta.before.talents, &delta.before.moves, &BTreeMap::new())?,
     };
     phases.mark("moves before read");
     let flows = snap.flows.patch(removed, &before, added, &after, destinations.texts)?;
