@@ -255,12 +255,19 @@ function addRegionLabels({ map, base, labels }) {
 /** Keeps the URL hash in step with the view. */
 function wireHash(a) {
   const { map, state } = a;
+  // The hash as the page last wrote or read it. Another hash in the address
+  // bar is a navigation whose `hashchange` has not run yet (a link pasted in,
+  // back/forward): writing the view over it then would lose it, so the write
+  // waits for that handler (`watchHash`), which takes the new hash in.
+  a.knownHash = window.location.hash;
   a.writeHash = () => {
+    if (window.location.hash !== a.knownHash) return;
     const c = map.getCenter();
     state.center = [c.lng, c.lat];
     state.zoom = map.getZoom();
     const hash = formatHash(state);
     if (hash !== window.location.hash) window.history.replaceState(null, '', hash);
+    a.knownHash = window.location.hash;
   };
   map.on('moveend', a.writeHash);
 }
@@ -787,6 +794,7 @@ function setupDrawer() {
 function watchHash(a) {
   const { map, state } = a;
   window.addEventListener('hashchange', () => {
+    a.knownHash = window.location.hash;
     const next = parseHash(window.location.hash);
     // A briefing card flies there; a hand-edited hash jumps.
     if (next.center && a.flyNextHash) map.flyTo({ center: next.center, zoom: next.zoom, essential: true });

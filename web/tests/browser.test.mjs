@@ -487,6 +487,18 @@ describe('talentmap web front end', () => {
     await page.reload({ waitUntil: 'domcontentloaded' });
     await page.waitForFunction(() => window.__talentmap && window.__talentmap.firstIdleMs !== null, null, { timeout: 60_000 });
     assert.ok(Math.abs((await page.evaluate(() => window.__talentmap.map.getZoom())) - 12.5) < 0.01);
+
+    // A link pasted in while the map ends a move: the new hash is applied, not
+    // written over with the old view before its `hashchange` runs.
+    const pasted = `map=13.00/${centre[1].toFixed(5)}/${centre[0].toFixed(5)}&layers=regions`;
+    const kept = await page.evaluate((h) => {
+      window.location.hash = h;
+      window.__talentmap.map.fire('moveend');
+      return window.location.hash;
+    }, pasted);
+    assert.equal(kept, `#${pasted}`, 'the pasted hash survives a move ending before its hashchange');
+    await page.waitForFunction(() => Math.abs(window.__talentmap.map.getZoom() - 13) < 0.01);
+    assert.equal(await page.isChecked('#layer-vacancies'), false);
     assert.deepEqual(rec.errors, []);
     await context.close();
   });
