@@ -118,7 +118,7 @@ fn regions(c: &mut Criterion) {
 /// thousands), encoded into a tile. Compare builds with criterion's
 /// `--save-baseline` / `--baseline`.
 fn mvt(c: &mut Criterion) {
-    use talentmap::encode::mvt::{DEFAULT_EXTENT, LayerBuilder, PropValue, encode_tile};
+    use talentmap::encode::mvt::{DEFAULT_EXTENT, LayerBuilder, PropValue, encode_layer, encode_tile};
     let mut s = 0x2545_F491_4F6C_DD1Du64;
     let mut next = move |below: u64| xorshift(&mut s) % below;
     let fields = ["0812", "0809", "1202", "0305", "0701"];
@@ -140,30 +140,36 @@ fn mvt(c: &mut Criterion) {
             ]
         })
         .collect();
+    let add = |layer: &mut LayerBuilder| {
+        for (i, c) in cells.iter().enumerate() {
+            let props = [
+                ("count", PropValue::UInt(c[0])),
+                ("zoom_level", PropValue::UInt(13)),
+                ("seekers", PropValue::UInt(c[1])),
+                ("young", PropValue::UInt(c[2])),
+                ("edu_associate", PropValue::UInt(c[3])),
+                ("edu_bachelor", PropValue::UInt(c[4])),
+                ("edu_master", PropValue::UInt(c[5])),
+                ("edu_doctorate", PropValue::UInt(c[6])),
+                ("top_field", PropValue::Str(fields[c[7] as usize])),
+                ("top_field_count", PropValue::UInt(c[8])),
+            ];
+            let n = if c[0] >= 10 { 10 } else { 8 };
+            let (x, y) = ((i % 32) as i32 * 128, (i / 32) as i32 * 128);
+            layer.add_square(Some(i as u64), (x, y), 128, &props[..n]);
+        }
+    };
     let mut group = c.benchmark_group("mvt");
+    // A builder made for the tile…
     group.bench_function("talent_cells_1000", |b| {
         b.iter(|| {
             let mut layer = LayerBuilder::new("talents", DEFAULT_EXTENT);
-            for (i, c) in cells.iter().enumerate() {
-                let props = [
-                    ("count", PropValue::UInt(c[0])),
-                    ("zoom_level", PropValue::UInt(13)),
-                    ("seekers", PropValue::UInt(c[1])),
-                    ("young", PropValue::UInt(c[2])),
-                    ("edu_associate", PropValue::UInt(c[3])),
-                    ("edu_bachelor", PropValue::UInt(c[4])),
-                    ("edu_master", PropValue::UInt(c[5])),
-                    ("edu_doctorate", PropValue::UInt(c[6])),
-                    ("top_field", PropValue::Str(fields[c[7] as usize])),
-                    ("top_field_count", PropValue::UInt(c[8])),
-                ];
-                let n = if c[0] >= 10 { 10 } else { 8 };
-                let (x, y) = ((i % 32) as i32 * 128, (i / 32) as i32 * 128);
-                layer.add_square(Some(i as u64), (x, y), 128, &props[..n]);
-            }
+            add(&mut layer);
             encode_tile(&[layer])
         })
     });
+    // …and the thread's kept builder, as the tile endpoint encodes.
+    group.bench_function("talent_cells_1000_kept_builder", |b| b.iter(|| encode_layer("talents", DEFAULT_EXTENT, add)));
     group.finish();
 }
 

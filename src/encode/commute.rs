@@ -7,7 +7,7 @@ use crate::analytics::commute::heat::{HeatCell, Selection, heat_cells};
 use crate::analytics::filter::Filter;
 use crate::analytics::privacy::{Disclosure, MIN_GROUP};
 use crate::encode::layers::{EXTENT, cell_square};
-use crate::encode::mvt::{LayerBuilder, PropValue, encode_tile};
+use crate::encode::mvt::{LayerBuilder, PropValue, encode_layer};
 use crate::model::Education;
 use crate::snapshot::Snapshot;
 use crate::spatial::TileId;
@@ -44,9 +44,7 @@ pub fn render_commute(
     k: u32,
 ) -> Vec<u8> {
     let cells = heat_cells(snap, index, selection, tile, filter);
-    let mut builder = LayerBuilder::new(LAYER, EXTENT);
-    heat_features(&mut builder, tile, &cells, snap, Disclosure::Protected { k });
-    encode_tile(&[builder])
+    encode_layer(LAYER, EXTENT, |builder| heat_features(builder, tile, &cells, snap, Disclosure::Protected { k }))
 }
 
 fn edu_key(e: Education) -> &'static str {

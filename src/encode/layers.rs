@@ -18,7 +18,7 @@ use crate::analytics::filter::Filter;
 use crate::analytics::fine;
 use crate::analytics::privacy::{Disclosure, publishable};
 use crate::encode::clip::{point_to_tile, polygon_to_tile};
-use crate::encode::mvt::{DEFAULT_EXTENT, LayerBuilder, PropValue, encode_tile};
+use crate::encode::mvt::{DEFAULT_EXTENT, LayerBuilder, PropValue, encode_layer};
 use crate::model::Education;
 use crate::snapshot::Snapshot;
 use crate::spatial::{TileId, lonlat_to_unit, morton};
@@ -147,8 +147,7 @@ pub fn stable_id(s: &str) -> u64 {
 
 /// Encodes one layer of one tile. Empty when the tile has no features.
 pub fn render(snap: &Snapshot, layer: Layer, tile: TileId, filter: &Filter, k: u32) -> Vec<u8> {
-    let mut builder = LayerBuilder::new(layer.name(), EXTENT);
-    match layer {
+    encode_layer(layer.name(), EXTENT, |builder| match layer {
         Layer::Talents => {
             // Unfiltered tiles past the pyramid's zooms read their published
             // cells from the snapshot's fine index once it is made; until
@@ -159,10 +158,10 @@ pub fn render(snap: &Snapshot, layer: Layer, tile: TileId, filter: &Filter, k: u
             match fine.as_ref().and_then(|f| f.tile(snap, tile)) {
                 Some(cells) => {
                     let level = cells::cell_level(tile.z) as u64;
-                    cells.for_each(|c| talent_cell_feature(&mut builder, tile, level, c.id, &c.published));
+                    cells.for_each(|c| talent_cell_feature(builder, tile, level, c.id, &c.published));
                 }
                 None => talent_cell_features(
-                    &mut builder,
+                    builder,
                     tile,
                     &cells::talent_cells(snap, tile, filter),
                     snap,
@@ -170,14 +169,11 @@ pub fn render(snap: &Snapshot, layer: Layer, tile: TileId, filter: &Filter, k: u
                 ),
             }
         }
-        Layer::Vacancies => {
-            vacancy_cell_features(&mut builder, tile, &cells::vacancy_cells(snap, tile, filter), snap, k)
-        }
-        Layer::Enterprises => enterprise_features(&mut builder, snap, tile, filter),
-        Layer::Regions => region_features(&mut builder, snap, tile, k),
-        Layer::Stations => station_features(&mut builder, snap, tile),
-    }
-    encode_tile(&[builder])
+        Layer::Vacancies => vacancy_cell_features(builder, tile, &cells::vacancy_cells(snap, tile, filter), snap, k),
+        Layer::Enterprises => enterprise_features(builder, snap, tile, filter),
+        Layer::Regions => region_features(builder, snap, tile, k),
+        Layer::Stations => station_features(builder, snap, tile),
+    })
 }
 
 /// Top-left corner and side of a grid cell in the coordinates of `tile`

@@ -13,7 +13,7 @@ pub mod protobuf;
 pub use clip::{
     clip_line, clip_polygon, line_to_tile, point_in_box, point_to_tile, polygon_to_tile, simplify_line, simplify_ring,
 };
-pub use mvt::{DEFAULT_EXTENT, GeomType, LayerBuilder, MVT_VERSION, PropValue, encode_tile};
+pub use mvt::{DEFAULT_EXTENT, GeomType, LayerBuilder, MVT_VERSION, PropValue, encode_layer, encode_tile};
 pub mod commute;
 pub mod layers;
 pub mod pmtiles;
@@ -45,12 +45,31 @@ pub fn gzip(raw: &[u8], level: u8) -> Vec<u8> {
             }
         };
         let compressor = &mut compressors[at].1;
-        let mut out = vec![0; compressor.gzip_compress_bound(raw.len())];
-        // The bound is libdeflate's own for this input: it always fits.
-        let n = compressor.gzip_compress(raw, &mut out).unwrap_or(0);
-        out.truncate(n);
-        out
+        let bound = compressor.gzip_compress_bound(raw.len());
+        // Compressed into the thread's scratch buffer (zeroed once, when it
+        // grows) and copied out at its length.
+        SCRATCH.with(|scratch| {
+            let mut scratch = scratch.borrow_mut();
+            if scratch.len() < bound {
+                scratch.resize(bound, 0);
+            }
+            // The bound is libdeflate's own for this input: it always fits.
+            let n = compressor.gzip_compress(raw, &mut scratch[..bound]).unwrap_or(0);
+            let out = scratch[..n].to_vec();
+            if scratch.len() > KEPT_SCRATCH {
+                *scratch = Vec::new();
+            }
+            out
+        })
     })
+}
+
+/// A gzip scratch buffer larger than this (an archive's big tile) is let go
+/// after use.
+const KEPT_SCRATCH: usize = 4 << 20;
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 #[cfg(test)]

@@ -26,8 +26,8 @@ use std::collections::HashMap;
 type Fast = foldhash::fast::RandomState;
 
 use super::protobuf::{
-    len_field_size, packed_field_size, varint_field_size, write_bytes_field, write_double_field, write_len_header,
-    write_packed_u32, write_varint_field, zigzag32, zigzag64,
+    len_field_size, packed_len, varint_field_size, varint_len, write_bytes_field, write_double_field, write_len_header,
+    write_packed_u32_of_len, write_varint_field, zigzag32, zigzag64,
 };
 
 /// Layer `version` written into every layer (MVT 2.1).
@@ -141,10 +141,12 @@ pub struct LayerBuilder {
     /// names, fixed by the code that builds it), so a search through them
     /// costs no more than a hash.
     key_names: Vec<Box<str>>,
-    /// For each position in a feature's property list, the index of the key
-    /// found there last: features of one layer list the same keys in the
-    /// same order, so one short string comparison usually ends the search.
-    key_hints: Vec<u32>,
+    /// For each position in a feature's property list, the address of the
+    /// key found there last and its index: features of one layer list the
+    /// same keys in the same order, so comparing where the key's text is
+    /// usually ends the search (keys are `&'static str`, so one address
+    /// holds one text).
+    key_hints: Vec<(usize, u32)>,
     /// Encoded `values` fields, in index order.
     values: Vec<u8>,
     value_count: u32,
@@ -186,6 +188,29 @@ impl LayerBuilder {
         }
     }
 
+    /// Empties the layer for another tile, keeping its buffers' room.
+    fn reset(&mut self, name: &str, extent: u32) {
+        self.name.clear();
+        self.name.push_str(name);
+        self.extent = extent;
+        self.features.clear();
+        self.feature_count = 0;
+        self.keys.clear();
+        self.key_names.clear();
+        self.key_hints.clear();
+        self.values.clear();
+        self.value_count = 0;
+        self.string_index.clear();
+        self.scalar_index.clear();
+        // Refilled with `NO_INDEX` as far as the next tile's values reach.
+        self.small_uints.clear();
+    }
+
+    /// Bytes the builder's buffers hold room for.
+    fn room(&self) -> usize {
+        self.features.capacity() + self.keys.capacity() + self.values.capacity() + 4 * self.small_uints.capacity()
+    }
+
     /// Layer name.
     pub fn name(&self) -> &str {
         &self.name
@@ -219,7 +244,12 @@ impl LayerBuilder {
     ///
     /// Notes: repeated points are kept (a MultiPoint may legitimately repeat
     /// a position).
-    pub fn add_point(&mut self, id: Option<u64>, points: &[(i32, i32)], props: &[(&str, PropValue<'_>)]) -> bool {
+    pub fn add_point(
+        &mut self,
+        id: Option<u64>,
+        points: &[(i32, i32)],
+        props: &[(&'static str, PropValue<'_>)],
+    ) -> bool {
         if points.is_empty() {
             return false;
         }
@@ -247,7 +277,7 @@ impl LayerBuilder {
         &mut self,
         id: Option<u64>,
         lines: &[Vec<(i32, i32)>],
-        props: &[(&str, PropValue<'_>)],
+        props: &[(&'static str, PropValue<'_>)],
     ) -> bool {
         self.geometry.clear();
         let mut cursor = (0, 0);
@@ -285,7 +315,7 @@ impl LayerBuilder {
         &mut self,
         id: Option<u64>,
         polygons: &[Vec<Vec<(i32, i32)>>],
-        props: &[(&str, PropValue<'_>)],
+        props: &[(&'static str, PropValue<'_>)],
     ) -> bool {
         self.geometry.clear();
         let mut cursor = (0, 0);
@@ -328,7 +358,7 @@ impl LayerBuilder {
         id: Option<u64>,
         corner: (i32, i32),
         size: i32,
-        props: &[(&str, PropValue<'_>)],
+        props: &[(&'static str, PropValue<'_>)],
     ) -> bool {
         if size <= 0 {
             return false;
@@ -344,9 +374,12 @@ impl LayerBuilder {
 
     /// Index of `key`, the `position`-th property of a feature, in the
     /// layer's key table, adding it if new.
-    fn key_index(&mut self, position: usize, key: &str) -> u32 {
-        if let Some(&hint) = self.key_hints.get(position)
-            && self.key_names.get(hint as usize).is_some_and(|k| **k == *key)
+    fn key_index(&mut self, position: usize, key: &'static str) -> u32 {
+        // The same text as last time at this position: a key is a name in
+        // the program's read-only data, so where it is tells what it is.
+        if let Some(&(at, hint)) = self.key_hints.get(position)
+            && at == key.as_ptr() as usize
+            && self.key_names.get(hint as usize).is_some_and(|k| k.len() == key.len())
         {
             return hint;
         }
@@ -359,9 +392,9 @@ impl LayerBuilder {
             }
         };
         if position >= self.key_hints.len() {
-            self.key_hints.resize(position + 1, NO_INDEX);
+            self.key_hints.resize(position + 1, (0, NO_INDEX));
         }
-        self.key_hints[position] = i;
+        self.key_hints[position] = (key.as_ptr() as usize, i);
         i
     }
 
@@ -434,26 +467,35 @@ impl LayerBuilder {
 
     /// Encodes the feature whose commands are in `self.geometry` into the
     /// layer's feature buffer.
-    fn finish_feature(&mut self, id: Option<u64>, kind: GeomType, props: &[(&str, PropValue<'_>)]) {
+    fn finish_feature(&mut self, id: Option<u64>, kind: GeomType, props: &[(&'static str, PropValue<'_>)]) {
+        // The packed payloads' lengths are summed as the tags are found, so
+        // each list is read once more, to write it, into room reserved for
+        // the whole feature.
         let mut tags = std::mem::take(&mut self.tags);
         tags.clear();
+        let mut tags_len = 0;
         for (position, &(k, v)) in props.iter().enumerate() {
-            tags.push(self.key_index(position, k));
-            tags.push(self.value_index(v));
+            let key = self.key_index(position, k);
+            let value = self.value_index(v);
+            tags_len += varint_len(u64::from(key)) + varint_len(u64::from(value));
+            tags.push(key);
+            tags.push(value);
         }
-
+        let geometry_len = packed_len(&self.geometry);
+        let packed = |field: u32, len: usize| if len == 0 { 0 } else { len_field_size(field, len) };
         let body = id.map_or(0, |id| varint_field_size(FEATURE_ID, id))
-            + packed_field_size(FEATURE_TAGS, &tags)
+            + packed(FEATURE_TAGS, tags_len)
             + varint_field_size(FEATURE_TYPE, kind as u64)
-            + packed_field_size(FEATURE_GEOMETRY, &self.geometry);
+            + packed(FEATURE_GEOMETRY, geometry_len);
         let buf = &mut self.features;
+        buf.reserve(len_field_size(LAYER_FEATURES, body));
         write_len_header(buf, LAYER_FEATURES, body);
         if let Some(id) = id {
             write_varint_field(buf, FEATURE_ID, id);
         }
-        write_packed_u32(buf, FEATURE_TAGS, &tags);
+        write_packed_u32_of_len(buf, FEATURE_TAGS, &tags, tags_len);
         write_varint_field(buf, FEATURE_TYPE, kind as u64);
-        write_packed_u32(buf, FEATURE_GEOMETRY, &self.geometry);
+        write_packed_u32_of_len(buf, FEATURE_GEOMETRY, &self.geometry, geometry_len);
 
         self.tags = tags;
         self.feature_count += 1;
@@ -479,6 +521,37 @@ impl LayerBuilder {
         write_varint_field(buf, LAYER_EXTENT, u64::from(self.extent));
         write_varint_field(buf, LAYER_VERSION, u64::from(MVT_VERSION));
     }
+}
+
+/// A builder kept by a thread whose buffers are larger than this is let go
+/// after its tile rather than kept for the next.
+const KEPT_BUILDER_ROOM: usize = 4 << 20;
+
+thread_local! {
+    /// The builder of the last one-layer tile this thread encoded.
+    static BUILDER: std::cell::RefCell<Option<LayerBuilder>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Encodes a tile of one layer `name` that `fill` adds the features of:
+/// [`encode_tile`] of that layer, through a builder the thread keeps
+/// between tiles, so a tile's buffers, tables and indexes are not grown
+/// from empty every time (the tile endpoint's renders run on a few pool
+/// threads).
+pub fn encode_layer(name: &str, extent: u32, fill: impl FnOnce(&mut LayerBuilder)) -> Vec<u8> {
+    let kept = BUILDER.with(|b| b.borrow_mut().take());
+    let mut builder = match kept {
+        Some(mut b) => {
+            b.reset(name, extent);
+            b
+        }
+        None => LayerBuilder::new(name, extent),
+    };
+    fill(&mut builder);
+    let tile = encode_tile(std::slice::from_ref(&builder));
+    if builder.room() <= KEPT_BUILDER_ROOM {
+        BUILDER.with(|b| *b.borrow_mut() = Some(builder));
+    }
+    tile
 }
 
 /// Encodes a tile from its layers.
@@ -910,6 +983,48 @@ mod tests {
         values.sort();
         values.dedup();
         assert_eq!(values.len(), n);
+    }
+
+    #[test]
+    fn a_kept_builder_writes_what_a_new_one_writes() {
+        // Two tiles of one thread, the second with other keys in another
+        // order, other values and another name and extent: nothing of the
+        // first (keys, hints, values, small numbers' table) leaks into it.
+        let first = |l: &mut LayerBuilder| {
+            for i in 0..300u64 {
+                let props = [
+                    ("count", PropValue::UInt(i * 7)),
+                    ("name", PropValue::Str(if i % 2 == 0 { "east" } else { "west" })),
+                    ("share", PropValue::Double(i as f64 / 8.0)),
+                ];
+                l.add_square(Some(i), ((i % 16) as i32 * 256, (i / 16) as i32 * 256), 256, &props);
+            }
+        };
+        let second = |l: &mut LayerBuilder| {
+            for i in 0..50u64 {
+                let props = [
+                    ("name", PropValue::Str("north")),
+                    ("count", PropValue::UInt(i % 3)),
+                    ("big", PropValue::UInt(SMALL_UINTS + i)),
+                ];
+                l.add_point(Some(i), &[(i as i32, 2 * i as i32)], &props);
+            }
+        };
+        let fresh = |name: &str, extent: u32, fill: &dyn Fn(&mut LayerBuilder)| {
+            let mut l = LayerBuilder::new(name, extent);
+            fill(&mut l);
+            encode_tile(&[l])
+        };
+        let a = encode_layer("a", DEFAULT_EXTENT, first);
+        let b = encode_layer("b", 512, second);
+        let a_again = encode_layer("a", DEFAULT_EXTENT, first);
+        assert_eq!(a, fresh("a", DEFAULT_EXTENT, &first));
+        assert_eq!(b, fresh("b", 512, &second));
+        assert_eq!(a_again, a);
+        let tile = Tile::decode(b.as_slice()).unwrap();
+        assert_eq!((tile.layers[0].name.as_str(), tile.layers[0].extent), ("b", Some(512)));
+        assert_eq!(tile.layers[0].keys, ["name", "count", "big"]);
+        assert!(encode_layer("empty", DEFAULT_EXTENT, |_| {}).is_empty());
     }
 
     #[test]

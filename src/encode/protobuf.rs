@@ -27,6 +27,7 @@ pub fn key(field: u32, wire: WireType) -> u64 {
 }
 
 /// Number of bytes the varint encoding of `v` takes (1..=10).
+#[inline]
 pub fn varint_len(v: u64) -> usize {
     // Each byte carries 7 bits; zero still takes one byte.
     let bits = 64 - (v | 1).leading_zeros() as usize;
@@ -34,6 +35,7 @@ pub fn varint_len(v: u64) -> usize {
 }
 
 /// Appends `v` as a base-128 varint, least significant group first.
+#[inline]
 pub fn write_varint(buf: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         buf.push((v as u8 & 0x7f) | 0x80);
@@ -98,10 +100,18 @@ pub fn packed_len(values: &[u32]) -> usize {
 /// Appends a packed repeated `uint32` field. An empty slice writes nothing
 /// (proto2 packed fields with no elements are simply absent).
 pub fn write_packed_u32(buf: &mut Vec<u8>, field: u32, values: &[u32]) {
+    write_packed_u32_of_len(buf, field, values, packed_len(values));
+}
+
+/// [`write_packed_u32`] when the caller knows the payload's length
+/// ([`packed_len`] of `values`).
+#[inline]
+pub fn write_packed_u32_of_len(buf: &mut Vec<u8>, field: u32, values: &[u32], len: usize) {
+    debug_assert_eq!(len, packed_len(values));
     if values.is_empty() {
         return;
     }
-    write_len_header(buf, field, packed_len(values));
+    write_len_header(buf, field, len);
     for &v in values {
         write_varint(buf, u64::from(v));
     }
