@@ -4,10 +4,12 @@
 //! straight into per-layer byte buffers as they are added: geometry commands
 //! and tags go through scratch vectors the builder reuses, keys and values
 //! are deduplicated per layer (a key by its position in the feature's list
-//! first, a small whole number by a table, other values through hash
-//! indexes), and [`encode_tile`] only
+//! and the address of its `&'static str` first, a small whole number by a
+//! table, other values through hash indexes), and [`encode_tile`] only
 //! concatenates the finished parts behind length prefixes it computes up
 //! front. There is no intermediate message tree and no prost dependency.
+//! [`encode_layer`] encodes a one-layer tile through a builder its thread
+//! keeps from tile to tile.
 //!
 //! Geometry follows the spec's rules (§4.3): `MoveTo`/`LineTo`/`ClosePath`
 //! commands with zigzag-encoded deltas from a cursor that runs through the
