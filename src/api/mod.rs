@@ -318,8 +318,16 @@ fn listen(state: &AppState, location: &crate::store::Location) -> Result<(), cra
 /// request carries its peer address (`ConnectInfo<SocketAddr>`), which the
 /// per-client rate limit counts against.
 pub async fn serve(state: AppState, addr: SocketAddr) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
+    // An answer is written whole: its last segment goes out at once instead
+    // of waiting for the acknowledgement of the ones before (Nagle).
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY not set on a connection");
+        }
+    });
     tracing::info!("listening on http://{local}/ — open it in a browser to see the map");
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await
