@@ -208,9 +208,16 @@ impl LayerBuilder {
         self.small_uints.clear();
     }
 
-    /// Bytes the builder's buffers hold room for.
+    /// Bytes the builder's buffers and indexes hold room for (about: a hash
+    /// table's control bytes are counted as one per entry).
     fn room(&self) -> usize {
-        self.features.capacity() + self.keys.capacity() + self.values.capacity() + 4 * self.small_uints.capacity()
+        use std::mem::size_of;
+        self.features.capacity()
+            + self.keys.capacity()
+            + self.values.capacity()
+            + 4 * self.small_uints.capacity()
+            + self.string_index.capacity() * (size_of::<(String, u32)>() + 1)
+            + self.scalar_index.capacity() * (size_of::<(ScalarKey, u32)>() + 1)
     }
 
     /// Layer name.
