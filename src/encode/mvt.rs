@@ -29,7 +29,7 @@ type Fast = foldhash::fast::RandomState;
 
 use super::protobuf::{
     len_field_size, packed_len, varint_field_size, varint_len, write_bytes_field, write_double_field, write_len_header,
-    write_packed_u32_of_len, write_varint_field, zigzag32, zigzag64,
+    write_packed_u32, write_varint_field, zigzag32, zigzag64,
 };
 
 /// Layer `version` written into every layer (MVT 2.1).
@@ -502,9 +502,9 @@ impl LayerBuilder {
         if let Some(id) = id {
             write_varint_field(buf, FEATURE_ID, id);
         }
-        write_packed_u32_of_len(buf, FEATURE_TAGS, &tags, tags_len);
+        write_packed_u32(buf, FEATURE_TAGS, &tags, tags_len);
         write_varint_field(buf, FEATURE_TYPE, kind as u64);
-        write_packed_u32_of_len(buf, FEATURE_GEOMETRY, &self.geometry, geometry_len);
+        write_packed_u32(buf, FEATURE_GEOMETRY, &self.geometry, geometry_len);
 
         self.tags = tags;
         self.feature_count += 1;

@@ -97,16 +97,13 @@ pub fn packed_len(values: &[u32]) -> usize {
     values.iter().map(|&v| varint_len(u64::from(v))).sum()
 }
 
-/// Appends a packed repeated `uint32` field. An empty slice writes nothing
-/// (proto2 packed fields with no elements are simply absent).
-pub fn write_packed_u32(buf: &mut Vec<u8>, field: u32, values: &[u32]) {
-    write_packed_u32_of_len(buf, field, values, packed_len(values));
-}
-
-/// [`write_packed_u32`] when the caller knows the payload's length
-/// ([`packed_len`] of `values`).
+/// Appends a packed repeated `uint32` field whose payload is `len` bytes
+/// ([`packed_len`] of `values`, which the caller has summed already: the
+/// encoder needs it for the enclosing message's length first). An empty
+/// slice writes nothing (proto2 packed fields with no elements are simply
+/// absent).
 #[inline]
-pub fn write_packed_u32_of_len(buf: &mut Vec<u8>, field: u32, values: &[u32], len: usize) {
+pub fn write_packed_u32(buf: &mut Vec<u8>, field: u32, values: &[u32], len: usize) {
     debug_assert_eq!(len, packed_len(values));
     if values.is_empty() {
         return;
@@ -115,12 +112,6 @@ pub fn write_packed_u32_of_len(buf: &mut Vec<u8>, field: u32, values: &[u32], le
     for &v in values {
         write_varint(buf, u64::from(v));
     }
-}
-
-/// Size of a packed repeated `uint32` field as written by
-/// [`write_packed_u32`] (0 for an empty slice).
-pub fn packed_field_size(field: u32, values: &[u32]) -> usize {
-    if values.is_empty() { 0 } else { len_field_size(field, packed_len(values)) }
 }
 
 /// Size of a varint field as written by [`write_varint_field`].
@@ -168,12 +159,12 @@ mod tests {
 
         // Packed repeated field 4 = [3, 270, 86942] → 22 06 03 8E 02 9E A7 05.
         let mut buf = Vec::new();
-        write_packed_u32(&mut buf, 4, &[3, 270, 86942]);
+        write_packed_u32(&mut buf, 4, &[3, 270, 86942], packed_len(&[3, 270, 86942]));
         assert_eq!(buf, [0x22, 0x06, 0x03, 0x8e, 0x02, 0x9e, 0xa7, 0x05]);
-        assert_eq!(packed_field_size(4, &[3, 270, 86942]), buf.len());
+        assert_eq!(len_field_size(4, packed_len(&[3, 270, 86942])), buf.len());
 
         let mut buf = Vec::new();
-        write_packed_u32(&mut buf, 4, &[]);
+        write_packed_u32(&mut buf, 4, &[], 0);
         assert!(buf.is_empty());
 
         let mut buf = Vec::new();
