@@ -473,7 +473,9 @@ fn a_patched_snapshot_equals_a_rebuild() {
 /// its stored ones, batch after batch for the same talents, with now and
 /// then a move on a talent's latest day (replayed whole), several moves of
 /// one talent on one day, the first batch in a month after every stored
-/// move and the others in that month.
+/// move, the next two in that month, then a batch that starts the month
+/// after and one that starts a month two later (the flow cubes widened
+/// to months the index did not have, one of them without moves).
 #[test]
 fn a_feed_in_date_order_continues_each_talent_from_its_latest_moves() {
     let dir = tempfile::tempdir().unwrap();
@@ -492,9 +494,14 @@ fn a_feed_in_date_order_continues_each_talent_from_its_latest_moves() {
             .map(|(i, m)| {
                 let talent = (m.talent + 20 * round as usize) % talents;
                 // A few land on the day the previous round used.
-                let day = if i % 13 == 0 && round > 0 { 3 * round } else { 3 * round + 1 + (i as u64 % 3) };
+                let months = [1, 1, 1, 2, 2, 4];
+                let (month, day) = if i % 13 == 0 && round > 0 {
+                    (months[round as usize - 1], 3 * round)
+                } else {
+                    (months[round as usize], 3 * round + 1 + (i as u64 % 3))
+                };
                 json!({"id": format!("D{round}-{}", m.id), "talent_id": format!("T{talent}"),
-                       "date": format!("2026-01-{day:02}"), "event": m.event,
+                       "date": format!("2026-{month:02}-{day:02}"), "event": m.event,
                        "to_lon": m.to.map(|p| p.0), "to_lat": m.to.map(|p| p.1),
                        "to_enterprise_id": m.firm, "destination": (m.event == "leave").then_some("青岛")})
             })

@@ -575,6 +575,23 @@ pub struct FlowIndex {
     residents_by_industry: Vec<u32>,
 }
 
+/// A `[slot][month][cell]` cube of `from` months as one of `to` months
+/// (`to >= from`): each slot's months where they were, the months after
+/// them zero. `cells` is the length of one month of one slot.
+fn widen_months(cube: &[u32], slots: usize, from: usize, to: usize, cells: usize) -> Vec<u32> {
+    if from == to {
+        return cube.to_vec();
+    }
+    let mut out = vec![0; slots * to * cells];
+    if from * cells == 0 {
+        return out;
+    }
+    for (old, new) in cube.chunks_exact(from * cells).zip(out.chunks_exact_mut(to * cells)) {
+        new[..old.len()].copy_from_slice(old);
+    }
+    out
+}
+
 /// One month's counts of one area.
 pub type Counts = [u64; counter::N];
 
@@ -786,11 +803,18 @@ impl FlowIndex {
             industries: self.industries,
             ..FlowIndex::default()
         };
-        if first == self.first_month && months == self.months && !self.moves.is_empty() {
-            // Same months: the cubes change by the removed and added moves.
-            index.totals = self.totals.clone();
-            index.by_field = self.by_field.clone();
-            index.by_industry = self.by_industry.clone();
+        if first == self.first_month && months >= self.months && !self.moves.is_empty() {
+            // The same first month (a feed's batch dated after the last
+            // month only adds months at the end): the cubes are this
+            // index's, widened to the new months (each area's run of months
+            // copied, the new months zero), changed by the removed and
+            // added moves. Counting every move again would cost a pass over
+            // the whole table each time a batch starts a month.
+            let (slots, from, to) = (self.region_of_slot.len(), self.months as usize, months as usize);
+            let n = counter::N;
+            index.totals = widen_months(&self.totals, slots, from, to, n);
+            index.by_field = widen_months(&self.by_field, slots, from, to, self.fields * n);
+            index.by_industry = widen_months(&self.by_industry, slots, from, to, self.industries * n);
             for (m, &n) in &gone {
                 for _ in 0..n {
                     index.count(m, false);
