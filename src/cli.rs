@@ -339,6 +339,12 @@ pub struct LimitArgs {
     /// Threads of the compute pool for CPU-bound request work (0 = one per core).
     #[arg(long, env = "TALENTMAP_COMPUTE_THREADS", default_value_t = 0)]
     pub compute_threads: usize,
+    /// Accept loops: threads that take connections and answer them, each
+    /// with a listening socket of its own on the port (0 = one per core;
+    /// 1 = one listener served by the runtime's workers).
+    #[arg(long, env = "TALENTMAP_ACCEPT_LOOPS", default_value_t = 0,
+          value_parser = clap::value_parser!(u64).range(0..=256).map(|v| v as usize))]
+    pub accept_loops: usize,
     /// Memory budget of the tile cache in MiB.
     #[arg(long, env = "TALENTMAP_TILE_CACHE_MIB", default_value_t = Settings::TILE_CACHE_BYTES >> 20,
           value_parser = clap::value_parser!(u64).range(1..=(1 << 20)).map(|v| v as usize))]
@@ -704,7 +710,7 @@ fn serve(
         if location.url.is_some() {
             api::spawn_listener(state.clone(), location.clone());
         }
-        api::serve(state, addr).await
+        api::serve(state, addr, limits.accept_loops).await
     })?;
     Ok(0)
 }

@@ -298,3 +298,55 @@ fn the_commute_index_is_built_once_per_snapshot() {
     assert!(!Arc::ptr_eq(&s.commute.get(&next), &indexes[0]));
     assert!(Arc::ptr_eq(&s.commute.get(&next), &s.commute.get(&next)));
 }
+
+/// One request on a connection of its own, over a real socket: the answer
+/// as it came (status line, headers and body).
+async fn over_tcp(addr: SocketAddr, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    tcp.read_to_string(&mut answer).await.unwrap();
+    answer
+}
+
+/// The accept loops over real sockets: each loop's socket on the one port
+/// answers, a second server is refused the port whether it would share it
+/// or not, and the loops stop when told, after which the port is free.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accept_loops_share_one_port_and_refuse_a_second_server() {
+    use talentmap::api::accept::Listeners;
+    let dir = tempfile::tempdir().unwrap();
+    let state = state(dir.path(), Settings::default());
+    let listeners = Listeners::bind("127.0.0.1:0".parse().unwrap(), 3).unwrap();
+    let addr = listeners.local_addr();
+    assert_eq!((listeners.loops(), addr.ip().to_string().as_str()), (3, "127.0.0.1"));
+    assert_ne!(addr.port(), 0, "port 0 is a free port picked once for every loop");
+    for loops in [1, 3] {
+        let refused = Listeners::bind(addr, loops).err().expect("the port is taken");
+        assert_eq!(refused.kind(), std::io::ErrorKind::AddrInUse, "{loops} loops: {refused}");
+    }
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(listeners.serve(state.clone(), async move {
+        let _ = stopped.await;
+    }));
+    // Connections at once: the kernel spreads them over the loops'
+    // sockets, and every one is answered.
+    let mut asked = tokio::task::JoinSet::new();
+    for _ in 0..24 {
+        asked.spawn(over_tcp(addr, "/health"));
+    }
+    let answers = asked.join_all().await;
+    let version = state.snapshot().version;
+    for answer in &answers {
+        assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+        assert!(answer.ends_with(&format!(r#"{{"status":"ok","version":{version}}}"#)), "{answer}");
+    }
+    let missing = over_tcp(addr, "/no-such-route").await;
+    assert!(missing.starts_with("HTTP/1.1 404"), "{missing}");
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(30), server).await.expect("the loops stop").unwrap().unwrap();
+    assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "no loop listens after the stop");
+    Listeners::bind(addr, 2).expect("the port is free again");
+}

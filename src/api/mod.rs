@@ -2,6 +2,7 @@
 //! tests can drive it in memory with `oneshot`; [`serve`] binds it to a
 //! socket with graceful shutdown.
 
+pub mod accept;
 pub mod access;
 mod areas;
 mod background;
@@ -314,23 +315,18 @@ fn listen(state: &AppState, location: &crate::store::Location) -> Result<(), cra
     }
 }
 
-/// Serves until SIGINT or SIGTERM, then drains in-flight requests. Each
-/// request carries its peer address (`ConnectInfo<SocketAddr>`), which the
-/// per-client rate limit counts against.
-pub async fn serve(state: AppState, addr: SocketAddr) -> std::io::Result<()> {
-    use axum::serve::ListenerExt;
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    let local = listener.local_addr()?;
-    // An answer is written whole: its last segment goes out at once instead
-    // of waiting for the acknowledgement of the ones before (Nagle).
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "TCP_NODELAY not set on a connection");
-        }
-    });
-    tracing::info!("listening on http://{local}/ — open it in a browser to see the map");
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await
+/// Serves on `addr` until SIGINT or SIGTERM, then drains in-flight
+/// requests: `loops` accept loops (see [`accept`]), one per core when 0.
+pub async fn serve(state: AppState, addr: SocketAddr, loops: usize) -> std::io::Result<()> {
+    let loops = if loops == 0 { compute::Compute::default_size() } else { loops };
+    let listeners = accept::Listeners::bind(addr, loops)
+        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {addr} (--addr): {e}")))?;
+    tracing::info!(
+        loops = listeners.loops(),
+        "listening on http://{}/ — open it in a browser to see the map",
+        listeners.local_addr()
+    );
+    listeners.serve(state, shutdown_signal()).await
 }
 
 async fn shutdown_signal() {
