@@ -114,7 +114,11 @@ impl Listeners {
             result = result.and(served);
         }
         for thread in threads {
-            let _ = thread.join();
+            if thread.join().is_err() {
+                // Its panic was reported where it happened; the loop's
+                // connections were dropped with it.
+                result = result.and(Err(std::io::Error::other("an accept loop panicked")));
+            }
         }
         result
     }
