@@ -9,9 +9,12 @@
 //! answered and written on the thread that accepted it, as nginx's workers
 //! do. No runtime worker is woken to take over another's connection, which
 //! on a warm tile (a few microseconds of work) costs as much as the answer.
-//! Work that takes longer than an answer from memory (rendering, the
-//! store) runs on the compute pool or blocking threads either way, so one
-//! slow request does not hold up the other connections of its loop.
+//! Rendering, analytics and the store run on the compute pool or the
+//! blocking threads either way, so a slow computation does not hold up the
+//! other connections of its loop; what a loop does itself (the JSON of a
+//! large answer, its compression) delays them by as long, where one
+//! listener's other worker could take them over (BENCHMARKS.md, "One
+//! accept loop per core"). `--accept-loops 1` is that one listener.
 //!
 //! A port that a socket of another process already holds is refused, as a
 //! single listener would refuse it: the port is first bound by a plain
