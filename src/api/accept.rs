@@ -69,7 +69,8 @@ impl Listeners {
     /// Serves `state` until `shutdown` completes, then drains in-flight
     /// requests on every loop. Each request carries its peer address
     /// (`ConnectInfo<SocketAddr>`), which the per-client rate limit counts
-    /// against. Must be called on a Tokio runtime (one loop runs on it).
+    /// against. Must be called on a Tokio runtime: a single loop runs on it;
+    /// with more, it only waits for their threads.
     pub async fn serve(
         self,
         state: AppState,
