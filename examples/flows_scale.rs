@@ -104,7 +104,11 @@ async fn main() {
         let source = Store::open(&imported).unwrap();
         source.conn().query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).unwrap();
         drop(source);
-        std::fs::copy(imported.join(talentmap::store::DB_FILE), data.join(talentmap::store::DB_FILE)).unwrap();
+        let copy = data.join(talentmap::store::DB_FILE);
+        std::fs::copy(imported.join(talentmap::store::DB_FILE), &copy).unwrap();
+        // On disk before the batches: the kernel would otherwise write the
+        // copy back while they run, and their commits would wait behind it.
+        std::fs::File::open(&copy).and_then(|f| f.sync_all()).unwrap();
         println!("- store copied from {}: {:.1} s", imported.display(), t.elapsed().as_secs_f64());
         Store::open(&data).unwrap()
     } else {
