@@ -350,3 +350,85 @@ async fn accept_loops_share_one_port_and_refuse_a_second_server() {
     assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "no loop listens after the stop");
     Listeners::bind(addr, 2).expect("the port is free again");
 }
+
+/// A body of `n` bytes of JSON-like text.
+fn big_text(n: usize) -> String {
+    let mut s = String::with_capacity(n + 32);
+    let mut i = 0u64;
+    while s.len() < n {
+        s.push_str(&format!("{{\"area\":\"d{}\",\"n\":{}}},", i % 97, (i * 7919) % 1013));
+        i += 1;
+    }
+    s
+}
+
+#[tokio::test]
+async fn a_large_whole_answer_is_compressed_on_the_compute_pool_in_the_encoding_asked() {
+    use std::io::Read;
+    let d = tempfile::tempdir().unwrap();
+    let s = state(d.path(), Settings::default());
+    let (large, small) = (big_text(200_000), big_text(1_000));
+    // The middleware alone, without the outer layer: any encoding seen here is its own.
+    let app = |s: &AppState| {
+        let (large, small) = (large.clone(), small.clone());
+        Router::new()
+            .route("/large", get(move || async move { ([(header::CONTENT_TYPE, "application/json")], large) }))
+            .route("/small", get(move || async move { ([(header::CONTENT_TYPE, "application/json")], small) }))
+            .route("/png", get(|| async { ([(header::CONTENT_TYPE, "image/png")], vec![0u8; 100_000]) }))
+            .layer(from_fn_with_state(s.clone(), talentmap::api::compress::on_compute_pool))
+    };
+    let ask = |uri: &str, accept: Option<&str>| {
+        let mut req = Request::get(uri);
+        if let Some(a) = accept {
+            req = req.header(header::ACCEPT_ENCODING, a);
+        }
+        req.body(Body::empty()).unwrap()
+    };
+    let fetch = |req: Request<Body>| {
+        let app = app(&s);
+        async move {
+            let resp = app.oneshot(req).await.unwrap();
+            let headers = resp.headers().clone();
+            (headers, resp.into_body().collect().await.unwrap().to_bytes().to_vec())
+        }
+    };
+    // A browser's header: Brotli.
+    let (h, body) = fetch(ask("/large", Some("gzip, deflate, br, zstd"))).await;
+    assert_eq!(h[header::CONTENT_ENCODING], "br");
+    assert_eq!(h[header::VARY], "accept-encoding");
+    assert!(!h.contains_key(header::CONTENT_LENGTH) || h[header::CONTENT_LENGTH] == body.len().to_string().as_str());
+    assert!(body.len() < large.len() / 5, "{} of {}", body.len(), large.len());
+    let mut raw = Vec::new();
+    brotli::Decompressor::new(&body[..], 4096).read_to_end(&mut raw).unwrap();
+    assert_eq!(raw, large.as_bytes());
+    // gzip preferred by its q-value.
+    let (h, body) = fetch(ask("/large", Some("br;q=0.2, gzip"))).await;
+    assert_eq!(h[header::CONTENT_ENCODING], "gzip");
+    let mut raw = Vec::new();
+    flate2::read::GzDecoder::new(&body[..]).read_to_end(&mut raw).unwrap();
+    assert_eq!(raw, large.as_bytes());
+    // Left to the outer layer: no encoding asked, a small answer, an image.
+    for (uri, accept) in [("/large", None), ("/large", Some("identity")), ("/small", Some("br")), ("/png", Some("br"))]
+    {
+        let (h, body) = fetch(ask(uri, accept)).await;
+        assert!(!h.contains_key(header::CONTENT_ENCODING), "{uri} {accept:?}");
+        assert!(body.len() >= 1_000, "{uri} {accept:?}");
+    }
+
+    // Through the whole router: the OpenAPI document (over 32 KiB) arrives
+    // in the encoding asked and decodes to the plain answer.
+    let plain = {
+        let resp = router(s.clone()).oneshot(from("127.0.0.1:9", "/openapi.json")).await.unwrap();
+        assert!(!resp.headers().contains_key(header::CONTENT_ENCODING));
+        resp.into_body().collect().await.unwrap().to_bytes().to_vec()
+    };
+    assert!(plain.len() as u64 >= talentmap::api::compress::POOLED_FROM, "{}", plain.len());
+    let mut req = from("127.0.0.1:9", "/openapi.json");
+    req.headers_mut().insert(header::ACCEPT_ENCODING, "gzip, br".parse().unwrap());
+    let resp = router(s.clone()).oneshot(req).await.unwrap();
+    assert_eq!(resp.headers()[header::CONTENT_ENCODING], "br");
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    let mut raw = Vec::new();
+    brotli::Decompressor::new(&body[..], 4096).read_to_end(&mut raw).unwrap();
+    assert_eq!(raw, plain);
+}

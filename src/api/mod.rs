@@ -11,6 +11,7 @@ mod body;
 mod briefing;
 mod cache;
 mod commute;
+pub mod compress;
 mod compute;
 mod docs;
 mod error;
@@ -223,12 +224,14 @@ pub fn router(state: AppState) -> Router {
         }
         None => routes.fallback(error::not_found),
     };
-    // Outermost last. A request meets trace, CORS, compression, the error
-    // shape, the URI length limit, authentication, then the other limits
-    // from cheapest to costliest (docs/limits.md), then the routes with
-    // their access policy (api::access).
+    // Outermost last. A request meets trace, CORS, compression (large
+    // answers on the compute pool), the error shape, the URI length limit,
+    // authentication, then the other limits from cheapest to costliest
+    // (docs/limits.md), then the routes with their access policy
+    // (api::access).
     let max_body = state.settings.max_body_bytes;
     let state_for_warm = state.clone();
+    let state_for_compress = state.clone();
     routes
         .with_state(state.clone())
         .layer(middleware::from_fn_with_state(state.clone(), limits::one_moves_writer))
@@ -239,6 +242,9 @@ pub fn router(state: AppState) -> Router {
         // A panic in a handler becomes a 500 in the error shape, never a dropped connection.
         .layer(tower_http::catch_panic::CatchPanicLayer::new())
         .layer(middleware::from_fn(error_shape::json_errors))
+        // Large whole answers compressed on the compute pool, the rest by
+        // the layer outside it on the connection's loop.
+        .layer(middleware::from_fn_with_state(state_for_compress, compress::on_compute_pool))
         .layer(CompressionLayer::new())
         .layer(cors)
         .layer(
