@@ -199,15 +199,17 @@ local fields = {"0812", "0810", "1007", "0202", "0802"}
 local n, threads = 0, 0
 function setup(thread) threads = threads + 1; thread:set("id", threads) end
 function init(args) math.randomseed(os.time() * 100 + id) end
+-- As a browser asks: large answers come back compressed.
+local h = {["Accept-Encoding"] = "gzip, deflate, br, zstd"}
 function request()
   n = n + 1
   local f = fields[math.random(#fields)]
   if n % 2 == 0 then
     return wrk.format("GET", string.format(
-      "/api/aggregates?layer=talents&zoom=14&bbox=116.85,36.55,117.2,36.75&field=%s&min_age=%d", f, 20 + math.random(20)))
+      "/api/aggregates?layer=talents&zoom=14&bbox=116.85,36.55,117.2,36.75&field=%s&min_age=%d", f, 5 * math.random(4, 8)), h)
   end
   -- A radius not asked before: a cold catchment.
-  return wrk.format("GET", string.format("/api/shortage?field=%s&by=district&radius=%.2f", f, 1 + math.random() * 40))
+  return wrk.format("GET", string.format("/api/shortage?field=%s&by=district&radius=%.2f", f, 1 + math.random() * 40), h)
 end
 LUA
 TILE=$(sed -n 1p "$WORK/soak-tiles.txt")
