@@ -29,7 +29,7 @@ use super::error::ErrorBody;
 use super::params;
 use super::query::{ApiQuery, FilterParams, Filtered, Int, MonthParams, NoParams};
 use super::types::map::*;
-use super::types::{CollectionTag, FeatureTag, GeoJson, Geometry};
+use super::types::{CollectionTag, FeatureTag, GeoJson, GeoJsonBytes, Geometry};
 use super::{ApiError, AppState};
 
 /// `GET /api/taxonomy`: the code tables with Chinese and English names.
@@ -519,7 +519,7 @@ pub struct AggregatesParams {
 pub async fn aggregates(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<Filtered<AggregatesParams>>,
-) -> Result<GeoJson<AggregateCollection>, ApiError> {
+) -> Result<GeoJsonBytes, ApiError> {
     let snap = state.snapshot();
     let p = query.query;
     let [w, s, e, n] = params::parse_bbox("bbox", &p.bbox)?;
@@ -541,7 +541,7 @@ pub async fn aggregates(
     }
     let k = state.settings.k;
     let talents = p.layer == AggregateLayer::Talents;
-    let features = state
+    let written = state
         .compute
         .run(move || {
             let mut features = Vec::new();
@@ -553,17 +553,18 @@ pub async fn aggregates(
                 };
                 features.extend(cells.iter().filter_map(|c| cell_feature(&snap, c, talents, k)));
             }
-            features
+            // Written here, on the pool: tens of megabytes at zoom 14.
+            let collection = AggregateCollection {
+                tag: CollectionTag::FeatureCollection,
+                features,
+                zoom: z,
+                cell_level: cells::cell_level(z),
+                privacy_k: k,
+            };
+            GeoJson(collection).written()
         })
         .await?;
-    let collection = AggregateCollection {
-        tag: CollectionTag::FeatureCollection,
-        features,
-        zoom: z,
-        cell_level: cells::cell_level(z),
-        privacy_k: k,
-    };
-    Ok(GeoJson(collection))
+    written.map_err(|e| ApiError::Internal(format!("aggregates: {e}")))
 }
 
 /// One cell as GeoJSON: talent cells through disclosure control (`None`

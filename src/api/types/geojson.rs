@@ -87,3 +87,24 @@ impl<T: Serialize> axum::response::IntoResponse for GeoJson<T> {
         ([content_type], axum::Json(self.0)).into_response()
     }
 }
+
+impl<T: Serialize> GeoJson<T> {
+    /// The answer written as JSON now: a large answer is written on the
+    /// compute pool, where it was computed, so that the connection's accept
+    /// loop only sends the bytes (and `api::compress` compresses them on the
+    /// pool too).
+    pub fn written(self) -> Result<GeoJsonBytes, serde_json::Error> {
+        serde_json::to_vec(&self.0).map(GeoJsonBytes)
+    }
+}
+
+/// A GeoJSON answer already written as JSON ([`GeoJson::written`]).
+#[derive(Debug)]
+pub struct GeoJsonBytes(pub Vec<u8>);
+
+impl axum::response::IntoResponse for GeoJsonBytes {
+    fn into_response(self) -> axum::response::Response {
+        let content_type = (axum::http::header::CONTENT_TYPE, "application/geo+json");
+        ([content_type], self.0).into_response()
+    }
+}

@@ -9,4 +9,4 @@ pub mod geojson;
 pub mod map;
 pub mod shortage;
 
-pub use geojson::{CollectionTag, FeatureTag, GeoJson, Geometry};
+pub use geojson::{CollectionTag, FeatureTag, GeoJson, GeoJsonBytes, Geometry};
