@@ -7,12 +7,12 @@
 //! tile or `/health` behind an export — by as long.
 //!
 //! [`on_compute_pool`] sits inside that layer. A successful answer whose
-//! whole body is already in memory (every JSON, GeoJSON and CSV answer) and
-//! at least [`POOLED_FROM`] bytes long is compressed here instead, on a
-//! compute thread, with the encoding the client prefers of Brotli (at
-//! quality [`BROTLI_QUALITY`], the layer's own default) and gzip; the
-//! answer then carries `Content-Encoding`, and the outer layer leaves it as
-//! it is. Smaller answers, streamed bodies and clients that accept neither
+//! whole body is already in memory (JSON and GeoJSON answers, and any other
+//! answer written whole) and at least [`POOLED_FROM`] bytes long is
+//! compressed here instead, on a compute thread, with the encoding the
+//! client prefers of Brotli (at quality [`BROTLI_QUALITY`], the layer's own
+//! default) and gzip; the answer then carries `Content-Encoding`, and the
+//! outer layer leaves it as it is. Smaller answers, streamed bodies and clients that accept neither
 //! encoding go on to the outer layer unchanged.
 
 use axum::body::Body;
