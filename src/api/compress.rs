@@ -12,8 +12,8 @@
 //! compressed here instead, on a compute thread, with the encoding the
 //! client prefers of Brotli (at quality [`BROTLI_QUALITY`], the layer's own
 //! default) and gzip; the answer then carries `Content-Encoding`, and the
-//! outer layer leaves it as it is. Smaller answers, streamed bodies and clients that accept neither
-//! encoding go on to the outer layer unchanged.
+//! outer layer leaves it as it is. Smaller answers, streamed bodies and
+//! clients that accept neither encoding go on to the outer layer unchanged.
 
 use axum::body::Body;
 use axum::body::HttpBody as _;
@@ -66,7 +66,7 @@ pub fn preferred(headers: &HeaderMap) -> Option<Coding> {
             let q = parts
                 .find_map(|p| {
                     let p = p.trim();
-                    p.strip_prefix("q=").or_else(|| p.strip_prefix("Q=")).map(str::to_string)
+                    p.strip_prefix("q=").or_else(|| p.strip_prefix("Q="))
                 })
                 .map_or(Some(1000), |q| {
                     q.trim()
@@ -135,8 +135,9 @@ pub async fn on_compute_pool(State(state): State<AppState>, request: Request, ne
     let bytes = match axum::body::to_bytes(body, usize::MAX).await {
         Ok(bytes) => bytes,
         Err(e) => {
-            tracing::warn!(error = %e, "an answer's body could not be read for compression");
-            return Response::from_parts(parts, Body::empty());
+            use axum::response::IntoResponse as _;
+            return super::ApiError::Internal(format!("an answer's body could not be read for compression: {e}"))
+                .into_response();
         }
     };
     let raw = bytes.clone();

@@ -81,10 +81,12 @@ impl Geometry {
 #[derive(Debug)]
 pub struct GeoJson<T>(pub T);
 
+/// The content type of a GeoJSON answer.
+const CONTENT_TYPE: (axum::http::HeaderName, &str) = (axum::http::header::CONTENT_TYPE, "application/geo+json");
+
 impl<T: Serialize> axum::response::IntoResponse for GeoJson<T> {
     fn into_response(self) -> axum::response::Response {
-        let content_type = (axum::http::header::CONTENT_TYPE, "application/geo+json");
-        ([content_type], axum::Json(self.0)).into_response()
+        ([CONTENT_TYPE], axum::Json(self.0)).into_response()
     }
 }
 
@@ -104,7 +106,6 @@ pub struct GeoJsonBytes(pub Vec<u8>);
 
 impl axum::response::IntoResponse for GeoJsonBytes {
     fn into_response(self) -> axum::response::Response {
-        let content_type = (axum::http::header::CONTENT_TYPE, "application/geo+json");
-        ([content_type], self.0).into_response()
+        ([CONTENT_TYPE], self.0).into_response()
     }
 }
