@@ -704,6 +704,12 @@ fn serve(
     if saved_snapshot {
         state = state.keep_saved_snapshot(instance);
     }
+    // The moves feed readied beside the first requests, not by the first
+    // batch.
+    let feed = state.clone();
+    if let Err(e) = std::thread::Builder::new().name("ready-feed".into()).spawn(move || feed.ready_feed()) {
+        tracing::warn!(error = %e, "cannot start the thread that readies the moves feed; its first batch opens it");
+    }
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async move {
         api::spawn_reloader(state.clone(), Duration::from_secs(reload_secs));

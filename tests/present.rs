@@ -419,6 +419,47 @@ async fn a_feed_batch_changes_the_present_before_it_answers() {
     same_snapshot(&state.snapshot(), &rebuilt);
 }
 
+/// A moves batch of `moves` as the feed posts it.
+fn moves_request(feeder: &str, moves: Value) -> Request<Body> {
+    Request::post("/api/moves")
+        .header(header::AUTHORIZATION, feeder)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(serde_json::to_vec(&json!({ "moves": moves })).unwrap()))
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_feed_readied_at_start_validates_against_the_store_as_it_is_when_a_batch_comes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = tiny_city(dir.path(), 30);
+    let feeder = bearer(&store, talentmap::auth::Role::Feeder, &[]);
+    let state = state_of(&mut store, dir.path());
+    assert!(state.ready_feed(), "a server on a store readies its feed");
+    assert!(state.ready_feed(), "and finds it ready the second time");
+
+    let job = |id: &str, talent: &str, to: &str| json!({"id": id, "talent_id": talent, "date": "2026-10-02", "event": "job_change", "to_enterprise_id": to});
+    // An enterprise imported after the feed was readied: the context read
+    // then no longer describes the store, and the first batch, naming the
+    // new enterprise, is checked against the store as it is now.
+    let added = "id,name,lon,lat,industry,employees,key,park\nE9,新创科技,117.02,36.62,65,40,false,P1\n";
+    import(&mut store, ImportKind::Enterprises, &write(dir.path(), "more.csv", added)).unwrap();
+    state.refresh().unwrap();
+    let (status, body) = call(&state, moves_request(&feeder, json!([job("R1", "T1", "E9")]))).await;
+    assert_eq!((status, body["stored"].as_u64()), (StatusCode::OK, Some(1)), "{body}");
+    assert_eq!(state.snapshot().version, body["version"].as_u64().unwrap());
+    // An enterprise nobody imported is refused, and one imported before is
+    // taken, as without the feed readied.
+    let (status, body) = call(&state, moves_request(&feeder, json!([job("R2", "T2", "E404")]))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"]["items"][0]["field"], "to_enterprise_id", "{body}");
+    let (status, body) = call(&state, moves_request(&feeder, json!([job("R2", "T2", "E2")]))).await;
+    assert_eq!((status, body["stored"].as_u64()), (StatusCode::OK, Some(1)), "{body}");
+
+    // A server without a store has no feed to ready.
+    let memory = AppState::new(snapshot::build(&mut store, state.taxonomy.clone()).unwrap(), None, Settings::default());
+    assert!(!memory.ready_feed());
+}
+
 #[test]
 fn a_patched_snapshot_equals_a_rebuild() {
     let dir = tempfile::tempdir().unwrap();

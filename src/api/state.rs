@@ -455,6 +455,41 @@ impl AppState {
         result
     }
 
+    /// Readies the moves feed before its first batch comes
+    /// ([`crate::import::FeedContext::ready`]): its connection and the
+    /// second one opened, the validation context read. Otherwise the first
+    /// batch after a start does this itself, on top of its own work. A
+    /// batch that comes meanwhile waits on the feed's lock; a failure is
+    /// logged and leaves the feed to open as a batch would. Whether the
+    /// feed is ready (it may have been already).
+    pub fn ready_feed(&self) -> bool {
+        let Some(pool) = self.store.clone() else { return false };
+        let mut feed = self.feed.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if feed.is_some() {
+            return true;
+        }
+        let started = std::time::Instant::now();
+        let readied = (|| -> Result<_, crate::import::BatchError> {
+            let mut store = pool.open()?;
+            let mut context = crate::import::FeedContext::default();
+            let served = self.snapshot();
+            context.offer_enterprises(served.version, served.enterprise_ids());
+            context.ready(&mut store, &self.taxonomy)?;
+            Ok((store, context))
+        })();
+        match readied {
+            Ok(ready) => {
+                *feed = Some(ready);
+                tracing::debug!(ms = started.elapsed().as_millis() as u64, "moves feed ready");
+                true
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the moves feed was not readied; its first batch opens it");
+                false
+            }
+        }
+    }
+
     /// Builds what a snapshot must have before it serves (the talent
     /// pyramid) and publishes it.
     fn warm_and_publish(&self, snap: Snapshot) -> u64 {

@@ -185,6 +185,41 @@ impl FeedContext {
     fn take_at(&mut self, version: u64) -> Option<KeptContext> {
         self.kept.take().filter(|k| k.version == version)
     }
+
+    /// On a SQLite store, opens the second connection if it is not open
+    /// (before the batch takes the write lock: opening reads the schema
+    /// version).
+    fn open_reader(&mut self, store: &Store) {
+        if self.reader.is_some() || store.location().url.is_some() {
+            return;
+        }
+        match store.location().open() {
+            Ok(reader) => self.reader = Some(reader),
+            Err(e) => tracing::warn!(error = %e, "no second connection for the moves feed; replays on one"),
+        }
+    }
+
+    /// Readies `store`, the feed's connection, and this context for a first
+    /// batch before one comes, as a committed batch leaves them: the
+    /// connection set to commit durably, the second connection opened, and
+    /// the validation context read at the store's data version now (in one
+    /// read, so the two agree). A batch uses that context only while the
+    /// store is still at that version, as it uses the one a batch keeps;
+    /// after any other write it reads the store again.
+    pub fn ready(&mut self, store: &mut Store, taxonomy: &Taxonomy) -> Result<(), BatchError> {
+        store.conn().pragma_update(None, "synchronous", "FULL")?;
+        self.open_reader(store);
+        let read = store.conn_mut().transaction()?;
+        let version = store::data_version(&read)?;
+        let known = self.offered.take().filter(|(offered, _)| *offered == version);
+        let known = known.map(|(_, ids)| super::kinds::EnterpriseIds::Indexed(ids));
+        let ctx = super::context_knowing(&read, taxonomy, super::ImportKind::Moves, known)?;
+        // Committed, not dropped: a store without a pseudonym key has one
+        // now, as its first batch would have written it.
+        read.commit()?;
+        self.kept = Some(KeptContext::of(version, ctx));
+        Ok(())
+    }
 }
 
 impl KeptContext {
@@ -341,16 +376,8 @@ fn run<'s>(
     }
     let mut phases = crate::timing::Phases::start();
     let mut kept = kept;
-    if let Some(slot) = kept.as_deref_mut()
-        && slot.reader.is_none()
-        && store.location().url.is_none()
-    {
-        // Opened before the batch takes the write lock (opening reads the
-        // schema version).
-        match store.location().open() {
-            Ok(reader) => slot.reader = Some(reader),
-            Err(e) => tracing::warn!(error = %e, "no second connection for the moves feed; replays on one"),
-        }
+    if let Some(slot) = kept.as_deref_mut() {
+        slot.open_reader(store);
     }
     let (tx, mut checked) = match gate {
         Some(gate) if commit => {
