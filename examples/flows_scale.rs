@@ -19,7 +19,10 @@
 //! move of a talent after its stored ones), instead of all on the 15th of
 //! that last month; `--retries 0` posts the batches back to back, without
 //! sending each again after its answer (a retry stores nothing, but it
-//! may be the request that waits for the write-ahead log's checkpoint).
+//! may be the request that waits for the write-ahead log's checkpoint);
+//! `--ready 0` leaves the moves feed's connections and validation context
+//! to the first batch instead of readying them when the state is made, as
+//! `serve` does at start.
 //!
 //! Nothing here asserts a time: on shared machines timings are reported,
 //! not tested.
@@ -80,12 +83,14 @@ async fn main() {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
         .init();
-    let args = ScaleArgs::parse("talentmap-flows-scale", &["batches", "store", "spread", "pool", "daily", "retries"]);
+    let args =
+        ScaleArgs::parse("talentmap-flows-scale", &["batches", "store", "spread", "pool", "daily", "retries", "ready"]);
     let batches = args.extra_usize("batches", 10);
     let pool = args.extra_usize("pool", 20_000).max(1);
     let spread = args.extra_usize("spread", 0) == 1;
     let daily = args.extra_usize("daily", 0) == 1;
     let retries = args.extra_usize("retries", 1) == 1;
+    let ready = args.extra_usize("ready", 1) == 1;
     let imported = args.extra.get("store").map(std::path::PathBuf::from);
     let ScaleArgs { talents, enterprises, out, keep, .. } = args;
     let files = out.join("files");
@@ -193,6 +198,10 @@ async fn main() {
         let key = talentmap::auth::keys::create(&store, talentmap::auth::Role::Feeder, &[], "scale", &Actor::cli());
         format!("Bearer {}", key.unwrap().key)
     };
+    // As `serve` does at start, unless `--ready 0`.
+    if ready {
+        assert!(state.ready_feed(), "the moves feed is readied");
+    }
 
     println!("\n| request | n | p50 ms | p99 ms | max ms |\n|---|---:|---:|---:|---:|");
     let areas: Vec<&String> = districts.iter().chain(parks.iter().take(10)).collect();
@@ -286,7 +295,17 @@ async fn main() {
             retry_ms.push(ms);
         }
     }
-    let slow = post_ms.iter().filter(|&&ms| ms > 1000.0).count();
+    // Which batches were slow, 1-based, and the first (the feed's first
+    // batch since the state was made).
+    let slow: Vec<String> = post_ms
+        .iter()
+        .enumerate()
+        .filter(|(_, ms)| **ms > 1000.0)
+        .map(|(i, ms)| format!("{} ({ms:.0} ms)", i + 1))
+        .collect();
+    let first = post_ms.first().copied().unwrap_or(0.0);
+    let mut rest = post_ms.get(1..).unwrap_or_default().to_vec();
+    rest.sort_by(|a, b| a.total_cmp(b));
     for (label, mut times) in
         [("new batch (durable commit, snapshot followed)", post_ms), ("retried batch (all unchanged)", retry_ms)]
     {
@@ -302,7 +321,17 @@ async fn main() {
             times.last().copied().unwrap_or(0.0)
         );
     }
-    println!("\n- new batches answered after more than 1 s: {slow} of {batches}");
+    println!(
+        "\n- new batches answered after more than 1 s: {} of {batches}{}",
+        slow.len(),
+        if slow.is_empty() { String::new() } else { format!(": batch {}", slow.join(", ")) }
+    );
+    println!(
+        "- the first batch (feed {}) {first:.0} ms; the others p50 {:.0} ms, max {:.0} ms",
+        if ready { "readied before it" } else { "opened by it" },
+        percentile(&rest, 0.5),
+        rest.last().copied().unwrap_or(0.0)
+    );
     rebuild_s.sort_by(|a, b| a.total_cmp(b));
     patch_ms.sort_by(|a, b| a.total_cmp(b));
     println!(
