@@ -20,7 +20,8 @@
 //! that last month; `--retries 0` posts the batches back to back, without
 //! sending each again after its answer (a retry stores nothing, but it
 //! may be the request that waits for the write-ahead log's checkpoint);
-//! `--ready 0` leaves the moves feed's connections and validation context
+//! `--gap N` waits N seconds between batches (a feed that sends a batch
+//! now and then rather than one after another); `--ready 0` leaves the moves feed's connections and validation context
 //! to the first batch instead of readying them when the state is made, as
 //! `serve` does at start.
 //!
@@ -83,14 +84,17 @@ async fn main() {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
         .init();
-    let args =
-        ScaleArgs::parse("talentmap-flows-scale", &["batches", "store", "spread", "pool", "daily", "retries", "ready"]);
+    let args = ScaleArgs::parse(
+        "talentmap-flows-scale",
+        &["batches", "store", "spread", "pool", "daily", "retries", "ready", "gap"],
+    );
     let batches = args.extra_usize("batches", 10);
     let pool = args.extra_usize("pool", 20_000).max(1);
     let spread = args.extra_usize("spread", 0) == 1;
     let daily = args.extra_usize("daily", 0) == 1;
     let retries = args.extra_usize("retries", 1) == 1;
     let ready = args.extra_usize("ready", 1) == 1;
+    let gap = Duration::from_secs(args.extra_usize("gap", 0) as u64);
     let imported = args.extra.get("store").map(std::path::PathBuf::from);
     let ScaleArgs { talents, enterprises, out, keep, .. } = args;
     let files = out.join("files");
@@ -250,6 +254,9 @@ async fn main() {
     let mut rebuild_s = Vec::new();
     let mut patch_ms = Vec::new();
     for b in 0..batches {
+        if b > 0 && !gap.is_zero() {
+            tokio::time::sleep(gap).await;
+        }
         let date = if daily {
             format!("{}-{:02}", label(last + 1 + b as u32 / 28), 1 + b % 28)
         } else {
