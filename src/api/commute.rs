@@ -45,7 +45,7 @@ use super::body::ApiJson;
 use super::error::ErrorBody;
 use super::query::{ApiQuery, FilterParams, Filtered, Int};
 use super::types::commute::*;
-use super::types::{CollectionTag, FeatureTag, GeoJson, Geometry};
+use super::types::{CollectionTag, FeatureTag, GeoJson, GeoJsonBytes, Geometry};
 use super::{ApiError, AppState};
 use crate::spatial::MAX_LATITUDE;
 
@@ -285,7 +285,7 @@ pub async fn flows(
     Extension(principal): Extension<Principal>,
     Extension(caller): Extension<Caller>,
     ApiQuery(query): ApiQuery<Filtered<FlowsParams>>,
-) -> Result<GeoJson<CommuteFlows>, ApiError> {
+) -> Result<GeoJsonBytes, ApiError> {
     let snap = state.snapshot();
     let filter = query.filter.filter(&snap)?;
     let level = match query.query.level.unwrap_or_default() {
@@ -298,9 +298,15 @@ pub async fn flows(
     access::audit_exact(&caller, d, "GET /api/commute/flows", params).await?;
     let index = index_of(&state, &snap).await?;
     let meta = meta(&snap, &index, &filter, k, d);
-    let (features, internal) = state.compute.run(move || flow_features(&snap, &index, level, &filter, d)).await?;
-    let tag = CollectionTag::FeatureCollection;
-    Ok(GeoJson(CommuteFlows { meta, tag, level: level.name(), features, internal }))
+    // Written as JSON on the pool, where the flows are found.
+    state
+        .compute
+        .run(move || {
+            let (features, internal) = flow_features(&snap, &index, level, &filter, d);
+            let tag = CollectionTag::FeatureCollection;
+            GeoJson(CommuteFlows { meta, tag, level: level.name(), features, internal }).written()
+        })
+        .await?
 }
 
 type FlowParts = (Vec<CommuteFlowFeature>, Vec<InternalFlow>);

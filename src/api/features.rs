@@ -137,7 +137,7 @@ pub struct EnterprisesParams {
 pub async fn enterprises(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<Filtered<EnterprisesParams>>,
-) -> Result<GeoJson<EnterpriseCollection>, ApiError> {
+) -> Result<GeoJsonBytes, ApiError> {
     let snap = state.snapshot();
     let filter = query.filter.filter(&snap)?;
     let p = query.query;
@@ -147,7 +147,8 @@ pub async fn enterprises(
         q: p.q.map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty()),
         cursor: p.cursor,
     };
-    state.compute.run(move || enterprise_page(&snap, &filter, bbox, &page)).await.map(GeoJson)
+    // Written on the pool: up to 5,000 enterprises, about a megabyte.
+    state.compute.run(move || GeoJson(enterprise_page(&snap, &filter, bbox, &page)).written()).await?
 }
 
 /// What page of enterprises to answer.
@@ -250,7 +251,7 @@ pub async fn regions(
     Extension(caller): Extension<Caller>,
     Extension(principal): Extension<Principal>,
     ApiQuery(query): ApiQuery<RegionsParams>,
-) -> Result<GeoJson<RegionCollection>, ApiError> {
+) -> Result<GeoJsonBytes, ApiError> {
     let kind = query.kind.map(RegionKind::from);
     let month = super::past::month_param(query.month.as_deref(), &state.snapshot())?;
     let k = access::disclosure_for(&principal, state.settings.k, &[]);
@@ -258,21 +259,23 @@ pub async fn regions(
     access::audit_exact(&caller, k, "GET /api/regions", params).await?;
     let snap = state.view(month).await?.snap;
     let as_of = snap.as_of.map(month_label);
-    let features = state
+    // Written on the pool: every boundary of the city (about 200 kB of
+    // JSON for Jinan's districts and parks).
+    state
         .compute
         .run(move || {
             let wanted = snap.regions.iter().enumerate().filter(|(_, r)| kind.is_none_or(|k| r.kind == k));
-            wanted
+            let features = wanted
                 .map(|(i, r)| RegionFeature {
                     tag: FeatureTag::Feature,
                     id: r.id.clone(),
                     geometry: Geometry::multipolygon(&r.geometry),
                     properties: region_properties(&snap, i, k),
                 })
-                .collect()
+                .collect();
+            GeoJson(RegionCollection { tag: CollectionTag::FeatureCollection, features, month: as_of }).written()
         })
-        .await?;
-    Ok(GeoJson(RegionCollection { tag: CollectionTag::FeatureCollection, features, month: as_of }))
+        .await?
 }
 
 /// `GET /api/regions/{id}`: one region's (or study area's) totals and its
@@ -541,7 +544,7 @@ pub async fn aggregates(
     }
     let k = state.settings.k;
     let talents = p.layer == AggregateLayer::Talents;
-    let written = state
+    state
         .compute
         .run(move || {
             let mut features = Vec::new();
@@ -563,8 +566,7 @@ pub async fn aggregates(
             };
             GeoJson(collection).written()
         })
-        .await?;
-    written.map_err(|e| ApiError::Internal(format!("aggregates: {e}")))
+        .await?
 }
 
 /// One cell as GeoJSON: talent cells through disclosure control (`None`

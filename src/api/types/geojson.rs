@@ -95,8 +95,10 @@ impl<T: Serialize> GeoJson<T> {
     /// compute pool, where it was computed, so that the connection's accept
     /// loop only sends the bytes (and `api::compress` compresses them on the
     /// pool too).
-    pub fn written(self) -> Result<GeoJsonBytes, serde_json::Error> {
-        serde_json::to_vec(&self.0).map(GeoJsonBytes)
+    pub fn written(self) -> Result<GeoJsonBytes, crate::api::ApiError> {
+        serde_json::to_vec(&self.0)
+            .map(GeoJsonBytes)
+            .map_err(|e| crate::api::ApiError::Internal(format!("the answer could not be written as JSON: {e}")))
     }
 }
 
