@@ -96,11 +96,6 @@ pub async fn post_moves(
         // gets 200 and then reads the map sees the batch.
         let _one_at_a_time = s.refresh_lock();
         s.with_feed_store(&pool, |store, context, gate| {
-            // The served snapshot knows every enterprise id of its data
-            // version: a batch that must read its validation context
-            // reads them from there when the store is still at it.
-            let served = s.snapshot();
-            context.offer_enterprises(served.version, served.enterprise_ids());
             let staged = match gate {
                 Some(gate) => stage_moves_gated(store, &taxonomy, &items, context, gate)?,
                 None => stage_moves_keeping(store, &taxonomy, &items, context)?,

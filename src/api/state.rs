@@ -419,7 +419,8 @@ impl AppState {
     }
 
     /// Runs `f` on the moves feed's own connection to the store and the
-    /// validation context kept with it, both kept between batches so that
+    /// validation context kept with it (offered the served snapshot's
+    /// enterprise ids), both kept between batches so that
     /// the page cache stays warm and the context is not read again while
     /// nothing else writes (call with [`Self::refresh_lock`] held). A batch
     /// that fails drops both; the next one opens a new connection.
@@ -448,6 +449,11 @@ impl AppState {
             Some(kept) => kept,
             None => (pool.open()?, crate::import::FeedContext::default()),
         };
+        // The served snapshot knows every enterprise id of its data
+        // version: validation reads them from there when the store is
+        // still at it.
+        let served = self.snapshot();
+        context.offer_enterprises(served.version, served.enterprise_ids());
         let result = f(&mut store, &mut context, gate);
         if result.is_ok() {
             *feed = Some((store, context));
@@ -456,30 +462,18 @@ impl AppState {
     }
 
     /// Readies the moves feed before its first batch comes
-    /// ([`crate::import::FeedContext::ready`]): its connection and the
-    /// second one opened, the validation context read. Otherwise the first
-    /// batch after a start does this itself, on top of its own work. A
-    /// batch that comes meanwhile waits on the feed's lock; a failure is
-    /// logged and leaves the feed to open as a batch would. Whether the
-    /// feed is ready (it may have been already).
+    /// ([`crate::import::FeedContext::ready`] through
+    /// [`Self::with_feed_store`]): its connection and the second one
+    /// opened, the validation context read. Otherwise the first batch after
+    /// a start does this itself, on top of its own work. A batch that comes
+    /// meanwhile waits on the feed's lock; a failure is logged and leaves
+    /// the feed to open as a batch would. Whether the feed is ready.
     pub fn ready_feed(&self) -> bool {
         let Some(pool) = self.store.clone() else { return false };
-        let mut feed = self.feed.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if feed.is_some() {
-            return true;
-        }
+        let _one_at_a_time = self.refresh_lock();
         let started = std::time::Instant::now();
-        let readied = (|| -> Result<_, crate::import::BatchError> {
-            let mut store = pool.open()?;
-            let mut context = crate::import::FeedContext::default();
-            let served = self.snapshot();
-            context.offer_enterprises(served.version, served.enterprise_ids());
-            context.ready(&mut store, &self.taxonomy)?;
-            Ok((store, context))
-        })();
-        match readied {
-            Ok(ready) => {
-                *feed = Some(ready);
+        match self.with_feed_store(&pool, |store, context, _| context.ready(store, &self.taxonomy)) {
+            Ok(()) => {
                 tracing::debug!(ms = started.elapsed().as_millis() as u64, "moves feed ready");
                 true
             }

@@ -186,6 +186,21 @@ impl FeedContext {
         self.kept.take().filter(|k| k.version == version)
     }
 
+    /// The validation context as `conn` reads it at data version
+    /// `version`, with the enterprise ids offered for that version when
+    /// there are (and whether there were).
+    fn read_context<'t>(
+        &mut self,
+        conn: &crate::store::db::Connection,
+        taxonomy: &'t Taxonomy,
+        version: u64,
+    ) -> Result<(super::kinds::Context<'t>, bool), BatchError> {
+        let known = self.offered.take().filter(|(offered, _)| *offered == version);
+        let offered = known.is_some();
+        let known = known.map(|(_, ids)| super::kinds::EnterpriseIds::Indexed(ids));
+        Ok((super::context_knowing(conn, taxonomy, super::ImportKind::Moves, known)?, offered))
+    }
+
     /// On a SQLite store, opens the second connection if it is not open
     /// (before the batch takes the write lock: opening reads the schema
     /// version).
@@ -211,9 +226,7 @@ impl FeedContext {
         self.open_reader(store);
         let read = store.conn_mut().transaction()?;
         let version = store::data_version(&read)?;
-        let known = self.offered.take().filter(|(offered, _)| *offered == version);
-        let known = known.map(|(_, ids)| super::kinds::EnterpriseIds::Indexed(ids));
-        let ctx = super::context_knowing(&read, taxonomy, super::ImportKind::Moves, known)?;
+        let (ctx, _) = self.read_context(&read, taxonomy, version)?;
         // Committed, not dropped: a store without a pseudonym key has one
         // now, as its first batch would have written it.
         read.commit()?;
@@ -531,10 +544,7 @@ fn check<'s, 't>(
             (super::kinds::Context::of(taxonomy, k.regions, k.enterprises, k.pseudonym), Some(slot))
         }
         Some((None, slot)) => {
-            let known = slot.offered.take().filter(|(version, _)| *version == base);
-            let offered = known.is_some();
-            let known = known.map(|(_, ids)| super::kinds::EnterpriseIds::Indexed(ids));
-            let ctx = super::context_knowing(conn, taxonomy, super::ImportKind::Moves, known)?;
+            let (ctx, offered) = slot.read_context(conn, taxonomy, base)?;
             phases.mark(if offered { "context read (enterprise ids offered)" } else { "context read" });
             (ctx, Some(slot))
         }
