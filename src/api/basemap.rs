@@ -81,7 +81,7 @@ pub async fn tile(
 ) -> Result<Response, ApiError> {
     let map = basemap(&state)?;
     let tile = super::tiles::parse_tile("basemap", &z, &x, &y)?;
-    let gzip_ok = super::tiles::accepts_gzip(&headers);
+    let gzip_ok = super::compress::accepts_gzip(&headers);
     // Reading the file and, for a client without gzip, decompressing run on
     // the compute pool, not on the async workers.
     let read = move || -> Result<Option<(Vec<u8>, bool)>, ApiError> {

@@ -52,12 +52,18 @@ impl Coding {
     }
 }
 
-/// The encoding to write for a request's `Accept-Encoding`: Brotli or gzip,
-/// whichever has the higher q-value (Brotli on a tie, as the outer layer
-/// chooses); `None` when the client accepts neither by name (the outer layer
-/// then decides, wildcards included).
-pub fn preferred(headers: &HeaderMap) -> Option<Coding> {
-    let (mut br, mut gzip) = (0u16, 0u16);
+/// What a request's `Accept-Encoding` gives Brotli, gzip and `*`: the
+/// highest q-value of each, in thousandths (0 where not named, or refused
+/// with `q=0`). An item whose q-value is not one (a number from 0 to 1) is
+/// left out.
+struct Accepted {
+    br: u16,
+    gzip: u16,
+    any: u16,
+}
+
+fn accepted(headers: &HeaderMap) -> Accepted {
+    let mut a = Accepted { br: 0, gzip: 0, any: 0 };
     for value in headers.get_all(header::ACCEPT_ENCODING) {
         let Ok(value) = value.to_str() else { continue };
         for item in value.split(',') {
@@ -76,18 +82,38 @@ pub fn preferred(headers: &HeaderMap) -> Option<Coding> {
                         .map(|q| (q * 1000.0).round() as u16)
                 });
             let Some(q) = q else { continue };
-            if name.eq_ignore_ascii_case("br") {
-                br = br.max(q);
+            let slot = if name.eq_ignore_ascii_case("br") {
+                &mut a.br
             } else if name.eq_ignore_ascii_case("gzip") {
-                gzip = gzip.max(q);
-            }
+                &mut a.gzip
+            } else if name == "*" {
+                &mut a.any
+            } else {
+                continue;
+            };
+            *slot = (*slot).max(q);
         }
     }
-    match (br, gzip) {
-        (0, 0) => None,
-        (b, g) if b >= g => Some(Coding::Brotli),
+    a
+}
+
+/// The encoding to write for a request's `Accept-Encoding`: Brotli or gzip,
+/// whichever has the higher q-value (Brotli on a tie, as the outer layer
+/// chooses); `None` when the client accepts neither by name (the outer layer
+/// then decides, wildcards included).
+pub fn preferred(headers: &HeaderMap) -> Option<Coding> {
+    match accepted(headers) {
+        Accepted { br: 0, gzip: 0, .. } => None,
+        Accepted { br, gzip, .. } if br >= gzip => Some(Coding::Brotli),
         _ => Some(Coding::Gzip),
     }
+}
+
+/// Whether a request accepts a gzip body: `gzip` or `*` with a q-value
+/// above 0 (the tiles, glyphs and basemap answers kept gzipped).
+pub fn accepts_gzip(headers: &HeaderMap) -> bool {
+    let a = accepted(headers);
+    a.gzip > 0 || a.any > 0
 }
 
 /// `bytes` compressed with `coding`.
@@ -182,6 +208,17 @@ mod tests {
         assert_eq!(preferred(&accept("*")), None);
         assert_eq!(preferred(&accept("gzip;q=2")), None, "a q-value over 1 is not one");
         assert_eq!(preferred(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn gzip_is_accepted_by_name_or_wildcard_unless_refused() {
+        for yes in ["gzip", "br;q=1.0, gzip;q=0.8, *;q=0.1", "*", "gzip;q=0, *", "deflate, GZIP"] {
+            assert!(accepts_gzip(&accept(yes)), "{yes}");
+        }
+        for no in ["gzip;q=0", "identity", "gzip; q=0.0, identity", "br", "*;q=0"] {
+            assert!(!accepts_gzip(&accept(no)), "{no}");
+        }
+        assert!(!accepts_gzip(&HeaderMap::new()));
     }
 
     #[test]

@@ -222,7 +222,7 @@ fn answer(state: &AppState, req: &Request) -> Option<Response> {
     {
         return None;
     }
-    let encoding = if super::tiles::accepts_gzip(headers) {
+    let encoding = if super::compress::accepts_gzip(headers) {
         Encoding::Gzip
     } else if headers.contains_key(header::ACCEPT_ENCODING) {
         return None;

@@ -252,7 +252,7 @@ pub async fn glyphs(
     let stack = parse_stack(&fontstack)?;
     let fonts = state.fonts.clone();
     let encoded = state.compute.run(move || fonts.range(&stack, start)).await??;
-    let gzip = super::tiles::accepts_gzip(&headers);
+    let gzip = super::compress::accepts_gzip(&headers);
     let mut resp = Response::new(axum::body::Body::from(if gzip { encoded.gzip } else { encoded.raw }));
     let h = resp.headers_mut();
     if gzip {

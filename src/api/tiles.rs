@@ -132,7 +132,7 @@ pub async fn tile(
     let version = source.version(&cx.snap);
     let key = format!("{}/{tile}?{}#{version}", source.name(), prepared.query);
     // What the warm path needs to answer this URI again (`api::fast`).
-    let gzip = accepts_gzip(&headers);
+    let gzip = super::compress::accepts_gzip(&headers);
     let uri = uri
         .path_and_query()
         .map(|pq| pq.as_str())
@@ -226,20 +226,6 @@ fn with_tile_headers(mut resp: Response, etag: &str) -> Response {
 /// which encoding (each encoding is its own representation).
 fn etag(version: u64, key: &str, gzip: bool) -> String {
     format!("\"v{version}-{:016x}{}\"", stable_id(key), if gzip { "-gz" } else { "" })
-}
-
-/// Whether the request accepts a gzip body (`gzip` or `*` in
-/// `Accept-Encoding` without `q=0`).
-pub(super) fn accepts_gzip(headers: &HeaderMap) -> bool {
-    headers.get_all(header::ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(
-        |item| {
-            let mut parts = item.split(';').map(str::trim);
-            let coding = parts.next().unwrap_or("");
-            let refused = parts
-                .any(|p| p.strip_prefix("q=").and_then(|q| q.trim().parse::<f32>().ok()).is_some_and(|q| q <= 0.0));
-            (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !refused
-        },
-    )
 }
 
 /// Whether the request's `If-None-Match` names `etag`.
