@@ -3,8 +3,8 @@
 # the debug log of the store and the snapshot on, prints its report's batch
 # lines, then each phase of every new batch — validation, the replay of the
 # touched talents, the writes, the commit, and beside them the snapshot
-# patch and the flow cubes — as the first batch, then the p50 and max of
-# the others, in ms.
+# patch, the flow cubes and the move table — as the first batch, then the
+# p50 and max of the others, in ms.
 #
 #   scripts/fresh-phases.sh --store DIR --batches 20 --spread 1 --pool 20000 --daily 0
 #
