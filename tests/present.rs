@@ -18,7 +18,7 @@ use axum::http::{Request, StatusCode, header};
 use common::*;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use talentmap::analytics::cells::talent_cells;
+use talentmap::analytics::cells::{PYRAMID_KEY, talent_cells};
 use talentmap::analytics::filter::Filter;
 use talentmap::api::{AppState, Settings, router};
 use talentmap::import::ImportKind;
@@ -502,11 +502,36 @@ fn a_patched_snapshot_equals_a_rebuild() {
         let read = talentmap::import::present::read_rows(store.conn(), &touched).unwrap();
         let fresh = batch.iter().map(|m| m["id"].as_str().unwrap().to_string()).collect();
         check_handed_over(&delta, &read, &fresh);
+        // The served snapshot has its talent pyramid: the patched one gets
+        // it patched, not built again.
+        talentmap::analytics::cells::talent_pyramid(&snap);
         let patched = snapshot::patch::apply(&snap, &delta).unwrap().expect("same base version");
+        let pyramid = patched.memo.get::<talentmap::analytics::cells::TalentPyramid>(PYRAMID_KEY);
+        assert!(pyramid.is_some(), "round {round}: the pyramid follows the batch");
         let rebuilt = snapshot::build(&mut store, taxonomy.clone()).unwrap();
         same_snapshot(&patched, &rebuilt);
+        same_tiles(&patched, &rebuilt, &taxonomy);
         conserved(&patched);
         snap = patched;
+    }
+}
+
+/// The talent cells of every tile up to zoom 11 where either snapshot has
+/// a talent, unfiltered and filtered, are the same in both.
+fn same_tiles(a: &Snapshot, b: &Snapshot, taxonomy: &Taxonomy) {
+    let q: std::collections::BTreeMap<String, String> =
+        [("seeking".to_string(), "true".to_string()), ("max_age".to_string(), "39".to_string())].into();
+    let filters = [Filter::default(), Filter::parse(&q, taxonomy, a.reference_year).unwrap()];
+    for z in 0..=11u8 {
+        let mut tiles: Vec<TileId> =
+            a.talents.iter().chain(&b.talents).map(|t| talentmap::spatial::morton::tile_of(t.home, z)).collect();
+        tiles.sort_by_key(|t| (t.x, t.y));
+        tiles.dedup();
+        for tile in tiles {
+            for filter in &filters {
+                assert_eq!(talent_cells(a, tile, filter), talent_cells(b, tile, filter), "{tile:?} {filter:?}");
+            }
+        }
     }
 }
 

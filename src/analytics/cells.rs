@@ -80,6 +80,23 @@ impl Cell {
         }
     }
 
+    /// Takes another cell's counts and keys (not its top field) out of
+    /// this one, which holds them.
+    pub(crate) fn sub_sums(&mut self, other: &Cell) {
+        self.count -= other.count;
+        self.rows -= other.rows;
+        self.seekers -= other.seekers;
+        self.young -= other.young;
+        let (k, o) = (&mut self.keys, &other.keys);
+        k.count = k.count.wrapping_sub(o.count);
+        k.seekers = k.seekers.wrapping_sub(o.seekers);
+        k.young = k.young.wrapping_sub(o.young);
+        for e in 0..4 {
+            self.education[e] -= other.education[e];
+            k.education[e] = k.education[e].wrapping_sub(o.education[e]);
+        }
+    }
+
     /// The cell's talent count as a tally.
     pub fn tally(&self) -> Tally {
         Tally { n: self.count, key: self.keys.count }
@@ -123,6 +140,12 @@ impl Histogram {
         e.0 += n;
         e.1 = e.1.wrapping_add(rkey);
     }
+    /// The count and key sum of field `i`.
+    #[inline]
+    fn get(&self, i: u8) -> (u64, u32) {
+        self.entries[i as usize]
+    }
+
     /// Largest entry (smallest index on ties) with its key sum, and reset.
     /// [`Self::take_top`], adding every entry into `parent` first.
     fn drain_into(&mut self, parent: &mut Histogram) -> Option<(u8, u64, u32)> {
@@ -235,7 +258,7 @@ pub struct TalentPyramid {
 /// talents per zoom) and kept in the snapshot's memo. The server builds it
 /// before it publishes a snapshot, so no request waits for it.
 pub fn talent_pyramid(snap: &Snapshot) -> std::sync::Arc<TalentPyramid> {
-    snap.memo.get_or_compute("analytics::cells::talent_pyramid", || {
+    snap.memo.get_or_compute(PYRAMID_KEY, || {
         let young_from = snap.reference_year.saturating_sub(YOUNG_MAX_AGE);
         let talents = &snap.talents;
         // Two passes over the records, the levels on this thread and the
@@ -251,6 +274,159 @@ pub fn talent_pyramid(snap: &Snapshot) -> std::sync::Arc<TalentPyramid> {
         });
         TalentPyramid { levels, words, base }
     })
+}
+
+/// The memo key of [`talent_pyramid`].
+pub const PYRAMID_KEY: &str = "analytics::cells::talent_pyramid";
+
+/// Gives `next` the talent pyramid of `prev` changed by the records `old`
+/// taken out and `new` put in, when `next`'s talents are `prev`'s so
+/// changed (a moves batch's patch) and `prev`'s pyramid is built: the
+/// packed words patched run by run ([`FieldWords::patch`]) and each level's
+/// cells that hold a changed record changed by it ([`patch_levels`]),
+/// instead of every record read again. Equal to the pyramid built from
+/// `next`'s records (checked by tests). Nothing is done when `prev` has no
+/// pyramid or its words cannot be patched: `next`'s is then built on first
+/// use, as always. Whether it was patched.
+pub fn follow_pyramid(prev: &Snapshot, next: &Snapshot, old: &[TalentRec], new: &[TalentRec]) -> bool {
+    let Some(pyramid) = prev.memo.get::<TalentPyramid>(PYRAMID_KEY) else { return false };
+    let Some(words) = pyramid.words.as_ref() else { return false };
+    if prev.reference_year != next.reference_year
+        || prev.talents.len() + new.len() != next.talents.len() + old.len()
+        || next.memo.get::<TalentPyramid>(PYRAMID_KEY).is_some()
+    {
+        return false;
+    }
+    let Some(words) = words.patch(old, new, pyramid.base, WORD_ROOM.take(next.talents.len())) else {
+        return false;
+    };
+    let young_from = next.reference_year.saturating_sub(YOUNG_MAX_AGE);
+    let levels = patch_levels(&pyramid.levels, &next.talents, &words, (old, new), young_from, SCAN_CELL);
+    next.memo
+        .insert(PYRAMID_KEY, std::sync::Arc::new(TalentPyramid { levels, words: Some(words), base: pyramid.base }));
+    true
+}
+
+/// A cell with at most this many records whose top field must be found
+/// again is read from the records; a larger one from the packed words'
+/// runs (two binary searches per field).
+const SCAN_CELL: u64 = 2_048;
+
+/// The unfiltered levels `levels` after the records `old` were taken out
+/// of `talents` (sorted by home key, as they are now) and `new` put in:
+/// each level copied with every cell that holds a changed record changed
+/// by the records' sums. A cell's top field is carried over when no other
+/// field gained and the top field did not lose; otherwise it is found
+/// again over the cell's records now: in `talents` for a cell of at most
+/// `scan_cell` records, in `words` for a larger one.
+fn patch_levels(
+    levels: &[Vec<Cell>],
+    talents: &[TalentRec],
+    words: &FieldWords,
+    (old, new): (&[TalentRec], &[TalentRec]),
+    young_from: u16,
+    scan_cell: u64,
+) -> Vec<Vec<Cell>> {
+    let mut changes: Vec<(u64, bool, &TalentRec)> = Vec::with_capacity(old.len() + new.len());
+    let mut hists = [Histogram::new(), Histogram::new()];
+    (0..=PYRAMID_MAX_ZOOM)
+        .map(|z| {
+            let level = cell_level(z);
+            changes.clear();
+            changes.extend(old.iter().map(|t| (morton::cell_id(t.home, level), false, t)));
+            changes.extend(new.iter().map(|t| (morton::cell_id(t.home, level), true, t)));
+            changes.sort_unstable_by_key(|c| c.0);
+            let prev = &levels[z as usize];
+            let mut out = Vec::with_capacity(prev.len() + new.len().min(changes.len()));
+            let mut from = 0;
+            for group in changes.chunk_by(|a, b| a.0 == b.0) {
+                let id = group[0].0;
+                let at = from + prev[from..].partition_point(|c| c.id < id);
+                out.extend_from_slice(&prev[from..at]);
+                let before = prev.get(at).filter(|c| c.id == id);
+                from = at + usize::from(before.is_some());
+                let changed = changed_cell(before, group, &mut hists, young_from, |hist| {
+                    let home = group[0].2.home;
+                    if hist.0 <= scan_cell {
+                        top_of_records(talents, home, level, hist.1)
+                    } else {
+                        words.top_field_in(FieldWords::codes_of_cell(home, level))
+                    }
+                });
+                out.extend(changed);
+            }
+            out.extend_from_slice(&prev[from..]);
+            out.shrink_to_fit();
+            out
+        })
+        .collect()
+}
+
+/// The cell `before` (`None`: it had no record) with the records of
+/// `group` (one cell's, each taken out or put in) taken out and put in;
+/// `None` when it is left with none. `again` finds the top field over the
+/// cell's records now, given their count and an empty histogram.
+fn changed_cell(
+    before: Option<&Cell>,
+    group: &[(u64, bool, &TalentRec)],
+    [out_hist, in_hist]: &mut [Histogram; 2],
+    young_from: u16,
+    again: impl FnOnce((u64, &mut Histogram)) -> Option<(u8, u64, u32)>,
+) -> Option<Cell> {
+    let id = group[0].0;
+    let (mut taken, mut put) = (Cell { id, ..Cell::default() }, Cell { id, ..Cell::default() });
+    for &(_, add, t) in group {
+        if add {
+            add_talent(&mut put, in_hist, t, young_from);
+        } else {
+            add_talent(&mut taken, out_hist, t, young_from);
+        }
+    }
+    let mut cell = before.cloned().unwrap_or(Cell { id, ..Cell::default() });
+    cell.add_sums(&put);
+    cell.sub_sums(&taken);
+    // The top field carries over when it lost nothing and no other field
+    // gained: it is still the largest, and the smallest of any equal.
+    let carried = before.and_then(|b| b.top_field).filter(|&(top, _)| {
+        let (gained, lost) = (in_hist.get(top).0, out_hist.get(top).0);
+        gained >= lost && in_hist.touched.iter().all(|&f| f == top || in_hist.get(f).0 <= out_hist.get(f).0)
+    });
+    let top = match carried {
+        Some((top, n)) => {
+            let ((gained, key_in), (lost, key_out)) = (in_hist.get(top), out_hist.get(top));
+            let key = before.map_or(0, |b| b.keys.top_field).wrapping_add(key_in).wrapping_sub(key_out);
+            Some((top, n + gained - lost, key))
+        }
+        // A cell that had no record holds the records put in only.
+        None if before.is_none() => in_hist.take_top(),
+        None if cell.count == 0 => None,
+        None => {
+            in_hist.take_top();
+            again((cell.count, in_hist))
+        }
+    };
+    in_hist.take_top();
+    out_hist.take_top();
+    if cell.count == 0 {
+        return None;
+    }
+    cell.top_field = top.map(|(field, n, _)| (field, n));
+    cell.keys.top_field = top.map_or(0, |(_, _, key)| key);
+    Some(cell)
+}
+
+/// The top field of the records of `talents` (sorted by home key) in the
+/// cell of `level` that holds home key `home`, counted in `hist` (left
+/// empty).
+fn top_of_records(talents: &[TalentRec], home: u64, level: u8, hist: &mut Histogram) -> Option<(u8, u64, u32)> {
+    let shift = 2 * u32::from(morton::KEY_ZOOM - level);
+    let lo = home >> shift << shift;
+    let hi = lo + (1 << shift);
+    let (s, e) = (talents.partition_point(|t| t.home < lo), talents.partition_point(|t| t.home < hi));
+    for t in &talents[s..e] {
+        hist.add(t.field, 1, t.rkey);
+    }
+    hist.take_top()
 }
 
 /// Packed words of dropped pyramids, for the next moves batch's pyramid to
@@ -630,6 +806,121 @@ mod tests {
         odd.education = 1;
         odd.birth_year = base + 128;
         assert_eq!(TalentWord::of(&odd, base), None);
+    }
+
+    /// A batch's change to a register: about one record in `1 / share`
+    /// taken out; most put back changed as a job change changes them
+    /// (industry, seeking), some with a new home and field (a move across
+    /// town), some not at all (a departure); and new records (arrivals),
+    /// some in a square where nobody lived. The records taken out and put
+    /// in, and the register after.
+    fn changed(
+        ts: &[TalentRec],
+        rng: &mut crate::generate::rng::Rng,
+        share: f64,
+        round: usize,
+    ) -> (Vec<TalentRec>, Vec<TalentRec>, Vec<TalentRec>) {
+        let (mut kept, mut old, mut new) = (Vec::new(), Vec::new(), Vec::new());
+        for t in ts {
+            if rng.f64() >= share {
+                kept.push(*t);
+                continue;
+            }
+            old.push(*t);
+            let roll = rng.f64();
+            if roll < 0.6 {
+                let mut c = *t;
+                c.industry = (rng.f64() * 4.0) as u8;
+                c.flags = u8::from(rng.f64() < 0.3);
+                new.push(c);
+            } else if roll < 0.85 {
+                let mut c = clustered(rng, (round % 3) as f64 * 0.05, 0.05, (1960, 45.0));
+                c.rkey = t.rkey;
+                new.push(c);
+            }
+        }
+        for i in 0..40 {
+            let far = if i % 2 == 0 { 0.5 + round as f64 * 0.01 } else { 0.0 };
+            let mut c = clustered(rng, far, 0.01, (1970, 30.0));
+            c.rkey = rng.f64().to_bits() as u32;
+            new.push(c);
+        }
+        kept.extend_from_slice(&new);
+        kept.sort_by_key(|t| t.home);
+        (old, new, kept)
+    }
+
+    #[test]
+    fn a_patched_pyramid_equals_one_built_from_the_changed_records() {
+        let taxonomy = crate::model::Taxonomy::builtin();
+        let mut rng = crate::generate::rng::Rng::new(23, 0);
+        let mut ts: Vec<TalentRec> = (0..25_000)
+            .map(|i| {
+                let mut t = clustered(&mut rng, (i % 4) as f64 * 0.05, 0.03, (1960, 45.0));
+                t.flags = u8::from(rng.f64() < 0.3);
+                t.education = (rng.f64() * 4.0) as u8;
+                t.industry = (rng.f64() * 4.0) as u8;
+                t.rkey = rng.f64().to_bits() as u32;
+                t
+            })
+            .collect();
+        ts.sort_by_key(|t| t.home);
+        let young_from = 2026 - YOUNG_MAX_AGE;
+        let built = |ts: &[TalentRec], base: u16| TalentPyramid {
+            levels: pyramid_levels(ts, young_from),
+            words: FieldWords::build(ts, base, Vec::new()),
+            base,
+        };
+        let base = ts.iter().map(|t| t.birth_year).min().unwrap();
+        let mut pyramid = built(&ts, base);
+        let q = |pairs: &[(&str, String)]| {
+            let q: std::collections::BTreeMap<String, String> =
+                pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+            Filter::parse(&q, &taxonomy, 2026).unwrap()
+        };
+        let field = |i: u8| taxonomy.field(i).unwrap().code.clone();
+        let filters = [
+            q(&[("field", field(2))]),
+            q(&[("seeking", "true".into()), ("max_age", "34".into())]),
+            q(&[("industry", taxonomy.industry(1).unwrap().code.clone())]),
+        ];
+        // Chained, as batch after batch; the last takes out half. Top
+        // fields found again from the records, from the words when the
+        // cell is large, and from the words always.
+        for (round, share) in [0.02, 0.05, 0.01, 0.02, 0.05, 0.5].into_iter().enumerate() {
+            let (old, new, after) = changed(&ts, &mut rng, share, round);
+            let words = pyramid.words.as_ref().unwrap().patch(&old, &new, base, Vec::new()).unwrap();
+            let scan_cell = [u64::MAX, SCAN_CELL, 0][round % 3];
+            let levels = patch_levels(&pyramid.levels, &after, &words, (&old, &new), young_from, scan_cell);
+            let patched = TalentPyramid { levels, words: Some(words), base };
+            let fresh = built(&after, base);
+            for z in 0..=PYRAMID_MAX_ZOOM as usize {
+                assert_eq!(patched.levels[z], fresh.levels[z], "round {round}, zoom {z}");
+            }
+            for z in [0, 6, 9, 11, 13, field_words::MAX_ZOOM] {
+                let mut tiles: Vec<TileId> = after.iter().map(|t| morton::tile_of(t.home, z)).collect();
+                tiles.sort_by_key(|t| (t.x, t.y));
+                tiles.dedup();
+                for tile in tiles.into_iter().step_by(if z > 11 { 5 } else { 1 }) {
+                    for filter in &filters {
+                        let (got, want) =
+                            (patched.filtered(tile, filter, young_from), fresh.filtered(tile, filter, young_from));
+                        assert_eq!(got, want, "round {round}, {tile:?}, {filter:?}");
+                    }
+                }
+            }
+            (ts, pyramid) = (after, patched);
+        }
+        // A record the words were not made of: no patch.
+        let words = pyramid.words.as_ref().unwrap();
+        let mut stranger = ts[0];
+        stranger.rkey ^= 1;
+        assert!(words.patch(&[stranger], &[], base, Vec::new()).is_none());
+        // One that does not fit a word: no patch.
+        let mut odd = ts[0];
+        odd.education = 9;
+        assert!(words.patch(&[], &[odd], base, Vec::new()).is_none());
+        assert!(words.patch(&[ts[0]], &[ts[0]], base, Vec::new()).is_some());
     }
 
     #[test]

@@ -249,6 +249,141 @@ impl FieldWords {
         Some(FieldWords { words, runs: flat, runs_at })
     }
 
+    /// These words after a change of records: without the words of `old`
+    /// (records among those the words were made of) and with those of
+    /// `new`, birth years from `base` as before. Every other run is copied
+    /// as it is; an edited run keeps its words in place order. Equal to
+    /// [`Self::build`] over the changed records but for the order of equal
+    /// places inside a run, which no sum depends on. `None` when a record
+    /// does not fit a word, or a word of `old` is not here (then the
+    /// caller builds the words again). `room` is where the words are
+    /// written (its contents are dropped).
+    pub fn patch(
+        &self,
+        old: &[TalentRec],
+        new: &[TalentRec],
+        base: u16,
+        mut room: Vec<TalentWord>,
+    ) -> Option<FieldWords> {
+        // Each record as (field, run, word with its place).
+        let edit = |t: &TalentRec| -> Option<(u8, u32, TalentWord)> {
+            Some((t.field, run_code(t.home), with_sub(TalentWord::of(t, base)?, sub_code(t.home))))
+        };
+        let mut removed: Vec<(u8, u32, TalentWord)> = old.iter().map(edit).collect::<Option<_>>()?;
+        let mut added: Vec<(u8, u32, TalentWord)> = new.iter().map(edit).collect::<Option<_>>()?;
+        // Removed words by value, to be found in their runs; added ones by
+        // place.
+        removed.sort_unstable_by_key(|&(f, code, w)| (f, code, w.0));
+        added.sort_unstable_by_key(|&(f, code, w)| (f, code, w.field()));
+        let len = (self.words.len() + added.len()).checked_sub(removed.len())?;
+        room.clear();
+        room.reserve(len);
+        let mut words = room;
+        let mut runs: Vec<(u32, u32)> = Vec::with_capacity(self.runs.len() + added.len());
+        let mut runs_at = Vec::with_capacity(257);
+        let (mut removed, mut added) = (removed.as_slice(), added.as_slice());
+        let mut scratch: Vec<TalentWord> = Vec::new();
+        for f in 0..=u8::MAX {
+            runs_at.push(runs.len() as u32);
+            let of_field = |edits: &[(u8, u32, TalentWord)]| edits.iter().take_while(|e| e.0 == f).count();
+            let (rem, rest) = removed.split_at(of_field(removed));
+            removed = rest;
+            let (add, rest) = added.split_at(of_field(added));
+            added = rest;
+            let (mut i, end) = (self.runs_at[f as usize] as usize, self.runs_at[f as usize + 1] as usize);
+            let (mut rem, mut add) = (rem, add);
+            loop {
+                let next = match (rem.first(), add.first()) {
+                    (Some(r), Some(a)) => Some(r.1.min(a.1)),
+                    (r, a) => r.or(a).map(|e| e.1),
+                };
+                // The unchanged runs before the next edited one, copied at
+                // once.
+                let upto = match next {
+                    Some(code) => i + self.runs[i..end].partition_point(|run| run.0 < code),
+                    None => end,
+                };
+                if upto > i {
+                    let (from, to) = (self.runs[i].1, self.runs[upto].1);
+                    let at = words.len() as u32;
+                    runs.extend(self.runs[i..upto].iter().map(|&(code, first)| (code, first - from + at)));
+                    words.extend_from_slice(&self.words[from as usize..to as usize]);
+                    i = upto;
+                }
+                let Some(code) = next else { break };
+                let here = if i < end && self.runs[i].0 == code {
+                    i += 1;
+                    &self.words[self.runs[i - 1].1 as usize..self.runs[i].1 as usize]
+                } else {
+                    &[]
+                };
+                let (gone, rest) = rem.split_at(rem.iter().take_while(|e| e.1 == code).count());
+                rem = rest;
+                let (come, rest) = add.split_at(add.iter().take_while(|e| e.1 == code).count());
+                add = rest;
+                // The run's words by value, less one of each removed word.
+                scratch.clear();
+                scratch.extend_from_slice(here);
+                scratch.sort_unstable_by_key(|w| w.0);
+                let mut gone = gone.iter().map(|e| e.2).peekable();
+                let mut kept = Vec::with_capacity(scratch.len() + come.len());
+                for &w in &scratch {
+                    if gone.peek().is_some_and(|g| g.0 < w.0) {
+                        return None;
+                    }
+                    if gone.next_if(|g| *g == w).is_none() {
+                        kept.push(w);
+                    }
+                }
+                if gone.peek().is_some() {
+                    return None;
+                }
+                kept.extend(come.iter().map(|e| e.2));
+                // In place order, as the records are.
+                kept.sort_by_key(|w| w.field());
+                if !kept.is_empty() {
+                    runs.push((code, words.len() as u32));
+                    words.extend_from_slice(&kept);
+                }
+            }
+        }
+        runs_at.push(runs.len() as u32);
+        runs.push((u32::MAX, words.len() as u32));
+        Some(FieldWords { words, runs, runs_at })
+    }
+
+    /// The field with the most words (the smallest on ties) among the runs
+    /// of codes `lo..hi` (a cell of [`RUN_LEVEL`] or coarser), with its
+    /// count and key sum; `None` when there are none.
+    pub fn top_field_in(&self, (lo, hi): (u64, u64)) -> Option<(u8, u64, u32)> {
+        let mut best: Option<(u8, usize, usize)> = None;
+        for f in 0..=u8::MAX {
+            let (a, b) = (self.runs_at[f as usize] as usize, self.runs_at[f as usize + 1] as usize);
+            if a == b {
+                continue;
+            }
+            let own = &self.runs[a..b];
+            let (s, e) =
+                (a + own.partition_point(|r| u64::from(r.0) < lo), a + own.partition_point(|r| u64::from(r.0) < hi));
+            let n = (self.runs[e].1 - self.runs[s].1) as usize;
+            if n > 0 && best.is_none_or(|(_, bs, be)| n > be - bs) {
+                best = Some((f, self.runs[s].1 as usize, self.runs[e].1 as usize));
+            }
+        }
+        best.map(|(f, s, e)| {
+            let key = self.words[s..e].iter().fold(0u32, |k, w| k.wrapping_add(w.rkey()));
+            (f, (e - s) as u64, key)
+        })
+    }
+
+    /// The codes of [`RUN_LEVEL`] cells inside the cell of level `level`
+    /// (≤ [`RUN_LEVEL`]) that holds home key `home`, as a range.
+    pub fn codes_of_cell(home: u64, level: u8) -> (u64, u64) {
+        let shift = 2 * u32::from(RUN_LEVEL - level);
+        let lo = u64::from(run_code(home)) >> shift << shift;
+        (lo, lo + (1 << shift))
+    }
+
     /// Bytes held.
     pub fn bytes(&self) -> usize {
         self.words.capacity() * 8 + self.runs.capacity() * 8 + self.runs_at.capacity() * 4

@@ -91,6 +91,9 @@ pub fn apply(snap: &Snapshot, delta: &Delta) -> Result<Option<Snapshot>, Snapsho
     next.totals.moves = snap.totals.moves + delta.after.moves.len() as u64 - delta.before.moves.len() as u64;
     settle_swapped_talents(&mut next, snap, talents, (&old, &new), by_work);
     phases.mark("totals");
+    if crate::analytics::cells::follow_pyramid(snap, &next, &old, &new) {
+        phases.mark("talent pyramid patched");
+    }
     tracing::debug!(phases = %phases, "snapshot patched");
     next.build_ms = started.elapsed().as_millis() as u64;
     Ok(Some(next))
