@@ -301,7 +301,9 @@ pub fn follow_pyramid(prev: &Snapshot, next: &Snapshot, old: &[TalentRec], new: 
         return false;
     };
     let young_from = next.reference_year.saturating_sub(YOUNG_MAX_AGE);
-    let levels = patch_levels(&pyramid.levels, &next.talents, &words, (old, new), young_from, SCAN_CELL);
+    let Some(levels) = patch_levels(&pyramid.levels, &next.talents, &words, (old, new), young_from, SCAN_CELL) else {
+        return false;
+    };
     next.memo
         .insert(PYRAMID_KEY, std::sync::Arc::new(TalentPyramid { levels, words: Some(words), base: pyramid.base }));
     true
@@ -326,7 +328,7 @@ fn patch_levels(
     (old, new): (&[TalentRec], &[TalentRec]),
     young_from: u16,
     scan_cell: u64,
-) -> Vec<Vec<Cell>> {
+) -> Option<Vec<Vec<Cell>>> {
     let mut changes: Vec<(u64, bool, &TalentRec)> = Vec::with_capacity(old.len() + new.len());
     let mut hists = [Histogram::new(), Histogram::new()];
     (0..=PYRAMID_MAX_ZOOM)
@@ -353,26 +355,31 @@ fn patch_levels(
                         words.top_field_in(FieldWords::codes_of_cell(home, level))
                     }
                 });
-                out.extend(changed);
+                out.extend(changed.ok()?);
             }
             out.extend_from_slice(&prev[from..]);
             out.shrink_to_fit();
-            out
+            Some(out)
         })
         .collect()
 }
+
+/// Records taken out of a cell that does not hold them (the pyramid was
+/// not made of the records it is patched with).
+struct NotHeld;
 
 /// The cell `before` (`None`: it had no record) with the records of
 /// `group` (one cell's, each taken out or put in) taken out and put in;
 /// `None` when it is left with none. `again` finds the top field over the
 /// cell's records now, given their count and an empty histogram.
+/// [`NotHeld`] when `group` takes out more than the cell holds of a count.
 fn changed_cell(
     before: Option<&Cell>,
     group: &[(u64, bool, &TalentRec)],
     [out_hist, in_hist]: &mut [Histogram; 2],
     young_from: u16,
     again: impl FnOnce((u64, &mut Histogram)) -> Option<(u8, u64, u32)>,
-) -> Option<Cell> {
+) -> Result<Option<Cell>, NotHeld> {
     let id = group[0].0;
     let (mut taken, mut put) = (Cell { id, ..Cell::default() }, Cell { id, ..Cell::default() });
     for &(_, add, t) in group {
@@ -384,6 +391,12 @@ fn changed_cell(
     }
     let mut cell = before.cloned().unwrap_or(Cell { id, ..Cell::default() });
     cell.add_sums(&put);
+    let held = |c: &Cell| [c.count, c.seekers, c.young, c.education[0], c.education[1], c.education[2], c.education[3]];
+    if held(&taken).iter().zip(held(&cell)).any(|(t, c)| *t > c) {
+        in_hist.take_top();
+        out_hist.take_top();
+        return Err(NotHeld);
+    }
     cell.sub_sums(&taken);
     // The top field carries over when it lost nothing and no other field
     // gained: it is still the largest, and the smallest of any equal.
@@ -408,11 +421,11 @@ fn changed_cell(
     in_hist.take_top();
     out_hist.take_top();
     if cell.count == 0 {
-        return None;
+        return Ok(None);
     }
     cell.top_field = top.map(|(field, n, _)| (field, n));
     cell.keys.top_field = top.map_or(0, |(_, _, key)| key);
-    Some(cell)
+    Ok(Some(cell))
 }
 
 /// The top field of the records of `talents` (sorted by home key) in the
@@ -891,7 +904,7 @@ mod tests {
             let (old, new, after) = changed(&ts, &mut rng, share, round);
             let words = pyramid.words.as_ref().unwrap().patch(&old, &new, base, Vec::new()).unwrap();
             let scan_cell = [u64::MAX, SCAN_CELL, 0][round % 3];
-            let levels = patch_levels(&pyramid.levels, &after, &words, (&old, &new), young_from, scan_cell);
+            let levels = patch_levels(&pyramid.levels, &after, &words, (&old, &new), young_from, scan_cell).unwrap();
             let patched = TalentPyramid { levels, words: Some(words), base };
             let fresh = built(&after, base);
             for z in 0..=PYRAMID_MAX_ZOOM as usize {
@@ -916,6 +929,16 @@ mod tests {
         let mut stranger = ts[0];
         stranger.rkey ^= 1;
         assert!(words.patch(&[stranger], &[], base, Vec::new()).is_none());
+        // Nor of the levels, when it would take out more than a cell holds.
+        let mut far = stranger;
+        far.home = morton::key(118.9, 38.1);
+        assert!(patch_levels(&pyramid.levels, &ts, words, (&[far], &[]), young_from, SCAN_CELL).is_none());
+        // A seeker taken out of a cell with none.
+        let none_seek = pyramid.levels[11].iter().find(|c| c.seekers == 0).expect("a zoom-11 cell without seekers");
+        let mut seeking = *ts.iter().find(|t| morton::cell_id(t.home, cell_level(11)) == none_seek.id).unwrap();
+        assert!(patch_levels(&pyramid.levels, &ts, words, (&[seeking], &[]), young_from, SCAN_CELL).is_some());
+        seeking.flags = 1;
+        assert!(patch_levels(&pyramid.levels, &ts, words, (&[seeking], &[]), young_from, SCAN_CELL).is_none());
         // One that does not fit a word: no patch.
         let mut odd = ts[0];
         odd.education = 9;
