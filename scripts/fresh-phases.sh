@@ -27,9 +27,8 @@ events = {
     "flows patched": "flow cubes",
     "move table patched": "move table",
 }
-batches = {name: [] for name in events.values()}
+batches = {name: [] for name in [*events.values(), "talent pyramid"]}
 strip = re.compile(r"\x1b\[[0-9;]*m")
-batches["talent pyramid"] = []
 stored = False
 for line in open(sys.argv[1], encoding="utf-8", errors="replace"):
     line = strip.sub("", line)

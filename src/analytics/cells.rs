@@ -291,10 +291,7 @@ pub const PYRAMID_KEY: &str = "analytics::cells::talent_pyramid";
 pub fn follow_pyramid(prev: &Snapshot, next: &Snapshot, old: &[TalentRec], new: &[TalentRec]) -> bool {
     let Some(pyramid) = prev.memo.get::<TalentPyramid>(PYRAMID_KEY) else { return false };
     let Some(words) = pyramid.words.as_ref() else { return false };
-    if prev.reference_year != next.reference_year
-        || prev.talents.len() + new.len() != next.talents.len() + old.len()
-        || next.memo.get::<TalentPyramid>(PYRAMID_KEY).is_some()
-    {
+    if prev.reference_year != next.reference_year || prev.talents.len() + new.len() != next.talents.len() + old.len() {
         return false;
     }
     let Some(words) = words.patch(old, new, pyramid.base, WORD_ROOM.take(next.talents.len())) else {
@@ -339,7 +336,7 @@ fn patch_levels(
             changes.extend(new.iter().map(|t| (morton::cell_id(t.home, level), true, t)));
             changes.sort_unstable_by_key(|c| c.0);
             let prev = &levels[z as usize];
-            let mut out = Vec::with_capacity(prev.len() + new.len().min(changes.len()));
+            let mut out = Vec::with_capacity(prev.len() + new.len());
             let mut from = 0;
             for group in changes.chunk_by(|a, b| a.0 == b.0) {
                 let id = group[0].0;
@@ -352,7 +349,7 @@ fn patch_levels(
                     if hist.0 <= scan_cell {
                         top_of_records(talents, home, level, hist.1)
                     } else {
-                        words.top_field_in(FieldWords::codes_of_cell(home, level))
+                        words.top_field_in(morton::tile_of(home, level))
                     }
                 });
                 out.extend(changed.ok()?);
@@ -432,10 +429,8 @@ fn changed_cell(
 /// cell of `level` that holds home key `home`, counted in `hist` (left
 /// empty).
 fn top_of_records(talents: &[TalentRec], home: u64, level: u8, hist: &mut Histogram) -> Option<(u8, u64, u32)> {
-    let shift = 2 * u32::from(morton::KEY_ZOOM - level);
-    let lo = home >> shift << shift;
-    let hi = lo + (1 << shift);
-    let (s, e) = (talents.partition_point(|t| t.home < lo), talents.partition_point(|t| t.home < hi));
+    let keys = morton::tile_range(morton::tile_of(home, level));
+    let (s, e) = (talents.partition_point(|t| t.home < keys.start), talents.partition_point(|t| t.home < keys.end));
     for t in &talents[s..e] {
         hist.add(t.field, 1, t.rkey);
     }

@@ -352,10 +352,12 @@ impl FieldWords {
         Some(FieldWords { words, runs, runs_at })
     }
 
-    /// The field with the most words (the smallest on ties) among the runs
-    /// of codes `lo..hi` (a cell of [`RUN_LEVEL`] or coarser), with its
-    /// count and key sum; `None` when there are none.
-    pub fn top_field_in(&self, (lo, hi): (u64, u64)) -> Option<(u8, u64, u32)> {
+    /// The field with the most words (the smallest on ties) inside `cell`
+    /// (a cell of [`RUN_LEVEL`] or coarser, as the tile of its level), with
+    /// its count and key sum; `None` when there are none.
+    pub fn top_field_in(&self, cell: TileId) -> Option<(u8, u64, u32)> {
+        debug_assert!(cell.z <= RUN_LEVEL);
+        let (lo, hi) = tile_codes(cell);
         let mut best: Option<(u8, usize, usize)> = None;
         for f in 0..=u8::MAX {
             let (a, b) = (self.runs_at[f as usize] as usize, self.runs_at[f as usize + 1] as usize);
@@ -374,14 +376,6 @@ impl FieldWords {
             let key = self.words[s..e].iter().fold(0u32, |k, w| k.wrapping_add(w.rkey()));
             (f, (e - s) as u64, key)
         })
-    }
-
-    /// The codes of [`RUN_LEVEL`] cells inside the cell of level `level`
-    /// (≤ [`RUN_LEVEL`]) that holds home key `home`, as a range.
-    pub fn codes_of_cell(home: u64, level: u8) -> (u64, u64) {
-        let shift = 2 * u32::from(RUN_LEVEL - level);
-        let lo = u64::from(run_code(home)) >> shift << shift;
-        (lo, lo + (1 << shift))
     }
 
     /// Bytes held.
