@@ -635,6 +635,76 @@ fn a_feed_in_date_order_continues_each_talent_from_its_latest_moves() {
     }
 }
 
+#[test]
+fn a_batch_replayed_from_held_talents_hands_over_what_the_store_gives() {
+    let dir = tempfile::tempdir().unwrap();
+    let talents = 200;
+    let mut store = random_city(dir.path(), talents, 19);
+    // Histories for the first half only: the batches also name talents
+    // with no stored move.
+    import_moves_csv(&mut store, dir.path(), "moves.csv", &random_moves(900, 100, 23));
+    let taxonomy = Arc::new(Taxonomy::builtin());
+    let mut feed = talentmap::import::FeedContext::default();
+    // Each round: its days, and the prefix of its ids (ids of one day are
+    // applied in their order: "A…" before the "H…" of other rounds).
+    let rounds: [(&[&str], &str); 9] = [
+        (&["2026-03-10"], "H0"),
+        (&["2026-03-10"], "H1"),               // the same day again
+        (&["2026-03-11"], "H2"),               // the next day
+        (&["2025-06-05", "2026-03-11"], "H3"), // within the histories
+        (&["2026-03-11"], "A4"),               // before the day's stored ids
+        (&["2026-04-02", "2026-03-11"], "H5"),
+        (&["2026-04-02"], "H6"),
+        (&["2026-04-03"], "H7"), // after a write that is not the feed's
+        (&["2026-04-03", "2024-01-01"], "H8"),
+    ];
+    let mut used = 0;
+    for (round, (days, prefix)) in rounds.into_iter().enumerate() {
+        if round == 7 {
+            import_moves_csv(&mut store, dir.path(), "more.csv", &random_moves(40, 100, 31));
+        }
+        // 150 moves of 60 talents (80 to 139): most were touched before.
+        let batch: Vec<Value> = random_moves(150, 60, 300 + round as u64)
+            .into_iter()
+            .enumerate()
+            .map(|(i, m)| {
+                json!({"id": format!("{prefix}-{}", m.id), "talent_id": format!("T{}", 80 + m.talent),
+                       "date": days[i % days.len()], "event": m.event,
+                       "to_lon": m.to.map(|p| p.0), "to_lat": m.to.map(|p| p.1),
+                       "to_enterprise_id": m.firm, "destination": (m.event == "leave").then_some("青岛")})
+            })
+            .collect();
+        // The batch as a connection of its own would take it, every
+        // talent read from the store; then not stored.
+        let mut alone = talentmap::import::stage_moves(&mut store, &taxonomy, &batch).unwrap();
+        let read = alone.take_delta().expect("stored moves come with a delta");
+        let warned = format!("{:?}", alone.summary().warnings);
+        drop(alone);
+        // The feed's connection, its talents held from the batches before.
+        used += feed.held();
+        let mut staged = if round % 3 == 2 {
+            talentmap::import::stage_moves_gated(&mut store, &taxonomy, &batch, &mut feed, Box::new(|| {})).unwrap()
+        } else {
+            talentmap::import::stage_moves_keeping(&mut store, &taxonomy, &batch, &mut feed).unwrap()
+        };
+        let held = staged.take_delta().expect("stored moves come with a delta");
+        assert_eq!(format!("{:?}", staged.summary().warnings), warned, "round {round}: warnings");
+        staged.commit().unwrap();
+        assert_eq!(format!("{:?}", held.before), format!("{:?}", read.before), "round {round}: before");
+        assert_eq!(format!("{:?}", held.after), format!("{:?}", read.after), "round {round}: after");
+        assert_eq!(format!("{:?}", held.continued), format!("{:?}", read.continued), "round {round}: continued");
+        assert_eq!(held.version, read.version);
+        let ids: Vec<String> = held.after.talents.iter().map(|t| t.id.clone()).collect();
+        let fresh = batch.iter().map(|m| m["id"].as_str().unwrap().to_string()).collect();
+        check_handed_over(&held, &talentmap::import::present::read_rows(store.conn(), &ids).unwrap(), &fresh);
+        // Held after it: every touched talent but those resumed from a
+        // tail that is not their whole history.
+        let partial = held.continued.values().filter(|c| !c.whole).count();
+        assert!(feed.held() >= ids.len() - partial, "round {round}: the touched talents are held after it");
+    }
+    assert!(used > 250, "later batches find their talents held: {used}");
+}
+
 /// A batch staged with a gate reads and replays before the write lock; a
 /// write that another connection commits at the gate (an import) is not
 /// overwritten or ignored: the batch is checked again under the lock.

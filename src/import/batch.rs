@@ -34,6 +34,7 @@ use crate::store::{self, Store};
 
 use super::ImportError;
 use super::columns::{Columns, Row};
+use super::held::HeldTalents;
 use super::kinds::{LocatedMove, MOVE_COLUMNS, MOVE_UPSERT, parse_move, write_located_move};
 use super::present;
 
@@ -170,6 +171,9 @@ struct KeptContext {
     regions: super::kinds::Regions,
     enterprises: super::kinds::EnterpriseIds,
     pseudonym: crate::auth::PseudonymSecret,
+    /// The talents the latest batches touched, as they left them
+    /// ([`super::held`]).
+    held: HeldTalents,
 }
 
 impl FeedContext {
@@ -201,6 +205,13 @@ impl FeedContext {
         Ok((super::context_knowing(conn, taxonomy, super::ImportKind::Moves, known)?, offered))
     }
 
+    /// How many talents are held for the next batch ([`super::held`]):
+    /// those the latest batches touched, while the store is at the version
+    /// they left.
+    pub fn held(&self) -> usize {
+        self.kept.as_ref().map_or(0, |k| k.held.len())
+    }
+
     /// On a SQLite store, opens the second connection if it is not open
     /// (before the batch takes the write lock: opening reads the schema
     /// version).
@@ -230,15 +241,15 @@ impl FeedContext {
         // Committed, not dropped: a store without a pseudonym key has one
         // now, as its first batch would have written it.
         read.commit()?;
-        self.kept = Some(KeptContext::of(version, ctx));
+        self.kept = Some(KeptContext::of(version, ctx, HeldTalents::default()));
         Ok(())
     }
 }
 
 impl KeptContext {
-    fn of(version: u64, ctx: super::kinds::Context<'_>) -> KeptContext {
+    fn of(version: u64, ctx: super::kinds::Context<'_>, held: HeldTalents) -> KeptContext {
         let super::kinds::Context { regions, enterprises, pseudonym, .. } = ctx;
-        KeptContext { version, regions, enterprises, pseudonym }
+        KeptContext { version, regions, enterprises, pseudonym, held }
     }
 }
 
@@ -254,7 +265,13 @@ pub struct Staged<'s> {
     keep: Option<(&'s mut FeedContext, KeptContext)>,
     /// What the commit writes first.
     writes: Option<Writes>,
+    /// The touched talents, and as the batch leaves them, for the kept
+    /// context's held talents once the commit succeeds.
+    update: Option<HeldUpdate>,
 }
+
+/// The talents a batch touched, and those of them as it leaves them.
+type HeldUpdate = (Vec<String>, Vec<(String, super::held::Held)>);
 
 /// A batch's writes, made by [`Staged::commit`] in the batch's
 /// transaction.
@@ -291,6 +308,11 @@ impl Staged<'_> {
         self.summary.delta.take()
     }
 
+    /// What the batch does once committed (without its delta once taken).
+    pub fn summary(&self) -> &BatchSummary {
+        &self.summary
+    }
+
     /// Makes the batch durable (`synchronous = FULL`) and returns what it
     /// did.
     pub fn commit(self) -> Result<BatchSummary, BatchError> {
@@ -319,7 +341,11 @@ impl Staged<'_> {
             let (moves, phases) = (self.summary.stored, &self.phases);
             tracing::debug!(moves, phases = %phases, "moves batch stored");
         }
-        if let Some((slot, kept)) = self.keep.take() {
+        if let Some((slot, mut kept)) = self.keep.take() {
+            if let Some((touched, found)) = self.update.take() {
+                kept.held.update(kept.version, &touched, found);
+            }
+            tracing::debug!(talents = kept.held.len(), bytes = kept.held.bytes(), "moves feed: talents held");
             slot.kept = Some(kept);
         }
         Ok((self.summary, recorded))
@@ -445,6 +471,9 @@ struct Checked<'s, 't> {
     unchanged: usize,
     /// New moves in the batch.
     stored: usize,
+    /// The held talents at the version read (none when the context was
+    /// read from the store).
+    held: HeldTalents,
     /// The new moves and their talents replayed with them; `None` when the
     /// batch has no new move, or was only checked.
     replayed: Option<Replayed>,
@@ -454,6 +483,8 @@ struct Replayed {
     located: Vec<LocatedMove>,
     found: present::Recomputed,
     before: present::Rows,
+    /// The talents the new moves name, sorted.
+    touched: Vec<String>,
 }
 
 impl<'s> Checked<'s, '_> {
@@ -462,8 +493,8 @@ impl<'s> Checked<'s, '_> {
     fn unwritten(self, phases: crate::timing::Phases) -> Staged<'s> {
         let (received, stored, unchanged, version) = (self.received, self.stored, self.unchanged, self.base);
         let summary = BatchSummary { received, stored, unchanged, version, warnings: Vec::new(), delta: None };
-        let keep = self.slot.map(|slot| (slot, KeptContext::of(self.base, self.ctx)));
-        Staged { tx: None, summary, phases, keep, writes: None }
+        let keep = self.slot.map(|slot| (slot, KeptContext::of(self.base, self.ctx, self.held)));
+        Staged { tx: None, summary, phases, keep, writes: None, update: None }
     }
 
     /// The batch staged in `tx`, the write transaction, at the version
@@ -475,8 +506,8 @@ impl<'s> Checked<'s, '_> {
         replayed: Replayed,
         phases: crate::timing::Phases,
     ) -> Result<Staged<'s>, BatchError> {
-        let Checked { base, ctx, slot, seen, received, unchanged, .. } = self;
-        let Replayed { located, mut found, before } = replayed;
+        let Checked { base, ctx, slot, seen, received, unchanged, held, .. } = self;
+        let Replayed { located, mut found, before, touched } = replayed;
         let batch = base + 1;
         let version = store::bump_version(&tx, "moves", FEED_FILE, located.len() as u64, false)?;
         let mut warnings: Vec<ItemWarning> = std::mem::take(&mut found.irregular)
@@ -502,10 +533,12 @@ impl<'s> Checked<'s, '_> {
             }),
         };
         // The batch writes moves and the talents' present only: once it
-        // commits, the context describes the store at its version.
-        let keep = slot.map(|slot| (slot, KeptContext::of(version, ctx)));
+        // commits, the context describes the store at its version, and the
+        // touched talents are as it left them.
+        let keep = slot.map(|slot| (slot, KeptContext::of(version, ctx, held)));
+        let update = Some((touched, std::mem::take(&mut found.held)));
         let writes = Writes { batch, moves: located, present: std::mem::take(&mut found.pending) };
-        Ok(Staged { tx: Some(tx), summary, phases, keep, writes: Some(writes) })
+        Ok(Staged { tx: Some(tx), summary, phases, keep, writes: Some(writes), update })
     }
 }
 
@@ -541,16 +574,16 @@ fn check<'s, 't>(
     let ctx = match kept.map(|slot| (slot.take_at(base), slot)) {
         Some((Some(k), slot)) => {
             phases.mark("context kept");
-            (super::kinds::Context::of(taxonomy, k.regions, k.enterprises, k.pseudonym), Some(slot))
+            (super::kinds::Context::of(taxonomy, k.regions, k.enterprises, k.pseudonym), Some(slot), k.held)
         }
         Some((None, slot)) => {
             let (ctx, offered) = slot.read_context(conn, taxonomy, base)?;
             phases.mark(if offered { "context read (enterprise ids offered)" } else { "context read" });
-            (ctx, Some(slot))
+            (ctx, Some(slot), HeldTalents::default())
         }
-        None => (super::context(conn, taxonomy, super::ImportKind::Moves)?, None),
+        None => (super::context(conn, taxonomy, super::ImportKind::Moves)?, None, HeldTalents::default()),
     };
-    let (ctx, mut slot) = ctx;
+    let (ctx, mut slot, held) = ctx;
     // The talents the batch names, as their cells will read.
     let named: Vec<String> = items.iter().filter_map(|i| cell(i.get("talent_id")?).ok()).collect();
     let named: Vec<&str> = named.iter().map(|t| t.trim()).collect();
@@ -656,7 +689,7 @@ fn check<'s, 't>(
     }
     let stored = fresh.len();
     if fresh.is_empty() || !replay {
-        return Ok(Checked { base, ctx, slot, seen, received: items.len(), unchanged, stored, replayed: None });
+        return Ok(Checked { base, ctx, slot, seen, received: items.len(), unchanged, stored, held, replayed: None });
     }
     phases.mark("validated");
     let mut touched: Vec<String> = fresh.iter().map(|m| m.talent_id.clone()).collect();
@@ -668,16 +701,18 @@ fn check<'s, 't>(
     // meanwhile).
     let batch = base + 1;
     let located: Vec<LocatedMove> = fresh.into_iter().map(|m| LocatedMove::of(m, &ctx)).collect();
+    // Talents are held only for a feed that keeps its context.
+    let scope = present::Scope::Batch(&touched, &located, slot.is_some().then_some(&held));
     let reader = slot.as_mut().and_then(|s| s.reader.as_mut()).filter(|_| touched.len() >= SPLIT_REPLAY_AT);
     let found = match reader {
-        Some(reader) => replay_on_two(conn, reader, &ctx.regions, &touched, &located, batch)?,
-        None => present::recompute(conn, &ctx.regions, present::Scope::Batch(&touched, &located), Some(batch))?,
+        Some(reader) => replay_on_two(conn, reader, &ctx.regions, scope, batch)?,
+        None => present::recompute(conn, &ctx.regions, scope, Some(batch))?,
     };
     phases.mark("present replayed");
     let fresh_ids: std::collections::HashSet<&str> = located.iter().map(|l| l.row.stored.id.as_str()).collect();
     let before = present::rows_before(&found.after, &found.stored, &fresh_ids);
-    let replayed = Some(Replayed { located, found, before });
-    Ok(Checked { base, ctx, slot, seen, received: items.len(), unchanged, stored, replayed })
+    let replayed = Some(Replayed { located, found, before, touched });
+    Ok(Checked { base, ctx, slot, seen, received: items.len(), unchanged, stored, held, replayed })
 }
 
 /// [`present::recompute`] of a batch's touched talents (sorted ids) on two
@@ -690,17 +725,19 @@ fn replay_on_two(
     conn: &crate::store::db::Connection,
     reader: &mut Store,
     regions: &super::kinds::Regions,
-    touched: &[String],
-    located: &[LocatedMove],
+    scope: present::Scope<'_>,
     batch: u64,
 ) -> Result<present::Recomputed, BatchError> {
+    let present::Scope::Batch(touched, located, held) = scope else {
+        return Ok(present::recompute(conn, regions, scope, Some(batch))?);
+    };
     let (first, second) = touched.split_at(touched.len() / 2);
     std::thread::scope(|s| {
         let other = s.spawn(|| -> crate::store::db::Result<present::Recomputed> {
             let read = reader.conn_mut().transaction()?;
-            present::recompute(&read, regions, present::Scope::Batch(second, located), Some(batch))
+            present::recompute(&read, regions, present::Scope::Batch(second, located, held), Some(batch))
         });
-        let found = present::recompute(conn, regions, present::Scope::Batch(first, located), Some(batch));
+        let found = present::recompute(conn, regions, present::Scope::Batch(first, located, held), Some(batch));
         let rest = other.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         let mut found = found?;
         found.append(rest?);

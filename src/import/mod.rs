@@ -17,6 +17,7 @@
 mod batch;
 mod columns;
 mod error;
+pub mod held;
 mod kinds;
 mod lines;
 pub mod present;

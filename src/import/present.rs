@@ -39,7 +39,9 @@ pub enum Scope<'a> {
     /// stored ones, resumed from its stored present ([`Continued`]). Nothing
     /// is written: the changed present is in [`Recomputed::pending`] for
     /// [`write_present`], the rows after the batch in [`Recomputed::after`].
-    Batch(&'a [String], &'a [super::kinds::LocatedMove]),
+    /// Talents in the third field ([`super::held`]) are read from there
+    /// instead of the store, and alike.
+    Batch(&'a [String], &'a [super::kinds::LocatedMove], Option<&'a super::held::HeldTalents>),
     /// These, as they were before the batch numbered by the second field:
     /// replayed without its moves, written nowhere (each found in
     /// [`Recomputed::stored`]).
@@ -71,6 +73,10 @@ pub struct Recomputed {
     /// (every new move on a later day than their stored ones), whose stored
     /// moves are not in [`Self::after`].
     pub continued: std::collections::BTreeMap<String, Continued>,
+    /// With [`Scope::Batch`] and held talents: each talent as the batch
+    /// leaves it, to be held for the next ([`super::held`]); not those whose
+    /// history was not all read.
+    pub held: Vec<(String, super::held::Held)>,
 }
 
 impl Recomputed {
@@ -83,6 +89,7 @@ impl Recomputed {
         self.after.moves.extend(other.after.moves);
         self.pending.extend(other.pending);
         self.continued.extend(other.continued);
+        self.held.extend(other.held);
     }
 }
 
@@ -277,14 +284,17 @@ pub fn recompute(
         resumes: false,
         row: None,
         keep_stored: matches!(scope, Scope::Batch(..)),
+        hold: matches!(scope, Scope::Batch(_, _, Some(_))),
         read_only: matches!(scope, Scope::Before(..)),
         steps: Vec::new(),
         flagged: Vec::new(),
+        moves_from: 0,
+        whole: true,
         out: Recomputed::default(),
     };
     let order = "ORDER BY t.id, m.date, m.id";
     match scope {
-        Scope::Batch(ids, fresh) => {
+        Scope::Batch(ids, fresh, held) => {
             // Each talent's new moves in the store's order (date, then id,
             // compared as bytes on both stores).
             let mut theirs: HashMap<&str, Vec<(String, &MoveRow)>> = HashMap::new();
@@ -304,6 +314,10 @@ pub fn recompute(
             let mut select = conn.prepare(&rows_of("m.date, m.id"))?;
             for id in ids {
                 let new = theirs.get(id.as_str()).map_or(&[][..], Vec::as_slice);
+                if let Some(h) = held.and_then(|held| held.get(id)) {
+                    replayer.held(h, new)?;
+                    continue;
+                }
                 // The latest stored moves first: a talent without stored
                 // moves, or whose new moves all come on later days and
                 // whose tail lies within the rows read, is played from
@@ -324,11 +338,7 @@ pub fn recompute(
                         None
                     };
                     if last.is_none() || continued.is_some() {
-                        if let Some(c) = continued {
-                            replayer.resumes = true;
-                            replayer.out.continued.insert(id.clone(), c);
-                        }
-                        new.iter().for_each(|(_, m)| replayer.fresh(m));
+                        replayer.carry_on(id, continued, new);
                         continue;
                     }
                 }
@@ -439,10 +449,18 @@ struct Replayer<'c, 'r> {
     row: Option<TalentRow>,
     /// Keep each talent's stored present, and its rows after, in the answer.
     keep_stored: bool,
+    /// Keep each talent as the batch leaves it in [`Recomputed::held`].
+    hold: bool,
     /// Keep each talent's replayed present in the answer, write nothing.
     read_only: bool,
     steps: Vec<Step>,
     flagged: Vec<bool>,
+    /// Where the talent read now starts in `out.after.moves`.
+    moves_from: usize,
+    /// Every stored move of the talent read now was read and taken (none
+    /// left unread before a [`Continued::tail`], none unreadable): it can
+    /// be held ([`super::held`]).
+    whole: bool,
     out: Recomputed,
 }
 
@@ -455,13 +473,72 @@ impl Replayer<'_, '_> {
     /// A move of the batch being written, for the talent read now (called
     /// after [`Self::begin`] has started it).
     fn fresh(&mut self, m: &MoveRow) {
+        self.take_move(m.clone(), self.flag_batch.is_some());
+    }
+
+    /// A move of the talent read now, in the store's order; `flagged`: it
+    /// belongs to the flagged batch.
+    fn take_move(&mut self, m: MoveRow, flagged: bool) {
         let s = &m.stored;
         let to_enterprise = s.to_enterprise_id.clone();
         self.steps.push(Step { id: s.id.clone(), date: s.date, event: s.event, to: s.to, to_enterprise });
-        self.flagged.push(self.flag_batch.is_some());
+        self.flagged.push(flagged);
         if self.keep_stored {
-            self.out.after.moves.push(m.clone());
+            self.out.after.moves.push(m);
         }
+    }
+
+    /// The talent read now carries on from its stored present with the
+    /// batch's moves `new` (after [`Self::begin`]): resumed with the tail of
+    /// its stored moves, `continued`, or a talent without stored moves.
+    fn carry_on(&mut self, id: &str, continued: Option<Continued>, new: &[(String, &MoveRow)]) {
+        if let Some(c) = continued {
+            self.resumes = true;
+            self.whole &= c.whole;
+            self.out.continued.insert(id.to_string(), c);
+        }
+        new.iter().for_each(|(_, m)| self.fresh(m));
+    }
+
+    /// Replays a held talent with the batch's moves `new`, as the store's
+    /// rows of it would be replayed (the same steps, the same resumption).
+    fn held(&mut self, h: &super::held::Held, new: &[(String, &MoveRow)]) -> crate::store::db::Result<()> {
+        self.flush()?;
+        let row = h.row.clone();
+        let kept = Stored {
+            state: TalentState {
+                here: row.here,
+                home: row.home,
+                work: row.work,
+                enterprise: row.enterprise_id.clone(),
+            },
+            home_district: row.home_district.clone(),
+            home_park: row.home_park.clone(),
+            work_district: row.work_district.clone(),
+            work_park: row.work_park.clone(),
+        };
+        let id = row.id.clone();
+        self.start(id.clone(), h.registered.clone(), kept, Some(row));
+        let moves = h.moves();
+        let last = moves.last().map(|m| m.stored.date.to_string());
+        let resumes = last.as_deref().is_some_and(|l| new.first().is_some_and(|(d, _)| l < d.as_str()));
+        if last.is_none() || resumes {
+            let continued = if resumes { Tail::of_moves(&moves) } else { None };
+            if last.is_none() || continued.is_some() {
+                self.carry_on(&id, continued, new);
+                return Ok(());
+            }
+        }
+        let mut new = new.iter().peekable();
+        for m in moves {
+            let date = m.stored.date.to_string();
+            while let Some((_, f)) = new.next_if(|(d, f)| (d, &f.stored.id) < (&date, &m.stored.id)) {
+                self.fresh(f);
+            }
+            self.take_move(m, false);
+        }
+        new.for_each(|(_, f)| self.fresh(f));
+        Ok(())
     }
 
     /// Starts the row's talent unless it is the one read now.
@@ -473,26 +550,25 @@ impl Replayer<'_, '_> {
         if self.current.is_none() {
             let home = point(r.get(1)?, r.get(2)?).unwrap_or(LonLat::new(0.0, 0.0));
             let registered = TalentState { here: true, home, work: point(r.get(3)?, r.get(4)?), enterprise: r.get(5)? };
-            let stored = TalentState {
-                here: r.get(13)?,
-                home: point(r.get(14)?, r.get(15)?).unwrap_or(LonLat::new(0.0, 0.0)),
-                work: point(r.get(16)?, r.get(17)?),
-                enterprise: r.get(18)?,
+            let stored = Stored {
+                state: TalentState {
+                    here: r.get(13)?,
+                    home: point(r.get(14)?, r.get(15)?).unwrap_or(LonLat::new(0.0, 0.0)),
+                    work: point(r.get(16)?, r.get(17)?),
+                    enterprise: r.get(18)?,
+                },
+                home_district: r.get(19)?,
+                home_park: r.get(20)?,
+                work_district: r.get(21)?,
+                work_park: r.get(22)?,
             };
-            if self.keep_stored {
-                let kept = Stored {
-                    state: stored.clone(),
-                    home_district: r.get(19)?,
-                    home_park: r.get(20)?,
-                    work_district: r.get(21)?,
-                    work_park: r.get(22)?,
-                };
-                self.row = Some(TalentRow {
+            let row = if self.keep_stored {
+                Some(TalentRow {
                     id: id.to_string(),
-                    here: stored.here,
-                    home: stored.home,
-                    work: stored.work,
-                    enterprise_id: stored.enterprise.clone(),
+                    here: stored.state.here,
+                    home: stored.state.home,
+                    work: stored.state.work,
+                    enterprise_id: stored.state.enterprise.clone(),
                     reg_enterprise_id: r.get(5)?,
                     field: r.get(23)?,
                     education: r.get(24)?,
@@ -500,17 +576,31 @@ impl Replayer<'_, '_> {
                     tier: r.get(26)?,
                     birth_year: r.get(27)?,
                     seeking: r.get(28)?,
-                    home_district: kept.home_district.clone(),
-                    home_park: kept.home_park.clone(),
-                    work_district: kept.work_district.clone(),
-                    work_park: kept.work_park.clone(),
+                    home_district: stored.home_district.clone(),
+                    home_park: stored.home_park.clone(),
+                    work_district: stored.work_district.clone(),
+                    work_park: stored.work_park.clone(),
                     rkey: r.get::<_, Option<i64>>(29)?.unwrap_or(0) as u32,
-                });
-                self.out.stored.insert(id.to_string(), kept);
-            }
-            self.current = Some((id.to_string(), registered, stored));
+                })
+            } else {
+                None
+            };
+            self.start(id.to_string(), registered, stored, row);
         }
         Ok(())
+    }
+
+    /// Starts talent `id`: its register row, its present as stored and,
+    /// when kept, its whole row.
+    fn start(&mut self, id: String, registered: TalentState, stored: Stored, row: Option<TalentRow>) {
+        let state = stored.state.clone();
+        if self.keep_stored {
+            self.row = row;
+            self.out.stored.insert(id.clone(), stored);
+        }
+        self.moves_from = self.out.after.moves.len();
+        self.whole = true;
+        self.current = Some((id, registered, state));
     }
 
     /// The row's move, if it has one.
@@ -518,7 +608,10 @@ impl Replayer<'_, '_> {
         let Some(move_id) = r.get::<_, Option<String>>(6)? else { return Ok(()) };
         let date = r.get_ref(7)?.as_str().ok().and_then(Date::parse);
         let event = r.get_ref(8)?.as_str().ok().and_then(|e| e.parse::<MoveEvent>().ok());
-        let (Some(date), Some(event)) = (date, event) else { return Ok(()) };
+        let (Some(date), Some(event)) = (date, event) else {
+            self.whole = false;
+            return Ok(());
+        };
         if self.keep_stored {
             self.out.after.moves.push(move_row(r, move_id.clone(), date, event)?);
         }
@@ -550,7 +643,9 @@ impl Replayer<'_, '_> {
                 found.push((i, k));
             }
         };
-        let s = if std::mem::take(&mut self.resumes) {
+        let resumed = std::mem::take(&mut self.resumes);
+        let held = (self.hold && self.whole).then(|| registered.clone());
+        let s = if resumed {
             state::resume(stored.clone(), &self.steps, lookup, report)
         } else {
             state::replay(registered, &self.steps, None, lookup, report)
@@ -589,6 +684,16 @@ impl Replayer<'_, '_> {
         if let Some(mut row) = self.row.take() {
             if let Some(change) = &change {
                 change.apply_to(&mut row);
+            }
+            // As the batch leaves the talent: every stored move is the
+            // tail it was resumed from (when that holds them all) and the
+            // moves taken since it was started.
+            let tail = if resumed { self.out.continued.get(&row.id).map(|c| &c.tail[..]) } else { Some(&[][..]) };
+            if let (Some(registered), Some(tail)) = (held, tail) {
+                let moves = tail.iter().chain(&self.out.after.moves[self.moves_from..]);
+                if let Some(h) = super::held::Held::new(registered, row.clone(), moves) {
+                    self.out.held.push((row.id.clone(), h));
+                }
             }
             self.out.after.talents.push(row);
         }
@@ -633,6 +738,8 @@ struct Tail {
     names: Option<String>,
     /// The newest day with a move that sets the employer.
     sets: Option<String>,
+    /// A row read could not be (its date or event).
+    unreadable: bool,
 }
 
 impl Tail {
@@ -641,23 +748,36 @@ impl Tail {
     fn read(&mut self, r: &crate::store::db::Row) -> crate::store::db::Result<bool> {
         let Some(id) = r.get::<_, Option<String>>(6)? else { return Ok(true) };
         let day: String = r.get(7)?;
-        if let (Some(names), Some(sets)) = (&self.names, &self.sets)
-            && day < *names.min(sets)
-        {
+        if self.ends_before(&day) {
             return Ok(false);
         }
         let event = r.get_ref(8)?.as_str().ok().and_then(|e| e.parse::<MoveEvent>().ok());
-        let (Some(date), Some(event)) = (Date::parse(&day), event) else { return Ok(true) };
-        let firm = r.get_ref(11)?.as_str_or_null().ok().flatten().is_some();
+        let (Some(date), Some(event)) = (Date::parse(&day), event) else {
+            self.unreadable = true;
+            return Ok(true);
+        };
+        self.take(day, move_row(r, id, date, event)?);
+        Ok(true)
+    }
+
+    /// Whether a move on `day` (newest first) comes before the tail's
+    /// first day.
+    fn ends_before(&self, day: &str) -> bool {
+        matches!((&self.names, &self.sets), (Some(names), Some(sets)) if day < names.min(sets).as_str())
+    }
+
+    /// Takes move `m`, on `day`, into the tail.
+    fn take(&mut self, day: String, m: MoveRow) {
+        let firm = m.stored.to_enterprise_id.is_some();
         if firm && self.names.is_none() {
             self.names = Some(day.clone());
         }
+        let event = m.stored.event;
         let sets = event == MoveEvent::JobChange || (event == MoveEvent::Arrive && firm);
         if sets && self.sets.is_none() {
             self.sets = Some(day);
         }
-        self.moves.push(move_row(r, id, date, event)?);
-        Ok(true)
+        self.moves.push(m);
     }
 
     /// Reads on from the first row, already read, through `rows`: the
@@ -672,10 +792,34 @@ impl Tail {
                 break;
             }
         }
-        Ok((!whole || read < TAIL_ROWS).then(|| {
+        Ok(self.end(read, whole))
+    }
+
+    /// The tail [`Self::rest`] finds in the rows of `moves`, a talent's
+    /// stored moves in the store's order.
+    fn of_moves(moves: &[MoveRow]) -> Option<Continued> {
+        let mut tail = Tail::default();
+        let (mut read, mut whole) = (0, true);
+        for m in moves.iter().rev().take(TAIL_ROWS) {
+            read += 1;
+            let day = m.stored.date.to_string();
+            if tail.ends_before(&day) {
+                whole = false;
+                break;
+            }
+            tail.take(day, m.clone());
+        }
+        tail.end(read, whole)
+    }
+
+    /// The tail after `read` rows; `whole`: none was left before its
+    /// first day. An unreadable row leaves it not whole (its moves then
+    /// say what they carry on from, or the snapshot is built again).
+    fn end(mut self, read: usize, whole: bool) -> Option<Continued> {
+        (!whole || read < TAIL_ROWS).then(|| {
             self.moves.reverse();
-            Continued { tail: self.moves, whole }
-        }))
+            Continued { tail: self.moves, whole: whole && !self.unreadable }
+        })
     }
 }
 
