@@ -332,6 +332,9 @@ async fn tile_http_behaviour() {
         assert!(!h.contains_key(header::CONTENT_ENCODING), "{refused}");
         assert_eq!(b, plain, "{refused}");
     }
+    // A wildcard stands for the codings not named: not for gzip refused.
+    let (_, h, _) = get(&app, &uri, &[("accept-encoding", "gzip;q=0, *")]).await;
+    assert_ne!(h.get(header::CONTENT_ENCODING).map(|v| v.as_bytes()), Some(&b"gzip"[..]), "{h:?}");
     // Far from the city: an empty tile is 204 with no body.
     let (status, _, body) = get(&app, "/tiles/talents/10/0/0.mvt", &[]).await;
     assert_eq!((status, body.len()), (StatusCode::NO_CONTENT, 0));

@@ -54,16 +54,17 @@ impl Coding {
 
 /// What a request's `Accept-Encoding` gives Brotli, gzip and `*`: the
 /// highest q-value of each, in thousandths (0 where not named, or refused
-/// with `q=0`). An item whose q-value is not one (a number from 0 to 1) is
-/// left out.
+/// with `q=0`), and whether gzip is named at all. An item whose q-value is
+/// not one (a number from 0 to 1) is left out.
 struct Accepted {
     br: u16,
     gzip: u16,
     any: u16,
+    gzip_named: bool,
 }
 
 fn accepted(headers: &HeaderMap) -> Accepted {
-    let mut a = Accepted { br: 0, gzip: 0, any: 0 };
+    let mut a = Accepted { br: 0, gzip: 0, any: 0, gzip_named: false };
     for value in headers.get_all(header::ACCEPT_ENCODING) {
         let Ok(value) = value.to_str() else { continue };
         for item in value.split(',') {
@@ -85,6 +86,7 @@ fn accepted(headers: &HeaderMap) -> Accepted {
             let slot = if name.eq_ignore_ascii_case("br") {
                 &mut a.br
             } else if name.eq_ignore_ascii_case("gzip") {
+                a.gzip_named = true;
                 &mut a.gzip
             } else if name == "*" {
                 &mut a.any
@@ -109,11 +111,13 @@ pub fn preferred(headers: &HeaderMap) -> Option<Coding> {
     }
 }
 
-/// Whether a request accepts a gzip body: `gzip` or `*` with a q-value
-/// above 0 (the tiles, glyphs and basemap answers kept gzipped).
+/// Whether a request accepts a gzip body (the tiles, glyphs and basemap
+/// answers kept gzipped): `gzip` with a q-value above 0, or, when `gzip` is
+/// not named, `*` with one. A `*` stands only for the codings the header
+/// does not name (RFC 9110, 12.5.3): `gzip;q=0, *` refuses gzip.
 pub fn accepts_gzip(headers: &HeaderMap) -> bool {
     let a = accepted(headers);
-    a.gzip > 0 || a.any > 0
+    if a.gzip_named { a.gzip > 0 } else { a.any > 0 }
 }
 
 /// `bytes` compressed with `coding`.
@@ -212,10 +216,11 @@ mod tests {
 
     #[test]
     fn gzip_is_accepted_by_name_or_wildcard_unless_refused() {
-        for yes in ["gzip", "br;q=1.0, gzip;q=0.8, *;q=0.1", "*", "gzip;q=0, *", "deflate, GZIP"] {
+        for yes in ["gzip", "br;q=1.0, gzip;q=0.8, *;q=0.1", "*", "br;q=0, *", "deflate, GZIP", "gzip;q=0.5, *;q=0"] {
             assert!(accepts_gzip(&accept(yes)), "{yes}");
         }
-        for no in ["gzip;q=0", "identity", "gzip; q=0.0, identity", "br", "*;q=0"] {
+        // A wildcard does not stand for a coding the header names.
+        for no in ["gzip;q=0", "identity", "gzip; q=0.0, identity", "br", "*;q=0", "gzip;q=0, *", "*, GZIP;Q=0"] {
             assert!(!accepts_gzip(&accept(no)), "{no}");
         }
         assert!(!accepts_gzip(&HeaderMap::new()));
