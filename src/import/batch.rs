@@ -701,6 +701,7 @@ fn check<'s, 't>(
     // meanwhile).
     let batch = base + 1;
     let located: Vec<LocatedMove> = fresh.into_iter().map(|m| LocatedMove::of(m, &ctx)).collect();
+    phases.mark("moves located");
     // Talents are held only for a feed that keeps its context.
     let scope = present::Scope::Batch(&touched, &located, slot.is_some().then_some(&held));
     let reader = slot.as_mut().and_then(|s| s.reader.as_mut()).filter(|_| touched.len() >= SPLIT_REPLAY_AT);
