@@ -647,10 +647,11 @@ fn a_batch_replayed_from_held_talents_hands_over_what_the_store_gives() {
     let mut feed = talentmap::import::FeedContext::default();
     // Each round: its days, and the prefix of its ids (ids of one day are
     // applied in their order: "A…" before the "H…" of other rounds).
-    let rounds: [(&[&str], &str); 9] = [
+    let rounds: [(&[&str], &str); 10] = [
         (&["2026-03-10"], "H0"),
         (&["2026-03-10"], "H1"),               // the same day again
         (&["2026-03-11"], "H2"),               // the next day
+        (&["2026-03-12"], "H2b"),              // and the next
         (&["2025-06-05", "2026-03-11"], "H3"), // within the histories
         (&["2026-03-11"], "A4"),               // before the day's stored ids
         (&["2026-04-02", "2026-03-11"], "H5"),
@@ -660,7 +661,7 @@ fn a_batch_replayed_from_held_talents_hands_over_what_the_store_gives() {
     ];
     let mut used = 0;
     for (round, (days, prefix)) in rounds.into_iter().enumerate() {
-        if round == 7 {
+        if round == 8 {
             import_moves_csv(&mut store, dir.path(), "more.csv", &random_moves(40, 100, 31));
         }
         // 150 moves of 60 talents (80 to 139): most were touched before.

@@ -4,13 +4,18 @@
 //!
 //! A [`Held`] talent is exactly what [`super::present::recompute`] reads of
 //! it for a batch: its register row, its stored present and profile, and
-//! every stored move in the store's order (date, then id). A batch's replay
-//! leaves each touched talent in that state once the batch commits; the
-//! feed keeps those ([`HeldTalents::update`]) with its validation context,
-//! under the same rule: they are used only while the store is at the data
-//! version they describe. Any other write — an import, another server's
-//! batch, a batch that failed after its replay — moves the version past
-//! them and the next batch reads the store again.
+//! every stored move in the store's order (date, then id) — or, of a talent
+//! resumed from a tail that is not all its moves, its latest moves from
+//! the one before the tail on: the rows the store gives newest first up to
+//! where a resumption stops reading. Such a talent is replayed from memory
+//! only when the batch resumes it again with a tail that ends within them;
+//! otherwise it is read from the store. A batch's replay leaves each
+//! touched talent so once the batch commits; the feed keeps those
+//! ([`HeldTalents::update`]) with its validation context, under the same
+//! rule: they are used only while the store is at the data version they
+//! describe. Any other write — an import, another server's batch — moves
+//! the version past them, and a batch that fails after its replay leaves
+//! no context kept: the next batch reads the store again.
 //!
 //! Moves are kept packed (about 60 bytes each against about 300 as
 //! [`MoveRow`]s), within [`HELD_BYTES`]: past it, the talents touched
@@ -38,23 +43,28 @@ pub struct Held {
     pub registered: TalentState,
     /// The row as stored: the present, the profile.
     pub row: TalentRow,
-    /// Every stored move, packed ([`pack`]), in the store's order.
+    /// Its stored moves, packed ([`pack`]), in the store's order: every
+    /// one, or, when not [`Self::whole`], the latest, from a move before
+    /// the tail a resumption reads ([`super::present::Continued`]) on.
     moves: Box<[u8]>,
+    /// `moves` holds every stored move of the talent.
+    pub whole: bool,
     /// The data version of the batch that left it so (the latest to touch
     /// it).
     stamp: u64,
 }
 
 impl Held {
-    /// `registered`, `row` and `moves` (every stored move of the talent, in
-    /// the store's order); `None` when a move's text is too long to pack
-    /// (then the talent is read from the store).
+    /// `registered`, `row` and `moves` (the talent's stored moves in the
+    /// store's order; `whole`: every one); `None` when a move's text is too
+    /// long to pack (then the talent is read from the store).
     pub fn new<'m>(
         registered: TalentState,
         row: TalentRow,
         moves: impl IntoIterator<Item = &'m MoveRow>,
+        whole: bool,
     ) -> Option<Held> {
-        Some(Held { registered, row, moves: pack(moves)?.into_boxed_slice(), stamp: 0 })
+        Some(Held { registered, row, moves: pack(moves)?.into_boxed_slice(), whole, stamp: 0 })
     }
 
     /// The talent's stored moves, in the store's order.
@@ -294,18 +304,18 @@ mod tests {
     #[test]
     fn moves_come_back_as_packed() {
         let here = TalentState { here: true, home: LonLat::new(117.0, 36.6), work: None, enterprise: None };
-        let held = Held::new(here, row("T1"), &moves("T1")).unwrap();
+        let held = Held::new(here, row("T1"), &moves("T1"), true).unwrap();
         assert_eq!(held.moves(), moves("T1"));
         assert!(held.moves.len() < 2 * 64, "{} bytes", held.moves.len());
         let mut long = moves("T1");
         long[0].stored.destination = Some("x".repeat(MAX_TEXT + 1));
-        assert!(Held::new(held.registered.clone(), row("T1"), &long).is_none());
+        assert!(Held::new(held.registered.clone(), row("T1"), &long, true).is_none());
     }
 
     #[test]
     fn the_talents_touched_longest_ago_go_first() {
         let here = TalentState { here: true, home: LonLat::new(117.0, 36.6), work: None, enterprise: None };
-        let held = |id: &str| (id.to_string(), Held::new(here.clone(), row(id), &moves(id)).unwrap());
+        let held = |id: &str| (id.to_string(), Held::new(here.clone(), row(id), &moves(id), true).unwrap());
         let mut all = HeldTalents::default();
         all.update(1, &[], vec![held("a"), held("b")]);
         all.update(2, &["b".into(), "c".into()], vec![held("b")]);

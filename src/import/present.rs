@@ -290,6 +290,7 @@ pub fn recompute(
         flagged: Vec::new(),
         moves_from: 0,
         whole: true,
+        before: None,
         out: Recomputed::default(),
     };
     let order = "ORDER BY t.id, m.date, m.id";
@@ -314,8 +315,9 @@ pub fn recompute(
             let mut select = conn.prepare(&rows_of("m.date, m.id"))?;
             for id in ids {
                 let new = theirs.get(id.as_str()).map_or(&[][..], Vec::as_slice);
-                if let Some(h) = held.and_then(|held| held.get(id)) {
-                    replayer.held(h, new)?;
+                if let Some(h) = held.and_then(|held| held.get(id))
+                    && replayer.held(h, new)?
+                {
                     continue;
                 }
                 // The latest stored moves first: a talent without stored
@@ -457,10 +459,12 @@ struct Replayer<'c, 'r> {
     flagged: Vec<bool>,
     /// Where the talent read now starts in `out.after.moves`.
     moves_from: usize,
-    /// Every stored move of the talent read now was read and taken (none
-    /// left unread before a [`Continued::tail`], none unreadable): it can
-    /// be held ([`super::held`]).
+    /// No stored move of the talent read now was unreadable.
     whole: bool,
+    /// Of a talent resumed from a tail that is not all its moves, the
+    /// stored move just before the tail: with it the talent can be held in
+    /// part ([`super::held`]).
+    before: Option<MoveRow>,
     out: Recomputed,
 }
 
@@ -490,11 +494,12 @@ impl Replayer<'_, '_> {
 
     /// The talent read now carries on from its stored present with the
     /// batch's moves `new` (after [`Self::begin`]): resumed with the tail of
-    /// its stored moves, `continued`, or a talent without stored moves.
-    fn carry_on(&mut self, id: &str, continued: Option<Continued>, new: &[(String, &MoveRow)]) {
-        if let Some(c) = continued {
+    /// its stored moves, `continued` (with the move found before it, if
+    /// one was), or a talent without stored moves.
+    fn carry_on(&mut self, id: &str, continued: Option<(Continued, Option<MoveRow>)>, new: &[(String, &MoveRow)]) {
+        if let Some((c, before)) = continued {
             self.resumes = true;
-            self.whole &= c.whole;
+            self.before = before;
             self.out.continued.insert(id.to_string(), c);
         }
         new.iter().for_each(|(_, m)| self.fresh(m));
@@ -502,7 +507,19 @@ impl Replayer<'_, '_> {
 
     /// Replays a held talent with the batch's moves `new`, as the store's
     /// rows of it would be replayed (the same steps, the same resumption).
-    fn held(&mut self, h: &super::held::Held, new: &[(String, &MoveRow)]) -> crate::store::db::Result<()> {
+    /// `false` (nothing done) when the talent is held with its latest moves
+    /// only and the batch needs more of them: then it is read from the
+    /// store.
+    fn held(&mut self, h: &super::held::Held, new: &[(String, &MoveRow)]) -> crate::store::db::Result<bool> {
+        let moves = h.moves();
+        let last = moves.last().map(|m| m.stored.date.to_string());
+        let resumes = last.as_deref().is_some_and(|l| new.first().is_some_and(|(d, _)| l < d.as_str()));
+        let continued = if resumes { Tail::of_moves(&moves) } else { None };
+        // Of a talent held in part, the moves held reach before its tail:
+        // they are the rows the store would give up to the tail's end.
+        if !h.whole && !matches!(&continued, Some((c, Some(_))) if !c.whole) {
+            return Ok(false);
+        }
         self.flush()?;
         let row = h.row.clone();
         let kept = Stored {
@@ -519,15 +536,9 @@ impl Replayer<'_, '_> {
         };
         let id = row.id.clone();
         self.start(id.clone(), h.registered.clone(), kept, Some(row));
-        let moves = h.moves();
-        let last = moves.last().map(|m| m.stored.date.to_string());
-        let resumes = last.as_deref().is_some_and(|l| new.first().is_some_and(|(d, _)| l < d.as_str()));
-        if last.is_none() || resumes {
-            let continued = if resumes { Tail::of_moves(&moves) } else { None };
-            if last.is_none() || continued.is_some() {
-                self.carry_on(&id, continued, new);
-                return Ok(());
-            }
+        if last.is_none() || continued.is_some() {
+            self.carry_on(&id, continued, new);
+            return Ok(true);
         }
         let mut new = new.iter().peekable();
         for m in moves {
@@ -538,7 +549,7 @@ impl Replayer<'_, '_> {
             self.take_move(m, false);
         }
         new.for_each(|(_, f)| self.fresh(f));
-        Ok(())
+        Ok(true)
     }
 
     /// Starts the row's talent unless it is the one read now.
@@ -600,6 +611,7 @@ impl Replayer<'_, '_> {
         }
         self.moves_from = self.out.after.moves.len();
         self.whole = true;
+        self.before = None;
         self.current = Some((id, registered, state));
     }
 
@@ -685,13 +697,19 @@ impl Replayer<'_, '_> {
             if let Some(change) = &change {
                 change.apply_to(&mut row);
             }
-            // As the batch leaves the talent: every stored move is the
-            // tail it was resumed from (when that holds them all) and the
-            // moves taken since it was started.
-            let tail = if resumed { self.out.continued.get(&row.id).map(|c| &c.tail[..]) } else { Some(&[][..]) };
-            if let (Some(registered), Some(tail)) = (held, tail) {
-                let moves = tail.iter().chain(&self.out.after.moves[self.moves_from..]);
-                if let Some(h) = super::held::Held::new(registered, row.clone(), moves) {
+            // As the batch leaves the talent: its stored moves are those
+            // taken since it was started, after the tail it was resumed
+            // from — all of them when the tail holds them all, else its
+            // latest, from the move before the tail on.
+            let before = self.before.take();
+            let (earlier, whole) = match self.out.continued.get(&row.id).filter(|_| resumed) {
+                None => (Some(&[][..]), true),
+                Some(c) if c.whole => (Some(&c.tail[..]), true),
+                Some(c) => (before.is_some().then_some(&c.tail[..]), false),
+            };
+            if let (Some(registered), Some(earlier)) = (held, earlier) {
+                let moves = before.iter().chain(earlier).chain(&self.out.after.moves[self.moves_from..]);
+                if let Some(h) = super::held::Held::new(registered, row.clone(), moves, whole) {
                     self.out.held.push((row.id.clone(), h));
                 }
             }
@@ -740,22 +758,28 @@ struct Tail {
     sets: Option<String>,
     /// A row read could not be (its date or event).
     unreadable: bool,
+    /// The first move read before the tail's first day.
+    before: Option<MoveRow>,
 }
 
 impl Tail {
     /// Takes the row's move, or says (`false`) that it comes before the
-    /// tail's first day.
+    /// tail's first day (and keeps it as [`Self::before`]).
     fn read(&mut self, r: &crate::store::db::Row) -> crate::store::db::Result<bool> {
         let Some(id) = r.get::<_, Option<String>>(6)? else { return Ok(true) };
         let day: String = r.get(7)?;
-        if self.ends_before(&day) {
-            return Ok(false);
-        }
         let event = r.get_ref(8)?.as_str().ok().and_then(|e| e.parse::<MoveEvent>().ok());
-        let (Some(date), Some(event)) = (Date::parse(&day), event) else {
+        let Some((date, event)) = Date::parse(&day).zip(event) else {
+            if self.ends_before(&day) {
+                return Ok(false);
+            }
             self.unreadable = true;
             return Ok(true);
         };
+        if self.ends_before(&day) {
+            self.before = Some(move_row(r, id, date, event)?);
+            return Ok(false);
+        }
         self.take(day, move_row(r, id, date, event)?);
         Ok(true)
     }
@@ -781,9 +805,13 @@ impl Tail {
     }
 
     /// Reads on from the first row, already read, through `rows`: the
-    /// talent's [`Continued`], or `None` when all [`TAIL_ROWS`] rows were
-    /// read without the tail ending (it may reach further back).
-    fn rest(mut self, rows: &mut crate::store::db::Rows) -> crate::store::db::Result<Option<Continued>> {
+    /// talent's [`Continued`] and the move before it, or `None` when all
+    /// [`TAIL_ROWS`] rows were read without the tail ending (it may reach
+    /// further back).
+    fn rest(
+        mut self,
+        rows: &mut crate::store::db::Rows,
+    ) -> crate::store::db::Result<Option<(Continued, Option<MoveRow>)>> {
         let (mut read, mut whole) = (1, true);
         while let Some(r) = rows.next()? {
             read += 1;
@@ -795,15 +823,16 @@ impl Tail {
         Ok(self.end(read, whole))
     }
 
-    /// The tail [`Self::rest`] finds in the rows of `moves`, a talent's
-    /// stored moves in the store's order.
-    fn of_moves(moves: &[MoveRow]) -> Option<Continued> {
+    /// What [`Self::rest`] finds in the rows of `moves`, a talent's latest
+    /// stored moves (or all of them) in the store's order.
+    fn of_moves(moves: &[MoveRow]) -> Option<(Continued, Option<MoveRow>)> {
         let mut tail = Tail::default();
         let (mut read, mut whole) = (0, true);
         for m in moves.iter().rev().take(TAIL_ROWS) {
             read += 1;
             let day = m.stored.date.to_string();
             if tail.ends_before(&day) {
+                tail.before = Some(m.clone());
                 whole = false;
                 break;
             }
@@ -814,11 +843,13 @@ impl Tail {
 
     /// The tail after `read` rows; `whole`: none was left before its
     /// first day. An unreadable row leaves it not whole (its moves then
-    /// say what they carry on from, or the snapshot is built again).
-    fn end(mut self, read: usize, whole: bool) -> Option<Continued> {
+    /// say what they carry on from, or the snapshot is built again), with
+    /// no move before it.
+    fn end(mut self, read: usize, whole: bool) -> Option<(Continued, Option<MoveRow>)> {
         (!whole || read < TAIL_ROWS).then(|| {
             self.moves.reverse();
-            Continued { tail: self.moves, whole: whole && !self.unreadable }
+            let before = self.before.filter(|_| !self.unreadable);
+            (Continued { tail: self.moves, whole: whole && !self.unreadable }, before)
         })
     }
 }
