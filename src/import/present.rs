@@ -329,7 +329,7 @@ pub fn recompute(
                 let mut rows = latest_first.query(params![id])?;
                 let Some(r) = rows.next()? else { continue };
                 let last: Option<String> = r.get(7)?;
-                let resumes = last.as_deref().is_some_and(|l| new.first().is_some_and(|(d, _)| l < d.as_str()));
+                let resumes = resumes_after(last.as_deref(), new);
                 if last.is_none() || resumes {
                     replayer.begin(&r)?;
                     let continued = if resumes {
@@ -353,9 +353,7 @@ pub fn recompute(
                     replayer.begin(&r)?;
                     let at: (Option<String>, Option<String>) = (r.get(7)?, r.get(6)?);
                     if let (Some(date), Some(move_id)) = at {
-                        while let Some((_, m)) = new.next_if(|(d, m)| (d, &m.stored.id) < (&date, &move_id)) {
-                            replayer.fresh(m);
-                        }
+                        replayer.fresh_before(&mut new, &date, &move_id);
                     }
                     replayer.step(&r)?;
                 }
@@ -513,7 +511,7 @@ impl Replayer<'_, '_> {
     fn held(&mut self, h: &super::held::Held, new: &[(String, &MoveRow)]) -> crate::store::db::Result<bool> {
         let moves = h.moves();
         let last = moves.last().map(|m| m.stored.date.to_string());
-        let resumes = last.as_deref().is_some_and(|l| new.first().is_some_and(|(d, _)| l < d.as_str()));
+        let resumes = resumes_after(last.as_deref(), new);
         let continued = if resumes { Tail::of_moves(&moves) } else { None };
         // Of a talent held in part, the moves held reach before its tail:
         // they are the rows the store would give up to the tail's end.
@@ -521,35 +519,32 @@ impl Replayer<'_, '_> {
             return Ok(false);
         }
         self.flush()?;
-        let row = h.row.clone();
-        let kept = Stored {
-            state: TalentState {
-                here: row.here,
-                home: row.home,
-                work: row.work,
-                enterprise: row.enterprise_id.clone(),
-            },
-            home_district: row.home_district.clone(),
-            home_park: row.home_park.clone(),
-            work_district: row.work_district.clone(),
-            work_park: row.work_park.clone(),
-        };
-        let id = row.id.clone();
-        self.start(id.clone(), h.registered.clone(), kept, Some(row));
+        let id = h.row.id.clone();
+        self.start(id.clone(), h.registered.clone(), h.row.stored(), Some(h.row.clone()));
         if last.is_none() || continued.is_some() {
             self.carry_on(&id, continued, new);
             return Ok(true);
         }
         let mut new = new.iter().peekable();
         for m in moves {
-            let date = m.stored.date.to_string();
-            while let Some((_, f)) = new.next_if(|(d, f)| (d, &f.stored.id) < (&date, &m.stored.id)) {
-                self.fresh(f);
-            }
+            self.fresh_before(&mut new, &m.stored.date.to_string(), &m.stored.id);
             self.take_move(m, false);
         }
         new.for_each(|(_, f)| self.fresh(f));
         Ok(true)
+    }
+
+    /// The batch's moves of the talent read now that come before stored
+    /// move `id` on `date` in the store's order (date, then id, as bytes).
+    fn fresh_before(
+        &mut self,
+        new: &mut std::iter::Peekable<std::slice::Iter<'_, (String, &MoveRow)>>,
+        date: &str,
+        id: &str,
+    ) {
+        while let Some((_, m)) = new.next_if(|(d, m)| (d.as_str(), m.stored.id.as_str()) < (date, id)) {
+            self.fresh(m);
+        }
     }
 
     /// Starts the row's talent unless it is the one read now.
@@ -726,6 +721,13 @@ impl Replayer<'_, '_> {
     }
 }
 
+/// Whether a talent whose latest stored move is on day `last` resumes
+/// from its stored present with the batch's moves `new` (in the store's
+/// order): every new move comes on a later day.
+fn resumes_after(last: Option<&str>, new: &[(String, &MoveRow)]) -> bool {
+    last.is_some_and(|l| new.first().is_some_and(|(d, _)| l < d.as_str()))
+}
+
 /// A stored move from a row of [`SELECT`] and [`SELECT_ROWS`] (its id,
 /// date and event read already).
 fn move_row(r: &crate::store::db::Row, id: String, date: Date, event: MoveEvent) -> crate::store::db::Result<MoveRow> {
@@ -874,6 +876,24 @@ pub struct TalentRow {
     pub work_district: Option<String>,
     pub work_park: Option<String>,
     pub rkey: u32,
+}
+
+impl TalentRow {
+    /// The present the row holds, with its regions.
+    fn stored(&self) -> Stored {
+        Stored {
+            state: TalentState {
+                here: self.here,
+                home: self.home,
+                work: self.work,
+                enterprise: self.enterprise_id.clone(),
+            },
+            home_district: self.home_district.clone(),
+            home_park: self.home_park.clone(),
+            work_district: self.work_district.clone(),
+            work_park: self.work_park.clone(),
+        }
+    }
 }
 
 /// A move as stored, with its record key.
