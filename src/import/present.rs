@@ -527,7 +527,12 @@ impl Replayer<'_, '_> {
         }
         let mut new = new.iter().peekable();
         for m in moves {
-            self.fresh_before(&mut new, &m.stored.date.to_string(), &m.stored.id);
+            // A date's order is its text's (`YYYY-MM-DD`), so the held
+            // move's date is compared as it is, not written out.
+            let at = (m.stored.date, m.stored.id.as_str());
+            while let Some((_, f)) = new.next_if(|(_, f)| (f.stored.date, f.stored.id.as_str()) < at) {
+                self.fresh(f);
+            }
             self.take_move(m, false);
         }
         new.for_each(|(_, f)| self.fresh(f));
