@@ -196,6 +196,9 @@ async fn main() {
         }
     );
     drop(store);
+    // As `serve` does at start: the talent pyramid built before the first
+    // request, so that the first batch patches it as a server's would.
+    talentmap::analytics::cells::talent_pyramid(&snap);
     let state = AppState::new(snap, Some(data.clone()), Settings::default());
     let feeder = {
         let store = Store::open(&data).unwrap();
