@@ -353,7 +353,8 @@ pub fn recompute(
                     replayer.begin(&r)?;
                     let at: (Option<String>, Option<String>) = (r.get(7)?, r.get(6)?);
                     if let (Some(date), Some(move_id)) = at {
-                        replayer.fresh_before(&mut new, &date, &move_id);
+                        let at = (date.as_str(), move_id.as_str());
+                        replayer.fresh_before(&mut new, |(d, m)| (d.as_str(), m.stored.id.as_str()) < at);
                     }
                     replayer.step(&r)?;
                 }
@@ -530,24 +531,22 @@ impl Replayer<'_, '_> {
             // A date's order is its text's (`YYYY-MM-DD`), so the held
             // move's date is compared as it is, not written out.
             let at = (m.stored.date, m.stored.id.as_str());
-            while let Some((_, f)) = new.next_if(|(_, f)| (f.stored.date, f.stored.id.as_str()) < at) {
-                self.fresh(f);
-            }
+            self.fresh_before(&mut new, |(_, f)| (f.stored.date, f.stored.id.as_str()) < at);
             self.take_move(m, false);
         }
         new.for_each(|(_, f)| self.fresh(f));
         Ok(true)
     }
 
-    /// The batch's moves of the talent read now that come before stored
-    /// move `id` on `date` in the store's order (date, then id, as bytes).
+    /// The batch's moves of the talent read now that come before a stored
+    /// move in the store's order (date, then id, as bytes): those of `new`
+    /// for which `before` holds.
     fn fresh_before(
         &mut self,
         new: &mut std::iter::Peekable<std::slice::Iter<'_, (String, &MoveRow)>>,
-        date: &str,
-        id: &str,
+        before: impl Fn(&(String, &MoveRow)) -> bool,
     ) {
-        while let Some((_, m)) = new.next_if(|(d, m)| (d.as_str(), m.stored.id.as_str()) < (date, id)) {
+        while let Some((_, m)) = new.next_if(|n| before(n)) {
             self.fresh(m);
         }
     }
