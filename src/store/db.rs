@@ -687,6 +687,22 @@ impl Connection {
         })
     }
 
+    /// Has SQLite call `f` after each commit of this connection with the
+    /// number of pages then in the write-ahead log (`sqlite3_wal_hook`;
+    /// SQLite's automatic checkpoint, which uses the same hook, must be
+    /// off). Nothing on PostgreSQL.
+    pub fn on_log_commit(&mut self, mut f: impl FnMut(u64) + Send + 'static) -> Result<()> {
+        match &mut self.backend {
+            Backend::Sqlite(c) => {
+                Ok(c.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, pages: std::ffi::c_int| {
+                    f(u64::try_from(pages).unwrap_or(0));
+                    Ok(())
+                }))?)
+            }
+            Backend::Pg(_) => Ok(()),
+        }
+    }
+
     pub fn kind(&self) -> Kind {
         match self.backend {
             Backend::Sqlite(_) => Kind::Sqlite,

@@ -127,12 +127,15 @@ impl Pool {
     /// Opens a new connection to the pool's store, not kept by the pool
     /// (a connection of one user, such as the moves feed).
     pub fn open(&self) -> Result<Store, StoreError> {
-        let store = self.location.open()?;
+        let mut store = self.location.open()?;
         if let Some(checkpointer) = &self.checkpointer {
             store.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
-            // A log started over is cut back to its bound when its first
-            // transaction commits.
-            store.conn.pragma_update(None, "journal_size_limit", checkpointer.log_bound() as i64)?;
+            // A log started over cuts its file back to the length it was
+            // made when its first transaction commits.
+            store.conn.pragma_update(None, "journal_size_limit", checkpointer.log_file() as i64)?;
+            // After turning the automatic checkpoint off, which replaces
+            // the same hook.
+            store.conn.on_log_commit(checkpointer.meter())?;
         }
         if self.durable {
             store.conn.pragma_update(None, "synchronous", "FULL")?;
@@ -220,6 +223,8 @@ pub enum StoreError {
     Random(String),
     #[error("cannot start a thread: {0}")]
     Thread(std::io::Error),
+    #[error("write-ahead log {path}: {source}")]
+    Log { path: PathBuf, source: std::io::Error },
 }
 
 impl From<rusqlite::Error> for StoreError {
