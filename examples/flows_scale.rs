@@ -23,7 +23,11 @@
 //! `--gap N` waits N seconds between batches (a feed that sends a batch
 //! now and then rather than one after another); `--ready 0` leaves the moves feed's connections and validation context
 //! to the first batch instead of readying them when the state is made, as
-//! `serve` does at start.
+//! `serve` does at start; `--warm 1` builds every published snapshot's
+//! derived indexes on a background thread as `serve` does (fine cells,
+//! shortage basis, flow key cubes, commute index, briefing), after those of
+//! the first snapshot, so that each batch shares the machine with the
+//! rebuild the one before it started.
 //!
 //! Nothing here asserts a time: on shared machines timings are reported,
 //! not tested.
@@ -86,7 +90,7 @@ async fn main() {
         .init();
     let args = ScaleArgs::parse(
         "talentmap-flows-scale",
-        &["batches", "store", "spread", "pool", "daily", "retries", "ready", "gap"],
+        &["batches", "store", "spread", "pool", "daily", "retries", "ready", "gap", "warm"],
     );
     let batches = args.extra_usize("batches", 10);
     let pool = args.extra_usize("pool", 20_000).max(1);
@@ -95,6 +99,7 @@ async fn main() {
     let retries = args.extra_usize("retries", 1) == 1;
     let ready = args.extra_usize("ready", 1) == 1;
     let gap = Duration::from_secs(args.extra_usize("gap", 0) as u64);
+    let warm = args.extra_usize("warm", 0) == 1;
     let imported = args.extra.get("store").map(std::path::PathBuf::from);
     let ScaleArgs { talents, enterprises, out, keep, .. } = args;
     let files = out.join("files");
@@ -200,6 +205,23 @@ async fn main() {
     // request, so that the first batch patches it as a server's would.
     talentmap::analytics::cells::talent_pyramid(&snap);
     let state = AppState::new(snap, Some(data.clone()), Settings::default());
+    let state = if warm {
+        let state = state.with_background_warming();
+        // The first snapshot's indexes before the first request, as a
+        // server that has been up a while has them.
+        let k = Settings::default().k;
+        let t = Instant::now();
+        while talentmap::analytics::fine::built(&state.snapshot(), k).is_none() {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // The fine cells come first; the commute index and the briefing
+        // take a few seconds more at 4 M talents.
+        std::thread::sleep(Duration::from_secs(8));
+        println!("- derived indexes of the first snapshot waited for: {:.1} s", t.elapsed().as_secs_f64());
+        state
+    } else {
+        state
+    };
     let feeder = {
         let store = Store::open(&data).unwrap();
         let key = talentmap::auth::keys::create(&store, talentmap::auth::Role::Feeder, &[], "scale", &Actor::cli());
