@@ -216,7 +216,14 @@ impl AppState {
     pub fn with_background_warming(self) -> AppState {
         let commute = self.commute.clone();
         let k = self.settings.k;
+        // The first snapshot's indexes at full priority (nothing else
+        // runs yet, and start waits for them); those of the snapshots a
+        // feed publishes yield to its next batch and to requests.
+        let first = std::sync::atomic::AtomicBool::new(true);
         let warmer = super::background::Follower::start("warm-derived", Duration::ZERO, move |snap| {
+            if !first.swap(false, std::sync::atomic::Ordering::Relaxed) {
+                super::background::yield_to_requests();
+            }
             super::background::warm_derived(snap, &commute, k)
         });
         warmer.offer(self.snapshot());
@@ -236,6 +243,7 @@ impl AppState {
         let dir = store.location().dir.clone();
         let (commute, k, current) = (self.commute.clone(), self.settings.k, self.snapshot.clone());
         let saver = super::background::Follower::start("save-snapshot", SAVE_SETTLE, move |snap| {
+            super::background::yield_to_requests();
             let identity = snapshot::file::Identity::current(&instance, snap.version, &snap.taxonomy);
             let path = snapshot::file::path_in(&dir);
             if snapshot::file::identity_of(&path).is_ok_and(|found| found == identity) {
