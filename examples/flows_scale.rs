@@ -212,11 +212,12 @@ async fn main() {
         let k = Settings::default().k;
         let t = Instant::now();
         while talentmap::analytics::fine::built(&state.snapshot(), k).is_none() {
-            std::thread::sleep(Duration::from_millis(50));
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        // The fine cells come first; the commute index and the briefing
-        // take a few seconds more at 4 M talents.
-        std::thread::sleep(Duration::from_secs(8));
+        // The briefing is the last index the thread builds; a request for
+        // it waits for the thread's computation (or makes it).
+        let (status, body, _) = call(&state, Request::get("/api/briefing").body(Body::empty()).unwrap()).await;
+        assert_eq!(status, StatusCode::OK, "/api/briefing: {body}");
         println!("- derived indexes of the first snapshot waited for: {:.1} s", t.elapsed().as_secs_f64());
         state
     } else {

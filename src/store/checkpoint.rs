@@ -27,15 +27,15 @@
 //! (room for a log at its bound and a batch after it; no longer than the
 //! store's own file), in blocks the file system has allocated and the page
 //! cache holds, and kept within that length (`journal_size_limit`): a log
-//! within its bound and the batch after it is written over those blocks. A write past the end of the
-//! file instead has the file system allocate blocks, and the kernel new
-//! pages to zero, for every frame: the first two 10,000-move batches after
-//! a start, one into a new file and one past the end of the first, spent
-//! 250–400 ms in their commits against 110–150 ms for a batch written over
-//! the log's earlier frames. PostgreSQL fills a new log segment with zeros
-//! and recycles old ones for the same reason (`wal_init_zero`,
-//! `wal_recycle`). The bytes past the log's last frame are
-//! never read as frames (SQLite stops at the first frame whose salt and
+//! within its bound and the batch after it is written over those blocks. A
+//! write past the end of the file instead has the file system allocate
+//! blocks, and the kernel new pages to zero, for every frame: the first two
+//! 10,000-move batches after a start, one into a new file and one past the
+//! end of the first, spent 250–400 ms in their commits against 110–150 ms
+//! for a batch written over the log's earlier frames. PostgreSQL fills a
+//! new log segment with zeros and recycles old ones for the same reason
+//! (`wal_init_zero`, `wal_recycle`). The bytes past the log's last frame
+//! are never read as frames (SQLite stops at the first frame whose salt and
 //! checksum do not match). Other processes on the same store (the command
 //! line's imports) keep SQLite's default. PostgreSQL needs none of this.
 
@@ -206,9 +206,9 @@ impl Checkpointer {
         self.ask().map_or(Bounded::Within, |asked| self.wait(asked))
     }
 
-    /// When the log is longer than the bound, or its file longer than it
-    /// was made (a log grown by another process, whose commits this
-    /// checkpointer does not see), asks for a checkpoint now, without
+    /// When the log is longer than the bound, or its file longer than the
+    /// length it is kept within (a log grown by another process, whose
+    /// commits this checkpointer does not see), asks for a checkpoint now, without
     /// waiting for it: the caller may go on reading, then [`Self::wait`]s
     /// before it writes. `None`: the log is within its bound.
     pub fn ask(&self) -> Option<Asked> {

@@ -130,8 +130,9 @@ impl Pool {
         let mut store = self.location.open()?;
         if let Some(checkpointer) = &self.checkpointer {
             store.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
-            // A log started over cuts its file back to the length it was
-            // made when its first transaction commits.
+            // A log started over cuts a longer file back to the length
+            // the checkpointer keeps it within, when its first transaction
+            // commits.
             store.conn.pragma_update(None, "journal_size_limit", checkpointer.log_file() as i64)?;
             // After turning the automatic checkpoint off, which replaces
             // the same hook.
