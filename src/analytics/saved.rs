@@ -211,6 +211,7 @@ impl Record for Saved {
             reached_tally: Tally::get(d)?,
             unreached_tally: Tally::get(d)?,
             region_reach: Vec::get(d)?,
+            base: None,
         };
         Ok(Saved(field, narrow, CatchmentParams { radius_m, decay }, Arc::new(c)))
     }

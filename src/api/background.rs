@@ -117,7 +117,15 @@ pub fn yield_to_requests() {
 /// tiles past the pyramid's zooms, the shortage basis, the flow key cubes,
 /// the commute index and the start screen's briefing with every field's
 /// catchment (the talent pyramid is built before publishing).
-pub fn warm_derived(snap: &Arc<Snapshot>, commute: &super::commute::CommuteCache, k: u32) {
+/// What the derived indexes of one snapshot leave for the next one's
+/// ([`warm_derived`]): the briefing's catchments, which a snapshot that
+/// follows a moves batch patches instead of computing again.
+#[derive(Default)]
+pub struct Carried {
+    catchments: super::briefing::Catchments,
+}
+
+pub fn warm_derived(snap: &Arc<Snapshot>, commute: &super::commute::CommuteCache, k: u32, carried: &mut Carried) {
     let started = std::time::Instant::now();
     // The fine cells and the shortage basis on this thread, the flow key
     // cubes on a second: they are independent.
@@ -144,7 +152,7 @@ pub fn warm_derived(snap: &Arc<Snapshot>, commute: &super::commute::CommuteCache
     let before = started.elapsed().as_millis() as u64;
     let index = commute.get(snap);
     let commute_ms = started.elapsed().as_millis() as u64 - before;
-    super::briefing::warm(snap, &index, k);
+    carried.catchments = super::briefing::warm(snap, &index, k, &carried.catchments);
     let all_ms = started.elapsed().as_millis() as u64;
     tracing::info!(version = snap.version, fine_ms, basis_ms, flows_ms, commute_ms, all_ms, "derived indexes built");
 }

@@ -331,13 +331,22 @@ fn cached(
 /// Builds what the start screen asks for first — the public briefing of the
 /// default month in both languages, and with it every field's catchment —
 /// after each publish (`background::warm_derived`), so no visitor waits.
-pub(super) fn warm(snap: &Snapshot, commute: &CommuteIndex, k: u32) {
+/// Each field's catchment is patched from its catchment in `before` (those
+/// of an earlier snapshot, [`catchments`]) where that has one: after a
+/// moves batch, only the seeker points the batch changed are computed
+/// again. Returns the catchments made, for the next snapshot's warming.
+pub(super) fn warm(snap: &Snapshot, commute: &CommuteIndex, k: u32, before: &Catchments) -> Catchments {
+    use crate::analytics::shortage::{basis::Basis, effective};
     // The fields' catchments are nearly all of the cost (one each,
     // memoised with the snapshot): made on two threads first.
     let queries = field_queries(snap, Disclosure::Protected { k });
     let next = std::sync::atomic::AtomicUsize::new(0);
     let prepare = || {
         while let Some((_, q)) = queries.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)) {
+            let key = effective::memo_key(q.field, q.narrow, q.catchment);
+            if let Some(earlier) = before.get(&key) {
+                effective::follow(snap, &Basis::of(snap), (q.field, q.narrow, q.catchment), earlier);
+            }
             Context::new(snap, q);
         }
     };
@@ -351,7 +360,20 @@ pub(super) fn warm(snap: &Snapshot, commute: &CommuteIndex, k: u32) {
     for lang in [Lang::Zh, Lang::En] {
         cached(snap, commute, month, lang, DEFAULT_PER_KIND, Disclosure::Protected { k }, k);
     }
+    queries
+        .iter()
+        .filter_map(|(_, q)| {
+            let key = crate::analytics::shortage::effective::memo_key(q.field, q.narrow, q.catchment);
+            let catchment = snap.memo.get(&key)?;
+            Some((key, catchment))
+        })
+        .collect()
 }
+
+/// The briefing's catchments of one snapshot by memo key, kept by the
+/// warming thread for the next snapshot's ([`warm`]).
+pub(super) type Catchments =
+    std::collections::HashMap<String, Arc<crate::analytics::shortage::effective::FieldCatchment>>;
 
 /// The catchments [`warm`] builds: field, narrowing and parameters of each
 /// field's query (kept on disk with the snapshot, `analytics::saved`).

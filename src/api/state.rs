@@ -220,11 +220,14 @@ impl AppState {
         // runs yet, and start waits for them); those of the snapshots a
         // feed publishes yield to its next batch and to requests.
         let first = std::sync::atomic::AtomicBool::new(true);
+        // What each snapshot's indexes leave for the next one's.
+        let carried = std::sync::Mutex::new(super::background::Carried::default());
         let warmer = super::background::Follower::start("warm-derived", Duration::ZERO, move |snap| {
             if !first.swap(false, std::sync::atomic::Ordering::Relaxed) {
                 super::background::yield_to_requests();
             }
-            super::background::warm_derived(snap, &commute, k)
+            let mut carried = carried.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            super::background::warm_derived(snap, &commute, k, &mut carried)
         });
         warmer.offer(self.snapshot());
         if self.warmer.set(warmer).is_err() {

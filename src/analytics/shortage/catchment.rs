@@ -204,6 +204,64 @@ pub struct Access {
     /// within reach of the site (decay weight above 0, the site has
     /// openings), merged; empty tallies with [`two_step`].
     pub reach: Vec<Tally>,
+    /// The sums behind the figures, in fixed point ([`Sum`]): `C_i` per
+    /// seeker point and `A_j` per site. A change of some seeker points
+    /// is applied to them ([`two_step_patched`]).
+    pub sums: Sums,
+}
+
+/// A sum of the catchment in fixed point: every term is rounded to
+/// 2⁻⁴⁰ before it is added, so a sum does not depend on the order of its
+/// terms, and taking out a term that was put in leaves exactly the sum
+/// without it. A catchment patched after a moves batch is then the same,
+/// bit for bit, as one computed from scratch (the rounding is below
+/// 10⁻¹² of a seeker or an opening).
+pub type Sum = i128;
+
+/// `C_i` per seeker point and `A_j` per site ([`Sum`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Sums {
+    pub competing: Vec<Sum>,
+    pub access: Vec<Sum>,
+}
+
+const FIXED_ONE: f64 = (1u64 << 40) as f64;
+
+/// `x` as a term of a [`Sum`].
+#[inline]
+fn fixed(x: f64) -> Sum {
+    (x * FIXED_ONE).round() as Sum
+}
+
+/// The value of a [`Sum`].
+#[inline]
+fn value(sum: Sum) -> f64 {
+    sum as f64 / FIXED_ONE
+}
+
+/// Seekers of point `p` per opening competing for it (`r_i`), 0 when no
+/// opening is in reach.
+#[inline]
+fn ratio_of(p: &WeightedPoint, competing: Sum) -> f64 {
+    if competing > 0 { p.weight / value(competing) } else { 0.0 }
+}
+
+/// The figures of an access from its sums: `A_j`, the seekers out of
+/// reach and which points are reached.
+fn access_of(seekers: &[WeightedPoint], sums: Sums, reach: Vec<Tally>) -> Access {
+    let mut unreached = 0.0;
+    for (p, &c) in seekers.iter().zip(&sums.competing) {
+        if c <= 0 {
+            unreached += p.weight;
+        }
+    }
+    Access {
+        per_opening: sums.access.iter().map(|&a| value(a)).collect(),
+        unreached,
+        reached: sums.competing.iter().map(|&c| c > 0).collect(),
+        reach,
+        sums,
+    }
 }
 
 /// Two-step floating catchment over seeker points and vacancy sites.
@@ -230,12 +288,8 @@ pub fn two_step_keyed(
     decay: Decay,
 ) -> Access {
     if seekers.is_empty() || sites.is_empty() {
-        return Access {
-            per_opening: vec![0.0; sites.len()],
-            unreached: seekers.iter().map(|p| p.weight).sum(),
-            reached: vec![false; seekers.len()],
-            reach: vec![Tally::default(); sites.len()],
-        };
+        let sums = Sums { competing: vec![0; seekers.len()], access: vec![0; sites.len()] };
+        return access_of(seekers, sums, vec![Tally::default(); sites.len()]);
     }
     let grid = Grid::for_radius(seekers, sites, radius_m);
     // Most points of the 3 × 3 squares around a site are beyond the radius
@@ -259,39 +313,26 @@ pub fn two_step_keyed(
         })
     };
     // Step 1: openings competing for each seeker point.
-    let mut competing = vec![0.0f64; seekers.len()];
+    let mut competing: Vec<Sum> = vec![0; seekers.len()];
     for s in sites {
         for i in near(s) {
             let p = &seekers[i as usize];
-            let w = decay.weight(distance_m(s.x, s.y, p.x, p.y), radius_m);
-            competing[i as usize] += w * s.weight;
+            competing[i as usize] += fixed(decay.weight(distance_m(s.x, s.y, p.x, p.y), radius_m) * s.weight);
         }
     }
-    let mut unreached = 0.0;
-    let ratio: Vec<f64> = seekers
-        .iter()
-        .zip(&competing)
-        .map(|(p, &c)| {
-            if c > 0.0 {
-                p.weight / c
-            } else {
-                unreached += p.weight;
-                0.0
-            }
-        })
-        .collect();
+    let ratio: Vec<f64> = seekers.iter().zip(&competing).map(|(p, &c)| ratio_of(p, c)).collect();
     // Step 2: accessible seekers per opening at each site, and the seekers
     // within its reach.
     let mut reach = vec![Tally::default(); sites.len()];
-    let per_opening = sites
+    let access = sites
         .iter()
         .zip(&mut reach)
         .map(|(s, reach)| {
-            let mut a = 0.0;
+            let mut a: Sum = 0;
             for i in near(s) {
                 let p = &seekers[i as usize];
                 let w = decay.weight(distance_m(s.x, s.y, p.x, p.y), radius_m);
-                a += w * ratio[i as usize];
+                a += fixed(w * ratio[i as usize]);
                 if w > 0.0
                     && s.weight > 0.0
                     && let Some(t) = tallies.get(i as usize)
@@ -302,7 +343,90 @@ pub fn two_step_keyed(
             a
         })
         .collect();
-    Access { per_opening, unreached, reached: competing.iter().map(|&c| c > 0.0).collect(), reach }
+    access_of(seekers, Sums { competing, access }, reach)
+}
+
+/// How the seeker points of a catchment changed: positions in the points
+/// before of those gone or changed, positions in the points now of those
+/// new or changed, and the pairs of positions (before, now) of the points
+/// that stayed as they were.
+#[derive(Debug, Clone, Default)]
+pub struct PointChange {
+    pub gone: Vec<u32>,
+    pub came: Vec<u32>,
+    pub kept: Vec<(u32, u32)>,
+}
+
+/// [`two_step_keyed`] of `seekers` (with `tallies`) and `sites`, from
+/// `before`, the access of the same sites, radius and decay to the points
+/// `seekers_before` (with `tallies_before`), the points having changed as
+/// `change` says: the terms of the points gone are taken out of the sites
+/// within their reach, those of the points that came are put in, and the
+/// points that stayed keep their `C_i` (the sites did not change). Equal
+/// to [`two_step_keyed`] of the points now (the sums are [`Sum`]s;
+/// checked by tests), at a cost of the sites near the changed points
+/// instead of every site's points.
+#[allow(clippy::too_many_arguments)]
+pub fn two_step_patched(
+    (seekers_before, tallies_before, before): (&[WeightedPoint], &[Tally], &Access),
+    seekers: &[WeightedPoint],
+    tallies: &[Tally],
+    change: &PointChange,
+    sites: &[WeightedPoint],
+    radius_m: f64,
+    decay: Decay,
+) -> Access {
+    let mut competing: Vec<Sum> = vec![0; seekers.len()];
+    for &(was, now) in &change.kept {
+        competing[now as usize] = before.sums.competing[was as usize];
+    }
+    let (mut access, mut reach) = (before.sums.access.clone(), before.reach.clone());
+    if sites.is_empty() {
+        return access_of(seekers, Sums { competing, access }, reach);
+    }
+    // The sites on a grid whose squares are at least the radius wherever a
+    // changed point or a site lies.
+    let involved = change
+        .gone
+        .iter()
+        .map(|&i| &seekers_before[i as usize])
+        .chain(change.came.iter().map(|&i| &seekers[i as usize]));
+    let min_scale = involved.chain(sites).map(|p| metres_per_unit(p.y)).fold(f64::INFINITY, f64::min);
+    let grid = Grid::new(sites, radius_m / min_scale);
+    let weight = |s: &WeightedPoint, p: &WeightedPoint| decay.weight(distance_m(s.x, s.y, p.x, p.y), radius_m);
+    for &i in &change.gone {
+        let p = &seekers_before[i as usize];
+        let r = ratio_of(p, before.sums.competing[i as usize]);
+        for j in grid.near(p.x, p.y) {
+            let s = &sites[j as usize];
+            let w = weight(s, p);
+            access[j as usize] -= fixed(w * r);
+            if w > 0.0
+                && s.weight > 0.0
+                && let Some(t) = tallies_before.get(i as usize)
+            {
+                reach[j as usize] = reach[j as usize].minus(*t);
+            }
+        }
+    }
+    for &i in &change.came {
+        let p = &seekers[i as usize];
+        let c: Sum = grid.near(p.x, p.y).map(|j| fixed(weight(&sites[j as usize], p) * sites[j as usize].weight)).sum();
+        competing[i as usize] = c;
+        let r = ratio_of(p, c);
+        for j in grid.near(p.x, p.y) {
+            let s = &sites[j as usize];
+            let w = weight(s, p);
+            access[j as usize] += fixed(w * r);
+            if w > 0.0
+                && s.weight > 0.0
+                && let Some(t) = tallies.get(i as usize)
+            {
+                reach[j as usize].merge(*t);
+            }
+        }
+    }
+    access_of(seekers, Sums { competing, access }, reach)
 }
 
 #[cfg(test)]

@@ -23,7 +23,9 @@
 use std::sync::Arc;
 
 use super::basis::{Basis, DemandRec, Narrow, SeekerRec};
-use super::catchment::{Decay, SEEKER_CELL_LEVEL, WeightedPoint, two_step_keyed};
+use super::catchment::{
+    Access, Decay, PointChange, SEEKER_CELL_LEVEL, WeightedPoint, two_step_keyed, two_step_patched,
+};
 use crate::analytics::privacy::Tally;
 use crate::snapshot::{NONE16, Snapshot, key_to_unit};
 use crate::spatial::morton;
@@ -73,6 +75,23 @@ pub struct FieldCatchment {
     /// Per region index: the reach key of the region's sites (their
     /// [`Site::reach`] merged).
     pub region_reach: Vec<Tally>,
+    /// What the next snapshot's catchment is patched from ([`follow`]);
+    /// `None` for one read back from disk (`analytics::saved`).
+    pub base: Option<Box<Base>>,
+}
+
+/// The seeker points of a catchment and its sums in fixed point: what
+/// [`follow`] needs to patch it after a moves batch instead of computing
+/// it again.
+#[derive(Debug, Clone)]
+pub struct Base {
+    /// The grid cell of each seeker point, ascending.
+    cells: Vec<u64>,
+    points: Vec<WeightedPoint>,
+    tallies: Vec<Tally>,
+    /// The sites as weighted points, in the order of [`FieldCatchment::sites`].
+    sites: Vec<WeightedPoint>,
+    access: Access,
 }
 
 impl FieldCatchment {
@@ -111,20 +130,42 @@ pub fn compute_from(
     narrow: Narrow,
     p: CatchmentParams,
 ) -> FieldCatchment {
+    following(None, seekers, rows, regions, narrow, p)
+}
+
+/// Seeker points changed in more than this share of the points make a
+/// catchment computed again rather than patched.
+const PATCH_SHARE: f64 = 0.25;
+
+/// [`compute_from`], patched from `before` (the catchment of the same
+/// query on an earlier snapshot) when it has the same sites and few of its
+/// seeker points changed. The result is the same either way (the sums are
+/// in fixed point, `catchment::Sum`; checked by tests).
+fn following(
+    before: Option<&FieldCatchment>,
+    seekers: impl IntoIterator<Item = SeekerRec>,
+    rows: impl IntoIterator<Item = DemandRec>,
+    regions: usize,
+    narrow: Narrow,
+    p: CatchmentParams,
+) -> FieldCatchment {
     // Seeker points: seekers binned to ~1 km cells at their centroid. The
     // list is sorted by key, so each cell is one run.
-    let mut points: Vec<WeightedPoint> = Vec::new();
-    let mut point_tallies: Vec<Tally> = Vec::new();
+    let (mut cells, mut points, mut point_tallies) = (Vec::new(), Vec::new(), Vec::new());
     let mut current = u64::MAX;
     let (mut n, mut sx, mut sy) = (0.0f64, 0.0f64, 0.0f64);
     let mut tally = Tally::default();
+    let mut close = |current: u64, n: f64, sx: f64, sy: f64, tally: Tally| {
+        if n > 0.0 {
+            cells.push(current);
+            points.push(WeightedPoint { x: sx / n, y: sy / n, weight: n });
+            point_tallies.push(tally);
+        }
+    };
     for s in seekers.into_iter().filter(|s| narrow.supply(s.education, s.title)) {
         let cell = morton::cell_id(s.key, SEEKER_CELL_LEVEL);
         if cell != current {
-            if n > 0.0 {
-                points.push(WeightedPoint { x: sx / n, y: sy / n, weight: n });
-                point_tallies.push(tally);
-            }
+            close(current, n, sx, sy, tally);
             (current, n, sx, sy, tally) = (cell, 0.0, 0.0, 0.0, Tally::default());
         }
         let [x, y] = key_to_unit(s.key);
@@ -133,10 +174,7 @@ pub fn compute_from(
         sy += y;
         tally.add(s.rkey);
     }
-    if n > 0.0 {
-        points.push(WeightedPoint { x: sx / n, y: sy / n, weight: n });
-        point_tallies.push(tally);
-    }
+    close(current, n, sx, sy, tally);
     // Sites: open rows merged per position.
     let mut sites: Vec<Site> = Vec::new();
     for r in rows.into_iter().filter(|r| narrow.demand(r.education, r.title)) {
@@ -160,7 +198,19 @@ pub fn compute_from(
             WeightedPoint { x, y, weight: s.openings }
         })
         .collect();
-    let access = two_step_keyed(&points, &point_tallies, &site_points, p.radius_m, p.decay);
+    let patched = before.and_then(|b| b.base.as_deref()).filter(|b| b.sites == site_points).and_then(|b| {
+        let change = changed_points(b, &cells, &points, &point_tallies)?;
+        Some(two_step_patched(
+            (&b.points, &b.tallies, &b.access),
+            &points,
+            &point_tallies,
+            &change,
+            &site_points,
+            p.radius_m,
+            p.decay,
+        ))
+    });
+    let access = patched.unwrap_or_else(|| two_step_keyed(&points, &point_tallies, &site_points, p.radius_m, p.decay));
     let (mut reached_tally, mut unreached_tally) = (Tally::default(), Tally::default());
     for (t, &r) in point_tallies.iter().zip(&access.reached) {
         if r { reached_tally.merge(*t) } else { unreached_tally.merge(*t) }
@@ -169,7 +219,7 @@ pub fn compute_from(
     let mut region_reach = vec![Tally::default(); regions];
     let mut allocated = 0.0;
     let mut demand = 0.0;
-    for ((s, a), reach) in sites.iter_mut().zip(access.per_opening).zip(access.reach) {
+    for ((s, &a), &reach) in sites.iter_mut().zip(&access.per_opening).zip(&access.reach) {
         s.access = a;
         s.reach = reach;
         let eff = s.effective_supply();
@@ -194,12 +244,60 @@ pub fn compute_from(
         reached_tally,
         unreached_tally,
         region_reach,
+        base: Some(Box::new(Base { cells, points, tallies: point_tallies, sites: site_points, access })),
     }
+}
+
+/// How the seeker points `points` (in `cells`, with `tallies`) differ from
+/// those of `before`, matched by cell; `None` when more than
+/// [`PATCH_SHARE`] of them changed (computing again costs less).
+fn changed_points(before: &Base, cells: &[u64], points: &[WeightedPoint], tallies: &[Tally]) -> Option<PointChange> {
+    let mut change = PointChange::default();
+    let (mut i, mut j) = (0usize, 0usize);
+    let limit = ((before.cells.len().max(cells.len()) as f64) * PATCH_SHARE) as usize;
+    while i < before.cells.len() || j < cells.len() {
+        let (a, b) = (before.cells.get(i).copied().unwrap_or(u64::MAX), cells.get(j).copied().unwrap_or(u64::MAX));
+        if a == b {
+            if before.points[i] == points[j] && before.tallies[i] == tallies[j] {
+                change.kept.push((i as u32, j as u32));
+            } else {
+                change.gone.push(i as u32);
+                change.came.push(j as u32);
+            }
+            (i, j) = (i + 1, j + 1);
+        } else if a < b {
+            change.gone.push(i as u32);
+            i += 1;
+        } else {
+            change.came.push(j as u32);
+            j += 1;
+        }
+        if change.gone.len().max(change.came.len()) > limit {
+            return None;
+        }
+    }
+    Some(change)
 }
 
 /// The catchment of a query, memoised with the snapshot.
 pub fn of(snap: &Snapshot, basis: &Basis, field: u8, narrow: Narrow, p: CatchmentParams) -> Arc<FieldCatchment> {
     snap.memo.get_or_compute(&memo_key(field, narrow, p), || compute(snap, basis, field, narrow, p))
+}
+
+/// The catchment of a query on `snap`, patched from `before`, the same
+/// query's catchment on an earlier snapshot (see [`following`]), and kept
+/// in the memo as [`of`] keeps it: for the background thread that follows
+/// each published snapshot after a moves batch.
+pub fn follow(
+    snap: &Snapshot,
+    basis: &Basis,
+    (field, narrow, p): (u8, Narrow, CatchmentParams),
+    before: &FieldCatchment,
+) -> Arc<FieldCatchment> {
+    snap.memo.get_or_compute(&memo_key(field, narrow, p), || {
+        let (seekers, rows) = (basis.seekers(snap, field), basis.demand(snap, field));
+        following(Some(before), seekers.iter(), rows.iter(), snap.regions.len(), narrow, p)
+    })
 }
 
 /// The memo key of a catchment (see [`of`]).
@@ -285,5 +383,109 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Seekers spread over a city, sorted by key.
+    fn seekers_of(rng: &mut Rng, n: usize) -> Vec<SeekerRec> {
+        let mut seekers: Vec<SeekerRec> = (0..n)
+            .map(|_| SeekerRec {
+                key: key(116.8 + rng.f64() * 0.8, 36.4 + rng.f64() * 0.5),
+                district: (rng.next_u64() % 4) as u16,
+                park: NONE16,
+                education: (rng.next_u64() % 4) as u8,
+                title: 0,
+                rkey: rng.next_u64() as u32,
+            })
+            .collect();
+        seekers.sort_by_key(|s| s.key);
+        seekers
+    }
+
+    fn assert_same(a: &FieldCatchment, b: &FieldCatchment, what: &str) {
+        assert_eq!(a.sites, b.sites, "{what}");
+        assert_eq!(a.by_region, b.by_region, "{what}");
+        assert_eq!(a.region_reach, b.region_reach, "{what}");
+        assert_eq!((a.demand, a.allocated, a.unreached), (b.demand, b.allocated, b.unreached), "{what}");
+        assert_eq!((a.reached_tally, a.unreached_tally), (b.reached_tally, b.unreached_tally), "{what}");
+        assert_eq!(a.seeker_points, b.seeker_points, "{what}");
+        let (x, y) = (a.base.as_deref().unwrap(), b.base.as_deref().unwrap());
+        assert_eq!(x.access, y.access, "{what}");
+        assert_eq!((&x.cells, &x.points, &x.tallies), (&y.cells, &y.points, &y.tallies), "{what}");
+    }
+
+    #[test]
+    fn a_catchment_patched_after_seekers_move_equals_one_computed_again() {
+        let mut rng = Rng::new(0x5eed, 7);
+        let seekers = seekers_of(&mut rng, 4000);
+        let mut rows: Vec<DemandRec> = (0..300)
+            .map(|i| DemandRec {
+                key: key(116.8 + rng.f64() * 0.8, 36.4 + rng.f64() * 0.5),
+                enterprise: i,
+                openings: 1 + (rng.next_u64() % 9) as u32,
+                district: (rng.next_u64() % 4) as u16,
+                park: if i % 5 == 0 { 4 } else { NONE16 },
+                education: 1,
+                title: 0,
+            })
+            .collect();
+        rows.sort_by_key(|r| r.key);
+        for decay in Decay::ALL {
+            for radius_m in [2_000.0, 10_000.0] {
+                let p = CatchmentParams { radius_m, decay };
+                let what = format!("{decay} {radius_m}");
+                let before = compute_from(seekers.iter().copied(), rows.iter().copied(), 5, Narrow::default(), p);
+                // A batch: some seekers leave, some move, some arrive.
+                let mut after: Vec<SeekerRec> = seekers.iter().copied().filter(|_| rng.f64() > 0.01).collect();
+                for s in after.iter_mut() {
+                    if rng.f64() < 0.01 {
+                        s.key = key(116.8 + rng.f64() * 0.8, 36.4 + rng.f64() * 0.5);
+                    }
+                }
+                after.extend(seekers_of(&mut rng, 40));
+                after.sort_by_key(|s| s.key);
+                let again = compute_from(after.iter().copied(), rows.iter().copied(), 5, Narrow::default(), p);
+                let base = before.base.as_deref().unwrap();
+                let again_base = again.base.as_deref().unwrap();
+                let change = changed_points(base, &again_base.cells, &again_base.points, &again_base.tallies)
+                    .expect("few points changed: patched");
+                assert!(!change.gone.is_empty() && !change.came.is_empty() && !change.kept.is_empty());
+                let patched =
+                    following(Some(&before), after.iter().copied(), rows.iter().copied(), 5, Narrow::default(), p);
+                assert_same(&patched, &again, &what);
+                // Patched again from the patched one, back to the start.
+                let back =
+                    following(Some(&patched), seekers.iter().copied(), rows.iter().copied(), 5, Narrow::default(), p);
+                assert_same(&back, &before, &what);
+            }
+        }
+    }
+
+    #[test]
+    fn other_sites_or_many_changed_points_compute_again() {
+        let mut rng = Rng::new(0x5eed, 8);
+        let seekers = seekers_of(&mut rng, 2000);
+        let row = |k: u64, openings: u32| DemandRec {
+            key: k,
+            enterprise: 0,
+            openings,
+            district: 0,
+            park: NONE16,
+            education: 1,
+            title: 0,
+        };
+        let rows = [row(key(117.0, 36.6), 3), row(key(117.2, 36.7), 5)];
+        let p = CatchmentParams { radius_m: 10_000.0, decay: Decay::Gaussian };
+        let before = compute_from(seekers.iter().copied(), rows.iter().copied(), 1, Narrow::default(), p);
+        // Sites with other openings: the sums of the sites do not carry over.
+        let other = [row(key(117.0, 36.6), 4), row(key(117.2, 36.7), 5)];
+        let patched = following(Some(&before), seekers.iter().copied(), other.iter().copied(), 1, Narrow::default(), p);
+        let again = compute_from(seekers.iter().copied(), other.iter().copied(), 1, Narrow::default(), p);
+        assert_same(&patched, &again, "other sites");
+        // Every seeker somewhere else: more than a quarter of the points.
+        let moved = seekers_of(&mut rng, 2000);
+        let b = before.base.as_deref().unwrap();
+        let a = compute_from(moved.iter().copied(), rows.iter().copied(), 1, Narrow::default(), p);
+        let a = a.base.as_deref().unwrap();
+        assert!(changed_points(b, &a.cells, &a.points, &a.tallies).is_none());
     }
 }
