@@ -324,29 +324,8 @@ mod tests {
     #[test]
     fn reach_keys_are_summed_like_allocations_and_seekers_are_conserved() {
         let mut rng = Rng::new(0xbeef, 0);
-        let mut seekers: Vec<SeekerRec> = (0..3000)
-            .map(|_| SeekerRec {
-                key: key(116.8 + rng.f64() * 0.8, 36.4 + rng.f64() * 0.5),
-                district: (rng.next_u64() % 4) as u16,
-                park: NONE16,
-                education: (rng.next_u64() % 4) as u8,
-                title: 0,
-                rkey: rng.next_u64() as u32,
-            })
-            .collect();
-        seekers.sort_by_key(|s| s.key);
-        let mut rows: Vec<DemandRec> = (0..150)
-            .map(|i| DemandRec {
-                key: key(116.8 + rng.f64() * 0.8, 36.4 + rng.f64() * 0.5),
-                enterprise: i,
-                openings: 1 + (rng.next_u64() % 9) as u32,
-                district: (rng.next_u64() % 4) as u16,
-                park: if i % 5 == 0 { 4 } else { NONE16 },
-                education: 1,
-                title: 0,
-            })
-            .collect();
-        rows.sort_by_key(|r| r.key);
+        let seekers = seekers_of(&mut rng, 3000);
+        let rows = rows_of(&mut rng, 150);
         for decay in [Decay::Uniform, Decay::Gaussian] {
             for radius_m in [1_500.0, 6_000.0] {
                 let p = CatchmentParams { radius_m, decay };
@@ -413,11 +392,9 @@ mod tests {
         assert_eq!((&x.cells, &x.points, &x.tallies), (&y.cells, &y.points, &y.tallies), "{what}");
     }
 
-    #[test]
-    fn a_catchment_patched_after_seekers_move_equals_one_computed_again() {
-        let mut rng = Rng::new(0x5eed, 7);
-        let seekers = seekers_of(&mut rng, 4000);
-        let mut rows: Vec<DemandRec> = (0..300)
+    /// Open vacancy rows spread over the same city, sorted by key.
+    fn rows_of(rng: &mut Rng, n: u32) -> Vec<DemandRec> {
+        let mut rows: Vec<DemandRec> = (0..n)
             .map(|i| DemandRec {
                 key: key(116.8 + rng.f64() * 0.8, 36.4 + rng.f64() * 0.5),
                 enterprise: i,
@@ -429,6 +406,14 @@ mod tests {
             })
             .collect();
         rows.sort_by_key(|r| r.key);
+        rows
+    }
+
+    #[test]
+    fn a_catchment_patched_after_seekers_move_equals_one_computed_again() {
+        let mut rng = Rng::new(0x5eed, 7);
+        let seekers = seekers_of(&mut rng, 4000);
+        let rows = rows_of(&mut rng, 300);
         for decay in Decay::ALL {
             for radius_m in [2_000.0, 10_000.0] {
                 let p = CatchmentParams { radius_m, decay };
