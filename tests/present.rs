@@ -19,6 +19,7 @@ use common::*;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use talentmap::analytics::cells::{PYRAMID_KEY, talent_cells};
+use talentmap::analytics::commute::CommuteIndex;
 use talentmap::analytics::filter::Filter;
 use talentmap::api::{AppState, Settings, router};
 use talentmap::import::ImportKind;
@@ -467,6 +468,10 @@ fn a_patched_snapshot_equals_a_rebuild() {
     let mut store = random_city(dir.path(), talents, 5);
     let moves = random_moves(1_500, talents, 11);
     import_moves_csv(&mut store, dir.path(), "moves.csv", &moves);
+    // Metro stations where talents live (the clusters) and work (E1), so
+    // the commute index has homes and workplaces near rail to follow.
+    let stations = "id,name,lon,lat,mode,name_en\nM1,一站,117.055,36.655,metro,\nM2,二站,117.215,36.715,metro,\nM3,三站,117.01,36.612,metro,\n";
+    import(&mut store, ImportKind::Stations, &write(dir.path(), "metro.csv", stations)).unwrap();
     let taxonomy = Arc::new(Taxonomy::builtin());
     let mut snap = snapshot::build(&mut store, taxonomy.clone()).unwrap();
     let mut feed = talentmap::import::FeedContext::default();
@@ -505,7 +510,25 @@ fn a_patched_snapshot_equals_a_rebuild() {
         // The served snapshot has its talent pyramid: the patched one gets
         // it patched, not built again.
         talentmap::analytics::cells::talent_pyramid(&snap);
+        let commute = CommuteIndex::build(&snap);
+        let fine = talentmap::analytics::fine::FineCells::build(&snap, 3);
         let patched = snapshot::patch::apply(&snap, &delta).unwrap().expect("same base version");
+        // The commute index follows the renumbered records.
+        let renumbered = snapshot::patch::renumbered(&patched).expect("the patch says where each record went");
+        assert_eq!(renumbered.base_version, snap.version);
+        let followed = CommuteIndex::follow(&commute, &patched, &renumbered).expect("followed");
+        assert_eq!(followed.differences(&CommuteIndex::build(&patched)), Vec::<&str>::new(), "round {round}");
+        // So do the fine talent cells.
+        let changed = renumbered.taken_records.iter().map(|t| t.home);
+        let changed = changed.chain(renumbered.placed.iter().map(|&at| patched.talents[at as usize].home));
+        let followed_cells = fine.follow(&patched, changed).expect("no number past 16 bits");
+        assert_eq!(followed_cells, talentmap::analytics::fine::FineCells::build(&patched, 3), "round {round}");
+        assert!(followed_cells.bytes() > 0);
+        let near = |work: bool| {
+            let placed = renumbered.placed.iter().map(|&i| i as usize);
+            placed.filter(|&i| if work { followed.work_near_rail(i) } else { followed.home_near_rail(i) }).count()
+        };
+        assert!(near(false) > 0 && near(true) > 0, "round {round}: talents put in live and work near rail");
         let pyramid = patched.memo.get::<talentmap::analytics::cells::TalentPyramid>(PYRAMID_KEY);
         assert!(pyramid.is_some(), "round {round}: the pyramid follows the batch");
         let rebuilt = snapshot::build(&mut store, taxonomy.clone()).unwrap();

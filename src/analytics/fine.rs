@@ -43,6 +43,7 @@ pub const MAX_ZOOM: u8 = 14;
 const PLACE_BITS: u32 = 2 * cells::CELL_SHIFT as u32;
 
 /// The published cells of one zoom (see the module doc).
+#[derive(Debug, PartialEq)]
 struct Zoom {
     /// Morton codes of the tiles with a published cell, ascending.
     tiles: Vec<u64>,
@@ -83,6 +84,23 @@ impl Zoom {
         true
     }
 
+    /// Adds a cell as another zoom holds it (`zoom`'s entry `i` of tile
+    /// `tile`), the next in id order.
+    fn copy(&mut self, zoom: &Zoom, tile: u64, i: usize) {
+        if self.tiles.last() != Some(&tile) {
+            self.tiles.push(tile);
+            self.starts.push(self.places.len() as u32);
+        }
+        self.places.push(zoom.places[i]);
+        self.numbers.push(zoom.numbers[i]);
+        self.tops.push(zoom.tops[i]);
+    }
+
+    /// The id of entry `i` of tile `tile` at `level`.
+    fn id(&self, level: u64, tile: u64, i: usize) -> u64 {
+        (level << 58) | (tile << PLACE_BITS) | u64::from(self.places[i])
+    }
+
     fn done(mut self) -> Zoom {
         self.starts.push(self.places.len() as u32);
         self.tiles.shrink_to_fit();
@@ -104,6 +122,7 @@ impl Zoom {
 
 /// The published cells of the unfiltered talent tiles of zooms
 /// [`MIN_ZOOM`]–[`MAX_ZOOM`] of one snapshot under threshold `k`.
+#[derive(Debug, PartialEq)]
 pub struct FineCells {
     k: u32,
     /// Index = zoom − [`MIN_ZOOM`]; `None` where a number did not fit.
@@ -135,6 +154,73 @@ impl FineCells {
             }
         });
         FineCells { k, zooms: zooms.into_iter().map(|z| z.map(Zoom::done)).collect() }
+    }
+
+    /// The index of `snap`, whose talents are those of the snapshot `self`
+    /// was made of with the records at home keys `changed` taken out or
+    /// put in (a moves batch's patch): the cells of every zoom inside each
+    /// zoom-12 cell holding a changed key made again from `snap`'s records,
+    /// all others copied. Equal to [`FineCells::build`] of `snap` (checked
+    /// by tests). `None` when a zoom is left out (a number past 16 bits):
+    /// then it is built.
+    pub fn follow(&self, snap: &Snapshot, changed: impl IntoIterator<Item = u64>) -> Option<FineCells> {
+        let disclosure = Disclosure::Protected { k: self.k };
+        let young_from = snap.reference_year.saturating_sub(YOUNG_MAX_AGE);
+        let top_level = cells::cell_level(MIN_ZOOM);
+        let mut parents: Vec<u64> = changed.into_iter().map(|home| morton::cell_id(home, top_level)).collect();
+        parents.sort_unstable();
+        parents.dedup();
+        // The cells made again, per zoom in id order, and the id span each
+        // parent covers at each zoom.
+        let mut made: Vec<Vec<(Cell, PublishedCell<'_>)>> = (MIN_ZOOM..=MAX_ZOOM).map(|_| Vec::new()).collect();
+        for &parent in &parents {
+            let records = &snap.talents[snap.talent_range(morton::cell_tile(parent))];
+            cells::roll_up(records, MIN_ZOOM..=MAX_ZOOM, young_from, |z, cell| {
+                if let Some(p) = publish_cell(snap, &cell, disclosure) {
+                    made[(z - MIN_ZOOM) as usize].push((cell, p));
+                }
+            });
+        }
+        let mut zooms = Vec::with_capacity(made.len());
+        for (z, (before, made)) in (MIN_ZOOM..=MAX_ZOOM).zip(self.zooms.iter().zip(made)) {
+            let before = before.as_ref()?;
+            let level = u64::from(cells::cell_level(z));
+            let span = |parent: u64| {
+                let keys = morton::tile_range(morton::cell_tile(parent));
+                (morton::cell_id(keys.start, level as u8), morton::cell_id(keys.end - 1, level as u8))
+            };
+            let mut zoom = Zoom::new();
+            let mut made = made.into_iter().peekable();
+            let mut spans = parents.iter().map(|&p| span(p)).peekable();
+            for (t, &tile) in before.tiles.iter().enumerate() {
+                for i in before.starts[t] as usize..before.starts[t + 1] as usize {
+                    let id = before.id(level, tile, i);
+                    // Spans wholly before this cell: their cells go first.
+                    while let Some(&(_, last)) = spans.peek() {
+                        if last >= id {
+                            break;
+                        }
+                        spans.next();
+                        while let Some((cell, p)) = made.next_if(|(c, _)| c.id <= last) {
+                            if !zoom.push(&cell, &p) {
+                                return None;
+                            }
+                        }
+                    }
+                    if spans.peek().is_some_and(|&(first, _)| first <= id) {
+                        continue;
+                    }
+                    zoom.copy(before, tile, i);
+                }
+            }
+            for (cell, p) in made {
+                if !zoom.push(&cell, &p) {
+                    return None;
+                }
+            }
+            zooms.push(Some(zoom.done()));
+        }
+        Some(FineCells { k: self.k, zooms })
     }
 
     /// Bytes held.
@@ -182,6 +268,21 @@ fn key(k: u32) -> String {
 /// The index of `snap` under threshold `k` if it has been made.
 pub fn built(snap: &Snapshot, k: u32) -> Option<Arc<FineCells>> {
     snap.memo.get::<FineCells>(&key(k)).filter(|f| f.k == k)
+}
+
+/// The index of `snap` under threshold `k`, followed from `before` (the
+/// index of the snapshot a moves batch was applied to) when `snap` is
+/// that batch's patch ([`FineCells::follow`]), else made; kept in the
+/// snapshot's memo.
+pub fn follow(snap: &Snapshot, before: &FineCells, renumbered: &crate::snapshot::patch::Renumbered) -> Arc<FineCells> {
+    snap.memo.get_or_compute(&key(before.k), || {
+        let changed = renumbered
+            .taken_records
+            .iter()
+            .map(|t| t.home)
+            .chain(renumbered.placed.iter().map(|&at| snap.talents[at as usize].home));
+        before.follow(snap, changed).unwrap_or_else(|| FineCells::build(snap, before.k))
+    })
 }
 
 /// Makes the index of `snap` under threshold `k` unless it is made, and

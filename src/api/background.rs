@@ -123,6 +123,23 @@ pub fn yield_to_requests() {
 #[derive(Default)]
 pub struct Carried {
     catchments: super::briefing::Catchments,
+    /// The commute index and the version of the snapshot it was built for.
+    commute: Option<(u64, Arc<crate::analytics::commute::CommuteIndex>)>,
+    /// The fine talent cells, likewise.
+    fine: Option<(u64, Arc<crate::analytics::fine::FineCells>)>,
+}
+
+impl Carried {
+    /// What `snap` was patched from when it was made by a moves batch on
+    /// the snapshot of `version`, the one `carried` was built for.
+    fn renumbered<T>(
+        snap: &Snapshot,
+        carried: &Option<(u64, Arc<T>)>,
+    ) -> Option<(Arc<T>, Arc<crate::snapshot::patch::Renumbered>)> {
+        let (version, before) = carried.as_ref()?;
+        let renumbered = crate::snapshot::patch::renumbered(snap)?;
+        (renumbered.base_version == *version).then(|| (before.clone(), renumbered))
+    }
 }
 
 pub fn warm_derived(snap: &Arc<Snapshot>, commute: &super::commute::CommuteCache, k: u32, carried: &mut Carried) {
@@ -134,7 +151,11 @@ pub fn warm_derived(snap: &Arc<Snapshot>, commute: &super::commute::CommuteCache
             crate::analytics::flows::warm(snap);
             started.elapsed().as_millis() as u64
         });
-        let fine = crate::analytics::fine::warm(snap, k);
+        let fine = match Carried::renumbered(snap, &carried.fine) {
+            Some((before, renumbered)) => crate::analytics::fine::follow(snap, &before, &renumbered),
+            None => crate::analytics::fine::warm(snap, k),
+        };
+        carried.fine = Some((snap.version, fine.clone()));
         let fine_ms = started.elapsed().as_millis() as u64;
         tracing::debug!(ms = fine_ms, mib = fine.bytes() >> 20, "fine talent cells built");
         crate::analytics::shortage::Basis::of(snap);
@@ -150,7 +171,8 @@ pub fn warm_derived(snap: &Arc<Snapshot>, commute: &super::commute::CommuteCache
         (fine_ms, basis_ms, flows_ms)
     });
     let before = started.elapsed().as_millis() as u64;
-    let index = commute.get(snap);
+    let index = commute.follow(snap, carried.commute.as_ref().map(|(v, i)| (*v, &**i)));
+    carried.commute = Some((snap.version, index.clone()));
     let commute_ms = started.elapsed().as_millis() as u64 - before;
     carried.catchments = super::briefing::warm(snap, &index, k, &carried.catchments);
     let all_ms = started.elapsed().as_millis() as u64;

@@ -94,6 +94,26 @@ impl CommuteCache {
         Arc::new(CommuteIndex::build(snap))
     }
 
+    /// The index of `snap`: when it is not built yet and `snap` was made
+    /// by a moves batch's patch of the snapshot version that `before`
+    /// was built for, followed from it (`CommuteIndex::follow`) rather
+    /// than built; otherwise as [`Self::get`].
+    pub fn follow(&self, snap: &Arc<Snapshot>, before: Option<(u64, &CommuteIndex)>) -> Arc<CommuteIndex> {
+        if let Some(index) = self.cached(snap) {
+            return index;
+        }
+        let renumbered = crate::snapshot::patch::renumbered(snap);
+        let followed = match (before, renumbered) {
+            (Some((version, before)), Some(r)) if r.base_version == version => CommuteIndex::follow(before, snap, &r),
+            _ => None,
+        };
+        let Some(index) = followed else { return self.get(snap) };
+        tracing::info!(ms = index.build_ms, version = snap.version, "commute index followed");
+        let index = Arc::new(index);
+        self.put(snap, index.clone());
+        index
+    }
+
     /// Takes `index` as the index of `snap` (one read back from the saved
     /// derived indexes, `analytics::saved`).
     pub fn put(&self, snap: &Arc<Snapshot>, index: Arc<CommuteIndex>) {

@@ -79,8 +79,8 @@ pub fn apply(snap: &Snapshot, delta: &Delta) -> Result<Option<Snapshot>, Snapsho
         let flows = patch_flows(snap, delta);
         (flows, by_work.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
     });
-    renumbering.rooms.positions.put(renumbering.moved_to);
     let Some((flows, locator)) = flows else {
+        renumbering.rooms.positions.put(renumbering.moved_to);
         return Ok(None);
     };
     phases.mark("moves and flow cubes beside the workplace order");
@@ -94,9 +94,47 @@ pub fn apply(snap: &Snapshot, delta: &Delta) -> Result<Option<Snapshot>, Snapsho
     if crate::analytics::cells::follow_pyramid(snap, &next, &old, &new) {
         phases.mark("talent pyramid patched");
     }
+    // Where each record went, for the derived indexes kept per position
+    // (the commute index) to follow in the background.
+    let Renumbering { moved_to, placed, rooms } = renumbering;
+    let placed = placed.into_iter().map(|(at, _)| at).collect();
+    let taken: Vec<u32> = (0..moved_to.len() as u32).filter(|&i| moved_to[i as usize] == NONE32).collect();
+    let taken_records = taken.iter().map(|&i| snap.talents[i as usize]).collect();
+    let renumbered = Renumbered { base_version: snap.version, moved_to, placed, taken, taken_records, rooms };
+    next.memo.insert(RENUMBERED_KEY, Arc::new(renumbered));
     tracing::debug!(phases = %phases, "snapshot patched");
     next.build_ms = started.elapsed().as_millis() as u64;
     Ok(Some(next))
+}
+
+/// Where the talent records of the snapshot a moves batch was applied to
+/// went in the snapshot it made ([`renumbered`]).
+pub struct Renumbered {
+    /// The version of the snapshot the batch was applied to.
+    pub base_version: u64,
+    /// Position of each of its records in the new snapshot's talents, or
+    /// [`NONE32`] for a record taken out.
+    pub moved_to: Vec<u32>,
+    /// The positions of the records put in, ascending.
+    pub placed: Vec<u32>,
+    /// The positions of the records taken out, ascending, and the records.
+    pub taken: Vec<u32>,
+    pub taken_records: Vec<TalentRec>,
+    rooms: &'static Rooms,
+}
+
+impl Drop for Renumbered {
+    fn drop(&mut self) {
+        self.rooms.positions.put(std::mem::take(&mut self.moved_to));
+    }
+}
+
+const RENUMBERED_KEY: &str = "snapshot::patch::renumbered";
+
+/// Where the records of the snapshot before went in `snap`, when `snap`
+/// was made by a moves batch's patch ([`apply`]).
+pub fn renumbered(snap: &Snapshot) -> Option<Arc<Renumbered>> {
+    snap.memo.get::<Renumbered>(RENUMBERED_KEY)
 }
 
 /// The flow index after `delta` (the touched talents' moves taken out and

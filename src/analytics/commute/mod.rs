@@ -34,7 +34,8 @@ use std::time::Instant;
 
 use crate::analytics::filter::Filter;
 use crate::model::RegionKind;
-use crate::snapshot::{NO_KEY, Snapshot, key_to_lonlat};
+use crate::snapshot::patch::Renumbered;
+use crate::snapshot::{NO_KEY, NONE32, Snapshot, key_to_lonlat};
 
 use distance::{CommuteDistance, Haversine};
 use flows::{Flow, FlowLevel};
@@ -194,6 +195,121 @@ impl CommuteIndex {
         }
     }
 
+    /// The index of `snap`, made by a moves batch's patch of the snapshot
+    /// `before` was built for (`renumbered` says where each record went),
+    /// with straight-line commutes: the commutes and station catchments of
+    /// the records that stayed carried to their new positions and those of
+    /// the records put in measured, the workers of each park and
+    /// enterprise renumbered with the new ones merged in; the area totals
+    /// and home–work flows, which hold medians, counted again. Equal to
+    /// [`CommuteIndex::build`] of `snap` (checked by tests) at a fraction of
+    /// its cost. `None` when `before` measures commutes another way or was
+    /// not built for the snapshot the batch was applied to (its positions
+    /// would not match).
+    pub fn follow(before: &CommuteIndex, snap: &Snapshot, renumbered: &Renumbered) -> Option<CommuteIndex> {
+        let n = snap.talents.len();
+        if before.method != Haversine.method()
+            || before.km.len() != renumbered.moved_to.len()
+            || n + renumbered.moved_to.iter().filter(|&&to| to == NONE32).count()
+                != before.km.len() + renumbered.placed.len()
+        {
+            return None;
+        }
+        let started = Instant::now();
+        let mut phases = crate::timing::Phases::start();
+        let (mut km, mut home_near, mut work_near) = (vec![f32::NAN; n], BitSet::new(n), BitSet::new(n));
+        for (i, &to) in renumbered.moved_to.iter().enumerate() {
+            if to == NONE32 {
+                continue;
+            }
+            let to = to as usize;
+            km[to] = before.km[i];
+            if before.home_near.get(i) {
+                home_near.insert(to);
+            }
+            if before.work_near.get(i) {
+                work_near.insert(to);
+            }
+        }
+        let circles: Vec<Circle> =
+            (0..before.rail.len() as u32).map(|i| Circle::new(before.rail.point(i), WALK_RADIUS_M)).collect();
+        let near = |key: u64| circles.iter().any(|c| c.holds(key));
+        for &at in &renumbered.placed {
+            let (at, t) = (at as usize, &snap.talents[at as usize]);
+            if near(t.home) {
+                home_near.insert(at);
+            }
+            if t.work != NO_KEY {
+                km[at] = Haversine.km(key_to_lonlat(t.home), key_to_lonlat(t.work)) as f32;
+                if near(t.work) {
+                    work_near.insert(at);
+                }
+            }
+        }
+        phases.mark("commutes and catchments carried");
+        let ((park_workers, (enterprise_start, enterprise_talents)), (areas, (flows_district, flows_park))) =
+            std::thread::scope(|s| {
+                let other = s.spawn(|| {
+                    let district = flows::od(snap, FlowLevel::District, &Filter::default());
+                    let park = flows::od(snap, FlowLevel::Park, &Filter::default());
+                    (district, park)
+                });
+                let areas = indicators::accumulate(
+                    snap,
+                    &km,
+                    &home_near,
+                    &work_near,
+                    &Filter::default(),
+                    &Scope { wants: &|_| true, city: true },
+                );
+                let workers = workers_renumbered(before, snap, renumbered);
+                let flows = other.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                ((workers.0, (workers.1, workers.2)), (areas, flows))
+            });
+        phases.mark("area totals and workers, beside home-work flows");
+        tracing::debug!(talents = n, phases = %phases, "commute index followed");
+        Some(CommuteIndex {
+            method: before.method,
+            km,
+            home_near,
+            work_near,
+            rail: before.rail.clone(),
+            rail_ids: before.rail_ids.clone(),
+            park_workers,
+            enterprise_start,
+            enterprise_talents,
+            areas,
+            flows_district,
+            flows_park,
+            park_nearest: before.park_nearest.clone(),
+            build_ms: started.elapsed().as_millis() as u64,
+        })
+    }
+
+    /// The parts in which this index and `other` differ (none for the
+    /// same index, however it was made; its build time aside).
+    pub fn differences(&self, other: &CommuteIndex) -> Vec<&'static str> {
+        let bits = |km: &[f32]| km.iter().map(|k| k.to_bits()).collect::<Vec<_>>();
+        [
+            ("method", self.method == other.method),
+            ("km", bits(&self.km) == bits(&other.km)),
+            ("home_near", self.home_near == other.home_near),
+            ("work_near", self.work_near == other.work_near),
+            ("rail", self.rail_ids == other.rail_ids),
+            ("park_workers", self.park_workers == other.park_workers),
+            ("enterprise_start", self.enterprise_start == other.enterprise_start),
+            ("enterprise_talents", self.enterprise_talents == other.enterprise_talents),
+            ("areas", self.areas == other.areas),
+            ("flows_district", self.flows_district == other.flows_district),
+            ("flows_park", self.flows_park == other.flows_park),
+            ("park_nearest", self.park_nearest == other.park_nearest),
+        ]
+        .into_iter()
+        .filter(|(_, same)| !same)
+        .map(|(name, _)| name)
+        .collect()
+    }
+
     /// How commutes are measured (`"haversine"`).
     pub fn method(&self) -> &'static str {
         self.method
@@ -312,6 +428,75 @@ impl CommuteIndex {
             + (self.enterprise_start.capacity() + self.enterprise_talents.capacity()) * 4
             + (self.home_near.0.len() + self.work_near.0.len()) * 8
     }
+}
+
+/// [`workers_of`] `snap` from those of `before` (the index of the
+/// snapshot a moves batch was applied to): every list renumbered (a
+/// renumbering keeps the order of the records that stay), the records put
+/// in merged in.
+fn workers_renumbered(
+    before: &CommuteIndex,
+    snap: &Snapshot,
+    renumbered: &Renumbered,
+) -> (Vec<Vec<u32>>, Vec<u32>, Vec<u32>) {
+    let moved = |list: &[u32], out: &mut Vec<u32>| {
+        out.extend(list.iter().map(|&i| renumbered.moved_to[i as usize]).filter(|&to| to != NONE32));
+    };
+    // Merges `added` (ascending) into `out` (ascending).
+    let merge = |out: &mut Vec<u32>, added: &[u32]| {
+        if added.is_empty() {
+            return;
+        }
+        out.extend_from_slice(added);
+        out.sort_unstable();
+    };
+    let mut new_in_park: Vec<Vec<u32>> = vec![Vec::new(); snap.regions.len()];
+    let mut new_in_enterprise: Vec<(u32, u32)> = Vec::new();
+    for &at in &renumbered.placed {
+        let t = &snap.talents[at as usize];
+        if let Some(park) = new_in_park.get_mut(t.work_park as usize)
+            && t.has_work()
+            && snap.regions[t.work_park as usize].kind == RegionKind::Park
+        {
+            park.push(at);
+        }
+        if (t.enterprise as usize) < snap.enterprises.len() {
+            new_in_enterprise.push((t.enterprise, at));
+        }
+    }
+    new_in_enterprise.sort_unstable();
+    let park_workers = before
+        .park_workers
+        .iter()
+        .zip(&new_in_park)
+        .map(|(list, added)| {
+            let mut out = Vec::with_capacity(list.len() + added.len());
+            moved(list, &mut out);
+            merge(&mut out, added);
+            out.shrink_to_fit();
+            out
+        })
+        .collect();
+    let enterprises = snap.enterprises.len();
+    let mut enterprise_start = Vec::with_capacity(enterprises + 1);
+    let mut enterprise_talents = Vec::with_capacity(before.enterprise_talents.len() + new_in_enterprise.len());
+    let mut added = new_in_enterprise.chunk_by(|a, b| a.0 == b.0).peekable();
+    let mut scratch = Vec::new();
+    for e in 0..enterprises {
+        enterprise_start.push(enterprise_talents.len() as u32);
+        let list = before.enterprise_talents(e as u32);
+        let from = enterprise_talents.len();
+        moved(list, &mut enterprise_talents);
+        if let Some(run) = added.next_if(|run| run[0].0 as usize == e) {
+            scratch.clear();
+            scratch.extend(run.iter().map(|&(_, at)| at));
+            let mut own = enterprise_talents.split_off(from);
+            merge(&mut own, &scratch);
+            enterprise_talents.extend_from_slice(&own);
+        }
+    }
+    enterprise_start.push(enterprise_talents.len() as u32);
+    (park_workers, enterprise_start, enterprise_talents)
 }
 
 /// The workers of each park (by region position; empty for other
