@@ -475,6 +475,8 @@ fn a_patched_snapshot_equals_a_rebuild() {
     let taxonomy = Arc::new(Taxonomy::builtin());
     let mut snap = snapshot::build(&mut store, taxonomy.clone()).unwrap();
     let mut feed = talentmap::import::FeedContext::default();
+    // Built for the first snapshot, then followed batch after batch.
+    let mut commute = CommuteIndex::build(&snap);
     for (round, seed) in [3u64, 17, 29].into_iter().enumerate() {
         let batch: Vec<Value> = random_moves(200, talents, seed)
             .into_iter()
@@ -510,7 +512,6 @@ fn a_patched_snapshot_equals_a_rebuild() {
         // The served snapshot has its talent pyramid: the patched one gets
         // it patched, not built again.
         talentmap::analytics::cells::talent_pyramid(&snap);
-        let commute = CommuteIndex::build(&snap);
         let fine = talentmap::analytics::fine::FineCells::build(&snap, 3);
         let patched = snapshot::patch::apply(&snap, &delta).unwrap().expect("same base version");
         // The commute index follows the renumbered records.
@@ -529,6 +530,7 @@ fn a_patched_snapshot_equals_a_rebuild() {
             placed.filter(|&i| if work { followed.work_near_rail(i) } else { followed.home_near_rail(i) }).count()
         };
         assert!(near(false) > 0 && near(true) > 0, "round {round}: talents put in live and work near rail");
+        commute = followed;
         let pyramid = patched.memo.get::<talentmap::analytics::cells::TalentPyramid>(PYRAMID_KEY);
         assert!(pyramid.is_some(), "round {round}: the pyramid follows the batch");
         let rebuilt = snapshot::build(&mut store, taxonomy.clone()).unwrap();

@@ -66,6 +66,34 @@ pub struct Flow {
 /// All non-empty flows at `level` among talents matching `filter`, by
 /// origin, then destination (region positions; served answers order by the
 /// published counts). One pass over the talents.
+/// The unfiltered flows of `level` ([`od`]) after the talents `gone` were
+/// taken out and `came` put in, from `before`: the same flows as counting
+/// every talent again.
+pub(crate) fn od_patched<'a>(
+    before: &[Flow],
+    level: FlowLevel,
+    gone: impl Iterator<Item = &'a crate::snapshot::TalentRec>,
+    came: impl Iterator<Item = &'a crate::snapshot::TalentRec>,
+) -> Vec<Flow> {
+    let mut counts: std::collections::BTreeMap<(u16, u16), Tally> =
+        before.iter().map(|f| ((f.from, f.to), f.count)).collect();
+    let ends = |t: &crate::snapshot::TalentRec| {
+        let (from, to) = level.ends(t);
+        (t.has_work() && from != NONE16 && to != NONE16).then_some((from, to))
+    };
+    for t in gone {
+        if let Some(count) = ends(t).and_then(|k| counts.get_mut(&k)) {
+            *count = count.minus(Tally::one(t.rkey));
+        }
+    }
+    for t in came {
+        if let Some(k) = ends(t) {
+            counts.entry(k).or_default().add(t.rkey);
+        }
+    }
+    counts.into_iter().filter(|(_, c)| c.n > 0).map(|((from, to), count)| Flow { from, to, count }).collect()
+}
+
 pub fn od(snap: &Snapshot, level: FlowLevel, filter: &Filter) -> Vec<Flow> {
     let all = filter.is_empty();
     let mut counts: HashMap<(u16, u16), Tally> = HashMap::new();

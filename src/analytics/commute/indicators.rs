@@ -74,7 +74,13 @@ pub fn band_of(km: f64) -> usize {
 pub struct Side {
     /// Commuters (talents with a workplace).
     pub n: Tally,
+    /// Commute km summed: the value of `km_fixed`, filled in when the
+    /// totals are complete ([`Side::settle`]).
     pub km_sum: f64,
+    /// Commute km summed in fixed point (each commute rounded to 2⁻⁴⁰ km),
+    /// so the sum does not depend on the order of the commuters and a
+    /// commuter taken out leaves exactly the sum without it.
+    pub km_fixed: i128,
     pub within_short: Tally,
     pub over_long: Tally,
     pub young: Tally,
@@ -89,9 +95,21 @@ pub struct Side {
 
 impl Side {
     fn add(&mut self, rkey: u32, km: f32, young: bool, home_near: bool, work_near: bool) {
+        self.count(km, [young, home_near, work_near], |t| t.add(rkey));
+        self.km_fixed += km_fixed(km as f64);
+    }
+
+    /// Takes out a commuter [`Side::add`] put in.
+    fn sub(&mut self, rkey: u32, km: f32, young: bool, home_near: bool, work_near: bool) {
+        self.count(km, [young, home_near, work_near], |t| *t = t.minus(Tally::one(rkey)));
+        self.km_fixed -= km_fixed(km as f64);
+    }
+
+    /// Calls `change` on every tally a commuter of `km` (young, home and
+    /// workplace near rail as the flags say) counts in.
+    fn count(&mut self, km: f32, [young, home_near, work_near]: [bool; 3], mut change: impl FnMut(&mut Tally)) {
         let km = km as f64;
-        self.n.add(rkey);
-        self.km_sum += km;
+        change(&mut self.n);
         for (yes, t) in [
             (km <= SHORT_KM, &mut self.within_short),
             (km > LONG_KM, &mut self.over_long),
@@ -100,11 +118,24 @@ impl Side {
             (work_near, &mut self.work_near),
         ] {
             if yes {
-                t.add(rkey);
+                change(t);
             }
         }
-        self.histogram[band_of(km)].add(rkey);
+        change(&mut self.histogram[band_of(km)]);
     }
+
+    /// Completes the totals: the km sum's value and the median.
+    pub(crate) fn settle(&mut self, median_km: Option<f64>) {
+        self.km_sum = self.km_fixed as f64 / KM_FIXED_ONE;
+        self.median_km = median_km;
+    }
+}
+
+const KM_FIXED_ONE: f64 = (1u64 << 40) as f64;
+
+/// A commute in the units of [`Side::km_fixed`].
+fn km_fixed(km: f64) -> i128 {
+    (km * KM_FIXED_ONE).round() as i128
 }
 
 /// The totals of one area.
@@ -198,13 +229,143 @@ pub(crate) fn accumulate(
         areas[city].homes = areas[city].jobs.clone();
     }
     for (a, (mut j, mut h)) in areas.iter_mut().zip(jobs_km.into_iter().zip(homes_km)) {
-        a.jobs.median_km = median(&mut j);
-        a.homes.median_km = median(&mut h);
+        a.jobs.settle(median(&mut j));
+        a.homes.settle(median(&mut h));
     }
     if scope.city {
         areas[city].homes.median_km = areas[city].jobs.median_km;
     }
     areas
+}
+
+/// The commutes of every area of [`accumulate`]'s unfiltered totals,
+/// ascending (as `f32` bits: commutes are not negative, so their bits sort
+/// as they do), per slot: what [`patch`] finds the medians in.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Commutes {
+    jobs: Vec<Vec<u32>>,
+    homes: Vec<Vec<u32>>,
+}
+
+/// One talent as [`accumulate`] counts it: its record, its commute and
+/// whether its home and workplace are near rail.
+pub(crate) type Counted<'a> = (&'a crate::snapshot::TalentRec, f32, bool, bool);
+
+/// The slots a talent's residence, workplace and home as a commuter are
+/// counted in, among `regions` regions (the city last; `NONE16` for none).
+fn slots_of(t: &crate::snapshot::TalentRec, regions: usize) -> [[u16; 3]; 3] {
+    let ok = |r: u16| if (r as usize) < regions { r } else { NONE16 };
+    let city = regions as u16;
+    let homes = [ok(t.home_district), ok(t.home_park), city];
+    let jobs = if t.has_work() { [ok(t.work_district), ok(t.work_park), city] } else { [NONE16; 3] };
+    let commuter_homes = if t.has_work() { [ok(t.home_district), ok(t.home_park), NONE16] } else { [NONE16; 3] };
+    [homes, jobs, commuter_homes]
+}
+
+/// The commutes of [`accumulate`]'s unfiltered totals over `talents`
+/// (see [`Commutes`]), sorted once; a patch keeps them sorted.
+pub(crate) fn commutes<'a>(talents: impl Iterator<Item = Counted<'a>>, regions: usize) -> Commutes {
+    let mut c = Commutes { jobs: vec![Vec::new(); regions + 1], homes: vec![Vec::new(); regions + 1] };
+    for (t, km, _, _) in talents {
+        let [_, jobs, homes] = slots_of(t, regions);
+        for r in jobs.into_iter().filter(|&r| r != NONE16) {
+            c.jobs[r as usize].push(km.to_bits());
+        }
+        for r in homes.into_iter().filter(|&r| r != NONE16) {
+            c.homes[r as usize].push(km.to_bits());
+        }
+    }
+    c.jobs.iter_mut().chain(c.homes.iter_mut()).for_each(|v| v.sort_unstable());
+    c
+}
+
+/// The median of ascending `f32` bits, as [`median`] gives it.
+fn median_of_sorted(v: &[u32]) -> Option<f64> {
+    let (len, mid) = (v.len(), v.len() / 2);
+    let m = f64::from(f32::from_bits(*v.get(mid)?));
+    if len % 2 == 1 { Some(m) } else { Some((f64::from(f32::from_bits(v[mid - 1])) + m) / 2.0) }
+}
+
+/// `list` (ascending) without the values `gone` and with `came` (both
+/// ascending; each gone value is in the list).
+fn merged(list: &[u32], gone: &[u32], came: &[u32]) -> Vec<u32> {
+    let mut out = Vec::with_capacity(list.len() + came.len() - gone.len().min(list.len() + came.len()));
+    let (mut gone, mut came) = (gone.iter().peekable(), came.iter().peekable());
+    for &v in list {
+        while let Some(&c) = came.next_if(|&&c| c < v) {
+            out.push(c);
+        }
+        if gone.next_if(|&&g| g == v).is_some() {
+            continue;
+        }
+        out.push(v);
+    }
+    out.extend(came);
+    out
+}
+
+/// [`accumulate`]'s unfiltered totals (every region and the city) and
+/// their [`Commutes`] after the talents `gone` were taken out and `came`
+/// put in, from `areas` and `commutes` before: the same totals and
+/// medians as counting every talent again (checked by tests).
+pub(crate) fn patch(
+    (areas, commutes): (&[AreaCounts], &Commutes),
+    gone: &[Counted<'_>],
+    came: &[Counted<'_>],
+    young_from: u16,
+) -> (Vec<AreaCounts>, Commutes) {
+    let regions = areas.len() - 1;
+    let mut areas = areas.to_vec();
+    let (mut gone_km, mut came_km) = (Commutes::default(), Commutes::default());
+    for lists in [&mut gone_km, &mut came_km] {
+        (lists.jobs, lists.homes) = (vec![Vec::new(); regions + 1], vec![Vec::new(); regions + 1]);
+    }
+    for (list, into, lists) in [(gone, false, &mut gone_km), (came, true, &mut came_km)] {
+        for &(t, km, hn, wn) in list {
+            let [homes, jobs, commuter_homes] = slots_of(t, regions);
+            for r in homes.into_iter().filter(|&r| r != NONE16) {
+                let residents = &mut areas[r as usize].residents;
+                if into {
+                    residents.add(t.rkey);
+                } else {
+                    *residents = residents.minus(Tally::one(t.rkey));
+                }
+            }
+            let young = t.birth_year >= young_from;
+            for (slots, homes) in [(jobs, false), (commuter_homes, true)] {
+                for r in slots.into_iter().filter(|&r| r != NONE16) {
+                    let side = if homes { &mut areas[r as usize].homes } else { &mut areas[r as usize].jobs };
+                    if into {
+                        side.add(t.rkey, km, young, hn, wn);
+                    } else {
+                        side.sub(t.rkey, km, young, hn, wn);
+                    }
+                    let sorted = if homes { &mut lists.homes } else { &mut lists.jobs };
+                    sorted[r as usize].push(km.to_bits());
+                }
+            }
+        }
+    }
+    let mut out = Commutes::default();
+    for (a, r) in areas.iter_mut().zip(0..) {
+        fn pick(c: &Commutes, homes: bool, r: usize) -> &Vec<u32> {
+            if homes { &c.homes[r] } else { &c.jobs[r] }
+        }
+        let side_of = |homes: bool| {
+            let (mut gone, mut came) = (pick(&gone_km, homes, r).clone(), pick(&came_km, homes, r).clone());
+            gone.sort_unstable();
+            came.sort_unstable();
+            merged(pick(commutes, homes, r), &gone, &came)
+        };
+        let (jobs, homes) = (side_of(false), side_of(true));
+        a.jobs.settle(median_of_sorted(&jobs));
+        a.homes.settle(median_of_sorted(&homes));
+        out.jobs.push(jobs);
+        out.homes.push(homes);
+    }
+    // The city's commuters are counted as jobs; its homes are the same.
+    areas[regions].homes = areas[regions].jobs.clone();
+    (areas, out)
 }
 
 /// Totals of one area given by membership tests (a study area: where a
@@ -239,8 +400,8 @@ pub(crate) fn accumulate_place(
             homes_km.push(k);
         }
     }
-    area.jobs.median_km = median(&mut jobs_km);
-    area.homes.median_km = median(&mut homes_km);
+    area.jobs.settle(median(&mut jobs_km));
+    area.homes.settle(median(&mut homes_km));
     area
 }
 
@@ -365,15 +526,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn sorted_commutes_merge_and_give_the_median_of_a_select() {
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<u32>>();
+        let list = bits(&[0.5, 1.0, 1.0, 4.0, 25.0]);
+        let out = merged(&list, &bits(&[1.0, 25.0]), &bits(&[0.25, 1.0, 30.0]));
+        assert_eq!(out, bits(&[0.25, 0.5, 1.0, 1.0, 4.0, 30.0]));
+        for v in [vec![3.0f32], vec![6.0, 2.0], vec![1.0, 25.0, 4.0, 4.5], vec![]] {
+            let mut sorted = bits(&v);
+            sorted.sort_unstable();
+            assert_eq!(median_of_sorted(&sorted), median(&mut v.clone()), "{v:?}");
+        }
+    }
+
+    #[test]
     fn hand_computed_area() {
         let mut c = AreaCounts { residents: Tally { n: 2, key: 7 }, ..AreaCounts::default() };
         c.jobs.add(11, 1.0, true, true, true);
         c.jobs.add(12, 4.0, true, false, true);
         c.jobs.add(13, 25.0, false, false, true);
-        c.jobs.median_km = median(&mut [1.0, 25.0, 4.0]);
+        c.jobs.settle(median(&mut [1.0, 25.0, 4.0]));
         c.homes.add(21, 2.0, false, false, false);
         c.homes.add(22, 6.0, false, true, false);
-        c.homes.median_km = median(&mut [6.0, 2.0]);
+        c.homes.settle(median(&mut [6.0, 2.0]));
         let s = summarize(&c, Disclosure::Exact);
         assert_eq!(s.workers, Some(3));
         assert_eq!(s.mean_commute_km, Some(10.0));

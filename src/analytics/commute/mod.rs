@@ -96,6 +96,10 @@ pub struct CommuteIndex {
     /// Nearest rail station of each park (by region position; `None` for
     /// other regions or without stations).
     pub(crate) park_nearest: Vec<Option<NearestStation>>,
+    /// The commutes of each area, sorted, for the medians of the next
+    /// moves batch's index ([`CommuteIndex::follow`]); kept from the first
+    /// index that follows a batch on.
+    commutes: Option<indicators::Commutes>,
     /// Milliseconds the build took.
     pub build_ms: u64,
 }
@@ -191,6 +195,7 @@ impl CommuteIndex {
             flows_district,
             flows_park,
             park_nearest,
+            commutes: None,
             build_ms: started.elapsed().as_millis() as u64,
         }
     }
@@ -247,26 +252,47 @@ impl CommuteIndex {
             }
         }
         phases.mark("commutes and catchments carried");
-        let ((park_workers, (enterprise_start, enterprise_talents)), (areas, (flows_district, flows_park))) =
-            std::thread::scope(|s| {
-                let other = s.spawn(|| {
-                    let district = flows::od(snap, FlowLevel::District, &Filter::default());
-                    let park = flows::od(snap, FlowLevel::Park, &Filter::default());
-                    (district, park)
+        let gone: Vec<indicators::Counted<'_>> = renumbered
+            .taken
+            .iter()
+            .zip(&renumbered.taken_records)
+            .map(|(&i, t)| {
+                (t, before.km[i as usize], before.home_near.get(i as usize), before.work_near.get(i as usize))
+            })
+            .collect();
+        let came: Vec<indicators::Counted<'_>> = renumbered
+            .placed
+            .iter()
+            .map(|&at| {
+                (&snap.talents[at as usize], km[at as usize], home_near.get(at as usize), work_near.get(at as usize))
+            })
+            .collect();
+        // The area totals patched when `before` keeps its areas' commutes
+        // sorted; counted again (and the commutes sorted, for the next
+        // batch) the first time.
+        let (areas, commutes) = match &before.commutes {
+            Some(commutes) => {
+                let young_from = snap.reference_year.saturating_sub(crate::analytics::cells::YOUNG_MAX_AGE);
+                indicators::patch((&before.areas, commutes), &gone, &came, young_from)
+            }
+            None => std::thread::scope(|s| {
+                let every = s.spawn(|| {
+                    let all = snap.talents.iter().enumerate();
+                    let all = all.map(|(i, t)| (t, km[i], home_near.get(i), work_near.get(i)));
+                    indicators::commutes(all, snap.regions.len())
                 });
-                let areas = indicators::accumulate(
-                    snap,
-                    &km,
-                    &home_near,
-                    &work_near,
-                    &Filter::default(),
-                    &Scope { wants: &|_| true, city: true },
-                );
-                let workers = workers_renumbered(before, snap, renumbered);
-                let flows = other.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                ((workers.0, (workers.1, workers.2)), (areas, flows))
-            });
-        phases.mark("area totals and workers, beside home-work flows");
+                let scope = Scope { wants: &|_| true, city: true };
+                let areas = indicators::accumulate(snap, &km, &home_near, &work_near, &Filter::default(), &scope);
+                (areas, every.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            }),
+        };
+        phases.mark("area totals");
+        let (gone_records, came_records) = (|| gone.iter().map(|c| c.0), || came.iter().map(|c| c.0));
+        let flows_district =
+            flows::od_patched(&before.flows_district, FlowLevel::District, gone_records(), came_records());
+        let flows_park = flows::od_patched(&before.flows_park, FlowLevel::Park, gone_records(), came_records());
+        let (park_workers, enterprise_start, enterprise_talents) = workers_renumbered(before, snap, renumbered);
+        phases.mark("home-work flows and workers");
         tracing::debug!(talents = n, phases = %phases, "commute index followed");
         Some(CommuteIndex {
             method: before.method,
@@ -282,6 +308,7 @@ impl CommuteIndex {
             flows_district,
             flows_park,
             park_nearest: before.park_nearest.clone(),
+            commutes: Some(commutes),
             build_ms: started.elapsed().as_millis() as u64,
         })
     }

@@ -23,7 +23,8 @@ impl Record for Side {
         for t in [self.n, self.within_short, self.over_long, self.young, self.home_near, self.work_near] {
             t.put(e);
         }
-        e.f64(self.km_sum);
+        e.u64(self.km_fixed as u64);
+        e.u64((self.km_fixed >> 64) as u64);
         e.len(self.histogram.len());
         self.histogram.iter().for_each(|t| t.put(e));
         self.median_km.put(e);
@@ -36,7 +37,7 @@ impl Record for Side {
             young: Tally::get(d)?,
             home_near: Tally::get(d)?,
             work_near: Tally::get(d)?,
-            km_sum: d.f64()?,
+            km_fixed: i128::from(d.u64()?) | (i128::from(d.u64()? as i64) << 64),
             ..Side::default()
         };
         if d.len()? != s.histogram.len() {
@@ -45,7 +46,8 @@ impl Record for Side {
         for slot in s.histogram.iter_mut() {
             *slot = Tally::get(d)?;
         }
-        s.median_km = Option::get(d)?;
+        let median = Option::get(d)?;
+        s.settle(median);
         Ok(s)
     }
 }
@@ -165,6 +167,7 @@ impl CommuteIndex {
             flows_district,
             flows_park,
             park_nearest,
+            commutes: None,
             build_ms,
         })
     }
