@@ -476,7 +476,8 @@ fn a_patched_snapshot_equals_a_rebuild() {
     let mut snap = snapshot::build(&mut store, taxonomy.clone()).unwrap();
     let mut feed = talentmap::import::FeedContext::default();
     // Built for the first snapshot, then followed batch after batch.
-    let mut commute = CommuteIndex::build(&snap);
+    let mut commute = Arc::new(CommuteIndex::build(&snap));
+    let mut two_back: Option<(u64, Arc<CommuteIndex>)> = None;
     for (round, seed) in [3u64, 17, 29].into_iter().enumerate() {
         let batch: Vec<Value> = random_moves(200, talents, seed)
             .into_iter()
@@ -517,7 +518,8 @@ fn a_patched_snapshot_equals_a_rebuild() {
         // The commute index follows the renumbered records.
         let renumbered = snapshot::patch::renumbered(&patched).expect("the patch says where each record went");
         assert_eq!(renumbered.base_version, snap.version);
-        let followed = CommuteIndex::follow(&commute, &patched, &renumbered).expect("followed");
+        let followed =
+            Arc::new(CommuteIndex::follow(&commute, &patched, std::slice::from_ref(&renumbered)).expect("followed"));
         assert_eq!(followed.differences(&CommuteIndex::build(&patched)), Vec::<&str>::new(), "round {round}");
         // So do the fine talent cells.
         let changed = renumbered.taken_records.iter().map(|t| t.home);
@@ -530,6 +532,17 @@ fn a_patched_snapshot_equals_a_rebuild() {
             placed.filter(|&i| if work { followed.work_near_rail(i) } else { followed.home_near_rail(i) }).count()
         };
         assert!(near(false) > 0 && near(true) > 0, "round {round}: talents put in live and work near rail");
+        // Two batches at once, as a background thread that fell behind
+        // follows them.
+        if let Some((version, index)) = two_back.as_ref().filter(|_| round == 2) {
+            let steps = renumbered.steps(*version).expect("the chain reaches back two batches");
+            assert_eq!(steps.len(), 2);
+            let twice = CommuteIndex::follow(index, &patched, &steps).expect("followed over two batches");
+            assert_eq!(twice.differences(&followed), Vec::<&str>::new(), "round {round}");
+        }
+        if round == 0 {
+            two_back = Some((patched.version, followed.clone()));
+        }
         commute = followed;
         let pyramid = patched.memo.get::<talentmap::analytics::cells::TalentPyramid>(PYRAMID_KEY);
         assert!(pyramid.is_some(), "round {round}: the pyramid follows the batch");

@@ -271,16 +271,15 @@ pub fn built(snap: &Snapshot, k: u32) -> Option<Arc<FineCells>> {
 }
 
 /// The index of `snap` under threshold `k`, followed from `before` (the
-/// index of the snapshot a moves batch was applied to) when `snap` is
-/// that batch's patch ([`FineCells::follow`]), else made; kept in the
-/// snapshot's memo.
-pub fn follow(snap: &Snapshot, before: &FineCells, renumbered: &crate::snapshot::patch::Renumbered) -> Arc<FineCells> {
+/// index of the snapshot the moves batches `steps` were applied to, oldest
+/// first) ([`FineCells::follow`]), else made; kept in the snapshot's memo.
+pub fn follow(
+    snap: &Snapshot,
+    before: &FineCells,
+    steps: &[Arc<crate::snapshot::patch::Renumbered>],
+) -> Arc<FineCells> {
     snap.memo.get_or_compute(&key(before.k), || {
-        let changed = renumbered
-            .taken_records
-            .iter()
-            .map(|t| t.home)
-            .chain(renumbered.placed.iter().map(|&at| snap.talents[at as usize].home));
+        let changed = steps.iter().flat_map(|r| r.taken_records.iter().chain(&r.placed_records).map(|t| t.home));
         before.follow(snap, changed).unwrap_or_else(|| FineCells::build(snap, before.k))
     })
 }

@@ -10,7 +10,9 @@
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
+use crate::analytics::commute::CommuteIndex;
 use crate::snapshot::Snapshot;
+use crate::snapshot::patch::Renumbered;
 
 struct Slot {
     next: Option<Arc<Snapshot>>,
@@ -124,21 +126,19 @@ pub fn yield_to_requests() {
 pub struct Carried {
     catchments: super::briefing::Catchments,
     /// The commute index and the version of the snapshot it was built for.
-    commute: Option<(u64, Arc<crate::analytics::commute::CommuteIndex>)>,
+    commute: Option<(u64, Arc<CommuteIndex>)>,
     /// The fine talent cells, likewise.
     fine: Option<(u64, Arc<crate::analytics::fine::FineCells>)>,
 }
 
 impl Carried {
-    /// What `snap` was patched from when it was made by a moves batch on
-    /// the snapshot of `version`, the one `carried` was built for.
-    fn renumbered<T>(
-        snap: &Snapshot,
-        carried: &Option<(u64, Arc<T>)>,
-    ) -> Option<(Arc<T>, Arc<crate::snapshot::patch::Renumbered>)> {
+    /// The moves batches that made `snap` from the snapshot `carried` was
+    /// built for, oldest first, with what was built; `None` when `snap`
+    /// was not made so (or too many batches ago).
+    fn steps<T>(snap: &Snapshot, carried: &Option<(u64, Arc<T>)>) -> Option<(Arc<T>, Vec<Arc<Renumbered>>)> {
         let (version, before) = carried.as_ref()?;
-        let renumbered = crate::snapshot::patch::renumbered(snap)?;
-        (renumbered.base_version == *version).then(|| (before.clone(), renumbered))
+        let steps = crate::snapshot::patch::renumbered(snap)?.steps(*version)?;
+        Some((before.clone(), steps))
     }
 }
 
@@ -151,8 +151,8 @@ pub fn warm_derived(snap: &Arc<Snapshot>, commute: &super::commute::CommuteCache
             crate::analytics::flows::warm(snap);
             started.elapsed().as_millis() as u64
         });
-        let fine = match Carried::renumbered(snap, &carried.fine) {
-            Some((before, renumbered)) => crate::analytics::fine::follow(snap, &before, &renumbered),
+        let fine = match Carried::steps(snap, &carried.fine) {
+            Some((before, steps)) => crate::analytics::fine::follow(snap, &before, &steps),
             None => crate::analytics::fine::warm(snap, k),
         };
         carried.fine = Some((snap.version, fine.clone()));
@@ -171,7 +171,7 @@ pub fn warm_derived(snap: &Arc<Snapshot>, commute: &super::commute::CommuteCache
         (fine_ms, basis_ms, flows_ms)
     });
     let before = started.elapsed().as_millis() as u64;
-    let index = commute.follow(snap, carried.commute.as_ref().map(|(v, i)| (*v, &**i)));
+    let index = commute.follow(snap, Carried::steps(snap, &carried.commute));
     carried.commute = Some((snap.version, index.clone()));
     let commute_ms = started.elapsed().as_millis() as u64 - before;
     carried.catchments = super::briefing::warm(snap, &index, k, &carried.catchments);

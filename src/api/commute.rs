@@ -94,20 +94,21 @@ impl CommuteCache {
         Arc::new(CommuteIndex::build(snap))
     }
 
-    /// The index of `snap`: when it is not built yet and `snap` was made
-    /// by a moves batch's patch of the snapshot version that `before`
-    /// was built for, followed from it (`CommuteIndex::follow`) rather
+    /// The index of `snap`: when it is not built yet and `followed` gives
+    /// the index of an earlier snapshot and the moves batches that made
+    /// `snap` from it, followed from it (`CommuteIndex::follow`) rather
     /// than built; otherwise as [`Self::get`].
-    pub fn follow(&self, snap: &Arc<Snapshot>, before: Option<(u64, &CommuteIndex)>) -> Arc<CommuteIndex> {
+    pub fn follow(
+        &self,
+        snap: &Arc<Snapshot>,
+        followed: Option<(Arc<CommuteIndex>, Vec<Arc<crate::snapshot::patch::Renumbered>>)>,
+    ) -> Arc<CommuteIndex> {
         if let Some(index) = self.cached(snap) {
             return index;
         }
-        let renumbered = crate::snapshot::patch::renumbered(snap);
-        let followed = match (before, renumbered) {
-            (Some((version, before)), Some(r)) if r.base_version == version => CommuteIndex::follow(before, snap, &r),
-            _ => None,
+        let Some(index) = followed.and_then(|(before, steps)| CommuteIndex::follow(&before, snap, &steps)) else {
+            return self.get(snap);
         };
-        let Some(index) = followed else { return self.get(snap) };
         tracing::info!(ms = index.build_ms, version = snap.version, "commute index followed");
         let index = Arc::new(index);
         self.put(snap, index.clone());

@@ -97,10 +97,25 @@ pub fn apply(snap: &Snapshot, delta: &Delta) -> Result<Option<Snapshot>, Snapsho
     // Where each record went, for the derived indexes kept per position
     // (the commute index) to follow in the background.
     let Renumbering { moved_to, placed, rooms } = renumbering;
-    let placed = placed.into_iter().map(|(at, _)| at).collect();
+    let placed: Vec<u32> = placed.into_iter().map(|(at, _)| at).collect();
     let taken: Vec<u32> = (0..moved_to.len() as u32).filter(|&i| moved_to[i as usize] == NONE32).collect();
     let taken_records = taken.iter().map(|&i| snap.talents[i as usize]).collect();
-    let renumbered = Renumbered { base_version: snap.version, moved_to, placed, taken, taken_records, rooms };
+    let placed_records = placed.iter().map(|&at: &u32| next.talents[at as usize]).collect();
+    // The batches before, while their derived indexes may still be
+    // followed from (see [`Renumbered::steps`]).
+    let earlier = renumbered(snap).filter(|r| r.depth < KEEP_STEPS);
+    let depth = earlier.as_ref().map_or(1, |r| r.depth + 1);
+    let renumbered = Renumbered {
+        base_version: snap.version,
+        moved_to,
+        placed,
+        placed_records,
+        taken,
+        taken_records,
+        earlier,
+        depth,
+        rooms,
+    };
     next.memo.insert(RENUMBERED_KEY, Arc::new(renumbered));
     tracing::debug!(phases = %phases, "snapshot patched");
     next.build_ms = started.elapsed().as_millis() as u64;
@@ -117,10 +132,36 @@ pub struct Renumbered {
     pub moved_to: Vec<u32>,
     /// The positions of the records put in, ascending.
     pub placed: Vec<u32>,
+    /// The records put in, in the order of `placed`.
+    pub placed_records: Vec<TalentRec>,
     /// The positions of the records taken out, ascending, and the records.
     pub taken: Vec<u32>,
     pub taken_records: Vec<TalentRec>,
+    /// The batch before, when the snapshot it was applied to was made by
+    /// one too (at most [`KEEP_STEPS`] batches back).
+    earlier: Option<Arc<Renumbered>>,
+    /// Batches in the chain up to this one.
+    depth: usize,
     rooms: &'static Rooms,
+}
+
+/// Batches a snapshot keeps the renumbering of: a background thread that
+/// fell that many batches behind builds its derived indexes again instead
+/// of following them.
+const KEEP_STEPS: usize = 4;
+
+impl Renumbered {
+    /// The batches from the snapshot of `version` to this one's, oldest
+    /// first, or `None` when the chain does not reach back to it.
+    pub fn steps(self: &Arc<Self>, version: u64) -> Option<Vec<Arc<Renumbered>>> {
+        let mut steps = vec![self.clone()];
+        while steps.last()?.base_version != version {
+            let earlier = steps.last()?.earlier.clone()?;
+            steps.push(earlier);
+        }
+        steps.reverse();
+        Some(steps)
+    }
 }
 
 impl Drop for Renumbered {

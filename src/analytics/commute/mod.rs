@@ -30,6 +30,7 @@ pub mod scenario;
 pub mod stations;
 pub mod underserved;
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::analytics::filter::Filter;
@@ -200,27 +201,47 @@ impl CommuteIndex {
         }
     }
 
-    /// The index of `snap`, made by a moves batch's patch of the snapshot
-    /// `before` was built for (`renumbered` says where each record went),
-    /// with straight-line commutes: the commutes and station catchments of
-    /// the records that stayed carried to their new positions and those of
-    /// the records put in measured, the workers of each park and
-    /// enterprise renumbered with the new ones merged in; the area totals
-    /// and home–work flows, which hold medians, counted again. Equal to
-    /// [`CommuteIndex::build`] of `snap` (checked by tests) at a fraction of
-    /// its cost. `None` when `before` measures commutes another way or was
-    /// not built for the snapshot the batch was applied to (its positions
-    /// would not match).
-    pub fn follow(before: &CommuteIndex, snap: &Snapshot, renumbered: &Renumbered) -> Option<CommuteIndex> {
-        let n = snap.talents.len();
-        if before.method != Haversine.method()
-            || before.km.len() != renumbered.moved_to.len()
-            || n + renumbered.moved_to.iter().filter(|&&to| to == NONE32).count()
-                != before.km.len() + renumbered.placed.len()
-        {
+    /// The index of `snap`, made by moves batches' patches from the
+    /// snapshot `before` was built for (`steps`, oldest first, say where
+    /// each record went in each batch), with straight-line commutes, batch
+    /// by batch: the commutes and station catchments of the records that
+    /// stayed carried to their new positions and those of the records put
+    /// in measured; the workers of each park and enterprise renumbered with
+    /// the new ones merged in; the area totals and home–work flows changed
+    /// by the records taken out and put in, each area's commutes kept
+    /// sorted for its median (counted again the first time, when `before`
+    /// does not keep them). Equal to [`CommuteIndex::build`] of `snap`
+    /// (checked by tests) at a fraction of its cost. `None` when `before`
+    /// measures commutes another way or its positions do not match.
+    pub fn follow(before: &CommuteIndex, snap: &Snapshot, steps: &[Arc<Renumbered>]) -> Option<CommuteIndex> {
+        // Counted again (not patched) only where the totals' commutes are
+        // not kept, which needs the last step's snapshot.
+        if before.commutes.is_none() && steps.len() != 1 {
             return None;
         }
         let started = Instant::now();
+        let mut index: Option<CommuteIndex> = None;
+        for step in steps {
+            let next = Self::step(index.as_ref().unwrap_or(before), snap, step)?;
+            index = Some(next);
+        }
+        let mut index = index?;
+        index.build_ms = started.elapsed().as_millis() as u64;
+        Some(index)
+    }
+
+    /// One batch of [`CommuteIndex::follow`]: the index after `renumbered`
+    /// from `before`, the records put in read from `renumbered`, the
+    /// regions, enterprises and stations from `snap` (a batch does not
+    /// change them).
+    fn step(before: &CommuteIndex, snap: &Snapshot, renumbered: &Renumbered) -> Option<CommuteIndex> {
+        if before.method != Haversine.method()
+            || before.km.len() != renumbered.moved_to.len()
+            || renumbered.placed.len() != renumbered.placed_records.len()
+        {
+            return None;
+        }
+        let n = before.km.len() - renumbered.taken.len() + renumbered.placed.len();
         let mut phases = crate::timing::Phases::start();
         let (mut km, mut home_near, mut work_near) = (vec![f32::NAN; n], BitSet::new(n), BitSet::new(n));
         for (i, &to) in renumbered.moved_to.iter().enumerate() {
@@ -239,8 +260,8 @@ impl CommuteIndex {
         let circles: Vec<Circle> =
             (0..before.rail.len() as u32).map(|i| Circle::new(before.rail.point(i), WALK_RADIUS_M)).collect();
         let near = |key: u64| circles.iter().any(|c| c.holds(key));
-        for &at in &renumbered.placed {
-            let (at, t) = (at as usize, &snap.talents[at as usize]);
+        for (&at, t) in renumbered.placed.iter().zip(&renumbered.placed_records) {
+            let at = at as usize;
             if near(t.home) {
                 home_near.insert(at);
             }
@@ -263,9 +284,8 @@ impl CommuteIndex {
         let came: Vec<indicators::Counted<'_>> = renumbered
             .placed
             .iter()
-            .map(|&at| {
-                (&snap.talents[at as usize], km[at as usize], home_near.get(at as usize), work_near.get(at as usize))
-            })
+            .zip(&renumbered.placed_records)
+            .map(|(&at, t)| (t, km[at as usize], home_near.get(at as usize), work_near.get(at as usize)))
             .collect();
         // The area totals patched when `before` keeps its areas' commutes
         // sorted; counted again (and the commutes sorted, for the next
@@ -275,7 +295,7 @@ impl CommuteIndex {
                 let young_from = snap.reference_year.saturating_sub(crate::analytics::cells::YOUNG_MAX_AGE);
                 indicators::patch((&before.areas, commutes), &gone, &came, young_from)
             }
-            None => std::thread::scope(|s| {
+            None if snap.talents.len() == n => std::thread::scope(|s| {
                 let every = s.spawn(|| {
                     let all = snap.talents.iter().enumerate();
                     let all = all.map(|(i, t)| (t, km[i], home_near.get(i), work_near.get(i)));
@@ -285,6 +305,7 @@ impl CommuteIndex {
                 let areas = indicators::accumulate(snap, &km, &home_near, &work_near, &Filter::default(), &scope);
                 (areas, every.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
             }),
+            None => return None,
         };
         phases.mark("area totals");
         let (gone_records, came_records) = (|| gone.iter().map(|c| c.0), || came.iter().map(|c| c.0));
@@ -309,7 +330,7 @@ impl CommuteIndex {
             flows_park,
             park_nearest: before.park_nearest.clone(),
             commutes: Some(commutes),
-            build_ms: started.elapsed().as_millis() as u64,
+            build_ms: 0,
         })
     }
 
@@ -479,8 +500,7 @@ fn workers_renumbered(
     };
     let mut new_in_park: Vec<Vec<u32>> = vec![Vec::new(); snap.regions.len()];
     let mut new_in_enterprise: Vec<(u32, u32)> = Vec::new();
-    for &at in &renumbered.placed {
-        let t = &snap.talents[at as usize];
+    for (&at, t) in renumbered.placed.iter().zip(&renumbered.placed_records) {
         if let Some(park) = new_in_park.get_mut(t.work_park as usize)
             && t.has_work()
             && snap.regions[t.work_park as usize].kind == RegionKind::Park
