@@ -102,9 +102,15 @@ pub fn apply(snap: &Snapshot, delta: &Delta) -> Result<Option<Snapshot>, Snapsho
     let taken_records = taken.iter().map(|&i| snap.talents[i as usize]).collect();
     let placed_records = placed.iter().map(|&at: &u32| next.talents[at as usize]).collect();
     // The batches before, while their derived indexes may still be
-    // followed from (see [`Renumbered::steps`]).
-    let earlier = renumbered(snap).filter(|r| r.depth < KEEP_STEPS);
-    let depth = earlier.as_ref().map_or(1, |r| r.depth + 1);
+    // followed from (see [`Renumbered::steps`]): the oldest let go.
+    let earlier = renumbered(snap);
+    let mut link = earlier.clone();
+    for _ in 2..KEEP_STEPS {
+        link = link.and_then(|r| r.earlier());
+    }
+    if let Some(oldest) = link {
+        *oldest.earlier.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
+    }
     let renumbered = Renumbered {
         base_version: snap.version,
         moved_to,
@@ -112,8 +118,7 @@ pub fn apply(snap: &Snapshot, delta: &Delta) -> Result<Option<Snapshot>, Snapsho
         placed_records,
         taken,
         taken_records,
-        earlier,
-        depth,
+        earlier: std::sync::Mutex::new(earlier),
         rooms,
     };
     next.memo.insert(RENUMBERED_KEY, Arc::new(renumbered));
@@ -138,10 +143,8 @@ pub struct Renumbered {
     pub taken: Vec<u32>,
     pub taken_records: Vec<TalentRec>,
     /// The batch before, when the snapshot it was applied to was made by
-    /// one too (at most [`KEEP_STEPS`] batches back).
-    earlier: Option<Arc<Renumbered>>,
-    /// Batches in the chain up to this one.
-    depth: usize,
+    /// one too (the newest snapshot keeps [`KEEP_STEPS`] batches).
+    earlier: std::sync::Mutex<Option<Arc<Renumbered>>>,
     rooms: &'static Rooms,
 }
 
@@ -156,11 +159,16 @@ impl Renumbered {
     pub fn steps(self: &Arc<Self>, version: u64) -> Option<Vec<Arc<Renumbered>>> {
         let mut steps = vec![self.clone()];
         while steps.last()?.base_version != version {
-            let earlier = steps.last()?.earlier.clone()?;
+            let earlier = steps.last()?.earlier()?;
             steps.push(earlier);
         }
         steps.reverse();
         Some(steps)
+    }
+
+    /// The batch before this one, while it is kept.
+    fn earlier(&self) -> Option<Arc<Renumbered>> {
+        self.earlier.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
     }
 }
 
