@@ -346,6 +346,14 @@ pub fn two_step_keyed(
     access_of(seekers, Sums { competing, access }, reach)
 }
 
+/// What [`two_step_patched`] changes: the sums and the sites' reach of
+/// the access before.
+pub struct Before<'a> {
+    pub competing: &'a [Sum],
+    pub access: Vec<Sum>,
+    pub reach: Vec<Tally>,
+}
+
 /// How the seeker points of a catchment changed: positions in the points
 /// before of those gone or changed, positions in the points now of those
 /// new or changed, and the pairs of positions (before, now) of the points
@@ -366,9 +374,8 @@ pub struct PointChange {
 /// to [`two_step_keyed`] of the points now (the sums are [`Sum`]s;
 /// checked by tests), at a cost of the sites near the changed points
 /// instead of every site's points.
-#[allow(clippy::too_many_arguments)]
 pub fn two_step_patched(
-    (seekers_before, tallies_before, before): (&[WeightedPoint], &[Tally], &Access),
+    (seekers_before, tallies_before, before): (&[WeightedPoint], &[Tally], Before<'_>),
     seekers: &[WeightedPoint],
     tallies: &[Tally],
     change: &PointChange,
@@ -378,9 +385,9 @@ pub fn two_step_patched(
 ) -> Access {
     let mut competing: Vec<Sum> = vec![0; seekers.len()];
     for &(was, now) in &change.kept {
-        competing[now as usize] = before.sums.competing[was as usize];
+        competing[now as usize] = before.competing[was as usize];
     }
-    let (mut access, mut reach) = (before.sums.access.clone(), before.reach.clone());
+    let (mut access, mut reach) = (before.access, before.reach);
     if sites.is_empty() {
         return access_of(seekers, Sums { competing, access }, reach);
     }
@@ -396,7 +403,7 @@ pub fn two_step_patched(
     let weight = |s: &WeightedPoint, p: &WeightedPoint| decay.weight(distance_m(s.x, s.y, p.x, p.y), radius_m);
     for &i in &change.gone {
         let p = &seekers_before[i as usize];
-        let r = ratio_of(p, before.sums.competing[i as usize]);
+        let r = ratio_of(p, before.competing[i as usize]);
         for j in grid.near(p.x, p.y) {
             let s = &sites[j as usize];
             let w = weight(s, p);

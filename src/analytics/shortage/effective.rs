@@ -24,7 +24,7 @@ use std::sync::Arc;
 
 use super::basis::{Basis, DemandRec, Narrow, SeekerRec};
 use super::catchment::{
-    Access, Decay, PointChange, SEEKER_CELL_LEVEL, WeightedPoint, two_step_keyed, two_step_patched,
+    Before, Decay, PointChange, SEEKER_CELL_LEVEL, Sums, WeightedPoint, two_step_keyed, two_step_patched,
 };
 use crate::analytics::privacy::Tally;
 use crate::snapshot::{NONE16, Snapshot, key_to_unit};
@@ -81,17 +81,16 @@ pub struct FieldCatchment {
 }
 
 /// The seeker points of a catchment and its sums in fixed point: what
-/// [`follow`] needs to patch it after a moves batch instead of computing
-/// it again.
+/// [`follow`] needs, beside the sites, to patch it after a moves batch
+/// instead of computing it again.
 #[derive(Debug, Clone)]
 pub struct Base {
     /// The grid cell of each seeker point, ascending.
     cells: Vec<u64>,
     points: Vec<WeightedPoint>,
     tallies: Vec<Tally>,
-    /// The sites as weighted points, in the order of [`FieldCatchment::sites`].
-    sites: Vec<WeightedPoint>,
-    access: Access,
+    /// `C_i` per point and `A_j` per site.
+    sums: Sums,
 }
 
 impl FieldCatchment {
@@ -198,10 +197,15 @@ fn following(
             WeightedPoint { x, y, weight: s.openings }
         })
         .collect();
-    let patched = before.and_then(|b| b.base.as_deref()).filter(|b| b.sites == site_points).and_then(|b| {
+    let same_sites = |c: &FieldCatchment| {
+        c.sites.len() == sites.len()
+            && c.sites.iter().zip(&sites).all(|(a, b)| (a.key, a.openings) == (b.key, b.openings))
+    };
+    let patched = before.filter(|c| same_sites(c)).and_then(|c| Some((c, c.base.as_deref()?))).and_then(|(c, b)| {
         let change = changed_points(b, &cells, &points, &point_tallies)?;
+        let reach = c.sites.iter().map(|s| s.reach).collect();
         Some(two_step_patched(
-            (&b.points, &b.tallies, &b.access),
+            (&b.points, &b.tallies, Before { competing: &b.sums.competing, access: b.sums.access.clone(), reach }),
             &points,
             &point_tallies,
             &change,
@@ -244,7 +248,7 @@ fn following(
         reached_tally,
         unreached_tally,
         region_reach,
-        base: Some(Box::new(Base { cells, points, tallies: point_tallies, sites: site_points, access })),
+        base: Some(Box::new(Base { cells, points, tallies: point_tallies, sums: access.sums })),
     }
 }
 
@@ -388,7 +392,7 @@ mod tests {
         assert_eq!((a.reached_tally, a.unreached_tally), (b.reached_tally, b.unreached_tally), "{what}");
         assert_eq!(a.seeker_points, b.seeker_points, "{what}");
         let (x, y) = (a.base.as_deref().unwrap(), b.base.as_deref().unwrap());
-        assert_eq!(x.access, y.access, "{what}");
+        assert_eq!(x.sums, y.sums, "{what}");
         assert_eq!((&x.cells, &x.points, &x.tallies), (&y.cells, &y.points, &y.tallies), "{what}");
     }
 
