@@ -96,9 +96,8 @@ pub fn apply(snap: &Snapshot, delta: &Delta) -> Result<Option<Snapshot>, Snapsho
     }
     // Where each record went, for the derived indexes kept per position
     // (the commute index) to follow in the background.
-    let Renumbering { moved_to, placed, rooms } = renumbering;
+    let Renumbering { moved_to, placed, taken, rooms } = renumbering;
     let placed: Vec<u32> = placed.into_iter().map(|(at, _)| at).collect();
-    let taken: Vec<u32> = (0..moved_to.len() as u32).filter(|&i| moved_to[i as usize] == NONE32).collect();
     let taken_records = taken.iter().map(|&i| snap.talents[i as usize]).collect();
     let placed_records = placed.iter().map(|&at: &u32| next.talents[at as usize]).collect();
     // The batches before, while their derived indexes may still be
@@ -308,6 +307,8 @@ pub(super) struct Renumbering {
     /// current records it was put before.
     placed: Vec<(u32, u32)>,
     /// Where the arrays written came from.
+    /// The positions of the records taken out, ascending.
+    taken: Vec<u32>,
     rooms: &'static Rooms,
 }
 
@@ -379,7 +380,8 @@ fn swap_talents_in(
         talents.push(t);
     }
     copy_to(&mut talents, current.len());
-    (talents, Renumbering { moved_to, placed, rooms })
+    let taken = out.into_iter().map(|i| i as u32).collect();
+    (talents, Renumbering { moved_to, placed, taken, rooms })
 }
 
 impl Renumbering {
