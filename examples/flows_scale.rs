@@ -25,7 +25,7 @@
 //! to the first batch instead of readying them when the state is made, as
 //! `serve` does at start; `--warm 1` builds every published snapshot's
 //! derived indexes on a background thread as `serve` does (fine cells,
-//! shortage basis, flow key cubes, commute index, briefing), after those of
+//! shortage basis, commute index, briefing), after those of
 //! the first snapshot, so that each batch shares the machine with the
 //! rebuild the one before it started.
 //!

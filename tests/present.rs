@@ -21,6 +21,7 @@ use serde_json::{Value, json};
 use talentmap::analytics::cells::{PYRAMID_KEY, talent_cells};
 use talentmap::analytics::commute::CommuteIndex;
 use talentmap::analytics::filter::Filter;
+use talentmap::analytics::shortage::Basis;
 use talentmap::api::{AppState, Settings, router};
 use talentmap::import::ImportKind;
 use talentmap::model::state::{Step, TalentState, order, replay};
@@ -477,7 +478,7 @@ fn a_patched_snapshot_equals_a_rebuild() {
     let mut feed = talentmap::import::FeedContext::default();
     // Built for the first snapshot, then followed batch after batch.
     let mut commute = Arc::new(CommuteIndex::build(&snap));
-    let mut two_back: Option<(u64, Arc<CommuteIndex>)> = None;
+    let mut two_back: Option<(u64, Arc<CommuteIndex>, Basis)> = None;
     for (round, seed) in [3u64, 17, 29].into_iter().enumerate() {
         let batch: Vec<Value> = random_moves(200, talents, seed)
             .into_iter()
@@ -534,14 +535,18 @@ fn a_patched_snapshot_equals_a_rebuild() {
         assert!(near(false) > 0 && near(true) > 0, "round {round}: talents put in live and work near rail");
         // Two batches at once, as a background thread that fell behind
         // follows them.
-        if let Some((version, index)) = two_back.as_ref().filter(|_| round == 2) {
+        // The shortage basis follows the batch too.
+        let followed_basis = Basis::follow(&Basis::build(&snap), std::slice::from_ref(&renumbered));
+        assert!(followed_basis == Basis::build(&patched), "round {round}");
+        if let Some((version, index, basis)) = two_back.as_ref().filter(|_| round == 2) {
             let steps = renumbered.steps(*version).expect("the chain reaches back two batches");
             assert_eq!(steps.len(), 2);
             let twice = CommuteIndex::follow(index, &patched, &steps).expect("followed over two batches");
             assert_eq!(twice.differences(&followed), Vec::<&str>::new(), "round {round}");
+            assert!(Basis::follow(basis, &steps) == followed_basis, "round {round}");
         }
         if round == 0 {
-            two_back = Some((patched.version, followed.clone()));
+            two_back = Some((patched.version, followed.clone(), followed_basis));
         }
         commute = followed;
         let pyramid = patched.memo.get::<talentmap::analytics::cells::TalentPyramid>(PYRAMID_KEY);
@@ -1081,6 +1086,8 @@ fn same_snapshot(a: &Snapshot, b: &Snapshot) {
     for slot in 0..a.flows.region_of_slot.len() as u16 {
         for month in 0..a.flows.months {
             assert_eq!(a.flows.counts(slot, month, None, None), b.flows.counts(slot, month, None, None));
+            // With the sums of their moves' record keys.
+            assert_eq!(a.flows.tallies(slot, month), b.flows.tallies(slot, month), "slot {slot} month {month}");
             assert_eq!(a.flows.counts(slot, month, Some(0), None), b.flows.counts(slot, month, Some(0), None));
         }
         // Resident counts are changed by the swapped records on a patch,

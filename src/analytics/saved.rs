@@ -14,8 +14,8 @@
 //! - and every length and position in it fits that snapshot.
 //!
 //! Otherwise the indexes are built as before. The other derived indexes
-//! (shortage basis, flow key cubes, talent pyramid) take well under a
-//! second at four million talents and are rebuilt. Format: the block
+//! (shortage basis, talent pyramid) take well under a second at four
+//! million talents and are rebuilt. Format: the block
 //! format of `snapshot::file` under its own magic.
 
 use std::path::{Path, PathBuf};

@@ -11,6 +11,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 use crate::analytics::commute::CommuteIndex;
+use crate::analytics::shortage::basis::Basis;
 use crate::snapshot::Snapshot;
 use crate::snapshot::patch::Renumbered;
 
@@ -114,21 +115,17 @@ pub fn yield_to_requests() {
     }
 }
 
-/// Builds the derived indexes a snapshot's requests use, so that no
-/// request waits for one: the published cells of the unfiltered talent
-/// tiles past the pyramid's zooms, the shortage basis, the flow key cubes,
-/// the commute index and the start screen's briefing with every field's
-/// catchment (the talent pyramid is built before publishing).
 /// What the derived indexes of one snapshot leave for the next one's
-/// ([`warm_derived`]): the briefing's catchments, which a snapshot that
-/// follows a moves batch patches instead of computing again.
+/// ([`warm_derived`]): each with the version of the snapshot it was made
+/// for, which a snapshot that follows moves batches follows instead of
+/// building again.
 #[derive(Default)]
 pub struct Carried {
+    /// The briefing's catchments.
     catchments: super::briefing::Catchments,
-    /// The commute index and the version of the snapshot it was built for.
     commute: Option<(u64, Arc<CommuteIndex>)>,
-    /// The fine talent cells, likewise.
     fine: Option<(u64, Arc<crate::analytics::fine::FineCells>)>,
+    basis: Option<(u64, Arc<Basis>)>,
 }
 
 impl Carried {
@@ -142,41 +139,35 @@ impl Carried {
     }
 }
 
+/// Makes the derived indexes a snapshot's requests use, so that no
+/// request waits for one: the published cells of the unfiltered talent
+/// tiles past the pyramid's zooms, the shortage basis, the commute index
+/// and the start screen's briefing with every field's catchment (the
+/// talent pyramid and the flow cubes are made before publishing). Each
+/// follows the previous snapshot's over the moves batches between them
+/// where it can (see [`Carried`]), and is built otherwise.
 pub fn warm_derived(snap: &Arc<Snapshot>, commute: &super::commute::CommuteCache, k: u32, carried: &mut Carried) {
     let started = std::time::Instant::now();
-    // The fine cells and the shortage basis on this thread, the flow key
-    // cubes on a second: they are independent.
-    let (fine_ms, basis_ms, flows_ms) = std::thread::scope(|s| {
-        let flows = std::thread::Builder::new().name("warm-flows".into()).spawn_scoped(s, || {
-            crate::analytics::flows::warm(snap);
-            started.elapsed().as_millis() as u64
-        });
-        let fine = match Carried::steps(snap, &carried.fine) {
-            Some((before, steps)) => crate::analytics::fine::follow(snap, &before, &steps),
-            None => crate::analytics::fine::warm(snap, k),
-        };
-        carried.fine = Some((snap.version, fine.clone()));
-        let fine_ms = started.elapsed().as_millis() as u64;
-        tracing::debug!(ms = fine_ms, mib = fine.bytes() >> 20, "fine talent cells built");
-        crate::analytics::shortage::Basis::of(snap);
-        let basis_ms = started.elapsed().as_millis() as u64;
-        let flows_ms = match flows {
-            Ok(flows) => flows.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            Err(_) => {
-                // No second thread: built here.
-                crate::analytics::flows::warm(snap);
-                started.elapsed().as_millis() as u64
-            }
-        };
-        (fine_ms, basis_ms, flows_ms)
-    });
+    let fine = match Carried::steps(snap, &carried.fine) {
+        Some((before, steps)) => crate::analytics::fine::follow(snap, &before, &steps),
+        None => crate::analytics::fine::warm(snap, k),
+    };
+    carried.fine = Some((snap.version, fine.clone()));
+    let fine_ms = started.elapsed().as_millis() as u64;
+    tracing::debug!(ms = fine_ms, mib = fine.bytes() >> 20, "fine talent cells built");
+    let basis = match Carried::steps(snap, &carried.basis) {
+        Some((before, steps)) => Basis::followed(snap, &before, &steps),
+        None => Basis::of(snap),
+    };
+    carried.basis = Some((snap.version, basis));
+    let basis_ms = started.elapsed().as_millis() as u64 - fine_ms;
     let before = started.elapsed().as_millis() as u64;
     let index = commute.follow(snap, Carried::steps(snap, &carried.commute));
     carried.commute = Some((snap.version, index.clone()));
     let commute_ms = started.elapsed().as_millis() as u64 - before;
     carried.catchments = super::briefing::warm(snap, &index, k, &carried.catchments);
     let all_ms = started.elapsed().as_millis() as u64;
-    tracing::info!(version = snap.version, fine_ms, basis_ms, flows_ms, commute_ms, all_ms, "derived indexes built");
+    tracing::info!(version = snap.version, fine_ms, basis_ms, commute_ms, all_ms, "derived indexes built");
 }
 
 #[cfg(test)]

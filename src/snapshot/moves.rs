@@ -49,6 +49,7 @@ use crate::model::{Date, MoveEvent, RegionKind};
 use crate::spatial::RegionLookup;
 
 use super::{NO_KEY, NONE8, NONE16, NONE32, RegionInfo};
+use crate::analytics::privacy::Tally;
 
 /// Counter positions in a monthly count vector.
 pub mod counter {
@@ -569,10 +570,15 @@ pub struct FlowIndex {
     by_field: Vec<u32>,
     /// `[slot][month][industry][counter]`.
     by_industry: Vec<u32>,
-    /// Resident talents (home in the area) `[slot][field]`.
-    residents_by_field: Vec<u32>,
-    /// Resident talents `[slot][industry]`.
-    residents_by_industry: Vec<u32>,
+    /// The sums of the record keys of the moves [`Self::totals`] counts,
+    /// modulo 2³² (`[slot][month][counter]`): with the counts, the tallies
+    /// disclosure control perturbs (`analytics::privacy`). Changed with
+    /// the counts, so a moves batch needs no pass over the table for them.
+    keys: Vec<u32>,
+    /// Resident talents (home in the area) `[slot][field]`, as tallies.
+    residents_by_field: Vec<Tally>,
+    /// Resident talents `[slot][industry]`, as tallies.
+    residents_by_industry: Vec<Tally>,
 }
 
 /// A `[slot][month][cell]` cube of `from` months as one of `to` months
@@ -815,6 +821,7 @@ impl FlowIndex {
             index.totals = widen_months(&self.totals, slots, from, to, n);
             index.by_field = widen_months(&self.by_field, slots, from, to, self.fields * n);
             index.by_industry = widen_months(&self.by_industry, slots, from, to, self.industries * n);
+            index.keys = widen_months(&self.keys, slots, from, to, n);
             for (m, &n) in &gone {
                 for _ in 0..n {
                     index.count(m, false);
@@ -835,6 +842,7 @@ impl FlowIndex {
         self.totals = vec![0; slots * months * n];
         self.by_field = vec![0; slots * months * self.fields * n];
         self.by_industry = vec![0; slots * months * self.industries * n];
+        self.keys = vec![0; slots * months * n];
         let moves = std::mem::take(&mut self.moves);
         for m in moves.iter() {
             self.count(m, true);
@@ -846,6 +854,7 @@ impl FlowIndex {
     fn count(&mut self, m: &MoveRec, add: bool) {
         let (months, n) = (self.months as usize, counter::N);
         let bump = |cell: &mut u32| *cell = if add { *cell + 1 } else { cell.saturating_sub(1) };
+        let key = if add { m.rkey } else { m.rkey.wrapping_neg() };
         for (region, c) in contributions(m) {
             let slot = self.slot(region);
             if slot == NONE16 {
@@ -853,6 +862,7 @@ impl FlowIndex {
             }
             let base = slot as usize * months + m.month as usize;
             bump(&mut self.totals[base * n + c]);
+            self.keys[base * n + c] = self.keys[base * n + c].wrapping_add(key);
             if (m.field as usize) < self.fields {
                 bump(&mut self.by_field[(base * self.fields + m.field as usize) * n + c]);
             }
@@ -866,8 +876,8 @@ impl FlowIndex {
     /// and by industry, the denominators of scoped net rates.
     pub fn count_residents(&mut self, talents: &[super::TalentRec]) {
         let slots = self.region_of_slot.len();
-        self.residents_by_field = vec![0; slots * self.fields];
-        self.residents_by_industry = vec![0; slots * self.industries];
+        self.residents_by_field = vec![Tally::default(); slots * self.fields];
+        self.residents_by_industry = vec![Tally::default(); slots * self.industries];
         for t in talents {
             self.count_resident(t, true);
         }
@@ -884,11 +894,11 @@ impl FlowIndex {
     /// its home areas.
     #[inline]
     pub fn count_resident(&mut self, t: &super::TalentRec, add: bool) {
-        let one = |n: &mut u32| {
+        let one = |n: &mut Tally| {
             if add {
-                *n += 1;
+                n.add(t.rkey);
             } else {
-                *n -= 1;
+                *n = n.minus(Tally::one(t.rkey));
             }
         };
         for region in [t.home_district, t.home_park] {
@@ -912,16 +922,16 @@ impl FlowIndex {
 
     /// Resident talents of an area slot with a field, or `None` when not
     /// counted (see [`Self::count_residents`]).
-    pub fn residents_with_field(&self, slot: u16, field: u8) -> Option<u64> {
+    pub fn residents_with_field(&self, slot: u16, field: u8) -> Option<Tally> {
         if slot == NONE16 || field as usize >= self.fields {
             return None;
         }
-        self.residents_by_field.get(slot as usize * self.fields + field as usize).map(|&n| n as u64)
+        self.residents_by_field.get(slot as usize * self.fields + field as usize).copied()
     }
 
     /// Resident talents of an area slot working in any of `industries`, or
     /// `None` when not counted.
-    pub fn residents_in_industries(&self, slot: u16, industries: &[u8]) -> Option<u64> {
+    pub fn residents_in_industries(&self, slot: u16, industries: &[u8]) -> Option<Tally> {
         if slot == NONE16 || self.residents_by_industry.is_empty() {
             return None;
         }
@@ -930,9 +940,24 @@ impl FlowIndex {
             industries
                 .iter()
                 .filter(|&&i| (i as usize) < self.industries)
-                .map(|&i| self.residents_by_industry.get(base + i as usize).copied().unwrap_or(0) as u64)
+                .map(|&i| self.residents_by_industry.get(base + i as usize).copied().unwrap_or_default())
                 .sum(),
         )
+    }
+
+    /// The unrestricted counters of one area (slot) and month offset as
+    /// tallies: [`Self::counts`] with the sums of their moves' record keys.
+    pub fn tallies(&self, slot: u16, month: u16) -> [Tally; counter::N] {
+        let mut out = [Tally::default(); counter::N];
+        let (s, months, n) = (slot as usize, self.months as usize, counter::N);
+        if s >= self.region_of_slot.len() || month as usize >= months {
+            return out;
+        }
+        let base = (s * months + month as usize) * n;
+        for (c, o) in out.iter_mut().enumerate() {
+            *o = Tally { n: self.totals[base + c] as u64, key: self.keys[base + c] };
+        }
+        out
     }
 
     /// Area slot of a region position, or `NONE16` (streets, unknown).
@@ -1004,7 +1029,11 @@ impl FlowIndex {
 
     /// Approximate heap bytes.
     pub fn heap_bytes(&self) -> usize {
-        self.moves.heap_bytes() + (self.totals.capacity() + self.by_field.capacity() + self.by_industry.capacity()) * 4
+        self.moves.heap_bytes()
+            + (self.totals.capacity() + self.by_field.capacity() + self.by_industry.capacity() + self.keys.capacity())
+                * 4
+            + (self.residents_by_field.capacity() + self.residents_by_industry.capacity())
+                * std::mem::size_of::<Tally>()
     }
 }
 

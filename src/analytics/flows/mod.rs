@@ -94,63 +94,6 @@ pub fn net(c: &Counts) -> i64 {
 /// One month's counters of one area as tallies of move record keys.
 pub type Tallies = [Tally; counter::N];
 
-/// Key sums beside the move table's unrestricted per-area monthly counters
-/// (`[slot][month][counter]`), and resident talents per area as tallies:
-/// built once per snapshot (one pass over the moves and one over the
-/// talents) and kept in the snapshot's memo.
-struct FlowKeys {
-    months: usize,
-    keys: Vec<u32>,
-    /// Resident talents (home district or park) per region position.
-    residents: Vec<Tally>,
-    /// `[slot][field]` and `[slot][industry]`.
-    residents_by_field: Vec<Tally>,
-    residents_by_industry: Vec<Tally>,
-}
-
-/// Builds the snapshot's flow key cubes ahead of the first flow request.
-pub fn warm(snap: &Snapshot) {
-    flow_keys(snap);
-}
-
-fn flow_keys(snap: &Snapshot) -> std::sync::Arc<FlowKeys> {
-    snap.memo.get_or_compute("analytics::flows::keys", || {
-        let flows = &snap.flows;
-        let (slots, months, n) = (flows.region_of_slot.len(), flows.months as usize, counter::N);
-        let mut keys = vec![0u32; slots * months * n];
-        for m in flows.moves.iter() {
-            for (region, c) in contributions(m) {
-                let slot = flows.slot(region);
-                if slot != NONE16 && (m.month as usize) < months {
-                    let at = (slot as usize * months + m.month as usize) * n + c;
-                    keys[at] = keys[at].wrapping_add(m.rkey);
-                }
-            }
-        }
-        let mut residents = vec![Tally::default(); snap.regions.len()];
-        let mut by_field = vec![Tally::default(); slots * flows.fields];
-        let mut by_industry = vec![Tally::default(); slots * flows.industries];
-        for t in &snap.talents {
-            for r in [t.home_district, t.home_park] {
-                if let Some(x) = residents.get_mut(r as usize) {
-                    x.add(t.rkey);
-                }
-                let slot = flows.slot(r);
-                if slot == NONE16 {
-                    continue;
-                }
-                if (t.field as usize) < flows.fields {
-                    by_field[slot as usize * flows.fields + t.field as usize].add(t.rkey);
-                }
-                if (t.industry as usize) < flows.industries {
-                    by_industry[slot as usize * flows.industries + t.industry as usize].add(t.rkey);
-                }
-            }
-        }
-        FlowKeys { months, keys, residents, residents_by_field: by_field, residents_by_industry: by_industry }
-    })
-}
-
 /// Resident talents of a region (home in it) within a scope, as a tally of
 /// the talents' record keys: the denominator of net rates. Precomputed per
 /// field and per industry; a field and a chain together cost a scan of the
@@ -166,22 +109,16 @@ pub fn resident_talents(snap: &Snapshot, place: Place<'_>, scope: &Scope) -> Tal
             return out;
         }
     };
-    let keys = flow_keys(snap);
     let flows = &snap.flows;
-    let slot = flows.slot(region) as usize;
-    match (scope.field, scope.industries.as_deref()) {
-        (None, None) => return keys.residents.get(region as usize).copied().unwrap_or_default(),
-        (Some(f), None) if slot < flows.region_of_slot.len() && (f as usize) < flows.fields => {
-            return keys.residents_by_field[slot * flows.fields + f as usize];
-        }
-        (None, Some(list)) if slot < flows.region_of_slot.len() => {
-            return list
-                .iter()
-                .filter(|&&i| (i as usize) < flows.industries)
-                .map(|&i| keys.residents_by_industry[slot * flows.industries + i as usize])
-                .sum();
-        }
-        _ => {}
+    let slot = flows.slot(region);
+    let counted = match (scope.field, scope.industries.as_deref()) {
+        (None, None) => snap.regions.get(region as usize).map(|r| r.stats.talents_tally()),
+        (Some(f), None) => flows.residents_with_field(slot, f),
+        (None, Some(list)) => flows.residents_in_industries(slot, list),
+        _ => None,
+    };
+    if let Some(tally) = counted {
+        return tally;
     }
     let mut out = Tally::default();
     for t in &snap.talents {
@@ -239,16 +176,11 @@ pub fn area_tallies(snap: &Snapshot, place: Place<'_>, scope: &Scope, from: u16,
         return out;
     }
     if scope.field.is_none() && scope.industries.is_none() {
-        let keys = flow_keys(snap);
         for (i, month) in (from..=to).enumerate() {
-            if month as usize >= keys.months {
+            if month >= flows.months {
                 break;
             }
-            let counts = flows.counts(slot, month, None, None);
-            for c in 0..counter::N {
-                let key = keys.keys[(slot as usize * keys.months + month as usize) * counter::N + c];
-                out[i][c] = Tally { n: counts[c], key };
-            }
+            out[i] = flows.tallies(slot, month);
         }
         return out;
     }
@@ -453,12 +385,9 @@ fn departure_tallies(snap: &Snapshot, scope: &Scope, upto: u16) -> Vec<Vec<Tally
     let months = upto as usize + 1;
     let mut out = vec![vec![Tally::default(); months]; slots];
     if scope.field.is_none() && scope.industries.is_none() {
-        let keys = flow_keys(snap);
         for (slot, row) in out.iter_mut().enumerate() {
-            for (t, cell) in row.iter_mut().enumerate().take(keys.months) {
-                let n = flows.counts(slot as u16, t as u16, None, None)[counter::DEPARTURES];
-                let key = keys.keys[(slot * keys.months + t) * counter::N + counter::DEPARTURES];
-                *cell = Tally { n, key };
+            for (t, cell) in row.iter_mut().enumerate().take(flows.months as usize) {
+                *cell = flows.tallies(slot as u16, t as u16)[counter::DEPARTURES];
             }
         }
         return out;

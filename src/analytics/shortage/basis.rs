@@ -189,7 +189,7 @@ pub struct PlaceRows {
 /// Dense counters: rows × fields × education × title. Tables of talents
 /// also keep the cell key of every counter (`keys`, same index); tables of
 /// openings have no keys.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Table {
     width: usize,
     data: Vec<u64>,
@@ -223,10 +223,20 @@ impl Table {
 
     /// Counts one talent with record key `rkey`.
     fn add_record(&mut self, row: usize, field: u8, education: u8, title: u8, rkey: u32) {
+        self.record(row, field, education, title, rkey, true);
+    }
+
+    /// Counts one talent with record key `rkey` in (`add`) or out.
+    fn record(&mut self, row: usize, field: u8, education: u8, title: u8, rkey: u32, add: bool) {
         let i = self.index(row, field, education, title);
         if let (Some(c), Some(k)) = (self.data.get_mut(i), self.keys.get_mut(i)) {
-            *c += 1;
-            *k = k.wrapping_add(rkey);
+            if add {
+                *c += 1;
+                *k = k.wrapping_add(rkey);
+            } else {
+                *c -= 1;
+                *k = k.wrapping_sub(rkey);
+            }
         }
     }
 
@@ -301,7 +311,7 @@ pub fn sum_tally_rows(rows: impl Iterator<Item = Vec<Tally>>, width: usize) -> V
 }
 
 /// The per-snapshot shortage index. See the module docs.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Basis {
     /// Number of fields in the taxonomy.
     pub fields: usize,
@@ -365,25 +375,8 @@ impl Basis {
             demand_city: Table::new(1, nf),
         };
         for (at, t) in snap.talents.iter().enumerate() {
-            if t.field as usize >= nf {
-                continue;
-            }
-            let (f, e, ti, rk) = (t.field, t.education, t.title, t.rkey);
-            if t.seeking() {
-                b.seekers[f as usize].push(at as u32);
-                b.seekers_city.add_record(0, f, e, ti, rk);
-                for r in [t.home_district, t.home_park].into_iter().filter_map(row_of) {
-                    b.seekers_by_region.add_record(r, f, e, ti, rk);
-                }
-            }
-            if t.has_work() {
-                b.workforce_city.add_record(0, f, e, ti, rk);
-                for r in [t.work_district, t.work_park].into_iter().filter_map(row_of) {
-                    b.workforce_by_region.add_record(r, f, e, ti, rk);
-                }
-                if t.industry != NONE8 {
-                    b.workforce_by_industry.add_record(t.industry as usize, f, e, ti, rk);
-                }
+            if b.count_talent(t, true) {
+                b.seekers[t.field as usize].push(at as u32);
             }
         }
         for (at, v) in snap.vacancies.iter().enumerate().filter(|(_, v)| v.open && (v.field as usize) < nf) {
@@ -399,6 +392,62 @@ impl Basis {
         }
         b.seekers.iter_mut().for_each(|v| v.shrink_to_fit());
         b.demand.iter_mut().for_each(|v| v.shrink_to_fit());
+        b
+    }
+
+    /// Counts talent `t` in (`add`) or out of the seeker and workforce
+    /// tables; whether it is a seeker of a field of the taxonomy (one of
+    /// [`Self::seekers`]).
+    fn count_talent(&mut self, t: &TalentRec, add: bool) -> bool {
+        if t.field as usize >= self.fields {
+            return false;
+        }
+        let (f, e, ti, rk) = (t.field, t.education, t.title, t.rkey);
+        let row = |region: u16| (region != NONE16).then(|| self.region_row(region)).flatten();
+        let (homes, works) = ([t.home_district, t.home_park].map(row), [t.work_district, t.work_park].map(row));
+        let seeking = t.seeking();
+        if seeking {
+            self.seekers_city.record(0, f, e, ti, rk, add);
+            for r in homes.into_iter().flatten() {
+                self.seekers_by_region.record(r, f, e, ti, rk, add);
+            }
+        }
+        if t.has_work() {
+            self.workforce_city.record(0, f, e, ti, rk, add);
+            for r in works.into_iter().flatten() {
+                self.workforce_by_region.record(r, f, e, ti, rk, add);
+            }
+            if t.industry != NONE8 {
+                self.workforce_by_industry.record(t.industry as usize, f, e, ti, rk, add);
+            }
+        }
+        seeking
+    }
+
+    /// The basis of the snapshot `steps` (moves batches, oldest first,
+    /// `snapshot::patch::renumbered`) made from the one `before` was made
+    /// of: each batch's records taken out of the tables and its records
+    /// put in, each field's seekers renumbered and merged with the
+    /// seekers put in. The vacancies are the same (a moves batch shares
+    /// them), so the demand is carried as it is. Equal to
+    /// [`Self::build`] of that snapshot.
+    pub fn follow(before: &Basis, steps: &[std::sync::Arc<crate::snapshot::patch::Renumbered>]) -> Basis {
+        let mut b = before.clone();
+        for step in steps {
+            for t in &step.taken_records {
+                b.count_talent(t, false);
+            }
+            let mut put_in = vec![Vec::new(); b.fields];
+            for (&at, t) in step.placed.iter().zip(&step.placed_records) {
+                if b.count_talent(t, true) {
+                    put_in[t.field as usize].push(at);
+                }
+            }
+            for (list, put_in) in b.seekers.iter_mut().zip(put_in) {
+                let kept = list.iter().map(|&p| step.moved_to[p as usize]).filter(|&p| p != NONE32);
+                *list = merge_ascending(kept, put_in);
+            }
+        }
         b
     }
 
@@ -430,6 +479,16 @@ impl Basis {
     /// The basis of a snapshot, built on first use and memoised with it.
     pub fn of(snap: &Snapshot) -> std::sync::Arc<Basis> {
         snap.memo.get_or_compute("shortage/basis", || Basis::build(snap))
+    }
+
+    /// The basis of `snap`, made (once) by following `before`'s over the
+    /// moves batches `steps` that made `snap` ([`Self::follow`]).
+    pub fn followed(
+        snap: &Snapshot,
+        before: &Basis,
+        steps: &[std::sync::Arc<crate::snapshot::patch::Renumbered>],
+    ) -> std::sync::Arc<Basis> {
+        snap.memo.get_or_compute("shortage/basis", || Basis::follow(before, steps))
     }
 
     /// Table row of a region (districts and parks only).
@@ -484,6 +543,20 @@ impl Basis {
         .sum::<usize>();
         lists + tables
     }
+}
+
+/// Two ascending lists merged into one.
+fn merge_ascending(a: impl Iterator<Item = u32>, b: Vec<u32>) -> Vec<u32> {
+    let mut out = Vec::with_capacity(a.size_hint().0 + b.len());
+    let mut b = b.into_iter().peekable();
+    for x in a {
+        while let Some(y) = b.next_if(|&y| y < x) {
+            out.push(y);
+        }
+        out.push(x);
+    }
+    out.extend(b);
+    out
 }
 
 /// Key range of a grid cell id.
