@@ -27,6 +27,7 @@ pub mod encode;
 pub mod generate;
 pub mod import;
 pub mod model;
+pub mod pause;
 pub mod room;
 pub mod snapshot;
 pub mod spare;

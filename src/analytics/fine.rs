@@ -173,7 +173,10 @@ impl FineCells {
         // The cells made again, per zoom in id order, and the id span each
         // parent covers at each zoom.
         let mut made: Vec<Vec<(Cell, PublishedCell<'_>)>> = (MIN_ZOOM..=MAX_ZOOM).map(|_| Vec::new()).collect();
-        for &parent in &parents {
+        for (i, &parent) in parents.iter().enumerate() {
+            if i % 64 == 0 {
+                crate::pause::point();
+            }
             let records = &snap.talents[snap.talent_range(morton::cell_tile(parent))];
             cells::roll_up(records, MIN_ZOOM..=MAX_ZOOM, young_from, |z, cell| {
                 if let Some(p) = publish_cell(snap, &cell, disclosure) {

@@ -148,6 +148,8 @@ impl Carried {
 /// where it can (see [`Carried`]), and is built otherwise.
 pub fn warm_derived(snap: &Arc<Snapshot>, commute: &super::commute::CommuteCache, k: u32, carried: &mut Carried) {
     let started = std::time::Instant::now();
+    // Each part begins at a pause point (`crate::pause`), and pauses inside.
+    crate::pause::point();
     let fine = match Carried::steps(snap, &carried.fine) {
         Some((before, steps)) => crate::analytics::fine::follow(snap, &before, &steps),
         None => crate::analytics::fine::warm(snap, k),
@@ -155,16 +157,19 @@ pub fn warm_derived(snap: &Arc<Snapshot>, commute: &super::commute::CommuteCache
     carried.fine = Some((snap.version, fine.clone()));
     let fine_ms = started.elapsed().as_millis() as u64;
     tracing::debug!(ms = fine_ms, mib = fine.bytes() >> 20, "fine talent cells built");
+    crate::pause::point();
     let basis = match Carried::steps(snap, &carried.basis) {
         Some((before, steps)) => Basis::followed(snap, &before, &steps),
         None => Basis::of(snap),
     };
     carried.basis = Some((snap.version, basis));
     let basis_ms = started.elapsed().as_millis() as u64 - fine_ms;
+    crate::pause::point();
     let before = started.elapsed().as_millis() as u64;
     let index = commute.follow(snap, Carried::steps(snap, &carried.commute));
     carried.commute = Some((snap.version, index.clone()));
     let commute_ms = started.elapsed().as_millis() as u64 - before;
+    crate::pause::point();
     carried.catchments = super::briefing::warm(snap, &index, k, &carried.catchments);
     let all_ms = started.elapsed().as_millis() as u64;
     tracing::info!(version = snap.version, fine_ms, basis_ms, commute_ms, all_ms, "derived indexes built");

@@ -343,6 +343,7 @@ pub(super) fn warm(snap: &Snapshot, commute: &CommuteIndex, k: u32, before: &Cat
     let next = std::sync::atomic::AtomicUsize::new(0);
     let prepare = || {
         while let Some((_, q)) = queries.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)) {
+            crate::pause::point();
             let key = effective::memo_key(q.field, q.narrow, q.catchment);
             if let Some(earlier) = before.get(&key) {
                 effective::follow(snap, &Basis::of(snap), (q.field, q.narrow, q.catchment), earlier);
@@ -350,10 +351,14 @@ pub(super) fn warm(snap: &Snapshot, commute: &CommuteIndex, k: u32, before: &Cat
             Context::new(snap, q);
         }
     };
+    // The second thread pauses where this one does.
+    let waits_for = crate::pause::current();
     std::thread::scope(|s| {
         // Both threads take the next field until none is left; without the
         // second thread this one does them all.
-        let _other = std::thread::Builder::new().name("warm-briefing".into()).spawn_scoped(s, prepare);
+        let _other = std::thread::Builder::new()
+            .name("warm-briefing".into())
+            .spawn_scoped(s, || crate::pause::within(waits_for.as_ref(), prepare));
         prepare();
     });
     let month = default_month(snap);

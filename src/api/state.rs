@@ -169,6 +169,10 @@ pub struct StateInner {
     refreshing: Arc<std::sync::Mutex<()>>,
     /// The moves feed's connection (see [`AppState::with_feed_store`]).
     feed: std::sync::Mutex<Option<(Store, crate::import::FeedContext)>>,
+    /// Held while a moves batch commits and patches the snapshot (both
+    /// cores busy): background work pauses at its next pause point
+    /// (`crate::pause`).
+    batch_busy: Arc<crate::pause::Busy>,
     /// Builds each published snapshot's derived indexes in the background.
     warmer: std::sync::OnceLock<super::background::Follower>,
     /// Saves published snapshots for the next start (see
@@ -205,6 +209,7 @@ impl AppState {
             settings: Arc::new(settings),
             refreshing: Arc::new(std::sync::Mutex::new(())),
             feed: std::sync::Mutex::new(None),
+            batch_busy: Arc::default(),
             warmer: std::sync::OnceLock::new(),
             saver: std::sync::OnceLock::new(),
         }))
@@ -214,7 +219,7 @@ impl AppState {
     /// one first) on a background thread, so that no request waits for
     /// one (see `background::warm_derived`).
     pub fn with_background_warming(self) -> AppState {
-        let commute = self.commute.clone();
+        let (commute, busy) = (self.commute.clone(), self.batch_busy.clone());
         let k = self.settings.k;
         // The first snapshot's indexes at full priority (nothing else
         // runs yet, and start waits for them); those of the snapshots a
@@ -227,7 +232,8 @@ impl AppState {
                 super::background::yield_to_requests();
             }
             let mut carried = carried.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            super::background::warm_derived(snap, &commute, k, &mut carried)
+            // Stepping aside while a moves batch commits and patches.
+            crate::pause::within(Some(&busy), || super::background::warm_derived(snap, &commute, k, &mut carried))
         });
         warmer.offer(self.snapshot());
         if self.warmer.set(warmer).is_err() {
@@ -400,6 +406,9 @@ impl AppState {
     ) -> Result<(crate::import::BatchSummary, bool), crate::import::BatchError> {
         let Some(delta) = staged.take_delta() else { return staged.commit_with(record) };
         let current = self.snapshot();
+        // Both cores are the batch's until the patched snapshot is made
+        // and the commit is done.
+        let busy = self.batch_busy.hold();
         let (committed, patched) = std::thread::scope(|s| {
             let patch = s.spawn(|| {
                 let next = snapshot::patch::apply(&current, &delta)?;
@@ -411,6 +420,7 @@ impl AppState {
             let committed = staged.commit_with(record);
             (committed, patch.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
         });
+        drop(busy);
         let (summary, recorded) = committed?;
         let followed = match patched {
             Ok(Some(next)) => {

@@ -348,6 +348,7 @@ pub(crate) fn patch(
     }
     let mut out = Commutes::default();
     for (a, r) in areas.iter_mut().zip(0..) {
+        crate::pause::point();
         fn pick(c: &Commutes, homes: bool, r: usize) -> &Vec<u32> {
             if homes { &c.homes[r] } else { &c.jobs[r] }
         }

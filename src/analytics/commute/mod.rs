@@ -273,6 +273,7 @@ impl CommuteIndex {
             }
         }
         phases.mark("commutes and catchments carried");
+        crate::pause::point();
         let gone: Vec<indicators::Counted<'_>> = renumbered
             .taken
             .iter()
@@ -308,6 +309,7 @@ impl CommuteIndex {
             None => return None,
         };
         phases.mark("area totals");
+        crate::pause::point();
         let (gone_records, came_records) = (|| gone.iter().map(|c| c.0), || came.iter().map(|c| c.0));
         let flows_district =
             flows::od_patched(&before.flows_district, FlowLevel::District, gone_records(), came_records());

@@ -1,0 +1,148 @@
+//! Pause points: background work that steps aside while a moves batch has
+//! both cores.
+//!
+//! A moves batch commits to the store on one thread while a second patches
+//! the served snapshot (`api::AppState::commit_and_follow`): for that part
+//! of the batch both cores are the batch's. The threads that follow each
+//! published snapshot's derived indexes (`api::background`) run at the
+//! lowest priority, yet on a 2-core machine whatever runs beside the batch
+//! then still slows it (shared caches and memory bandwidth, the kernel's
+//! page clearing). So the batch holds a [`Busy`] while it commits and
+//! patches, and background work calls [`point`] between its steps: on a
+//! thread that runs [`within`] a `Busy`, the call waits while a batch holds
+//! it (at most [`LONGEST`] at a time, so the work always moves on). On
+//! every other thread (requests, the command line, tests) it returns at
+//! once.
+
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+/// The longest one [`point`] waits: a batch that holds its [`Busy`] longer
+/// (a commit that waits for a slow disk) has the background work go on
+/// beside it.
+pub const LONGEST: Duration = Duration::from_secs(2);
+
+/// Whether work that background threads should not run beside is under way
+/// (see the module doc).
+#[derive(Default)]
+pub struct Busy {
+    holders: AtomicUsize,
+    lock: Mutex<()>,
+    idle: Condvar,
+}
+
+/// Holds a [`Busy`] until dropped.
+pub struct Held(Arc<Busy>);
+
+impl Busy {
+    /// Holds `self` until the returned guard is dropped.
+    pub fn hold(self: &Arc<Self>) -> Held {
+        self.holders.fetch_add(1, Ordering::SeqCst);
+        Held(self.clone())
+    }
+
+    /// Whether anything holds it.
+    pub fn is_held(&self) -> bool {
+        self.holders.load(Ordering::SeqCst) > 0
+    }
+
+    /// Waits until nothing holds it, at most `most`; the time waited.
+    pub fn wait_idle(&self, most: Duration) -> Duration {
+        if !self.is_held() {
+            return Duration::ZERO;
+        }
+        let started = Instant::now();
+        let guard = self.lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let waited = self.idle.wait_timeout_while(guard, most, |_| self.is_held());
+        drop(waited.unwrap_or_else(|poisoned| poisoned.into_inner()));
+        started.elapsed()
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if self.0.holders.fetch_sub(1, Ordering::SeqCst) == 1 {
+            // Taken so that a waiter between its test and its wait is not
+            // missed.
+            let _guard = self.0.lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            self.0.idle.notify_all();
+        }
+    }
+}
+
+thread_local! {
+    /// The `Busy` this thread's pause points wait for.
+    static WAITS_FOR: RefCell<Option<Arc<Busy>>> = const { RefCell::new(None) };
+}
+
+/// Runs `work` with this thread's pause points waiting for `busy` (none:
+/// they return at once), then restores what they waited for before.
+pub fn within<T>(busy: Option<&Arc<Busy>>, work: impl FnOnce() -> T) -> T {
+    struct Restore(Option<Arc<Busy>>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let previous = self.0.take();
+            WAITS_FOR.with(|w| *w.borrow_mut() = previous);
+        }
+    }
+    let _restore = Restore(WAITS_FOR.with(|w| std::mem::replace(&mut *w.borrow_mut(), busy.cloned())));
+    work()
+}
+
+/// What this thread's pause points wait for, to hand to a thread it starts
+/// ([`within`] there).
+pub fn current() -> Option<Arc<Busy>> {
+    WAITS_FOR.with(|w| w.borrow().clone())
+}
+
+/// A pause point: waits while the `Busy` this thread runs [`within`] is
+/// held, at most [`LONGEST`]; returns at once otherwise.
+pub fn point() {
+    let busy = WAITS_FOR.with(|w| w.borrow().clone());
+    if let Some(busy) = busy {
+        busy.wait_idle(LONGEST);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_point_waits_while_held_and_only_within() {
+        use std::sync::atomic::AtomicBool;
+        let busy = Arc::new(Busy::default());
+        let held = busy.hold();
+        // Outside `within` a point has nothing to wait for.
+        assert!(current().is_none());
+        point();
+        let let_go = AtomicBool::new(false);
+        std::thread::scope(|s| {
+            let waiter = s.spawn(|| {
+                within(Some(&busy), || {
+                    assert!(current().is_some());
+                    point();
+                    let_go.load(Ordering::SeqCst)
+                })
+            });
+            std::thread::sleep(Duration::from_millis(200));
+            let_go.store(true, Ordering::SeqCst);
+            drop(held);
+            assert!(waiter.join().unwrap(), "the point returned before the holder let go");
+        });
+        assert!(!busy.is_held());
+        // Not held: the point returns, and `within` restores what was before.
+        within(Some(&busy), point);
+        assert!(current().is_none());
+    }
+
+    #[test]
+    fn a_point_waits_at_most_the_bound() {
+        let busy = Arc::new(Busy::default());
+        let _held = busy.hold();
+        let waited = busy.wait_idle(Duration::from_millis(100));
+        assert!(waited >= Duration::from_millis(100), "{waited:?}");
+    }
+}
