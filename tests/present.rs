@@ -480,15 +480,7 @@ fn a_patched_snapshot_equals_a_rebuild() {
     let mut commute = Arc::new(CommuteIndex::build(&snap));
     let mut two_back: Option<(u64, Arc<CommuteIndex>, Basis)> = None;
     for (round, seed) in [3u64, 17, 29].into_iter().enumerate() {
-        let batch: Vec<Value> = random_moves(200, talents, seed)
-            .into_iter()
-            .map(|m| {
-                json!({"id": format!("B{round}-{}", m.id), "talent_id": format!("T{}", m.talent),
-                       "date": m.date.to_string(), "event": m.event,
-                       "to_lon": m.to.map(|p| p.0), "to_lat": m.to.map(|p| p.1),
-                       "to_enterprise_id": m.firm, "destination": (m.event == "leave").then_some("青岛")})
-            })
-            .collect();
+        let batch = feed_batch(&format!("B{round}"), random_moves(200, talents, seed), "青岛");
         // The first batch as an import; the others as the server's feed
         // takes them: on a connection kept between batches, with the
         // validation context kept and the replay split over two
@@ -557,6 +549,56 @@ fn a_patched_snapshot_equals_a_rebuild() {
         conserved(&patched);
         snap = patched;
     }
+}
+
+/// `moves` as the items of a feed batch, their ids prefixed with `prefix`
+/// (`destination`: where those that leave go).
+fn feed_batch(prefix: &str, moves: Vec<Mv>, destination: &str) -> Vec<Value> {
+    moves
+        .into_iter()
+        .map(|m| {
+            json!({"id": format!("{prefix}-{}", m.id), "talent_id": format!("T{}", m.talent),
+                   "date": m.date.to_string(), "event": m.event,
+                   "to_lon": m.to.map(|p| p.0), "to_lat": m.to.map(|p| p.1),
+                   "to_enterprise_id": m.firm, "destination": (m.event == "leave").then_some(destination)})
+        })
+        .collect()
+}
+
+/// A request for the commute index of a snapshot that moves batches made
+/// from one whose index the cache holds follows that index instead of
+/// building one (as when the warming thread has not reached the newest
+/// snapshot of a feed yet), over one batch and over two.
+#[test]
+fn the_commute_cache_follows_the_index_it_made_last() {
+    let dir = tempfile::tempdir().unwrap();
+    let talents = 200;
+    let mut store = random_city(dir.path(), talents, 7);
+    import_moves_csv(&mut store, dir.path(), "moves.csv", &random_moves(800, talents, 5));
+    let taxonomy = Arc::new(Taxonomy::builtin());
+    let mut snap = Arc::new(snapshot::build(&mut store, taxonomy.clone()).unwrap());
+    let cache = talentmap::api::CommuteCache::default();
+    assert!(!cache.get(&snap).was_followed(), "the first is built");
+    let mut skipped = None;
+    for (round, seed) in [41u64, 43, 47].into_iter().enumerate() {
+        let batch = feed_batch(&format!("C{round}"), random_moves(150, talents, seed), "济南");
+        let delta = talentmap::import::import_moves(&mut store, &taxonomy, &batch).unwrap().delta.unwrap();
+        let patched = Arc::new(snapshot::patch::apply(&snap, &delta).unwrap().expect("same base version"));
+        // The second snapshot is skipped: the third follows over two batches.
+        if round == 1 {
+            skipped = Some(patched.clone());
+        } else {
+            let index = cache.get(&patched);
+            assert!(index.was_followed(), "round {round}: followed, not built");
+            assert_eq!(index.differences(&CommuteIndex::build(&patched)), Vec::<&str>::new(), "round {round}");
+        }
+        snap = patched;
+    }
+    // A snapshot older than the newest index made is built, and leaves the
+    // newest in place.
+    let skipped = skipped.unwrap();
+    assert!(!cache.get(&skipped).was_followed());
+    assert_eq!(cache.get(&skipped).differences(&CommuteIndex::build(&skipped)), Vec::<&str>::new());
 }
 
 /// The talent cells of every tile up to zoom 11 where either snapshot has

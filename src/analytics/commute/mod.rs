@@ -336,6 +336,12 @@ impl CommuteIndex {
         })
     }
 
+    /// Whether this index was followed from an earlier snapshot's
+    /// ([`Self::follow`]; it then keeps each area's commutes sorted).
+    pub fn was_followed(&self) -> bool {
+        self.commutes.is_some()
+    }
+
     /// The parts in which this index and `other` differ (none for the
     /// same index, however it was made; its build time aside).
     pub fn differences(&self, other: &CommuteIndex) -> Vec<&'static str> {
