@@ -371,6 +371,11 @@ async fn a_feed_batch_changes_the_present_before_it_answers() {
     assert_eq!(before["talents"], 30);
     assert_eq!((before["registered"].as_u64(), before["departed"].as_u64()), (Some(30), Some(0)));
     assert_eq!(district_talents(&before, "D2"), 0);
+    // The start screen's briefing, with every field's catchment, composed
+    // on the snapshot before the batch.
+    let briefing = || Request::get("/api/briefing").body(Body::empty()).unwrap();
+    let (status, _) = call(&state, briefing()).await;
+    assert_eq!(status, StatusCode::OK);
 
     let batch = json!({"moves": [
         {"id": "F1", "talent_id": "T0", "date": "2026-10-02", "event": "leave", "from_lon": 117.01, "from_lat": 36.62,
@@ -419,6 +424,15 @@ async fn a_feed_batch_changes_the_present_before_it_answers() {
     // The followed snapshot is the one a rebuild makes.
     let rebuilt = snapshot::build(&mut Store::open(&dir.path().join("data")).unwrap(), state.taxonomy.clone()).unwrap();
     same_snapshot(&state.snapshot(), &rebuilt);
+    // The briefing after the batch (its catchments followed from those of
+    // the snapshot before) is the one a server started on the new data
+    // composes from scratch.
+    let (status, followed) = call(&state, briefing()).await;
+    assert_eq!(status, StatusCode::OK);
+    let fresh = AppState::new(rebuilt, Some(dir.path().join("data")), Settings::default());
+    let (_, composed) = call(&fresh, briefing()).await;
+    assert_eq!(followed, composed);
+    assert_eq!(followed["data_version"], body["version"]);
 }
 
 /// A moves batch of `moves` as the feed posts it.

@@ -118,11 +118,11 @@ pub fn yield_to_requests() {
 /// What the derived indexes of one snapshot leave for the next one's
 /// ([`warm_derived`]): each with the version of the snapshot it was made
 /// for, which a snapshot that follows moves batches follows instead of
-/// building again.
+/// building again. (The commute index and the briefing's catchments are
+/// followed from what the commute cache and `briefing::LatestCatchments`
+/// keep, which requests share.)
 #[derive(Default)]
 pub struct Carried {
-    /// The briefing's catchments.
-    catchments: super::briefing::Catchments,
     commute: Option<(u64, Arc<CommuteIndex>)>,
     fine: Option<(u64, Arc<crate::analytics::fine::FineCells>)>,
     basis: Option<(u64, Arc<Basis>)>,
@@ -146,7 +146,12 @@ impl Carried {
 /// talent pyramid and the flow cubes are made before publishing). Each
 /// follows the previous snapshot's over the moves batches between them
 /// where it can (see [`Carried`]), and is built otherwise.
-pub fn warm_derived(snap: &Arc<Snapshot>, commute: &super::commute::CommuteCache, k: u32, carried: &mut Carried) {
+pub fn warm_derived(
+    snap: &Arc<Snapshot>,
+    (commute, catchments): (&super::commute::CommuteCache, &super::briefing::LatestCatchments),
+    k: u32,
+    carried: &mut Carried,
+) {
     let started = std::time::Instant::now();
     // Each part begins at a pause point (`crate::pause`), and pauses inside.
     crate::pause::point();
@@ -170,7 +175,7 @@ pub fn warm_derived(snap: &Arc<Snapshot>, commute: &super::commute::CommuteCache
     carried.commute = Some((snap.version, index.clone()));
     let commute_ms = started.elapsed().as_millis() as u64 - before;
     crate::pause::point();
-    carried.catchments = super::briefing::warm(snap, &index, k, &carried.catchments);
+    super::briefing::warm(snap, &index, k, catchments);
     let all_ms = started.elapsed().as_millis() as u64;
     tracing::info!(version = snap.version, fine_ms, basis_ms, commute_ms, all_ms, "derived indexes built");
 }

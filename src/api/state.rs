@@ -153,6 +153,8 @@ pub struct StateInner {
     pub metrics: Arc<Metrics>,
     /// Commute index of the current snapshot, built on first use.
     pub commute: Arc<super::commute::CommuteCache>,
+    /// The briefing's catchments of the newest snapshot that has them.
+    pub(super) catchments: Arc<super::briefing::LatestCatchments>,
     /// Past months' snapshots (`month=`), built on first use.
     pub(super) past: super::past::PastViews,
     /// The bounded pool that CPU-bound request work runs on.
@@ -202,6 +204,7 @@ impl AppState {
             warm: super::fast::WarmTiles::new((settings.tile_cache_bytes / 4) as u64),
             metrics: Arc::new(Metrics::default()),
             commute: Arc::default(),
+            catchments: Arc::default(),
             past: Default::default(),
             compute: super::Compute::new(settings.compute_threads),
             fonts: Arc::new(super::fonts::Fonts::new(settings.font_dirs.clone())),
@@ -219,7 +222,7 @@ impl AppState {
     /// one first) on a background thread, so that no request waits for
     /// one (see `background::warm_derived`).
     pub fn with_background_warming(self) -> AppState {
-        let (commute, busy) = (self.commute.clone(), self.batch_busy.clone());
+        let (commute, catchments, busy) = (self.commute.clone(), self.catchments.clone(), self.batch_busy.clone());
         let k = self.settings.k;
         // The first snapshot's indexes at full priority (nothing else
         // runs yet, and start waits for them); those of the snapshots a
@@ -233,7 +236,9 @@ impl AppState {
             }
             let mut carried = carried.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             // Stepping aside while a moves batch commits and patches.
-            crate::pause::within(Some(&busy), || super::background::warm_derived(snap, &commute, k, &mut carried))
+            crate::pause::within(Some(&busy), || {
+                super::background::warm_derived(snap, (&commute, &catchments), k, &mut carried)
+            })
         });
         warmer.offer(self.snapshot());
         if self.warmer.set(warmer).is_err() {
