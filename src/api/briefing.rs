@@ -431,8 +431,8 @@ impl LatestCatchments {
     }
 }
 
-/// The briefing's catchments of one snapshot by memo key, kept by the
-/// warming thread for the next snapshot's ([`warm`]).
+/// The briefing's catchments of one snapshot by memo key, kept in
+/// [`LatestCatchments`] for a later snapshot's.
 pub(super) type Catchments =
     std::collections::HashMap<String, Arc<crate::analytics::shortage::effective::FieldCatchment>>;
 
