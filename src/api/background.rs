@@ -10,7 +10,6 @@
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
-use crate::analytics::commute::CommuteIndex;
 use crate::analytics::shortage::basis::Basis;
 use crate::snapshot::Snapshot;
 use crate::snapshot::patch::Renumbered;
@@ -123,7 +122,6 @@ pub fn yield_to_requests() {
 /// keep, which requests share.)
 #[derive(Default)]
 pub struct Carried {
-    commute: Option<(u64, Arc<CommuteIndex>)>,
     fine: Option<(u64, Arc<crate::analytics::fine::FineCells>)>,
     basis: Option<(u64, Arc<Basis>)>,
 }
@@ -171,8 +169,7 @@ pub fn warm_derived(
     let basis_ms = started.elapsed().as_millis() as u64 - fine_ms;
     crate::pause::point();
     let before = started.elapsed().as_millis() as u64;
-    let index = commute.follow(snap, Carried::steps(snap, &carried.commute));
-    carried.commute = Some((snap.version, index.clone()));
+    let index = commute.get(snap);
     let commute_ms = started.elapsed().as_millis() as u64 - before;
     crate::pause::point();
     super::briefing::warm(snap, &index, k, catchments);

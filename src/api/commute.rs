@@ -68,10 +68,6 @@ pub struct CommuteCache {
     latest: std::sync::Mutex<Option<(u64, Arc<CommuteIndex>)>>,
 }
 
-/// An index of an earlier snapshot and the moves batches that made a
-/// snapshot from it, oldest first.
-type Followed = (Arc<CommuteIndex>, Vec<Arc<crate::snapshot::patch::Renumbered>>);
-
 impl Default for CommuteCache {
     fn default() -> Self {
         let slot = moka::sync::Cache::builder()
@@ -105,38 +101,25 @@ impl CommuteCache {
     /// from the index of the newest snapshot made so far when `snap` was
     /// made from it by moves batches, otherwise built.
     pub fn get(&self, snap: &Arc<Snapshot>) -> Arc<CommuteIndex> {
-        self.make(snap, None)
-    }
-
-    /// The index of `snap`: when it is not made yet and `followed` gives
-    /// the index of an earlier snapshot and the moves batches that made
-    /// `snap` from it, followed from it (`CommuteIndex::follow`) rather
-    /// than built; otherwise as [`Self::get`].
-    pub fn follow(&self, snap: &Arc<Snapshot>, followed: Option<Followed>) -> Arc<CommuteIndex> {
-        self.make(snap, followed)
-    }
-
-    fn make(&self, snap: &Arc<Snapshot>, mut followed: Option<Followed>) -> Arc<CommuteIndex> {
         let key = Arc::as_ptr(snap) as usize;
         for _ in 0..2 {
-            let (s, index) =
-                self.slot.get_with(key, || (Arc::downgrade(snap), self.followed_or_built(snap, followed.take())));
+            let (s, index) = self.slot.get_with(key, || (Arc::downgrade(snap), self.followed_or_built(snap)));
             if Weak::ptr_eq(&s, &Arc::downgrade(snap)) {
                 return index;
             }
             // The address of a freed snapshot, reused by this one.
             self.slot.invalidate(&key);
         }
-        self.followed_or_built(snap, followed)
+        self.followed_or_built(snap)
     }
 
-    fn followed_or_built(&self, snap: &Arc<Snapshot>, followed: Option<Followed>) -> Arc<CommuteIndex> {
-        let followed = followed.or_else(|| {
-            let (version, index) = self.latest().clone()?;
+    fn followed_or_built(&self, snap: &Arc<Snapshot>) -> Arc<CommuteIndex> {
+        let followed = || {
+            let (version, before) = self.latest().clone()?;
             let steps = crate::snapshot::patch::renumbered(snap)?.steps(version)?;
-            Some((index, steps))
-        });
-        let index = match followed.and_then(|(before, steps)| CommuteIndex::follow(&before, snap, &steps)) {
+            CommuteIndex::follow(&before, snap, &steps)
+        };
+        let index = match followed() {
             Some(index) => {
                 tracing::info!(ms = index.build_ms, version = snap.version, "commute index followed");
                 index

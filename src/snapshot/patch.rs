@@ -165,6 +165,22 @@ impl Renumbered {
         Some(steps)
     }
 
+    /// Appends to `out` the positions `list` (ascending, in the snapshot
+    /// the batch was applied to) as they are in the new snapshot, those of
+    /// records taken out left out, merged with `put_in` (ascending
+    /// positions of records put in): ascending, as a renumbering keeps the
+    /// order of the records that stay.
+    pub fn renumber_into(&self, list: &[u32], put_in: &[u32], out: &mut Vec<u32>) {
+        let mut put_in = put_in.iter().copied().peekable();
+        for to in list.iter().map(|&i| self.moved_to[i as usize]).filter(|&to| to != NONE32) {
+            while let Some(at) = put_in.next_if(|&at| at < to) {
+                out.push(at);
+            }
+            out.push(to);
+        }
+        out.extend(put_in);
+    }
+
     /// The batch before this one, while it is kept.
     fn earlier(&self) -> Option<Arc<Renumbered>> {
         self.earlier.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()

@@ -495,17 +495,6 @@ fn workers_renumbered(
     snap: &Snapshot,
     renumbered: &Renumbered,
 ) -> (Vec<Vec<u32>>, Vec<u32>, Vec<u32>) {
-    let moved = |list: &[u32], out: &mut Vec<u32>| {
-        out.extend(list.iter().map(|&i| renumbered.moved_to[i as usize]).filter(|&to| to != NONE32));
-    };
-    // Merges `added` (ascending) into `out` (ascending).
-    let merge = |out: &mut Vec<u32>, added: &[u32]| {
-        if added.is_empty() {
-            return;
-        }
-        out.extend_from_slice(added);
-        out.sort_unstable();
-    };
     let mut new_in_park: Vec<Vec<u32>> = vec![Vec::new(); snap.regions.len()];
     let mut new_in_enterprise: Vec<(u32, u32)> = Vec::new();
     for (&at, t) in renumbered.placed.iter().zip(&renumbered.placed_records) {
@@ -526,8 +515,7 @@ fn workers_renumbered(
         .zip(&new_in_park)
         .map(|(list, added)| {
             let mut out = Vec::with_capacity(list.len() + added.len());
-            moved(list, &mut out);
-            merge(&mut out, added);
+            renumbered.renumber_into(list, added, &mut out);
             out.shrink_to_fit();
             out
         })
@@ -539,16 +527,11 @@ fn workers_renumbered(
     let mut scratch = Vec::new();
     for e in 0..enterprises {
         enterprise_start.push(enterprise_talents.len() as u32);
-        let list = before.enterprise_talents(e as u32);
-        let from = enterprise_talents.len();
-        moved(list, &mut enterprise_talents);
+        scratch.clear();
         if let Some(run) = added.next_if(|run| run[0].0 as usize == e) {
-            scratch.clear();
             scratch.extend(run.iter().map(|&(_, at)| at));
-            let mut own = enterprise_talents.split_off(from);
-            merge(&mut own, &scratch);
-            enterprise_talents.extend_from_slice(&own);
         }
+        renumbered.renumber_into(before.enterprise_talents(e as u32), &scratch, &mut enterprise_talents);
     }
     enterprise_start.push(enterprise_talents.len() as u32);
     (park_workers, enterprise_start, enterprise_talents)

@@ -444,8 +444,9 @@ impl Basis {
                 }
             }
             for (list, put_in) in b.seekers.iter_mut().zip(put_in) {
-                let kept = list.iter().map(|&p| step.moved_to[p as usize]).filter(|&p| p != NONE32);
-                *list = merge_ascending(kept, put_in);
+                let mut out = Vec::with_capacity(list.len() + put_in.len());
+                step.renumber_into(list, &put_in, &mut out);
+                *list = out;
             }
         }
         b
@@ -543,20 +544,6 @@ impl Basis {
         .sum::<usize>();
         lists + tables
     }
-}
-
-/// Two ascending lists merged into one.
-fn merge_ascending(a: impl Iterator<Item = u32>, b: Vec<u32>) -> Vec<u32> {
-    let mut out = Vec::with_capacity(a.size_hint().0 + b.len());
-    let mut b = b.into_iter().peekable();
-    for x in a {
-        while let Some(y) = b.next_if(|&y| y < x) {
-            out.push(y);
-        }
-        out.push(x);
-    }
-    out.extend(b);
-    out
 }
 
 /// Key range of a grid cell id.
