@@ -95,6 +95,7 @@ pub async fn post_moves(
         // The snapshot follows the batch before the answer: a caller who
         // gets 200 and then reads the map sees the batch.
         let _one_at_a_time = s.refresh_lock();
+        let _underway = s.batch_underway();
         s.with_feed_store(&pool, |store, context, gate| {
             let staged = match gate {
                 Some(gate) => stage_moves_gated(store, &taxonomy, &items, context, gate)?,

@@ -395,6 +395,15 @@ impl AppState {
         Ok(built.map(|snap| self.warm_and_publish(snap)))
     }
 
+    /// Held by a moves batch from its first read until it is answered, so
+    /// that background work pauses (`crate::pause`): validating and
+    /// replaying a batch uses one core, yet the derived indexes' passes
+    /// over every talent beside it, on the other, slowed it by half
+    /// (shared caches and memory bandwidth).
+    pub fn batch_underway(&self) -> crate::pause::Held {
+        self.batch_busy.hold()
+    }
+
     /// Commits a staged moves batch and follows it (call with
     /// [`Self::refresh_lock`] held since before the batch was staged): while
     /// the commit waits for the disk, a second thread patches the current

@@ -283,7 +283,11 @@ struct Writes {
 }
 
 impl Writes {
-    fn apply(&self, tx: &crate::store::db::Transaction<'_>) -> Result<(), BatchError> {
+    fn apply(
+        &self,
+        tx: &crate::store::db::Transaction<'_>,
+        phases: &mut crate::timing::Phases,
+    ) -> Result<(), BatchError> {
         let mut upsert = tx.bulk(MOVE_UPSERT)?;
         // In the order of the index by talent and date: each insert lands
         // next to the one before it in that index.
@@ -296,7 +300,9 @@ impl Writes {
             write_located_move(&mut upsert, m, self.batch)?;
         }
         upsert.finish()?;
+        phases.mark("moves written");
         present::write_present(tx, &self.present)?;
+        phases.mark("present written");
         Ok(())
     }
 }
@@ -331,8 +337,7 @@ impl Staged<'_> {
         let mut recorded = false;
         if let Some(tx) = self.tx.take() {
             if let Some(writes) = self.writes.take() {
-                writes.apply(&tx)?;
-                self.phases.mark("moves and present written");
+                writes.apply(&tx, &mut self.phases)?;
             }
             record(&tx, &self.summary).map_err(BatchError::Record)?;
             recorded = true;

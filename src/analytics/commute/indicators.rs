@@ -172,6 +172,11 @@ pub(crate) struct Scope<'a> {
     pub city: bool,
 }
 
+/// How many talents a pass over all of them counts between two pause
+/// points (`crate::pause`): a few milliseconds' work, so that a moves
+/// batch that starts meanwhile waits no longer than that for the core.
+const PAUSE_EVERY: usize = 1 << 16;
+
 /// Totals of every area in scope over the talents matching `filter`, one
 /// pass over all talents. Slot `i < regions.len()` is region `i`; the last
 /// slot is the city. `km`, `home_near` and `work_near` are per talent (see
@@ -193,6 +198,9 @@ pub(crate) fn accumulate(
     let young_from = snap.reference_year.saturating_sub(YOUNG_MAX_AGE);
     let all = filter.is_empty();
     for (i, t) in snap.talents.iter().enumerate() {
+        if i % PAUSE_EVERY == 0 {
+            crate::pause::point();
+        }
         if !all && !filter.talent(t) {
             continue;
         }
@@ -266,7 +274,10 @@ fn slots_of(t: &crate::snapshot::TalentRec, regions: usize) -> [[u16; 3]; 3] {
 /// (see [`Commutes`]), sorted once; a patch keeps them sorted.
 pub(crate) fn commutes<'a>(talents: impl Iterator<Item = Counted<'a>>, regions: usize) -> Commutes {
     let mut c = Commutes { jobs: vec![Vec::new(); regions + 1], homes: vec![Vec::new(); regions + 1] };
-    for (t, km, _, _) in talents {
+    for (i, (t, km, _, _)) in talents.enumerate() {
+        if i % PAUSE_EVERY == 0 {
+            crate::pause::point();
+        }
         let [_, jobs, homes] = slots_of(t, regions);
         for r in jobs.into_iter().filter(|&r| r != NONE16) {
             c.jobs[r as usize].push(km.to_bits());
@@ -275,7 +286,10 @@ pub(crate) fn commutes<'a>(talents: impl Iterator<Item = Counted<'a>>, regions: 
             c.homes[r as usize].push(km.to_bits());
         }
     }
-    c.jobs.iter_mut().chain(c.homes.iter_mut()).for_each(|v| v.sort_unstable());
+    for v in c.jobs.iter_mut().chain(c.homes.iter_mut()) {
+        crate::pause::point();
+        v.sort_unstable();
+    }
     c
 }
 

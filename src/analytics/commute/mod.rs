@@ -297,13 +297,18 @@ impl CommuteIndex {
                 indicators::patch((&before.areas, commutes), &gone, &came, young_from)
             }
             None if snap.talents.len() == n => std::thread::scope(|s| {
-                let every = s.spawn(|| {
-                    let all = snap.talents.iter().enumerate();
-                    let all = all.map(|(i, t)| (t, km[i], home_near.get(i), work_near.get(i)));
-                    indicators::commutes(all, snap.regions.len())
+                // Pausing where this thread pauses.
+                let waits_for = crate::pause::current();
+                let (km, home_near, work_near) = (&km, &home_near, &work_near);
+                let every = s.spawn(move || {
+                    crate::pause::within(waits_for.as_ref(), || {
+                        let all = snap.talents.iter().enumerate();
+                        let all = all.map(|(i, t)| (t, km[i], home_near.get(i), work_near.get(i)));
+                        indicators::commutes(all, snap.regions.len())
+                    })
                 });
                 let scope = Scope { wants: &|_| true, city: true };
-                let areas = indicators::accumulate(snap, &km, &home_near, &work_near, &Filter::default(), &scope);
+                let areas = indicators::accumulate(snap, km, home_near, work_near, &Filter::default(), &scope);
                 (areas, every.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
             }),
             None => return None,
