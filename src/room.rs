@@ -65,6 +65,26 @@ impl<T: Send + 'static> Room<T> {
         taken.unwrap_or_else(|| Vec::with_capacity(n + n / 256))
     }
 
+    /// Makes sure that `count` kept arrays have room for `n` elements each,
+    /// adding arrays whose every element was written once (with `filler`),
+    /// so that the system has mapped their memory: whoever takes one then
+    /// writes into it without a page fault. Nothing when they are kept
+    /// already, or `n` elements are too few to keep.
+    pub fn ready(&'static self, n: usize, count: usize, filler: T)
+    where
+        T: Clone,
+    {
+        if n.saturating_mul(std::mem::size_of::<T>()) < SMALLEST || !expiry().running {
+            return;
+        }
+        let kept = self.lock().iter().filter(|(v, _)| v.capacity() >= n).count();
+        for _ in kept..count.min(self.most) {
+            let mut v = Vec::with_capacity(n);
+            v.resize(n, filler.clone());
+            self.put(v);
+        }
+    }
+
     /// Keeps `v`, emptied, when it is large enough to matter; the oldest
     /// kept array goes when there are more than `most`.
     pub fn put(&'static self, mut v: Vec<T>) {
@@ -168,6 +188,25 @@ mod tests {
 
     // Kept long enough that a stalled test thread still finds them.
     static ROOM: Room<u64> = Room::new(2, Duration::from_secs(3));
+
+    #[test]
+    fn readied_arrays_are_taken_and_not_made_twice() {
+        static READY: Room<u32> = Room::new(3, Duration::from_secs(30));
+        let n = 1 << 19;
+        READY.ready(n, 2, 7);
+        assert_eq!(READY.bytes(), 2 * n * 4);
+        // Kept already: nothing more is made.
+        READY.ready(n - 1, 2, 7);
+        assert_eq!(READY.bytes(), 2 * n * 4);
+        let first = READY.take(n);
+        assert_eq!((first.len(), first.capacity()), (0, n));
+        assert_eq!(READY.bytes(), n * 4);
+        // One kept, two asked for: one more made; too small to keep: none.
+        READY.ready(n, 2, 7);
+        assert_eq!(READY.bytes(), 2 * n * 4);
+        READY.ready(1000, 3, 7);
+        assert_eq!(READY.bytes(), 2 * n * 4);
+    }
 
     #[test]
     fn a_kept_array_is_taken_again_and_freed_after_keep() {

@@ -96,11 +96,22 @@ pub async fn post_moves(
         // gets 200 and then reads the map sees the batch.
         let _one_at_a_time = s.refresh_lock();
         let _underway = s.batch_underway();
+        // The arrays the snapshot patch writes into, readied on the other
+        // core while this one validates.
+        let current = s.snapshot();
+        let readying = std::thread::Builder::new()
+            .name("ready-arrays".into())
+            .spawn(move || crate::snapshot::patch::ready_rooms(&current))
+            .map_err(|e| tracing::debug!(error = %e, "the patch's arrays were not readied"))
+            .ok();
         s.with_feed_store(&pool, |store, context, gate| {
             let staged = match gate {
                 Some(gate) => stage_moves_gated(store, &taxonomy, &items, context, gate)?,
                 None => stage_moves_keeping(store, &taxonomy, &items, context)?,
             };
+            if let Some(readying) = readying {
+                let _ = readying.join();
+            }
             // The audit entry of a batch that stores moves is written in the
             // batch's transaction: stored together or not at all.
             s.commit_and_follow(staged, |conn, summary| {

@@ -349,7 +349,14 @@ impl AppState {
         // Freeing a city's records takes a noticeable time (hundreds of
         // milliseconds at 4 M talents): not on the publisher's path.
         let freeing = std::thread::Builder::new().name("free-snapshot".into());
-        if let Err(e) = freeing.spawn(move || drop(old)) {
+        let freed = move || {
+            let (version, started) = (old.version, std::time::Instant::now());
+            // Freed here when this was its last holder.
+            let last = Arc::strong_count(&old) == 1;
+            drop(old);
+            tracing::debug!(version, last, ms = started.elapsed().as_millis() as u64, "snapshot let go");
+        };
+        if let Err(e) = freeing.spawn(freed) {
             tracing::debug!(error = %e, "snapshot freed on the publisher's thread");
         }
         self.snapshot_builds.fetch_add(1, Ordering::Relaxed);
