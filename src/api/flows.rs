@@ -97,7 +97,9 @@ pub async fn post_moves(
         let _one_at_a_time = s.refresh_lock();
         let _underway = s.batch_underway();
         // The arrays the snapshot patch writes into, readied on the other
-        // core while this one validates.
+        // core while this one validates (waited for only by a batch that
+        // stores moves: one whose moves are all stored already patches
+        // nothing).
         let current = s.snapshot();
         let readying = std::thread::Builder::new()
             .name("ready-arrays".into())
@@ -109,7 +111,7 @@ pub async fn post_moves(
                 Some(gate) => stage_moves_gated(store, &taxonomy, &items, context, gate)?,
                 None => stage_moves_keeping(store, &taxonomy, &items, context)?,
             };
-            if let Some(readying) = readying {
+            if let Some(readying) = readying.filter(|_| staged.summary().stored > 0) {
                 let _ = readying.join();
             }
             // The audit entry of a batch that stores moves is written in the
