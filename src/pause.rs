@@ -1,21 +1,19 @@
-//! Pause points: background work that steps aside while a moves batch has
-//! both cores.
+//! Pause points: background work that steps aside while a moves batch
+//! runs.
 //!
-//! A moves batch validates and replays on one thread, then commits to the
-//! store on one thread while a second patches the served snapshot
-//! (`api::AppState::commit_and_follow`). The threads that follow each
-//! published snapshot's derived indexes (`api::background`) run at the
+//! A moves batch validates and replays the talents it touches, then
+//! commits to the store on one thread while a second patches the served
+//! snapshot (`api::AppState::commit_and_follow`). The threads that follow
+//! each published snapshot's derived indexes (`api::background`) run at the
 //! lowest priority, yet on a 2-core machine whatever runs beside the batch
 //! still slows it (shared caches and memory bandwidth, the kernel's page
-//! clearing): even beside validation and replay, which leave a core idle,
-//! their passes over every talent made a batch half as slow again. So the
-//! batch holds a [`Busy`] from its first read until its answer
-//! (`api::AppState::batch_underway`), and background work calls [`point`]
-//! between its steps: on a
-//! thread that runs [`within`] a `Busy`, the call waits while a batch holds
-//! it (at most [`LONGEST`] at a time, so the work always moves on). On
-//! every other thread (requests, the command line, tests) it returns at
-//! once.
+//! clearing): even beside validation, which has one core, their passes over
+//! every talent made it half as slow again. So the batch holds a [`Busy`]
+//! from its first read until its answer (`api::AppState::batch_underway`),
+//! and background work calls [`point`] between its steps: on a thread that
+//! runs [`within`] a `Busy`, the call waits while a batch holds it (at most
+//! [`LONGEST`] at a time, so the work always moves on). On every other
+//! thread (requests, the command line, tests) it returns at once.
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -403,10 +403,10 @@ impl AppState {
     }
 
     /// Held by a moves batch from its first read until it is answered, so
-    /// that background work pauses (`crate::pause`): validating and
-    /// replaying a batch uses one core, yet the derived indexes' passes
-    /// over every talent beside it, on the other, slowed it by half
-    /// (shared caches and memory bandwidth).
+    /// that background work pauses (`crate::pause`): validating a batch
+    /// uses one core, yet the derived indexes' passes over every talent
+    /// beside it, on the other, made it half as slow again (shared caches
+    /// and memory bandwidth).
     pub fn batch_underway(&self) -> crate::pause::Held {
         self.batch_busy.hold()
     }
