@@ -26,6 +26,13 @@ pub const KEEP: Duration = Duration::from_secs(10);
 /// Arrays of fewer bytes are not kept: fresh memory for them costs little.
 const SMALLEST: usize = 1 << 20;
 
+/// The capacity of a new array for `n` elements: a little more, since a
+/// city's count changes from batch to batch and the next snapshot's array
+/// should fit in this one.
+fn grown(n: usize) -> usize {
+    n + n / 256
+}
+
 /// Arrays of `T` kept for reuse, at most `most` at a time (the newest),
 /// each for `keep` unless taken.
 pub struct Room<T> {
@@ -45,9 +52,7 @@ impl<T: Send + 'static> Room<T> {
     }
 
     /// An empty array with room for `n` elements: the smallest kept one that
-    /// has it, otherwise a new one with a little more (a city's count
-    /// changes from batch to batch; the next snapshot's array should fit
-    /// in this one).
+    /// has it, otherwise a new one with a little more ([`grown`]).
     pub fn take(&'static self, n: usize) -> Vec<T> {
         if n.saturating_mul(std::mem::size_of::<T>()) < SMALLEST {
             return Vec::with_capacity(n);
@@ -62,14 +67,15 @@ impl<T: Send + 'static> Room<T> {
                 .map(|(i, _)| i);
             best.map(|i| kept.swap_remove(i).0)
         };
-        taken.unwrap_or_else(|| Vec::with_capacity(n + n / 256))
+        taken.unwrap_or_else(|| Vec::with_capacity(grown(n)))
     }
 
     /// Makes sure that `count` kept arrays have room for `n` elements each,
-    /// adding arrays whose every element was written once (with `filler`),
-    /// so that the system has mapped their memory: whoever takes one then
-    /// writes into it without a page fault. Nothing when they are kept
-    /// already, or `n` elements are too few to keep.
+    /// adding arrays (as large as [`Self::take`] makes a new one) whose
+    /// every element was written once (with `filler`), so that the system
+    /// has mapped their memory: whoever takes one then writes into it
+    /// without a page fault. Nothing when they are kept already, or `n`
+    /// elements are too few to keep.
     pub fn ready(&'static self, n: usize, count: usize, filler: T)
     where
         T: Clone,
@@ -79,8 +85,8 @@ impl<T: Send + 'static> Room<T> {
         }
         let kept = self.lock().iter().filter(|(v, _)| v.capacity() >= n).count();
         for _ in kept..count.min(self.most) {
-            let mut v = Vec::with_capacity(n);
-            v.resize(n, filler.clone());
+            let mut v = Vec::with_capacity(grown(n));
+            v.resize(v.capacity(), filler.clone());
             self.put(v);
         }
     }
@@ -193,19 +199,21 @@ mod tests {
     fn readied_arrays_are_taken_and_not_made_twice() {
         static READY: Room<u32> = Room::new(3, Duration::from_secs(30));
         let n = 1 << 19;
+        // As large as a new array `take` would make.
+        let made = grown(n);
         READY.ready(n, 2, 7);
-        assert_eq!(READY.bytes(), 2 * n * 4);
+        assert_eq!(READY.bytes(), 2 * made * 4);
         // Kept already: nothing more is made.
         READY.ready(n - 1, 2, 7);
-        assert_eq!(READY.bytes(), 2 * n * 4);
-        let first = READY.take(n);
-        assert_eq!((first.len(), first.capacity()), (0, n));
-        assert_eq!(READY.bytes(), n * 4);
+        assert_eq!(READY.bytes(), 2 * made * 4);
+        let first = READY.take(made);
+        assert_eq!((first.len(), first.capacity()), (0, made));
+        assert_eq!(READY.bytes(), made * 4);
         // One kept, two asked for: one more made; too small to keep: none.
         READY.ready(n, 2, 7);
-        assert_eq!(READY.bytes(), 2 * n * 4);
+        assert_eq!(READY.bytes(), 2 * made * 4);
         READY.ready(1000, 3, 7);
-        assert_eq!(READY.bytes(), 2 * n * 4);
+        assert_eq!(READY.bytes(), 2 * made * 4);
     }
 
     #[test]
