@@ -1227,3 +1227,40 @@ fn a_store_written_before_the_present_was_kept_gets_it_when_opened() {
     let snap = snapshot::build(&mut store, Arc::new(Taxonomy::builtin())).unwrap();
     assert_eq!((snap.totals.talents, snap.totals.registered, snap.totals.departed), (2, 3, 1));
 }
+
+/// A feed that holds the talents its last batch touched knows they are in
+/// the register without reading them again; a batch that names those and a
+/// talent the register does not have is still refused, at that item, and
+/// stores nothing.
+#[test]
+fn held_talents_are_known_and_an_unknown_one_is_still_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let talents = 300;
+    let mut store = random_city(dir.path(), talents, 5);
+    let taxonomy = Taxonomy::builtin();
+    let mut feed = talentmap::import::FeedContext::default();
+    let first = feed_batch("H0", random_moves(200, talents, 3), "青岛");
+    let staged = talentmap::import::stage_moves_keeping(&mut store, &taxonomy, &first, &mut feed).unwrap();
+    staged.commit().unwrap();
+    assert!(feed.held() > 64, "the first batch's talents are held: {}", feed.held());
+    let version = store.data_version().unwrap();
+
+    // The same talents again (every one held), and one the register lacks.
+    let mut second = feed_batch("H1", random_moves(200, talents, 3), "青岛");
+    let mut stranger = second[7].clone();
+    stranger["id"] = json!("H1-stranger");
+    stranger["talent_id"] = json!("T-none");
+    second.insert(120, stranger);
+    let refused = talentmap::import::stage_moves_keeping(&mut store, &taxonomy, &second, &mut feed).err().unwrap();
+    let talentmap::import::BatchError::Invalid { errors } = refused else { panic!("{refused:?}") };
+    let found: Vec<(usize, &str, &str)> =
+        errors.iter().map(|e| (e.index, e.field.as_str(), e.value.as_str())).collect();
+    assert_eq!(found, vec![(120, "talent_id", "T-none")], "{errors:?}");
+    assert!(errors[0].message.contains("no talent with this id"), "{errors:?}");
+    assert_eq!(store.data_version().unwrap(), version, "nothing stored");
+
+    // Without it, the batch is stored.
+    second.remove(120);
+    let staged = talentmap::import::stage_moves_keeping(&mut store, &taxonomy, &second, &mut feed).unwrap();
+    assert_eq!(staged.commit().unwrap().stored, 200);
+}

@@ -617,17 +617,24 @@ fn check<'s, 't>(
     };
     let ids: Vec<&str> = ids.iter().map(|id| id.trim()).collect();
     let (mut exists, mut prefetched) = match reader {
-        Some(reader) => std::thread::scope(|s| -> Result<_, BatchError> {
-            let other = s.spawn(|| -> crate::store::db::Result<std::collections::HashSet<String>> {
-                let read = reader.conn_mut().transaction()?;
-                super::kinds::TalentIds::read_among(&read, &named)
-            });
-            let moves = stored_moves(&mut stored_move, &ids);
-            let talents = other.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            Ok((super::kinds::TalentIds::Known(talents?), Some(moves?)))
-        })?,
+        Some(reader) => {
+            // A held talent is in the register: the held talents describe
+            // the store at the version read. Only the others are looked up.
+            let (kept, unheld): (Vec<&str>, Vec<&str>) = named.iter().partition(|t| held.get(t).is_some());
+            std::thread::scope(|s| -> Result<_, BatchError> {
+                let other = s.spawn(|| -> crate::store::db::Result<std::collections::HashSet<String>> {
+                    let read = reader.conn_mut().transaction()?;
+                    super::kinds::TalentIds::read_among(&read, &unheld)
+                });
+                let moves = stored_moves(&mut stored_move, &ids);
+                let mut talents = other.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+                talents.extend(kept.into_iter().map(str::to_string));
+                Ok((super::kinds::TalentIds::Known(talents), Some(moves?)))
+            })?
+        }
         None => (super::kinds::TalentIds::among(conn, &named)?, None),
     };
+    phases.mark("named read");
     let mut errors: Vec<ItemError> = Vec::new();
     let mut seen: HashMap<String, usize> = HashMap::with_capacity(items.len());
     let mut fresh: Vec<Move> = Vec::with_capacity(items.len());
