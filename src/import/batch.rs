@@ -620,7 +620,7 @@ fn check<'s, 't>(
         Some(reader) => {
             // A held talent is in the register: the held talents describe
             // the store at the version read. Only the others are looked up.
-            let (kept, unheld): (Vec<&str>, Vec<&str>) = named.iter().partition(|t| held.get(t).is_some());
+            let (known, unheld): (Vec<&str>, Vec<&str>) = named.iter().partition(|t| held.get(t).is_some());
             std::thread::scope(|s| -> Result<_, BatchError> {
                 let other = s.spawn(|| -> crate::store::db::Result<std::collections::HashSet<String>> {
                     let read = reader.conn_mut().transaction()?;
@@ -628,7 +628,7 @@ fn check<'s, 't>(
                 });
                 let moves = stored_moves(&mut stored_move, &ids);
                 let mut talents = other.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
-                talents.extend(kept.into_iter().map(str::to_string));
+                talents.extend(known.into_iter().map(str::to_string));
                 Ok((super::kinds::TalentIds::Known(talents), Some(moves?)))
             })?
         }
@@ -1037,13 +1037,6 @@ mod tests {
     fn escaped_keys_are_read() {
         assert_eq!(parse_moves_body(br#"{"mo\u0076es": [1]}"#, 1).unwrap().len(), 1);
     }
-}
-
-#[cfg(test)]
-mod feed_connection_tests {
-    #![allow(clippy::unwrap_used)]
-
-    use super::*;
 
     /// The feed's connection commits durably and keeps a batch's changed
     /// pages in its cache until the commit; a store opened for anything
