@@ -369,9 +369,9 @@ const FEED_SPILL_PAGES: i64 = 32_768;
 /// changes more pages than the cache holds, so SQLite wrote changed pages
 /// to the log while the batch still wrote, and many of them again as they
 /// changed once more: about 32,000 frames a batch, each two `pwrite` calls,
-/// against about 21,000 unspilled (measured with `strace`). The larger
-/// threshold bounds what a batch of up to [`MAX_BATCH`] moves holds in
-/// memory; the cache gives the pages past its size back at the commit.
+/// against about 21,000 unspilled (measured with `strace`). The threshold,
+/// rather than no spilling at all, bounds what a batch of up to
+/// [`MAX_BATCH`] moves holds in memory beyond the cache.
 fn feed_connection(store: &Store) -> Result<(), BatchError> {
     store.conn().pragma_update(None, "synchronous", "FULL")?;
     store.conn().pragma_update(None, "cache_spill", FEED_SPILL_PAGES)?;
