@@ -640,6 +640,8 @@ fn check<'s, 't>(
         }
         None => (super::kinds::TalentIds::among(conn, &named)?, None),
     };
+    // On one connection (a small batch, or PostgreSQL's) the ids are
+    // looked up as the items are parsed, and count in `validated`.
     phases.mark("named read");
     let mut errors: Vec<ItemError> = Vec::new();
     let mut seen: HashMap<String, usize> = HashMap::with_capacity(items.len());

@@ -342,11 +342,11 @@ pub(super) fn swap_talents(
 /// Readies the arrays a moves batch's patch of `current` writes into
 /// ([`crate::room::Room::ready`]): a talent array and the two position
 /// arrays (where each record went, the workplace order), each with room
-/// for the city (and the room's margin for a batch's growth). A patch that finds none kept (the
-/// snapshot before is still read, by the warming thread, when the batch
-/// comes) otherwise writes 150 MiB of fresh memory at 4 M talents, a page
-/// fault every 4 KiB on the batch's path: a batch readies them on its idle
-/// core while it validates.
+/// for the city (and the room's margin for a batch's growth). A patch that
+/// finds none kept (the snapshot before is still read, by the warming
+/// thread, when the batch comes) otherwise writes 150 MiB of fresh memory
+/// at 4 M talents, a page fault every 4 KiB on the batch's path: a batch
+/// readies them on its idle core while it validates.
 pub fn ready_rooms(current: &Snapshot) {
     let Some(&filler) = current.talents.first() else { return };
     let n = current.talents.len();
