@@ -640,8 +640,8 @@ fn check<'s, 't>(
         }
         None => (super::kinds::TalentIds::among(conn, &named)?, None),
     };
-    // On one connection (a small batch, or PostgreSQL's) the ids are
-    // looked up as the items are parsed, and count in `validated`.
+    // A small batch on SQLite looks its ids up as the items are parsed:
+    // they count in `validated` (PostgreSQL reads them here).
     phases.mark("named read");
     let mut errors: Vec<ItemError> = Vec::new();
     let mut seen: HashMap<String, usize> = HashMap::with_capacity(items.len());
