@@ -30,6 +30,8 @@ pub const LONGEST: Duration = Duration::from_secs(2);
 #[derive(Default)]
 pub struct Busy {
     holders: AtomicUsize,
+    /// When the current holders' first took it.
+    since: Mutex<Option<Instant>>,
     lock: Mutex<()>,
     idle: Condvar,
 }
@@ -40,7 +42,14 @@ pub struct Held(Arc<Busy>);
 impl Busy {
     /// Holds `self` until the returned guard is dropped.
     pub fn hold(self: &Arc<Self>) -> Held {
+        // Set before the count moves, so that a point that sees it held
+        // reads when.
+        let mut since = self.since.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if self.holders.load(Ordering::SeqCst) == 0 {
+            *since = Some(Instant::now());
+        }
         self.holders.fetch_add(1, Ordering::SeqCst);
+        drop(since);
         Held(self.clone())
     }
 
@@ -76,6 +85,8 @@ impl Drop for Held {
 thread_local! {
     /// The `Busy` this thread's pause points wait for.
     static WAITS_FOR: RefCell<Option<Arc<Busy>>> = const { RefCell::new(None) };
+    /// When this thread's work last passed a point (or began, [`within`]).
+    static PASSED: std::cell::Cell<Option<Instant>> = const { std::cell::Cell::new(None) };
 }
 
 /// Runs `work` with this thread's pause points waiting for `busy` (none:
@@ -89,6 +100,7 @@ pub fn within<T>(busy: Option<&Arc<Busy>>, work: impl FnOnce() -> T) -> T {
         }
     }
     let _restore = Restore(WAITS_FOR.with(|w| std::mem::replace(&mut *w.borrow_mut(), busy.cloned())));
+    PASSED.set(Some(Instant::now()));
     work()
 }
 
@@ -102,9 +114,23 @@ pub fn current() -> Option<Arc<Busy>> {
 /// held, at most [`LONGEST`]; returns at once otherwise.
 pub fn point() {
     let busy = WAITS_FOR.with(|w| w.borrow().clone());
-    if let Some(busy) = busy {
-        busy.wait_idle(LONGEST);
+    let Some(busy) = busy else { return };
+    let (now, passed) = (Instant::now(), PASSED.replace(None));
+    if busy.is_held() {
+        let since = *busy.since.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let waited = busy.wait_idle(LONGEST);
+        // How long the work ran beside the batch before this point (since
+        // the batch began or the point before, whichever came later): the
+        // longer, the more it slowed the batch.
+        let from = since.max(passed).unwrap_or(now);
+        let beside = now.saturating_duration_since(from).as_millis() as u64;
+        tracing::debug!(
+            beside_ms = beside,
+            waited_ms = waited.as_millis() as u64,
+            "background work paused for a batch"
+        );
     }
+    PASSED.set(Some(Instant::now()));
 }
 
 #[cfg(test)]

@@ -326,8 +326,18 @@ fn run(store: &Store, shared: &Shared, interval: Duration) {
         }
         (state.asked, state.running) = (false, true);
         drop(state);
+        let started = std::time::Instant::now();
         let found = checkpoint(store);
+        let ms = started.elapsed().as_millis() as u64;
         let mut state = shared.lock();
+        // Logged when it found frames to copy: its time is what runs beside
+        // the next batch's reads (copying pages, then syncing the file).
+        if let Ok(done) = &found
+            && state.last.is_none_or(|last| last != *done)
+            && done.frames > 0
+        {
+            tracing::debug!(frames = done.frames, copied = done.copied, ms, "write-ahead log checkpoint ran");
+        }
         (state.runs, state.running) = (state.runs + 1, false);
         match found {
             Ok(done) => {
