@@ -37,6 +37,9 @@ fn grown(n: usize) -> usize {
 /// each for `keep` unless taken.
 pub struct Room<T> {
     kept: Mutex<Vec<(Vec<T>, Instant)>>,
+    /// Held while [`Self::ready`] makes arrays: one made at a time, and a
+    /// second caller counts what the first made.
+    readying: Mutex<()>,
     most: usize,
     keep: Duration,
 }
@@ -44,7 +47,7 @@ pub struct Room<T> {
 impl<T: Send + 'static> Room<T> {
     /// A room for at most `most` arrays, each kept for `keep`.
     pub const fn new(most: usize, keep: Duration) -> Room<T> {
-        Room { kept: Mutex::new(Vec::new()), most, keep }
+        Room { kept: Mutex::new(Vec::new()), readying: Mutex::new(()), most, keep }
     }
 
     fn lock(&self) -> MutexGuard<'_, Vec<(Vec<T>, Instant)>> {
@@ -76,19 +79,25 @@ impl<T: Send + 'static> Room<T> {
     /// has mapped their memory: whoever takes one then writes into it
     /// without a page fault. Nothing when they are kept already, or `n`
     /// elements are too few to keep.
-    pub fn ready(&'static self, n: usize, count: usize, filler: T)
+    pub fn ready(&'static self, n: usize, count: usize, filler: T) -> usize
     where
         T: Clone,
     {
         if n.saturating_mul(std::mem::size_of::<T>()) < SMALLEST || !expiry().running {
-            return;
+            return 0;
         }
+        // Two requests of a feed (a batch and the retry before it) ready
+        // the rooms at once: the second waits for the first and makes only
+        // what is still missing, not the same arrays again beside it.
+        let _one = self.readying.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let kept = self.lock().iter().filter(|(v, _)| v.capacity() >= n).count();
-        for _ in kept..count.min(self.most) {
+        let made = count.min(self.most).saturating_sub(kept);
+        for _ in 0..made {
             let mut v = Vec::with_capacity(grown(n));
             v.resize(v.capacity(), filler.clone());
             self.put(v);
         }
+        made
     }
 
     /// Keeps `v`, emptied, when it is large enough to matter; the oldest
@@ -214,6 +223,19 @@ mod tests {
         assert_eq!(READY.bytes(), 2 * made * 4);
         READY.ready(1000, 3, 7);
         assert_eq!(READY.bytes(), 2 * made * 4);
+    }
+
+    #[test]
+    fn two_that_ready_a_room_at_once_make_its_arrays_once() {
+        static TWICE: Room<u32> = Room::new(3, Duration::from_secs(30));
+        let n = 1 << 20;
+        let made = std::thread::scope(|s| {
+            let first = s.spawn(|| TWICE.ready(n, 2, 1));
+            let second = s.spawn(|| TWICE.ready(n, 2, 1));
+            first.join().unwrap() + second.join().unwrap()
+        });
+        assert_eq!(made, 2, "each array made once");
+        assert_eq!(TWICE.bytes(), 2 * grown(n) * 4);
     }
 
     #[test]

@@ -103,7 +103,12 @@ pub async fn post_moves(
         let current = s.snapshot();
         let readying = std::thread::Builder::new()
             .name("ready-arrays".into())
-            .spawn(move || crate::snapshot::patch::ready_rooms(&current))
+            .spawn(move || {
+                // Fresh memory is faulted in where the batch's reads leave a
+                // core idle, not beside them.
+                super::background::yield_to_requests();
+                crate::snapshot::patch::ready_rooms(&current)
+            })
             .map_err(|e| tracing::debug!(error = %e, "the patch's arrays were not readied"))
             .ok();
         s.with_feed_store(&pool, |store, context, gate| {

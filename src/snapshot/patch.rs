@@ -350,8 +350,11 @@ pub(super) fn swap_talents(
 pub fn ready_rooms(current: &Snapshot) {
     let Some(&filler) = current.talents.first() else { return };
     let n = current.talents.len();
-    ROOMS.talents.ready(n, 1, filler);
-    ROOMS.positions.ready(n, 2, 0);
+    let started = std::time::Instant::now();
+    let made = ROOMS.talents.ready(n, 1, filler) + ROOMS.positions.ready(n, 2, 0);
+    if made > 0 {
+        tracing::debug!(made, ms = started.elapsed().as_millis() as u64, "the patch's arrays made afresh");
+    }
 }
 
 /// [`swap_talents`], writing into arrays kept in `rooms`; the workplace
