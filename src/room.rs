@@ -78,7 +78,7 @@ impl<T: Send + 'static> Room<T> {
     /// every element was written once (with `filler`), so that the system
     /// has mapped their memory: whoever takes one then writes into it
     /// without a page fault. Nothing when they are kept already, or `n`
-    /// elements are too few to keep.
+    /// elements are too few to keep. Returns how many it made.
     pub fn ready(&'static self, n: usize, count: usize, filler: T) -> usize
     where
         T: Clone,
