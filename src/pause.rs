@@ -30,9 +30,8 @@ pub const LONGEST: Duration = Duration::from_secs(2);
 #[derive(Default)]
 pub struct Busy {
     holders: AtomicUsize,
-    /// When the current holders' first took it.
+    /// When the current holders' first took it; [`Self::idle`] waits on it.
     since: Mutex<Option<Instant>>,
-    lock: Mutex<()>,
     idle: Condvar,
 }
 
@@ -44,13 +43,17 @@ impl Busy {
     pub fn hold(self: &Arc<Self>) -> Held {
         // Set before the count moves, so that a point that sees it held
         // reads when.
-        let mut since = self.since.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut since = self.lock();
         if self.holders.load(Ordering::SeqCst) == 0 {
             *since = Some(Instant::now());
         }
         self.holders.fetch_add(1, Ordering::SeqCst);
         drop(since);
         Held(self.clone())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Instant>> {
+        self.since.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Whether anything holds it.
@@ -64,7 +67,7 @@ impl Busy {
             return Duration::ZERO;
         }
         let started = Instant::now();
-        let guard = self.lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let guard = self.lock();
         let waited = self.idle.wait_timeout_while(guard, most, |_| self.is_held());
         drop(waited.unwrap_or_else(|poisoned| poisoned.into_inner()));
         started.elapsed()
@@ -76,7 +79,7 @@ impl Drop for Held {
         if self.0.holders.fetch_sub(1, Ordering::SeqCst) == 1 {
             // Taken so that a waiter between its test and its wait is not
             // missed.
-            let _guard = self.0.lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let _guard = self.0.lock();
             self.0.idle.notify_all();
         }
     }
@@ -117,7 +120,7 @@ pub fn point() {
     let Some(busy) = busy else { return };
     let (now, passed) = (Instant::now(), PASSED.replace(None));
     if busy.is_held() {
-        let since = *busy.since.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let since = *busy.lock();
         let waited = busy.wait_idle(LONGEST);
         // How long the work ran beside the batch before this point (since
         // the batch began or the point before, whichever came later): the
