@@ -82,10 +82,15 @@ impl Follower {
         Follower { shared }
     }
 
-    /// Hands the thread a snapshot, replacing one it has not started on.
-    pub fn offer(&self, snap: Arc<Snapshot>) {
-        self.shared.lock().next = Some(snap);
+    /// Hands the thread a snapshot, replacing one it has not started on,
+    /// which is returned: the caller decides where it is freed (a city's
+    /// records take a noticeable time to free, not to spend under this
+    /// thread's lock nor on a publisher's path).
+    #[must_use = "a replaced snapshot may be the last reference to a city's records"]
+    pub fn offer(&self, snap: Arc<Snapshot>) -> Option<Arc<Snapshot>> {
+        let replaced = self.shared.lock().next.replace(snap);
         self.shared.wake.notify_all();
+        replaced
     }
 }
 
@@ -226,7 +231,10 @@ mod tests {
             seen.lock().unwrap_or_else(|p| p.into_inner()).push(s.version)
         });
         for v in 1..=5 {
-            follower.offer(snap(v));
+            // Each offer within the settling time replaces the one before,
+            // and hands it back to be freed where the caller chooses.
+            let replaced = follower.offer(snap(v)).map(|s| s.version);
+            assert_eq!(replaced, v.checked_sub(1).filter(|&p| p > 0));
             std::thread::sleep(Duration::from_millis(10));
         }
         for _ in 0..1000 {
@@ -255,9 +263,9 @@ mod tests {
                 std::thread::sleep(Duration::from_millis(10));
             }
         };
-        follower.offer(snap(1));
+        let _ = follower.offer(snap(1));
         wait_for(1);
-        follower.offer(snap(2));
+        let _ = follower.offer(snap(2));
         wait_for(2);
         assert_eq!(count.load(Ordering::SeqCst), 2);
     }

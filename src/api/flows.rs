@@ -100,14 +100,16 @@ pub async fn post_moves(
         // core while this one validates (waited for only by a batch that
         // stores moves: one whose moves are all stored already patches
         // nothing).
-        let current = s.snapshot();
+        let wanted = crate::snapshot::patch::rooms_wanted(&s.snapshot_guard());
         let readying = std::thread::Builder::new()
             .name("ready-arrays".into())
             .spawn(move || {
                 // Fresh memory is faulted in where the batch's reads leave a
                 // core idle, not beside them.
                 super::background::yield_to_requests();
-                crate::snapshot::patch::ready_rooms(&current)
+                if let Some(wanted) = wanted {
+                    crate::snapshot::patch::ready_rooms(wanted)
+                }
             })
             .map_err(|e| tracing::debug!(error = %e, "the patch's arrays were not readied"))
             .ok();

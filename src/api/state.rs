@@ -240,7 +240,8 @@ impl AppState {
                 super::background::warm_derived(snap, (&commute, &catchments), k, &mut carried)
             })
         });
-        warmer.offer(self.snapshot());
+        // A new follower has no snapshot waiting to replace.
+        let _none = warmer.offer(self.snapshot());
         if self.warmer.set(warmer).is_err() {
             tracing::warn!("background warming was already on");
         }
@@ -303,7 +304,7 @@ impl AppState {
                 }
             }
         });
-        saver.offer(self.snapshot());
+        let _none = saver.offer(self.snapshot());
         if self.saver.set(saver).is_err() {
             tracing::warn!("the snapshot was already being saved");
         }
@@ -346,11 +347,21 @@ impl AppState {
             self.tile_cache.clear();
             self.warm.clear();
         }
+        // The followers get the new snapshot first: one still waiting in a
+        // busy follower's slot (offered by the batch before, and replaced
+        // now) may be the last reference to its city.
+        let replaced: Vec<Arc<Snapshot>> = [self.warmer.get(), self.saver.get()]
+            .into_iter()
+            .flatten()
+            .filter_map(|follower| follower.offer(snapshot.clone()))
+            .collect();
+        self.snapshot_builds.fetch_add(1, Ordering::Relaxed);
         // Freeing a city's records takes a noticeable time (hundreds of
         // milliseconds at 4 M talents): not on the publisher's path.
         let freeing = std::thread::Builder::new().name("free-snapshot".into());
         let freed = move || {
             let (version, started) = (old.version, std::time::Instant::now());
+            drop(replaced);
             // Freed here when this was its last holder.
             let last = Arc::strong_count(&old) == 1;
             drop(old);
@@ -358,10 +369,6 @@ impl AppState {
         };
         if let Err(e) = freeing.spawn(freed) {
             tracing::debug!(error = %e, "snapshot freed on the publisher's thread");
-        }
-        self.snapshot_builds.fetch_add(1, Ordering::Relaxed);
-        for follower in [self.warmer.get(), self.saver.get()].into_iter().flatten() {
-            follower.offer(snapshot.clone());
         }
     }
 
@@ -442,6 +449,10 @@ impl AppState {
             (committed, patch.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
         });
         drop(busy);
+        // Let go before the new snapshot is published: the thread that
+        // `publish` starts is then the replaced snapshot's last holder and
+        // frees it there, not this batch before its answer.
+        drop(current);
         let (summary, recorded) = committed?;
         let followed = match patched {
             Ok(Some(next)) => {
@@ -496,6 +507,9 @@ impl AppState {
         // still at it.
         let served = self.snapshot();
         context.offer_enterprises(served.version, served.enterprise_ids());
+        // Not held through `f`: a batch publishes the snapshot that
+        // replaces this one, which is freed where `publish` frees it.
+        drop(served);
         let result = f(&mut store, &mut context, gate);
         if result.is_ok() {
             *feed = Some((store, context));

@@ -339,17 +339,26 @@ pub(super) fn swap_talents(
     swap_talents_in(&ROOMS, current, old, new)
 }
 
-/// Readies the arrays a moves batch's patch of `current` writes into
-/// ([`crate::room::Room::ready`]): a talent array and the two position
-/// arrays (where each record went, the workplace order), each with room
-/// for the city (and the room's margin for a batch's growth). A patch that
-/// finds none kept (the snapshot before is still read, by the warming
-/// thread, when the batch comes) otherwise writes 150 MiB of fresh memory
-/// at 4 M talents, a page fault every 4 KiB on the batch's path: a batch
-/// readies them on its idle core while it validates.
-pub fn ready_rooms(current: &Snapshot) {
-    let Some(&filler) = current.talents.first() else { return };
-    let n = current.talents.len();
+/// What [`ready_rooms`] needs of the snapshot a batch will patch: its
+/// number of talents and a record to write into the arrays (`None` for a
+/// city without talents). Taken before the readying thread starts, which
+/// then holds no snapshot: one it held would not be freed, nor its arrays
+/// kept for the next batch, until the readying ends (at the lowest
+/// priority, that can be after the next batch has published).
+pub fn rooms_wanted(current: &Snapshot) -> Option<(usize, TalentRec)> {
+    current.talents.first().map(|&filler| (current.talents.len(), filler))
+}
+
+/// Readies the arrays a moves batch's patch of a city of `n` talents
+/// writes into ([`crate::room::Room::ready`], writing `filler`): a talent
+/// array and the two position arrays (where each record went, the
+/// workplace order), each with room for the city (and the room's margin
+/// for a batch's growth). A patch that finds none kept (the snapshot
+/// before is still read, by the warming thread, when the batch comes)
+/// otherwise writes 150 MiB of fresh memory at 4 M talents, a page fault
+/// every 4 KiB on the batch's path: a batch readies them on its idle core
+/// while it validates.
+pub fn ready_rooms((n, filler): (usize, TalentRec)) {
     let started = std::time::Instant::now();
     let made = ROOMS.talents.ready(n, 1, filler) + ROOMS.positions.ready(n, 2, 0);
     if made > 0 {
