@@ -35,16 +35,32 @@ pub struct Follower {
     shared: Arc<Shared>,
 }
 
+/// How long a [`Follower`] waits after an offer for a newer one before it
+/// runs its job: `first` before its first job, `then` before the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settle {
+    pub first: Duration,
+    pub then: Duration,
+}
+
+impl Settle {
+    /// The same wait before every job.
+    pub const fn every(wait: Duration) -> Settle {
+        Settle { first: wait, then: wait }
+    }
+}
+
 impl Follower {
-    /// Starts the thread `name`. After an offer it waits `settle` for a
-    /// newer one (a burst of publishes runs the job once), then runs `job`.
-    /// A job that panics is logged and the thread goes on with the next
-    /// offer.
-    pub fn start(name: &str, settle: Duration, job: impl Fn(&Arc<Snapshot>) + Send + 'static) -> Follower {
+    /// Starts the thread `name`. After an offer it waits as `settle` says
+    /// for a newer one (a burst of publishes runs the job once), then runs
+    /// `job`. A job that panics is logged and the thread goes on with the
+    /// next offer.
+    pub fn start(name: &str, settle: Settle, job: impl Fn(&Arc<Snapshot>) + Send + 'static) -> Follower {
         let shared = Arc::new(Shared { slot: Mutex::new(Slot { next: None, closed: false }), wake: Condvar::new() });
         let inner = shared.clone();
         let thread_name = name.to_string();
         let spawned = std::thread::Builder::new().name(thread_name.clone()).spawn(move || {
+            let mut settle_for = settle.first;
             loop {
                 let mut slot = inner.lock();
                 while slot.next.is_none() && !slot.closed {
@@ -53,12 +69,12 @@ impl Follower {
                 if slot.closed {
                     return;
                 }
-                if !settle.is_zero() {
+                if !settle_for.is_zero() {
                     // Let a burst finish: keep waiting while newer offers arrive.
                     loop {
                         let seen = slot.next.as_ref().map(Arc::as_ptr);
                         let (s, timeout) =
-                            inner.wake.wait_timeout(slot, settle).unwrap_or_else(|poisoned| poisoned.into_inner());
+                            inner.wake.wait_timeout(slot, settle_for).unwrap_or_else(|poisoned| poisoned.into_inner());
                         slot = s;
                         if slot.closed {
                             return;
@@ -70,6 +86,7 @@ impl Follower {
                 }
                 let Some(snap) = slot.next.take() else { continue };
                 drop(slot);
+                settle_for = settle.then;
                 let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&snap)));
                 if run.is_err() {
                     tracing::error!(thread = %thread_name, version = snap.version, "background job panicked");
@@ -227,7 +244,7 @@ mod tests {
         // Offers 10 ms apart, each within the settling time of the one
         // before even on a loaded machine (at 200 ms, a stalled sleep once
         // let the first run on its own).
-        let follower = Follower::start("test-follower", Duration::from_secs(2), move |s| {
+        let follower = Follower::start("test-follower", Settle::every(Duration::from_secs(2)), move |s| {
             seen.lock().unwrap_or_else(|p| p.into_inner()).push(s.version)
         });
         for v in 1..=5 {
@@ -248,10 +265,43 @@ mod tests {
     }
 
     #[test]
+    fn the_first_job_runs_at_once_and_a_burst_after_it_once() {
+        let ran = Arc::new(Mutex::new(Vec::new()));
+        let seen = ran.clone();
+        let settle = Settle { first: Duration::ZERO, then: Duration::from_secs(2) };
+        let follower = Follower::start("test-settle", settle, move |s| {
+            seen.lock().unwrap_or_else(|p| p.into_inner()).push(s.version)
+        });
+        let ran_so_far = || ran.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let _ = follower.offer(snap(1));
+        for _ in 0..1000 {
+            if !ran_so_far().is_empty() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(ran_so_far(), vec![1], "the first offer's job, without a wait for a newer one");
+        // A burst after it, each offer within the settling time of the one
+        // before: one job, for the newest.
+        for v in 2..=5 {
+            let _ = follower.offer(snap(v));
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        for _ in 0..1000 {
+            if ran_so_far().len() > 1 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(ran_so_far(), vec![1, 5]);
+    }
+
+    #[test]
     fn a_panicking_job_does_not_stop_the_thread() {
         let count = Arc::new(AtomicU64::new(0));
         let c = count.clone();
-        let follower = Follower::start("test-panics", Duration::ZERO, move |s| {
+        let follower = Follower::start("test-panics", Settle::every(Duration::ZERO), move |s| {
             c.fetch_add(1, Ordering::SeqCst);
             assert!(s.version != 1, "the first job fails");
         });

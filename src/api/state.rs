@@ -126,6 +126,15 @@ fn derived_of(snap: &Arc<Snapshot>, commute: &super::commute::CommuteCache, k: u
 /// How long the snapshot saver waits for a burst of publishes to end.
 const SAVE_SETTLE: Duration = Duration::from_secs(2);
 
+/// How long the warming thread waits, after a snapshot a feed batch
+/// published, for the next batch's before it builds that snapshot's derived
+/// indexes (the first snapshot's, at start, at once). A feed sending batch
+/// after batch publishes one every second or so: work begun on each would
+/// be left for the next one's, and the snapshot it read would be held —
+/// its arrays kept from the rooms the next batch's patch writes into — for
+/// the seconds that work takes, paused by the batches.
+const WARM_SETTLE: Duration = Duration::from_secs(2);
+
 /// State shared by all handlers: one reference-counted pointer, so that
 /// the middleware layers that take it by value clone one `Arc` per request,
 /// not each field.
@@ -230,7 +239,8 @@ impl AppState {
         let first = std::sync::atomic::AtomicBool::new(true);
         // What each snapshot's indexes leave for the next one's.
         let carried = std::sync::Mutex::new(super::background::Carried::default());
-        let warmer = super::background::Follower::start("warm-derived", Duration::ZERO, move |snap| {
+        let settle = super::background::Settle { first: Duration::ZERO, then: WARM_SETTLE };
+        let warmer = super::background::Follower::start("warm-derived", settle, move |snap| {
             if !first.swap(false, std::sync::atomic::Ordering::Relaxed) {
                 super::background::yield_to_requests();
             }
@@ -257,53 +267,57 @@ impl AppState {
         let Some(store) = &self.store else { return self };
         let dir = store.location().dir.clone();
         let (commute, k, current) = (self.commute.clone(), self.settings.k, self.snapshot.clone());
-        let saver = super::background::Follower::start("save-snapshot", SAVE_SETTLE, move |snap| {
-            super::background::yield_to_requests();
-            let identity = snapshot::file::Identity::current(&instance, snap.version, &snap.taxonomy);
-            let path = snapshot::file::path_in(&dir);
-            if snapshot::file::identity_of(&path).is_ok_and(|found| found == identity) {
-                tracing::debug!(version = snap.version, "the saved snapshot is current");
-            } else {
+        let saver = super::background::Follower::start(
+            "save-snapshot",
+            super::background::Settle::every(SAVE_SETTLE),
+            move |snap| {
+                super::background::yield_to_requests();
+                let identity = snapshot::file::Identity::current(&instance, snap.version, &snap.taxonomy);
+                let path = snapshot::file::path_in(&dir);
+                if snapshot::file::identity_of(&path).is_ok_and(|found| found == identity) {
+                    tracing::debug!(version = snap.version, "the saved snapshot is current");
+                } else {
+                    let started = std::time::Instant::now();
+                    match snapshot::file::save(snap, &identity, &path) {
+                        Ok(bytes) => tracing::info!(
+                            version = snap.version,
+                            mib = bytes >> 20,
+                            ms = started.elapsed().as_millis() as u64,
+                            file = %path.display(),
+                            "snapshot saved for the next start"
+                        ),
+                        Err(e) => {
+                            tracing::warn!(error = %e, file = %path.display(), "cannot save the snapshot; the next start rebuilds it");
+                            return;
+                        }
+                    }
+                }
+                let path = saved::path_in(&dir);
+                if saved::identity_of(&path).is_ok_and(|found| found == (identity.clone(), saved::code_digest())) {
+                    return;
+                }
+                if !Arc::ptr_eq(&current.load_full(), snap) {
+                    // A newer snapshot is served (and offered next): building
+                    // this one's indexes would only push the newer ones out.
+                    return;
+                }
                 let started = std::time::Instant::now();
-                match snapshot::file::save(snap, &identity, &path) {
+                // Built already by the warming thread (or waited for here).
+                let derived = derived_of(snap, &commute, k);
+                match saved::save(&path, &identity, &derived) {
                     Ok(bytes) => tracing::info!(
                         version = snap.version,
                         mib = bytes >> 20,
                         ms = started.elapsed().as_millis() as u64,
                         file = %path.display(),
-                        "snapshot saved for the next start"
+                        "derived indexes saved for the next start"
                     ),
                     Err(e) => {
-                        tracing::warn!(error = %e, file = %path.display(), "cannot save the snapshot; the next start rebuilds it");
-                        return;
+                        tracing::warn!(error = %e, file = %path.display(), "cannot save the derived indexes; the next start rebuilds them")
                     }
                 }
-            }
-            let path = saved::path_in(&dir);
-            if saved::identity_of(&path).is_ok_and(|found| found == (identity.clone(), saved::code_digest())) {
-                return;
-            }
-            if !Arc::ptr_eq(&current.load_full(), snap) {
-                // A newer snapshot is served (and offered next): building
-                // this one's indexes would only push the newer ones out.
-                return;
-            }
-            let started = std::time::Instant::now();
-            // Built already by the warming thread (or waited for here).
-            let derived = derived_of(snap, &commute, k);
-            match saved::save(&path, &identity, &derived) {
-                Ok(bytes) => tracing::info!(
-                    version = snap.version,
-                    mib = bytes >> 20,
-                    ms = started.elapsed().as_millis() as u64,
-                    file = %path.display(),
-                    "derived indexes saved for the next start"
-                ),
-                Err(e) => {
-                    tracing::warn!(error = %e, file = %path.display(), "cannot save the derived indexes; the next start rebuilds them")
-                }
-            }
-        });
+            },
+        );
         let _none = saver.offer(self.snapshot());
         if self.saver.set(saver).is_err() {
             tracing::warn!("the snapshot was already being saved");
