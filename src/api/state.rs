@@ -267,57 +267,54 @@ impl AppState {
         let Some(store) = &self.store else { return self };
         let dir = store.location().dir.clone();
         let (commute, k, current) = (self.commute.clone(), self.settings.k, self.snapshot.clone());
-        let saver = super::background::Follower::start(
-            "save-snapshot",
-            super::background::Settle::every(SAVE_SETTLE),
-            move |snap| {
-                super::background::yield_to_requests();
-                let identity = snapshot::file::Identity::current(&instance, snap.version, &snap.taxonomy);
-                let path = snapshot::file::path_in(&dir);
-                if snapshot::file::identity_of(&path).is_ok_and(|found| found == identity) {
-                    tracing::debug!(version = snap.version, "the saved snapshot is current");
-                } else {
-                    let started = std::time::Instant::now();
-                    match snapshot::file::save(snap, &identity, &path) {
-                        Ok(bytes) => tracing::info!(
-                            version = snap.version,
-                            mib = bytes >> 20,
-                            ms = started.elapsed().as_millis() as u64,
-                            file = %path.display(),
-                            "snapshot saved for the next start"
-                        ),
-                        Err(e) => {
-                            tracing::warn!(error = %e, file = %path.display(), "cannot save the snapshot; the next start rebuilds it");
-                            return;
-                        }
-                    }
-                }
-                let path = saved::path_in(&dir);
-                if saved::identity_of(&path).is_ok_and(|found| found == (identity.clone(), saved::code_digest())) {
-                    return;
-                }
-                if !Arc::ptr_eq(&current.load_full(), snap) {
-                    // A newer snapshot is served (and offered next): building
-                    // this one's indexes would only push the newer ones out.
-                    return;
-                }
+        let settle = super::background::Settle::every(SAVE_SETTLE);
+        let saver = super::background::Follower::start("save-snapshot", settle, move |snap| {
+            super::background::yield_to_requests();
+            let identity = snapshot::file::Identity::current(&instance, snap.version, &snap.taxonomy);
+            let path = snapshot::file::path_in(&dir);
+            if snapshot::file::identity_of(&path).is_ok_and(|found| found == identity) {
+                tracing::debug!(version = snap.version, "the saved snapshot is current");
+            } else {
                 let started = std::time::Instant::now();
-                // Built already by the warming thread (or waited for here).
-                let derived = derived_of(snap, &commute, k);
-                match saved::save(&path, &identity, &derived) {
+                match snapshot::file::save(snap, &identity, &path) {
                     Ok(bytes) => tracing::info!(
                         version = snap.version,
                         mib = bytes >> 20,
                         ms = started.elapsed().as_millis() as u64,
                         file = %path.display(),
-                        "derived indexes saved for the next start"
+                        "snapshot saved for the next start"
                     ),
                     Err(e) => {
-                        tracing::warn!(error = %e, file = %path.display(), "cannot save the derived indexes; the next start rebuilds them")
+                        tracing::warn!(error = %e, file = %path.display(), "cannot save the snapshot; the next start rebuilds it");
+                        return;
                     }
                 }
-            },
-        );
+            }
+            let path = saved::path_in(&dir);
+            if saved::identity_of(&path).is_ok_and(|found| found == (identity.clone(), saved::code_digest())) {
+                return;
+            }
+            if !Arc::ptr_eq(&current.load_full(), snap) {
+                // A newer snapshot is served (and offered next): building
+                // this one's indexes would only push the newer ones out.
+                return;
+            }
+            let started = std::time::Instant::now();
+            // Built already by the warming thread (or waited for here).
+            let derived = derived_of(snap, &commute, k);
+            match saved::save(&path, &identity, &derived) {
+                Ok(bytes) => tracing::info!(
+                    version = snap.version,
+                    mib = bytes >> 20,
+                    ms = started.elapsed().as_millis() as u64,
+                    file = %path.display(),
+                    "derived indexes saved for the next start"
+                ),
+                Err(e) => {
+                    tracing::warn!(error = %e, file = %path.display(), "cannot save the derived indexes; the next start rebuilds them")
+                }
+            }
+        });
         let _none = saver.offer(self.snapshot());
         if self.saver.set(saver).is_err() {
             tracing::warn!("the snapshot was already being saved");
@@ -370,8 +367,9 @@ impl AppState {
             .filter_map(|follower| follower.offer(snapshot.clone()))
             .collect();
         self.snapshot_builds.fetch_add(1, Ordering::Relaxed);
-        // Freeing a city's records takes a noticeable time (hundreds of
-        // milliseconds at 4 M talents): not on the publisher's path.
+        // Freed off the publisher's path: a city's records took hundreds of
+        // milliseconds to free at 4 M talents before the rooms kept its
+        // largest arrays (0–1 ms since), and the rooms free what they drop.
         let freeing = std::thread::Builder::new().name("free-snapshot".into());
         let freed = move || {
             let (version, started) = (old.version, std::time::Instant::now());

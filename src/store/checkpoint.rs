@@ -398,12 +398,18 @@ mod tests {
     /// Writes about 12 MB (3,000 pages: past SQLite's automatic checkpoint
     /// at 1,000) in one transaction on a connection of `pool`.
     fn write_pages(pool: &Pool, round: i64) {
+        write_rows(pool, round, 3000);
+    }
+
+    /// Writes `rows` rows of 4,000 bytes (a page each) in one transaction
+    /// on a connection of `pool`.
+    fn write_rows(pool: &Pool, round: i64, rows: usize) {
         pool.with(|store| -> Result<(), StoreError> {
             let auto: i64 = store.conn().query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0))?;
             assert_eq!(auto, 0, "a server connection leaves checkpoints to the thread");
             let tx = store.conn_mut().transaction()?;
             tx.execute("CREATE TABLE IF NOT EXISTS filler (round INTEGER, bytes BLOB)", [])?;
-            for _ in 0..3000 {
+            for _ in 0..rows {
                 tx.execute("INSERT INTO filler VALUES (?1, zeroblob(4000))", [round])?;
             }
             tx.commit()?;
@@ -459,15 +465,7 @@ mod tests {
         std::thread::sleep(Duration::from_millis(300));
         assert_eq!(runs(), 0, "a small commit waits for the interval");
         // One commit of 6,000 pages.
-        pool.with(|store| -> Result<(), StoreError> {
-            let tx = store.conn_mut().transaction()?;
-            for _ in 0..6000 {
-                tx.execute("INSERT INTO filler VALUES (1, zeroblob(4000))", [])?;
-            }
-            tx.commit()?;
-            Ok(())
-        })
-        .unwrap();
+        write_rows(&pool, 1, 6000);
         let mut state = checkpointer.shared.lock();
         let deadline = Instant::now() + Duration::from_secs(60);
         while state.runs == 0 && Instant::now() < deadline {
